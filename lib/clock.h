@@ -1,0 +1,69 @@
+/*
+ * clock.h — campaign time.
+ *
+ * Every service reads time through this module, never through time() or
+ * now() in SQL, so that demos and tests can run campaigns on a scaled clock
+ * and every process agrees on the same instant.
+ *
+ *   campaign_time(real) = real + offset                        (scale 1)
+ *   campaign_time(real) = epoch + offset + (real - epoch) * scale
+ *
+ * `epoch` is a real instant shared by every process of a run (the demo
+ * writes it into the environment once), so scaled time is the same in all
+ * of them. Times are microseconds since the Unix epoch (UTC).
+ *
+ * Environment (read by od_clock_from_env):
+ *   OUTDIAL_CLOCK_SCALE   campaign seconds per real second, 0.001..100000, default 1
+ *   OUTDIAL_CLOCK_EPOCH   real Unix time (seconds) the scale pivots on; required
+ *                         when the scale is not 1
+ *   OUTDIAL_CLOCK_OFFSET  seconds added to campaign time, may be negative,
+ *                         default 0; or OUTDIAL_CLOCK_START, the campaign time
+ *                         (RFC 3339 UTC, e.g. 2026-03-08T06:00:00Z) at the epoch
+ */
+#ifndef OUTDIAL_CLOCK_H
+#define OUTDIAL_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define OD_USEC_PER_SEC 1000000LL
+
+typedef struct od_clock {
+    double scale;      /* campaign seconds per real second */
+    int64_t epoch_us;  /* real instant the scale pivots on */
+    int64_t offset_us; /* added to campaign time */
+} od_clock_t;
+
+/* The real clock: scale 1, no offset. */
+void od_clock_init_real(od_clock_t *clk);
+
+/* Reads the OUTDIAL_CLOCK_* variables. On a bad value returns OD_ERR_INVALID
+ * with errbuf naming the variable and the allowed range. */
+int od_clock_from_env(od_clock_t *clk, char *errbuf, size_t errlen) OD_WUR;
+
+/* Real wall-clock time, microseconds since the Unix epoch. */
+int64_t od_clock_real_us(void);
+
+/* Campaign time at the real instant real_us. */
+int64_t od_clock_at(const od_clock_t *clk, int64_t real_us);
+
+/* Campaign time now. */
+int64_t od_clock_now_us(const od_clock_t *clk);
+
+/* The real duration that passes while campaign time advances by
+ * campaign_us (for sleeps and timeouts); never below 1 µs for positive input. */
+int64_t od_clock_real_duration_us(const od_clock_t *clk, int64_t campaign_us);
+
+/* Sleeps until campaign time advanced by campaign_us. */
+void od_clock_sleep(const od_clock_t *clk, int64_t campaign_us);
+
+/* Parses an RFC 3339 UTC timestamp ("2026-03-08T06:00:00Z", optional
+ * fractional seconds, "Z" or "+00:00") into microseconds. */
+int od_time_parse_rfc3339(const char *s, int64_t *out_us) OD_WUR;
+
+/* Formats microseconds as "2026-03-08T06:00:00.000Z" into buf (>= 32 bytes). */
+void od_time_format_rfc3339(int64_t us, char *buf, size_t len);
+
+#endif

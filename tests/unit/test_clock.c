@@ -1,0 +1,155 @@
+/* Clock: real, offset and scaled campaign time, and RFC 3339 parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+
+static void clear_env(void)
+{
+    unsetenv("OUTDIAL_CLOCK_SCALE");
+    unsetenv("OUTDIAL_CLOCK_EPOCH");
+    unsetenv("OUTDIAL_CLOCK_OFFSET");
+    unsetenv("OUTDIAL_CLOCK_START");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    clear_env();
+    return 0;
+}
+
+static void test_real_clock_follows_wall_time(void **state)
+{
+    (void)state;
+    od_clock_t clk;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    int64_t a = od_clock_real_us();
+    int64_t now = od_clock_now_us(&clk);
+    int64_t b = od_clock_real_us();
+    assert_true(now >= a && now <= b);
+    assert_int_equal(od_clock_at(&clk, 1234567), 1234567);
+}
+
+static void test_offset_shifts_time(void **state)
+{
+    (void)state;
+    setenv("OUTDIAL_CLOCK_OFFSET", "-3600.5", 1);
+    od_clock_t clk;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    assert_int_equal(od_clock_at(&clk, 10 * OD_USEC_PER_SEC), 10 * OD_USEC_PER_SEC - 3600500000LL);
+}
+
+static void test_scale_pivots_on_epoch(void **state)
+{
+    (void)state;
+    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
+    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    od_clock_t clk;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    /* At the epoch campaign time equals real time; 10 real seconds later it
+     * is 10 campaign minutes later. */
+    assert_int_equal(od_clock_at(&clk, 1000 * OD_USEC_PER_SEC), 1000 * OD_USEC_PER_SEC);
+    assert_int_equal(od_clock_at(&clk, 1010 * OD_USEC_PER_SEC), 1600 * OD_USEC_PER_SEC);
+    /* One campaign hour takes one real minute. */
+    assert_int_equal(od_clock_real_duration_us(&clk, 3600 * OD_USEC_PER_SEC), 60 * OD_USEC_PER_SEC);
+    assert_int_equal(od_clock_real_duration_us(&clk, 1), 1);
+    assert_int_equal(od_clock_real_duration_us(&clk, -5), 0);
+}
+
+static void test_start_places_campaign_time(void **state)
+{
+    (void)state;
+    setenv("OUTDIAL_CLOCK_SCALE", "2", 1);
+    setenv("OUTDIAL_CLOCK_EPOCH", "1800000000", 1);
+    setenv("OUTDIAL_CLOCK_START", "2026-03-08T06:00:00Z", 1);
+    od_clock_t clk;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    int64_t start = 0;
+    assert_int_equal(od_time_parse_rfc3339("2026-03-08T06:00:00Z", &start), OD_OK);
+    assert_int_equal(od_clock_at(&clk, 1800000000LL * OD_USEC_PER_SEC), start);
+    assert_int_equal(od_clock_at(&clk, 1800000030LL * OD_USEC_PER_SEC),
+                     start + 60 * OD_USEC_PER_SEC);
+}
+
+/* Every wrong setting is refused, and the message names the variable. */
+static void test_bad_settings_name_the_variable(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *var, *value, *expect;
+    } cases[] = {
+        {"OUTDIAL_CLOCK_SCALE", "0",
+         "OUTDIAL_CLOCK_SCALE: 0 is out of range (allowed: 0.001..100000)"},
+        {"OUTDIAL_CLOCK_SCALE", "fast", "OUTDIAL_CLOCK_SCALE: 'fast' is not a number"},
+        {"OUTDIAL_CLOCK_SCALE", "1e9", "OUTDIAL_CLOCK_SCALE: 1e+09 is out of range"},
+        {"OUTDIAL_CLOCK_SCALE", "60", "OUTDIAL_CLOCK_EPOCH: required"},
+        {"OUTDIAL_CLOCK_EPOCH", "-1", "OUTDIAL_CLOCK_EPOCH: -1 is out of range"},
+        {"OUTDIAL_CLOCK_OFFSET", "1h", "OUTDIAL_CLOCK_OFFSET: '1h' is not a number"},
+        {"OUTDIAL_CLOCK_START", "2026-03-08 06:00",
+         "OUTDIAL_CLOCK_START: needs OUTDIAL_CLOCK_EPOCH"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clear_env();
+        setenv(cases[i].var, cases[i].value, 1);
+        od_clock_t clk;
+        char err[256] = "";
+        assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_ERR_INVALID);
+        if (!strstr(err, cases[i].expect))
+            fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].expect);
+    }
+    clear_env();
+    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    setenv("OUTDIAL_CLOCK_START", "yesterday", 1);
+    od_clock_t clk;
+    char err[256] = "";
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "OUTDIAL_CLOCK_START: 'yesterday' is not an RFC 3339"));
+    setenv("OUTDIAL_CLOCK_OFFSET", "5", 1);
+    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "set one, not both"));
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t us = 0;
+    assert_int_equal(od_time_parse_rfc3339("1970-01-01T00:00:01Z", &us), OD_OK);
+    assert_int_equal(us, OD_USEC_PER_SEC);
+    assert_int_equal(od_time_parse_rfc3339("2026-11-27T11:28:31.25+00:00", &us), OD_OK);
+    char buf[40];
+    od_time_format_rfc3339(us, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-27T11:28:31.250Z");
+    const char *bad[] = {"",
+                         "2026-02-30T00:00:00Z",
+                         "2026-13-01T00:00:00Z",
+                         "2026-01-01T00:00:00",
+                         "2026-01-01T00:00:00+01:00",
+                         "2026-01-01T00:00:00.Z",
+                         "garbage"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(od_time_parse_rfc3339(bad[i], &us), OD_ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_real_clock_follows_wall_time, setup),
+        cmocka_unit_test_setup(test_offset_shifts_time, setup),
+        cmocka_unit_test_setup(test_scale_pivots_on_epoch, setup),
+        cmocka_unit_test_setup(test_start_places_campaign_time, setup),
+        cmocka_unit_test_setup(test_bad_settings_name_the_variable, setup),
+        cmocka_unit_test_setup(test_rfc3339, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,128 @@
+/* Config: defaults, parsing and an error naming the variable for every kind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define VAR "OUTDIAL_TEST_SETTING"
+
+static int setup(void **state)
+{
+    (void)state;
+    unsetenv(VAR);
+    return 0;
+}
+
+static void test_defaults_when_unset_or_empty(void **state)
+{
+    (void)state;
+    char err[256];
+    int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    int e = -1;
+    static const char *const modes[] = {"assistant", "lead", NULL};
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            setenv(VAR, "", 1); /* empty counts as unset */
+        assert_string_equal(config_get_str(VAR, "dflt"), "dflt");
+        assert_null(config_get_str(VAR, NULL));
+        assert_int_equal(config_get_int(VAR, 42, 1, 100, &i, err, sizeof(err)), OD_OK);
+        assert_int_equal(i, 42);
+        assert_int_equal(config_get_double(VAR, 0.5, 0, 1, &d, err, sizeof(err)), OD_OK);
+        assert_true(d == 0.5);
+        assert_int_equal(config_get_bool(VAR, true, &b, err, sizeof(err)), OD_OK);
+        assert_true(b);
+        assert_int_equal(config_get_enum(VAR, 1, modes, &e, err, sizeof(err)), OD_OK);
+        assert_int_equal(e, 1);
+        const char *s = NULL;
+        assert_int_equal(config_get_required(VAR, &s, err, sizeof(err)), OD_ERR_INVALID);
+        assert_string_equal(err, VAR ": required but not set");
+    }
+}
+
+static void test_values_parse(void **state)
+{
+    (void)state;
+    char err[256];
+    int64_t i = 0;
+    setenv(VAR, "-17", 1);
+    assert_int_equal(config_get_int(VAR, 0, -20, 20, &i, err, sizeof(err)), OD_OK);
+    assert_int_equal(i, -17);
+    double d = 0;
+    setenv(VAR, "2.5", 1);
+    assert_int_equal(config_get_double(VAR, 0, 0, 10, &d, err, sizeof(err)), OD_OK);
+    assert_true(d == 2.5);
+    bool b = true;
+    const char *falsy[] = {"0", "false", "NO", "Off"};
+    for (size_t k = 0; k < 4; k++) {
+        setenv(VAR, falsy[k], 1);
+        assert_int_equal(config_get_bool(VAR, true, &b, err, sizeof(err)), OD_OK);
+        assert_false(b);
+    }
+    setenv(VAR, "Yes", 1);
+    assert_int_equal(config_get_bool(VAR, false, &b, err, sizeof(err)), OD_OK);
+    assert_true(b);
+    static const char *const modes[] = {"assistant", "lead", NULL};
+    int e = 0;
+    setenv(VAR, "lead", 1);
+    assert_int_equal(config_get_enum(VAR, 0, modes, &e, err, sizeof(err)), OD_OK);
+    assert_int_equal(e, 1);
+    const char *s = NULL;
+    assert_int_equal(config_get_required(VAR, &s, err, sizeof(err)), OD_OK);
+    assert_string_equal(s, "lead");
+}
+
+/* Every error names the variable, the value and the allowed range. */
+static void test_errors(void **state)
+{
+    (void)state;
+    char err[256];
+    int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    int e = 0;
+    static const char *const modes[] = {"assistant", "lead", NULL};
+
+    setenv(VAR, "12x", 1);
+    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR ": '12x' is not an integer (allowed: 1..100)");
+    setenv(VAR, "101", 1);
+    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR ": 101 is out of range (allowed: 1..100)");
+    setenv(VAR, "99999999999999999999999", 1);
+    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "is not an integer"));
+    setenv(VAR, "0.0001", 1);
+    assert_int_equal(config_get_double(VAR, 0, 0.001, 5, &d, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR ": 0.0001 is out of range (allowed: 0.001..5)");
+    setenv(VAR, "nan", 1);
+    assert_int_equal(config_get_double(VAR, 0, 0, 5, &d, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR ": 'nan' is not a number (allowed: 0..5)");
+    setenv(VAR, "maybe", 1);
+    assert_int_equal(config_get_bool(VAR, false, &b, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR
+                        ": 'maybe' is not a boolean (allowed: true/false, 1/0, yes/no, on/off)");
+    setenv(VAR, "callee", 1);
+    assert_int_equal(config_get_enum(VAR, 0, modes, &e, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, VAR ": 'callee' is not allowed (allowed: assistant, lead)");
+    /* The outputs are untouched on error. */
+    assert_int_equal(i, 0);
+    assert_int_equal(e, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults_when_unset_or_empty, setup),
+        cmocka_unit_test_setup(test_values_parse, setup),
+        cmocka_unit_test_setup(test_errors, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

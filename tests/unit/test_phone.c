@@ -1,0 +1,83 @@
+/* Phone numbers: what users type, parsed to E.164 or rejected with a reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "phone.h"
+
+static const struct {
+    const char *raw;
+    const char *region;
+    phone_reason_t reason;
+    const char *e164;
+} cases[] = {
+    {"+1 415 555 2671", "US", PHONE_OK, "+14155552671"},
+    {"(415) 555-2671", "US", PHONE_OK, "+14155552671"},
+    {"415.555.2671", "US", PHONE_OK, "+14155552671"},
+    {"1-415-555-2671", "US", PHONE_OK, "+14155552671"},
+    {"+44 20 7946 0958", "US", PHONE_OK, "+442079460958"},
+    {"020 7946 0958", "GB", PHONE_OK, "+442079460958"},
+    {"0044 20 7946 0958", "FR", PHONE_OK, "+442079460958"},
+    {"+49 30 901820", NULL, PHONE_OK, "+4930901820"},
+    {"+91 98765 43210", "", PHONE_OK, "+919876543210"},
+    {"  +1 212 555 0142  ", "US", PHONE_OK, "+12125550142"},
+    {"", "US", PHONE_EMPTY, ""},
+    {"   ", "US", PHONE_EMPTY, ""},
+    {"call me", "US", PHONE_NOT_A_NUMBER, ""},
+    {"415 555 2671", NULL, PHONE_BAD_COUNTRY, ""},
+    {"+999 1234 5678", "US", PHONE_BAD_COUNTRY, ""},
+    {"12", "US", PHONE_TOO_SHORT, ""},
+    {"+1 415 555 26711234567", "US", PHONE_TOO_LONG, ""},
+    {"+1 415 555", "US", PHONE_TOO_SHORT, ""},
+    {"+1 099 555 2671", "US", PHONE_INVALID, ""},
+};
+
+static void test_parse_table(void **state)
+{
+    (void)state;
+    phone_init();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char e164[PHONE_E164_MAX + 1];
+        phone_reason_t r = phone_parse(cases[i].raw, strlen(cases[i].raw), cases[i].region, e164);
+        if (r != cases[i].reason || strcmp(e164, cases[i].e164) != 0)
+            fail_msg("case %zu '%s' (%s): got %s '%s', want %s '%s'", i, cases[i].raw,
+                     cases[i].region ? cases[i].region : "-", phone_reason_code(r), e164,
+                     phone_reason_code(cases[i].reason), cases[i].e164);
+    }
+}
+
+/* raw_len bounds the read: the same bytes with a longer tail parse the same. */
+static void test_length_bound(void **state)
+{
+    (void)state;
+    char e164[PHONE_E164_MAX + 1];
+    const char *raw = "+14155552671GARBAGE";
+    assert_int_equal(phone_parse(raw, 12, "US", e164), PHONE_OK);
+    assert_string_equal(e164, "+14155552671");
+}
+
+static void test_reasons_and_regions(void **state)
+{
+    (void)state;
+    assert_string_equal(phone_reason_code(PHONE_EMPTY), "missing_phone");
+    assert_string_equal(phone_reason_code(PHONE_INVALID), "invalid_number");
+    assert_non_null(strstr(phone_reason_message(PHONE_BAD_COUNTRY), "default region"));
+    assert_true(phone_region_known("US"));
+    assert_true(phone_region_known("GB"));
+    assert_false(phone_region_known("XX"));
+    assert_false(phone_region_known(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_length_bound),
+        cmocka_unit_test(test_reasons_and_regions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

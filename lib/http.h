@@ -1,0 +1,201 @@
+/*
+ * http.h — the HTTP server every service runs (libmicrohttpd).
+ *
+ * Built in on every server:
+ *   GET /healthz  200 {"status":"ok"} while the process runs
+ *   GET /readyz   200 {"status":"ready"}, or 503
+ *                 {"status":"not_ready","failing":[{"check":"...","reason":"..."}]}
+ *                 from the service's readiness callback
+ *   GET /metrics  the metrics registry in the Prometheus text format
+ *
+ * Services add their own routes by method and path prefix before starting
+ * the server. A request's body is collected in memory up to body_max and
+ * handed to the handler whole; a larger one is answered 413 without keeping
+ * more of it. A streaming route instead gets the body piece by piece as it
+ * arrives (for uploads too large to hold, like a CSV of leads).
+ *
+ * Errors from the server itself use the API's shape:
+ *   {"error":{"code":"not_found","message":"..."}}
+ * with codes not_found (404), method_not_allowed (405),
+ * payload_too_large (413) and internal (500).
+ *
+ * Threads: requests run on a pool of `threads` threads, each with its own
+ * epoll loop (poll where epoll is missing); a handler may block (a database
+ * query) and holds up only its own thread. Handlers and the readiness
+ * callback therefore run concurrently and must be thread-safe.
+ *
+ * Protection against slow or greedy clients: a total connection limit, a
+ * per-IP limit, an idle timeout, a cap on the request line plus headers
+ * (header_max; larger ones get 431 from libmicrohttpd) and the body limit.
+ * The idle timeout restarts whenever a byte arrives, so a client that
+ * trickles bytes is bounded by the per-IP limit rather than the timeout.
+ *
+ * A body whose declared Content-Length is over the limit is answered 413
+ * before any of it is read (clients that send "Expect: 100-continue" then
+ * never send it); the connection is closed after the answer. A client that
+ * has already pushed a large body into the socket may see the close as a
+ * reset before it reads the 413: that is TCP, not something a server can
+ * avoid without reading the whole body.
+ */
+#ifndef OUTDIAL_HTTP_H
+#define OUTDIAL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "metrics.h"
+
+typedef struct http_server http_server_t;
+typedef struct http_request http_request_t;
+typedef struct http_response http_response_t;
+typedef struct http_readiness http_readiness_t;
+
+/* Handles a request whose body (if any) has fully arrived; fills resp.
+ * Leaving resp unset answers 500. */
+typedef void (*http_handler_fn)(http_request_t *req, http_response_t *resp, void *arg);
+
+/* Streaming routes: called with each piece of the body as it arrives (len
+ * > 0, not NUL-terminated), in order. Return 0 to go on. Non-zero stops
+ * the upload: the rest of the body is read and dropped (up to
+ * HTTP_DISCARD_MAX, then the connection is closed), the route's handler is
+ * not called, and the response on_body set is sent (400 if it set none)
+ * with "Connection: close". */
+typedef int (*http_body_fn)(http_request_t *req, const char *data, size_t len,
+                            http_response_t *resp, void *arg);
+
+/* Readiness: call http_readiness_fail() once per check that is not ready;
+ * no call means ready. Runs on request threads, possibly concurrently, and
+ * should only read state kept current elsewhere (probes time out fast). */
+typedef void (*http_ready_fn)(http_readiness_t *rd, void *arg);
+
+/* After rejecting a body, how much more of it the server reads (and drops)
+ * so the client gets to read the error response, before it closes the
+ * connection instead: 1 MiB, a second or less on any real link. */
+#define HTTP_DISCARD_MAX (1024 * 1024)
+
+typedef struct http_config {
+    const char *host;            /* address to bind; "0.0.0.0", "::", "127.0.0.1" */
+    int port;                    /* 0: an ephemeral port (see http_server_port) */
+    unsigned threads;            /* request threads */
+    unsigned max_connections;    /* open connections in total */
+    unsigned max_per_ip;         /* open connections from one address */
+    unsigned timeout_s;          /* idle connection timeout */
+    size_t body_max;             /* largest buffered body, bytes */
+    size_t header_max;           /* memory per connection for request line + headers */
+    metrics_registry_t *metrics; /* served at /metrics; NULL: the server makes its own */
+    http_ready_fn ready;         /* NULL: always ready */
+    void *ready_arg;
+} http_config_t;
+
+/* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per IP,
+ * 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no readiness
+ * callback. */
+void http_config_init(http_config_t *cfg);
+
+/*
+ * Overrides cfg from the environment, keeping cfg's values as defaults:
+ *   <prefix>_HTTP_HOST, <prefix>_HTTP_PORT (0..65535), <prefix>_HTTP_THREADS
+ *   (1..256), <prefix>_HTTP_MAX_CONNECTIONS (1..100000),
+ *   <prefix>_HTTP_MAX_PER_IP (1..100000), <prefix>_HTTP_TIMEOUT_S (1..3600),
+ *   <prefix>_HTTP_BODY_MAX (bytes, 1..1 GiB)
+ * e.g. prefix "OUTDIAL_API" reads OUTDIAL_API_HTTP_PORT. cfg->host then
+ * points into the environment.
+ */
+int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf,
+                         size_t errlen) OD_WUR;
+
+/* A server with the built-in routes, not yet listening. cfg is copied (the
+ * registry and readiness argument are borrowed and must outlive the
+ * server). Free with http_server_free(). */
+int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
+                    size_t errlen) OD_WUR;
+
+/*
+ * Adds a route: requests whose method is `method` (NULL or "*": any; a GET
+ * route also answers HEAD) and whose path is `prefix` or starts with
+ * `prefix` followed by '/' (or prefix ends in '/' and the path starts with
+ * it). The longest matching prefix wins; a path that matches only routes of
+ * other methods is answered 405. Only before http_server_start
+ * (OD_ERR_CONFLICT after, or for a duplicate method and prefix).
+ * arg is passed to the handler and borrowed.
+ */
+int http_route_add(http_server_t *srv, const char *method, const char *prefix,
+                   http_handler_fn handler, void *arg, char *errbuf, size_t errlen) OD_WUR;
+
+/* A streaming route: on_body gets the body as it arrives (body_max does
+ * not apply; on_body enforces its own limit), then handler runs with
+ * http_request_body() returning NULL. */
+int http_route_add_streaming(http_server_t *srv, const char *method, const char *prefix,
+                             http_body_fn on_body, http_handler_fn handler, void *arg, char *errbuf,
+                             size_t errlen) OD_WUR;
+
+/* Binds and starts serving. OD_ERR_IO when the address cannot be bound
+ * (in use, not local), OD_ERR_INVALID for a host that does not resolve. */
+int http_server_start(http_server_t *srv, char *errbuf, size_t errlen) OD_WUR;
+
+/* The port the server listens on (the real one when started with 0);
+ * 0 when not started. */
+int http_server_port(const http_server_t *srv);
+
+/* The registry served at /metrics (the configured one or the server's own). */
+metrics_registry_t *http_server_metrics(http_server_t *srv);
+
+/* Stops listening, closes every connection and waits for running handlers
+ * to return. Idempotent. */
+void http_server_stop(http_server_t *srv);
+
+/* Stops (if running) and frees. NULL is a no-op. */
+void http_server_free(http_server_t *srv);
+
+/* --- requests (valid only during the handler call) --- */
+
+const char *http_request_method(const http_request_t *req);
+/* The decoded path without the query string, e.g. "/v1/campaigns/42". */
+const char *http_request_path(const http_request_t *req);
+/* The part of the path after the matched route prefix: "/42" for the
+ * route "/v1/campaigns", "42" for the route "/v1/campaigns/", "" when the
+ * path is the prefix itself. */
+const char *http_request_subpath(const http_request_t *req);
+/* A decoded query argument; "" when given without a value, NULL when
+ * absent. The first one when repeated. */
+const char *http_request_query(const http_request_t *req, const char *name);
+/* A request header (name case-insensitive), NULL when absent. */
+const char *http_request_header(const http_request_t *req, const char *name);
+/* The whole body, NUL-terminated (it may also hold NULs: use *len_out);
+ * "" when there was none; NULL on streaming routes. */
+const char *http_request_body(const http_request_t *req, size_t *len_out);
+/* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
+const char *http_request_remote_addr(const http_request_t *req);
+
+/* Per-request state for streaming routes (e.g. an open COPY): stored
+ * until the request ends, when free_fn (if not NULL) is called on it,
+ * whether the request completed, failed or the client went away. */
+void http_request_state_set(http_request_t *req, void *state, void (*free_fn)(void *));
+void *http_request_state(const http_request_t *req);
+
+/* --- responses --- */
+
+/* Sets status, Content-Type and a copy of body (len bytes). Replaces what
+ * was set before. */
+void http_response_set(http_response_t *resp, int status, const char *content_type,
+                       const char *body, size_t len);
+/* The same, taking ownership of body (allocated with the xmalloc family;
+ * freed by the server). */
+void http_response_take(http_response_t *resp, int status, const char *content_type, char *body,
+                        size_t len);
+/* A JSON body (copied), Content-Type application/json. */
+void http_response_json(http_response_t *resp, int status, const char *json);
+/* {"error":{"code":code,"message":message[,"field":field]}}; field may be
+ * NULL. Strings are JSON-escaped. */
+void http_response_error(http_response_t *resp, int status, const char *code, const char *message,
+                         const char *field);
+/* Adds a response header (copied), e.g. Location or Retry-After. */
+void http_response_header_add(http_response_t *resp, const char *name, const char *value);
+
+/* Records one failing readiness check (see http_ready_fn). */
+void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fmt, ...)
+    OD_PRINTF(3, 4);
+
+#endif

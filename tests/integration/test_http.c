@@ -1,0 +1,575 @@
+/* HTTP server base: a real server on an ephemeral port, driven with libcurl:
+ * built-in probes and /metrics, routes with bodies and query arguments,
+ * body limits (the server keeps serving after a 413), streaming bodies,
+ * JSON errors, and start/stop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "http.h"
+#include "metrics.h"
+
+#define BODY_MAX   1024
+#define STREAM_MAX 300000
+
+typedef struct fixture {
+    metrics_registry_t *reg;
+    metrics_counter_t *things;
+    http_server_t *srv;
+    atomic_bool redis_ready;
+    atomic_int states_freed;
+    int port;
+} fixture_t;
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char content_type[128];
+    CURLcode curl_rc;
+} reply_t;
+
+/* --- the routes under test --- */
+
+/* Two checks that fail while fx->redis_ready is false, so the 503 body
+ * names both and the 200 none. */
+static void ready_check_pair(http_readiness_t *rd, void *arg)
+{
+    fixture_t *fx = arg;
+    if (!atomic_load(&fx->redis_ready)) {
+        http_readiness_fail(rd, "redis", "not connected: %s", "connection refused");
+        http_readiness_fail(rd, "kafka", "%s", "no \"brokers\"");
+    }
+}
+
+/* Echoes what it got: method, subpath, query args, a header, the body. */
+static void echo(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)arg;
+    size_t len = 0;
+    const char *body = http_request_body(req, &len);
+    const char *name = http_request_query(req, "name");
+    const char *flag = http_request_query(req, "flag");
+    const char *hdr = http_request_header(req, "x-test");
+    char out[4096];
+    int n = snprintf(out, sizeof(out),
+                     "%s %s sub=[%s] name=[%s] flag=[%s] missing=[%s] hdr=[%s] "
+                     "len=%zu body=[%s] from=%s",
+                     http_request_method(req), http_request_path(req), http_request_subpath(req),
+                     name ? name : "(null)", flag ? flag : "(null)",
+                     http_request_query(req, "missing") ? "set" : "(null)", hdr ? hdr : "(null)",
+                     len, body, http_request_remote_addr(req));
+    http_response_set(resp, 200, "text/plain", out, (size_t)n);
+    http_response_header_add(resp, "X-Echo", "yes");
+}
+
+static void silent(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)req;
+    (void)resp;
+    (void)arg;
+}
+
+static void field_error(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    http_response_error(resp, 422, "invalid", "bad \"phone\"\n", "phone");
+}
+
+typedef struct upload_state {
+    size_t bytes;
+    size_t pieces;
+    fixture_t *fx;
+} upload_state_t;
+
+static void upload_state_free(void *p)
+{
+    upload_state_t *st = p;
+    atomic_fetch_add(&st->fx->states_freed, 1);
+    free(st);
+}
+
+static int upload_body(http_request_t *req, const char *data, size_t len, http_response_t *resp,
+                       void *arg)
+{
+    upload_state_t *st = http_request_state(req);
+    if (!st) {
+        st = calloc(1, sizeof(*st));
+        st->fx = arg;
+        http_request_state_set(req, st, upload_state_free);
+    }
+    (void)data;
+    st->bytes += len;
+    st->pieces++;
+    if (st->bytes > STREAM_MAX) {
+        http_response_error(resp, 413, "payload_too_large", "upload over the route's limit", NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static void upload_done(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)arg;
+    upload_state_t *st = http_request_state(req);
+    char out[128];
+    size_t len = 0;
+    int n = snprintf(out, sizeof(out), "received %zu bytes, body %s", st ? st->bytes : 0,
+                     http_request_body(req, &len) ? "buffered" : "streamed");
+    http_response_set(resp, 200, "text/plain", out, (size_t)n);
+}
+
+/* --- client --- */
+
+static size_t collect(char *data, size_t size, size_t nmemb, void *p)
+{
+    reply_t *r = p;
+    size_t n = size * nmemb;
+    r->body = realloc(r->body, r->len + n + 1);
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+typedef struct upload_src {
+    const char *data;
+    size_t len;
+    size_t pos;
+} upload_src_t;
+
+static size_t feed(char *buf, size_t size, size_t nmemb, void *p)
+{
+    upload_src_t *src = p;
+    size_t n = size * nmemb;
+    if (n > 1000)
+        n = 1000; /* many small chunks */
+    if (n > src->len - src->pos)
+        n = src->len - src->pos;
+    memcpy(buf, src->data + src->pos, n);
+    src->pos += n;
+    return n;
+}
+
+typedef struct request_opts {
+    const char *method;
+    const char *path; /* with query */
+    const char *body;
+    size_t len;
+    bool chunked;
+    bool no_expect;
+    const char *header;
+} request_opts_t;
+
+static reply_t call(int port, request_opts_t o)
+{
+    reply_t r = {0};
+    r.body = calloc(1, 1);
+    CURL *curl = curl_easy_init();
+    char url[1024];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, o.path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *headers = NULL;
+    if (o.header)
+        headers = curl_slist_append(headers, o.header);
+    if (o.no_expect)
+        headers = curl_slist_append(headers, "Expect:");
+    upload_src_t src = {o.body, o.len, 0};
+    if (o.body && o.chunked) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, feed);
+        curl_easy_setopt(curl, CURLOPT_READDATA, &src);
+        headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    } else if (o.body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, o.body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o.len);
+    }
+    if (o.method && strcmp(o.method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    else if (o.method)
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, o.method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    r.curl_rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    char *ct = NULL;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r.content_type, sizeof(r.content_type), "%s", ct ? ct : "");
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return r;
+}
+
+static reply_t get(int port, const char *path)
+{
+    return call(port, (request_opts_t){.path = path});
+}
+
+static void assert_reply(reply_t r, long status, const char *body)
+{
+    if (r.curl_rc != CURLE_OK)
+        fail_msg("curl: %s", curl_easy_strerror(r.curl_rc));
+    assert_int_equal(r.status, status);
+    if (body)
+        assert_string_equal(r.body, body);
+}
+
+/* --- fixture --- */
+
+static int setup(void **state)
+{
+    char err[256];
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    fx->reg = metrics_registry_new();
+    if (metrics_counter_register(fx->reg, "test_things_total", "Things done.", &fx->things, err,
+                                 sizeof(err)) != OD_OK)
+        return -1;
+    http_config_t cfg;
+    http_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.threads = 2;
+    cfg.body_max = BODY_MAX;
+    cfg.metrics = fx->reg;
+    cfg.ready = ready_check_pair;
+    cfg.ready_arg = fx;
+    int rc = http_server_new(&cfg, &fx->srv, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_route_add(fx->srv, "POST", "/v1/echo", echo, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_route_add(fx->srv, "GET", "/v1/items/", echo, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_route_add(fx->srv, NULL, "/v1/silent", silent, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_route_add(fx->srv, "PUT", "/v1/field", field_error, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_route_add_streaming(fx->srv, "POST", "/v1/upload", upload_body, upload_done, fx,
+                                      err, sizeof(err));
+    if (rc == OD_OK)
+        rc = http_server_start(fx->srv, err, sizeof(err));
+    if (rc != OD_OK) {
+        fprintf(stderr, "setup: %s\n", err);
+        return -1;
+    }
+    fx->port = http_server_port(fx->srv);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+    http_server_free(fx->srv);
+    metrics_registry_free(fx->reg);
+    free(fx);
+    return 0;
+}
+
+/* --- tests --- */
+
+static void test_healthz_and_head(void **state)
+{
+    fixture_t *fx = *state;
+    assert_true(fx->port > 0);
+    reply_t r = get(fx->port, "/healthz");
+    assert_reply(r, 200, "{\"status\":\"ok\"}");
+    assert_string_equal(r.content_type, "application/json");
+    free(r.body);
+    r = call(fx->port, (request_opts_t){.method = "HEAD", .path = "/healthz"});
+    assert_reply(r, 200, "");
+    free(r.body);
+}
+
+static void test_readyz_follows_callback(void **state)
+{
+    fixture_t *fx = *state;
+    atomic_store(&fx->redis_ready, false);
+    reply_t r = get(fx->port, "/readyz");
+    assert_reply(r, 503,
+                 "{\"status\":\"not_ready\",\"failing\":["
+                 "{\"check\":\"redis\",\"reason\":\"not connected: connection refused\"},"
+                 "{\"check\":\"kafka\",\"reason\":\"no \\\"brokers\\\"\"}]}");
+    free(r.body);
+    atomic_store(&fx->redis_ready, true);
+    r = get(fx->port, "/readyz");
+    assert_reply(r, 200, "{\"status\":\"ready\"}");
+    free(r.body);
+}
+
+static void test_metrics_served(void **state)
+{
+    fixture_t *fx = *state;
+    metrics_counter_add(fx->things, 3);
+    reply_t r = get(fx->port, "/metrics");
+    assert_reply(r, 200, NULL);
+    assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_non_null(strstr(r.body, "# HELP test_things_total Things done.\n"
+                                   "# TYPE test_things_total counter\n"
+                                   "test_things_total 3\n"));
+    free(r.body);
+    /* The server counts its own requests into the same registry. */
+    r = get(fx->port, "/metrics");
+    assert_non_null(
+        strstr(r.body, "outdial_http_requests_total{route=\"/metrics\",code=\"200\"} 1\n"));
+    assert_non_null(strstr(r.body, "# TYPE outdial_http_request_duration_seconds histogram\n"));
+    free(r.body);
+}
+
+static void test_route_gets_body_query_and_headers(void **state)
+{
+    fixture_t *fx = *state;
+    const char body[] = "{\"phone\":\"+14155550100\"}";
+    reply_t r = call(fx->port, (request_opts_t){.method = "POST",
+                                                .path = "/v1/echo/sub?name=J%C3%B6rg+M&flag",
+                                                .body = body,
+                                                .len = strlen(body),
+                                                .header = "X-Test: hello"});
+    assert_reply(r, 200,
+                 "POST /v1/echo/sub sub=[/sub] name=[Jörg M] flag=[] missing=[(null)] "
+                 "hdr=[hello] len=24 body=[{\"phone\":\"+14155550100\"}] from=127.0.0.1");
+    free(r.body);
+
+    /* A prefix ending in '/' takes everything under it; no body reads "". */
+    r = get(fx->port, "/v1/items/42");
+    assert_reply(r, 200,
+                 "GET /v1/items/42 sub=[42] name=[(null)] flag=[(null)] missing=[(null)] "
+                 "hdr=[(null)] len=0 body=[] from=127.0.0.1");
+    free(r.body);
+
+    /* A body of exactly the limit is fine; chunked bodies are collected too. */
+    char *big = malloc(BODY_MAX + 1);
+    memset(big, 'a', BODY_MAX);
+    big[BODY_MAX] = '\0';
+    r = call(
+        fx->port,
+        (request_opts_t){
+            .method = "POST", .path = "/v1/echo", .body = big, .len = BODY_MAX, .chunked = true});
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, " len=1024 body=[aaaa"));
+    free(r.body);
+    free(big);
+}
+
+static void test_body_over_limit_is_413_and_server_goes_on(void **state)
+{
+    fixture_t *fx = *state;
+    size_t len = 4 * BODY_MAX;
+    char *big = malloc(len);
+    memset(big, 'b', len);
+    static const char want[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the body "
+                               "is larger than 1024 bytes\"}}";
+    /* Declared length, body sent at once (no Expect), with Expect:
+     * 100-continue, and chunked (no declared length). */
+    request_opts_t variants[] = {
+        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .no_expect = true},
+        {.method = "POST",
+         .path = "/v1/echo",
+         .body = big,
+         .len = len,
+         .header = "Expect: 100-continue"},
+        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .chunked = true},
+    };
+    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        reply_t r = call(fx->port, variants[i]);
+        assert_reply(r, 413, want);
+        free(r.body);
+        r = get(fx->port, "/healthz");
+        assert_reply(r, 200, "{\"status\":\"ok\"}");
+        free(r.body);
+    }
+    free(big);
+}
+
+static void test_streaming_route(void **state)
+{
+    fixture_t *fx = *state;
+    size_t len = 200000; /* far over body_max: streaming routes are not buffered */
+    char *big = malloc(len);
+    memset(big, 'c', len);
+    int freed = atomic_load(&fx->states_freed);
+    reply_t r =
+        call(fx->port,
+             (request_opts_t){.method = "POST", .path = "/v1/upload", .body = big, .len = len});
+    assert_reply(r, 200, "received 200000 bytes, body streamed");
+    free(r.body);
+    r = call(fx->port,
+             (request_opts_t){
+                 .method = "POST", .path = "/v1/upload", .body = big, .len = len, .chunked = true});
+    assert_reply(r, 200, "received 200000 bytes, body streamed");
+    free(r.body);
+    free(big);
+    /* Over the route's own limit: its error, then the server goes on. */
+    len = STREAM_MAX + 50000;
+    big = malloc(len);
+    memset(big, 'd', len);
+    r = call(fx->port,
+             (request_opts_t){
+                 .method = "POST", .path = "/v1/upload", .body = big, .len = len, .chunked = true});
+    assert_reply(r, 413,
+                 "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"upload over "
+                 "the route's limit\"}}");
+    free(r.body);
+    free(big);
+    r = get(fx->port, "/healthz");
+    assert_reply(r, 200, NULL);
+    free(r.body);
+    /* Every request's state was freed. */
+    assert_int_equal(atomic_load(&fx->states_freed), freed + 3);
+}
+
+static void test_errors_are_json(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r = get(fx->port, "/nope");
+    assert_reply(r, 404,
+                 "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path: /nope\"}}");
+    assert_string_equal(r.content_type, "application/json");
+    free(r.body);
+    /* A prefix matches whole segments only. */
+    r = get(fx->port, "/healthzzz");
+    assert_reply(r, 404, NULL);
+    free(r.body);
+    r = call(fx->port, (request_opts_t){.method = "POST", .path = "/nope", .body = "x", .len = 1});
+    assert_reply(r, 404, NULL);
+    free(r.body);
+    r = get(fx->port, "/v1/echo");
+    assert_reply(r, 405,
+                 "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"GET is not allowed "
+                 "on /v1/echo\"}}");
+    free(r.body);
+    r = call(fx->port, (request_opts_t){.method = "DELETE", .path = "/v1/silent"});
+    assert_reply(r, 500,
+                 "{\"error\":{\"code\":\"internal\",\"message\":\"the handler produced no "
+                 "response\"}}");
+    free(r.body);
+    r = call(fx->port, (request_opts_t){.method = "PUT", .path = "/v1/field"});
+    assert_reply(r, 422,
+                 "{\"error\":{\"code\":\"invalid\",\"message\":\"bad \\\"phone\\\"\\n\","
+                 "\"field\":\"phone\"}}");
+    free(r.body);
+}
+
+#define CLIENTS  6
+#define REQUESTS 25
+
+static void *client(void *arg)
+{
+    fixture_t *fx = arg;
+    long ok = 0;
+    for (int i = 0; i < REQUESTS; i++) {
+        char body[64];
+        int n = snprintf(body, sizeof(body), "request %d", i);
+        reply_t r = call(
+            fx->port,
+            (request_opts_t){.method = "POST", .path = "/v1/echo", .body = body, .len = (size_t)n});
+        if (r.curl_rc == CURLE_OK && r.status == 200 && strstr(r.body, body))
+            ok++;
+        free(r.body);
+    }
+    return (void *)ok;
+}
+
+static void test_concurrent_clients(void **state)
+{
+    fixture_t *fx = *state;
+    pthread_t threads[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, client, fx), 0);
+    for (int i = 0; i < CLIENTS; i++) {
+        void *ok = NULL;
+        assert_int_equal(pthread_join(threads[i], &ok), 0);
+        assert_int_equal((long)ok, REQUESTS);
+    }
+}
+
+static void test_lifecycle_and_config(void **state)
+{
+    fixture_t *fx = *state;
+    char err[256];
+    http_config_t cfg;
+    http_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = fx->port; /* taken */
+    http_server_t *srv = NULL;
+    assert_int_equal(http_server_new(&cfg, &srv, err, sizeof(err)), OD_OK);
+    assert_int_equal(http_route_add(srv, "GET", "/healthz", silent, NULL, err, sizeof(err)),
+                     OD_ERR_CONFLICT);
+    assert_int_equal(http_route_add(srv, "GET", "nope", silent, NULL, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_int_equal(http_server_start(srv, err, sizeof(err)), OD_ERR_IO);
+    assert_non_null(strstr(err, "http: cannot listen on 127.0.0.1 port"));
+    assert_int_equal(http_server_port(srv), 0);
+    /* A server without a registry serves its own. */
+    cfg.port = 0;
+    http_server_free(srv);
+    srv = NULL;
+    assert_int_equal(http_server_new(&cfg, &srv, err, sizeof(err)), OD_OK);
+    assert_int_equal(http_server_start(srv, err, sizeof(err)), OD_OK);
+    assert_int_equal(http_route_add(srv, "GET", "/late", silent, NULL, err, sizeof(err)),
+                     OD_ERR_CONFLICT);
+    int port = http_server_port(srv);
+    assert_true(port > 0 && port != fx->port);
+    reply_t r = get(port, "/metrics");
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, "# TYPE outdial_http_requests_total counter\n"));
+    free(r.body);
+    assert_int_equal(http_server_start(srv, err, sizeof(err)), OD_ERR_CONFLICT);
+    http_server_stop(srv);
+    http_server_stop(srv);
+    r = get(port, "/healthz");
+    assert_int_equal(r.curl_rc, CURLE_COULDNT_CONNECT);
+    free(r.body);
+    http_server_free(srv);
+    http_server_free(NULL);
+
+    /* Environment overrides with the caller's values as defaults. */
+    http_config_init(&cfg);
+    cfg.port = 8080;
+    setenv("OUTDIAL_TESTSVC_HTTP_HOST", "::1", 1);
+    setenv("OUTDIAL_TESTSVC_HTTP_THREADS", "8", 1);
+    assert_int_equal(http_config_from_env(&cfg, "OUTDIAL_TESTSVC", err, sizeof(err)), OD_OK);
+    assert_string_equal(cfg.host, "::1");
+    assert_int_equal(cfg.port, 8080);
+    assert_int_equal(cfg.threads, 8);
+    assert_int_equal(cfg.body_max, 1024 * 1024);
+    setenv("OUTDIAL_TESTSVC_HTTP_PORT", "70000", 1);
+    assert_int_equal(http_config_from_env(&cfg, "OUTDIAL_TESTSVC", err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_string_equal(err, "OUTDIAL_TESTSVC_HTTP_PORT: 70000 is out of range (allowed: "
+                             "0..65535)");
+    unsetenv("OUTDIAL_TESTSVC_HTTP_HOST");
+    unsetenv("OUTDIAL_TESTSVC_HTTP_THREADS");
+    unsetenv("OUTDIAL_TESTSVC_HTTP_PORT");
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz_and_head),
+        cmocka_unit_test(test_readyz_follows_callback),
+        cmocka_unit_test(test_metrics_served),
+        cmocka_unit_test(test_route_gets_body_query_and_headers),
+        cmocka_unit_test(test_body_over_limit_is_413_and_server_goes_on),
+        cmocka_unit_test(test_streaming_route),
+        cmocka_unit_test(test_errors_are_json),
+        cmocka_unit_test(test_concurrent_clients),
+        cmocka_unit_test(test_lifecycle_and_config),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return failed;
+}

@@ -1,0 +1,121 @@
+/*
+ * codec.h — encoding and decoding of the Kafka messages (proto/outdial/v1).
+ *
+ * Every message that crosses a topic goes through these functions, so that
+ * a malformed payload — truncated, garbage, a required field missing or
+ * out of range, text that is not UTF-8 — is an error value with a message,
+ * never a crash or a half-valid struct in a consumer. Encoding applies the
+ * same checks, so a producer cannot publish what a consumer would refuse.
+ *
+ * Per message M (dialjob, callevent, leadupsert, importrequest,
+ * campaignevent):
+ *
+ *   M_init(msg)        sets a caller-owned struct (stack or static) to the
+ *                      empty message; the caller then points its fields at
+ *                      strings and arrays it owns.
+ *   M_validate(msg)    OD_OK or OD_ERR_INVALID naming the first bad field
+ *                      ("DialJob.attempt_id: required").
+ *   M_encode(msg, &buf, &len)
+ *                      validates, then packs into a new buffer; the caller
+ *                      frees *buf with free(). msg is not modified or kept.
+ *   M_decode(buf, len, &msg)
+ *                      unpacks and validates; buf is not kept. On success
+ *                      *msg is a new message the caller frees with M_free()
+ *                      (never free() or the generated __free_unpacked with
+ *                      another allocator); on error *msg is NULL.
+ *   M_free(msg)        frees a message returned by M_decode or
+ *                      leadupsert_decode_json; NULL is a no-op. Never call it
+ *                      on a struct set up with M_init.
+ *
+ * What "required" means per field is written in the .proto files. The
+ * highest-numbered field of every message is required, so a valid message
+ * cut short at any byte is refused (see dial_job.proto).
+ *
+ * Limits of protobuf itself: a string with an embedded NUL byte decodes as
+ * the text before the NUL; unknown fields (from a newer producer) are
+ * ignored; unknown enum values are refused.
+ */
+#ifndef OUTDIAL_CODEC_H
+#define OUTDIAL_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "outdial/v1/call_event.pb-c.h"
+#include "outdial/v1/campaign_event.pb-c.h"
+#include "outdial/v1/dial_job.pb-c.h"
+#include "outdial/v1/import_request.pb-c.h"
+#include "outdial/v1/lead_upsert.pb-c.h"
+
+/* Attempt numbers run from 1 to 1 + max_retries, and max_retries is at
+ * most 5 (campaign CHECK constraint). */
+#define CODEC_ATTEMPT_NUMBER_MAX 6
+
+typedef Outdial__V1__DialJob dialjob_t;
+typedef Outdial__V1__DialJob__VariablesEntry dialjob_variable_t;
+typedef Outdial__V1__CallEvent callevent_t;
+typedef Outdial__V1__LeadUpsert leadupsert_t;
+typedef Outdial__V1__LeadUpsert__VariablesEntry leadupsert_variable_t;
+typedef Outdial__V1__ImportRequest importrequest_t;
+typedef Outdial__V1__ImportRequest__ColumnMappingEntry importrequest_mapping_t;
+typedef Outdial__V1__CampaignEvent campaignevent_t;
+
+/* DialJob (outdial.dial-jobs). */
+void dialjob_init(dialjob_t *job);
+int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen) OD_WUR;
+int dialjob_encode(const dialjob_t *job, uint8_t **out, size_t *out_len, char *errbuf,
+                   size_t errlen) OD_WUR;
+int dialjob_decode(const void *buf, size_t len, dialjob_t **out, char *errbuf,
+                   size_t errlen) OD_WUR;
+void dialjob_free(dialjob_t *job);
+/* The value of variable key, or NULL. Borrowed from job. */
+const char *dialjob_variable_get(const dialjob_t *job, const char *key);
+
+/* CallEvent (outdial.call-events). */
+void callevent_init(callevent_t *event);
+int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen) OD_WUR;
+int callevent_encode(const callevent_t *event, uint8_t **out, size_t *out_len, char *errbuf,
+                     size_t errlen) OD_WUR;
+int callevent_decode(const void *buf, size_t len, callevent_t **out, char *errbuf,
+                     size_t errlen) OD_WUR;
+void callevent_free(callevent_t *event);
+
+/* LeadUpsert (outdial.leads-in). */
+void leadupsert_init(leadupsert_t *lead);
+int leadupsert_validate(const leadupsert_t *lead, char *errbuf, size_t errlen) OD_WUR;
+int leadupsert_encode(const leadupsert_t *lead, uint8_t **out, size_t *out_len, char *errbuf,
+                      size_t errlen) OD_WUR;
+int leadupsert_decode(const void *buf, size_t len, leadupsert_t **out, char *errbuf,
+                      size_t errlen) OD_WUR;
+/* The JSON form (record header content-type: application/json): one
+ * object with the message's fields, named as in the .proto or in
+ * lowerCamelCase (campaignId); null means absent. variables is an object
+ * whose string values are taken as they are, and numbers, booleans, arrays
+ * and objects as their JSON text (null values are left out);
+ * secondary_phones an array of strings. An unknown field is an error (a
+ * misspelt "phone_number" must not import leads without numbers). On
+ * success *out is freed with leadupsert_free(). */
+int leadupsert_decode_json(const void *buf, size_t len, leadupsert_t **out, char *errbuf,
+                           size_t errlen) OD_WUR;
+void leadupsert_free(leadupsert_t *lead);
+
+/* ImportRequest (outdial.import-requests). */
+void importrequest_init(importrequest_t *req);
+int importrequest_validate(const importrequest_t *req, char *errbuf, size_t errlen) OD_WUR;
+int importrequest_encode(const importrequest_t *req, uint8_t **out, size_t *out_len, char *errbuf,
+                         size_t errlen) OD_WUR;
+int importrequest_decode(const void *buf, size_t len, importrequest_t **out, char *errbuf,
+                         size_t errlen) OD_WUR;
+void importrequest_free(importrequest_t *req);
+
+/* CampaignEvent (outdial.campaign-events). */
+void campaignevent_init(campaignevent_t *event);
+int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t errlen) OD_WUR;
+int campaignevent_encode(const campaignevent_t *event, uint8_t **out, size_t *out_len, char *errbuf,
+                         size_t errlen) OD_WUR;
+int campaignevent_decode(const void *buf, size_t len, campaignevent_t **out, char *errbuf,
+                         size_t errlen) OD_WUR;
+void campaignevent_free(campaignevent_t *event);
+
+#endif

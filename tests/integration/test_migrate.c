@@ -1,0 +1,592 @@
+/* Migrations against the stack's Postgres: a fresh database gets the schema,
+ * a second run is a no-op, concurrent runs apply once, a changed applied
+ * file and a broken migration are refused, and the schema's CHECK
+ * constraints refuse out-of-range settings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "migrate.h"
+#include "pg.h"
+#include "support.h"
+
+/* The source tree's migrations (ctest sets OUTDIAL_SOURCE_DIR). */
+static char migrations_dir[4096];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    support_env("OUTDIAL_PG_DSN");
+    const char *src = getenv("OUTDIAL_SOURCE_DIR");
+    if (src && *src)
+        snprintf(migrations_dir, sizeof(migrations_dir), "%s/db/migrations", src);
+    else
+        snprintf(migrations_dir, sizeof(migrations_dir), "%s", migrate_dir_default());
+    return 0;
+}
+
+static pg_conn_t *connect_db(const char *dsn)
+{
+    char err[512];
+    pg_conn_t *db = NULL;
+    int rc = pg_conn_new(dsn, "test_migrate", NULL, &db, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("connect: %s", err);
+    return db;
+}
+
+/* The first column of the first row of sql, as a new string. */
+static char *query_value(pg_conn_t *db, const char *sql)
+{
+    char err[512];
+    PGresult *res = NULL;
+    if (pg_exec(db, sql, &res, err, sizeof(err)) != OD_OK)
+        fail_msg("%s: %s", sql, err);
+    assert_true(PQntuples(res) >= 1);
+    char *value = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return value;
+}
+
+static long query_long(pg_conn_t *db, const char *sql)
+{
+    char *value = query_value(db, sql);
+    long n = atol(value);
+    free(value);
+    return n;
+}
+
+static size_t migration_count(const char *dir)
+{
+    char err[512];
+    migrate_set_t *set = NULL;
+    if (migrate_set_load(dir, &set, err, sizeof(err)) != OD_OK)
+        fail_msg("%s", err);
+    size_t n = set->count;
+    migrate_set_free(set);
+    return n;
+}
+
+typedef struct applied_log {
+    char names[16][64];
+    int n;
+} applied_log_t;
+
+static void record_applied(const migrate_file_t *file, void *opaque)
+{
+    applied_log_t *log = opaque;
+    if (log->n < 16)
+        snprintf(log->names[log->n++], sizeof(log->names[0]), "%s", file->filename);
+}
+
+static void test_fresh_database_then_noop(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_fresh");
+    pg_conn_t *db = connect_db(dsn);
+    size_t count = migration_count(migrations_dir);
+
+    applied_log_t log = {0};
+    migrate_result_t result;
+    int rc = migrate_run(db, migrations_dir, record_applied, &log, &result, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("migrate: %s", err);
+    assert_int_equal(result.applied, (int)count);
+    assert_int_equal(result.already, 0);
+    assert_int_equal(result.unknown, 0);
+    assert_int_equal(log.n, (int)count);
+    assert_string_equal(log.names[0], "001_init.sql");
+
+    /* Recorded with the file's checksum. */
+    migrate_set_t *set = NULL;
+    assert_int_equal(migrate_set_load(migrations_dir, &set, err, sizeof(err)), OD_OK);
+    char *name = query_value(db, "SELECT name FROM schema_migrations WHERE version = 1");
+    assert_string_equal(name, "init");
+    free(name);
+    char *checksum = query_value(db, "SELECT checksum FROM schema_migrations WHERE version = 1");
+    assert_string_equal(checksum, set->files[0].checksum);
+    free(checksum);
+    assert_int_equal(result.latest, set->files[set->count - 1].version);
+    migrate_set_free(set);
+
+    /* Every table of DESIGN section 3 exists. */
+    assert_int_equal(query_long(db, "SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_schema = 'public' AND table_name IN ("
+                                    "'account', 'api_key', 'assistant', 'campaign', 'lead', "
+                                    "'call', 'import', 'import_reject', 'import_staging', 'dnc')"),
+                     10);
+
+    /* Again, on the same and on a new connection: nothing to do. */
+    char *applied_at =
+        query_value(db, "SELECT applied_at FROM schema_migrations WHERE version = 1");
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            pg_conn_free(db);
+            db = connect_db(dsn);
+        }
+        log.n = 0;
+        rc = migrate_run(db, migrations_dir, record_applied, &log, &result, err, sizeof(err));
+        if (rc != OD_OK)
+            fail_msg("migrate again: %s", err);
+        assert_int_equal(result.applied, 0);
+        assert_int_equal(result.already, (int)count);
+        assert_int_equal(log.n, 0);
+    }
+    assert_int_equal(query_long(db, "SELECT count(*) FROM schema_migrations"), (long)count);
+    char *applied_at_again =
+        query_value(db, "SELECT applied_at FROM schema_migrations WHERE version = 1");
+    assert_string_equal(applied_at_again, applied_at);
+    free(applied_at);
+    free(applied_at_again);
+
+    /* The lock is released: another session can take it at once. */
+    pg_conn_t *other = connect_db(dsn);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
+    char *got = query_value(other, sql);
+    assert_string_equal(got, "t");
+    free(got);
+    pg_conn_free(other);
+
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+#define RACERS 4
+
+/* Several processes start migrating the same fresh database at the same
+ * moment: all succeed, and each migration is applied exactly once. */
+static void test_concurrent_processes_apply_once(void **state)
+{
+    (void)state;
+    char *dsn = support_pg_create_db("migrate_race");
+    size_t count = migration_count(migrations_dir);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    int result_pipe[2];
+    assert_int_equal(pipe(result_pipe), 0);
+    pid_t pids[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            close(result_pipe[0]);
+            char err[1024];
+            pg_conn_t *db = NULL;
+            int code = 100;
+            if (pg_conn_new(dsn, "test_migrate_racer", NULL, &db, err, sizeof(err)) == OD_OK) {
+                char byte;
+                /* Wait for the start signal: the parent closes the pipe. */
+                while (read(go[0], &byte, 1) > 0) {
+                }
+                migrate_result_t result;
+                int rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+                if (rc == OD_OK && result.applied + result.already == (int)count)
+                    code = result.applied;
+            }
+            if (code == 100) {
+                char line[1100];
+                int n = snprintf(line, sizeof(line), "racer %d: %s\n", i, err);
+                ssize_t w = write(result_pipe[1], line, (size_t)n);
+                (void)w;
+            }
+            pg_conn_free(db);
+            _exit(code);
+        }
+    }
+    close(go[0]);
+    close(result_pipe[1]);
+    usleep(300 * 1000); /* let every racer connect and block on the pipe */
+    close(go[1]);
+    int applied_total = 0;
+    for (int i = 0; i < RACERS; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 100) {
+            char buf[2048] = "";
+            ssize_t n = read(result_pipe[0], buf, sizeof(buf) - 1);
+            buf[n > 0 ? n : 0] = '\0';
+            fail_msg("a racer failed: %s", buf);
+        }
+        applied_total += WEXITSTATUS(status);
+    }
+    close(result_pipe[0]);
+    assert_int_equal(applied_total, (int)count);
+
+    pg_conn_t *db = connect_db(dsn);
+    assert_int_equal(query_long(db, "SELECT count(*) FROM schema_migrations"), (long)count);
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+/* A copy of the real migrations in a temporary directory, for tests that
+ * change files. Caller removes it with remove_tree(). */
+static char *copy_migrations(void)
+{
+    char *tmp = strdup("/tmp/outdial-migrations-XXXXXX");
+    assert_non_null(mkdtemp(tmp));
+    char cmd[8400];
+    snprintf(cmd, sizeof(cmd), "cp '%s'/*.sql '%s'/", migrations_dir, tmp);
+    assert_int_equal(system(cmd), 0);
+    return tmp;
+}
+
+static void remove_tree(char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+static void write_file(const char *dir, const char *name, const char *mode, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, mode);
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_changed_applied_migration_refused(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_tamper");
+    pg_conn_t *db = connect_db(dsn);
+    migrate_result_t result;
+    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+
+    /* Someone edits 001 after it was applied, and adds a new migration. */
+    char *tmp = copy_migrations();
+    write_file(tmp, "001_init.sql", "a", "\n-- an innocent-looking edit\n");
+    write_file(tmp, "900_after_edit.sql", "w", "CREATE TABLE after_edit (id int);\n");
+    int rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_CONFLICT);
+    assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
+    assert_non_null(strstr(err, "put the change in a new migration"));
+    /* Nothing was applied, not even the new file. */
+    assert_int_equal(result.applied, 0);
+    assert_int_equal(query_long(db, "SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_name = 'after_edit'"),
+                     0);
+    remove_tree(tmp);
+
+    /* The same when the recorded checksum is what changed. */
+    assert_int_equal(pg_exec(db,
+                             "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1",
+                             NULL, err, sizeof(err)),
+                     OD_OK);
+    rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_CONFLICT);
+    assert_non_null(strstr(err, "applied checksum deadbeef"));
+
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+/* A migration that fails is rolled back whole and not recorded; the ones
+ * before it stay; the error names the file and line; the lock is released
+ * and the connection still works. */
+static void test_failing_migration_rolled_back(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_broken");
+    pg_conn_t *db = connect_db(dsn);
+    char *tmp = copy_migrations();
+    /* Multi-byte characters before the error: the server counts the
+     * position in characters, the line must still come out right. */
+    write_file(tmp, "900_broken.sql", "w",
+               "-- Zoë's ünïcödé comment\n"
+               "CREATE TABLE made_before_error (id int);\n"
+               "SELECT 1;\n"
+               "SELECT nope FROM made_before_error;\n");
+    size_t count = migration_count(migrations_dir);
+    migrate_result_t result;
+    int rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_INTERNAL); /* 42703 undefined_column */
+    assert_string_equal(err, "migration 900_broken.sql failed, not applied: line 4: column "
+                             "\"nope\" does not exist (SQLSTATE 42703)");
+    assert_int_equal(result.applied, (int)count);
+    assert_int_equal(query_long(db, "SELECT count(*) FROM schema_migrations"), (long)count);
+    assert_int_equal(query_long(db, "SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_name = 'made_before_error'"),
+                     0);
+    assert_false(pg_tx_open(db));
+
+    /* The lock was released even though the run failed. */
+    pg_conn_t *other = connect_db(dsn);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
+    char *got = query_value(other, sql);
+    assert_string_equal(got, "t");
+    free(got);
+    pg_conn_free(other);
+
+    /* Fixed, it applies. */
+    write_file(tmp, "900_broken.sql", "w", "CREATE TABLE made_before_error (id int);\n");
+    rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("%s", err);
+    assert_int_equal(result.applied, 1);
+    assert_int_equal(result.latest, 900);
+
+    /* The real directory now lacks 900: counted as unknown, not an error. */
+    rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_OK);
+    assert_int_equal(result.unknown, 1);
+    assert_int_equal(result.applied, 0);
+    remove_tree(tmp);
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+static void test_bad_migration_directories(void **state)
+{
+    (void)state;
+    char err[1024];
+    migrate_set_t *set = NULL;
+    assert_int_equal(migrate_set_load("/nonexistent/migrations", &set, err, sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "/nonexistent/migrations"));
+
+    char *tmp = copy_migrations();
+    write_file(tmp, "2_short.sql", "w", "SELECT 1;\n");
+    assert_int_equal(migrate_set_load(tmp, &set, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "2_short.sql: a migration is named NNN_name.sql"));
+    remove_tree(tmp);
+
+    tmp = copy_migrations();
+    write_file(tmp, "001_again.sql", "w", "SELECT 1;\n");
+    assert_int_equal(migrate_set_load(tmp, &set, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "have the same version"));
+    remove_tree(tmp);
+
+    /* Other files are ignored; a directory without migrations is an error. */
+    char *empty = strdup("/tmp/outdial-migrations-XXXXXX");
+    assert_non_null(mkdtemp(empty));
+    write_file(empty, "README.md", "w", "not a migration\n");
+    assert_int_equal(migrate_set_load(empty, &set, err, sizeof(err)), OD_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "has no NNN_name.sql file"));
+    remove_tree(empty);
+    assert_null(set);
+}
+
+/* ---------------------------------------------------------------------------
+ * The schema's constraints */
+
+typedef struct check_case {
+    const char *table; /* campaign, lead, assistant, account */
+    const char *columns;
+    const char *values;
+    int rc;
+    const char *sqlstate;
+    const char *constraint;
+} check_case_t;
+
+static void test_check_constraints(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_checks");
+    pg_conn_t *db = connect_db(dsn);
+    migrate_result_t result;
+    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+
+    PGresult *res = NULL;
+    int rc = pg_exec(db,
+                     "WITH a AS (INSERT INTO account (name, webhook_secret) "
+                     "  VALUES ('acme', 'whsec_0123456789abcdef') RETURNING id), "
+                     "s AS (INSERT INTO assistant (account_id, name, timezone, outbound_e164, "
+                     "  provider_assistant_id, post_call_schema) SELECT id, 'sdr', "
+                     "  'America/New_York', '+14155550100', 'asst_1', "
+                     "  '{\"interested\": \"boolean\", \"notes\": \"string\"}' FROM a "
+                     "  RETURNING id, account_id) "
+                     "SELECT account_id, id FROM s",
+                     &res, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("%s", err);
+    const char *ids[] = {PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), NULL};
+    char account_id[40], assistant_id[40];
+    snprintf(account_id, sizeof(account_id), "%s", ids[0]);
+    snprintf(assistant_id, sizeof(assistant_id), "%s", ids[1]);
+    PQclear(res);
+    const char *params[] = {account_id, assistant_id};
+
+    /* A campaign with defaults gets the seed's defaults. */
+    rc = pg_exec_params(db,
+                        "INSERT INTO campaign (account_id, assistant_id, name) "
+                        "VALUES ($1, $2, 'defaults') RETURNING id, max_retries, "
+                        "retry_interval_min, retry_on_voicemail, status, timezone_mode",
+                        2, params, &res, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("%s", err);
+    char campaign_id[40];
+    snprintf(campaign_id, sizeof(campaign_id), "%s", PQgetvalue(res, 0, 0));
+    assert_string_equal(PQgetvalue(res, 0, 1), "3");
+    assert_string_equal(PQgetvalue(res, 0, 2), "60");
+    assert_string_equal(PQgetvalue(res, 0, 3), "t");
+    assert_string_equal(PQgetvalue(res, 0, 4), "draft");
+    assert_string_equal(PQgetvalue(res, 0, 5), "assistant");
+    PQclear(res);
+
+    static const check_case_t cases[] = {
+        /* Ranges at and beyond their bounds. */
+        {"campaign", "max_retries", "6", OD_ERR_INVALID, "23514", "campaign_max_retries_check"},
+        {"campaign", "max_retries", "0", OD_ERR_INVALID, "23514", "campaign_max_retries_check"},
+        {"campaign", "max_retries", "1", OD_OK, NULL, NULL},
+        {"campaign", "max_retries", "5", OD_OK, NULL, NULL},
+        {"campaign", "retry_interval_min", "9", OD_ERR_INVALID, "23514",
+         "campaign_retry_interval_min_check"},
+        {"campaign", "retry_interval_min", "4321", OD_ERR_INVALID, "23514",
+         "campaign_retry_interval_min_check"},
+        {"campaign", "retry_interval_min", "10", OD_OK, NULL, NULL},
+        {"campaign", "retry_interval_min", "4320", OD_OK, NULL, NULL},
+        {"campaign", "allowed_days", "0", OD_ERR_INVALID, "23514", "campaign_allowed_days_check"},
+        {"campaign", "allowed_days", "128", OD_ERR_INVALID, "23514", "campaign_allowed_days_check"},
+        {"campaign", "allowed_days", "127", OD_OK, NULL, NULL},
+        {"campaign", "window_start_min", "1440", OD_ERR_INVALID, "23514",
+         "campaign_window_start_min_check"},
+        {"campaign", "window_end_min", "-1", OD_ERR_INVALID, "23514",
+         "campaign_window_end_min_check"},
+        {"campaign", "window_start_min, window_end_min", "600, 600", OD_ERR_INVALID, "23514",
+         "campaign_window_not_empty"},
+        {"campaign", "window_start_min, window_end_min", "1320, 120", OD_OK, NULL, NULL},
+        {"campaign", "goal_based_retry", "true", OD_ERR_INVALID, "23514",
+         "campaign_goal_based_retry_needs_goal"},
+        {"campaign", "goal_based_retry, goal_variable", "true, 'interested'", OD_OK, NULL, NULL},
+        {"campaign", "max_concurrent_calls", "0", OD_ERR_INVALID, "23514",
+         "campaign_max_concurrent_calls_check"},
+        {"campaign", "max_concurrent_calls", "1001", OD_ERR_INVALID, "23514",
+         "campaign_max_concurrent_calls_check"},
+        {"campaign", "calls_per_minute", "0", OD_ERR_INVALID, "23514",
+         "campaign_calls_per_minute_check"},
+        {"campaign", "calls_per_minute", "6001", OD_ERR_INVALID, "23514",
+         "campaign_calls_per_minute_check"},
+        {"campaign", "pause_reason", "'user'", OD_ERR_INVALID, "23514",
+         "campaign_pause_reason_only_when_paused"},
+        {"campaign", "status, pause_reason", "'paused', 'insufficient_balance'", OD_OK, NULL, NULL},
+        {"campaign", "status", "'running'", OD_ERR_INVALID, "22P02", NULL},
+        {"campaign", "timezone_mode", "'callee'", OD_ERR_INVALID, "22P02", NULL},
+        /* Leads. */
+        {"lead", "e164", "'4155550123'", OD_ERR_INVALID, "23514", "lead_e164_check"},
+        {"lead", "e164, status", "'+14155550124', 'completed'", OD_ERR_INVALID, "23514",
+         "lead_outcome_iff_ended"},
+        {"lead", "e164, status, outcome", "'+14155550125', 'max_retries', 'exhausted'", OD_OK, NULL,
+         NULL},
+        {"lead", "e164, status", "'+14155550126', 'scheduled'", OD_ERR_INVALID, "23514",
+         "lead_in_flight_has_attempt"},
+        {"lead", "e164, attempts", "'+14155550127', 7", OD_ERR_INVALID, "23514",
+         "lead_attempts_check"},
+        {"lead", "e164", "'+14155550123'", OD_OK, NULL, NULL},
+        {"lead", "e164", "'+14155550123'", OD_ERR_CONFLICT, "23505", "lead_campaign_e164_key"},
+        /* Assistants and accounts. */
+        {"assistant", "post_call_schema", "'{\"interested\": \"bool\"}'", OD_ERR_INVALID, "23514",
+         "assistant_post_call_schema_check"},
+        {"assistant", "outbound_e164", "'+0123'", OD_ERR_INVALID, "23514",
+         "assistant_outbound_e164_check"},
+        {"account", "quiet_hours_start_min", "480", OD_ERR_INVALID, "23514",
+         "account_quiet_hours_pair"},
+        {"account", "quiet_hours_start_min, quiet_hours_end_min", "480, 1260", OD_OK, NULL, NULL},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        const check_case_t *cc = &cases[c];
+        char sql[1024];
+        int nparams = 0;
+        const char *p[2] = {NULL, NULL};
+        if (strcmp(cc->table, "campaign") == 0) {
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO campaign (account_id, assistant_id, name, %s) "
+                     "VALUES ($1, $2, 'c', %s)",
+                     cc->columns, cc->values);
+            nparams = 2;
+            p[0] = account_id;
+            p[1] = assistant_id;
+        } else if (strcmp(cc->table, "lead") == 0) {
+            snprintf(sql, sizeof(sql), "INSERT INTO lead (campaign_id, %s) VALUES ($1, %s)",
+                     cc->columns, cc->values);
+            nparams = 1;
+            p[0] = campaign_id;
+        } else if (strcmp(cc->table, "assistant") == 0) {
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO assistant (account_id, name, timezone, provider_assistant_id, "
+                     "%s) VALUES ($1, 'a', 'UTC', 'asst', %s)",
+                     cc->columns, cc->values);
+            nparams = 1;
+            p[0] = account_id;
+        } else {
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO account (name, webhook_secret, %s) "
+                     "VALUES ('b', 'whsec_0123456789abcdef', %s)",
+                     cc->columns, cc->values);
+        }
+        err[0] = '\0';
+        rc = pg_exec_params(db, sql, nparams, p, NULL, err, sizeof(err));
+        if (rc != cc->rc)
+            fail_msg("%s (%s) = (%s): rc %d, want %d: %s", cc->table, cc->columns, cc->values, rc,
+                     cc->rc, err);
+        if (cc->sqlstate) {
+            assert_string_equal(pg_conn_sqlstate(db), cc->sqlstate);
+            char want[64];
+            snprintf(want, sizeof(want), "(SQLSTATE %s)", cc->sqlstate);
+            assert_non_null(strstr(err, want));
+        }
+        if (cc->constraint && !strstr(err, cc->constraint))
+            fail_msg("%s (%s) = (%s): error does not name %s: %s", cc->table, cc->columns,
+                     cc->values, cc->constraint, err);
+    }
+
+    /* The scheduler's due-lead query uses the partial index (the predicate
+     * must match it for the planner to). */
+    assert_int_equal(pg_exec(db, "SET enable_seqscan = off", NULL, err, sizeof(err)), OD_OK);
+    const char *due_params[] = {campaign_id, "2026-03-08T09:00:00Z"};
+    rc = pg_exec_params(db,
+                        "EXPLAIN SELECT id FROM lead WHERE campaign_id = $1 "
+                        "AND status IN ('created', 'rescheduled') AND next_attempt_at <= $2 "
+                        "ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED",
+                        2, due_params, &res, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("%s", err);
+    bool uses_index = false;
+    for (int row = 0; row < PQntuples(res); row++)
+        if (strstr(PQgetvalue(res, row, 0), "lead_due_idx"))
+            uses_index = true;
+    PQclear(res);
+    assert_true(uses_index);
+
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_database_then_noop),
+        cmocka_unit_test(test_concurrent_processes_apply_once),
+        cmocka_unit_test(test_changed_applied_migration_refused),
+        cmocka_unit_test(test_failing_migration_rolled_back),
+        cmocka_unit_test(test_bad_migration_directories),
+        cmocka_unit_test(test_check_constraints),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

@@ -1,0 +1,64 @@
+/*
+ * dispatch.h — turning due leads into dial jobs (DESIGN sections 4–6).
+ *
+ * For a running campaign whose window is open, dispatch claims due leads
+ * (created or rescheduled, next_attempt_at reached, valid number) in
+ * batches with FOR UPDATE SKIP LOCKED, never more than max_concurrent_calls
+ * scheduled + processing and within the calls-per-minute token bucket, marks
+ * them scheduled with a new attempt id and produces one DialJob each, with
+ * not_after = the close of the lead's current window.
+ *
+ * The campaign row is locked (FOR UPDATE SKIP LOCKED) for the whole claim,
+ * so several scheduler replicas serialise per campaign and never issue two
+ * jobs for one attempt, and the concurrency cap holds across replicas.
+ * Leads whose own window (timezone mode lead, quiet hours) is closed are
+ * not claimed: their next_attempt_at moves to the moment it opens.
+ *
+ * Jobs are produced after the claim commits. A crash between the commit and
+ * the delivery leaves leads scheduled without a job; recovery.c re-issues
+ * them with the same attempt id (the dialer dials an attempt at most once).
+ */
+#ifndef OUTDIAL_DISPATCH_H
+#define OUTDIAL_DISPATCH_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "kafka.h"
+#include "pg.h"
+#include "sched_campaign.h"
+
+/* Leads claimed per statement: large enough to amortise the round trip,
+ * small enough that a batch's row locks are held for milliseconds. */
+#define DISPATCH_BATCH_DEFAULT 500
+#define DISPATCH_BATCH_MAX     10000
+
+typedef struct dispatch_stats {
+    uint64_t jobs_issued;    /* dial jobs produced (delivery not yet confirmed) */
+    uint64_t leads_deferred; /* due leads whose own window was closed */
+    uint64_t campaigns;      /* campaigns dispatched (owned and running) */
+    int64_t next_wake_us;    /* earliest known future instant with work; INT64_MAX if none */
+} dispatch_stats_t;
+
+void dispatch_stats_init(dispatch_stats_t *st);
+
+/* Dispatches one campaign at campaign time now_us. Returns OD_OK also when
+ * the campaign is not running, closed or owned by another replica (nothing
+ * to do). Jobs are queued on producer; the caller flushes (see
+ * dispatch_flush). dial_topic is the full topic name. */
+int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
+                      const char *campaign_id, int64_t now_us, int batch_size, dispatch_stats_t *st,
+                      char *errbuf, size_t errlen) OD_WUR;
+
+/* Dispatches every running campaign. */
+int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic, int64_t now_us,
+                 int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
+
+/* Builds the DialJob for a claimed lead; shared with recovery.c's re-issue.
+ * Encodes into *out (caller frees). variables_json is the lead's JSONB text. */
+int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
+                        int attempt_number, const char *e164, const char *lead_name,
+                        const char *variables_json, int64_t not_after_us, int64_t now_us,
+                        uint8_t **out, size_t *out_len, char *errbuf, size_t errlen) OD_WUR;
+
+#endif

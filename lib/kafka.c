@@ -1,0 +1,460 @@
+#include "kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct kafka_producer {
+    rd_kafka_t *rk;
+    kafka_delivery_cb_t *on_delivery;
+    void *opaque;
+    uint64_t delivered;
+    uint64_t failed;
+    uint64_t failed_since_flush; /* reset by kafka_producer_flush */
+    char first_error[256];       /* first failure since the last flush */
+};
+
+struct kafka_consumer {
+    rd_kafka_t *rk;
+    bool closed;
+};
+
+/* Properties outdial's guarantees rest on; an extra property may not
+ * change them (DESIGN section 2: idempotent producers, offsets stored only
+ * after processing). */
+static const char *const producer_fixed[] = {"enable.idempotence", "acks", "request.required.acks",
+                                             NULL};
+static const char *const consumer_fixed[] = {"enable.auto.offset.store", "group.id", NULL};
+
+/* librdkafka's log lines (syslog levels) into lib/log. Called from
+ * librdkafka's threads; log_write is one write() per line. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    log_level_t lvl = level <= 3   ? LOG_LEVEL_ERROR
+                      : level == 4 ? LOG_LEVEL_WARN
+                      : level <= 6 ? LOG_LEVEL_INFO
+                                   : LOG_LEVEL_DEBUG;
+    log_write(lvl, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+/* Client-level errors (all brokers down, authentication, fatal
+ * idempotence errors). librdkafka retries the transient ones by itself, so
+ * they are logged, not returned; fatal ones surface from the next call. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    log_level_t lvl = err == RD_KAFKA_RESP_ERR__FATAL ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN;
+    log_write(lvl, "kafka", "%s: %s: %s", rd_kafka_name(rk),
+              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errbuf,
+                          size_t errlen)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka property %s=%s: %s", name,
+                       value ? value : "(null)", why);
+    return OD_OK;
+}
+
+/* A new conf with bootstrap.servers, client.id, logging, the role's own
+ * settings (own) and then the caller's extra props, none of which may name
+ * a forbidden (NULL-terminated) property.
+ * Caller owns *out (rd_kafka_conf_destroy, or hand it to rd_kafka_new). */
+static int kafka_conf_build(const char *client_id, const kafka_prop_t *own, size_t own_cnt,
+                            const char *const *forbidden, const kafka_prop_t *props,
+                            size_t prop_cnt, rd_kafka_conf_t **out, char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = OD_OK;
+    bool brokers_given = false;
+    for (size_t i = 0; i < prop_cnt; i++) {
+        if (!props[i].name || !props[i].value) {
+            rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka property %zu has no name or value",
+                         i);
+            goto fail;
+        }
+        for (const char *const *f = forbidden; *f; f++) {
+            if (strcmp(props[i].name, *f) == 0) {
+                rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
+                             "kafka property %s is fixed by outdial and cannot be overridden",
+                             props[i].name);
+                goto fail;
+            }
+        }
+        if (strcmp(props[i].name, "bootstrap.servers") == 0 ||
+            strcmp(props[i].name, "metadata.broker.list") == 0)
+            brokers_given = true;
+    }
+    if (!brokers_given) {
+        const char *brokers = NULL;
+        rc = config_get_required(KAFKA_BROKERS_ENV, &brokers, errbuf, errlen);
+        if (rc)
+            goto fail;
+        rc = kafka_conf_set(conf, "bootstrap.servers", brokers, errbuf, errlen);
+        if (rc)
+            goto fail;
+    }
+    rc = kafka_conf_set(conf, "client.id", client_id ? client_id : "outdial", errbuf, errlen);
+    if (rc)
+        goto fail;
+    for (size_t i = 0; i < own_cnt; i++) {
+        rc = kafka_conf_set(conf, own[i].name, own[i].value, errbuf, errlen);
+        if (rc)
+            goto fail;
+    }
+    for (size_t i = 0; i < prop_cnt; i++) {
+        rc = kafka_conf_set(conf, props[i].name, props[i].value, errbuf, errlen);
+        if (rc)
+            goto fail;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    *out = conf;
+    return OD_OK;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* ---- producer ---------------------------------------------------------- */
+
+/* Runs on the thread that calls rd_kafka_poll/flush (ours). */
+static void kafka_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    kafka_producer_t *p = opaque;
+    if (msg->err) {
+        p->failed++;
+        if (p->failed_since_flush++ == 0)
+            snprintf(p->first_error, sizeof(p->first_error), "%s [%d]: %s",
+                     msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?", (int)msg->partition,
+                     rd_kafka_err2str(msg->err));
+    } else {
+        p->delivered++;
+    }
+    if (p->on_delivery)
+        p->on_delivery(msg, p->opaque);
+}
+
+int kafka_producer_new(const kafka_producer_opts_t *opts, kafka_producer_t **out, char *errbuf,
+                       size_t errlen)
+{
+    static const kafka_prop_t own[] = {
+        {"enable.idempotence", "true"}, /* no duplicates or reordering from retries */
+        {"acks", "all"},                /* implied by idempotence; said for the reader */
+    };
+    static const kafka_producer_opts_t defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    *out = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    kafka_producer_t *p = xcalloc(1, sizeof(*p));
+    p->on_delivery = opts->on_delivery;
+    p->opaque = opts->opaque;
+    int rc = kafka_conf_build(opts->client_id, own, sizeof(own) / sizeof(own[0]), producer_fixed,
+                              opts->props, opts->prop_cnt, &conf, errbuf, errlen);
+    if (rc)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_msg_cb);
+    rd_kafka_conf_set_opaque(conf, p);
+    char why[512];
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    if (!p->rk) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka producer: %s", why);
+        goto fail;
+    }
+    conf = NULL; /* now owned by rk */
+    *out = p;
+    return OD_OK;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(p);
+    return rc;
+}
+
+int kafka_producer_send(kafka_producer_t *p, const char *topic, const void *key, size_t keylen,
+                        const void *payload, size_t len, const kafka_header_t *headers,
+                        size_t header_cnt, void *msg_opaque, char *errbuf, size_t errlen)
+{
+    /* How long a full local queue may block a send: long enough to ride out
+     * a leader election, short enough that a caller notices a dead cluster
+     * (librdkafka itself keeps retrying queued messages for
+     * message.timeout.ms). */
+    const int queue_full_wait_ms = 10000;
+    const int queue_full_step_ms = 100;
+    rd_kafka_headers_t *hdrs = NULL;
+    int rc = OD_OK;
+    for (int waited = 0;; waited += queue_full_step_ms) {
+        if (header_cnt > 0) {
+            hdrs = rd_kafka_headers_new(header_cnt);
+            for (size_t i = 0; i < header_cnt; i++)
+                rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value,
+                                    headers[i].value ? (ssize_t)headers[i].len : 0);
+        }
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)payload, len),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+        if (!err) {
+            hdrs = NULL; /* now owned by the message */
+            break;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && waited < queue_full_wait_ms) {
+            rd_kafka_headers_destroy(hdrs);
+            hdrs = NULL;
+            rd_kafka_poll(p->rk, queue_full_step_ms);
+            continue;
+        }
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[512];
+            rd_kafka_fatal_error(p->rk, why, sizeof(why));
+            rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka produce to %s: fatal: %s", topic,
+                         why);
+        } else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE,
+                         "kafka produce to %s: local queue still full after %d ms (is the "
+                         "cluster reachable?)",
+                         topic, queue_full_wait_ms);
+        } else {
+            rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka produce to %s: %s", topic,
+                         rd_kafka_err2str(err));
+        }
+        goto out;
+    }
+    /* Serve delivery reports now and then so they never pile up. */
+    rd_kafka_poll(p->rk, 0);
+out:
+    if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
+    return rc;
+}
+
+int kafka_producer_poll(kafka_producer_t *p, int timeout_ms)
+{
+    return rd_kafka_poll(p->rk, timeout_ms);
+}
+
+int kafka_producer_flush(kafka_producer_t *p, int timeout_ms, char *errbuf, size_t errlen)
+{
+    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
+    int rc = OD_OK;
+    if (p->failed_since_flush > 0) {
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE,
+                     "kafka: %llu message(s) failed since the last flush, first: %s",
+                     (unsigned long long)p->failed_since_flush, p->first_error);
+        p->failed_since_flush = 0;
+        p->first_error[0] = '\0';
+    } else if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        rc = od_fail(errbuf, errlen, OD_ERR_TIMEOUT,
+                     "kafka: %d message(s) still undelivered after %d ms", rd_kafka_outq_len(p->rk),
+                     timeout_ms);
+    } else if (err) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka flush: %s", rd_kafka_err2str(err));
+    }
+    return rc;
+}
+
+void kafka_producer_counts(const kafka_producer_t *p, uint64_t *delivered, uint64_t *failed)
+{
+    if (delivered)
+        *delivered = p->delivered;
+    if (failed)
+        *failed = p->failed;
+}
+
+void kafka_producer_free(kafka_producer_t *p)
+{
+    /* Long enough for in-flight requests to be acknowledged by a healthy
+     * cluster; a caller that cares calls kafka_producer_flush first. */
+    const int final_flush_ms = 10000;
+    if (!p)
+        return;
+    if (rd_kafka_flush(p->rk, final_flush_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT)
+        log_warn("kafka", "%s: dropping %d undelivered message(s) at shutdown",
+                 rd_kafka_name(p->rk), rd_kafka_outq_len(p->rk));
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+/* ---- consumer ---------------------------------------------------------- */
+
+int kafka_consumer_new(const kafka_consumer_opts_t *opts, kafka_consumer_t **out, char *errbuf,
+                       size_t errlen)
+{
+    *out = NULL;
+    if (!opts || !opts->group_id || !*opts->group_id)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka consumer: group id is required");
+    const kafka_prop_t own[] = {
+        {"group.id", opts->group_id},
+        /* Offsets are stored only by kafka_consumer_store, i.e. after the
+         * caller's effects are durable; stored offsets are then committed
+         * in the background and on close. */
+        {"enable.auto.offset.store", "false"},
+        {"enable.auto.commit", "true"},
+        /* A group without a committed offset starts at the beginning, so
+         * messages published before the first start are not skipped. */
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+    };
+    rd_kafka_conf_t *conf = NULL;
+    kafka_consumer_t *c = xcalloc(1, sizeof(*c));
+    int rc = kafka_conf_build(opts->client_id, own, sizeof(own) / sizeof(own[0]), consumer_fixed,
+                              opts->props, opts->prop_cnt, &conf, errbuf, errlen);
+    if (rc)
+        goto fail;
+    char why[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+    if (!c->rk) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka consumer: %s", why);
+        goto fail;
+    }
+    conf = NULL; /* now owned by rk */
+    /* One queue for messages, rebalances and errors: served by poll. */
+    rd_kafka_poll_set_consumer(c->rk);
+    *out = c;
+    return OD_OK;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(c);
+    return rc;
+}
+
+int kafka_consumer_subscribe(kafka_consumer_t *c, const char *const *topics, size_t topic_cnt,
+                             char *errbuf, size_t errlen)
+{
+    if (topic_cnt == 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka subscribe: no topic given");
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)topic_cnt);
+    for (size_t i = 0; i < topic_cnt; i++)
+        rd_kafka_topic_partition_list_add(list, topics[i], RD_KAFKA_PARTITION_UA);
+    int rc = OD_OK;
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, list);
+    if (err)
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka subscribe to %s%s: %s", topics[0],
+                     topic_cnt > 1 ? ", ..." : "", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+int kafka_consumer_poll(kafka_consumer_t *c, int timeout_ms, rd_kafka_message_t **msg, char *errbuf,
+                        size_t errlen)
+{
+    *msg = NULL;
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!m)
+        return OD_OK;
+    if (!m->err) {
+        *msg = m;
+        return OD_OK;
+    }
+    int rc = OD_OK;
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(c->rk, why, sizeof(why));
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka consumer: fatal: %s", why);
+    } else {
+        /* Transport errors, unknown topics, broker down: librdkafka
+         * recovers by itself; the caller just polls again. */
+        log_warn("kafka", "%s: consumer: %s: %s", rd_kafka_name(c->rk), rd_kafka_err2name(m->err),
+                 rd_kafka_message_errstr(m));
+    }
+    rd_kafka_message_destroy(m);
+    return rc;
+}
+
+int kafka_consumer_store(kafka_consumer_t *c, const rd_kafka_message_t *msg, char *errbuf,
+                         size_t errlen)
+{
+    if (!msg || !msg->rkt || msg->err)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka store: not a consumed message");
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    /* The committed offset is the next message to read, hence + 1. */
+    rd_kafka_topic_partition_list_add(list, topic, msg->partition)->offset = msg->offset + 1;
+    int rc = OD_OK;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    if (!err)
+        err = list->elems[0].err;
+    if (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT,
+                     "kafka store %s [%d] offset %lld: partition no longer assigned (it will be "
+                     "delivered again to its new owner)",
+                     topic, (int)msg->partition, (long long)msg->offset);
+    else if (err)
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka store %s [%d] offset %lld: %s", topic,
+                     (int)msg->partition, (long long)msg->offset, rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+int kafka_consumer_assigned(kafka_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &list);
+    if (err)
+        return OD_ERR_INTERNAL;
+    int n = list->cnt;
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}
+
+int kafka_consumer_close(kafka_consumer_t *c, char *errbuf, size_t errlen)
+{
+    int rc = OD_OK;
+    if (c->closed)
+        return OD_OK;
+    c->closed = true;
+    /* A synchronous commit first, so a failure is reported to the caller
+     * (close commits too, but only logs). _NO_OFFSET: nothing new stored. */
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka commit on close: %s",
+                     rd_kafka_err2str(err));
+    err = rd_kafka_consumer_close(c->rk);
+    if (err && !rc)
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka consumer close: %s",
+                     rd_kafka_err2str(err));
+    return rc;
+}
+
+void kafka_consumer_free(kafka_consumer_t *c)
+{
+    if (!c)
+        return;
+    char why[512];
+    if (kafka_consumer_close(c, why, sizeof(why)))
+        log_warn("kafka", "%s", why);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+int kafka_message_header_get(const rd_kafka_message_t *msg, const char *name, const void **value,
+                             size_t *len)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(msg, &hdrs) || !hdrs)
+        return OD_ERR_NOT_FOUND;
+    const void *v = NULL;
+    size_t n = 0;
+    if (rd_kafka_header_get_last(hdrs, name, &v, &n))
+        return OD_ERR_NOT_FOUND;
+    *value = v;
+    *len = n;
+    return OD_OK;
+}
+
+void kafka_message_free(rd_kafka_message_t *msg)
+{
+    if (msg)
+        rd_kafka_message_destroy(msg);
+}

@@ -1,0 +1,172 @@
+/*
+ * kafka.h — thin producer and consumer wrappers around librdkafka.
+ *
+ * They fix the settings DESIGN section 2 asks of every service, so no
+ * service can get them wrong:
+ *
+ *   producer  enable.idempotence=true, acks=all: a message acknowledged by
+ *             the delivery report is on every in-sync replica, written once
+ *             and in order per partition, whatever the retries.
+ *   consumer  enable.auto.offset.store=false, enable.auto.commit=true: an
+ *             offset is stored only when the caller says the message's
+ *             effects are durable (kafka_consumer_store), and stored offsets
+ *             are committed in the background and on close (at-least-once).
+ *
+ * Environment:
+ *   OUTDIAL_KAFKA_BROKERS  bootstrap list "host:port,host:port"; required
+ *                          (unless the caller's extra properties set
+ *                          bootstrap.servers, as tests may).
+ *
+ * librdkafka's own log lines and client-level errors go to lib/log as JSON
+ * (event "kafka"). Messages are librdkafka's rd_kafka_message_t: read
+ * key/len/payload/partition/offset directly; kafka_message_header_get reads
+ * headers. Producer and consumer are each used from one thread; librdkafka
+ * runs its own threads behind them.
+ */
+#ifndef OUTDIAL_KAFKA_H
+#define OUTDIAL_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "err.h"
+
+#define KAFKA_BROKERS_ENV "OUTDIAL_KAFKA_BROKERS"
+
+/* One librdkafka configuration property ("session.timeout.ms" = "6000").
+ * Extra properties are applied after outdial's own, so they can override
+ * them; they exist for tests and for tuning, not to turn off idempotence or
+ * manual offset storing (those two are rejected). */
+typedef struct kafka_prop {
+    const char *name;
+    const char *value;
+} kafka_prop_t;
+
+/* One message header; value may be NULL (a null header). */
+typedef struct kafka_header {
+    const char *name;
+    const void *value;
+    size_t len;
+} kafka_header_t;
+
+/* ---- producer ---------------------------------------------------------- */
+
+typedef struct kafka_producer kafka_producer_t;
+
+/* Called once per produced message, from kafka_producer_poll/flush/free on
+ * the caller's thread. msg->err is 0 on success; msg->_private is the
+ * msg_opaque given to kafka_producer_send. msg is valid only during the
+ * call. */
+typedef void kafka_delivery_cb_t(const rd_kafka_message_t *msg, void *opaque);
+
+typedef struct kafka_producer_opts {
+    const char *client_id;            /* NULL: "outdial" */
+    kafka_delivery_cb_t *on_delivery; /* NULL: reports are only counted */
+    void *opaque;                     /* passed to on_delivery */
+    const kafka_prop_t *props;        /* extra librdkafka properties, may be NULL */
+    size_t prop_cnt;
+} kafka_producer_opts_t;
+
+/* Creates an idempotent producer. opts may be NULL (all defaults). On
+ * success *out is a new producer the caller frees with kafka_producer_free;
+ * on error *out is NULL and errbuf says why (OD_ERR_INVALID for bad
+ * configuration, OD_ERR_INTERNAL if librdkafka refuses to start). */
+int kafka_producer_new(const kafka_producer_opts_t *opts, kafka_producer_t **out, char *errbuf,
+                       size_t errlen) OD_WUR;
+
+/* Queues one message for topic with the given key (may be NULL) and
+ * payload (may be NULL for a tombstone). Key, payload and headers are
+ * copied: the caller keeps ownership of its buffers. msg_opaque is handed
+ * back in the delivery report. When librdkafka's local queue is full this
+ * serves delivery reports and retries for up to 10 s before giving up with
+ * OD_ERR_UNAVAILABLE (the cluster is not taking messages). A fatal
+ * idempotence error is OD_ERR_INTERNAL: the producer must be recreated. */
+int kafka_producer_send(kafka_producer_t *p, const char *topic, const void *key, size_t keylen,
+                        const void *payload, size_t len, const kafka_header_t *headers,
+                        size_t header_cnt, void *msg_opaque, char *errbuf, size_t errlen) OD_WUR;
+
+/* Serves delivery reports for up to timeout_ms; returns how many. */
+int kafka_producer_poll(kafka_producer_t *p, int timeout_ms);
+
+/* Waits up to timeout_ms until every queued message has its delivery
+ * report. OD_ERR_TIMEOUT if some are still in flight; OD_ERR_UNAVAILABLE
+ * if any message failed since the previous flush (the message has the
+ * count and the first error). The failure count is reset by each flush. */
+int kafka_producer_flush(kafka_producer_t *p, int timeout_ms, char *errbuf, size_t errlen) OD_WUR;
+
+/* Messages acknowledged and failed since the producer was created. */
+void kafka_producer_counts(const kafka_producer_t *p, uint64_t *delivered, uint64_t *failed);
+
+/* Flushes for up to 10 s (undelivered messages are dropped with a log line)
+ * and destroys the producer. NULL is a no-op. */
+void kafka_producer_free(kafka_producer_t *p);
+
+/* ---- consumer ---------------------------------------------------------- */
+
+typedef struct kafka_consumer kafka_consumer_t;
+
+typedef struct kafka_consumer_opts {
+    const char *group_id;      /* required, e.g. "outdial-dialer" */
+    const char *client_id;     /* NULL: "outdial" */
+    const kafka_prop_t *props; /* extra librdkafka properties, may be NULL */
+    size_t prop_cnt;
+} kafka_consumer_opts_t;
+
+/* Creates a consumer in group opts->group_id. A group that has no committed
+ * offset for a partition starts at its earliest message (nothing published
+ * before a service first started is lost). On success *out is a new
+ * consumer the caller frees with kafka_consumer_free. */
+int kafka_consumer_new(const kafka_consumer_opts_t *opts, kafka_consumer_t **out, char *errbuf,
+                       size_t errlen) OD_WUR;
+
+/* Subscribes to the topic_cnt full topic names (replacing any previous
+ * subscription); partitions are assigned by the group as members come and
+ * go. The names are copied. */
+int kafka_consumer_subscribe(kafka_consumer_t *c, const char *const *topics, size_t topic_cnt,
+                             char *errbuf, size_t errlen) OD_WUR;
+
+/* Waits up to timeout_ms for the next message. OD_OK with *msg set to a
+ * message the caller destroys with kafka_message_free (after storing it),
+ * or OD_OK with *msg NULL when none came (timeout, or a transient cluster
+ * error, which is logged and retried by librdkafka). OD_ERR_INTERNAL on a
+ * fatal consumer error. */
+int kafka_consumer_poll(kafka_consumer_t *c, int timeout_ms, rd_kafka_message_t **msg, char *errbuf,
+                        size_t errlen) OD_WUR;
+
+/* Marks msg processed: its offset + 1 becomes the partition's stored
+ * offset, committed within auto.commit.interval.ms and on close. Call it
+ * only once the message's effects are durable. OD_ERR_CONFLICT when the
+ * partition was revoked meanwhile (a rebalance): the message will be
+ * delivered again to the partition's new owner, which is harmless for an
+ * idempotent consumer. msg stays owned by the caller. */
+int kafka_consumer_store(kafka_consumer_t *c, const rd_kafka_message_t *msg, char *errbuf,
+                         size_t errlen) OD_WUR;
+
+/* Number of partitions currently assigned to this member, or a negative
+ * error code. */
+int kafka_consumer_assigned(kafka_consumer_t *c);
+
+/* Commits the stored offsets synchronously and leaves the group, so its
+ * partitions move to other members at once instead of after the session
+ * timeout. After it, only kafka_consumer_free may be called. */
+int kafka_consumer_close(kafka_consumer_t *c, char *errbuf, size_t errlen) OD_WUR;
+
+/* Closes the consumer if kafka_consumer_close was not called (errors are
+ * logged) and destroys it. NULL is a no-op. */
+void kafka_consumer_free(kafka_consumer_t *c);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Finds the last header called name. OD_OK with *value and *len pointing into
+ * msg (valid while msg lives; *value NULL for a null header),
+ * OD_ERR_NOT_FOUND when absent. */
+int kafka_message_header_get(const rd_kafka_message_t *msg, const char *name, const void **value,
+                             size_t *len) OD_WUR;
+
+/* Destroys a message returned by kafka_consumer_poll. NULL is a no-op. */
+void kafka_message_free(rd_kafka_message_t *msg);
+
+#endif

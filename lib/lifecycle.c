@@ -1,0 +1,270 @@
+#include "lifecycle.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "rkeys.h"
+#include "topics.h"
+#include "uuid.h"
+#include "xmalloc.h"
+
+/* Locks the campaign row and reads everything the requirements need, in one
+ * round trip. Callable leads: waiting for a call (created with a due time,
+ * rescheduled) or in flight; a secondary contact waiting for its primary
+ * (created, no due time) is not callable on its own. */
+static const pg_stmt_t campaign_lock_stmt = {
+    "lifecycle_campaign_lock",
+    "SELECT c.status, a.outbound_e164 IS NOT NULL, acc.balance_minor,"
+    " (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id AND l.invalid_reason IS NULL"
+    "   AND (l.status IN ('rescheduled', 'scheduled', 'processing')"
+    "        OR (l.status = 'created' AND l.next_attempt_at IS NOT NULL))),"
+    " (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id AND l.invalid_reason IS NOT NULL),"
+    " acc.currency"
+    " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"
+    " JOIN account acc ON acc.id = c.account_id"
+    " WHERE c.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE OF c",
+    2};
+
+static const pg_stmt_t status_write_stmt = {
+    "lifecycle_status_write",
+    "UPDATE campaign SET status = $2::campaign_status, pause_reason = $3,"
+    " status_changed_at = od_ts($4::bigint), updated_at = now()"
+    " WHERE id = $1::uuid",
+    4};
+
+static const pg_stmt_t notify_stmt = {"lifecycle_notify", "SELECT pg_notify($1, $2)", 2};
+
+static const pg_stmt_t outbox_add_stmt = {
+    "lifecycle_outbox_add",
+    "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, decode($3, 'hex'))", 3};
+
+static void problem_add(lifecycle_result_t *res, const char *code, const char *fmt, ...)
+    OD_PRINTF(3, 4);
+
+static void problem_add(lifecycle_result_t *res, const char *code, const char *fmt, ...)
+{
+    if (res->n_problems >= LIFECYCLE_PROBLEMS_MAX)
+        return;
+    lifecycle_problem_t *p = &res->problems[res->n_problems++];
+    p->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+}
+
+static Outdial__V1__CampaignStatus proto_status(model_campaign_status_t s)
+{
+    switch (s) {
+    case MODEL_CAMPAIGN_DRAFT:
+        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT;
+    case MODEL_CAMPAIGN_IN_PROGRESS:
+        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
+    case MODEL_CAMPAIGN_PAUSED:
+        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED;
+    case MODEL_CAMPAIGN_COMPLETED:
+        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED;
+    default:
+        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_UNSPECIFIED;
+    }
+}
+
+int lifecycle_outbox_add_tx(pg_conn_t *db, const char *topic, const char *key,
+                            const uint8_t *payload, size_t len, char *errbuf, size_t errlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *text = xmalloc(2 * len + 1);
+    for (size_t i = 0; i < len; i++) {
+        text[2 * i] = hex[payload[i] >> 4];
+        text[2 * i + 1] = hex[payload[i] & 0xf];
+    }
+    text[2 * len] = '\0';
+    const char *params[] = {topic, key, text};
+    int rc = pg_stmt_exec(db, &outbox_add_stmt, params, NULL, errbuf, errlen);
+    free(text);
+    return rc;
+}
+
+int lifecycle_status_write_tx(pg_conn_t *db, const char *account_id, const char *campaign_id,
+                              model_campaign_status_t old_status,
+                              model_campaign_status_t new_status, const char *reason,
+                              int64_t now_us, char *errbuf, size_t errlen)
+{
+    char now[32];
+    snprintf(now, sizeof(now), "%" PRId64, now_us);
+    const char *params[] = {campaign_id, model_campaign_status_name(new_status),
+                            new_status == MODEL_CAMPAIGN_PAUSED ? (reason ? reason : "user") : NULL,
+                            now};
+    int rc = pg_stmt_exec(db, &status_write_stmt, params, NULL, errbuf, errlen);
+    if (rc)
+        return rc;
+
+    char event_id[UUID_STR_LEN];
+    uuid_str_new(event_id);
+    campaignevent_t ev;
+    campaignevent_init(&ev);
+    ev.event_id = event_id;
+    ev.campaign_id = (char *)campaign_id;
+    ev.account_id = (char *)account_id;
+    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED;
+    ev.old_status = proto_status(old_status);
+    ev.new_status = proto_status(new_status);
+    ev.reason = (char *)(reason ? reason : "");
+    ev.occurred_at_us = now_us;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = campaignevent_encode(&ev, &buf, &len, errbuf, errlen);
+    if (rc)
+        return rc;
+    char topic[TOPIC_NAME_MAX + 1];
+    rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), errbuf, errlen);
+    if (rc == OD_OK)
+        rc = lifecycle_outbox_add_tx(db, topic, campaign_id, buf, len, errbuf, errlen);
+    free(buf);
+    if (rc)
+        return rc;
+    const char *notify[] = {LIFECYCLE_NOTIFY_CHANNEL, campaign_id};
+    return pg_stmt_exec(db, &notify_stmt, notify, NULL, errbuf, errlen);
+}
+
+int lifecycle_mirror_write(redis_t *r, const char *redis_prefix, const char *campaign_id,
+                           model_campaign_status_t status, char *errbuf, size_t errlen)
+{
+    char key[RKEYS_KEY_MAX];
+    rkeys_campaign(redis_prefix, campaign_id, key);
+    const char *argv[] = {"SET", key, model_campaign_status_name(status)};
+    redisReply *reply = NULL;
+    int rc = redis_command_argv(r, true, 3, argv, NULL, &reply, errbuf, errlen);
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
+/* The requirements of start and resume (DESIGN section 4, the seed's
+ * "Requirements"), every unmet one. */
+static void requirements_check(PGresult *row, lifecycle_result_t *res)
+{
+    bool has_phone = strcmp(PQgetvalue(row, 0, 1), "t") == 0;
+    long long balance = strtoll(PQgetvalue(row, 0, 2), NULL, 10);
+    long long callable = strtoll(PQgetvalue(row, 0, 3), NULL, 10);
+    long long invalid = strtoll(PQgetvalue(row, 0, 4), NULL, 10);
+    if (!has_phone)
+        problem_add(res, "no_phone_number",
+                    "the campaign's assistant has no phone number for outbound calls: set its "
+                    "outbound phone number");
+    /* The sign apart: -5 minor units is -0.05, and -5 / 100 is 0. */
+    long long units = llabs(balance);
+    if (balance <= 0)
+        problem_add(res, "insufficient_balance",
+                    "the account's balance is %s%lld.%02lld %s: add credit to pay for calls",
+                    balance < 0 ? "-" : "", units / 100, units % 100, PQgetvalue(row, 0, 5));
+    if (callable == 0)
+        problem_add(res, "no_leads",
+                    "the campaign has no lead left to call: add leads (manually, by CSV import "
+                    "or an integration) or set leads back to created");
+    if (invalid > 0)
+        problem_add(res, "invalid_leads",
+                    "%lld lead%s of the campaign %s no valid phone number: correct or remove "
+                    "them",
+                    invalid, invalid == 1 ? "" : "s", invalid == 1 ? "has" : "have");
+}
+
+int lifecycle_campaign_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix,
+                             const char *account_id, const char *campaign_id,
+                             lifecycle_action_t action, const char *reason, int64_t now_us,
+                             lifecycle_result_t *res, char *errbuf, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    if (!uuid_str_valid(campaign_id) || !uuid_str_valid(account_id))
+        return od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found", campaign_id);
+
+    PGresult *row = NULL;
+    int rc = pg_tx_begin(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    const char *params[] = {campaign_id, account_id};
+    rc = pg_stmt_exec(db, &campaign_lock_stmt, params, &row, errbuf, errlen);
+    if (rc)
+        goto fail;
+    if (PQntuples(row) == 0) {
+        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found", campaign_id);
+        goto fail;
+    }
+    model_campaign_status_t status;
+    rc = model_campaign_status_parse(PQgetvalue(row, 0, 0), &status, errbuf, errlen);
+    if (rc)
+        goto fail;
+    res->old_status = status;
+    res->new_status = status;
+
+    model_campaign_status_t target = status;
+    switch (action) {
+    case LIFECYCLE_START:
+        if (status != MODEL_CAMPAIGN_DRAFT)
+            problem_add(res, "invalid_state",
+                        "the campaign is %s: only a draft campaign can be started (use resume "
+                        "for a paused or completed one)",
+                        model_campaign_status_name(status));
+        else
+            requirements_check(row, res);
+        target = MODEL_CAMPAIGN_IN_PROGRESS;
+        break;
+    case LIFECYCLE_RESUME:
+        if (status != MODEL_CAMPAIGN_PAUSED && status != MODEL_CAMPAIGN_COMPLETED)
+            problem_add(res, "invalid_state",
+                        "the campaign is %s: only a paused or completed campaign can be resumed",
+                        model_campaign_status_name(status));
+        else
+            requirements_check(row, res);
+        target = MODEL_CAMPAIGN_IN_PROGRESS;
+        break;
+    case LIFECYCLE_PAUSE:
+        if (status == MODEL_CAMPAIGN_PAUSED)
+            goto done; /* pausing twice is not an error */
+        if (status != MODEL_CAMPAIGN_IN_PROGRESS)
+            problem_add(res, "invalid_state",
+                        "the campaign is %s: only a campaign in progress can be paused",
+                        model_campaign_status_name(status));
+        target = MODEL_CAMPAIGN_PAUSED;
+        if (!reason)
+            reason = "user";
+        break;
+    }
+    if (res->n_problems > 0) {
+        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT, "%s", res->problems[0].message);
+        goto fail;
+    }
+    rc = lifecycle_status_write_tx(db, account_id, campaign_id, status, target, reason, now_us,
+                                   errbuf, errlen);
+    if (rc)
+        goto fail;
+    res->new_status = target;
+done:
+    PQclear(row);
+    row = NULL;
+    rc = pg_tx_commit(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (r) {
+        char rerr[256];
+        if (lifecycle_mirror_write(r, redis_prefix, campaign_id, res->new_status, rerr,
+                                   sizeof(rerr)))
+            log_warn("campaign_mirror",
+                     "campaign %s: Redis mirror not written (%s); the "
+                     "scheduler repairs it on its next tick",
+                     campaign_id, rerr);
+    }
+    log_info("campaign_status", "campaign %s: %s -> %s", campaign_id,
+             model_campaign_status_name(res->old_status),
+             model_campaign_status_name(res->new_status));
+    return OD_OK;
+fail:
+    PQclear(row);
+    pg_tx_rollback(db);
+    return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * model.h — the enums every service shares, with their wire names.
+ *
+ * The names are the snake_case strings the database schema, the protobuf
+ * messages, the REST API and the logs use ("max_retries", "goal_achieved",
+ * "in_progress"). Convert with model_*_name() and model_*_parse(); never
+ * spell the strings elsewhere.
+ *
+ * *_name() returns a static string (never freed) and NULL for a value out of
+ * range, and for MODEL_OUTCOME_NONE (a lead that has not ended has no
+ * outcome: SQL NULL). *_parse() returns OD_OK, or OD_ERR_INVALID with a
+ * message listing the allowed names; *out is untouched on error.
+ */
+#ifndef OUTDIAL_MODEL_H
+#define OUTDIAL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Lead status, exactly the product's: see docs/rules.md. */
+typedef enum model_lead_status {
+    MODEL_LEAD_CREATED = 0,  /* ready to be called (or a secondary waiting its turn) */
+    MODEL_LEAD_SCHEDULED,    /* a dial job is issued */
+    MODEL_LEAD_PROCESSING,   /* a call is under way */
+    MODEL_LEAD_COMPLETED,    /* contacted or goal achieved; no further calls */
+    MODEL_LEAD_RESCHEDULED,  /* waiting for a retry at next_attempt_at */
+    MODEL_LEAD_MAX_RETRIES,  /* ended without success: no attempt left */
+    MODEL_LEAD_STATUS_COUNT, /* number of statuses, not a status */
+} model_lead_status_t;
+
+/* Why a lead ended. NONE while it has not. */
+typedef enum model_outcome {
+    MODEL_OUTCOME_NONE = 0,
+    MODEL_OUTCOME_GOAL_ACHIEVED,
+    MODEL_OUTCOME_ANSWERED,
+    MODEL_OUTCOME_VOICEMAIL,
+    MODEL_OUTCOME_EXHAUSTED,
+    MODEL_OUTCOME_PERMANENT_FAILURE,
+    MODEL_OUTCOME_DNC,
+    MODEL_OUTCOME_MANUAL,
+    MODEL_OUTCOME_COUNT,
+} model_outcome_t;
+
+/* Status of one call (attempt). */
+typedef enum model_call_status {
+    MODEL_CALL_INITIATED = 0,
+    MODEL_CALL_RINGING,
+    MODEL_CALL_IN_PROGRESS,
+    MODEL_CALL_COMPLETED,
+    MODEL_CALL_BUSY,
+    MODEL_CALL_UNANSWERED,
+    MODEL_CALL_FAILED,
+    MODEL_CALL_SKIPPED, /* the dialer refused to place the job; no attempt used */
+    MODEL_CALL_STATUS_COUNT,
+} model_call_status_t;
+
+typedef enum model_answered_by {
+    MODEL_ANSWERED_BY_HUMAN = 0,
+    MODEL_ANSWERED_BY_VOICEMAIL,
+    MODEL_ANSWERED_BY_UNKNOWN,
+    MODEL_ANSWERED_BY_COUNT,
+} model_answered_by_t;
+
+/* Why the dialer skipped a dial job (CallEvent with status skipped). */
+typedef enum model_skip_reason {
+    MODEL_SKIP_OUTSIDE_WINDOW = 0, /* now >= not_after, or the window is closed */
+    MODEL_SKIP_CAMPAIGN_NOT_RUNNING,
+    MODEL_SKIP_DNC,         /* the number is on the account's do-not-call list */
+    MODEL_SKIP_NUMBER_BUSY, /* another call to the same number is in flight */
+    MODEL_SKIP_REASON_COUNT,
+} model_skip_reason_t;
+
+typedef enum model_campaign_status {
+    MODEL_CAMPAIGN_DRAFT = 0,
+    MODEL_CAMPAIGN_IN_PROGRESS,
+    MODEL_CAMPAIGN_PAUSED,
+    MODEL_CAMPAIGN_COMPLETED,
+    MODEL_CAMPAIGN_STATUS_COUNT,
+} model_campaign_status_t;
+
+/* Whose local time the calling window is read in. */
+typedef enum model_tz_mode {
+    MODEL_TZ_MODE_ASSISTANT = 0, /* the assistant's timezone (default, as the seed) */
+    MODEL_TZ_MODE_LEAD,          /* the person's own: lead tz, else number prefix, else assistant */
+    MODEL_TZ_MODE_COUNT,
+} model_tz_mode_t;
+
+/* Type of an assistant's post-call variable. */
+typedef enum model_var_type {
+    MODEL_VAR_BOOLEAN = 0,
+    MODEL_VAR_STRING,
+    MODEL_VAR_NUMBER,
+    MODEL_VAR_TYPE_COUNT,
+} model_var_type_t;
+
+/* A goal variable's value after a call: absent (not reported), false or true. */
+typedef enum model_goal {
+    MODEL_GOAL_ABSENT = 0,
+    MODEL_GOAL_FALSE,
+    MODEL_GOAL_TRUE,
+} model_goal_t;
+
+const char *model_lead_status_name(model_lead_status_t status);
+int model_lead_status_parse(const char *s, model_lead_status_t *out, char *errbuf,
+                            size_t errlen) OD_WUR;
+
+/* NULL for MODEL_OUTCOME_NONE. */
+const char *model_outcome_name(model_outcome_t outcome);
+/* NULL parses as MODEL_OUTCOME_NONE (SQL NULL); "" is an error. */
+int model_outcome_parse(const char *s, model_outcome_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+const char *model_call_status_name(model_call_status_t status);
+int model_call_status_parse(const char *s, model_call_status_t *out, char *errbuf,
+                            size_t errlen) OD_WUR;
+/* completed, busy, unanswered, failed and skipped end an attempt. */
+bool model_call_status_is_terminal(model_call_status_t status);
+
+const char *model_answered_by_name(model_answered_by_t answered_by);
+int model_answered_by_parse(const char *s, model_answered_by_t *out, char *errbuf,
+                            size_t errlen) OD_WUR;
+
+const char *model_skip_reason_name(model_skip_reason_t reason);
+int model_skip_reason_parse(const char *s, model_skip_reason_t *out, char *errbuf,
+                            size_t errlen) OD_WUR;
+
+const char *model_campaign_status_name(model_campaign_status_t status);
+int model_campaign_status_parse(const char *s, model_campaign_status_t *out, char *errbuf,
+                                size_t errlen) OD_WUR;
+
+const char *model_tz_mode_name(model_tz_mode_t mode);
+int model_tz_mode_parse(const char *s, model_tz_mode_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+const char *model_var_type_name(model_var_type_t type);
+int model_var_type_parse(const char *s, model_var_type_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+#endif

@@ -1,0 +1,349 @@
+#include "recovery.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "dispatch.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "results.h"
+#include "rkeys.h"
+#include "sched_campaign.h"
+#include "uuid.h"
+#include "xmalloc.h"
+
+static const pg_stmt_t stuck_scheduled_stmt = {
+    "recovery_stuck_scheduled",
+    "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
+    " coalesce(timezone, ''), name, variables::text FROM lead"
+    " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
+    " ORDER BY status_changed_at LIMIT $2::int",
+    2};
+
+static const pg_stmt_t stuck_processing_stmt = {
+    "recovery_stuck_processing",
+    "SELECT l.id, l.campaign_id, l.current_attempt_id, l.attempts, c.account_id FROM lead l"
+    " JOIN campaign c ON c.id = l.campaign_id WHERE l.status = 'processing'"
+    " AND l.status_changed_at < od_ts($1::bigint) - make_interval(secs => c.max_call_duration_s)"
+    " ORDER BY l.status_changed_at LIMIT $2::int",
+    2};
+
+static const pg_stmt_t reissue_stmt = {
+    "recovery_reissue",
+    "UPDATE lead SET reissues = reissues + 1, status_changed_at = od_ts($3::bigint),"
+    " updated_at = now() WHERE id = $1::uuid AND status = 'scheduled'"
+    " AND current_attempt_id = $2::uuid RETURNING reissues",
+    3};
+
+static const pg_stmt_t to_processing_stmt = {
+    "recovery_to_processing",
+    "UPDATE lead SET status = 'processing', status_changed_at = od_ts($3::bigint),"
+    " updated_at = now() WHERE id = $1::uuid AND status = 'scheduled'"
+    " AND current_attempt_id = $2::uuid",
+    3};
+
+static const pg_stmt_t completable_stmt = {
+    "recovery_completable",
+    "SELECT c.id, c.account_id FROM campaign c WHERE c.status = 'in_progress'"
+    " AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.campaign_id = c.id"
+    "   AND l.status IN ('created', 'scheduled', 'processing', 'rescheduled')"
+    "   AND l.invalid_reason IS NULL)",
+    0};
+
+static const pg_stmt_t complete_lock_stmt = {
+    "recovery_complete_lock",
+    "SELECT 1 FROM campaign c WHERE c.id = $1::uuid AND c.status = 'in_progress'"
+    " AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.campaign_id = c.id"
+    "   AND l.status IN ('created', 'scheduled', 'processing', 'rescheduled')"
+    "   AND l.invalid_reason IS NULL) FOR UPDATE OF c",
+    1};
+
+static const pg_stmt_t outbox_take_stmt = {
+    "recovery_outbox_take",
+    "SELECT id, topic, key, encode(payload, 'hex') FROM outbox ORDER BY id LIMIT $1::int"
+    " FOR UPDATE SKIP LOCKED",
+    1};
+
+static const pg_stmt_t outbox_delete_stmt = {"recovery_outbox_delete",
+                                             "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1};
+
+static const pg_stmt_t mirror_stmt = {"recovery_mirror",
+                                      "SELECT id, status FROM campaign WHERE status <> 'draft'", 0};
+
+/* Closes the lead's current attempt as a transient failure through the
+ * normal result path, as if the provider had reported it. */
+static int close_attempt(pg_conn_t *db, redis_t *r, const recovery_cfg_t *cfg, const char *lead_id,
+                         const char *campaign_id, const char *account_id, const char *attempt_id,
+                         int attempts, const char *reason, int64_t now_us, char *errbuf,
+                         size_t errlen)
+{
+    char event_id[UUID_STR_LEN];
+    uuid_str_new(event_id);
+    callevent_t ev;
+    callevent_init(&ev);
+    ev.event_id = event_id;
+    ev.attempt_id = (char *)attempt_id;
+    ev.lead_id = (char *)lead_id;
+    ev.campaign_id = (char *)campaign_id;
+    ev.account_id = (char *)account_id;
+    ev.attempt_number = (uint32_t)(attempts + 1);
+    ev.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED;
+    ev.failure_class = OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT;
+    ev.ended_reason = (char *)reason;
+    ev.ended_at_us = now_us;
+    ev.occurred_at_us = now_us;
+    results_outcome_t out;
+    int rc = results_apply(db, r, cfg->redis_prefix, &ev, now_us, &out, errbuf, errlen);
+    if (rc == OD_OK)
+        log_warn("attempt_closed", "lead %s attempt %s closed as failed: %s", lead_id, attempt_id,
+                 reason);
+    return rc;
+}
+
+/* Re-issues the job of a scheduled lead with its attempt id. */
+static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg_t *cfg,
+                   PGresult *row, int i, int64_t now_us, recovery_stats_t *st, char *errbuf,
+                   size_t errlen)
+{
+    const char *lead_id = PQgetvalue(row, i, 0);
+    const char *attempt_id = PQgetvalue(row, i, 2);
+    sched_campaign_t c;
+    int rc = sched_campaign_load(db, PQgetvalue(row, i, 1), SCHED_LOCK_NONE, &c, errbuf, errlen);
+    if (rc)
+        return rc;
+    lead_window_t lw;
+    window_slot_t slot = {0};
+    rc = sched_lead_window(&c, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us, &lw, errbuf,
+                           errlen);
+    if (rc == OD_OK)
+        rc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, errbuf, errlen);
+    if (rc == OD_ERR_NOT_FOUND || (rc == OD_OK && slot.open_us > now_us))
+        return OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    if (rc)
+        return rc;
+    char now[24];
+    snprintf(now, sizeof(now), "%" PRId64, now_us);
+    const char *p[] = {lead_id, attempt_id, now};
+    PGresult *res = NULL;
+    rc = pg_stmt_exec(db, &reissue_stmt, p, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    bool updated = PQntuples(res) == 1;
+    PQclear(res);
+    if (!updated)
+        return OD_OK; /* an event moved it meanwhile */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
+                             PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
+                             slot.close_us, now_us, &buf, &len, errbuf, errlen);
+    if (rc)
+        return rc;
+    rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,
+                             NULL, errbuf, errlen);
+    free(buf);
+    if (rc == OD_OK) {
+        st->reissued++;
+        log_info("dial_job_reissued", "lead %s attempt %s re-issued", lead_id, attempt_id);
+    }
+    return rc;
+}
+
+/* A scheduled lead out of re-issues (or whose window closed): take the
+ * attempt away from every dialer, or learn that one placed the call. */
+static int fence(pg_conn_t *db, redis_t *r, const recovery_cfg_t *cfg, PGresult *row, int i,
+                 int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen)
+{
+    const char *lead_id = PQgetvalue(row, i, 0);
+    const char *campaign_id = PQgetvalue(row, i, 1);
+    const char *attempt_id = PQgetvalue(row, i, 2);
+    char key[RKEYS_KEY_MAX];
+    rkeys_attempt(cfg->redis_prefix, attempt_id, key);
+    int rc = redis_set_nx(r, key, "fenced", cfg->fence_ttl_ms, errbuf, errlen);
+    if (rc == OD_ERR_CONFLICT) {
+        /* A dialer placed the call: wait for its events like any call. */
+        char now[24];
+        snprintf(now, sizeof(now), "%" PRId64, now_us);
+        const char *p[] = {lead_id, attempt_id, now};
+        return pg_stmt_exec(db, &to_processing_stmt, p, NULL, errbuf, errlen);
+    }
+    if (rc)
+        return rc;
+    sched_campaign_t c;
+    rc = sched_campaign_load(db, campaign_id, SCHED_LOCK_NONE, &c, errbuf, errlen);
+    if (rc)
+        return rc;
+    rc = close_attempt(db, r, cfg, lead_id, campaign_id, c.account_id, attempt_id,
+                       atoi(PQgetvalue(row, i, 4)), "dial-job-lost", now_us, errbuf, errlen);
+    if (rc == OD_OK)
+        st->closed_scheduled++;
+    return rc;
+}
+
+int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const recovery_cfg_t *cfg,
+                 int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    char before[24], limit[16];
+    snprintf(limit, sizeof(limit), "%d", RECOVERY_BATCH);
+    snprintf(before, sizeof(before), "%" PRId64, now_us - cfg->scheduled_timeout_us);
+    const char *p[] = {before, limit};
+    int rc = pg_stmt_exec(db, &stuck_scheduled_stmt, p, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        if (atoi(PQgetvalue(res, i, 3)) < RECOVERY_REISSUES_MAX) {
+            rc = reissue(db, producer, cfg, res, i, now_us, st, errbuf, errlen);
+            if (rc != OD_ERR_CONFLICT)
+                continue;
+        }
+        rc = fence(db, r, cfg, res, i, now_us, st, errbuf, errlen);
+    }
+    PQclear(res);
+    res = NULL;
+    if (rc)
+        return rc;
+
+    snprintf(before, sizeof(before), "%" PRId64, now_us - cfg->processing_margin_us);
+    rc = pg_stmt_exec(db, &stuck_processing_stmt, p, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        rc =
+            close_attempt(db, r, cfg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                          PQgetvalue(res, i, 4), PQgetvalue(res, i, 2), atoi(PQgetvalue(res, i, 3)),
+                          "call-end-not-reported", now_us, errbuf, errlen);
+        if (rc == OD_OK)
+            st->closed_processing++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int recovery_complete_campaigns(pg_conn_t *db, redis_t *r, const char *redis_prefix, int64_t now_us,
+                                recovery_stats_t *st, char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, &completable_stmt, NULL, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        PGresult *lock = NULL;
+        rc = pg_tx_begin(db, errbuf, errlen);
+        if (rc)
+            break;
+        const char *p[] = {id};
+        rc = pg_stmt_exec(db, &complete_lock_stmt, p, &lock, errbuf, errlen);
+        bool still = rc == OD_OK && PQntuples(lock) == 1;
+        PQclear(lock);
+        if (rc == OD_OK && still)
+            rc =
+                lifecycle_status_write_tx(db, PQgetvalue(res, i, 1), id, MODEL_CAMPAIGN_IN_PROGRESS,
+                                          MODEL_CAMPAIGN_COMPLETED, NULL, now_us, errbuf, errlen);
+        if (rc) {
+            pg_tx_rollback(db);
+            break;
+        }
+        rc = pg_tx_commit(db, errbuf, errlen);
+        if (rc || !still)
+            continue;
+        st->completed_campaigns++;
+        log_info("campaign_completed", "campaign %s completed: no lead left to call", id);
+        char rerr[256];
+        if (r && lifecycle_mirror_write(r, redis_prefix, id, MODEL_CAMPAIGN_COMPLETED, rerr,
+                                        sizeof(rerr)))
+            log_warn("campaign_mirror", "campaign %s: %s", id, rerr);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int recovery_outbox_drain(pg_conn_t *db, kafka_producer_t *producer, int limit,
+                          recovery_stats_t *st, char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    char *ids = NULL;
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    int rc = pg_tx_begin(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    const char *p[] = {lim};
+    rc = pg_stmt_exec(db, &outbox_take_stmt, p, &res, errbuf, errlen);
+    if (rc)
+        goto fail;
+    int n = PQntuples(res);
+    if (n == 0)
+        goto commit;
+    size_t ids_cap = (size_t)n * 24 + 4; /* bigint: at most 20 digits and a comma */
+    size_t used = 0;
+    ids = xmalloc(ids_cap);
+    used += (size_t)snprintf(ids, ids_cap, "{");
+    for (int i = 0; i < n; i++) {
+        const char *hex = PQgetvalue(res, i, 3);
+        size_t len = strlen(hex) / 2;
+        uint8_t *payload = xmalloc(len ? len : 1);
+        for (size_t k = 0; k < len; k++)
+            payload[k] = (uint8_t)(hex_value(hex[2 * k]) << 4 | hex_value(hex[2 * k + 1]));
+        const char *key = PQgetvalue(res, i, 2);
+        rc = kafka_producer_send(producer, PQgetvalue(res, i, 1), key, strlen(key), payload, len,
+                                 NULL, 0, NULL, errbuf, errlen);
+        free(payload);
+        if (rc)
+            goto fail;
+        used += (size_t)snprintf(ids + used, ids_cap - used, "%s%s", i ? "," : "",
+                                 PQgetvalue(res, i, 0));
+    }
+    snprintf(ids + used, ids_cap - used, "}");
+    /* Delete only what Kafka acknowledged: a failed flush keeps the rows. */
+    rc = kafka_producer_flush(producer, 10000, errbuf, errlen);
+    if (rc)
+        goto fail;
+    const char *d[] = {ids};
+    rc = pg_stmt_exec(db, &outbox_delete_stmt, d, NULL, errbuf, errlen);
+    if (rc)
+        goto fail;
+    st->outbox_published += (uint64_t)n;
+commit:
+    PQclear(res);
+    free(ids);
+    return pg_tx_commit(db, errbuf, errlen);
+fail:
+    PQclear(res);
+    free(ids);
+    pg_tx_rollback(db);
+    return rc;
+}
+
+int recovery_mirror_sync(pg_conn_t *db, redis_t *r, const char *redis_prefix, recovery_stats_t *st,
+                         char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, &mirror_stmt, NULL, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        model_campaign_status_t status;
+        rc = model_campaign_status_parse(PQgetvalue(res, i, 1), &status, errbuf, errlen);
+        if (rc == OD_OK)
+            rc = lifecycle_mirror_write(r, redis_prefix, PQgetvalue(res, i, 0), status, errbuf,
+                                        errlen);
+        if (rc == OD_OK)
+            st->mirrored++;
+    }
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * recovery.h — no lead is stuck (invariant 6), and the scheduler's other
+ * periodic duties: completion, the outbox, the Redis mirror.
+ *
+ * Timeouts are given in real seconds and turned into campaign time with the
+ * clock's scale: they cover real delays (Kafka lag, a dialer restarting),
+ * which do not shrink when campaign time runs faster.
+ *
+ * scheduled  A lead scheduled for longer than scheduled_timeout without any
+ *            event gets its job re-issued with the same attempt id (the
+ *            dialer dials an attempt at most once, so a job that was only
+ *            slow is not dialed twice). After RECOVERY_REISSUES_MAX re-issues
+ *            the scheduler fences the attempt in Redis (SET NX on the key the
+ *            dialer takes before dialing): if it wins, no dialer can ever place
+ *            that attempt and it is closed as a transient failure (retry rules
+ *            apply); if a dialer holds the key, the call was placed and the
+ *            lead waits for its events like any call in progress.
+ * processing A lead processing for longer than the campaign's maximum call
+ *            duration plus processing_margin is closed as a transient failure
+ *            ("call-end-not-reported"); a late real result is recorded on the
+ *            call row and does not move the lead.
+ */
+#ifndef OUTDIAL_RECOVERY_H
+#define OUTDIAL_RECOVERY_H
+
+#include <stdint.h>
+
+#include "clock.h"
+#include "err.h"
+#include "kafka.h"
+#include "pg.h"
+#include "redis.h"
+
+/* Three re-issues: a job lost once is common (a dialer killed between
+ * taking the job and storing its offset); three in a row means no dialer is
+ * taking jobs, and the lead should not hold a slot longer. */
+#define RECOVERY_REISSUES_MAX 3
+/* Leads handled per recovery pass. */
+#define RECOVERY_BATCH 200
+
+typedef struct recovery_cfg {
+    int64_t scheduled_timeout_us; /* campaign time */
+    int64_t processing_margin_us; /* campaign time */
+    int64_t fence_ttl_ms;         /* life of the Redis fence key, real ms */
+    const char *redis_prefix;
+    const char *dial_topic;
+    const char *campaign_events_topic;
+} recovery_cfg_t;
+
+typedef struct recovery_stats {
+    uint64_t reissued;
+    uint64_t closed_scheduled;
+    uint64_t closed_processing;
+    uint64_t completed_campaigns;
+    uint64_t outbox_published;
+    uint64_t mirrored;
+} recovery_stats_t;
+
+/* Re-issues or closes leads stuck scheduled or processing. */
+int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const recovery_cfg_t *cfg,
+                 int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
+
+/* Completes running campaigns that have no lead left to call. */
+int recovery_complete_campaigns(pg_conn_t *db, redis_t *r, const char *redis_prefix, int64_t now_us,
+                                recovery_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
+
+/* Publishes and deletes up to limit outbox rows (acknowledged by Kafka
+ * before the delete commits: at-least-once). */
+int recovery_outbox_drain(pg_conn_t *db, kafka_producer_t *producer, int limit,
+                          recovery_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
+
+/* Writes every campaign's status to its Redis mirror key (repairs a mirror
+ * write lost to a crash between a commit and the write). */
+int recovery_mirror_sync(pg_conn_t *db, redis_t *r, const char *redis_prefix, recovery_stats_t *st,
+                         char *errbuf, size_t errlen) OD_WUR;
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * retry.h — what happens to a lead after a call ends (DESIGN section 5).
+ *
+ *   result                 goal-based retry off          goal-based retry on
+ *   completed, human       completed (answered)          goal true: completed (goal_achieved);
+ *                                                        else retry
+ *   completed, voicemail   retry if retry_on_voicemail,  same as off
+ *                          else completed (voicemail)
+ *   busy, unanswered       retry                         retry
+ *   failed, transient      retry                         retry
+ *   failed, permanent      max_retries (permanent_failure)
+ *
+ * "Retry": while attempts remain (a lead is called at most 1 + max_retries
+ * times) the lead becomes rescheduled with next_attempt_at = end of call +
+ * retry interval, moved forward to the next moment the calling window is
+ * open; otherwise max_retries (exhausted). completed with answered_by unknown
+ * counts as a human answer: the call connected and nobody detected a machine.
+ *
+ * A skipped job (the dialer refused to place it) uses no attempt: the lead
+ * goes back to waiting (created if it had never been called, else
+ * rescheduled), due when the window next opens (outside_window), now
+ * (campaign_not_running: the scheduler issues nothing while paused) or after
+ * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy); a DNC number ends the lead:
+ * max_retries (dnc), so its secondary contacts get their turn.
+ *
+ * Pure: no I/O, no clock; thread-safe.
+ */
+#ifndef OUTDIAL_RETRY_H
+#define OUTDIAL_RETRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+#include "window.h"
+
+/* The product's ranges (seed: "Max retries: 1-5 attempts (default: 3)",
+ * "Retry interval: 10-4320 minutes (default: 60 minutes)"). */
+#define RETRY_MAX_RETRIES_MIN     1
+#define RETRY_MAX_RETRIES_MAX     5
+#define RETRY_MAX_RETRIES_DEFAULT 3
+#define RETRY_INTERVAL_MIN        10   /* minutes */
+#define RETRY_INTERVAL_MAX        4320 /* minutes: 3 days */
+#define RETRY_INTERVAL_DEFAULT    60   /* minutes */
+
+/* After a number_busy skip (another call to the same number is in flight),
+ * wait this long before trying again: a typical call lasts a few minutes,
+ * and waiting keeps the scheduler from re-issuing the job in a hot loop. */
+#define RETRY_NUMBER_BUSY_DELAY_MIN 5
+
+typedef struct retry_policy {
+    int max_retries;            /* RETRY_MAX_RETRIES_MIN..MAX */
+    int retry_interval_minutes; /* RETRY_INTERVAL_MIN..MAX */
+    bool retry_on_voicemail;    /* default true */
+    bool goal_based_retry;      /* default false; needs a goal variable (settings.h checks) */
+} retry_policy_t;
+
+/* A terminal call result. */
+typedef struct retry_call {
+    model_call_status_t status;      /* completed, busy, unanswered, failed or skipped */
+    model_answered_by_t answered_by; /* for completed */
+    bool permanent_failure;          /* for failed: invalid or unreachable number, a
+                                      * 486/603-style decline; false for provider 5xx,
+                                      * timeouts, network errors */
+    model_skip_reason_t skip_reason; /* for skipped */
+    model_goal_t goal;               /* the goal variable after the call, if reported */
+    int64_t ended_at_us;             /* when the call ended (or the job was skipped) */
+} retry_call_t;
+
+typedef struct retry_decision {
+    model_lead_status_t status; /* completed, rescheduled or max_retries; created after a
+                                 * skip of a first attempt */
+    model_outcome_t outcome;    /* for completed and max_retries, else MODEL_OUTCOME_NONE */
+    int64_t next_attempt_us;    /* for rescheduled and created, else 0 */
+    int attempts;               /* the lead's attempt count to store */
+    model_goal_t goal;          /* the goal result to record (ABSENT: leave as is); recorded
+                                 * whenever reported, also with goal-based retry off */
+} retry_decision_t;
+
+/* The defaults: 3 retries, 60 minutes, retry on voicemail, no goal-based retry. */
+void retry_policy_defaults(retry_policy_t *policy);
+
+/* Decides the lead's next state. attempts is the lead's attempt count
+ * including the call that ended (the DialJob's attempt number). rules are
+ * the lead's calling window (lead_tz_window()); n_rules 0 means no window.
+ * Errors: OD_ERR_INVALID for a policy out of range, a non-terminal status or
+ * attempts < 1; window errors (OD_ERR_NOT_FOUND when the window never opens)
+ * are passed on. */
+int retry_decide(const retry_policy_t *policy, int attempts, const retry_call_t *call,
+                 const window_rule_t *rules, size_t n_rules, retry_decision_t *out, char *errbuf,
+                 size_t errlen) OD_WUR;
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * rkeys.h — the Redis keys the services share, in one place.
+ *
+ * Every key starts with a prefix (OUTDIAL_REDIS_PREFIX, default "outdial:")
+ * so several deployments can share a Redis.
+ *
+ *   <p>campaign:<id>        the campaign's status ("in_progress", "paused", ...),
+ *                           mirrored from Postgres by the lifecycle and the
+ *                           scheduler; the dialer dials only for "in_progress"
+ *   <p>dnc:<account id>     set of E.164 numbers never to call (mirrored by the API)
+ *   <p>attempt:<id>         SET NX by the dialer: an attempt is dialed at most once
+ *   <p>line:<e164>          token lock held while a call to the number is in flight
+ */
+#ifndef OUTDIAL_RKEYS_H
+#define OUTDIAL_RKEYS_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define RKEYS_PREFIX_ENV     "OUTDIAL_REDIS_PREFIX"
+#define RKEYS_PREFIX_DEFAULT "outdial:"
+#define RKEYS_KEY_MAX        160
+
+/* The prefix from the environment (letters, digits, ':', '_', '-', '.'; at
+ * most 32 characters), or an error naming the variable. */
+int rkeys_prefix_from_env(const char **out, char *errbuf, size_t errlen) OD_WUR;
+
+void rkeys_campaign(const char *prefix, const char *campaign_id, char out[RKEYS_KEY_MAX]);
+void rkeys_dnc(const char *prefix, const char *account_id, char out[RKEYS_KEY_MAX]);
+void rkeys_attempt(const char *prefix, const char *attempt_id, char out[RKEYS_KEY_MAX]);
+void rkeys_line(const char *prefix, const char *e164, char out[RKEYS_KEY_MAX]);
+
+#endif

@@ -1,0 +1,111 @@
+#include "sched_campaign.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define CAMPAIGN_COLUMNS                                                                           \
+    "SELECT c.id, c.account_id, c.status, c.window_start_min, c.window_end_min,"                   \
+    " c.allowed_days, c.timezone_mode, a.timezone, acc.quiet_hours_start_min,"                     \
+    " acc.quiet_hours_end_min, c.max_retries, c.retry_interval_min, c.retry_on_voicemail,"         \
+    " coalesce(c.goal_variable, ''), c.goal_based_retry, c.max_concurrent_calls,"                  \
+    " coalesce(c.calls_per_minute, 0), c.cpm_tokens, od_us(c.cpm_refilled_at),"                    \
+    " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
+    " a.provider_assistant_id, coalesce(a.provider_phone_number_id, '')"
+#define CAMPAIGN_FROM                                                                              \
+    " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
+    " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
+
+/* The plain read (results, recovery) skips the in-flight count: it costs a
+ * scan of the campaign's in-flight leads and only dispatch needs it. */
+static const pg_stmt_t load_stmt = {"sched_campaign_load", CAMPAIGN_COLUMNS CAMPAIGN_FROM, 1};
+static const pg_stmt_t load_locked_stmt = {
+    "sched_campaign_load_locked",
+    CAMPAIGN_COLUMNS ", (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id"
+                     "   AND l.status IN ('scheduled', 'processing'))" CAMPAIGN_FROM
+                     " FOR UPDATE OF c SKIP LOCKED",
+    1};
+static void copy_field(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src);
+}
+
+int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,
+                        sched_campaign_t *out, char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    const char *params[] = {campaign_id};
+    int rc = pg_stmt_exec(db, lock == SCHED_LOCK_SKIP_LOCKED ? &load_locked_stmt : &load_stmt,
+                          params, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 0) {
+        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found or locked",
+                     campaign_id);
+        goto out;
+    }
+    memset(out, 0, sizeof(*out));
+    copy_field(out->id, sizeof(out->id), PQgetvalue(res, 0, 0));
+    copy_field(out->account_id, sizeof(out->account_id), PQgetvalue(res, 0, 1));
+    rc = model_campaign_status_parse(PQgetvalue(res, 0, 2), &out->status, errbuf, errlen);
+    if (rc)
+        goto out;
+    out->window.start_min = atoi(PQgetvalue(res, 0, 3));
+    out->window.end_min = atoi(PQgetvalue(res, 0, 4));
+    out->window.days = (unsigned)atoi(PQgetvalue(res, 0, 5));
+    rc = model_tz_mode_parse(PQgetvalue(res, 0, 6), &out->tz_mode, errbuf, errlen);
+    if (rc)
+        goto out;
+    copy_field(out->assistant_tz, sizeof(out->assistant_tz), PQgetvalue(res, 0, 7));
+    if (!PQgetisnull(res, 0, 8) && !PQgetisnull(res, 0, 9)) {
+        out->has_quiet_hours = true;
+        out->quiet_hours.start_min = atoi(PQgetvalue(res, 0, 8));
+        out->quiet_hours.end_min = atoi(PQgetvalue(res, 0, 9));
+        out->quiet_hours.days = WINDOW_DAYS_ALL;
+    }
+    out->retry.max_retries = atoi(PQgetvalue(res, 0, 10));
+    out->retry.retry_interval_minutes = atoi(PQgetvalue(res, 0, 11));
+    out->retry.retry_on_voicemail = PQgetvalue(res, 0, 12)[0] == 't';
+    copy_field(out->goal_variable, sizeof(out->goal_variable), PQgetvalue(res, 0, 13));
+    out->retry.goal_based_retry = PQgetvalue(res, 0, 14)[0] == 't';
+    out->max_concurrent_calls = atoi(PQgetvalue(res, 0, 15));
+    out->calls_per_minute = atoi(PQgetvalue(res, 0, 16));
+    out->cpm_tokens = strtod(PQgetvalue(res, 0, 17), NULL);
+    out->cpm_refilled_us =
+        PQgetisnull(res, 0, 18) ? INT64_MIN : strtoll(PQgetvalue(res, 0, 18), NULL, 10);
+    out->max_call_duration_s = atoi(PQgetvalue(res, 0, 19));
+    copy_field(out->caller_id, sizeof(out->caller_id), PQgetvalue(res, 0, 20));
+    copy_field(out->provider, sizeof(out->provider), PQgetvalue(res, 0, 21));
+    copy_field(out->provider_assistant_id, sizeof(out->provider_assistant_id),
+               PQgetvalue(res, 0, 22));
+    copy_field(out->provider_phone_number_id, sizeof(out->provider_phone_number_id),
+               PQgetvalue(res, 0, 23));
+    out->in_flight = PQnfields(res) > 24 ? strtoll(PQgetvalue(res, 0, 24), NULL, 10) : -1;
+out:
+    PQclear(res);
+    return rc;
+}
+
+bool sched_window_is_shared(const sched_campaign_t *c)
+{
+    return c->tz_mode == MODEL_TZ_MODE_ASSISTANT && !c->has_quiet_hours;
+}
+
+int sched_lead_window(const sched_campaign_t *c, const char *lead_tz, const char *e164,
+                      int64_t now_us, lead_window_t *out, char *errbuf, size_t errlen)
+{
+    const window_spec_t *quiet = c->has_quiet_hours ? &c->quiet_hours : NULL;
+    int rc = lead_tz_window(&c->window, quiet, c->tz_mode, c->assistant_tz, lead_tz, e164, now_us,
+                            out, errbuf, errlen);
+    if (rc == OD_ERR_INVALID && lead_tz && *lead_tz) {
+        log_warn("lead_timezone",
+                 "campaign %s: lead timezone '%s' unusable (%s); using the "
+                 "number's prefix",
+                 c->id, lead_tz, errbuf);
+        rc = lead_tz_window(&c->window, quiet, c->tz_mode, c->assistant_tz, NULL, e164, now_us, out,
+                            errbuf, errlen);
+    }
+    return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * sched_campaign.h — what the scheduler knows of a campaign, loaded from Postgres,
+ * and the per-lead calling window built from it. Shared by dispatch.c,
+ * results.c and recovery.c.
+ */
+#ifndef OUTDIAL_SCHED_CAMPAIGN_H
+#define OUTDIAL_SCHED_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "lead_tz.h"
+#include "model.h"
+#include "pg.h"
+#include "retry.h"
+#include "uuid.h"
+#include "window.h"
+
+typedef struct sched_campaign {
+    char id[UUID_STR_LEN];
+    char account_id[UUID_STR_LEN];
+    model_campaign_status_t status;
+    window_spec_t window;
+    model_tz_mode_t tz_mode;
+    char assistant_tz[WINDOW_ZONE_MAX];
+    bool has_quiet_hours;
+    window_spec_t quiet_hours; /* the span in which calls are permitted, every day */
+    retry_policy_t retry;
+    char goal_variable[128]; /* "" when none */
+    int max_concurrent_calls;
+    int calls_per_minute; /* 0: no limit */
+    double cpm_tokens;
+    int64_t cpm_refilled_us; /* INT64_MIN when never */
+    int max_call_duration_s;
+    char caller_id[32]; /* the assistant's outbound E.164 ("" when none) */
+    char provider[32];
+    char provider_assistant_id[128];
+    char provider_phone_number_id[128];
+    int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
+} sched_campaign_t;
+
+/* How the campaign row is read. */
+typedef enum sched_lock {
+    SCHED_LOCK_NONE = 0,    /* plain read */
+    SCHED_LOCK_SKIP_LOCKED, /* FOR UPDATE SKIP LOCKED: a dispatcher owns the campaign */
+} sched_lock_t;
+
+/* Loads a campaign (and its assistant's and account's settings). Inside a
+ * transaction when lock is not NONE. OD_ERR_NOT_FOUND when there is no such
+ * campaign or (SKIP_LOCKED) another transaction holds it. */
+int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,
+                        sched_campaign_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+/* The calling window of one lead: the campaign window in the zones of the
+ * campaign's timezone mode, plus the account's quiet hours in the person's
+ * own zones. lead_tz may be NULL or ""; a lead whose own timezone is not a
+ * valid zone falls back to its number's prefix (logged, never fatal: the
+ * importer and API validate timezones, so this is defence, not a path). */
+int sched_lead_window(const sched_campaign_t *c, const char *lead_tz, const char *e164,
+                      int64_t now_us, lead_window_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+/* Whether the campaign window is the same for every lead (timezone mode
+ * assistant, no quiet hours): then one check serves the whole campaign. */
+bool sched_window_is_shared(const sched_campaign_t *c);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * outdial-scheduler — campaign state in Postgres to dial jobs on Kafka, and
+ * call events back into lead state. Wiring only: the logic is in
+ * lib/dispatch.c, lib/results.c, lib/recovery.c and lib/lifecycle.c.
+ *
+ * Two threads:
+ *   dispatch  LISTENs on LIFECYCLE_NOTIFY_CHANNEL and ticks every
+ *             OUTDIAL_SCHEDULER_TICK_MS: outbox, dispatch of every running
+ *             campaign, recovery, completion, Redis mirror.
+ *   results   consumes outdial.call-events as group outdial-scheduler and
+ *             applies each event; its offset is stored only after the
+ *             transaction committed.
+ * Configuration: docs/scheduler.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "config.h"
+#include "dispatch.h"
+#include "http.h"
+#include "kafka.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "pg.h"
+#include "recovery.h"
+#include "redis.h"
+#include "results.h"
+#include "rkeys.h"
+#include "topics.h"
+
+typedef struct scheduler {
+    od_clock_t clk;
+    const char *dsn;
+    const char *redis_prefix;
+    char dial_topic[TOPIC_NAME_MAX + 1];
+    char events_topic[TOPIC_NAME_MAX + 1];
+    char campaign_topic[TOPIC_NAME_MAX + 1];
+    int64_t tick_ms;
+    int64_t batch;
+    recovery_cfg_t recovery;
+    kafka_producer_t *producer;
+    metrics_registry_t *metrics;
+    metrics_counter_t *jobs_issued;
+    metrics_counter_t *leads_deferred;
+    metrics_counter_t *events_applied[4];
+    metrics_counter_t *recovered;
+    metrics_gauge_t *due_backlog;
+    metrics_histogram_t *tick_seconds;
+    atomic_bool pg_ok;
+    atomic_bool consumer_ok;
+} scheduler_t;
+
+static atomic_bool stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stopping, true);
+}
+
+static void ready_check(http_readiness_t *rd, void *arg)
+{
+    scheduler_t *s = arg;
+    if (!atomic_load(&s->pg_ok))
+        http_readiness_fail(rd, "postgres", "the last dispatch pass failed");
+    if (!atomic_load(&s->consumer_ok))
+        http_readiness_fail(rd, "kafka", "the call-event consumer is not running");
+}
+
+static const pg_stmt_t backlog_stmt = {
+    "scheduler_backlog",
+    "SELECT count(*) FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+    " WHERE c.status = 'in_progress' AND l.status IN ('created', 'rescheduled')"
+    " AND l.next_attempt_at <= od_ts($1::bigint)",
+    1};
+
+/* ---- results thread ---- */
+
+static void *results_main(void *arg)
+{
+    scheduler_t *s = arg;
+    char err[512];
+    pg_conn_t *db = NULL;
+    redis_t *r = NULL;
+    kafka_consumer_t *consumer = NULL;
+    if (pg_conn_new(s->dsn, "outdial-scheduler-results", NULL, &db, err, sizeof(err))) {
+        log_error("startup", "results: %s", err);
+        atomic_store(&stopping, true);
+        return NULL;
+    }
+    if (redis_new_from_env(&r, err, sizeof(err)))
+        log_warn("redis", "results: %s (balance pauses are mirrored on the next tick)", err);
+    kafka_consumer_opts_t opts = {.group_id = "outdial-scheduler",
+                                  .client_id = "outdial-scheduler"};
+    const char *topics[] = {s->events_topic};
+    if (kafka_consumer_new(&opts, &consumer, err, sizeof(err)) ||
+        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err))) {
+        log_error("startup", "results: %s", err);
+        atomic_store(&stopping, true);
+        goto out;
+    }
+    atomic_store(&s->consumer_ok, true);
+    while (!atomic_load(&stopping)) {
+        rd_kafka_message_t *msg = NULL;
+        if (kafka_consumer_poll(consumer, 500, &msg, err, sizeof(err))) {
+            log_warn("consume", "%s", err);
+            continue;
+        }
+        if (!msg)
+            continue;
+        callevent_t *ev = NULL;
+        if (callevent_decode(msg->payload, msg->len, &ev, err, sizeof(err))) {
+            /* Undecodable: no retry can fix it. Log with its position and move on. */
+            log_error("event_rejected", "%s [%" PRId32 "] offset %" PRId64 ": %s",
+                      rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
+        } else {
+            for (;;) {
+                results_outcome_t out;
+                int64_t now = od_clock_now_us(&s->clk);
+                int rc = results_apply(db, r, s->redis_prefix, ev, now, &out, err, sizeof(err));
+                if (rc == OD_OK) {
+                    metrics_counter_add(s->events_applied[out.effect], 1);
+                    break;
+                }
+                if (rc == OD_ERR_INVALID) {
+                    log_error("event_rejected", "event %s: %s", ev->event_id, err);
+                    break;
+                }
+                /* The database is away: keep the offset and try again. */
+                log_warn("event_apply", "event %s: %s; retrying", ev->event_id, err);
+                if (atomic_load(&stopping))
+                    break;
+                sleep(1);
+            }
+        }
+        bool applied = !atomic_load(&stopping);
+        callevent_free(ev);
+        if (applied && kafka_consumer_store(consumer, msg, err, sizeof(err)))
+            log_warn("offset_store", "%s", err);
+        kafka_message_free(msg);
+    }
+    if (kafka_consumer_close(consumer, err, sizeof(err)))
+        log_warn("shutdown", "consumer close: %s", err);
+out:
+    kafka_consumer_free(consumer);
+    redis_free(r);
+    pg_conn_free(db);
+    atomic_store(&s->consumer_ok, false);
+    return NULL;
+}
+
+/* ---- dispatch thread (main) ---- */
+
+/* Waits up to timeout_ms for a NOTIFY on listen; true if one arrived. */
+static bool wait_notify(PGconn *listen, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = PQsocket(listen), .events = POLLIN};
+    if (pfd.fd < 0) {
+        usleep((useconds_t)timeout_ms * 1000);
+        return false;
+    }
+    int n = poll(&pfd, 1, timeout_ms);
+    if (n <= 0)
+        return false;
+    PQconsumeInput(listen);
+    bool any = false;
+    PGnotify *note;
+    while ((note = PQnotifies(listen)) != NULL) {
+        any = true;
+        PQfreemem(note);
+    }
+    return any;
+}
+
+static PGconn *listen_connect(const char *dsn)
+{
+    PGconn *conn = PQconnectdb(dsn);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(conn, "LISTEN " LIFECYCLE_NOTIFY_CHANNEL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (ok)
+            return conn;
+    }
+    log_warn("listen", "LISTEN failed: %s", PQerrorMessage(conn));
+    PQfinish(conn);
+    return NULL;
+}
+
+static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
+{
+    char err[512];
+    PGconn *listen = listen_connect(s->dsn);
+    int64_t last_recovery = 0, last_mirror = 0, last_backlog = 0;
+    while (!atomic_load(&stopping)) {
+        int64_t started = od_clock_real_us();
+        int64_t now = od_clock_now_us(&s->clk);
+        bool ok = true;
+        recovery_stats_t rst = {0};
+        if (recovery_outbox_drain(db, s->producer, 500, &rst, err, sizeof(err))) {
+            log_warn("outbox", "%s", err);
+            ok = false;
+        }
+        dispatch_stats_t dst;
+        dispatch_stats_init(&dst);
+        if (dispatch_all(db, s->producer, s->dial_topic, now, (int)s->batch, &dst, err,
+                         sizeof(err))) {
+            log_warn("dispatch", "%s", err);
+            ok = false;
+        }
+        if (dst.jobs_issued) {
+            /* Wait for the acknowledgements so that the jobs are on Kafka
+             * before the next pass; failures are recovered by timeout. */
+            if (kafka_producer_flush(s->producer, 5000, err, sizeof(err)))
+                log_warn("dial_job_flush", "%s", err);
+            metrics_counter_add(s->jobs_issued, dst.jobs_issued);
+        }
+        metrics_counter_add(s->leads_deferred, dst.leads_deferred);
+        if (started - last_recovery >= 1000000) {
+            last_recovery = started;
+            if (r && recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
+                log_warn("recovery", "%s", err);
+                ok = false;
+            }
+            if (recovery_complete_campaigns(db, r, s->redis_prefix, now, &rst, err, sizeof(err))) {
+                log_warn("completion", "%s", err);
+                ok = false;
+            }
+            metrics_counter_add(s->recovered,
+                                rst.reissued + rst.closed_scheduled + rst.closed_processing);
+        }
+        if (r && started - last_mirror >= 5000000) {
+            last_mirror = started;
+            if (recovery_mirror_sync(db, r, s->redis_prefix, &rst, err, sizeof(err)))
+                log_warn("mirror", "%s", err);
+        }
+        if (started - last_backlog >= 5000000) {
+            last_backlog = started;
+            char nowbuf[24];
+            snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
+            const char *p[] = {nowbuf};
+            PGresult *res = NULL;
+            if (pg_stmt_exec(db, &backlog_stmt, p, &res, err, sizeof(err)) == OD_OK) {
+                metrics_gauge_set(s->due_backlog, strtod(PQgetvalue(res, 0, 0), NULL));
+                PQclear(res);
+            }
+        }
+        atomic_store(&s->pg_ok, ok);
+        metrics_histogram_observe(s->tick_seconds, (double)(od_clock_real_us() - started) / 1e6);
+
+        if (!listen || PQstatus(listen) != CONNECTION_OK) {
+            PQfinish(listen);
+            listen = listen_connect(s->dsn);
+        }
+        /* Sleep until the next tick, or until the earliest known due time,
+         * or until a NOTIFY (a campaign started, resumed, or leads added). */
+        int64_t wait_ms = s->tick_ms;
+        if (dst.next_wake_us != INT64_MAX) {
+            int64_t until = od_clock_real_duration_us(&s->clk, dst.next_wake_us - now) / 1000;
+            if (until < wait_ms)
+                wait_ms = until < 1 ? 1 : until;
+        }
+        if (listen)
+            wait_notify(listen, (int)wait_ms);
+        else
+            usleep((useconds_t)wait_ms * 1000);
+    }
+    PQfinish(listen);
+}
+
+static int config_load(scheduler_t *s, char *err, size_t errlen)
+{
+    int rc = od_clock_from_env(&s->clk, err, errlen);
+    if (rc == OD_OK)
+        rc = config_get_required("OUTDIAL_PG_DSN", &s->dsn, err, errlen);
+    if (rc == OD_OK)
+        rc = rkeys_prefix_from_env(&s->redis_prefix, err, errlen);
+    /* 200 ms: the latency from a lead becoming due to its job is at most one
+     * tick (NOTIFY wakes the loop at once for starts and resumes). */
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_SCHEDULER_TICK_MS", 200, 10, 60000, &s->tick_ms, err, errlen);
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_SCHEDULER_BATCH", DISPATCH_BATCH_DEFAULT, 1,
+                            DISPATCH_BATCH_MAX, &s->batch, err, errlen);
+    /* 60 s real: a job normally reaches a dialer within milliseconds; a
+     * minute covers a dialer restart and a consumer-group rebalance. */
+    int64_t scheduled_s = 60, margin_s = 120;
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_SCHEDULER_SCHEDULED_TIMEOUT_S", 60, 5, 86400, &scheduled_s,
+                            err, errlen);
+    /* 120 s real beyond the campaign's maximum call duration: the provider's
+     * end-of-call report can lag the call's end by a minute. */
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_SCHEDULER_PROCESSING_MARGIN_S", 120, 10, 86400, &margin_s, err,
+                            errlen);
+    if (rc == OD_OK)
+        rc =
+            topic_name_from_env(TOPIC_DIAL_JOBS, s->dial_topic, sizeof(s->dial_topic), err, errlen);
+    if (rc == OD_OK)
+        rc = topic_name_from_env(TOPIC_CALL_EVENTS, s->events_topic, sizeof(s->events_topic), err,
+                                 errlen);
+    if (rc == OD_OK)
+        rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, s->campaign_topic,
+                                 sizeof(s->campaign_topic), err, errlen);
+    if (rc)
+        return rc;
+    s->recovery.scheduled_timeout_us =
+        (int64_t)((double)scheduled_s * 1e6 * s->clk.scale); /* real -> campaign time */
+    s->recovery.processing_margin_us = (int64_t)((double)margin_s * 1e6 * s->clk.scale);
+    s->recovery.fence_ttl_ms = 7LL * 24 * 3600 * 1000; /* as long as the dialer's dedupe key */
+    s->recovery.redis_prefix = s->redis_prefix;
+    s->recovery.dial_topic = s->dial_topic;
+    s->recovery.campaign_events_topic = s->campaign_topic;
+    return OD_OK;
+}
+
+static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
+{
+    static const char *const effect_names[] = {"applied", "duplicate", "stale", "unknown_lead"};
+    static const char *const labels[] = {"effect", NULL};
+    metrics_family_t *fam = NULL;
+    int rc = metrics_counter_register(s->metrics, "outdial_scheduler_jobs_issued_total",
+                                      "Dial jobs produced to Kafka.", &s->jobs_issued, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_leads_deferred_total",
+                                      "Due leads whose own calling window was closed.",
+                                      &s->leads_deferred, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovered_total",
+                                      "Stuck leads re-issued or closed by recovery.", &s->recovered,
+                                      err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_gauge_register(s->metrics, "outdial_scheduler_due_backlog",
+                                    "Leads of running campaigns that are due and not yet "
+                                    "scheduled.",
+                                    &s->due_backlog, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_histogram_register(s->metrics, "outdial_scheduler_tick_seconds",
+                                        "Duration of one dispatch pass.", metrics_latency_buckets,
+                                        METRICS_LATENCY_BUCKETS_N, &s->tick_seconds, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_family_register(
+            s->metrics, METRICS_COUNTER, "outdial_scheduler_events_applied_total",
+            "Call events consumed, by effect.", labels, NULL, 0, &fam, err, errlen);
+    for (int i = 0; i < 4 && rc == OD_OK; i++) {
+        const char *values[] = {effect_names[i], NULL};
+        rc = metrics_counter_with(fam, values, &s->events_applied[i], err, errlen);
+    }
+    return rc;
+}
+
+int main(void)
+{
+    char err[512];
+    scheduler_t s = {0};
+    pg_conn_t *db = NULL;
+    redis_t *r = NULL;
+    http_server_t *http = NULL;
+    pthread_t results_thread;
+    bool results_started = false;
+    int status = 1;
+
+    if (log_init("scheduler", err, sizeof(err)) || config_load(&s, err, sizeof(err))) {
+        fprintf(stderr, "outdial-scheduler: %s\n", err);
+        return 2;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    s.metrics = metrics_registry_new();
+    if (metrics_setup(&s, err, sizeof(err)))
+        goto fail;
+    http_config_t hcfg;
+    http_config_init(&hcfg);
+    hcfg.port = 9102;
+    hcfg.metrics = s.metrics;
+    hcfg.ready = ready_check;
+    hcfg.ready_arg = &s;
+    if (http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
+        http_server_new(&hcfg, &http, err, sizeof(err)) ||
+        http_server_start(http, err, sizeof(err)))
+        goto fail;
+
+    if (pg_conn_new(s.dsn, "outdial-scheduler", NULL, &db, err, sizeof(err)))
+        goto fail;
+    bool migrate = true;
+    if (config_get_bool("OUTDIAL_SCHEDULER_MIGRATE", true, &migrate, err, sizeof(err)))
+        goto fail;
+    if (migrate) {
+        migrate_result_t mres;
+        if (migrate_run(db, migrate_dir_default(), NULL, NULL, &mres, err, sizeof(err)))
+            goto fail;
+    }
+    if (redis_new_from_env(&r, err, sizeof(err))) {
+        /* Without Redis: dispatch goes on; recovery's fence and the mirror
+         * wait until it answers (the client reconnects). */
+        log_warn("redis", "%s", err);
+        r = NULL;
+    }
+    kafka_producer_opts_t popts = {.client_id = "outdial-scheduler"};
+    if (kafka_producer_new(&popts, &s.producer, err, sizeof(err)))
+        goto fail;
+    if (pthread_create(&results_thread, NULL, results_main, &s) != 0) {
+        snprintf(err, sizeof(err), "cannot start the results thread");
+        goto fail;
+    }
+    results_started = true;
+    log_info("startup", "scheduler running: metrics on port %d, tick %" PRId64 " ms, clock x%g",
+             http_server_port(http), s.tick_ms, s.clk.scale);
+    dispatch_loop(&s, db, r);
+    status = 0;
+    goto out;
+fail:
+    log_error("startup", "%s", err);
+    atomic_store(&stopping, true);
+out:
+    if (results_started)
+        pthread_join(results_thread, NULL);
+    kafka_producer_free(s.producer);
+    redis_free(r);
+    pg_conn_free(db);
+    http_server_free(http);
+    metrics_registry_free(s.metrics);
+    log_info("shutdown", "scheduler stopped");
+    return status;
+}

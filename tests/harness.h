@@ -1,0 +1,128 @@
+/*
+ * harness.h — running outdial's services as child processes in integration
+ * and end-to-end tests, each test isolated by its own database, Kafka topic
+ * prefix and Redis key prefix (header-only; include after support.h).
+ */
+#ifndef OUTDIAL_TESTS_HARNESS_H
+#define OUTDIAL_TESTS_HARNESS_H
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+#include "topics.h"
+
+/* Sets the process's topic and Redis prefixes to "t<pid>-<tag>." and
+ * "t<pid>-<tag>:",
+ * inherited by every child started afterwards, and makes kafka-dev create
+ * the topics (it auto-creates a topic when a producer asks for its
+ * metadata; consumers do not). */
+static inline void harness_isolate(const char *tag)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "t%d-%s.", (int)getpid(), tag);
+    setenv("OUTDIAL_KAFKA_TOPIC_PREFIX", prefix, 1);
+    snprintf(prefix, sizeof(prefix), "t%d-%s:", (int)getpid(), tag);
+    setenv("OUTDIAL_REDIS_PREFIX", prefix, 1);
+
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", support_env("OUTDIAL_KAFKA_BROKERS"), err,
+                      sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!rk) {
+        fprintf(stderr, "harness: %s\n", err);
+        exit(1);
+    }
+    for (int id = 0; id < TOPIC_COUNT; id++) {
+        char name[TOPIC_NAME_MAX + 1];
+        if (topic_name_from_env((topic_id_t)id, name, sizeof(name), err, sizeof(err))) {
+            fprintf(stderr, "harness: %s\n", err);
+            exit(1);
+        }
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        for (int tries = 0; tries < 50; tries++) {
+            if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0) {
+                rd_kafka_metadata_destroy(md);
+                md = NULL;
+                break;
+            }
+            if (md)
+                rd_kafka_metadata_destroy(md);
+            md = NULL;
+            usleep(100000);
+        }
+        rd_kafka_topic_destroy(rkt);
+    }
+    rd_kafka_destroy(rk);
+}
+
+/* Starts $OUTDIAL_BUILD_DIR/<relpath> with extra "NAME=value" settings
+ * (NULL-terminated) on top of the test's environment; stdout and stderr go
+ * to <build>/Testing/<name>-<pid>.log. Returns the child's pid. */
+static inline pid_t harness_spawn(const char *relpath, const char *const *env_extra)
+{
+    const char *build = support_env("OUTDIAL_BUILD_DIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", build, relpath);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        for (size_t i = 0; env_extra && env_extra[i]; i++)
+            putenv((char *)env_extra[i]);
+        const char *base = strrchr(relpath, '/');
+        char logpath[1200];
+        snprintf(logpath, sizeof(logpath), "%s/Testing/%s-%d.log", build, base ? base + 1 : relpath,
+                 (int)getpid());
+        FILE *f = fopen(logpath, "w");
+        if (f) {
+            dup2(fileno(f), 1);
+            dup2(fileno(f), 2);
+        }
+        execl(path, path, (char *)NULL);
+        perror(path);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Sends sig and waits for the child (at most 30 s, then SIGKILL). Returns
+ * its exit status as from waitpid. */
+static inline int harness_stop(pid_t pid, int sig)
+{
+    int status = 0;
+    kill(pid, sig);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+/* Monotonic milliseconds, for bounding waits in tests. */
+static inline int64_t harness_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif

@@ -1,0 +1,926 @@
+/*
+ * The scheduler's state changes against the real Postgres, Redis and Kafka
+ * of the local stack (DESIGN sections 4–6): campaign lifecycle with its
+ * requirements, outbox events and Redis mirror; balance charging and the
+ * pause on insufficient balance; replayed and out-of-order call events
+ * (invariant 5); recovery of leads stuck scheduled or processing
+ * (invariant 6), campaign completion and the outbox drain.
+ *
+ * Fixture and helpers: sched_support.h.
+ */
+#include "sched_support.h"
+
+#define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
+
+/* ---- outbox and mirror helpers ------------------------------------------- */
+
+/* The CampaignEvents queued in the outbox for a campaign, in order, of one
+ * kind; up to cap, decoded (caller frees each with campaignevent_free). */
+static size_t outbox_events(pg_conn_t *db, const char *campaign_id,
+                            Outdial__V1__CampaignEventKind kind, campaignevent_t **out, size_t cap)
+{
+    PGresult *res = NULL;
+    char err[512];
+    const char *p[] = {campaign_id};
+    if (pg_exec_params(db,
+                       "SELECT encode(payload, 'hex'), topic FROM outbox WHERE key = $1"
+                       " ORDER BY id",
+                       1, p, &res, err, sizeof(err)))
+        fail_msg("outbox: %s", err);
+    size_t n = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        assert_string_equal(PQgetvalue(res, i, 1), g_env.events_topic);
+        const char *hex = PQgetvalue(res, i, 0);
+        size_t len = strlen(hex) / 2;
+        uint8_t *buf = malloc(len + 1);
+        for (size_t k = 0; k < len; k++) {
+            unsigned byte = 0;
+            sscanf(hex + 2 * k, "%2x", &byte);
+            buf[k] = (uint8_t)byte;
+        }
+        campaignevent_t *ev = NULL;
+        if (campaignevent_decode(buf, len, &ev, err, sizeof(err)))
+            fail_msg("outbox row %d does not decode: %s", i, err);
+        free(buf);
+        assert_string_equal(ev->campaign_id, campaign_id);
+        if (ev->kind == kind && n < cap)
+            out[n++] = ev;
+        else
+            campaignevent_free(ev);
+    }
+    PQclear(res);
+    return n;
+}
+
+#define KIND_STATUS OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED
+#define KIND_LEAD   OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED
+#define CS_DRAFT    OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT
+#define CS_RUNNING  OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS
+#define CS_PAUSED   OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED
+#define CS_DONE     OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED
+
+/* Asserts that the status changes queued for a campaign are exactly want
+ * (old, new, reason), in order. */
+typedef struct status_change {
+    Outdial__V1__CampaignStatus old_status, new_status;
+    const char *reason;
+} status_change_t;
+
+static void assert_status_changes(pg_conn_t *db, const char *campaign_id,
+                                  const status_change_t *want, size_t n_want)
+{
+    campaignevent_t *evs[32];
+    size_t n = outbox_events(db, campaign_id, KIND_STATUS, evs, 32);
+    if (n != n_want)
+        fail_msg("campaign %s: %zu status_changed events in the outbox, want %zu", campaign_id, n,
+                 n_want);
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i]->old_status != want[i].old_status || evs[i]->new_status != want[i].new_status ||
+            strcmp(evs[i]->reason, want[i].reason) != 0)
+            fail_msg("status change %zu: %d -> %d (%s), want %d -> %d (%s)", i,
+                     (int)evs[i]->old_status, (int)evs[i]->new_status, evs[i]->reason,
+                     (int)want[i].old_status, (int)want[i].new_status, want[i].reason);
+        assert_true(uuid_str_valid(evs[i]->event_id));
+    }
+    for (size_t i = 0; i < n; i++)
+        campaignevent_free(evs[i]);
+}
+
+/* The Redis mirror of a campaign's status ("" when the key is absent). */
+static const char *mirror_get(const char *campaign_id)
+{
+    static char value[64];
+    char key[RKEYS_KEY_MAX], err[256];
+    rkeys_campaign(g_env.redis_prefix, campaign_id, key);
+    char *v = NULL;
+    int rc = redis_get(g_env.redis, key, &v, NULL, err, sizeof(err));
+    if (rc == OD_ERR_NOT_FOUND)
+        return "";
+    if (rc)
+        fail_msg("redis get %s: %s", key, err);
+    snprintf(value, sizeof(value), "%s", v);
+    free(v);
+    return value;
+}
+
+static const char *campaign_status(pg_conn_t *db, const char *campaign_id)
+{
+    return sql_text(db,
+                    "SELECT status::text || '/' || coalesce(pause_reason, '-') FROM campaign"
+                    " WHERE id = $1::uuid",
+                    1, campaign_id);
+}
+
+static int lifecycle(sched_fx_t *fx, const sched_world_t *w, lifecycle_action_t action,
+                     int64_t now_us, lifecycle_result_t *res)
+{
+    char err[512];
+    return lifecycle_campaign_apply(fx->db, g_env.redis, g_env.redis_prefix, w->account_id,
+                                    w->campaign_id, action, NULL, now_us, res, err, sizeof(err));
+}
+
+static bool has_problem(const lifecycle_result_t *res, const char *code)
+{
+    for (size_t i = 0; i < res->n_problems; i++)
+        if (strcmp(res->problems[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* Start refuses with every unmet requirement at once, then starts; pause
+ * stops dispatch, resume continues where it stopped; each change is one
+ * status_changed event in the outbox, a NOTIFY and the Redis mirror. */
+static void test_lifecycle(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.status = "draft";
+    spec.outbound_e164 = NULL;
+    spec.balance_minor = 0;
+    spec.max_concurrent_calls = 1;
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    lifecycle_result_t res;
+    int64_t now = NY("09:30");
+
+    /* No phone number, no balance, no leads: all three. */
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_START, now, &res), OD_ERR_CONFLICT);
+    assert_int_equal(res.n_problems, 3);
+    assert_true(has_problem(&res, "no_phone_number"));
+    assert_true(has_problem(&res, "insufficient_balance"));
+    assert_true(has_problem(&res, "no_leads"));
+
+    /* An invalid lead (kept with what was given, never dialed). */
+    sql_exec(fx->db,
+             "INSERT INTO lead (campaign_id, e164, raw_phone, invalid_reason)"
+             " VALUES ($1::uuid, NULL, '555-12', 'too short to be a phone number')",
+             1, w.campaign_id);
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_START, now, &res), OD_ERR_CONFLICT);
+    assert_int_equal(res.n_problems, 4);
+    assert_true(has_problem(&res, "invalid_leads"));
+    assert_true(has_problem(&res, "no_leads")); /* an invalid lead is not callable */
+
+    /* Phone number, credit and valid leads: only the invalid lead is left. */
+    sql_exec(fx->db, "UPDATE assistant SET outbound_e164 = '+12125550000' WHERE id = $1::uuid", 1,
+             w.assistant_id);
+    sql_exec(fx->db, "UPDATE account SET balance_minor = 5000 WHERE id = $1::uuid", 1,
+             w.account_id);
+    char l1[UUID_STR_LEN], l2[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, l1);
+    seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, l2);
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_START, now, &res), OD_ERR_CONFLICT);
+    assert_int_equal(res.n_problems, 1);
+    assert_string_equal(res.problems[0].code, "invalid_leads");
+    assert_non_null(strstr(res.problems[0].message, "1 lead"));
+    /* Nothing changed by the refusals. */
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "draft/-");
+    assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM outbox", 0), 0);
+    assert_string_equal(mirror_get(w.campaign_id), "");
+
+    /* Remove it: the campaign starts, and the scheduler is told at once. */
+    sql_exec(fx->db, "DELETE FROM lead WHERE campaign_id = $1::uuid AND e164 IS NULL", 1,
+             w.campaign_id);
+    PGconn *listener = PQconnectdb(fx->dsn);
+    assert_int_equal(PQstatus(listener), CONNECTION_OK);
+    PQclear(PQexec(listener, "LISTEN " LIFECYCLE_NOTIFY_CHANNEL));
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_START, now, &res), OD_OK);
+    assert_int_equal(res.old_status, MODEL_CAMPAIGN_DRAFT);
+    assert_int_equal(res.new_status, MODEL_CAMPAIGN_IN_PROGRESS);
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "in_progress/-");
+    assert_int_equal(sql_i64(fx->db, "SELECT od_us(status_changed_at) FROM campaign", 0), now);
+    assert_string_equal(mirror_get(w.campaign_id), "in_progress");
+    PGnotify *note = NULL;
+    for (int i = 0; i < 50 && !note; i++) {
+        PQconsumeInput(listener);
+        note = PQnotifies(listener);
+        if (!note)
+            usleep(20 * 1000);
+    }
+    assert_non_null(note);
+    assert_string_equal(note->extra, w.campaign_id);
+    PQfreemem(note);
+    PQfinish(listener);
+
+    /* Running: one call at a time. */
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, now).jobs_issued, 1);
+    const dialjob_t *job1 = sched_job_last(l1) ? sched_job_last(l1) : sched_job_last(l2);
+    const char *first = strcmp(job1->lead_id, l1) == 0 ? l1 : l2;
+    const char *second = first == l1 ? l2 : l1;
+
+    /* Paused before the dialer placed the job: it skips it, and the lead is
+     * called after the resume with its attempt intact (invariant 7). */
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_PAUSE, NY("09:30:10"), &res), OD_OK);
+    ev_spec_t not_running = {.status = EV_SKIPPED, .skip = SK_NOT_RUN};
+    assert_int_equal(sched_apply(fx, job1, &not_running, NY("09:30:11")).effect, RESULTS_APPLIED);
+    lead_row_t skipped = lead_get(fx->db, first);
+    assert_string_equal(skipped.status, "created");
+    assert_int_equal(skipped.attempts, 0);
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("09:30:12")).jobs_issued, 0);
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, NY("09:30:20"), &res), OD_OK);
+    /* Oldest due time first: the lead that never had a job goes now, the
+     * skipped one (due since its skip) after it. */
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("09:30:20")).jobs_issued, 1);
+    assert_non_null(sched_job_last(second));
+    job1 = sched_job_last(second);
+    assert_string_equal(job1->attempt_id, lead_get(fx->db, second).attempt_id);
+    const char *swap = first;
+    first = second;
+    second = swap;
+
+    /* Pause: no dispatch issues jobs; the call under way still finishes. */
+    now = NY("09:31");
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_PAUSE, now, &res), OD_OK);
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "paused/user");
+    assert_string_equal(mirror_get(w.campaign_id), "paused");
+    ev_spec_t done = {.status = EV_COMPLETED, .answered_by = BY_HUMAN, .ended_us = NY("09:33")};
+    assert_true(sched_call(fx, job1, &done).lead_finished);
+    assert_string_equal(lead_get(fx->db, first).status, "completed");
+    dispatch_stats_t st = sched_dispatch(fx, w.campaign_id, NY("09:40"));
+    assert_int_equal(st.jobs_issued, 0);
+    assert_int_equal(st.campaigns, 0);
+    st = sched_dispatch_all(fx, NY("09:41"));
+    assert_int_equal(st.jobs_issued, 0);
+    assert_int_equal(sched_jobs_count(w.campaign_id), 2); /* the skipped one, the answered one */
+    assert_string_equal(lead_get(fx->db, second).status, "created");
+    /* Pausing twice is no change; start and resume refuse what does not fit. */
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_PAUSE, NY("09:42"), &res), OD_OK);
+    assert_int_equal(res.new_status, MODEL_CAMPAIGN_PAUSED);
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_START, NY("09:42"), &res), OD_ERR_CONFLICT);
+    assert_string_equal(res.problems[0].code, "invalid_state");
+
+    /* Resume: the next lead is called. */
+    now = NY("09:45");
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, now, &res), OD_OK);
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "in_progress/-");
+    assert_string_equal(mirror_get(w.campaign_id), "in_progress");
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, now, &res), OD_ERR_CONFLICT);
+    assert_string_equal(res.problems[0].code, "invalid_state");
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, now).jobs_issued, 1);
+    const dialjob_t *job2 = sched_job_last(second);
+    assert_non_null(job2);
+    assert_string_equal(job2->attempt_id, lead_get(fx->db, second).attempt_id);
+    assert_int_equal(job2->attempt_number, 1); /* the skipped job used no attempt */
+    assert_int_equal(sched_jobs_for_lead(second), 2);
+    done.ended_us = NY("09:50");
+    assert_true(sched_call(fx, job2, &done).lead_finished);
+
+    /* Nothing left: completed by the scheduler. A lead added later makes
+     * it callable again on resume. */
+    recovery_stats_t rst = {0};
+    char err[512];
+    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
+                                                 NY("09:51"), &rst, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(rst.completed_campaigns, 1);
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "completed/-");
+    assert_string_equal(mirror_get(w.campaign_id), "completed");
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, NY("09:52"), &res), OD_ERR_CONFLICT);
+    assert_string_equal(res.problems[0].code, "no_leads");
+    char l3[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550103", NULL, l3);
+    assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, NY("09:53"), &res), OD_OK);
+    assert_int_equal(res.old_status, MODEL_CAMPAIGN_COMPLETED);
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("09:53")).jobs_issued, 1);
+    assert_non_null(sched_job_last(l3));
+
+    const status_change_t want[] = {
+        {CS_DRAFT, CS_RUNNING, ""},  {CS_RUNNING, CS_PAUSED, "user"},
+        {CS_PAUSED, CS_RUNNING, ""}, {CS_RUNNING, CS_PAUSED, "user"},
+        {CS_PAUSED, CS_RUNNING, ""}, {CS_RUNNING, CS_DONE, ""},
+        {CS_DONE, CS_RUNNING, ""},
+    };
+    assert_status_changes(fx->db, w.campaign_id, want, sizeof(want) / sizeof(want[0]));
+
+    /* Another account cannot touch it; a malformed id is not found. */
+    sched_world_t other;
+    sched_spec_t ospec = sched_spec_default();
+    seed_world(fx->db, &ospec, &other);
+    assert_int_equal(lifecycle_campaign_apply(fx->db, NULL, g_env.redis_prefix, other.account_id,
+                                              w.campaign_id, LIFECYCLE_PAUSE, NULL, now, &res, err,
+                                              sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    assert_int_equal(lifecycle_campaign_apply(fx->db, NULL, g_env.redis_prefix, w.account_id,
+                                              "not-a-uuid", LIFECYCLE_PAUSE, NULL, now, &res, err,
+                                              sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    assert_string_equal(campaign_status(fx->db, w.campaign_id), "in_progress/-");
+}
+
+/* ---- balance ------------------------------------------------------------- */
+
+/* Costs are charged once per call; at zero or below every running campaign
+ * of the account is paused (insufficient_balance), and calls under way
+ * still finish and are charged. */
+static void test_balance(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.balance_minor = 100;
+    sched_world_t a, b, c, d;
+    seed_world(fx->db, &spec, &a);
+    b = a;
+    seed_campaign(fx->db, a.account_id, a.assistant_id, &spec, b.campaign_id);
+    c = a;
+    sched_spec_t draft = spec;
+    draft.status = "draft";
+    seed_campaign(fx->db, a.account_id, a.assistant_id, &draft, c.campaign_id);
+    seed_world(fx->db, &spec, &d); /* another account */
+    char a1[UUID_STR_LEN], a2[UUID_STR_LEN], b1[UUID_STR_LEN], c1[UUID_STR_LEN], d1[UUID_STR_LEN];
+    seed_lead(fx->db, a.campaign_id, "+12125550101", NULL, a1);
+    seed_lead(fx->db, a.campaign_id, "+12125550102", NULL, a2);
+    seed_lead(fx->db, b.campaign_id, "+12125550103", NULL, b1);
+    seed_lead(fx->db, c.campaign_id, "+12125550104", NULL, c1);
+    seed_lead(fx->db, d.campaign_id, "+12125550105", NULL, d1);
+
+    dispatch_stats_t st = sched_dispatch_all(fx, NY("10:00"));
+    assert_int_equal(st.jobs_issued, 4);
+    assert_int_equal(st.campaigns, 3);
+    assert_int_equal(sched_jobs_for_lead(c1), 0);
+
+    /* 0.30 charged once, whatever is replayed. */
+    const dialjob_t *ja1 = sched_job_last(a1);
+    ev_spec_t end = {
+        .status = EV_COMPLETED, .answered_by = BY_HUMAN, .ended_us = NY("10:03"), .cost_minor = 30};
+    char event_id[UUID_STR_LEN];
+    uuid_str_new(event_id);
+    results_outcome_t out = sched_apply_id(fx, ja1, event_id, &end, NY("10:03"));
+    assert_int_equal(out.effect, RESULTS_APPLIED);
+    assert_int_equal(out.paused_campaigns, 0);
+    const char *balance_sql = "SELECT balance_minor FROM account WHERE id = $1::uuid";
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), 70);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT cost_minor || '/' || od_us(charged_at) FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, ja1->attempt_id),
+                        sql_text(fx->db, "SELECT '30/' || $1::text", 1, i64s(NY("10:03"))));
+    out = sched_apply_id(fx, ja1, event_id, &end, NY("10:04"));
+    assert_int_equal(out.effect, RESULTS_DUPLICATE);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), 70);
+    /* A second terminal report of the same call (new event id) is not a
+     * second call: the first terminal result stands, nothing is charged. */
+    ev_spec_t again = {
+        .status = EV_FAILED, .failure = FC_TRANSIENT, .ended_us = NY("10:05"), .cost_minor = 30};
+    out = sched_apply(fx, ja1, &again, NY("10:05"));
+    assert_int_equal(out.effect, RESULTS_STALE);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), 70);
+    assert_string_equal(
+        sql_text(fx->db, "SELECT status FROM call WHERE attempt_id = $1::uuid", 1, ja1->attempt_id),
+        "completed");
+    assert_string_equal(lead_get(fx->db, a1).status, "completed");
+
+    /* 0.70 takes the balance to exactly zero: both running campaigns of the
+     * account pause, the draft stays a draft, the other account is untouched. */
+    end.cost_minor = 70;
+    end.ended_us = NY("10:06");
+    out = sched_call(fx, sched_job_last(b1), &end);
+    assert_int_equal(out.effect, RESULTS_APPLIED);
+    assert_int_equal(out.paused_campaigns, 2);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), 0);
+    assert_string_equal(campaign_status(fx->db, a.campaign_id), "paused/insufficient_balance");
+    assert_string_equal(campaign_status(fx->db, b.campaign_id), "paused/insufficient_balance");
+    assert_string_equal(campaign_status(fx->db, c.campaign_id), "draft/-");
+    assert_string_equal(campaign_status(fx->db, d.campaign_id), "in_progress/-");
+    assert_string_equal(mirror_get(a.campaign_id), "paused");
+    assert_string_equal(mirror_get(b.campaign_id), "paused");
+    const status_change_t paused[] = {{CS_RUNNING, CS_PAUSED, "insufficient_balance"}};
+    assert_status_changes(fx->db, a.campaign_id, paused, 1);
+    assert_status_changes(fx->db, b.campaign_id, paused, 1);
+    assert_status_changes(fx->db, c.campaign_id, NULL, 0);
+
+    /* The call already under way in A finishes and is charged. */
+    end.cost_minor = 5;
+    end.ended_us = NY("10:07");
+    out = sched_call(fx, sched_job_last(a2), &end);
+    assert_true(out.lead_finished);
+    assert_int_equal(out.paused_campaigns, 0);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), -5);
+    assert_status_changes(fx->db, a.campaign_id, paused, 1);
+    /* The other account's call is charged to that account only. */
+    end.cost_minor = 12;
+    sched_call(fx, sched_job_last(d1), &end);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, d.account_id), 88);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), -5);
+
+    /* Paused campaigns get no jobs; resume wants credit first. */
+    char l[UUID_STR_LEN];
+    seed_lead(fx->db, a.campaign_id, "+12125550106", NULL, l);
+    st = sched_dispatch_all(fx, NY("10:10"));
+    assert_int_equal(st.jobs_issued, 0);
+    lifecycle_result_t res;
+    assert_int_equal(lifecycle(fx, &a, LIFECYCLE_RESUME, NY("10:11"), &res), OD_ERR_CONFLICT);
+    assert_int_equal(res.n_problems, 1);
+    assert_string_equal(res.problems[0].code, "insufficient_balance");
+    if (!strstr(res.problems[0].message, "-0.05 USD"))
+        fail_msg("the message should show the balance, -0.05 USD: %s", res.problems[0].message);
+    sql_exec(fx->db, "UPDATE account SET balance_minor = balance_minor + 1000 WHERE id = $1::uuid",
+             1, a.account_id);
+    assert_int_equal(lifecycle(fx, &a, LIFECYCLE_RESUME, NY("10:12"), &res), OD_OK);
+    assert_string_equal(campaign_status(fx->db, a.campaign_id), "in_progress/-");
+    assert_int_equal(sched_dispatch_all(fx, NY("10:12")).jobs_issued, 1);
+    assert_non_null(sched_job_last(l));
+}
+
+/* ---- replayed and out-of-order events (invariant 5) ------------------------ */
+
+static int64_t call_history_len(pg_conn_t *db, const char *attempt_id)
+{
+    return sql_i64(db,
+                   "SELECT jsonb_array_length(status_history) FROM call"
+                   " WHERE attempt_id = $1::uuid",
+                   1, attempt_id);
+}
+
+static void assert_lead_same(const lead_row_t *a, const lead_row_t *b)
+{
+    assert_string_equal(a->status, b->status);
+    assert_string_equal(a->outcome, b->outcome);
+    assert_int_equal(a->attempts, b->attempts);
+    assert_int_equal(a->next_null, b->next_null);
+    assert_true(a->next_us == b->next_us);
+    assert_string_equal(a->goal, b->goal);
+    assert_string_equal(a->attempt_id, b->attempt_id);
+    assert_string_equal(a->last_call_status, b->last_call_status);
+}
+
+static void test_replays(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.goal_variable = "interested";
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    char l1[UUID_STR_LEN], l2[UUID_STR_LEN], l3[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, l1);
+    seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, l2);
+    seed_lead(fx->db, w.campaign_id, "+12125550103", NULL, l3);
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("10:00")).jobs_issued, 3);
+    const dialjob_t *j1 = sched_job_last(l1), *j2 = sched_job_last(l2), *j3 = sched_job_last(l3);
+
+    /* Lead 1: ringing, in progress, completed; then every event again. */
+    char e_ring[UUID_STR_LEN], e_prog[UUID_STR_LEN], e_done[UUID_STR_LEN];
+    uuid_str_new(e_ring);
+    uuid_str_new(e_prog);
+    uuid_str_new(e_done);
+    ev_spec_t ring = {.status = EV_RINGING};
+    ev_spec_t prog = {.status = EV_IN_PROG, .answered_by = BY_HUMAN};
+    ev_spec_t done = {.status = EV_COMPLETED,
+                      .answered_by = BY_HUMAN,
+                      .vars = "{\"interested\": true}",
+                      .ended_us = NY("10:04"),
+                      .cost_minor = 7};
+    assert_int_equal(sched_apply_id(fx, j1, e_ring, &ring, NY("10:00:05")).effect, RESULTS_APPLIED);
+    assert_string_equal(lead_get(fx->db, l1).status, "processing");
+    assert_int_equal(sched_apply_id(fx, j1, e_prog, &prog, NY("10:00:10")).effect, RESULTS_APPLIED);
+    results_outcome_t out = sched_apply_id(fx, j1, e_done, &done, NY("10:04"));
+    assert_int_equal(out.effect, RESULTS_APPLIED);
+    assert_true(out.lead_finished);
+    lead_row_t before = lead_get(fx->db, l1);
+    assert_string_equal(before.status, "completed");
+    assert_string_equal(before.goal, "t");
+    int64_t balance = sql_i64(fx->db, "SELECT balance_minor FROM account", 0);
+    int64_t outbox = sql_i64(fx->db, "SELECT count(*) FROM outbox", 0);
+
+    const char *ids[] = {e_done, e_ring, e_prog, e_done};
+    const ev_spec_t *specs[] = {&done, &ring, &prog, &done};
+    for (size_t i = 0; i < 4; i++) {
+        out = sched_apply_id(fx, j1, ids[i], specs[i], NY("10:06"));
+        assert_int_equal(out.effect, RESULTS_DUPLICATE);
+        assert_false(out.lead_finished);
+    }
+    lead_row_t after = lead_get(fx->db, l1);
+    assert_lead_same(&before, &after);
+    assert_int_equal(call_history_len(fx->db, j1->attempt_id), 3);
+    assert_int_equal(sql_i64(fx->db, "SELECT balance_minor FROM account", 0), balance);
+    assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM outbox", 0), outbox);
+
+    /* A late ringing (new event id) after completed: recorded in the
+     * history, the call stays completed, the lead does not move. */
+    out = sched_apply(fx, j1, &ring, NY("10:07"));
+    assert_int_equal(out.effect, RESULTS_STALE);
+    assert_int_equal(call_history_len(fx->db, j1->attempt_id), 4);
+    assert_string_equal(
+        sql_text(fx->db, "SELECT status FROM call WHERE attempt_id = $1::uuid", 1, j1->attempt_id),
+        "completed");
+    after = lead_get(fx->db, l1);
+    assert_lead_same(&before, &after);
+
+    /* Lead 2: in progress, then a late ringing: the call stays in progress. */
+    assert_int_equal(sched_apply(fx, j2, &prog, NY("10:00:20")).effect, RESULTS_APPLIED);
+    assert_int_equal(sched_apply(fx, j2, &ring, NY("10:00:21")).effect, RESULTS_APPLIED);
+    assert_string_equal(
+        sql_text(fx->db, "SELECT status FROM call WHERE attempt_id = $1::uuid", 1, j2->attempt_id),
+        "in_progress");
+    assert_string_equal(lead_get(fx->db, l2).status, "processing");
+
+    /* Lead 3: unanswered, then a contradicting terminal event: the first
+     * terminal result stands. */
+    ev_spec_t noanswer = {.status = EV_UNANSWERED, .ended_us = NY("10:01")};
+    assert_true(sched_apply(fx, j3, &noanswer, NY("10:01")).effect == RESULTS_APPLIED);
+    before = lead_get(fx->db, l3);
+    assert_string_equal(before.status, "rescheduled");
+    out = sched_apply(fx, j3, &done, NY("10:02"));
+    assert_int_equal(out.effect, RESULTS_STALE);
+    after = lead_get(fx->db, l3);
+    assert_lead_same(&before, &after);
+
+    /* Lead 3's next attempt is scheduled; an event for the old attempt id is
+     * recorded on the old call row only. */
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("11:01")).jobs_issued, 1);
+    const dialjob_t *j3b = sched_job_last(l3);
+    assert_string_not_equal(j3b->attempt_id, j3->attempt_id);
+    before = lead_get(fx->db, l3);
+    assert_string_equal(before.status, "scheduled");
+    assert_string_equal(before.attempt_id, j3b->attempt_id);
+    int64_t hist = call_history_len(fx->db, j3->attempt_id);
+    out = sched_apply(fx, j3, &done, NY("11:02"));
+    assert_int_equal(out.effect, RESULTS_STALE);
+    assert_false(out.lead_finished);
+    assert_int_equal(call_history_len(fx->db, j3->attempt_id), hist + 1);
+    after = lead_get(fx->db, l3);
+    assert_lead_same(&before, &after);
+    ev_spec_t ring_old = {.status = EV_RINGING};
+    assert_int_equal(sched_apply(fx, j3, &ring_old, NY("11:02")).effect, RESULTS_STALE);
+    after = lead_get(fx->db, l3);
+    assert_string_equal(after.status, "scheduled"); /* not processing: not its attempt */
+    /* The new attempt's events do move it. */
+    assert_int_equal(sched_apply(fx, j3b, &ring, NY("11:02")).effect, RESULTS_APPLIED);
+    assert_string_equal(lead_get(fx->db, l3).status, "processing");
+
+    /* An event for a lead that no longer exists changes nothing; one that
+     * names the wrong campaign is refused. */
+    dialjob_t ghost = *j2;
+    char ghost_lead[UUID_STR_LEN], ghost_attempt[UUID_STR_LEN];
+    uuid_str_new(ghost_lead);
+    uuid_str_new(ghost_attempt);
+    ghost.lead_id = ghost_lead;
+    ghost.attempt_id = ghost_attempt;
+    assert_int_equal(sched_apply(fx, &ghost, &done, NY("11:03")).effect, RESULTS_UNKNOWN_LEAD);
+    assert_int_equal(
+        sql_i64(fx->db, "SELECT count(*) FROM call WHERE attempt_id = $1::uuid", 1, ghost_attempt),
+        0);
+    callevent_t ev;
+    callevent_init(&ev);
+    char eid[UUID_STR_LEN], other_campaign[UUID_STR_LEN], err[512];
+    uuid_str_new(eid);
+    uuid_str_new(other_campaign);
+    ev.event_id = eid;
+    ev.attempt_id = j2->attempt_id;
+    ev.lead_id = j2->lead_id;
+    ev.campaign_id = other_campaign;
+    ev.account_id = j2->account_id;
+    ev.status = EV_COMPLETED;
+    ev.answered_by = BY_HUMAN;
+    assert_int_equal(results_apply(fx->db, g_env.redis, g_env.redis_prefix, &ev, NY("11:04"), &out,
+                                   err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_string_equal(lead_get(fx->db, l2).status, "processing");
+}
+
+/* ---- recovery (invariant 6) ------------------------------------------------ */
+
+static recovery_cfg_t recovery_cfg(void)
+{
+    recovery_cfg_t cfg = {
+        .scheduled_timeout_us = 120 * US_PER_SEC,
+        .processing_margin_us = 60 * US_PER_SEC,
+        .fence_ttl_ms = 600000,
+        .redis_prefix = g_env.redis_prefix,
+        .dial_topic = g_env.dial_topic,
+        .campaign_events_topic = g_env.events_topic,
+    };
+    return cfg;
+}
+
+static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
+{
+    recovery_cfg_t cfg = recovery_cfg();
+    recovery_stats_t st = {0};
+    char err[512];
+    int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
+    if (rc)
+        fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
+    sched_drain();
+    return st;
+}
+
+static const char *attempt_key_get(const char *attempt_id)
+{
+    static char value[64];
+    char key[RKEYS_KEY_MAX], err[256];
+    rkeys_attempt(g_env.redis_prefix, attempt_id, key);
+    char *v = NULL;
+    int rc = redis_get(g_env.redis, key, &v, NULL, err, sizeof(err));
+    if (rc == OD_ERR_NOT_FOUND)
+        return "";
+    if (rc)
+        fail_msg("redis get %s: %s", key, err);
+    snprintf(value, sizeof(value), "%s", v);
+    free(v);
+    return value;
+}
+
+/* A scheduled lead whose job produced no event: re-issued with the same
+ * attempt id RECOVERY_REISSUES_MAX times, then fenced and closed as a
+ * transient failure; if a dialer holds the attempt, the lead waits for the
+ * call's events instead. A lead processing longer than the maximum call
+ * duration plus the margin is closed as failed. */
+static void test_recovery_scheduled_and_processing(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    char lost[UUID_STR_LEN], dialed[UUID_STR_LEN], ringing[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lost);
+    seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, dialed);
+    seed_lead(fx->db, w.campaign_id, "+12125550103", NULL, ringing);
+    int64_t t0 = NY("10:00");
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, t0).jobs_issued, 3);
+    char a_lost[UUID_STR_LEN], a_dialed[UUID_STR_LEN];
+    snprintf(a_lost, sizeof(a_lost), "%s", lead_get(fx->db, lost).attempt_id);
+    snprintf(a_dialed, sizeof(a_dialed), "%s", lead_get(fx->db, dialed).attempt_id);
+    /* The third lead's call is ringing: processing, not recovered as lost. */
+    ev_spec_t ring = {.status = EV_RINGING};
+    sched_apply(fx, sched_job_last(ringing), &ring, t0 + 5 * US_PER_SEC);
+    assert_string_equal(lead_get(fx->db, ringing).status, "processing");
+
+    /* Inside the timeout: nothing. */
+    recovery_stats_t st = recover(fx, t0 + 120 * US_PER_SEC);
+    assert_int_equal(st.reissued + st.closed_scheduled + st.closed_processing, 0);
+
+    /* Each pass past the timeout re-issues the same attempt, same number. */
+    int64_t now = t0;
+    for (int n = 1; n <= RECOVERY_REISSUES_MAX; n++) {
+        now += 121 * US_PER_SEC;
+        st = recover(fx, now);
+        assert_int_equal(st.reissued, 2);
+        assert_int_equal(st.closed_scheduled, 0);
+        assert_int_equal(sched_jobs_for_attempt(a_lost), (size_t)(1 + n));
+        assert_int_equal(sched_jobs_for_attempt(a_dialed), (size_t)(1 + n));
+        const dialjob_t *job = sched_job_last(lost);
+        assert_string_equal(job->attempt_id, a_lost);
+        assert_int_equal(job->attempt_number, 1);
+        assert_time_equal(job->issued_at_us, now);
+        assert_time_equal(job->not_after_us, NY("18:00"));
+        lead_row_t r = lead_get(fx->db, lost);
+        assert_string_equal(r.status, "scheduled");
+        assert_string_equal(r.attempt_id, a_lost);
+        assert_int_equal(r.reissues, n);
+    }
+    assert_int_equal(sched_jobs_for_lead(ringing), 1);
+
+    /* A dialer took the second lead's attempt (and never reported). */
+    char key[RKEYS_KEY_MAX], err[512];
+    rkeys_attempt(g_env.redis_prefix, a_dialed, key);
+    assert_int_equal(redis_set_nx(g_env.redis, key, "dialer-7", 600000, err, sizeof(err)), OD_OK);
+
+    /* Out of re-issues: fenced. */
+    now += 121 * US_PER_SEC;
+    int64_t fenced_at = now;
+    st = recover(fx, now);
+    assert_int_equal(st.reissued, 0);
+    assert_int_equal(st.closed_scheduled, 1);
+    assert_int_equal(sched_jobs_for_attempt(a_lost), 1 + RECOVERY_REISSUES_MAX);
+    assert_string_equal(attempt_key_get(a_lost), "fenced");
+    /* The fence expires with fence_ttl_ms (real time). */
+    rkeys_attempt(g_env.redis_prefix, a_lost, key);
+    const char *pttl[] = {"PTTL", key};
+    redisReply *reply = NULL;
+    assert_int_equal(redis_command_argv(g_env.redis, true, 2, pttl, NULL, &reply, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+    assert_true(reply->integer > 590000 && reply->integer <= 600000);
+    freeReplyObject(reply);
+    lead_row_t r = lead_get(fx->db, lost);
+    assert_string_equal(r.status, "rescheduled");
+    assert_int_equal(r.attempts, 1);
+    assert_time_equal(r.next_us, now + 60 * US_PER_MIN);
+    assert_string_equal(r.attempt_id, "");
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT status || '/' || failure_class || '/' || ended_reason"
+                                 " FROM call WHERE attempt_id = $1::uuid",
+                                 1, a_lost),
+                        "failed/transient/dial-job-lost");
+    /* The dialed one waits for its call: processing, the key untouched. */
+    r = lead_get(fx->db, dialed);
+    assert_string_equal(r.status, "processing");
+    assert_string_equal(r.attempt_id, a_dialed);
+    assert_string_equal(attempt_key_get(a_dialed), "dialer-7");
+    assert_int_equal(sched_jobs_for_attempt(a_dialed), 1 + RECOVERY_REISSUES_MAX);
+
+    /* Processing: the ringing lead (since t0 + 5 s) is closed once the
+     * maximum call duration (600 s) plus the margin (60 s) has passed. */
+    st = recover(fx, t0 + 665 * US_PER_SEC);
+    assert_int_equal(st.closed_processing, 0);
+    st = recover(fx, t0 + 666 * US_PER_SEC);
+    assert_int_equal(st.closed_processing, 1);
+    r = lead_get(fx->db, ringing);
+    assert_string_equal(r.status, "rescheduled");
+    assert_int_equal(r.attempts, 1);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT status || '/' || ended_reason FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, sched_job_last(ringing)->attempt_id),
+                        "failed/call-end-not-reported");
+    assert_string_equal(lead_get(fx->db, dialed).status, "processing");
+
+    /* The dialed lead, processing since the fence. */
+    st = recover(fx, fenced_at + 660 * US_PER_SEC);
+    assert_int_equal(st.closed_processing, 0);
+    now = fenced_at + 661 * US_PER_SEC;
+    st = recover(fx, now);
+    assert_int_equal(st.closed_processing, 1);
+    r = lead_get(fx->db, dialed);
+    assert_string_equal(r.status, "rescheduled");
+    assert_int_equal(r.attempts, 1);
+    assert_time_equal(r.next_us, now + 60 * US_PER_MIN);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT status || '/' || ended_reason FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, a_dialed),
+                        "failed/call-end-not-reported");
+
+    /* The real result arrives late: recorded on the call, the lead stays. */
+    const dialjob_t *jd = sched_job_last(dialed);
+    ev_spec_t done = {.status = EV_COMPLETED,
+                      .answered_by = BY_HUMAN,
+                      .ended_us = now + US_PER_SEC,
+                      .cost_minor = 9};
+    lead_row_t before = lead_get(fx->db, dialed);
+    const char *balance_sql = "SELECT balance_minor FROM account WHERE id = $1::uuid";
+    int64_t balance = sql_i64(fx->db, balance_sql, 1, w.account_id);
+    char late_id[UUID_STR_LEN];
+    uuid_str_new(late_id);
+    results_outcome_t out = sched_apply_id(fx, jd, late_id, &done, now + US_PER_SEC);
+    assert_int_equal(out.effect, RESULTS_STALE);
+    lead_row_t after = lead_get(fx->db, dialed);
+    assert_lead_same(&before, &after);
+    assert_int_equal(call_history_len(fx->db, a_dialed), 2);
+    /* The call was real and the provider reported its cost: it is charged,
+     * once (the recovery's own close had no cost to charge). */
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, w.account_id), balance - 9);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT cost_minor || '/' || (charged_at IS NOT NULL) FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, a_dialed),
+                        "9/true");
+    assert_int_equal(sched_apply_id(fx, jd, late_id, &done, now + 2 * US_PER_SEC).effect,
+                     RESULTS_DUPLICATE);
+    done.cost_minor = 4; /* another report of the same call */
+    assert_int_equal(sched_apply(fx, jd, &done, now + 3 * US_PER_SEC).effect, RESULTS_STALE);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, w.account_id), balance - 9);
+
+    /* Nothing is stuck now: another pass has nothing to do. */
+    st = recover(fx, now + 3600 * US_PER_SEC);
+    assert_int_equal(st.reissued + st.closed_scheduled + st.closed_processing, 0);
+}
+
+/* A lost job found after its window closed is not re-issued (the dialer
+ * would refuse it): it is fenced and closed at once, and retried in the
+ * next window. */
+static void test_recovery_window_closed(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    char lead[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lead);
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("17:58")).jobs_issued, 1);
+    char attempt[UUID_STR_LEN];
+    snprintf(attempt, sizeof(attempt), "%s", lead_get(fx->db, lead).attempt_id);
+
+    recovery_stats_t st = recover(fx, NY("18:01"));
+    assert_int_equal(st.reissued, 0);
+    assert_int_equal(st.closed_scheduled, 1);
+    assert_int_equal(sched_jobs_for_attempt(attempt), 1);
+    assert_string_equal(attempt_key_get(attempt), "fenced");
+    lead_row_t r = lead_get(fx->db, lead);
+    assert_string_equal(r.status, "rescheduled");
+    assert_time_equal(r.next_us, T("2026-06-11T09:00-04:00"));
+}
+
+/* Completion of campaigns with nothing left, the outbox drained to Kafka,
+ * and the Redis mirror repaired. */
+static void test_recovery_complete_and_outbox(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.goal_variable = "interested";
+    sched_world_t done_w, open_w;
+    seed_world(fx->db, &spec, &done_w);
+    seed_world(fx->db, &spec, &open_w);
+    char l1[UUID_STR_LEN], l2[UUID_STR_LEN], waiting[UUID_STR_LEN];
+    seed_lead(fx->db, done_w.campaign_id, "+12125550101", NULL, l1);
+    seed_lead(fx->db, open_w.campaign_id, "+12125550102", NULL, l2);
+    /* An invalid lead does not keep a campaign open. */
+    sql_exec(fx->db,
+             "INSERT INTO lead (campaign_id, e164, raw_phone, invalid_reason)"
+             " VALUES ($1::uuid, NULL, 'abc', 'not a phone number')",
+             1, done_w.campaign_id);
+    assert_int_equal(sched_dispatch_all(fx, NY("10:00")).jobs_issued, 2);
+    ev_spec_t done = {.status = EV_COMPLETED,
+                      .answered_by = BY_HUMAN,
+                      .vars = "{\"interested\": true}",
+                      .ended_us = NY("10:02")};
+    assert_true(sched_call(fx, sched_job_last(l1), &done).lead_finished);
+    /* The other campaign's lead is waiting for a retry. */
+    ev_spec_t busy = {.status = EV_BUSY, .ended_us = NY("10:02")};
+    sched_call(fx, sched_job_last(l2), &busy);
+    /* A third campaign is still in draft (not completed by the scheduler). */
+    sched_world_t draft_w = done_w;
+    sched_spec_t draft = spec;
+    draft.status = "draft";
+    seed_campaign(fx->db, done_w.account_id, done_w.assistant_id, &draft, draft_w.campaign_id);
+    seed_lead(fx->db, draft_w.campaign_id, "+12125550103", NULL, waiting);
+
+    recovery_stats_t st = {0};
+    char err[512];
+    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
+                                                 NY("10:05"), &st, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(st.completed_campaigns, 1);
+    assert_string_equal(campaign_status(fx->db, done_w.campaign_id), "completed/-");
+    assert_string_equal(campaign_status(fx->db, open_w.campaign_id), "in_progress/-");
+    assert_string_equal(campaign_status(fx->db, draft_w.campaign_id), "draft/-");
+    assert_string_equal(mirror_get(done_w.campaign_id), "completed");
+    const status_change_t want[] = {{CS_RUNNING, CS_DONE, ""}};
+    assert_status_changes(fx->db, done_w.campaign_id, want, 1);
+    campaignevent_t *lf[4];
+    assert_int_equal(outbox_events(fx->db, done_w.campaign_id, KIND_LEAD, lf, 4), 1);
+    assert_string_equal(lf[0]->lead_id, l1);
+    assert_int_equal(lf[0]->lead_status,
+                     OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED);
+    assert_int_equal(lf[0]->outcome, OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_ANSWERED);
+    assert_int_equal(lf[0]->goal_result, OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_TRUE);
+    campaignevent_free(lf[0]);
+    /* A second pass has nothing to complete. */
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
+                                                 NY("10:06"), &st, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(st.completed_campaigns, 0);
+
+    /* The outbox goes to Kafka and is emptied; small batches drain it all. */
+    int64_t rows = sql_i64(fx->db, "SELECT count(*) FROM outbox", 0);
+    assert_int_equal(rows, 2);
+    size_t before_events = g_env.n_cevents;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(recovery_outbox_drain(fx->db, g_env.producer, 1, &st, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(st.outbox_published, 1);
+    assert_int_equal(recovery_outbox_drain(fx->db, g_env.producer, 100, &st, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(st.outbox_published, 2);
+    assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM outbox", 0), 0);
+    assert_int_equal(recovery_outbox_drain(fx->db, g_env.producer, 100, &st, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(st.outbox_published, 2);
+    sched_drain();
+    assert_int_equal(g_env.n_cevents - before_events, 2);
+    bool saw_lead = false, saw_status = false;
+    for (size_t i = before_events; i < g_env.n_cevents; i++) {
+        const campaignevent_t *ev = g_env.cevents[i];
+        assert_string_equal(ev->campaign_id, done_w.campaign_id);
+        assert_string_equal(ev->account_id, done_w.account_id);
+        if (ev->kind == KIND_LEAD) {
+            saw_lead = true;
+            assert_string_equal(ev->lead_id, l1);
+        } else if (ev->kind == KIND_STATUS) {
+            saw_status = true;
+            assert_int_equal(ev->new_status, CS_DONE);
+        }
+    }
+    assert_true(saw_lead && saw_status);
+
+    /* A mirror write lost to a crash is repaired by the sync. */
+    char key[RKEYS_KEY_MAX];
+    rkeys_campaign(g_env.redis_prefix, open_w.campaign_id, key);
+    assert_int_equal(redis_del(g_env.redis, key, NULL, err, sizeof(err)), OD_OK);
+    assert_string_equal(mirror_get(open_w.campaign_id), "");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(
+        recovery_mirror_sync(fx->db, g_env.redis, g_env.redis_prefix, &st, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(st.mirrored, 2); /* completed and in_progress; drafts have no mirror */
+    assert_string_equal(mirror_get(open_w.campaign_id), "in_progress");
+    assert_string_equal(mirror_get(draft_w.campaign_id), "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lifecycle, sched_fx_setup, sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_balance, sched_fx_setup, sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replays, sched_fx_setup, sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_scheduled_and_processing, sched_fx_setup,
+                                        sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_window_closed, sched_fx_setup,
+                                        sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_complete_and_outbox, sched_fx_setup,
+                                        sched_fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, sched_env_setup, sched_env_teardown);
+}

@@ -135,3 +135,17 @@ int topic_name_from_env(topic_id_t id, char *buf, size_t len, char *errbuf, size
         return rc;
     return topic_name_build(prefix, id, buf, len, errbuf, errlen);
 }
+
+int topic_group_from_env(const char *role, char *buf, size_t len, char *errbuf, size_t errlen)
+{
+    const char *prefix = config_get_str(GROUP_PREFIX_ENV, GROUP_PREFIX_DEFAULT);
+    int rc = topic_prefix_check(prefix, errbuf, errlen);
+    if (rc)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: '%s' is not a valid group prefix",
+                       GROUP_PREFIX_ENV, prefix);
+    int n = snprintf(buf, len, "%s%s", prefix, role);
+    if (n < 0 || (size_t)n >= len)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: '%s' is too long", GROUP_PREFIX_ENV,
+                       prefix);
+    return OD_OK;
+}

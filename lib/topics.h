@@ -61,4 +61,13 @@ int topic_name_build(const char *prefix, topic_id_t id, char *buf, size_t len, c
 /* topic_name_build with the prefix of topic_prefix_from_env. */
 int topic_name_from_env(topic_id_t id, char *buf, size_t len, char *errbuf, size_t errlen) OD_WUR;
 
+/* Consumer group names carry a prefix too (OUTDIAL_KAFKA_GROUP_PREFIX,
+ * default "outdial-"): deployments, or tests, sharing a cluster must not
+ * share groups, or a member dying in one stalls the others' rebalances.
+ * Writes prefix + role ("outdial-" + "scheduler") into buf. */
+#define GROUP_PREFIX_ENV     "OUTDIAL_KAFKA_GROUP_PREFIX"
+#define GROUP_PREFIX_DEFAULT "outdial-"
+int topic_group_from_env(const char *role, char *buf, size_t len, char *errbuf,
+                         size_t errlen) OD_WUR;
+
 #endif

@@ -22,8 +22,8 @@
 #include "support.h"
 #include "topics.h"
 
-/* Sets the process's topic and Redis prefixes to "t<pid>-<tag>." and
- * "t<pid>-<tag>:",
+/* Sets the process's topic, consumer group and Redis prefixes to
+ * "t<pid>-<tag>.", "t<pid>-<tag>-" and "t<pid>-<tag>:",
  * inherited by every child started afterwards, and makes kafka-dev create
  * the topics (it auto-creates a topic when a producer asks for its
  * metadata; consumers do not). */
@@ -32,6 +32,8 @@ static inline void harness_isolate(const char *tag)
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "t%d-%s.", (int)getpid(), tag);
     setenv("OUTDIAL_KAFKA_TOPIC_PREFIX", prefix, 1);
+    snprintf(prefix, sizeof(prefix), "t%d-%s-", (int)getpid(), tag);
+    setenv("OUTDIAL_KAFKA_GROUP_PREFIX", prefix, 1);
     snprintf(prefix, sizeof(prefix), "t%d-%s:", (int)getpid(), tag);
     setenv("OUTDIAL_REDIS_PREFIX", prefix, 1);
 

@@ -102,8 +102,13 @@ static void *results_main(void *arg)
     }
     if (redis_new_from_env(&r, err, sizeof(err)))
         log_warn("redis", "results: %s (balance pauses are mirrored on the next tick)", err);
-    kafka_consumer_opts_t opts = {.group_id = "outdial-scheduler",
-                                  .client_id = "outdial-scheduler"};
+    char group[TOPIC_NAME_MAX + 1];
+    if (topic_group_from_env("scheduler", group, sizeof(group), err, sizeof(err))) {
+        log_error("startup", "results: %s", err);
+        atomic_store(&stopping, true);
+        goto out;
+    }
+    kafka_consumer_opts_t opts = {.group_id = group, .client_id = "outdial-scheduler"};
     const char *topics[] = {s->events_topic};
     if (kafka_consumer_new(&opts, &consumer, err, sizeof(err)) ||
         kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err))) {

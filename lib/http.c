@@ -87,16 +87,18 @@ typedef struct strbuf {
 
 static void sb_put(strbuf_t *sb, const char *s, size_t n)
 {
-    if (sb->len + n + 1 > sb->cap) {
+    char *data = sb->data;
+    if (!data || sb->len + n + 1 > sb->cap) {
         size_t cap = sb->cap ? sb->cap : 256;
         while (cap < sb->len + n + 1)
             cap *= 2;
-        sb->data = xrealloc(sb->data, cap);
+        data = xrealloc(data, cap);
+        sb->data = data;
         sb->cap = cap;
     }
-    memcpy(sb->data + sb->len, s, n);
+    memcpy(data + sb->len, s, n);
     sb->len += n;
-    sb->data[sb->len] = '\0';
+    data[sb->len] = '\0';
 }
 
 static void sb_puts(strbuf_t *sb, const char *s)

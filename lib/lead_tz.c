@@ -57,7 +57,7 @@ bad:
 int lead_tz_from_prefix(const char *e164, int64_t at_us, lead_tz_t *out, char *errbuf,
                         size_t errlen)
 {
-    const char *digits;
+    const char *digits = NULL;
     int rc = e164_digits(e164, &digits, errbuf, errlen);
     if (rc != OD_OK)
         return rc;

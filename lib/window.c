@@ -167,7 +167,7 @@ typedef struct constraint {
  * still run) up to the horizon. */
 static int constraint_period(constraint_t *c, int64_t t_us, char *errbuf, size_t errlen)
 {
-    int64_t today;
+    int64_t today = 0;
     int rc = local_day(c->cal, t_us, &today, errbuf, errlen);
     if (rc != OD_OK)
         return rc;

@@ -314,7 +314,7 @@ static int parse_spec(const line_ctx_t *ctx, char **tok, int ntok, sim_rule_t *r
             return line_fail(ctx, "'%s': give every outcome a weight (outcome:weight)", tok[i]);
         if (colon)
             *colon = '\0';
-        sim_outcome_t o;
+        sim_outcome_t o = (sim_outcome_t)0;
         int rc = parse_outcome(ctx, tok[i], &o);
         if (rc)
             return rc;
@@ -356,7 +356,7 @@ static int parse_durations(const line_ctx_t *ctx, sim_rules_t *rules, bool talk,
                          tok[ntok - 1]);
     sim_range_t *table = talk ? rules->talk : rules->ring;
     if (ntok == 2) {
-        sim_outcome_t o;
+        sim_outcome_t o = (sim_outcome_t)0;
         int rc = parse_outcome(ctx, tok[0], &o);
         if (rc)
             return rc;
@@ -527,7 +527,7 @@ static int parse_line(const line_ctx_t *ctx, sim_rules_t *rules, char *line)
         if (nargs != 2)
             return line_fail(ctx, "reason takes an outcome and endedReason values "
                                   "(reason busy customer-busy)");
-        sim_outcome_t o;
+        sim_outcome_t o = (sim_outcome_t)0;
         int rc = parse_outcome(ctx, args[0], &o);
         if (rc)
             return rc;

@@ -1,0 +1,632 @@
+/*
+ * The files of tests/data/csv imported into fresh campaigns against the
+ * stack's Postgres: for each, the outcome, the counts, every rejected row's
+ * number and reason code, and the leads that exist afterwards (number,
+ * name, timezone, contact order, primary) — what a user would check.
+ *
+ * Every file is imported twice: in batches of 1000 rows and in batches of
+ * one row, so that nothing depends on where a batch ends (duplicates across
+ * batches, secondary contacts, row numbers).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "importer.h"
+#include "migrate.h"
+#include "pg.h"
+#include "support.h"
+
+static char *test_dsn;
+static pg_conn_t *db;
+
+typedef struct var_check {
+    const char *e164;
+    const char *key;
+    const char *value;
+} var_check_t;
+
+typedef struct corpus_case {
+    const char *file;
+    const char *map;      /* --map text, or NULL */
+    const char *region;   /* import region, or NULL for the account's (US) */
+    const char *existing; /* numbers already leads of the campaign, comma-separated */
+    const char *dnc;      /* numbers on the account's DNC list, comma-separated */
+    importer_outcome_t outcome;
+    int read, imported, duplicate, dnc_count, rejected;
+    const char *rejects; /* "row:code" in row order, comma-separated */
+    const char *error;   /* failed: part of the import's error */
+    const char *leads;   /* every lead: "e164|name|timezone|contact_order|primary's e164\n" */
+    var_check_t vars[4];
+} corpus_case_t;
+
+static const corpus_case_t cases[] = {
+    {"excel_bom_semicolon_crlf.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     4,
+     4,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552601|Ann Lee||0|\n+14155552602|Bob Marley||0|\n+14155552603|Dan Brown||0|\n"
+     "+33612345678|Chloé Durand||0|\n",
+     {{"+14155552601", "notes", "likes \"quotes\"; and semicolons"},
+      {"+14155552601", "company", "Acme, Inc."},
+      {"+14155552603", "notes", "note on\r\ntwo lines"},
+      {"+33612345678", "company", "Société Générale"}}},
+    {"excel_sep_line.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     2,
+     2,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552611|Eve||0|\n+14155552612|Frank||0|\n",
+     {{0}}},
+    {"quoted_newlines.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     3,
+     3,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552621|Gina \"G\" Smith||0|\n+14155552622|Hank||0|\n+14155552623|Ivy||0|\n",
+     {{"+14155552621", "address", "1 Main St\nApt 2\nSpringfield"},
+      /* values are trimmed, line breaks too */
+      {"+14155552623", "address", "ends with a line break"}}},
+    {"empty_lines.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     3,
+     2,
+     0,
+     0,
+     1,
+     "6:too_short",
+     NULL,
+     "+14155552631|Jack||0|\n+14155552632|Kim||0|\n",
+     {{0}}},
+    {"odd_header.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     1,
+     1,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552641|Liam Neeson|America/New_York|0|\n",
+     {{"+14155552641", "email", "liam@example.com"},
+      {"+14155552641", "first_name", "Liam"},
+      {"+14155552641", "last_name", "Neeson"}}},
+    {"missing_phone.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     4,
+     2,
+     0,
+     0,
+     2,
+     "2:missing_phone,3:missing_phone",
+     NULL,
+     "+14155552651|Mia||0|\n+14155552652|Pat||0|\n",
+     {{0}}},
+    {"invalid_and_international.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     10,
+     4,
+     0,
+     0,
+     6,
+     "4:not_a_number,5:too_short,6:too_long,7:invalid_number,8:invalid_country,9:too_long",
+     NULL,
+     "+18003569377|Vanity||0|\n+442079460958|London||0|\n+493012345678|Berlin||0|\n"
+     "+819012345678|Tokyo||0|\n",
+     {{0}}},
+    {"duplicates.csv",
+     NULL,
+     NULL,
+     "+14155552663",
+     NULL,
+     IMPORTER_COMPLETED,
+     5,
+     2,
+     3,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552661|Quinn||0|\n+14155552662|Rose||0|\n+14155552663|existing||0|\n",
+     {{0}}},
+    {"dnc.csv",
+     NULL,
+     NULL,
+     NULL,
+     "+14155552672",
+     IMPORTER_COMPLETED,
+     3,
+     2,
+     0,
+     1,
+     0,
+     "",
+     NULL,
+     "+14155552671|Sam||0|\n+14155552673|Tom||0|\n",
+     {{0}}},
+    {"bad_timezone.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     5,
+     3,
+     0,
+     0,
+     2,
+     "2:invalid_timezone,5:invalid_timezone",
+     NULL,
+     "+14155552681|Uma|America/Los_Angeles|0|\n+14155552683|Wes||0|\n"
+     "+14155552684|Xia|America/Los_Angeles|0|\n",
+     {{0}}},
+    {"extra_columns.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     5,
+     3,
+     0,
+     0,
+     2,
+     "2:too_many_columns,5:too_many_columns",
+     NULL,
+     "+14155552691|Zoe||0|\n+14155552693|Bea||0|\n+14155552694|Cy, Jr.||0|\n",
+     {{"+14155552693", "company", "Acme"}}},
+    {"invalid_utf8.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     3,
+     2,
+     0,
+     0,
+     1,
+     "2:bad_encoding",
+     NULL,
+     "+14155552701|Ana||0|\n+14155552703|José||0|\n",
+     {{"+14155552703", "city", "München"}}},
+    {"secondary_phones.csv",
+     NULL,
+     NULL,
+     NULL,
+     "+14155552672",
+     IMPORTER_COMPLETED,
+     5,
+     4,
+     0,
+     0,
+     1,
+     "4:invalid_secondary_phone",
+     NULL,
+     "+14155552711|Main One||0|\n+14155552712|Main One||1|+14155552711\n"
+     "+14155552713|Main One||2|+14155552711\n+14155552714|Main Two||0|\n"
+     "+14155552715|Main Two||1|+14155552714\n+14155552716|Main Three||0|\n"
+     "+14155552718|Main Five||0|\n+14155552719|Main Five||1|+14155552718\n",
+     {{0}}},
+    {"tab_separated.tsv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     3,
+     3,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552721|Tab One||0|\n+14155552722|Tab Two||0|\n+14155552723|Back\\Slash||0|\n",
+     {{"+14155552721", "note", "has, commas; and semicolons"},
+      {"+14155552722", "note", "quoted\ttab"},
+      {"+14155552723", "note", "C:\\temp\\new"}}},
+    {"no_phone_column.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_FAILED,
+     0,
+     0,
+     0,
+     0,
+     0,
+     "",
+     "no phone column",
+     "",
+     {{0}}},
+    {"explicit_mapping.csv",
+     "phone=Mobile Nr,name=Client,secondary_phone=Office",
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     1,
+     1,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552731|Acme Corp||0|\n+14155552732|Acme Corp||1|+14155552731\n",
+     {{"+14155552731", "phone", "not a phone"}}},
+    {"utf16.csv", NULL, NULL, NULL, NULL, IMPORTER_FAILED, 0, 0, 0, 0, 0, "", "UTF-16", "", {{0}}},
+    {"unclosed_quote.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     2,
+     1,
+     0,
+     0,
+     1,
+     "2:unclosed_quote",
+     NULL,
+     "+14155552741|Good||0|\n",
+     {{0}}},
+    {"header_only.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     0,
+     0,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "",
+     {{0}}},
+    {"national_gb.csv",
+     NULL,
+     "GB",
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     2,
+     2,
+     0,
+     0,
+     0,
+     "",
+     NULL,
+     "+442079460958|London office||0|\n+447911123456|Mobile||0|\n",
+     {{0}}},
+    {"external_ids.csv",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     IMPORTER_COMPLETED,
+     3,
+     2,
+     1,
+     0,
+     0,
+     "",
+     NULL,
+     "+14155552751|A||0|\n+14155552752|B||0|\n",
+     {{0}}},
+};
+
+static void exec_ok(const char *sql, int n, const char *const *params, PGresult **res)
+{
+    char err[512];
+    if (pg_exec_params(db, sql, n, params, res, err, sizeof(err)) != OD_OK)
+        fail_msg("%s: %s", sql, err);
+}
+
+/* The rows of a query as "a|b|c\n" lines. Caller frees. */
+static char *query_lines(const char *sql, int n, const char *const *params)
+{
+    PGresult *res = NULL;
+    exec_ok(sql, n, params, &res);
+    csv_buf_t out = {0};
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (int c = 0; c < PQnfields(res); c++) {
+            if (c)
+                csv_buf_putc(&out, '|');
+            csv_buf_puts(&out, PQgetvalue(res, r, c));
+        }
+        csv_buf_putc(&out, '\n');
+    }
+    PQclear(res);
+    char *text = strdup(csv_buf_cstr(&out));
+    csv_buf_free(&out);
+    return text;
+}
+
+/* An account (default region US), assistant and campaign; the numbers of
+ * existing become leads and those of dnc the account's DNC list. Writes the
+ * campaign id. */
+static void campaign_setup(const corpus_case_t *tc, char campaign_id[37])
+{
+    PGresult *res = NULL;
+    exec_ok("WITH a AS (INSERT INTO account (name, webhook_secret) VALUES ('corpus',"
+            " 'corpus-secret-0123456789') RETURNING id),"
+            " s AS (INSERT INTO assistant (account_id, name, timezone, provider_assistant_id)"
+            " SELECT id, 'assistant', 'America/New_York', 'asst' FROM a RETURNING id, account_id)"
+            " INSERT INTO campaign (account_id, assistant_id, name)"
+            " SELECT account_id, id, 'corpus' FROM s RETURNING id, account_id",
+            0, NULL, &res);
+    snprintf(campaign_id, 37, "%s", PQgetvalue(res, 0, 0));
+    char account_id[37];
+    snprintf(account_id, sizeof(account_id), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (tc->existing) {
+        const char *params[2] = {campaign_id, tc->existing};
+        exec_ok("INSERT INTO lead (campaign_id, e164, name) SELECT $1::uuid, n, 'existing'"
+                " FROM unnest(string_to_array($2, ',')) AS n",
+                2, params, NULL);
+    }
+    if (tc->dnc) {
+        const char *params[2] = {account_id, tc->dnc};
+        exec_ok("INSERT INTO dnc (account_id, e164) SELECT $1::uuid, n"
+                " FROM unnest(string_to_array($2, ',')) AS n",
+                2, params, NULL);
+    }
+}
+
+static int reject_collect(const importer_reject_t *r, void *arg)
+{
+    csv_buf_t *out = arg;
+    if (out->len)
+        csv_buf_putc(out, ',');
+    csv_buf_printf(out, "%lld:%s", (long long)r->row_number, r->code);
+    return 0;
+}
+
+static int write_collect(const char *data, size_t len, void *arg)
+{
+    csv_buf_append(arg, data, len);
+    return 0;
+}
+
+static void run_case(const corpus_case_t *tc, int batch_rows, char import_id_out[37])
+{
+    char err[1024];
+    char campaign_id[37];
+    campaign_setup(tc, campaign_id);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/data/csv/%s", support_env("OUTDIAL_SOURCE_DIR"),
+             tc->file);
+    lead_map_spec_t *spec = NULL;
+    if (tc->map)
+        assert_int_equal(lead_map_spec_parse(tc->map, &spec, err, sizeof(err)), OD_OK);
+    char import_id[37];
+    if (importer_file_stage(db, campaign_id, path, tc->region, spec, import_id, err, sizeof(err)) !=
+        OD_OK)
+        fail_msg("%s: stage: %s", tc->file, err);
+    lead_map_spec_free(spec);
+    importer_config_t cfg = {.dsn = test_dsn, .workers = 2, .batch_rows = batch_rows};
+    importer_result_t result;
+    if (importer_run(db, &cfg, import_id, NULL, NULL, &result, err, sizeof(err)) != OD_OK)
+        fail_msg("%s: run: %s", tc->file, err);
+    const importer_progress_t *p = &result.progress;
+    if (result.outcome != tc->outcome || p->rows_read != tc->read ||
+        p->rows_imported != tc->imported || p->rows_duplicate != tc->duplicate ||
+        p->rows_dnc != tc->dnc_count || p->rows_rejected != tc->rejected)
+        fail_msg("%s (batches of %d): outcome %d, read %lld, imported %lld, duplicate %lld, dnc "
+                 "%lld, rejected %lld (error '%s'); want %d, %d, %d, %d, %d, %d",
+                 tc->file, batch_rows, result.outcome, (long long)p->rows_read,
+                 (long long)p->rows_imported, (long long)p->rows_duplicate, (long long)p->rows_dnc,
+                 (long long)p->rows_rejected, result.error, tc->outcome, tc->read, tc->imported,
+                 tc->duplicate, tc->dnc_count, tc->rejected);
+    if (tc->error && !strstr(result.error, tc->error))
+        fail_msg("%s: error '%s' lacks '%s'", tc->file, result.error, tc->error);
+
+    /* The import row says the same, and every row ended in one outcome. */
+    const char *id_param[1] = {import_id};
+    char *row = query_lines("SELECT status, rows_read, rows_imported, rows_duplicate, rows_dnc,"
+                            " rows_rejected, rows_read = rows_imported + rows_duplicate +"
+                            " rows_dnc + rows_rejected, bytes_done <= bytes_total,"
+                            " (SELECT count(*) FROM import_staging WHERE import_id = $1::uuid)"
+                            " FROM import WHERE id = $1::uuid",
+                            1, id_param);
+    char want_row[256];
+    snprintf(want_row, sizeof(want_row), "%s|%d|%d|%d|%d|%d|t|t|0\n",
+             tc->outcome == IMPORTER_COMPLETED ? "completed" : "failed", tc->read, tc->imported,
+             tc->duplicate, tc->dnc_count, tc->rejected);
+    if (strcmp(row, want_row) != 0)
+        fail_msg("%s: import row %s, want %s", tc->file, row, want_row);
+    free(row);
+
+    csv_buf_t rejects = {0};
+    assert_int_equal(
+        importer_rejects_each(db, import_id, 0, 0, reject_collect, &rejects, err, sizeof(err)),
+        OD_OK);
+    if (strcmp(csv_buf_cstr(&rejects), tc->rejects) != 0)
+        fail_msg("%s (batches of %d): rejects %s, want %s", tc->file, batch_rows,
+                 csv_buf_cstr(&rejects), tc->rejects);
+    csv_buf_free(&rejects);
+
+    const char *camp_param[1] = {campaign_id};
+    char *leads =
+        query_lines("SELECT l.e164, l.name, coalesce(l.timezone, ''), l.contact_order,"
+                    " coalesce(p.e164, '') FROM lead l LEFT JOIN lead p ON p.id = l.parent_lead_id"
+                    " WHERE l.campaign_id = $1::uuid ORDER BY l.e164 COLLATE \"C\"",
+                    1, camp_param);
+    if (strcmp(leads, tc->leads) != 0)
+        fail_msg("%s (batches of %d): leads\n%s\nwant\n%s", tc->file, batch_rows, leads, tc->leads);
+    free(leads);
+    for (size_t i = 0; i < 4 && tc->vars[i].e164; i++) {
+        const char *params[3] = {campaign_id, tc->vars[i].e164, tc->vars[i].key};
+        char *value = query_lines("SELECT variables->>$3 FROM lead WHERE campaign_id = $1::uuid"
+                                  " AND e164 = $2",
+                                  3, params);
+        char want[256];
+        snprintf(want, sizeof(want), "%s\n", tc->vars[i].value);
+        if (strcmp(value, want) != 0)
+            fail_msg("%s: %s variables.%s = '%s', want '%s'", tc->file, tc->vars[i].e164,
+                     tc->vars[i].key, value, want);
+        free(value);
+    }
+    /* Secondary contacts wait for their primary; primaries are due. */
+    char *waiting = query_lines("SELECT count(*) FROM lead WHERE campaign_id = $1::uuid AND"
+                                " (parent_lead_id IS NULL) = (next_attempt_at IS NULL)",
+                                1, camp_param);
+    assert_string_equal(waiting, "0\n");
+    free(waiting);
+    if (import_id_out)
+        snprintf(import_id_out, 37, "%s", import_id);
+}
+
+static void test_corpus(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        run_case(&cases[i], 1000, NULL);
+        run_case(&cases[i], 1, NULL);
+    }
+}
+
+/* The rejects download: the original columns after row, code and reason,
+ * ready to fix and upload again; invalid UTF-8 replaced. */
+static void test_rejects_csv(void **state)
+{
+    (void)state;
+    char err[512];
+    char import_id[37];
+    const corpus_case_t *extra = NULL, *utf8 = NULL;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (strcmp(cases[i].file, "extra_columns.csv") == 0)
+            extra = &cases[i];
+        if (strcmp(cases[i].file, "invalid_utf8.csv") == 0)
+            utf8 = &cases[i];
+    }
+    run_case(extra, 1000, import_id);
+    csv_buf_t out = {0};
+    assert_int_equal(importer_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
+                     OD_OK);
+    assert_string_equal(csv_buf_cstr(&out),
+                        "row,reason_code,reason,phone,name,company\r\n"
+                        "2,too_many_columns,the row has 4 columns but the header has 3: a "
+                        "delimiter inside a value needs quotes,415 555 2692,Al,Acme,unexpected\r\n"
+                        "5,too_many_columns,the row has 4 columns but the header has 3: a "
+                        "delimiter inside a value needs quotes,415 555 2695,Di,Jr.,Acme\r\n");
+    csv_buf_reset(&out);
+    run_case(utf8, 1000, import_id);
+    assert_int_equal(importer_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
+                     OD_OK);
+    assert_non_null(strstr(csv_buf_cstr(&out), "2,bad_encoding,\"column 'name' is not valid UTF-8 "
+                                               "text: save the file as \"\"CSV UTF-8\"\"\""));
+    assert_non_null(strstr(csv_buf_cstr(&out), ",415 555 2702,Jos\xEF\xBF\xBD,M\xEF\xBF\xBDnchen"));
+    csv_buf_free(&out);
+    assert_int_equal(importer_rejects_csv(db, "00000000-0000-0000-0000-000000000000", write_collect,
+                                          &out, err, sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    csv_buf_free(&out);
+}
+
+/* Running a finished import again changes nothing and reports it. */
+static void test_run_again(void **state)
+{
+    (void)state;
+    char err[512];
+    char import_id[37];
+    run_case(&cases[0], 1000, import_id);
+    importer_config_t cfg = {.dsn = test_dsn, .workers = 1};
+    importer_result_t result;
+    assert_int_equal(importer_run(db, &cfg, import_id, NULL, NULL, &result, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(result.outcome, IMPORTER_COMPLETED);
+    assert_int_equal(result.progress.rows_imported, cases[0].imported);
+    assert_int_equal(importer_run(db, &cfg, "00000000-0000-0000-0000-000000000000", NULL, NULL,
+                                  &result, err, sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    char id[37];
+    assert_int_equal(importer_file_stage(db, "00000000-0000-0000-0000-000000000000", "/dev/null",
+                                         NULL, NULL, id, err, sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char err[1024];
+    test_dsn = support_pg_create_db("import_corpus");
+    if (pg_conn_new(test_dsn, "test_import_corpus", NULL, &db, err, sizeof(err)) != OD_OK) {
+        fprintf(stderr, "connect: %s\n", err);
+        return -1;
+    }
+    if (migrate_run(db, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
+        fprintf(stderr, "migrate: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pg_conn_free(db);
+    support_pg_drop_db(test_dsn);
+    free(test_dsn);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_rejects_csv),
+        cmocka_unit_test(test_run_again),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

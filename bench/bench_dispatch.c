@@ -173,13 +173,16 @@ int main(int argc, char **argv)
         die("producer", err);
     t0 = mono_s();
     uint64_t issued = 0;
+    double db_s = 0;
     for (;;) {
         dispatch_stats_t st;
         dispatch_stats_init(&st);
+        double t1 = mono_s();
         if (dispatch_all(db, producer, topic, od_clock_now_us(&clk), (int)batch, &st, err,
                          sizeof(err)))
             die("dispatch", err);
-        if (kafka_producer_flush(producer, 60000, err, sizeof(err)))
+        db_s += mono_s() - t1;
+        if (kafka_producer_flush(producer, 600000, err, sizeof(err)))
             die("flush", err);
         issued += st.jobs_issued;
         if (st.jobs_issued == 0)
@@ -200,6 +203,10 @@ int main(int argc, char **argv)
     printf("sql_claim_rows_per_s=%.0f\n", sql_rate);
     printf("dispatch_jobs_per_s=%.0f\n", dispatch_rate);
     printf("dispatch_jobs_failed=%" PRIu64 "\n", failed);
+    /* Where the time goes: claiming and producing (dispatch_all) vs waiting
+     * for Kafka's acknowledgements. */
+    printf("dispatch_claim_s=%.2f\n", db_s);
+    printf("dispatch_ack_wait_s=%.2f\n", dispatch_s - db_s);
     printf("dispatch_vs_sql=%.2f\n", dispatch_rate / sql_rate);
 
     pg_conn_free(db);

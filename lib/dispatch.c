@@ -24,6 +24,21 @@ static const pg_stmt_t claim_stmt = {
     " ORDER BY next_attempt_at LIMIT $3::int FOR UPDATE SKIP LOCKED",
     3};
 
+/* The claim when one window serves the whole campaign: no lead needs a
+ * look of its own, so claiming and scheduling are one statement, the
+ * attempt ids made by Postgres. Columns as claim_stmt, plus the attempt id. */
+static const pg_stmt_t claim_shared_stmt = {
+    "dispatch_claim_shared",
+    "WITH due AS (SELECT id FROM lead WHERE campaign_id = $1::uuid"
+    "  AND status IN ('created', 'rescheduled') AND next_attempt_at <= od_ts($2::bigint)"
+    "  AND invalid_reason IS NULL ORDER BY next_attempt_at LIMIT $3::int FOR UPDATE SKIP LOCKED)"
+    " UPDATE lead l SET status = 'scheduled', current_attempt_id = gen_random_uuid(),"
+    " status_changed_at = od_ts($2::bigint), reissues = 0, updated_at = now()"
+    " FROM due WHERE l.id = due.id"
+    " RETURNING l.id, l.e164, coalesce(l.timezone, ''), l.name, l.variables::text, l.attempts,"
+    " l.current_attempt_id",
+    3};
+
 static const pg_stmt_t schedule_stmt = {
     "dispatch_schedule",
     "UPDATE lead l SET status = 'scheduled', current_attempt_id = v.attempt_id,"
@@ -239,7 +254,8 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
         int64_t want = free_slots < batch_size ? free_slots : batch_size;
         snprintf(limit, sizeof(limit), "%" PRId64, want);
         const char *claim_params[] = {c.id, now, limit};
-        rc = pg_stmt_exec(db, &claim_stmt, claim_params, &res, errbuf, errlen);
+        rc = pg_stmt_exec(db, shared ? &claim_shared_stmt : &claim_stmt, claim_params, &res, errbuf,
+                          errlen);
         if (rc)
             goto fail;
         int rows = PQntuples(res);
@@ -281,7 +297,10 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
                 not_after = slot.close_us;
             }
             char attempt_id[UUID_STR_LEN];
-            uuid_str_new(attempt_id);
+            if (shared)
+                snprintf(attempt_id, sizeof(attempt_id), "%s", PQgetvalue(res, i, 6));
+            else
+                uuid_str_new(attempt_id);
             if (n_jobs == cap_jobs) {
                 cap_jobs = cap_jobs ? cap_jobs * 2 : 64;
                 jobs = xrealloc(jobs, cap_jobs * sizeof(*jobs));
@@ -294,8 +313,14 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
             if (rc)
                 goto fail;
             n_jobs++;
-            pg_array_add(&ids, lead_id);
-            pg_array_add(&attempts, attempt_id);
+            if (!shared) { /* the shared claim scheduled its rows already */
+                pg_array_add(&ids, lead_id);
+                pg_array_add(&attempts, attempt_id);
+            }
+        }
+        if (shared) {
+            free_slots -= rows;
+            tokens -= rows;
         }
         PQclear(res);
         res = NULL;

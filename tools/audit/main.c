@@ -1,0 +1,312 @@
+/*
+ * outdial-audit — checks the invariants of DESIGN section 6 from the
+ * provider's side (the simulator's call log) cross-checked with the
+ * database, for one campaign.
+ *
+ *   outdial-audit --sim-url http://127.0.0.1:PORT --campaign ID
+ *
+ * OUTDIAL_PG_DSN names the database. Prints one key=value line per count
+ * and exits 1 if any is not zero:
+ *   double_dials            calls beyond the first for one attempt id
+ *   concurrent_same_number  calls that started while another call to the
+ *                           same number was still in progress
+ *   outside_window          calls that started when the lead's calling
+ *                           window (campaign window + quiet hours) was closed
+ *   dnc_calls               calls to a number on the account's DNC list
+ *   lost_results            calls the simulator finished whose result the
+ *                           database does not hold
+ *   duplicate_results       calls whose terminal result the database
+ *                           recorded more than once
+ *   attempts_over_limit     leads called more than 1 + max_retries times
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "pg.h"
+#include "sched_campaign.h"
+#include "uuid.h"
+#include "window.h"
+#include "xmalloc.h"
+
+typedef struct buf {
+    char *data;
+    size_t len;
+} buf_t;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    buf_t *b = arg;
+    size_t n = size * nmemb;
+    b->data = xrealloc(b->data, b->len + n + 1);
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* GET url → parsed JSON (caller json_decref) or NULL with a message. */
+static json_t *http_get_json(const char *url, char *err, size_t errlen)
+{
+    buf_t b = {0};
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    CURLcode cc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    json_t *j = NULL;
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "GET %.200s: %s", url, curl_easy_strerror(cc));
+    } else if (status != 200) {
+        snprintf(err, errlen, "GET %.200s: HTTP %ld", url, status);
+    } else {
+        json_error_t jerr;
+        j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+        if (!j)
+            snprintf(err, errlen, "GET %.200s: bad JSON: %s", url, jerr.text);
+    }
+    free(b.data);
+    return j;
+}
+
+/* A sorted table of strings (lead ids, DNC numbers, attempt ids) with a
+ * value each. */
+typedef struct entry {
+    char *key;
+    int64_t a, b;
+    char *s1, *s2;
+} entry_t;
+
+static int entry_cmp(const void *x, const void *y)
+{
+    return strcmp(((const entry_t *)x)->key, ((const entry_t *)y)->key);
+}
+
+static entry_t *entry_find(entry_t *t, size_t n, const char *key)
+{
+    entry_t probe = {.key = (char *)key};
+    return key ? bsearch(&probe, t, n, sizeof(*t), entry_cmp) : NULL;
+}
+
+static entry_t *table_load(pg_conn_t *db, const char *sql, const char *param, size_t *n_out)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *p[] = {param};
+    if (pg_exec_params(db, sql, 1, p, &res, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        exit(2);
+    }
+    size_t n = (size_t)PQntuples(res);
+    entry_t *t = xcalloc(n ? n : 1, sizeof(*t));
+    for (size_t i = 0; i < n; i++) {
+        t[i].key = xstrdup(PQgetvalue(res, (int)i, 0));
+        int nf = PQnfields(res);
+        if (nf > 1)
+            t[i].s1 = xstrdup(PQgetvalue(res, (int)i, 1));
+        if (nf > 2)
+            t[i].s2 = xstrdup(PQgetvalue(res, (int)i, 2));
+        if (nf > 3)
+            t[i].a = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+    }
+    PQclear(res);
+    qsort(t, n, sizeof(*t), entry_cmp);
+    *n_out = n;
+    return t;
+}
+
+static void table_free(entry_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].key);
+        free(t[i].s1);
+        free(t[i].s2);
+    }
+    free(t);
+}
+
+typedef struct sim_call {
+    const char *number, *attempt_id, *lead_id;
+    int64_t received_us, ended_us;
+    bool finished;
+} sim_call_t;
+
+static int by_number_time(const void *x, const void *y)
+{
+    const sim_call_t *a = x, *b = y;
+    int c = strcmp(a->number, b->number);
+    if (c)
+        return c;
+    return a->received_us < b->received_us ? -1 : a->received_us > b->received_us;
+}
+
+static int by_attempt(const void *x, const void *y)
+{
+    return strcmp(((const sim_call_t *)x)->attempt_id, ((const sim_call_t *)y)->attempt_id);
+}
+
+static int by_lead(const void *x, const void *y)
+{
+    return strcmp(((const sim_call_t *)x)->lead_id, ((const sim_call_t *)y)->lead_id);
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+int main(int argc, char **argv)
+{
+    const char *sim_url = NULL, *campaign_id = NULL;
+    static const struct option opts[] = {
+        {"sim-url", required_argument, NULL, 's'}, {"campaign", required_argument, NULL, 'c'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's')
+            sim_url = optarg;
+        else if (c == 'c')
+            campaign_id = optarg;
+        else
+            return 2;
+    }
+    if (!sim_url || !campaign_id || !uuid_str_valid(campaign_id)) {
+        fprintf(stderr, "usage: outdial-audit --sim-url URL --campaign ID (OUTDIAL_PG_DSN set)\n");
+        return 2;
+    }
+    char err[1024];
+    if (log_init("audit", err, sizeof(err)))
+        log_set_level(LOG_LEVEL_WARN);
+    const char *dsn = NULL;
+    if (config_get_required("OUTDIAL_PG_DSN", &dsn, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/sim/calls?campaign_id=%s", sim_url, campaign_id);
+    json_t *log = http_get_json(url, err, sizeof(err));
+    if (!log) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+    pg_conn_t *db = NULL;
+    if (pg_conn_new(dsn, "outdial-audit", NULL, &db, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+    sched_campaign_t camp;
+    if (sched_campaign_load(db, campaign_id, SCHED_LOCK_NONE, &camp, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+    size_t n_leads, n_dnc, n_calls;
+    entry_t *leads = table_load(db,
+                                "SELECT id::text, coalesce(e164, ''), coalesce(timezone, '')"
+                                " FROM lead WHERE campaign_id = $1::uuid",
+                                campaign_id, &n_leads);
+    entry_t *dnc =
+        table_load(db, "SELECT e164 FROM dnc WHERE account_id = $1::uuid", camp.account_id, &n_dnc);
+    entry_t *calls = table_load(
+        db,
+        "SELECT attempt_id::text, status::text, '', (SELECT count(*) FROM"
+        " jsonb_array_elements(status_history) e WHERE e->>'status' IN"
+        " ('completed', 'busy', 'unanswered', 'failed')) FROM call WHERE campaign_id = $1::uuid",
+        campaign_id, &n_calls);
+
+    json_t *arr = json_object_get(log, "calls");
+    size_t n = json_array_size(arr), placed = 0;
+    sim_call_t *sc = xcalloc(n ? n : 1, sizeof(*sc));
+    long outside_window = 0, dnc_calls = 0, lost_results = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        if (!json_is_true(json_object_get(o, "placed")))
+            continue; /* refused at POST (5xx, 429): no call */
+        sim_call_t *s = &sc[placed++];
+        s->number = jstr(o, "number");
+        s->attempt_id = jstr(o, "attempt_id");
+        s->lead_id = jstr(o, "lead_id");
+        s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
+        s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
+        s->finished = json_is_true(json_object_get(o, "finished")) &&
+                      !json_is_true(json_object_get(o, "aborted"));
+        entry_t *lead = entry_find(leads, n_leads, s->lead_id);
+        lead_window_t lw;
+        bool open = false;
+        if (lead &&
+            sched_lead_window(&camp, lead->s2, lead->s1, s->received_us, &lw, err, sizeof(err)) ==
+                OD_OK &&
+            window_is_open(lw.rules, lw.n_rules, s->received_us, &open, err, sizeof(err)) ==
+                OD_OK &&
+            !open) {
+            outside_window++;
+            fprintf(stderr, "outside_window: attempt %s to %s\n", s->attempt_id, s->number);
+        }
+        if (entry_find(dnc, n_dnc, s->number)) {
+            dnc_calls++;
+            fprintf(stderr, "dnc_call: attempt %s to %s\n", s->attempt_id, s->number);
+        }
+        entry_t *row = entry_find(calls, n_calls, s->attempt_id);
+        if (s->finished && (!row || row->a == 0)) {
+            lost_results++;
+            fprintf(stderr, "lost_result: attempt %s to %s\n", s->attempt_id, s->number);
+        }
+    }
+    long duplicate_results = 0;
+    for (size_t i = 0; i < n_calls; i++)
+        if (calls[i].a > 1)
+            duplicate_results += calls[i].a - 1;
+
+    long double_dials = 0, concurrent = 0, over_limit = 0;
+    qsort(sc, placed, sizeof(*sc), by_attempt);
+    for (size_t i = 1; i < placed; i++)
+        if (sc[i].attempt_id[0] && strcmp(sc[i].attempt_id, sc[i - 1].attempt_id) == 0)
+            double_dials++;
+    qsort(sc, placed, sizeof(*sc), by_number_time);
+    for (size_t i = 1; i < placed; i++) {
+        if (strcmp(sc[i].number, sc[i - 1].number) != 0)
+            continue;
+        int64_t prev_end = sc[i - 1].ended_us ? sc[i - 1].ended_us : INT64_MAX;
+        if (sc[i].received_us < prev_end)
+            concurrent++;
+    }
+    qsort(sc, placed, sizeof(*sc), by_lead);
+    for (size_t i = 0; i < placed;) {
+        size_t j = i;
+        while (j < placed && strcmp(sc[j].lead_id, sc[i].lead_id) == 0)
+            j++;
+        if ((long)(j - i) > 1 + camp.retry.max_retries)
+            over_limit++;
+        i = j;
+    }
+
+    printf("calls_placed=%zu\n", placed);
+    printf("double_dials=%ld\n", double_dials);
+    printf("concurrent_same_number=%ld\n", concurrent);
+    printf("outside_window=%ld\n", outside_window);
+    printf("dnc_calls=%ld\n", dnc_calls);
+    printf("lost_results=%ld\n", lost_results);
+    printf("duplicate_results=%ld\n", duplicate_results);
+    printf("attempts_over_limit=%ld\n", over_limit);
+
+    free(sc);
+    table_free(leads, n_leads);
+    table_free(dnc, n_dnc);
+    table_free(calls, n_calls);
+    json_decref(log);
+    pg_conn_free(db);
+    curl_global_cleanup();
+    return double_dials || concurrent || outside_window || dnc_calls || lost_results ||
+                   duplicate_results || over_limit
+               ? 1
+               : 0;
+}

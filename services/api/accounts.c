@@ -1,0 +1,366 @@
+/*
+ * accounts.c — the account of the API key (balance, currency, region,
+ * quiet hours), and the operator's admin routes: creating an account with
+ * its first key, crediting a balance. accounts_create and
+ * accounts_credit are also what `outdial-api bootstrap` and `outdial-api
+ * credit` run.
+ */
+#include "accounts.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "jsonio.h"
+#include "log.h"
+#include "phone.h"
+#include "settings.h"
+
+#define ACCOUNT_COLUMNS                                                                            \
+    "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
+    " quiet_hours_end_min, webhook_secret, od_us(created_at), od_us(updated_at) FROM account"
+
+static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
+                                           1};
+
+static const pg_stmt_t account_lock_stmt = {"account_lock",
+                                            ACCOUNT_COLUMNS " WHERE id = $1::uuid FOR UPDATE", 1};
+
+static const pg_stmt_t account_update_stmt = {
+    "account_update",
+    "UPDATE account SET name = $2, default_region = $3, quiet_hours_start_min = $4::smallint,"
+    " quiet_hours_end_min = $5::smallint, updated_at = now() WHERE id = $1::uuid",
+    5};
+
+static const pg_stmt_t account_insert_stmt = {
+    "account_insert",
+    "INSERT INTO account (name, balance_minor, default_region, currency, webhook_secret)"
+    " VALUES ($1, $2::bigint, $3, $4, $5) RETURNING id",
+    5};
+
+static const pg_stmt_t account_credit_stmt = {
+    "account_credit",
+    "UPDATE account SET balance_minor = balance_minor + $2::bigint, updated_at = now()"
+    " WHERE id = $1::uuid RETURNING balance_minor, currency",
+    2};
+
+/* The account row (ACCOUNT_COLUMNS) as the API shows it. */
+static json_t *account_json(const PGresult *res)
+{
+    json_t *a = json_object();
+    json_object_set_new(a, "id", api_col_string(res, 0, 0));
+    json_object_set_new(a, "name", api_col_string(res, 0, 1));
+    json_object_set_new(a, "balance_minor", api_col_int(res, 0, 2));
+    json_object_set_new(a, "currency", api_col_string(res, 0, 3));
+    json_object_set_new(a, "default_region", api_col_string(res, 0, 4));
+    json_object_set_new(a, "quiet_hours_start", api_col_hhmm(res, 0, 5));
+    json_object_set_new(a, "quiet_hours_end", api_col_hhmm(res, 0, 6));
+    json_object_set_new(a, "webhook_secret", api_col_string(res, 0, 7));
+    json_object_set_new(a, "created_at", api_col_time(res, 0, 8));
+    json_object_set_new(a, "updated_at", api_col_time(res, 0, 9));
+    return a;
+}
+
+void accounts_get(api_ctx_t *ctx)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &account_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) != 1)
+        api_reply_not_found(ctx, "account");
+    else
+        api_reply_json(ctx, 200, account_json(res));
+    PQclear(res);
+}
+
+/* A region libphonenumber knows, upper case, into out[3]; answers 400. */
+static bool region_parse(api_ctx_t *ctx, const char *field, const char *value, char out[3])
+{
+    if (strlen(value) != 2 || !phone_region_known(value)) {
+        api_reply_error(ctx, 400, "invalid", field,
+                        "%s '%.16s' is not a region code (ISO 3166 alpha-2 in capitals, e.g. US, "
+                        "GB, DE)",
+                        field, value);
+        return false;
+    }
+    snprintf(out, 3, "%s", value);
+    return true;
+}
+
+/* One quiet-hours field of a PATCH: absent keeps the current value. */
+static bool quiet_field(api_ctx_t *ctx, const json_t *body, const char *name, const char **value)
+{
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, 16, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL)
+        *value = NULL;
+    else if (got == JSONIO_SET)
+        *value = s;
+    return true;
+}
+
+void accounts_update(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"name", "default_region", "quiet_hours_start",
+                                          "quiet_hours_end", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    char err[512];
+    PGresult *res = NULL;
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    const char *params[] = {ctx->account_id, NULL, NULL, NULL, NULL};
+    rc = pg_stmt_exec(ctx->db, &account_lock_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        api_reply_not_found(ctx, "account");
+        goto out;
+    }
+    const char *name = PQgetvalue(res, 0, 1);
+    char region[3];
+    snprintf(region, sizeof(region), "%s", PQgetvalue(res, 0, 4));
+    char qs_buf[8] = "", qe_buf[8] = "";
+    const char *qs = NULL, *qe = NULL;
+    if (!PQgetisnull(res, 0, 5)) {
+        window_time_format(atoi(PQgetvalue(res, 0, 5)), qs_buf, sizeof(qs_buf));
+        window_time_format(atoi(PQgetvalue(res, 0, 6)), qe_buf, sizeof(qe_buf));
+        qs = qs_buf;
+        qe = qe_buf;
+    }
+
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        goto out;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
+        goto out;
+    }
+    if (got == JSONIO_SET)
+        name = s;
+    got = jsonio_string(ctx, body, "default_region", NULL, 8, &s);
+    if (got == JSONIO_ERROR)
+        goto out;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "default_region",
+                        "default_region must be a region code (ISO 3166 alpha-2, e.g. US)");
+        goto out;
+    }
+    if (got == JSONIO_SET && !region_parse(ctx, "default_region", s, region))
+        goto out;
+    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
+        !quiet_field(ctx, body, "quiet_hours_end", &qe))
+        goto out;
+
+    char start_min[8] = "", end_min[8] = "";
+    if ((qs == NULL) != (qe == NULL)) {
+        const char *missing = qs ? "quiet_hours_end" : "quiet_hours_start";
+        api_reply_error(ctx, 400, "invalid", missing,
+                        "quiet_hours_start and quiet_hours_end go together: set both (\"08:00\", "
+                        "\"21:00\") or both null for no quiet hours");
+        goto out;
+    }
+    if (qs) {
+        window_spec_t spec;
+        settings_problems_t problems;
+        if (settings_quiet_hours_check(qs, qe, &spec, &problems) != OD_OK) {
+            api_reply_error(ctx, 400, "invalid", problems.items[0].field, "%s",
+                            problems.items[0].message);
+            goto out;
+        }
+        if (spec.start_min == spec.end_min) {
+            api_reply_error(ctx, 400, "invalid", "quiet_hours_end",
+                            "quiet_hours_end must differ from quiet_hours_start (calls are "
+                            "permitted between them; null both for no quiet hours)");
+            goto out;
+        }
+        snprintf(start_min, sizeof(start_min), "%d", spec.start_min);
+        snprintf(end_min, sizeof(end_min), "%d", spec.end_min);
+    }
+    params[1] = name;
+    params[2] = region;
+    params[3] = qs ? start_min : NULL;
+    params[4] = qs ? end_min : NULL;
+    rc = pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    accounts_get(ctx);
+out:
+    PQclear(res);
+    pg_tx_rollback(ctx->db);
+}
+
+int accounts_create(pg_conn_t *db, const char *name, int64_t balance_minor, const char *region,
+                    const char *currency, char account_id[UUID_STR_LEN], char key[AUTH_KEY_LEN + 1],
+                    char *errbuf, size_t errlen)
+{
+    if (!name || !*name)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "an account needs a name");
+    if (!region || strlen(region) != 2 || !phone_region_known(region))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "region '%s' is not a region code (ISO 3166 alpha-2 in capitals, e.g. US)",
+                       region ? region : "");
+    if (!currency || strlen(currency) != 3 || currency[0] < 'A' || currency[0] > 'Z' ||
+        currency[1] < 'A' || currency[1] > 'Z' || currency[2] < 'A' || currency[2] > 'Z')
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "currency '%s' is not an ISO 4217 code (e.g. USD)",
+                       currency ? currency : "");
+    char secret[65];
+    auth_random_hex(secret, 32);
+    char balance[24];
+    snprintf(balance, sizeof(balance), "%" PRId64, balance_minor);
+    PGresult *res = NULL;
+    int rc = pg_tx_begin(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    const char *params[] = {name, balance, region, currency, secret};
+    rc = pg_stmt_exec(db, &account_insert_stmt, params, &res, errbuf, errlen);
+    if (rc)
+        goto fail;
+    snprintf(account_id, UUID_STR_LEN, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    rc = auth_key_create(db, account_id, "bootstrap", key, errbuf, errlen);
+    if (rc)
+        goto fail;
+    rc = pg_tx_commit(db, errbuf, errlen);
+    if (rc)
+        goto fail;
+    log_info("account_created", "account %s created", account_id);
+    return OD_OK;
+fail:
+    PQclear(res);
+    pg_tx_rollback(db);
+    account_id[0] = '\0';
+    key[0] = '\0';
+    return rc;
+}
+
+int accounts_credit(pg_conn_t *db, const char *account_id, int64_t amount_minor,
+                    int64_t *balance_out, char *errbuf, size_t errlen)
+{
+    if (!uuid_str_valid(account_id))
+        return od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "account %s not found", account_id);
+    if (amount_minor == 0 || amount_minor < -ACCOUNTS_CREDIT_MAX ||
+        amount_minor > ACCOUNTS_CREDIT_MAX)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "amount_minor must be a non-zero integer between %lld and %lld (got %" PRId64
+                       ")",
+                       -ACCOUNTS_CREDIT_MAX, ACCOUNTS_CREDIT_MAX, amount_minor);
+    char amount[24];
+    snprintf(amount, sizeof(amount), "%" PRId64, amount_minor);
+    const char *params[] = {account_id, amount};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, &account_credit_stmt, params, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "account %s not found", account_id);
+    }
+    if (balance_out)
+        *balance_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    log_info("account_credit", "account %s credited %" PRId64, account_id, amount_minor);
+    return OD_OK;
+}
+
+void accounts_admin_create(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"name", "balance_minor", "default_region", "currency",
+                                          NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    const char *name = NULL, *region = "US", *currency = "USD";
+    int64_t balance = 0;
+    jsonio_got_t got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &name);
+    if (got == JSONIO_ERROR)
+        return;
+    if (got != JSONIO_SET) {
+        api_reply_error(ctx, 400, "invalid", "name", "name is required");
+        return;
+    }
+    if (jsonio_int(ctx, body, "balance_minor", NULL, -ACCOUNTS_CREDIT_MAX, ACCOUNTS_CREDIT_MAX,
+                   &balance) == JSONIO_ERROR ||
+        jsonio_string(ctx, body, "default_region", NULL, 8, &region) == JSONIO_ERROR ||
+        jsonio_string(ctx, body, "currency", NULL, 8, &currency) == JSONIO_ERROR)
+        return;
+    char r[3];
+    if (!region_parse(ctx, "default_region", region, r))
+        return;
+    char err[512], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1];
+    int rc =
+        accounts_create(ctx->db, name, balance, r, currency, account_id, key, err, sizeof(err));
+    if (rc == OD_ERR_INVALID) {
+        api_reply_error(ctx, 400, "invalid", "currency", "%s", err);
+        return;
+    }
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "account_id", json_string(account_id));
+    json_object_set_new(out, "api_key", json_string(key));
+    api_reply_json(ctx, 201, out);
+}
+
+void accounts_admin_credit(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"amount_minor", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    int64_t amount = 0;
+    jsonio_got_t got = jsonio_int_any(ctx, body, "amount_minor", NULL, &amount);
+    if (got == JSONIO_ERROR)
+        return;
+    if (got != JSONIO_SET) {
+        api_reply_error(ctx, 400, "invalid", "amount_minor",
+                        "amount_minor is required (an integer in minor units, e.g. 5000 = 50.00)");
+        return;
+    }
+    char err[512];
+    int64_t balance = 0;
+    int rc = accounts_credit(ctx->db, ctx->params[0], amount, &balance, err, sizeof(err));
+    if (rc == OD_ERR_INVALID) {
+        api_reply_error(ctx, 400, "invalid", "amount_minor", "%s", err);
+        return;
+    }
+    if (rc == OD_ERR_NOT_FOUND) {
+        api_reply_not_found(ctx, "account");
+        return;
+    }
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "account_id", json_string(ctx->params[0]));
+    json_object_set_new(out, "balance_minor", json_integer(balance));
+    api_reply_json(ctx, 200, out);
+}

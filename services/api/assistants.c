@@ -1,0 +1,419 @@
+/*
+ * assistants.c — the AI assistants campaigns call with: name, IANA
+ * timezone (checked against the tz database), outbound phone number (E.164
+ * through lib/phone, or none), provider ids, and the post-call variable
+ * schema {name: boolean|string|number} that goal variables refer to.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "jsonio.h"
+#include "model.h"
+#include "phone.h"
+#include "window.h"
+#include "xmalloc.h"
+
+/* A provider reports a handful of variables; 100 is far beyond use and
+ * keeps the schema (copied into every campaign check) small. */
+#define ASSISTANT_VARS_MAX     100
+#define ASSISTANT_VAR_NAME_MAX 64
+
+#define ASSISTANT_COLUMNS                                                                          \
+    "SELECT id, name, timezone, outbound_e164, provider, provider_assistant_id,"                   \
+    " provider_phone_number_id, post_call_schema::text, od_us(created_at), od_us(updated_at)"      \
+    " FROM assistant"
+
+static const pg_stmt_t assistant_get_stmt = {
+    "assistant_get", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
+
+static const pg_stmt_t assistant_lock_stmt = {
+    "assistant_lock", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid FOR UPDATE",
+    2};
+
+static const pg_stmt_t assistant_list_stmt = {
+    "assistant_list",
+    ASSISTANT_COLUMNS " WHERE account_id = $1::uuid AND ($2::uuid IS NULL OR id > $2::uuid)"
+                      " ORDER BY id LIMIT $3::int",
+    3};
+
+static const pg_stmt_t assistant_insert_stmt = {
+    "assistant_insert",
+    "INSERT INTO assistant (account_id, name, timezone, outbound_e164, provider,"
+    " provider_assistant_id, provider_phone_number_id, post_call_schema)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id",
+    8};
+
+static const pg_stmt_t assistant_update_stmt = {
+    "assistant_update",
+    "UPDATE assistant SET name = $3, timezone = $4, outbound_e164 = $5, provider = $6,"
+    " provider_assistant_id = $7, provider_phone_number_id = $8, post_call_schema = $9::jsonb,"
+    " updated_at = now() WHERE id = $1::uuid AND account_id = $2::uuid",
+    9};
+
+/* A campaign whose goal variable the new schema no longer has as a boolean. */
+static const pg_stmt_t goal_users_stmt = {
+    "assistant_goal_users",
+    "SELECT id, name, goal_variable FROM campaign WHERE assistant_id = $1::uuid"
+    " AND goal_variable IS NOT NULL"
+    " AND ($2::jsonb ->> goal_variable) IS DISTINCT FROM 'boolean' LIMIT 1",
+    2};
+
+static const pg_stmt_t running_users_stmt = {
+    "assistant_running_users",
+    "SELECT id, name FROM campaign WHERE assistant_id = $1::uuid AND status = 'in_progress'"
+    " LIMIT 1",
+    1};
+
+static json_t *assistant_json(const PGresult *res, int row)
+{
+    json_t *a = json_object();
+    json_object_set_new(a, "id", api_col_string(res, row, 0));
+    json_object_set_new(a, "name", api_col_string(res, row, 1));
+    json_object_set_new(a, "timezone", api_col_string(res, row, 2));
+    json_object_set_new(a, "outbound_phone_number", api_col_string(res, row, 3));
+    json_object_set_new(a, "provider", api_col_string(res, row, 4));
+    json_object_set_new(a, "provider_assistant_id", api_col_string(res, row, 5));
+    json_object_set_new(a, "provider_phone_number_id", api_col_string(res, row, 6));
+    json_object_set_new(a, "post_call_schema", api_col_json(res, row, 7));
+    json_object_set_new(a, "created_at", api_col_time(res, row, 8));
+    json_object_set_new(a, "updated_at", api_col_time(res, row, 9));
+    return a;
+}
+
+/* An assistant's fields as they will be written. Strings borrow from the
+ * request body, the current row or the buffers here. */
+typedef struct assistant_input {
+    const char *name;
+    const char *timezone;
+    const char *outbound_e164; /* NULL: none */
+    char e164[PHONE_E164_MAX + 1];
+    const char *provider;
+    const char *provider_assistant_id;
+    const char *provider_phone_number_id; /* NULL: none */
+    char *schema;                         /* JSON text, owned */
+    bool schema_changed;
+    bool outbound_changed;
+} assistant_input_t;
+
+/* Checks and normalises a post-call variable schema; answers 400. */
+static bool schema_check(api_ctx_t *ctx, json_t *schema)
+{
+    if (json_object_size(schema) > ASSISTANT_VARS_MAX) {
+        api_reply_error(ctx, 400, "invalid", "post_call_schema",
+                        "post_call_schema has %zu variables (at most %d)", json_object_size(schema),
+                        ASSISTANT_VARS_MAX);
+        return false;
+    }
+    const char *name;
+    json_t *type;
+    json_object_foreach(schema, name, type)
+    {
+        size_t len = strlen(name);
+        if (len == 0 || len > ASSISTANT_VAR_NAME_MAX) {
+            api_reply_error(ctx, 400, "invalid", "post_call_schema",
+                            "post_call_schema: variable names must be 1 to %d bytes long",
+                            ASSISTANT_VAR_NAME_MAX);
+            return false;
+        }
+        model_var_type_t t;
+        if (!json_is_string(type) ||
+            model_var_type_parse(json_string_value(type), &t, NULL, 0) != OD_OK) {
+            api_reply_error(ctx, 400, "invalid", "post_call_schema",
+                            "post_call_schema: variable '%.64s' must have the type \"boolean\", "
+                            "\"string\" or \"number\"",
+                            name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads the fields present in body over in (create: in holds defaults;
+ * update: the current row). Answers 400 and returns false on a bad one. */
+static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+{
+    const char *s = NULL;
+    jsonio_got_t got;
+    got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
+        return false;
+    }
+    if (got == JSONIO_SET)
+        in->name = s;
+
+    got = jsonio_string(ctx, body, "timezone", NULL, WINDOW_ZONE_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "timezone",
+                        "timezone must be an IANA time zone name such as America/New_York");
+        return false;
+    }
+    if (got == JSONIO_SET) {
+        char why[256];
+        if (window_zone_check(s, why, sizeof(why)) != OD_OK) {
+            api_reply_error(ctx, 400, "invalid", "timezone",
+                            "timezone '%.64s' is not an IANA time zone name (e.g. "
+                            "America/New_York, Europe/Berlin)",
+                            s);
+            return false;
+        }
+        in->timezone = s;
+    }
+
+    got = jsonio_string(ctx, body, "outbound_phone_number", NULL, 64, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        in->outbound_e164 = NULL;
+        in->outbound_changed = true;
+    } else if (got == JSONIO_SET) {
+        phone_reason_t why = phone_parse(s, strlen(s), ctx->region, in->e164);
+        if (why != PHONE_OK) {
+            api_reply_error(ctx, 400, "invalid", "outbound_phone_number",
+                            "outbound_phone_number '%.32s': %s", s, phone_reason_message(why));
+            return false;
+        }
+        in->outbound_e164 = in->e164;
+        in->outbound_changed = true;
+    }
+
+    got = jsonio_string(ctx, body, "provider", NULL, 32, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL || (got == JSONIO_SET && strcmp(s, "vapi") != 0)) {
+        api_reply_error(ctx, 400, "invalid", "provider",
+                        "provider must be \"vapi\" (the vapi-compatible provider API)");
+        return false;
+    }
+    if (got == JSONIO_SET)
+        in->provider = s;
+
+    got = jsonio_string(ctx, body, "provider_assistant_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "provider_assistant_id",
+                        "provider_assistant_id must be the provider's id of the assistant");
+        return false;
+    }
+    if (got == JSONIO_SET)
+        in->provider_assistant_id = s;
+
+    got = jsonio_string(ctx, body, "provider_phone_number_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL)
+        in->provider_phone_number_id = NULL;
+    else if (got == JSONIO_SET)
+        in->provider_phone_number_id = s;
+
+    json_t *schema = NULL;
+    got = jsonio_object(ctx, body, "post_call_schema", NULL, &schema);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        free(in->schema);
+        in->schema = xstrdup("{}");
+        in->schema_changed = true;
+    } else if (got == JSONIO_SET) {
+        if (!schema_check(ctx, schema))
+            return false;
+        free(in->schema);
+        in->schema = json_dumps(schema, JSON_COMPACT);
+        in->schema_changed = true;
+    }
+    return true;
+}
+
+static const char *const assistant_fields[] = {"name",
+                                               "timezone",
+                                               "outbound_phone_number",
+                                               "provider",
+                                               "provider_assistant_id",
+                                               "provider_phone_number_id",
+                                               "post_call_schema",
+                                               NULL};
+
+/* Answers the assistant id of ctx's account. */
+static void assistant_reply(api_ctx_t *ctx, const char *id, int status)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &assistant_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) != 1)
+        api_reply_not_found(ctx, "assistant");
+    else
+        api_reply_json(ctx, status, assistant_json(res, 0));
+    PQclear(res);
+}
+
+void assistants_create(api_ctx_t *ctx)
+{
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, assistant_fields, NULL))
+        return;
+    assistant_input_t in = {.provider = "vapi"};
+    in.schema = xstrdup("{}");
+    if (!assistant_input_read(ctx, body, &in))
+        goto out;
+    static const char *const required[] = {"name", "timezone", "provider_assistant_id"};
+    const char *values[] = {in.name, in.timezone, in.provider_assistant_id};
+    for (size_t i = 0; i < 3; i++) {
+        if (!values[i]) {
+            api_reply_error(ctx, 400, "invalid", required[i], "%s is required", required[i]);
+            goto out;
+        }
+    }
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {ctx->account_id,
+                            in.name,
+                            in.timezone,
+                            in.outbound_e164,
+                            in.provider,
+                            in.provider_assistant_id,
+                            in.provider_phone_number_id,
+                            in.schema};
+    int rc = pg_stmt_exec(ctx->db, &assistant_insert_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assistant_reply(ctx, id, 201);
+out:
+    free(in.schema);
+}
+
+void assistants_get(api_ctx_t *ctx)
+{
+    assistant_reply(ctx, ctx->params[0], 200);
+}
+
+void assistants_list(api_ctx_t *ctx)
+{
+    int limit;
+    const char *cursor;
+    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+        return;
+    char lim[16], err[512];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {ctx->account_id, cursor, lim};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &assistant_list_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    json_t *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, assistant_json(res, i));
+    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
+    PQclear(res);
+}
+
+void assistants_update(api_ctx_t *ctx)
+{
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, assistant_fields, NULL))
+        return;
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *res = NULL, *users = NULL;
+    assistant_input_t in = {0};
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    const char *key[] = {id, ctx->account_id};
+    rc = pg_stmt_exec(ctx->db, &assistant_lock_stmt, key, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        api_reply_not_found(ctx, "assistant");
+        goto out;
+    }
+    in.name = PQgetvalue(res, 0, 1);
+    in.timezone = PQgetvalue(res, 0, 2);
+    in.outbound_e164 = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+    in.provider = PQgetvalue(res, 0, 4);
+    in.provider_assistant_id = PQgetvalue(res, 0, 5);
+    in.provider_phone_number_id = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
+    in.schema = xstrdup(PQgetvalue(res, 0, 7));
+    if (!assistant_input_read(ctx, body, &in))
+        goto out;
+
+    if (in.schema_changed) {
+        const char *p[] = {id, in.schema};
+        rc = pg_stmt_exec(ctx->db, &goal_users_stmt, p, &users, err, sizeof(err));
+        if (rc) {
+            api_reply_failure(ctx, rc, err);
+            goto out;
+        }
+        if (PQntuples(users) > 0) {
+            api_reply_error(ctx, 409, "in_use", "post_call_schema",
+                            "campaign '%.100s' (%s) uses '%.64s' as its goal variable: keep it a "
+                            "boolean variable, or change the campaign's goal_variable first",
+                            PQgetvalue(users, 0, 1), PQgetvalue(users, 0, 0),
+                            PQgetvalue(users, 0, 2));
+            goto out;
+        }
+        PQclear(users);
+        users = NULL;
+    }
+    if (in.outbound_changed && !in.outbound_e164) {
+        const char *p[] = {id};
+        rc = pg_stmt_exec(ctx->db, &running_users_stmt, p, &users, err, sizeof(err));
+        if (rc) {
+            api_reply_failure(ctx, rc, err);
+            goto out;
+        }
+        if (PQntuples(users) > 0) {
+            api_reply_error(
+                ctx, 409, "in_use", "outbound_phone_number",
+                "campaign '%.100s' (%s) is calling with this assistant: pause it before "
+                "removing the outbound phone number",
+                PQgetvalue(users, 0, 1), PQgetvalue(users, 0, 0));
+            goto out;
+        }
+    }
+    const char *params[] = {id,
+                            ctx->account_id,
+                            in.name,
+                            in.timezone,
+                            in.outbound_e164,
+                            in.provider,
+                            in.provider_assistant_id,
+                            in.provider_phone_number_id,
+                            in.schema};
+    rc = pg_stmt_exec(ctx->db, &assistant_update_stmt, params, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    assistant_reply(ctx, id, 200);
+out:
+    pg_tx_rollback(ctx->db);
+    PQclear(users);
+    PQclear(res);
+    free(in.schema);
+}

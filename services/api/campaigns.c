@@ -1,0 +1,859 @@
+/*
+ * campaigns.c — campaigns: their settings as the user writes them
+ * ("09:00", ["mon", ...], max_retries ...), checked by lib/settings against
+ * the ranges and the assistant's post-call variables with every problem
+ * reported at once; start, pause and resume through lib/lifecycle, which
+ * lists every unmet requirement; and the campaign's statistics.
+ *
+ * Settings may change only while a campaign is draft or paused (409
+ * otherwise): the scheduler reads them while it calls, and a change in the
+ * middle of a calling window would surprise the people being called. The
+ * name may change at any time.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "jsonio.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "model.h"
+#include "settings.h"
+#include "window.h"
+#include "xmalloc.h"
+
+/* Longest call the provider is asked to allow (campaign.max_call_duration_s,
+ * the schema's CHECK): 10 s .. 12 h, default 10 min. */
+#define CAMPAIGN_CALL_DURATION_MIN     10
+#define CAMPAIGN_CALL_DURATION_MAX     43200
+#define CAMPAIGN_CALL_DURATION_DEFAULT 600
+
+#define CAMPAIGN_COLUMNS                                                                           \
+    "SELECT c.id, c.name, c.assistant_id, c.status, c.pause_reason, c.window_start_min,"           \
+    " c.window_end_min, c.allowed_days, c.max_retries, c.retry_interval_min,"                      \
+    " c.retry_on_voicemail, c.goal_variable, c.goal_based_retry, c.timezone_mode,"                 \
+    " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
+    " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at) FROM campaign c"
+
+static const pg_stmt_t campaign_get_stmt = {
+    "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
+
+static const pg_stmt_t campaign_lock_stmt = {
+    "campaign_lock",
+    CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE", 2};
+
+static const pg_stmt_t campaign_list_stmt = {
+    "campaign_list",
+    CAMPAIGN_COLUMNS " WHERE c.account_id = $1::uuid AND ($2::uuid IS NULL OR c.id > $2::uuid)"
+                     " AND ($3::campaign_status IS NULL OR c.status = $3::campaign_status)"
+                     " ORDER BY c.id LIMIT $4::int",
+    4};
+
+static const pg_stmt_t campaign_owned_stmt = {
+    "campaign_owned", "SELECT status FROM campaign WHERE id = $1::uuid AND account_id = $2::uuid",
+    2};
+
+static const pg_stmt_t campaign_owned_lock_stmt = {
+    "campaign_owned_lock",
+    "SELECT status FROM campaign WHERE id = $1::uuid AND account_id = $2::uuid FOR SHARE", 2};
+
+static const pg_stmt_t assistant_schema_stmt = {
+    "campaign_assistant_schema",
+    "SELECT post_call_schema::text FROM assistant WHERE id = $1::uuid AND account_id = $2::uuid",
+    2};
+
+static const pg_stmt_t campaign_insert_stmt = {
+    "campaign_insert",
+    "INSERT INTO campaign (account_id, assistant_id, name, window_start_min, window_end_min,"
+    " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
+    " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
+    " max_call_duration_s)"
+    " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
+    " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int)"
+    " RETURNING id",
+    15};
+
+static const pg_stmt_t campaign_update_stmt = {
+    "campaign_update",
+    "UPDATE campaign SET assistant_id = $2::uuid, name = $3, window_start_min = $4::smallint,"
+    " window_end_min = $5::smallint, allowed_days = $6::smallint, max_retries = $7::smallint,"
+    " retry_interval_min = $8::int, retry_on_voicemail = $9::boolean, goal_variable = $10,"
+    " goal_based_retry = $11::boolean, timezone_mode = $12::timezone_mode,"
+    " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
+    " max_call_duration_s = $15::int, updated_at = now() WHERE id = $1::uuid",
+    15};
+
+static json_t *campaign_json(const PGresult *res, int row)
+{
+    json_t *c = json_object();
+    json_object_set_new(c, "id", api_col_string(res, row, 0));
+    json_object_set_new(c, "name", api_col_string(res, row, 1));
+    json_object_set_new(c, "assistant_id", api_col_string(res, row, 2));
+    json_object_set_new(c, "status", api_col_string(res, row, 3));
+    json_object_set_new(c, "pause_reason", api_col_string(res, row, 4));
+    json_object_set_new(c, "window_start", api_col_hhmm(res, row, 5));
+    json_object_set_new(c, "window_end", api_col_hhmm(res, row, 6));
+    json_t *days = json_array();
+    unsigned bits = (unsigned)atoi(PQgetvalue(res, row, 7));
+    for (unsigned b = 0; b < 7; b++)
+        if (bits & (1u << b))
+            json_array_append_new(days, json_string(window_day_name(1u << b)));
+    json_object_set_new(c, "allowed_days", days);
+    json_object_set_new(c, "max_retries", api_col_int(res, row, 8));
+    json_object_set_new(c, "retry_interval_minutes", api_col_int(res, row, 9));
+    json_object_set_new(c, "retry_on_voicemail", api_col_bool(res, row, 10));
+    json_object_set_new(c, "goal_variable", api_col_string(res, row, 11));
+    json_object_set_new(c, "goal_based_retry", api_col_bool(res, row, 12));
+    json_object_set_new(c, "timezone_mode", api_col_string(res, row, 13));
+    json_object_set_new(c, "max_concurrent_calls", api_col_int(res, row, 14));
+    json_object_set_new(c, "calls_per_minute", api_col_int(res, row, 15));
+    json_object_set_new(c, "max_call_duration_s", api_col_int(res, row, 16));
+    json_object_set_new(c, "status_changed_at", api_col_time(res, row, 17));
+    json_object_set_new(c, "created_at", api_col_time(res, row, 18));
+    json_object_set_new(c, "updated_at", api_col_time(res, row, 19));
+    return c;
+}
+
+/* Answers the campaign id of ctx's account with status. */
+static void campaign_reply(api_ctx_t *ctx, const char *id, int status)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &campaign_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) != 1)
+        api_reply_not_found(ctx, "campaign");
+    else
+        api_reply_json(ctx, status, campaign_json(res, 0));
+    PQclear(res);
+}
+
+bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
+{
+    if (!uuid_str_valid(campaign_id)) {
+        api_reply_not_found(ctx, "campaign");
+        return false;
+    }
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {campaign_id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, lock ? &campaign_owned_lock_stmt : &campaign_owned_stmt, params,
+                          &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return false;
+    }
+    bool found = PQntuples(res) == 1;
+    if (found && status_out)
+        snprintf(status_out, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found)
+        api_reply_not_found(ctx, "campaign");
+    return found;
+}
+
+/* ---- settings ------------------------------------------------------------- */
+
+static const char *const campaign_fields[] = {"name",
+                                              "assistant_id",
+                                              "window_start",
+                                              "window_end",
+                                              "allowed_days",
+                                              "max_retries",
+                                              "retry_interval_minutes",
+                                              "retry_on_voicemail",
+                                              "goal_variable",
+                                              "goal_based_retry",
+                                              "timezone_mode",
+                                              "max_concurrent_calls",
+                                              "calls_per_minute",
+                                              "max_call_duration_s",
+                                              NULL};
+
+/* A campaign's fields as they will be written: lib/settings' input plus
+ * what it does not cover. Strings borrow from the body, the current row or
+ * the buffers here. */
+typedef struct campaign_input {
+    const char *name;
+    const char *assistant_id;
+    settings_campaign_t s;
+    int64_t max_call_duration_s;
+    char window_start[8], window_end[8];
+    const char *days[7];
+    const char **body_days; /* owned array of the body's day names */
+    bool settings_given;    /* a field other than name is in the body */
+} campaign_input_t;
+
+/* An integer setting whose range lib/settings checks. */
+static bool setting_int(api_ctx_t *ctx, const json_t *body, const char *name, int64_t *out)
+{
+    jsonio_got_t got = jsonio_int_any(ctx, body, name, NULL, out);
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", name, "%s must be an integer, not null", name);
+        return false;
+    }
+    return got != JSONIO_ERROR;
+}
+
+static bool setting_bool(api_ctx_t *ctx, const json_t *body, const char *name, bool *out)
+{
+    jsonio_got_t got = jsonio_bool(ctx, body, name, NULL, out);
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", name, "%s must be true or false, not null", name);
+        return false;
+    }
+    return got != JSONIO_ERROR;
+}
+
+static bool setting_string(api_ctx_t *ctx, const json_t *body, const char *name, size_t max,
+                           const char **out)
+{
+    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, max, out);
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", name, "%s must be a string, not null", name);
+        return false;
+    }
+    return got != JSONIO_ERROR;
+}
+
+/* Reads the fields present in body over in. Type errors are answered here
+ * (400 naming the field); ranges are lib/settings' job. */
+static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_input_t *in)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)body, key, value)
+    {
+        (void)value;
+        if (strcmp(key, "name") != 0)
+            in->settings_given = true;
+    }
+    if (!setting_string(ctx, body, "name", API_TEXT_MAX, &in->name) ||
+        !setting_string(ctx, body, "assistant_id", 64, &in->assistant_id) ||
+        !setting_string(ctx, body, "window_start", 16, &in->s.window_start) ||
+        !setting_string(ctx, body, "window_end", 16, &in->s.window_end) ||
+        !setting_string(ctx, body, "timezone_mode", 32, &in->s.timezone_mode) ||
+        !setting_int(ctx, body, "max_retries", &in->s.max_retries) ||
+        !setting_int(ctx, body, "retry_interval_minutes", &in->s.retry_interval_minutes) ||
+        !setting_int(ctx, body, "max_concurrent_calls", &in->s.max_concurrent_calls) ||
+        !setting_int(ctx, body, "max_call_duration_s", &in->max_call_duration_s) ||
+        !setting_bool(ctx, body, "retry_on_voicemail", &in->s.retry_on_voicemail) ||
+        !setting_bool(ctx, body, "goal_based_retry", &in->s.goal_based_retry))
+        return false;
+
+    const char *goal = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "goal_variable", NULL, 64, &goal);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL)
+        in->s.goal_variable = NULL;
+    else if (got == JSONIO_SET)
+        in->s.goal_variable = goal;
+
+    int64_t cpm = 0;
+    got = jsonio_int_any(ctx, body, "calls_per_minute", NULL, &cpm);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        in->s.has_calls_per_minute = false;
+    } else if (got == JSONIO_SET) {
+        in->s.has_calls_per_minute = true;
+        in->s.calls_per_minute = cpm;
+    }
+
+    json_t *days = NULL;
+    got = jsonio_array(ctx, body, "allowed_days", NULL, &days);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "allowed_days",
+                        "allowed_days must name at least one day (allowed: mon, tue, wed, thu, "
+                        "fri, sat, sun)");
+        return false;
+    }
+    if (got == JSONIO_SET) {
+        size_t n = json_array_size(days);
+        if (n > 14) {
+            api_reply_error(ctx, 400, "invalid", "allowed_days",
+                            "allowed_days lists %zu days; there are 7 (mon, tue, wed, thu, fri, "
+                            "sat, sun)",
+                            n);
+            return false;
+        }
+        in->body_days = xcalloc(n ? n : 1, sizeof(*in->body_days));
+        for (size_t i = 0; i < n; i++) {
+            json_t *d = json_array_get(days, i);
+            if (!json_is_string(d)) {
+                api_reply_error(ctx, 400, "invalid", "allowed_days",
+                                "allowed_days must be an array of day names (mon, tue, wed, thu, "
+                                "fri, sat, sun)");
+                return false;
+            }
+            in->body_days[i] = json_string_value(d);
+        }
+        in->s.allowed_days = in->body_days;
+        in->s.n_allowed_days = n;
+    }
+    return true;
+}
+
+/* The assistant's post-call variables for lib/settings; answers 404 when
+ * the assistant is not the account's. *schema_out owns the strings. */
+static bool assistant_vars_load(api_ctx_t *ctx, const char *assistant_id, json_t **schema_out,
+                                settings_var_t **vars_out, size_t *n_out)
+{
+    *schema_out = NULL;
+    *vars_out = NULL;
+    *n_out = 0;
+    if (!uuid_str_valid(assistant_id)) {
+        api_reply_error(ctx, 404, "not_found", "assistant_id", "assistant not found");
+        return false;
+    }
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {assistant_id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &assistant_schema_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return false;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_reply_error(ctx, 404, "not_found", "assistant_id", "assistant not found");
+        return false;
+    }
+    json_error_t jerr;
+    json_t *schema = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    PQclear(res);
+    size_t n = json_is_object(schema) ? json_object_size(schema) : 0;
+    settings_var_t *vars = xcalloc(n ? n : 1, sizeof(*vars));
+    size_t i = 0;
+    const char *name;
+    json_t *type;
+    json_object_foreach(schema, name, type)
+    {
+        model_var_type_t t = MODEL_VAR_STRING;
+        if (json_is_string(type) &&
+            model_var_type_parse(json_string_value(type), &t, NULL, 0) == OD_OK && i < n) {
+            vars[i].name = name;
+            vars[i].type = t;
+            i++;
+        }
+    }
+    *schema_out = schema;
+    *vars_out = vars;
+    *n_out = i;
+    return true;
+}
+
+/* The validated settings as the columns' text values. */
+typedef struct campaign_values {
+    char start[8], end[8], days[8], max_retries[8], interval[16], concurrent[16], cpm[16],
+        duration[16];
+    const char *tz_mode;
+    const char *goal;
+} campaign_values_t;
+
+/* Checks in with lib/settings (and the call duration) and answers 400 with
+ * every problem: {"error": {"code": "invalid", "field": first, "message":
+ * first, "problems": [{"field", "message"}, ...]}}. */
+static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_values_t *out)
+{
+    json_t *schema = NULL;
+    settings_var_t *vars = NULL;
+    size_t n_vars = 0;
+    if (!assistant_vars_load(ctx, in->assistant_id, &schema, &vars, &n_vars))
+        return false;
+    settings_rules_t rules;
+    settings_problems_t problems;
+    int rc = settings_campaign_check(&in->s, vars, n_vars, &rules, &problems);
+    json_t *list = json_array();
+    for (size_t i = 0; rc != OD_OK && i < problems.n; i++) {
+        json_t *p = json_object();
+        json_object_set_new(p, "field", json_string(problems.items[i].field));
+        json_t *msg = json_string(problems.items[i].message);
+        json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
+        json_array_append_new(list, p);
+    }
+    /* lib/window reads equal times as the whole day, but the schema (001,
+     * campaign_window_not_empty) refuses them as ambiguous: say so here
+     * rather than let the database answer. */
+    int start_min = -1, end_min = -2;
+    if (in->s.window_start && in->s.window_end &&
+        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
+        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min) {
+        json_t *p = json_object();
+        json_object_set_new(p, "field", json_string("window_end"));
+        json_object_set_new(p, "message",
+                            json_string("window_end must differ from window_start (a window "
+                                        "cannot be empty; for the whole day use 00:00 - 23:59)"));
+        json_array_append_new(list, p);
+    }
+    if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
+        in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "max_call_duration_s must be between %d and %d (got %" PRId64 ")",
+                 CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
+        json_t *p = json_object();
+        json_object_set_new(p, "field", json_string("max_call_duration_s"));
+        json_object_set_new(p, "message", json_string(msg));
+        json_array_append_new(list, p);
+    }
+    bool ok = json_array_size(list) == 0;
+    if (!ok) {
+        json_t *first = json_array_get(list, 0);
+        char field[64], message[SETTINGS_MESSAGE_MAX];
+        snprintf(field, sizeof(field), "%s", json_string_value(json_object_get(first, "field")));
+        snprintf(message, sizeof(message), "%s",
+                 json_string_value(json_object_get(first, "message")));
+        json_t *extra = json_object();
+        json_object_set_new(extra, "problems", list);
+        list = NULL;
+        api_reply_error_with(ctx, 400, "invalid", field, message, extra);
+    } else {
+        snprintf(out->start, sizeof(out->start), "%d", rules.window.start_min);
+        snprintf(out->end, sizeof(out->end), "%d", rules.window.end_min);
+        snprintf(out->days, sizeof(out->days), "%u", rules.window.days);
+        snprintf(out->max_retries, sizeof(out->max_retries), "%d", rules.retry.max_retries);
+        snprintf(out->interval, sizeof(out->interval), "%d", rules.retry.retry_interval_minutes);
+        snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules.max_concurrent_calls);
+        snprintf(out->cpm, sizeof(out->cpm), "%d", rules.calls_per_minute);
+        snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
+        out->tz_mode = model_tz_mode_name(rules.tz_mode);
+        out->goal = rules.goal_variable;
+    }
+    json_decref(list);
+    free(vars);
+    /* rules.goal_variable borrows from in, not from the schema. */
+    json_decref(schema);
+    return ok;
+}
+
+static void campaign_input_free(campaign_input_t *in)
+{
+    free(in->body_days);
+}
+
+void campaigns_create(api_ctx_t *ctx)
+{
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, campaign_fields, NULL))
+        return;
+    campaign_input_t in;
+    memset(&in, 0, sizeof(in));
+    settings_campaign_defaults(&in.s);
+    in.max_call_duration_s = CAMPAIGN_CALL_DURATION_DEFAULT;
+    campaign_values_t v;
+    if (!campaign_input_read(ctx, body, &in))
+        goto out;
+    if (!in.name) {
+        api_reply_error(ctx, 400, "invalid", "name", "name is required");
+        goto out;
+    }
+    if (!in.assistant_id) {
+        api_reply_error(ctx, 400, "invalid", "assistant_id",
+                        "assistant_id is required (the assistant that places the calls)");
+        goto out;
+    }
+    if (!campaign_input_check(ctx, &in, &v))
+        goto out;
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {ctx->account_id,
+                            in.assistant_id,
+                            in.name,
+                            v.start,
+                            v.end,
+                            v.days,
+                            v.max_retries,
+                            v.interval,
+                            in.s.retry_on_voicemail ? "true" : "false",
+                            v.goal,
+                            in.s.goal_based_retry ? "true" : "false",
+                            v.tz_mode,
+                            v.concurrent,
+                            in.s.has_calls_per_minute ? v.cpm : NULL,
+                            v.duration};
+    int rc = pg_stmt_exec(ctx->db, &campaign_insert_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    campaign_reply(ctx, id, 201);
+out:
+    campaign_input_free(&in);
+}
+
+void campaigns_get(api_ctx_t *ctx)
+{
+    campaign_reply(ctx, ctx->params[0], 200);
+}
+
+void campaigns_list(api_ctx_t *ctx)
+{
+    int limit;
+    const char *cursor;
+    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+        return;
+    const char *status = http_request_query(ctx->req, "status");
+    if (status && !*status)
+        status = NULL;
+    model_campaign_status_t st;
+    char why[256];
+    if (status && model_campaign_status_parse(status, &st, why, sizeof(why)) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "status", "status: %s", why);
+        return;
+    }
+    char lim[16], err[512];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {ctx->account_id, cursor, status, lim};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &campaign_list_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    json_t *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, campaign_json(res, i));
+    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
+    PQclear(res);
+}
+
+void campaigns_update(api_ctx_t *ctx)
+{
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, campaign_fields, NULL))
+        return;
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *res = NULL;
+    campaign_input_t in;
+    memset(&in, 0, sizeof(in));
+    campaign_values_t v;
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    const char *key[] = {id, ctx->account_id};
+    rc = pg_stmt_exec(ctx->db, &campaign_lock_stmt, key, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        api_reply_not_found(ctx, "campaign");
+        goto out;
+    }
+    /* The current settings, in the form the user writes them. */
+    in.name = PQgetvalue(res, 0, 1);
+    in.assistant_id = PQgetvalue(res, 0, 2);
+    window_time_format(atoi(PQgetvalue(res, 0, 5)), in.window_start, sizeof(in.window_start));
+    window_time_format(atoi(PQgetvalue(res, 0, 6)), in.window_end, sizeof(in.window_end));
+    in.s.window_start = in.window_start;
+    in.s.window_end = in.window_end;
+    unsigned bits = (unsigned)atoi(PQgetvalue(res, 0, 7));
+    for (unsigned b = 0; b < 7; b++)
+        if (bits & (1u << b))
+            in.days[in.s.n_allowed_days++] = window_day_name(1u << b);
+    in.s.allowed_days = in.days;
+    in.s.max_retries = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+    in.s.retry_interval_minutes = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+    in.s.retry_on_voicemail = PQgetvalue(res, 0, 10)[0] == 't';
+    in.s.goal_variable = PQgetisnull(res, 0, 11) ? NULL : PQgetvalue(res, 0, 11);
+    in.s.goal_based_retry = PQgetvalue(res, 0, 12)[0] == 't';
+    in.s.timezone_mode = PQgetvalue(res, 0, 13);
+    in.s.max_concurrent_calls = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
+    in.s.has_calls_per_minute = !PQgetisnull(res, 0, 15);
+    in.s.calls_per_minute = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
+    in.max_call_duration_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
+    const char *status = PQgetvalue(res, 0, 3);
+
+    if (!campaign_input_read(ctx, body, &in))
+        goto out;
+    if (in.settings_given && strcmp(status, "draft") != 0 && strcmp(status, "paused") != 0) {
+        api_reply_error(ctx, 409, "invalid_state", NULL,
+                        "the campaign is %s: its settings can be changed only while it is draft "
+                        "or paused (pause it first; the name can change at any time)",
+                        status);
+        goto out;
+    }
+    if (!campaign_input_check(ctx, &in, &v))
+        goto out;
+    const char *params[] = {id,
+                            in.assistant_id,
+                            in.name,
+                            v.start,
+                            v.end,
+                            v.days,
+                            v.max_retries,
+                            v.interval,
+                            in.s.retry_on_voicemail ? "true" : "false",
+                            v.goal,
+                            in.s.goal_based_retry ? "true" : "false",
+                            v.tz_mode,
+                            v.concurrent,
+                            in.s.has_calls_per_minute ? v.cpm : NULL,
+                            v.duration};
+    rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    campaign_reply(ctx, id, 200);
+out:
+    pg_tx_rollback(ctx->db);
+    PQclear(res);
+    campaign_input_free(&in);
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static void campaign_action(api_ctx_t *ctx, lifecycle_action_t action)
+{
+    static const char *const none[] = {NULL};
+    if (ctx->body &&
+        (!json_is_object(ctx->body) || !jsonio_fields_check(ctx, ctx->body, none, NULL))) {
+        if (!ctx->replied)
+            api_reply_error(ctx, 400, "invalid_json", NULL,
+                            "this action takes no body (or an empty object)");
+        return;
+    }
+    const char *id = ctx->params[0];
+    char err[512];
+    lifecycle_result_t res;
+    redis_t *r = atomic_load(&ctx->api->redis);
+    int rc = lifecycle_campaign_apply(ctx->db, r, ctx->api->redis_prefix, ctx->account_id, id,
+                                      action, NULL, api_now_us(ctx), &res, err, sizeof(err));
+    if (rc == OD_ERR_NOT_FOUND) {
+        api_reply_not_found(ctx, "campaign");
+        return;
+    }
+    if (rc == OD_ERR_CONFLICT && res.n_problems > 0) {
+        json_t *problems = json_array();
+        bool state_only = true;
+        for (size_t i = 0; i < res.n_problems; i++) {
+            json_t *p = json_object();
+            json_object_set_new(p, "code", json_string(res.problems[i].code));
+            json_object_set_new(p, "message", json_string(res.problems[i].message));
+            json_array_append_new(problems, p);
+            state_only = state_only && strcmp(res.problems[i].code, "invalid_state") == 0;
+        }
+        char message[1024];
+        size_t off = (size_t)snprintf(
+            message, sizeof(message), "%s",
+            state_only ? "" : "the campaign cannot start until every requirement is met: ");
+        for (size_t i = 0; i < res.n_problems && off < sizeof(message); i++)
+            off += (size_t)snprintf(message + off, sizeof(message) - off, "%s%s", i ? "; " : "",
+                                    res.problems[i].message);
+        json_t *extra = json_object();
+        json_object_set_new(extra, "problems", problems);
+        api_reply_error_with(ctx, 409, state_only ? "invalid_state" : "requirements_unmet", NULL,
+                             message, extra);
+        return;
+    }
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    campaign_reply(ctx, id, 200);
+}
+
+void campaigns_start(api_ctx_t *ctx)
+{
+    campaign_action(ctx, LIFECYCLE_START);
+}
+
+void campaigns_pause(api_ctx_t *ctx)
+{
+    campaign_action(ctx, LIFECYCLE_PAUSE);
+}
+
+void campaigns_resume(api_ctx_t *ctx)
+{
+    campaign_action(ctx, LIFECYCLE_RESUME);
+}
+
+/* ---- statistics --------------------------------------------------------------- */
+
+static const pg_stmt_t stats_leads_stmt = {
+    "campaign_stats_leads",
+    "SELECT status, outcome, count(*), count(*) FILTER (WHERE invalid_reason IS NOT NULL),"
+    " count(*) FILTER (WHERE goal_result), count(*) FILTER (WHERE parent_lead_id IS NOT NULL)"
+    " FROM lead WHERE campaign_id = $1::uuid GROUP BY status, outcome",
+    1};
+
+static const pg_stmt_t stats_calls_stmt = {
+    "campaign_stats_calls",
+    "SELECT status, answered_by, count(*), coalesce(sum(cost_minor), 0),"
+    " coalesce(sum(duration_s), 0) FROM call WHERE campaign_id = $1::uuid"
+    " GROUP BY status, answered_by",
+    1};
+
+static const pg_stmt_t stats_attempts_stmt = {
+    "campaign_stats_attempts",
+    "SELECT attempts, count(*) FROM lead WHERE campaign_id = $1::uuid GROUP BY attempts"
+    " ORDER BY attempts",
+    1};
+
+static const pg_stmt_t stats_meta_stmt = {
+    "campaign_stats_meta",
+    "SELECT c.goal_variable, a.currency FROM campaign c JOIN account a ON a.id = c.account_id"
+    " WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
+    2};
+
+static json_t *zero_counts(const char *(*name)(int), int n)
+{
+    json_t *obj = json_object();
+    for (int i = 0; i < n; i++) {
+        const char *s = name(i);
+        if (s)
+            json_object_set_new(obj, s, json_integer(0));
+    }
+    return obj;
+}
+
+static const char *lead_status_name(int i)
+{
+    return model_lead_status_name((model_lead_status_t)i);
+}
+static const char *outcome_name(int i)
+{
+    return model_outcome_name((model_outcome_t)i);
+}
+static const char *call_status_name(int i)
+{
+    return model_call_status_name((model_call_status_t)i);
+}
+static const char *answered_by_name(int i)
+{
+    return model_answered_by_name((model_answered_by_t)i);
+}
+
+static void count_add(json_t *obj, const char *key, long long n)
+{
+    json_t *v = json_object_get(obj, key);
+    json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+void campaigns_stats(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL;
+    const char *key[] = {id, ctx->account_id};
+    const char *one[] = {id};
+    int rc = pg_stmt_exec(ctx->db, &stats_meta_stmt, key, &meta, err, sizeof(err));
+    if (rc == OD_OK && PQntuples(meta) != 1) {
+        api_reply_not_found(ctx, "campaign");
+        goto out;
+    }
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &stats_leads_stmt, one, &leads, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &stats_calls_stmt, one, &calls, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &stats_attempts_stmt, one, &attempts, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+
+    json_t *by_status = zero_counts(lead_status_name, MODEL_LEAD_STATUS_COUNT);
+    json_t *by_outcome = zero_counts(outcome_name, MODEL_OUTCOME_COUNT);
+    long long total = 0, invalid = 0, goal_true = 0, finished = 0, secondary = 0;
+    for (int i = 0; i < PQntuples(leads); i++) {
+        long long n = strtoll(PQgetvalue(leads, i, 2), NULL, 10);
+        const char *status = PQgetvalue(leads, i, 0);
+        total += n;
+        invalid += strtoll(PQgetvalue(leads, i, 3), NULL, 10);
+        goal_true += strtoll(PQgetvalue(leads, i, 4), NULL, 10);
+        secondary += strtoll(PQgetvalue(leads, i, 5), NULL, 10);
+        count_add(by_status, status, n);
+        if (!PQgetisnull(leads, i, 1))
+            count_add(by_outcome, PQgetvalue(leads, i, 1), n);
+        if (strcmp(status, "completed") == 0 || strcmp(status, "max_retries") == 0)
+            finished += n;
+    }
+    json_t *lead_stats = json_object();
+    json_object_set_new(lead_stats, "total", json_integer(total));
+    json_object_set_new(lead_stats, "secondary_contacts", json_integer(secondary));
+    json_object_set_new(lead_stats, "invalid", json_integer(invalid));
+    json_object_set_new(lead_stats, "by_status", by_status);
+    json_object_set_new(lead_stats, "by_outcome", by_outcome);
+
+    json_t *call_status = zero_counts(call_status_name, MODEL_CALL_STATUS_COUNT);
+    json_t *answered = zero_counts(answered_by_name, MODEL_ANSWERED_BY_COUNT);
+    long long n_calls = 0, spend = 0, seconds = 0;
+    for (int i = 0; i < PQntuples(calls); i++) {
+        long long n = strtoll(PQgetvalue(calls, i, 2), NULL, 10);
+        n_calls += n;
+        spend += strtoll(PQgetvalue(calls, i, 3), NULL, 10);
+        seconds += strtoll(PQgetvalue(calls, i, 4), NULL, 10);
+        count_add(call_status, PQgetvalue(calls, i, 0), n);
+        if (!PQgetisnull(calls, i, 1))
+            count_add(answered, PQgetvalue(calls, i, 1), n);
+    }
+    json_t *call_stats = json_object();
+    json_object_set_new(call_stats, "total", json_integer(n_calls));
+    json_object_set_new(call_stats, "by_status", call_status);
+    json_object_set_new(call_stats, "by_answered_by", answered);
+    json_object_set_new(call_stats, "duration_s_total", json_integer(seconds));
+
+    json_t *goal = json_object();
+    json_object_set_new(goal, "variable", api_col_string(meta, 0, 0));
+    json_object_set_new(goal, "achieved", json_integer(goal_true));
+    json_object_set_new(goal, "finished_leads", json_integer(finished));
+    json_object_set_new(goal, "conversion",
+                        finished ? json_real((double)goal_true / (double)finished) : json_null());
+
+    json_t *histogram = json_object();
+    long long attempts_sum = 0, attempted = 0;
+    for (int i = 0; i < PQntuples(attempts); i++) {
+        long long a = strtoll(PQgetvalue(attempts, i, 0), NULL, 10);
+        long long n = strtoll(PQgetvalue(attempts, i, 1), NULL, 10);
+        json_object_set_new(histogram, PQgetvalue(attempts, i, 0), json_integer(n));
+        attempts_sum += a * n;
+        if (a > 0)
+            attempted += n;
+    }
+    json_t *att = json_object();
+    json_object_set_new(att, "histogram", histogram);
+    json_object_set_new(att, "average_per_lead",
+                        total ? json_real((double)attempts_sum / (double)total) : json_null());
+    json_object_set_new(att, "average_per_called_lead",
+                        attempted ? json_real((double)attempts_sum / (double)attempted)
+                                  : json_null());
+
+    json_t *spend_obj = json_object();
+    json_object_set_new(spend_obj, "amount_minor", json_integer(spend));
+    json_object_set_new(spend_obj, "currency", api_col_string(meta, 0, 1));
+
+    json_t *out = json_object();
+    json_object_set_new(out, "campaign_id", json_string(id));
+    json_object_set_new(out, "leads", lead_stats);
+    json_object_set_new(out, "calls", call_stats);
+    json_object_set_new(out, "goal", goal);
+    json_object_set_new(out, "spend", spend_obj);
+    json_object_set_new(out, "attempts", att);
+    api_reply_json(ctx, 200, out);
+out:
+    PQclear(meta);
+    PQclear(leads);
+    PQclear(calls);
+    PQclear(attempts);
+}

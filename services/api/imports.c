@@ -1,0 +1,658 @@
+/*
+ * imports.c — CSV uploads and their progress.
+ *
+ * POST /v1/campaigns/{campaign_id}/imports takes the file as the request
+ * body (Content-Type text/csv) and streams it, as it arrives, into
+ * import_staging through COPY ... FROM STDIN: rows of raw bytes (bytea)
+ * of IMPORTS_CHUNK_BYTES each, split anywhere (only the importer's CSV
+ * parser knows where records end). Nothing holds more than one body piece
+ * and one hex buffer in memory, whatever the file's size. The import row,
+ * its chunks and bytes_total commit together at the end, so the importer
+ * never sees half an upload; a client that goes away rolls it all back.
+ * Then an ImportRequest goes to Kafka and the answer is 202 with the
+ * import's id. If Kafka cannot take it, the import is still there, staged
+ * and pending: the importer's sweep picks up such imports (docs/import.md).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "codec.h"
+#include "handlers.h"
+#include "importer.h"
+#include "jsonio.h"
+#include "lead_map.h"
+#include "log.h"
+#include "phone.h"
+#include "xmalloc.h"
+
+/* 1 MiB of raw bytes per staging row, as the importer's own file staging:
+ * few rows for any file, and one row is nothing in memory. */
+#define IMPORTS_CHUNK_BYTES ((size_t)1024 * 1024)
+/* Hex text sent to COPY per PQputCopyData call. */
+#define IMPORTS_HEX_BUF ((size_t)64 * 1024)
+/* How long the ImportRequest may take to be acknowledged by the cluster. */
+#define IMPORTS_PUBLISH_MS 5000
+
+#define IMPORT_COLUMNS                                                                             \
+    "SELECT i.id, i.campaign_id, i.source, i.filename, i.status, i.region,"                        \
+    " i.column_mapping::text, i.bytes_total, i.bytes_done, i.rows_read, i.rows_imported,"          \
+    " i.rows_duplicate, i.rows_dnc, i.rows_rejected, i.error, od_us(i.created_at),"                \
+    " od_us(i.started_at), od_us(i.finished_at)"                                                   \
+    " FROM import i JOIN campaign c ON c.id = i.campaign_id"
+
+static const pg_stmt_t import_get_stmt = {
+    "import_get", IMPORT_COLUMNS " WHERE i.id = $1::uuid AND c.account_id = $2::uuid", 2};
+
+static const pg_stmt_t import_list_stmt = {
+    "import_list",
+    IMPORT_COLUMNS " WHERE i.campaign_id = $1::uuid AND c.account_id = $2::uuid"
+                   " AND ($3::uuid IS NULL OR i.id > $3::uuid) ORDER BY i.id LIMIT $4::int",
+    4};
+
+static const pg_stmt_t import_insert_stmt = {
+    "import_insert",
+    "INSERT INTO import (campaign_id, source, filename, region, column_mapping)"
+    " VALUES ($1::uuid, 'upload', $2, $3, $4::jsonb) RETURNING id",
+    4};
+
+static const pg_stmt_t import_staged_stmt = {
+    "import_staged", "UPDATE import SET bytes_total = $2::bigint WHERE id = $1::uuid", 2};
+
+static json_t *import_json(const PGresult *res, int row)
+{
+    json_t *i = json_object();
+    json_object_set_new(i, "id", api_col_string(res, row, 0));
+    json_object_set_new(i, "campaign_id", api_col_string(res, row, 1));
+    json_object_set_new(i, "source", api_col_string(res, row, 2));
+    json_object_set_new(i, "filename", api_col_string(res, row, 3));
+    const char *status = PQgetvalue(res, row, 4);
+    json_object_set_new(i, "status", json_string(status));
+    json_object_set_new(i, "region", api_col_string(res, row, 5));
+    json_object_set_new(i, "column_mapping", api_col_json(res, row, 6));
+    json_object_set_new(i, "bytes_total", api_col_int(res, row, 7));
+    json_object_set_new(i, "bytes_done", api_col_int(res, row, 8));
+    double total = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);
+    double done = strtod(PQgetvalue(res, row, 8), NULL);
+    json_t *progress = json_null();
+    if (strcmp(status, "completed") == 0)
+        progress = json_real(1.0);
+    else if (total > 0)
+        progress = json_real(done >= total ? 1.0 : done / total);
+    json_object_set_new(i, "progress", progress);
+    json_t *rows = json_object();
+    json_object_set_new(rows, "read", api_col_int(res, row, 9));
+    json_object_set_new(rows, "imported", api_col_int(res, row, 10));
+    json_object_set_new(rows, "duplicate", api_col_int(res, row, 11));
+    json_object_set_new(rows, "dnc", api_col_int(res, row, 12));
+    json_object_set_new(rows, "rejected", api_col_int(res, row, 13));
+    json_object_set_new(i, "rows", rows);
+    json_object_set_new(i, "error", api_col_string(res, row, 14));
+    json_object_set_new(i, "created_at", api_col_time(res, row, 15));
+    json_object_set_new(i, "started_at", api_col_time(res, row, 16));
+    json_object_set_new(i, "finished_at", api_col_time(res, row, 17));
+    return i;
+}
+
+static void import_reply(api_ctx_t *ctx, const char *id, int status)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &import_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) != 1)
+        api_reply_not_found(ctx, "import");
+    else
+        api_reply_json(ctx, status, import_json(res, 0));
+    PQclear(res);
+}
+
+/* ---- the upload ---------------------------------------------------------------- */
+
+typedef struct upload {
+    char import_id[UUID_STR_LEN];
+    char region[3]; /* "" = the account's */
+    lead_map_spec_t *spec;
+    bool copying;  /* COPY FROM STDIN is open */
+    bool staged;   /* every chunk and bytes_total committed */
+    int64_t bytes; /* received so far */
+    int seq;       /* staging row being written */
+    size_t in_row; /* raw bytes in that row */
+    bool row_open;
+    char *hex; /* IMPORTS_HEX_BUF bytes of COPY text */
+    size_t hex_len;
+} upload_t;
+
+static bool content_type_is_csv(const char *ct)
+{
+    static const char *const types[] = {"text/csv", "application/csv", "text/plain",
+                                        "text/tab-separated-values"};
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* ?map=phone:Mobile,name:Client (also phone=Mobile) as a mapping spec;
+ * answers 400 naming "map". */
+static bool mapping_parse(api_ctx_t *ctx, const char *text, lead_map_spec_t **out)
+{
+    *out = NULL;
+    if (!text || !*text)
+        return true;
+    /* lib/lead_map reads field=Column pairs: turn each pair's first ':' into
+     * '=' unless it already has one. */
+    char *norm = xstrdup(text);
+    for (char *pair = norm; pair && *pair;) {
+        char *end = strchr(pair, ',');
+        size_t len = end ? (size_t)(end - pair) : strlen(pair);
+        char *colon = memchr(pair, ':', len);
+        char *eq = memchr(pair, '=', len);
+        if (colon && (!eq || colon < eq))
+            *colon = '=';
+        pair = end ? end + 1 : NULL;
+    }
+    char why[512];
+    int rc = lead_map_spec_parse(norm, out, why, sizeof(why));
+    free(norm);
+    if (rc != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "map",
+                        "map: %s (write field:Column pairs separated by commas, e.g. "
+                        "map=phone:Mobile,name:Client)",
+                        why);
+        return false;
+    }
+    return true;
+}
+
+/* Checks everything about an upload that the headers and the query say;
+ * answers 415, 413, 400 or 404. Fills region and spec. */
+static bool upload_check(api_ctx_t *ctx, char region[3], lead_map_spec_t **spec,
+                         const char **filename)
+{
+    const char *ct = http_request_header(ctx->req, "Content-Type");
+    if (!content_type_is_csv(ct)) {
+        api_reply_error(ctx, 415, "unsupported_media_type", NULL,
+                        "upload the CSV file as the request body with 'Content-Type: text/csv' "
+                        "(got %.100s)",
+                        ct ? ct : "no Content-Type");
+        return false;
+    }
+    const char *declared = http_request_header(ctx->req, "Content-Length");
+    if (declared && strtoll(declared, NULL, 10) > ctx->api->import_max_bytes) {
+        api_reply_error(ctx, 413, "payload_too_large", NULL,
+                        "the file is larger than %" PRId64 " bytes: split it, or load it with "
+                        "outdial-importer --campaign ID FILE",
+                        ctx->api->import_max_bytes);
+        return false;
+    }
+    const char *r = http_request_query(ctx->req, "region");
+    region[0] = '\0';
+    if (r && *r) {
+        if (strlen(r) != 2 || !phone_region_known(r)) {
+            api_reply_error(ctx, 400, "invalid", "region",
+                            "region '%.16s' is not a region code (ISO 3166 alpha-2 in capitals, "
+                            "e.g. US)",
+                            r);
+            return false;
+        }
+        snprintf(region, 3, "%s", r);
+    }
+    *filename = http_request_query(ctx->req, "filename");
+    if (!*filename || !**filename)
+        *filename = "upload.csv";
+    if (strlen(*filename) > 255) {
+        api_reply_error(ctx, 400, "invalid", "filename", "filename is at most 255 bytes long");
+        return false;
+    }
+    if (!mapping_parse(ctx, http_request_query(ctx->req, "map"), spec))
+        return false;
+    return campaigns_owned(ctx, ctx->params[0], false, NULL);
+}
+
+static int copy_flush(api_ctx_t *ctx, upload_t *up, char *err, size_t errlen)
+{
+    if (up->hex_len == 0)
+        return OD_OK;
+    PGconn *conn = pg_conn_get(ctx->db);
+    if (PQputCopyData(conn, up->hex, (int)up->hex_len) != 1)
+        return od_fail(err, errlen, OD_ERR_UNAVAILABLE, "COPY import_staging: %s",
+                       PQerrorMessage(conn));
+    up->hex_len = 0;
+    return OD_OK;
+}
+
+static int copy_put(api_ctx_t *ctx, upload_t *up, const char *s, size_t len, char *err,
+                    size_t errlen)
+{
+    if (up->hex_len + len > IMPORTS_HEX_BUF) {
+        int rc = copy_flush(ctx, up, err, errlen);
+        if (rc)
+            return rc;
+    }
+    memcpy(up->hex + up->hex_len, s, len);
+    up->hex_len += len;
+    return OD_OK;
+}
+
+/* Appends raw bytes to the staging rows, in COPY text format: each row is
+ * "<import id>\t<seq>\t\\x<hex>\n" (the backslash doubled: COPY's escape). */
+static int copy_bytes(api_ctx_t *ctx, upload_t *up, const unsigned char *data, size_t len,
+                      char *err, size_t errlen)
+{
+    static const char hexdigits[] = "0123456789abcdef";
+    int rc = OD_OK;
+    while (len > 0 && rc == OD_OK) {
+        if (!up->row_open) {
+            char head[80];
+            int n = snprintf(head, sizeof(head), "%s\t%d\t\\\\x", up->import_id, up->seq);
+            rc = copy_put(ctx, up, head, (size_t)n, err, errlen);
+            up->row_open = true;
+            up->in_row = 0;
+        }
+        size_t take = IMPORTS_CHUNK_BYTES - up->in_row;
+        if (take > len)
+            take = len;
+        for (size_t i = 0; i < take && rc == OD_OK; i++) {
+            if (up->hex_len + 2 > IMPORTS_HEX_BUF && (rc = copy_flush(ctx, up, err, errlen)))
+                break;
+            up->hex[up->hex_len++] = hexdigits[data[i] >> 4];
+            up->hex[up->hex_len++] = hexdigits[data[i] & 0xf];
+        }
+        up->in_row += take;
+        data += take;
+        len -= take;
+        if (rc == OD_OK && up->in_row == IMPORTS_CHUNK_BYTES) {
+            rc = copy_put(ctx, up, "\n", 1, err, errlen);
+            up->row_open = false;
+            up->seq++;
+        }
+    }
+    return rc;
+}
+
+/* Ends the COPY: ok sends the end of data, otherwise aborts it (the
+ * transaction then fails and is rolled back). */
+static int copy_end(api_ctx_t *ctx, upload_t *up, bool ok, char *err, size_t errlen)
+{
+    if (!up->copying)
+        return OD_OK;
+    up->copying = false;
+    PGconn *conn = pg_conn_get(ctx->db);
+    int rc = OD_OK;
+    if (ok && up->row_open) {
+        rc = copy_put(ctx, up, "\n", 1, err, errlen);
+        up->row_open = false;
+    }
+    if (ok && rc == OD_OK)
+        rc = copy_flush(ctx, up, err, errlen);
+    if (PQputCopyEnd(conn, ok && rc == OD_OK ? NULL : "upload aborted") != 1 && rc == OD_OK)
+        rc = od_fail(err, errlen, OD_ERR_UNAVAILABLE, "COPY import_staging: %s",
+                     PQerrorMessage(conn));
+    PGresult *r;
+    bool first = true;
+    while ((r = PQgetResult(conn)) != NULL) {
+        if (first && ok && rc == OD_OK)
+            rc = pg_result_check(ctx->db, r, "COPY import_staging", NULL, err, errlen);
+        else
+            PQclear(r);
+        first = false;
+    }
+    return ok ? rc : OD_OK;
+}
+
+static const pg_stmt_t import_discard_stmt = {
+    "import_discard",
+    "DELETE FROM import WHERE id = $1::uuid AND bytes_total IS NULL AND status = 'pending'", 1};
+
+static void upload_free(api_ctx_t *ctx, void *state)
+{
+    upload_t *up = state;
+    if (!up)
+        return;
+    char err[256];
+    if (up->copying)
+        (void)copy_end(ctx, up, false, err, sizeof(err));
+    pg_tx_rollback(ctx->db);
+    if (up->import_id[0] && !up->staged) {
+        /* The upload did not complete: its chunks were rolled back, and
+         * the import row (committed on its own, see upload_begin) goes too.
+         * If this fails, imports_orphans_discard() removes it later. */
+        const char *params[] = {up->import_id};
+        if (pg_stmt_exec(ctx->db, &import_discard_stmt, params, NULL, err, sizeof(err)))
+            log_warn("import_aborted", "import %s: %s", up->import_id, err);
+        log_info("import_aborted", "upload of import %s aborted", up->import_id);
+    }
+    lead_map_spec_free(up->spec);
+    free(up->hex);
+    free(up);
+}
+
+/* The first piece: check, create the import row, open the transaction
+ * and COPY.
+ *
+ * The import row commits on its own, before the upload: inserting it
+ * share-locks its campaign row (the foreign key), and holding that for the
+ * minutes a large upload may take would block start, pause and settings
+ * changes of the campaign and make the scheduler skip it. Until the upload
+ * completes, the row has bytes_total NULL, which the importer leaves alone;
+ * a row whose upload never completed is deleted (upload_free, or
+ * imports_orphans_discard after a crash). */
+static upload_t *upload_begin(api_ctx_t *ctx)
+{
+    char region[3];
+    lead_map_spec_t *spec = NULL;
+    const char *filename = NULL;
+    if (!upload_check(ctx, region, &spec, &filename)) {
+        lead_map_spec_free(spec);
+        return NULL;
+    }
+    upload_t *up = xcalloc(1, sizeof(*up));
+    up->spec = spec;
+    memcpy(up->region, region, sizeof(region));
+    up->hex = xmalloc(IMPORTS_HEX_BUF);
+    char err[512];
+    char *mapping = lead_map_spec_to_json(spec);
+    PGresult *res = NULL;
+    const char *params[] = {ctx->params[0], filename, region[0] ? region : NULL, mapping};
+    int rc = pg_stmt_exec(ctx->db, &import_insert_stmt, params, &res, err, sizeof(err));
+    free(mapping);
+    if (rc == OD_OK) {
+        snprintf(up->import_id, sizeof(up->import_id), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+        rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    }
+    if (rc == OD_OK) {
+        PGconn *conn = pg_conn_get(ctx->db);
+        res = PQexec(conn, "COPY import_staging (import_id, seq, chunk) FROM STDIN");
+        if (PQresultStatus(res) == PGRES_COPY_IN) {
+            up->copying = true;
+        } else {
+            rc = pg_result_check(ctx->db, res, "COPY import_staging", NULL, err, sizeof(err));
+            res = NULL;
+            if (rc == OD_OK)
+                rc = od_fail(err, sizeof(err), OD_ERR_INTERNAL, "COPY did not start");
+        }
+        PQclear(res);
+    }
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        upload_free(ctx, up);
+        return NULL;
+    }
+    metrics_counter_add(ctx->api->import_uploads, 1);
+    return up;
+}
+
+int imports_upload_body(api_ctx_t *ctx, const char *data, size_t len, void **state,
+                        void (**free_state)(api_ctx_t *ctx, void *state))
+{
+    upload_t *up = *state;
+    if (!up) {
+        up = upload_begin(ctx);
+        if (!up)
+            return 1;
+        *state = up;
+        *free_state = upload_free;
+    }
+    if (up->bytes + (int64_t)len > ctx->api->import_max_bytes) {
+        api_reply_error(ctx, 413, "payload_too_large", NULL,
+                        "the file is larger than %" PRId64 " bytes: split it, or load it with "
+                        "outdial-importer --campaign ID FILE",
+                        ctx->api->import_max_bytes);
+        return 1; /* upload_free aborts the COPY */
+    }
+    char err[512];
+    int rc = copy_bytes(ctx, up, (const unsigned char *)data, len, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return 1;
+    }
+    up->bytes += (int64_t)len;
+    metrics_counter_add(ctx->api->import_bytes, len);
+    return 0;
+}
+
+/* Publishes the ImportRequest of a committed upload; false when the
+ * cluster did not acknowledge it (the importer's sweep still finds it). */
+static bool request_publish(api_ctx_t *ctx, upload_t *up)
+{
+    importrequest_t req;
+    importrequest_init(&req);
+    req.import_id = up->import_id;
+    req.campaign_id = ctx->params[0];
+    req.account_id = ctx->account_id;
+    req.region = up->region;
+    size_t n = up->spec ? up->spec->n : 0;
+    importrequest_mapping_t *entries = xcalloc(n ? n : 1, sizeof(*entries));
+    importrequest_mapping_t **ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+    for (size_t i = 0; i < n; i++) {
+        outdial__v1__import_request__column_mapping_entry__init(&entries[i]);
+        entries[i].key = up->spec->pairs[i].field;
+        entries[i].value = up->spec->pairs[i].column;
+        ptrs[i] = &entries[i];
+    }
+    req.n_column_mapping = n;
+    req.column_mapping = ptrs;
+    req.requested_at_us = api_now_us(ctx);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[512];
+    int rc = importrequest_encode(&req, &buf, &len, err, sizeof(err));
+    if (rc == OD_OK) {
+        pthread_mutex_lock(&ctx->api->producer_mu);
+        rc =
+            kafka_producer_send(ctx->api->producer, ctx->api->topic_import_requests, ctx->params[0],
+                                strlen(ctx->params[0]), buf, len, NULL, 0, NULL, err, sizeof(err));
+        if (rc == OD_OK)
+            rc = kafka_producer_flush(ctx->api->producer, IMPORTS_PUBLISH_MS, err, sizeof(err));
+        pthread_mutex_unlock(&ctx->api->producer_mu);
+    }
+    free(buf);
+    free(ptrs);
+    free(entries);
+    if (rc) {
+        log_warn("import_request",
+                 "import %s: the ImportRequest was not acknowledged (%s); the importer's sweep "
+                 "picks the import up",
+                 up->import_id, err);
+        return false;
+    }
+    return true;
+}
+
+void imports_upload_finish(api_ctx_t *ctx)
+{
+    upload_t *up = api_ctx_upload_state(ctx);
+    if (!up) {
+        /* No body at all: report what is wrong with the request, if
+         * anything, before saying the file is empty. */
+        char region[3];
+        lead_map_spec_t *spec = NULL;
+        const char *filename = NULL;
+        bool ok = upload_check(ctx, region, &spec, &filename);
+        lead_map_spec_free(spec);
+        if (ok)
+            api_reply_error(ctx, 400, "invalid", NULL,
+                            "the file is empty: send the CSV file as the request body");
+        return;
+    }
+    char err[512], total[24];
+    int rc = copy_end(ctx, up, true, err, sizeof(err));
+    if (rc == OD_OK) {
+        const char *params[] = {up->import_id, api_i64(total, sizeof(total), up->bytes)};
+        rc = pg_stmt_exec(ctx->db, &import_staged_stmt, params, NULL, err, sizeof(err));
+    }
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    up->staged = true;
+    log_info("import_staged", "import %s: %" PRId64 " bytes staged for campaign %s", up->import_id,
+             up->bytes, ctx->params[0]);
+    request_publish(ctx, up);
+    char location[128];
+    snprintf(location, sizeof(location), "/v1/imports/%s", up->import_id);
+    import_reply(ctx, up->import_id, 202);
+    http_response_header_add(ctx->resp, "Location", location);
+}
+
+static const pg_stmt_t import_orphans_stmt = {
+    "import_orphans",
+    "DELETE FROM import WHERE source = 'upload' AND status = 'pending' AND bytes_total IS NULL"
+    " AND created_at < now() - make_interval(secs => $1::int)",
+    1};
+
+int imports_orphans_discard(pg_conn_t *db, int older_than_s, int *n_out, char *errbuf,
+                            size_t errlen)
+{
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%d", older_than_s);
+    const char *params[] = {secs};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, &import_orphans_stmt, params, &res, errbuf, errlen);
+    if (rc == OD_OK && n_out)
+        *n_out = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+void imports_get(api_ctx_t *ctx)
+{
+    import_reply(ctx, ctx->params[0], 200);
+}
+
+void imports_list(api_ctx_t *ctx)
+{
+    int limit;
+    const char *cursor;
+    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+        return;
+    if (!campaigns_owned(ctx, ctx->params[0], false, NULL))
+        return;
+    char lim[16], err[512];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {ctx->params[0], ctx->account_id, cursor, lim};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &import_list_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    json_t *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, import_json(res, i));
+    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
+    PQclear(res);
+}
+
+static int reject_to_json(const importer_reject_t *reject, void *arg)
+{
+    json_t *items = arg;
+    json_t *r = json_object();
+    json_object_set_new(r, "row", json_integer(reject->row_number));
+    json_object_set_new(r, "code", json_string(reject->code));
+    json_t *reason = json_string(reject->reason);
+    json_object_set_new(r, "reason", reason ? reason : json_string(""));
+    json_t *raw = json_string(reject->raw_row ? reject->raw_row : "");
+    json_object_set_new(r, "raw_row", raw ? raw : json_string(""));
+    json_array_append_new(items, r);
+    return 0;
+}
+
+static int rejects_csv_collect(const char *data, size_t len, void *arg)
+{
+    csv_buf_append(arg, data, len);
+    return 0;
+}
+
+void imports_rejects(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    const char *format = http_request_query(ctx->req, "format");
+    if (format && *format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0) {
+        api_reply_error(ctx, 400, "invalid", "format", "format must be json or csv");
+        return;
+    }
+    int limit;
+    if (!api_query_limit(ctx, &limit))
+        return;
+    const char *cursor = http_request_query(ctx->req, "cursor");
+    int64_t after = 0;
+    if (cursor && *cursor) {
+        char *end = NULL;
+        after = strtoll(cursor, &end, 10);
+        if (*end || after < 0) {
+            api_reply_error(ctx, 400, "invalid", "cursor",
+                            "cursor must be the next_cursor of a previous page");
+            return;
+        }
+    }
+    /* The import must be the account's before anything of it is read. */
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &import_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    bool found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found) {
+        api_reply_not_found(ctx, "import");
+        return;
+    }
+    if (format && strcmp(format, "csv") == 0) {
+        /* lib/http sends a body whole, so the file is assembled here; it
+         * is at most about the size of the rejected rows of the upload. */
+        csv_buf_t buf = {0};
+        rc = importer_rejects_csv(ctx->db, id, rejects_csv_collect, &buf, err, sizeof(err));
+        if (rc) {
+            csv_buf_free(&buf);
+            api_reply_failure(ctx, rc, err);
+            return;
+        }
+        size_t len = buf.len;
+        char *body = xmalloc(len + 1);
+        memcpy(body, csv_buf_cstr(&buf), len);
+        csv_buf_free(&buf);
+        http_response_take(ctx->resp, 200, "text/csv; charset=utf-8", body, len);
+        char disposition[128];
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"rejects-%s.csv\"", id);
+        http_response_header_add(ctx->resp, "Content-Disposition", disposition);
+        ctx->replied = true;
+        return;
+    }
+    json_t *items = json_array();
+    rc = importer_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
+    if (rc) {
+        json_decref(items);
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    char last[24] = "";
+    size_t n = json_array_size(items);
+    if (n)
+        api_i64(last, sizeof(last),
+                json_integer_value(json_object_get(json_array_get(items, n - 1), "row")));
+    api_reply_json(ctx, 200, api_page(items, limit, n ? last : NULL));
+}

@@ -1,0 +1,1051 @@
+/*
+ * leads.c — the people a campaign calls, added through the API.
+ *
+ * Adding (one object or an array): each number is parsed by lib/phone
+ * against the account's default region. A number that does not validate is
+ * still stored, as an invalid lead (e164 NULL, raw_phone, invalid_reason;
+ * migration 002), and reported, so the user sees it in the list and start
+ * refuses with invalid_leads until it is corrected (PATCH) or removed
+ * (DELETE). A number already in the campaign is reported as a duplicate and
+ * a number on the account's do-not-call list as dnc; neither is inserted.
+ * Secondary phones become leads of the same person with parent_lead_id and
+ * contact_order 1..n, waiting (next_attempt_at NULL) until their primary
+ * ends without success (lib/contacts decides when).
+ *
+ * Manual actions ("set to created", "set to completed") and corrections
+ * are refused while a call is queued or under way (scheduled, processing):
+ * the scheduler owns the lead then, and its result would undo the change.
+ *
+ * After leads become callable in a running campaign, the scheduler is
+ * woken with a NOTIFY on LIFECYCLE_NOTIFY_CHANNEL instead of waiting for
+ * its next tick. Campaign time (lib/clock) is passed to SQL as a
+ * parameter; SQL never reads now() for campaign logic.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "contacts.h"
+#include "handlers.h"
+#include "jsonio.h"
+#include "lead_map.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "model.h"
+#include "phone.h"
+#include "window.h"
+#include "xmalloc.h"
+
+/* 20 secondary contacts per lead, as for CSV imports (LEAD_MAP_SECONDARY_MAX). */
+#define LEADS_SECONDARY_MAX 20
+/* Variables of one lead: a CRM row rarely has more than a few dozen columns. */
+#define LEADS_VARIABLES_MAX 100
+
+#define LEAD_COLUMNS                                                                               \
+    "SELECT l.id, l.campaign_id, l.parent_lead_id, l.contact_order, l.e164, l.raw_phone,"          \
+    " l.invalid_reason, l.name, l.timezone, l.variables::text, l.external_id, l.import_id,"        \
+    " l.status, l.attempts, od_us(l.next_attempt_at), l.outcome, l.goal_result,"                   \
+    " l.last_call_status, l.last_answered_by, od_us(l.last_call_at), od_us(l.status_changed_at),"  \
+    " od_us(l.created_at), od_us(l.updated_at)"
+
+enum {
+    COL_ID = 0,
+    COL_CAMPAIGN,
+    COL_PARENT,
+    COL_ORDER,
+    COL_E164,
+    COL_RAW,
+    COL_INVALID,
+    COL_NAME,
+    COL_TZ,
+    COL_VARS,
+    COL_EXTERNAL,
+    COL_IMPORT,
+    COL_STATUS,
+    COL_ATTEMPTS,
+    COL_NEXT,
+    COL_OUTCOME,
+    COL_GOAL,
+    COL_LAST_STATUS,
+    COL_LAST_ANSWERED,
+    COL_LAST_AT,
+    COL_CHANGED,
+    COL_CREATED,
+    COL_UPDATED,
+};
+
+static const pg_stmt_t lead_get_stmt = {"lead_get",
+                                        LEAD_COLUMNS
+                                        " FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+                                        " WHERE l.id = $1::uuid AND c.account_id = $2::uuid",
+                                        2};
+
+/* The lead, locked, with its campaign's status. */
+static const pg_stmt_t lead_lock_stmt = {
+    "lead_lock",
+    LEAD_COLUMNS ", c.status FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+                 " WHERE l.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE OF l",
+    2};
+
+static const pg_stmt_t lead_list_stmt = {
+    "lead_list",
+    LEAD_COLUMNS " FROM lead l WHERE l.campaign_id = $1::uuid"
+                 " AND ($2::uuid IS NULL OR l.id > $2::uuid)"
+                 " AND ($3::lead_status IS NULL OR l.status = $3::lead_status)"
+                 " AND ($4::lead_outcome IS NULL OR l.outcome = $4::lead_outcome)"
+                 " AND ($5::boolean IS NULL OR (l.invalid_reason IS NOT NULL) = $5::boolean)"
+                 " ORDER BY l.id LIMIT $6::int",
+    6};
+
+/* Inserts a lead unless its number is on the account's DNC list or already
+ * in the campaign (ON CONFLICT: the number, or the external id). Returns
+ * (dnc hit, new id or NULL). A primary is due at once ('-infinity'); a
+ * secondary waits (NULL) for its primary. */
+static const pg_stmt_t lead_insert_stmt = {
+    "lead_insert",
+    "WITH d AS (SELECT EXISTS (SELECT 1 FROM dnc WHERE account_id = $1::uuid AND e164 = $3)"
+    "   AS hit),"
+    " ins AS (INSERT INTO lead (campaign_id, parent_lead_id, contact_order, e164, raw_phone,"
+    "   invalid_reason, name, timezone, variables, external_id, next_attempt_at,"
+    "   status_changed_at)"
+    "   SELECT $2::uuid, $4::uuid, $5::smallint, $3, $6, $7, $8, $9, $10::jsonb, $11,"
+    "   CASE WHEN $4::uuid IS NULL THEN '-infinity'::timestamptz END, od_ts($12::bigint)"
+    "   WHERE NOT (SELECT hit FROM d)"
+    "   ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT (SELECT hit FROM d), (SELECT id FROM ins)",
+    12};
+
+static const pg_stmt_t notify_stmt = {"leads_notify", "SELECT pg_notify($1, $2)", 2};
+
+static const pg_stmt_t lead_reset_stmt = {
+    "lead_reset",
+    "UPDATE lead SET status = 'created', attempts = 0, next_attempt_at = od_ts($2::bigint),"
+    " outcome = NULL, current_attempt_id = NULL, reissues = 0,"
+    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
+    2};
+
+static const pg_stmt_t lead_complete_stmt = {
+    "lead_complete",
+    "UPDATE lead SET status = 'completed', outcome = 'manual', current_attempt_id = NULL,"
+    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
+    2};
+
+static const pg_stmt_t lead_update_stmt = {
+    "lead_update",
+    "UPDATE lead SET e164 = $2, raw_phone = $3, invalid_reason = $4, name = $5, timezone = $6,"
+    " variables = $7::jsonb, external_id = $8, updated_at = now() WHERE id = $1::uuid",
+    8};
+
+static const pg_stmt_t lead_delete_check_stmt = {
+    "lead_delete_check",
+    "SELECT EXISTS (SELECT 1 FROM call WHERE lead_id IN"
+    "   (SELECT id FROM lead WHERE id = $1::uuid OR parent_lead_id = $1::uuid)),"
+    " EXISTS (SELECT 1 FROM lead WHERE (id = $1::uuid OR parent_lead_id = $1::uuid)"
+    "   AND status IN ('scheduled', 'processing'))",
+    1};
+
+static const pg_stmt_t lead_delete_stmt = {"lead_delete", "DELETE FROM lead WHERE id = $1::uuid",
+                                           1};
+
+static const pg_stmt_t dnc_hit_stmt = {
+    "lead_dnc_hit", "SELECT 1 FROM dnc WHERE account_id = $1::uuid AND e164 = $2", 2};
+
+static const pg_stmt_t group_stmt = {
+    "lead_group",
+    "SELECT id, status, next_attempt_at IS NOT NULL, contact_order FROM lead"
+    " WHERE id = $1::uuid OR parent_lead_id = $1::uuid ORDER BY contact_order FOR UPDATE",
+    1};
+
+static const pg_stmt_t group_make_due_stmt = {
+    "lead_group_make_due",
+    "UPDATE lead SET next_attempt_at = od_ts($2::bigint), updated_at = now()"
+    " WHERE id = $1::uuid",
+    2};
+
+static const pg_stmt_t group_complete_stmt = {
+    "lead_group_complete",
+    "UPDATE lead SET status = 'completed', outcome = 'answered', current_attempt_id = NULL,"
+    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
+    2};
+
+static const pg_stmt_t next_order_stmt = {
+    "lead_next_order",
+    "SELECT coalesce(max(contact_order), 0) + 1 FROM lead WHERE parent_lead_id = $1::uuid", 1};
+
+/* ---- representation ---------------------------------------------------------- */
+
+/* The sentence for a stored invalid_reason code. */
+static const char *invalid_message(const char *code)
+{
+    for (int r = PHONE_EMPTY; r <= PHONE_INVALID; r++)
+        if (strcmp(phone_reason_code((phone_reason_t)r), code) == 0)
+            return phone_reason_message((phone_reason_t)r);
+    return code;
+}
+
+static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
+{
+    json_t *l = json_object();
+    json_object_set_new(l, "id", api_col_string(res, row, COL_ID));
+    json_object_set_new(l, "campaign_id", api_col_string(res, row, COL_CAMPAIGN));
+    json_object_set_new(l, "parent_lead_id", api_col_string(res, row, COL_PARENT));
+    json_object_set_new(l, "contact_order", api_col_int(res, row, COL_ORDER));
+    json_object_set_new(l, "phone", api_col_string(res, row, COL_E164));
+    json_object_set_new(l, "raw_phone", api_col_string(res, row, COL_RAW));
+    json_object_set_new(l, "invalid_reason", api_col_string(res, row, COL_INVALID));
+    json_object_set_new(l, "invalid_message",
+                        PQgetisnull(res, row, COL_INVALID)
+                            ? json_null()
+                            : json_string(invalid_message(PQgetvalue(res, row, COL_INVALID))));
+    json_object_set_new(l, "name", api_col_string(res, row, COL_NAME));
+    json_object_set_new(l, "timezone", api_col_string(res, row, COL_TZ));
+    json_object_set_new(l, "variables", api_col_json(res, row, COL_VARS));
+    json_object_set_new(l, "external_id", api_col_string(res, row, COL_EXTERNAL));
+    json_object_set_new(l, "import_id", api_col_string(res, row, COL_IMPORT));
+    const char *status = PQgetvalue(res, row, COL_STATUS);
+    json_object_set_new(l, "status", json_string(status));
+    json_object_set_new(l, "attempts", api_col_int(res, row, COL_ATTEMPTS));
+    json_object_set_new(l, "next_attempt_at", api_col_time(res, row, COL_NEXT));
+    /* Due: waiting for a call whose time has come (the calling window may
+     * still hold it back). A primary is stored due at '-infinity'. */
+    bool due = (strcmp(status, "created") == 0 || strcmp(status, "rescheduled") == 0) &&
+               !PQgetisnull(res, row, COL_NEXT) && PQgetisnull(res, row, COL_INVALID) &&
+               strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
+    json_object_set_new(l, "due", json_boolean(due));
+    json_object_set_new(l, "outcome", api_col_string(res, row, COL_OUTCOME));
+    json_object_set_new(l, "goal_result", api_col_bool(res, row, COL_GOAL));
+    json_object_set_new(l, "last_call_status", api_col_string(res, row, COL_LAST_STATUS));
+    json_object_set_new(l, "last_answered_by", api_col_string(res, row, COL_LAST_ANSWERED));
+    json_object_set_new(l, "last_call_at", api_col_time(res, row, COL_LAST_AT));
+    json_object_set_new(l, "status_changed_at", api_col_time(res, row, COL_CHANGED));
+    json_object_set_new(l, "created_at", api_col_time(res, row, COL_CREATED));
+    json_object_set_new(l, "updated_at", api_col_time(res, row, COL_UPDATED));
+    return l;
+}
+
+static void lead_reply(api_ctx_t *ctx, const char *id, int status)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &lead_get_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) != 1)
+        api_reply_not_found(ctx, "lead");
+    else
+        api_reply_json(ctx, status, lead_json(res, 0, api_now_us(ctx)));
+    PQclear(res);
+}
+
+int leads_notify_tx(pg_conn_t *db, const char *campaign_id, char *errbuf, size_t errlen)
+{
+    const char *params[] = {LIFECYCLE_NOTIFY_CHANNEL, campaign_id};
+    return pg_stmt_exec(db, &notify_stmt, params, NULL, errbuf, errlen);
+}
+
+/* ---- reading leads from a request ---------------------------------------------- */
+
+typedef struct lead_in {
+    const char *phone;
+    const char *name;
+    const char *timezone;
+    const char *external_id;
+    char tz[WINDOW_ZONE_MAX];
+    char *variables; /* JSON object text, owned */
+    const char *secondary[LEADS_SECONDARY_MAX];
+    size_t n_secondary;
+} lead_in_t;
+
+/* variables: an object of values; null values are left out. */
+static bool variables_read(api_ctx_t *ctx, const json_t *obj, const char *where, char **out)
+{
+    json_t *vars = NULL;
+    char label[160];
+    jsonio_label(label, sizeof(label), where, "variables");
+    jsonio_got_t got = jsonio_object(ctx, obj, "variables", label, &vars);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_SET) {
+        *out = xstrdup("{}");
+        return true;
+    }
+    if (json_object_size(vars) > LEADS_VARIABLES_MAX) {
+        api_reply_error(ctx, 400, "invalid", label, "%s has %zu entries (at most %d)", label,
+                        json_object_size(vars), LEADS_VARIABLES_MAX);
+        return false;
+    }
+    json_t *copy = json_object();
+    const char *key;
+    json_t *value;
+    json_object_foreach(vars, key, value)
+    {
+        if (!*key || strlen(key) > 64) {
+            json_decref(copy);
+            api_reply_error(ctx, 400, "invalid", label,
+                            "%s: variable names must be 1 to 64 bytes long", label);
+            return false;
+        }
+        if (!json_is_null(value))
+            json_object_set(copy, key, value);
+    }
+    *out = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    return true;
+}
+
+/* A lead timezone: an IANA name ICU knows, or the request is refused (a
+ * wrong name is never silently ignored). */
+static bool timezone_read(api_ctx_t *ctx, const json_t *obj, const char *where,
+                          char canonical[WINDOW_ZONE_MAX], const char **out, bool *present)
+{
+    char label[160];
+    jsonio_label(label, sizeof(label), where, "timezone");
+    const char *tz = NULL;
+    jsonio_got_t got = jsonio_string(ctx, obj, "timezone", label, WINDOW_ZONE_MAX, &tz);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (present)
+        *present = got != JSONIO_ABSENT;
+    if (got != JSONIO_SET) {
+        *out = NULL;
+        return true;
+    }
+    /* As the importer does: any letter case, stored under the canonical
+     * name ("america/chicago" -> "America/Chicago"). */
+    char why[256];
+    lead_map_ctx_t *zones = lead_map_ctx_new();
+    int rc = lead_map_zone_canonical(zones, tz, strlen(tz), canonical, why, sizeof(why));
+    lead_map_ctx_free(zones);
+    if (rc != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", label,
+                        "%s '%.64s' is not an IANA time zone name (e.g. America/Chicago)", label,
+                        tz);
+        return false;
+    }
+    *out = canonical;
+    return true;
+}
+
+static bool phones_read(api_ctx_t *ctx, const json_t *obj, const char *where, const char **phones,
+                        size_t *n_out)
+{
+    char label[160];
+    jsonio_label(label, sizeof(label), where, "secondary_phones");
+    json_t *arr = NULL;
+    *n_out = 0;
+    jsonio_got_t got = jsonio_array(ctx, obj, "secondary_phones", label, &arr);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_SET)
+        return true;
+    size_t n = json_array_size(arr);
+    if (n > LEADS_SECONDARY_MAX) {
+        api_reply_error(ctx, 400, "invalid", label, "%s has %zu numbers (at most %d)", label, n,
+                        LEADS_SECONDARY_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(arr, i);
+        if (!json_is_string(p) || json_string_length(p) == 0 || json_string_length(p) > 64) {
+            api_reply_error(ctx, 400, "invalid", label,
+                            "%s must be an array of phone numbers (strings)", label);
+            return false;
+        }
+        phones[i] = json_string_value(p);
+    }
+    *n_out = n;
+    return true;
+}
+
+static bool lead_in_read(api_ctx_t *ctx, const json_t *obj, const char *where, lead_in_t *in)
+{
+    static const char *const allowed[] = {
+        "phone", "name", "timezone", "variables", "external_id", "secondary_phones", NULL};
+    if (!json_is_object(obj)) {
+        api_reply_error(ctx, 400, "invalid", where && *where ? where : NULL,
+                        "%s must be a lead object ({\"phone\": \"+14155550123\", ...})",
+                        where && *where ? where : "the body");
+        return false;
+    }
+    if (!jsonio_fields_check(ctx, obj, allowed, where))
+        return false;
+    char label[160];
+    jsonio_label(label, sizeof(label), where, "phone");
+    jsonio_got_t got = jsonio_string(ctx, obj, "phone", label, 64, &in->phone);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_SET) {
+        api_reply_error(ctx, 400, "invalid", label, "%s is required", label);
+        return false;
+    }
+    jsonio_label(label, sizeof(label), where, "name");
+    if (jsonio_string(ctx, obj, "name", label, API_TEXT_MAX, &in->name) == JSONIO_ERROR)
+        return false;
+    jsonio_label(label, sizeof(label), where, "external_id");
+    if (jsonio_string(ctx, obj, "external_id", label, API_TEXT_MAX, &in->external_id) ==
+        JSONIO_ERROR)
+        return false;
+    return timezone_read(ctx, obj, where, in->tz, &in->timezone, NULL) &&
+           phones_read(ctx, obj, where, in->secondary, &in->n_secondary) &&
+           variables_read(ctx, obj, where, &in->variables);
+}
+
+/* ---- inserting ---------------------------------------------------------------- */
+
+typedef enum insert_result {
+    INSERT_CREATED = 0,
+    INSERT_INVALID, /* stored, as an invalid lead */
+    INSERT_DUPLICATE,
+    INSERT_DNC,
+} insert_result_t;
+
+static const char *const insert_result_names[] = {"created", "invalid", "duplicate", "dnc"};
+
+typedef struct lead_counts {
+    long created, invalid, duplicate, dnc;
+} lead_counts_t;
+
+static void counts_add(api_ctx_t *ctx, lead_counts_t *c, insert_result_t r)
+{
+    long *slots[] = {&c->created, &c->invalid, &c->duplicate, &c->dnc};
+    (*slots[r])++;
+    const char *labels[] = {insert_result_names[r], NULL};
+    metrics_counter_t *m = NULL;
+    char err[128];
+    if (metrics_counter_with(ctx->api->leads_added, labels, &m, err, sizeof(err)) == OD_OK)
+        metrics_counter_add(m, 1);
+}
+
+/* Inserts one lead (a primary when parent_id is NULL) and describes the
+ * result in *item (phone, result, lead_id, reason). */
+static int lead_insert(api_ctx_t *ctx, const char *campaign_id, const char *parent_id,
+                       int contact_order, const char *raw_phone, const char *name,
+                       const char *timezone, const char *variables, const char *external_id,
+                       insert_result_t *result, json_t *item, char *err, size_t errlen)
+{
+    char e164[PHONE_E164_MAX + 1];
+    phone_reason_t why = phone_parse(raw_phone, strlen(raw_phone), ctx->region, e164);
+    char order[8], now[24];
+    snprintf(order, sizeof(order), "%d", contact_order);
+    api_i64(now, sizeof(now), api_now_us(ctx));
+    const char *params[] = {ctx->account_id,
+                            campaign_id,
+                            why == PHONE_OK ? e164 : NULL,
+                            parent_id,
+                            order,
+                            why == PHONE_OK ? NULL : raw_phone,
+                            why == PHONE_OK ? NULL : phone_reason_code(why),
+                            name ? name : "",
+                            timezone,
+                            variables,
+                            external_id,
+                            now};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &lead_insert_stmt, params, &res, err, errlen);
+    if (rc)
+        return rc;
+    bool dnc = PQgetvalue(res, 0, 0)[0] == 't';
+    bool inserted = !PQgetisnull(res, 0, 1);
+    json_object_set_new(item, "phone", json_string(why == PHONE_OK ? e164 : raw_phone));
+    if (inserted)
+        json_object_set_new(item, "lead_id", json_string(PQgetvalue(res, 0, 1)));
+    if (dnc)
+        *result = INSERT_DNC;
+    else if (!inserted)
+        *result = INSERT_DUPLICATE;
+    else
+        *result = why == PHONE_OK ? INSERT_CREATED : INSERT_INVALID;
+    json_object_set_new(item, "result", json_string(insert_result_names[*result]));
+    if (*result == INSERT_INVALID) {
+        json_object_set_new(item, "reason", json_string(phone_reason_code(why)));
+        json_object_set_new(item, "message", json_string(phone_reason_message(why)));
+    } else if (*result == INSERT_DUPLICATE) {
+        json_object_set_new(item, "message",
+                            json_string("the campaign already has a lead with this number (or "
+                                        "external_id): not added"));
+    } else if (*result == INSERT_DNC) {
+        json_object_set_new(item, "message",
+                            json_string("the number is on the account's do-not-call list: not "
+                                        "added"));
+    }
+    PQclear(res);
+    return OD_OK;
+}
+
+/* Inserts the secondary contacts of primary_id from contact order
+ * first_order on; fills items (an array) and counts. */
+static int secondaries_insert(api_ctx_t *ctx, const char *campaign_id, const char *primary_id,
+                              int first_order, const char *const *phones, size_t n,
+                              const char *name, const char *timezone, const char *variables,
+                              json_t *items, lead_counts_t *counts, char *err, size_t errlen)
+{
+    int order = first_order;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_object();
+        json_array_append_new(items, item);
+        insert_result_t r;
+        int rc = lead_insert(ctx, campaign_id, primary_id, order, phones[i], name, timezone,
+                             variables, NULL, &r, item, err, errlen);
+        if (rc)
+            return rc;
+        counts_add(ctx, counts, r);
+        if (r == INSERT_CREATED || r == INSERT_INVALID)
+            json_object_set_new(item, "contact_order", json_integer(order++));
+    }
+    return OD_OK;
+}
+
+static void lead_ins_free(lead_in_t *ins, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ins[i].variables);
+    free(ins);
+}
+
+void leads_add(api_ctx_t *ctx)
+{
+    const char *campaign_id = ctx->params[0];
+    if (!ctx->body) {
+        api_reply_error(ctx, 400, "invalid_json", NULL,
+                        "a lead object or an array of them is required as the body");
+        return;
+    }
+    bool many = json_is_array(ctx->body);
+    size_t n = many ? json_array_size(ctx->body) : 1;
+    if (many && n == 0) {
+        api_reply_error(ctx, 400, "invalid", NULL, "the array of leads is empty");
+        return;
+    }
+    if (n > API_BATCH_MAX) {
+        api_reply_error(ctx, 400, "invalid", NULL,
+                        "%zu leads in one request: at most %d (upload a CSV file to "
+                        "/v1/campaigns/{campaign_id}/imports for more)",
+                        n, API_BATCH_MAX);
+        return;
+    }
+    lead_in_t *ins = xcalloc(n, sizeof(*ins));
+    for (size_t i = 0; i < n; i++) {
+        char where[32] = "";
+        if (many)
+            snprintf(where, sizeof(where), "[%zu]", i);
+        if (!lead_in_read(ctx, many ? json_array_get(ctx->body, i) : ctx->body, where, &ins[i])) {
+            lead_ins_free(ins, n);
+            return;
+        }
+    }
+
+    char err[512], status[16];
+    lead_counts_t counts = {0};
+    json_t *results = json_array();
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    if (!campaigns_owned(ctx, campaign_id, true, status))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_object();
+        json_object_set_new(item, "index", json_integer((json_int_t)i));
+        json_array_append_new(results, item);
+        insert_result_t r;
+        rc = lead_insert(ctx, campaign_id, NULL, 0, ins[i].phone, ins[i].name, ins[i].timezone,
+                         ins[i].variables, ins[i].external_id, &r, item, err, sizeof(err));
+        if (rc)
+            break;
+        counts_add(ctx, &counts, r);
+        if ((r == INSERT_CREATED || r == INSERT_INVALID) && ins[i].n_secondary > 0) {
+            json_t *secondary = json_array();
+            json_object_set_new(item, "secondary_contacts", secondary);
+            const char *primary = json_string_value(json_object_get(item, "lead_id"));
+            rc = secondaries_insert(ctx, campaign_id, primary, 1, ins[i].secondary,
+                                    ins[i].n_secondary, ins[i].name, ins[i].timezone,
+                                    ins[i].variables, secondary, &counts, err, sizeof(err));
+            if (rc)
+                break;
+        }
+    }
+    if (rc == OD_OK && counts.created > 0 && strcmp(status, "in_progress") == 0)
+        rc = leads_notify_tx(ctx->db, campaign_id, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "created", json_integer(counts.created));
+    json_object_set_new(out, "invalid", json_integer(counts.invalid));
+    json_object_set_new(out, "duplicate", json_integer(counts.duplicate));
+    json_object_set_new(out, "dnc", json_integer(counts.dnc));
+    json_object_set_new(out, "results", results);
+    results = NULL;
+    api_reply_json(ctx, counts.created + counts.invalid > 0 ? 201 : 200, out);
+out:
+    pg_tx_rollback(ctx->db);
+    json_decref(results);
+    lead_ins_free(ins, n);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+void leads_get(api_ctx_t *ctx)
+{
+    lead_reply(ctx, ctx->params[0], 200);
+}
+
+void leads_list(api_ctx_t *ctx)
+{
+    const char *campaign_id = ctx->params[0];
+    int limit;
+    const char *cursor;
+    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+        return;
+    const char *status = http_request_query(ctx->req, "status");
+    const char *outcome = http_request_query(ctx->req, "outcome");
+    const char *invalid = http_request_query(ctx->req, "invalid");
+    status = status && *status ? status : NULL;
+    outcome = outcome && *outcome ? outcome : NULL;
+    invalid = invalid && *invalid ? invalid : NULL;
+    char why[256];
+    model_lead_status_t st;
+    model_outcome_t oc;
+    if (status && model_lead_status_parse(status, &st, why, sizeof(why)) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "status", "status: %s", why);
+        return;
+    }
+    if (outcome && model_outcome_parse(outcome, &oc, why, sizeof(why)) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "outcome", "outcome: %s", why);
+        return;
+    }
+    if (invalid && strcmp(invalid, "true") != 0 && strcmp(invalid, "false") != 0) {
+        api_reply_error(ctx, 400, "invalid", "invalid", "invalid must be true or false");
+        return;
+    }
+    if (!campaigns_owned(ctx, campaign_id, false, NULL))
+        return;
+    char lim[16], err[512];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {campaign_id, cursor, status, outcome, invalid, lim};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &lead_list_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    int64_t now = api_now_us(ctx);
+    json_t *items = json_array();
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows; i++)
+        json_array_append_new(items, lead_json(res, i, now));
+    api_reply_json(ctx, 200, api_page(items, limit, rows ? PQgetvalue(res, rows - 1, 0) : NULL));
+    PQclear(res);
+}
+
+/* ---- changes ------------------------------------------------------------------ */
+
+/* Locks the lead of ctx's account; answers 404, or 409 while a call is
+ * queued or under way. The campaign's status is column COL_UPDATED + 1. */
+static PGresult *lead_lock(api_ctx_t *ctx, const char *id, const char *action)
+{
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[] = {id, ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &lead_lock_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_reply_not_found(ctx, "lead");
+        return NULL;
+    }
+    const char *status = PQgetvalue(res, 0, COL_STATUS);
+    if (strcmp(status, "scheduled") == 0 || strcmp(status, "processing") == 0) {
+        api_reply_error(ctx, 409, "lead_in_flight", NULL,
+                        "the lead is %s (a call is queued or under way): %s it after the call "
+                        "ends",
+                        status, action);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* A lead_finished CampaignEvent for the outbox (lifecycle.h). */
+static int lead_finished_event(api_ctx_t *ctx, const char *campaign_id, const char *lead_id,
+                               model_outcome_t outcome, int64_t now_us, char *err, size_t errlen)
+{
+    char event_id[UUID_STR_LEN];
+    uuid_str_new(event_id);
+    campaignevent_t ev;
+    campaignevent_init(&ev);
+    ev.event_id = event_id;
+    ev.campaign_id = (char *)campaign_id;
+    ev.account_id = ctx->account_id;
+    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
+    ev.lead_id = (char *)lead_id;
+    ev.lead_status = OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED;
+    ev.outcome = (Outdial__V1__LeadOutcome)outcome;
+    ev.goal_result = (Outdial__V1__GoalResult)MODEL_GOAL_ABSENT;
+    ev.occurred_at_us = now_us;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = campaignevent_encode(&ev, &buf, &len, err, errlen);
+    if (rc)
+        return rc;
+    char topic[TOPIC_NAME_MAX + 1];
+    rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), err, errlen);
+    if (rc == OD_OK)
+        rc = lifecycle_outbox_add_tx(ctx->db, topic, campaign_id, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* After a change in the contact group of primary_id: lets lib/contacts say
+ * whether the next secondary is due or the rest of the group is complete,
+ * and applies it (in the caller's transaction). */
+static int group_step_tx(api_ctx_t *ctx, const char *campaign_id, const char *primary_id,
+                         int64_t now_us, char *err, size_t errlen)
+{
+    PGresult *res = NULL;
+    const char *p[] = {primary_id};
+    int rc = pg_stmt_exec(ctx->db, &group_stmt, p, &res, err, errlen);
+    if (rc)
+        return rc;
+    int n = PQntuples(res);
+    contacts_member_t members[128];
+    contacts_action_t actions[128];
+    if (n > 128)
+        n = 128; /* contact_order is at most 100 (schema CHECK) */
+    if (n <= 1)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        rc = model_lead_status_parse(PQgetvalue(res, i, 1), &members[i].status, err, errlen);
+        if (rc)
+            goto out;
+        members[i].due = PQgetvalue(res, i, 2)[0] == 't';
+        members[i].contact_order = atoi(PQgetvalue(res, i, 3));
+    }
+    size_t changed = 0;
+    rc = contacts_group_step(members, (size_t)n, actions, &changed, err, errlen);
+    char now[24];
+    api_i64(now, sizeof(now), now_us);
+    for (int i = 0; rc == OD_OK && i < n && changed; i++) {
+        const char *q[] = {PQgetvalue(res, i, 0), now};
+        if (actions[i] == CONTACTS_ACTION_MAKE_DUE) {
+            rc = pg_stmt_exec(ctx->db, &group_make_due_stmt, q, NULL, err, errlen);
+        } else if (actions[i] == CONTACTS_ACTION_COMPLETE) {
+            rc = pg_stmt_exec(ctx->db, &group_complete_stmt, q, NULL, err, errlen);
+            if (rc == OD_OK)
+                rc = lead_finished_event(ctx, campaign_id, PQgetvalue(res, i, 0),
+                                         MODEL_OUTCOME_ANSWERED, now_us, err, errlen);
+        }
+    }
+out:
+    PQclear(res);
+    return rc;
+}
+
+void leads_reset(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    char err[512];
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    PGresult *lead = lead_lock(ctx, id, "reset");
+    if (!lead)
+        goto out;
+    char now[24];
+    api_i64(now, sizeof(now), api_now_us(ctx));
+    const char *params[] = {id, now};
+    rc = pg_stmt_exec(ctx->db, &lead_reset_stmt, params, NULL, err, sizeof(err));
+    if (rc == OD_OK && strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0)
+        rc = leads_notify_tx(ctx->db, PQgetvalue(lead, 0, COL_CAMPAIGN), err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    PQclear(lead);
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    lead_reply(ctx, id, 200);
+out:
+    pg_tx_rollback(ctx->db);
+}
+
+void leads_complete(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    char err[512];
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    PGresult *lead = lead_lock(ctx, id, "complete");
+    if (!lead)
+        goto out;
+    if (strcmp(PQgetvalue(lead, 0, COL_STATUS), "completed") != 0) {
+        int64_t now_us = api_now_us(ctx);
+        char now[24];
+        api_i64(now, sizeof(now), now_us);
+        const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
+        const char *primary =
+            PQgetisnull(lead, 0, COL_PARENT) ? id : PQgetvalue(lead, 0, COL_PARENT);
+        const char *params[] = {id, now};
+        rc = pg_stmt_exec(ctx->db, &lead_complete_stmt, params, NULL, err, sizeof(err));
+        if (rc == OD_OK)
+            rc = lead_finished_event(ctx, campaign_id, id, MODEL_OUTCOME_MANUAL, now_us, err,
+                                     sizeof(err));
+        if (rc == OD_OK)
+            rc = group_step_tx(ctx, campaign_id, primary, now_us, err, sizeof(err));
+    }
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    PQclear(lead);
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    lead_reply(ctx, id, 200);
+out:
+    pg_tx_rollback(ctx->db);
+}
+
+void leads_update(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"phone",     "name",        "timezone",
+                                          "variables", "external_id", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    const char *id = ctx->params[0];
+    char err[512];
+    char *variables = NULL;
+    PGresult *lead = NULL, *hit = NULL;
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    lead = lead_lock(ctx, id, "change");
+    if (!lead)
+        goto out;
+    const char *e164 = PQgetisnull(lead, 0, COL_E164) ? NULL : PQgetvalue(lead, 0, COL_E164);
+    const char *raw = PQgetisnull(lead, 0, COL_RAW) ? NULL : PQgetvalue(lead, 0, COL_RAW);
+    const char *invalid =
+        PQgetisnull(lead, 0, COL_INVALID) ? NULL : PQgetvalue(lead, 0, COL_INVALID);
+    const char *name = PQgetvalue(lead, 0, COL_NAME);
+    const char *tz = PQgetisnull(lead, 0, COL_TZ) ? NULL : PQgetvalue(lead, 0, COL_TZ);
+    const char *external =
+        PQgetisnull(lead, 0, COL_EXTERNAL) ? NULL : PQgetvalue(lead, 0, COL_EXTERNAL);
+
+    const char *s = NULL;
+    char e164_buf[PHONE_E164_MAX + 1];
+    jsonio_got_t got = jsonio_string(ctx, body, "phone", NULL, 64, &s);
+    if (got == JSONIO_ERROR)
+        goto out;
+    if (got == JSONIO_NULL) {
+        api_reply_error(ctx, 400, "invalid", "phone", "phone must be a phone number");
+        goto out;
+    }
+    if (got == JSONIO_SET) {
+        phone_reason_t why = phone_parse(s, strlen(s), ctx->region, e164_buf);
+        if (why != PHONE_OK) {
+            api_reply_error(ctx, 400, "invalid", "phone", "phone '%.32s': %s", s,
+                            phone_reason_message(why));
+            goto out;
+        }
+        const char *q[] = {ctx->account_id, e164_buf};
+        rc = pg_stmt_exec(ctx->db, &dnc_hit_stmt, q, &hit, err, sizeof(err));
+        if (rc) {
+            api_reply_failure(ctx, rc, err);
+            goto out;
+        }
+        if (PQntuples(hit) > 0) {
+            api_reply_error(ctx, 409, "dnc", "phone", "%s is on the account's do-not-call list",
+                            e164_buf);
+            goto out;
+        }
+        e164 = e164_buf;
+        raw = NULL;
+        invalid = NULL;
+    }
+    got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        goto out;
+    if (got == JSONIO_NULL)
+        name = "";
+    else if (got == JSONIO_SET)
+        name = s;
+    got = jsonio_string(ctx, body, "external_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        goto out;
+    if (got != JSONIO_ABSENT)
+        external = got == JSONIO_SET ? s : NULL;
+    bool tz_present = false;
+    const char *new_tz = NULL;
+    char tz_buf[WINDOW_ZONE_MAX];
+    if (!timezone_read(ctx, body, NULL, tz_buf, &new_tz, &tz_present))
+        goto out;
+    if (tz_present)
+        tz = new_tz;
+    if (json_object_get(body, "variables")) {
+        if (!variables_read(ctx, body, NULL, &variables))
+            goto out;
+    } else {
+        variables = xstrdup(PQgetvalue(lead, 0, COL_VARS));
+    }
+    const char *params[] = {id, e164, raw, invalid, name, tz, variables, external};
+    rc = pg_stmt_exec(ctx->db, &lead_update_stmt, params, NULL, err, sizeof(err));
+    if (rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(ctx->db), "23505") == 0) {
+        api_reply_error(ctx, 409, "duplicate", strstr(err, "external_id") ? "external_id" : "phone",
+                        "the campaign already has a lead with this %s",
+                        strstr(err, "external_id") ? "external_id" : "number");
+        goto out;
+    }
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    lead_reply(ctx, id, 200);
+out:
+    pg_tx_rollback(ctx->db);
+    PQclear(hit);
+    PQclear(lead);
+    free(variables);
+}
+
+void leads_delete(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *check = NULL;
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    PGresult *lead = lead_lock(ctx, id, "remove");
+    if (!lead)
+        goto out;
+    PQclear(lead);
+    const char *p[] = {id};
+    rc = pg_stmt_exec(ctx->db, &lead_delete_check_stmt, p, &check, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    if (PQgetvalue(check, 0, 1)[0] == 't') {
+        api_reply_error(ctx, 409, "lead_in_flight", NULL,
+                        "a secondary contact of the lead has a call queued or under way: remove "
+                        "it after the call ends");
+        goto out;
+    }
+    if (PQgetvalue(check, 0, 0)[0] == 't') {
+        api_reply_error(ctx, 409, "has_calls", NULL,
+                        "the lead (or one of its contacts) has been called: its calls stay in "
+                        "the campaign's history; set it to completed to stop calling it");
+        goto out;
+    }
+    rc = pg_stmt_exec(ctx->db, &lead_delete_stmt, p, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    api_reply_empty(ctx);
+out:
+    pg_tx_rollback(ctx->db);
+    PQclear(check);
+}
+
+void leads_contacts_add(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"secondary_phones", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    const char *phones[LEADS_SECONDARY_MAX];
+    size_t n = 0;
+    if (!phones_read(ctx, body, NULL, phones, &n))
+        return;
+    if (n == 0) {
+        api_reply_error(ctx, 400, "invalid", "secondary_phones",
+                        "secondary_phones must list at least one phone number");
+        return;
+    }
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *order = NULL;
+    json_t *items = json_array();
+    lead_counts_t counts = {0};
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    PGresult *lead = lead_lock(ctx, id, "add contacts to");
+    if (!lead)
+        goto out;
+    if (!PQgetisnull(lead, 0, COL_PARENT)) {
+        api_reply_error(ctx, 400, "invalid", NULL,
+                        "the lead is a secondary contact: add contacts to its primary lead %s",
+                        PQgetvalue(lead, 0, COL_PARENT));
+        PQclear(lead);
+        goto out;
+    }
+    const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
+    const char *p[] = {id};
+    rc = pg_stmt_exec(ctx->db, &next_order_stmt, p, &order, err, sizeof(err));
+    int first = rc == OD_OK ? atoi(PQgetvalue(order, 0, 0)) : 1;
+    if (rc == OD_OK && first - 1 + (int)n > 100) {
+        api_reply_error(ctx, 400, "invalid", "secondary_phones",
+                        "a lead has at most 100 secondary contacts");
+        PQclear(lead);
+        goto out;
+    }
+    if (rc == OD_OK)
+        rc = secondaries_insert(ctx, campaign_id, id, first, phones, n,
+                                PQgetvalue(lead, 0, COL_NAME),
+                                PQgetisnull(lead, 0, COL_TZ) ? NULL : PQgetvalue(lead, 0, COL_TZ),
+                                PQgetvalue(lead, 0, COL_VARS), items, &counts, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = group_step_tx(ctx, campaign_id, id, api_now_us(ctx), err, sizeof(err));
+    if (rc == OD_OK && counts.created > 0 &&
+        strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0)
+        rc = leads_notify_tx(ctx->db, campaign_id, err, sizeof(err));
+    PQclear(lead);
+    if (rc == OD_OK)
+        rc = pg_tx_commit(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "lead_id", json_string(id));
+    json_object_set_new(out, "created", json_integer(counts.created));
+    json_object_set_new(out, "invalid", json_integer(counts.invalid));
+    json_object_set_new(out, "duplicate", json_integer(counts.duplicate));
+    json_object_set_new(out, "dnc", json_integer(counts.dnc));
+    json_object_set_new(out, "secondary_contacts", items);
+    items = NULL;
+    api_reply_json(ctx, counts.created + counts.invalid > 0 ? 201 : 200, out);
+out:
+    pg_tx_rollback(ctx->db);
+    PQclear(order);
+    json_decref(items);
+}

@@ -1,0 +1,520 @@
+/*
+ * outdial-api — the REST control plane (docs/api.md, docs/openapi.yaml).
+ *
+ *   outdial-api                       serve the API (the default)
+ *   outdial-api bootstrap --name NAME [--balance MINOR] [--region US] [--currency USD] [--json]
+ *                                     create an account; prints its id and API key (once)
+ *   outdial-api credit --account ID --amount MINOR
+ *                                     add to an account's balance (negative: take)
+ *   outdial-api routes                print the route table
+ *   outdial-api migrate               apply the database migrations and exit
+ *
+ * main only wires configuration, signals, the server and the background
+ * thread (Postgres health and the DNC mirror sync); the work is in the
+ * resource files.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "config.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "phone.h"
+#include "rkeys.h"
+#include "router.h"
+
+/* The background thread checks Postgres this often, which is how fast
+ * /readyz notices a database that went away or came back. */
+#define API_HEALTH_PERIOD_MS 5000
+/* An upload's import row exists from its first byte; one still without
+ * its size after 6 hours belongs to an API that died mid-upload (the idle
+ * timeout ends a stalled upload long before; 200 MiB at 100 kB/s takes 35
+ * minutes). Looked for every 10 minutes. */
+#define API_ORPHAN_AGE_S     (6 * 3600)
+#define API_ORPHAN_PERIOD_US (600LL * OD_USEC_PER_SEC)
+
+static atomic_bool stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stopping, true);
+}
+
+static void sleep_ms(int ms)
+{
+    while (ms > 0 && !atomic_load(&stopping)) {
+        int step = ms < 100 ? ms : 100;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+typedef struct service {
+    api_t api;
+    int64_t dnc_sync_s;
+    bool migrate;
+    const char *port_file;
+} service_t;
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static int config_load(service_t *svc, char *err, size_t errlen)
+{
+    api_t *api = &svc->api;
+    int rc = config_get_required("OUTDIAL_PG_DSN", &api->dsn, err, errlen);
+    if (rc == OD_OK)
+        rc = od_clock_from_env(&api->clk, err, errlen);
+    if (rc == OD_OK)
+        rc = rkeys_prefix_from_env(&api->redis_prefix, err, errlen);
+    if (rc == OD_OK)
+        rc = topic_name_from_env(TOPIC_IMPORT_REQUESTS, api->topic_import_requests,
+                                 sizeof(api->topic_import_requests), err, errlen);
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_API_IMPORT_MAX_BYTES", API_IMPORT_MAX_BYTES_DEFAULT, 1,
+                            16LL * 1024 * 1024 * 1024, &api->import_max_bytes, err, errlen);
+    /* Every minute: a Redis write lost to a crash or an outage is repaired
+     * within a minute, at the cost of reading the DNC lists once a minute. */
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_API_DNC_SYNC_S", 60, 1, 86400, &svc->dnc_sync_s, err, errlen);
+    if (rc == OD_OK)
+        rc = config_get_bool("OUTDIAL_API_MIGRATE", true, &svc->migrate, err, errlen);
+    if (rc)
+        return rc;
+    api->admin_token = config_get_str("OUTDIAL_API_ADMIN_TOKEN", NULL);
+    /* 16 characters at least: the token guards every account's balance. */
+    if (api->admin_token && strlen(api->admin_token) < 16)
+        return od_fail(err, errlen, OD_ERR_INVALID,
+                       "OUTDIAL_API_ADMIN_TOKEN is too short (%zu characters; at least 16, e.g. "
+                       "openssl rand -hex 32)",
+                       strlen(api->admin_token));
+    svc->port_file = config_get_str("OUTDIAL_API_PORT_FILE", NULL);
+    return OD_OK;
+}
+
+static int metrics_setup(api_t *api, char *err, size_t errlen)
+{
+    static const char *const labels[] = {"result", NULL};
+    int rc = metrics_family_register(api->metrics, METRICS_COUNTER, "outdial_api_leads_added_total",
+                                     "Leads sent through the API, by result (created, invalid, "
+                                     "duplicate, dnc).",
+                                     labels, NULL, 0, &api->leads_added, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(api->metrics, "outdial_api_import_uploads_total",
+                                      "CSV uploads started.", &api->import_uploads, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(api->metrics, "outdial_api_import_bytes_total",
+                                      "CSV bytes received and staged.", &api->import_bytes, err,
+                                      errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(api->metrics, "outdial_api_dnc_syncs_total",
+                                      "Completed re-syncs of the Redis DNC sets from Postgres.",
+                                      &api->dnc_syncs, err, errlen);
+    return rc;
+}
+
+static void ready_check(http_readiness_t *rd, void *arg)
+{
+    api_t *api = arg;
+    if (!atomic_load(&api->pg_ok))
+        http_readiness_fail(rd, "postgres", "the database does not answer");
+}
+
+static int migrate_now(const char *dsn, char *err, size_t errlen)
+{
+    pg_conn_t *db = NULL;
+    int rc = pg_conn_new(dsn, "outdial-api-migrate", NULL, &db, err, errlen);
+    if (rc)
+        return rc;
+    migrate_result_t res;
+    rc = migrate_run(db, migrate_dir_default(), NULL, NULL, &res, err, errlen);
+    if (rc == OD_OK && res.applied > 0)
+        log_info("migrate", "%d migrations applied, schema version %d", res.applied, res.latest);
+    pg_conn_free(db);
+    return rc;
+}
+
+/* ---- background: Postgres health, Redis connection, DNC sync ------------------ */
+
+static const pg_stmt_t ping_stmt = {"api_ping", "SELECT 1", 0};
+
+static void *background_main(void *arg)
+{
+    service_t *svc = arg;
+    api_t *api = &svc->api;
+    char err[512];
+    pg_conn_t *db = NULL;
+    int64_t last_sync = 0, last_orphans = 0;
+    bool synced_once = false;
+    while (!atomic_load(&stopping)) {
+        int64_t now = od_clock_real_us();
+        /* One try per period: the loop itself is the retry, and a long
+         * connect backoff here would hold up shutdown. */
+        static const pg_retry_t once = {.attempts = 1};
+        if (!db && pg_conn_new(api->dsn, "outdial-api-sync", &once, &db, err, sizeof(err))) {
+            log_warn("postgres", "%s", err);
+            db = NULL;
+        }
+        bool pg_ok = db && pg_stmt_exec(db, &ping_stmt, NULL, NULL, err, sizeof(err)) == OD_OK;
+        atomic_store(&api->pg_ok, pg_ok);
+        redis_t *r = atomic_load(&api->redis);
+        if (!r) {
+            if (redis_new_from_env(&r, err, sizeof(err)) == OD_OK) {
+                atomic_store(&api->redis, r);
+                log_info("redis", "connected to Redis");
+            } else {
+                log_warn("redis", "%s (DNC changes are mirrored once it answers)", err);
+                r = NULL;
+            }
+        }
+        if (pg_ok && now - last_orphans >= API_ORPHAN_PERIOD_US) {
+            int n = 0;
+            if (imports_orphans_discard(db, API_ORPHAN_AGE_S, &n, err, sizeof(err)) != OD_OK)
+                log_warn("import_orphans", "%s", err);
+            else if (n > 0)
+                log_info("import_orphans", "%d uploads that never completed removed", n);
+            last_orphans = now;
+        }
+        if (pg_ok && r && (!synced_once || now - last_sync >= svc->dnc_sync_s * OD_USEC_PER_SEC)) {
+            size_t n = 0;
+            if (dnc_sync_all(db, r, api->redis_prefix, &n, err, sizeof(err)) == OD_OK) {
+                atomic_store(&api->redis_ok, true);
+                metrics_counter_add(api->dnc_syncs, 1);
+                log_debug("dnc_sync", "%zu accounts' DNC sets in sync", n);
+                synced_once = true;
+                last_sync = now;
+            } else {
+                atomic_store(&api->redis_ok, false);
+                log_warn("dnc_sync", "%s", err);
+            }
+        }
+        int64_t period_ms = svc->dnc_sync_s * 1000 < API_HEALTH_PERIOD_MS ? svc->dnc_sync_s * 1000
+                                                                          : API_HEALTH_PERIOD_MS;
+        sleep_ms((int)period_ms);
+    }
+    pg_conn_free(db);
+    return NULL;
+}
+
+static void port_file_write(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        log_warn("port_file", "cannot write %s", path);
+}
+
+static int serve(void)
+{
+    char err[1024];
+    service_t svc;
+    memset(&svc, 0, sizeof(svc));
+    api_t *api = &svc.api;
+    http_server_t *http = NULL;
+    pthread_t background;
+    bool background_started = false;
+    int status = 1;
+
+    if (config_load(&svc, err, sizeof(err))) {
+        fprintf(stderr, "outdial-api: %s\n", err);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    phone_init();
+    pthread_mutex_init(&api->producer_mu, NULL);
+
+    api->metrics = metrics_registry_new();
+    if (metrics_setup(api, err, sizeof(err)))
+        goto out;
+    http_config_t hcfg;
+    http_config_init(&hcfg);
+    hcfg.port = API_HTTP_PORT_DEFAULT;
+    hcfg.metrics = api->metrics;
+    hcfg.ready = ready_check;
+    hcfg.ready_arg = api;
+    if (http_config_from_env(&hcfg, "OUTDIAL_API", err, sizeof(err)))
+        goto out;
+    api->body_max = hcfg.body_max;
+    /* A connection per request thread, plus as many again for uploads,
+     * which hold theirs while the file arrives. */
+    int64_t pool_max = 0;
+    if (config_get_int("OUTDIAL_API_PG_POOL", (int64_t)hcfg.threads * 2 + 2, 1, 1000, &pool_max,
+                       err, sizeof(err)))
+        goto out;
+
+    if (svc.migrate && migrate_now(api->dsn, err, sizeof(err)))
+        goto out;
+    atomic_store(&api->pg_ok, true);
+    redis_t *r = NULL;
+    if (redis_new_from_env(&r, err, sizeof(err)) != OD_OK) {
+        log_warn("redis", "%s (the API serves; DNC changes are mirrored once Redis answers)", err);
+        r = NULL;
+    }
+    atomic_store(&api->redis, r);
+    kafka_producer_opts_t popts = {.client_id = "outdial-api"};
+    if (kafka_producer_new(&popts, &api->producer, err, sizeof(err)))
+        goto out;
+    api->pool = api_pool_new(api->dsn, (int)pool_max);
+
+    if (http_server_new(&hcfg, &http, err, sizeof(err)) ||
+        router_register(http, api, err, sizeof(err)) || http_server_start(http, err, sizeof(err)))
+        goto out;
+    if (svc.port_file)
+        port_file_write(svc.port_file, http_server_port(http));
+    if (pthread_create(&background, NULL, background_main, &svc) != 0) {
+        snprintf(err, sizeof(err), "cannot start the background thread");
+        goto out;
+    }
+    background_started = true;
+    log_info("ready", "outdial-api listening on port %d", http_server_port(http));
+    while (!atomic_load(&stopping))
+        sleep_ms(200);
+    status = 0;
+out:
+    if (status != 0)
+        log_error("startup", "%s", err);
+    atomic_store(&stopping, true);
+    http_server_free(http); /* stops and waits for running handlers */
+    if (background_started)
+        pthread_join(background, NULL);
+    api_pool_free(api->pool);
+    kafka_producer_free(api->producer);
+    redis_free(atomic_load(&api->redis));
+    metrics_registry_free(api->metrics);
+    pthread_mutex_destroy(&api->producer_mu);
+    log_info("stopped", "outdial-api stopped");
+    return status;
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: outdial-api                      serve the REST API\n"
+            "       outdial-api bootstrap --name NAME [--balance MINOR] [--region US]\n"
+            "                             [--currency USD] [--json]\n"
+            "       outdial-api credit --account ID --amount MINOR\n"
+            "       outdial-api routes               print the route table\n"
+            "       outdial-api migrate              apply the database migrations\n"
+            "\n"
+            "Environment: OUTDIAL_PG_DSN (required), OUTDIAL_REDIS_URL, OUTDIAL_KAFKA_BROKERS,\n"
+            "OUTDIAL_API_HTTP_PORT (8080), OUTDIAL_API_ADMIN_TOKEN; see docs/api.md.\n");
+}
+
+static bool parse_i64(const char *name, const char *text, int64_t *out)
+{
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end) {
+        fprintf(stderr, "outdial-api: %s must be an integer, not '%s'\n", name, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A connection for the commands, after migrating (unless told not to). */
+static pg_conn_t *command_db(void)
+{
+    char err[1024];
+    const char *dsn = NULL;
+    bool migrate = true;
+    if (config_get_required("OUTDIAL_PG_DSN", &dsn, err, sizeof(err)) ||
+        config_get_bool("OUTDIAL_API_MIGRATE", true, &migrate, err, sizeof(err)) ||
+        (migrate && migrate_now(dsn, err, sizeof(err)))) {
+        fprintf(stderr, "outdial-api: %s\n", err);
+        return NULL;
+    }
+    pg_conn_t *db = NULL;
+    if (pg_conn_new(dsn, "outdial-api-cli", NULL, &db, err, sizeof(err))) {
+        fprintf(stderr, "outdial-api: %s\n", err);
+        return NULL;
+    }
+    return db;
+}
+
+static int cmd_bootstrap(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"balance", required_argument, NULL, 'b'},
+        {"region", required_argument, NULL, 'r'},
+        {"currency", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name = NULL, *region = "US", *currency = "USD";
+    int64_t balance = 0;
+    bool json = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            name = optarg;
+            break;
+        case 'b':
+            if (!parse_i64("--balance", optarg, &balance))
+                return 2;
+            break;
+        case 'r':
+            region = optarg;
+            break;
+        case 'c':
+            currency = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        default:
+            usage(opt == 'h' ? stdout : stderr);
+            return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (!name || optind < argc) {
+        fprintf(stderr, "outdial-api bootstrap: --name NAME is required\n");
+        return 2;
+    }
+    if (balance < -ACCOUNTS_CREDIT_MAX || balance > ACCOUNTS_CREDIT_MAX) {
+        fprintf(stderr, "outdial-api bootstrap: --balance must be between %lld and %lld\n",
+                -ACCOUNTS_CREDIT_MAX, ACCOUNTS_CREDIT_MAX);
+        return 2;
+    }
+    /* Codes are capitals; accept them typed in any case. */
+    char region_uc[8], currency_uc[8];
+    snprintf(region_uc, sizeof(region_uc), "%s", region);
+    snprintf(currency_uc, sizeof(currency_uc), "%s", currency);
+    for (char *c = region_uc; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    for (char *c = currency_uc; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    region = region_uc;
+    currency = currency_uc;
+    pg_conn_t *db = command_db();
+    if (!db)
+        return 1;
+    char err[1024], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1];
+    int rc =
+        accounts_create(db, name, balance, region, currency, account_id, key, err, sizeof(err));
+    pg_conn_free(db);
+    if (rc) {
+        fprintf(stderr, "outdial-api bootstrap: %s\n", err);
+        return rc == OD_ERR_INVALID ? 2 : 1;
+    }
+    if (json)
+        printf("{\"account_id\":\"%s\",\"api_key\":\"%s\"}\n", account_id, key);
+    else
+        printf("account_id %s\napi_key %s\n", account_id, key);
+    fprintf(stderr, "outdial-api: keep the API key now: it is stored only hashed and cannot be "
+                    "shown again\n");
+    return 0;
+}
+
+static int cmd_credit(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"account", required_argument, NULL, 'a'},
+        {"amount", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *account = NULL;
+    int64_t amount = 0;
+    bool have_amount = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'a':
+            account = optarg;
+            break;
+        case 'm':
+            if (!parse_i64("--amount", optarg, &amount))
+                return 2;
+            have_amount = true;
+            break;
+        default:
+            usage(opt == 'h' ? stdout : stderr);
+            return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (!account || !have_amount || optind < argc) {
+        fprintf(stderr, "outdial-api credit: --account ID and --amount MINOR are required\n");
+        return 2;
+    }
+    pg_conn_t *db = command_db();
+    if (!db)
+        return 1;
+    char err[1024];
+    int64_t balance = 0;
+    int rc = accounts_credit(db, account, amount, &balance, err, sizeof(err));
+    pg_conn_free(db);
+    if (rc) {
+        fprintf(stderr, "outdial-api credit: %s\n", err);
+        return rc == OD_ERR_INVALID || rc == OD_ERR_NOT_FOUND ? 2 : 1;
+    }
+    printf("account_id %s\nbalance_minor %" PRId64 "\n", account, balance);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    if (strcmp(cmd, "routes") == 0) {
+        router_print(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    /* The commands are for people: JSON log lines only for warnings. */
+    if (strcmp(cmd, "serve") != 0 && !getenv("OUTDIAL_LOG_LEVEL"))
+        setenv("OUTDIAL_LOG_LEVEL", "warn", 1);
+    if (log_init("api", err, sizeof(err)) != OD_OK) {
+        fprintf(stderr, "outdial-api: %s\n", err);
+        return 2;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return serve();
+    if (strcmp(cmd, "bootstrap") == 0)
+        return cmd_bootstrap(argc - 1, argv + 1);
+    if (strcmp(cmd, "credit") == 0)
+        return cmd_credit(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0) {
+        const char *dsn = NULL;
+        char merr[1024];
+        if (config_get_required("OUTDIAL_PG_DSN", &dsn, merr, sizeof(merr)) ||
+            migrate_now(dsn, merr, sizeof(merr))) {
+            fprintf(stderr, "outdial-api: %s\n", merr);
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "outdial-api: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

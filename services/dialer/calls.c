@@ -1,0 +1,117 @@
+#include "calls.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xmalloc.h"
+
+#define CALLS_BUCKETS_MIN 1024
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void call_table_init(call_table_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_REALTIME);
+    pthread_cond_init(&t->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    t->nbuckets = CALLS_BUCKETS_MIN;
+    t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+}
+
+void call_table_destroy(call_table_t *t)
+{
+    dial_call_t *c = t->head;
+    while (c) {
+        dial_call_t *next = c->next;
+        free(c);
+        c = next;
+    }
+    free(t->buckets);
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->mu);
+    memset(t, 0, sizeof(*t));
+}
+
+dial_call_t *call_table_find(call_table_t *t, const char *attempt_id)
+{
+    for (dial_call_t *c = t->buckets[hash_str(attempt_id) % t->nbuckets]; c; c = c->hnext)
+        if (strcmp(c->attempt.attempt_id, attempt_id) == 0)
+            return c;
+    return NULL;
+}
+
+/* Doubles the bucket array when the load passes 1. */
+static void grow(call_table_t *t)
+{
+    size_t n = t->nbuckets * 2;
+    dial_call_t **b = xcalloc(n, sizeof(*b));
+    for (dial_call_t *c = t->head; c; c = c->next) {
+        size_t i = hash_str(c->attempt.attempt_id) % n;
+        c->hnext = b[i];
+        b[i] = c;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+}
+
+dial_call_t *call_table_add(call_table_t *t, const provider_attempt_t *attempt)
+{
+    if (t->count + 1 > t->nbuckets)
+        grow(t);
+    dial_call_t *c = xcalloc(1, sizeof(*c));
+    c->attempt = *attempt;
+    size_t i = hash_str(attempt->attempt_id) % t->nbuckets;
+    c->hnext = t->buckets[i];
+    t->buckets[i] = c;
+    c->next = t->head;
+    if (t->head)
+        t->head->prev = c;
+    t->head = c;
+    t->count++;
+    return c;
+}
+
+void call_table_remove(call_table_t *t, dial_call_t *c)
+{
+    dial_call_t **pp = &t->buckets[hash_str(c->attempt.attempt_id) % t->nbuckets];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        t->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    t->count--;
+    free(c);
+}
+
+void call_table_wait(call_table_t *t, int64_t deadline_real_us)
+{
+    struct timespec until = {.tv_sec = deadline_real_us / 1000000,
+                             .tv_nsec = (long)(deadline_real_us % 1000000) * 1000};
+    pthread_cond_timedwait(&t->cond, &t->mu, &until);
+}
+
+void call_mark_initiated(dial_call_t *c, int64_t now_real_us)
+{
+    c->init = CALL_INIT_DONE;
+    c->initiated_real_us = now_real_us;
+    c->reconcile_at_real_us = now_real_us + c->reconcile_after_us;
+}

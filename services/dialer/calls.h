@@ -1,0 +1,85 @@
+/*
+ * calls.h — the calls this dialer placed and has not seen end, in memory.
+ *
+ * Shared by the dial loop (which adds, sweeps and removes records) and the
+ * webhook threads (which read and update them), under one mutex. A record
+ * is created just before its create-call request and removed by the dial
+ * loop only, once the call's terminal event is acknowledged, the request
+ * failed, or reconciliation gave up. Webhook threads therefore look a
+ * record up again by attempt id after every wait instead of keeping a
+ * pointer across it.
+ *
+ * The `init` state orders the attempt's "initiated" event before its
+ * webhook events: the provider may send the first webhook before the
+ * create-call answer reaches us, and the answer may never come (a timeout)
+ * while the webhooks do. Whoever moves init from NONE to PUBLISHING
+ * publishes "initiated"; the others wait for DONE (bounded).
+ */
+#ifndef OUTDIAL_DIALER_CALLS_H
+#define OUTDIAL_DIALER_CALLS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provider.h"
+
+typedef enum call_init {
+    CALL_INIT_NONE = 0,   /* not published; nobody is publishing it */
+    CALL_INIT_PUBLISHING, /* one thread is publishing "initiated" */
+    CALL_INIT_DONE,       /* acknowledged by Kafka */
+    CALL_INIT_ABANDONED,  /* the call was not placed (or never confirmed): no "initiated" */
+} call_init_t;
+
+typedef struct dial_call {
+    struct dial_call *hnext;       /* hash chain */
+    struct dial_call *prev, *next; /* every record, for sweeps */
+    provider_attempt_t attempt;
+    char e164[PROVIDER_E164_MAX];
+    char provider_call_id[PROVIDER_CALL_ID_MAX];
+    call_init_t init;
+    bool posting;               /* the create-call request has not been answered */
+    bool terminal_done;         /* the terminal event is acknowledged */
+    int64_t reconcile_after_us; /* real time from initiated to the first lookup */
+    int64_t initiated_real_us;  /* 0 until init is DONE */
+    int64_t reconcile_at_real_us;
+    int64_t ended_seen_real_us; /* a status-update "ended" arrived (0: none yet) */
+
+    /* Below: the dial loop's alone (never touched by webhook threads). */
+    bool lock_held;             /* the line lock is ours (as far as we know) */
+    int64_t lock_lease_ms;      /* real */
+    int64_t lock_renew_real_us; /* when to extend it */
+    bool lookup_in_flight;
+    int lookups;
+    int64_t next_lookup_real_us;
+    void *job; /* the dial loop's job waiting on this call, or NULL */
+} dial_call_t;
+
+typedef struct call_table {
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* broadcast on every change of init or posting */
+    dial_call_t **buckets;
+    size_t nbuckets;
+    size_t count;
+    dial_call_t *head; /* list of every record */
+} call_table_t;
+
+void call_table_init(call_table_t *t);
+/* Frees every record. No thread may use the table any more. */
+void call_table_destroy(call_table_t *t);
+
+/* The functions below need t->mu held by the caller. */
+
+dial_call_t *call_table_find(call_table_t *t, const char *attempt_id);
+/* A new record for attempt (zeroed but for the attempt); the caller fills
+ * the rest. The table owns it. */
+dial_call_t *call_table_add(call_table_t *t, const provider_attempt_t *attempt);
+/* Unlinks and frees c. */
+void call_table_remove(call_table_t *t, dial_call_t *c);
+/* Waits for a broadcast until the real-time deadline (µs since the epoch). */
+void call_table_wait(call_table_t *t, int64_t deadline_real_us);
+/* Sets init DONE and starts the reconciliation clock. */
+void call_mark_initiated(dial_call_t *c, int64_t now_real_us);
+
+#endif

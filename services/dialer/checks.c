@@ -1,0 +1,177 @@
+#include "checks.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void verdict(check_result_t *out, check_verdict_t v, const char *fmt, ...) OD_PRINTF(3, 4);
+
+static void verdict(check_result_t *out, check_verdict_t v, const char *fmt, ...)
+{
+    out->verdict = v;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
+    va_end(ap);
+}
+
+void checks_line_key(const checks_env_t *env, const char *e164, char out[RKEYS_KEY_MAX])
+{
+    rkeys_line(env->prefix, e164, out);
+}
+
+/* Checks 1 and 2. true when both pass; otherwise out is set. */
+static bool window_and_campaign(const checks_env_t *env, const dialjob_t *job, check_result_t *out)
+{
+    char err[256];
+    int64_t now = od_clock_now_us(env->clk);
+    if (now >= job->not_after_us) {
+        char at[40], until[40];
+        od_time_format_rfc3339(now, at, sizeof(at));
+        od_time_format_rfc3339(job->not_after_us, until, sizeof(until));
+        out->reason = MODEL_SKIP_OUTSIDE_WINDOW;
+        verdict(out, CHECK_SKIP, "the calling window closed at %s (now %s)", until, at);
+        return false;
+    }
+    char key[RKEYS_KEY_MAX];
+    rkeys_campaign(env->prefix, job->campaign_id, key);
+    char *status = NULL;
+    int rc = redis_get(env->redis, key, &status, NULL, err, sizeof(err));
+    if (rc == OD_ERR_NOT_FOUND) {
+        out->reason = MODEL_SKIP_CAMPAIGN_NOT_RUNNING;
+        verdict(out, CHECK_SKIP, "campaign %s has no status in Redis (not started)",
+                job->campaign_id);
+        return false;
+    }
+    if (rc) {
+        verdict(out, CHECK_RETRY, "redis: campaign status: %s", err);
+        return false;
+    }
+    bool running = strcmp(status, "in_progress") == 0;
+    if (!running) {
+        out->reason = MODEL_SKIP_CAMPAIGN_NOT_RUNNING;
+        verdict(out, CHECK_SKIP, "campaign %s is %.40s", job->campaign_id, status);
+    }
+    free(status);
+    return running;
+}
+
+/* A refusal before the attempt key was taken: if the key exists, the
+ * attempt is placed or fenced and the refusal must not be published. */
+static void refuse_unless_taken(const checks_env_t *env, const dialjob_t *job, check_result_t *out)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    rkeys_attempt(env->prefix, job->attempt_id, key);
+    char *value = NULL;
+    int rc = redis_get(env->redis, key, &value, NULL, err, sizeof(err));
+    if (rc == OD_OK)
+        verdict(out, CHECK_DUPLICATE, "attempt %s is already taken by %.60s", job->attempt_id,
+                value);
+    else if (rc != OD_ERR_NOT_FOUND)
+        verdict(out, CHECK_RETRY, "redis: attempt key: %s", err);
+    free(value);
+}
+
+/* Step 4. */
+static void take_attempt(const checks_env_t *env, const dialjob_t *job, check_state_t *st,
+                         check_result_t *out)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    rkeys_attempt(env->prefix, job->attempt_id, key);
+    int rc =
+        redis_set_nx(env->redis, key, env->instance_id, CHECKS_ATTEMPT_TTL_MS, err, sizeof(err));
+    if (rc == OD_OK) {
+        st->holds_attempt_key = true;
+        return;
+    }
+    if (rc == OD_ERR_CONFLICT) {
+        verdict(out, CHECK_DUPLICATE, "attempt %s was dialed already (or fenced)", job->attempt_id);
+        return;
+    }
+    /* The SET may or may not have happened: read the key back. */
+    char *value = NULL;
+    char err2[256];
+    int rc2 = redis_get(env->redis, key, &value, NULL, err2, sizeof(err2));
+    if (rc2 == OD_OK && strcmp(value, env->instance_id) == 0)
+        st->holds_attempt_key = true;
+    else if (rc2 == OD_OK)
+        verdict(out, CHECK_DUPLICATE, "attempt %s is taken by %.60s", job->attempt_id, value);
+    else
+        verdict(out, CHECK_RETRY, "redis: attempt key: %s", rc2 == OD_ERR_NOT_FOUND ? err : err2);
+    free(value);
+}
+
+/* Step 5: SET NX with the attempt id as the token; a lock already holding
+ * our token (a retry after an unknown outcome) is ours. */
+static void take_line(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
+                      check_state_t *st, check_result_t *out)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    checks_line_key(env, job->e164, key);
+    int rc = redis_set_nx(env->redis, key, job->attempt_id, lease_ms, err, sizeof(err));
+    if (rc == OD_OK) {
+        st->holds_line = true;
+        return;
+    }
+    char *holder = NULL;
+    char err2[256];
+    int rc2 = redis_get(env->redis, key, &holder, NULL, err2, sizeof(err2));
+    if (rc2 == OD_OK && strcmp(holder, job->attempt_id) == 0) {
+        st->holds_line = true;
+    } else if (rc == OD_ERR_CONFLICT && rc2 == OD_OK) {
+        out->reason = MODEL_SKIP_NUMBER_BUSY;
+        verdict(out, CHECK_SKIP, "another call to %s is in flight (attempt %.40s)", job->e164,
+                holder);
+    } else if (rc == OD_ERR_CONFLICT && rc2 == OD_ERR_NOT_FOUND) {
+        /* Released between our SET and GET: try again at once next time. */
+        verdict(out, CHECK_RETRY, "line lock of %s changed hands during the check", job->e164);
+    } else {
+        verdict(out, CHECK_RETRY, "redis: line lock: %s", rc ? err : err2);
+    }
+    free(holder);
+}
+
+void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms, check_state_t *st,
+                check_result_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    char err[256];
+    if (!st->holds_attempt_key) {
+        if (!window_and_campaign(env, job, out)) {
+            if (out->verdict == CHECK_SKIP)
+                refuse_unless_taken(env, job, out);
+            return;
+        }
+        char key[RKEYS_KEY_MAX];
+        rkeys_dnc(env->prefix, job->account_id, key);
+        bool listed = false;
+        int rc = redis_sismember(env->redis, key, job->e164, &listed, err, sizeof(err));
+        if (rc) {
+            verdict(out, CHECK_RETRY, "redis: DNC set: %s", err);
+            return;
+        }
+        if (listed) {
+            out->reason = MODEL_SKIP_DNC;
+            verdict(out, CHECK_SKIP, "%s is on the account's do-not-call list", job->e164);
+            refuse_unless_taken(env, job, out);
+            return;
+        }
+        take_attempt(env, job, st, out);
+        if (!st->holds_attempt_key)
+            return;
+    }
+    if (!st->holds_line) {
+        take_line(env, job, lease_ms, st, out);
+        if (!st->holds_line)
+            return;
+    }
+    verdict(out, CHECK_DIAL, "ok");
+}
+
+void checks_recheck(const checks_env_t *env, const dialjob_t *job, check_result_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (window_and_campaign(env, job, out))
+        verdict(out, CHECK_DIAL, "ok");
+}

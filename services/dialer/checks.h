@@ -1,0 +1,77 @@
+/*
+ * checks.h — what the dialer verifies in Redis just before placing a call
+ * (DESIGN section 6, invariants 1 to 4), in this order:
+ *
+ *   1. not_after_us has not passed (campaign clock)  else skipped outside_window
+ *   2. the campaign's mirror key says "in_progress"  else skipped campaign_not_running
+ *   3. the number is not in the account's DNC set    else skipped dnc
+ *   4. SET NX the attempt key (value: this dialer's instance id, 7 days):
+ *      taken already → a duplicate: nothing is published, the job is done
+ *   5. the line lock of the number (token = the attempt id, so whichever
+ *      dialer gets the end-of-call webhook can release it)
+ *                                                    else skipped number_busy
+ *
+ * A refusal at 1–3 first reads the attempt key: if it exists, some dialer
+ * already placed this attempt (the job is a re-delivery) or the scheduler
+ * fenced it, and a skipped event would wrongly hand the attempt back — so
+ * nothing is published then either.
+ *
+ * Redis errors are CHECK_RETRY: the job waits and runs the checks again,
+ * resuming after the attempt key if it was already taken (st keeps that).
+ */
+#ifndef OUTDIAL_DIALER_CHECKS_H
+#define OUTDIAL_DIALER_CHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "err.h"
+#include "model.h"
+#include "redis.h"
+#include "rkeys.h"
+
+/* The attempt key lives 7 days, as long as any attempt can be re-delivered
+ * or re-issued (the scheduler's fence uses the same TTL). */
+#define CHECKS_ATTEMPT_TTL_MS (7LL * 24 * 3600 * 1000)
+
+typedef enum check_verdict {
+    CHECK_DIAL = 0,  /* every check passed; the attempt key and line lock are held */
+    CHECK_SKIP,      /* refused: publish skipped with reason and detail */
+    CHECK_DUPLICATE, /* the attempt key exists: publish nothing */
+    CHECK_RETRY,     /* Redis failed: try again later (detail says why) */
+} check_verdict_t;
+
+typedef struct check_state {
+    bool holds_attempt_key; /* step 4 passed earlier */
+    bool holds_line;        /* step 5 passed earlier */
+} check_state_t;
+
+typedef struct check_result {
+    check_verdict_t verdict;
+    model_skip_reason_t reason; /* for CHECK_SKIP */
+    char detail[256];
+} check_result_t;
+
+typedef struct checks_env {
+    redis_t *redis;
+    const char *prefix;      /* Redis key prefix */
+    const char *instance_id; /* the attempt key's value */
+    const od_clock_t *clk;
+} checks_env_t;
+
+/* Runs the checks for job; lease_ms is the line lock's lease (real ms). */
+void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms, check_state_t *st,
+                check_result_t *out);
+
+/* Checks 1 and 2 again, before a create-call request is repeated after a
+ * 429. CHECK_DIAL, CHECK_SKIP (reason outside_window or
+ * campaign_not_running), or CHECK_RETRY on a Redis error. */
+void checks_recheck(const checks_env_t *env, const dialjob_t *job, check_result_t *out);
+
+/* The line lock's key for a number. */
+void checks_line_key(const checks_env_t *env, const char *e164, char out[RKEYS_KEY_MAX]);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * reconcile.c — the calls this dialer placed, until they end: their line
+ * locks extended while they run, and a lookup (GET /call/{id}) for those
+ * whose end-of-call report is overdue, whose terminal event then carries the
+ * id the report's would have had (docs/dialer.md, "Reconciliation").
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dial_event.h"
+#include "dialer_internal.h"
+#include "log.h"
+#include "rkeys.h"
+#include "xmalloc.h"
+
+/* Reconciliation and lease renewal pass, real time. */
+#define RECONCILE_SWEEP_US (200 * 1000)
+/* Lookups of one call before reconciliation gives up on it (spaced 1 s,
+ * 2 s, 4 s ... capped at 60 s: about 8 minutes in all). */
+#define RECONCILE_LOOKUPS_MAX           14
+#define RECONCILE_LOOKUP_BACKOFF_MAX_US (60LL * 1000 * 1000)
+
+typedef struct lookup_ack {
+    dialer_t *d;
+    char attempt_id[UUID_STR_LEN];
+} lookup_ack_t;
+
+static void lookup_event_done(void *arg, int rc, const char *err)
+{
+    lookup_ack_t *a = arg;
+    dial_note_t *n = xcalloc(1, sizeof(*n));
+    n->kind = NOTE_RECONCILED;
+    n->rc = rc;
+    snprintf(n->attempt_id, sizeof(n->attempt_id), "%s", a->attempt_id);
+    snprintf(n->err, sizeof(n->err), "%s", err ? err : "");
+    dialer_note_push(a->d, n);
+    free(a);
+}
+
+/* Schedules the next lookup of a call, or gives up on it. */
+static void lookup_later(dialer_t *d, const char *attempt_id, const char *why)
+{
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, attempt_id);
+    if (c) {
+        c->lookup_in_flight = false;
+        c->lookups++;
+        if (c->lookups >= RECONCILE_LOOKUPS_MAX) {
+            log_error("reconcile",
+                      "attempt %s (call %s): no end after %d lookups (%s); giving up: the "
+                      "scheduler's processing timeout closes the attempt",
+                      attempt_id, c->provider_call_id, c->lookups, why);
+            call_table_remove(&d->calls, c);
+        } else {
+            int64_t backoff = (int64_t)1000000 << (c->lookups > 6 ? 6 : c->lookups - 1);
+            if (backoff > RECONCILE_LOOKUP_BACKOFF_MAX_US)
+                backoff = RECONCILE_LOOKUP_BACKOFF_MAX_US;
+            c->next_lookup_real_us = dialer_now_real() + backoff;
+        }
+    }
+    pthread_mutex_unlock(&d->calls.mu);
+}
+
+void reconcile_lookup_done(dialer_t *d, xfer_t *x, CURLcode crc)
+{
+    char err[512];
+    if (crc != CURLE_OK) {
+        lookup_later(d, x->attempt_id, curl_easy_strerror(crc));
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    provider_lookup_t kind = PROVIDER_LOOKUP_RETRY;
+    provider_msg_t msg;
+    if (x->ops->call_lookup_parse(status, x->resp, x->resp_len, &kind, &msg, err, sizeof(err))) {
+        lookup_later(d, x->attempt_id, err);
+        return;
+    }
+    dial_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    int64_t now = od_clock_now_us(&d->cfg->clk);
+    if (kind == PROVIDER_LOOKUP_ENDED) {
+        if (strcmp(msg.attempt.attempt_id, x->attempt_id) != 0) {
+            snprintf(err, sizeof(err), "the call object belongs to attempt %s",
+                     msg.attempt.attempt_id);
+            provider_msg_clear(&msg);
+            lookup_later(d, x->attempt_id, err);
+            return;
+        }
+        if (dial_event_from_msg(&ev, &msg, now) != OD_OK) {
+            provider_msg_clear(&msg);
+            lookup_later(d, x->attempt_id, "no event in the call object");
+            return;
+        }
+        if (!msg.result.reason_known)
+            log_warn("ended_reason",
+                     "attempt %s: unknown endedReason '%s' taken as a transient "
+                     "failure",
+                     x->attempt_id, msg.result.ended_reason);
+        provider_msg_clear(&msg);
+    } else if (kind == PROVIDER_LOOKUP_NOT_FOUND) {
+        pthread_mutex_lock(&d->calls.mu);
+        dial_call_t *c = call_table_find(&d->calls, x->attempt_id);
+        provider_attempt_t a;
+        if (c)
+            a = c->attempt;
+        pthread_mutex_unlock(&d->calls.mu);
+        if (!c)
+            return;
+        dial_event_failed(&ev, &a, DIAL_KIND_END, false, "provider-call-not-found", "", now);
+    } else {
+        lookup_later(d, x->attempt_id,
+                     kind == PROVIDER_LOOKUP_RUNNING ? "still running" : "provider error");
+        return;
+    }
+    log_info("reconcile", "attempt %s: terminal event from the provider's call object (%s)",
+             x->attempt_id, model_call_status_name((model_call_status_t)(ev.ev.status - 1)));
+    lookup_ack_t *a = xcalloc(1, sizeof(*a));
+    a->d = d;
+    snprintf(a->attempt_id, sizeof(a->attempt_id), "%s", x->attempt_id);
+    if (publisher_send(d->pub, &ev, lookup_event_done, a, err, sizeof(err))) {
+        free(a);
+        log_error("event_encode", "attempt %s: %s", x->attempt_id, err);
+        lookup_later(d, x->attempt_id, err);
+    }
+    dial_event_clear(&ev);
+}
+
+typedef struct sweep_item {
+    char attempt_id[UUID_STR_LEN];
+    char call_id[PROVIDER_CALL_ID_MAX];
+    char e164[PROVIDER_E164_MAX];
+    int64_t lease_ms;
+    bool lookup;
+    bool renew;
+} sweep_item_t;
+
+void reconcile_sweep(dialer_t *d)
+{
+    int64_t now = dialer_now_real();
+    if (now < d->next_sweep_real_us)
+        return;
+    d->next_sweep_real_us = now + RECONCILE_SWEEP_US;
+    sweep_item_t *items = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = d->calls.head;
+    while (c) {
+        dial_call_t *next = c->next;
+        if (c->terminal_done && !c->job && !c->lookup_in_flight) {
+            call_table_remove(&d->calls, c);
+            c = next;
+            continue;
+        }
+        bool renew = c->lock_held && !c->terminal_done && now >= c->lock_renew_real_us;
+        bool lookup = c->init == CALL_INIT_DONE && !c->terminal_done && !c->lookup_in_flight &&
+                      c->provider_call_id[0] && now >= c->next_lookup_real_us &&
+                      (now >= c->reconcile_at_real_us ||
+                       (c->ended_seen_real_us &&
+                        now >= c->ended_seen_real_us + d->cfg->report_grace_ms * 1000));
+        if (renew || lookup) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                items = xrealloc(items, cap * sizeof(*items));
+            }
+            sweep_item_t *it = &items[n++];
+            snprintf(it->attempt_id, sizeof(it->attempt_id), "%s", c->attempt.attempt_id);
+            snprintf(it->call_id, sizeof(it->call_id), "%s", c->provider_call_id);
+            snprintf(it->e164, sizeof(it->e164), "%s", c->e164);
+            it->lease_ms = c->lock_lease_ms;
+            it->renew = renew;
+            it->lookup = lookup;
+            if (renew)
+                c->lock_renew_real_us = now + c->lock_lease_ms * 1000 / 2;
+            if (lookup)
+                c->lookup_in_flight = true;
+        }
+        c = next;
+    }
+    size_t tracked = d->calls.count;
+    pthread_mutex_unlock(&d->calls.mu);
+    metrics_gauge_set(d->m.calls_in_flight, (double)tracked);
+
+    for (size_t i = 0; i < n; i++) {
+        sweep_item_t *it = &items[i];
+        char err[512];
+        if (it->renew) {
+            char key[RKEYS_KEY_MAX];
+            rkeys_line(d->cfg->redis_prefix, it->e164, key);
+            int rc =
+                redis_lock_extend(d->redis, key, it->attempt_id, it->lease_ms, err, sizeof(err));
+            dialer_redis_result(d, rc);
+            if (rc == OD_ERR_CONFLICT) {
+                pthread_mutex_lock(&d->calls.mu);
+                dial_call_t *cc = call_table_find(&d->calls, it->attempt_id);
+                if (cc)
+                    cc->lock_held = false;
+                pthread_mutex_unlock(&d->calls.mu);
+            } else if (rc) {
+                log_warn("line_lock", "extend %s: %s", key, err);
+            }
+        }
+        if (it->lookup) {
+            log_info("reconcile", "attempt %s: no end-of-call report; looking call %s up",
+                     it->attempt_id, it->call_id);
+            xfer_t *x = xcalloc(1, sizeof(*x));
+            x->kind = XFER_LOOKUP;
+            x->ops = d->webhook_ops;
+            snprintf(x->attempt_id, sizeof(x->attempt_id), "%s", it->attempt_id);
+            if (x->ops->call_lookup_build(&d->cfg->provider, it->call_id, &x->req, err,
+                                          sizeof(err)) ||
+                xfer_start(d, x, d->cfg->lookup_timeout_ms)) {
+                xfer_free(x);
+                lookup_later(d, it->attempt_id, "the lookup request could not be made");
+            }
+        }
+    }
+    free(items);
+}
+
+void reconcile_note(dialer_t *d, const dial_note_t *n)
+{
+    char line[RKEYS_KEY_MAX] = "";
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, n->attempt_id);
+    if (c && n->rc == OD_OK) {
+        c->terminal_done = true;
+        c->lookup_in_flight = false;
+        if (c->lock_held)
+            rkeys_line(d->cfg->redis_prefix, c->e164, line);
+        c->lock_held = false;
+    }
+    pthread_mutex_unlock(&d->calls.mu);
+    if (n->rc == OD_OK) {
+        metrics_counter_add(d->m.reconciled, 1);
+        if (line[0])
+            dialer_line_release(d, line, n->attempt_id);
+    } else {
+        log_warn("event_publish", "attempt %s: reconciled event: %s", n->attempt_id, n->err);
+        lookup_later(d, n->attempt_id, n->err);
+    }
+}

@@ -1,0 +1,729 @@
+/*
+ * Unit tests of the dialer's pure parts: Vapi's endedReason table, webhook
+ * and call-object parsing (every message type, and malformed ones), the
+ * create-call request body, the classification of create-call answers,
+ * deterministic event ids, the events built from each, and the constant-
+ * time secret comparison. No network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "dial_event.h"
+#include "provider.h"
+
+#define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
+#define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
+#define CAMP    "6f1c0b5e-3333-4aaa-8bbb-000000000003"
+#define ACCT    "6f1c0b5e-4444-4aaa-8bbb-000000000004"
+
+#define META                                                                                       \
+    "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"lead_id\":\"" LEAD                             \
+    "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":2}"
+
+static const provider_conf_t conf = {
+    .base_url = "http://127.0.0.1:8900/",
+    .api_key = "sk-test",
+    .webhook_url = "https://dialer.example/webhooks/vapi",
+    .webhook_secret = "whsec-0123456789",
+};
+
+/* ---- endedReason ---- */
+
+static void test_ended_reason_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *reason;
+        bool answered;
+        model_call_status_t status;
+        int answered_by; /* -1: not known */
+        bool permanent;
+        bool known;
+    } cases[] = {
+        {"customer-busy", false, MODEL_CALL_BUSY, -1, false, true},
+        {"customer-did-not-answer", false, MODEL_CALL_UNANSWERED, -1, false, true},
+        {"voicemail", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false, true},
+        {"customer-ended-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"assistant-ended-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"assistant-ended-call-after-message-spoken", true, MODEL_CALL_COMPLETED,
+         MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"assistant-said-end-call-phrase", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN,
+         false, true},
+        {"assistant-forwarded-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+         true},
+        {"exceeded-max-duration", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"silence-timed-out", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"twilio-reported-customer-misdialed", false, MODEL_CALL_FAILED, -1, true, true},
+        {"vonage-rejected", false, MODEL_CALL_FAILED, -1, true, true},
+        {"call.in-progress.error-providerfault-outbound-sip-403-forbidden", false,
+         MODEL_CALL_FAILED, -1, true, true},
+        {"call.in-progress.error-providerfault-outbound-sip-408-request-timeout", false,
+         MODEL_CALL_UNANSWERED, -1, false, true},
+        {"call.in-progress.error-providerfault-outbound-sip-480-temporarily-unavailable", false,
+         MODEL_CALL_UNANSWERED, -1, false, true},
+        {"call.in-progress.error-providerfault-outbound-sip-503-service-unavailable", false,
+         MODEL_CALL_FAILED, -1, false, true},
+        {"twilio-failed-to-connect-call", false, MODEL_CALL_FAILED, -1, false, true},
+        {"vonage-failed-to-connect-call", false, MODEL_CALL_FAILED, -1, false, true},
+        {"call.in-progress.error-vapifault-transport-never-connected", false, MODEL_CALL_FAILED, -1,
+         false, true},
+        {"pipeline-error-openai-llm-failed", true, MODEL_CALL_FAILED, MODEL_ANSWERED_BY_UNKNOWN,
+         false, true},
+        {"phone-call-provider-closed-websocket", true, MODEL_CALL_FAILED, MODEL_ANSWERED_BY_UNKNOWN,
+         false, true},
+        {"call.start.error-get-assistant", false, MODEL_CALL_FAILED, -1, false, true},
+        {"call.start.error-subscription-frozen", false, MODEL_CALL_FAILED, -1, false, false},
+        {"something-new-from-the-provider", false, MODEL_CALL_FAILED, -1, false, false},
+        {"", false, MODEL_CALL_FAILED, -1, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        provider_result_t r;
+        memset(&r, 0, sizeof(r));
+        provider_vapi_ended_reason_map(cases[i].reason, cases[i].answered, &r);
+        if (r.status != cases[i].status || r.permanent != cases[i].permanent ||
+            r.reason_known != cases[i].known || r.answered_known != (cases[i].answered_by >= 0) ||
+            (cases[i].answered_by >= 0 && (int)r.answered_by != cases[i].answered_by))
+            fail_msg("%s: status %d permanent %d known %d answered %d/%d", cases[i].reason,
+                     r.status, r.permanent, r.reason_known, r.answered_known, r.answered_by);
+        assert_string_equal(r.ended_reason, cases[i].reason);
+    }
+    provider_result_t r;
+    memset(&r, 0, sizeof(r));
+    provider_vapi_ended_reason_map(NULL, false, &r);
+    assert_int_equal(r.status, MODEL_CALL_FAILED);
+    assert_false(r.reason_known);
+}
+
+static void test_cost_minor(void **state)
+{
+    (void)state;
+    assert_int_equal(provider_cost_minor(0.18), 18);
+    assert_int_equal(provider_cost_minor(0.36), 36);
+    assert_int_equal(provider_cost_minor(0.1 + 0.2), 30);
+    assert_int_equal(provider_cost_minor(1.29), 129);
+    assert_int_equal(provider_cost_minor(12.345), 1235);
+    assert_int_equal(provider_cost_minor(0), 0);
+    assert_int_equal(provider_cost_minor(-1.5), 0);
+    assert_int_equal(provider_cost_minor(1.0 / 0.0), 0);
+}
+
+/* ---- webhooks ---- */
+
+static int parse(const char *body, provider_msg_t *m, char *err, size_t errlen)
+{
+    return provider_vapi.webhook_parse(body, strlen(body), m, err, errlen);
+}
+
+static void test_webhook_status_updates(void **state)
+{
+    (void)state;
+    char err[256];
+    provider_msg_t m;
+    assert_int_equal(
+        parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\","
+              "\"timestamp\":1772949600000,\"call\":{\"id\":\"call-1\",\"status\":\"ringing\"," META
+              "},\"customer\":{\"number\":\"+14155550100\"}}}",
+              &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_RINGING);
+    assert_string_equal(m.type, "status-update");
+    assert_string_equal(m.provider_call_id, "call-1");
+    assert_string_equal(m.e164, "+14155550100");
+    assert_string_equal(m.attempt.attempt_id, ATTEMPT);
+    assert_string_equal(m.attempt.lead_id, LEAD);
+    assert_string_equal(m.attempt.campaign_id, CAMP);
+    assert_string_equal(m.attempt.account_id, ACCT);
+    assert_int_equal(m.attempt.attempt_number, 2);
+    assert_int_equal(m.occurred_at_us, 1772949600000000LL);
+    provider_msg_clear(&m);
+
+    assert_int_equal(
+        parse(
+            "{\"message\":{\"type\":\"status-update\",\"status\":\"in-progress\","
+            "\"timestamp\":1772949610000,\"call\":{\"id\":\"call-1\","
+            "\"startedAt\":\"2026-03-08T06:00:10.000Z\",\"customer\":{\"number\":\"+14155550100\"}"
+            "," META "}}}",
+            &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_IN_PROGRESS);
+    assert_string_equal(m.e164, "+14155550100"); /* from call.customer */
+    int64_t started = 0;
+    assert_int_equal(od_time_parse_rfc3339("2026-03-08T06:00:10Z", &started), OD_OK);
+    assert_int_equal(m.started_at_us, started);
+    provider_msg_clear(&m);
+
+    assert_int_equal(parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ended\","
+                           "\"endedReason\":\"customer-busy\",\"call\":{\"id\":\"c\"," META "}}}",
+                           &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_ENDED);
+    provider_msg_clear(&m);
+
+    /* queued and other statuses, other message types: ignored. */
+    assert_int_equal(parse("{\"message\":{\"type\":\"status-update\",\"status\":\"queued\","
+                           "\"call\":{\"id\":\"c\"," META "}}}",
+                           &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+    provider_msg_clear(&m);
+    assert_int_equal(parse("{\"message\":{\"type\":\"transcript\",\"transcript\":\"hi\"}}", &m, err,
+                           sizeof(err)),
+                     OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+    assert_string_equal(m.type, "transcript");
+    provider_msg_clear(&m);
+
+    /* camelCase metadata and a string attempt number are accepted. */
+    assert_int_equal(
+        parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":"
+              "\"c\",\"metadata\":{\"attemptId\":\"" ATTEMPT "\",\"leadId\":\"" LEAD
+              "\",\"campaignId\":\"" CAMP "\",\"accountId\":\"" ACCT
+              "\",\"attemptNumber\":\"3\"}}}}",
+              &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(m.attempt.attempt_number, 3);
+    assert_int_equal(m.occurred_at_us, 0);
+    provider_msg_clear(&m);
+}
+
+static const char report_body[] =
+    "{\"message\":{\"type\":\"end-of-call-report\",\"timestamp\":1772949700000,"
+    "\"endedReason\":\"customer-ended-call\",\"startedAt\":\"2026-03-08T06:00:10.000Z\","
+    "\"endedAt\":\"2026-03-08T06:01:40.000Z\",\"durationSeconds\":90,\"durationMs\":90000,"
+    "\"cost\":0.18,\"costs\":[{\"type\":\"vapi\",\"minutes\":1.5,\"cost\":0.18}],"
+    "\"analysis\":{\"summary\":\"...\",\"structuredData\":{\"tier\":\"gold\","
+    "\"appointment_booked\":true},\"successEvaluation\":\"true\"},"
+    "\"call\":{\"id\":\"call-9\",\"status\":\"ended\",\"endedReason\":\"customer-ended-call\","
+    "\"cost\":0.18," META "},\"customer\":{\"number\":\"+14155550100\"}}}";
+
+static void test_webhook_report(void **state)
+{
+    (void)state;
+    char err[256];
+    provider_msg_t m;
+    assert_int_equal(parse(report_body, &m, err, sizeof(err)), OD_OK);
+    assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
+    const provider_result_t *r = &m.result;
+    assert_int_equal(r->status, MODEL_CALL_COMPLETED);
+    assert_true(r->answered_known);
+    assert_int_equal(r->answered_by, MODEL_ANSWERED_BY_HUMAN);
+    assert_int_equal(r->duration_ms, 90000);
+    assert_int_equal(r->cost_minor, 18);
+    int64_t started = 0, ended = 0;
+    assert_int_equal(od_time_parse_rfc3339("2026-03-08T06:00:10Z", &started), OD_OK);
+    assert_int_equal(od_time_parse_rfc3339("2026-03-08T06:01:40Z", &ended), OD_OK);
+    assert_int_equal(r->started_at_us, started);
+    assert_int_equal(r->ended_at_us, ended);
+    assert_string_equal(r->ended_reason, "customer-ended-call");
+    /* compact, keys sorted: the same variables always give the same text */
+    assert_string_equal(r->post_call_variables_json,
+                        "{\"appointment_booked\":true,\"tier\":\"gold\"}");
+
+    /* The event of the report. */
+    dial_event_t e;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
+    assert_int_equal(e.ev.answered_by, OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_HUMAN);
+    assert_int_equal(e.ev.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_UNSPECIFIED);
+    assert_int_equal(e.ev.duration_ms, 90000);
+    assert_int_equal(e.ev.cost_minor, 18);
+    assert_int_equal(e.ev.started_at_us, started);
+    assert_int_equal(e.ev.ended_at_us, ended);
+    assert_int_equal(e.ev.occurred_at_us, 1772949700000000LL);
+    assert_int_equal(e.ev.attempt_number, 2);
+    assert_string_equal(e.ev.provider_call_id, "call-9");
+    assert_string_equal(e.ev.ended_reason, "customer-ended-call");
+    assert_string_equal(e.ev.post_call_variables_json,
+                        "{\"appointment_booked\":true,\"tier\":\"gold\"}");
+    char id[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
+    assert_string_equal(e.ev.event_id, id);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(dial_event_encode(&e, &buf, &len, err, sizeof(err)), OD_OK);
+    callevent_t *back = NULL;
+    assert_int_equal(callevent_decode(buf, len, &back, err, sizeof(err)), OD_OK);
+    assert_string_equal(back->attempt_id, ATTEMPT);
+    assert_int_equal(back->cost_minor, 18);
+    callevent_free(back);
+    free(buf);
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+
+    /* Never answered: no startedAt, no talk time, no variables beyond {}. */
+    assert_int_equal(
+        parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":\"customer-busy\","
+              "\"endedAt\":\"2026-03-08T06:00:30Z\",\"durationSeconds\":0,\"cost\":0,"
+              "\"analysis\":{\"structuredData\":{}},\"call\":{\"id\":\"c\"," META "}}}",
+              &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(m.result.status, MODEL_CALL_BUSY);
+    assert_false(m.result.answered_known);
+    assert_int_equal(m.result.duration_ms, 0);
+    assert_int_equal(m.result.started_at_us, 0);
+    assert_string_equal(m.result.post_call_variables_json, "{}");
+    assert_int_equal(dial_event_from_msg(&e, &m, 5), OD_OK);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_BUSY);
+    assert_int_equal(e.ev.answered_by, OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_UNSPECIFIED);
+    assert_int_equal(e.ev.occurred_at_us, m.result.ended_at_us); /* no timestamp: the end */
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+
+    /* Misdialed: a permanent failure; voicemail: completed by a machine. */
+    assert_int_equal(parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
+                           "\"twilio-reported-customer-misdialed\",\"call\":{\"id\":\"c\"," META
+                           "}}}",
+                           &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(dial_event_from_msg(&e, &m, 5), OD_OK);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED);
+    assert_int_equal(e.ev.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT);
+    assert_int_equal(e.ev.occurred_at_us, 5);
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+    assert_int_equal(parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
+                           "\"voicemail\",\"startedAt\":\"2026-03-08T06:00:10Z\","
+                           "\"durationMs\":12000,\"cost\":0.03,\"call\":{\"id\":\"c\"," META "}}}",
+                           &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(dial_event_from_msg(&e, &m, 5), OD_OK);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
+    assert_int_equal(e.ev.answered_by, OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL);
+    assert_int_equal(e.ev.duration_ms, 12000);
+    assert_int_equal(e.ev.cost_minor, 3);
+    assert_string_equal(e.ev.post_call_variables_json, ""); /* no analysis: none */
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+}
+
+static void test_webhook_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *want;
+    } cases[] = {
+        {"", "not JSON"},
+        {"{nope", "not JSON"},
+        {"[]", "no \"message\" object"},
+        {"{\"msg\":{}}", "no \"message\" object"},
+        {"{\"message\":\"status-update\"}", "no \"message\" object"},
+        {"{\"message\":{}}", "message.type is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\"}}",
+         "message.call is missing"},
+        {"{\"message\":{\"type\":\"end-of-call-report\",\"call\":[]}}", "message.call is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{" META "}}}",
+         "message.call.id is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":\"c\"}}"
+         "}",
+         "message.call.metadata is missing"},
+        {"{\"message\":{\"type\":\"end-of-call-report\",\"call\":{\"id\":\"c\",\"metadata\":{}}}}",
+         "metadata.attempt_id is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":\"c\","
+         "\"metadata\":{\"attempt_id\":\"attempt-7\"}}}}",
+         "attempt_id is not a UUID"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":\"c\","
+         "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"campaign_id\":\"" CAMP
+         "\",\"account_id\":\"" ACCT "\"}}}}",
+         "metadata.lead_id is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"call\":{\"id\":\"c\"," META "}}}",
+         "message.status is missing"},
+        {"{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":\"c\","
+         "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"lead_id\":\"" LEAD
+         "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":99}}}}",
+         "attempt_number is not in"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[256] = "";
+        provider_msg_t m;
+        int rc = parse(cases[i].body, &m, err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].want))
+            fail_msg("case %zu: rc %d err '%s', want '%s'", i, rc, err, cases[i].want);
+        /* cleared on error */
+        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+        assert_null(m.result.post_call_variables_json);
+    }
+}
+
+/* ---- the create-call request ---- */
+
+static void job_fill(dialjob_t *job, dialjob_variable_t *vars, dialjob_variable_t **pvars)
+{
+    dialjob_init(job);
+    job->attempt_id = ATTEMPT;
+    job->lead_id = LEAD;
+    job->campaign_id = CAMP;
+    job->account_id = ACCT;
+    job->attempt_number = 2;
+    job->e164 = "+14155550100";
+    job->caller_id = "+12125550100";
+    job->provider = "vapi";
+    job->provider_assistant_id = "asst-1";
+    job->provider_phone_number_id = "pn-1";
+    job->lead_name = "Ada Lovelace";
+    outdial__v1__dial_job__variables_entry__init(&vars[0]);
+    outdial__v1__dial_job__variables_entry__init(&vars[1]);
+    vars[0].key = "first_name";
+    vars[0].value = "Ada";
+    vars[1].key = "plan";
+    vars[1].value = "gold \"plus\"";
+    pvars[0] = &vars[0];
+    pvars[1] = &vars[1];
+    job->variables = pvars;
+    job->n_variables = 2;
+    job->max_call_duration_s = 300;
+    job->not_after_us = 1772949600000000LL;
+    job->issued_at_us = 1772949500000000LL;
+}
+
+static void test_request_body(void **state)
+{
+    (void)state;
+    char err[256];
+    dialjob_t job;
+    dialjob_variable_t vars[2];
+    dialjob_variable_t *pvars[2];
+    job_fill(&job, vars, pvars);
+    provider_request_t req;
+    assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)), OD_OK);
+    assert_string_equal(req.method, "POST");
+    assert_string_equal(req.url, "http://127.0.0.1:8900/call");
+    assert_int_equal(req.n_headers, 2);
+    assert_string_equal(req.headers[0], "Authorization: Bearer sk-test");
+    assert_string_equal(req.headers[1], "Content-Type: application/json");
+    assert_int_equal(req.body_len, strlen(req.body));
+    json_t *b = json_loads(req.body, 0, NULL);
+    assert_non_null(b);
+    /* Exactly the properties the provider accepts. */
+    assert_int_equal(json_object_size(b), 5);
+    assert_string_equal(json_string_value(json_object_get(b, "assistantId")), "asst-1");
+    assert_string_equal(json_string_value(json_object_get(b, "phoneNumberId")), "pn-1");
+    json_t *customer = json_object_get(b, "customer");
+    assert_string_equal(json_string_value(json_object_get(customer, "number")), "+14155550100");
+    assert_string_equal(json_string_value(json_object_get(customer, "name")), "Ada Lovelace");
+    json_t *ov = json_object_get(b, "assistantOverrides");
+    json_t *vv = json_object_get(ov, "variableValues");
+    assert_string_equal(json_string_value(json_object_get(vv, "first_name")), "Ada");
+    assert_string_equal(json_string_value(json_object_get(vv, "plan")), "gold \"plus\"");
+    json_t *server = json_object_get(ov, "server");
+    assert_string_equal(json_string_value(json_object_get(server, "url")), conf.webhook_url);
+    assert_string_equal(json_string_value(json_object_get(server, "secret")), conf.webhook_secret);
+    assert_int_equal(json_integer_value(json_object_get(ov, "maxDurationSeconds")), 300);
+    json_t *meta = json_object_get(b, "metadata");
+    assert_string_equal(json_string_value(json_object_get(meta, "attempt_id")), ATTEMPT);
+    assert_string_equal(json_string_value(json_object_get(meta, "lead_id")), LEAD);
+    assert_string_equal(json_string_value(json_object_get(meta, "campaign_id")), CAMP);
+    assert_string_equal(json_string_value(json_object_get(meta, "account_id")), ACCT);
+    assert_int_equal(json_integer_value(json_object_get(meta, "attempt_number")), 2);
+    json_decref(b);
+    provider_request_clear(&req);
+
+    /* No phone-number id: the caller id; no name, no variables, no limit. */
+    job.provider_phone_number_id = "";
+    job.lead_name = "";
+    job.n_variables = 0;
+    job.max_call_duration_s = 0;
+    assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)), OD_OK);
+    b = json_loads(req.body, 0, NULL);
+    assert_null(json_object_get(b, "phoneNumberId"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(b, "phoneNumber"), "number")),
+        "+12125550100");
+    assert_null(json_object_get(json_object_get(b, "customer"), "name"));
+    ov = json_object_get(b, "assistantOverrides");
+    assert_int_equal(json_object_size(json_object_get(ov, "variableValues")), 0);
+    assert_null(json_object_get(ov, "maxDurationSeconds"));
+    json_decref(b);
+    provider_request_clear(&req);
+
+    job.provider_assistant_id = "";
+    assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_non_null(strstr(err, "assistant"));
+    provider_request_clear(&req);
+}
+
+static void test_response_classification(void **state)
+{
+    (void)state;
+    static const struct {
+        long status;
+        const char *body;
+        const char *retry_after;
+        provider_place_outcome_t outcome;
+        const char *reason;
+        int64_t retry_ms;
+        const char *detail;
+    } cases[] = {
+        {201, "{\"id\":\"call-1\",\"status\":\"queued\"}", NULL, PROVIDER_PLACE_OK, "", 0, ""},
+        {429, "{\"message\":\"concurrency limit reached\",\"statusCode\":429}", "1",
+         PROVIDER_PLACE_RATE_LIMITED, "provider-rate-limited", 1000, "concurrency limit"},
+        {429, "", "2.5", PROVIDER_PLACE_RATE_LIMITED, "provider-rate-limited", 2500, ""},
+        {429, "", "Wed, 21 Oct 2026 07:28:00 GMT", PROVIDER_PLACE_RATE_LIMITED,
+         "provider-rate-limited", 0, ""},
+        {503, "{\"message\":\"the carrier is temporarily unavailable\"}", "5",
+         PROVIDER_PLACE_TRANSIENT, "provider-http-503", 5000, "carrier"},
+        {500, "{\"message\":\"boom\"}", NULL, PROVIDER_PLACE_TRANSIENT, "provider-http-500", 0,
+         "boom"},
+        {408, "", NULL, PROVIDER_PLACE_TRANSIENT, "provider-http-408", 0, ""},
+        {401, "{\"message\":\"invalid API key\"}", NULL, PROVIDER_PLACE_TRANSIENT,
+         "provider-unauthorized", 0, "invalid API key"},
+        {400,
+         "{\"message\":[\"customer.number must be a phone number in E.164 format\"],"
+         "\"error\":\"Bad Request\",\"statusCode\":400}",
+         NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-400", 0, "E.164"},
+        {404, "not json", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-404", 0, "not json"},
+        {422, "{}", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-422", 0, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        provider_place_result_t r;
+        provider_vapi.call_response_parse(cases[i].status, cases[i].body, strlen(cases[i].body),
+                                          cases[i].retry_after, &r);
+        if (r.outcome != cases[i].outcome || strcmp(r.ended_reason, cases[i].reason) != 0 ||
+            r.retry_after_ms != cases[i].retry_ms || !strstr(r.detail, cases[i].detail))
+            fail_msg("case %zu (%ld): outcome %d reason '%s' retry %lld detail '%s'", i,
+                     cases[i].status, r.outcome, r.ended_reason, (long long)r.retry_after_ms,
+                     r.detail);
+    }
+    provider_place_result_t r;
+    provider_vapi.call_response_parse(201, "{\"id\":\"abc\"}", 12, NULL, &r);
+    assert_string_equal(r.provider_call_id, "abc");
+    /* 2xx without an id: placed, but said so. */
+    provider_vapi.call_response_parse(201, "{}", 2, NULL, &r);
+    assert_int_equal(r.outcome, PROVIDER_PLACE_OK);
+    assert_string_equal(r.provider_call_id, "");
+    assert_non_null(strstr(r.detail, "no call id"));
+}
+
+static void test_call_lookup(void **state)
+{
+    (void)state;
+    char err[256];
+    provider_request_t req;
+    assert_int_equal(provider_vapi.call_lookup_build(&conf, "1f0e-abc_9", &req, err, sizeof(err)),
+                     OD_OK);
+    assert_string_equal(req.method, "GET");
+    assert_string_equal(req.url, "http://127.0.0.1:8900/call/1f0e-abc_9");
+    assert_null(req.body);
+    assert_string_equal(req.headers[0], "Authorization: Bearer sk-test");
+    provider_request_clear(&req);
+    assert_int_equal(provider_vapi.call_lookup_build(&conf, "../x", &req, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_int_equal(provider_vapi.call_lookup_build(&conf, "", &req, err, sizeof(err)),
+                     OD_ERR_INVALID);
+
+    provider_lookup_t kind;
+    provider_msg_t m;
+    const char *ended = "{\"id\":\"call-9\",\"status\":\"ended\",\"endedReason\":"
+                        "\"assistant-ended-call\",\"startedAt\":\"2026-03-08T06:00:10.000Z\","
+                        "\"endedAt\":\"2026-03-08T06:00:55.500Z\",\"cost\":0.09,"
+                        "\"analysis\":{\"structuredData\":{\"appointment_booked\":false}},"
+                        "\"customer\":{\"number\":\"+14155550100\"}," META "}";
+    assert_int_equal(
+        provider_vapi.call_lookup_parse(200, ended, strlen(ended), &kind, &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_ENDED);
+    assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
+    assert_string_equal(m.provider_call_id, "call-9");
+    assert_string_equal(m.e164, "+14155550100");
+    assert_int_equal(m.result.status, MODEL_CALL_COMPLETED);
+    assert_int_equal(m.result.duration_ms, 45500);
+    assert_int_equal(m.result.cost_minor, 9);
+    assert_string_equal(m.result.post_call_variables_json, "{\"appointment_booked\":false}");
+    assert_int_equal(m.occurred_at_us, m.result.ended_at_us);
+
+    /* The lookup's event has the id the report's would have had. */
+    dial_event_t e;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
+    char id[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
+    assert_string_equal(e.ev.event_id, id);
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+
+    const char *running = "{\"id\":\"call-9\",\"status\":\"in-progress\"," META "}";
+    assert_int_equal(
+        provider_vapi.call_lookup_parse(200, running, strlen(running), &kind, &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_RUNNING);
+    assert_int_equal(provider_vapi.call_lookup_parse(404, "{}", 2, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_NOT_FOUND);
+    assert_int_equal(provider_vapi.call_lookup_parse(503, "", 0, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
+    assert_int_equal(provider_vapi.call_lookup_parse(200, "nope", 4, &kind, &m, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    const char *no_meta = "{\"id\":\"c\",\"status\":\"ended\"}";
+    assert_int_equal(
+        provider_vapi.call_lookup_parse(200, no_meta, strlen(no_meta), &kind, &m, err, sizeof(err)),
+        OD_ERR_INVALID);
+}
+
+/* ---- event ids and events ---- */
+
+static void test_event_ids(void **state)
+{
+    (void)state;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], c[UUID_STR_LEN], e[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_RINGING, a);
+    dial_event_id(ATTEMPT, DIAL_KIND_RINGING, b);
+    assert_string_equal(a, b);
+    assert_true(uuid_str_valid(a));
+    assert_int_equal(a[14], '8');           /* version 8 */
+    assert_non_null(strchr("89ab", a[19])); /* RFC 9562 variant */
+    dial_event_id(ATTEMPT, DIAL_KIND_END, c);
+    assert_string_not_equal(a, c);
+    dial_event_id(LEAD, DIAL_KIND_RINGING, e);
+    assert_string_not_equal(a, e);
+    /* No concatenation ambiguity between attempt and kind. */
+    dial_event_id("ab", "c", b);
+    dial_event_id("a", "bc", c);
+    assert_string_not_equal(b, c);
+    /* Pinned (computed independently: SHA-256 of namespace NUL attempt NUL
+     * kind, version and variant bits set): changing the derivation would
+     * let every event in flight during an upgrade be recorded twice. */
+    dial_event_id("00000000-0000-0000-0000-000000000000", "initiated", a);
+    assert_string_equal(a, "cd5b428f-aa0d-82f2-83c0-6a9fe67cacbf");
+
+    /* Two copies of one webhook give one event id. */
+    char err[256];
+    provider_msg_t m1, m2;
+    assert_int_equal(parse(report_body, &m1, err, sizeof(err)), OD_OK);
+    assert_int_equal(parse(report_body, &m2, err, sizeof(err)), OD_OK);
+    dial_event_t e1, e2;
+    assert_int_equal(dial_event_from_msg(&e1, &m1, 1), OD_OK);
+    assert_int_equal(dial_event_from_msg(&e2, &m2, 999), OD_OK);
+    assert_string_equal(e1.ev.event_id, e2.ev.event_id);
+    dial_event_clear(&e1);
+    dial_event_clear(&e2);
+    provider_msg_clear(&m1);
+    provider_msg_clear(&m2);
+}
+
+static void test_job_events(void **state)
+{
+    (void)state;
+    char err[256];
+    dialjob_t job;
+    dialjob_variable_t vars[2];
+    dialjob_variable_t *pvars[2];
+    job_fill(&job, vars, pvars);
+    provider_attempt_t a;
+    dial_attempt_from_job(&job, &a);
+    assert_string_equal(a.attempt_id, ATTEMPT);
+    assert_int_equal(a.attempt_number, 2);
+
+    dial_event_t e;
+    dial_event_skipped(&e, &a, MODEL_SKIP_DNC, "on the list", 42);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED);
+    assert_int_equal(e.ev.skip_reason, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC);
+    assert_string_equal(e.ev.skip_detail, "on the list");
+    assert_int_equal(e.ev.occurred_at_us, 42);
+    assert_int_equal(callevent_validate(&e.ev, err, sizeof(err)), OD_OK);
+    dial_event_clear(&e);
+    static const struct {
+        model_skip_reason_t model;
+        Outdial__V1__SkipReason proto;
+    } reasons[] = {
+        {MODEL_SKIP_OUTSIDE_WINDOW, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW},
+        {MODEL_SKIP_CAMPAIGN_NOT_RUNNING,
+         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING},
+        {MODEL_SKIP_DNC, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC},
+        {MODEL_SKIP_NUMBER_BUSY, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY},
+    };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(dial_skip_reason_to_proto(reasons[i].model), reasons[i].proto);
+
+    dial_event_initiated(&e, &a, "call-1", 43);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED);
+    assert_string_equal(e.ev.provider_call_id, "call-1");
+    char id[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_INITIATED, id);
+    assert_string_equal(e.ev.event_id, id);
+    assert_int_equal(callevent_validate(&e.ev, err, sizeof(err)), OD_OK);
+    dial_event_clear(&e);
+
+    dial_event_failed(&e, &a, DIAL_KIND_END, true, "provider-rejected-400", "", 44);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED);
+    assert_int_equal(e.ev.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT);
+    assert_string_equal(e.ev.ended_reason, "provider-rejected-400");
+    assert_int_equal(e.ev.ended_at_us, 44);
+    assert_int_equal(callevent_validate(&e.ev, err, sizeof(err)), OD_OK);
+    dial_event_clear(&e);
+    dial_event_failed(&e, &a, DIAL_KIND_UNCONFIRMED, false, "provider-no-answer", "", 45);
+    assert_int_equal(e.ev.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
+    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
+    assert_string_not_equal(e.ev.event_id, id); /* a later real result is not its copy */
+    dial_event_clear(&e);
+
+    /* Messages without an event. */
+    provider_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.kind = PROVIDER_MSG_ENDED;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_ERR_NOT_FOUND);
+    m.kind = PROVIDER_MSG_IGNORED;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_ERR_NOT_FOUND);
+    m.kind = PROVIDER_MSG_IN_PROGRESS;
+    m.attempt = a;
+    m.occurred_at_us = 77;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
+    assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_IN_PROGRESS);
+    assert_int_equal(e.ev.started_at_us, 77);
+    dial_event_clear(&e);
+}
+
+/* ---- secrets ---- */
+
+static void test_secret_equal(void **state)
+{
+    (void)state;
+    assert_true(dial_secret_equal("whsec-0123456789", "whsec-0123456789"));
+    assert_false(dial_secret_equal("whsec-0123456788", "whsec-0123456789"));
+    assert_false(dial_secret_equal("whsec-012345678", "whsec-0123456789"));   /* prefix */
+    assert_false(dial_secret_equal("whsec-01234567890", "whsec-0123456789")); /* longer */
+    assert_false(dial_secret_equal("", "whsec-0123456789"));
+    assert_false(dial_secret_equal(NULL, "whsec-0123456789"));
+    assert_false(dial_secret_equal("", "")); /* an empty secret never matches */
+    assert_false(dial_secret_equal(NULL, NULL));
+    assert_false(dial_secret_equal("x", NULL));
+    assert_true(dial_secret_equal("ünïcode-sécret", "ünïcode-sécret"));
+}
+
+static void test_provider_find(void **state)
+{
+    (void)state;
+    assert_ptr_equal(provider_find("vapi"), &provider_vapi);
+    assert_null(provider_find("retell"));
+    assert_null(provider_find(NULL));
+    assert_string_equal(provider_vapi.secret_header, "x-vapi-secret");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ended_reason_table),
+        cmocka_unit_test(test_cost_minor),
+        cmocka_unit_test(test_webhook_status_updates),
+        cmocka_unit_test(test_webhook_report),
+        cmocka_unit_test(test_webhook_malformed),
+        cmocka_unit_test(test_request_body),
+        cmocka_unit_test(test_response_classification),
+        cmocka_unit_test(test_call_lookup),
+        cmocka_unit_test(test_event_ids),
+        cmocka_unit_test(test_job_events),
+        cmocka_unit_test(test_secret_equal),
+        cmocka_unit_test(test_provider_find),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

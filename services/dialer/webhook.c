@@ -1,0 +1,231 @@
+/*
+ * webhook.c — POST /webhooks/<provider>: the provider's messages about the
+ * calls, turned into call events.
+ *
+ *   1. the shared secret header, compared in constant time, before anything
+ *      else is read                                            else 401
+ *   2. the body parsed by the provider (call and metadata required)
+ *                                                              else 400
+ *   3. for a call this dialer is placing: wait (bounded) until its
+ *      "initiated" event is out, or publish it ourselves when the webhook
+ *      is the first sign that the call exists
+ *   4. the event published and acknowledged by Kafka           else 503
+ *   5. for the terminal report: the line lock released (compare-and-delete
+ *      with the attempt id as the token)
+ *   6. 200 {"status":"ok","event_id":...}
+ *
+ * Stateless beyond the call table: a webhook for a call another dialer
+ * placed (or this one before a restart) carries everything in its metadata.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dial_event.h"
+#include "dialer.h"
+#include "log.h"
+#include "rkeys.h"
+
+/* How long a webhook waits for Kafka's acknowledgement. Under the
+ * provider's own 10 s timeout, so that it gets our 503 rather than none. */
+#define WEBHOOK_ACK_TIMEOUT_MS 8000
+
+static void count(dialer_t *d, dialer_hook_t hook)
+{
+    metrics_counter_add(d->m.webhooks[hook], 1);
+}
+
+/* Step 3. Returns after "initiated" is acknowledged (by whoever sent it),
+ * when the call is not ours, or when the wait ran out. */
+static void initiated_first(dialer_t *d, const provider_msg_t *m)
+{
+    int64_t deadline = od_clock_real_us() + d->cfg->webhook_wait_ms * 1000;
+    bool claim = false;
+    pthread_mutex_lock(&d->calls.mu);
+    for (;;) {
+        dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
+        if (!c || c->init == CALL_INIT_DONE || c->init == CALL_INIT_ABANDONED)
+            break;
+        bool expired = od_clock_real_us() >= deadline;
+        if (c->init == CALL_INIT_NONE && (!c->posting || expired)) {
+            /* The create-call answer never came (or is late): this webhook
+             * proves the call exists. */
+            c->init = CALL_INIT_PUBLISHING;
+            if (!c->provider_call_id[0])
+                snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s",
+                         m->provider_call_id);
+            claim = true;
+            break;
+        }
+        if (expired)
+            break; /* the loop is publishing it; go on rather than time the provider out */
+        call_table_wait(&d->calls, deadline);
+    }
+    pthread_mutex_unlock(&d->calls.mu);
+    if (!claim)
+        return;
+
+    char err[512];
+    dial_event_t ev;
+    int64_t at = m->occurred_at_us > 0 ? m->occurred_at_us : od_clock_now_us(&d->cfg->clk);
+    dial_event_initiated(&ev, &m->attempt, m->provider_call_id, at);
+    int rc = publisher_send_sync(d->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
+    dial_event_clear(&ev);
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
+    if (c)
+        c->init = rc == OD_OK ? CALL_INIT_DONE : CALL_INIT_NONE;
+    if (c && rc == OD_OK)
+        call_mark_initiated(c, od_clock_real_us());
+    pthread_cond_broadcast(&d->calls.cond);
+    pthread_mutex_unlock(&d->calls.mu);
+    if (rc)
+        log_warn("webhook", "attempt %s: initiated event: %s", m->attempt.attempt_id, err);
+    dialer_note_init_done(d, m->attempt.attempt_id);
+}
+
+/* Step 5: release the number for the next call. */
+static void line_release(dialer_t *d, const provider_msg_t *m)
+{
+    char e164[PROVIDER_E164_MAX];
+    snprintf(e164, sizeof(e164), "%s", m->e164);
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
+    if (c) {
+        c->terminal_done = true;
+        if (!e164[0])
+            snprintf(e164, sizeof(e164), "%s", c->e164);
+    }
+    pthread_mutex_unlock(&d->calls.mu);
+    if (!e164[0]) {
+        log_warn("line_lock",
+                 "attempt %s: the report names no number; its line lock expires "
+                 "with its lease",
+                 m->attempt.attempt_id);
+        return;
+    }
+    char key[RKEYS_KEY_MAX], err[256];
+    rkeys_line(d->cfg->redis_prefix, e164, key);
+    int rc = redis_lock_release(d->hook_redis, key, m->attempt.attempt_id, err, sizeof(err));
+    if (rc && rc != OD_ERR_CONFLICT)
+        log_warn("line_lock", "release %s: %s (it expires with its lease)", key, err);
+}
+
+/* A status-update "ended": the report should follow; if it does not, the
+ * dial loop looks the call up after the grace period. */
+static void ended_seen(dialer_t *d, const provider_msg_t *m)
+{
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
+    if (c && !c->ended_seen_real_us)
+        c->ended_seen_real_us = od_clock_real_us();
+    pthread_mutex_unlock(&d->calls.mu);
+}
+
+/* Whether the call's terminal event is already out (a message that came
+ * late, after the report, must not be published: it would only be noise). */
+static bool already_ended(dialer_t *d, const char *attempt_id)
+{
+    pthread_mutex_lock(&d->calls.mu);
+    dial_call_t *c = call_table_find(&d->calls, attempt_id);
+    bool done = c && c->terminal_done;
+    pthread_mutex_unlock(&d->calls.mu);
+    return done;
+}
+
+static void webhook(http_request_t *req, http_response_t *resp, void *arg)
+{
+    dialer_t *d = arg;
+    const provider_ops_t *ops = d->webhook_ops;
+    char err[512];
+
+    /* 1. Nothing about the body is looked at before the secret matched. */
+    if (!dial_secret_equal(http_request_header(req, ops->secret_header),
+                           d->cfg->provider.webhook_secret)) {
+        count(d, DIALER_HOOK_UNAUTHORIZED);
+        log_warn("webhook_unauthorized", "webhook from %s with a missing or wrong %s",
+                 http_request_remote_addr(req), ops->secret_header);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "missing or wrong %s header", ops->secret_header);
+        http_response_error(resp, 401, "unauthorized", msg, NULL);
+        return;
+    }
+    size_t len = 0;
+    const char *body = http_request_body(req, &len);
+    provider_msg_t m;
+    if (ops->webhook_parse(body, len, &m, err, sizeof(err))) {
+        count(d, DIALER_HOOK_MALFORMED);
+        log_warn("webhook_malformed", "webhook from %s refused: %s", http_request_remote_addr(req),
+                 err);
+        http_response_error(resp, 400, "invalid", err, NULL);
+        return;
+    }
+    dial_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    switch (m.kind) {
+    case PROVIDER_MSG_IGNORED:
+        count(d, DIALER_HOOK_IGNORED);
+        http_response_json(resp, 200, "{\"status\":\"ignored\"}");
+        goto out;
+    case PROVIDER_MSG_ENDED:
+        count(d, DIALER_HOOK_ENDED);
+        ended_seen(d, &m);
+        http_response_json(resp, 200, "{\"status\":\"ok\"}");
+        goto out;
+    case PROVIDER_MSG_RINGING:
+        count(d, DIALER_HOOK_RINGING);
+        break;
+    case PROVIDER_MSG_IN_PROGRESS:
+        count(d, DIALER_HOOK_IN_PROGRESS);
+        break;
+    case PROVIDER_MSG_REPORT:
+        count(d, DIALER_HOOK_REPORT);
+        if (!m.result.reason_known)
+            log_warn("ended_reason",
+                     "attempt %s: unknown endedReason '%s' taken as a transient "
+                     "failure",
+                     m.attempt.attempt_id, m.result.ended_reason);
+        break;
+    }
+
+    initiated_first(d, &m);
+    if (m.kind != PROVIDER_MSG_REPORT && already_ended(d, m.attempt.attempt_id)) {
+        http_response_json(resp, 200, "{\"status\":\"stale\"}");
+        goto out;
+    }
+    if (dial_event_from_msg(&ev, &m, od_clock_now_us(&d->cfg->clk)) != OD_OK) {
+        http_response_json(resp, 200, "{\"status\":\"ignored\"}");
+        goto out;
+    }
+    int rc = publisher_send_sync(d->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
+    if (rc == OD_ERR_INVALID) {
+        /* The message's values do not make a valid event (a codec check). */
+        count(d, DIALER_HOOK_MALFORMED);
+        log_warn("webhook_malformed", "attempt %s: %s", m.attempt.attempt_id, err);
+        http_response_error(resp, 400, "invalid", err, NULL);
+        goto out;
+    }
+    if (rc) {
+        count(d, DIALER_HOOK_UNAVAILABLE);
+        log_warn("webhook", "attempt %s: %s event not published: %s", m.attempt.attempt_id, ev.kind,
+                 err);
+        http_response_header_add(resp, "Retry-After", "1");
+        http_response_error(resp, 503, "unavailable",
+                            "the event could not be recorded; send the message again", NULL);
+        goto out;
+    }
+    if (m.kind == PROVIDER_MSG_REPORT)
+        line_release(d, &m);
+    char answer[96];
+    snprintf(answer, sizeof(answer), "{\"status\":\"ok\",\"event_id\":\"%s\"}", ev.event_id);
+    http_response_json(resp, 200, answer);
+out:
+    dial_event_clear(&ev);
+    provider_msg_clear(&m);
+}
+
+int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/webhooks/%s", d->webhook_ops->name);
+    return http_route_add(srv, "POST", path, webhook, d, errbuf, errlen);
+}

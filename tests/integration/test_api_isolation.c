@@ -1,0 +1,306 @@
+/*
+ * Every account sees only its own data. Account A gets one of everything
+ * (assistant, campaign, lead with a secondary contact, a call, an import,
+ * a DNC number); account B then tries every route of the API with A's ids
+ * and must get 404 (exactly as for an id that does not exist) or an empty
+ * list, and never anything of A's in a body. The table is checked against
+ * the server's own route table (`outdial-api routes`), so a new route
+ * without an isolation case fails here. Requests without a key or with a
+ * wrong one are 401 on every route.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_api_support.h"
+
+/* What B must get. */
+typedef enum expect {
+    EXPECT_404 = 0,
+    EXPECT_EMPTY, /* 200 with "data": [] */
+    EXPECT_401,   /* admin routes: an account key is not the admin token */
+} expect_t;
+
+typedef struct route_case {
+    const char *method;
+    const char *pattern; /* as `outdial-api routes` prints it */
+    const char *body;    /* JSON (or CSV for uploads), with {…} placeholders */
+    expect_t expect;
+} route_case_t;
+
+static const route_case_t cases[] = {
+    {"GET", "/v1/account", NULL, EXPECT_404}, /* special: B's own account, checked below */
+    {"PATCH", "/v1/account", NULL, EXPECT_404},
+    {"POST", "/v1/admin/accounts", "{\"name\":\"x\"}", EXPECT_401},
+    {"POST", "/v1/admin/accounts/{account_id}/credit", "{\"amount_minor\":100}", EXPECT_401},
+    {"POST", "/v1/assistants", NULL, EXPECT_404}, /* creates B's own: nothing of A's */
+    {"GET", "/v1/assistants", NULL, EXPECT_EMPTY},
+    {"GET", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
+    {"PATCH", "/v1/assistants/{assistant_id}", "{\"name\":\"stolen\"}", EXPECT_404},
+    {"POST", "/v1/campaigns", "{\"name\":\"x\",\"assistant_id\":\"{assistant_id}\"}", EXPECT_404},
+    {"GET", "/v1/campaigns", NULL, EXPECT_EMPTY},
+    {"GET", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
+    {"PATCH", "/v1/campaigns/{campaign_id}", "{\"name\":\"stolen\"}", EXPECT_404},
+    {"POST", "/v1/campaigns/{campaign_id}/start", NULL, EXPECT_404},
+    {"POST", "/v1/campaigns/{campaign_id}/pause", NULL, EXPECT_404},
+    {"POST", "/v1/campaigns/{campaign_id}/resume", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/stats", NULL, EXPECT_404},
+    {"POST", "/v1/campaigns/{campaign_id}/leads", "{\"phone\":\"+14155550190\"}", EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/leads", NULL, EXPECT_404},
+    {"GET", "/v1/leads/{lead_id}", NULL, EXPECT_404},
+    {"PATCH", "/v1/leads/{lead_id}", "{\"name\":\"stolen\"}", EXPECT_404},
+    {"DELETE", "/v1/leads/{lead_id}", NULL, EXPECT_404},
+    {"POST", "/v1/leads/{lead_id}/reset", NULL, EXPECT_404},
+    {"POST", "/v1/leads/{lead_id}/complete", NULL, EXPECT_404},
+    {"POST", "/v1/leads/{lead_id}/contacts", "{\"secondary_phones\":[\"+14155550191\"]}",
+     EXPECT_404},
+    {"POST", "/v1/campaigns/{campaign_id}/imports", "phone\n+14155550192\n", EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/imports", NULL, EXPECT_404},
+    {"GET", "/v1/imports/{import_id}", NULL, EXPECT_404},
+    {"GET", "/v1/imports/{import_id}/rejects", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/calls", NULL, EXPECT_404},
+    {"GET", "/v1/leads/{lead_id}/calls", NULL, EXPECT_404},
+    {"GET", "/v1/calls/{call_id}", NULL, EXPECT_404},
+    {"POST", "/v1/dnc", NULL, EXPECT_404}, /* adds to B's own list: checked below */
+    {"GET", "/v1/dnc", NULL, EXPECT_EMPTY},
+    {"GET", "/v1/dnc/{phone}", NULL, EXPECT_404},
+    {"DELETE", "/v1/dnc/{phone}", NULL, EXPECT_404},
+};
+
+#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+
+/* A's ids, by placeholder. */
+static struct {
+    const char *name;
+    char value[64];
+} ids[] = {{"{account_id}", ""},       {"{assistant_id}", ""}, {"{campaign_id}", ""},
+           {"{lead_id}", ""},          {"{import_id}", ""},    {"{call_id}", ""},
+           {"{phone}", "+14155550177"}};
+
+static void fill(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    while (*in && o + 1 < len) {
+        bool done = false;
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && !done; i++) {
+            size_t n = strlen(ids[i].name);
+            if (strncmp(in, ids[i].name, n) == 0) {
+                o += (size_t)snprintf(out + o, len - o, "%s", ids[i].value);
+                in += n;
+                done = true;
+            }
+        }
+        if (!done)
+            out[o++] = *in++;
+    }
+    out[o < len ? o : len - 1] = '\0';
+}
+
+static api_resp_t case_call(const api_proc_t *api, const route_case_t *c, const char *key)
+{
+    char path[512], body[1024];
+    fill(c->pattern, path, sizeof(path));
+    if (!c->body)
+        return api_call_raw(api, c->method, path, key, NULL, NULL, 0);
+    fill(c->body, body, sizeof(body));
+    bool csv = strstr(c->pattern, "/imports") != NULL;
+    return api_call_raw(api, c->method, path, key, csv ? "text/csv" : NULL, body, strlen(body));
+}
+
+/* Nothing of A's may appear in what B gets. */
+static void assert_no_leak(const api_resp_t *r, const route_case_t *c)
+{
+    static const char *const secrets[] = {"SecretA", "+14155550170", "+14155550171",
+                                          "+14155550177"};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        if (strstr(r->body, secrets[i])) {
+            fprintf(stderr, "%s %s leaked %s: %s\n", c->method, c->pattern, secrets[i], r->body);
+            fail();
+        }
+    }
+    for (size_t i = 1; i < sizeof(ids) / sizeof(ids[0]) - 1; i++) {
+        if (strstr(r->body, ids[i].value)) {
+            /* A 404 may not even echo the id back. */
+            fprintf(stderr, "%s %s echoed A's %s: %s\n", c->method, c->pattern, ids[i].name,
+                    r->body);
+            fail();
+        }
+    }
+}
+
+static void setup_account_a(const api_proc_t *api, const api_account_t *a)
+{
+    char path[256];
+    api_assistant_create(api, a->key, "+14155552671", ids[1].value);
+    api_resp_t r =
+        api_call(api, "POST", "/v1/campaigns", a->key,
+                 "{\"name\":\"SecretA campaign\",\"assistant_id\":\"%s\"}", ids[1].value);
+    api_created_id(&r, ids[2].value, "A's campaign");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", ids[2].value);
+    r = api_call(api, "POST", path, a->key,
+                 "{\"phone\":\"+14155550170\",\"name\":\"SecretA person\","
+                 "\"secondary_phones\":[\"+14155550171\"]}");
+    api_expect(&r, 201, "A's lead");
+    snprintf(ids[3].value, sizeof(ids[3].value), "%s",
+             json_string_value(json_object_get(
+                 json_array_get(json_object_get(r.json, "results"), 0), "lead_id")));
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/imports", ids[2].value);
+    static const char csv[] = "phone,name\n+14155550172,SecretA imported\n";
+    r = api_call_raw(api, "POST", path, a->key, "text/csv", csv, strlen(csv));
+    api_expect(&r, 202, "A's import");
+    snprintf(ids[4].value, sizeof(ids[4].value), "%s", api_str(&r, "id"));
+    api_resp_free(&r);
+    r = api_call(api, "POST", "/v1/dnc", a->key, "{\"phone\":\"%s\",\"reason\":\"SecretA\"}",
+                 ids[6].value);
+    api_expect(&r, 201, "A's DNC");
+    api_resp_free(&r);
+    /* A call, as the scheduler would have recorded it. */
+    PGconn *conn = PQconnectdb(api->dsn);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    const char *params[] = {ids[3].value};
+    PGresult *res = PQexecParams(
+        conn,
+        "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
+        " ended_reason) SELECT gen_random_uuid(), id, campaign_id, 1, e164, 'completed',"
+        " 'SecretA ended' FROM lead WHERE id = $1::uuid RETURNING attempt_id",
+        1, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    snprintf(ids[5].value, sizeof(ids[5].value), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* Every /v1 route the server has must have a case. */
+static void check_table_covers_routes(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/services/api/outdial-api routes",
+             support_env("OUTDIAL_BUILD_DIR"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof(line), p)) {
+        char method[16], route[256];
+        if (sscanf(line, "%15s %255s", method, route) != 2 || strncmp(route, "/v1/", 4) != 0)
+            continue;
+        n++;
+        bool found = false;
+        for (size_t i = 0; i < N_CASES && !found; i++)
+            found = strcmp(cases[i].method, method) == 0 && strcmp(cases[i].pattern, route) == 0;
+        if (!found) {
+            fprintf(stderr, "route %s %s has no isolation case\n", method, route);
+            fail();
+        }
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(n, (int)N_CASES);
+}
+
+static void test_isolation(void **state)
+{
+    (void)state;
+    check_table_covers_routes();
+    api_proc_t api;
+    api_start(&api, "apiiso", NULL);
+    api_account_t a = api_bootstrap("SecretA Ltd", 1000);
+    api_account_t b = api_bootstrap("B Ltd", 1000);
+    snprintf(ids[0].value, sizeof(ids[0].value), "%s", a.id);
+    setup_account_a(&api, &a);
+
+    for (size_t i = 0; i < N_CASES; i++) {
+        const route_case_t *c = &cases[i];
+        if (strchr(c->pattern, '{') == NULL && c->expect == EXPECT_404)
+            continue; /* routes on B's own things: below */
+        api_resp_t r = case_call(&api, c, b.key);
+        long want = c->expect == EXPECT_404 ? 404 : c->expect == EXPECT_401 ? 401 : 200;
+        if (r.status != want) {
+            fprintf(stderr, "%s %s as B: expected %ld, got %ld: %s\n", c->method, c->pattern, want,
+                    r.status, r.body);
+            fail();
+        }
+        if (c->expect == EXPECT_EMPTY)
+            assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
+        assert_no_leak(&r, c);
+        api_resp_free(&r);
+    }
+    /* B's own account and additions never touch A's. */
+    api_resp_t r = api_call(&api, "GET", "/v1/account", b.key, NULL);
+    api_expect(&r, 200, "B's account");
+    assert_string_equal(api_str(&r, "id"), b.id);
+    assert_no_leak(&r, &cases[0]);
+    api_resp_free(&r);
+    r = api_call(&api, "POST", "/v1/dnc", b.key, "{\"phone\":\"%s\"}", ids[6].value);
+    assert_int_equal(r.status, 201); /* B's own list: newly added there */
+    api_resp_free(&r);
+    r = api_call(&api, "DELETE", "/v1/dnc/+14155550177", b.key, NULL);
+    assert_int_equal(r.status, 204);
+    api_resp_free(&r);
+
+    /* A's things are as they were. */
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s", ids[2].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's campaign");
+    assert_string_equal(api_str(&r, "name"), "SecretA campaign");
+    assert_string_equal(api_str(&r, "status"), "draft");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/leads/%s", ids[3].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's lead");
+    assert_string_equal(api_str(&r, "name"), "SecretA person");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/dnc/%s", ids[6].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's DNC entry");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", ids[1].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    assert_string_equal(api_str(&r, "name"), "Sally");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", ids[2].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/calls/%s", ids[5].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's call");
+    api_resp_free(&r);
+
+    /* Without a key, or with a wrong one: 401 everywhere. */
+    static const char *const bad_keys[] = {
+        NULL, "od_0000000000000000_000000000000000000000000000000000000000000000000", "nonsense"};
+    char forged[128];
+    snprintf(forged, sizeof(forged), "%.20s%s", a.key,
+             "000000000000000000000000000000000000000000000000"); /* A's prefix, wrong secret */
+    for (size_t i = 0; i < N_CASES; i++) {
+        for (size_t k = 0; k < 4; k++) {
+            const char *key = k < 3 ? bad_keys[k] : forged;
+            r = case_call(&api, &cases[i], key);
+            if (r.status != 401) {
+                fprintf(stderr, "%s %s with key %s: %ld %s\n", cases[i].method, cases[i].pattern,
+                        key ? key : "(none)", r.status, r.body);
+                fail();
+            }
+            assert_string_equal(api_str(&r, "error.code"), "unauthorized");
+            api_resp_free(&r);
+        }
+    }
+    api_stop(&api);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_isolation),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * test_api_support.h — the API's integration tests (header-only): a fresh
+ * database, outdial-api started as a child process on a port it picks and
+ * writes to a file, requests over HTTP with libcurl, and the bootstrap
+ * command run as the operator would.
+ */
+#ifndef OUTDIAL_TEST_API_SUPPORT_H
+#define OUTDIAL_TEST_API_SUPPORT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "support.h"
+
+#define API_ADMIN_TOKEN "test-admin-token-0123456789"
+
+typedef struct api_proc {
+    pid_t pid;
+    int port;
+    char *dsn;
+    char base[64];
+    char port_file[256];
+} api_proc_t;
+
+static inline void api_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* Servers still running when the test process exits (a failed assertion
+ * skips the test's api_stop) are killed, never left behind. */
+static pid_t api_pids[8];
+
+static inline void api_kill_all(void)
+{
+    for (size_t i = 0; i < sizeof(api_pids) / sizeof(api_pids[0]); i++)
+        if (api_pids[i] > 0)
+            harness_stop(api_pids[i], SIGKILL);
+}
+
+static inline void api_pid_track(pid_t old_pid, pid_t new_pid)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(api_kill_all);
+        registered = true;
+    }
+    for (size_t i = 0; i < sizeof(api_pids) / sizeof(api_pids[0]); i++) {
+        if (api_pids[i] == old_pid) {
+            api_pids[i] = new_pid;
+            return;
+        }
+    }
+}
+
+/* Spawns outdial-api with api's database and port file, waits for its
+ * port. */
+static inline void api_spawn(api_proc_t *api, const char *const *extra)
+{
+    unlink(api->port_file);
+    api->port = 0;
+    static char dsn_env[512], port_env[300];
+    snprintf(dsn_env, sizeof(dsn_env), "OUTDIAL_PG_DSN=%s", api->dsn);
+    snprintf(port_env, sizeof(port_env), "OUTDIAL_API_PORT_FILE=%s", api->port_file);
+    const char *env[32] = {dsn_env, port_env, "OUTDIAL_API_HTTP_PORT=0",
+                           "OUTDIAL_API_HTTP_HOST=127.0.0.1",
+                           "OUTDIAL_API_ADMIN_TOKEN=" API_ADMIN_TOKEN};
+    size_t n = 5;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+    api->pid = harness_spawn("services/api/outdial-api", env);
+    api_pid_track(0, api->pid);
+    int64_t deadline = harness_ms() + 60000;
+    while (harness_ms() < deadline) {
+        FILE *f = fopen(api->port_file, "r");
+        if (f) {
+            int port = 0;
+            if (fscanf(f, "%d", &port) == 1 && port > 0)
+                api->port = port;
+            fclose(f);
+        }
+        if (api->port)
+            break;
+        int status;
+        if (waitpid(api->pid, &status, WNOHANG) == api->pid)
+            api_die("outdial-api exited at start (status %d): see build/Testing/outdial-api-*.log",
+                    status);
+        usleep(50000);
+    }
+    if (!api->port)
+        api_die("outdial-api did not write its port within 60 s");
+    snprintf(api->base, sizeof(api->base), "http://127.0.0.1:%d", api->port);
+}
+
+/* A fresh database (migrated by the API on start), isolated topic and
+ * Redis prefixes (tag), and outdial-api serving on an ephemeral port.
+ * extra: more "NAME=value" settings (NULL-terminated, kept by the caller),
+ * may be NULL. */
+static inline void api_start(api_proc_t *api, const char *tag, const char *const *extra)
+{
+    memset(api, 0, sizeof(*api));
+    harness_isolate(tag);
+    api->dsn = support_pg_create_db(tag);
+    setenv("OUTDIAL_PG_DSN", api->dsn, 1); /* for the commands run by the test */
+    snprintf(api->port_file, sizeof(api->port_file), "/tmp/outdial-api-%s-%d.port", tag,
+             (int)getpid());
+    api_spawn(api, extra);
+}
+
+/* Stops the server (SIGTERM) and starts it again on the same database. */
+static inline void api_restart(api_proc_t *api, const char *const *extra)
+{
+    int status = harness_stop(api->pid, SIGTERM);
+    api_pid_track(api->pid, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        api_die("outdial-api ended with status %d", status);
+    api_spawn(api, extra);
+}
+
+static inline void api_stop(api_proc_t *api)
+{
+    /* A clean exit is part of the test: under the sanitizers, a leak or a
+     * memory error in the server makes its exit status non-zero. */
+    int status = harness_stop(api->pid, SIGTERM);
+    api_pid_track(api->pid, 0);
+    unlink(api->port_file);
+    support_pg_drop_db(api->dsn);
+    free(api->dsn);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        api_die("outdial-api ended with status %d (see build/Testing/outdial-api-*.log)", status);
+}
+
+/* ---- HTTP --------------------------------------------------------------------- */
+
+typedef struct api_resp {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+    json_t *json; /* parsed body, or NULL */
+    char content_type[128];
+} api_resp_t;
+
+static inline size_t api_collect(char *data, size_t size, size_t n, void *arg)
+{
+    api_resp_t *r = arg;
+    size_t len = size * n;
+    r->body = realloc(r->body, r->len + len + 1);
+    memcpy(r->body + r->len, data, len);
+    r->len += len;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static inline void api_resp_free(api_resp_t *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+/*
+ * One request. key: the bearer token (NULL: none). content_type: NULL
+ * means application/json when there is a body. Returns the response; the
+ * caller frees it with api_resp_free. Transport failures abort the test.
+ */
+static inline api_resp_t api_call_raw(const api_proc_t *api, const char *method, const char *path,
+                                      const char *key, const char *content_type, const char *body,
+                                      size_t len)
+{
+    api_resp_t r = {0};
+    char url[2048], auth[512], ct[256];
+    snprintf(url, sizeof(url), "%s%s", api->base, path);
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, api_collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    headers = curl_slist_append(headers, "Expect:");
+    if (key) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+        headers = curl_slist_append(headers, auth);
+    }
+    if (body) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s",
+                 content_type ? content_type : "application/json");
+        headers = curl_slist_append(headers, ct);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        api_die("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    char *type = NULL;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+    if (type)
+        snprintf(r.content_type, sizeof(r.content_type), "%s", type);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (!r.body) {
+        r.body = calloc(1, 1);
+    }
+    json_error_t jerr;
+    r.json = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
+    return r;
+}
+
+/* A JSON request built printf-style (body NULL: none). */
+static inline api_resp_t api_call(const api_proc_t *api, const char *method, const char *path,
+                                  const char *key, const char *body_fmt, ...)
+{
+    char body[65536];
+    if (body_fmt) {
+        va_list ap;
+        va_start(ap, body_fmt);
+        vsnprintf(body, sizeof(body), body_fmt, ap);
+        va_end(ap);
+    }
+    return api_call_raw(api, method, path, key, NULL, body_fmt ? body : NULL,
+                        body_fmt ? strlen(body) : 0);
+}
+
+/* A string member of the response ("error.code" style paths, one level of
+ * nesting per dot); "" when absent. */
+static inline const char *api_str(const api_resp_t *r, const char *path)
+{
+    json_t *v = r->json;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *part = strtok(buf, "."); part && v; part = strtok(NULL, "."))
+        v = json_object_get(v, part);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static inline long long api_int(const api_resp_t *r, const char *path)
+{
+    json_t *v = r->json;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *part = strtok(buf, "."); part && v; part = strtok(NULL, "."))
+        v = json_object_get(v, part);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* Aborts with the body when the status is not the expected one. */
+static inline void api_expect(const api_resp_t *r, long status, const char *what)
+{
+    if (r->status != status) {
+        fprintf(stderr, "%s: expected %ld, got %ld: %s\n", what, status, r->status, r->body);
+        exit(1);
+    }
+}
+
+/* ---- accounts ------------------------------------------------------------------ */
+
+typedef struct api_account {
+    char id[37];
+    char key[128];
+} api_account_t;
+
+/* Runs `outdial-api bootstrap --name NAME --balance B` as the operator
+ * would, against the test's database, and reads the id and key it prints. */
+static inline api_account_t api_bootstrap(const char *name, long long balance)
+{
+    api_account_t acc;
+    memset(&acc, 0, sizeof(acc));
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "%s/services/api/outdial-api bootstrap --name '%s' --balance %lld",
+             support_env("OUTDIAL_BUILD_DIR"), name, balance);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        api_die("popen %s failed", cmd);
+    char line[512];
+    while (fgets(line, sizeof(line), p)) {
+        if (strncmp(line, "account_id ", 11) == 0)
+            sscanf(line + 11, "%36s", acc.id);
+        else if (strncmp(line, "api_key ", 8) == 0)
+            sscanf(line + 8, "%127s", acc.key);
+    }
+    int status = pclose(p);
+    if (status != 0 || !acc.id[0] || !acc.key[0])
+        api_die("outdial-api bootstrap failed (status %d)", status);
+    return acc;
+}
+
+/* The id member of a 201 response. */
+static inline void api_created_id(api_resp_t *r, char out[37], const char *what)
+{
+    api_expect(r, 201, what);
+    snprintf(out, 37, "%s", api_str(r, "id"));
+    if (strlen(out) != 36)
+        api_die("%s: no id in %s", what, r->body);
+}
+
+/* An assistant with an outbound number and a boolean post-call variable
+ * "interested"; its id into out. */
+static inline void api_assistant_create(const api_proc_t *api, const char *key, const char *phone,
+                                        char out[37])
+{
+    api_resp_t r;
+    if (phone)
+        r = api_call(api, "POST", "/v1/assistants", key,
+                     "{\"name\":\"Sally\",\"timezone\":\"America/New_York\","
+                     "\"outbound_phone_number\":\"%s\",\"provider_assistant_id\":\"asst-1\","
+                     "\"post_call_schema\":{\"interested\":\"boolean\",\"notes\":\"string\","
+                     "\"score\":\"number\"}}",
+                     phone);
+    else
+        r = api_call(api, "POST", "/v1/assistants", key,
+                     "{\"name\":\"Sally\",\"timezone\":\"America/New_York\","
+                     "\"provider_assistant_id\":\"asst-1\","
+                     "\"post_call_schema\":{\"interested\":\"boolean\",\"notes\":\"string\"}}");
+    api_created_id(&r, out, "create assistant");
+    api_resp_free(&r);
+}
+
+static inline void api_campaign_create(const api_proc_t *api, const char *key,
+                                       const char *assistant_id, char out[37])
+{
+    api_resp_t r = api_call(api, "POST", "/v1/campaigns", key,
+                            "{\"name\":\"Spring\",\"assistant_id\":\"%s\"}", assistant_id);
+    api_created_id(&r, out, "create campaign");
+    api_resp_free(&r);
+}
+
+#endif

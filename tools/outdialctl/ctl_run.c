@@ -1,0 +1,272 @@
+#include "ctl_run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_render.h"
+#include "xmalloc.h"
+
+volatile sig_atomic_t ctl_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ctl_interrupted = 1;
+}
+
+void ctl_signals_catch(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a sleep or a poll in libcurl returns early. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int64_t ctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ctl_sleep_ms(int64_t ms)
+{
+    int64_t until = ctl_now_ms() + ms;
+    while (!ctl_interrupted) {
+        int64_t left = until - ctl_now_ms();
+        if (left <= 0)
+            return;
+        /* Slices of 100 ms: a signal that lands between the check and the
+         * sleep is noticed within one slice. */
+        int64_t slice = left < 100 ? left : 100;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)slice * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int ctl_call(ctl_ctx_t *ctx, const char *method, const char *path_query, const json_t *body,
+             json_t **answer, ctl_response_t *raw, long *status_out)
+{
+    char err[1024];
+    ctl_response_t resp;
+    *answer = NULL;
+    if (status_out)
+        *status_out = 0;
+    int rc = ctl_http_request(ctx->http, method, path_query, body, &resp, err, sizeof(err));
+    if (rc) {
+        if (!ctl_interrupted) /* a stopped transfer is the user's doing, not an error */
+            fprintf(ctx->err, "error: %s\n", err);
+        return CTL_EXIT_FAIL;
+    }
+    if (status_out)
+        *status_out = resp.status;
+    if (resp.status < 200 || resp.status >= 300) {
+        ctl_render_error(ctx->err, resp.status, resp.body, resp.len);
+        ctl_response_clear(&resp);
+        return CTL_EXIT_FAIL;
+    }
+    if (resp.len > 0) {
+        json_error_t jerr;
+        *answer = json_loadb(resp.body, resp.len, JSON_DECODE_ANY, &jerr);
+        if (!*answer) {
+            fprintf(ctx->err, "error: the API's answer is not JSON: %s\n", jerr.text);
+            ctl_response_clear(&resp);
+            return CTL_EXIT_FAIL;
+        }
+    }
+    if (raw)
+        *raw = resp;
+    else
+        ctl_response_clear(&resp);
+    return CTL_EXIT_OK;
+}
+
+/* The text of --data: the value itself, "@FILE", or "-" for stdin. */
+static char *data_read(const char *spec, char *errbuf, size_t errlen)
+{
+    if (strcmp(spec, "-") != 0 && spec[0] != '@')
+        return xstrdup(spec);
+    FILE *f = strcmp(spec, "-") == 0 ? stdin : fopen(spec + 1, "rb");
+    if (!f) {
+        od_fail(errbuf, errlen, OD_ERR_IO, "--data %s: %s", spec, strerror(errno));
+        return NULL;
+    }
+    size_t len = 0, cap = 4096;
+    char *buf = xmalloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+    }
+    bool failed = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        free(buf);
+        od_fail(errbuf, errlen, OD_ERR_IO, "--data %s: read error", spec);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static void raw_print(ctl_ctx_t *ctx, const ctl_response_t *raw)
+{
+    if (raw->len == 0)
+        return;
+    fwrite(raw->body, 1, raw->len, ctx->out);
+    if (raw->body[raw->len - 1] != '\n')
+        fputc('\n', ctx->out);
+}
+
+/* One request; the answer shown by the command's view. */
+static int run_request(ctl_ctx_t *ctx)
+{
+    ctl_args_t *args = ctx->args;
+    char err[1024];
+    char *data = NULL;
+    json_t *body = NULL, *answer = NULL;
+    char *path = NULL;
+    ctl_response_t raw = {0};
+    int code = CTL_EXIT_FAIL;
+    if (args->data) {
+        data = data_read(args->data, err, sizeof(err));
+        if (!data) {
+            fprintf(ctx->err, "error: %s\n", err);
+            goto out;
+        }
+    }
+    if (ctl_body_build(args, data, &body, err, sizeof(err)) != OD_OK) {
+        fprintf(ctx->err, "outdialctl: %s\n", err);
+        code = CTL_EXIT_USAGE;
+        goto out;
+    }
+    path = ctl_path_build(args, NULL);
+    long status = 0;
+    code = ctl_call(ctx, args->cmd->method, path, body, &answer, &raw, &status);
+    if (code != CTL_EXIT_OK)
+        goto out;
+    if (args->json) {
+        raw_print(ctx, &raw);
+    } else if (args->quiet) {
+        if (answer)
+            ctl_render_ids(ctx->out, answer);
+    } else if (!answer) {
+        char *words = ctl_cmd_words(args->cmd);
+        fprintf(ctx->out, "%s%s%s: done\n", words, args->n_pos ? " " : "",
+                args->n_pos ? args->pos[0] : "");
+        free(words);
+    } else {
+        ctl_render_view(ctx->out, args->cmd->view, answer);
+    }
+out:
+    free(data);
+    free(path);
+    json_decref(body);
+    json_decref(answer);
+    ctl_response_clear(&raw);
+    return code;
+}
+
+/* --csv of a list (an import's rejects): the API's CSV straight to stdout. */
+static int run_download(ctl_ctx_t *ctx)
+{
+    char err[1024];
+    char *path = ctl_path_build(ctx->args, "format=csv");
+    ctl_response_t resp;
+    int rc = ctl_http_download(ctx->http, path, ctx->out, &resp, err, sizeof(err));
+    free(path);
+    if (rc) {
+        fprintf(ctx->err, "error: %s\n", err);
+        return CTL_EXIT_FAIL;
+    }
+    int code = CTL_EXIT_OK;
+    if (resp.status < 200 || resp.status >= 300) {
+        ctl_render_error(ctx->err, resp.status, resp.body, resp.len);
+        code = CTL_EXIT_FAIL;
+    }
+    ctl_response_clear(&resp);
+    return code;
+}
+
+/* A list: one page (next_cursor said on stderr), or every page with --all. */
+static int run_list(ctl_ctx_t *ctx)
+{
+    ctl_args_t *args = ctx->args;
+    if (ctl_args_has(args, "csv"))
+        return run_download(ctx);
+    bool all = ctl_args_has(args, "all");
+    json_t *items = json_array();
+    json_t *first = NULL;
+    char *cursor = NULL;
+    int code = CTL_EXIT_OK;
+    for (int page = 0;; page++) {
+        char *extra = NULL;
+        if (page > 0) {
+            char *enc = ctl_url_encode(cursor);
+            extra = xasprintf("cursor=%s", enc);
+            free(enc);
+            ctl_args_drop(args, "cursor");
+        }
+        char *path = ctl_path_build(args, extra);
+        free(extra);
+        json_t *answer = NULL;
+        code = ctl_call(ctx, args->cmd->method, path, NULL, &answer, NULL, NULL);
+        free(path);
+        if (code != CTL_EXIT_OK)
+            goto out;
+        json_array_extend(items, json_object_get(answer, "data"));
+        free(cursor);
+        const char *next = json_string_value(json_object_get(answer, "next_cursor"));
+        cursor = next ? xstrdup(next) : NULL;
+        if (!first)
+            first = answer;
+        else
+            json_decref(answer);
+        if (!all || !cursor || ctl_interrupted)
+            break;
+    }
+    if (args->json) {
+        json_t *out = json_object();
+        json_object_set(out, "data", items);
+        json_object_set_new(out, "next_cursor", cursor ? json_string(cursor) : json_null());
+        char *text = json_dumps(out, JSON_COMPACT);
+        fprintf(ctx->out, "%s\n", text ? text : "{}");
+        free(text);
+        json_decref(out);
+    } else if (args->quiet) {
+        ctl_render_ids(ctx->out, items);
+    } else {
+        ctl_render_list(ctx->out, args->cmd->view, items);
+        if (cursor)
+            fprintf(ctx->err, "(more: add --cursor %s, or --all for every page)\n", cursor);
+    }
+out:
+    free(cursor);
+    json_decref(first);
+    json_decref(items);
+    return code;
+}
+
+int ctl_run(ctl_ctx_t *ctx)
+{
+    switch (ctx->args->cmd->run) {
+    case CTL_RUN_REQUEST:
+        return run_request(ctx);
+    case CTL_RUN_LIST:
+        return run_list(ctx);
+    case CTL_RUN_IMPORT:
+        return ctl_run_import(ctx);
+    case CTL_RUN_WATCH:
+        return ctl_run_watch(ctx);
+    }
+    return CTL_EXIT_FAIL;
+}

@@ -1,0 +1,1041 @@
+/*
+ * test_outdialctl.c — outdialctl's pure parts: command lines into request
+ * JSON and paths, usage errors, the value parsers (days, windows,
+ * durations), tables and views. Table-driven; nothing runs over a network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ctl_parse.h"
+#include "ctl_render.h"
+#include "ctl_spec.h"
+#include "ctl_table.h"
+#include "window.h"
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+#define ARGV_MAX 64
+
+/* A command line split at blanks; '...' groups words (no escapes). */
+typedef struct line {
+    char buf[2048];
+    char *argv[ARGV_MAX];
+    int argc;
+} line_t;
+
+static void line_split(line_t *l, const char *text)
+{
+    memset(l, 0, sizeof(*l));
+    size_t n = strlen(text);
+    assert_true(n < sizeof(l->buf));
+    memcpy(l->buf, text, n + 1);
+    l->argv[l->argc++] = "outdialctl";
+    char *p = l->buf;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char *start = p, *w = p;
+        bool quoted = false;
+        while (*p && (quoted || *p != ' ')) {
+            if (*p == '\'') {
+                quoted = !quoted;
+                p++;
+                continue;
+            }
+            *w++ = *p++;
+        }
+        if (*p)
+            p++;
+        *w = '\0';
+        assert_true(l->argc < ARGV_MAX - 1);
+        l->argv[l->argc++] = start;
+    }
+    l->argv[l->argc] = NULL;
+}
+
+/* Text a render function writes. */
+typedef struct capture {
+    char *text;
+    size_t len;
+    FILE *f;
+} capture_t;
+
+static FILE *capture_open(capture_t *c)
+{
+    c->text = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->text, &c->len);
+    assert_non_null(c->f);
+    return c->f;
+}
+
+/* Closes the stream; the text stays in c->text (free it). */
+static const char *capture_close(capture_t *c)
+{
+    fclose(c->f);
+    return c->text;
+}
+
+static json_t *json_parse(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!j)
+        fail_msg("bad JSON in the test: %s: %s", text, jerr.text);
+    return j;
+}
+
+/* ---- command line -> JSON body ---------------------------------------------------------- */
+
+typedef struct body_case {
+    const char *line;
+    const char *json; /* NULL: the command sends no body */
+} body_case_t;
+
+static const body_case_t body_cases[] = {
+    /* The brief's campaign, every setting. */
+    {"campaign create --name X --assistant A1 --window 09:00-18:00 --days mon-fri --max-retries 3 "
+     "--retry-interval 60 --retry-on-voicemail on --goal appointment_booked --goal-based-retry on "
+     "--timezone-mode lead --max-concurrent 20",
+     "{\"name\":\"X\",\"assistant_id\":\"A1\",\"window_start\":\"09:00\",\"window_end\":\"18:00\","
+     "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\"],\"max_retries\":3,"
+     "\"retry_interval_minutes\":60,\"retry_on_voicemail\":true,\"goal_variable\":"
+     "\"appointment_booked\",\"goal_based_retry\":true,\"timezone_mode\":\"lead\","
+     "\"max_concurrent_calls\":20}"},
+    {"campaign set C1 --max-retries 2", "{\"max_retries\":2}"},
+    {"campaign set C1 --retry-interval 1h30m --max-call-duration 10m",
+     "{\"retry_interval_minutes\":90,\"max_call_duration_s\":600}"},
+    {"campaign set C1 --retry-interval 2d --max-call-duration 45",
+     "{\"retry_interval_minutes\":2880,\"max_call_duration_s\":45}"},
+    {"campaign set C1 --calls-per-minute none --goal none",
+     "{\"calls_per_minute\":null,\"goal_variable\":null}"},
+    {"campaign set C1 --calls-per-minute 120 --retry-on-voicemail OFF",
+     "{\"calls_per_minute\":120,\"retry_on_voicemail\":false}"},
+    {"campaign set C1 --days fri-mon --window 22:00-02:00",
+     "{\"allowed_days\":[\"mon\",\"fri\",\"sat\",\"sun\"],\"window_start\":\"22:00\","
+     "\"window_end\":\"02:00\"}"},
+    {"campaign set C1 --days weekends,wed --window 9:30-24:00",
+     "{\"allowed_days\":[\"wed\",\"sat\",\"sun\"],\"window_start\":\"09:30\","
+     "\"window_end\":\"00:00\"}"},
+    {"campaign set C1 --name 'Spring promo'", "{\"name\":\"Spring promo\"}"},
+    {"campaign start C1", NULL},
+    {"campaign stats C1", NULL},
+    /* Assistants. */
+    {"assistant create --name Bot --timezone America/New_York --phone +12125550100 "
+     "--provider-assistant-id A --provider-phone-number-id P --var appointment_booked=boolean",
+     "{\"name\":\"Bot\",\"timezone\":\"America/New_York\",\"outbound_phone_number\":"
+     "\"+12125550100\",\"provider_assistant_id\":\"A\",\"provider_phone_number_id\":\"P\","
+     "\"post_call_schema\":{\"appointment_booked\":\"boolean\"}}"},
+    {"assistant set S1 --var a=boolean --var b=string --var c=number",
+     "{\"post_call_schema\":{\"a\":\"boolean\",\"b\":\"string\",\"c\":\"number\"}}"},
+    {"assistant set S1 --phone none --var none",
+     "{\"outbound_phone_number\":null,\"post_call_schema\":null}"},
+    /* Leads. */
+    {"lead add C1 --phone +12125550123 --name 'Ann Lee' --var company=Acme --var 'note=a=b' "
+     "--timezone America/Chicago --secondary +12125550124 --secondary +12125550125",
+     "{\"phone\":\"+12125550123\",\"name\":\"Ann Lee\",\"variables\":{\"company\":\"Acme\","
+     "\"note\":\"a=b\"},\"timezone\":\"America/Chicago\",\"secondary_phones\":[\"+12125550124\","
+     "\"+12125550125\"]}"},
+    {"lead add C1 --phone 555-0100 --var empty=", "{\"phone\":\"555-0100\",\"variables\":"
+                                                  "{\"empty\":\"\"}}"},
+    {"lead set L1 --timezone none --external-id crm-7",
+     "{\"timezone\":null,\"external_id\":\"crm-7\"}"},
+    {"lead add-contact L1 --phone +12125550126 --phone +12125550127",
+     "{\"secondary_phones\":[\"+12125550126\",\"+12125550127\"]}"},
+    {"lead reset L1", NULL},
+    {"lead complete L1", NULL},
+    /* --data replaces the options' body. */
+    {"lead add C1 --data '[{\"phone\":\"+1\"},{\"phone\":\"+2\"}]'",
+     "[{\"phone\":\"+1\"},{\"phone\":\"+2\"}]"},
+    /* Account and admin. */
+    {"account set --quiet-hours 8:00-21:00 --region GB",
+     "{\"quiet_hours_start\":\"08:00\",\"quiet_hours_end\":\"21:00\",\"default_region\":\"GB\"}"},
+    {"account set --quiet-hours none", "{\"quiet_hours_start\":null,\"quiet_hours_end\":null}"},
+    {"admin account-create --name Acme --balance-minor 5000",
+     "{\"name\":\"Acme\",\"balance_minor\":5000}"},
+    {"admin credit 6f1c --amount-minor -500", "{\"amount_minor\":-500}"},
+    {"admin credit 6f1c --amount-minor=2500", "{\"amount_minor\":2500}"},
+    /* Do-not-call: one object per number. */
+    {"dnc add +12125550123 +12125550124 --reason opted-out",
+     "[{\"reason\":\"opted-out\",\"phone\":\"+12125550123\"},{\"reason\":\"opted-out\","
+     "\"phone\":\"+12125550124\"}]"},
+    {"dnc add +12125550123", "[{\"phone\":\"+12125550123\"}]"},
+    {"dnc remove +12125550123", NULL},
+    /* Global options anywhere do not end up in the body. */
+    {"--json campaign set C1 --url http://x:1 --max-retries 1 --key K", "{\"max_retries\":1}"},
+};
+
+static void test_body_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
+        const body_case_t *c = &body_cases[i];
+        line_t l;
+        line_split(&l, c->line);
+        ctl_args_t args;
+        char err[512] = "";
+        int rc = ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err));
+        if (rc != OD_OK)
+            fail_msg("%s: %s", c->line, err);
+        json_t *body = NULL;
+        rc = ctl_body_build(&args, args.data, &body, err, sizeof(err));
+        if (rc != OD_OK)
+            fail_msg("%s: %s", c->line, err);
+        if (!c->json) {
+            if (body)
+                fail_msg("%s: expected no body, got %s", c->line, json_dumps(body, 0));
+        } else {
+            json_t *want = json_parse(c->json);
+            if (!json_equal(body, want)) {
+                char *got = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+                fail_msg("%s:\n  got  %s\n  want %s", c->line, got ? got : "(none)", c->json);
+            }
+            json_decref(want);
+        }
+        json_decref(body);
+        ctl_args_free(&args);
+    }
+}
+
+/* ---- command line -> path and query --------------------------------------------------------- */
+
+typedef struct path_case {
+    const char *line;
+    const char *method;
+    const char *path;
+} path_case_t;
+
+static const path_case_t path_cases[] = {
+    {"account", "GET", "/v1/account"},
+    {"account set --name N", "PATCH", "/v1/account"},
+    {"admin credit 6f1c --amount-minor 1", "POST", "/v1/admin/accounts/6f1c/credit"},
+    {"assistant list", "GET", "/v1/assistants"},
+    {"assistant get A1", "GET", "/v1/assistants/A1"},
+    {"campaign list --status in_progress --limit 5", "GET",
+     "/v1/campaigns?status=in_progress&limit=5"},
+    {"campaign start C1", "POST", "/v1/campaigns/C1/start"},
+    {"campaign pause C1", "POST", "/v1/campaigns/C1/pause"},
+    {"campaign resume C1", "POST", "/v1/campaigns/C1/resume"},
+    {"campaign stats C1", "GET", "/v1/campaigns/C1/stats"},
+    {"lead list C1 --status created", "GET", "/v1/campaigns/C1/leads?status=created"},
+    {"lead list C1 --invalid --cursor abc", "GET",
+     "/v1/campaigns/C1/leads?invalid=true&cursor=abc"},
+    {"lead reset L1", "POST", "/v1/leads/L1/reset"},
+    {"lead complete L1", "POST", "/v1/leads/L1/complete"},
+    {"lead delete L1", "DELETE", "/v1/leads/L1"},
+    {"lead add-contact L1 --phone +1", "POST", "/v1/leads/L1/contacts"},
+    {"import C1 leads.csv --map 'phone=Mobile Nr' --map name=Client,email=Mail --region US", "POST",
+     "/v1/campaigns/C1/imports?map=phone%3AMobile%20Nr%2Cname%3AClient%2Cemail%3AMail&region=US"},
+    {"import list C1", "GET", "/v1/campaigns/C1/imports"},
+    {"import status I1", "GET", "/v1/imports/I1"},
+    {"import rejects I1 --limit 10", "GET", "/v1/imports/I1/rejects?limit=10"},
+    {"calls C1", "GET", "/v1/campaigns/C1/calls"},
+    {"calls --lead L1 --status busy", "GET", "/v1/leads/L1/calls?status=busy"},
+    {"call get K1", "GET", "/v1/calls/K1"},
+    {"dnc list --all", "GET", "/v1/dnc"},
+    {"dnc check +12125550123", "GET", "/v1/dnc/%2B12125550123"},
+    {"dnc remove '+1 212 555'", "DELETE", "/v1/dnc/%2B1%20212%20555"},
+    {"watch C1 --once", "GET", "/v1/campaigns/C1"},
+};
+
+static void test_path_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+        const path_case_t *c = &path_cases[i];
+        line_t l;
+        line_split(&l, c->line);
+        ctl_args_t args;
+        char err[512] = "";
+        if (ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)) != OD_OK)
+            fail_msg("%s: %s", c->line, err);
+        char *path = ctl_path_build(&args, NULL);
+        if (strcmp(path, c->path) != 0 || strcmp(args.cmd->method, c->method) != 0)
+            fail_msg("%s:\n  got  %s %s\n  want %s %s", c->line, args.cmd->method, path, c->method,
+                     c->path);
+        free(path);
+        ctl_args_free(&args);
+    }
+}
+
+static void test_path_extra_query_and_drop(void **state)
+{
+    (void)state;
+    line_t l;
+    line_split(&l, "lead list C1 --status created --cursor X");
+    ctl_args_t args;
+    char err[256];
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    ctl_args_drop(&args, "cursor");
+    char *path = ctl_path_build(&args, "cursor=Y");
+    assert_string_equal(path, "/v1/campaigns/C1/leads?status=created&cursor=Y");
+    free(path);
+    ctl_args_free(&args);
+}
+
+static void test_globals_and_locals(void **state)
+{
+    (void)state;
+    line_t l;
+    line_split(&l, "--url http://h:1 watch C1 --json --interval-ms 250 --once --key=K "
+                   "--admin-token T");
+    ctl_args_t args;
+    char err[256];
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    assert_string_equal(args.url, "http://h:1");
+    assert_string_equal(args.key, "K");
+    assert_string_equal(args.admin_token, "T");
+    assert_true(args.json);
+    assert_false(args.quiet);
+    assert_string_equal(args.cmd->group, "watch");
+    assert_int_equal(args.n_pos, 1);
+    assert_string_equal(args.pos[0], "C1");
+    assert_string_equal(ctl_args_value(&args, "interval-ms"), "250");
+    assert_true(ctl_args_has(&args, "once"));
+    assert_false(ctl_args_has(&args, "until-complete"));
+    ctl_args_free(&args);
+
+    line_split(&l, "import C1 leads.csv --no-wait");
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    assert_null(args.cmd->name);
+    assert_string_equal(args.pos[1], "leads.csv");
+    assert_true(ctl_args_has(&args, "no-wait"));
+    ctl_args_free(&args);
+
+    line_split(&l, "-q campaign list --quiet");
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    assert_true(args.quiet);
+    ctl_args_free(&args);
+
+    /* Help skips the checks of required things. */
+    line_split(&l, "campaign create --help");
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    assert_true(args.help);
+    assert_string_equal(args.cmd->name, "create");
+    ctl_args_free(&args);
+    line_split(&l, "-h");
+    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    assert_true(args.help);
+    assert_null(args.cmd);
+    ctl_args_free(&args);
+}
+
+/* ---- usage errors ------------------------------------------------------------------------------
+ */
+
+typedef struct usage_case {
+    const char *line;
+    const char *message; /* a part of the message */
+} usage_case_t;
+
+static const usage_case_t usage_cases[] = {
+    {"", "no command given"},
+    {"frobnicate", "unknown command 'frobnicate'"},
+    {"campaign", "'campaign' needs a subcommand"},
+    {"campaign frob", "unknown command 'campaign frob'"},
+    {"--bogus campaign list", "unknown option --bogus"},
+    {"campaign list --bogus", "campaign list has no option --bogus"},
+    {"campaign create --name X", "--assistant is required"},
+    {"campaign get", "campaign get needs CAMPAIGN"},
+    {"campaign get C1 C2", "unexpected argument 'C2'"},
+    {"campaign set C1 --max-retries", "--max-retries needs a value"},
+    {"campaign set C1 --max-retries three", "--max-retries: 'three' is not a whole number"},
+    {"campaign set C1 --max-retries 2 --max-retries 3", "--max-retries is given twice"},
+    {"campaign set C1 --days mon-fry", "--days: 'fry' is not a day"},
+    {"campaign set C1 --days ''", "--days: no days given"},
+    {"campaign set C1 --days mon,,tue", "--days: 'mon,,tue' has an empty day"},
+    {"campaign set C1 --window 9-18", "--window: '9-18': the start '9' is not a time of day"},
+    {"campaign set C1 --window 09:00", "--window: '09:00' is not a window"},
+    {"campaign set C1 --window 09:00-25:00", "the end '25:00' is not a time of day"},
+    {"campaign set C1 --window 09:00-18:00-20:00", "is not a window"},
+    {"campaign set C1 --retry-interval 90s", "'90s' is not a whole number of minutes"},
+    {"campaign set C1 --retry-interval 1h30", "'1h30' is not a duration"},
+    {"campaign set C1 --retry-on-voicemail maybe", "'maybe' is not on or off"},
+    {"campaign set C1 --goal-based-retry none", "'none' is not on or off"},
+    {"campaign set C1 --max-retries none", "'none' is not a whole number"},
+    {"campaign set C1 --data '{}' --max-retries 2",
+     "--data replaces the body: leave out --max-retries"},
+    {"assistant set S1 --var x=bool", "the type must be boolean, string or number"},
+    {"assistant set S1 --var =boolean", "is not NAME=VALUE"},
+    {"lead add C1 --var k=v", "--phone is required"},
+    {"lead add C1 --phone +1 --var novalue", "'novalue' is not NAME=VALUE"},
+    {"import C1", "import needs CAMPAIGN FILE"},
+    {"import C1 f.csv --map phone", "'phone' is not NAME=VALUE"},
+    {"import C1 f.csv --map phone=", "'phone=' names no column"},
+    {"import rejects I1 --csv=yes", "--csv takes no value"},
+    {"calls", "give [CAMPAIGN] or --lead"},
+    {"calls C1 --lead L1", "give either [CAMPAIGN] or --lead, not both"},
+    {"dnc add", "dnc add needs NUMBER..."},
+    {"account --url", "--url needs a value"},
+    {"account --json=1", "--json takes no value"},
+    {"watch C1 --once=1", "--once takes no value"},
+};
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(usage_cases) / sizeof(usage_cases[0]); i++) {
+        const usage_case_t *c = &usage_cases[i];
+        line_t l;
+        line_split(&l, c->line);
+        ctl_args_t args;
+        char err[512] = "";
+        int rc = ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err));
+        if (rc != OD_ERR_INVALID)
+            fail_msg("'%s' was accepted", c->line);
+        if (!strstr(err, c->message))
+            fail_msg("'%s':\n  got  %s\n  want ...%s...", c->line, err, c->message);
+        ctl_args_free(&args);
+    }
+}
+
+/* ---- value parsers
+ * -------------------------------------------------------------------------------- */
+
+typedef struct days_case {
+    const char *text;
+    unsigned days; /* 0: an error */
+} days_case_t;
+
+static const days_case_t days_cases[] = {
+    {"mon-fri", WINDOW_DAYS_WEEKDAYS},
+    {"weekdays", WINDOW_DAYS_WEEKDAYS},
+    {"Mon-Fri", WINDOW_DAYS_WEEKDAYS},
+    {"monday-friday", WINDOW_DAYS_WEEKDAYS},
+    {"all", WINDOW_DAYS_ALL},
+    {"daily", WINDOW_DAYS_ALL},
+    {"mon-sun", WINDOW_DAYS_ALL},
+    {"weekends", WINDOW_DAY_SAT | WINDOW_DAY_SUN},
+    {"sat-sun", WINDOW_DAY_SAT | WINDOW_DAY_SUN},
+    {"sun", WINDOW_DAY_SUN},
+    {"mon,wed,fri", WINDOW_DAY_MON | WINDOW_DAY_WED | WINDOW_DAY_FRI},
+    {" mon , wed ", WINDOW_DAY_MON | WINDOW_DAY_WED},
+    {"fri-mon", WINDOW_DAY_FRI | WINDOW_DAY_SAT | WINDOW_DAY_SUN | WINDOW_DAY_MON},
+    {"sun-sun", WINDOW_DAY_SUN},
+    {"mon-wed,sat", WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SAT},
+    {"mon,mon", WINDOW_DAY_MON},
+    {"", 0},
+    {"funday", 0},
+    {"mon-", 0},
+    {"-fri", 0},
+    {"mon--fri", 0},
+    {"mon,", 0},
+    {"m", 0},
+    {"wednesdayyyyyyyyyyyyyy", 0},
+};
+
+static void test_days_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(days_cases) / sizeof(days_cases[0]); i++) {
+        unsigned days = 99;
+        char err[256] = "";
+        int rc = ctl_days_parse(days_cases[i].text, &days, err, sizeof(err));
+        if (days_cases[i].days == 0) {
+            if (rc != OD_ERR_INVALID)
+                fail_msg("'%s' was accepted as %#x", days_cases[i].text, days);
+            assert_true(strlen(err) > 0);
+        } else if (rc != OD_OK || days != days_cases[i].days) {
+            fail_msg("'%s': rc %d days %#x, want %#x (%s)", days_cases[i].text, rc, days,
+                     days_cases[i].days, err);
+        }
+    }
+}
+
+typedef struct window_case {
+    const char *text;
+    const char *start, *end; /* NULL: an error */
+    int start_min, end_min;
+} window_case_t;
+
+static const window_case_t window_cases[] = {
+    {"09:00-18:00", "09:00", "18:00", 540, 1080},
+    {"9:00-18:00", "09:00", "18:00", 540, 1080},
+    {"22:00-02:00", "22:00", "02:00", 1320, 120},
+    {"18:00-24:00", "18:00", "00:00", 1080, 0},
+    {"00:00-23:59", "00:00", "23:59", 0, 1439},
+    {"09:00", NULL, NULL, 0, 0},
+    {"-18:00", NULL, NULL, 0, 0},
+    {"09:00-", NULL, NULL, 0, 0},
+    {"9-18", NULL, NULL, 0, 0},
+    {"09:60-18:00", NULL, NULL, 0, 0},
+    {"25:00-18:00", NULL, NULL, 0, 0},
+    {"09:00-18:00-19:00", NULL, NULL, 0, 0},
+    {"nine-five", NULL, NULL, 0, 0},
+    {"", NULL, NULL, 0, 0},
+};
+
+static void test_window_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(window_cases) / sizeof(window_cases[0]); i++) {
+        const window_case_t *c = &window_cases[i];
+        char start[6] = "", end[6] = "", err[256] = "";
+        int smin = -1, emin = -1;
+        int rc = ctl_window_parse(c->text, start, end, &smin, &emin, err, sizeof(err));
+        if (!c->start) {
+            if (rc != OD_ERR_INVALID)
+                fail_msg("'%s' was accepted as %s-%s", c->text, start, end);
+            assert_non_null(strstr(err, "'"));
+            continue;
+        }
+        if (rc != OD_OK)
+            fail_msg("'%s': %s", c->text, err);
+        assert_string_equal(start, c->start);
+        assert_string_equal(end, c->end);
+        assert_int_equal(smin, c->start_min);
+        assert_int_equal(emin, c->end_min);
+    }
+}
+
+typedef struct duration_case {
+    const char *text;
+    int64_t unit;
+    int64_t seconds; /* -1: an error */
+} duration_case_t;
+
+static const duration_case_t duration_cases[] = {
+    {"600", 1, 600},        {"60", 60, 3600},   {"10m", 1, 600},
+    {"90s", 60, 90},        {"1h30m", 1, 5400}, {"2d", 1, 172800},
+    {"1d2h3m4s", 1, 93784}, {"0", 1, 0},        {"", 1, -1},
+    {"m", 1, -1},           {"10x", 1, -1},     {"1h30", 1, -1},
+    {"-5", 1, -1},          {"1.5h", 1, -1},    {"99999999999999d", 1, -1},
+};
+
+static void test_duration_parse(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(duration_cases) / sizeof(duration_cases[0]); i++) {
+        const duration_case_t *c = &duration_cases[i];
+        int64_t s = -7;
+        char err[256] = "";
+        int rc = ctl_duration_parse(c->text, c->unit, &s, err, sizeof(err));
+        if (c->seconds < 0) {
+            if (rc != OD_ERR_INVALID)
+                fail_msg("'%s' was accepted as %lld", c->text, (long long)s);
+        } else if (rc != OD_OK || s != c->seconds) {
+            fail_msg("'%s': rc %d, %lld s, want %lld (%s)", c->text, rc, (long long)s,
+                     (long long)c->seconds, err);
+        }
+    }
+    int64_t m = 0;
+    char err[256];
+    assert_int_equal(ctl_minutes_parse("1h30m", &m, err, sizeof(err)), OD_OK);
+    assert_int_equal(m, 90);
+    assert_int_equal(ctl_minutes_parse("45", &m, err, sizeof(err)), OD_OK);
+    assert_int_equal(m, 45);
+    assert_int_equal(ctl_minutes_parse("61s", &m, err, sizeof(err)), OD_ERR_INVALID);
+}
+
+static void test_small_parsers(void **state)
+{
+    (void)state;
+    char err[256];
+    bool b = false;
+    assert_int_equal(ctl_bool_parse("On", &b, err, sizeof(err)), OD_OK);
+    assert_true(b);
+    assert_int_equal(ctl_bool_parse("no", &b, err, sizeof(err)), OD_OK);
+    assert_false(b);
+    assert_int_equal(ctl_bool_parse("", &b, err, sizeof(err)), OD_ERR_INVALID);
+    int64_t n = 0;
+    assert_int_equal(ctl_int_parse("-12", -100, 100, &n, err, sizeof(err)), OD_OK);
+    assert_int_equal(n, -12);
+    assert_int_equal(ctl_int_parse("101", -100, 100, &n, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "out of range (-100 to 100)"));
+    assert_int_equal(ctl_int_parse(" 1", -100, 100, &n, err, sizeof(err)), OD_ERR_INVALID);
+    assert_int_equal(
+        ctl_int_parse("99999999999999999999", INT64_MIN, INT64_MAX, &n, err, sizeof(err)),
+        OD_ERR_INVALID);
+    char key[8];
+    const char *value = NULL;
+    assert_int_equal(ctl_kv_split("k=v=w", key, sizeof(key), &value, err, sizeof(err)), OD_OK);
+    assert_string_equal(key, "k");
+    assert_string_equal(value, "v=w");
+    assert_int_equal(ctl_kv_split("toolongkey=v", key, sizeof(key), &value, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_true(ctl_is_none("NONE"));
+    assert_false(ctl_is_none("non"));
+    char *enc = ctl_url_encode("a b+c/d~é");
+    assert_string_equal(enc, "a%20b%2Bc%2Fd~%C3%A9");
+    free(enc);
+}
+
+/* ---- formatters
+ * ------------------------------------------------------------------------------------ */
+
+static void test_formatters(void **state)
+{
+    (void)state;
+    char buf[128];
+    ctl_days_format(WINDOW_DAYS_WEEKDAYS, buf, sizeof(buf));
+    assert_string_equal(buf, "mon-fri");
+    ctl_days_format(WINDOW_DAYS_ALL, buf, sizeof(buf));
+    assert_string_equal(buf, "every day");
+    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_SAT, buf, sizeof(buf));
+    assert_string_equal(buf, "mon,tue,sat");
+    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SUN, buf,
+                    sizeof(buf));
+    assert_string_equal(buf, "mon-wed,sun");
+    ctl_days_format(0, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+
+    ctl_money_format(12345, "USD", buf, sizeof(buf));
+    assert_string_equal(buf, "USD 123.45");
+    ctl_money_format(-5, "EUR", buf, sizeof(buf));
+    assert_string_equal(buf, "EUR -0.05");
+    ctl_money_format(500, "JPY", buf, sizeof(buf));
+    assert_string_equal(buf, "JPY 500");
+    ctl_money_format(100, NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "1.00");
+
+    ctl_time_format("2026-03-08T09:00:01.123456Z", buf, sizeof(buf));
+    assert_string_equal(buf, "2026-03-08 09:00:01Z");
+    ctl_time_format("2026-03-08T09:00:01+02:00", buf, sizeof(buf));
+    assert_string_equal(buf, "2026-03-08 09:00:01+02:00");
+    ctl_time_format("soon", buf, sizeof(buf));
+    assert_string_equal(buf, "soon");
+
+    ctl_seconds_format(3725, buf, sizeof(buf));
+    assert_string_equal(buf, "1h 02m");
+    ctl_seconds_format(245, buf, sizeof(buf));
+    assert_string_equal(buf, "4m 05s");
+    ctl_seconds_format(12, buf, sizeof(buf));
+    assert_string_equal(buf, "12s");
+
+    ctl_bytes_format(512, buf, sizeof(buf));
+    assert_string_equal(buf, "512 B");
+    ctl_bytes_format(1536, buf, sizeof(buf));
+    assert_string_equal(buf, "1.5 KiB");
+    ctl_bytes_format(3LL * 1024 * 1024 * 1024, buf, sizeof(buf));
+    assert_string_equal(buf, "3.0 GiB");
+
+    ctl_progress_format(buf, sizeof(buf), 45, 100, 10, false);
+    assert_string_equal(buf, "[####......]  45%  45 / 100");
+    ctl_progress_format(buf, sizeof(buf), 2048, 2048, 4, true);
+    assert_string_equal(buf, "[####] 100%  2.0 KiB / 2.0 KiB");
+    ctl_progress_format(buf, sizeof(buf), 7, -1, 4, false);
+    assert_string_equal(buf, "7");
+}
+
+/* ---- tables
+ * --------------------------------------------------------------------------------------------- */
+
+static void test_table_render(void **state)
+{
+    (void)state;
+    static const char *const headers[] = {"ID", "NAME", "N"};
+    ctl_table_t *t = ctl_table_new(3, headers);
+    ctl_table_column(t, 1, CTL_ALIGN_LEFT, 8);
+    ctl_table_column(t, 2, CTL_ALIGN_RIGHT, 0);
+    ctl_table_add_row(t);
+    ctl_table_cell(t, 0, "a1");
+    ctl_table_cell(t, 1, "Zoë");
+    ctl_table_cell(t, 2, "7");
+    ctl_table_add_row(t);
+    ctl_table_cell(t, 0, "b22");
+    ctl_table_cell(t, 1, "Bartholomew Jones");
+    ctl_table_cell(t, 2, "1234");
+    ctl_table_add_row(t);
+    ctl_table_cell(t, 0, "c\n3"); /* control characters become spaces */
+    ctl_table_cell(t, 1, NULL);
+    ctl_table_cell(t, 2, "");
+    assert_int_equal(ctl_table_rows(t), 3);
+    capture_t c;
+    ctl_table_write(t, capture_open(&c));
+    ctl_table_free(t);
+    assert_string_equal(capture_close(&c), "ID   NAME         N\n"
+                                           "a1   Zoë          7\n"
+                                           "b22  Barth...  1234\n"
+                                           "c 3  -            -\n");
+    free(c.text);
+    assert_int_equal(ctl_text_width("Zoë"), 3);
+    assert_int_equal(ctl_text_width("日本"), 2);
+}
+
+static void test_list_views(void **state)
+{
+    (void)state;
+    json_t *page = json_parse(
+        "{\"data\":[{\"id\":\"c-1\",\"name\":\"Spring\",\"status\":\"draft\","
+        "\"window_start\":\"09:00\",\"window_end\":\"18:00\",\"allowed_days\":[\"mon\",\"tue\","
+        "\"wed\",\"thu\",\"fri\"],\"max_retries\":3,\"retry_interval_minutes\":60,"
+        "\"goal_variable\":null}],\"next_cursor\":null}");
+    capture_t c;
+    ctl_render_view(capture_open(&c), CTL_VIEW_CAMPAIGNS, page);
+    assert_string_equal(capture_close(&c),
+                        "ID   NAME    STATUS  WINDOW       DAYS     RETRIES  GOAL\n"
+                        "c-1  Spring  draft   09:00-18:00  mon-fri  3 x 60m  -\n");
+    free(c.text);
+    json_decref(page);
+
+    json_t *leads =
+        json_parse("{\"data\":[{\"id\":\"l-1\",\"phone\":\"+12125550123\",\"name\":\"Ann\","
+                   "\"contact_order\":0,\"status\":\"rescheduled\",\"attempts\":2,\"outcome\":null,"
+                   "\"last_call_status\":\"busy\",\"next_attempt_at\":\"2026-03-08T10:00:00.000Z\","
+                   "\"due\":false},{\"id\":\"l-2\",\"phone\":null,\"raw_phone\":\"555\","
+                   "\"invalid_reason\":\"too_short\",\"name\":\"\",\"contact_order\":1,\"status\":"
+                   "\"created\",\"attempts\":0,\"next_attempt_at\":null,\"due\":true}]}");
+    ctl_render_view(capture_open(&c), CTL_VIEW_LEADS, leads);
+    assert_string_equal(
+        capture_close(&c),
+        "ID   PHONE          NAME  CONTACT  STATUS       ATTEMPTS  OUTCOME  LAST CALL  NEXT "
+        "ATTEMPT\n"
+        "l-1  +12125550123   Ann   primary  rescheduled         2  -        busy       2026-03-08 "
+        "10:00:00Z\n"
+        "l-2  555 (invalid)  -     #1       created             0  -        -          now\n");
+    free(c.text);
+    json_decref(leads);
+
+    json_t *assistants = json_parse("[{\"id\":\"a\",\"name\":\"Bot\",\"timezone\":\"UTC\","
+                                    "\"outbound_phone_number\":null,\"post_call_schema\":"
+                                    "{\"booked\":\"boolean\",\"notes\":\"string\"}}]");
+    ctl_render_list(capture_open(&c), CTL_VIEW_ASSISTANTS, assistants);
+    assert_string_equal(capture_close(&c),
+                        "ID  NAME  TIMEZONE  PHONE  VARIABLES\n"
+                        "a   Bot   UTC       -      booked:boolean,notes:string\n");
+    free(c.text);
+    json_decref(assistants);
+
+    json_t *imports = json_parse("{\"data\":[{\"id\":\"i\",\"filename\":\"a.csv\",\"status\":"
+                                 "\"running\",\"progress\":0.5,\"rows\":{\"read\":10,"
+                                 "\"imported\":8,\"duplicate\":1,\"dnc\":0,\"rejected\":1},"
+                                 "\"created_at\":\"2026-03-08T09:00:00Z\"}]}");
+    ctl_render_view(capture_open(&c), CTL_VIEW_IMPORTS, imports);
+    assert_string_equal(capture_close(&c),
+                        "ID  FILE   STATUS   PROGRESS  READ  IMPORTED  DUPLICATE  DNC  REJECTED  "
+                        "CREATED\n"
+                        "i   a.csv  running       50%    10         8          1    0         1  "
+                        "2026-03-08 09:00:00Z\n");
+    free(c.text);
+    json_decref(imports);
+}
+
+static void test_object_view(void **state)
+{
+    (void)state;
+    json_t *account = json_parse(
+        "{\"id\":\"acc\",\"balance_minor\":10050,\"currency\":\"USD\",\"quiet_hours_start\":null,"
+        "\"flags\":[\"a\",\"b\"],\"schema\":{\"x\":\"boolean\"},\"empty\":{},\"history\":[{"
+        "\"status\":\"ringing\"}],\"created_at\":\"2026-03-08T09:00:01.5Z\",\"ok\":true}");
+    capture_t c;
+    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, account);
+    assert_string_equal(capture_close(&c), "id                 acc\n"
+                                           "balance_minor      10050 (USD 100.50)\n"
+                                           "currency           USD\n"
+                                           "quiet_hours_start  -\n"
+                                           "flags              a,b\n"
+                                           "schema.x           boolean\n"
+                                           "empty              {}\n"
+                                           "history[0].status  ringing\n"
+                                           "created_at         2026-03-08 09:00:01Z\n"
+                                           "ok                 yes\n");
+    free(c.text);
+    json_decref(account);
+}
+
+static void test_campaign_view(void **state)
+{
+    (void)state;
+    json_t *campaign = json_parse(
+        "{\"id\":\"c-1\",\"name\":\"Spring\",\"assistant_id\":\"a-1\",\"status\":\"paused\","
+        "\"pause_reason\":\"insufficient_balance\",\"window_start\":\"22:00\",\"window_end\":"
+        "\"02:00\",\"allowed_days\":[\"fri\",\"sat\"],\"max_retries\":3,"
+        "\"retry_interval_minutes\":60,\"retry_on_voicemail\":true,\"goal_variable\":\"booked\","
+        "\"goal_based_retry\":false,\"timezone_mode\":\"lead\",\"max_concurrent_calls\":20,"
+        "\"calls_per_minute\":30,\"max_call_duration_s\":600}");
+    capture_t c;
+    ctl_render_view(capture_open(&c), CTL_VIEW_CAMPAIGN, campaign);
+    assert_string_equal(capture_close(&c),
+                        "campaign    c-1\n"
+                        "name        Spring\n"
+                        "status      paused (insufficient_balance)\n"
+                        "assistant   a-1\n"
+                        "schedule    22:00-02:00, fri,sat, in the lead's time zone\n"
+                        "retries     up to 3, every 60 min, on voicemail: yes\n"
+                        "goal        booked (goal-based retry: off)\n"
+                        "pacing      20 calls at once, 30 per minute, calls up to 10m 00s\n");
+    free(c.text);
+    json_decref(campaign);
+}
+
+static const char *const stats_json =
+    "{\"campaign_id\":\"c-1\",\"leads\":{\"total\":10,\"secondary_contacts\":2,\"invalid\":0,"
+    "\"by_status\":{\"created\":5,\"scheduled\":0,\"processing\":1,\"completed\":3,"
+    "\"rescheduled\":0,\"max_retries\":1},\"by_outcome\":{\"goal_achieved\":2,\"answered\":1,"
+    "\"exhausted\":1}},\"calls\":{\"total\":8,\"by_status\":{\"completed\":4,\"busy\":2,"
+    "\"unanswered\":1,\"failed\":0,\"skipped\":0,\"in_progress\":1},\"by_answered_by\":{"
+    "\"human\":3,\"voicemail\":1,\"unknown\":0},\"duration_s_total\":754},\"goal\":{"
+    "\"variable\":\"booked\",\"achieved\":2,\"finished_leads\":4,\"conversion\":0.5},"
+    "\"spend\":{\"amount_minor\":1234,\"currency\":\"USD\"},\"attempts\":{}}";
+
+static void test_stats_view(void **state)
+{
+    (void)state;
+    json_t *stats = json_parse(stats_json);
+    json_t *campaign = json_parse("{\"id\":\"c-1\",\"name\":\"Spring\",\"status\":"
+                                  "\"in_progress\",\"window_start\":\"09:00\",\"window_end\":"
+                                  "\"18:00\",\"allowed_days\":[\"mon\",\"tue\",\"wed\","
+                                  "\"thu\",\"fri\"]}");
+    capture_t c;
+    ctl_render_stats(capture_open(&c), campaign, stats, "2026-03-08 09:00:00");
+    assert_string_equal(capture_close(&c), "Spring  (c-1)  2026-03-08 09:00:00\n"
+                                           "status: in_progress   window: 09:00-18:00 mon-fri\n"
+                                           "\n"
+                                           "LEADS  10 total (secondary contacts: 2)\n"
+                                           "  created             5   50.0%  ###############\n"
+                                           "  scheduled           0    0.0%\n"
+                                           "  processing          1   10.0%  ###\n"
+                                           "  completed           3   30.0%  #########\n"
+                                           "  rescheduled         0    0.0%\n"
+                                           "  max_retries         1   10.0%  ###\n"
+                                           "  finished 4 of 10 (40.0%)\n"
+                                           "  outcomes: goal_achieved 2, answered 1, exhausted 1\n"
+                                           "\n"
+                                           "CALLS  8 total, 12m 34s talk time\n"
+                                           "  completed           4   50.0%  ###############\n"
+                                           "  busy                2   25.0%  ########\n"
+                                           "  unanswered          1   12.5%  ####\n"
+                                           "  failed              0    0.0%\n"
+                                           "  in_progress         1   12.5%  ####\n"
+                                           "  answered by: human 3, voicemail 1, unknown 0\n"
+                                           "\n"
+                                           "GOAL   booked: 2 achieved of 4 finished leads (50.0%)\n"
+                                           "SPEND  USD 12.34 (USD 1.54 per call)\n");
+    free(c.text);
+    /* Without a campaign (campaign stats): no heading. */
+    ctl_render_view(capture_open(&c), CTL_VIEW_STATS, stats);
+    capture_close(&c);
+    assert_non_null(strstr(c.text, "LEADS  10 total"));
+    assert_null(strstr(c.text, "status:"));
+    free(c.text);
+    json_decref(stats);
+    json_decref(campaign);
+}
+
+static void test_import_view(void **state)
+{
+    (void)state;
+    json_t *imp = json_parse("{\"id\":\"i-1\",\"status\":\"completed\",\"filename\":\"a.csv\","
+                             "\"progress\":1.0,\"rows\":{\"read\":4,\"imported\":2,"
+                             "\"duplicate\":1,\"dnc\":0,\"rejected\":2},\"error\":null}");
+    json_t *rejects = json_parse("{\"data\":[{\"row\":3,\"code\":\"too_short\",\"reason\":"
+                                 "\"'123': too few digits\",\"raw_row\":\"123,Bad\"}],"
+                                 "\"next_cursor\":\"3\"}");
+    capture_t c;
+    ctl_render_import(capture_open(&c), imp, rejects);
+    assert_string_equal(capture_close(&c),
+                        "import i-1: completed (a.csv)\n"
+                        "  rows read           4\n"
+                        "  imported            2\n"
+                        "  duplicate           1\n"
+                        "  dnc                 0\n"
+                        "  rejected            2\n"
+                        "first rejected rows (row 1 is the first row under the header):\n"
+                        "  row 3: too_short: '123': too few digits\n"
+                        "  ... all of them: outdialctl import rejects i-1 --csv > rejects.csv\n");
+    free(c.text);
+    json_decref(imp);
+    json_decref(rejects);
+
+    imp = json_parse("{\"id\":\"i-2\",\"status\":\"failed\",\"error\":\"no header row\","
+                     "\"rows\":{\"read\":0}}");
+    ctl_render_import(capture_open(&c), imp, NULL);
+    capture_close(&c);
+    assert_non_null(strstr(c.text, "import i-2: failed\n  error: no header row\n"));
+    free(c.text);
+    json_decref(imp);
+}
+
+static void test_leads_added_view(void **state)
+{
+    (void)state;
+    json_t *a = json_parse(
+        "{\"created\":2,\"invalid\":1,\"duplicate\":0,\"dnc\":0,\"results\":[{\"index\":0,"
+        "\"phone\":\"+12125550123\",\"lead_id\":\"l-1\",\"result\":\"created\","
+        "\"secondary_contacts\":[{\"phone\":\"+12125550124\",\"lead_id\":\"l-2\",\"result\":"
+        "\"created\",\"contact_order\":1}]},{\"index\":1,\"phone\":\"555\",\"lead_id\":\"l-3\","
+        "\"result\":\"invalid\",\"reason\":\"too_short\",\"message\":\"too few digits\"}]}");
+    capture_t c;
+    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, a);
+    assert_string_equal(capture_close(&c), "created 2, invalid 1, duplicate 0, dnc 0\n"
+                                           "#     PHONE         RESULT   LEAD  NOTE\n"
+                                           "0     +12125550123  created  l-1   -\n"
+                                           "  #1  +12125550124  created  l-2   -\n"
+                                           "1     555           invalid  l-3   too few digits\n");
+    free(c.text);
+    json_decref(a);
+
+    a = json_parse("{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}");
+    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, a);
+    assert_string_equal(capture_close(&c), "added 1\n"
+                                           "#  PHONE  RESULT  NOTE\n"
+                                           "0  +1     added   -\n");
+    free(c.text);
+    json_decref(a);
+}
+
+static void test_ids_view(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *answer, *ids;
+    } cases[] = {
+        {"{\"id\":\"c-1\",\"name\":\"X\"}", "c-1\n"},
+        {"{\"account_id\":\"a-1\",\"api_key\":\"k\"}", "a-1\n"},
+        {"{\"data\":[{\"id\":\"x\"},{\"id\":\"y\"}],\"next_cursor\":null}", "x\ny\n"},
+        {"[{\"phone\":\"+1\"}]", "+1\n"},
+        /* Added leads: the leads made, secondaries too; not the duplicate. */
+        {"{\"created\":2,\"results\":[{\"phone\":\"+1\",\"lead_id\":\"l-1\","
+         "\"secondary_contacts\":[{\"phone\":\"+2\",\"lead_id\":\"l-2\"}]},{\"phone\":"
+         "\"+3\",\"result\":\"duplicate\"}]}",
+         "l-1\nl-2\n"},
+        {"{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}", "+1\n"},
+        {"{\"name\":\"no id\"}", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *a = json_parse(cases[i].answer);
+        capture_t c;
+        ctl_render_ids(capture_open(&c), a);
+        const char *got = capture_close(&c);
+        if (strcmp(got, cases[i].ids) != 0)
+            fail_msg("%s:\n  got  %s\n  want %s", cases[i].answer, got, cases[i].ids);
+        free(c.text);
+        json_decref(a);
+    }
+}
+
+/* ---- errors
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct error_case {
+    long status;
+    const char *body;
+    const char *text;
+} error_case_t;
+
+static const error_case_t error_cases[] = {
+    {400,
+     "{\"error\":{\"code\":\"invalid\",\"message\":\"max_retries must be between 1 and 5\","
+     "\"field\":\"max_retries\"}}",
+     "error: max_retries must be between 1 and 5 (field: max_retries)\n"},
+    /* A single problem repeating the message is not repeated. */
+    {400,
+     "{\"error\":{\"code\":\"invalid\",\"message\":\"bad\",\"field\":\"f\",\"problems\":[{"
+     "\"field\":\"f\",\"message\":\"bad\"}]}}",
+     "error: bad (field: f)\n"},
+    {409,
+     "{\"error\":{\"code\":\"requirements_unmet\",\"message\":\"cannot start\",\"problems\":[{"
+     "\"code\":\"no_phone_number\",\"message\":\"the assistant has no phone number\"},{\"code\":"
+     "\"no_balance\",\"message\":\"the balance is 0\"}]}}",
+     "error: cannot start\n"
+     "  - the assistant has no phone number [no_phone_number]\n"
+     "  - the balance is 0 [no_balance]\n"},
+    {409,
+     "{\"error\":{\"code\":\"x\",\"message\":\"m\",\"problems\":[\"one\",{\"field\":\"g\","
+     "\"message\":\"two\"}]}}",
+     "error: m\n  - one\n  - two (field: g)\n"},
+    {502, "<html>Bad gateway</html>\nmore", "error: HTTP 502: <html>Bad gateway</html>\n"},
+    {500, "", "error: HTTP 500 with no message\n"},
+    {404, "{\"error\":{\"code\":\"not_found\"}}",
+     "error: HTTP 404: {\"error\":{\"code\":\"not_found\"}}\n"},
+};
+
+static void test_error_render(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
+        const error_case_t *e = &error_cases[i];
+        capture_t c;
+        ctl_render_error(capture_open(&c), e->status, e->body, strlen(e->body));
+        const char *got = capture_close(&c);
+        if (strcmp(got, e->text) != 0)
+            fail_msg("case %zu:\n  got  %s\n  want %s", i, got, e->text);
+        free(c.text);
+    }
+}
+
+/* ---- usage text
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_usage_text(void **state)
+{
+    (void)state;
+    /* Every command has a summary, an example naming it, and usage. */
+    for (size_t i = 0; i < ctl_n_commands; i++) {
+        const ctl_cmd_t *cmd = &ctl_commands[i];
+        char *words = ctl_cmd_words(cmd);
+        assert_non_null(cmd->summary);
+        assert_non_null(cmd->example);
+        char *want = NULL;
+        if (asprintf(&want, "outdialctl %s", words) < 0)
+            fail();
+        if (strncmp(cmd->example, want, strlen(want)) != 0)
+            fail_msg("the example of '%s' does not start with '%s'", words, want);
+        free(want);
+        assert_true(cmd->n_opts + 4 <= CTL_OPTS_MAX);
+        capture_t c;
+        ctl_usage_write(capture_open(&c), cmd, NULL);
+        capture_close(&c);
+        assert_non_null(strstr(c.text, words));
+        for (size_t j = 0; j < cmd->n_opts; j++) {
+            char opt[64];
+            snprintf(opt, sizeof(opt), "--%s", cmd->opts[j].name);
+            if (!strstr(c.text, opt))
+                fail_msg("usage of '%s' does not show %s", words, opt);
+        }
+        /* No line over 100 columns but the example. */
+        for (char *line = c.text; line && *line;) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            if (len > 100 && strncmp(line, "  outdialctl ", 13) != 0)
+                fail_msg("usage of '%s' has a line of %zu columns: %.*s", words, len, (int)len,
+                         line);
+            line = nl ? nl + 1 : NULL;
+        }
+        free(c.text);
+        free(words);
+    }
+    capture_t c;
+    ctl_usage_write(capture_open(&c), NULL, "lead");
+    capture_close(&c);
+    assert_non_null(strstr(c.text, "lead add CAMPAIGN"));
+    assert_null(strstr(c.text, "\n  campaign create"));
+    free(c.text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_body_table),
+        cmocka_unit_test(test_path_table),
+        cmocka_unit_test(test_path_extra_query_and_drop),
+        cmocka_unit_test(test_globals_and_locals),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_days_parse),
+        cmocka_unit_test(test_window_parse),
+        cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_small_parsers),
+        cmocka_unit_test(test_formatters),
+        cmocka_unit_test(test_table_render),
+        cmocka_unit_test(test_list_views),
+        cmocka_unit_test(test_object_view),
+        cmocka_unit_test(test_campaign_view),
+        cmocka_unit_test(test_stats_view),
+        cmocka_unit_test(test_import_view),
+        cmocka_unit_test(test_leads_added_view),
+        cmocka_unit_test(test_ids_view),
+        cmocka_unit_test(test_error_render),
+        cmocka_unit_test(test_usage_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -388,9 +388,13 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
     if (rc)
         return rc;
     int n = PQntuples(res);
-    for (int i = 0; i < n && rc == OD_OK; i++)
+    for (int i = 0; i < n && rc == OD_OK; i++) {
         rc = dispatch_campaign(db, producer, dial_topic, PQgetvalue(res, i, 0), now_us, batch_size,
                                st, errbuf, errlen);
+        /* Serve delivery reports as we go: left to the end of a pass over
+         * many campaigns they pile up by the hundred thousand. */
+        kafka_producer_poll(producer, 0);
+    }
     PQclear(res);
     return rc;
 }

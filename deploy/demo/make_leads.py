@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes deploy/demo/leads.csv, the demo's sample leads (run by hand; the
-CSV is committed so the demo does not depend on this script).
+CSV is committed so the demo does not depend on this script). With an
+argument N it writes N clean leads instead (tests/fault/chaos uses it).
 
 About 2,000 rows of US leads across time zones, every number checked with
 libphonenumber (Debian's python3-phonenumbers), some with a secondary
@@ -47,6 +48,13 @@ def pretty(n):
         return "%s.%s.%s" % (n[2:5], n[5:8], n[8:])
     return "1-%s-%s-%s" % (n[2:5], n[5:8], n[8:])
 
+
+if len(sys.argv) > 1:
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["phone", "first_name", "last_name", "company"])
+    for i in range(int(sys.argv[1])):
+        w.writerow([number(), rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)])
+    sys.exit(0)
 
 rows = []
 for i in range(1990):

@@ -1,0 +1,101 @@
+# deploy/local/services.sh — start, stop and restart outdial's services on
+# loopback (sourced by scripts/demo and tests/fault/chaos; bash).
+#
+# Before sourcing, set:
+#   BUILD        the build tree with the binaries
+#   LOGS         a folder for logs and pid files
+#   SVC_BASE     first port: api +2, voice-sim +3, importer +7,
+#                scheduler-N +10+N, dialer-N +20+N
+#   SIM_RULES    the simulator's rules file
+# and source the stack's stack.env (and any OUTDIAL_CLOCK_* settings).
+#
+#   svc_start NAME      voice-sim | api | importer | scheduler-N | dialer-N
+#   svc_stop NAME [SIG] signal (default TERM) and wait for the process
+#   svc_alive NAME      whether it runs
+#   svc_port NAME       its HTTP port
+#   svc_wait NAME       wait until its /healthz answers
+#   svc_stop_all        stop everything started here
+
+SVC_SECRET=${SVC_SECRET:-local-webhook-secret-0123456789}
+SVC_SIM_KEY=${SVC_SIM_KEY:-local-provider-key}
+export OUTDIAL_API_ADMIN_TOKEN=${OUTDIAL_API_ADMIN_TOKEN:-local-admin-token-0123456789abcdef}
+SVC_NAMES=()
+
+svc_port() {
+    case $1 in
+        api) echo $((SVC_BASE + 2)) ;;
+        voice-sim) echo $((SVC_BASE + 3)) ;;
+        importer) echo $((SVC_BASE + 7)) ;;
+        scheduler-*) echo $((SVC_BASE + 10 + ${1#scheduler-})) ;;
+        dialer-*) echo $((SVC_BASE + 20 + ${1#dialer-})) ;;
+        *) echo "svc_port: unknown service $1" >&2; return 1 ;;
+    esac
+}
+
+svc_alive() {
+    [ -f "$LOGS/$1.pid" ] && kill -0 "$(cat "$LOGS/$1.pid")" 2>/dev/null
+}
+
+svc_start() {
+    local name=$1 port
+    port=$(svc_port "$name")
+    case $name in
+        voice-sim)
+            set -- "$BUILD/tools/voice-sim/outdial-voice-sim" --port "$port" \
+                --webhook-url "http://127.0.0.1:$(svc_port dialer-1)/webhooks/vapi" \
+                --webhook-secret "$SVC_SECRET" --api-key "$SVC_SIM_KEY" --rules "$SIM_RULES" \
+                --log-file "$LOGS/sim-calls.jsonl"
+            ;;
+        api) set -- env OUTDIAL_API_HTTP_PORT="$port" "$BUILD/services/api/outdial-api" ;;
+        importer)
+            set -- env OUTDIAL_IMPORTER_HTTP_PORT="$port" "$BUILD/services/importer/outdial-importer"
+            ;;
+        scheduler-*)
+            set -- env OUTDIAL_SCHEDULER_HTTP_PORT="$port" \
+                "$BUILD/services/scheduler/outdial-scheduler"
+            ;;
+        dialer-*)
+            set -- env OUTDIAL_DIALER_HTTP_PORT="$port" OUTDIAL_DIALER_INSTANCE_ID="$name" \
+                OUTDIAL_DIALER_PROVIDER_URL="http://127.0.0.1:$(svc_port voice-sim)" \
+                OUTDIAL_DIALER_PROVIDER_API_KEY="$SVC_SIM_KEY" \
+                OUTDIAL_DIALER_WEBHOOK_URL="http://127.0.0.1:$port/webhooks/vapi" \
+                OUTDIAL_DIALER_WEBHOOK_SECRET="$SVC_SECRET" \
+                "$BUILD/services/dialer/outdial-dialer"
+            ;;
+        *) echo "svc_start: unknown service $name" >&2; return 1 ;;
+    esac
+    "$@" >>"$LOGS/$name.log" 2>&1 &
+    echo $! >"$LOGS/$name.pid"
+    case " ${SVC_NAMES[*]} " in *" $name "*) ;; *) SVC_NAMES+=("$name") ;; esac
+}
+
+svc_wait() {
+    local port
+    port=$(svc_port "$1")
+    for _ in $(seq 1 150); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
+        svc_alive "$1" || break
+        sleep 0.2
+    done
+    echo "services: $1 does not answer on port $port (see $LOGS/$1.log)" >&2
+    return 1
+}
+
+svc_stop() {
+    local name=$1 sig=${2:-TERM} pid
+    [ -f "$LOGS/$name.pid" ] || return 0
+    pid=$(cat "$LOGS/$name.pid")
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$LOGS/$name.pid"
+}
+
+svc_stop_all() {
+    local name
+    for name in "${SVC_NAMES[@]}"; do
+        [ -f "$LOGS/$name.pid" ] && kill "$(cat "$LOGS/$name.pid")" 2>/dev/null
+    done
+    for name in "${SVC_NAMES[@]}"; do svc_stop "$name"; done
+}

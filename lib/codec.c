@@ -236,6 +236,39 @@ static int encode_any(const ProtobufCMessage *msg, uint8_t **out, size_t *out_le
     return OD_OK;
 }
 
+/* Whether msg, or a message inside it (map entries), kept an unknown field
+ * numbered 0. Field 0 is not valid protobuf, and protobuf-c refuses its
+ * one-byte tag (0x02) but takes a tag spelt in more bytes than needed
+ * (0x82 0x00) and keeps the field; encoding writes it back in one byte, so
+ * such a message would decode but not decode again after a re-encode
+ * (found by tests/fuzz/fuzz_proto). */
+static bool has_field_zero(const ProtobufCMessage *msg)
+{
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+        if (msg->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const char *base = (const char *)msg;
+    for (unsigned f = 0; f < desc->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[f];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + field->quantifier_offset);
+            ProtobufCMessage *const *items =
+                *(ProtobufCMessage *const *const *)(base + field->offset);
+            for (size_t k = 0; k < n; k++)
+                if (items[k] && has_field_zero(items[k]))
+                    return true;
+        } else {
+            const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + field->offset);
+            if (sub && has_field_zero(sub))
+                return true;
+        }
+    }
+    return false;
+}
+
 static int decode_any(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
                       ProtobufCMessage **out, char *errbuf, size_t errlen)
 {
@@ -252,6 +285,12 @@ static int decode_any(const ProtobufCMessageDescriptor *desc, const void *buf, s
         od_fail(errbuf, errlen, OD_ERR_INVALID,
                 "%s: malformed protobuf (%zu bytes): truncated, corrupt or not a %s",
                 desc->short_name, len, desc->short_name);
+        return OD_ERR_INVALID;
+    }
+    if (has_field_zero(msg)) {
+        protobuf_c_message_free_unpacked(msg, &codec_allocator);
+        od_fail(errbuf, errlen, OD_ERR_INVALID,
+                "%s: malformed protobuf (%zu bytes): a field numbered 0", desc->short_name, len);
         return OD_ERR_INVALID;
     }
     *out = msg;

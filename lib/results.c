@@ -23,8 +23,8 @@ static const pg_stmt_t lead_lock_stmt = {
 
 static const pg_stmt_t call_get_stmt = {
     "results_call_get",
-    "SELECT status, status_history @> jsonb_build_array(jsonb_build_object('event_id', $2::text))"
-    " FROM call WHERE attempt_id = $1::uuid",
+    "SELECT status, status_history @> jsonb_build_array(jsonb_build_object('event_id', $2::text)),"
+    " coalesce(ended_reason, '') FROM call WHERE attempt_id = $1::uuid",
     2};
 
 static const pg_stmt_t call_insert_stmt = {
@@ -34,16 +34,17 @@ static const pg_stmt_t call_insert_stmt = {
     " duration_s, cost_minor, ended_reason, post_call_variables)"
     " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::smallint, $5, $6::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $6::text, 'at_us', $7::bigint,"
-    "   'event_id', $8::text)),"
+    "   'event_id', $8::text, 'synthetic', $18::boolean)),"
     " $9::answered_by, $10, $11::failure_class, od_ts($12::bigint), od_ts($13::bigint),"
     " $14::int, $15::bigint, $16, $17::jsonb)",
-    17};
+    18};
 
 static const pg_stmt_t call_update_stmt = {
     "results_call_update",
     "UPDATE call SET status = $2::call_status,"
     " status_history = status_history || jsonb_build_array(jsonb_build_object("
-    "   'status', $3::text, 'at_us', $4::bigint, 'event_id', $5::text)),"
+    "   'status', $3::text, 'at_us', $4::bigint, 'event_id', $5::text,"
+    "   'synthetic', $15::boolean)),"
     " answered_by = coalesce($6::answered_by, answered_by),"
     " provider_call_id = coalesce($7, provider_call_id),"
     " failure_class = coalesce($8::failure_class, failure_class),"
@@ -55,7 +56,7 @@ static const pg_stmt_t call_update_stmt = {
     " ended_reason = coalesce($13, ended_reason),"
     " post_call_variables = coalesce($14::jsonb, post_call_variables), updated_at = now()"
     " WHERE attempt_id = $1::uuid",
-    14};
+    15};
 
 static const pg_stmt_t lead_processing_stmt = {
     "results_lead_processing",
@@ -181,6 +182,14 @@ static model_goal_t goal_from_variables(const char *json, const char *goal_varia
         goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
     json_decref(vars);
     return goal;
+}
+
+/* The ended reasons recovery gives the attempts it closes itself
+ * (recovery.c). No provider reports them. */
+static bool reason_is_synthetic(const char *reason)
+{
+    return reason &&
+           (strcmp(reason, "dial-job-lost") == 0 || strcmp(reason, "call-end-not-reported") == 0);
 }
 
 static void fmt_i64(char *buf, size_t len, int64_t v)
@@ -345,6 +354,11 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         goto fail;
     bool was_terminal = false;
     bool first_terminal = false;
+    /* A real result arriving after recovery closed the attempt supersedes
+     * the synthesized close: the call row takes the real result and, if the
+     * lead has not been called again since, so does the lead. */
+    bool synthetic = reason_is_synthetic(ev->ended_reason);
+    bool supersedes = false;
     char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24];
     fmt_i64(at, sizeof(at), ev->occurred_at_us ? ev->occurred_at_us : now_us);
     fmt_i64(started, sizeof(started), ev->started_at_us);
@@ -392,7 +406,8 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
                             terminal ? duration : NULL,
                             terminal ? cost : NULL,
                             ended_reason,
-                            vars};
+                            vars,
+                            synthetic ? "true" : "false"};
         rc = pg_stmt_exec(db, &call_insert_stmt, ip, NULL, errbuf, errlen);
         if (rc)
             goto fail;
@@ -406,13 +421,17 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         if (rc)
             goto fail;
         was_terminal = model_call_status_is_terminal(old);
-        first_terminal = terminal && !was_terminal;
-        model_call_status_t next = call_rank(status) > call_rank(old) ? status : old;
+        supersedes = was_terminal && terminal && status != MODEL_CALL_SKIPPED && !synthetic &&
+                     reason_is_synthetic(PQgetvalue(call, 0, 2));
+        first_terminal = (terminal && !was_terminal) || supersedes;
+        model_call_status_t next = supersedes || call_rank(status) > call_rank(old) ? status : old;
         /* Terminal details only from the first terminal event. A cost is
          * the exception: a terminal report with a cost after a terminal
          * status that had none (recovery closed the attempt, then the
          * provider's real result came) is recorded and charged, once. */
-        bool details = !was_terminal;
+        bool details = !was_terminal || supersedes;
+        if (supersedes && !ended_reason)
+            ended_reason = "reported-late"; /* replaces recovery's reason */
         bool late_cost = terminal && status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
         const char *up[] = {ev->attempt_id,
                             model_call_status_name(next),
@@ -427,7 +446,8 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
                             details && terminal ? duration : NULL,
                             (details && terminal) || late_cost ? cost : NULL,
                             details ? ended_reason : NULL,
-                            details ? vars : NULL};
+                            details ? vars : NULL,
+                            synthetic ? "true" : "false"};
         rc = pg_stmt_exec(db, &call_update_stmt, up, NULL, errbuf, errlen);
         if (rc)
             goto fail;
@@ -448,7 +468,13 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         out->paused_campaigns = n_paused;
     }
 
-    if (!current) {
+    /* The lead takes a superseding result only if this attempt was its
+     * last call and nothing was dialed since: no attempt in flight and its
+     * attempt count still that of the closed attempt. */
+    bool revisit = supersedes && PQgetvalue(lead, 0, 2)[0] == '\0' &&
+                   (uint32_t)attempts == ev->attempt_number &&
+                   (lead_status == MODEL_LEAD_RESCHEDULED || lead_status == MODEL_LEAD_MAX_RETRIES);
+    if (!current && !revisit) {
         out->effect = RESULTS_STALE;
         goto commit;
     }
@@ -478,14 +504,17 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         .goal = goal_from_variables(vars, c.goal_variable),
         .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
     };
-    int call_attempts = status == MODEL_CALL_SKIPPED ? attempts : attempts + 1;
+    /* A revisited lead already counted the attempt when it was closed. */
+    int placed_before = revisit ? attempts - 1 : attempts;
+    int call_attempts = status == MODEL_CALL_SKIPPED ? attempts : placed_before + 1;
     lead_window_t lw;
     rc = sched_lead_window(&c, PQgetvalue(lead, 0, 3), PQgetvalue(lead, 0, 4), now_us, &lw, errbuf,
                            errlen);
     if (rc)
         goto fail;
     retry_decision_t d;
-    rc = retry_decide(&c.retry, attempts + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf, errlen);
+    rc =
+        retry_decide(&c.retry, placed_before + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf, errlen);
     if (rc == OD_ERR_NOT_FOUND) {
         /* The window never opens again for this person: nothing can be called. */
         d.status = MODEL_LEAD_MAX_RETRIES;

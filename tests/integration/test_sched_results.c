@@ -742,21 +742,28 @@ static void test_recovery_scheduled_and_processing(void **state)
                                  1, a_dialed),
                         "failed/call-end-not-reported");
 
-    /* The real result arrives late: recorded on the call, the lead stays. */
+    /* The real result arrives late, and nothing was dialed since: it
+     * replaces recovery's close, on the call and on the lead. */
     const dialjob_t *jd = sched_job_last(dialed);
     ev_spec_t done = {.status = EV_COMPLETED,
                       .answered_by = BY_HUMAN,
                       .ended_us = now + US_PER_SEC,
                       .cost_minor = 9};
-    lead_row_t before = lead_get(fx->db, dialed);
     const char *balance_sql = "SELECT balance_minor FROM account WHERE id = $1::uuid";
     int64_t balance = sql_i64(fx->db, balance_sql, 1, w.account_id);
     char late_id[UUID_STR_LEN];
     uuid_str_new(late_id);
     results_outcome_t out = sched_apply_id(fx, jd, late_id, &done, now + US_PER_SEC);
-    assert_int_equal(out.effect, RESULTS_STALE);
+    assert_int_equal(out.effect, RESULTS_APPLIED);
     lead_row_t after = lead_get(fx->db, dialed);
-    assert_lead_same(&before, &after);
+    assert_string_equal(after.status, "completed");
+    assert_string_equal(after.outcome, "answered");
+    assert_int_equal(after.attempts, 1);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT status || '/' || ended_reason FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, a_dialed),
+                        "completed/reported-late");
     assert_int_equal(call_history_len(fx->db, a_dialed), 2);
     /* The call was real and the provider reported its cost: it is charged,
      * once (the recovery's own close had no cost to charge). */

@@ -218,9 +218,11 @@ int main(int argc, char **argv)
         table_load(db, "SELECT e164 FROM dnc WHERE account_id = $1::uuid", camp.account_id, &n_dnc);
     entry_t *calls = table_load(
         db,
-        "SELECT attempt_id::text, status::text, '', (SELECT count(*) FROM"
+        "SELECT attempt_id::text, status::text, status_history::text, (SELECT count(*) FROM"
         " jsonb_array_elements(status_history) e WHERE e->>'status' IN"
-        " ('completed', 'busy', 'unanswered', 'failed')) FROM call WHERE campaign_id = $1::uuid",
+        " ('completed', 'busy', 'unanswered', 'failed')"
+        " AND NOT coalesce((e->>'synthetic')::boolean, false))"
+        " FROM call WHERE campaign_id = $1::uuid",
         campaign_id, &n_calls);
 
     json_t *arr = json_object_get(log, "calls");
@@ -262,9 +264,12 @@ int main(int argc, char **argv)
         }
     }
     long duplicate_results = 0;
-    for (size_t i = 0; i < n_calls; i++)
-        if (calls[i].a > 1)
+    for (size_t i = 0; i < n_calls; i++) {
+        if (calls[i].a > 1) {
             duplicate_results += calls[i].a - 1;
+            fprintf(stderr, "duplicate_result: attempt %s: %s\n", calls[i].key, calls[i].s2);
+        }
+    }
 
     long double_dials = 0, concurrent = 0, over_limit = 0;
     qsort(sc, placed, sizeof(*sc), by_attempt);

@@ -1,0 +1,177 @@
+/*
+ * bench_results — terminal call events applied with results_apply(), against
+ * a bare SQL update of the same lead rows.
+ *
+ *   outdial-bench-results [--leads N]
+ *
+ * Needs OUTDIAL_PG_DSN (deploy/local/stack). In a database of its own it
+ * creates N leads in running campaigns of 1,000 leads, each `scheduled` with
+ * a current attempt, then:
+ *   1. baseline: one autocommitted UPDATE per lead moving it to completed
+ *      (status, outcome, attempts, attempt id, time): the least any
+ *      result path has to write;
+ *   2. the leads are put back to scheduled and vacuumed;
+ *   3. results_apply() of one terminal event per lead (completed, human,
+ *      with a cost and post-call variables): the call row, the retry
+ *      policy, the charge, the outbox event, in one transaction each.
+ * The two run back to back on the same connection. Prints key=value lines:
+ * sql_update_rows_per_s, apply_events_per_s, apply_vs_sql.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "clock.h"
+#include "codec.h"
+#include "log.h"
+#include "results.h"
+#include "uuid.h"
+
+typedef struct lead_row {
+    char lead_id[UUID_STR_LEN];
+    char attempt_id[UUID_STR_LEN];
+    char campaign_id[UUID_STR_LEN];
+    char account_id[UUID_STR_LEN];
+} lead_row_t;
+
+static void leads_schedule(pg_conn_t *db)
+{
+    bench_sql(db,
+              "UPDATE lead SET status = 'scheduled', current_attempt_id = gen_random_uuid(),"
+              " attempts = 0, outcome = NULL, goal_result = NULL, last_call_status = NULL,"
+              " last_answered_by = NULL, last_call_at = NULL",
+              0, NULL, NULL);
+    bench_sql(db, "VACUUM ANALYZE lead", 0, NULL, NULL);
+}
+
+static lead_row_t *leads_load(pg_conn_t *db, long n)
+{
+    PGresult *res = NULL;
+    bench_sql(db,
+              "SELECT l.id, l.current_attempt_id, l.campaign_id, c.account_id FROM lead l"
+              " JOIN campaign c ON c.id = l.campaign_id ORDER BY l.id",
+              0, NULL, &res);
+    if (PQntuples(res) != n)
+        bench_die("bench_results", "leads", "unexpected count");
+    lead_row_t *rows = calloc((size_t)n, sizeof(*rows));
+    for (long i = 0; i < n; i++) {
+        snprintf(rows[i].lead_id, UUID_STR_LEN, "%s", PQgetvalue(res, (int)i, 0));
+        snprintf(rows[i].attempt_id, UUID_STR_LEN, "%s", PQgetvalue(res, (int)i, 1));
+        snprintf(rows[i].campaign_id, UUID_STR_LEN, "%s", PQgetvalue(res, (int)i, 2));
+        snprintf(rows[i].account_id, UUID_STR_LEN, "%s", PQgetvalue(res, (int)i, 3));
+    }
+    PQclear(res);
+    return rows;
+}
+
+int main(int argc, char **argv)
+{
+    long leads = 20000;
+    static const struct option opts[] = {{"leads", required_argument, NULL, 'n'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'n')
+            leads = strtol(optarg, NULL, 10);
+        else
+            return 2;
+    }
+    if (leads < 1000) {
+        fprintf(stderr, "usage: outdial-bench-results [--leads N>=1000]\n");
+        return 2;
+    }
+    char err[512];
+    if (log_init("bench", err, sizeof(err)))
+        bench_die("bench_results", "log", err);
+    log_set_level(LOG_LEVEL_WARN);
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "benchres%d.", (int)getpid());
+    setenv("OUTDIAL_KAFKA_TOPIC_PREFIX", prefix, 1); /* outbox topic names only */
+
+    bench_db_t b;
+    bench_db_create(&b, "bench_results");
+    bench_campaigns_create(b.db, (leads + 999) / 1000, 1000);
+    char n_s[24];
+    snprintf(n_s, sizeof(n_s), "%ld", leads);
+    const char *pn[] = {n_s};
+    bench_sql(b.db,
+              "INSERT INTO lead (campaign_id, e164, name, variables)"
+              " SELECT c.id, '+1' || (2000000000 + c.rn * 1000 + i)::text, 'lead', '{\"k\":\"v\"}'"
+              " FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM campaign) c,"
+              " generate_series(0, 999) AS i WHERE c.rn * 1000 + i < $1::int",
+              1, pn, NULL);
+    leads_schedule(b.db);
+    lead_row_t *rows = leads_load(b.db, leads);
+
+    od_clock_t clk;
+    od_clock_init_real(&clk);
+
+    /* 1. The bare update, one statement (and transaction) per lead. */
+    double t0 = bench_mono_s();
+    for (long i = 0; i < leads; i++) {
+        char now[24];
+        snprintf(now, sizeof(now), "%" PRId64, od_clock_now_us(&clk));
+        const char *p[] = {rows[i].lead_id, now};
+        bench_sql(b.db,
+                  "UPDATE lead SET status = 'completed', outcome = 'answered',"
+                  " attempts = attempts + 1, current_attempt_id = NULL,"
+                  " last_call_status = 'completed', status_changed_at = od_ts($2::bigint),"
+                  " updated_at = now() WHERE id = $1::uuid",
+                  2, p, NULL);
+    }
+    double sql_s = bench_mono_s() - t0;
+
+    /* 2. Back to scheduled, with new attempts. */
+    free(rows);
+    leads_schedule(b.db);
+    rows = leads_load(b.db, leads);
+
+    /* 3. results_apply, one terminal event per lead. */
+    long applied = 0;
+    t0 = bench_mono_s();
+    for (long i = 0; i < leads; i++) {
+        char event_id[UUID_STR_LEN];
+        uuid_str_new(event_id);
+        int64_t now_us = od_clock_now_us(&clk);
+        callevent_t ev;
+        callevent_init(&ev);
+        ev.event_id = event_id;
+        ev.attempt_id = rows[i].attempt_id;
+        ev.lead_id = rows[i].lead_id;
+        ev.campaign_id = rows[i].campaign_id;
+        ev.account_id = rows[i].account_id;
+        ev.attempt_number = 1;
+        ev.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED;
+        ev.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_HUMAN;
+        ev.provider_call_id = event_id;
+        ev.started_at_us = now_us - 60000000;
+        ev.ended_at_us = now_us;
+        ev.duration_ms = 60000;
+        ev.cost_minor = 10;
+        ev.ended_reason = "customer-ended-call";
+        ev.post_call_variables_json = "{\"interest_level\":\"medium\"}";
+        ev.occurred_at_us = now_us;
+        results_outcome_t out;
+        if (results_apply(b.db, NULL, "bench:", &ev, now_us, &out, err, sizeof(err)))
+            bench_die("bench_results", "results_apply", err);
+        applied += out.effect == RESULTS_APPLIED;
+    }
+    double apply_s = bench_mono_s() - t0;
+
+    PGresult *res = NULL;
+    bench_sql(b.db, "SELECT count(*) FROM lead WHERE status = 'completed'", 0, NULL, &res);
+    long completed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    double sql_rate = (double)leads / sql_s;
+    double apply_rate = (double)leads / apply_s;
+    printf("results_events=%ld\n", leads);
+    printf("sql_update_rows_per_s=%.0f\n", sql_rate);
+    printf("apply_events_per_s=%.0f\n", apply_rate);
+    printf("apply_vs_sql=%.2f\n", apply_rate / sql_rate);
+    free(rows);
+    bench_db_drop(&b);
+    return applied == leads && completed == leads ? 0 : 1;
+}

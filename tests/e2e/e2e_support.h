@@ -783,26 +783,48 @@ static inline void e2e_sim_faults(const e2e_stack_t *st, const char *json)
     e2e_resp_free(&r);
 }
 
-/* Runs outdial-audit for the campaign; asserts exit 0 and prints its
- * counts. */
-static inline void e2e_audit(const e2e_stack_t *st, const char *campaign_id)
+/* Runs outdial-audit for the campaign and asserts every count is 0, except
+ * `tolerated` (NULL: none), whose count is only reported. */
+static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campaign_id,
+                                        const char *tolerated)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
-             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>&1",
+             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s "
+             "2>/dev/null",
              support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
     FILE *p = popen(cmd, "r");
     if (!p)
         fail_msg("popen %s", cmd);
-    char line[512], out[4096] = "";
-    while (fgets(line, sizeof(line), p))
-        if (strlen(out) + strlen(line) < sizeof(out))
-            strcat(out, line);
+    char line[512];
+    int counts = 0;
+    bool bad = false;
+    print_message("audit %s:\n", campaign_id);
+    while (fgets(line, sizeof(line), p)) {
+        print_message("  %s", line);
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        long v = strtol(eq + 1, NULL, 10);
+        counts++;
+        if (strcmp(line, "calls_placed") == 0 || v == 0)
+            continue;
+        if (tolerated && strcmp(line, tolerated) == 0)
+            print_message("  (%s tolerated here: see the test)\n", line);
+        else
+            bad = true;
+    }
     int status = pclose(p);
-    print_message("audit %s:\n%s", campaign_id, out);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("outdial-audit for campaign %s exited with status %d:\n%s", campaign_id, status,
-                 out);
+    if (!WIFEXITED(status) || counts < 8 || bad)
+        fail_msg("outdial-audit for campaign %s: a count is not 0 (exit status %d)", campaign_id,
+                 status);
+}
+
+/* Runs outdial-audit for the campaign and asserts every count is 0. */
+static inline void e2e_audit(const e2e_stack_t *st, const char *campaign_id)
+{
+    e2e_audit_tolerating(st, campaign_id, NULL);
 }
 
 /* Whether a JSON array of objects has one whose member equals value. */

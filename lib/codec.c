@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "uuid.h"
 #include "xmalloc.h"
 
 /* protobuf-c allocates through xmalloc, so that out of memory aborts like
@@ -34,23 +35,6 @@ static ProtobufCAllocator codec_allocator = {
 static bool is_empty(const char *s)
 {
     return !s || !*s;
-}
-
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool uuid_valid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !is_hex(s[i]))
-            return false;
-    }
-    return true;
 }
 
 static bool e164_valid(const char *s)
@@ -109,7 +93,7 @@ static int check_uuid(const char *msg, const char *field, const char *value, boo
     if (is_empty(value))
         return required ? od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.%s: required", msg, field)
                         : OD_OK;
-    if (!uuid_valid(value))
+    if (!uuid_str_valid(value))
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.%s: not a UUID (8-4-4-4-12 hex digits)",
                        msg, field);
     return OD_OK;

@@ -145,8 +145,9 @@ jsonio_got_t jsonio_bool(api_ctx_t *ctx, const json_t *obj, const char *name, co
     return JSONIO_SET;
 }
 
-jsonio_got_t jsonio_object(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
-                           json_t **out)
+/* A member that must be a JSON object or array (is_object picks which). */
+static jsonio_got_t jsonio_container(api_ctx_t *ctx, const json_t *obj, const char *name,
+                                     const char *label, bool is_object, json_t **out)
 {
     json_t *v = json_object_get(obj, name);
     if (!v)
@@ -154,27 +155,23 @@ jsonio_got_t jsonio_object(api_ctx_t *ctx, const json_t *obj, const char *name, 
     if (json_is_null(v))
         return JSONIO_NULL;
     const char *field = label_of(name, label);
-    if (!json_is_object(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be an object", field);
+    if (is_object ? !json_is_object(v) : !json_is_array(v)) {
+        api_reply_error(ctx, 400, "invalid", field, "%s must be %s", field,
+                        is_object ? "an object" : "an array");
         return JSONIO_ERROR;
     }
     *out = v;
     return JSONIO_SET;
 }
 
+jsonio_got_t jsonio_object(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
+                           json_t **out)
+{
+    return jsonio_container(ctx, obj, name, label, true, out);
+}
+
 jsonio_got_t jsonio_array(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                           json_t **out)
 {
-    json_t *v = json_object_get(obj, name);
-    if (!v)
-        return JSONIO_ABSENT;
-    if (json_is_null(v))
-        return JSONIO_NULL;
-    const char *field = label_of(name, label);
-    if (!json_is_array(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be an array", field);
-        return JSONIO_ERROR;
-    }
-    *out = v;
-    return JSONIO_SET;
+    return jsonio_container(ctx, obj, name, label, false, out);
 }

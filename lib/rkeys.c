@@ -45,3 +45,23 @@ void rkeys_line(const char *prefix, const char *e164, char out[RKEYS_KEY_MAX])
 {
     snprintf(out, RKEYS_KEY_MAX, "%sline:%s", prefix, e164);
 }
+
+void rkeys_dialers(const char *prefix, char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%sdialers", prefix);
+}
+
+void rkeys_alive(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%salive:%s", prefix, instance_id);
+}
+
+void rkeys_inflight(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%sinflight:%s", prefix, instance_id);
+}
+
+void rkeys_takeover(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%stakeover:%s", prefix, instance_id);
+}

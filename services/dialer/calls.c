@@ -1,5 +1,6 @@
 #include "calls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,8 @@ void call_table_destroy(call_table_t *t)
         c = next;
     }
     free(t->buckets);
+    call_ids_clear(&t->reg_new);
+    call_ids_clear(&t->reg_gone);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->mu);
     memset(t, 0, sizeof(*t));
@@ -99,6 +102,8 @@ void call_table_remove(call_table_t *t, dial_call_t *c)
     if (c->next)
         c->next->prev = c->prev;
     t->count--;
+    if (c->registered)
+        call_ids_push(&t->reg_gone, c->attempt.attempt_id);
     free(c);
 }
 
@@ -114,4 +119,27 @@ void call_mark_initiated(dial_call_t *c, int64_t now_real_us)
     c->init = CALL_INIT_DONE;
     c->initiated_real_us = now_real_us;
     c->reconcile_at_real_us = now_real_us + c->reconcile_after_us;
+}
+
+void call_set_provider_id(call_table_t *t, dial_call_t *c, const char *provider_call_id)
+{
+    if (c->provider_call_id[0] || !provider_call_id || !provider_call_id[0])
+        return;
+    snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s", provider_call_id);
+    call_ids_push(&t->reg_new, c->attempt.attempt_id);
+}
+
+void call_ids_push(call_ids_t *l, const char *id)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->ids = xrealloc(l->ids, l->cap * sizeof(*l->ids));
+    }
+    snprintf(l->ids[l->n++], UUID_STR_LEN, "%s", id);
+}
+
+void call_ids_clear(call_ids_t *l)
+{
+    free(l->ids);
+    memset(l, 0, sizeof(*l));
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "provider.h"
+#include "uuid.h"
 
 typedef enum call_init {
     CALL_INIT_NONE = 0,   /* not published; nobody is publishing it */
@@ -50,11 +51,18 @@ typedef struct dial_call {
     bool lock_held;             /* the line lock is ours (as far as we know) */
     int64_t lock_lease_ms;      /* real */
     int64_t lock_renew_real_us; /* when to extend it */
+    bool registered;            /* in this dialer's registry of calls in flight (registry.h) */
     bool lookup_in_flight;
     int lookups;
     int64_t next_lookup_real_us;
     void *job; /* the dial loop's job waiting on this call, or NULL */
 } dial_call_t;
+
+/* A growable list of attempt ids. */
+typedef struct call_ids {
+    char (*ids)[UUID_STR_LEN];
+    size_t n, cap;
+} call_ids_t;
 
 typedef struct call_table {
     pthread_mutex_t mu;
@@ -63,6 +71,10 @@ typedef struct call_table {
     size_t nbuckets;
     size_t count;
     dial_call_t *head; /* list of every record */
+    /* Work for the registry (registry.c), taken by the dial loop: calls
+     * whose provider call id became known, and registered calls removed. */
+    call_ids_t reg_new;
+    call_ids_t reg_gone;
 } call_table_t;
 
 void call_table_init(call_table_t *t);
@@ -75,11 +87,20 @@ dial_call_t *call_table_find(call_table_t *t, const char *attempt_id);
 /* A new record for attempt (zeroed but for the attempt); the caller fills
  * the rest. The table owns it. */
 dial_call_t *call_table_add(call_table_t *t, const provider_attempt_t *attempt);
-/* Unlinks and frees c. */
+/* Unlinks and frees c (queueing its attempt id on reg_gone when it was
+ * registered). */
 void call_table_remove(call_table_t *t, dial_call_t *c);
 /* Waits for a broadcast until the real-time deadline (µs since the epoch). */
 void call_table_wait(call_table_t *t, int64_t deadline_real_us);
 /* Sets init DONE and starts the reconciliation clock. */
 void call_mark_initiated(dial_call_t *c, int64_t now_real_us);
+/* Records the provider's id of c's call (when c has none yet) and queues c
+ * for the registry. */
+void call_set_provider_id(call_table_t *t, dial_call_t *c, const char *provider_call_id);
+
+/* Appends id to l. */
+void call_ids_push(call_ids_t *l, const char *id);
+/* Frees l's array; l is empty afterwards. */
+void call_ids_clear(call_ids_t *l);
 
 #endif

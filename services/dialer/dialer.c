@@ -584,9 +584,7 @@ static void create_done(dialer_t *d, xfer_t *x, CURLcode crc)
     case PROVIDER_PLACE_OK:
         job->placed = true;
         pthread_mutex_lock(&d->calls.mu);
-        if (!job->call->provider_call_id[0])
-            snprintf(job->call->provider_call_id, sizeof(job->call->provider_call_id), "%s",
-                     res.provider_call_id);
+        call_set_provider_id(&d->calls, job->call, res.provider_call_id);
         job->call->posting = false;
         pthread_cond_broadcast(&d->calls.cond);
         pthread_mutex_unlock(&d->calls.mu);
@@ -796,6 +794,7 @@ static void loop_turn(dialer_t *d, bool take_jobs)
     waiting_run(d);
     notes_run(d);
     reconcile_sweep(d);
+    registry_tick(d);
     curl_multi_poll(d->multi, NULL, 0, DIALER_POLL_MS, NULL);
     transfers_run(d);
     notes_run(d);
@@ -830,6 +829,7 @@ int dialer_run(dialer_t *d, const atomic_bool *stop, char *errbuf, size_t errlen
     int64_t hooks_until = dialer_now_real() + d->cfg->webhook_drain_ms * 1000;
     while (dialer_now_real() < hooks_until)
         loop_turn(d, false);
+    registry_leave(d);
     if (d->consumer_failed)
         return od_fail(errbuf, errlen, OD_ERR_INTERNAL,
                        "the dial-job consumer failed (see the log); restart the dialer");
@@ -857,6 +857,7 @@ int dialer_new(const dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **o
     d->cfg = cfg;
     d->webhook_ops = &provider_vapi;
     call_table_init(&d->calls);
+    registry_init(d);
     pthread_mutex_init(&d->note_mu, NULL);
     atomic_store(&d->redis_ok, true);
     int rc = dialer_metrics_setup(&d->m, reg, errbuf, errlen);

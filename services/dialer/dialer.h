@@ -32,6 +32,7 @@
 #include "provider.h"
 #include "publisher.h"
 #include "redis.h"
+#include "rkeys.h"
 
 /* Provider error classes (metric label values). */
 typedef enum dialer_perr {
@@ -62,6 +63,7 @@ typedef struct dialer_metrics {
     metrics_counter_t *jobs_duplicate;
     metrics_counter_t *calls_placed;
     metrics_counter_t *reconciled;
+    metrics_counter_t *calls_adopted;
     metrics_counter_t *redis_errors;
     metrics_counter_t *skipped[MODEL_SKIP_REASON_COUNT];
     metrics_counter_t *provider_errors[DIALER_PERR_COUNT];
@@ -102,6 +104,13 @@ typedef struct dialer {
     size_t requests_in_flight;
     void *xfers; /* the transfers in flight (dialer.c's xfer_t list) */
     int64_t next_sweep_real_us;
+    /* The registry of calls in flight (registry.h). */
+    char reg_inflight_key[RKEYS_KEY_MAX];
+    char reg_alive_key[RKEYS_KEY_MAX];
+    char reg_dialers_key[RKEYS_KEY_MAX];
+    int64_t reg_next_beat_real_us;
+    int64_t reg_next_scan_real_us;
+    int64_t reg_retry_real_us; /* no registry write before this (after a failure) */
 } dialer_t;
 
 /* Connects to Redis (two clients), Kafka (a consumer in group

@@ -86,6 +86,17 @@ void reconcile_lookup_done(dialer_t *d, xfer_t *x, CURLcode crc);
 /* A NOTE_RECONCILED: the lookup's terminal event delivered or failed. */
 void reconcile_note(dialer_t *d, const dial_note_t *n);
 
+/* registry.c (registry.h): the keys of this instance. */
+void registry_init(dialer_t *d);
+/* Every loop turn: writes the registrations and removals queued in the
+ * call table; every second the heartbeat; every 2 s takes over the calls
+ * of dialers whose heartbeat expired. */
+void registry_tick(dialer_t *d);
+/* At the end of a shutdown: removes this instance from the registry when
+ * none of its calls is still open, else stops the heartbeat so that
+ * another dialer takes them over. */
+void registry_leave(dialer_t *d);
+
 /* dialer_metrics.c: registers every metric of dialer_metrics_t in reg. */
 int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err,
                          size_t errlen) OD_WUR;

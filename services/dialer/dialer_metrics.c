@@ -26,6 +26,10 @@ int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err
                                       "Terminal events taken from a call lookup.", &m->reconciled,
                                       err, errlen);
     if (!rc)
+        rc = metrics_counter_register(reg, "outdial_dialer_calls_adopted_total",
+                                      "Calls in flight taken over from a dialer that died.",
+                                      &m->calls_adopted, err, errlen);
+    if (!rc)
         rc = metrics_counter_register(reg, "outdial_dialer_redis_errors_total",
                                       "Redis commands of the dial loop that failed.",
                                       &m->redis_errors, err, errlen);

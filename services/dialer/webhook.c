@@ -50,9 +50,7 @@ static void initiated_first(dialer_t *d, const provider_msg_t *m)
             /* The create-call answer never came (or is late): this webhook
              * proves the call exists. */
             c->init = CALL_INIT_PUBLISHING;
-            if (!c->provider_call_id[0])
-                snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s",
-                         m->provider_call_id);
+            call_set_provider_id(&d->calls, c, m->provider_call_id);
             claim = true;
             break;
         }

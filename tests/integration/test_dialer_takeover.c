@@ -1,0 +1,170 @@
+/*
+ * A dialer dies with calls in flight whose webhooks then go nowhere; the
+ * other dialer takes its calls over from the registry in Redis and records
+ * every one of their results (services/dialer/registry.h).
+ *
+ * Two dialers share 40 jobs. Once every call is placed, dialer "tk-1" is
+ * SIGKILLed: its calls end while nobody listens on its webhook URL, so the
+ * simulator's messages about them fail. Within the heartbeat's expiry
+ * "tk-2" must take them over, look each up and publish its real terminal
+ * event (completed, as the rules make every call), release its line lock,
+ * and remove tk-1 from the registry. When tk-2 stops cleanly it leaves
+ * the registry empty.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "support.h"
+#include "test_dialer_support.h"
+
+#define ACCOUNT  "a0000000-0000-4000-8000-0000000000cc"
+#define CAMPAIGN "c0000000-0000-4000-8000-0000000000cc"
+#define JOBS     40
+
+/* Calls of 3-4 s real time (x60): long enough to kill a dialer mid-call. */
+static const char rules[] = "seed 9\n"
+                            "ring 1s-2s\n"
+                            "talk 180s-240s\n"
+                            "cost-per-minute 10\n"
+                            "default human:1\n";
+
+static long long redis_int(ds_world_t *w, int argc, const char **argv)
+{
+    char err[256];
+    redisReply *reply = NULL;
+    if (redis_command_argv(w->redis, true, argc, argv, NULL, &reply, err, sizeof(err)))
+        ds_fail("redis %s: %s", argv[0], err);
+    long long v = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    freeReplyObject(reply);
+    return v;
+}
+
+static char *attempt_holder(ds_world_t *w, const char *attempt_id)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    char *holder = NULL;
+    rkeys_attempt(w->redis_prefix, attempt_id, key);
+    if (redis_get(w->redis, key, &holder, NULL, err, sizeof(err)) != OD_OK)
+        return NULL;
+    return holder;
+}
+
+static void test_dead_dialers_calls_taken_over(void **state)
+{
+    (void)state;
+    ds_world_t *w = ds_world_new("dialer_takeover");
+    ds_campaign_set(w, CAMPAIGN, "in_progress");
+    int port1 = ds_free_port(), port2 = ds_free_port();
+    ds_sim_t sim;
+    ds_sim_start(&sim, rules, port1);
+    ds_dialer_t dl[2];
+    static const char *const env1[] = {"OUTDIAL_DIALER_INSTANCE_ID=tk-1", "OUTDIAL_LOG_LEVEL=warn",
+                                       NULL};
+    static const char *const env2[] = {"OUTDIAL_DIALER_INSTANCE_ID=tk-2", "OUTDIAL_LOG_LEVEL=warn",
+                                       NULL};
+    ds_dialer_start(&dl[0], &sim, port1, env1);
+    ds_dialer_start(&dl[1], &sim, port2, env2);
+
+    /* Both members in the group before the jobs go out. */
+    ds_job_t warm;
+    ds_job_init(w, &warm, CAMPAIGN, ACCOUNT, "+15553999999");
+    ds_job_send(w, &warm);
+    ds_wait_terminal(w, warm.attempt_id, 30000);
+    ds_sleep_ms(4000);
+
+    ds_job_t jobs[JOBS];
+    for (int i = 0; i < JOBS; i++) {
+        char e164[20];
+        snprintf(e164, sizeof(e164), "+1555300%04d", i);
+        ds_job_init(w, &jobs[i], CAMPAIGN, ACCOUNT, e164);
+        ds_job_produce(w, &jobs[i]);
+    }
+    ds_jobs_flush(w);
+    int64_t deadline = harness_ms() + 30000;
+    int initiated = 0;
+    while (harness_ms() < deadline) {
+        initiated = 0;
+        for (int i = 0; i < JOBS; i++)
+            initiated += ds_count_status(w, jobs[i].attempt_id,
+                                         OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) > 0;
+        if (initiated == JOBS)
+            break;
+        ds_sleep_ms(20);
+    }
+    assert_int_equal(initiated, JOBS);
+    kill(dl[0].pid, SIGKILL);
+    waitpid(dl[0].pid, NULL, 0);
+    int64_t killed_at = harness_ms();
+
+    /* Which calls the dead dialer placed: their attempt keys name it. */
+    int of_killed = 0;
+    for (int i = 0; i < JOBS; i++) {
+        char *holder = attempt_holder(w, jobs[i].attempt_id);
+        if (!holder)
+            fail_msg("attempt %s has no attempt key", jobs[i].attempt_id);
+        of_killed += strcmp(holder, "tk-1") == 0;
+        free(holder);
+    }
+    print_message("%d of %d calls were placed by the killed dialer\n", of_killed, JOBS);
+    assert_true(of_killed > 0);
+
+    /* Every call's real result is recorded, the dead dialer's too. */
+    for (int i = 0; i < JOBS; i++) {
+        ds_event_t t = ds_wait_terminal(w, jobs[i].attempt_id, 60000);
+        if (t.status != OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED)
+            fail_msg("attempt %s ended with status %d, not completed", jobs[i].attempt_id,
+                     t.status);
+    }
+    print_message("every result recorded %lld ms after the kill\n",
+                  (long long)(harness_ms() - killed_at));
+    double adopted = ds_metric(port2, "outdial_dialer_calls_adopted_total");
+    print_message("calls taken over by tk-2: %.0f\n", adopted);
+    assert_true(adopted >= 1);
+    assert_true(adopted <= of_killed);
+
+    /* tk-1 is out of the registry, and every number's line is free. */
+    char key[RKEYS_KEY_MAX];
+    rkeys_inflight(w->redis_prefix, "tk-1", key);
+    const char *exists1[] = {"EXISTS", key};
+    assert_int_equal(redis_int(w, 2, exists1), 0);
+    char dialers[RKEYS_KEY_MAX];
+    rkeys_dialers(w->redis_prefix, dialers);
+    const char *member1[] = {"SISMEMBER", dialers, "tk-1"};
+    assert_int_equal(redis_int(w, 3, member1), 0);
+    deadline = harness_ms() + 10000;
+    for (int i = 0; i < JOBS; i++) {
+        rkeys_line(w->redis_prefix, jobs[i].e164, key);
+        const char *exists[] = {"EXISTS", key};
+        while (redis_int(w, 2, exists) != 0 && harness_ms() < deadline)
+            ds_sleep_ms(50);
+        if (redis_int(w, 2, exists) != 0)
+            fail_msg("the line lock of %s is still held", jobs[i].e164);
+    }
+    ds_sim_invariants_ok(&sim);
+
+    /* A clean stop with nothing in flight leaves no trace. */
+    assert_int_equal(WEXITSTATUS(harness_stop(dl[1].pid, SIGTERM)), 0);
+    rkeys_inflight(w->redis_prefix, "tk-2", key);
+    const char *exists2[] = {"EXISTS", key};
+    assert_int_equal(redis_int(w, 2, exists2), 0);
+    const char *card[] = {"SCARD", dialers};
+    assert_int_equal(redis_int(w, 2, card), 0);
+
+    ds_sim_stop(&sim);
+    ds_world_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dead_dialers_calls_taken_over),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

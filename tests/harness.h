@@ -74,11 +74,13 @@ static inline void harness_isolate(const char *tag)
 /* Starts $OUTDIAL_BUILD_DIR/<relpath> with extra "NAME=value" settings
  * (NULL-terminated) on top of the test's environment; stdout and stderr go
  * to <build>/Testing/<name>-<pid>.log. Returns the child's pid. */
-static inline pid_t harness_spawn(const char *relpath, const char *const *env_extra)
+/* Starts the program at path (absolute) with argv (argv[0] first, NULL-
+ * terminated) and the extra "NAME=value" settings; its output goes to the
+ * build's Testing/<name>-<pid>.log. */
+static inline pid_t harness_spawn_argv(const char *path, const char *name, const char *const *argv,
+                                       const char *const *env_extra)
 {
     const char *build = support_env("OUTDIAL_BUILD_DIR");
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", build, relpath);
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
@@ -87,20 +89,29 @@ static inline pid_t harness_spawn(const char *relpath, const char *const *env_ex
     if (pid == 0) {
         for (size_t i = 0; env_extra && env_extra[i]; i++)
             putenv((char *)env_extra[i]);
-        const char *base = strrchr(relpath, '/');
         char logpath[1200];
-        snprintf(logpath, sizeof(logpath), "%s/Testing/%s-%d.log", build, base ? base + 1 : relpath,
-                 (int)getpid());
+        snprintf(logpath, sizeof(logpath), "%s/Testing/%s-%d.log", build, name, (int)getpid());
         FILE *f = fopen(logpath, "w");
         if (f) {
             dup2(fileno(f), 1);
             dup2(fileno(f), 2);
         }
-        execl(path, path, (char *)NULL);
+        execv(path, (char *const *)argv);
         perror(path);
         _exit(127);
     }
     return pid;
+}
+
+/* Starts the build tree's program relpath (e.g. "services/api/outdial-api")
+ * without arguments. */
+static inline pid_t harness_spawn(const char *relpath, const char *const *env_extra)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", support_env("OUTDIAL_BUILD_DIR"), relpath);
+    const char *base = strrchr(relpath, '/');
+    const char *argv[] = {path, NULL};
+    return harness_spawn_argv(path, base ? base + 1 : relpath, argv, env_extra);
 }
 
 /* Sends sig and waits for the child (at most 30 s, then SIGKILL). Returns

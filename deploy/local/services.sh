@@ -4,18 +4,26 @@
 # Before sourcing, set:
 #   BUILD        the build tree with the binaries
 #   LOGS         a folder for logs and pid files
-#   SVC_BASE     first port: api +2, voice-sim +3, importer +7,
-#                scheduler-N +10+N, dialer-N +20+N
+#   SVC_BASE     first port: api +2, voice-sim +3, ingress +4, importer +7,
+#                scheduler-N +10+N, dialer-N +20+N (N at most 9)
 #   SIM_RULES    the simulator's rules file
 # and source the stack's stack.env (and any OUTDIAL_CLOCK_* settings).
 #
-#   svc_start NAME      voice-sim | api | importer | scheduler-N | dialer-N
+#   svc_start NAME      voice-sim | ingress | api | importer | scheduler-N | dialer-N
+#
+# The ingress (HAProxy) is the deployment's one webhook URL, as a load
+# balancer is in production: every dialer gives it to the provider, and it
+# forwards each webhook to a live dialer (health-checked; a request that
+# finds a dialer gone, or gets a 503, is sent to another). Start it before
+# the dialers when SVC_INGRESS=1 (the default); with SVC_INGRESS=0 each
+# dialer gives its own URL.
 #   svc_stop NAME [SIG] signal (default TERM) and wait for the process
 #   svc_alive NAME      whether it runs
 #   svc_port NAME       its HTTP port
 #   svc_wait NAME       wait until its /healthz answers
 #   svc_stop_all        stop everything started here
 
+SVC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SVC_SECRET=${SVC_SECRET:-local-webhook-secret-0123456789}
 SVC_SIM_KEY=${SVC_SIM_KEY:-local-provider-key}
 export OUTDIAL_API_ADMIN_TOKEN=${OUTDIAL_API_ADMIN_TOKEN:-local-admin-token-0123456789abcdef}
@@ -25,11 +33,21 @@ svc_port() {
     case $1 in
         api) echo $((SVC_BASE + 2)) ;;
         voice-sim) echo $((SVC_BASE + 3)) ;;
+        ingress) echo $((SVC_BASE + 4)) ;;
         importer) echo $((SVC_BASE + 7)) ;;
         scheduler-*) echo $((SVC_BASE + 10 + ${1#scheduler-})) ;;
         dialer-*) echo $((SVC_BASE + 20 + ${1#dialer-})) ;;
         *) echo "svc_port: unknown service $1" >&2; return 1 ;;
     esac
+}
+
+# The URL dialer $1 gives the provider for its calls' webhooks.
+svc_webhook_url() {
+    if [ "${SVC_INGRESS:-1}" = 1 ]; then
+        echo "http://127.0.0.1:$(svc_port ingress)/webhooks/vapi"
+    else
+        echo "http://127.0.0.1:$(svc_port "$1")/webhooks/vapi"
+    fi
 }
 
 svc_alive() {
@@ -42,9 +60,15 @@ svc_start() {
     case $name in
         voice-sim)
             set -- "$BUILD/tools/voice-sim/outdial-voice-sim" --port "$port" \
-                --webhook-url "http://127.0.0.1:$(svc_port dialer-1)/webhooks/vapi" \
+                --webhook-url "$(svc_webhook_url dialer-1)" \
                 --webhook-secret "$SVC_SECRET" --api-key "$SVC_SIM_KEY" --rules "$SIM_RULES" \
                 --log-file "$LOGS/sim-calls.jsonl"
+            ;;
+        ingress)
+            # Every dialer slot: dialers come and go without a reload.
+            "$SVC_DIR/ingress-config" "$port" $(for n in 1 2 3 4 5 6 7 8 9; do
+                svc_port "dialer-$n"; done) >"$LOGS/ingress.cfg"
+            set -- haproxy -db -f "$LOGS/ingress.cfg"
             ;;
         api) set -- env OUTDIAL_API_HTTP_PORT="$port" "$BUILD/services/api/outdial-api" ;;
         importer)
@@ -58,7 +82,7 @@ svc_start() {
             set -- env OUTDIAL_DIALER_HTTP_PORT="$port" OUTDIAL_DIALER_INSTANCE_ID="$name" \
                 OUTDIAL_DIALER_PROVIDER_URL="http://127.0.0.1:$(svc_port voice-sim)" \
                 OUTDIAL_DIALER_PROVIDER_API_KEY="$SVC_SIM_KEY" \
-                OUTDIAL_DIALER_WEBHOOK_URL="http://127.0.0.1:$port/webhooks/vapi" \
+                OUTDIAL_DIALER_WEBHOOK_URL="$(svc_webhook_url "$name")" \
                 OUTDIAL_DIALER_WEBHOOK_SECRET="$SVC_SECRET" \
                 "$BUILD/services/dialer/outdial-dialer"
             ;;
@@ -73,7 +97,12 @@ svc_wait() {
     local port
     port=$(svc_port "$1")
     for _ in $(seq 1 150); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
+        if [ "$1" = ingress ]; then
+            # Any HTTP answer (503 until a dialer is up) means it listens.
+            curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && return 0
+        else
+            curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
+        fi
         svc_alive "$1" || break
         sleep 0.2
     done

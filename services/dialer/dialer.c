@@ -333,6 +333,24 @@ static void job_post(dialer_t *d, dial_job_t *job)
 {
     char err[512];
     wait_remove(d, job);
+    /* Last look at the window: the checks took time, and so will the
+     * request; a call that would reach the provider after not_after is not
+     * placed (the attempt key stays ours: nothing was dialed, the scheduler
+     * takes the lead back on the skip). */
+    int64_t now = od_clock_now_us(&d->cfg->clk);
+    int64_t guard_us = (int64_t)((double)d->cfg->window_guard_ms * 1000.0 * d->cfg->clk.scale);
+    if (now + guard_us >= job->dj->not_after_us) {
+        char until[40];
+        od_time_format_rfc3339(job->dj->not_after_us, until, sizeof(until));
+        snprintf(err, sizeof(err),
+                 "the calling window closes at %s, within the %" PRId64
+                 " ms a create-call request is given to reach the provider",
+                 until, d->cfg->window_guard_ms);
+        call_drop(d, job);
+        dialer_line_release(d, job->line_key, job->attempt.attempt_id);
+        job_skip(d, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
+        return;
+    }
     xfer_t *x = xcalloc(1, sizeof(*x));
     x->kind = XFER_CREATE;
     x->job = job;

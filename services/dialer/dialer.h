@@ -111,6 +111,7 @@ typedef struct dialer {
     int64_t reg_next_beat_real_us;
     int64_t reg_next_scan_real_us;
     int64_t reg_retry_real_us; /* no registry write before this (after a failure) */
+    bool reg_resumed;          /* our own hash's calls (a previous process's) taken back */
 } dialer_t;
 
 /* Connects to Redis (two clients), Kafka (a consumer in group

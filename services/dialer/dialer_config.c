@@ -82,6 +82,11 @@ int dialer_config_load(dialer_config_t *cfg, char *errbuf, size_t errlen)
     /* A create-call request that timed out may have placed the call: wait
      * 30 s for a webhook to say so before reporting the attempt failed. */
     INT("OUTDIAL_DIALER_UNCONFIRMED_GRACE_MS", 30000, 100, 3600000, unconfirmed_grace_ms);
+    /* The create-call request must reach the provider before the window
+     * closes: a job is not posted when less than this much real time is
+     * left (the Redis checks and the request itself take milliseconds;
+     * under load, and at a scaled clock, far more campaign time). */
+    INT("OUTDIAL_DIALER_WINDOW_GUARD_MS", 500, 0, 60000, window_guard_ms);
     /* Vapi's own default maximum call duration is 10 minutes. */
     INT("OUTDIAL_DIALER_DEFAULT_MAX_CALL_S", 600, 10, 43200, default_max_call_s);
     /* The provider waits 10 s for a webhook's answer; wait less than that

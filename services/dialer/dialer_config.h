@@ -34,6 +34,7 @@ typedef struct dialer_config {
     int64_t report_grace_ms;       /* lookup if "ended" came and no report within, real */
     int64_t unconfirmed_grace_ms;  /* unanswered create-call: wait this long for a webhook */
     int64_t default_max_call_s;    /* campaign seconds, when a job says 0 */
+    int64_t window_guard_ms;       /* real time a create-call must have left before not_after */
     int64_t webhook_wait_ms;       /* a webhook waits this long for its call's "initiated" */
     int64_t drain_ms;              /* SIGTERM: time for in-flight requests and acks */
     int64_t webhook_drain_ms;      /* SIGTERM: webhooks still answered after the consumer left */

@@ -325,6 +325,75 @@ static bool adopt(dialer_t *d, const registry_entry_t *e, int64_t now)
     return added;
 }
 
+/* The dead instance's entries (an HGETALL reply) into our table; fills
+ * fields/values (arrays of the reply's size) with those newly adopted.
+ * Returns how many; *bad counts the unreadable ones (dropped). */
+static size_t adopt_all(dialer_t *d, const char *instance, const redisReply *reply, int64_t now,
+                        char (*fields)[UUID_STR_LEN], char (*values)[REGISTRY_ENTRY_MAX],
+                        size_t *bad)
+{
+    size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, n = 0;
+    char err[256];
+    for (size_t i = 0; i < pairs; i++) {
+        const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
+        registry_entry_t e;
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            f->len >= UUID_STR_LEN || v->len >= REGISTRY_ENTRY_MAX) {
+            log_warn("registry", "dialer %s: an entry that is not a string pair is dropped",
+                     instance);
+            (*bad)++;
+            continue;
+        }
+        if (registry_entry_parse(f->str, v->str, v->len, &e, err, sizeof(err))) {
+            log_warn("registry", "dialer %s: an unreadable entry is dropped: %s", instance, err);
+            (*bad)++;
+            continue;
+        }
+        if (!adopt(d, &e, now))
+            continue;
+        snprintf(fields[n], UUID_STR_LEN, "%s", e.attempt.attempt_id);
+        memcpy(values[n], v->str, v->len);
+        values[n][v->len] = '\0';
+        n++;
+    }
+    return n;
+}
+
+/* Reads the hash key; NULL (logged) when Redis fails. */
+static redisReply *hash_read(dialer_t *d, const char *key)
+{
+    redisReply *reply = NULL;
+    const char *hgetall[] = {"HGETALL", key};
+    if (command(d, "read calls in flight", 2, hgetall, &reply))
+        return NULL;
+    return reply;
+}
+
+/* At start: calls a previous process with our instance id left (it was
+ * killed and we restarted under the same id, so nobody else takes them
+ * over: our heartbeat is back). Returns OD_OK once read. */
+static int registry_resume(dialer_t *d, int64_t now)
+{
+    redisReply *reply = hash_read(d, d->reg_inflight_key);
+    if (!reply)
+        return OD_ERR_UNAVAILABLE;
+    size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, bad = 0;
+    char(*fields)[UUID_STR_LEN] = xmalloc((pairs ? pairs : 1) * sizeof(*fields));
+    char(*values)[REGISTRY_ENTRY_MAX] = xmalloc((pairs ? pairs : 1) * sizeof(*values));
+    size_t n = adopt_all(d, d->cfg->instance_id, reply, now, fields, values, &bad);
+    freeReplyObject(reply);
+    if (n || bad) {
+        metrics_counter_add(d->m.calls_adopted, n);
+        log_warn("registry",
+                 "%zu calls in flight of this instance's previous process taken over "
+                 "(%zu unreadable)",
+                 n, bad);
+    }
+    free(fields);
+    free(values);
+    return OD_OK;
+}
+
 /* Takes over the calls of instance, whose heartbeat has expired. */
 static void takeover(dialer_t *d, const char *instance, int64_t now)
 {
@@ -338,7 +407,6 @@ static void takeover(dialer_t *d, const char *instance, int64_t now)
         return;
     bool is_alive = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
     freeReplyObject(reply);
-    reply = NULL;
     if (is_alive)
         return;
     int rc = redis_set_nx(d->redis, claim, d->cfg->instance_id, REGISTRY_TAKEOVER_TTL_MS, err,
@@ -349,35 +417,14 @@ static void takeover(dialer_t *d, const char *instance, int64_t now)
         log_warn("registry", "takeover claim on %s: %s", instance, err);
         return;
     }
-    const char *hgetall[] = {"HGETALL", hash};
-    if (command(d, "read a dead dialer's calls", 2, hgetall, &reply))
+    reply = hash_read(d, hash);
+    if (!reply)
         return;
-    size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0;
+    size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, bad = 0;
     char(*fields)[UUID_STR_LEN] = xmalloc((pairs ? pairs : 1) * sizeof(*fields));
     char(*values)[REGISTRY_ENTRY_MAX] = xmalloc((pairs ? pairs : 1) * sizeof(*values));
-    size_t n = 0, bad = 0;
-    for (size_t i = 0; i < pairs; i++) {
-        redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
-        registry_entry_t e;
-        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-            f->len >= UUID_STR_LEN || v->len >= REGISTRY_ENTRY_MAX ||
-            registry_entry_parse(f->str, v->str, v->len, &e, err, sizeof(err))) {
-            log_warn("registry", "dialer %s: an unreadable entry is dropped: %s", instance,
-                     f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING
-                         ? err
-                         : "not a string pair");
-            bad++;
-            continue;
-        }
-        if (!adopt(d, &e, now))
-            continue;
-        snprintf(fields[n], UUID_STR_LEN, "%s", e.attempt.attempt_id);
-        memcpy(values[n], v->str, v->len);
-        values[n][v->len] = '\0';
-        n++;
-    }
+    size_t n = adopt_all(d, instance, reply, now, fields, values, &bad);
     freeReplyObject(reply);
-    reply = NULL;
     /* Ours now: in our hash before the dead one goes, so that our own death
      * in between loses nothing. */
     if (n && hash_set(d, d->reg_inflight_key, fields, values, n)) {
@@ -436,6 +483,12 @@ void registry_init(dialer_t *d)
 void registry_tick(dialer_t *d)
 {
     int64_t now = dialer_now_real();
+    if (!d->reg_resumed && now >= d->reg_retry_real_us) {
+        if (registry_resume(d, now) == OD_OK)
+            d->reg_resumed = true;
+        else
+            d->reg_retry_real_us = now + REGISTRY_RETRY_US;
+    }
     registry_flush(d, now);
     if (now >= d->reg_next_beat_real_us) {
         d->reg_next_beat_real_us = now + REGISTRY_BEAT_US;

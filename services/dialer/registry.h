@@ -19,6 +19,8 @@
  * placed it: it looks the call up at once (GET /call/{id}), publishes the
  * terminal event it finds (the same event id as the report's, so a report
  * that did arrive makes it a replay) and releases the line lock.
+ * A dialer restarted under the same instance id (its heartbeat comes back
+ * before anyone sees it expire) takes its own hash's calls back at start.
  *
  * An entry is one line of tab-separated fields (no field holds a tab):
  *   1 <provider call id> <e164> <lead id> <campaign id> <account id>

@@ -64,6 +64,9 @@ typedef struct e2e_opts {
      * ms (0: 20 s). A SIGKILLed dialer's locks keep its numbers busy this
      * long; the default of 5 minutes is longer than a test. */
     int line_margin_ms;
+    /* Give every dialer its own webhook URL instead of the ingress (a test
+     * of what happens without a load balancer). */
+    bool no_ingress;
 } e2e_opts_t;
 
 typedef struct e2e_proc {
@@ -80,6 +83,7 @@ typedef struct e2e_stack {
     int64_t epoch_s;  /* OUTDIAL_CLOCK_EPOCH */
     int64_t start_us; /* OUTDIAL_CLOCK_START, µs since 1970 */
     e2e_proc_t sim, api, importer;
+    e2e_proc_t ingress; /* HAProxy: the one webhook URL (pid 0 with no_ingress) */
     e2e_proc_t scheds[E2E_MAX_PROCS];
     e2e_proc_t dialers[E2E_MAX_PROCS];
     char account_id[37];
@@ -353,7 +357,7 @@ static inline void e2e_dialer_start(e2e_stack_t *st, int i)
              st->sim.port);
     snprintf(env[1], sizeof(env[1]), "OUTDIAL_DIALER_PROVIDER_API_KEY=%s", E2E_SIM_KEY);
     snprintf(env[2], sizeof(env[2]), "OUTDIAL_DIALER_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/vapi",
-             d->port);
+             st->ingress.port ? st->ingress.port : d->port);
     snprintf(env[3], sizeof(env[3]), "OUTDIAL_DIALER_WEBHOOK_SECRET=%s", E2E_SECRET);
     snprintf(env[4], sizeof(env[4]), "OUTDIAL_DIALER_HTTP_PORT=%d", d->port);
     snprintf(env[5], sizeof(env[5]), "OUTDIAL_DIALER_HTTP_HOST=127.0.0.1");
@@ -376,6 +380,7 @@ static inline void e2e_kill_all(e2e_stack_t *st)
     all[n++] = &st->importer;
     all[n++] = &st->api;
     all[n++] = &st->sim;
+    all[n++] = &st->ingress;
     for (size_t i = 0; i < n; i++)
         if (all[i]->pid > 0) {
             harness_stop(all[i]->pid, SIGKILL);
@@ -403,6 +408,44 @@ static inline void e2e_write_file(const char *path, const char *text)
 }
 
 /* Starts everything (see the top of this file); st is the caller's. */
+/* The webhook ingress, as production has a load balancer in front of the
+ * dialers: deploy/local/ingress-config writes HAProxy's configuration for
+ * the dialers' ports, and the stack's dialers all give its URL. Returns once
+ * it accepts connections. */
+static inline void e2e_ingress_start(e2e_stack_t *st)
+{
+    st->ingress.name = "haproxy";
+    st->ingress.port = e2e_free_port();
+    char cfg[400], cmd[1200];
+    snprintf(cfg, sizeof(cfg), "%s/ingress.cfg", st->dir);
+    int n = snprintf(cmd, sizeof(cmd), "'%s/deploy/local/ingress-config' %d",
+                     support_env("OUTDIAL_SOURCE_DIR"), st->ingress.port);
+    for (int i = 0; i < st->opts.dialers; i++)
+        n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " %d", st->dialers[i].port);
+    snprintf(cmd + n, sizeof(cmd) - (size_t)n, " > '%s'", cfg);
+    if (system(cmd) != 0)
+        fail_msg("%s failed", cmd);
+    const char *argv[] = {"haproxy", "-db", "-f", cfg, NULL};
+    st->ingress.pid = harness_spawn_argv("/usr/sbin/haproxy", "haproxy", argv, NULL);
+    int64_t deadline = harness_ms() + 15000;
+    while (harness_ms() < deadline) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)st->ingress.port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        bool up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (up)
+            return;
+        int wst;
+        if (waitpid(st->ingress.pid, &wst, WNOHANG) == st->ingress.pid)
+            fail_msg("haproxy exited at start (status %d): see build Testing/haproxy-*.log", wst);
+        e2e_sleep_ms(50);
+    }
+    fail_msg("haproxy (port %d) did not listen within 15 s", st->ingress.port);
+}
+
 static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
 {
     memset(st, 0, sizeof(*st));
@@ -446,9 +489,12 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
     snprintf(st->rules_path, sizeof(st->rules_path), "%s/sim.rules", st->dir);
     e2e_write_file(st->rules_path, st->opts.rules);
 
-    /* Dialer ports first: the simulator's default webhook URL is dialer 0. */
+    /* Dialer ports first: the ingress forwards to them. */
     for (int i = 0; i < st->opts.dialers; i++)
         st->dialers[i].port = e2e_free_port();
+    if (!st->opts.no_ingress)
+        e2e_ingress_start(st);
+    int hook_port = st->ingress.port ? st->ingress.port : st->dialers[0].port;
 
     char port_file[400];
     static char sim_env[8][512];
@@ -459,7 +505,7 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
     snprintf(sim_env[3], sizeof(sim_env[3]), "OUTDIAL_SIM_API_KEY=%s", E2E_SIM_KEY);
     snprintf(sim_env[4], sizeof(sim_env[4]), "OUTDIAL_SIM_WEBHOOK_SECRET=%s", E2E_SECRET);
     snprintf(sim_env[5], sizeof(sim_env[5]),
-             "OUTDIAL_SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/vapi", st->dialers[0].port);
+             "OUTDIAL_SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/vapi", hook_port);
     snprintf(sim_env[6], sizeof(sim_env[6]), "OUTDIAL_SIM_HOST=127.0.0.1");
     const char *senv[] = {sim_env[0], sim_env[1], sim_env[2], sim_env[3],
                           sim_env[4], sim_env[5], sim_env[6], NULL};
@@ -542,6 +588,9 @@ static inline void e2e_stack_stop(e2e_stack_t *st)
 {
     for (int i = 0; i < E2E_MAX_PROCS; i++)
         e2e_proc_stop(&st->dialers[i]);
+    if (st->ingress.pid > 0)
+        harness_stop(st->ingress.pid, SIGTERM); /* its exit status on SIGTERM is not 0 */
+    st->ingress.pid = 0;
     for (int i = 0; i < E2E_MAX_PROCS; i++)
         e2e_proc_stop(&st->scheds[i]);
     e2e_proc_stop(&st->importer);

@@ -355,6 +355,14 @@ static void test_refusals(void **state)
     late.not_after_us = od_clock_now_us(&fx->w->clk) - OD_USEC_PER_SEC;
     ds_job_send(fx->w, &late);
 
+    /* The window closes 28 campaign seconds (467 ms real) from now: the
+     * checks pass, but the request would not reach the provider inside
+     * the window given the 500 ms guard (OUTDIAL_DIALER_WINDOW_GUARD_MS). */
+    ds_job_t closing;
+    ds_job_init(fx->w, &closing, CAMPAIGN, ACCOUNT, "+15550002007");
+    closing.not_after_us = od_clock_now_us(&fx->w->clk) + 28 * OD_USEC_PER_SEC;
+    ds_job_send(fx->w, &closing);
+
     ds_job_t paused;
     ds_job_init(fx->w, &paused, PAUSED_CAMPAIGN, ACCOUNT, "+15550002002");
     ds_job_send(fx->w, &paused);
@@ -381,6 +389,20 @@ static void test_refusals(void **state)
     ds_job_send(fx->w, &busy);
 
     expect_skipped(fx, &late, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
+    expect_skipped(fx, &closing, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
+    {
+        /* Refused at the last look, after the checks: it holds its attempt
+         * key (the first check never takes one) and no line lock. */
+        char *holder = NULL;
+        rkeys_attempt(fx->w->redis_prefix, closing.attempt_id, key);
+        if (redis_get(fx->w->redis, key, &holder, NULL, err, sizeof(err)) != OD_OK)
+            fail_msg("attempt %s: refused before the checks, not at the last look",
+                     closing.attempt_id);
+        free(holder);
+        rkeys_line(fx->w->redis_prefix, closing.e164, key);
+        assert_int_equal(redis_get(fx->w->redis, key, &holder, NULL, err, sizeof(err)),
+                         OD_ERR_NOT_FOUND);
+    }
     expect_skipped(fx, &paused, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING);
     expect_skipped(fx, &unknown_campaign,
                    OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING);

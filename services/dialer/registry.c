@@ -225,6 +225,26 @@ static int hash_del(dialer_t *d, const char *key, const call_ids_t *ids)
     return rc;
 }
 
+/* Writes n entries into our hash; when that fails, the calls are marked
+ * unregistered and queued on reg_new for the next flush. */
+static int register_calls(dialer_t *d, char (*fields)[UUID_STR_LEN],
+                          char (*values)[REGISTRY_ENTRY_MAX], size_t n)
+{
+    int rc = hash_set(d, d->reg_inflight_key, fields, values, n);
+    if (rc == OD_OK)
+        return OD_OK;
+    pthread_mutex_lock(&d->calls.mu);
+    for (size_t i = 0; i < n; i++) {
+        dial_call_t *c = call_table_find(&d->calls, fields[i]);
+        if (c && c->registered) {
+            c->registered = false;
+            call_ids_push(&d->calls.reg_new, fields[i]);
+        }
+    }
+    pthread_mutex_unlock(&d->calls.mu);
+    return rc;
+}
+
 /* Writes the entries of the calls queued on reg_new (those still tracked,
  * not ended, with a provider id) and removes those queued on reg_gone.
  * What fails is queued again for the next try. */
@@ -263,19 +283,7 @@ static void registry_flush(dialer_t *d, int64_t now)
     }
     pthread_mutex_unlock(&d->calls.mu);
 
-    bool failed = false;
-    if (n && hash_set(d, d->reg_inflight_key, fields, values, n)) {
-        failed = true;
-        pthread_mutex_lock(&d->calls.mu);
-        for (size_t i = 0; i < n; i++) {
-            dial_call_t *c = call_table_find(&d->calls, fields[i]);
-            if (c && c->registered) {
-                c->registered = false;
-                call_ids_push(&d->calls.reg_new, fields[i]);
-            }
-        }
-        pthread_mutex_unlock(&d->calls.mu);
-    }
+    bool failed = n && register_calls(d, fields, values, n) != OD_OK;
     if (gone.n && hash_del(d, d->reg_inflight_key, &gone)) {
         failed = true;
         pthread_mutex_lock(&d->calls.mu);
@@ -427,16 +435,7 @@ static void takeover(dialer_t *d, const char *instance, int64_t now)
     freeReplyObject(reply);
     /* Ours now: in our hash before the dead one goes, so that our own death
      * in between loses nothing. */
-    if (n && hash_set(d, d->reg_inflight_key, fields, values, n)) {
-        pthread_mutex_lock(&d->calls.mu);
-        for (size_t i = 0; i < n; i++) {
-            dial_call_t *c = call_table_find(&d->calls, fields[i]);
-            if (c && c->registered) {
-                c->registered = false;
-                call_ids_push(&d->calls.reg_new, fields[i]);
-            }
-        }
-        pthread_mutex_unlock(&d->calls.mu);
+    if (n && register_calls(d, fields, values, n)) {
         log_warn("registry", "dialer %s: %zu calls taken over but not registered here yet",
                  instance, n);
         goto out;

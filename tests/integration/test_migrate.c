@@ -608,6 +608,66 @@ static void test_check_constraints(void **state)
     free(dsn);
 }
 
+/* od_ts and od_us (002, 006): exact conversions whatever the session's
+ * time zone, and inlined by the planner (no SQL-function call per use). */
+static void test_time_functions(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_time");
+    pg_conn_t *db = connect_db(dsn);
+    migrate_result_t result;
+    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    assert_int_equal(pg_exec(db, "SET TimeZone = 'America/New_York'", NULL, err, sizeof(err)),
+                     OD_OK);
+    static const struct {
+        const char *us;
+        const char *utc;  /* od_ts(us) AT TIME ZONE 'UTC', NULL for SQL NULL */
+        const char *back; /* od_us(od_ts(us)) */
+    } cases[] = {
+        {"0", "1970-01-01 00:00:00", "0"},
+        {"1", "1970-01-01 00:00:00.000001", "1"},
+        {"-1", "1969-12-31 23:59:59.999999", "-1"},
+        {"1700000000123456", "2023-11-14 22:13:20.123456", "1700000000123456"},
+        {"1730613599999999", "2024-11-03 05:59:59.999999", "1730613599999999"}, /* DST end */
+        {"-9223372036854775807", "-infinity", "-9223372036854775807"},
+        {"-9223372036854775808", "-infinity", "-9223372036854775807"},
+        {"9223372036854775807", "infinity", "9223372036854775807"},
+        {NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *p[] = {cases[i].us};
+        PGresult *res = NULL;
+        if (pg_exec_params(db,
+                           "SELECT (od_ts($1::bigint) AT TIME ZONE 'UTC')::text,"
+                           " od_us(od_ts($1::bigint))::text",
+                           1, p, &res, err, sizeof(err)) != OD_OK)
+            fail_msg("%s", err);
+        if (cases[i].utc) {
+            assert_string_equal(PQgetvalue(res, 0, 0), cases[i].utc);
+            assert_string_equal(PQgetvalue(res, 0, 1), cases[i].back);
+        } else {
+            assert_true(PQgetisnull(res, 0, 0));
+            assert_true(PQgetisnull(res, 0, 1));
+        }
+        PQclear(res);
+    }
+    PGresult *res = NULL;
+    const char *p[] = {"1700000000123456"};
+    if (pg_exec_params(db, "EXPLAIN VERBOSE SELECT od_ts($1::bigint), od_us(now())", 1, p, &res,
+                       err, sizeof(err)) != OD_OK)
+        fail_msg("%s", err);
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *line = PQgetvalue(res, row, 0);
+        if (strstr(line, "od_ts(") || strstr(line, "od_us("))
+            fail_msg("not inlined: %s", line);
+    }
+    PQclear(res);
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_failing_migration_rolled_back),
         cmocka_unit_test(test_bad_migration_directories),
         cmocka_unit_test(test_check_constraints),
+        cmocka_unit_test(test_time_functions),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

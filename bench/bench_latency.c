@@ -16,7 +16,11 @@
  *   consumed latency = time the job is read here - due_us  (+ produce,
  *                      acknowledgement, consumer fetch)
  * Prints due_to_job_p50_ms, due_to_job_p99_ms (consumed), due_to_issue_p50_ms
- * and due_to_issue_p99_ms, and the count of jobs seen.
+ * and due_to_issue_p99_ms, and the count of leads whose job was seen. Jobs
+ * still missing 20 s after the last lead was due get 30 s more (those that
+ * come then are counted in latency_jobs_late and the percentiles); any still
+ * missing are reported as never claimed by the scheduler or claimed but not
+ * consumed, and the exit status is 1.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -166,9 +170,14 @@ int main(int argc, char **argv)
 
     int64_t *consumed = calloc((size_t)leads, sizeof(int64_t));
     int64_t *issued = calloc((size_t)leads, sizeof(int64_t));
-    size_t n = 0;
+    int64_t *due_seen = calloc((size_t)leads, sizeof(int64_t));
+    size_t n = 0, late = 0;
     double deadline = bench_mono_s() + 5.0 + (double)spread_ms / 1000.0 + 20.0;
-    while (n < (size_t)leads && bench_mono_s() < deadline) {
+    /* Past the deadline, jobs still missing get a grace period, so that a
+     * shortfall can be told apart: a job that only came late (counted in
+     * the percentiles and in latency_jobs_late) or one that never came. */
+    double grace_end = deadline + 30.0;
+    while (n < (size_t)leads && bench_mono_s() < grace_end) {
         rd_kafka_message_t *msg = NULL;
         if (kafka_consumer_poll(consumer, 100, &msg, err, sizeof(err)))
             bench_die("bench_latency", "poll", err);
@@ -182,11 +191,32 @@ int main(int argc, char **argv)
                 int64_t due_us = strtoll(due, NULL, 10);
                 consumed[n] = at_us - due_us;
                 issued[n] = job->issued_at_us - due_us;
+                due_seen[n] = due_us;
                 n++;
+                late += bench_mono_s() > deadline;
             }
             dialjob_free(job);
+        } else {
+            fprintf(stderr, "bench_latency: a message that is no dial job: %s\n", err);
         }
         kafka_message_free(msg);
+    }
+    /* Each lead has its own due time: count the leads seen, not the jobs,
+     * so that a job seen twice cannot hide one never seen. */
+    qsort(due_seen, n, sizeof(*due_seen), cmp_i64);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || due_seen[i] != due_seen[i - 1];
+    long unclaimed = 0;
+    if (distinct < (size_t)leads) {
+        /* What became of the leads whose job never came. */
+        PGresult *res = NULL;
+        bench_sql(b.db,
+                  "SELECT count(*) FROM lead WHERE variables ? 'due_us'"
+                  " AND status IN ('created', 'rescheduled')",
+                  0, NULL, &res);
+        unclaimed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
     }
     kill(pid, SIGTERM);
     int status = 0;
@@ -195,13 +225,22 @@ int main(int argc, char **argv)
 
     printf("latency_leads=%ld\n", leads);
     printf("latency_spread_ms=%ld\n", spread_ms);
-    printf("latency_jobs_seen=%zu\n", n);
+    printf("latency_jobs_seen=%zu\n", distinct);
+    if (n > distinct)
+        printf("latency_jobs_duplicate=%zu\n", n - distinct);
+    if (late)
+        printf("latency_jobs_late=%zu\n", late);
+    if (distinct < (size_t)leads)
+        printf("# latency: %zu jobs never seen: %ld leads never claimed (still due), %ld claimed"
+               " (scheduled) but their job not consumed\n",
+               (size_t)leads - distinct, unclaimed, (long)((size_t)leads - distinct) - unclaimed);
     printf("due_to_issue_p50_ms=%.0f\n", pct_ms(issued, n, 0.50));
     printf("due_to_issue_p99_ms=%.0f\n", pct_ms(issued, n, 0.99));
     printf("due_to_job_p50_ms=%.0f\n", pct_ms(consumed, n, 0.50));
     printf("due_to_job_p99_ms=%.0f\n", pct_ms(consumed, n, 0.99));
     free(consumed);
     free(issued);
+    free(due_seen);
     bench_db_drop(&b);
-    return n == (size_t)leads ? 0 : 1;
+    return distinct == (size_t)leads ? 0 : 1;
 }

@@ -82,6 +82,11 @@ void importer_batch_reset(importer_batch_t *b)
     csv_buf_reset(&b->text);
     csv_buf_reset(&b->leads);
     csv_buf_reset(&b->rejects);
+    csv_buf_reset(&b->direct);
+    csv_buf_reset(&b->direct_numbers);
+    csv_buf_reset(&b->secondaries);
+    b->n_direct = 0;
+    b->direct_unusable = false;
     b->n_fields = 0;
     b->n_rows = 0;
     b->end_offset = 0;
@@ -100,6 +105,9 @@ void importer_batch_free(importer_batch_t *b)
     csv_buf_free(&b->text);
     csv_buf_free(&b->leads);
     csv_buf_free(&b->rejects);
+    csv_buf_free(&b->direct);
+    csv_buf_free(&b->direct_numbers);
+    csv_buf_free(&b->secondaries);
     free(b->field_off);
     free(b->field_len);
     free(b->rows);
@@ -194,6 +202,59 @@ static void lead_line(csv_buf_t *out, uint64_t row, const char *id, const char *
     csv_buf_putc(out, '\n');
 }
 
+/* One line of lead's COPY text for the direct path. */
+static void direct_line(csv_buf_t *out, const char *id, const char *campaign_id, const char *e164,
+                        const lead_map_row_t *lead, const char *import_id)
+{
+    csv_buf_printf(out, "%s\t%s\t%s\t", id, campaign_id, e164);
+    importer_copy_escape(out, lead->name, strlen(lead->name));
+    csv_buf_putc(out, '\t');
+    copy_text_or_null(out, lead->timezone);
+    csv_buf_putc(out, '\t');
+    importer_copy_escape(out, lead->variables, strlen(lead->variables));
+    csv_buf_printf(out, "\t%s\n", import_id);
+}
+
+/* The numbers of a batch's primaries, to keep the first row of each: an
+ * open-addressing set of E.164 numbers as integers (at most 15 digits, so
+ * exact, never a hash that two numbers could share). */
+typedef struct number_set {
+    uint64_t *slots; /* 0 = empty; a number is stored as its value + 1 */
+    size_t mask;
+} number_set_t;
+
+static void number_set_init(number_set_t *set, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    set->slots = xcalloc(cap, sizeof(*set->slots));
+    set->mask = cap - 1;
+}
+
+/* Adds e164: 1 when new, 0 when there already, -1 when it is not
+ * "+" and 1..15 digits (then it cannot be kept here). */
+static int number_set_add(number_set_t *set, const char *e164)
+{
+    if (e164[0] != '+' || !e164[1] || strlen(e164) > 16)
+        return -1;
+    uint64_t v = 0;
+    for (const char *p = e164 + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    v += 1;
+    size_t i = (size_t)(v * 0x9E3779B97F4A7C15ull) & set->mask;
+    while (set->slots[i]) {
+        if (set->slots[i] == v)
+            return 0;
+        i = (i + 1) & set->mask;
+    }
+    set->slots[i] = v;
+    return 1;
+}
+
 static void reject_line(csv_buf_t *out, csv_buf_t *scratch, const char *import_id,
                         const importer_batch_t *b, const importer_row_t *r,
                         const lead_map_row_t *res)
@@ -213,16 +274,24 @@ static void reject_line(csv_buf_t *out, csv_buf_t *scratch, const char *import_i
 }
 
 void importer_batch_map(importer_batch_t *b, const lead_map_t *map, lead_map_ctx_t *ctx,
-                        importer_rng_t *rng, const char *region, const char *import_id)
+                        importer_rng_t *rng, const char *region, const char *campaign_id,
+                        const char *import_id)
 {
     csv_buf_reset(&b->leads);
     csv_buf_reset(&b->rejects);
-    b->n_primary = b->n_secondary = b->n_rejected = b->n_external = 0;
+    csv_buf_reset(&b->direct);
+    csv_buf_reset(&b->direct_numbers);
+    csv_buf_reset(&b->secondaries);
+    b->n_primary = b->n_secondary = b->n_rejected = b->n_external = b->n_direct = 0;
+    b->direct_unusable = false;
     /* Room for a typical lead line up front: fewer reallocations. */
     csv_buf_reserve(&b->leads, b->n_rows * 160);
+    csv_buf_reserve(&b->direct, b->n_rows * 200);
     csv_buf_t scratch = {0};
     const char **fields = NULL;
     size_t cap = 0;
+    number_set_t seen;
+    number_set_init(&seen, b->n_rows);
     for (size_t k = 0; k < b->n_rows; k++) {
         const importer_row_t *r = &b->rows[k];
         if (r->n_stored > cap) {
@@ -251,13 +320,27 @@ void importer_batch_map(importer_batch_t *b, const lead_map_t *map, lead_map_ctx
         b->n_primary++;
         if (res.external_id)
             b->n_external++;
+        int fresh = number_set_add(&seen, res.e164);
+        if (fresh < 0)
+            b->direct_unusable = true;
+        if (fresh > 0) {
+            direct_line(&b->direct, id, campaign_id, res.e164, &res, import_id);
+            csv_buf_putc(&b->direct_numbers, b->n_direct ? ',' : '{');
+            csv_buf_puts(&b->direct_numbers, res.e164);
+            b->n_direct++;
+        }
         for (size_t s = 0; s < res.n_secondary; s++) {
             char sid[37];
             importer_uuid_make(rng, sid);
             lead_line(&b->leads, r->number, sid, id, (int)s + 1, res.secondary[s], &res, NULL);
+            lead_line(&b->secondaries, r->number, sid, id, (int)s + 1, res.secondary[s], &res,
+                      NULL);
             b->n_secondary++;
         }
     }
+    if (b->n_direct)
+        csv_buf_putc(&b->direct_numbers, '}');
+    free(seen.slots);
     free(fields);
     csv_buf_free(&scratch);
 }

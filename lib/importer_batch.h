@@ -18,6 +18,13 @@
  * follow it with contact_order 1..n, the row's name, timezone and
  * variables, and no external_id.
  *
+ * For writing straight into lead when nothing in the batch can conflict
+ * (importer.c decides), the same primaries, each number once (the first row
+ * that has it), as COPY text of lead's columns:
+ *   id, campaign_id, e164, name, timezone, variables, import_id
+ * with their numbers as a Postgres array literal, and the secondary contact
+ * lines alone, in the temp table's columns.
+ *
  * COPY text of the rejects (import_reject):
  *   import_id, row_number, code, reason, raw_row
  * raw_row is the row as comma-separated CSV, invalid UTF-8 replaced.
@@ -81,6 +88,12 @@ typedef struct importer_batch {
     size_t n_secondary; /* secondary contact lines in leads */
     size_t n_rejected;  /* rows rejected */
     size_t n_external;  /* primaries with an external_id */
+    /* the direct path (see above) */
+    csv_buf_t direct;         /* COPY text for lead: primaries, each number once */
+    csv_buf_t direct_numbers; /* their numbers: {+1...,+4...} */
+    csv_buf_t secondaries;    /* the secondary contact lines of leads */
+    size_t n_direct;          /* lines in direct */
+    bool direct_unusable;     /* a number the direct path cannot check: use the temp table */
 } importer_batch_t;
 
 importer_batch_t *importer_batch_new(void);
@@ -92,10 +105,12 @@ void importer_batch_free(importer_batch_t *b);
  * advances end_offset and last_row. */
 void importer_batch_add(importer_batch_t *b, const csv_row_t *row);
 
-/* Maps every row with map (lead_map_row) and fills leads, rejects and the
- * counts. import_id (36 characters) goes into each reject line. */
+/* Maps every row with map (lead_map_row) and fills leads, rejects, the
+ * direct path's texts and the counts. import_id (36 characters) goes into
+ * each reject line and, with campaign_id, into each direct line. */
 void importer_batch_map(importer_batch_t *b, const lead_map_t *map, lead_map_ctx_t *ctx,
-                        importer_rng_t *rng, const char *region, const char *import_id);
+                        importer_rng_t *rng, const char *region, const char *campaign_id,
+                        const char *import_id);
 
 /* Appends s[0..len) escaped for COPY's text format (\\, \n, \r, \t). */
 void importer_copy_escape(csv_buf_t *out, const char *s, size_t len);

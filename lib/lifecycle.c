@@ -74,19 +74,35 @@ static Outdial__V1__CampaignStatus proto_status(model_campaign_status_t s)
     }
 }
 
+void lifecycle_outbox_item_init(lifecycle_outbox_item_t *item, const char *topic, const char *key,
+                                const uint8_t *payload, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    item->hex = xmalloc(2 * len + 1);
+    for (size_t i = 0; i < len; i++) {
+        item->hex[2 * i] = hex[payload[i] >> 4];
+        item->hex[2 * i + 1] = hex[payload[i] & 0xf];
+    }
+    item->hex[2 * len] = '\0';
+    item->stmt = &outbox_add_stmt;
+    item->params[0] = topic;
+    item->params[1] = key;
+    item->params[2] = item->hex;
+}
+
+void lifecycle_outbox_item_free(lifecycle_outbox_item_t *item)
+{
+    free(item->hex);
+    item->hex = NULL;
+}
+
 int lifecycle_outbox_add_tx(pg_conn_t *db, const char *topic, const char *key,
                             const uint8_t *payload, size_t len, char *errbuf, size_t errlen)
 {
-    static const char hex[] = "0123456789abcdef";
-    char *text = xmalloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        text[2 * i] = hex[payload[i] >> 4];
-        text[2 * i + 1] = hex[payload[i] & 0xf];
-    }
-    text[2 * len] = '\0';
-    const char *params[] = {topic, key, text};
-    int rc = pg_stmt_exec(db, &outbox_add_stmt, params, NULL, errbuf, errlen);
-    free(text);
+    lifecycle_outbox_item_t item;
+    lifecycle_outbox_item_init(&item, topic, key, payload, len);
+    int rc = pg_stmt_exec(db, item.stmt, item.params, NULL, errbuf, errlen);
+    lifecycle_outbox_item_free(&item);
     return rc;
 }
 

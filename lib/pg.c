@@ -358,6 +358,177 @@ int pg_stmt_exec(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params
     return result_check(db, r, stmt->name, res, errbuf, errlen);
 }
 
+static void remove_prepared(pg_conn_t *db, const char *name)
+{
+    for (size_t i = 0; i < db->nprepared; i++) {
+        if (strcmp(db->prepared[i], name) == 0) {
+            free(db->prepared[i]);
+            db->prepared[i] = db->prepared[--db->nprepared];
+            return;
+        }
+    }
+}
+
+/* What a pipeline sent, in order, so that each result finds its owner. */
+typedef enum pipe_kind { PIPE_BEGIN, PIPE_PREPARE, PIPE_EXEC, PIPE_COMMIT } pipe_kind_t;
+
+typedef struct pipe_cmd {
+    pipe_kind_t kind;
+    size_t item; /* index in stmts (PIPE_PREPARE, PIPE_EXEC) */
+} pipe_cmd_t;
+
+/* Reads the rest of a pipeline up to its sync point and leaves pipeline
+ * mode. A connection that cannot leave it is treated as lost: the next
+ * statement resets it, which ends pipeline mode with the old session. */
+static void pipeline_finish(pg_conn_t *db)
+{
+    int nulls = 0;
+    while (PQstatus(db->conn) == CONNECTION_OK && nulls < 2) {
+        PGresult *r = PQgetResult(db->conn);
+        if (!r) {
+            nulls++;
+            continue;
+        }
+        nulls = 0;
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    if (PQexitPipelineMode(db->conn) != 1)
+        db->lost = true;
+}
+
+int pg_pipeline_exec(pg_conn_t *db, unsigned flags, const pg_pipe_stmt_t *stmts, size_t n,
+                     char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (stmts[i].res)
+            *stmts[i].res = NULL;
+    bool begin = flags & PG_PIPE_BEGIN, commit = flags & PG_PIPE_COMMIT;
+    if (begin && db->in_tx)
+        return od_fail(errbuf, errlen, OD_ERR_CONFLICT, "begin: a transaction is already open");
+    if (!begin && commit && !db->in_tx)
+        return od_fail(errbuf, errlen, OD_ERR_CONFLICT, "commit: no transaction is open");
+    int rc = ensure_connected(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    PGconn *conn = db->conn;
+    if (PQenterPipelineMode(conn) != 1) {
+        char message[512];
+        one_line(message, sizeof(message), PQerrorMessage(conn));
+        return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "pipeline: %s", message);
+    }
+
+    /* Send everything. */
+    pipe_cmd_t *cmds = xcalloc(2 * n + 2, sizeof(*cmds));
+    size_t n_cmds = 0;
+    bool sent = true;
+    if (begin) {
+        sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+        cmds[n_cmds++] = (pipe_cmd_t){PIPE_BEGIN, 0};
+    }
+    for (size_t i = 0; i < n && sent; i++) {
+        const pg_stmt_t *stmt = stmts[i].stmt;
+        if (!is_prepared(db, stmt->name)) {
+            sent = PQsendPrepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL) == 1;
+            if (!sent)
+                break;
+            add_prepared(db, stmt->name); /* taken back below unless the server took it */
+            cmds[n_cmds++] = (pipe_cmd_t){PIPE_PREPARE, i};
+        }
+        sent = PQsendQueryPrepared(conn, stmt->name, stmt->nparams, stmts[i].params, NULL, NULL,
+                                   0) == 1;
+        cmds[n_cmds++] = (pipe_cmd_t){PIPE_EXEC, i};
+    }
+    if (sent && commit) {
+        sent = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1;
+        cmds[n_cmds++] = (pipe_cmd_t){PIPE_COMMIT, 0};
+    }
+    if (sent)
+        sent = PQpipelineSync(conn) == 1;
+    if (!sent) {
+        /* libpq could not queue or send (the connection broke): whatever
+         * reached the server is rolled back with the session, which the
+         * next statement resets. */
+        char message[512];
+        one_line(message, sizeof(message), PQerrorMessage(conn));
+        db->lost = true;
+        db->sqlstate[0] = '\0';
+        forget_prepared(db);
+        PQexitPipelineMode(conn);
+        free(cmds);
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "pipeline: %s", message);
+    }
+
+    /* One result per command, then a NULL; after the first failure the
+     * server skips the rest (PGRES_PIPELINE_ABORTED). */
+    rc = OD_OK;
+    for (size_t k = 0; k < n_cmds; k++) {
+        const pipe_cmd_t *cmd = &cmds[k];
+        const pg_stmt_t *stmt =
+            cmd->kind == PIPE_PREPARE || cmd->kind == PIPE_EXEC ? stmts[cmd->item].stmt : NULL;
+        PGresult *r = PQgetResult(conn);
+        if (!r) { /* the connection is gone: result_check says so */
+            if (rc == OD_OK)
+                rc = result_check(db, NULL, stmt ? stmt->name : "pipeline", NULL, errbuf, errlen);
+            for (size_t j = k; j < n_cmds; j++)
+                if (cmds[j].kind == PIPE_PREPARE)
+                    remove_prepared(db, stmts[cmds[j].item].stmt->name);
+            break;
+        }
+        for (PGresult *end; (end = PQgetResult(conn)) != NULL;)
+            PQclear(end);
+        if (rc != OD_OK || PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+            if (rc == OD_OK) /* aborted with no failure before it: cannot happen */
+                rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "pipeline aborted at %s",
+                             stmt ? stmt->name : "begin/commit");
+            if (cmd->kind == PIPE_PREPARE)
+                remove_prepared(db, stmt->name);
+            PQclear(r);
+            continue;
+        }
+        char what[128];
+        switch (cmd->kind) {
+        case PIPE_BEGIN:
+            rc = result_check(db, r, "begin", NULL, errbuf, errlen);
+            if (rc == OD_OK)
+                db->in_tx = true;
+            break;
+        case PIPE_PREPARE:
+            snprintf(what, sizeof(what), "prepare %s", stmt->name);
+            rc = result_check(db, r, what, NULL, errbuf, errlen);
+            if (rc)
+                remove_prepared(db, stmt->name);
+            break;
+        case PIPE_EXEC:
+            rc = result_check(db, r, stmt->name, stmts[cmd->item].res, errbuf, errlen);
+            break;
+        case PIPE_COMMIT: {
+            PGresult *done = NULL;
+            db->in_tx = false;
+            rc = result_check(db, r, "commit", &done, errbuf, errlen);
+            if (rc == OD_OK && strcmp(PQcmdStatus(done), "ROLLBACK") == 0)
+                rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT,
+                             "commit: the transaction was rolled back (a statement in it failed)");
+            PQclear(done);
+            break;
+        }
+        }
+    }
+    pipeline_finish(db);
+    free(cmds);
+    if (rc != OD_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (stmts[i].res) {
+                PQclear(*stmts[i].res);
+                *stmts[i].res = NULL;
+            }
+        }
+    }
+    return rc;
+}
+
 int pg_exec_params(pg_conn_t *db, const char *sql, int nparams, const char *const *params,
                    PGresult **res, char *errbuf, size_t errlen)
 {

@@ -127,6 +127,37 @@ typedef struct pg_stmt {
 int pg_stmt_exec(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params, PGresult **res,
                  char *errbuf, size_t errlen) OD_WUR;
 
+/* One statement of a pipeline (pg_pipeline_exec). */
+typedef struct pg_pipe_stmt {
+    const pg_stmt_t *stmt;
+    const char *const *params; /* stmt->nparams text parameters, as for pg_stmt_exec */
+    PGresult **res;            /* receives the result (caller PQclears); NULL: cleared here */
+} pg_pipe_stmt_t;
+
+#define PG_PIPE_BEGIN  0x1u /* BEGIN before the statements (as pg_tx_begin) */
+#define PG_PIPE_COMMIT 0x2u /* COMMIT after them (as pg_tx_commit) */
+
+/* Runs n statements, with BEGIN and COMMIT around them as flags say, in one
+ * round trip (libpq pipeline mode): all are sent, then the results read.
+ * The server runs them in order, each as pg_stmt_exec would (its own
+ * snapshot, prepared on first use), and stops at the first failure: the
+ * statements after it are not run. So a statement must not need what the
+ * caller would learn from an earlier one's result; this saves the round
+ * trips of statements whose parameters are known up front.
+ *
+ * OD_OK when everything succeeded: each *res (where asked) holds its
+ * statement's result. Otherwise the first failure's error, as pg_stmt_exec
+ * or pg_tx_commit report it, and every *res NULL.
+ *
+ * Transaction state: PG_PIPE_BEGIN needs none open and leaves one open as
+ * pg_tx_begin does once BEGIN succeeded, even when a statement after it
+ * failed (end it with pg_tx_rollback). Without PG_PIPE_BEGIN, PG_PIPE_COMMIT
+ * needs one open. COMMIT runs only if every statement succeeded; then the
+ * transaction is over whatever COMMIT answered. For a few small statements:
+ * nothing is read until all are sent. */
+int pg_pipeline_exec(pg_conn_t *db, unsigned flags, const pg_pipe_stmt_t *stmts, size_t n,
+                     char *errbuf, size_t errlen) OD_WUR;
+
 /* Runs sql with nparams text parameters (unnamed statement; for statements
  * run rarely). Results and errors as pg_stmt_exec. */
 int pg_exec_params(pg_conn_t *db, const char *sql, int nparams, const char *const *params,

@@ -41,6 +41,12 @@ void phone_init(void);
 phone_reason_t phone_parse(const char *raw, size_t raw_len, const char *default_region,
                            char e164[PHONE_E164_MAX + 1]);
 
+/* phone_parse without its shortcut for the common US notations (phone.cc):
+ * always libphonenumber's Parse(). The same answers, slower; for tests
+ * that compare the two. */
+phone_reason_t phone_parse_full(const char *raw, size_t raw_len, const char *default_region,
+                                char e164[PHONE_E164_MAX + 1]);
+
 /* A short snake_case reason ("invalid_number", ...) for import rejects and API errors. */
 const char *phone_reason_code(phone_reason_t reason);
 /* A sentence a user can act on. */

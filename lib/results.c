@@ -197,10 +197,12 @@ static void fmt_i64(char *buf, size_t len, int64_t v)
     snprintf(buf, len, "%" PRId64, v);
 }
 
-/* Queues a lead_finished CampaignEvent in the outbox. */
-static int lead_finished_event(pg_conn_t *db, const sched_campaign_t *c, const char *lead_id,
-                               model_lead_status_t status, model_outcome_t outcome,
-                               model_goal_t goal, int64_t now_us, char *errbuf, size_t errlen)
+/* The lead_finished CampaignEvent of a lead, encoded into *buf (caller
+ * frees), and the name of its topic. */
+static int lead_finished_encode(const sched_campaign_t *c, const char *lead_id,
+                                model_lead_status_t status, model_outcome_t outcome,
+                                model_goal_t goal, int64_t now_us, char topic[TOPIC_NAME_MAX + 1],
+                                uint8_t **buf, size_t *len, char *errbuf, size_t errlen)
 {
     char event_id[UUID_STR_LEN];
     uuid_str_new(event_id);
@@ -217,13 +219,22 @@ static int lead_finished_event(pg_conn_t *db, const sched_campaign_t *c, const c
     ev.outcome = outcome_to_proto(outcome);
     ev.goal_result = (Outdial__V1__GoalResult)goal;
     ev.occurred_at_us = now_us;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = campaignevent_encode(&ev, &buf, &len, errbuf, errlen);
+    int rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, TOPIC_NAME_MAX + 1, errbuf, errlen);
     if (rc)
         return rc;
+    return campaignevent_encode(&ev, buf, len, errbuf, errlen);
+}
+
+/* Queues a lead_finished CampaignEvent in the outbox. */
+static int lead_finished_event(pg_conn_t *db, const sched_campaign_t *c, const char *lead_id,
+                               model_lead_status_t status, model_outcome_t outcome,
+                               model_goal_t goal, int64_t now_us, char *errbuf, size_t errlen)
+{
     char topic[TOPIC_NAME_MAX + 1];
-    rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), errbuf, errlen);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = lead_finished_encode(c, lead_id, status, outcome, goal, now_us, topic, &buf, &len,
+                                  errbuf, errlen);
     if (rc == OD_OK)
         rc = lifecycle_outbox_add_tx(db, topic, c->id, buf, len, errbuf, errlen);
     free(buf);
@@ -231,33 +242,30 @@ static int lead_finished_event(pg_conn_t *db, const sched_campaign_t *c, const c
 }
 
 /* After a lead of a contact group changed: make the next secondary due or
- * complete the rest of the group (contacts.h decides). */
-static int group_step(pg_conn_t *db, const sched_campaign_t *c, const char *primary_id,
-                      int64_t now_us, char *errbuf, size_t errlen)
+ * complete the rest of the group (contacts.h decides). res is group_stmt's
+ * result: the group's rows, locked, in contact order. */
+static int group_step(pg_conn_t *db, const sched_campaign_t *c, const PGresult *res, int64_t now_us,
+                      char *errbuf, size_t errlen)
 {
-    PGresult *res = NULL;
-    const char *p[] = {primary_id};
-    int rc = pg_stmt_exec(db, &group_stmt, p, &res, errbuf, errlen);
-    if (rc)
-        return rc;
     int n = PQntuples(res);
     if (n <= 1) /* a lead without secondary contacts */
-        goto out;
+        return OD_OK;
     contacts_member_t members[128];
     contacts_action_t actions[128];
     if (n > 128)
         n = 128; /* contact_order is at most 100 (schema CHECK) */
+    int rc;
     for (int i = 0; i < n; i++) {
         rc = model_lead_status_parse(PQgetvalue(res, i, 1), &members[i].status, errbuf, errlen);
         if (rc)
-            goto out;
+            return rc;
         members[i].due = PQgetvalue(res, i, 2)[0] == 't';
         members[i].contact_order = atoi(PQgetvalue(res, i, 3));
     }
     size_t changed = 0;
     rc = contacts_group_step(members, (size_t)n, actions, &changed, errbuf, errlen);
     if (rc)
-        goto out;
+        return rc;
     char now[24];
     fmt_i64(now, sizeof(now), now_us);
     for (int i = 0; i < n && changed; i++) {
@@ -272,46 +280,52 @@ static int group_step(pg_conn_t *db, const sched_campaign_t *c, const char *prim
                                          errlen);
         }
         if (rc)
-            goto out;
+            return rc;
     }
-out:
-    PQclear(res);
-    return rc;
+    return OD_OK;
 }
 
-/* Charges the call's cost once; at a balance of zero or below pauses the
- * account's running campaigns. Their ids go to paused[] for the mirror. */
-static int charge(pg_conn_t *db, const sched_campaign_t *c, const char *attempt_id, int64_t now_us,
-                  char paused[][UUID_STR_LEN], int *n_paused, char *errbuf, size_t errlen)
+/* After charge_stmt (res, its result: the balance if it charged): at a
+ * balance of zero or below pauses the account's running campaigns. Their
+ * ids go to paused[] for the mirror. */
+static int charge_step(pg_conn_t *db, const sched_campaign_t *c, const PGresult *res,
+                       int64_t now_us, char paused[][UUID_STR_LEN], int *n_paused, char *errbuf,
+                       size_t errlen)
 {
-    PGresult *res = NULL;
-    char now[24];
-    fmt_i64(now, sizeof(now), now_us);
-    const char *p[] = {c->account_id, attempt_id, now};
-    int rc = pg_stmt_exec(db, &charge_stmt, p, &res, errbuf, errlen);
-    if (rc)
-        return rc;
     bool exhausted = PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) <= 0;
-    PQclear(res);
-    res = NULL;
     if (!exhausted)
         return OD_OK;
+    PGresult *running = NULL;
     const char *q[] = {c->account_id};
-    rc = pg_stmt_exec(db, &running_of_account_stmt, q, &res, errbuf, errlen);
+    int rc = pg_stmt_exec(db, &running_of_account_stmt, q, &running, errbuf, errlen);
     if (rc)
         return rc;
-    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
-        const char *id = PQgetvalue(res, i, 0);
+    for (int i = 0; i < PQntuples(running) && rc == OD_OK; i++) {
+        const char *id = PQgetvalue(running, i, 0);
         rc = lifecycle_status_write_tx(db, c->account_id, id, MODEL_CAMPAIGN_IN_PROGRESS,
                                        MODEL_CAMPAIGN_PAUSED, "insufficient_balance", now_us,
                                        errbuf, errlen);
         if (rc == OD_OK && *n_paused < 16)
             snprintf(paused[(*n_paused)++], UUID_STR_LEN, "%s", id);
     }
-    PQclear(res);
+    PQclear(running);
     return rc;
 }
 
+/*
+ * The statements are those of one event, one transaction, in the order
+ * they always ran; what changed is how they travel. Round trip 1 sends
+ * BEGIN, the lead lock, the call row read and (terminal events) the
+ * campaign read together: each runs after the lock, with its own snapshot,
+ * so they see what the lead's previous event committed. Everything the
+ * writes need is then known, so round trip 2 sends the call write, the
+ * charge, the lead update, the outbox event and the contact group lock
+ * together, with COMMIT when no result can call for more. Only a balance
+ * used up (pause the account's campaigns) or a contact group with
+ * secondaries (make one due or complete them) adds statements, after the
+ * group lock, and then COMMIT. Ten round trips for a charged terminal
+ * event became three; a non-terminal event takes two.
+ */
 int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const callevent_t *ev,
                   int64_t now_us, results_outcome_t *out, char *errbuf, size_t errlen)
 {
@@ -319,15 +333,27 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     model_call_status_t status;
     if (!call_status_from_proto(ev->status, &status))
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: no call status", ev->event_id);
+    /* Checked here, not by the server: the call row read goes out with the
+     * lead lock, before we know whether the lead exists. */
+    if (!uuid_str_valid(ev->lead_id) || !uuid_str_valid(ev->attempt_id))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: lead or attempt id not a UUID",
+                       ev->event_id);
+    bool terminal = model_call_status_is_terminal(status);
 
-    PGresult *lead = NULL, *call = NULL;
+    PGresult *lead = NULL, *call = NULL, *camp = NULL, *charged = NULL, *group = NULL;
+    lifecycle_outbox_item_t finished_item = {0};
     char paused[16][UUID_STR_LEN];
     int n_paused = 0;
-    int rc = pg_tx_begin(db, errbuf, errlen);
-    if (rc)
-        return rc;
+
+    /* Round trip 1: BEGIN, the lead locked, its call row and campaign. */
     const char *lp[] = {ev->lead_id};
-    rc = pg_stmt_exec(db, &lead_lock_stmt, lp, &lead, errbuf, errlen);
+    const char *cp[] = {ev->attempt_id, ev->event_id};
+    const pg_pipe_stmt_t reads[] = {
+        {&lead_lock_stmt, lp, &lead},
+        {&call_get_stmt, cp, &call},
+        {&sched_campaign_of_lead_stmt, lp, &camp},
+    };
+    int rc = pg_pipeline_exec(db, PG_PIPE_BEGIN, reads, terminal ? 3 : 2, errbuf, errlen);
     if (rc)
         goto fail;
     if (PQntuples(lead) == 0) {
@@ -348,10 +374,6 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     bool current = strcmp(PQgetvalue(lead, 0, 2), ev->attempt_id) == 0;
 
     /* The call row. */
-    const char *cp[] = {ev->attempt_id, ev->event_id};
-    rc = pg_stmt_exec(db, &call_get_stmt, cp, &call, errbuf, errlen);
-    if (rc)
-        goto fail;
     bool was_terminal = false;
     bool first_terminal = false;
     /* A real result arriving after recovery closed the attempt supersedes
@@ -367,7 +389,6 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     fmt_i64(cost, sizeof(cost), ev->cost_minor);
     fmt_i64(attempt_no, sizeof(attempt_no),
             ev->attempt_number ? (int64_t)ev->attempt_number : (int64_t)attempts + 1);
-    bool terminal = model_call_status_is_terminal(status);
     const char *answered = status == MODEL_CALL_COMPLETED || ev->answered_by != 0
                                ? model_answered_by_name(answered_by_from_proto(ev->answered_by))
                                : NULL;
@@ -382,6 +403,10 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         ev->provider_call_id && ev->provider_call_id[0] ? ev->provider_call_id : NULL;
     const char *ended_reason = ev->ended_reason && ev->ended_reason[0] ? ev->ended_reason : NULL;
 
+    /* Round trip 2, built up: every parameter array lives to the end. */
+    pg_pipe_stmt_t writes[5];
+    size_t n_writes = 0;
+    const char *call_params[18];
     if (PQntuples(call) == 0) {
         if (!PQgetvalue(lead, 0, 4)[0]) {
             rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
@@ -408,9 +433,8 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
                             ended_reason,
                             vars,
                             synthetic ? "true" : "false"};
-        rc = pg_stmt_exec(db, &call_insert_stmt, ip, NULL, errbuf, errlen);
-        if (rc)
-            goto fail;
+        memcpy(call_params, ip, sizeof(ip));
+        writes[n_writes++] = (pg_pipe_stmt_t){&call_insert_stmt, call_params, NULL};
     } else {
         if (PQgetvalue(call, 0, 1)[0] == 't') {
             out->effect = RESULTS_DUPLICATE;
@@ -448,24 +472,25 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
                             details ? ended_reason : NULL,
                             details ? vars : NULL,
                             synthetic ? "true" : "false"};
-        rc = pg_stmt_exec(db, &call_update_stmt, up, NULL, errbuf, errlen);
-        if (rc)
-            goto fail;
+        memcpy(call_params, up, sizeof(up));
+        writes[n_writes++] = (pg_pipe_stmt_t){&call_update_stmt, call_params, NULL};
     }
     out->effect = RESULTS_APPLIED;
 
     sched_campaign_t c;
     bool have_campaign = false;
+    char now[24];
+    fmt_i64(now, sizeof(now), now_us);
     /* charge_stmt charges a call only while its charged_at is NULL. */
-    if (terminal && status != MODEL_CALL_SKIPPED && ev->cost_minor > 0) {
-        rc = sched_campaign_load(db, ev->campaign_id, SCHED_LOCK_NONE, &c, errbuf, errlen);
+    bool charging = terminal && status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
+    const char *charge_params[] = {NULL, ev->attempt_id, now};
+    if (charging) {
+        rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
         if (rc)
             goto fail;
         have_campaign = true;
-        rc = charge(db, &c, ev->attempt_id, now_us, paused, &n_paused, errbuf, errlen);
-        if (rc)
-            goto fail;
-        out->paused_campaigns = n_paused;
+        charge_params[0] = c.account_id;
+        writes[n_writes++] = (pg_pipe_stmt_t){&charge_stmt, charge_params, &charged};
     }
 
     /* The lead takes a superseding result only if this attempt was its
@@ -474,96 +499,120 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     bool revisit = supersedes && PQgetvalue(lead, 0, 2)[0] == '\0' &&
                    (uint32_t)attempts == ev->attempt_number &&
                    (lead_status == MODEL_LEAD_RESCHEDULED || lead_status == MODEL_LEAD_MAX_RETRIES);
+    const char *processing_params[] = {ev->lead_id, at};
+    const char *end_params[9];
+    char next[24], attempts_s[24], topic[TOPIC_NAME_MAX + 1];
+    const char *group_params[] = {PQgetvalue(lead, 0, 5)};
+    bool finished = false;
     if (!current && !revisit) {
         out->effect = RESULTS_STALE;
-        goto commit;
-    }
-    if (!terminal) {
-        if (lead_status == MODEL_LEAD_SCHEDULED) {
-            const char *pp[] = {ev->lead_id, at};
-            rc = pg_stmt_exec(db, &lead_processing_stmt, pp, NULL, errbuf, errlen);
+    } else if (!terminal) {
+        if (lead_status == MODEL_LEAD_SCHEDULED)
+            writes[n_writes++] = (pg_pipe_stmt_t){&lead_processing_stmt, processing_params, NULL};
+    } else if (first_terminal) { /* else the first terminal event decided already */
+        if (!have_campaign) {
+            rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
             if (rc)
                 goto fail;
         }
-        goto commit;
-    }
-    if (!first_terminal)
-        goto commit; /* the first terminal event decided already */
-
-    if (!have_campaign) {
-        rc = sched_campaign_load(db, ev->campaign_id, SCHED_LOCK_NONE, &c, errbuf, errlen);
+        retry_call_t rcall = {
+            .status = status,
+            .answered_by = answered_by_from_proto(ev->answered_by),
+            .permanent_failure =
+                ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT,
+            .skip_reason = skip_reason_from_proto(ev->skip_reason),
+            .goal = goal_from_variables(vars, c.goal_variable),
+            .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
+        };
+        /* A revisited lead already counted the attempt when it was closed. */
+        int placed_before = revisit ? attempts - 1 : attempts;
+        int call_attempts = status == MODEL_CALL_SKIPPED ? attempts : placed_before + 1;
+        lead_window_t lw;
+        rc = sched_lead_window(&c, PQgetvalue(lead, 0, 3), PQgetvalue(lead, 0, 4), now_us, &lw,
+                               errbuf, errlen);
         if (rc)
             goto fail;
-    }
-    retry_call_t rcall = {
-        .status = status,
-        .answered_by = answered_by_from_proto(ev->answered_by),
-        .permanent_failure =
-            ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT,
-        .skip_reason = skip_reason_from_proto(ev->skip_reason),
-        .goal = goal_from_variables(vars, c.goal_variable),
-        .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
-    };
-    /* A revisited lead already counted the attempt when it was closed. */
-    int placed_before = revisit ? attempts - 1 : attempts;
-    int call_attempts = status == MODEL_CALL_SKIPPED ? attempts : placed_before + 1;
-    lead_window_t lw;
-    rc = sched_lead_window(&c, PQgetvalue(lead, 0, 3), PQgetvalue(lead, 0, 4), now_us, &lw, errbuf,
-                           errlen);
-    if (rc)
-        goto fail;
-    retry_decision_t d;
-    rc =
-        retry_decide(&c.retry, placed_before + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf, errlen);
-    if (rc == OD_ERR_NOT_FOUND) {
-        /* The window never opens again for this person: nothing can be called. */
-        d.status = MODEL_LEAD_MAX_RETRIES;
-        d.outcome = MODEL_OUTCOME_EXHAUSTED;
-        d.attempts = call_attempts;
-        d.goal = rcall.goal;
-        d.next_attempt_us = 0;
-        rc = OD_OK;
-    }
-    if (rc)
-        goto fail;
-    if (status == MODEL_CALL_SKIPPED)
-        d.attempts = attempts; /* a skipped job uses no attempt */
+        retry_decision_t d;
+        rc = retry_decide(&c.retry, placed_before + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf,
+                          errlen);
+        if (rc == OD_ERR_NOT_FOUND) {
+            /* The window never opens again for this person: nothing can be called. */
+            d.status = MODEL_LEAD_MAX_RETRIES;
+            d.outcome = MODEL_OUTCOME_EXHAUSTED;
+            d.attempts = call_attempts;
+            d.goal = rcall.goal;
+            d.next_attempt_us = 0;
+            rc = OD_OK;
+        }
+        if (rc)
+            goto fail;
+        if (status == MODEL_CALL_SKIPPED)
+            d.attempts = attempts; /* a skipped job uses no attempt */
 
-    char next[24], attempts_s[24];
-    fmt_i64(next, sizeof(next), d.next_attempt_us);
-    fmt_i64(attempts_s, sizeof(attempts_s), d.attempts);
-    bool has_next = d.status == MODEL_LEAD_RESCHEDULED || d.status == MODEL_LEAD_CREATED;
-    const char *ep[] = {ev->lead_id,
-                        model_lead_status_name(d.status),
-                        model_outcome_name(d.outcome),
-                        has_next ? next : NULL,
-                        attempts_s,
-                        d.goal == MODEL_GOAL_ABSENT ? NULL
-                        : d.goal == MODEL_GOAL_TRUE ? "true"
-                                                    : "false",
-                        status == MODEL_CALL_SKIPPED ? NULL : model_call_status_name(status),
-                        status == MODEL_CALL_SKIPPED ? NULL : answered,
-                        at};
-    rc = pg_stmt_exec(db, &lead_end_stmt, ep, NULL, errbuf, errlen);
+        fmt_i64(next, sizeof(next), d.next_attempt_us);
+        fmt_i64(attempts_s, sizeof(attempts_s), d.attempts);
+        bool has_next = d.status == MODEL_LEAD_RESCHEDULED || d.status == MODEL_LEAD_CREATED;
+        const char *ep[] = {ev->lead_id,
+                            model_lead_status_name(d.status),
+                            model_outcome_name(d.outcome),
+                            has_next ? next : NULL,
+                            attempts_s,
+                            d.goal == MODEL_GOAL_ABSENT ? NULL
+                            : d.goal == MODEL_GOAL_TRUE ? "true"
+                                                        : "false",
+                            status == MODEL_CALL_SKIPPED ? NULL : model_call_status_name(status),
+                            status == MODEL_CALL_SKIPPED ? NULL : answered,
+                            at};
+        memcpy(end_params, ep, sizeof(ep));
+        writes[n_writes++] = (pg_pipe_stmt_t){&lead_end_stmt, end_params, NULL};
+        if (d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES) {
+            out->lead_finished = true;
+            finished = true;
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            rc = lead_finished_encode(&c, ev->lead_id, d.status, d.outcome, d.goal, now_us, topic,
+                                      &buf, &len, errbuf, errlen);
+            if (rc == OD_OK)
+                lifecycle_outbox_item_init(&finished_item, topic, c.id, buf, len);
+            free(buf);
+            if (rc)
+                goto fail;
+            writes[n_writes++] = (pg_pipe_stmt_t){finished_item.stmt, finished_item.params, NULL};
+            writes[n_writes++] = (pg_pipe_stmt_t){&group_stmt, group_params, &group};
+        }
+    }
+
+    /* Round trip 2. A charge may use up the balance and a finished lead
+     * may have secondary contacts: then their steps run before COMMIT. */
+    bool more = charging || finished;
+    rc = pg_pipeline_exec(db, more ? 0 : PG_PIPE_COMMIT, writes, n_writes, errbuf, errlen);
     if (rc)
         goto fail;
-    if (d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES) {
-        out->lead_finished = true;
-        rc = lead_finished_event(db, &c, ev->lead_id, d.status, d.outcome, d.goal, now_us, errbuf,
-                                 errlen);
-        if (rc == OD_OK)
-            rc = group_step(db, &c, PQgetvalue(lead, 0, 5), now_us, errbuf, errlen);
+    if (!more)
+        goto done;
+    if (charging) {
+        rc = charge_step(db, &c, charged, now_us, paused, &n_paused, errbuf, errlen);
+        if (rc)
+            goto fail;
+        out->paused_campaigns = n_paused;
+    }
+    if (finished) {
+        rc = group_step(db, &c, group, now_us, errbuf, errlen);
         if (rc)
             goto fail;
     }
 
 commit:
-    PQclear(lead);
-    PQclear(call);
-    lead = call = NULL;
     rc = pg_tx_commit(db, errbuf, errlen);
     if (rc)
-        return rc;
+        goto fail;
+done:
+    PQclear(lead);
+    PQclear(call);
+    PQclear(camp);
+    PQclear(charged);
+    PQclear(group);
+    lifecycle_outbox_item_free(&finished_item);
     for (int i = 0; i < n_paused; i++) {
         char rerr[256];
         log_warn("insufficient_balance", "campaign %s paused: the account's balance is used up",
@@ -576,6 +625,10 @@ commit:
 fail:
     PQclear(lead);
     PQclear(call);
-    pg_tx_rollback(db);
+    PQclear(camp);
+    PQclear(charged);
+    PQclear(group);
+    lifecycle_outbox_item_free(&finished_item);
+    pg_tx_rollback(db); /* no-op when the transaction is over (a failed COMMIT) */
     return rc;
 }

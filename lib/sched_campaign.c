@@ -32,32 +32,32 @@ static void copy_field(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src);
 }
 
-int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,
-                        sched_campaign_t *out, char *errbuf, size_t errlen)
+/* The campaign of a lead, unlocked: for a pipeline that locks the lead
+ * first (results.c), where the campaign id is not known yet. */
+const pg_stmt_t sched_campaign_of_lead_stmt = {
+    "sched_campaign_of_lead",
+    CAMPAIGN_COLUMNS " FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+                     " JOIN assistant a ON a.id = c.assistant_id"
+                     " JOIN account acc ON acc.id = c.account_id WHERE l.id = $1::uuid",
+    1};
+
+int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char *errbuf,
+                               size_t errlen)
 {
-    PGresult *res = NULL;
-    const char *params[] = {campaign_id};
-    int rc = pg_stmt_exec(db, lock == SCHED_LOCK_SKIP_LOCKED ? &load_locked_stmt : &load_stmt,
-                          params, &res, errbuf, errlen);
-    if (rc)
-        return rc;
-    if (PQntuples(res) == 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found or locked",
-                     campaign_id);
-        goto out;
-    }
+    if (PQntuples(res) == 0)
+        return od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign not found");
     memset(out, 0, sizeof(*out));
     copy_field(out->id, sizeof(out->id), PQgetvalue(res, 0, 0));
     copy_field(out->account_id, sizeof(out->account_id), PQgetvalue(res, 0, 1));
-    rc = model_campaign_status_parse(PQgetvalue(res, 0, 2), &out->status, errbuf, errlen);
+    int rc = model_campaign_status_parse(PQgetvalue(res, 0, 2), &out->status, errbuf, errlen);
     if (rc)
-        goto out;
+        return rc;
     out->window.start_min = atoi(PQgetvalue(res, 0, 3));
     out->window.end_min = atoi(PQgetvalue(res, 0, 4));
     out->window.days = (unsigned)atoi(PQgetvalue(res, 0, 5));
     rc = model_tz_mode_parse(PQgetvalue(res, 0, 6), &out->tz_mode, errbuf, errlen);
     if (rc)
-        goto out;
+        return rc;
     copy_field(out->assistant_tz, sizeof(out->assistant_tz), PQgetvalue(res, 0, 7));
     if (!PQgetisnull(res, 0, 8) && !PQgetisnull(res, 0, 9)) {
         out->has_quiet_hours = true;
@@ -83,7 +83,23 @@ int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t loc
     copy_field(out->provider_phone_number_id, sizeof(out->provider_phone_number_id),
                PQgetvalue(res, 0, 23));
     out->in_flight = PQnfields(res) > 24 ? strtoll(PQgetvalue(res, 0, 24), NULL, 10) : -1;
-out:
+    return OD_OK;
+}
+
+int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,
+                        sched_campaign_t *out, char *errbuf, size_t errlen)
+{
+    PGresult *res = NULL;
+    const char *params[] = {campaign_id};
+    int rc = pg_stmt_exec(db, lock == SCHED_LOCK_SKIP_LOCKED ? &load_locked_stmt : &load_stmt,
+                          params, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 0)
+        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found or locked",
+                     campaign_id);
+    else
+        rc = sched_campaign_from_result(res, out, errbuf, errlen);
     PQclear(res);
     return rc;
 }

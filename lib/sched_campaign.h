@@ -52,6 +52,17 @@ typedef enum sched_lock {
 int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,
                         sched_campaign_t *out, char *errbuf, size_t errlen) OD_WUR;
 
+/* The same columns keyed by one of the campaign's leads ($1, the lead id),
+ * unlocked, for a pipeline (pg_pipeline_exec) that locks the lead before it
+ * knows the campaign; parse its result with sched_campaign_from_result. */
+extern const pg_stmt_t sched_campaign_of_lead_stmt;
+
+/* Fills out from the first row of a result of sched_campaign_of_lead_stmt
+ * (or of sched_campaign_load's statements). OD_ERR_NOT_FOUND when it has no
+ * row. */
+int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char *errbuf,
+                               size_t errlen) OD_WUR;
+
 /* The calling window of one lead: the campaign window in the zones of the
  * campaign's timezone mode, plus the account's quiet hours in the person's
  * own zones. lead_tz may be NULL or ""; a lead whose own timezone is not a

@@ -2,7 +2,8 @@
  * fuzz_phone — phone_parse (lib/phone.cc over libphonenumber) with a
  * default region taken from the input. A number it accepts must come back
  * unchanged when its E.164 form is parsed again (what the dialer does with
- * a stored lead).
+ * a stored lead), and the answer must be phone_parse_full's (libphonenumber's
+ * Parse() without phone_parse's shortcut for US notations).
  *
  * Input: byte 0 selects the region (none, "", US, GB, DE, IN, BR, the next
  * two input bytes); the rest is the number as a user typed it. The buffer
@@ -41,6 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(raw, data, size);
     char e164[PHONE_E164_MAX + 1];
     phone_reason_t reason = phone_parse(raw, size, default_region, e164);
+    char full[PHONE_E164_MAX + 1];
+    if (phone_parse_full(raw, size, default_region, full) != reason || strcmp(e164, full) != 0)
+        abort();
     if (reason == PHONE_OK) {
         /* An E.164 result must parse back to itself. */
         char again[PHONE_E164_MAX + 1];

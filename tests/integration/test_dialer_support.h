@@ -233,7 +233,8 @@ static inline void ds_sim_faults(const ds_sim_t *s, const char *json)
 static inline json_t *ds_sim_calls(const ds_sim_t *s, const char *attempt_id)
 {
     char path[160];
-    snprintf(path, sizeof(path), "/sim/calls?attempt_id=%s", attempt_id);
+    if (snprintf(path, sizeof(path), "/sim/calls?attempt_id=%s", attempt_id) >= (int)sizeof(path))
+        fail_msg("attempt id too long: %s", attempt_id);
     json_t *j = ds_get_json(s->port, path);
     json_t *calls = json_incref(json_object_get(j, "calls"));
     json_decref(j);

@@ -403,6 +403,25 @@ typedef struct check_case {
     const char *constraint;
 } check_case_t;
 
+/* Whether the plan of sql (an EXPLAIN) names index. */
+static bool plan_uses(pg_conn_t *db, const char *sql, int nparams, const char *const *params,
+                      const char *index)
+{
+    char err[1024];
+    PGresult *res = NULL;
+    if (pg_exec_params(db, sql, nparams, params, &res, err, sizeof(err)) != OD_OK)
+        fail_msg("%s", err);
+    bool uses = false;
+    for (int row = 0; row < PQntuples(res); row++)
+        if (strstr(PQgetvalue(res, row, 0), index))
+            uses = true;
+    if (!uses)
+        for (int row = 0; row < PQntuples(res); row++)
+            print_message("%s\n", PQgetvalue(res, row, 0));
+    PQclear(res);
+    return uses;
+}
+
 static void test_check_constraints(void **state)
 {
     (void)state;
@@ -559,20 +578,91 @@ static void test_check_constraints(void **state)
      * must match it for the planner to). */
     assert_int_equal(pg_exec(db, "SET enable_seqscan = off", NULL, err, sizeof(err)), OD_OK);
     const char *due_params[] = {campaign_id, "2026-03-08T09:00:00Z"};
-    rc = pg_exec_params(db,
-                        "EXPLAIN SELECT id FROM lead WHERE campaign_id = $1 "
-                        "AND status IN ('created', 'rescheduled') AND next_attempt_at <= $2 "
-                        "ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED",
-                        2, due_params, &res, err, sizeof(err));
-    if (rc != OD_OK)
-        fail_msg("%s", err);
-    bool uses_index = false;
-    for (int row = 0; row < PQntuples(res); row++)
-        if (strstr(PQgetvalue(res, row, 0), "lead_due_idx"))
-            uses_index = true;
-    PQclear(res);
-    assert_true(uses_index);
+    assert_true(plan_uses(db,
+                          "EXPLAIN SELECT id FROM lead WHERE campaign_id = $1 "
+                          "AND status IN ('created', 'rescheduled') AND next_attempt_at <= $2 "
+                          "ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED",
+                          2, due_params, "lead_due_idx"));
+    /* Dispatch's in-flight count reads the campaign's own entries even with
+     * statistics that saw no lead in flight (005_in_flight_indexes.sql):
+     * no partial index of leads in flight across campaigns matches it. */
+    assert_int_equal(pg_exec(db, "ANALYZE lead", NULL, err, sizeof(err)), OD_OK);
+    const char *count_params[] = {campaign_id};
+    assert_true(plan_uses(db,
+                          "EXPLAIN SELECT count(*) FROM lead l WHERE l.campaign_id = $1"
+                          " AND l.status IN ('scheduled', 'processing')",
+                          1, count_params, "lead_campaign_status_idx"));
+    /* Recovery's queries, one status each, have an index each. */
+    const char *since_params[] = {"2026-03-08T09:00:00Z"};
+    assert_true(plan_uses(db,
+                          "EXPLAIN SELECT id FROM lead WHERE status = 'scheduled'"
+                          " AND status_changed_at < $1 ORDER BY status_changed_at LIMIT 100",
+                          1, since_params, "lead_scheduled_since_idx"));
+    assert_true(plan_uses(db,
+                          "EXPLAIN SELECT id FROM lead WHERE status = 'processing'"
+                          " AND status_changed_at < $1 ORDER BY status_changed_at LIMIT 100",
+                          1, since_params, "lead_processing_since_idx"));
 
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
+/* od_ts and od_us (002, 006): exact conversions whatever the session's
+ * time zone, and inlined by the planner (no SQL-function call per use). */
+static void test_time_functions(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_time");
+    pg_conn_t *db = connect_db(dsn);
+    migrate_result_t result;
+    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    assert_int_equal(pg_exec(db, "SET TimeZone = 'America/New_York'", NULL, err, sizeof(err)),
+                     OD_OK);
+    static const struct {
+        const char *us;
+        const char *utc;  /* od_ts(us) AT TIME ZONE 'UTC', NULL for SQL NULL */
+        const char *back; /* od_us(od_ts(us)) */
+    } cases[] = {
+        {"0", "1970-01-01 00:00:00", "0"},
+        {"1", "1970-01-01 00:00:00.000001", "1"},
+        {"-1", "1969-12-31 23:59:59.999999", "-1"},
+        {"1700000000123456", "2023-11-14 22:13:20.123456", "1700000000123456"},
+        {"1730613599999999", "2024-11-03 05:59:59.999999", "1730613599999999"}, /* DST end */
+        {"-9223372036854775807", "-infinity", "-9223372036854775807"},
+        {"-9223372036854775808", "-infinity", "-9223372036854775807"},
+        {"9223372036854775807", "infinity", "9223372036854775807"},
+        {NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *p[] = {cases[i].us};
+        PGresult *res = NULL;
+        if (pg_exec_params(db,
+                           "SELECT (od_ts($1::bigint) AT TIME ZONE 'UTC')::text,"
+                           " od_us(od_ts($1::bigint))::text",
+                           1, p, &res, err, sizeof(err)) != OD_OK)
+            fail_msg("%s", err);
+        if (cases[i].utc) {
+            assert_string_equal(PQgetvalue(res, 0, 0), cases[i].utc);
+            assert_string_equal(PQgetvalue(res, 0, 1), cases[i].back);
+        } else {
+            assert_true(PQgetisnull(res, 0, 0));
+            assert_true(PQgetisnull(res, 0, 1));
+        }
+        PQclear(res);
+    }
+    PGresult *res = NULL;
+    const char *p[] = {"1700000000123456"};
+    if (pg_exec_params(db, "EXPLAIN VERBOSE SELECT od_ts($1::bigint), od_us(now())", 1, p, &res,
+                       err, sizeof(err)) != OD_OK)
+        fail_msg("%s", err);
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *line = PQgetvalue(res, row, 0);
+        if (strstr(line, "od_ts(") || strstr(line, "od_us("))
+            fail_msg("not inlined: %s", line);
+    }
+    PQclear(res);
     pg_conn_free(db);
     support_pg_drop_db(dsn);
     free(dsn);
@@ -587,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_failing_migration_rolled_back),
         cmocka_unit_test(test_bad_migration_directories),
         cmocka_unit_test(test_check_constraints),
+        cmocka_unit_test(test_time_functions),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -228,6 +228,83 @@ static void test_transactions(void **state)
     pg_conn_free(db);
 }
 
+static const pg_stmt_t stmt_name_of = {"test_pg_name_of",
+                                       "SELECT name FROM item WHERE id = $1::integer", 1};
+static const pg_stmt_t stmt_broken = {"test_pg_broken", "SELEKT 1", 0};
+
+/* Statements in one round trip: they run in order with BEGIN and COMMIT
+ * around them as asked, each sees the ones before it, and the first failure
+ * stops the rest. */
+static void test_pipeline(void **state)
+{
+    (void)state;
+    char err[1024];
+    pg_conn_t *db = connect_db();
+    long before = count_items(db);
+
+    /* BEGIN, insert, read it back, COMMIT: all in one call. */
+    const char *p30[] = {"30", "thirty"}, *k30[] = {"30"};
+    PGresult *ins = NULL, *name = NULL;
+    pg_pipe_stmt_t all[] = {{&stmt_insert, p30, &ins}, {&stmt_name_of, k30, &name}};
+    assert_int_equal(pg_pipeline_exec(db, PG_PIPE_BEGIN | PG_PIPE_COMMIT, all, 2, err, sizeof(err)),
+                     OD_OK);
+    assert_false(pg_tx_open(db));
+    assert_non_null(ins);
+    assert_int_equal(PQntuples(name), 1);
+    assert_string_equal(PQgetvalue(name, 0, 0), "thirty");
+    PQclear(ins);
+    PQclear(name);
+    assert_int_equal(count_items(db), before + 1);
+
+    /* BEGIN only: the transaction stays open for more, then commits. */
+    const char *p31[] = {"31", "thirty-one"};
+    pg_pipe_stmt_t one[] = {{&stmt_insert, p31, NULL}};
+    assert_int_equal(pg_pipeline_exec(db, PG_PIPE_BEGIN, one, 1, err, sizeof(err)), OD_OK);
+    assert_true(pg_tx_open(db));
+    assert_int_equal(pg_pipeline_exec(db, PG_PIPE_BEGIN, one, 1, err, sizeof(err)),
+                     OD_ERR_CONFLICT);
+    const char *p32[] = {"32", "thirty-two"};
+    pg_pipe_stmt_t two[] = {{&stmt_insert, p32, NULL}};
+    assert_int_equal(pg_pipeline_exec(db, PG_PIPE_COMMIT, two, 1, err, sizeof(err)), OD_OK);
+    assert_false(pg_tx_open(db));
+    assert_int_equal(count_items(db), before + 3);
+    assert_int_equal(pg_pipeline_exec(db, PG_PIPE_COMMIT, two, 1, err, sizeof(err)),
+                     OD_ERR_CONFLICT); /* no transaction open */
+
+    /* A failure in the middle: its error, no results, nothing after it
+     * run, COMMIT not run; the caller rolls back. */
+    const char *p33[] = {"33", "thirty-three"}, *k33[] = {"33"};
+    PGresult *first = NULL, *after = NULL;
+    pg_pipe_stmt_t failing[] = {
+        {&stmt_insert, p33, &first}, {&stmt_insert, p30, NULL}, {&stmt_name_of, k33, &after}};
+    assert_int_equal(
+        pg_pipeline_exec(db, PG_PIPE_BEGIN | PG_PIPE_COMMIT, failing, 3, err, sizeof(err)),
+        OD_ERR_CONFLICT);
+    assert_null(first);
+    assert_null(after);
+    assert_string_equal(pg_conn_sqlstate(db), "23505");
+    assert_true(pg_tx_open(db));
+    pg_tx_rollback(db);
+    assert_int_equal(count_items(db), before + 3);
+
+    /* A statement the server refuses to prepare: not remembered as
+     * prepared, and the one after it (never run) prepares next time. */
+    pg_pipe_stmt_t broken[] = {{&stmt_broken, NULL, NULL}, {&stmt_name_of, k33, &after}};
+    assert_int_equal(pg_pipeline_exec(db, 0, broken, 2, err, sizeof(err)), OD_ERR_INTERNAL);
+    assert_non_null(strstr(err, "prepare test_pg_broken"));
+    assert_int_equal(pg_stmt_exec(db, &stmt_name_of, k30, &name, err, sizeof(err)), OD_OK);
+    assert_string_equal(PQgetvalue(name, 0, 0), "thirty");
+    PQclear(name);
+    assert_int_equal(pg_stmt_exec(db, &stmt_broken, NULL, NULL, err, sizeof(err)), OD_ERR_INTERNAL);
+    assert_non_null(strstr(err, "prepare test_pg_broken"));
+
+    /* Plain statements still work on the connection afterwards. */
+    assert_int_equal(count_items(db), before + 3);
+    assert_int_equal(
+        pg_exec(db, "DELETE FROM item WHERE id BETWEEN 30 AND 33", NULL, err, sizeof(err)), OD_OK);
+    pg_conn_free(db);
+}
+
 /* Kills db's server session from another connection. */
 static void kill_session(pg_conn_t *db)
 {
@@ -282,6 +359,16 @@ static void test_lost_connection_recovers(void **state)
     assert_int_equal(count_items(db), 1); /* the insert died with the session */
     assert_int_equal(pg_tx_commit(db, err, sizeof(err)), OD_OK);
 
+    /* A pipeline that finds the session gone fails whole; the next
+     * statement reconnects. */
+    kill_session(db);
+    pg_pipe_stmt_t after_kill[] = {{&stmt_count, NULL, NULL}};
+    assert_int_equal(
+        pg_pipeline_exec(db, PG_PIPE_BEGIN | PG_PIPE_COMMIT, after_kill, 1, err, sizeof(err)),
+        OD_ERR_UNAVAILABLE);
+    pg_tx_rollback(db);
+    assert_int_equal(count_items(db), 1);
+
     /* An explicit reset works too. */
     assert_int_equal(pg_conn_reset(db, err, sizeof(err)), OD_OK);
     assert_int_equal(count_items(db), 1);
@@ -294,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_connect_errors),
         cmocka_unit_test(test_statements_and_errors),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_lost_connection_recovers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -582,7 +582,8 @@ static void test_outcome_webhook_sequences(void **state)
 
         /* GET /call/{id} sees the end too. */
         char path[96];
-        snprintf(path, sizeof(path), "/call/%s", ids[i]);
+        if (snprintf(path, sizeof(path), "/call/%s", ids[i]) >= (int)sizeof(path))
+            fail_msg("call id too long: %s", ids[i]);
         reply_t g = http(fx->sim.port, "GET", path, AUTH, NULL, 10000);
         assert_int_equal(g.status, 200);
         json_t *call = json_loads(g.body, 0, NULL);

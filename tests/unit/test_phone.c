@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -60,6 +61,69 @@ static void test_length_bound(void **state)
     assert_string_equal(e164, "+14155552671");
 }
 
+/* phone_parse's shortcut for US notations (phone.cc) answers exactly as
+ * libphonenumber's Parse() does: generated inputs in the notations it takes
+ * and in near misses, valid and invalid numbers (area codes and exchanges
+ * starting 0 or 1, N11 codes, 555), too few and too many digits, odd
+ * punctuation, and regions it must not apply to. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static unsigned rng_next(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static void test_shortcut_matches_parse(void **state)
+{
+    (void)state;
+    phone_init();
+    static const char *const prefixes[] = {"",    "",     "",     "1", "1-", "1 ",  "+1",  "+1 ",
+                                           "+1-", "+ 1 ", "(1) ", "+", "11", "+11", " 1.", "0"};
+    static const char *const regions[] = {"US", "US", "US", "CA", "GB", "", NULL};
+    static const char *const seps[] = {"", " ", "-", ".", ") ", " - ", "  ", "/", "\t", "x"};
+    char raw[96], e_fast[PHONE_E164_MAX + 1], e_full[PHONE_E164_MAX + 1];
+    size_t compared = 0, ok = 0;
+    for (int i = 0; i < 20000; i++) {
+        unsigned area = rng_next(1000), exchange = rng_next(1000), line = rng_next(10000);
+        if (rng_next(4) > 0) /* mostly plausible numbers */
+            area = 200 + rng_next(800), exchange = 200 + rng_next(800);
+        const char *prefix = prefixes[rng_next(sizeof(prefixes) / sizeof(prefixes[0]))];
+        const char *s1 = seps[rng_next(sizeof(seps) / sizeof(seps[0]))];
+        const char *s2 = seps[rng_next(sizeof(seps) / sizeof(seps[0]))];
+        const char *open = rng_next(3) == 0 ? "(" : "";
+        const char *pad = rng_next(5) == 0 ? " " : "";
+        int n;
+        switch (rng_next(8)) {
+        case 0: /* a digit too few */
+            n = snprintf(raw, sizeof(raw), "%s%s%s%03u%s%03u%s%03u%s", pad, prefix, open, area, s1,
+                         exchange, s2, line % 1000, pad);
+            break;
+        case 1: /* a digit too many */
+            n = snprintf(raw, sizeof(raw), "%s%s%s%03u%s%03u%s%05u%s", pad, prefix, open, area, s1,
+                         exchange, s2, line * 7, pad);
+            break;
+        default:
+            n = snprintf(raw, sizeof(raw), "%s%s%s%03u%s%03u%s%04u%s", pad, prefix, open, area, s1,
+                         exchange, s2, line, pad);
+        }
+        const char *region = regions[rng_next(sizeof(regions) / sizeof(regions[0]))];
+        phone_reason_t fast = phone_parse(raw, (size_t)n, region, e_fast);
+        phone_reason_t full = phone_parse_full(raw, (size_t)n, region, e_full);
+        if (fast != full || strcmp(e_fast, e_full) != 0)
+            fail_msg("'%s' (%s): shortcut %s '%s', Parse %s '%s'", raw, region ? region : "-",
+                     phone_reason_code(fast), e_fast, phone_reason_code(full), e_full);
+        compared++;
+        ok += fast == PHONE_OK;
+    }
+    /* Both kinds were seen plenty. */
+    print_message("%zu inputs, %zu valid\n", compared, ok);
+    assert_true(ok > compared / 10);
+    assert_true(compared - ok > compared / 10);
+}
+
 static void test_reasons_and_regions(void **state)
 {
     (void)state;
@@ -77,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_length_bound),
+        cmocka_unit_test(test_shortcut_matches_parse),
         cmocka_unit_test(test_reasons_and_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

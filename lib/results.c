@@ -355,7 +355,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     };
     int rc = pg_pipeline_exec(db, PG_PIPE_BEGIN, reads, terminal ? 3 : 2, errbuf, errlen);
     if (rc)
-        goto fail;
+        goto done;
     if (PQntuples(lead) == 0) {
         out->effect = RESULTS_UNKNOWN_LEAD;
         goto commit;
@@ -364,12 +364,12 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
                      "event %s: lead %s belongs to campaign %s, not %s", ev->event_id, ev->lead_id,
                      PQgetvalue(lead, 0, 6), ev->campaign_id);
-        goto fail;
+        goto done;
     }
     model_lead_status_t lead_status;
     rc = model_lead_status_parse(PQgetvalue(lead, 0, 0), &lead_status, errbuf, errlen);
     if (rc)
-        goto fail;
+        goto done;
     int attempts = atoi(PQgetvalue(lead, 0, 1));
     bool current = strcmp(PQgetvalue(lead, 0, 2), ev->attempt_id) == 0;
 
@@ -412,7 +412,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
             rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
                          "event %s: lead %s has no valid number to have been called", ev->event_id,
                          ev->lead_id);
-            goto fail;
+            goto done;
         }
         first_terminal = terminal;
         const char *ip[] = {ev->attempt_id,
@@ -443,7 +443,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         model_call_status_t old;
         rc = model_call_status_parse(PQgetvalue(call, 0, 0), &old, errbuf, errlen);
         if (rc)
-            goto fail;
+            goto done;
         was_terminal = model_call_status_is_terminal(old);
         supersedes = was_terminal && terminal && status != MODEL_CALL_SKIPPED && !synthetic &&
                      reason_is_synthetic(PQgetvalue(call, 0, 2));
@@ -487,7 +487,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     if (charging) {
         rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
         if (rc)
-            goto fail;
+            goto done;
         have_campaign = true;
         charge_params[0] = c.account_id;
         writes[n_writes++] = (pg_pipe_stmt_t){&charge_stmt, charge_params, &charged};
@@ -513,7 +513,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         if (!have_campaign) {
             rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
             if (rc)
-                goto fail;
+                goto done;
         }
         retry_call_t rcall = {
             .status = status,
@@ -531,7 +531,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
         rc = sched_lead_window(&c, PQgetvalue(lead, 0, 3), PQgetvalue(lead, 0, 4), now_us, &lw,
                                errbuf, errlen);
         if (rc)
-            goto fail;
+            goto done;
         retry_decision_t d;
         rc = retry_decide(&c.retry, placed_before + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf,
                           errlen);
@@ -545,7 +545,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
             rc = OD_OK;
         }
         if (rc)
-            goto fail;
+            goto done;
         if (status == MODEL_CALL_SKIPPED)
             d.attempts = attempts; /* a skipped job uses no attempt */
 
@@ -576,7 +576,7 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
                 lifecycle_outbox_item_init(&finished_item, topic, c.id, buf, len);
             free(buf);
             if (rc)
-                goto fail;
+                goto done;
             writes[n_writes++] = (pg_pipe_stmt_t){finished_item.stmt, finished_item.params, NULL};
             writes[n_writes++] = (pg_pipe_stmt_t){&group_stmt, group_params, &group};
         }
@@ -587,32 +587,35 @@ int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const cal
     bool more = charging || finished;
     rc = pg_pipeline_exec(db, more ? 0 : PG_PIPE_COMMIT, writes, n_writes, errbuf, errlen);
     if (rc)
-        goto fail;
+        goto done;
     if (!more)
         goto done;
     if (charging) {
         rc = charge_step(db, &c, charged, now_us, paused, &n_paused, errbuf, errlen);
         if (rc)
-            goto fail;
+            goto done;
         out->paused_campaigns = n_paused;
     }
     if (finished) {
         rc = group_step(db, &c, group, now_us, errbuf, errlen);
         if (rc)
-            goto fail;
+            goto done;
     }
 
 commit:
     rc = pg_tx_commit(db, errbuf, errlen);
-    if (rc)
-        goto fail;
 done:
+    /* rc is OD_OK here unless a step or the COMMIT failed. */
     PQclear(lead);
     PQclear(call);
     PQclear(camp);
     PQclear(charged);
     PQclear(group);
     lifecycle_outbox_item_free(&finished_item);
+    if (rc) {
+        pg_tx_rollback(db); /* no-op when the transaction is over (a failed COMMIT) */
+        return rc;
+    }
     for (int i = 0; i < n_paused; i++) {
         char rerr[256];
         log_warn("insufficient_balance", "campaign %s paused: the account's balance is used up",
@@ -622,13 +625,4 @@ done:
             log_warn("campaign_mirror", "campaign %s: %s", paused[i], rerr);
     }
     return OD_OK;
-fail:
-    PQclear(lead);
-    PQclear(call);
-    PQclear(camp);
-    PQclear(charged);
-    PQclear(group);
-    lifecycle_outbox_item_free(&finished_item);
-    pg_tx_rollback(db); /* no-op when the transaction is over (a failed COMMIT) */
-    return rc;
 }

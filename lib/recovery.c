@@ -25,7 +25,8 @@ static const pg_stmt_t stuck_scheduled_stmt = {
 
 static const pg_stmt_t stuck_processing_stmt = {
     "recovery_stuck_processing",
-    "SELECT l.id, l.campaign_id, l.current_attempt_id, l.attempts, c.account_id FROM lead l"
+    "SELECT l.id, l.campaign_id, l.current_attempt_id, l.attempts, c.account_id,"
+    " coalesce(l.e164, '') FROM lead l"
     " JOIN campaign c ON c.id = l.campaign_id WHERE l.status = 'processing'"
     " AND l.status_changed_at < od_ts($1::bigint) - make_interval(secs => c.max_call_duration_s)"
     " ORDER BY l.status_changed_at LIMIT $2::int",
@@ -212,12 +213,25 @@ int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const re
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
-        rc =
-            close_attempt(db, r, cfg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                          PQgetvalue(res, i, 4), PQgetvalue(res, i, 2), atoi(PQgetvalue(res, i, 3)),
-                          "call-end-not-reported", now_us, errbuf, errlen);
-        if (rc == OD_OK)
-            st->closed_processing++;
+        const char *attempt_id = PQgetvalue(res, i, 2), *e164 = PQgetvalue(res, i, 5);
+        rc = close_attempt(db, r, cfg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                           PQgetvalue(res, i, 4), attempt_id, atoi(PQgetvalue(res, i, 3)),
+                           "call-end-not-reported", now_us, errbuf, errlen);
+        if (rc != OD_OK)
+            break;
+        st->closed_processing++;
+        /* The call has ended (it cannot outlast its maximum duration): free
+         * the number's line lock if this attempt still holds it, rather than
+         * keep it busy until its lease runs out (a dialer that died holding
+         * it would otherwise block the lead's next attempts for minutes).
+         * Compare-and-delete: a lock of a newer attempt is left alone. */
+        if (r && e164[0]) {
+            char key[RKEYS_KEY_MAX], lerr[256];
+            rkeys_line(cfg->redis_prefix, e164, key);
+            int lrc = redis_lock_release(r, key, attempt_id, lerr, sizeof(lerr));
+            if (lrc && lrc != OD_ERR_CONFLICT)
+                log_warn("line_lock", "release %s: %s (it expires with its lease)", key, lerr);
+        }
     }
     PQclear(res);
     return rc;

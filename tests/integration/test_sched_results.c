@@ -712,10 +712,30 @@ static void test_recovery_scheduled_and_processing(void **state)
 
     /* Processing: the ringing lead (since t0 + 5 s) is closed once the
      * maximum call duration (600 s) plus the margin (60 s) has passed. */
+    /* Its number's line lock, still held by the attempt (a dialer that
+     * died mid-call), is freed by the close; the dialed lead's lock, now
+     * held by another attempt, is left alone. */
+    char ringing_line[RKEYS_KEY_MAX], dialed_line[RKEYS_KEY_MAX], lerr[256];
+    rkeys_line(g_env.redis_prefix,
+               sql_text(fx->db, "SELECT e164 FROM lead WHERE id = $1::uuid", 1, ringing),
+               ringing_line);
+    rkeys_line(g_env.redis_prefix,
+               sql_text(fx->db, "SELECT e164 FROM lead WHERE id = $1::uuid", 1, dialed),
+               dialed_line);
+    if (redis_set_nx(g_env.redis, ringing_line, sched_job_last(ringing)->attempt_id, 3600000, lerr,
+                     sizeof(lerr)) ||
+        redis_set_nx(g_env.redis, dialed_line, "another-attempt", 3600000, lerr, sizeof(lerr)))
+        fail_msg("line locks: %s", lerr);
     st = recover(fx, t0 + 665 * US_PER_SEC);
     assert_int_equal(st.closed_processing, 0);
+    char *holder = NULL;
+    assert_int_equal(redis_get(g_env.redis, ringing_line, &holder, NULL, lerr, sizeof(lerr)),
+                     OD_OK);
+    free(holder);
     st = recover(fx, t0 + 666 * US_PER_SEC);
     assert_int_equal(st.closed_processing, 1);
+    assert_int_equal(redis_get(g_env.redis, ringing_line, &holder, NULL, lerr, sizeof(lerr)),
+                     OD_ERR_NOT_FOUND);
     r = lead_get(fx->db, ringing);
     assert_string_equal(r.status, "rescheduled");
     assert_int_equal(r.attempts, 1);
@@ -736,6 +756,11 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_string_equal(r.status, "rescheduled");
     assert_int_equal(r.attempts, 1);
     assert_time_equal(r.next_us, now + 60 * US_PER_MIN);
+    assert_int_equal(redis_get(g_env.redis, dialed_line, &holder, NULL, lerr, sizeof(lerr)), OD_OK);
+    assert_string_equal(holder, "another-attempt");
+    free(holder);
+    bool deleted = false;
+    assert_int_equal(redis_del(g_env.redis, dialed_line, &deleted, lerr, sizeof(lerr)), OD_OK);
     assert_string_equal(sql_text(fx->db,
                                  "SELECT status || '/' || ended_reason FROM call"
                                  " WHERE attempt_id = $1::uuid",

@@ -119,13 +119,66 @@ void dialer_note_init_done(dialer_t *d, const char *attempt_id)
     dialer_note_push(d, n);
 }
 
+struct line_retry {
+    struct line_retry *next;
+    char key[RKEYS_KEY_MAX];
+    char attempt_id[UUID_STR_LEN];
+};
+
+/* Retries of failed releases: once a second while Redis fails. */
+#define LINE_RETRY_US (1000 * 1000)
+
+void dialer_line_release_later(dialer_t *d, const char *line_key, const char *attempt_id)
+{
+    struct line_retry *lr = xcalloc(1, sizeof(*lr));
+    snprintf(lr->key, sizeof(lr->key), "%s", line_key);
+    snprintf(lr->attempt_id, sizeof(lr->attempt_id), "%s", attempt_id);
+    pthread_mutex_lock(&d->note_mu);
+    lr->next = d->line_retries;
+    d->line_retries = lr;
+    pthread_mutex_unlock(&d->note_mu);
+}
+
 void dialer_line_release(dialer_t *d, const char *line_key, const char *attempt_id)
 {
     char err[256];
     int rc = redis_lock_release(d->redis, line_key, attempt_id, err, sizeof(err));
     dialer_redis_result(d, rc);
-    if (rc && rc != OD_ERR_CONFLICT)
-        log_warn("line_lock", "release %s: %s (it expires with its lease)", line_key, err);
+    if (rc && rc != OD_ERR_CONFLICT) {
+        log_warn("line_lock", "release %s: %s (tried again every second)", line_key, err);
+        dialer_line_release_later(d, line_key, attempt_id);
+    }
+}
+
+/* The queued releases, when their time has come; those that fail again
+ * stay queued. */
+static void line_retries_run(dialer_t *d)
+{
+    int64_t now = dialer_now_real();
+    if (now < d->line_retry_real_us)
+        return;
+    pthread_mutex_lock(&d->note_mu);
+    struct line_retry *list = d->line_retries;
+    d->line_retries = NULL;
+    pthread_mutex_unlock(&d->note_mu);
+    if (!list)
+        return;
+    d->line_retry_real_us = now + LINE_RETRY_US;
+    while (list) {
+        struct line_retry *lr = list;
+        list = lr->next;
+        char err[256];
+        int rc = redis_lock_release(d->redis, lr->key, lr->attempt_id, err, sizeof(err));
+        dialer_redis_result(d, rc);
+        if (rc && rc != OD_ERR_CONFLICT) {
+            pthread_mutex_lock(&d->note_mu);
+            lr->next = d->line_retries;
+            d->line_retries = lr;
+            pthread_mutex_unlock(&d->note_mu);
+        } else {
+            free(lr);
+        }
+    }
 }
 
 /* ---- waiting list ---- */
@@ -813,6 +866,7 @@ static void loop_turn(dialer_t *d, bool take_jobs)
     notes_run(d);
     reconcile_sweep(d);
     registry_tick(d);
+    line_retries_run(d);
     curl_multi_poll(d->multi, NULL, 0, DIALER_POLL_MS, NULL);
     transfers_run(d);
     notes_run(d);
@@ -938,6 +992,12 @@ void dialer_free(dialer_t *d)
         dial_note_t *next = n->next;
         free(n);
         n = next;
+    }
+    while (d->line_retries) {
+        struct line_retry *lr = d->line_retries;
+        d->line_retries = lr->next;
+        log_warn("line_lock", "release %s not done at exit (it expires with its lease)", lr->key);
+        free(lr);
     }
     dial_part_t *p = d->parts;
     while (p) {

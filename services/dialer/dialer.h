@@ -92,6 +92,9 @@ typedef struct dialer {
     /* Notes to the dial loop, from any thread. */
     pthread_mutex_t note_mu;
     dial_note_t *notes;
+    /* Line locks whose release failed (Redis unreachable), retried by the
+     * dial loop every second; under note_mu. */
+    struct line_retry *line_retries;
     void *multi; /* CURLM *, for curl_multi_wakeup */
 
     /* The dial loop's own. */
@@ -104,6 +107,7 @@ typedef struct dialer {
     size_t requests_in_flight;
     void *xfers; /* the transfers in flight (dialer.c's xfer_t list) */
     int64_t next_sweep_real_us;
+    int64_t line_retry_real_us; /* next retry of line_retries */
     /* The registry of calls in flight (registry.h). */
     char reg_inflight_key[RKEYS_KEY_MAX];
     char reg_alive_key[RKEYS_KEY_MAX];
@@ -138,6 +142,11 @@ int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, siz
 /* Tells the dial loop that attempt_id's "initiated" event was published by
  * a webhook thread (any thread). */
 void dialer_note_init_done(dialer_t *d, const char *attempt_id);
+
+/* Queues the release of a line lock (compare-and-delete with attempt_id)
+ * that failed because Redis could not be reached; the dial loop tries it
+ * again every second. Any thread. */
+void dialer_line_release_later(dialer_t *d, const char *line_key, const char *attempt_id);
 
 /* Flushes and frees everything. NULL is a no-op. */
 void dialer_free(dialer_t *d);

@@ -65,7 +65,10 @@ void dialer_redis_result(dialer_t *d, int rc);
 /* Queues n for the dial loop and wakes it. Any thread; n is taken. */
 void dialer_note_push(dialer_t *d, dial_note_t *n);
 
-/* Compare-and-delete of a line lock held with attempt_id as its token. */
+/* Compare-and-delete of a line lock held with attempt_id as its token
+ * (dial loop). When Redis cannot be reached, the release is queued and
+ * retried, so that a Redis restart does not leave the number busy for the
+ * rest of the lock's lease. */
 void dialer_line_release(dialer_t *d, const char *line_key, const char *attempt_id);
 
 /* transfer.c: starts x (its req, kind and owner set) on the multi handle

@@ -104,8 +104,10 @@ static void line_release(dialer_t *d, const provider_msg_t *m)
     char key[RKEYS_KEY_MAX], err[256];
     rkeys_line(d->cfg->redis_prefix, e164, key);
     int rc = redis_lock_release(d->hook_redis, key, m->attempt.attempt_id, err, sizeof(err));
-    if (rc && rc != OD_ERR_CONFLICT)
-        log_warn("line_lock", "release %s: %s (it expires with its lease)", key, err);
+    if (rc && rc != OD_ERR_CONFLICT) {
+        log_warn("line_lock", "release %s: %s (the dial loop tries again every second)", key, err);
+        dialer_line_release_later(d, key, m->attempt.attempt_id);
+    }
 }
 
 /* A status-update "ended": the report should follow; if it does not, the

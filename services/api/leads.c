@@ -649,14 +649,22 @@ void leads_list(api_ctx_t *ctx)
 
 /* ---- changes ------------------------------------------------------------------ */
 
-/* Locks the lead of ctx's account; answers 404, or 409 while a call is
- * queued or under way. The campaign's status is column COL_UPDATED + 1. */
+/* Begins the request's transaction and locks the lead of ctx's account in
+ * it; answers 404, or 409 while a call is queued or under way, and returns
+ * NULL once it has answered (the caller rolls back: pg_tx_rollback is a
+ * no-op when the BEGIN failed). The campaign's status is column
+ * COL_UPDATED + 1. */
 static PGresult *lead_lock(api_ctx_t *ctx, const char *id, const char *action)
 {
     char err[512];
     PGresult *res = NULL;
+    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return NULL;
+    }
     const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &lead_lock_stmt, params, &res, err, sizeof(err));
+    rc = pg_stmt_exec(ctx->db, &lead_lock_stmt, params, &res, err, sizeof(err));
     if (rc) {
         api_reply_failure(ctx, rc, err);
         return NULL;
@@ -757,11 +765,7 @@ void leads_reset(api_ctx_t *ctx)
 {
     const char *id = ctx->params[0];
     char err[512];
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
+    int rc = OD_OK;
     PGresult *lead = lead_lock(ctx, id, "reset");
     if (!lead)
         goto out;
@@ -787,11 +791,7 @@ void leads_complete(api_ctx_t *ctx)
 {
     const char *id = ctx->params[0];
     char err[512];
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
+    int rc = OD_OK;
     PGresult *lead = lead_lock(ctx, id, "complete");
     if (!lead)
         goto out;
@@ -833,11 +833,7 @@ void leads_update(api_ctx_t *ctx)
     char err[512];
     char *variables = NULL;
     PGresult *lead = NULL, *hit = NULL;
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
+    int rc = OD_OK;
     lead = lead_lock(ctx, id, "change");
     if (!lead)
         goto out;
@@ -933,11 +929,7 @@ void leads_delete(api_ctx_t *ctx)
     const char *id = ctx->params[0];
     char err[512];
     PGresult *check = NULL;
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
+    int rc = OD_OK;
     PGresult *lead = lead_lock(ctx, id, "remove");
     if (!lead)
         goto out;
@@ -993,11 +985,7 @@ void leads_contacts_add(api_ctx_t *ctx)
     PGresult *order = NULL;
     json_t *items = json_array();
     lead_counts_t counts = {0};
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
+    int rc = OD_OK;
     PGresult *lead = lead_lock(ctx, id, "add contacts to");
     if (!lead)
         goto out;

@@ -21,7 +21,7 @@
 
 #include "codec.h"
 #include "handlers.h"
-#include "importer.h"
+#include "import_rejects.h"
 #include "jsonio.h"
 #include "lead_map.h"
 #include "log.h"
@@ -564,7 +564,7 @@ void imports_list(api_ctx_t *ctx)
     PQclear(res);
 }
 
-static int reject_to_json(const importer_reject_t *reject, void *arg)
+static int reject_to_json(const import_reject_t *reject, void *arg)
 {
     json_t *items = arg;
     json_t *r = json_object();
@@ -625,7 +625,7 @@ void imports_rejects(api_ctx_t *ctx)
         /* lib/http sends a body whole, so the file is assembled here; it
          * is at most about the size of the rejected rows of the upload. */
         csv_buf_t buf = {0};
-        rc = importer_rejects_csv(ctx->db, id, rejects_csv_collect, &buf, err, sizeof(err));
+        rc = import_rejects_csv(ctx->db, id, rejects_csv_collect, &buf, err, sizeof(err));
         if (rc) {
             csv_buf_free(&buf);
             api_reply_failure(ctx, rc, err);
@@ -643,7 +643,7 @@ void imports_rejects(api_ctx_t *ctx)
         return;
     }
     json_t *items = json_array();
-    rc = importer_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
+    rc = import_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
     if (rc) {
         json_decref(items);
         api_reply_failure(ctx, rc, err);

@@ -88,7 +88,7 @@ static void progress_draw(const importer_progress_t *p, void *arg)
     fflush(stderr);
 }
 
-static int summary_reject(const importer_reject_t *r, void *arg)
+static int summary_reject(const import_reject_t *r, void *arg)
 {
     (void)arg;
     printf("  row %lld: %s: %s\n", (long long)r->row_number, r->code, r->reason);
@@ -117,8 +117,8 @@ static void summary_print(pg_conn_t *db, const importer_result_t *result)
     if (p->rows_rejected > 0) {
         printf("first rejected rows (row 1 is the first row under the header):\n");
         char err[512];
-        if (importer_rejects_each(db, p->import_id, 0, SUMMARY_REJECTS, summary_reject, NULL, err,
-                                  sizeof(err)) != OD_OK)
+        if (import_rejects_each(db, p->import_id, 0, SUMMARY_REJECTS, summary_reject, NULL, err,
+                                sizeof(err)) != OD_OK)
             printf("  (cannot list them: %s)\n", err);
         if (p->rows_rejected > SUMMARY_REJECTS)
             printf("  ... all of them: outdial-importer --rejects %s > rejects.csv\n",
@@ -230,7 +230,7 @@ int cli_rejects(const importer_settings_t *s, const char *import_id)
     pg_conn_t *db = connect_db(s);
     if (!db)
         return EXIT_FAILED;
-    int rc = importer_rejects_csv(db, import_id, write_stdout, NULL, err, sizeof(err));
+    int rc = import_rejects_csv(db, import_id, write_stdout, NULL, err, sizeof(err));
     if (rc == OD_ERR_IO)
         snprintf(err, sizeof(err), "writing to stdout failed");
     if (rc != OD_OK)

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "import_rejects.h"
 #include "importer.h"
 
 /* Exit statuses. */

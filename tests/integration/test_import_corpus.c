@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "import_rejects.h"
 #include "importer.h"
 #include "migrate.h"
 #include "pg.h"
@@ -423,7 +424,7 @@ static void campaign_setup(const corpus_case_t *tc, char campaign_id[37])
     }
 }
 
-static int reject_collect(const importer_reject_t *r, void *arg)
+static int reject_collect(const import_reject_t *r, void *arg)
 {
     csv_buf_t *out = arg;
     if (out->len)
@@ -489,7 +490,7 @@ static void run_case(const corpus_case_t *tc, int batch_rows, char import_id_out
 
     csv_buf_t rejects = {0};
     assert_int_equal(
-        importer_rejects_each(db, import_id, 0, 0, reject_collect, &rejects, err, sizeof(err)),
+        import_rejects_each(db, import_id, 0, 0, reject_collect, &rejects, err, sizeof(err)),
         OD_OK);
     if (strcmp(csv_buf_cstr(&rejects), tc->rejects) != 0)
         fail_msg("%s (batches of %d): rejects %s, want %s", tc->file, batch_rows,
@@ -552,7 +553,7 @@ static void test_rejects_csv(void **state)
     }
     run_case(extra, 1000, import_id);
     csv_buf_t out = {0};
-    assert_int_equal(importer_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
+    assert_int_equal(import_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
                      OD_OK);
     assert_string_equal(csv_buf_cstr(&out),
                         "row,reason_code,reason,phone,name,company\r\n"
@@ -562,14 +563,14 @@ static void test_rejects_csv(void **state)
                         "delimiter inside a value needs quotes,415 555 2695,Di,Jr.,Acme\r\n");
     csv_buf_reset(&out);
     run_case(utf8, 1000, import_id);
-    assert_int_equal(importer_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
+    assert_int_equal(import_rejects_csv(db, import_id, write_collect, &out, err, sizeof(err)),
                      OD_OK);
     assert_non_null(strstr(csv_buf_cstr(&out), "2,bad_encoding,\"column 'name' is not valid UTF-8 "
                                                "text: save the file as \"\"CSV UTF-8\"\"\""));
     assert_non_null(strstr(csv_buf_cstr(&out), ",415 555 2702,Jos\xEF\xBF\xBD,M\xEF\xBF\xBDnchen"));
     csv_buf_free(&out);
-    assert_int_equal(importer_rejects_csv(db, "00000000-0000-0000-0000-000000000000", write_collect,
-                                          &out, err, sizeof(err)),
+    assert_int_equal(import_rejects_csv(db, "00000000-0000-0000-0000-000000000000", write_collect,
+                                        &out, err, sizeof(err)),
                      OD_ERR_NOT_FOUND);
     csv_buf_free(&out);
 }

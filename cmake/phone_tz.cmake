@@ -1,4 +1,4 @@
-# Phone prefix -> time zones table for lib/lead_tz.c, generated at build time
+# Phone prefix -> time zones table for lib/rules/lead_tz.c, generated at build time
 # from libphonenumber's data as Debian ships it (python3-phonenumbers).
 # Debian's /usr/bin/python3 is used on purpose: another python3 earlier on
 # the PATH (pyenv, venv) does not see the Debian package.

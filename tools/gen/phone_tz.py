@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates the phone-prefix -> IANA time zones table for lib/lead_tz.c.
+"""Generates the phone-prefix -> IANA time zones table for lib/rules/lead_tz.c.
 
 The data is libphonenumber's prefix-to-timezone map as Debian ships it in
 python3-phonenumbers (phonenumbers.tzdata). Run it with Debian's
@@ -9,7 +9,7 @@ build time. Nothing it produces is committed.
     phone_tz.py OUTPUT.c
 
 Keys are the leading digits of an E.164 number without '+' (country code
-included); lib/lead_tz.c looks up the longest key that prefixes a number.
+included); lib/rules/lead_tz.c looks up the longest key that prefixes a number.
 """
 import os
 import re

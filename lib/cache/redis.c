@@ -97,10 +97,18 @@ int redis_url_parse(const char *url, redis_url_t *out, char *errbuf, size_t errl
 {
     static const char scheme[] = "redis://";
     redis_url_t u = {.port = 6379, .db = 0};
-    if (!url || strncasecmp(url, scheme, sizeof(scheme) - 1) != 0)
+    if (!url || strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
+        /* Only the scheme is echoed: the rest may hold a password. */
+        const char *sep = url ? strstr(url, "://") : NULL;
+        if (!sep || sep - url > 16)
+            return od_fail(
+                errbuf, errlen, OD_ERR_INVALID,
+                "redis URL: no scheme; expected redis://[[user]:password@]host[:port][/db]");
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "'%s' is not a redis:// URL (redis://[[user]:password@]host[:port][/db])",
-                       url ? url : "");
+                       "redis URL: scheme '%.*s' is not redis:// "
+                       "(redis://[[user]:password@]host[:port][/db])",
+                       (int)(sep - url), url);
+    }
     const char *p = url + sizeof(scheme) - 1;
     const char *slash = strchr(p, '/');
     const char *end = slash ? slash : p + strlen(p);

@@ -102,8 +102,14 @@ static void test_url_parse(void **state)
         const char *url;
         const char *want;
     } bad[] = {
-        {"http://h:1", "'http://h:1' is not a redis:// URL "
+        {"http://h:1", "redis URL: scheme 'http' is not redis:// "
                        "(redis://[[user]:password@]host[:port][/db])"},
+        /* A password never reaches the message, whatever is wrong. */
+        {"rediss://app:hunter2@h:1", "redis URL: scheme 'rediss' is not redis:// "
+                                     "(redis://[[user]:password@]host[:port][/db])"},
+        {"app:hunter2@h:1",
+         "redis URL: no scheme; expected redis://[[user]:password@]host[:port][/db]"},
+        {"redis://app:hunter2@h:0", "redis URL: port '0' is not a number in 1..65535"},
         {"redis://:6379", "redis URL: missing or too long host"},
         {"redis://h:0", "redis URL: port '0' is not a number in 1..65535"},
         {"redis://h:65536", "redis URL: port '65536' is not a number in 1..65535"},
@@ -134,7 +140,7 @@ static void test_connect_errors(void **state)
     assert_int_equal(redis_new_from_env(&r, err, sizeof(err)), OD_ERR_INVALID);
     setenv("OUTDIAL_REDIS_URL", saved, 1);
     free(saved);
-    assert_non_null(strstr(err, "OUTDIAL_REDIS_URL: 'tcp://x' is not a redis:// URL"));
+    assert_non_null(strstr(err, "OUTDIAL_REDIS_URL: redis URL: scheme 'tcp' is not redis://"));
     assert_int_equal(redis_new_from_env(&r, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_ping(r, err, sizeof(err)), OD_OK);
     redis_free(r);

@@ -61,9 +61,10 @@ typedef struct retry_policy {
 typedef struct retry_call {
     model_call_status_t status;      /* completed, busy, unanswered, failed or skipped */
     model_answered_by_t answered_by; /* for completed */
-    bool permanent_failure;          /* for failed: invalid or unreachable number, a
-                                      * 486/603-style decline; false for provider 5xx,
-                                      * timeouts, network errors */
+    bool permanent_failure;          /* for failed: a number that does not exist or
+                                      * that the network refuses (SIP 403/404/484/604);
+                                      * false for provider 5xx, timeouts, network
+                                      * errors (486/600 are busy, 603 unanswered) */
     model_skip_reason_t skip_reason; /* for skipped */
     model_goal_t goal;               /* the goal variable after the call, if reported */
     int64_t ended_at_us;             /* when the call ended (or the job was skipped) */

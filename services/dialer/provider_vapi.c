@@ -38,6 +38,37 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* SIP final responses the provider names in endedReason ("...-sip-486-busy-here").
+ * docs/dialer.md has the same table. A busy line and a person who declines
+ * are retried by the campaign's rules; a number that does not exist or a
+ * network that refuses it cannot be helped by calling again. */
+static const struct {
+    int code;
+    model_call_status_t status;
+    bool permanent;
+} sip_map[] = {
+    {403, MODEL_CALL_FAILED, true},      /* Forbidden: refused by the network */
+    {404, MODEL_CALL_FAILED, true},      /* Not Found: no such number */
+    {484, MODEL_CALL_FAILED, true},      /* Address Incomplete */
+    {604, MODEL_CALL_FAILED, true},      /* Does Not Exist Anywhere */
+    {408, MODEL_CALL_UNANSWERED, false}, /* Request Timeout: rang out */
+    {480, MODEL_CALL_UNANSWERED, false}, /* Temporarily Unavailable */
+    {603, MODEL_CALL_UNANSWERED, false}, /* Decline: a person said no to this call */
+    {486, MODEL_CALL_BUSY, false},       /* Busy Here */
+    {600, MODEL_CALL_BUSY, false},       /* Busy Everywhere */
+    {503, MODEL_CALL_FAILED, false},     /* Service Unavailable: a carrier fault */
+};
+
+/* The SIP code in "...-sip-NNN-...", or 0. */
+static int sip_code(const char *reason)
+{
+    const char *p = strstr(reason, "-sip-");
+    if (!p || !isdigit((unsigned char)p[5]) || !isdigit((unsigned char)p[6]) ||
+        !isdigit((unsigned char)p[7]) || (p[8] != '-' && p[8] != '\0'))
+        return 0;
+    return (p[5] - '0') * 100 + (p[6] - '0') * 10 + (p[7] - '0');
+}
+
 void provider_vapi_ended_reason_map(const char *reason, bool answered, provider_result_t *out)
 {
     static const char *const human[] = {
@@ -63,8 +94,17 @@ void provider_vapi_ended_reason_map(const char *reason, bool answered, provider_
         out->status = MODEL_CALL_BUSY;
         return;
     }
-    if (strcmp(reason, "customer-did-not-answer") == 0 || strstr(reason, "-sip-408-") ||
-        strstr(reason, "-sip-480-")) {
+    int sip = sip_code(reason);
+    for (size_t i = 0; sip && i < sizeof(sip_map) / sizeof(sip_map[0]); i++) {
+        if (sip_map[i].code != sip)
+            continue;
+        out->status = sip_map[i].status;
+        out->permanent = sip_map[i].permanent;
+        if (out->status == MODEL_CALL_FAILED && answered)
+            out->answered_known = true; /* connected, then failed: answered by someone */
+        return;
+    }
+    if (strcmp(reason, "customer-did-not-answer") == 0) {
         out->status = MODEL_CALL_UNANSWERED;
         return;
     }
@@ -88,16 +128,15 @@ void provider_vapi_ended_reason_map(const char *reason, bool answered, provider_
         out->answered_by = MODEL_ANSWERED_BY_UNKNOWN;
         out->answered_known = true;
     }
-    /* Invalid or unreachable number, refused by the network, or a 486/603
-     * decline (DESIGN section 5): calling again cannot help. */
+    /* Invalid number or refused by the network (SIP codes above): calling
+     * again cannot help. */
     if (strcmp(reason, "twilio-reported-customer-misdialed") == 0 ||
-        strcmp(reason, "vonage-rejected") == 0 || strstr(reason, "-sip-403-") ||
-        strstr(reason, "-sip-404-") || strstr(reason, "-sip-486-") || strstr(reason, "-sip-603-")) {
+        strcmp(reason, "vonage-rejected") == 0) {
         out->permanent = true;
         return;
     }
     /* Provider and carrier faults: transient. */
-    if (strstr(reason, "-sip-503-") || strcmp(reason, "twilio-failed-to-connect-call") == 0 ||
+    if (strcmp(reason, "twilio-failed-to-connect-call") == 0 ||
         strcmp(reason, "vonage-failed-to-connect-call") == 0 || ends_with(reason, "-worker-died") ||
         strcmp(reason, "phone-call-provider-closed-websocket") == 0 ||
         starts_with(reason, "call.in-progress.error-vapifault-") ||

@@ -189,25 +189,33 @@ static bool wait_notify(PGconn *listen, int timeout_ms)
     return any;
 }
 
-static PGconn *listen_connect(const char *dsn)
+/* The LISTEN connection, through pg_conn_new so that it has the same
+ * connect timeout (PG_CONNECT_TIMEOUT_S) and password-free errors as every
+ * other connection: a server that accepts TCP and never answers cannot hang
+ * the dispatch loop. One attempt: the loop tries again on its next tick. */
+static pg_conn_t *listen_connect(const char *dsn)
 {
-    PGconn *conn = PQconnectdb(dsn);
-    if (PQstatus(conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(conn, "LISTEN " LIFECYCLE_NOTIFY_CHANNEL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (ok)
-            return conn;
+    static const pg_retry_t once = {.attempts = 1, .backoff_first_ms = 0, .backoff_max_ms = 0};
+    char err[512];
+    pg_conn_t *conn = NULL;
+    if (pg_conn_new(dsn, "outdial-scheduler-listen", &once, &conn, err, sizeof(err)) != OD_OK) {
+        log_warn("listen", "LISTEN connection: %s", err);
+        return NULL;
     }
-    log_warn("listen", "LISTEN failed: %s", PQerrorMessage(conn));
-    PQfinish(conn);
-    return NULL;
+    PGresult *res = NULL;
+    if (pg_exec(conn, "LISTEN " LIFECYCLE_NOTIFY_CHANNEL, &res, err, sizeof(err)) != OD_OK) {
+        log_warn("listen", "LISTEN failed: %s", err);
+        pg_conn_free(conn);
+        return NULL;
+    }
+    PQclear(res);
+    return conn;
 }
 
 static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
 {
     char err[512];
-    PGconn *listen = listen_connect(s->dsn);
+    pg_conn_t *listen = listen_connect(s->dsn);
     int64_t last_recovery = 0, last_mirror = 0, last_backlog = 0;
     while (!atomic_load(&stopping)) {
         int64_t started = od_clock_real_us();
@@ -265,8 +273,8 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         atomic_store(&s->pg_ok, ok);
         metrics_histogram_observe(s->tick_seconds, (double)(od_clock_real_us() - started) / 1e6);
 
-        if (!listen || PQstatus(listen) != CONNECTION_OK) {
-            PQfinish(listen);
+        if (!listen || PQstatus(pg_conn_get(listen)) != CONNECTION_OK) {
+            pg_conn_free(listen);
             listen = listen_connect(s->dsn);
         }
         /* Sleep until the next tick, or until the earliest known due time,
@@ -278,11 +286,11 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
                 wait_ms = until < 1 ? 1 : until;
         }
         if (listen)
-            wait_notify(listen, (int)wait_ms);
+            wait_notify(pg_conn_get(listen), (int)wait_ms);
         else
             usleep((useconds_t)wait_ms * 1000);
     }
-    PQfinish(listen);
+    pg_conn_free(listen);
 }
 
 static int config_load(scheduler_t *s, char *err, size_t errlen)

@@ -26,7 +26,7 @@ static const pg_stmt_t stmt_dnc = {
 
 static const pg_stmt_t stmt_find_external = {
     "leads_in_find_external",
-    "SELECT id, parent_lead_id IS NULL FROM lead WHERE campaign_id = $1::uuid"
+    "SELECT id, parent_lead_id IS NULL, status, e164 FROM lead WHERE campaign_id = $1::uuid"
     " AND external_id = $2 FOR UPDATE",
     2};
 
@@ -65,6 +65,13 @@ static const pg_stmt_t stmt_secondary = {
     "  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.account_id = $4::uuid AND d.e164 = $3)"
     " ON CONFLICT DO NOTHING",
     4};
+
+bool importer_leads_in_number_change_ok(const char *status, const char *old_e164,
+                                        const char *new_e164)
+{
+    bool in_flight = strcmp(status, "scheduled") == 0 || strcmp(status, "processing") == 0;
+    return !in_flight || strcmp(old_e164, new_e164) == 0;
+}
 
 const char *importer_leads_in_outcome_name(leads_in_outcome_t outcome)
 {
@@ -257,6 +264,15 @@ int importer_leads_in_apply(pg_conn_t *db, lead_map_ctx_t *ctx, const void *payl
     if (PQntuples(res) == 1) {
         snprintf(result->lead_id, sizeof(result->lead_id), "%s", PQgetvalue(res, 0, 0));
         is_primary = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        if (by_external && !importer_leads_in_number_change_ok(PQgetvalue(res, 0, 2),
+                                                               PQgetvalue(res, 0, 3), e164)) {
+            rc = reject(result, "call_in_flight",
+                        "lead %s (external_id %s) is %s: its number cannot change from %s to %s "
+                        "while a call is queued or under way; send it again after the call ends",
+                        result->lead_id, external_id, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+                        e164);
+            goto out;
+        }
         PQclear(res);
         res = NULL;
         const char *up[6] = {

@@ -27,7 +27,10 @@
  * (not_a_number, invalid_country, too_short, too_long, invalid_number),
  * invalid_secondary_phone, invalid_timezone, campaign_not_found,
  * account_mismatch, duplicate_number (an update by external_id to a number
- * another lead of the campaign has).
+ * another lead of the campaign has), call_in_flight (an update by
+ * external_id that changes the number of a lead that is scheduled or
+ * processing: the call under way holds the old number's line lock, as the
+ * API's 409 lead_in_flight says; send it again after the call ends).
  */
 #ifndef OUTDIAL_IMPORTER_LEADS_IN_H
 #define OUTDIAL_IMPORTER_LEADS_IN_H
@@ -61,6 +64,12 @@ typedef struct leads_in_result {
     const char *code;      /* REJECTED: static string */
     char message[512];     /* REJECTED */
 } leads_in_result_t;
+
+/* Whether an update by external_id may set the number new_e164 on a lead in
+ * status with the number old_e164: not while a call is queued or under way
+ * (scheduled, processing) and the number changes. Pure. */
+bool importer_leads_in_number_change_ok(const char *status, const char *old_e164,
+                                        const char *new_e164);
 
 /* A short name of an outcome ("inserted", ...), for logs and metrics. */
 const char *importer_leads_in_outcome_name(leads_in_outcome_t outcome);

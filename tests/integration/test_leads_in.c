@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
+#include "importer_leads_in.h"
 #include "kafka.h"
 #include "migrate.h"
 #include "pg.h"
@@ -425,6 +426,76 @@ static void test_leads_in(void **state)
         free(msgs[i].payload);
 }
 
+/* Applies one JSON LeadUpsert for external_id ext-flight with phone. */
+static leads_in_result_t apply_flight(pg_conn_t *db, lead_map_ctx_t *ctx, const char *phone)
+{
+    char json[512], err[512];
+    snprintf(json, sizeof(json),
+             "{\"campaignId\":\"%s\",\"accountId\":\"%s\",\"externalId\":\"ext-flight\","
+             "\"phone\":\"%s\"}",
+             campaign_id, account_id, phone);
+    leads_in_result_t result;
+    if (importer_leads_in_apply(db, ctx, json, strlen(json), true, &result, err, sizeof(err)))
+        fail_msg("leads-in apply: %s", err);
+    return result;
+}
+
+static char *flight_e164(void)
+{
+    const char *params[1] = {campaign_id};
+    PGresult *res = imp_sql(
+        conn, "SELECT e164 FROM lead WHERE campaign_id = $1::uuid AND external_id = 'ext-flight'",
+        1, params);
+    assert_int_equal(PQntuples(res), 1);
+    char *e164 = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return e164;
+}
+
+/* A number change by external_id is refused while a call to the lead is
+ * queued or under way (the call holds the old number's line lock), as the
+ * API refuses it; the same change goes through once the call has ended. */
+static void test_number_change_in_flight(void **state)
+{
+    (void)state;
+    char err[512];
+    pg_conn_t *db = NULL;
+    assert_int_equal(pg_conn_new(test_dsn, "test_leads_in", NULL, &db, err, sizeof(err)), OD_OK);
+    lead_map_ctx_t *ctx = lead_map_ctx_new();
+    assert_int_equal(apply_flight(db, ctx, "+14155552901").outcome, LEADS_IN_INSERTED);
+    const char *params[1] = {campaign_id};
+    static const char *const in_flight[] = {"scheduled", "processing"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *p2[2] = {campaign_id, in_flight[i]};
+        PQclear(imp_sql(conn,
+                        "UPDATE lead SET status = $2::lead_status,"
+                        " current_attempt_id = gen_random_uuid() WHERE campaign_id = $1::uuid"
+                        " AND external_id = 'ext-flight'",
+                        2, p2));
+        leads_in_result_t r = apply_flight(db, ctx, "+14155552902");
+        assert_int_equal(r.outcome, LEADS_IN_REJECTED);
+        assert_string_equal(r.code, "call_in_flight");
+        assert_non_null(strstr(r.message, in_flight[i]));
+        char *e164 = flight_e164();
+        assert_string_equal(e164, "+14155552901");
+        free(e164);
+        /* The same number with other fields is no change of number. */
+        assert_int_equal(apply_flight(db, ctx, "+14155552901").outcome, LEADS_IN_UPDATED);
+    }
+    /* After the call: the change applies. */
+    PQclear(imp_sql(conn,
+                    "UPDATE lead SET status = 'created', current_attempt_id = NULL"
+                    " WHERE campaign_id = $1::uuid"
+                    " AND external_id = 'ext-flight'",
+                    1, params));
+    assert_int_equal(apply_flight(db, ctx, "+14155552902").outcome, LEADS_IN_UPDATED);
+    char *e164 = flight_e164();
+    assert_string_equal(e164, "+14155552902");
+    free(e164);
+    lead_map_ctx_free(ctx);
+    pg_conn_free(db);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -482,6 +553,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leads_in),
+        cmocka_unit_test(test_number_change_in_flight),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

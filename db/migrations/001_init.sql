@@ -1,6 +1,6 @@
--- 001_init.sql — the outdial schema (DESIGN section 3).
+-- 001_init.sql — the outdial schema (docs/architecture.md §3).
 --
--- Applied by lib/migrate.c (outdial-migrate, or a service at start) inside
+-- Applied by lib/store/migrate.c (outdial-migrate, or a service at start) inside
 -- one transaction, under a Postgres advisory lock, and recorded in
 -- schema_migrations. Never edit this file once it has been applied anywhere:
 -- its checksum is recorded and a changed file is refused. Change the schema
@@ -15,11 +15,11 @@
 --     of the week a bitmask Mon = bit 0 (1) .. Sun = bit 6 (64).
 --   * Timestamps are timestamptz. Columns that drive campaign logic
 --     (next_attempt_at, status_changed_at, call times) are written by the
---     services with campaign time passed as a parameter (lib/clock.h), never
+--     services with campaign time passed as a parameter (lib/core/clock.h), never
 --     with now(), so that a scaled demo clock stays consistent. The
 --     created_at / updated_at audit columns are real time and default to
 --     now(); no logic reads them.
---   * Enum labels are the names used everywhere else (DESIGN, lib/model.h,
+--   * Enum labels are the names used everywhere else (docs/architecture.md, lib/rules/model.h,
 --     the REST API): keep them in sync. Values can be added later with
 --     ALTER TYPE ... ADD VALUE in a migration of their own.
 
@@ -46,10 +46,10 @@ CREATE FUNCTION variable_schema_valid(schema jsonb) RETURNS boolean
 
 CREATE TYPE campaign_status AS ENUM ('draft', 'in_progress', 'paused', 'completed');
 
--- Whose local time the calling window is evaluated in (DESIGN section 5).
+-- Whose local time the calling window is evaluated in (docs/architecture.md §5).
 CREATE TYPE timezone_mode AS ENUM ('assistant', 'lead');
 
--- The seed's lead statuses (DESIGN section 4).
+-- The product's lead statuses (docs/product.md; docs/architecture.md §4).
 CREATE TYPE lead_status AS ENUM ('created', 'scheduled', 'processing', 'completed',
                                  'rescheduled', 'max_retries');
 
@@ -96,7 +96,7 @@ CREATE TABLE account (
     webhook_secret text NOT NULL CHECK (length(webhook_secret) >= 16),
     -- ISO 3166 alpha-2 region for numbers written without a country code.
     default_region char(2) NOT NULL DEFAULT 'US' CHECK (default_region ~ '^[A-Z]{2}$'),
-    -- Quiet hours (DESIGN section 5): the account-wide hours, in the callee's
+    -- Quiet hours (docs/architecture.md §5): the account-wide hours, in the callee's
     -- local time, OUTSIDE of which no campaign may call, e.g. 480..1260
     -- (08:00-21:00, the US TCPA rule). Both null = no account restriction.
     -- An end before the start crosses midnight, as for campaign windows.
@@ -169,14 +169,14 @@ CREATE TABLE campaign (
     -- Calling window, local minutes of day (see timezone_mode). An end before
     -- the start crosses midnight (22:00-02:00 = 1320..120; 18:00-00:00 =
     -- 1080..0). Start = end is refused: it would be ambiguous between an empty
-    -- and a 24-hour window. Default 09:00-18:00 as in the seed.
+    -- and a 24-hour window. Default 09:00-18:00 as docs/product.md says.
     window_start_min smallint NOT NULL DEFAULT 540 CHECK (window_start_min BETWEEN 0 AND 1439),
     window_end_min smallint NOT NULL DEFAULT 1080 CHECK (window_end_min BETWEEN 0 AND 1439),
     -- Allowed days, Mon = 1, Tue = 2, Wed = 4, Thu = 8, Fri = 16, Sat = 32,
     -- Sun = 64 (on the local day on which a call starts). Default Mon-Fri.
     allowed_days smallint NOT NULL DEFAULT 31 CHECK (allowed_days BETWEEN 1 AND 127),
     -- Retries after the first call: a lead is called at most 1 + max_retries
-    -- times. Ranges and defaults are the seed's.
+    -- times. Ranges and defaults are docs/product.md's.
     max_retries smallint NOT NULL DEFAULT 3 CHECK (max_retries BETWEEN 1 AND 5),
     retry_interval_min integer NOT NULL DEFAULT 60 CHECK (retry_interval_min BETWEEN 10 AND 4320),
     retry_on_voicemail boolean NOT NULL DEFAULT true,

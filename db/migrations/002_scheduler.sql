@@ -1,12 +1,13 @@
 -- 002: what the lifecycle and the scheduler need beyond 001.
 
--- Invalid leads. The seed's start requirement "valid phone numbers for all
--- leads" needs leads that exist and are invalid: a lead added by hand or by
--- an integration keeps a number that does not validate, so the user sees it
--- in the list and fixes or removes it, and start/resume refuse until then.
--- (CSV imports reject such rows instead; see docs/import.md.) An invalid
--- lead has no E.164 number, keeps what was given in raw_phone, and is never
--- dialed.
+-- Invalid leads. The start requirement "valid phone numbers for all leads"
+-- (docs/product.md) needs leads that exist and are invalid: a lead added by
+-- hand through the API keeps a number that does not validate, so the user
+-- sees it in the list and fixes or removes it, and start/resume refuse until
+-- then. (CSV imports reject such rows, and leads-in sends an integration's
+-- lead with such a number to outdial.leads-in.rejected; see docs/import.md.)
+-- An invalid lead has no E.164 number, keeps what was given in raw_phone,
+-- and is never dialed.
 ALTER TABLE lead ALTER COLUMN e164 DROP NOT NULL;
 ALTER TABLE lead ADD COLUMN raw_phone text;
 ALTER TABLE lead ADD COLUMN invalid_reason text CHECK (invalid_reason <> '');
@@ -39,7 +40,7 @@ CREATE TABLE outbox (
 );
 
 -- Campaign time crosses the wire as integer microseconds since the Unix
--- epoch (lib/clock.h): SQL never calls now() for campaign logic. These
+-- epoch (lib/core/clock.h): SQL never calls now() for campaign logic. These
 -- convert exactly; infinities map to the int64 extremes and back.
 CREATE FUNCTION od_ts(us bigint) RETURNS timestamptz
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

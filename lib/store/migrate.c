@@ -277,6 +277,60 @@ out:
     return OD_OK;
 }
 
+/* sha256 of sql without its comment lines (lines whose first characters
+ * after spaces and tabs are "--"), each line with its line break. */
+static void statements_sha256_hex(const char *sql, size_t len, char out[65])
+{
+    char *kept = xmalloc(len + 1);
+    size_t n = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(sql + at, '\n', len - at);
+        size_t line_len = nl ? (size_t)(nl - (sql + at)) + 1 : len - at;
+        size_t lead = 0;
+        while (lead < line_len && (sql[at + lead] == ' ' || sql[at + lead] == '\t'))
+            lead++;
+        bool comment = line_len - lead >= 2 && sql[at + lead] == '-' && sql[at + lead + 1] == '-';
+        if (!comment) {
+            memcpy(kept + n, sql + at, line_len);
+            n += line_len;
+        }
+        at += line_len;
+    }
+    sha256_hex(kept, n, out);
+    free(kept);
+}
+
+/* Applied files whose comments were corrected after release (citations
+ * that pointed outside the repository; a comment that had gone out of
+ * date). A database that recorded the released text's checksum accepts the
+ * file as long as its statements, the text without comment lines, are
+ * still the released ones: a change to a statement is refused as before. */
+static const struct {
+    int version;
+    const char *released;   /* sha256 of the file as released */
+    const char *statements; /* sha256 of its statements (statements_sha256_hex) */
+} comment_fixes[] = {
+    {1, "c1f5e2c0de65a5e4daba690493b1a46d5e7eb8e8de93dfa74f49f9f1e7f432d1",
+     "7920aff45c1cdea11030bc83d4de2ec7f619a6b8413f9ae80236dd352378ccab"},
+    {2, "11b4a9c38e7207840269e4d47ec7838a31e29079c7e160ed04ace7490fbb3da6",
+     "b40b077920d04d0d2ed190c97177e2626facba0ff260ded53c75272357ca0bfc"},
+};
+
+/* Whether an applied checksum that differs from the file's is the released
+ * text of a file whose comments alone have changed since. */
+static bool comments_only_changed(const migrate_file_t *file, const char *applied)
+{
+    for (size_t i = 0; i < sizeof(comment_fixes) / sizeof(comment_fixes[0]); i++) {
+        if (comment_fixes[i].version != file->version ||
+            strcmp(comment_fixes[i].released, applied) != 0)
+            continue;
+        char statements[65];
+        statements_sha256_hex(file->sql, file->sql_len, statements);
+        return strcmp(statements, comment_fixes[i].statements) == 0;
+    }
+    return false;
+}
+
 /* Compares the recorded migrations with the files and marks the applied
  * ones. Refuses a changed file. */
 static int check_applied(pg_conn_t *db, const migrate_set_t *set, bool *applied,
@@ -304,7 +358,7 @@ static int check_applied(pg_conn_t *db, const migrate_set_t *set, bool *applied,
             result->unknown++;
             continue;
         }
-        if (strcmp(file->checksum, checksum) != 0) {
+        if (strcmp(file->checksum, checksum) != 0 && !comments_only_changed(file, checksum)) {
             rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT,
                          "%s/%s was changed after it was applied (applied checksum %.12s, file "
                          "now %.12s): restore it and put the change in a new migration",

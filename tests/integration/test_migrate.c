@@ -302,6 +302,43 @@ static void test_changed_applied_migration_refused(void **state)
     free(dsn);
 }
 
+/* 001 and 002 had their comments corrected after release: a database that
+ * recorded the released files' checksums still accepts them, and still
+ * refuses a change to a statement. */
+static void test_released_checksums_of_comment_fixes(void **state)
+{
+    (void)state;
+    char err[1024];
+    char *dsn = support_pg_create_db("migrate_released");
+    pg_conn_t *db = connect_db(dsn);
+    migrate_result_t result;
+    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    assert_int_equal(
+        pg_exec(db,
+                "UPDATE schema_migrations SET checksum = CASE version"
+                " WHEN 1 THEN 'c1f5e2c0de65a5e4daba690493b1a46d5e7eb8e8de93dfa74f49f9f1e7f432d1'"
+                " WHEN 2 THEN '11b4a9c38e7207840269e4d47ec7838a31e29079c7e160ed04ace7490fbb3da6'"
+                " END WHERE version IN (1, 2)",
+                NULL, err, sizeof(err)),
+        OD_OK);
+    int rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("released checksums refused: %s", err);
+    assert_int_equal(result.applied, 0);
+
+    /* A statement added to 001 is refused under the released checksum too. */
+    char *tmp = copy_migrations();
+    write_file(tmp, "001_init.sql", "a", "CREATE TABLE sneaked_in (id int);\n");
+    rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_CONFLICT);
+    assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
+    remove_tree(tmp);
+
+    pg_conn_free(db);
+    support_pg_drop_db(dsn);
+    free(dsn);
+}
+
 /* A migration that fails is rolled back whole and not recorded; the ones
  * before it stay; the error names the file and line; the lock is released
  * and the connection still works. */
@@ -674,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_fresh_database_then_noop),
         cmocka_unit_test(test_concurrent_processes_apply_once),
         cmocka_unit_test(test_changed_applied_migration_refused),
+        cmocka_unit_test(test_released_checksums_of_comment_fixes),
         cmocka_unit_test(test_failing_migration_rolled_back),
         cmocka_unit_test(test_bad_migration_directories),
         cmocka_unit_test(test_check_constraints),

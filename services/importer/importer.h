@@ -1,5 +1,5 @@
 /*
- * importer.h — CSV imports into a campaign's leads (DESIGN section 7).
+ * importer.h — CSV imports into a campaign's leads (docs/architecture.md §7).
  *
  * An import is a row of `import` plus its raw bytes in `import_staging`
  * (chunks split anywhere). The API streams uploads there; for a local file

@@ -24,7 +24,7 @@ struct kafka_consumer {
 };
 
 /* Properties outdial's guarantees rest on; an extra property may not
- * change them (DESIGN section 2: idempotent producers, offsets stored only
+ * change them (docs/architecture.md §2: idempotent producers, offsets stored only
  * after processing). */
 static const char *const producer_fixed[] = {"enable.idempotence", "acks", "request.required.acks",
                                              NULL};

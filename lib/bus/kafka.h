@@ -1,7 +1,7 @@
 /*
  * kafka.h — thin producer and consumer wrappers around librdkafka.
  *
- * They fix the settings DESIGN section 2 asks of every service, so no
+ * They fix the settings docs/architecture.md §2 asks of every service, so no
  * service can get them wrong:
  *
  *   producer  enable.idempotence=true, acks=all: a message acknowledged by

@@ -1,5 +1,5 @@
 /*
- * topics.h — the Kafka topics of outdial (DESIGN section 2) and their names.
+ * topics.h — the Kafka topics of outdial (docs/architecture.md §2) and their names.
  *
  * Every topic name is a deployment prefix plus a fixed suffix:
  * "outdial." + "dial-jobs" = "outdial.dial-jobs". The prefix comes from

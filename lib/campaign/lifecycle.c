@@ -161,8 +161,8 @@ int lifecycle_mirror_write(redis_t *r, const char *redis_prefix, const char *cam
     return rc;
 }
 
-/* The requirements of start and resume (DESIGN section 4, the seed's
- * "Requirements"), every unmet one. */
+/* The requirements of start and resume (docs/architecture.md §4; docs/product.md,
+ * "Before a campaign can start"), every unmet one. */
 static void requirements_check(PGresult *row, lifecycle_result_t *res)
 {
     bool has_phone = strcmp(PQgetvalue(row, 0, 1), "t") == 0;

@@ -1,5 +1,5 @@
 /*
- * lifecycle.h — campaign status changes (DESIGN section 4), shared by the
+ * lifecycle.h — campaign status changes (docs/architecture.md §4), shared by the
  * API (start, pause, resume) and the scheduler (completion, pause on
  * insufficient balance).
  *

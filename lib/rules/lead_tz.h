@@ -2,7 +2,7 @@
  * lead_tz.h — whose local time a lead's calls are judged in.
  *
  * A campaign's timezone mode says whose clock the calling window follows:
- *   assistant  the assistant's timezone (the default, as the seed product);
+ *   assistant  the assistant's timezone (the default, docs/product.md);
  *   lead       the person's own: the lead's timezone if it has one, else the
  *              zones its number's prefix maps to, else the assistant's.
  * Account quiet hours always follow the person's own clock, whatever the mode.

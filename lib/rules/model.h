@@ -82,7 +82,7 @@ typedef enum model_campaign_status {
 
 /* Whose local time the calling window is read in. */
 typedef enum model_tz_mode {
-    MODEL_TZ_MODE_ASSISTANT = 0, /* the assistant's timezone (default, as the seed) */
+    MODEL_TZ_MODE_ASSISTANT = 0, /* the assistant's timezone (default, docs/product.md) */
     MODEL_TZ_MODE_LEAD,          /* the person's own: lead tz, else number prefix, else assistant */
     MODEL_TZ_MODE_COUNT,
 } model_tz_mode_t;

@@ -1,5 +1,5 @@
 /*
- * retry.h — what happens to a lead after a call ends (DESIGN section 5).
+ * retry.h — what happens to a lead after a call ends (docs/architecture.md §5).
  *
  *   result                 goal-based retry off          goal-based retry on
  *   completed, human       completed (answered)          goal true: completed (goal_achieved);
@@ -36,8 +36,8 @@
 #include "model.h"
 #include "window.h"
 
-/* The product's ranges (seed: "Max retries: 1-5 attempts (default: 3)",
- * "Retry interval: 10-4320 minutes (default: 60 minutes)"). */
+/* The product's ranges (docs/product.md, "Settings and their ranges"): max
+ * retries 1 to 5, default 3; retry interval 10 to 4320 minutes, default 60. */
 #define RETRY_MAX_RETRIES_MIN     1
 #define RETRY_MAX_RETRIES_MAX     5
 #define RETRY_MAX_RETRIES_DEFAULT 3

@@ -1,6 +1,6 @@
 /*
  * checks.h — what the dialer verifies in Redis just before placing a call
- * (DESIGN section 6, invariants 1 to 4), in this order:
+ * (docs/architecture.md §6, invariants 1 to 4), in this order:
  *
  *   1. not_after_us has not passed (campaign clock)  else skipped outside_window
  *   2. the campaign's mirror key says "in_progress"  else skipped campaign_not_running

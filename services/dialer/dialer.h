@@ -9,7 +9,7 @@
  *               (reconcile.c), and stores each job's offset once its event
  *               is acknowledged, in offset order per partition (dialer.c).
  *   publisher   owns the Kafka producer (publisher.h).
- *   webhooks    lib/http's request threads (webhook.h).
+ *   webhooks    lib/web/http's request threads (webhook.h).
  * They meet in the call table (calls.h) and in the note queue, through
  * which the publisher and the webhook threads wake the dial loop.
  *

@@ -1,7 +1,7 @@
 /*
  * publisher.h — one thread that owns the Kafka producer of call events.
  *
- * lib/kafka's producer is used from one thread, but events come from the
+ * lib/bus/kafka's producer is used from one thread, but events come from the
  * dial loop and from every webhook thread. They hand encoded events to the
  * publisher, which produces them (key = lead id) and serves delivery reports
  * on its own thread; each submitter learns the outcome through its callback

@@ -1,12 +1,12 @@
 /*
- * importer.h — CSV imports into a campaign's leads (DESIGN section 7).
+ * importer.h — CSV imports into a campaign's leads (docs/architecture.md §7).
  *
  * An import is a row of `import` plus its raw bytes in `import_staging`
  * (chunks split anywhere). The API streams uploads there; for a local file
  * importer_file_stage does it. importer_run then reads the staged bytes,
- * parses them (lib/csv_reader), maps and validates every row (lib/lead_map,
- * on a pool of worker threads) and merges them into `lead` in bounded
- * transactions of cfg->batch_rows rows:
+ * parses them (lib/ingest/csv_reader), maps and validates every row
+ * (lib/ingest/lead_map, on a pool of worker threads) and merges them into
+ * `lead` in bounded transactions of cfg->batch_rows rows:
  *
  *   BEGIN
  *   COPY the batch's leads into a temp table

@@ -2,7 +2,7 @@
  * importer_leads_in.h — leads pushed by other systems on outdial.leads-in.
  *
  * A message is a LeadUpsert, protobuf by default, JSON when the record's
- * content-type header says application/json (lib/codec.h). It is applied
+ * content-type header says application/json (lib/bus/codec.h). It is applied
  * in one transaction:
  *
  *   - the campaign must exist and belong to the message's account;

@@ -8,7 +8,7 @@
  *
  * See docs/import.md for the file format, the mapping, the outcomes and the
  * environment. main only reads configuration, installs the signal handlers
- * and picks the mode; the work is in lib/importer*.c.
+ * and picks the mode; the work is in importer*.c beside it.
  */
 #include <getopt.h>
 #include <signal.h>

@@ -5,12 +5,12 @@
  * long import never holds up leads pushed by other systems:
  *
  *   imports   outdial.import-requests (group <group>-imports): runs the
- *             import each ImportRequest names (lib/importer.h), one at a
+ *             import each ImportRequest names (importer.h), one at a
  *             time; every OUTDIAL_IMPORTER_SWEEP_S seconds also picks up
  *             imports left pending or running (an importer killed half-way,
  *             a request that was never published) and resumes them.
  *   leads-in  outdial.leads-in (group <group>): applies each LeadUpsert
- *             (lib/importer_leads_in.h); a rejected message is published to
+ *             (importer_leads_in.h); a rejected message is published to
  *             outdial.leads-in.rejected with its reason in headers.
  *
  * Offsets are stored only once a message's effect is committed (an import

@@ -1,5 +1,5 @@
 /*
- * dispatch.h — turning due leads into dial jobs (DESIGN sections 4–6).
+ * dispatch.h — turning due leads into dial jobs (docs/architecture.md §4–§6).
  *
  * For a running campaign whose window is open, dispatch claims due leads
  * (created or rescheduled, next_attempt_at reached, valid number) in

@@ -1,7 +1,8 @@
 /*
  * outdial-scheduler — campaign state in Postgres to dial jobs on Kafka, and
- * call events back into lead state. Wiring only: the logic is in
- * lib/dispatch.c, lib/results.c, lib/recovery.c and lib/lifecycle.c.
+ * call events back into lead state. Wiring only: the logic is in dispatch.c,
+ * results.c and recovery.c beside this file (the outdial_scheduler library)
+ * and lib/campaign/lifecycle.c.
  *
  * Two threads:
  *   dispatch  LISTENs on LIFECYCLE_NOTIFY_CHANNEL and ticks every

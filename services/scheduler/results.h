@@ -1,5 +1,5 @@
 /*
- * results.h — applying call events to calls and leads (DESIGN sections 4–6).
+ * results.h — applying call events to calls and leads (docs/architecture.md §4–§6).
  *
  * One event, one transaction. The lead row is locked first, so the events
  * of one lead apply one at a time whatever consumer they reach. Idempotent:

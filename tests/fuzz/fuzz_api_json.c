@@ -3,7 +3,7 @@
  * body (router.c's body_parse), then the resource parsers that run before
  * any database work: a lead or an array of leads (leads.c lead_in_read),
  * campaign settings (campaigns.c campaign_input_read, then
- * lib/settings' check as campaign_input_check does it), an assistant
+ * lib/rules/settings' check as campaign_input_check does it), an assistant
  * (assistants.c assistant_input_read), an account's region and quiet hours
  * (accounts.c), a DNC number (dnc.c number_parse); query parameters
  * (?limit=, ?cursor=, an import's ?region=, ?filename=, ?map=); and path
@@ -11,7 +11,7 @@
  *
  * Those parsers are static functions that answer errors through api_ctx_t,
  * so this file compiles the resource files into itself (the linker then
- * takes nothing of theirs from outdial_api), and the lib/http request and
+ * takes nothing of theirs from outdial_api), and the lib/web/http request and
  * response calls are redirected here with the linker's --wrap (see
  * CMakeLists.txt): no server, no socket, no database.
  *
@@ -34,7 +34,7 @@
 #include "../../services/api/leads.c"
 #include "../../services/api/router.c"
 
-/* ---- lib/http, as the handlers see it ---------------------------------- */
+/* ---- lib/web/http, as the handlers see it ---------------------------------- */
 
 #define FUZZ_QUERY_MAX 8
 
@@ -50,7 +50,7 @@ typedef struct fuzz_request {
     const char *query_value[FUZZ_QUERY_MAX];
 } fuzz_request_t;
 
-/* What http_response_t points to: the last answer, as lib/http keeps it. */
+/* What http_response_t points to: the last answer, as lib/web/http keeps it. */
 typedef struct fuzz_response {
     int status;
     char *body;

@@ -1,5 +1,5 @@
 /*
- * fuzz_phone — phone_parse (lib/phone.cc over libphonenumber) with a
+ * fuzz_phone — phone_parse (lib/rules/phone.cc over libphonenumber) with a
  * default region taken from the input. A number it accepts must come back
  * unchanged when its E.164 form is parsed again (what the dialer does with
  * a stored lead), and the answer must be phone_parse_full's (libphonenumber's

@@ -1,5 +1,5 @@
 /*
- * fuzz_proto — every decoder of lib/codec.h on arbitrary bytes: what a
+ * fuzz_proto — every decoder of lib/bus/codec.h on arbitrary bytes: what a
  * consumer does with a Kafka message from anyone who can write to the
  * topic. A message that decodes must encode again (decode and encode apply
  * the same checks) and decode once more.

@@ -1,5 +1,5 @@
 /*
- * The seed's Quick Start, over HTTP against a real outdial-api (and the
+ * The product's Quick Start (docs/product.md), over HTTP against a real outdial-api (and the
  * stack's Postgres, Redis and Kafka):
  *
  *   bootstrap an account (the operator's command), credit it (admin route

@@ -25,7 +25,7 @@ static int group_setup(void **state)
 {
     (void)state;
     /* Small limits, so that oversized bodies are small enough for the
-     * socket buffers and the client reads the 413 (see lib/http.h). */
+     * socket buffers and the client reads the 413 (see lib/web/http.h). */
     static const char *const extra[] = {"OUTDIAL_API_IMPORT_MAX_BYTES=1000",
                                         "OUTDIAL_API_HTTP_BODY_MAX=65536", NULL};
     api_start(&api, "apival", extra);

@@ -120,7 +120,7 @@ static void test_fresh_database_then_noop(void **state)
     assert_int_equal(result.latest, set->files[set->count - 1].version);
     migrate_set_free(set);
 
-    /* Every table of DESIGN section 3 exists. */
+    /* Every table of docs/architecture.md §3 exists. */
     assert_int_equal(query_long(db, "SELECT count(*) FROM information_schema.tables "
                                     "WHERE table_schema = 'public' AND table_name IN ("
                                     "'account', 'api_key', 'assistant', 'campaign', 'lead', "
@@ -488,7 +488,7 @@ static void test_check_constraints(void **state)
     PQclear(res);
     const char *params[] = {account_id, assistant_id};
 
-    /* A campaign with defaults gets the seed's defaults. */
+    /* A campaign with defaults gets the product's defaults (docs/product.md). */
     rc = pg_exec_params(db,
                         "INSERT INTO campaign (account_id, assistant_id, name) "
                         "VALUES ($1, $2, 'defaults') RETURNING id, max_retries, "

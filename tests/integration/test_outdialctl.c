@@ -1,5 +1,5 @@
 /*
- * The seed's Quick Start through outdialctl only, against a real
+ * The product's Quick Start (docs/product.md) through outdialctl only, against a real
  * outdial-api (and the stack's Postgres, Redis and Kafka), each command run
  * as a child process whose output the test reads as a user would:
  *

@@ -1,6 +1,6 @@
 /*
  * The scheduler's state changes against the real Postgres, Redis and Kafka
- * of the local stack (DESIGN sections 4–6): campaign lifecycle with its
+ * of the local stack (docs/architecture.md §4–§6): campaign lifecycle with its
  * requirements, outbox events and Redis mirror; balance charging and the
  * pause on insufficient balance; replayed and out-of-order call events
  * (invariant 5); recovery of leads stuck scheduled or processing

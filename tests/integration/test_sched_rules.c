@@ -1,6 +1,6 @@
 /*
  * The scheduler's rules against the real Postgres, Redis and Kafka of the
- * local stack (DESIGN sections 4–5): calling windows in the assistant's and
+ * local stack (docs/architecture.md §4–§5): calling windows in the assistant's and
  * the lead's own time zones with account quiet hours, pacing (concurrency
  * cap, calls-per-minute bucket), every row of the retry table with
  * goal-based retry off and on, exhausted retries, skipped dial jobs and
@@ -18,7 +18,7 @@
 #define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
 
 /* The job of a lead must be the one its row names, with the campaign's
- * settings (DESIGN section 2: everything a dialer needs). */
+ * settings (docs/architecture.md §2: everything a dialer needs). */
 static void assert_job_of_lead(sched_fx_t *fx, const sched_world_t *w, const dialjob_t *job,
                                const char *lead_id, int attempt_number, int64_t issued_us,
                                int64_t not_after_us)
@@ -463,7 +463,7 @@ static void test_pacing_calls_per_minute(void **state)
     assert_int_equal(leads_in(fx->db, w.campaign_id, "scheduled"), (int64_t)total);
 }
 
-/* ---- the retry table (DESIGN section 5) -------------------------------- */
+/* ---- the retry table (docs/architecture.md §5) -------------------------------- */
 
 typedef struct retry_case {
     const char *name;

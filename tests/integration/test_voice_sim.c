@@ -680,7 +680,7 @@ static void test_auth_and_validation(void **state)
     assert_true(json_integer_value(json_object_get(rejected, "unauthorized")) >= 3);
     assert_true(json_integer_value(json_object_get(rejected, "bad-request")) >= 6);
     json_decref(stats);
-    /* Built-ins of lib/http are there. */
+    /* Built-ins of lib/web/http are there. */
     json_t *health = get_json(fx->sim.port, "/healthz");
     json_decref(health);
     r = http(fx->sim.port, "GET", "/metrics", NULL, NULL, 10000);

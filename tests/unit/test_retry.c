@@ -1,4 +1,4 @@
-/* Retry policy: every row of DESIGN section 5's table with goal-based retry
+/* Retry policy: every row of docs/architecture.md §5's table with goal-based retry
  * off and on, attempt limits at 1 and 5 retries, intervals at 10 and 4320
  * minutes, retries moved into the calling window, skipped jobs, errors. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Topics: the list of DESIGN section 2, names built from the prefix. */
+/* Topics: the list of docs/architecture.md §2, names built from the prefix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * outdial-audit — checks the invariants of DESIGN section 6 from the
+ * outdial-audit — checks the invariants of docs/architecture.md §6 from the
  * provider's side (the simulator's call log) cross-checked with the
  * database, for one campaign.
  *

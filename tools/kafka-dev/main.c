@@ -2,7 +2,7 @@
  * outdial-kafka-dev — a local Kafka cluster for development and tests.
  *
  * Runs librdkafka's mock cluster (N brokers on 127.0.0.1, random ports)
- * with every topic of lib/topics created with its partition count and the
+ * with every topic of lib/bus/topics created with its partition count and the
  * OUTDIAL_KAFKA_TOPIC_PREFIX prefix. Any Kafka client in any process can
  * use it: metadata (kcat -L), idempotent producers, consumer groups with
  * offset commits and rebalancing.
@@ -33,7 +33,7 @@
  *   rtt BROKER MS                    delays every response of the broker
  *
  * BROKER is 1..N, or "all" for every broker. TOPIC is the full name.
- * Partition p of the i-th topic of lib/topics is led by broker
+ * Partition p of the i-th topic of lib/bus/topics is led by broker
  * (p + i) % N + 1 at start.
  *
  * Limits of the mock (librdkafka 2.0.2): one copy of the data whatever the
@@ -199,7 +199,7 @@ static void dev_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
     log_write(lvl, "mock", "%s: %s", fac, buf);
 }
 
-/* Creates the mock cluster and every lib/topics topic. */
+/* Creates the mock cluster and every lib/bus/topics topic. */
 static int dev_cluster_start(kdev_t *dev, char *errbuf, size_t errlen)
 {
     char why[512];

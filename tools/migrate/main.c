@@ -5,7 +5,7 @@
  *
  * Prints one line per migration applied and a summary on stdout; errors
  * are JSON log lines on stderr. Safe to run from several processes at once
- * (lib/migrate.h). Exit status: 0 done (also when nothing was pending),
+ * (lib/store/migrate.h). Exit status: 0 done (also when nothing was pending),
  * 1 error, 2 bad usage.
  */
 #include <getopt.h>

@@ -46,7 +46,7 @@ typedef struct sim_config {
 #define SIM_WEBHOOK_TIMEOUT_MS_DEFAULT 10000
 /* Webhook requests on the wire at once, each on its own kept-alive
  * connection: thousands of messages a second on loopback, and well below
- * lib/http's default limit of 64 connections from one address, which a
+ * lib/web/http's default limit of 64 connections from one address, which a
  * receiver built on it would otherwise enforce by resetting connections. */
 #define SIM_WEBHOOK_PARALLEL_DEFAULT 32
 

@@ -47,7 +47,7 @@ static void call_create(sim_t *sim, http_request_t *req, http_response_t *resp)
     }
     sim_answer_t a;
     sim_call_place(sim, &creq, &a);
-    /* Slow answers and timeouts hold this request thread: lib/http has no
+    /* Slow answers and timeouts hold this request thread: lib/web/http has no
      * way to answer later from elsewhere. --http-threads sizes the pool. */
     sim_delay(sim, a.delay_ms);
     answer(resp, &a);

@@ -171,6 +171,31 @@ static inline void api_resp_free(api_resp_t *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* With OUTDIAL_API_RECORD_DIR set, every response is appended to
+ * <dir>/<pid>.jsonl, one JSON object a line (method, path, status,
+ * content_type, body), for tests/api/validate-responses.mjs, which checks
+ * each against docs/openapi.yaml. */
+static inline void api_record(const char *method, const char *path, const api_resp_t *r)
+{
+    const char *dir = getenv("OUTDIAL_API_RECORD_DIR");
+    if (!dir || !*dir)
+        return;
+    char file[1024];
+    snprintf(file, sizeof(file), "%s/%d.jsonl", dir, (int)getpid());
+    FILE *f = fopen(file, "a");
+    if (!f)
+        api_die("OUTDIAL_API_RECORD_DIR: cannot open %s", file);
+    json_t *line = json_pack("{s:s, s:s, s:i, s:s}", "method", method, "path", path, "status",
+                             (json_int_t)r->status, "content_type", r->content_type);
+    json_t *body = json_stringn(r->body, r->len); /* NULL: not UTF-8 (a file download) */
+    json_object_set_new(line, "body", body ? body : json_null());
+    char *text = json_dumps(line, JSON_COMPACT);
+    fprintf(f, "%s\n", text);
+    free(text);
+    json_decref(line);
+    fclose(f);
+}
+
 /*
  * One request. key: the bearer token (NULL: none). content_type: NULL
  * means application/json when there is a body. Returns the response; the
@@ -219,6 +244,7 @@ static inline api_resp_t api_call_raw(const api_proc_t *api, const char *method,
     }
     json_error_t jerr;
     r.json = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
+    api_record(method, path, &r);
     return r;
 }
 

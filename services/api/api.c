@@ -203,6 +203,16 @@ json_t *api_col_hhmm(const PGresult *res, int row, int col)
     return json_string(buf);
 }
 
+json_t *api_col_days(const PGresult *res, int row, int col)
+{
+    json_t *days = json_array();
+    unsigned bits = (unsigned)atoi(PQgetvalue(res, row, col));
+    for (unsigned b = 0; b < 7; b++)
+        if (bits & (1u << b))
+            json_array_append_new(days, json_string(window_day_name(1u << b)));
+    return days;
+}
+
 json_t *api_page(json_t *items, int limit, const char *last)
 {
     json_t *page = json_object();

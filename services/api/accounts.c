@@ -66,8 +66,7 @@ static const resource_t account_resource = {
     .not_found = "account not found",
     .get = &account_get_stmt,
     .lock = &account_lock_stmt,
-    .fields = account_fields_out,
-    .n_fields = sizeof(account_fields_out) / sizeof(account_fields_out[0]),
+    RESOURCE_FIELDS(account_fields_out),
 };
 
 void accounts_get(api_ctx_t *ctx)

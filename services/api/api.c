@@ -148,6 +148,11 @@ bool api_query_uuid_cursor(api_ctx_t *ctx, const char **cursor)
     return true;
 }
 
+bool api_query_page(api_ctx_t *ctx, int *limit, const char **cursor)
+{
+    return api_query_limit(ctx, limit) && api_query_uuid_cursor(ctx, cursor);
+}
+
 /* ---- JSON from result rows --------------------------------------------- */
 
 json_t *api_col_string(const PGresult *res, int row, int col)

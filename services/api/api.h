@@ -123,6 +123,8 @@ bool api_query_limit(api_ctx_t *ctx, int *limit);
 /* ?cursor= when it must be a UUID (an id of the list): NULL when absent;
  * false (answered 400) when malformed. */
 bool api_query_uuid_cursor(api_ctx_t *ctx, const char **cursor);
+/* Both: the page of a list ordered by id. */
+bool api_query_page(api_ctx_t *ctx, int *limit, const char **cursor);
 
 /* ---- JSON from result rows --------------------------------------------- */
 

@@ -128,43 +128,12 @@ static bool schema_check(api_ctx_t *ctx, json_t *schema)
     return true;
 }
 
-/* Reads the fields present in body over in (create: in holds defaults;
- * update: the current row). Answers 400 and returns false on a bad one. */
-static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+/* The outbound phone number of body over in: null removes it, a number is
+ * parsed in the account's region. Answers 400. */
+static bool outbound_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
 {
     const char *s = NULL;
-    jsonio_got_t got;
-    got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->name = s;
-
-    got = jsonio_string(ctx, body, "timezone", NULL, WINDOW_ZONE_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "timezone",
-                        "timezone must be an IANA time zone name such as America/New_York");
-        return false;
-    }
-    if (got == JSONIO_SET) {
-        char why[256];
-        if (window_zone_check(s, why, sizeof(why)) != OD_OK) {
-            api_reply_error(ctx, 400, "invalid", "timezone",
-                            "timezone '%.64s' is not an IANA time zone name (e.g. "
-                            "America/New_York, Europe/Berlin)",
-                            s);
-            return false;
-        }
-        in->timezone = s;
-    }
-
-    got = jsonio_string(ctx, body, "outbound_phone_number", NULL, 64, &s);
+    jsonio_got_t got = jsonio_string(ctx, body, "outbound_phone_number", NULL, 64, &s);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {
@@ -180,39 +149,14 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
         in->outbound_e164 = in->e164;
         in->outbound_changed = true;
     }
+    return true;
+}
 
-    got = jsonio_string(ctx, body, "provider", NULL, 32, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL || (got == JSONIO_SET && strcmp(s, "vapi") != 0)) {
-        api_reply_error(ctx, 400, "invalid", "provider",
-                        "provider must be \"vapi\" (the vapi-compatible provider API)");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->provider = s;
-
-    got = jsonio_string(ctx, body, "provider_assistant_id", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "provider_assistant_id",
-                        "provider_assistant_id must be the provider's id of the assistant");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->provider_assistant_id = s;
-
-    got = jsonio_string(ctx, body, "provider_phone_number_id", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL)
-        in->provider_phone_number_id = NULL;
-    else if (got == JSONIO_SET)
-        in->provider_phone_number_id = s;
-
+/* The post-call schema of body over in: null empties it. Answers 400. */
+static bool schema_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+{
     json_t *schema = NULL;
-    got = jsonio_object(ctx, body, "post_call_schema", NULL, &schema);
+    jsonio_got_t got = jsonio_object(ctx, body, "post_call_schema", NULL, &schema);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {
@@ -229,6 +173,64 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
     return true;
 }
 
+/* Reads the fields present in body over in (create: in holds defaults;
+ * update: the current row). Answers 400 and returns false on a bad one. */
+static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+{
+    static const char provider_message[] =
+        "provider must be \"vapi\" (the vapi-compatible provider API)";
+    const char *timezone = NULL, *provider = NULL, *s = NULL;
+    if (!jsonio_string_not_null(ctx, body, "name", API_TEXT_MAX, "name must be a non-empty string",
+                                &in->name) ||
+        !jsonio_string_not_null(ctx, body, "timezone", WINDOW_ZONE_MAX,
+                                "timezone must be an IANA time zone name such as America/New_York",
+                                &timezone))
+        return false;
+    char why[256];
+    if (timezone && window_zone_check(timezone, why, sizeof(why)) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "timezone",
+                        "timezone '%.64s' is not an IANA time zone name (e.g. "
+                        "America/New_York, Europe/Berlin)",
+                        timezone);
+        return false;
+    }
+    if (timezone)
+        in->timezone = timezone;
+    if (!outbound_read(ctx, body, in) ||
+        !jsonio_string_not_null(ctx, body, "provider", 32, provider_message, &provider))
+        return false;
+    if (provider && strcmp(provider, "vapi") != 0) {
+        api_reply_error(ctx, 400, "invalid", "provider", "%s", provider_message);
+        return false;
+    }
+    if (provider)
+        in->provider = provider;
+    if (!jsonio_string_not_null(ctx, body, "provider_assistant_id", API_TEXT_MAX,
+                                "provider_assistant_id must be the provider's id of the assistant",
+                                &in->provider_assistant_id))
+        return false;
+    jsonio_got_t got = jsonio_string(ctx, body, "provider_phone_number_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_ABSENT)
+        in->provider_phone_number_id = got == JSONIO_SET ? s : NULL;
+    return schema_read(ctx, body, in);
+}
+
+/* in's columns in the order assistant_insert_stmt and assistant_update_stmt
+ * take them after their key. */
+static void assistant_values(const assistant_input_t *in, const char *values[7])
+{
+    const char *v[7] = {in->name,
+                        in->timezone,
+                        in->outbound_e164,
+                        in->provider,
+                        in->provider_assistant_id,
+                        in->provider_phone_number_id,
+                        in->schema};
+    memcpy(values, v, sizeof(v));
+}
+
 static const char *const assistant_fields[] = {"name",
                                                "timezone",
                                                "outbound_phone_number",
@@ -242,8 +244,7 @@ static const resource_t assistant_resource = {
     .not_found = "assistant not found",
     .get = &assistant_get_stmt,
     .lock = &assistant_lock_stmt,
-    .fields = assistant_fields_out,
-    .n_fields = sizeof(assistant_fields_out) / sizeof(assistant_fields_out[0]),
+    RESOURCE_FIELDS(assistant_fields_out),
 };
 
 void assistants_create(api_ctx_t *ctx)
@@ -263,14 +264,8 @@ void assistants_create(api_ctx_t *ctx)
             goto out;
         }
     }
-    const char *params[] = {ctx->account_id,
-                            in.name,
-                            in.timezone,
-                            in.outbound_e164,
-                            in.provider,
-                            in.provider_assistant_id,
-                            in.provider_phone_number_id,
-                            in.schema};
+    const char *params[8] = {ctx->account_id};
+    assistant_values(&in, params + 1);
     resource_created_reply(ctx, &assistant_resource, &assistant_insert_stmt, params);
 out:
     free(in.schema);
@@ -278,15 +273,14 @@ out:
 
 void assistants_get(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_row_reply(ctx, &assistant_resource, key, 200);
+    resource_id_reply(ctx, &assistant_resource);
 }
 
 void assistants_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     const char *params[] = {ctx->account_id, cursor};
     resource_page_reply(ctx, &assistant_resource, &assistant_list_stmt, params, limit);
@@ -346,15 +340,8 @@ static int assistant_update_apply(api_ctx_t *ctx, resource_change_t *ch, const P
     if (assistant_input_read(ctx, ctx->body, &in))
         rc = assistant_in_use(ctx, id, &in, err, errlen);
     if (rc == OD_OK && !ctx->replied) {
-        const char *params[] = {id,
-                                ctx->account_id,
-                                in.name,
-                                in.timezone,
-                                in.outbound_e164,
-                                in.provider,
-                                in.provider_assistant_id,
-                                in.provider_phone_number_id,
-                                in.schema};
+        const char *params[9] = {id, ctx->account_id};
+        assistant_values(&in, params + 2);
         rc = pg_stmt_exec(ctx->db, &assistant_update_stmt, params, NULL, err, errlen);
     }
     free(in.schema);

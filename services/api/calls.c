@@ -77,15 +77,13 @@ static void call_cursor(const PGresult *res, int row, char *buf, size_t len)
 static const resource_t call_resource = {
     .not_found = "call not found",
     .get = &call_get_stmt,
-    .fields = call_fields_out,
-    .n_fields = sizeof(call_fields_out) / sizeof(call_fields_out[0]),
+    RESOURCE_FIELDS(call_fields_out),
     .cursor = call_cursor,
 };
 
 void calls_get(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_row_reply(ctx, &call_resource, key, 200);
+    resource_id_reply(ctx, &call_resource);
 }
 
 /* One page of calls of the campaign or lead `owner`. */

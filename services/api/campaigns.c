@@ -113,8 +113,7 @@ static const resource_t campaign_resource = {
     .not_found = "campaign not found",
     .get = &campaign_get_stmt,
     .lock = &campaign_lock_stmt,
-    .fields = campaign_fields_out,
-    .n_fields = sizeof(campaign_fields_out) / sizeof(campaign_fields_out[0]),
+    RESOURCE_FIELDS(campaign_fields_out),
 };
 
 bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
@@ -168,35 +167,65 @@ typedef struct campaign_input {
 } campaign_input_t;
 
 /* An integer setting whose range lib/settings checks. */
+/* A setting may be absent (kept) but not null: answers 400 "<name> must be
+ * <what>, not null". False once answered. */
+static bool setting_got(api_ctx_t *ctx, jsonio_got_t got, const char *name, const char *what)
+{
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", name, "%s must be %s, not null", name, what);
+    return got != JSONIO_ERROR && got != JSONIO_NULL;
+}
+
 static bool setting_int(api_ctx_t *ctx, const json_t *body, const char *name, int64_t *out)
 {
-    jsonio_got_t got = jsonio_int_any(ctx, body, name, NULL, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be an integer, not null", name);
-        return false;
-    }
-    return got != JSONIO_ERROR;
+    return setting_got(ctx, jsonio_int_any(ctx, body, name, NULL, out), name, "an integer");
 }
 
 static bool setting_bool(api_ctx_t *ctx, const json_t *body, const char *name, bool *out)
 {
-    jsonio_got_t got = jsonio_bool(ctx, body, name, NULL, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be true or false, not null", name);
-        return false;
-    }
-    return got != JSONIO_ERROR;
+    return setting_got(ctx, jsonio_bool(ctx, body, name, NULL, out), name, "true or false");
 }
 
 static bool setting_string(api_ctx_t *ctx, const json_t *body, const char *name, size_t max,
                            const char **out)
 {
-    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, max, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be a string, not null", name);
+    return setting_got(ctx, jsonio_string(ctx, body, name, NULL, max, out), name, "a string");
+}
+
+/* allowed_days of body over in: an array of day names (lib/settings checks
+ * the names); null is refused, as a campaign needs a day to call on. */
+static bool days_read(api_ctx_t *ctx, const json_t *body, campaign_input_t *in)
+{
+    json_t *days = NULL;
+    jsonio_got_t got = jsonio_array(ctx, body, "allowed_days", NULL, &days);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", "allowed_days",
+                        "allowed_days must name at least one day (allowed: mon, tue, wed, thu, "
+                        "fri, sat, sun)");
+    if (got != JSONIO_SET)
+        return got == JSONIO_ABSENT;
+    size_t n = json_array_size(days);
+    if (n > 14) {
+        api_reply_error(ctx, 400, "invalid", "allowed_days",
+                        "allowed_days lists %zu days; there are 7 (mon, tue, wed, thu, fri, "
+                        "sat, sun)",
+                        n);
         return false;
     }
-    return got != JSONIO_ERROR;
+    in->body_days = xcalloc(n ? n : 1, sizeof(*in->body_days));
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_array_get(days, i);
+        if (!json_is_string(d)) {
+            api_reply_error(ctx, 400, "invalid", "allowed_days",
+                            "allowed_days must be an array of day names (mon, tue, wed, thu, "
+                            "fri, sat, sun)");
+            return false;
+        }
+        in->body_days[i] = json_string_value(d);
+    }
+    in->s.allowed_days = in->body_days;
+    in->s.n_allowed_days = n;
+    return true;
 }
 
 /* Reads the fields present in body over in. Type errors are answered here
@@ -244,40 +273,7 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         in->s.calls_per_minute = cpm;
     }
 
-    json_t *days = NULL;
-    got = jsonio_array(ctx, body, "allowed_days", NULL, &days);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "allowed_days",
-                        "allowed_days must name at least one day (allowed: mon, tue, wed, thu, "
-                        "fri, sat, sun)");
-        return false;
-    }
-    if (got == JSONIO_SET) {
-        size_t n = json_array_size(days);
-        if (n > 14) {
-            api_reply_error(ctx, 400, "invalid", "allowed_days",
-                            "allowed_days lists %zu days; there are 7 (mon, tue, wed, thu, fri, "
-                            "sat, sun)",
-                            n);
-            return false;
-        }
-        in->body_days = xcalloc(n ? n : 1, sizeof(*in->body_days));
-        for (size_t i = 0; i < n; i++) {
-            json_t *d = json_array_get(days, i);
-            if (!json_is_string(d)) {
-                api_reply_error(ctx, 400, "invalid", "allowed_days",
-                                "allowed_days must be an array of day names (mon, tue, wed, thu, "
-                                "fri, sat, sun)");
-                return false;
-            }
-            in->body_days[i] = json_string_value(d);
-        }
-        in->s.allowed_days = in->body_days;
-        in->s.n_allowed_days = n;
-    }
-    return true;
+    return days_read(ctx, body, in);
 }
 
 /* The assistant's post-call variables for lib/settings; answers 404 when
@@ -337,6 +333,64 @@ typedef struct campaign_values {
     const char *goal;
 } campaign_values_t;
 
+/* Appends {"field", "message"} to problems. */
+static void problem_add(json_t *problems, const char *field, const char *message)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "field", json_string(field));
+    json_t *msg = json_string(message);
+    json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
+    json_array_append_new(problems, p);
+}
+
+/* Every problem of in (lib/settings' over the assistant's variables vars,
+ * then what the API adds), as an array; empty when rules holds the valid
+ * settings. */
+static json_t *campaign_problems(const campaign_input_t *in, const settings_var_t *vars,
+                                 size_t n_vars, settings_rules_t *rules)
+{
+    settings_problems_t problems;
+    int rc = settings_campaign_check(&in->s, vars, n_vars, rules, &problems);
+    json_t *list = json_array();
+    for (size_t i = 0; rc != OD_OK && i < problems.n; i++)
+        problem_add(list, problems.items[i].field, problems.items[i].message);
+    /* lib/window reads equal times as the whole day, but the schema (001,
+     * campaign_window_not_empty) refuses them as ambiguous: say so here
+     * rather than let the database answer. */
+    int start_min = -1, end_min = -2;
+    if (in->s.window_start && in->s.window_end &&
+        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
+        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min)
+        problem_add(list, "window_end",
+                    "window_end must differ from window_start (a window cannot be empty; for the "
+                    "whole day use 00:00 - 23:59)");
+    if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
+        in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "max_call_duration_s must be between %d and %d (got %" PRId64 ")",
+                 CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
+        problem_add(list, "max_call_duration_s", msg);
+    }
+    return list;
+}
+
+/* The valid settings rules (and in's duration) as the columns' text. */
+static void campaign_values_fill(const settings_rules_t *rules, const campaign_input_t *in,
+                                 campaign_values_t *out)
+{
+    snprintf(out->start, sizeof(out->start), "%d", rules->window.start_min);
+    snprintf(out->end, sizeof(out->end), "%d", rules->window.end_min);
+    snprintf(out->days, sizeof(out->days), "%u", rules->window.days);
+    snprintf(out->max_retries, sizeof(out->max_retries), "%d", rules->retry.max_retries);
+    snprintf(out->interval, sizeof(out->interval), "%d", rules->retry.retry_interval_minutes);
+    snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules->max_concurrent_calls);
+    snprintf(out->cpm, sizeof(out->cpm), "%d", rules->calls_per_minute);
+    snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
+    out->tz_mode = model_tz_mode_name(rules->tz_mode);
+    out->goal = rules->goal_variable;
+}
+
 /* Checks in with lib/settings (and the call duration) and answers 400 with
  * every problem: {"error": {"code": "invalid", "field": first, "message":
  * first, "problems": [{"field", "message"}, ...]}}. */
@@ -348,41 +402,7 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
     if (!assistant_vars_load(ctx, in->assistant_id, &schema, &vars, &n_vars))
         return false;
     settings_rules_t rules;
-    settings_problems_t problems;
-    int rc = settings_campaign_check(&in->s, vars, n_vars, &rules, &problems);
-    json_t *list = json_array();
-    for (size_t i = 0; rc != OD_OK && i < problems.n; i++) {
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string(problems.items[i].field));
-        json_t *msg = json_string(problems.items[i].message);
-        json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
-        json_array_append_new(list, p);
-    }
-    /* lib/window reads equal times as the whole day, but the schema (001,
-     * campaign_window_not_empty) refuses them as ambiguous: say so here
-     * rather than let the database answer. */
-    int start_min = -1, end_min = -2;
-    if (in->s.window_start && in->s.window_end &&
-        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
-        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min) {
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string("window_end"));
-        json_object_set_new(p, "message",
-                            json_string("window_end must differ from window_start (a window "
-                                        "cannot be empty; for the whole day use 00:00 - 23:59)"));
-        json_array_append_new(list, p);
-    }
-    if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
-        in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "max_call_duration_s must be between %d and %d (got %" PRId64 ")",
-                 CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string("max_call_duration_s"));
-        json_object_set_new(p, "message", json_string(msg));
-        json_array_append_new(list, p);
-    }
+    json_t *list = campaign_problems(in, vars, n_vars, &rules);
     bool ok = json_array_size(list) == 0;
     if (!ok) {
         json_t *first = json_array_get(list, 0);
@@ -395,16 +415,7 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
         list = NULL;
         api_reply_error_with(ctx, 400, "invalid", field, message, extra);
     } else {
-        snprintf(out->start, sizeof(out->start), "%d", rules.window.start_min);
-        snprintf(out->end, sizeof(out->end), "%d", rules.window.end_min);
-        snprintf(out->days, sizeof(out->days), "%u", rules.window.days);
-        snprintf(out->max_retries, sizeof(out->max_retries), "%d", rules.retry.max_retries);
-        snprintf(out->interval, sizeof(out->interval), "%d", rules.retry.retry_interval_minutes);
-        snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules.max_concurrent_calls);
-        snprintf(out->cpm, sizeof(out->cpm), "%d", rules.calls_per_minute);
-        snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
-        out->tz_mode = model_tz_mode_name(rules.tz_mode);
-        out->goal = rules.goal_variable;
+        campaign_values_fill(&rules, in, out);
     }
     json_decref(list);
     free(vars);
@@ -473,15 +484,14 @@ out:
 
 void campaigns_get(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_row_reply(ctx, &campaign_resource, key, 200);
+    resource_id_reply(ctx, &campaign_resource);
 }
 
 void campaigns_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     const char *status = http_request_query(ctx->req, "status");
     if (status && !*status)

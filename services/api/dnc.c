@@ -65,8 +65,7 @@ static const resource_field_t dnc_fields_out[] = {
 static const resource_t dnc_resource = {
     .not_found = "the number is not on the do-not-call list",
     .get = &dnc_get_stmt,
-    .fields = dnc_fields_out,
-    .n_fields = sizeof(dnc_fields_out) / sizeof(dnc_fields_out[0]),
+    RESOURCE_FIELDS(dnc_fields_out),
 };
 
 /* Runs "<cmd> key member..." on Redis (SADD or SREM). */

@@ -62,20 +62,37 @@ static const pg_stmt_t import_insert_stmt = {
 static const pg_stmt_t import_staged_stmt = {
     "import_staged", "UPDATE import SET bytes_total = $2::bigint WHERE id = $1::uuid", 2};
 
+/* The members of an import that are its columns (IMPORT_COLUMNS, in
+ * order); 9..13 are the counts of the "rows" object. */
+static const resource_field_t import_fields_out[] = {
+    {"id", api_col_string},
+    {"campaign_id", api_col_string},
+    {"source", api_col_string},
+    {"filename", api_col_string},
+    {"status", api_col_string},
+    {"region", api_col_string},
+    {"column_mapping", api_col_json},
+    {"bytes_total", api_col_int},
+    {"bytes_done", api_col_int},
+    {"read", api_col_int},
+    {"imported", api_col_int},
+    {"duplicate", api_col_int},
+    {"dnc", api_col_int},
+    {"rejected", api_col_int},
+    {"error", api_col_string},
+    {"created_at", api_col_time},
+    {"started_at", api_col_time},
+    {"finished_at", api_col_time},
+};
+
+/* An import: its columns, with progress (0..1, null while the size is
+ * unknown) after bytes_done and the row counts as one object. */
 static json_t *import_json(const PGresult *res, int row, int64_t now_us)
 {
     (void)now_us;
     json_t *i = json_object();
-    json_object_set_new(i, "id", api_col_string(res, row, 0));
-    json_object_set_new(i, "campaign_id", api_col_string(res, row, 1));
-    json_object_set_new(i, "source", api_col_string(res, row, 2));
-    json_object_set_new(i, "filename", api_col_string(res, row, 3));
+    resource_fields_set(i, import_fields_out, 0, 9, res, row);
     const char *status = PQgetvalue(res, row, 4);
-    json_object_set_new(i, "status", json_string(status));
-    json_object_set_new(i, "region", api_col_string(res, row, 5));
-    json_object_set_new(i, "column_mapping", api_col_json(res, row, 6));
-    json_object_set_new(i, "bytes_total", api_col_int(res, row, 7));
-    json_object_set_new(i, "bytes_done", api_col_int(res, row, 8));
     double total = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);
     double done = strtod(PQgetvalue(res, row, 8), NULL);
     json_t *progress = json_null();
@@ -85,16 +102,9 @@ static json_t *import_json(const PGresult *res, int row, int64_t now_us)
         progress = json_real(done >= total ? 1.0 : done / total);
     json_object_set_new(i, "progress", progress);
     json_t *rows = json_object();
-    json_object_set_new(rows, "read", api_col_int(res, row, 9));
-    json_object_set_new(rows, "imported", api_col_int(res, row, 10));
-    json_object_set_new(rows, "duplicate", api_col_int(res, row, 11));
-    json_object_set_new(rows, "dnc", api_col_int(res, row, 12));
-    json_object_set_new(rows, "rejected", api_col_int(res, row, 13));
+    resource_fields_set(rows, import_fields_out, 9, 14, res, row);
     json_object_set_new(i, "rows", rows);
-    json_object_set_new(i, "error", api_col_string(res, row, 14));
-    json_object_set_new(i, "created_at", api_col_time(res, row, 15));
-    json_object_set_new(i, "started_at", api_col_time(res, row, 16));
-    json_object_set_new(i, "finished_at", api_col_time(res, row, 17));
+    resource_fields_set(i, import_fields_out, 14, 18, res, row);
     return i;
 }
 
@@ -531,14 +541,14 @@ int imports_orphans_discard(pg_conn_t *db, int older_than_s, int *n_out, char *e
 
 void imports_get(api_ctx_t *ctx)
 {
-    import_reply(ctx, ctx->params[0], 200);
+    resource_id_reply(ctx, &import_resource);
 }
 
 void imports_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     if (!campaigns_owned(ctx, ctx->params[0], false, NULL))
         return;

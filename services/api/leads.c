@@ -186,43 +186,52 @@ static const char *invalid_message(const char *code)
     return code;
 }
 
+/* The members of a lead that are its columns (LEAD_COLUMNS, in order). */
+static const resource_field_t lead_fields_out[] = {
+    {"id", api_col_string},
+    {"campaign_id", api_col_string},
+    {"parent_lead_id", api_col_string},
+    {"contact_order", api_col_int},
+    {"phone", api_col_string},
+    {"raw_phone", api_col_string},
+    {"invalid_reason", api_col_string},
+    {"name", api_col_string},
+    {"timezone", api_col_string},
+    {"variables", api_col_json},
+    {"external_id", api_col_string},
+    {"import_id", api_col_string},
+    {"status", api_col_string},
+    {"attempts", api_col_int},
+    {"next_attempt_at", api_col_time},
+    {"outcome", api_col_string},
+    {"goal_result", api_col_bool},
+    {"last_call_status", api_col_string},
+    {"last_answered_by", api_col_string},
+    {"last_call_at", api_col_time},
+    {"status_changed_at", api_col_time},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
+
+/* A lead: its columns, with invalid_message after invalid_reason and due
+ * after next_attempt_at. */
 static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
 {
     json_t *l = json_object();
-    json_object_set_new(l, "id", api_col_string(res, row, COL_ID));
-    json_object_set_new(l, "campaign_id", api_col_string(res, row, COL_CAMPAIGN));
-    json_object_set_new(l, "parent_lead_id", api_col_string(res, row, COL_PARENT));
-    json_object_set_new(l, "contact_order", api_col_int(res, row, COL_ORDER));
-    json_object_set_new(l, "phone", api_col_string(res, row, COL_E164));
-    json_object_set_new(l, "raw_phone", api_col_string(res, row, COL_RAW));
-    json_object_set_new(l, "invalid_reason", api_col_string(res, row, COL_INVALID));
+    resource_fields_set(l, lead_fields_out, COL_ID, COL_NAME, res, row);
     json_object_set_new(l, "invalid_message",
                         PQgetisnull(res, row, COL_INVALID)
                             ? json_null()
                             : json_string(invalid_message(PQgetvalue(res, row, COL_INVALID))));
-    json_object_set_new(l, "name", api_col_string(res, row, COL_NAME));
-    json_object_set_new(l, "timezone", api_col_string(res, row, COL_TZ));
-    json_object_set_new(l, "variables", api_col_json(res, row, COL_VARS));
-    json_object_set_new(l, "external_id", api_col_string(res, row, COL_EXTERNAL));
-    json_object_set_new(l, "import_id", api_col_string(res, row, COL_IMPORT));
-    const char *status = PQgetvalue(res, row, COL_STATUS);
-    json_object_set_new(l, "status", json_string(status));
-    json_object_set_new(l, "attempts", api_col_int(res, row, COL_ATTEMPTS));
-    json_object_set_new(l, "next_attempt_at", api_col_time(res, row, COL_NEXT));
+    resource_fields_set(l, lead_fields_out, COL_NAME, COL_OUTCOME, res, row);
     /* Due: waiting for a call whose time has come (the calling window may
      * still hold it back). A primary is stored due at '-infinity'. */
+    const char *status = PQgetvalue(res, row, COL_STATUS);
     bool due = (strcmp(status, "created") == 0 || strcmp(status, "rescheduled") == 0) &&
                !PQgetisnull(res, row, COL_NEXT) && PQgetisnull(res, row, COL_INVALID) &&
                strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
     json_object_set_new(l, "due", json_boolean(due));
-    json_object_set_new(l, "outcome", api_col_string(res, row, COL_OUTCOME));
-    json_object_set_new(l, "goal_result", api_col_bool(res, row, COL_GOAL));
-    json_object_set_new(l, "last_call_status", api_col_string(res, row, COL_LAST_STATUS));
-    json_object_set_new(l, "last_answered_by", api_col_string(res, row, COL_LAST_ANSWERED));
-    json_object_set_new(l, "last_call_at", api_col_time(res, row, COL_LAST_AT));
-    json_object_set_new(l, "status_changed_at", api_col_time(res, row, COL_CHANGED));
-    json_object_set_new(l, "created_at", api_col_time(res, row, COL_CREATED));
-    json_object_set_new(l, "updated_at", api_col_time(res, row, COL_UPDATED));
+    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_UPDATED + 1, res, row);
     return l;
 }
 
@@ -597,8 +606,7 @@ out:
 
 void leads_get(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_row_reply(ctx, &lead_resource, key, 200);
+    resource_id_reply(ctx, &lead_resource);
 }
 
 void leads_list(api_ctx_t *ctx)
@@ -606,7 +614,7 @@ void leads_list(api_ctx_t *ctx)
     const char *campaign_id = ctx->params[0];
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     const char *status = http_request_query(ctx->req, "status");
     const char *outcome = http_request_query(ctx->req, "outcome");

@@ -13,21 +13,35 @@ json_t *resource_row_json(const resource_t *rs, const PGresult *res, int row, in
     if (rs->json)
         return rs->json(res, row, now_us);
     json_t *obj = json_object();
-    for (size_t i = 0; i < rs->n_fields; i++)
-        json_object_set_new(obj, rs->fields[i].name, rs->fields[i].value(res, row, (int)i));
+    resource_fields_set(obj, rs->fields, 0, rs->n_fields, res, row);
     return obj;
+}
+
+void resource_fields_set(json_t *obj, const resource_field_t *fields, size_t first, size_t end,
+                         const PGresult *res, int row)
+{
+    for (size_t i = first; i < end; i++)
+        json_object_set_new(obj, fields[i].name, fields[i].value(res, row, (int)i));
+}
+
+/* Runs stmt with params: its result (the caller PQclears it), or NULL once
+ * the failure is answered. */
+static PGresult *exec_or_reply(api_ctx_t *ctx, const pg_stmt_t *stmt, const char *const *params)
+{
+    char err[512];
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, stmt, params, &res, err, sizeof(err));
+    if (rc)
+        api_reply_failure(ctx, rc, err);
+    return res;
 }
 
 PGresult *resource_row_fetch(api_ctx_t *ctx, const char *not_found, const pg_stmt_t *stmt,
                              const char *const *params)
 {
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = exec_or_reply(ctx, stmt, params);
+    if (!res)
         return NULL;
-    }
     if (PQntuples(res) != 1) {
         PQclear(res);
         api_reply_error(ctx, 404, "not_found", NULL, "%s", not_found);
@@ -45,16 +59,18 @@ void resource_row_reply(api_ctx_t *ctx, const resource_t *rs, const char *const 
     PQclear(res);
 }
 
+void resource_id_reply(api_ctx_t *ctx, const resource_t *rs)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_row_reply(ctx, rs, key, 200);
+}
+
 void resource_created_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *insert,
                             const char *const *params)
 {
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, insert, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = exec_or_reply(ctx, insert, params);
+    if (!res)
         return;
-    }
     char id[UUID_STR_LEN];
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -72,14 +88,11 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
         return;
     }
     memcpy(all, params, n_given * sizeof(*all));
-    char lim[16], err[512];
+    char lim[16];
     all[n_given] = api_i64(lim, sizeof(lim), limit);
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, list, all, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = exec_or_reply(ctx, list, all);
+    if (!res)
         return;
-    }
     int64_t now_us = api_now_us(ctx);
     json_t *items = json_array();
     int n = PQntuples(res);

@@ -54,6 +54,14 @@ typedef struct resource {
     void (*cursor)(const PGresult *res, int row, char *buf, size_t len);
 } resource_t;
 
+/* The members of a resource_t from a table of resource_field_t. */
+#define RESOURCE_FIELDS(table) .fields = (table), .n_fields = sizeof(table) / sizeof((table)[0])
+
+/* Sets on obj the members fields[first..end) from the same columns of
+ * row; for json functions that put computed members between plain ones. */
+void resource_fields_set(json_t *obj, const resource_field_t *fields, size_t first, size_t end,
+                         const PGresult *res, int row);
+
 /* Row `row` of res as rs shows it (a new reference). */
 json_t *resource_row_json(const resource_t *rs, const PGresult *res, int row, int64_t now_us);
 
@@ -65,6 +73,10 @@ PGresult *resource_row_fetch(api_ctx_t *ctx, const char *not_found, const pg_stm
 
 /* Answers rs's row by key (rs->get) with status, or 404 / the failure. */
 void resource_row_reply(api_ctx_t *ctx, const resource_t *rs, const char *const *key, int status);
+
+/* Answers rs's row whose id is the path's first parameter, in ctx's
+ * account (rs->get by (id, account)), with 200. */
+void resource_id_reply(api_ctx_t *ctx, const resource_t *rs);
 
 /* Runs insert (which returns the new row's id as column 0) and answers the
  * new row, read back by (id, ctx's account), with 201. */

@@ -669,10 +669,7 @@ static bool lead_campaign_running(const PGresult *lead)
 
 /* Runs apply on the lead ctx->params[0] of ctx's account, locked in the
  * request's transaction (resource_change_run); arg is apply's. */
-static void lead_change_run(api_ctx_t *ctx,
-                            int (*apply)(api_ctx_t *ctx, resource_change_t *ch,
-                                         const PGresult *lead, char *err, size_t errlen),
-                            void *arg)
+static void lead_change_run(api_ctx_t *ctx, resource_apply_fn apply, void *arg)
 {
     const char *key[] = {ctx->params[0], ctx->account_id};
     resource_change_t ch = {.rs = &lead_resource, .key = key, .apply = apply, .arg = arg};

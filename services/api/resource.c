@@ -82,11 +82,11 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
                          const char *const *params, int limit)
 {
     const char *all[RESOURCE_PARAMS_MAX];
-    size_t n_given = (size_t)list->nparams - 1;
     if (list->nparams < 1 || list->nparams > RESOURCE_PARAMS_MAX) {
         api_reply_failure(ctx, OD_ERR_INTERNAL, "resource_page_reply: too many parameters");
         return;
     }
+    size_t n_given = (size_t)list->nparams - 1;
     memcpy(all, params, n_given * sizeof(*all));
     char lim[16];
     all[n_given] = api_i64(lim, sizeof(lim), limit);
@@ -155,9 +155,7 @@ void resource_change_run(api_ctx_t *ctx, resource_change_t *ch)
 }
 
 void resource_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *key,
-                        const char *const *allowed,
-                        int (*apply)(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
-                                     char *err, size_t errlen))
+                        const char *const *allowed, resource_apply_fn apply)
 {
     json_t *body = jsonio_body_object(ctx);
     if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))

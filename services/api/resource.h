@@ -37,11 +37,6 @@ typedef struct resource_field {
 typedef struct resource {
     /* The 404 message ("assistant not found"). */
     const char *not_found;
-    /* The row by its key (the parameters the caller gives; for
-     * resource_created_reply: (id, account)). */
-    const pg_stmt_t *get;
-    /* The same row FOR UPDATE, by the same key (resource_change_run). */
-    const pg_stmt_t *lock;
     /* The row as the API shows it: column i is member fields[i]... */
     const resource_field_t *fields;
     size_t n_fields;
@@ -49,6 +44,11 @@ typedef struct resource {
      * row `row` of res as a new reference. now_us is the request's
      * campaign time, taken once per answer (a lead's "due"). */
     json_t *(*json)(const PGresult *res, int row, int64_t now_us);
+    /* The row by its key (the parameters the caller gives; for
+     * resource_created_reply: (id, account)). */
+    const pg_stmt_t *get;
+    /* The same row FOR UPDATE, by the same key (resource_change_run). */
+    const pg_stmt_t *lock;
     /* The next_cursor of a page whose last row is `row`, into buf; NULL:
      * the text of column 0 (the id). */
     void (*cursor)(const PGresult *res, int row, char *buf, size_t len);
@@ -95,23 +95,25 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
  * message in err. */
 typedef int (*resource_tx_fn)(api_ctx_t *ctx, void *arg, char *err, size_t errlen);
 
-/* BEGIN, fn, COMMIT. True once committed (the caller answers). False once
- * answered: fn's refusal, or the failure of a step (api_reply_failure);
- * the transaction is rolled back. */
+/* BEGIN, fn, COMMIT (ctx has not answered yet). True once committed (the caller answers). False
+ * once answered: fn's refusal, or the failure of a step (api_reply_failure); the transaction is
+ * rolled back. */
 bool resource_tx_run(api_ctx_t *ctx, resource_tx_fn fn, void *arg);
 
 typedef struct resource_change resource_change_t;
+
+/* A locked change's own step: reads the request over the locked row
+ * (borrowed, valid until it returns), checks it and writes, in the
+ * transaction. Answers and returns as a resource_tx_fn. */
+typedef int (*resource_apply_fn)(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                 char *err, size_t errlen);
 
 /* A change of one row under its lock (PATCH and the actions on a row). */
 struct resource_change {
     const resource_t *rs;   /* not_found, and the row answered after the commit */
     const pg_stmt_t *lock;  /* the row FOR UPDATE, by key */
     const char *const *key; /* parameters of lock and of rs->get */
-    /* Reads the request over the locked row (borrowed, valid until apply
-     * returns), checks it and writes, in the transaction. Answers and
-     * returns as a resource_tx_fn. */
-    int (*apply)(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row, char *err,
-                 size_t errlen);
+    resource_apply_fn apply;
     void *arg; /* apply's own */
     /* The answer after the commit, which apply may set: reply_status 0
      * (the default) answers the row by key with 200; 204 answers no body;
@@ -128,8 +130,6 @@ void resource_change_run(api_ctx_t *ctx, resource_change_t *ch);
  * fields only (NULL-terminated; else 400), then resource_change_run with
  * apply, which reads the body (ctx->body) over the locked row. */
 void resource_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *key,
-                        const char *const *allowed,
-                        int (*apply)(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
-                                     char *err, size_t errlen));
+                        const char *const *allowed, resource_apply_fn apply);
 
 #endif

@@ -24,6 +24,20 @@
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
     " quiet_hours_end_min, webhook_secret, od_us(created_at), od_us(updated_at) FROM account"
 
+/* The account row (ACCOUNT_COLUMNS) as the API shows it. */
+static const resource_field_t account_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"balance_minor", api_col_int},
+    {"currency", api_col_string},
+    {"default_region", api_col_string},
+    {"quiet_hours_start", api_col_hhmm},
+    {"quiet_hours_end", api_col_hhmm},
+    {"webhook_secret", api_col_string},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
+
 static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
                                            1};
 
@@ -47,20 +61,6 @@ static const pg_stmt_t account_credit_stmt = {
     "UPDATE account SET balance_minor = balance_minor + $2::bigint, updated_at = now()"
     " WHERE id = $1::uuid RETURNING balance_minor, currency",
     2};
-
-/* The account row (ACCOUNT_COLUMNS) as the API shows it. */
-static const resource_field_t account_fields_out[] = {
-    {"id", api_col_string},
-    {"name", api_col_string},
-    {"balance_minor", api_col_int},
-    {"currency", api_col_string},
-    {"default_region", api_col_string},
-    {"quiet_hours_start", api_col_hhmm},
-    {"quiet_hours_end", api_col_hhmm},
-    {"webhook_secret", api_col_string},
-    {"created_at", api_col_time},
-    {"updated_at", api_col_time},
-};
 
 static const resource_t account_resource = {
     .not_found = "account not found",

@@ -26,6 +26,20 @@
     " provider_phone_number_id, post_call_schema::text, od_us(created_at), od_us(updated_at)"      \
     " FROM assistant"
 
+/* The JSON members, one per column of ASSISTANT_COLUMNS in its order. */
+static const resource_field_t assistant_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"timezone", api_col_string},
+    {"outbound_phone_number", api_col_string},
+    {"provider", api_col_string},
+    {"provider_assistant_id", api_col_string},
+    {"provider_phone_number_id", api_col_string},
+    {"post_call_schema", api_col_json},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
+
 static const pg_stmt_t assistant_get_stmt = {
     "assistant_get", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
 
@@ -66,19 +80,6 @@ static const pg_stmt_t running_users_stmt = {
     "SELECT id, name FROM campaign WHERE assistant_id = $1::uuid AND status = 'in_progress'"
     " LIMIT 1",
     1};
-
-static const resource_field_t assistant_fields_out[] = {
-    {"id", api_col_string},
-    {"name", api_col_string},
-    {"timezone", api_col_string},
-    {"outbound_phone_number", api_col_string},
-    {"provider", api_col_string},
-    {"provider_assistant_id", api_col_string},
-    {"provider_phone_number_id", api_col_string},
-    {"post_call_schema", api_col_json},
-    {"created_at", api_col_time},
-    {"updated_at", api_col_time},
-};
 
 /* An assistant's fields as they will be written. Strings borrow from the
  * request body, the current row or the buffers here. */

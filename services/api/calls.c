@@ -29,23 +29,7 @@
     " AND ($5::call_status IS NULL OR k.status = $5::call_status)"                                 \
     " ORDER BY k.created_at, k.attempt_id LIMIT $6::int"
 
-static const pg_stmt_t call_get_stmt = {
-    "call_get", CALL_COLUMNS " WHERE k.attempt_id = $1::uuid AND c.account_id = $2::uuid", 2};
-
-static const pg_stmt_t call_list_campaign_stmt = {
-    "call_list_campaign",
-    CALL_COLUMNS " WHERE k.campaign_id = $1::uuid AND c.account_id = $2::uuid" CALL_PAGE, 6};
-
-static const pg_stmt_t call_list_lead_stmt = {
-    "call_list_lead",
-    CALL_COLUMNS " WHERE k.lead_id = $1::uuid AND c.account_id = $2::uuid" CALL_PAGE, 6};
-
-static const pg_stmt_t lead_owned_stmt = {
-    "call_lead_owned",
-    "SELECT 1 FROM lead l JOIN campaign c ON c.id = l.campaign_id"
-    " WHERE l.id = $1::uuid AND c.account_id = $2::uuid",
-    2};
-
+/* The JSON members, one per column of CALL_COLUMNS in its order. */
 static const resource_field_t call_fields_out[] = {
     {"id", api_col_string},
     {"lead_id", api_col_string},
@@ -67,6 +51,23 @@ static const resource_field_t call_fields_out[] = {
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
 };
+
+static const pg_stmt_t call_get_stmt = {
+    "call_get", CALL_COLUMNS " WHERE k.attempt_id = $1::uuid AND c.account_id = $2::uuid", 2};
+
+static const pg_stmt_t call_list_campaign_stmt = {
+    "call_list_campaign",
+    CALL_COLUMNS " WHERE k.campaign_id = $1::uuid AND c.account_id = $2::uuid" CALL_PAGE, 6};
+
+static const pg_stmt_t call_list_lead_stmt = {
+    "call_list_lead",
+    CALL_COLUMNS " WHERE k.lead_id = $1::uuid AND c.account_id = $2::uuid" CALL_PAGE, 6};
+
+static const pg_stmt_t lead_owned_stmt = {
+    "call_lead_owned",
+    "SELECT 1 FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+    " WHERE l.id = $1::uuid AND c.account_id = $2::uuid",
+    2};
 
 /* A page's cursor: "<created_at µs>_<attempt id>" of its last call. */
 static void call_cursor(const PGresult *res, int row, char *buf, size_t len)

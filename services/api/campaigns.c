@@ -38,6 +38,30 @@
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at) FROM campaign c"
 
+/* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
+static const resource_field_t campaign_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"assistant_id", api_col_string},
+    {"status", api_col_string},
+    {"pause_reason", api_col_string},
+    {"window_start", api_col_hhmm},
+    {"window_end", api_col_hhmm},
+    {"allowed_days", api_col_days},
+    {"max_retries", api_col_int},
+    {"retry_interval_minutes", api_col_int},
+    {"retry_on_voicemail", api_col_bool},
+    {"goal_variable", api_col_string},
+    {"goal_based_retry", api_col_bool},
+    {"timezone_mode", api_col_string},
+    {"max_concurrent_calls", api_col_int},
+    {"calls_per_minute", api_col_int},
+    {"max_call_duration_s", api_col_int},
+    {"status_changed_at", api_col_time},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
+
 static const pg_stmt_t campaign_get_stmt = {
     "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
 
@@ -85,29 +109,6 @@ static const pg_stmt_t campaign_update_stmt = {
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
     " max_call_duration_s = $15::int, updated_at = now() WHERE id = $1::uuid",
     15};
-
-static const resource_field_t campaign_fields_out[] = {
-    {"id", api_col_string},
-    {"name", api_col_string},
-    {"assistant_id", api_col_string},
-    {"status", api_col_string},
-    {"pause_reason", api_col_string},
-    {"window_start", api_col_hhmm},
-    {"window_end", api_col_hhmm},
-    {"allowed_days", api_col_days},
-    {"max_retries", api_col_int},
-    {"retry_interval_minutes", api_col_int},
-    {"retry_on_voicemail", api_col_bool},
-    {"goal_variable", api_col_string},
-    {"goal_based_retry", api_col_bool},
-    {"timezone_mode", api_col_string},
-    {"max_concurrent_calls", api_col_int},
-    {"calls_per_minute", api_col_int},
-    {"max_call_duration_s", api_col_int},
-    {"status_changed_at", api_col_time},
-    {"created_at", api_col_time},
-    {"updated_at", api_col_time},
-};
 
 static const resource_t campaign_resource = {
     .not_found = "campaign not found",

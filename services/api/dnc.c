@@ -30,6 +30,14 @@
 /* A reason is a short note ("asked not to be called", "complaint #123"). */
 #define DNC_REASON_MAX 500
 
+/* An entry as the API shows it: the columns of dnc_get_stmt and dnc_list_stmt
+ * (e164, reason, created_at), in order. */
+static const resource_field_t dnc_fields_out[] = {
+    {"phone", api_col_string},
+    {"reason", api_col_string},
+    {"created_at", api_col_time},
+};
+
 static const pg_stmt_t dnc_insert_stmt = {
     "dnc_insert",
     "INSERT INTO dnc (account_id, e164, reason) VALUES ($1::uuid, $2, $3)"
@@ -54,12 +62,6 @@ static const pg_stmt_t dnc_accounts_stmt = {"dnc_sync_accounts",
 
 static const pg_stmt_t dnc_numbers_stmt = {
     "dnc_sync_numbers", "SELECT e164 FROM dnc WHERE account_id = $1::uuid ORDER BY e164", 1};
-
-static const resource_field_t dnc_fields_out[] = {
-    {"phone", api_col_string},
-    {"reason", api_col_string},
-    {"created_at", api_col_time},
-};
 
 /* An entry of the list, by (account, number); the cursor is the number. */
 static const resource_t dnc_resource = {

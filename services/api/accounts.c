@@ -17,11 +17,26 @@
 #include "jsonio.h"
 #include "log.h"
 #include "phone.h"
+#include "resource.h"
 #include "settings.h"
 
 #define ACCOUNT_COLUMNS                                                                            \
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
     " quiet_hours_end_min, webhook_secret, od_us(created_at), od_us(updated_at) FROM account"
+
+/* The account row (ACCOUNT_COLUMNS) as the API shows it. */
+static const resource_field_t account_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"balance_minor", api_col_int},
+    {"currency", api_col_string},
+    {"default_region", api_col_string},
+    {"quiet_hours_start", api_col_hhmm},
+    {"quiet_hours_end", api_col_hhmm},
+    {"webhook_secret", api_col_string},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
 
 static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
                                            1};
@@ -47,38 +62,17 @@ static const pg_stmt_t account_credit_stmt = {
     " WHERE id = $1::uuid RETURNING balance_minor, currency",
     2};
 
-/* The account row (ACCOUNT_COLUMNS) as the API shows it. */
-static json_t *account_json(const PGresult *res)
-{
-    json_t *a = json_object();
-    json_object_set_new(a, "id", api_col_string(res, 0, 0));
-    json_object_set_new(a, "name", api_col_string(res, 0, 1));
-    json_object_set_new(a, "balance_minor", api_col_int(res, 0, 2));
-    json_object_set_new(a, "currency", api_col_string(res, 0, 3));
-    json_object_set_new(a, "default_region", api_col_string(res, 0, 4));
-    json_object_set_new(a, "quiet_hours_start", api_col_hhmm(res, 0, 5));
-    json_object_set_new(a, "quiet_hours_end", api_col_hhmm(res, 0, 6));
-    json_object_set_new(a, "webhook_secret", api_col_string(res, 0, 7));
-    json_object_set_new(a, "created_at", api_col_time(res, 0, 8));
-    json_object_set_new(a, "updated_at", api_col_time(res, 0, 9));
-    return a;
-}
+static const resource_t account_resource = {
+    .not_found = "account not found",
+    .get = &account_get_stmt,
+    .lock = &account_lock_stmt,
+    RESOURCE_FIELDS(account_fields_out),
+};
 
 void accounts_get(api_ctx_t *ctx)
 {
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &account_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "account");
-    else
-        api_reply_json(ctx, 200, account_json(res));
-    PQclear(res);
+    const char *key[] = {ctx->account_id};
+    resource_row_reply(ctx, &account_resource, key, 200);
 }
 
 /* A region libphonenumber knows, upper case, into out[3]; answers 400. */
@@ -109,108 +103,86 @@ static bool quiet_field(api_ctx_t *ctx, const json_t *body, const char *name, co
     return true;
 }
 
-void accounts_update(api_ctx_t *ctx)
+/* The quiet hours of a PATCH (qs, qe: both set or both NULL) as minutes of
+ * the day into start_min and end_min (left empty for none); answers 400. */
+static bool quiet_hours_read(api_ctx_t *ctx, const char *qs, const char *qe, char start_min[8],
+                             char end_min[8])
 {
-    static const char *const allowed[] = {"name", "default_region", "quiet_hours_start",
-                                          "quiet_hours_end", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
-        return;
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    const char *params[] = {ctx->account_id, NULL, NULL, NULL, NULL};
-    rc = pg_stmt_exec(ctx->db, &account_lock_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        api_reply_not_found(ctx, "account");
-        goto out;
-    }
-    const char *name = PQgetvalue(res, 0, 1);
-    char region[3];
-    snprintf(region, sizeof(region), "%s", PQgetvalue(res, 0, 4));
-    char qs_buf[8] = "", qe_buf[8] = "";
-    const char *qs = NULL, *qe = NULL;
-    if (!PQgetisnull(res, 0, 5)) {
-        window_time_format(atoi(PQgetvalue(res, 0, 5)), qs_buf, sizeof(qs_buf));
-        window_time_format(atoi(PQgetvalue(res, 0, 6)), qe_buf, sizeof(qe_buf));
-        qs = qs_buf;
-        qe = qe_buf;
-    }
-
-    const char *s = NULL;
-    jsonio_got_t got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        goto out;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
-        goto out;
-    }
-    if (got == JSONIO_SET)
-        name = s;
-    got = jsonio_string(ctx, body, "default_region", NULL, 8, &s);
-    if (got == JSONIO_ERROR)
-        goto out;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "default_region",
-                        "default_region must be a region code (ISO 3166 alpha-2, e.g. US)");
-        goto out;
-    }
-    if (got == JSONIO_SET && !region_parse(ctx, "default_region", s, region))
-        goto out;
-    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
-        !quiet_field(ctx, body, "quiet_hours_end", &qe))
-        goto out;
-
-    char start_min[8] = "", end_min[8] = "";
     if ((qs == NULL) != (qe == NULL)) {
         const char *missing = qs ? "quiet_hours_end" : "quiet_hours_start";
         api_reply_error(ctx, 400, "invalid", missing,
                         "quiet_hours_start and quiet_hours_end go together: set both (\"08:00\", "
                         "\"21:00\") or both null for no quiet hours");
-        goto out;
+        return false;
     }
-    if (qs) {
-        window_spec_t spec;
-        settings_problems_t problems;
-        if (settings_quiet_hours_check(qs, qe, &spec, &problems) != OD_OK) {
-            api_reply_error(ctx, 400, "invalid", problems.items[0].field, "%s",
-                            problems.items[0].message);
-            goto out;
-        }
-        if (spec.start_min == spec.end_min) {
-            api_reply_error(ctx, 400, "invalid", "quiet_hours_end",
-                            "quiet_hours_end must differ from quiet_hours_start (calls are "
-                            "permitted between them; null both for no quiet hours)");
-            goto out;
-        }
-        snprintf(start_min, sizeof(start_min), "%d", spec.start_min);
-        snprintf(end_min, sizeof(end_min), "%d", spec.end_min);
+    if (!qs)
+        return true;
+    window_spec_t spec;
+    settings_problems_t problems;
+    if (settings_quiet_hours_check(qs, qe, &spec, &problems) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", problems.items[0].field, "%s",
+                        problems.items[0].message);
+        return false;
     }
-    params[1] = name;
-    params[2] = region;
-    params[3] = qs ? start_min : NULL;
-    params[4] = qs ? end_min : NULL;
-    rc = pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
+    if (spec.start_min == spec.end_min) {
+        api_reply_error(ctx, 400, "invalid", "quiet_hours_end",
+                        "quiet_hours_end must differ from quiet_hours_start (calls are "
+                        "permitted between them; null both for no quiet hours)");
+        return false;
     }
-    PQclear(res);
-    res = NULL;
-    accounts_get(ctx);
-out:
-    PQclear(res);
-    pg_tx_rollback(ctx->db);
+    snprintf(start_min, 8, "%d", spec.start_min);
+    snprintf(end_min, 8, "%d", spec.end_min);
+    return true;
+}
+
+/* accounts_update's step under the lock: the body over the current row. */
+static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                char *err, size_t errlen)
+{
+    (void)ch;
+    const json_t *body = ctx->body;
+    const char *name = PQgetvalue(row, 0, 1);
+    char region[3];
+    snprintf(region, sizeof(region), "%s", PQgetvalue(row, 0, 4));
+    char qs_buf[8] = "", qe_buf[8] = "";
+    const char *qs = NULL, *qe = NULL;
+    if (!PQgetisnull(row, 0, 5)) {
+        window_time_format(atoi(PQgetvalue(row, 0, 5)), qs_buf, sizeof(qs_buf));
+        window_time_format(atoi(PQgetvalue(row, 0, 6)), qe_buf, sizeof(qe_buf));
+        qs = qs_buf;
+        qe = qe_buf;
+    }
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
+    if (got == JSONIO_ERROR || got == JSONIO_NULL)
+        return OD_OK;
+    if (got == JSONIO_SET)
+        name = s;
+    got = jsonio_string(ctx, body, "default_region", NULL, 8, &s);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", "default_region",
+                        "default_region must be a region code (ISO 3166 alpha-2, e.g. US)");
+    if (got == JSONIO_ERROR || got == JSONIO_NULL ||
+        (got == JSONIO_SET && !region_parse(ctx, "default_region", s, region)))
+        return OD_OK;
+    char start_min[8] = "", end_min[8] = "";
+    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
+        !quiet_field(ctx, body, "quiet_hours_end", &qe) ||
+        !quiet_hours_read(ctx, qs, qe, start_min, end_min))
+        return OD_OK;
+    const char *params[] = {ctx->account_id, name, region, qs ? start_min : NULL,
+                            qs ? end_min : NULL};
+    return pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, errlen);
+}
+
+void accounts_update(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"name", "default_region", "quiet_hours_start",
+                                          "quiet_hours_end", NULL};
+    const char *key[] = {ctx->account_id};
+    resource_patch_run(ctx, &account_resource, key, allowed, account_update_apply);
 }
 
 int accounts_create(pg_conn_t *db, const char *name, int64_t balance_minor, const char *region,

@@ -148,6 +148,11 @@ bool api_query_uuid_cursor(api_ctx_t *ctx, const char **cursor)
     return true;
 }
 
+bool api_query_page(api_ctx_t *ctx, int *limit, const char **cursor)
+{
+    return api_query_limit(ctx, limit) && api_query_uuid_cursor(ctx, cursor);
+}
+
 /* ---- JSON from result rows --------------------------------------------- */
 
 json_t *api_col_string(const PGresult *res, int row, int col)
@@ -201,6 +206,16 @@ json_t *api_col_hhmm(const PGresult *res, int row, int col)
     char buf[8];
     window_time_format(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
     return json_string(buf);
+}
+
+json_t *api_col_days(const PGresult *res, int row, int col)
+{
+    json_t *days = json_array();
+    unsigned bits = (unsigned)atoi(PQgetvalue(res, row, col));
+    for (unsigned b = 0; b < 7; b++)
+        if (bits & (1u << b))
+            json_array_append_new(days, json_string(window_day_name(1u << b)));
+    return days;
 }
 
 json_t *api_page(json_t *items, int limit, const char *last)

@@ -5,7 +5,8 @@
  * A request goes: lib/http -> router.c (route match, path parameters, a
  * pooled Postgres connection, authentication, the JSON body) -> one handler
  * of a resource file (accounts.c, assistants.c, campaigns.c, leads.c,
- * imports.c, calls.c, dnc.c) -> an answer set with api_reply_*.
+ * imports.c, calls.c, dnc.c), built from the shapes of resource.h (a row,
+ * a page, a locked change) -> an answer set with api_reply_*.
  *
  * Every handler runs on one of lib/http's request threads with its own
  * connection from the pool, so handlers share nothing but api_t, whose
@@ -122,6 +123,8 @@ bool api_query_limit(api_ctx_t *ctx, int *limit);
 /* ?cursor= when it must be a UUID (an id of the list): NULL when absent;
  * false (answered 400) when malformed. */
 bool api_query_uuid_cursor(api_ctx_t *ctx, const char **cursor);
+/* Both: the page of a list ordered by id. */
+bool api_query_page(api_ctx_t *ctx, int *limit, const char **cursor);
 
 /* ---- JSON from result rows --------------------------------------------- */
 
@@ -136,6 +139,9 @@ json_t *api_col_json(const PGresult *res, int row, int col);
 json_t *api_col_time(const PGresult *res, int row, int col);
 /* A minute of day as "HH:MM", null for SQL NULL. */
 json_t *api_col_hhmm(const PGresult *res, int row, int col);
+/* A set of days (lib/window's bits) as an array of day names, Monday
+ * first. */
+json_t *api_col_days(const PGresult *res, int row, int col);
 
 /* The page envelope {"data": items, "next_cursor": cursor or null},
  * taking items. next_cursor is set when the page is full (there may be

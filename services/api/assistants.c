@@ -12,6 +12,7 @@
 #include "jsonio.h"
 #include "model.h"
 #include "phone.h"
+#include "resource.h"
 #include "window.h"
 #include "xmalloc.h"
 
@@ -24,6 +25,20 @@
     "SELECT id, name, timezone, outbound_e164, provider, provider_assistant_id,"                   \
     " provider_phone_number_id, post_call_schema::text, od_us(created_at), od_us(updated_at)"      \
     " FROM assistant"
+
+/* The JSON members, one per column of ASSISTANT_COLUMNS in its order. */
+static const resource_field_t assistant_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"timezone", api_col_string},
+    {"outbound_phone_number", api_col_string},
+    {"provider", api_col_string},
+    {"provider_assistant_id", api_col_string},
+    {"provider_phone_number_id", api_col_string},
+    {"post_call_schema", api_col_json},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
 
 static const pg_stmt_t assistant_get_stmt = {
     "assistant_get", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
@@ -65,22 +80,6 @@ static const pg_stmt_t running_users_stmt = {
     "SELECT id, name FROM campaign WHERE assistant_id = $1::uuid AND status = 'in_progress'"
     " LIMIT 1",
     1};
-
-static json_t *assistant_json(const PGresult *res, int row)
-{
-    json_t *a = json_object();
-    json_object_set_new(a, "id", api_col_string(res, row, 0));
-    json_object_set_new(a, "name", api_col_string(res, row, 1));
-    json_object_set_new(a, "timezone", api_col_string(res, row, 2));
-    json_object_set_new(a, "outbound_phone_number", api_col_string(res, row, 3));
-    json_object_set_new(a, "provider", api_col_string(res, row, 4));
-    json_object_set_new(a, "provider_assistant_id", api_col_string(res, row, 5));
-    json_object_set_new(a, "provider_phone_number_id", api_col_string(res, row, 6));
-    json_object_set_new(a, "post_call_schema", api_col_json(res, row, 7));
-    json_object_set_new(a, "created_at", api_col_time(res, row, 8));
-    json_object_set_new(a, "updated_at", api_col_time(res, row, 9));
-    return a;
-}
 
 /* An assistant's fields as they will be written. Strings borrow from the
  * request body, the current row or the buffers here. */
@@ -130,43 +129,12 @@ static bool schema_check(api_ctx_t *ctx, json_t *schema)
     return true;
 }
 
-/* Reads the fields present in body over in (create: in holds defaults;
- * update: the current row). Answers 400 and returns false on a bad one. */
-static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+/* The outbound phone number of body over in: null removes it, a number is
+ * parsed in the account's region. Answers 400. */
+static bool outbound_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
 {
     const char *s = NULL;
-    jsonio_got_t got;
-    got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "name", "name must be a non-empty string");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->name = s;
-
-    got = jsonio_string(ctx, body, "timezone", NULL, WINDOW_ZONE_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "timezone",
-                        "timezone must be an IANA time zone name such as America/New_York");
-        return false;
-    }
-    if (got == JSONIO_SET) {
-        char why[256];
-        if (window_zone_check(s, why, sizeof(why)) != OD_OK) {
-            api_reply_error(ctx, 400, "invalid", "timezone",
-                            "timezone '%.64s' is not an IANA time zone name (e.g. "
-                            "America/New_York, Europe/Berlin)",
-                            s);
-            return false;
-        }
-        in->timezone = s;
-    }
-
-    got = jsonio_string(ctx, body, "outbound_phone_number", NULL, 64, &s);
+    jsonio_got_t got = jsonio_string(ctx, body, "outbound_phone_number", NULL, 64, &s);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {
@@ -182,39 +150,14 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
         in->outbound_e164 = in->e164;
         in->outbound_changed = true;
     }
+    return true;
+}
 
-    got = jsonio_string(ctx, body, "provider", NULL, 32, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL || (got == JSONIO_SET && strcmp(s, "vapi") != 0)) {
-        api_reply_error(ctx, 400, "invalid", "provider",
-                        "provider must be \"vapi\" (the vapi-compatible provider API)");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->provider = s;
-
-    got = jsonio_string(ctx, body, "provider_assistant_id", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "provider_assistant_id",
-                        "provider_assistant_id must be the provider's id of the assistant");
-        return false;
-    }
-    if (got == JSONIO_SET)
-        in->provider_assistant_id = s;
-
-    got = jsonio_string(ctx, body, "provider_phone_number_id", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL)
-        in->provider_phone_number_id = NULL;
-    else if (got == JSONIO_SET)
-        in->provider_phone_number_id = s;
-
+/* The post-call schema of body over in: null empties it. Answers 400. */
+static bool schema_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+{
     json_t *schema = NULL;
-    got = jsonio_object(ctx, body, "post_call_schema", NULL, &schema);
+    jsonio_got_t got = jsonio_object(ctx, body, "post_call_schema", NULL, &schema);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {
@@ -231,6 +174,64 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
     return true;
 }
 
+/* Reads the fields present in body over in (create: in holds defaults;
+ * update: the current row). Answers 400 and returns false on a bad one. */
+static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
+{
+    static const char provider_message[] =
+        "provider must be \"vapi\" (the vapi-compatible provider API)";
+    const char *timezone = NULL, *provider = NULL, *s = NULL;
+    if (!jsonio_string_not_null(ctx, body, "name", API_TEXT_MAX, "name must be a non-empty string",
+                                &in->name) ||
+        !jsonio_string_not_null(ctx, body, "timezone", WINDOW_ZONE_MAX,
+                                "timezone must be an IANA time zone name such as America/New_York",
+                                &timezone))
+        return false;
+    char why[256];
+    if (timezone && window_zone_check(timezone, why, sizeof(why)) != OD_OK) {
+        api_reply_error(ctx, 400, "invalid", "timezone",
+                        "timezone '%.64s' is not an IANA time zone name (e.g. "
+                        "America/New_York, Europe/Berlin)",
+                        timezone);
+        return false;
+    }
+    if (timezone)
+        in->timezone = timezone;
+    if (!outbound_read(ctx, body, in) ||
+        !jsonio_string_not_null(ctx, body, "provider", 32, provider_message, &provider))
+        return false;
+    if (provider && strcmp(provider, "vapi") != 0) {
+        api_reply_error(ctx, 400, "invalid", "provider", "%s", provider_message);
+        return false;
+    }
+    if (provider)
+        in->provider = provider;
+    if (!jsonio_string_not_null(ctx, body, "provider_assistant_id", API_TEXT_MAX,
+                                "provider_assistant_id must be the provider's id of the assistant",
+                                &in->provider_assistant_id))
+        return false;
+    jsonio_got_t got = jsonio_string(ctx, body, "provider_phone_number_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_ABSENT)
+        in->provider_phone_number_id = got == JSONIO_SET ? s : NULL;
+    return schema_read(ctx, body, in);
+}
+
+/* in's columns in the order assistant_insert_stmt and assistant_update_stmt
+ * take them after their key. */
+static void assistant_values(const assistant_input_t *in, const char *values[7])
+{
+    const char *v[7] = {in->name,
+                        in->timezone,
+                        in->outbound_e164,
+                        in->provider,
+                        in->provider_assistant_id,
+                        in->provider_phone_number_id,
+                        in->schema};
+    memcpy(values, v, sizeof(v));
+}
+
 static const char *const assistant_fields[] = {"name",
                                                "timezone",
                                                "outbound_phone_number",
@@ -240,23 +241,12 @@ static const char *const assistant_fields[] = {"name",
                                                "post_call_schema",
                                                NULL};
 
-/* Answers the assistant id of ctx's account. */
-static void assistant_reply(api_ctx_t *ctx, const char *id, int status)
-{
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &assistant_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "assistant");
-    else
-        api_reply_json(ctx, status, assistant_json(res, 0));
-    PQclear(res);
-}
+static const resource_t assistant_resource = {
+    .not_found = "assistant not found",
+    .get = &assistant_get_stmt,
+    .lock = &assistant_lock_stmt,
+    RESOURCE_FIELDS(assistant_fields_out),
+};
 
 void assistants_create(api_ctx_t *ctx)
 {
@@ -275,99 +265,40 @@ void assistants_create(api_ctx_t *ctx)
             goto out;
         }
     }
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {ctx->account_id,
-                            in.name,
-                            in.timezone,
-                            in.outbound_e164,
-                            in.provider,
-                            in.provider_assistant_id,
-                            in.provider_phone_number_id,
-                            in.schema};
-    int rc = pg_stmt_exec(ctx->db, &assistant_insert_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    char id[UUID_STR_LEN];
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assistant_reply(ctx, id, 201);
+    const char *params[8] = {ctx->account_id};
+    assistant_values(&in, params + 1);
+    resource_created_reply(ctx, &assistant_resource, &assistant_insert_stmt, params);
 out:
     free(in.schema);
 }
 
 void assistants_get(api_ctx_t *ctx)
 {
-    assistant_reply(ctx, ctx->params[0], 200);
+    resource_id_reply(ctx, &assistant_resource);
 }
 
 void assistants_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {ctx->account_id, cursor, lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &assistant_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, assistant_json(res, i));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
-    PQclear(res);
+    const char *params[] = {ctx->account_id, cursor};
+    resource_page_reply(ctx, &assistant_resource, &assistant_list_stmt, params, limit);
 }
 
-void assistants_update(api_ctx_t *ctx)
+/* Whether a campaign of assistant id refuses the change in: one whose
+ * goal variable the new schema no longer has as a boolean, or one calling
+ * while the outbound number goes away. Answers 409 naming the campaign. */
+static int assistant_in_use(api_ctx_t *ctx, const char *id, const assistant_input_t *in, char *err,
+                            size_t errlen)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, assistant_fields, NULL))
-        return;
-    const char *id = ctx->params[0];
-    char err[512];
-    PGresult *res = NULL, *users = NULL;
-    assistant_input_t in = {0};
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    const char *key[] = {id, ctx->account_id};
-    rc = pg_stmt_exec(ctx->db, &assistant_lock_stmt, key, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        api_reply_not_found(ctx, "assistant");
-        goto out;
-    }
-    in.name = PQgetvalue(res, 0, 1);
-    in.timezone = PQgetvalue(res, 0, 2);
-    in.outbound_e164 = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
-    in.provider = PQgetvalue(res, 0, 4);
-    in.provider_assistant_id = PQgetvalue(res, 0, 5);
-    in.provider_phone_number_id = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
-    in.schema = xstrdup(PQgetvalue(res, 0, 7));
-    if (!assistant_input_read(ctx, body, &in))
-        goto out;
-
-    if (in.schema_changed) {
-        const char *p[] = {id, in.schema};
-        rc = pg_stmt_exec(ctx->db, &goal_users_stmt, p, &users, err, sizeof(err));
-        if (rc) {
-            api_reply_failure(ctx, rc, err);
-            goto out;
-        }
-        if (PQntuples(users) > 0) {
+    PGresult *users = NULL;
+    int rc = OD_OK;
+    if (in->schema_changed) {
+        const char *p[] = {id, in->schema};
+        rc = pg_stmt_exec(ctx->db, &goal_users_stmt, p, &users, err, errlen);
+        if (rc == OD_OK && PQntuples(users) > 0) {
             api_reply_error(ctx, 409, "in_use", "post_call_schema",
                             "campaign '%.100s' (%s) uses '%.64s' as its goal variable: keep it a "
                             "boolean variable, or change the campaign's goal_variable first",
@@ -378,42 +309,48 @@ void assistants_update(api_ctx_t *ctx)
         PQclear(users);
         users = NULL;
     }
-    if (in.outbound_changed && !in.outbound_e164) {
+    if (rc == OD_OK && in->outbound_changed && !in->outbound_e164) {
         const char *p[] = {id};
-        rc = pg_stmt_exec(ctx->db, &running_users_stmt, p, &users, err, sizeof(err));
-        if (rc) {
-            api_reply_failure(ctx, rc, err);
-            goto out;
-        }
-        if (PQntuples(users) > 0) {
+        rc = pg_stmt_exec(ctx->db, &running_users_stmt, p, &users, err, errlen);
+        if (rc == OD_OK && PQntuples(users) > 0)
             api_reply_error(
                 ctx, 409, "in_use", "outbound_phone_number",
                 "campaign '%.100s' (%s) is calling with this assistant: pause it before "
                 "removing the outbound phone number",
                 PQgetvalue(users, 0, 1), PQgetvalue(users, 0, 0));
-            goto out;
-        }
     }
-    const char *params[] = {id,
-                            ctx->account_id,
-                            in.name,
-                            in.timezone,
-                            in.outbound_e164,
-                            in.provider,
-                            in.provider_assistant_id,
-                            in.provider_phone_number_id,
-                            in.schema};
-    rc = pg_stmt_exec(ctx->db, &assistant_update_stmt, params, NULL, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    assistant_reply(ctx, id, 200);
 out:
-    pg_tx_rollback(ctx->db);
     PQclear(users);
-    PQclear(res);
+    return rc;
+}
+
+/* assistants_update's step under the lock: the body over the current row. */
+static int assistant_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                  char *err, size_t errlen)
+{
+    const char *id = ch->key[0];
+    assistant_input_t in = {0};
+    in.name = PQgetvalue(row, 0, 1);
+    in.timezone = PQgetvalue(row, 0, 2);
+    in.outbound_e164 = PQgetisnull(row, 0, 3) ? NULL : PQgetvalue(row, 0, 3);
+    in.provider = PQgetvalue(row, 0, 4);
+    in.provider_assistant_id = PQgetvalue(row, 0, 5);
+    in.provider_phone_number_id = PQgetisnull(row, 0, 6) ? NULL : PQgetvalue(row, 0, 6);
+    in.schema = xstrdup(PQgetvalue(row, 0, 7));
+    int rc = OD_OK;
+    if (assistant_input_read(ctx, ctx->body, &in))
+        rc = assistant_in_use(ctx, id, &in, err, errlen);
+    if (rc == OD_OK && !ctx->replied) {
+        const char *params[9] = {id, ctx->account_id};
+        assistant_values(&in, params + 2);
+        rc = pg_stmt_exec(ctx->db, &assistant_update_stmt, params, NULL, err, errlen);
+    }
     free(in.schema);
+    return rc;
+}
+
+void assistants_update(api_ctx_t *ctx)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_patch_run(ctx, &assistant_resource, key, assistant_fields, assistant_update_apply);
 }

@@ -15,6 +15,7 @@
 
 #include "handlers.h"
 #include "model.h"
+#include "resource.h"
 
 #define CALL_COLUMNS                                                                               \
     "SELECT k.attempt_id, k.lead_id, k.campaign_id, k.attempt_number, k.e164, k.status,"           \
@@ -27,6 +28,29 @@
     " AND ($3::bigint IS NULL OR (k.created_at, k.attempt_id) > (od_ts($3::bigint), $4::uuid))"    \
     " AND ($5::call_status IS NULL OR k.status = $5::call_status)"                                 \
     " ORDER BY k.created_at, k.attempt_id LIMIT $6::int"
+
+/* The JSON members, one per column of CALL_COLUMNS in its order. */
+static const resource_field_t call_fields_out[] = {
+    {"id", api_col_string},
+    {"lead_id", api_col_string},
+    {"campaign_id", api_col_string},
+    {"attempt_number", api_col_int},
+    {"phone", api_col_string},
+    {"status", api_col_string},
+    {"status_history", api_col_json},
+    {"answered_by", api_col_string},
+    {"provider_call_id", api_col_string},
+    {"failure_class", api_col_string},
+    {"issued_at", api_col_time},
+    {"started_at", api_col_time},
+    {"ended_at", api_col_time},
+    {"duration_s", api_col_int},
+    {"cost_minor", api_col_int},
+    {"ended_reason", api_col_string},
+    {"post_call_variables", api_col_json},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
 
 static const pg_stmt_t call_get_stmt = {
     "call_get", CALL_COLUMNS " WHERE k.attempt_id = $1::uuid AND c.account_id = $2::uuid", 2};
@@ -45,46 +69,22 @@ static const pg_stmt_t lead_owned_stmt = {
     " WHERE l.id = $1::uuid AND c.account_id = $2::uuid",
     2};
 
-static json_t *call_json(const PGresult *res, int row)
+/* A page's cursor: "<created_at µs>_<attempt id>" of its last call. */
+static void call_cursor(const PGresult *res, int row, char *buf, size_t len)
 {
-    json_t *k = json_object();
-    json_object_set_new(k, "id", api_col_string(res, row, 0));
-    json_object_set_new(k, "lead_id", api_col_string(res, row, 1));
-    json_object_set_new(k, "campaign_id", api_col_string(res, row, 2));
-    json_object_set_new(k, "attempt_number", api_col_int(res, row, 3));
-    json_object_set_new(k, "phone", api_col_string(res, row, 4));
-    json_object_set_new(k, "status", api_col_string(res, row, 5));
-    json_object_set_new(k, "status_history", api_col_json(res, row, 6));
-    json_object_set_new(k, "answered_by", api_col_string(res, row, 7));
-    json_object_set_new(k, "provider_call_id", api_col_string(res, row, 8));
-    json_object_set_new(k, "failure_class", api_col_string(res, row, 9));
-    json_object_set_new(k, "issued_at", api_col_time(res, row, 10));
-    json_object_set_new(k, "started_at", api_col_time(res, row, 11));
-    json_object_set_new(k, "ended_at", api_col_time(res, row, 12));
-    json_object_set_new(k, "duration_s", api_col_int(res, row, 13));
-    json_object_set_new(k, "cost_minor", api_col_int(res, row, 14));
-    json_object_set_new(k, "ended_reason", api_col_string(res, row, 15));
-    json_object_set_new(k, "post_call_variables", api_col_json(res, row, 16));
-    json_object_set_new(k, "created_at", api_col_time(res, row, 17));
-    json_object_set_new(k, "updated_at", api_col_time(res, row, 18));
-    return k;
+    snprintf(buf, len, "%s_%s", PQgetvalue(res, row, 17), PQgetvalue(res, row, 0));
 }
+
+static const resource_t call_resource = {
+    .not_found = "call not found",
+    .get = &call_get_stmt,
+    RESOURCE_FIELDS(call_fields_out),
+    .cursor = call_cursor,
+};
 
 void calls_get(api_ctx_t *ctx)
 {
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &call_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "call");
-    else
-        api_reply_json(ctx, 200, call_json(res, 0));
-    PQclear(res);
+    resource_id_reply(ctx, &call_resource);
 }
 
 /* One page of calls of the campaign or lead `owner`. */
@@ -115,30 +115,9 @@ static void calls_page(api_ctx_t *ctx, const pg_stmt_t *stmt, const char *owner)
         api_reply_error(ctx, 400, "invalid", "status", "status: %s", why);
         return;
     }
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {owner,
-                            ctx->account_id,
-                            cursor_us[0] ? cursor_us : NULL,
-                            cursor_id[0] ? cursor_id : NULL,
-                            status,
-                            lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, call_json(res, i));
-    char last[80] = "";
-    if (n)
-        snprintf(last, sizeof(last), "%s_%s", PQgetvalue(res, n - 1, 17),
-                 PQgetvalue(res, n - 1, 0));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? last : NULL));
-    PQclear(res);
+    const char *params[] = {owner, ctx->account_id, cursor_us[0] ? cursor_us : NULL,
+                            cursor_id[0] ? cursor_id : NULL, status};
+    resource_page_reply(ctx, &call_resource, stmt, params, limit);
 }
 
 void calls_list_campaign(api_ctx_t *ctx)
@@ -150,19 +129,10 @@ void calls_list_campaign(api_ctx_t *ctx)
 
 void calls_list_lead(api_ctx_t *ctx)
 {
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &lead_owned_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_row_fetch(ctx, "lead not found", &lead_owned_stmt, params);
+    if (!res)
         return;
-    }
-    bool found = PQntuples(res) == 1;
     PQclear(res);
-    if (!found) {
-        api_reply_not_found(ctx, "lead");
-        return;
-    }
     calls_page(ctx, &call_list_lead_stmt, ctx->params[0]);
 }

@@ -20,6 +20,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "model.h"
+#include "resource.h"
 #include "settings.h"
 #include "window.h"
 #include "xmalloc.h"
@@ -36,6 +37,30 @@
     " c.retry_on_voicemail, c.goal_variable, c.goal_based_retry, c.timezone_mode,"                 \
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at) FROM campaign c"
+
+/* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
+static const resource_field_t campaign_fields_out[] = {
+    {"id", api_col_string},
+    {"name", api_col_string},
+    {"assistant_id", api_col_string},
+    {"status", api_col_string},
+    {"pause_reason", api_col_string},
+    {"window_start", api_col_hhmm},
+    {"window_end", api_col_hhmm},
+    {"allowed_days", api_col_days},
+    {"max_retries", api_col_int},
+    {"retry_interval_minutes", api_col_int},
+    {"retry_on_voicemail", api_col_bool},
+    {"goal_variable", api_col_string},
+    {"goal_based_retry", api_col_bool},
+    {"timezone_mode", api_col_string},
+    {"max_concurrent_calls", api_col_int},
+    {"calls_per_minute", api_col_int},
+    {"max_call_duration_s", api_col_int},
+    {"status_changed_at", api_col_time},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
 
 static const pg_stmt_t campaign_get_stmt = {
     "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
@@ -85,54 +110,12 @@ static const pg_stmt_t campaign_update_stmt = {
     " max_call_duration_s = $15::int, updated_at = now() WHERE id = $1::uuid",
     15};
 
-static json_t *campaign_json(const PGresult *res, int row)
-{
-    json_t *c = json_object();
-    json_object_set_new(c, "id", api_col_string(res, row, 0));
-    json_object_set_new(c, "name", api_col_string(res, row, 1));
-    json_object_set_new(c, "assistant_id", api_col_string(res, row, 2));
-    json_object_set_new(c, "status", api_col_string(res, row, 3));
-    json_object_set_new(c, "pause_reason", api_col_string(res, row, 4));
-    json_object_set_new(c, "window_start", api_col_hhmm(res, row, 5));
-    json_object_set_new(c, "window_end", api_col_hhmm(res, row, 6));
-    json_t *days = json_array();
-    unsigned bits = (unsigned)atoi(PQgetvalue(res, row, 7));
-    for (unsigned b = 0; b < 7; b++)
-        if (bits & (1u << b))
-            json_array_append_new(days, json_string(window_day_name(1u << b)));
-    json_object_set_new(c, "allowed_days", days);
-    json_object_set_new(c, "max_retries", api_col_int(res, row, 8));
-    json_object_set_new(c, "retry_interval_minutes", api_col_int(res, row, 9));
-    json_object_set_new(c, "retry_on_voicemail", api_col_bool(res, row, 10));
-    json_object_set_new(c, "goal_variable", api_col_string(res, row, 11));
-    json_object_set_new(c, "goal_based_retry", api_col_bool(res, row, 12));
-    json_object_set_new(c, "timezone_mode", api_col_string(res, row, 13));
-    json_object_set_new(c, "max_concurrent_calls", api_col_int(res, row, 14));
-    json_object_set_new(c, "calls_per_minute", api_col_int(res, row, 15));
-    json_object_set_new(c, "max_call_duration_s", api_col_int(res, row, 16));
-    json_object_set_new(c, "status_changed_at", api_col_time(res, row, 17));
-    json_object_set_new(c, "created_at", api_col_time(res, row, 18));
-    json_object_set_new(c, "updated_at", api_col_time(res, row, 19));
-    return c;
-}
-
-/* Answers the campaign id of ctx's account with status. */
-static void campaign_reply(api_ctx_t *ctx, const char *id, int status)
-{
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &campaign_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "campaign");
-    else
-        api_reply_json(ctx, status, campaign_json(res, 0));
-    PQclear(res);
-}
+static const resource_t campaign_resource = {
+    .not_found = "campaign not found",
+    .get = &campaign_get_stmt,
+    .lock = &campaign_lock_stmt,
+    RESOURCE_FIELDS(campaign_fields_out),
+};
 
 bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
 {
@@ -140,22 +123,16 @@ bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *s
         api_reply_not_found(ctx, "campaign");
         return false;
     }
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {campaign_id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, lock ? &campaign_owned_lock_stmt : &campaign_owned_stmt, params,
-                          &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res =
+        resource_row_fetch(ctx, campaign_resource.not_found,
+                           lock ? &campaign_owned_lock_stmt : &campaign_owned_stmt, params);
+    if (!res)
         return false;
-    }
-    bool found = PQntuples(res) == 1;
-    if (found && status_out)
+    if (status_out)
         snprintf(status_out, 16, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!found)
-        api_reply_not_found(ctx, "campaign");
-    return found;
+    return true;
 }
 
 /* ---- settings ------------------------------------------------------------- */
@@ -191,35 +168,65 @@ typedef struct campaign_input {
 } campaign_input_t;
 
 /* An integer setting whose range lib/settings checks. */
+/* A setting may be absent (kept) but not null: answers 400 "<name> must be
+ * <what>, not null". False once answered. */
+static bool setting_got(api_ctx_t *ctx, jsonio_got_t got, const char *name, const char *what)
+{
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", name, "%s must be %s, not null", name, what);
+    return got != JSONIO_ERROR && got != JSONIO_NULL;
+}
+
 static bool setting_int(api_ctx_t *ctx, const json_t *body, const char *name, int64_t *out)
 {
-    jsonio_got_t got = jsonio_int_any(ctx, body, name, NULL, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be an integer, not null", name);
-        return false;
-    }
-    return got != JSONIO_ERROR;
+    return setting_got(ctx, jsonio_int_any(ctx, body, name, NULL, out), name, "an integer");
 }
 
 static bool setting_bool(api_ctx_t *ctx, const json_t *body, const char *name, bool *out)
 {
-    jsonio_got_t got = jsonio_bool(ctx, body, name, NULL, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be true or false, not null", name);
-        return false;
-    }
-    return got != JSONIO_ERROR;
+    return setting_got(ctx, jsonio_bool(ctx, body, name, NULL, out), name, "true or false");
 }
 
 static bool setting_string(api_ctx_t *ctx, const json_t *body, const char *name, size_t max,
                            const char **out)
 {
-    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, max, out);
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", name, "%s must be a string, not null", name);
+    return setting_got(ctx, jsonio_string(ctx, body, name, NULL, max, out), name, "a string");
+}
+
+/* allowed_days of body over in: an array of day names (lib/settings checks
+ * the names); null is refused, as a campaign needs a day to call on. */
+static bool days_read(api_ctx_t *ctx, const json_t *body, campaign_input_t *in)
+{
+    json_t *days = NULL;
+    jsonio_got_t got = jsonio_array(ctx, body, "allowed_days", NULL, &days);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", "allowed_days",
+                        "allowed_days must name at least one day (allowed: mon, tue, wed, thu, "
+                        "fri, sat, sun)");
+    if (got != JSONIO_SET)
+        return got == JSONIO_ABSENT;
+    size_t n = json_array_size(days);
+    if (n > 14) {
+        api_reply_error(ctx, 400, "invalid", "allowed_days",
+                        "allowed_days lists %zu days; there are 7 (mon, tue, wed, thu, fri, "
+                        "sat, sun)",
+                        n);
         return false;
     }
-    return got != JSONIO_ERROR;
+    in->body_days = xcalloc(n ? n : 1, sizeof(*in->body_days));
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_array_get(days, i);
+        if (!json_is_string(d)) {
+            api_reply_error(ctx, 400, "invalid", "allowed_days",
+                            "allowed_days must be an array of day names (mon, tue, wed, thu, "
+                            "fri, sat, sun)");
+            return false;
+        }
+        in->body_days[i] = json_string_value(d);
+    }
+    in->s.allowed_days = in->body_days;
+    in->s.n_allowed_days = n;
+    return true;
 }
 
 /* Reads the fields present in body over in. Type errors are answered here
@@ -267,40 +274,7 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         in->s.calls_per_minute = cpm;
     }
 
-    json_t *days = NULL;
-    got = jsonio_array(ctx, body, "allowed_days", NULL, &days);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "allowed_days",
-                        "allowed_days must name at least one day (allowed: mon, tue, wed, thu, "
-                        "fri, sat, sun)");
-        return false;
-    }
-    if (got == JSONIO_SET) {
-        size_t n = json_array_size(days);
-        if (n > 14) {
-            api_reply_error(ctx, 400, "invalid", "allowed_days",
-                            "allowed_days lists %zu days; there are 7 (mon, tue, wed, thu, fri, "
-                            "sat, sun)",
-                            n);
-            return false;
-        }
-        in->body_days = xcalloc(n ? n : 1, sizeof(*in->body_days));
-        for (size_t i = 0; i < n; i++) {
-            json_t *d = json_array_get(days, i);
-            if (!json_is_string(d)) {
-                api_reply_error(ctx, 400, "invalid", "allowed_days",
-                                "allowed_days must be an array of day names (mon, tue, wed, thu, "
-                                "fri, sat, sun)");
-                return false;
-            }
-            in->body_days[i] = json_string_value(d);
-        }
-        in->s.allowed_days = in->body_days;
-        in->s.n_allowed_days = n;
-    }
-    return true;
+    return days_read(ctx, body, in);
 }
 
 /* The assistant's post-call variables for lib/settings; answers 404 when
@@ -360,6 +334,64 @@ typedef struct campaign_values {
     const char *goal;
 } campaign_values_t;
 
+/* Appends {"field", "message"} to problems. */
+static void problem_add(json_t *problems, const char *field, const char *message)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "field", json_string(field));
+    json_t *msg = json_string(message);
+    json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
+    json_array_append_new(problems, p);
+}
+
+/* Every problem of in (lib/settings' over the assistant's variables vars,
+ * then what the API adds), as an array; empty when rules holds the valid
+ * settings. */
+static json_t *campaign_problems(const campaign_input_t *in, const settings_var_t *vars,
+                                 size_t n_vars, settings_rules_t *rules)
+{
+    settings_problems_t problems;
+    int rc = settings_campaign_check(&in->s, vars, n_vars, rules, &problems);
+    json_t *list = json_array();
+    for (size_t i = 0; rc != OD_OK && i < problems.n; i++)
+        problem_add(list, problems.items[i].field, problems.items[i].message);
+    /* lib/window reads equal times as the whole day, but the schema (001,
+     * campaign_window_not_empty) refuses them as ambiguous: say so here
+     * rather than let the database answer. */
+    int start_min = -1, end_min = -2;
+    if (in->s.window_start && in->s.window_end &&
+        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
+        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min)
+        problem_add(list, "window_end",
+                    "window_end must differ from window_start (a window cannot be empty; for the "
+                    "whole day use 00:00 - 23:59)");
+    if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
+        in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "max_call_duration_s must be between %d and %d (got %" PRId64 ")",
+                 CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
+        problem_add(list, "max_call_duration_s", msg);
+    }
+    return list;
+}
+
+/* The valid settings rules (and in's duration) as the columns' text. */
+static void campaign_values_fill(const settings_rules_t *rules, const campaign_input_t *in,
+                                 campaign_values_t *out)
+{
+    snprintf(out->start, sizeof(out->start), "%d", rules->window.start_min);
+    snprintf(out->end, sizeof(out->end), "%d", rules->window.end_min);
+    snprintf(out->days, sizeof(out->days), "%u", rules->window.days);
+    snprintf(out->max_retries, sizeof(out->max_retries), "%d", rules->retry.max_retries);
+    snprintf(out->interval, sizeof(out->interval), "%d", rules->retry.retry_interval_minutes);
+    snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules->max_concurrent_calls);
+    snprintf(out->cpm, sizeof(out->cpm), "%d", rules->calls_per_minute);
+    snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
+    out->tz_mode = model_tz_mode_name(rules->tz_mode);
+    out->goal = rules->goal_variable;
+}
+
 /* Checks in with lib/settings (and the call duration) and answers 400 with
  * every problem: {"error": {"code": "invalid", "field": first, "message":
  * first, "problems": [{"field", "message"}, ...]}}. */
@@ -371,41 +403,7 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
     if (!assistant_vars_load(ctx, in->assistant_id, &schema, &vars, &n_vars))
         return false;
     settings_rules_t rules;
-    settings_problems_t problems;
-    int rc = settings_campaign_check(&in->s, vars, n_vars, &rules, &problems);
-    json_t *list = json_array();
-    for (size_t i = 0; rc != OD_OK && i < problems.n; i++) {
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string(problems.items[i].field));
-        json_t *msg = json_string(problems.items[i].message);
-        json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
-        json_array_append_new(list, p);
-    }
-    /* lib/window reads equal times as the whole day, but the schema (001,
-     * campaign_window_not_empty) refuses them as ambiguous: say so here
-     * rather than let the database answer. */
-    int start_min = -1, end_min = -2;
-    if (in->s.window_start && in->s.window_end &&
-        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
-        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min) {
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string("window_end"));
-        json_object_set_new(p, "message",
-                            json_string("window_end must differ from window_start (a window "
-                                        "cannot be empty; for the whole day use 00:00 - 23:59)"));
-        json_array_append_new(list, p);
-    }
-    if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
-        in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "max_call_duration_s must be between %d and %d (got %" PRId64 ")",
-                 CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
-        json_t *p = json_object();
-        json_object_set_new(p, "field", json_string("max_call_duration_s"));
-        json_object_set_new(p, "message", json_string(msg));
-        json_array_append_new(list, p);
-    }
+    json_t *list = campaign_problems(in, vars, n_vars, &rules);
     bool ok = json_array_size(list) == 0;
     if (!ok) {
         json_t *first = json_array_get(list, 0);
@@ -418,16 +416,7 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
         list = NULL;
         api_reply_error_with(ctx, 400, "invalid", field, message, extra);
     } else {
-        snprintf(out->start, sizeof(out->start), "%d", rules.window.start_min);
-        snprintf(out->end, sizeof(out->end), "%d", rules.window.end_min);
-        snprintf(out->days, sizeof(out->days), "%u", rules.window.days);
-        snprintf(out->max_retries, sizeof(out->max_retries), "%d", rules.retry.max_retries);
-        snprintf(out->interval, sizeof(out->interval), "%d", rules.retry.retry_interval_minutes);
-        snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules.max_concurrent_calls);
-        snprintf(out->cpm, sizeof(out->cpm), "%d", rules.calls_per_minute);
-        snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
-        out->tz_mode = model_tz_mode_name(rules.tz_mode);
-        out->goal = rules.goal_variable;
+        campaign_values_fill(&rules, in, out);
     }
     json_decref(list);
     free(vars);
@@ -439,6 +428,29 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
 static void campaign_input_free(campaign_input_t *in)
 {
     free(in->body_days);
+}
+
+/* The 15 parameters of campaign_insert_stmt (first: the account) and of
+ * campaign_update_stmt (first: the campaign), in the order both take. */
+static void campaign_params(const char *first, const campaign_input_t *in,
+                            const campaign_values_t *v, const char *params[15])
+{
+    const char *values[15] = {first,
+                              in->assistant_id,
+                              in->name,
+                              v->start,
+                              v->end,
+                              v->days,
+                              v->max_retries,
+                              v->interval,
+                              in->s.retry_on_voicemail ? "true" : "false",
+                              v->goal,
+                              in->s.goal_based_retry ? "true" : "false",
+                              v->tz_mode,
+                              v->concurrent,
+                              in->s.has_calls_per_minute ? v->cpm : NULL,
+                              v->duration};
+    memcpy(params, values, sizeof(values));
 }
 
 void campaigns_create(api_ctx_t *ctx)
@@ -464,46 +476,23 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {ctx->account_id,
-                            in.assistant_id,
-                            in.name,
-                            v.start,
-                            v.end,
-                            v.days,
-                            v.max_retries,
-                            v.interval,
-                            in.s.retry_on_voicemail ? "true" : "false",
-                            v.goal,
-                            in.s.goal_based_retry ? "true" : "false",
-                            v.tz_mode,
-                            v.concurrent,
-                            in.s.has_calls_per_minute ? v.cpm : NULL,
-                            v.duration};
-    int rc = pg_stmt_exec(ctx->db, &campaign_insert_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    char id[UUID_STR_LEN];
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    campaign_reply(ctx, id, 201);
+    const char *params[15];
+    campaign_params(ctx->account_id, &in, &v, params);
+    resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
     campaign_input_free(&in);
 }
 
 void campaigns_get(api_ctx_t *ctx)
 {
-    campaign_reply(ctx, ctx->params[0], 200);
+    resource_id_reply(ctx, &campaign_resource);
 }
 
 void campaigns_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     const char *status = http_request_query(ctx->req, "status");
     if (status && !*status)
@@ -514,74 +503,49 @@ void campaigns_list(api_ctx_t *ctx)
         api_reply_error(ctx, 400, "invalid", "status", "status: %s", why);
         return;
     }
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {ctx->account_id, cursor, status, lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &campaign_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, campaign_json(res, i));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
-    PQclear(res);
+    const char *params[] = {ctx->account_id, cursor, status};
+    resource_page_reply(ctx, &campaign_resource, &campaign_list_stmt, params, limit);
 }
 
-void campaigns_update(api_ctx_t *ctx)
+/* The current settings of a campaign row (CAMPAIGN_COLUMNS) in the form
+ * the user writes them; strings borrow from res and in. */
+static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, campaign_fields, NULL))
-        return;
-    const char *id = ctx->params[0];
-    char err[512];
-    PGresult *res = NULL;
-    campaign_input_t in;
-    memset(&in, 0, sizeof(in));
-    campaign_values_t v;
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    const char *key[] = {id, ctx->account_id};
-    rc = pg_stmt_exec(ctx->db, &campaign_lock_stmt, key, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        api_reply_not_found(ctx, "campaign");
-        goto out;
-    }
-    /* The current settings, in the form the user writes them. */
-    in.name = PQgetvalue(res, 0, 1);
-    in.assistant_id = PQgetvalue(res, 0, 2);
-    window_time_format(atoi(PQgetvalue(res, 0, 5)), in.window_start, sizeof(in.window_start));
-    window_time_format(atoi(PQgetvalue(res, 0, 6)), in.window_end, sizeof(in.window_end));
-    in.s.window_start = in.window_start;
-    in.s.window_end = in.window_end;
+    in->name = PQgetvalue(res, 0, 1);
+    in->assistant_id = PQgetvalue(res, 0, 2);
+    window_time_format(atoi(PQgetvalue(res, 0, 5)), in->window_start, sizeof(in->window_start));
+    window_time_format(atoi(PQgetvalue(res, 0, 6)), in->window_end, sizeof(in->window_end));
+    in->s.window_start = in->window_start;
+    in->s.window_end = in->window_end;
     unsigned bits = (unsigned)atoi(PQgetvalue(res, 0, 7));
     for (unsigned b = 0; b < 7; b++)
         if (bits & (1u << b))
-            in.days[in.s.n_allowed_days++] = window_day_name(1u << b);
-    in.s.allowed_days = in.days;
-    in.s.max_retries = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
-    in.s.retry_interval_minutes = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
-    in.s.retry_on_voicemail = PQgetvalue(res, 0, 10)[0] == 't';
-    in.s.goal_variable = PQgetisnull(res, 0, 11) ? NULL : PQgetvalue(res, 0, 11);
-    in.s.goal_based_retry = PQgetvalue(res, 0, 12)[0] == 't';
-    in.s.timezone_mode = PQgetvalue(res, 0, 13);
-    in.s.max_concurrent_calls = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
-    in.s.has_calls_per_minute = !PQgetisnull(res, 0, 15);
-    in.s.calls_per_minute = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
-    in.max_call_duration_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
-    const char *status = PQgetvalue(res, 0, 3);
+            in->days[in->s.n_allowed_days++] = window_day_name(1u << b);
+    in->s.allowed_days = in->days;
+    in->s.max_retries = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+    in->s.retry_interval_minutes = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+    in->s.retry_on_voicemail = PQgetvalue(res, 0, 10)[0] == 't';
+    in->s.goal_variable = PQgetisnull(res, 0, 11) ? NULL : PQgetvalue(res, 0, 11);
+    in->s.goal_based_retry = PQgetvalue(res, 0, 12)[0] == 't';
+    in->s.timezone_mode = PQgetvalue(res, 0, 13);
+    in->s.max_concurrent_calls = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
+    in->s.has_calls_per_minute = !PQgetisnull(res, 0, 15);
+    in->s.calls_per_minute = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
+    in->max_call_duration_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
+}
 
-    if (!campaign_input_read(ctx, body, &in))
+/* campaigns_update's step under the lock: the body over the current
+ * settings; settings (not the name) only while draft or paused. */
+static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                 char *err, size_t errlen)
+{
+    campaign_input_t in;
+    memset(&in, 0, sizeof(in));
+    campaign_values_t v;
+    campaign_input_from_row(row, &in);
+    const char *status = PQgetvalue(row, 0, 3);
+    int rc = OD_OK;
+    if (!campaign_input_read(ctx, ctx->body, &in))
         goto out;
     if (in.settings_given && strcmp(status, "draft") != 0 && strcmp(status, "paused") != 0) {
         api_reply_error(ctx, 409, "invalid_state", NULL,
@@ -592,33 +556,18 @@ void campaigns_update(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[] = {id,
-                            in.assistant_id,
-                            in.name,
-                            v.start,
-                            v.end,
-                            v.days,
-                            v.max_retries,
-                            v.interval,
-                            in.s.retry_on_voicemail ? "true" : "false",
-                            v.goal,
-                            in.s.goal_based_retry ? "true" : "false",
-                            v.tz_mode,
-                            v.concurrent,
-                            in.s.has_calls_per_minute ? v.cpm : NULL,
-                            v.duration};
-    rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    campaign_reply(ctx, id, 200);
+    const char *params[15];
+    campaign_params(ch->key[0], &in, &v, params);
+    rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:
-    pg_tx_rollback(ctx->db);
-    PQclear(res);
     campaign_input_free(&in);
+    return rc;
+}
+
+void campaigns_update(api_ctx_t *ctx)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_patch_run(ctx, &campaign_resource, key, campaign_fields, campaign_update_apply);
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -670,7 +619,8 @@ static void campaign_action(api_ctx_t *ctx, lifecycle_action_t action)
         api_reply_failure(ctx, rc, err);
         return;
     }
-    campaign_reply(ctx, id, 200);
+    const char *key[] = {id, ctx->account_id};
+    resource_row_reply(ctx, &campaign_resource, key, 200);
 }
 
 void campaigns_start(api_ctx_t *ctx)
@@ -750,59 +700,48 @@ static void count_add(json_t *obj, const char *key, long long n)
     json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
-void campaigns_stats(api_ctx_t *ctx)
+/* The leads part of the statistics, from stats_leads_stmt's groups;
+ * *total, *finished and *goal_true feed the goal and attempts parts. */
+static json_t *stats_leads_json(const PGresult *leads, long long *total, long long *finished,
+                                long long *goal_true)
 {
-    const char *id = ctx->params[0];
-    char err[512];
-    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL;
-    const char *key[] = {id, ctx->account_id};
-    const char *one[] = {id};
-    int rc = pg_stmt_exec(ctx->db, &stats_meta_stmt, key, &meta, err, sizeof(err));
-    if (rc == OD_OK && PQntuples(meta) != 1) {
-        api_reply_not_found(ctx, "campaign");
-        goto out;
-    }
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(ctx->db, &stats_leads_stmt, one, &leads, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(ctx->db, &stats_calls_stmt, one, &calls, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(ctx->db, &stats_attempts_stmt, one, &attempts, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-
     json_t *by_status = zero_counts(lead_status_name, MODEL_LEAD_STATUS_COUNT);
     json_t *by_outcome = zero_counts(outcome_name, MODEL_OUTCOME_COUNT);
-    long long total = 0, invalid = 0, goal_true = 0, finished = 0, secondary = 0;
+    long long invalid = 0, secondary = 0;
+    *total = *finished = *goal_true = 0;
     for (int i = 0; i < PQntuples(leads); i++) {
         long long n = strtoll(PQgetvalue(leads, i, 2), NULL, 10);
         const char *status = PQgetvalue(leads, i, 0);
-        total += n;
+        *total += n;
         invalid += strtoll(PQgetvalue(leads, i, 3), NULL, 10);
-        goal_true += strtoll(PQgetvalue(leads, i, 4), NULL, 10);
+        *goal_true += strtoll(PQgetvalue(leads, i, 4), NULL, 10);
         secondary += strtoll(PQgetvalue(leads, i, 5), NULL, 10);
         count_add(by_status, status, n);
         if (!PQgetisnull(leads, i, 1))
             count_add(by_outcome, PQgetvalue(leads, i, 1), n);
         if (strcmp(status, "completed") == 0 || strcmp(status, "max_retries") == 0)
-            finished += n;
+            *finished += n;
     }
     json_t *lead_stats = json_object();
-    json_object_set_new(lead_stats, "total", json_integer(total));
+    json_object_set_new(lead_stats, "total", json_integer(*total));
     json_object_set_new(lead_stats, "secondary_contacts", json_integer(secondary));
     json_object_set_new(lead_stats, "invalid", json_integer(invalid));
     json_object_set_new(lead_stats, "by_status", by_status);
     json_object_set_new(lead_stats, "by_outcome", by_outcome);
+    return lead_stats;
+}
 
+/* The calls part, from stats_calls_stmt's groups; *spend: their cost. */
+static json_t *stats_calls_json(const PGresult *calls, long long *spend)
+{
     json_t *call_status = zero_counts(call_status_name, MODEL_CALL_STATUS_COUNT);
     json_t *answered = zero_counts(answered_by_name, MODEL_ANSWERED_BY_COUNT);
-    long long n_calls = 0, spend = 0, seconds = 0;
+    long long n_calls = 0, seconds = 0;
+    *spend = 0;
     for (int i = 0; i < PQntuples(calls); i++) {
         long long n = strtoll(PQgetvalue(calls, i, 2), NULL, 10);
         n_calls += n;
-        spend += strtoll(PQgetvalue(calls, i, 3), NULL, 10);
+        *spend += strtoll(PQgetvalue(calls, i, 3), NULL, 10);
         seconds += strtoll(PQgetvalue(calls, i, 4), NULL, 10);
         count_add(call_status, PQgetvalue(calls, i, 0), n);
         if (!PQgetisnull(calls, i, 1))
@@ -813,14 +752,12 @@ void campaigns_stats(api_ctx_t *ctx)
     json_object_set_new(call_stats, "by_status", call_status);
     json_object_set_new(call_stats, "by_answered_by", answered);
     json_object_set_new(call_stats, "duration_s_total", json_integer(seconds));
+    return call_stats;
+}
 
-    json_t *goal = json_object();
-    json_object_set_new(goal, "variable", api_col_string(meta, 0, 0));
-    json_object_set_new(goal, "achieved", json_integer(goal_true));
-    json_object_set_new(goal, "finished_leads", json_integer(finished));
-    json_object_set_new(goal, "conversion",
-                        finished ? json_real((double)goal_true / (double)finished) : json_null());
-
+/* The attempts part, from stats_attempts_stmt's histogram; total: leads. */
+static json_t *stats_attempts_json(const PGresult *attempts, long long total)
+{
     json_t *histogram = json_object();
     long long attempts_sum = 0, attempted = 0;
     for (int i = 0; i < PQntuples(attempts); i++) {
@@ -838,6 +775,38 @@ void campaigns_stats(api_ctx_t *ctx)
     json_object_set_new(att, "average_per_called_lead",
                         attempted ? json_real((double)attempts_sum / (double)attempted)
                                   : json_null());
+    return att;
+}
+
+void campaigns_stats(api_ctx_t *ctx)
+{
+    const char *id = ctx->params[0];
+    char err[512];
+    PGresult *leads = NULL, *calls = NULL, *attempts = NULL;
+    const char *key[] = {id, ctx->account_id};
+    const char *one[] = {id};
+    PGresult *meta = resource_row_fetch(ctx, campaign_resource.not_found, &stats_meta_stmt, key);
+    if (!meta)
+        return;
+    int rc = pg_stmt_exec(ctx->db, &stats_leads_stmt, one, &leads, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &stats_calls_stmt, one, &calls, err, sizeof(err));
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &stats_attempts_stmt, one, &attempts, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        goto out;
+    }
+    long long total, finished, goal_true, spend;
+    json_t *lead_stats = stats_leads_json(leads, &total, &finished, &goal_true);
+    json_t *call_stats = stats_calls_json(calls, &spend);
+
+    json_t *goal = json_object();
+    json_object_set_new(goal, "variable", api_col_string(meta, 0, 0));
+    json_object_set_new(goal, "achieved", json_integer(goal_true));
+    json_object_set_new(goal, "finished_leads", json_integer(finished));
+    json_object_set_new(goal, "conversion",
+                        finished ? json_real((double)goal_true / (double)finished) : json_null());
 
     json_t *spend_obj = json_object();
     json_object_set_new(spend_obj, "amount_minor", json_integer(spend));
@@ -849,7 +818,7 @@ void campaigns_stats(api_ctx_t *ctx)
     json_object_set_new(out, "calls", call_stats);
     json_object_set_new(out, "goal", goal);
     json_object_set_new(out, "spend", spend_obj);
-    json_object_set_new(out, "attempts", att);
+    json_object_set_new(out, "attempts", stats_attempts_json(attempts, total));
     api_reply_json(ctx, 200, out);
 out:
     PQclear(meta);

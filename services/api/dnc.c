@@ -21,6 +21,7 @@
 #include "jsonio.h"
 #include "log.h"
 #include "phone.h"
+#include "resource.h"
 #include "rkeys.h"
 #include "xmalloc.h"
 
@@ -28,6 +29,14 @@
 #define DNC_SYNC_BATCH 1000
 /* A reason is a short note ("asked not to be called", "complaint #123"). */
 #define DNC_REASON_MAX 500
+
+/* An entry as the API shows it: the columns of dnc_get_stmt and dnc_list_stmt
+ * (e164, reason, created_at), in order. */
+static const resource_field_t dnc_fields_out[] = {
+    {"phone", api_col_string},
+    {"reason", api_col_string},
+    {"created_at", api_col_time},
+};
 
 static const pg_stmt_t dnc_insert_stmt = {
     "dnc_insert",
@@ -54,14 +63,12 @@ static const pg_stmt_t dnc_accounts_stmt = {"dnc_sync_accounts",
 static const pg_stmt_t dnc_numbers_stmt = {
     "dnc_sync_numbers", "SELECT e164 FROM dnc WHERE account_id = $1::uuid ORDER BY e164", 1};
 
-static json_t *dnc_json(const PGresult *res, int row)
-{
-    json_t *d = json_object();
-    json_object_set_new(d, "phone", api_col_string(res, row, 0));
-    json_object_set_new(d, "reason", api_col_string(res, row, 1));
-    json_object_set_new(d, "created_at", api_col_time(res, row, 2));
-    return d;
-}
+/* An entry of the list, by (account, number); the cursor is the number. */
+static const resource_t dnc_resource = {
+    .not_found = "the number is not on the do-not-call list",
+    .get = &dnc_get_stmt,
+    RESOURCE_FIELDS(dnc_fields_out),
+};
 
 /* Runs "<cmd> key member..." on Redis (SADD or SREM). */
 static int redis_set_cmd(redis_t *r, const char *cmd, const char *key, const char *const *members,
@@ -120,9 +127,76 @@ static bool number_parse(api_ctx_t *ctx, const char *raw, const char *field, boo
     return false;
 }
 
-void dnc_add(api_ctx_t *ctx)
+/* The numbers of a dnc_add request, read and then inserted. */
+typedef struct dnc_batch {
+    size_t n;
+    char (*numbers)[PHONE_E164_MAX + 1];
+    const char **reasons;
+    const char **members; /* numbers[i], for the mirror */
+    json_t *results;      /* [{"phone", "result"}] */
+    size_t added;
+} dnc_batch_t;
+
+/* Reads entry i of the body (an object, or an array of them) into b;
+ * answers 400. */
+static bool dnc_entry_read(api_ctx_t *ctx, bool many, size_t i, dnc_batch_t *b)
 {
     static const char *const allowed[] = {"phone", "reason", NULL};
+    json_t *obj = many ? json_array_get(ctx->body, i) : ctx->body;
+    char where[32] = "", label[64];
+    if (many)
+        snprintf(where, sizeof(where), "[%zu]", i);
+    if (!json_is_object(obj)) {
+        api_reply_error(ctx, 400, "invalid", many ? where : NULL,
+                        "each entry must be an object {\"phone\": ..., \"reason\": ...}");
+        return false;
+    }
+    if (!jsonio_fields_check(ctx, obj, allowed, where))
+        return false;
+    const char *phone = NULL;
+    jsonio_label(label, sizeof(label), where, "phone");
+    jsonio_got_t got = jsonio_string(ctx, obj, "phone", label, 64, &phone);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_SET) {
+        api_reply_error(ctx, 400, "invalid", label, "%s is required", label);
+        return false;
+    }
+    if (!number_parse(ctx, phone, label, false, b->numbers[i]))
+        return false;
+    jsonio_label(label, sizeof(label), where, "reason");
+    b->reasons[i] = "";
+    if (jsonio_string(ctx, obj, "reason", label, DNC_REASON_MAX, &b->reasons[i]) == JSONIO_ERROR)
+        return false;
+    if (!b->reasons[i])
+        b->reasons[i] = "";
+    b->members[i] = b->numbers[i];
+    return true;
+}
+
+/* dnc_add's transaction: every number, inserted unless listed already. */
+static int dnc_batch_insert_tx(api_ctx_t *ctx, void *arg, char *err, size_t errlen)
+{
+    dnc_batch_t *b = arg;
+    for (size_t i = 0; i < b->n; i++) {
+        PGresult *res = NULL;
+        const char *params[] = {ctx->account_id, b->numbers[i], b->reasons[i]};
+        int rc = pg_stmt_exec(ctx->db, &dnc_insert_stmt, params, &res, err, errlen);
+        if (rc)
+            return rc;
+        bool inserted = PQntuples(res) == 1;
+        PQclear(res);
+        b->added += inserted;
+        json_t *item = json_object();
+        json_object_set_new(item, "phone", json_string(b->numbers[i]));
+        json_object_set_new(item, "result", json_string(inserted ? "added" : "already_listed"));
+        json_array_append_new(b->results, item);
+    }
+    return OD_OK;
+}
+
+void dnc_add(api_ctx_t *ctx)
+{
     if (!ctx->body) {
         api_reply_error(ctx, 400, "invalid_json", NULL,
                         "a JSON object {\"phone\": ..., \"reason\": ...} or an array of them is "
@@ -136,78 +210,29 @@ void dnc_add(api_ctx_t *ctx)
                         API_BATCH_MAX);
         return;
     }
-    char(*numbers)[PHONE_E164_MAX + 1] = xcalloc(n, sizeof(*numbers));
-    const char **reasons = xcalloc(n, sizeof(*reasons));
-    const char **members = xcalloc(n, sizeof(*members));
-    json_t *results = json_array();
-    size_t added = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *obj = many ? json_array_get(ctx->body, i) : ctx->body;
-        char where[32] = "", label[64];
-        if (many)
-            snprintf(where, sizeof(where), "[%zu]", i);
-        if (!json_is_object(obj)) {
-            api_reply_error(ctx, 400, "invalid", many ? where : NULL,
-                            "each entry must be an object {\"phone\": ..., \"reason\": ...}");
+    dnc_batch_t b = {.n = n};
+    b.numbers = xcalloc(n, sizeof(*b.numbers));
+    b.reasons = xcalloc(n, sizeof(*b.reasons));
+    b.members = xcalloc(n, sizeof(*b.members));
+    b.results = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (!dnc_entry_read(ctx, many, i, &b))
             goto out;
-        }
-        if (!jsonio_fields_check(ctx, obj, allowed, where))
-            goto out;
-        const char *phone = NULL;
-        jsonio_label(label, sizeof(label), where, "phone");
-        jsonio_got_t got = jsonio_string(ctx, obj, "phone", label, 64, &phone);
-        if (got == JSONIO_ERROR)
-            goto out;
-        if (got != JSONIO_SET) {
-            api_reply_error(ctx, 400, "invalid", label, "%s is required", label);
-            goto out;
-        }
-        if (!number_parse(ctx, phone, label, false, numbers[i]))
-            goto out;
-        jsonio_label(label, sizeof(label), where, "reason");
-        reasons[i] = "";
-        if (jsonio_string(ctx, obj, "reason", label, DNC_REASON_MAX, &reasons[i]) == JSONIO_ERROR)
-            goto out;
-        if (!reasons[i])
-            reasons[i] = "";
-        members[i] = numbers[i];
-    }
-    char err[512];
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    for (size_t i = 0; i < n && rc == OD_OK; i++) {
-        PGresult *res = NULL;
-        const char *params[] = {ctx->account_id, numbers[i], reasons[i]};
-        rc = pg_stmt_exec(ctx->db, &dnc_insert_stmt, params, &res, err, sizeof(err));
-        if (rc)
-            break;
-        bool inserted = PQntuples(res) == 1;
-        PQclear(res);
-        added += inserted;
-        json_t *item = json_object();
-        json_object_set_new(item, "phone", json_string(numbers[i]));
-        json_object_set_new(item, "result", json_string(inserted ? "added" : "already_listed"));
-        json_array_append_new(results, item);
-    }
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        pg_tx_rollback(ctx->db);
-        api_reply_failure(ctx, rc, err);
+    if (!resource_tx_run(ctx, dnc_batch_insert_tx, &b))
         goto out;
-    }
     /* Every number, also those already listed: a missing mirror entry is
      * repaired at once. */
-    mirror(ctx, "SADD", members, n);
+    mirror(ctx, "SADD", b.members, n);
     json_t *out = json_object();
-    json_object_set_new(out, "added", json_integer((json_int_t)added));
-    json_object_set_new(out, "results", results);
-    results = NULL;
-    api_reply_json(ctx, added > 0 ? 201 : 200, out);
+    json_object_set_new(out, "added", json_integer((json_int_t)b.added));
+    json_object_set_new(out, "results", b.results);
+    b.results = NULL;
+    api_reply_json(ctx, b.added > 0 ? 201 : 200, out);
 out:
-    json_decref(results);
-    free(members);
-    free(reasons);
-    free(numbers);
+    json_decref(b.results);
+    free(b.members);
+    free(b.reasons);
+    free(b.numbers);
 }
 
 void dnc_list(api_ctx_t *ctx)
@@ -223,21 +248,8 @@ void dnc_list(api_ctx_t *ctx)
                         "cursor must be the next_cursor of a previous page");
         return;
     }
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {ctx->account_id, cursor, lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &dnc_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, dnc_json(res, i));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
-    PQclear(res);
+    const char *params[] = {ctx->account_id, cursor};
+    resource_page_reply(ctx, &dnc_resource, &dnc_list_stmt, params, limit);
 }
 
 void dnc_get(api_ctx_t *ctx)
@@ -245,19 +257,8 @@ void dnc_get(api_ctx_t *ctx)
     char e164[PHONE_E164_MAX + 1];
     if (!number_parse(ctx, ctx->params[0], "phone", true, e164))
         return;
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {ctx->account_id, e164};
-    int rc = pg_stmt_exec(ctx->db, &dnc_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_error(ctx, 404, "not_found", NULL, "the number is not on the do-not-call list");
-    else
-        api_reply_json(ctx, 200, dnc_json(res, 0));
-    PQclear(res);
+    const char *key[] = {ctx->account_id, e164};
+    resource_row_reply(ctx, &dnc_resource, key, 200);
 }
 
 void dnc_remove(api_ctx_t *ctx)
@@ -265,20 +266,11 @@ void dnc_remove(api_ctx_t *ctx)
     char e164[PHONE_E164_MAX + 1];
     if (!number_parse(ctx, ctx->params[0], "phone", true, e164))
         return;
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->account_id, e164};
-    int rc = pg_stmt_exec(ctx->db, &dnc_delete_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_row_fetch(ctx, dnc_resource.not_found, &dnc_delete_stmt, params);
+    if (!res)
         return;
-    }
-    bool removed = PQntuples(res) == 1;
     PQclear(res);
-    if (!removed) {
-        api_reply_error(ctx, 404, "not_found", NULL, "the number is not on the do-not-call list");
-        return;
-    }
     const char *members[] = {e164};
     mirror(ctx, "SREM", members, 1);
     api_reply_empty(ctx);

@@ -26,6 +26,7 @@
 #include "lead_map.h"
 #include "log.h"
 #include "phone.h"
+#include "resource.h"
 #include "xmalloc.h"
 
 /* 1 MiB of raw bytes per staging row, as the importer's own file staging:
@@ -61,19 +62,37 @@ static const pg_stmt_t import_insert_stmt = {
 static const pg_stmt_t import_staged_stmt = {
     "import_staged", "UPDATE import SET bytes_total = $2::bigint WHERE id = $1::uuid", 2};
 
-static json_t *import_json(const PGresult *res, int row)
+/* The members of an import that are its columns (IMPORT_COLUMNS, in
+ * order); 9..13 are the counts of the "rows" object. */
+static const resource_field_t import_fields_out[] = {
+    {"id", api_col_string},
+    {"campaign_id", api_col_string},
+    {"source", api_col_string},
+    {"filename", api_col_string},
+    {"status", api_col_string},
+    {"region", api_col_string},
+    {"column_mapping", api_col_json},
+    {"bytes_total", api_col_int},
+    {"bytes_done", api_col_int},
+    {"read", api_col_int},
+    {"imported", api_col_int},
+    {"duplicate", api_col_int},
+    {"dnc", api_col_int},
+    {"rejected", api_col_int},
+    {"error", api_col_string},
+    {"created_at", api_col_time},
+    {"started_at", api_col_time},
+    {"finished_at", api_col_time},
+};
+
+/* An import: its columns, with progress (0..1, null while the size is
+ * unknown) after bytes_done and the row counts as one object. */
+static json_t *import_json(const PGresult *res, int row, int64_t now_us)
 {
+    (void)now_us;
     json_t *i = json_object();
-    json_object_set_new(i, "id", api_col_string(res, row, 0));
-    json_object_set_new(i, "campaign_id", api_col_string(res, row, 1));
-    json_object_set_new(i, "source", api_col_string(res, row, 2));
-    json_object_set_new(i, "filename", api_col_string(res, row, 3));
+    resource_fields_set(i, import_fields_out, 0, 9, res, row);
     const char *status = PQgetvalue(res, row, 4);
-    json_object_set_new(i, "status", json_string(status));
-    json_object_set_new(i, "region", api_col_string(res, row, 5));
-    json_object_set_new(i, "column_mapping", api_col_json(res, row, 6));
-    json_object_set_new(i, "bytes_total", api_col_int(res, row, 7));
-    json_object_set_new(i, "bytes_done", api_col_int(res, row, 8));
     double total = PQgetisnull(res, row, 7) ? 0 : strtod(PQgetvalue(res, row, 7), NULL);
     double done = strtod(PQgetvalue(res, row, 8), NULL);
     json_t *progress = json_null();
@@ -83,34 +102,20 @@ static json_t *import_json(const PGresult *res, int row)
         progress = json_real(done >= total ? 1.0 : done / total);
     json_object_set_new(i, "progress", progress);
     json_t *rows = json_object();
-    json_object_set_new(rows, "read", api_col_int(res, row, 9));
-    json_object_set_new(rows, "imported", api_col_int(res, row, 10));
-    json_object_set_new(rows, "duplicate", api_col_int(res, row, 11));
-    json_object_set_new(rows, "dnc", api_col_int(res, row, 12));
-    json_object_set_new(rows, "rejected", api_col_int(res, row, 13));
+    resource_fields_set(rows, import_fields_out, 9, 14, res, row);
     json_object_set_new(i, "rows", rows);
-    json_object_set_new(i, "error", api_col_string(res, row, 14));
-    json_object_set_new(i, "created_at", api_col_time(res, row, 15));
-    json_object_set_new(i, "started_at", api_col_time(res, row, 16));
-    json_object_set_new(i, "finished_at", api_col_time(res, row, 17));
+    resource_fields_set(i, import_fields_out, 14, 18, res, row);
     return i;
 }
 
+static const resource_t import_resource = {
+    .not_found = "import not found", .get = &import_get_stmt, .json = import_json};
+
+/* Answers the import id of ctx's account with status. */
 static void import_reply(api_ctx_t *ctx, const char *id, int status)
 {
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &import_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "import");
-    else
-        api_reply_json(ctx, status, import_json(res, 0));
-    PQclear(res);
+    const char *key[] = {id, ctx->account_id};
+    resource_row_reply(ctx, &import_resource, key, status);
 }
 
 /* ---- the upload ---------------------------------------------------------------- */
@@ -536,32 +541,19 @@ int imports_orphans_discard(pg_conn_t *db, int older_than_s, int *n_out, char *e
 
 void imports_get(api_ctx_t *ctx)
 {
-    import_reply(ctx, ctx->params[0], 200);
+    resource_id_reply(ctx, &import_resource);
 }
 
 void imports_list(api_ctx_t *ctx)
 {
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     if (!campaigns_owned(ctx, ctx->params[0], false, NULL))
         return;
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {ctx->params[0], ctx->account_id, cursor, lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &import_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, import_json(res, i));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? PQgetvalue(res, n - 1, 0) : NULL));
-    PQclear(res);
+    const char *params[] = {ctx->params[0], ctx->account_id, cursor};
+    resource_page_reply(ctx, &import_resource, &import_list_stmt, params, limit);
 }
 
 static int reject_to_json(const import_reject_t *reject, void *arg)
@@ -582,6 +574,30 @@ static int rejects_csv_collect(const char *data, size_t len, void *arg)
 {
     csv_buf_append(arg, data, len);
     return 0;
+}
+
+/* Answers the rejected rows of import id as a CSV file to download. lib/http
+ * sends a body whole, so the file is assembled here; it is at most about
+ * the size of the rejected rows of the upload. */
+static void rejects_csv_reply(api_ctx_t *ctx, const char *id)
+{
+    char err[512];
+    csv_buf_t buf = {0};
+    int rc = import_rejects_csv(ctx->db, id, rejects_csv_collect, &buf, err, sizeof(err));
+    if (rc) {
+        csv_buf_free(&buf);
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    size_t len = buf.len;
+    char *body = xmalloc(len + 1);
+    memcpy(body, csv_buf_cstr(&buf), len);
+    csv_buf_free(&buf);
+    http_response_take(ctx->resp, 200, "text/csv; charset=utf-8", body, len);
+    char disposition[128];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"rejects-%s.csv\"", id);
+    http_response_header_add(ctx->resp, "Content-Disposition", disposition);
+    ctx->replied = true;
 }
 
 void imports_rejects(api_ctx_t *ctx)
@@ -607,43 +623,19 @@ void imports_rejects(api_ctx_t *ctx)
         }
     }
     /* The import must be the account's before anything of it is read. */
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &import_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    const char *key[] = {id, ctx->account_id};
+    PGresult *res = resource_row_fetch(ctx, import_resource.not_found, &import_get_stmt, key);
+    if (!res)
         return;
-    }
-    bool found = PQntuples(res) == 1;
     PQclear(res);
-    if (!found) {
-        api_reply_not_found(ctx, "import");
-        return;
-    }
     if (format && strcmp(format, "csv") == 0) {
-        /* lib/http sends a body whole, so the file is assembled here; it
-         * is at most about the size of the rejected rows of the upload. */
-        csv_buf_t buf = {0};
-        rc = import_rejects_csv(ctx->db, id, rejects_csv_collect, &buf, err, sizeof(err));
-        if (rc) {
-            csv_buf_free(&buf);
-            api_reply_failure(ctx, rc, err);
-            return;
-        }
-        size_t len = buf.len;
-        char *body = xmalloc(len + 1);
-        memcpy(body, csv_buf_cstr(&buf), len);
-        csv_buf_free(&buf);
-        http_response_take(ctx->resp, 200, "text/csv; charset=utf-8", body, len);
-        char disposition[128];
-        snprintf(disposition, sizeof(disposition), "attachment; filename=\"rejects-%s.csv\"", id);
-        http_response_header_add(ctx->resp, "Content-Disposition", disposition);
-        ctx->replied = true;
+        rejects_csv_reply(ctx, id);
         return;
     }
+    char err[512];
     json_t *items = json_array();
-    rc = import_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
+    int rc =
+        import_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
     if (rc) {
         json_decref(items);
         api_reply_failure(ctx, rc, err);

@@ -61,19 +61,57 @@ static const char *label_of(const char *name, const char *label)
     return label ? label : name;
 }
 
-jsonio_got_t jsonio_string(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
-                           size_t max_len, const char **out)
+/* The member name of obj when present, not null and of the kind is_kind
+ * accepts (*out borrows it); a member of another kind answers 400 "<field>
+ * must be <what>". */
+static jsonio_got_t member_get(api_ctx_t *ctx, const json_t *obj, const char *name,
+                               const char *label, bool (*is_kind)(const json_t *), const char *what,
+                               json_t **out)
 {
     json_t *v = json_object_get(obj, name);
     if (!v)
         return JSONIO_ABSENT;
     if (json_is_null(v))
         return JSONIO_NULL;
-    const char *field = label_of(name, label);
-    if (!json_is_string(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be a string", field);
+    if (!is_kind(v)) {
+        const char *field = label_of(name, label);
+        api_reply_error(ctx, 400, "invalid", field, "%s must be %s", field, what);
         return JSONIO_ERROR;
     }
+    *out = v;
+    return JSONIO_SET;
+}
+
+/* The kinds, as functions (jansson's tests are macros). */
+static bool kind_string(const json_t *v)
+{
+    return json_is_string(v);
+}
+static bool kind_integer(const json_t *v)
+{
+    return json_is_integer(v);
+}
+static bool kind_boolean(const json_t *v)
+{
+    return json_is_boolean(v);
+}
+static bool kind_object(const json_t *v)
+{
+    return json_is_object(v);
+}
+static bool kind_array(const json_t *v)
+{
+    return json_is_array(v);
+}
+
+jsonio_got_t jsonio_string(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
+                           size_t max_len, const char **out)
+{
+    json_t *v = NULL;
+    jsonio_got_t got = member_get(ctx, obj, name, label, kind_string, "a string", &v);
+    if (got != JSONIO_SET)
+        return got;
+    const char *field = label_of(name, label);
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len == 0) {
@@ -93,21 +131,23 @@ jsonio_got_t jsonio_string(api_ctx_t *ctx, const json_t *obj, const char *name, 
     return JSONIO_SET;
 }
 
+bool jsonio_string_not_null(api_ctx_t *ctx, const json_t *obj, const char *name, size_t max_len,
+                            const char *null_message, const char **out)
+{
+    jsonio_got_t got = jsonio_string(ctx, obj, name, NULL, max_len, out);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", name, "%s", null_message);
+    return got != JSONIO_ERROR && got != JSONIO_NULL;
+}
+
 jsonio_got_t jsonio_int_any(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                             int64_t *out)
 {
-    json_t *v = json_object_get(obj, name);
-    if (!v)
-        return JSONIO_ABSENT;
-    if (json_is_null(v))
-        return JSONIO_NULL;
-    const char *field = label_of(name, label);
-    if (!json_is_integer(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be an integer", field);
-        return JSONIO_ERROR;
-    }
-    *out = (int64_t)json_integer_value(v);
-    return JSONIO_SET;
+    json_t *v = NULL;
+    jsonio_got_t got = member_get(ctx, obj, name, label, kind_integer, "an integer", &v);
+    if (got == JSONIO_SET)
+        *out = (int64_t)json_integer_value(v);
+    return got;
 }
 
 jsonio_got_t jsonio_int(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
@@ -131,47 +171,21 @@ jsonio_got_t jsonio_int(api_ctx_t *ctx, const json_t *obj, const char *name, con
 jsonio_got_t jsonio_bool(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                          bool *out)
 {
-    json_t *v = json_object_get(obj, name);
-    if (!v)
-        return JSONIO_ABSENT;
-    if (json_is_null(v))
-        return JSONIO_NULL;
-    const char *field = label_of(name, label);
-    if (!json_is_boolean(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be true or false", field);
-        return JSONIO_ERROR;
-    }
-    *out = json_is_true(v);
-    return JSONIO_SET;
-}
-
-/* A member that must be a JSON object or array (is_object picks which). */
-static jsonio_got_t jsonio_container(api_ctx_t *ctx, const json_t *obj, const char *name,
-                                     const char *label, bool is_object, json_t **out)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v)
-        return JSONIO_ABSENT;
-    if (json_is_null(v))
-        return JSONIO_NULL;
-    const char *field = label_of(name, label);
-    if (is_object ? !json_is_object(v) : !json_is_array(v)) {
-        api_reply_error(ctx, 400, "invalid", field, "%s must be %s", field,
-                        is_object ? "an object" : "an array");
-        return JSONIO_ERROR;
-    }
-    *out = v;
-    return JSONIO_SET;
+    json_t *v = NULL;
+    jsonio_got_t got = member_get(ctx, obj, name, label, kind_boolean, "true or false", &v);
+    if (got == JSONIO_SET)
+        *out = json_is_true(v);
+    return got;
 }
 
 jsonio_got_t jsonio_object(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                            json_t **out)
 {
-    return jsonio_container(ctx, obj, name, label, true, out);
+    return member_get(ctx, obj, name, label, kind_object, "an object", out);
 }
 
 jsonio_got_t jsonio_array(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                           json_t **out)
 {
-    return jsonio_container(ctx, obj, name, label, false, out);
+    return member_get(ctx, obj, name, label, kind_array, "an array", out);
 }

@@ -39,6 +39,11 @@ json_t *jsonio_body_object(api_ctx_t *ctx);
  * *out borrows from obj. */
 jsonio_got_t jsonio_string(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                            size_t max_len, const char **out);
+/* A string that may be absent but not null (a field that cannot be
+ * emptied): absent leaves *out alone, null answers 400 with null_message.
+ * False once answered. */
+bool jsonio_string_not_null(api_ctx_t *ctx, const json_t *obj, const char *name, size_t max_len,
+                            const char *null_message, const char **out);
 /* An integer (not a real) in [min, max]; the message names the range. */
 jsonio_got_t jsonio_int(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                         int64_t min, int64_t max, int64_t *out);

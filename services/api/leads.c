@@ -35,6 +35,7 @@
 #include "log.h"
 #include "model.h"
 #include "phone.h"
+#include "resource.h"
 #include "window.h"
 #include "xmalloc.h"
 
@@ -185,62 +186,59 @@ static const char *invalid_message(const char *code)
     return code;
 }
 
+/* The members of a lead that are its columns (LEAD_COLUMNS, in order). */
+static const resource_field_t lead_fields_out[] = {
+    {"id", api_col_string},
+    {"campaign_id", api_col_string},
+    {"parent_lead_id", api_col_string},
+    {"contact_order", api_col_int},
+    {"phone", api_col_string},
+    {"raw_phone", api_col_string},
+    {"invalid_reason", api_col_string},
+    {"name", api_col_string},
+    {"timezone", api_col_string},
+    {"variables", api_col_json},
+    {"external_id", api_col_string},
+    {"import_id", api_col_string},
+    {"status", api_col_string},
+    {"attempts", api_col_int},
+    {"next_attempt_at", api_col_time},
+    {"outcome", api_col_string},
+    {"goal_result", api_col_bool},
+    {"last_call_status", api_col_string},
+    {"last_answered_by", api_col_string},
+    {"last_call_at", api_col_time},
+    {"status_changed_at", api_col_time},
+    {"created_at", api_col_time},
+    {"updated_at", api_col_time},
+};
+
+/* A lead: its columns, with invalid_message after invalid_reason and due
+ * after next_attempt_at. */
 static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
 {
     json_t *l = json_object();
-    json_object_set_new(l, "id", api_col_string(res, row, COL_ID));
-    json_object_set_new(l, "campaign_id", api_col_string(res, row, COL_CAMPAIGN));
-    json_object_set_new(l, "parent_lead_id", api_col_string(res, row, COL_PARENT));
-    json_object_set_new(l, "contact_order", api_col_int(res, row, COL_ORDER));
-    json_object_set_new(l, "phone", api_col_string(res, row, COL_E164));
-    json_object_set_new(l, "raw_phone", api_col_string(res, row, COL_RAW));
-    json_object_set_new(l, "invalid_reason", api_col_string(res, row, COL_INVALID));
+    resource_fields_set(l, lead_fields_out, COL_ID, COL_NAME, res, row);
     json_object_set_new(l, "invalid_message",
                         PQgetisnull(res, row, COL_INVALID)
                             ? json_null()
                             : json_string(invalid_message(PQgetvalue(res, row, COL_INVALID))));
-    json_object_set_new(l, "name", api_col_string(res, row, COL_NAME));
-    json_object_set_new(l, "timezone", api_col_string(res, row, COL_TZ));
-    json_object_set_new(l, "variables", api_col_json(res, row, COL_VARS));
-    json_object_set_new(l, "external_id", api_col_string(res, row, COL_EXTERNAL));
-    json_object_set_new(l, "import_id", api_col_string(res, row, COL_IMPORT));
-    const char *status = PQgetvalue(res, row, COL_STATUS);
-    json_object_set_new(l, "status", json_string(status));
-    json_object_set_new(l, "attempts", api_col_int(res, row, COL_ATTEMPTS));
-    json_object_set_new(l, "next_attempt_at", api_col_time(res, row, COL_NEXT));
+    resource_fields_set(l, lead_fields_out, COL_NAME, COL_OUTCOME, res, row);
     /* Due: waiting for a call whose time has come (the calling window may
      * still hold it back). A primary is stored due at '-infinity'. */
+    const char *status = PQgetvalue(res, row, COL_STATUS);
     bool due = (strcmp(status, "created") == 0 || strcmp(status, "rescheduled") == 0) &&
                !PQgetisnull(res, row, COL_NEXT) && PQgetisnull(res, row, COL_INVALID) &&
                strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
     json_object_set_new(l, "due", json_boolean(due));
-    json_object_set_new(l, "outcome", api_col_string(res, row, COL_OUTCOME));
-    json_object_set_new(l, "goal_result", api_col_bool(res, row, COL_GOAL));
-    json_object_set_new(l, "last_call_status", api_col_string(res, row, COL_LAST_STATUS));
-    json_object_set_new(l, "last_answered_by", api_col_string(res, row, COL_LAST_ANSWERED));
-    json_object_set_new(l, "last_call_at", api_col_time(res, row, COL_LAST_AT));
-    json_object_set_new(l, "status_changed_at", api_col_time(res, row, COL_CHANGED));
-    json_object_set_new(l, "created_at", api_col_time(res, row, COL_CREATED));
-    json_object_set_new(l, "updated_at", api_col_time(res, row, COL_UPDATED));
+    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_UPDATED + 1, res, row);
     return l;
 }
 
-static void lead_reply(api_ctx_t *ctx, const char *id, int status)
-{
-    char err[512];
-    PGresult *res = NULL;
-    const char *params[] = {id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &lead_get_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    if (PQntuples(res) != 1)
-        api_reply_not_found(ctx, "lead");
-    else
-        api_reply_json(ctx, status, lead_json(res, 0, api_now_us(ctx)));
-    PQclear(res);
-}
+static const resource_t lead_resource = {.not_found = "lead not found",
+                                         .get = &lead_get_stmt,
+                                         .lock = &lead_lock_stmt,
+                                         .json = lead_json};
 
 int leads_notify_tx(pg_conn_t *db, const char *campaign_id, char *errbuf, size_t errlen)
 {
@@ -507,9 +505,60 @@ static void lead_ins_free(lead_in_t *ins, size_t n)
     free(ins);
 }
 
+/* The leads of a leads_add request, read and then inserted. */
+typedef struct leads_batch {
+    const char *campaign_id;
+    lead_in_t *ins;
+    size_t n;
+    lead_counts_t counts;
+    json_t *results; /* one item per lead, in the request's order */
+} leads_batch_t;
+
+/* Inserts lead i of b with its secondary contacts; describes it in item. */
+static int leads_batch_insert_one(api_ctx_t *ctx, leads_batch_t *b, size_t i, json_t *item,
+                                  char *err, size_t errlen)
+{
+    const lead_in_t *in = &b->ins[i];
+    insert_result_t r;
+    int rc = lead_insert(ctx, b->campaign_id, NULL, 0, in->phone, in->name, in->timezone,
+                         in->variables, in->external_id, &r, item, err, errlen);
+    if (rc)
+        return rc;
+    counts_add(ctx, &b->counts, r);
+    if ((r != INSERT_CREATED && r != INSERT_INVALID) || in->n_secondary == 0)
+        return OD_OK;
+    json_t *secondary = json_array();
+    json_object_set_new(item, "secondary_contacts", secondary);
+    const char *primary = json_string_value(json_object_get(item, "lead_id"));
+    return secondaries_insert(ctx, b->campaign_id, primary, 1, in->secondary, in->n_secondary,
+                              in->name, in->timezone, in->variables, secondary, &b->counts, err,
+                              errlen);
+}
+
+/* leads_add's transaction: the campaign locked FOR SHARE (its status
+ * cannot change meanwhile), every lead, the scheduler woken when leads
+ * became callable in a running campaign. */
+static int leads_batch_insert_tx(api_ctx_t *ctx, void *arg, char *err, size_t errlen)
+{
+    leads_batch_t *b = arg;
+    char status[16];
+    if (!campaigns_owned(ctx, b->campaign_id, true, status))
+        return OD_OK;
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *item = json_object();
+        json_object_set_new(item, "index", json_integer((json_int_t)i));
+        json_array_append_new(b->results, item);
+        int rc = leads_batch_insert_one(ctx, b, i, item, err, errlen);
+        if (rc)
+            return rc;
+    }
+    if (b->counts.created > 0 && strcmp(status, "in_progress") == 0)
+        return leads_notify_tx(ctx->db, b->campaign_id, err, errlen);
+    return OD_OK;
+}
+
 void leads_add(api_ctx_t *ctx)
 {
-    const char *campaign_id = ctx->params[0];
     if (!ctx->body) {
         api_reply_error(ctx, 400, "invalid_json", NULL,
                         "a lead object or an array of them is required as the body");
@@ -528,75 +577,36 @@ void leads_add(api_ctx_t *ctx)
                         n, API_BATCH_MAX);
         return;
     }
-    lead_in_t *ins = xcalloc(n, sizeof(*ins));
+    leads_batch_t b = {.campaign_id = ctx->params[0], .n = n};
+    b.ins = xcalloc(n, sizeof(*b.ins));
+    b.results = json_array();
     for (size_t i = 0; i < n; i++) {
         char where[32] = "";
         if (many)
             snprintf(where, sizeof(where), "[%zu]", i);
-        if (!lead_in_read(ctx, many ? json_array_get(ctx->body, i) : ctx->body, where, &ins[i])) {
-            lead_ins_free(ins, n);
-            return;
-        }
+        if (!lead_in_read(ctx, many ? json_array_get(ctx->body, i) : ctx->body, where, &b.ins[i]))
+            goto out;
     }
-
-    char err[512], status[16];
-    lead_counts_t counts = {0};
-    json_t *results = json_array();
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    if (!resource_tx_run(ctx, leads_batch_insert_tx, &b))
         goto out;
-    }
-    if (!campaigns_owned(ctx, campaign_id, true, status))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_object();
-        json_object_set_new(item, "index", json_integer((json_int_t)i));
-        json_array_append_new(results, item);
-        insert_result_t r;
-        rc = lead_insert(ctx, campaign_id, NULL, 0, ins[i].phone, ins[i].name, ins[i].timezone,
-                         ins[i].variables, ins[i].external_id, &r, item, err, sizeof(err));
-        if (rc)
-            break;
-        counts_add(ctx, &counts, r);
-        if ((r == INSERT_CREATED || r == INSERT_INVALID) && ins[i].n_secondary > 0) {
-            json_t *secondary = json_array();
-            json_object_set_new(item, "secondary_contacts", secondary);
-            const char *primary = json_string_value(json_object_get(item, "lead_id"));
-            rc = secondaries_insert(ctx, campaign_id, primary, 1, ins[i].secondary,
-                                    ins[i].n_secondary, ins[i].name, ins[i].timezone,
-                                    ins[i].variables, secondary, &counts, err, sizeof(err));
-            if (rc)
-                break;
-        }
-    }
-    if (rc == OD_OK && counts.created > 0 && strcmp(status, "in_progress") == 0)
-        rc = leads_notify_tx(ctx->db, campaign_id, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
     json_t *out = json_object();
-    json_object_set_new(out, "created", json_integer(counts.created));
-    json_object_set_new(out, "invalid", json_integer(counts.invalid));
-    json_object_set_new(out, "duplicate", json_integer(counts.duplicate));
-    json_object_set_new(out, "dnc", json_integer(counts.dnc));
-    json_object_set_new(out, "results", results);
-    results = NULL;
-    api_reply_json(ctx, counts.created + counts.invalid > 0 ? 201 : 200, out);
+    json_object_set_new(out, "created", json_integer(b.counts.created));
+    json_object_set_new(out, "invalid", json_integer(b.counts.invalid));
+    json_object_set_new(out, "duplicate", json_integer(b.counts.duplicate));
+    json_object_set_new(out, "dnc", json_integer(b.counts.dnc));
+    json_object_set_new(out, "results", b.results);
+    b.results = NULL;
+    api_reply_json(ctx, b.counts.created + b.counts.invalid > 0 ? 201 : 200, out);
 out:
-    pg_tx_rollback(ctx->db);
-    json_decref(results);
-    lead_ins_free(ins, n);
+    json_decref(b.results);
+    lead_ins_free(b.ins, n);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
 
 void leads_get(api_ctx_t *ctx)
 {
-    lead_reply(ctx, ctx->params[0], 200);
+    resource_id_reply(ctx, &lead_resource);
 }
 
 void leads_list(api_ctx_t *ctx)
@@ -604,7 +614,7 @@ void leads_list(api_ctx_t *ctx)
     const char *campaign_id = ctx->params[0];
     int limit;
     const char *cursor;
-    if (!api_query_limit(ctx, &limit) || !api_query_uuid_cursor(ctx, &cursor))
+    if (!api_query_page(ctx, &limit, &cursor))
         return;
     const char *status = http_request_query(ctx->req, "status");
     const char *outcome = http_request_query(ctx->req, "outcome");
@@ -629,61 +639,41 @@ void leads_list(api_ctx_t *ctx)
     }
     if (!campaigns_owned(ctx, campaign_id, false, NULL))
         return;
-    char lim[16], err[512];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[] = {campaign_id, cursor, status, outcome, invalid, lim};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &lead_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return;
-    }
-    int64_t now = api_now_us(ctx);
-    json_t *items = json_array();
-    int rows = PQntuples(res);
-    for (int i = 0; i < rows; i++)
-        json_array_append_new(items, lead_json(res, i, now));
-    api_reply_json(ctx, 200, api_page(items, limit, rows ? PQgetvalue(res, rows - 1, 0) : NULL));
-    PQclear(res);
+    const char *params[] = {campaign_id, cursor, status, outcome, invalid};
+    resource_page_reply(ctx, &lead_resource, &lead_list_stmt, params, limit);
 }
 
 /* ---- changes ------------------------------------------------------------------ */
 
-/* Begins the request's transaction and locks the lead of ctx's account in
- * it; answers 404, or 409 while a call is queued or under way, and returns
- * NULL once it has answered (the caller rolls back: pg_tx_rollback is a
- * no-op when the BEGIN failed). The campaign's status is column
- * COL_UPDATED + 1. */
-static PGresult *lead_lock(api_ctx_t *ctx, const char *id, const char *action)
+/* Whether the locked lead (lead_lock_stmt) may change: answers 409 while a
+ * call is queued or under way, naming the action ("reset") refused. */
+static bool lead_idle(api_ctx_t *ctx, const PGresult *lead, const char *action)
 {
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return NULL;
-    }
-    const char *params[] = {id, ctx->account_id};
-    rc = pg_stmt_exec(ctx->db, &lead_lock_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        return NULL;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        api_reply_not_found(ctx, "lead");
-        return NULL;
-    }
-    const char *status = PQgetvalue(res, 0, COL_STATUS);
+    const char *status = PQgetvalue(lead, 0, COL_STATUS);
     if (strcmp(status, "scheduled") == 0 || strcmp(status, "processing") == 0) {
         api_reply_error(ctx, 409, "lead_in_flight", NULL,
                         "the lead is %s (a call is queued or under way): %s it after the call "
                         "ends",
                         status, action);
-        PQclear(res);
-        return NULL;
+        return false;
     }
-    return res;
+    return true;
+}
+
+/* Whether the locked lead's campaign is calling (lead_lock_stmt's column
+ * after COL_UPDATED: the campaign's status). */
+static bool lead_campaign_running(const PGresult *lead)
+{
+    return strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0;
+}
+
+/* Runs apply on the lead ctx->params[0] of ctx's account, locked in the
+ * request's transaction (resource_change_run); arg is apply's. */
+static void lead_change_run(api_ctx_t *ctx, resource_apply_fn apply, void *arg)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_change_t ch = {.rs = &lead_resource, .key = key, .apply = apply, .arg = arg};
+    resource_change_run(ctx, &ch);
 }
 
 /* A lead_finished CampaignEvent for the outbox (lifecycle.h). */
@@ -761,208 +751,246 @@ out:
     return rc;
 }
 
-void leads_reset(api_ctx_t *ctx)
+static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
+                            size_t errlen)
 {
-    const char *id = ctx->params[0];
-    char err[512];
-    int rc = OD_OK;
-    PGresult *lead = lead_lock(ctx, id, "reset");
-    if (!lead)
-        goto out;
+    if (!lead_idle(ctx, lead, "reset"))
+        return OD_OK;
     char now[24];
     api_i64(now, sizeof(now), api_now_us(ctx));
+    const char *params[] = {ch->key[0], now};
+    int rc = pg_stmt_exec(ctx->db, &lead_reset_stmt, params, NULL, err, errlen);
+    if (rc == OD_OK && lead_campaign_running(lead))
+        rc = leads_notify_tx(ctx->db, PQgetvalue(lead, 0, COL_CAMPAIGN), err, errlen);
+    return rc;
+}
+
+void leads_reset(api_ctx_t *ctx)
+{
+    lead_change_run(ctx, lead_reset_apply, NULL);
+}
+
+static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead,
+                               char *err, size_t errlen)
+{
+    if (!lead_idle(ctx, lead, "complete"))
+        return OD_OK;
+    if (strcmp(PQgetvalue(lead, 0, COL_STATUS), "completed") == 0)
+        return OD_OK;
+    const char *id = ch->key[0];
+    int64_t now_us = api_now_us(ctx);
+    char now[24];
+    api_i64(now, sizeof(now), now_us);
+    const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
+    const char *primary = PQgetisnull(lead, 0, COL_PARENT) ? id : PQgetvalue(lead, 0, COL_PARENT);
     const char *params[] = {id, now};
-    rc = pg_stmt_exec(ctx->db, &lead_reset_stmt, params, NULL, err, sizeof(err));
-    if (rc == OD_OK && strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0)
-        rc = leads_notify_tx(ctx->db, PQgetvalue(lead, 0, COL_CAMPAIGN), err, sizeof(err));
+    int rc = pg_stmt_exec(ctx->db, &lead_complete_stmt, params, NULL, err, errlen);
     if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    PQclear(lead);
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    lead_reply(ctx, id, 200);
-out:
-    pg_tx_rollback(ctx->db);
+        rc = lead_finished_event(ctx, campaign_id, id, MODEL_OUTCOME_MANUAL, now_us, err, errlen);
+    if (rc == OD_OK)
+        rc = group_step_tx(ctx, campaign_id, primary, now_us, err, errlen);
+    return rc;
 }
 
 void leads_complete(api_ctx_t *ctx)
 {
-    const char *id = ctx->params[0];
-    char err[512];
-    int rc = OD_OK;
-    PGresult *lead = lead_lock(ctx, id, "complete");
-    if (!lead)
-        goto out;
-    if (strcmp(PQgetvalue(lead, 0, COL_STATUS), "completed") != 0) {
-        int64_t now_us = api_now_us(ctx);
-        char now[24];
-        api_i64(now, sizeof(now), now_us);
-        const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
-        const char *primary =
-            PQgetisnull(lead, 0, COL_PARENT) ? id : PQgetvalue(lead, 0, COL_PARENT);
-        const char *params[] = {id, now};
-        rc = pg_stmt_exec(ctx->db, &lead_complete_stmt, params, NULL, err, sizeof(err));
-        if (rc == OD_OK)
-            rc = lead_finished_event(ctx, campaign_id, id, MODEL_OUTCOME_MANUAL, now_us, err,
-                                     sizeof(err));
-        if (rc == OD_OK)
-            rc = group_step_tx(ctx, campaign_id, primary, now_us, err, sizeof(err));
+    lead_change_run(ctx, lead_complete_apply, NULL);
+}
+
+/* A lead's fields as a PATCH leaves them; strings borrow from the locked
+ * row, the body or the buffers here. */
+typedef struct lead_fields {
+    const char *e164, *raw, *invalid, *name, *tz, *external;
+    char e164_buf[PHONE_E164_MAX + 1];
+    char tz_buf[WINDOW_ZONE_MAX];
+    char *variables; /* JSON object text, owned */
+} lead_fields_t;
+
+/* The phone of a PATCH: a valid number not on the account's DNC list
+ * replaces the stored one (and clears an invalid one's raw text and
+ * reason). Answers 400, 409 (a refusal) or returns the failed query. */
+static int lead_phone_read(api_ctx_t *ctx, const json_t *body, lead_fields_t *f, char *err,
+                           size_t errlen)
+{
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "phone", NULL, 64, &s);
+    if (got == JSONIO_NULL)
+        api_reply_error(ctx, 400, "invalid", "phone", "phone must be a phone number");
+    if (got != JSONIO_SET)
+        return OD_OK;
+    phone_reason_t why = phone_parse(s, strlen(s), ctx->region, f->e164_buf);
+    if (why != PHONE_OK) {
+        api_reply_error(ctx, 400, "invalid", "phone", "phone '%.32s': %s", s,
+                        phone_reason_message(why));
+        return OD_OK;
     }
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    PQclear(lead);
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *hit = NULL;
+    const char *q[] = {ctx->account_id, f->e164_buf};
+    int rc = pg_stmt_exec(ctx->db, &dnc_hit_stmt, q, &hit, err, errlen);
+    if (rc)
+        return rc;
+    if (PQntuples(hit) > 0)
+        api_reply_error(ctx, 409, "dnc", "phone", "%s is on the account's do-not-call list",
+                        f->e164_buf);
+    PQclear(hit);
+    f->e164 = f->e164_buf;
+    f->raw = NULL;
+    f->invalid = NULL;
+    return OD_OK;
+}
+
+/* The other fields of a PATCH over f; answers 400. */
+static bool lead_fields_read(api_ctx_t *ctx, const json_t *body, const PGresult *lead,
+                             lead_fields_t *f)
+{
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got == JSONIO_NULL)
+        f->name = "";
+    else if (got == JSONIO_SET)
+        f->name = s;
+    got = jsonio_string(ctx, body, "external_id", NULL, API_TEXT_MAX, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (got != JSONIO_ABSENT)
+        f->external = got == JSONIO_SET ? s : NULL;
+    bool tz_present = false;
+    const char *new_tz = NULL;
+    if (!timezone_read(ctx, body, NULL, f->tz_buf, &new_tz, &tz_present))
+        return false;
+    if (tz_present)
+        f->tz = new_tz;
+    if (json_object_get(body, "variables"))
+        return variables_read(ctx, body, NULL, &f->variables);
+    f->variables = xstrdup(PQgetvalue(lead, 0, COL_VARS));
+    return true;
+}
+
+/* Column col of the locked lead, NULL for SQL NULL. */
+static const char *lead_col(const PGresult *lead, int col)
+{
+    return PQgetisnull(lead, 0, col) ? NULL : PQgetvalue(lead, 0, col);
+}
+
+static int lead_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
+                             size_t errlen)
+{
+    if (!lead_idle(ctx, lead, "change"))
+        return OD_OK;
+    lead_fields_t f = {.e164 = lead_col(lead, COL_E164),
+                       .raw = lead_col(lead, COL_RAW),
+                       .invalid = lead_col(lead, COL_INVALID),
+                       .name = PQgetvalue(lead, 0, COL_NAME),
+                       .tz = lead_col(lead, COL_TZ),
+                       .external = lead_col(lead, COL_EXTERNAL)};
+    int rc = lead_phone_read(ctx, ctx->body, &f, err, errlen);
+    if (rc || ctx->replied || !lead_fields_read(ctx, ctx->body, lead, &f))
         goto out;
+    const char *params[] = {ch->key[0], f.e164, f.raw,       f.invalid,
+                            f.name,     f.tz,   f.variables, f.external};
+    rc = pg_stmt_exec(ctx->db, &lead_update_stmt, params, NULL, err, errlen);
+    if (rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(ctx->db), "23505") == 0) {
+        bool external = strstr(err, "external_id") != NULL;
+        api_reply_error(ctx, 409, "duplicate", external ? "external_id" : "phone",
+                        "the campaign already has a lead with this %s",
+                        external ? "external_id" : "number");
     }
-    lead_reply(ctx, id, 200);
 out:
-    pg_tx_rollback(ctx->db);
+    free(f.variables);
+    return rc;
 }
 
 void leads_update(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"phone",     "name",        "timezone",
                                           "variables", "external_id", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
-        return;
-    const char *id = ctx->params[0];
-    char err[512];
-    char *variables = NULL;
-    PGresult *lead = NULL, *hit = NULL;
-    int rc = OD_OK;
-    lead = lead_lock(ctx, id, "change");
-    if (!lead)
-        goto out;
-    const char *e164 = PQgetisnull(lead, 0, COL_E164) ? NULL : PQgetvalue(lead, 0, COL_E164);
-    const char *raw = PQgetisnull(lead, 0, COL_RAW) ? NULL : PQgetvalue(lead, 0, COL_RAW);
-    const char *invalid =
-        PQgetisnull(lead, 0, COL_INVALID) ? NULL : PQgetvalue(lead, 0, COL_INVALID);
-    const char *name = PQgetvalue(lead, 0, COL_NAME);
-    const char *tz = PQgetisnull(lead, 0, COL_TZ) ? NULL : PQgetvalue(lead, 0, COL_TZ);
-    const char *external =
-        PQgetisnull(lead, 0, COL_EXTERNAL) ? NULL : PQgetvalue(lead, 0, COL_EXTERNAL);
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_patch_run(ctx, &lead_resource, key, allowed, lead_update_apply);
+}
 
-    const char *s = NULL;
-    char e164_buf[PHONE_E164_MAX + 1];
-    jsonio_got_t got = jsonio_string(ctx, body, "phone", NULL, 64, &s);
-    if (got == JSONIO_ERROR)
-        goto out;
-    if (got == JSONIO_NULL) {
-        api_reply_error(ctx, 400, "invalid", "phone", "phone must be a phone number");
-        goto out;
-    }
-    if (got == JSONIO_SET) {
-        phone_reason_t why = phone_parse(s, strlen(s), ctx->region, e164_buf);
-        if (why != PHONE_OK) {
-            api_reply_error(ctx, 400, "invalid", "phone", "phone '%.32s': %s", s,
-                            phone_reason_message(why));
-            goto out;
-        }
-        const char *q[] = {ctx->account_id, e164_buf};
-        rc = pg_stmt_exec(ctx->db, &dnc_hit_stmt, q, &hit, err, sizeof(err));
-        if (rc) {
-            api_reply_failure(ctx, rc, err);
-            goto out;
-        }
-        if (PQntuples(hit) > 0) {
-            api_reply_error(ctx, 409, "dnc", "phone", "%s is on the account's do-not-call list",
-                            e164_buf);
-            goto out;
-        }
-        e164 = e164_buf;
-        raw = NULL;
-        invalid = NULL;
-    }
-    got = jsonio_string(ctx, body, "name", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        goto out;
-    if (got == JSONIO_NULL)
-        name = "";
-    else if (got == JSONIO_SET)
-        name = s;
-    got = jsonio_string(ctx, body, "external_id", NULL, API_TEXT_MAX, &s);
-    if (got == JSONIO_ERROR)
-        goto out;
-    if (got != JSONIO_ABSENT)
-        external = got == JSONIO_SET ? s : NULL;
-    bool tz_present = false;
-    const char *new_tz = NULL;
-    char tz_buf[WINDOW_ZONE_MAX];
-    if (!timezone_read(ctx, body, NULL, tz_buf, &new_tz, &tz_present))
-        goto out;
-    if (tz_present)
-        tz = new_tz;
-    if (json_object_get(body, "variables")) {
-        if (!variables_read(ctx, body, NULL, &variables))
-            goto out;
-    } else {
-        variables = xstrdup(PQgetvalue(lead, 0, COL_VARS));
-    }
-    const char *params[] = {id, e164, raw, invalid, name, tz, variables, external};
-    rc = pg_stmt_exec(ctx->db, &lead_update_stmt, params, NULL, err, sizeof(err));
-    if (rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(ctx->db), "23505") == 0) {
-        api_reply_error(ctx, 409, "duplicate", strstr(err, "external_id") ? "external_id" : "phone",
-                        "the campaign already has a lead with this %s",
-                        strstr(err, "external_id") ? "external_id" : "number");
-        goto out;
-    }
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    lead_reply(ctx, id, 200);
-out:
-    pg_tx_rollback(ctx->db);
-    PQclear(hit);
-    PQclear(lead);
-    free(variables);
+static int lead_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
+                             size_t errlen)
+{
+    if (!lead_idle(ctx, lead, "remove"))
+        return OD_OK;
+    PGresult *check = NULL;
+    const char *p[] = {ch->key[0]};
+    int rc = pg_stmt_exec(ctx->db, &lead_delete_check_stmt, p, &check, err, errlen);
+    if (rc)
+        return rc;
+    if (PQgetvalue(check, 0, 1)[0] == 't')
+        api_reply_error(ctx, 409, "lead_in_flight", NULL,
+                        "a secondary contact of the lead has a call queued or under way: remove "
+                        "it after the call ends");
+    else if (PQgetvalue(check, 0, 0)[0] == 't')
+        api_reply_error(ctx, 409, "has_calls", NULL,
+                        "the lead (or one of its contacts) has been called: its calls stay in "
+                        "the campaign's history; set it to completed to stop calling it");
+    else
+        rc = pg_stmt_exec(ctx->db, &lead_delete_stmt, p, NULL, err, errlen);
+    PQclear(check);
+    ch->reply_status = 204;
+    return rc;
 }
 
 void leads_delete(api_ctx_t *ctx)
 {
-    const char *id = ctx->params[0];
-    char err[512];
-    PGresult *check = NULL;
-    int rc = OD_OK;
-    PGresult *lead = lead_lock(ctx, id, "remove");
-    if (!lead)
-        goto out;
-    PQclear(lead);
+    lead_change_run(ctx, lead_delete_apply, NULL);
+}
+
+/* The secondary phones leads_contacts_add adds. */
+typedef struct contacts_request {
+    const char *phones[LEADS_SECONDARY_MAX];
+    size_t n;
+} contacts_request_t;
+
+static int lead_contacts_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead,
+                               char *err, size_t errlen)
+{
+    if (!lead_idle(ctx, lead, "add contacts to"))
+        return OD_OK;
+    const contacts_request_t *req = ch->arg;
+    const char *id = ch->key[0];
+    if (!PQgetisnull(lead, 0, COL_PARENT)) {
+        api_reply_error(ctx, 400, "invalid", NULL,
+                        "the lead is a secondary contact: add contacts to its primary lead %s",
+                        PQgetvalue(lead, 0, COL_PARENT));
+        return OD_OK;
+    }
+    const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
     const char *p[] = {id};
-    rc = pg_stmt_exec(ctx->db, &lead_delete_check_stmt, p, &check, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
+    PGresult *order = NULL;
+    int rc = pg_stmt_exec(ctx->db, &next_order_stmt, p, &order, err, errlen);
+    if (rc)
+        return rc;
+    int first = atoi(PQgetvalue(order, 0, 0));
+    PQclear(order);
+    if (first - 1 + (int)req->n > 100) {
+        api_reply_error(ctx, 400, "invalid", "secondary_phones",
+                        "a lead has at most 100 secondary contacts");
+        return OD_OK;
     }
-    if (PQgetvalue(check, 0, 1)[0] == 't') {
-        api_reply_error(ctx, 409, "lead_in_flight", NULL,
-                        "a secondary contact of the lead has a call queued or under way: remove "
-                        "it after the call ends");
-        goto out;
-    }
-    if (PQgetvalue(check, 0, 0)[0] == 't') {
-        api_reply_error(ctx, 409, "has_calls", NULL,
-                        "the lead (or one of its contacts) has been called: its calls stay in "
-                        "the campaign's history; set it to completed to stop calling it");
-        goto out;
-    }
-    rc = pg_stmt_exec(ctx->db, &lead_delete_stmt, p, NULL, err, sizeof(err));
+    json_t *items = json_array();
+    lead_counts_t counts = {0};
+    rc = secondaries_insert(ctx, campaign_id, id, first, req->phones, req->n,
+                            PQgetvalue(lead, 0, COL_NAME), lead_col(lead, COL_TZ),
+                            PQgetvalue(lead, 0, COL_VARS), items, &counts, err, errlen);
     if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    api_reply_empty(ctx);
-out:
-    pg_tx_rollback(ctx->db);
-    PQclear(check);
+        rc = group_step_tx(ctx, campaign_id, id, api_now_us(ctx), err, errlen);
+    if (rc == OD_OK && counts.created > 0 && lead_campaign_running(lead))
+        rc = leads_notify_tx(ctx->db, campaign_id, err, errlen);
+    json_t *out = json_object();
+    json_object_set_new(out, "lead_id", json_string(id));
+    json_object_set_new(out, "created", json_integer(counts.created));
+    json_object_set_new(out, "invalid", json_integer(counts.invalid));
+    json_object_set_new(out, "duplicate", json_integer(counts.duplicate));
+    json_object_set_new(out, "dnc", json_integer(counts.dnc));
+    json_object_set_new(out, "secondary_contacts", items);
+    ch->reply = out;
+    ch->reply_status = counts.created + counts.invalid > 0 ? 201 : 200;
+    return rc;
 }
 
 void leads_contacts_add(api_ctx_t *ctx)
@@ -971,69 +999,13 @@ void leads_contacts_add(api_ctx_t *ctx)
     json_t *body = jsonio_body_object(ctx);
     if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
         return;
-    const char *phones[LEADS_SECONDARY_MAX];
-    size_t n = 0;
-    if (!phones_read(ctx, body, NULL, phones, &n))
+    contacts_request_t req;
+    if (!phones_read(ctx, body, NULL, req.phones, &req.n))
         return;
-    if (n == 0) {
+    if (req.n == 0) {
         api_reply_error(ctx, 400, "invalid", "secondary_phones",
                         "secondary_phones must list at least one phone number");
         return;
     }
-    const char *id = ctx->params[0];
-    char err[512];
-    PGresult *order = NULL;
-    json_t *items = json_array();
-    lead_counts_t counts = {0};
-    int rc = OD_OK;
-    PGresult *lead = lead_lock(ctx, id, "add contacts to");
-    if (!lead)
-        goto out;
-    if (!PQgetisnull(lead, 0, COL_PARENT)) {
-        api_reply_error(ctx, 400, "invalid", NULL,
-                        "the lead is a secondary contact: add contacts to its primary lead %s",
-                        PQgetvalue(lead, 0, COL_PARENT));
-        PQclear(lead);
-        goto out;
-    }
-    const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
-    const char *p[] = {id};
-    rc = pg_stmt_exec(ctx->db, &next_order_stmt, p, &order, err, sizeof(err));
-    int first = rc == OD_OK ? atoi(PQgetvalue(order, 0, 0)) : 1;
-    if (rc == OD_OK && first - 1 + (int)n > 100) {
-        api_reply_error(ctx, 400, "invalid", "secondary_phones",
-                        "a lead has at most 100 secondary contacts");
-        PQclear(lead);
-        goto out;
-    }
-    if (rc == OD_OK)
-        rc = secondaries_insert(ctx, campaign_id, id, first, phones, n,
-                                PQgetvalue(lead, 0, COL_NAME),
-                                PQgetisnull(lead, 0, COL_TZ) ? NULL : PQgetvalue(lead, 0, COL_TZ),
-                                PQgetvalue(lead, 0, COL_VARS), items, &counts, err, sizeof(err));
-    if (rc == OD_OK)
-        rc = group_step_tx(ctx, campaign_id, id, api_now_us(ctx), err, sizeof(err));
-    if (rc == OD_OK && counts.created > 0 &&
-        strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0)
-        rc = leads_notify_tx(ctx->db, campaign_id, err, sizeof(err));
-    PQclear(lead);
-    if (rc == OD_OK)
-        rc = pg_tx_commit(ctx->db, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
-        goto out;
-    }
-    json_t *out = json_object();
-    json_object_set_new(out, "lead_id", json_string(id));
-    json_object_set_new(out, "created", json_integer(counts.created));
-    json_object_set_new(out, "invalid", json_integer(counts.invalid));
-    json_object_set_new(out, "duplicate", json_integer(counts.duplicate));
-    json_object_set_new(out, "dnc", json_integer(counts.dnc));
-    json_object_set_new(out, "secondary_contacts", items);
-    items = NULL;
-    api_reply_json(ctx, counts.created + counts.invalid > 0 ? 201 : 200, out);
-out:
-    pg_tx_rollback(ctx->db);
-    PQclear(order);
-    json_decref(items);
+    lead_change_run(ctx, lead_contacts_apply, &req);
 }

@@ -470,6 +470,14 @@ void window_time_format(int minute, char *buf, size_t len)
     snprintf(buf, len, "%02d:%02d", minute / 60, minute % 60);
 }
 
+void window_time_format_end(int minute, char *buf, size_t len)
+{
+    if (minute == 0)
+        snprintf(buf, len, "24:00");
+    else
+        window_time_format(minute, buf, len);
+}
+
 static const char *const day_short[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 static const char *const day_long[7] = {"monday", "tuesday",  "wednesday", "thursday",
                                         "friday", "saturday", "sunday"};

@@ -116,6 +116,11 @@ int window_time_parse(const char *s, int *minute, char *errbuf, size_t errlen) O
 /* Formats a minute of day as "HH:MM" into buf (>= 6 bytes). */
 void window_time_format(int minute, char *buf, size_t len);
 
+/* The same for the end of a window: midnight is "24:00" (the end of the
+ * day), so that 18:00–24:00 and the whole day 00:00–24:00 read back as
+ * they were written. */
+void window_time_format_end(int minute, char *buf, size_t len);
+
 /* Parses a day name: "mon".."sun" or "monday".."sunday", any case. */
 int window_day_parse(const char *s, unsigned *day_bit, char *errbuf, size_t errlen) OD_WUR;
 

@@ -32,7 +32,7 @@ static const resource_field_t account_fields_out[] = {
     {"currency", api_col_string},
     {"default_region", api_col_string},
     {"quiet_hours_start", api_col_hhmm},
-    {"quiet_hours_end", api_col_hhmm},
+    {"quiet_hours_end", api_col_hhmm_end},
     {"webhook_secret", api_col_string},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
@@ -122,12 +122,6 @@ static bool quiet_hours_read(api_ctx_t *ctx, const char *qs, const char *qe, cha
     if (settings_quiet_hours_check(qs, qe, &spec, &problems) != OD_OK) {
         api_reply_error(ctx, 400, "invalid", problems.items[0].field, "%s",
                         problems.items[0].message);
-        return false;
-    }
-    if (spec.start_min == spec.end_min) {
-        api_reply_error(ctx, 400, "invalid", "quiet_hours_end",
-                        "quiet_hours_end must differ from quiet_hours_start (calls are "
-                        "permitted between them; null both for no quiet hours)");
         return false;
     }
     snprintf(start_min, 8, "%d", spec.start_min);

@@ -208,6 +208,15 @@ json_t *api_col_hhmm(const PGresult *res, int row, int col)
     return json_string(buf);
 }
 
+json_t *api_col_hhmm_end(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    char buf[8];
+    window_time_format_end(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
+    return json_string(buf);
+}
+
 json_t *api_col_days(const PGresult *res, int row, int col)
 {
     json_t *days = json_array();

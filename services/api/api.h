@@ -139,6 +139,8 @@ json_t *api_col_json(const PGresult *res, int row, int col);
 json_t *api_col_time(const PGresult *res, int row, int col);
 /* A minute of day as "HH:MM", null for SQL NULL. */
 json_t *api_col_hhmm(const PGresult *res, int row, int col);
+/* The same for a window's end: midnight is "24:00" (lib/rules/window.h). */
+json_t *api_col_hhmm_end(const PGresult *res, int row, int col);
 /* A set of days (lib/window's bits) as an array of day names, Monday
  * first. */
 json_t *api_col_days(const PGresult *res, int row, int col);

@@ -46,7 +46,7 @@ static const resource_field_t campaign_fields_out[] = {
     {"status", api_col_string},
     {"pause_reason", api_col_string},
     {"window_start", api_col_hhmm},
-    {"window_end", api_col_hhmm},
+    {"window_end", api_col_hhmm_end},
     {"allowed_days", api_col_days},
     {"max_retries", api_col_int},
     {"retry_interval_minutes", api_col_int},
@@ -355,16 +355,6 @@ static json_t *campaign_problems(const campaign_input_t *in, const settings_var_
     json_t *list = json_array();
     for (size_t i = 0; rc != OD_OK && i < problems.n; i++)
         problem_add(list, problems.items[i].field, problems.items[i].message);
-    /* lib/window reads equal times as the whole day, but the schema (001,
-     * campaign_window_not_empty) refuses them as ambiguous: say so here
-     * rather than let the database answer. */
-    int start_min = -1, end_min = -2;
-    if (in->s.window_start && in->s.window_end &&
-        window_time_parse(in->s.window_start, &start_min, NULL, 0) == OD_OK &&
-        window_time_parse(in->s.window_end, &end_min, NULL, 0) == OD_OK && start_min == end_min)
-        problem_add(list, "window_end",
-                    "window_end must differ from window_start (a window cannot be empty; for the "
-                    "whole day use 00:00 - 23:59)");
     if (in->max_call_duration_s < CAMPAIGN_CALL_DURATION_MIN ||
         in->max_call_duration_s > CAMPAIGN_CALL_DURATION_MAX) {
         char msg[160];

@@ -57,7 +57,6 @@ static const setting_case_t setting_cases[] = {
     {"\"window_start\":\"25:00\"", "window_start"},
     {"\"window_end\":\"25:00\"", "window_end"},
     {"\"window_start\":\"9am\"", "window_start"},
-    {"\"window_start\":\"10:00\",\"window_end\":\"10:00\"", "window_end"},
     {"\"allowed_days\":[]", "allowed_days"},
     {"\"allowed_days\":[\"funday\"]", "allowed_days"},
     {"\"allowed_days\":\"mon\"", "allowed_days"},
@@ -145,6 +144,24 @@ static void test_settings_all_problems_at_once(void **state)
     api_expect(&r, 200, "valid PATCH");
     assert_string_equal(api_str(&r, "window_end"), "02:00");
     api_resp_free(&r);
+    /* Equal start and end is the whole day; an end at midnight reads back
+     * as "24:00", so 00:00-24:00 and 18:00-24:00 round-trip. */
+    static const char *const whole_day[][3] = {{"00:00", "24:00", "24:00"},
+                                               {"10:00", "10:00", "10:00"},
+                                               {"18:00", "24:00", "24:00"},
+                                               {"18:00", "00:00", "24:00"}};
+    for (size_t i = 0; i < sizeof(whole_day) / sizeof(whole_day[0]); i++) {
+        r = api_call(&api, "PATCH", path, acc.key,
+                     "{\"window_start\":\"%s\",\"window_end\":\"%s\"}", whole_day[i][0],
+                     whole_day[i][1]);
+        api_expect(&r, 200, "a whole-day or midnight window");
+        assert_string_equal(api_str(&r, "window_start"), whole_day[i][0]);
+        assert_string_equal(api_str(&r, "window_end"), whole_day[i][2]);
+        api_resp_free(&r);
+        r = api_call(&api, "GET", path, acc.key, NULL);
+        assert_string_equal(api_str(&r, "window_end"), whole_day[i][2]);
+        api_resp_free(&r);
+    }
     /* The goal variable keeps the assistant's schema honest. */
     snprintf(path, sizeof(path), "/v1/assistants/%s", assistant_id);
     r = api_call(&api, "PATCH", path, acc.key,

@@ -524,8 +524,9 @@ static void test_check_constraints(void **state)
          "campaign_window_start_min_check"},
         {"campaign", "window_end_min", "-1", OD_ERR_INVALID, "23514",
          "campaign_window_end_min_check"},
-        {"campaign", "window_start_min, window_end_min", "600, 600", OD_ERR_INVALID, "23514",
-         "campaign_window_not_empty"},
+        /* Equal start and end: the whole day (007). */
+        {"campaign", "window_start_min, window_end_min", "600, 600", OD_OK, NULL, NULL},
+        {"campaign", "window_start_min, window_end_min", "0, 0", OD_OK, NULL, NULL},
         {"campaign", "window_start_min, window_end_min", "1320, 120", OD_OK, NULL, NULL},
         {"campaign", "goal_based_retry", "true", OD_ERR_INVALID, "23514",
          "campaign_goal_based_retry_needs_goal"},
@@ -563,6 +564,7 @@ static void test_check_constraints(void **state)
         {"account", "quiet_hours_start_min", "480", OD_ERR_INVALID, "23514",
          "account_quiet_hours_pair"},
         {"account", "quiet_hours_start_min, quiet_hours_end_min", "480, 1260", OD_OK, NULL, NULL},
+        {"account", "quiet_hours_start_min, quiet_hours_end_min", "0, 0", OD_OK, NULL, NULL},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         const check_case_t *cc = &cases[c];

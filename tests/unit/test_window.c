@@ -348,6 +348,11 @@ static void test_time_parse(void **state)
     assert_string_equal(buf, "09:05");
     window_time_format(0, buf, sizeof(buf));
     assert_string_equal(buf, "00:00");
+    /* An end at midnight reads back as the end of the day. */
+    window_time_format_end(0, buf, sizeof(buf));
+    assert_string_equal(buf, "24:00");
+    window_time_format_end(1080, buf, sizeof(buf));
+    assert_string_equal(buf, "18:00");
 }
 
 static void test_days(void **state)

@@ -35,7 +35,10 @@ int dispatch_plan_make(const sched_campaign_t *c, int64_t now_us, int batch_size
         plan->tokens = cpm_tokens_now(c, now_us);
         if ((double)plan->slots > floor(plan->tokens))
             plan->slots = (int64_t)floor(plan->tokens);
-        if (plan->slots <= 0) /* the next token arrives in (1 - tokens) minutes */
+        /* Out of tokens: the next arrives in (1 - tokens) minutes. At the
+         * cap with tokens left, a call's end frees the slot, not the clock:
+         * no wake (it would be in the past, and the loop would spin). */
+        if (plan->slots <= 0 && plan->tokens < 1)
             plan->wake_us =
                 now_us + (int64_t)((1.0 - plan->tokens) * 60e6 / c->calls_per_minute) + 1;
     }

@@ -14,9 +14,10 @@
  *
  *   | case                                   | verdict         | wake_us               |
  *   |----------------------------------------|-----------------|-----------------------|
- *   | slots <= 0, calls_per_minute > 0       | NO_SLOTS        | when the next token   |
- *   |                                        |                 | arrives (see below)   |
- *   | slots <= 0, no calls-per-minute limit  | NO_SLOTS        | never (INT64_MAX)     |
+ *   | slots <= 0, fewer than 1 token         | NO_SLOTS        | when the next token   |
+ *   |   (calls_per_minute > 0)               |                 | arrives (see below)   |
+ *   | slots <= 0, at the concurrency cap     | NO_SLOTS        | never (INT64_MAX): a  |
+ *   |   (with a token left, or no limit)     |                 | call's end frees it   |
  *   | shared window, never opens (defence:   | WINDOW_NEVER    | never                 |
  *   |   one valid rule opens within a week)  |                 |                       |
  *   | shared window, opens later             | WINDOW_CLOSED   | the window's opening  |
@@ -25,9 +26,8 @@
  *   | window per lead (tz mode lead, quiet   | CLAIM           | never; each lead is   |
  *   |   hours)                               |                 | judged by lead_decide |
  *
- * The next token arrives (1 - tokens) minutes / calls_per_minute after now
- * (plus 1 us); at the concurrency cap with a token left that instant is in
- * the past, and the caller's loop wakes at its shortest sleep.
+ * The next token arrives (1 - tokens) / calls_per_minute minutes after now
+ * (plus 1 us).
  *
  * While claiming, every lead scheduled takes one slot and one token
  * (dispatch_plan_take); a batch asks for min(slots, batch_size) leads

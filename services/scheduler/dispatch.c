@@ -2,12 +2,12 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "dispatch_plan.h"
 #include "log.h"
 #include "uuid.h"
 #include "xmalloc.h"
@@ -169,35 +169,181 @@ typedef struct pending_job {
     size_t len;
 } pending_job_t;
 
-/* The token bucket of calls_per_minute: refills at cpm per minute up to a
- * burst of cpm / 6 (ten seconds' worth, at least 1), so a campaign limited
- * to 60 calls a minute starts at most 10 at once instead of 60. */
-static double cpm_tokens_now(const sched_campaign_t *c, int64_t now_us)
+/* What one campaign's pass claims: the jobs to produce after the commit,
+ * and the writes of the batch at hand. Owns every buffer; claim_free frees. */
+typedef struct dispatch_claim {
+    pending_job_t *jobs;
+    size_t n_jobs, cap_jobs;
+    pg_array_t ids, attempts;        /* leads to schedule, with their new attempt ids */
+    pg_array_t defer_ids, defer_due; /* leads whose window is closed, with when it opens */
+} dispatch_claim_t;
+
+static void claim_free(dispatch_claim_t *cl)
 {
-    double burst = c->calls_per_minute / 6.0;
-    if (burst < 1)
-        burst = 1;
-    if (c->cpm_refilled_us == INT64_MIN)
-        return burst;
-    double elapsed_min = (double)(now_us - c->cpm_refilled_us) / (60.0 * 1e6);
-    if (elapsed_min < 0)
-        elapsed_min = 0;
-    double tokens = c->cpm_tokens + elapsed_min * c->calls_per_minute;
-    return tokens > burst ? burst : tokens;
+    for (size_t i = 0; i < cl->n_jobs; i++)
+        free(cl->jobs[i].payload);
+    free(cl->jobs);
+    free(cl->ids.buf);
+    free(cl->attempts.buf);
+    free(cl->defer_ids.buf);
+    free(cl->defer_due.buf);
 }
 
+/* The next free job slot (not yet counted in n_jobs). */
+static pending_job_t *claim_job_slot(dispatch_claim_t *cl, const char *lead_id)
+{
+    if (cl->n_jobs == cl->cap_jobs) {
+        cl->cap_jobs = cl->cap_jobs ? cl->cap_jobs * 2 : 64;
+        cl->jobs = xrealloc(cl->jobs, cl->cap_jobs * sizeof(*cl->jobs));
+    }
+    pending_job_t *job = &cl->jobs[cl->n_jobs];
+    snprintf(job->lead_id, sizeof(job->lead_id), "%s", lead_id);
+    job->payload = NULL;
+    job->len = 0;
+    return job;
+}
+
+/* Row i of a claim (columns as claim_stmt): deferred when its own window is
+ * closed, else encoded as a job, and (window per lead) queued to be
+ * scheduled with a new attempt id. The shared claim has scheduled its rows
+ * already, with the attempt id in column 6. */
+static int claim_row(const sched_campaign_t *c, const dispatch_plan_t *plan, const PGresult *res,
+                     int i, int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st,
+                     char *errbuf, size_t errlen)
+{
+    const char *lead_id = PQgetvalue(res, i, 0), *e164 = PQgetvalue(res, i, 1);
+    dispatch_lead_step_t step = {.claim = true, .not_after_us = plan->not_after_us};
+    char attempt_id[UUID_STR_LEN];
+    if (plan->shared_window) {
+        snprintf(attempt_id, sizeof(attempt_id), "%s", PQgetvalue(res, i, 6));
+    } else {
+        char werr[256];
+        int wrc =
+            dispatch_lead_decide(c, PQgetvalue(res, i, 2), e164, now_us, &step, werr, sizeof(werr));
+        if (wrc)
+            return od_fail(errbuf, errlen, wrc, "lead %s: %s", lead_id, werr);
+        if (step.never_opens)
+            log_warn("window_never_open", "campaign %s lead %s: %s", c->id, lead_id, werr);
+        if (!step.claim) {
+            char due[24];
+            snprintf(due, sizeof(due), "%" PRId64, step.defer_to_us);
+            pg_array_add(&cl->defer_ids, lead_id);
+            pg_array_add(&cl->defer_due, due);
+            if (step.defer_to_us < st->next_wake_us)
+                st->next_wake_us = step.defer_to_us;
+            return OD_OK;
+        }
+        uuid_str_new(attempt_id);
+    }
+    pending_job_t *job = claim_job_slot(cl, lead_id);
+    int rc = dispatch_job_encode(c, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
+                                 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), step.not_after_us,
+                                 now_us, &job->payload, &job->len, errbuf, errlen);
+    if (rc)
+        return rc;
+    cl->n_jobs++;
+    if (!plan->shared_window) {
+        pg_array_add(&cl->ids, lead_id);
+        pg_array_add(&cl->attempts, attempt_id);
+    }
+    return OD_OK;
+}
+
+/* Writes a batch's decisions: its leads scheduled (they take their slots
+ * and tokens) and its deferred leads' new next_attempt_at. */
+static int claim_batch_write(pg_conn_t *db, const char *now, dispatch_plan_t *plan,
+                             dispatch_claim_t *cl, dispatch_stats_t *st, char *errbuf,
+                             size_t errlen)
+{
+    int rc = OD_OK;
+    if (cl->ids.n) {
+        const char *p[] = {pg_array_text(&cl->ids), pg_array_text(&cl->attempts), now};
+        rc = pg_stmt_exec(db, &schedule_stmt, p, NULL, errbuf, errlen);
+        if (rc)
+            return rc;
+        dispatch_plan_take(plan, (int64_t)cl->ids.n);
+    }
+    if (cl->defer_ids.n) {
+        const char *p[] = {pg_array_text(&cl->defer_ids), pg_array_text(&cl->defer_due)};
+        rc = pg_stmt_exec(db, &defer_stmt, p, NULL, errbuf, errlen);
+        if (rc)
+            return rc;
+        st->leads_deferred += cl->defer_ids.n;
+    }
+    return rc;
+}
+
+/* Claims one batch of due leads of c (dispatch_plan_want of them at most)
+ * and writes what becomes of each. *more: the batch was full, so more may
+ * be due. */
+static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, dispatch_plan_t *plan,
+                       int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st, bool *more,
+                       char *errbuf, size_t errlen)
+{
+    char now[24], limit[24];
+    snprintf(now, sizeof(now), "%" PRId64, now_us);
+    int64_t want = dispatch_plan_want(plan);
+    snprintf(limit, sizeof(limit), "%" PRId64, want);
+    const char *p[] = {c->id, now, limit};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, plan->shared_window ? &claim_shared_stmt : &claim_stmt, p, &res,
+                          errbuf, errlen);
+    if (rc)
+        return rc;
+    int rows = PQntuples(res);
+    pg_array_reset(&cl->ids);
+    pg_array_reset(&cl->attempts);
+    pg_array_reset(&cl->defer_ids);
+    pg_array_reset(&cl->defer_due);
+    for (int i = 0; i < rows && rc == OD_OK; i++)
+        rc = claim_row(c, plan, res, i, now_us, cl, st, errbuf, errlen);
+    PQclear(res);
+    if (rc)
+        return rc;
+    if (plan->shared_window) /* every row claimed was scheduled by the claim itself */
+        dispatch_plan_take(plan, rows);
+    *more = rows == want;
+    return claim_batch_write(db, now, plan, cl, st, errbuf, errlen);
+}
+
+/* Produces the committed pass's jobs; a job that cannot be queued leaves
+ * its lead scheduled, and recovery re-issues it. */
+static void produce_jobs(kafka_producer_t *producer, const char *dial_topic,
+                         const dispatch_claim_t *cl, dispatch_stats_t *st)
+{
+    for (size_t i = 0; i < cl->n_jobs; i++) {
+        const pending_job_t *job = &cl->jobs[i];
+        char perr[256];
+        int prc = kafka_producer_send(producer, dial_topic, job->lead_id, strlen(job->lead_id),
+                                      job->payload, job->len, NULL, 0, NULL, perr, sizeof(perr));
+        if (prc)
+            log_warn("dial_job_produce", "lead %s: %s", job->lead_id, perr);
+        else
+            st->jobs_issued++;
+    }
+}
+
+/* Stores the calls-per-minute bucket as the pass leaves it. */
+static int store_tokens(pg_conn_t *db, const sched_campaign_t *c, const dispatch_plan_t *plan,
+                        int64_t now_us, char *errbuf, size_t errlen)
+{
+    char tok[32], now[24];
+    snprintf(tok, sizeof(tok), "%.6f", dispatch_plan_tokens_left(plan));
+    snprintf(now, sizeof(now), "%" PRId64, now_us);
+    const char *p[] = {c->id, tok, now};
+    return pg_stmt_exec(db, &cpm_stmt, p, NULL, errbuf, errlen);
+}
+
+/* The pass: lock the campaign, plan it (dispatch_plan.h), claim batch by
+ * batch while slots are left and leads are due, store the bucket, commit,
+ * then produce. */
 int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
                       const char *campaign_id, int64_t now_us, int batch_size, dispatch_stats_t *st,
                       char *errbuf, size_t errlen)
 {
     sched_campaign_t c;
-    PGresult *res = NULL;
-    pg_array_t ids = {0}, attempts = {0}, defer_ids = {0}, defer_due = {0};
-    pending_job_t *jobs = NULL;
-    size_t n_jobs = 0, cap_jobs = 0;
-    char now[24], limit[16];
-    snprintf(now, sizeof(now), "%" PRId64, now_us);
-
+    dispatch_plan_t plan;
+    dispatch_claim_t cl = {0};
     int rc = pg_tx_begin(db, errbuf, errlen);
     if (rc)
         return rc;
@@ -209,174 +355,29 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
     if (rc || c.status != MODEL_CAMPAIGN_IN_PROGRESS)
         goto fail;
     st->campaigns++;
-
-    int64_t free_slots = c.max_concurrent_calls - c.in_flight;
-    double tokens = 0;
-    if (c.calls_per_minute > 0) {
-        tokens = cpm_tokens_now(&c, now_us);
-        if ((double)free_slots > floor(tokens))
-            free_slots = (int64_t)floor(tokens);
-        if (free_slots <= 0) {
-            /* The next token arrives in (1 - tokens) minutes. */
-            int64_t wait = (int64_t)((1.0 - tokens) * 60e6 / c.calls_per_minute) + 1;
-            if (now_us + wait < st->next_wake_us)
-                st->next_wake_us = now_us + wait;
-        }
-    }
-    if (free_slots <= 0)
-        goto commit;
-
-    /* One window for the whole campaign: check it once. */
-    bool shared = sched_window_is_shared(&c);
-    int64_t shared_close = 0;
-    lead_window_t lw;
-    if (shared) {
-        rc = sched_lead_window(&c, NULL, NULL, now_us, &lw, errbuf, errlen);
+    rc = dispatch_plan_make(&c, now_us, batch_size, &plan, errbuf, errlen);
+    if (rc)
+        goto fail;
+    if (plan.wake_us < st->next_wake_us)
+        st->next_wake_us = plan.wake_us;
+    for (bool more = plan.verdict == DISPATCH_CLAIM; more && plan.slots > 0;) {
+        rc = claim_batch(db, &c, &plan, now_us, &cl, st, &more, errbuf, errlen);
         if (rc)
             goto fail;
-        window_slot_t slot;
-        rc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, errbuf, errlen);
-        if (rc == OD_ERR_NOT_FOUND) { /* never opens: nothing to do, nothing to wait for */
-            rc = OD_OK;
-            goto commit;
-        }
-        if (rc)
-            goto fail;
-        if (slot.open_us > now_us) {
-            if (slot.open_us < st->next_wake_us)
-                st->next_wake_us = slot.open_us;
-            goto commit;
-        }
-        shared_close = slot.close_us;
     }
-
-    while (free_slots > 0) {
-        int64_t want = free_slots < batch_size ? free_slots : batch_size;
-        snprintf(limit, sizeof(limit), "%" PRId64, want);
-        const char *claim_params[] = {c.id, now, limit};
-        rc = pg_stmt_exec(db, shared ? &claim_shared_stmt : &claim_stmt, claim_params, &res, errbuf,
-                          errlen);
-        if (rc)
-            goto fail;
-        int rows = PQntuples(res);
-        pg_array_reset(&ids);
-        pg_array_reset(&attempts);
-        pg_array_reset(&defer_ids);
-        pg_array_reset(&defer_due);
-        for (int i = 0; i < rows; i++) {
-            const char *lead_id = PQgetvalue(res, i, 0);
-            const char *e164 = PQgetvalue(res, i, 1);
-            const char *lead_tz = PQgetvalue(res, i, 2);
-            int64_t not_after = shared_close;
-            if (!shared) {
-                char werr[256];
-                window_slot_t slot;
-                int wrc = sched_lead_window(&c, lead_tz, e164, now_us, &lw, werr, sizeof(werr));
-                if (wrc == OD_OK)
-                    wrc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, werr, sizeof(werr));
-                if (wrc == OD_ERR_NOT_FOUND) {
-                    /* The window never opens for this person (quiet hours and
-                     * campaign window never overlap in their zones): look again
-                     * in a day rather than spin on it. */
-                    log_warn("window_never_open", "campaign %s lead %s: %s", c.id, lead_id, werr);
-                    slot.open_us = now_us + 86400LL * 1000000;
-                    slot.close_us = 0;
-                } else if (wrc) {
-                    rc = od_fail(errbuf, errlen, wrc, "lead %s: %s", lead_id, werr);
-                    goto fail;
-                }
-                if (slot.open_us > now_us) {
-                    char due[24];
-                    snprintf(due, sizeof(due), "%" PRId64, slot.open_us);
-                    pg_array_add(&defer_ids, lead_id);
-                    pg_array_add(&defer_due, due);
-                    if (slot.open_us < st->next_wake_us)
-                        st->next_wake_us = slot.open_us;
-                    continue;
-                }
-                not_after = slot.close_us;
-            }
-            char attempt_id[UUID_STR_LEN];
-            if (shared)
-                snprintf(attempt_id, sizeof(attempt_id), "%s", PQgetvalue(res, i, 6));
-            else
-                uuid_str_new(attempt_id);
-            if (n_jobs == cap_jobs) {
-                cap_jobs = cap_jobs ? cap_jobs * 2 : 64;
-                jobs = xrealloc(jobs, cap_jobs * sizeof(*jobs));
-            }
-            pending_job_t *job = &jobs[n_jobs];
-            snprintf(job->lead_id, sizeof(job->lead_id), "%s", lead_id);
-            rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
-                                     PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), not_after,
-                                     now_us, &job->payload, &job->len, errbuf, errlen);
-            if (rc)
-                goto fail;
-            n_jobs++;
-            if (!shared) { /* the shared claim scheduled its rows already */
-                pg_array_add(&ids, lead_id);
-                pg_array_add(&attempts, attempt_id);
-            }
-        }
-        if (shared) {
-            free_slots -= rows;
-            tokens -= rows;
-        }
-        PQclear(res);
-        res = NULL;
-        if (ids.n) {
-            const char *p[] = {pg_array_text(&ids), pg_array_text(&attempts), now};
-            rc = pg_stmt_exec(db, &schedule_stmt, p, NULL, errbuf, errlen);
-            if (rc)
-                goto fail;
-            free_slots -= (int64_t)ids.n;
-            tokens -= (double)ids.n;
-        }
-        if (defer_ids.n) {
-            const char *p[] = {pg_array_text(&defer_ids), pg_array_text(&defer_due)};
-            rc = pg_stmt_exec(db, &defer_stmt, p, NULL, errbuf, errlen);
-            if (rc)
-                goto fail;
-            st->leads_deferred += defer_ids.n;
-        }
-        if (rows < want)
-            break; /* no more due leads */
-    }
-
-commit:
-    if (c.calls_per_minute > 0 && rc == OD_OK) {
-        char tok[32];
-        snprintf(tok, sizeof(tok), "%.6f", tokens < 0 ? 0 : tokens);
-        const char *p[] = {c.id, tok, now};
-        rc = pg_stmt_exec(db, &cpm_stmt, p, NULL, errbuf, errlen);
+    if (plan.store_tokens) {
+        rc = store_tokens(db, &c, &plan, now_us, errbuf, errlen);
         if (rc)
             goto fail;
     }
     rc = pg_tx_commit(db, errbuf, errlen);
-    if (rc)
-        goto out;
-    for (size_t i = 0; i < n_jobs; i++) {
-        char perr[256];
-        int prc =
-            kafka_producer_send(producer, dial_topic, jobs[i].lead_id, strlen(jobs[i].lead_id),
-                                jobs[i].payload, jobs[i].len, NULL, 0, NULL, perr, sizeof(perr));
-        if (prc) /* the lead stays scheduled; recovery re-issues its job */
-            log_warn("dial_job_produce", "lead %s: %s", jobs[i].lead_id, perr);
-        else
-            st->jobs_issued++;
-    }
+    if (rc == OD_OK)
+        produce_jobs(producer, dial_topic, &cl, st);
     goto out;
 fail:
-    PQclear(res);
     pg_tx_rollback(db);
 out:
-    for (size_t i = 0; i < n_jobs; i++)
-        free(jobs[i].payload);
-    free(jobs);
-    free(ids.buf);
-    free(attempts.buf);
-    free(defer_ids.buf);
-    free(defer_due.buf);
+    claim_free(&cl);
     return rc;
 }
 

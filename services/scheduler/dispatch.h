@@ -14,6 +14,9 @@
  * Leads whose own window (timezone mode lead, quiet hours) is closed are
  * not claimed: their next_attempt_at moves to the moment it opens.
  *
+ * What to claim is decided by the pure functions of dispatch_plan.h (slots,
+ * tokens, windows); this module locks, claims, writes and produces.
+ *
  * Jobs are produced after the claim commits. A crash between the commit and
  * the delivery leaves leads scheduled without a job; recovery.c re-issues
  * them with the same attempt id (the dialer dials an attempt at most once).

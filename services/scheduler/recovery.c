@@ -7,6 +7,7 @@
 
 #include "codec.h"
 #include "dispatch.h"
+#include "dispatch_plan.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "results.h"
@@ -115,16 +116,13 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     int rc = sched_campaign_load(db, PQgetvalue(row, i, 1), SCHED_LOCK_NONE, &c, errbuf, errlen);
     if (rc)
         return rc;
-    lead_window_t lw;
-    window_slot_t slot = {0};
-    rc = sched_lead_window(&c, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us, &lw, errbuf,
-                           errlen);
-    if (rc == OD_OK)
-        rc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, errbuf, errlen);
-    if (rc == OD_ERR_NOT_FOUND || (rc == OD_OK && slot.open_us > now_us))
-        return OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    dispatch_lead_step_t step; /* would dispatch dial this lead now? */
+    rc = dispatch_lead_decide(&c, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us, &step,
+                              errbuf, errlen);
     if (rc)
         return rc;
+    if (!step.claim)
+        return OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
     char now[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
     const char *p[] = {lead_id, attempt_id, now};
@@ -140,7 +138,7 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     size_t len = 0;
     rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
-                             slot.close_us, now_us, &buf, &len, errbuf, errlen);
+                             step.not_after_us, now_us, &buf, &len, errbuf, errlen);
     if (rc)
         return rc;
     rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,

@@ -1,0 +1,111 @@
+/*
+ * dispatch_plan.h — how many leads one campaign may dial now, and whether
+ * one due lead may be dialed now. Pure: no I/O; dispatch.c claims and
+ * produces what these decide.
+ *
+ * A campaign's pass (dispatch_plan_make), from its row at now; the first
+ * row of the table that matches decides:
+ *
+ *   slots   = max_concurrent_calls - in_flight (scheduled + processing),
+ *             then at most floor(tokens) when calls_per_minute > 0
+ *   tokens  = the calls-per-minute bucket refilled to now: rate
+ *             calls_per_minute a minute, burst calls_per_minute / 6 (ten
+ *             seconds' worth, at least 1), full when never refilled
+ *
+ *   | case                                   | verdict         | wake_us               |
+ *   |----------------------------------------|-----------------|-----------------------|
+ *   | slots <= 0, fewer than 1 token         | NO_SLOTS        | when the next token   |
+ *   |   (calls_per_minute > 0)               |                 | arrives (see below)   |
+ *   | slots <= 0, at the concurrency cap     | NO_SLOTS        | never (INT64_MAX): a  |
+ *   |   (with a token left, or no limit)     |                 | call's end frees it   |
+ *   | shared window, never opens (defence:   | WINDOW_NEVER    | never                 |
+ *   |   one valid rule opens within a week)  |                 |                       |
+ *   | shared window, opens later             | WINDOW_CLOSED   | the window's opening  |
+ *   | shared window open                     | CLAIM           | never; not_after_us = |
+ *   |                                        |                 | the window's close    |
+ *   | window per lead (tz mode lead, quiet   | CLAIM           | never; each lead is   |
+ *   |   hours)                               |                 | judged by lead_decide |
+ *
+ * The next token arrives (1 - tokens) / calls_per_minute minutes after now
+ * (plus 1 us).
+ *
+ * While claiming, every lead scheduled takes one slot and one token
+ * (dispatch_plan_take); a batch asks for min(slots, batch_size) leads
+ * (dispatch_plan_want). The bucket is stored at the end of the pass with
+ * what is left, never below 0 (dispatch_plan_tokens_left), whenever
+ * calls_per_minute > 0, whatever the verdict.
+ *
+ * One lead (dispatch_lead_decide), when the window is per lead:
+ *
+ *   | its window at now          | step                                     |
+ *   |----------------------------|------------------------------------------|
+ *   | open                       | claim, not_after_us = the window's close |
+ *   | opens later                | defer to its opening                     |
+ *   | never opens together       | defer a day (never_opens: look again     |
+ *   | (quiet hours vs window)    | tomorrow rather than spin on it)         |
+ */
+#ifndef OUTDIAL_DISPATCH_PLAN_H
+#define OUTDIAL_DISPATCH_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "sched_campaign.h"
+
+/* A lead whose window never opens is looked at again after a day: often
+ * enough to notice a changed campaign window, rarely enough not to spin. */
+#define DISPATCH_NEVER_OPEN_RETRY_US (86400LL * 1000000)
+
+typedef enum dispatch_verdict {
+    DISPATCH_CLAIM = 0,     /* claim up to slots leads */
+    DISPATCH_NO_SLOTS,      /* at the concurrency cap or out of tokens */
+    DISPATCH_WINDOW_CLOSED, /* the shared window opens at wake_us */
+    DISPATCH_WINDOW_NEVER,  /* the shared window never opens: nothing to wait for */
+} dispatch_verdict_t;
+
+/* A campaign's pass. Plain values: copy it freely. */
+typedef struct dispatch_plan {
+    dispatch_verdict_t verdict;
+    int64_t slots;        /* leads this pass may still schedule (> 0 when CLAIM) */
+    double tokens;        /* calls-per-minute bucket at now, less what was taken; 0 when no limit */
+    bool store_tokens;    /* calls_per_minute > 0: the pass ends by storing the bucket */
+    bool shared_window;   /* one window for every lead, judged here */
+    int64_t not_after_us; /* shared_window and CLAIM: the open window's close */
+    int64_t wake_us;      /* the earliest instant with work when none now; INT64_MAX if none */
+    int batch_size;       /* leads per claim statement */
+} dispatch_plan_t;
+
+/* Fills *plan for campaign c at now_us (see the table above). c needs the
+ * fields a SCHED_LOCK_SKIP_LOCKED load fills (in_flight, the bucket, the
+ * window); batch_size >= 1. Errors: the shared window's (OD_ERR_INVALID:
+ * an unknown zone, a bad spec), with a message in errbuf. */
+int dispatch_plan_make(const sched_campaign_t *c, int64_t now_us, int batch_size,
+                       dispatch_plan_t *plan, char *errbuf, size_t errlen) OD_WUR;
+
+/* Leads the next claim statement asks for: min(slots, batch_size). */
+int64_t dispatch_plan_want(const dispatch_plan_t *plan);
+
+/* n leads were scheduled: they take n slots, and n tokens when limited. */
+void dispatch_plan_take(dispatch_plan_t *plan, int64_t n);
+
+/* The bucket to store at the end of the pass: what is left, at least 0. */
+double dispatch_plan_tokens_left(const dispatch_plan_t *plan);
+
+/* What to do with one due lead when the window is per lead. */
+typedef struct dispatch_lead_step {
+    bool claim;           /* dial now */
+    int64_t not_after_us; /* claim: its open window's close */
+    int64_t defer_to_us;  /* !claim: its new next_attempt_at */
+    bool never_opens;     /* !claim because its window never opens (errbuf says why) */
+} dispatch_lead_step_t;
+
+/* Decides for one lead of c (lead_tz may be "" or NULL; e164 its number) at
+ * now_us (see the table above). When never_opens, errbuf holds the reason,
+ * for the caller's log. Errors: OD_ERR_INVALID (a zone the window cannot be
+ * read in), with a message in errbuf. */
+int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
+                         int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
+                         size_t errlen) OD_WUR;
+
+#endif

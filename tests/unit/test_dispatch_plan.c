@@ -1,0 +1,335 @@
+/* Dispatch pacing without a database: every row of dispatch_plan.h's
+ * tables — the concurrency cap, the calls-per-minute bucket (burst, refill,
+ * skewed clocks, the wait for the next token), the shared window (open,
+ * closed until later in the day or after a weekend, across midnight, all
+ * day) and the window per lead (tz mode lead, quiet hours, a window that
+ * never opens) — then batches taking slots and tokens, and errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dispatch_plan.h"
+#include "test_rules_support.h"
+
+/* 2024-06-05 is a Wednesday; New York is at -04:00 in June. */
+#define WED_10 "2024-06-05T10:00-04:00"
+#define WED_18 "2024-06-05T18:00-04:00"
+#define NEVER  NULL    /* no wake */
+#define NO_END "never" /* a window that never closes */
+
+#define CLAIM  DISPATCH_CLAIM
+#define NOSLOT DISPATCH_NO_SLOTS
+#define CLOSED DISPATCH_WINDOW_CLOSED
+
+/* A campaign as the dispatcher loads it: 09:00-18:00 weekdays in New York,
+ * tz mode assistant, no quiet hours, no calls-per-minute limit. */
+static sched_campaign_t campaign(void)
+{
+    sched_campaign_t c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.id, sizeof(c.id), "00000000-0000-4000-8000-000000000001");
+    c.status = MODEL_CAMPAIGN_IN_PROGRESS;
+    c.window = (window_spec_t){9 * 60, 18 * 60, WINDOW_DAYS_WEEKDAYS};
+    c.tz_mode = MODEL_TZ_MODE_ASSISTANT;
+    snprintf(c.assistant_tz, sizeof(c.assistant_tz), "America/New_York");
+    c.max_concurrent_calls = 10;
+    c.cpm_refilled_us = INT64_MIN;
+    return c;
+}
+
+/* An expected instant: NULL is 0 (none), NO_END a window that never closes. */
+static int64_t instant(const char *s)
+{
+    if (!s)
+        return 0;
+    return strcmp(s, NO_END) == 0 ? WINDOW_NEVER : T(s);
+}
+
+/* Fails the case, the instants written out, when got is not want. */
+static void assert_instant(const char *name, const char *what, int64_t got, int64_t want)
+{
+    char g[64], w[64];
+    if (got != want)
+        fail_msg("%s: %s %s, want %s", name, what, rt_fmt(got, g, sizeof(g)),
+                 rt_fmt(want, w, sizeof(w)));
+}
+
+typedef struct plan_case {
+    const char *name;
+    int cap;
+    int64_t in_flight;
+    int cpm;
+    double stored_tokens;
+    const char *refilled; /* NULL: never */
+    const char *now;
+    int batch;
+    /* window other than the default: 0 keeps it */
+    int window_start, window_end;
+    unsigned days;
+    /* expected */
+    dispatch_verdict_t verdict;
+    int64_t slots, want;
+    double tokens;
+    bool shared;
+    const char *not_after; /* NULL: 0 (not judged here); NO_END: WINDOW_NEVER */
+    const char *wake;      /* NULL: never */
+    int64_t wake_after_us; /* added to wake */
+} plan_case_t;
+
+/* clang-format off */
+static const plan_case_t plan_cases[] = {
+    /* The concurrency cap alone. */
+    {"cap 10, 3 in flight: 7 slots", 10, 3, 0, 0, NULL, WED_10, 500, 0, 0, 0,
+     CLAIM, 7, 7, 0, true, WED_18, NEVER, 0},
+    {"cap 1000, none in flight: batches of 500", 1000, 0, 0, 0, NULL, WED_10, 500, 0, 0, 0,
+     CLAIM, 1000, 500, 0, true, WED_18, NEVER, 0},
+    {"at the cap, no limit: nothing, no wake", 10, 10, 0, 0, NULL, WED_10, 500, 0, 0, 0,
+     NOSLOT, 0, 0, 0, true, NULL, NEVER, 0},
+    {"over the cap (lowered meanwhile): nothing", 10, 12, 0, 0, NULL, WED_10, 500, 0, 0, 0,
+     NOSLOT, -2, -2, 0, true, NULL, NEVER, 0},
+
+    /* The calls-per-minute bucket. */
+    {"cpm 60, never refilled: the burst, 10", 100, 0, 60, 0, NULL, WED_10, 500, 0, 0, 0,
+     CLAIM, 10, 10, 10, true, WED_18, NEVER, 0},
+    {"cpm 600, burst 100, cap 5: the cap", 5, 0, 600, 0, NULL, WED_10, 500, 0, 0, 0,
+     CLAIM, 5, 5, 100, true, WED_18, NEVER, 0},
+    {"cpm 60, 2.5 tokens just stored: 2 slots", 100, 0, 60, 2.5, WED_10, WED_10, 500, 0, 0, 0,
+     CLAIM, 2, 2, 2.5, true, WED_18, NEVER, 0},
+    {"cpm 60, refill of 4 s: 0.5 + 4 tokens", 100, 0, 60, 0.5, "2024-06-05T09:59:56-04:00",
+     WED_10, 500, 0, 0, 0, CLAIM, 4, 4, 4.5, true, WED_18, NEVER, 0},
+    {"cpm 60, refill of 30 s: held to the burst", 100, 0, 60, 0, "2024-06-05T09:59:30-04:00",
+     WED_10, 500, 0, 0, 0, CLAIM, 10, 10, 10, true, WED_18, NEVER, 0},
+    {"cpm 60, stored in the future (skew): no refill", 100, 0, 60, 3, "2024-06-05T10:00:05-04:00",
+     WED_10, 500, 0, 0, 0, CLAIM, 3, 3, 3, true, WED_18, NEVER, 0},
+    {"cpm 60, 0.25 tokens: wake at the next, 0.75 s", 100, 0, 60, 0.25, WED_10, WED_10, 500,
+     0, 0, 0, NOSLOT, 0, 0, 0.25, true, NULL, WED_10, 750001},
+    {"cpm 60 at the cap, 5 tokens: no wake (a call's end frees the slot)", 10, 10, 60, 5,
+     WED_10, WED_10, 500, 0, 0, 0, NOSLOT, 0, 0, 5, true, NULL, NEVER, 0},
+    {"cpm 60 at the cap, 0.5 tokens: wake at the next token", 10, 10, 60, 0.5, WED_10, WED_10,
+     500, 0, 0, 0, NOSLOT, 0, 0, 0.5, true, NULL, WED_10, 500001},
+    {"cpm 3: burst 1, empty: wake in 20 s", 100, 0, 3, 0, WED_10, WED_10, 500, 0, 0, 0,
+     NOSLOT, 0, 0, 0, true, NULL, WED_10, 20000001},
+    {"cpm before the window: no slots wins, wakes for the token", 100, 0, 60, 0, 
+     "2024-06-05T08:00-04:00", "2024-06-05T08:00-04:00", 500, 0, 0, 0,
+     NOSLOT, 0, 0, 0, true, NULL, "2024-06-05T08:00-04:00", 1000001},
+
+    /* The shared window. */
+    {"before opening: closed until 09:00", 10, 0, 0, 0, NULL, "2024-06-05T07:30-04:00", 500,
+     0, 0, 0, CLOSED, 10, 10, 0, true, NULL, "2024-06-05T09:00-04:00", 0},
+    {"Saturday: closed until Monday 09:00", 10, 0, 0, 0, NULL, "2024-06-08T10:00-04:00", 500,
+     0, 0, 0, CLOSED, 10, 10, 0, true, NULL, "2024-06-10T09:00-04:00", 0},
+    {"at the close (half-open): next day", 10, 0, 0, 0, NULL, WED_18, 500, 0, 0, 0,
+     CLOSED, 10, 10, 0, true, NULL, "2024-06-06T09:00-04:00", 0},
+    {"22:00-02:00 every day, 23:00: closes at 02:00", 10, 0, 0, 0, NULL,
+     "2024-06-05T23:00-04:00", 500, 22 * 60, 2 * 60, WINDOW_DAYS_ALL,
+     CLAIM, 10, 10, 0, true, "2024-06-06T02:00-04:00", NEVER, 0},
+    {"all day every day: never closes", 10, 0, 0, 0, NULL, WED_10, 500, 9 * 60, 9 * 60,
+     WINDOW_DAYS_ALL, CLAIM, 10, 10, 0, true, NO_END, NEVER, 0},
+};
+/* clang-format on */
+
+static void test_plan_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+        const plan_case_t *k = &plan_cases[i];
+        sched_campaign_t c = campaign();
+        c.max_concurrent_calls = k->cap;
+        c.in_flight = k->in_flight;
+        c.calls_per_minute = k->cpm;
+        c.cpm_tokens = k->stored_tokens;
+        if (k->refilled)
+            c.cpm_refilled_us = T(k->refilled);
+        if (k->days)
+            c.window = (window_spec_t){k->window_start, k->window_end, k->days};
+        dispatch_plan_t plan;
+        char err[256] = "";
+        int rc = dispatch_plan_make(&c, T(k->now), k->batch, &plan, err, sizeof(err));
+        print_message("case: %s\n", k->name);
+        assert_int_equal(rc, OD_OK);
+        assert_int_equal(plan.verdict, k->verdict);
+        assert_int_equal(plan.slots, k->slots);
+        assert_int_equal(dispatch_plan_want(&plan), k->want);
+        assert_float_equal(plan.tokens, k->tokens, 1e-9);
+        assert_int_equal(plan.store_tokens, k->cpm > 0);
+        assert_int_equal(plan.shared_window, k->shared);
+        assert_instant(k->name, "not_after", plan.not_after_us, instant(k->not_after));
+        assert_instant(k->name, "wake", plan.wake_us,
+                       k->wake ? T(k->wake) + k->wake_after_us : INT64_MAX);
+    }
+}
+
+/* A window per lead is not judged for the campaign: every lead is. */
+static void test_plan_window_per_lead(void **state)
+{
+    (void)state;
+    for (int quiet = 0; quiet <= 1; quiet++) {
+        sched_campaign_t c = campaign();
+        if (quiet) {
+            c.has_quiet_hours = true;
+            c.quiet_hours = (window_spec_t){8 * 60, 21 * 60, WINDOW_DAYS_ALL};
+        } else {
+            c.tz_mode = MODEL_TZ_MODE_LEAD;
+        }
+        dispatch_plan_t plan;
+        char err[256];
+        /* 07:30 in New York: the assistant's window is closed, a lead's may not be. */
+        assert_int_equal(
+            dispatch_plan_make(&c, T("2024-06-05T07:30-04:00"), 500, &plan, err, sizeof(err)),
+            OD_OK);
+        assert_int_equal(plan.verdict, CLAIM);
+        assert_false(plan.shared_window);
+        assert_int_equal(plan.slots, 10);
+        assert_int_equal(plan.not_after_us, 0);
+        assert_int_equal(plan.wake_us, INT64_MAX);
+    }
+}
+
+/* Batches take what they schedule; the bucket stored is never negative. */
+static void test_plan_take(void **state)
+{
+    (void)state;
+    sched_campaign_t c = campaign();
+    c.max_concurrent_calls = 1200;
+    char err[256];
+    dispatch_plan_t plan;
+    assert_int_equal(dispatch_plan_make(&c, T(WED_10), 500, &plan, err, sizeof(err)), OD_OK);
+    static const int64_t wants[] = {500, 500, 200};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(dispatch_plan_want(&plan), wants[i]);
+        dispatch_plan_take(&plan, wants[i]);
+    }
+    assert_int_equal(plan.slots, 0);
+    assert_int_equal(dispatch_plan_tokens_left(&plan), 0); /* no limit: nothing to store */
+
+    c = campaign();
+    c.max_concurrent_calls = 100;
+    c.calls_per_minute = 60;
+    c.cpm_tokens = 7.75;
+    c.cpm_refilled_us = T(WED_10);
+    assert_int_equal(dispatch_plan_make(&c, T(WED_10), 5, &plan, err, sizeof(err)), OD_OK);
+    assert_int_equal(plan.slots, 7);
+    assert_int_equal(dispatch_plan_want(&plan), 5);
+    dispatch_plan_take(&plan, 5);
+    assert_int_equal(dispatch_plan_want(&plan), 2);
+    assert_float_equal(dispatch_plan_tokens_left(&plan), 2.75, 1e-9);
+    dispatch_plan_take(&plan, 2);
+    assert_int_equal(plan.slots, 0);
+    assert_float_equal(dispatch_plan_tokens_left(&plan), 0.75, 1e-9);
+    dispatch_plan_take(&plan, 1); /* more than the bucket held */
+    assert_float_equal(dispatch_plan_tokens_left(&plan), 0, 0);
+}
+
+typedef struct lead_case {
+    const char *name;
+    model_tz_mode_t mode;
+    bool quiet; /* 08:00-21:00 every day */
+    int window_end;
+    const char *lead_tz, *e164, *now;
+    /* expected */
+    bool claim, never_opens;
+    const char *not_after, *defer_to;
+} lead_case_t;
+
+#define LEAD_MODE MODEL_TZ_MODE_LEAD
+#define ASSISTANT MODEL_TZ_MODE_ASSISTANT
+
+/* clang-format off */
+static const lead_case_t lead_cases[] = {
+    {"lead mode, New York number at 10:00 there: claim", LEAD_MODE, false, 18 * 60, "",
+     "+12125550100", WED_10, true, false, WED_18, NULL},
+    {"lead mode, Los Angeles number at 07:00 there: defer to 09:00 there", LEAD_MODE, false,
+     18 * 60, "", "+14155550100", WED_10, false, false, NULL, "2024-06-05T09:00-07:00"},
+    {"lead mode, own timezone Berlin (16:00): claim, close 18:00 Berlin", LEAD_MODE, false,
+     18 * 60, "Europe/Berlin", "+14155550100", WED_10, true, false, "2024-06-05T18:00+02:00",
+     NULL},
+    {"lead mode, unusable own timezone: the number's prefix", LEAD_MODE, false, 18 * 60,
+     "Mars/Olympus", "+14155550100", WED_10, false, false, NULL, "2024-06-05T09:00-07:00"},
+    {"lead mode, Friday 18:30 in LA: defer to Monday 09:00 there", LEAD_MODE, false, 18 * 60,
+     "", "+14155550100", "2024-06-07T18:30-07:00", false, false, NULL,
+     "2024-06-10T09:00-07:00"},
+    {"quiet hours, LA person at 07:00 there: defer to 08:00 there", ASSISTANT, true, 18 * 60,
+     "", "+14155550100", WED_10, false, false, NULL, "2024-06-05T08:00-07:00"},
+    {"quiet hours, NY person: claim, the campaign window closes first", ASSISTANT, true,
+     18 * 60, "", "+12125550100", WED_10, true, false, WED_18, NULL},
+    {"quiet hours end before the window: claim, close at 21:00", ASSISTANT, true, 23 * 60, "",
+     "+12125550100", "2024-06-05T20:00-04:00", true, false, "2024-06-05T21:00-04:00", NULL},
+    {"quiet hours in Tokyo never meet 09:00-18:00 New York: a day later", ASSISTANT, true,
+     18 * 60, "", "+81312345678", WED_10, false, true, NULL, "2024-06-06T10:00-04:00"},
+};
+/* clang-format on */
+
+/* The campaign of a lead case: the default one, with the case's mode,
+ * window end and quiet hours. */
+static sched_campaign_t lead_campaign(const lead_case_t *k)
+{
+    sched_campaign_t c = campaign();
+    c.tz_mode = k->mode;
+    c.window.end_min = k->window_end;
+    if (k->quiet) {
+        c.has_quiet_hours = true;
+        c.quiet_hours = (window_spec_t){8 * 60, 21 * 60, WINDOW_DAYS_ALL};
+    }
+    return c;
+}
+
+static void test_lead_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(lead_cases) / sizeof(lead_cases[0]); i++) {
+        const lead_case_t *k = &lead_cases[i];
+        print_message("case: %s\n", k->name);
+        sched_campaign_t c = lead_campaign(k);
+        dispatch_lead_step_t step;
+        char err[256] = "";
+        int rc = dispatch_lead_decide(&c, k->lead_tz, k->e164, T(k->now), &step, err, sizeof(err));
+        if (rc)
+            fail_msg("%s: %s", k->name, err);
+        assert_int_equal(step.claim, k->claim);
+        assert_int_equal(step.never_opens, k->never_opens);
+        if (k->never_opens)
+            assert_true(strlen(err) > 0); /* the reason, for the log */
+        assert_instant(k->name, "not_after", step.not_after_us, instant(k->not_after));
+        assert_instant(k->name, "defer to", step.defer_to_us, instant(k->defer_to));
+    }
+}
+
+/* A window that cannot be read is an error, with the zone named. */
+static void test_errors(void **state)
+{
+    (void)state;
+    sched_campaign_t c = campaign();
+    snprintf(c.assistant_tz, sizeof(c.assistant_tz), "Nowhere/Atlantis");
+    dispatch_plan_t plan;
+    char err[256] = "";
+    assert_int_equal(dispatch_plan_make(&c, T(WED_10), 500, &plan, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_non_null(strstr(err, "Nowhere/Atlantis"));
+
+    /* No slot: the window is not read, so the bad zone is found on a later pass. */
+    c.in_flight = c.max_concurrent_calls;
+    assert_int_equal(dispatch_plan_make(&c, T(WED_10), 500, &plan, err, sizeof(err)), OD_OK);
+    assert_int_equal(plan.verdict, NOSLOT);
+
+    dispatch_lead_step_t step;
+    c.tz_mode = MODEL_TZ_MODE_LEAD;
+    err[0] = '\0';
+    assert_int_equal(
+        dispatch_lead_decide(&c, "", "+14155550100", T(WED_10), &step, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "Nowhere/Atlantis"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_table), cmocka_unit_test(test_plan_window_per_lead),
+        cmocka_unit_test(test_plan_take),  cmocka_unit_test(test_lead_table),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -33,21 +33,11 @@ typedef enum job_stage {
     JOB_DONE,
 } job_stage_t;
 
-struct dial_part {
-    dial_part_t *next;
-    char *topic;
-    int32_t partition;
-    dial_job_t *head, *tail;
-    bool blocked; /* an abandoned job heads it: no later offset may be stored */
-};
-
 struct dial_job {
+    offset_slot_t slot; /* first: its message and its place in the partition */
     jobs_t *js;
-    dial_job_t *pnext;         /* partition FIFO */
     dial_job_t *wnext, *wprev; /* waiting list */
     bool waiting;
-    dial_part_t *part;
-    rd_kafka_message_t *msg;
     dialjob_t *dj; /* NULL when undecodable */
     provider_attempt_t attempt;
     const provider_ops_t *ops;
@@ -64,7 +54,6 @@ struct dial_job {
     bool ev_is_init;
     bool placed;  /* the provider accepted the call */
     bool counted; /* calls_placed counted */
-    bool store;   /* store the offset once DONE (false: abandoned, re-delivered) */
 };
 
 static void job_publish(jobs_t *js, dial_job_t *job);
@@ -99,50 +88,16 @@ static void wait_remove(jobs_t *js, dial_job_t *job)
     job->wnext = job->wprev = NULL;
 }
 
-/* ---- partitions and offsets ---- */
+/* ---- finishing ---- */
 
-static dial_part_t *part_of(jobs_t *js, const rd_kafka_message_t *msg)
+/* Frees a job once its offset is past (offsets.h). */
+static void job_free(offset_slot_t *slot)
 {
-    const char *topic = rd_kafka_topic_name(msg->rkt);
-    for (dial_part_t *p = js->parts; p; p = p->next)
-        if (p->partition == msg->partition && strcmp(p->topic, topic) == 0)
-            return p;
-    dial_part_t *p = xcalloc(1, sizeof(*p));
-    p->topic = xstrdup(topic);
-    p->partition = msg->partition;
-    p->next = js->parts;
-    js->parts = p;
-    return p;
-}
-
-static void job_free(dial_job_t *job)
-{
-    kafka_message_free(job->msg);
+    dial_job_t *job = (dial_job_t *)slot; /* slot is the job's first member */
+    kafka_message_free(job->slot.msg);
     dialjob_free(job->dj);
     dial_event_clear(&job->ev);
     free(job);
-}
-
-/* Stores the offsets of the leading finished jobs of a partition. */
-static void part_advance(jobs_t *js, dial_part_t *p)
-{
-    char err[512];
-    while (p->head && p->head->stage == JOB_DONE && !p->blocked) {
-        dial_job_t *job = p->head;
-        if (!job->store) {
-            p->blocked = true;
-            break;
-        }
-        int rc = kafka_consumer_store(js->env.consumer, job->msg, err, sizeof(err));
-        if (rc == OD_ERR_CONFLICT)
-            log_info("offset_store", "%s", err);
-        else if (rc)
-            log_warn("offset_store", "%s", err);
-        p->head = job->pnext;
-        if (!p->head)
-            p->tail = NULL;
-        job_free(job);
-    }
 }
 
 /* The job needs nothing more: its offset may be stored (store) or must not
@@ -158,10 +113,9 @@ static void job_finish(jobs_t *js, dial_job_t *job, bool store)
         job->call = NULL;
     }
     job->stage = JOB_DONE;
-    job->store = store;
     js->active--;
     metrics_gauge_set(js->env.m->jobs_in_progress, (double)js->active);
-    part_advance(js, job->part);
+    offsets_finish(&js->offsets, &job->slot, store); /* may free job */
 }
 
 /* ---- publishing a job's event ---- */
@@ -380,13 +334,7 @@ void jobs_take(jobs_t *js, rd_kafka_message_t *msg)
     char err[512];
     dial_job_t *job = xcalloc(1, sizeof(*job));
     job->js = js;
-    job->msg = msg;
-    job->part = part_of(js, msg);
-    if (job->part->tail)
-        job->part->tail->pnext = job;
-    else
-        job->part->head = job;
-    job->part->tail = job;
+    offsets_add(&js->offsets, &job->slot, msg);
     js->active++;
     metrics_gauge_set(js->env.m->jobs_in_progress, (double)js->active);
     metrics_counter_add(js->env.m->jobs_consumed, 1);
@@ -675,22 +623,10 @@ void jobs_init(jobs_t *js, const jobs_env_t *env)
 {
     memset(js, 0, sizeof(*js));
     js->env = *env;
+    offsets_init(&js->offsets, env->consumer, job_free);
 }
 
 void jobs_destroy(jobs_t *js)
 {
-    dial_part_t *p = js->parts;
-    while (p) {
-        dial_part_t *next = p->next;
-        dial_job_t *job = p->head;
-        while (job) {
-            dial_job_t *jn = job->pnext;
-            job_free(job);
-            job = jn;
-        }
-        free(p->topic);
-        free(p);
-        p = next;
-    }
-    js->parts = NULL;
+    offsets_destroy(&js->offsets);
 }

@@ -32,11 +32,11 @@
 #include "line_locks.h"
 #include "loop_redis.h"
 #include "notes.h"
+#include "offsets.h"
 #include "publisher.h"
 #include "transfer.h"
 
 typedef struct dial_job dial_job_t;
-typedef struct dial_part dial_part_t;
 
 typedef struct jobs_env {
     const dialer_config_t *cfg;
@@ -46,13 +46,13 @@ typedef struct jobs_env {
     transfers_t *xfers;         /* the create-call requests */
     publisher_t *pub;           /* the jobs' events */
     note_queue_t *notes;        /* their acknowledgements (NOTE_JOB_ACK) */
-    kafka_consumer_t *consumer; /* the offsets stored */
+    kafka_consumer_t *consumer; /* the offsets stored (offsets.h) */
     const dialer_metrics_t *m;
 } jobs_env_t;
 
 typedef struct jobs {
     jobs_env_t env;
-    dial_part_t *parts;
+    offsets_t offsets;   /* every job taken, by partition, until its offset is past */
     dial_job_t *waiting; /* jobs with a wake-up time */
     size_t active;       /* taken, not finished */
     bool stopping;       /* draining: jobs not placed yet are given back */

@@ -1,3 +1,6 @@
+/*
+ * calls.c — the table of calls in flight (calls.h).
+ */
 #include "calls.h"
 
 #include <stdio.h>
@@ -5,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "xmalloc.h"
 
 #define CALLS_BUCKETS_MIN 1024
@@ -127,6 +131,74 @@ void call_set_provider_id(call_table_t *t, dial_call_t *c, const char *provider_
         return;
     snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s", provider_call_id);
     call_ids_push(&t->reg_new, c->attempt.attempt_id);
+}
+
+bool call_table_init_claim(call_table_t *t, const char *attempt_id, const char *provider_call_id,
+                           int64_t deadline_real_us)
+{
+    bool claim = false;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        dial_call_t *c = call_table_find(t, attempt_id);
+        if (!c || c->init == CALL_INIT_DONE || c->init == CALL_INIT_ABANDONED)
+            break;
+        bool expired = od_clock_real_us() >= deadline_real_us;
+        if (c->init == CALL_INIT_NONE && (!c->posting || expired)) {
+            /* The create-call answer never came (or is late): the webhook
+             * proves the call exists. */
+            c->init = CALL_INIT_PUBLISHING;
+            call_set_provider_id(t, c, provider_call_id);
+            claim = true;
+            break;
+        }
+        if (expired)
+            break; /* the loop is publishing it; go on rather than time the provider out */
+        call_table_wait(t, deadline_real_us);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return claim;
+}
+
+void call_table_init_settle(call_table_t *t, const char *attempt_id, bool ok, int64_t now_real_us)
+{
+    pthread_mutex_lock(&t->mu);
+    dial_call_t *c = call_table_find(t, attempt_id);
+    if (c)
+        c->init = ok ? CALL_INIT_DONE : CALL_INIT_NONE;
+    if (c && ok)
+        call_mark_initiated(c, now_real_us);
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void call_table_ended_seen(call_table_t *t, const char *attempt_id, int64_t now_real_us)
+{
+    pthread_mutex_lock(&t->mu);
+    dial_call_t *c = call_table_find(t, attempt_id);
+    if (c && !c->ended_seen_real_us)
+        c->ended_seen_real_us = now_real_us;
+    pthread_mutex_unlock(&t->mu);
+}
+
+bool call_table_terminal_done(call_table_t *t, const char *attempt_id)
+{
+    pthread_mutex_lock(&t->mu);
+    dial_call_t *c = call_table_find(t, attempt_id);
+    bool done = c && c->terminal_done;
+    pthread_mutex_unlock(&t->mu);
+    return done;
+}
+
+void call_table_mark_terminal(call_table_t *t, const char *attempt_id, char e164[PROVIDER_E164_MAX])
+{
+    pthread_mutex_lock(&t->mu);
+    dial_call_t *c = call_table_find(t, attempt_id);
+    if (c) {
+        c->terminal_done = true;
+        if (!e164[0])
+            snprintf(e164, PROVIDER_E164_MAX, "%s", c->e164);
+    }
+    pthread_mutex_unlock(&t->mu);
 }
 
 void call_ids_push(call_ids_t *l, const char *id)

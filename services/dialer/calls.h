@@ -2,7 +2,8 @@
  * calls.h — the calls this dialer placed and has not seen end, in memory.
  *
  * Shared by the dial loop (which adds, sweeps and removes records) and the
- * webhook threads (which read and update them), under one mutex. A record
+ * webhook threads (which read and update them through the functions at the
+ * end of this file), under one mutex. A record
  * is created just before its create-call request and removed by the dial
  * loop only, once the call's terminal event is acknowledged, the request
  * failed, or reconciliation gave up. Webhook threads therefore look a
@@ -25,6 +26,8 @@
 
 #include "provider.h"
 #include "uuid.h"
+
+struct dial_job;
 
 typedef enum call_init {
     CALL_INIT_NONE = 0,   /* not published; nobody is publishing it */
@@ -55,7 +58,7 @@ typedef struct dial_call {
     bool lookup_in_flight;
     int lookups;
     int64_t next_lookup_real_us;
-    void *job; /* the dial loop's job waiting on this call, or NULL */
+    struct dial_job *job; /* the dial loop's job waiting on this call (jobs.c), or NULL */
 } dial_call_t;
 
 /* A growable list of attempt ids. */
@@ -97,6 +100,30 @@ void call_mark_initiated(dial_call_t *c, int64_t now_real_us);
 /* Records the provider's id of c's call (when c has none yet) and queues c
  * for the registry. */
 void call_set_provider_id(call_table_t *t, dial_call_t *c, const char *provider_call_id);
+
+/* The webhook threads' side: these take t->mu themselves. */
+
+/* Orders a call's "initiated" before its webhook events. For a call this
+ * dialer is placing, waits (until deadline_real_us) while the dial loop may
+ * still publish "initiated". Returns true when the caller must publish it
+ * itself: the create-call answer never came (or is late) and this webhook
+ * proves the call exists. init is then PUBLISHING (provider_call_id
+ * recorded) and the caller reports the outcome with
+ * call_table_init_settle(). False when the call is not this dialer's,
+ * "initiated" is out, or the wait ran out. */
+bool call_table_init_claim(call_table_t *t, const char *attempt_id, const char *provider_call_id,
+                           int64_t deadline_real_us);
+/* The claimed "initiated" was acknowledged (ok: DONE) or not (back to NONE,
+ * for the dial loop or the next webhook). */
+void call_table_init_settle(call_table_t *t, const char *attempt_id, bool ok, int64_t now_real_us);
+/* A status-update "ended" came (the first one starts the report grace). */
+void call_table_ended_seen(call_table_t *t, const char *attempt_id, int64_t now_real_us);
+/* Whether the call's terminal event is out (false for calls not tracked). */
+bool call_table_terminal_done(call_table_t *t, const char *attempt_id);
+/* The terminal report's event is out: marks the call so. When e164 is
+ * empty, copies the call's number into it (if the call is tracked). */
+void call_table_mark_terminal(call_table_t *t, const char *attempt_id,
+                              char e164[PROVIDER_E164_MAX]);
 
 /* Appends id to l. */
 void call_ids_push(call_ids_t *l, const char *id);

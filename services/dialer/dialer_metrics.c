@@ -1,7 +1,7 @@
 /*
  * dialer_metrics.c — the dialer's Prometheus metrics (docs/dialer.md).
  */
-#include "dialer_internal.h"
+#include "dialer_metrics.h"
 
 int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err, size_t errlen)
 {

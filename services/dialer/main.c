@@ -86,8 +86,8 @@ int main(void)
     log_info("startup",
              "dialer %s: webhooks on port %d (POST /webhooks/%s), provider %s, "
              "clock x%g",
-             cfg.instance_id, http_server_port(http), d->webhook_ops->name, cfg.provider.base_url,
-             cfg.clk.scale);
+             cfg.instance_id, http_server_port(http), dialer_provider_name(d),
+             cfg.provider.base_url, cfg.clk.scale);
 
     if (dialer_run(d, &stop_requested, err, sizeof(err)))
         goto fail;

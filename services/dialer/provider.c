@@ -1,6 +1,6 @@
 /*
  * provider.c — what every provider shares: request and message cleanup,
- * money conversion, and the table of providers.
+ * money conversion. The table of providers is providers.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,13 +34,4 @@ int64_t provider_cost_minor(double dollars)
     if (dollars > 1e12)
         return 0; /* nonsense; never charge it */
     return (int64_t)llround(dollars * 100.0);
-}
-
-const provider_ops_t *provider_find(const char *name)
-{
-    static const provider_ops_t *const all[] = {&provider_vapi, NULL};
-    for (size_t i = 0; name && all[i]; i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
 }

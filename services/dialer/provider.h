@@ -6,7 +6,7 @@
  * turns webhook bodies and call objects into one normalized struct. Those are
  * pure functions over strings and plain structs — no sockets, no clocks —
  * so unit tests call them directly, and a second provider is one more file
- * (provider_<name>.c) plus one line in provider_find().
+ * (provider_<name>.c) plus one line in provider_find() (providers.c).
  *
  * The HTTP transport (libcurl multi), Redis, Kafka and the mapping of a
  * normalized result to a CallEvent are the dialer's, not the provider's.

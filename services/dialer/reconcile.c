@@ -1,16 +1,16 @@
 /*
- * reconcile.c — the calls this dialer placed, until they end: their line
- * locks extended while they run, and a lookup (GET /call/{id}) for those
- * whose end-of-call report is overdue, whose terminal event then carries the
- * id the report's would have had (docs/dialer.md, "Reconciliation").
+ * reconcile.c — lease renewal and lookups of the calls in flight
+ * (reconcile.h).
  */
+#include "reconcile.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dial_event.h"
-#include "dialer_internal.h"
 #include "log.h"
 #include "rkeys.h"
 #include "xmalloc.h"
@@ -23,27 +23,29 @@
 #define RECONCILE_LOOKUP_BACKOFF_MAX_US (60LL * 1000 * 1000)
 
 typedef struct lookup_ack {
-    dialer_t *d;
+    note_queue_t *notes;
     char attempt_id[UUID_STR_LEN];
 } lookup_ack_t;
 
+/* Publisher thread: hand the outcome to the dial loop. */
 static void lookup_event_done(void *arg, int rc, const char *err)
 {
     lookup_ack_t *a = arg;
-    dial_note_t *n = xcalloc(1, sizeof(*n));
-    n->kind = NOTE_RECONCILED;
-    n->rc = rc;
-    snprintf(n->attempt_id, sizeof(n->attempt_id), "%s", a->attempt_id);
-    snprintf(n->err, sizeof(n->err), "%s", err ? err : "");
-    dialer_note_push(a->d, n);
+    note_queue_push(a->notes, NOTE_RECONCILED, NULL, a->attempt_id, rc, err);
     free(a);
 }
 
-/* Schedules the next lookup of a call, or gives up on it. */
-static void lookup_later(dialer_t *d, const char *attempt_id, const char *why)
+void reconcile_init(reconcile_t *r, const reconcile_env_t *env)
 {
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, attempt_id);
+    r->env = *env;
+    r->next_sweep_real_us = 0;
+}
+
+/* Schedules the next lookup of a call, or gives up on it. */
+static void lookup_later(call_table_t *calls, const char *attempt_id, const char *why)
+{
+    pthread_mutex_lock(&calls->mu);
+    dial_call_t *c = call_table_find(calls, attempt_id);
     if (c) {
         c->lookup_in_flight = false;
         c->lookups++;
@@ -52,46 +54,46 @@ static void lookup_later(dialer_t *d, const char *attempt_id, const char *why)
                       "attempt %s (call %s): no end after %d lookups (%s); giving up: the "
                       "scheduler's processing timeout closes the attempt",
                       attempt_id, c->provider_call_id, c->lookups, why);
-            call_table_remove(&d->calls, c);
+            call_table_remove(calls, c);
         } else {
             int64_t backoff = (int64_t)1000000 << (c->lookups > 6 ? 6 : c->lookups - 1);
             if (backoff > RECONCILE_LOOKUP_BACKOFF_MAX_US)
                 backoff = RECONCILE_LOOKUP_BACKOFF_MAX_US;
-            c->next_lookup_real_us = dialer_now_real() + backoff;
+            c->next_lookup_real_us = od_clock_real_us() + backoff;
         }
     }
-    pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_unlock(&calls->mu);
 }
 
-void reconcile_lookup_done(dialer_t *d, xfer_t *x, CURLcode crc)
+void reconcile_lookup_done(reconcile_t *r, const xfer_t *x, CURLcode crc)
 {
+    const reconcile_env_t *e = &r->env;
     char err[512];
     if (crc != CURLE_OK) {
-        lookup_later(d, x->attempt_id, curl_easy_strerror(crc));
+        lookup_later(e->calls, x->attempt_id, curl_easy_strerror(crc));
         return;
     }
-    long status = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    long status = xfer_http_status(x);
     provider_lookup_t kind = PROVIDER_LOOKUP_RETRY;
     provider_msg_t msg;
     if (x->ops->call_lookup_parse(status, x->resp, x->resp_len, &kind, &msg, err, sizeof(err))) {
-        lookup_later(d, x->attempt_id, err);
+        lookup_later(e->calls, x->attempt_id, err);
         return;
     }
     dial_event_t ev;
     memset(&ev, 0, sizeof(ev));
-    int64_t now = od_clock_now_us(&d->cfg->clk);
+    int64_t now = od_clock_now_us(&e->cfg->clk);
     if (kind == PROVIDER_LOOKUP_ENDED) {
         if (strcmp(msg.attempt.attempt_id, x->attempt_id) != 0) {
             snprintf(err, sizeof(err), "the call object belongs to attempt %s",
                      msg.attempt.attempt_id);
             provider_msg_clear(&msg);
-            lookup_later(d, x->attempt_id, err);
+            lookup_later(e->calls, x->attempt_id, err);
             return;
         }
         if (dial_event_from_msg(&ev, &msg, now) != OD_OK) {
             provider_msg_clear(&msg);
-            lookup_later(d, x->attempt_id, "no event in the call object");
+            lookup_later(e->calls, x->attempt_id, "no event in the call object");
             return;
         }
         if (!msg.result.reason_known)
@@ -101,29 +103,29 @@ void reconcile_lookup_done(dialer_t *d, xfer_t *x, CURLcode crc)
                      x->attempt_id, msg.result.ended_reason);
         provider_msg_clear(&msg);
     } else if (kind == PROVIDER_LOOKUP_NOT_FOUND) {
-        pthread_mutex_lock(&d->calls.mu);
-        dial_call_t *c = call_table_find(&d->calls, x->attempt_id);
+        pthread_mutex_lock(&e->calls->mu);
+        dial_call_t *c = call_table_find(e->calls, x->attempt_id);
         provider_attempt_t a;
         if (c)
             a = c->attempt;
-        pthread_mutex_unlock(&d->calls.mu);
+        pthread_mutex_unlock(&e->calls->mu);
         if (!c)
             return;
         dial_event_failed(&ev, &a, DIAL_KIND_END, false, "provider-call-not-found", "", now);
     } else {
-        lookup_later(d, x->attempt_id,
+        lookup_later(e->calls, x->attempt_id,
                      kind == PROVIDER_LOOKUP_RUNNING ? "still running" : "provider error");
         return;
     }
     log_info("reconcile", "attempt %s: terminal event from the provider's call object (%s)",
              x->attempt_id, model_call_status_name((model_call_status_t)(ev.ev.status - 1)));
     lookup_ack_t *a = xcalloc(1, sizeof(*a));
-    a->d = d;
+    a->notes = e->notes;
     snprintf(a->attempt_id, sizeof(a->attempt_id), "%s", x->attempt_id);
-    if (publisher_send(d->pub, &ev, lookup_event_done, a, err, sizeof(err))) {
+    if (publisher_send(e->pub, &ev, lookup_event_done, a, err, sizeof(err))) {
         free(a);
         log_error("event_encode", "attempt %s: %s", x->attempt_id, err);
-        lookup_later(d, x->attempt_id, err);
+        lookup_later(e->calls, x->attempt_id, err);
     }
     dial_event_clear(&ev);
 }
@@ -137,20 +139,21 @@ typedef struct sweep_item {
     bool renew;
 } sweep_item_t;
 
-void reconcile_sweep(dialer_t *d)
+void reconcile_sweep(reconcile_t *r)
 {
-    int64_t now = dialer_now_real();
-    if (now < d->next_sweep_real_us)
+    const reconcile_env_t *e = &r->env;
+    int64_t now = od_clock_real_us();
+    if (now < r->next_sweep_real_us)
         return;
-    d->next_sweep_real_us = now + RECONCILE_SWEEP_US;
+    r->next_sweep_real_us = now + RECONCILE_SWEEP_US;
     sweep_item_t *items = NULL;
     size_t n = 0, cap = 0;
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = d->calls.head;
+    pthread_mutex_lock(&e->calls->mu);
+    dial_call_t *c = e->calls->head;
     while (c) {
         dial_call_t *next = c->next;
         if (c->terminal_done && !c->job && !c->lookup_in_flight) {
-            call_table_remove(&d->calls, c);
+            call_table_remove(e->calls, c);
             c = next;
             continue;
         }
@@ -159,7 +162,7 @@ void reconcile_sweep(dialer_t *d)
                       c->provider_call_id[0] && now >= c->next_lookup_real_us &&
                       (now >= c->reconcile_at_real_us ||
                        (c->ended_seen_real_us &&
-                        now >= c->ended_seen_real_us + d->cfg->report_grace_ms * 1000));
+                        now >= c->ended_seen_real_us + e->cfg->report_grace_ms * 1000));
         if (renew || lookup) {
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
@@ -179,27 +182,23 @@ void reconcile_sweep(dialer_t *d)
         }
         c = next;
     }
-    size_t tracked = d->calls.count;
-    pthread_mutex_unlock(&d->calls.mu);
-    metrics_gauge_set(d->m.calls_in_flight, (double)tracked);
+    size_t tracked = e->calls->count;
+    pthread_mutex_unlock(&e->calls->mu);
+    metrics_gauge_set(e->m->calls_in_flight, (double)tracked);
 
     for (size_t i = 0; i < n; i++) {
         sweep_item_t *it = &items[i];
         char err[512];
         if (it->renew) {
             char key[RKEYS_KEY_MAX];
-            rkeys_line(d->cfg->redis_prefix, it->e164, key);
-            int rc =
-                redis_lock_extend(d->redis, key, it->attempt_id, it->lease_ms, err, sizeof(err));
-            dialer_redis_result(d, rc);
+            rkeys_line(e->cfg->redis_prefix, it->e164, key);
+            int rc = line_locks_extend(e->lines, key, it->attempt_id, it->lease_ms);
             if (rc == OD_ERR_CONFLICT) {
-                pthread_mutex_lock(&d->calls.mu);
-                dial_call_t *cc = call_table_find(&d->calls, it->attempt_id);
+                pthread_mutex_lock(&e->calls->mu);
+                dial_call_t *cc = call_table_find(e->calls, it->attempt_id);
                 if (cc)
                     cc->lock_held = false;
-                pthread_mutex_unlock(&d->calls.mu);
-            } else if (rc) {
-                log_warn("line_lock", "extend %s: %s", key, err);
+                pthread_mutex_unlock(&e->calls->mu);
             }
         }
         if (it->lookup) {
@@ -207,38 +206,39 @@ void reconcile_sweep(dialer_t *d)
                      it->attempt_id, it->call_id);
             xfer_t *x = xcalloc(1, sizeof(*x));
             x->kind = XFER_LOOKUP;
-            x->ops = d->webhook_ops;
+            x->ops = e->ops;
             snprintf(x->attempt_id, sizeof(x->attempt_id), "%s", it->attempt_id);
-            if (x->ops->call_lookup_build(&d->cfg->provider, it->call_id, &x->req, err,
+            if (x->ops->call_lookup_build(&e->cfg->provider, it->call_id, &x->req, err,
                                           sizeof(err)) ||
-                xfer_start(d, x, d->cfg->lookup_timeout_ms)) {
+                xfer_start(e->xfers, x, e->cfg->lookup_timeout_ms)) {
                 xfer_free(x);
-                lookup_later(d, it->attempt_id, "the lookup request could not be made");
+                lookup_later(e->calls, it->attempt_id, "the lookup request could not be made");
             }
         }
     }
     free(items);
 }
 
-void reconcile_note(dialer_t *d, const dial_note_t *n)
+void reconcile_note(reconcile_t *r, const dial_note_t *n)
 {
+    const reconcile_env_t *e = &r->env;
     char line[RKEYS_KEY_MAX] = "";
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, n->attempt_id);
+    pthread_mutex_lock(&e->calls->mu);
+    dial_call_t *c = call_table_find(e->calls, n->attempt_id);
     if (c && n->rc == OD_OK) {
         c->terminal_done = true;
         c->lookup_in_flight = false;
         if (c->lock_held)
-            rkeys_line(d->cfg->redis_prefix, c->e164, line);
+            rkeys_line(e->cfg->redis_prefix, c->e164, line);
         c->lock_held = false;
     }
-    pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_unlock(&e->calls->mu);
     if (n->rc == OD_OK) {
-        metrics_counter_add(d->m.reconciled, 1);
+        metrics_counter_add(e->m->reconciled, 1);
         if (line[0])
-            dialer_line_release(d, line, n->attempt_id);
+            line_locks_release(e->lines, line, n->attempt_id);
     } else {
         log_warn("event_publish", "attempt %s: reconciled event: %s", n->attempt_id, n->err);
-        lookup_later(d, n->attempt_id, n->err);
+        lookup_later(e->calls, n->attempt_id, n->err);
     }
 }

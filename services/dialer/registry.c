@@ -1,7 +1,7 @@
 /*
- * registry.c — the registry of calls in flight (registry.h): the entry
- * format, and the dial loop's Redis work: registering and forgetting
- * calls, the heartbeat, and taking over the calls of dead dialers.
+ * registry.c — the registry of calls in flight (registry.h): the dial
+ * loop's Redis work: registering and forgetting calls, the heartbeat, and
+ * taking over the calls of dead dialers.
  */
 #include "registry.h"
 
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dialer_internal.h"
+#include "clock.h"
+#include "dialer_config.h"
 #include "log.h"
-#include "rkeys.h"
 #include "xmalloc.h"
 
 /* Heartbeat period: a tenth of the TTL. */
@@ -25,158 +25,15 @@
 /* Fields per HSET/HDEL command: bounded so that one command stays small. */
 #define REGISTRY_BATCH 500
 
-#define ENTRY_VERSION "1"
-#define ENTRY_FIELDS  8
-
-static int field_check(const char *name, const char *value, bool required, char *errbuf,
-                       size_t errlen)
-{
-    if (required && !value[0])
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %s is empty", name);
-    if (strpbrk(value, "\t\n\r"))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: %s holds a tab or a line break", name);
-    return OD_OK;
-}
-
-int registry_entry_format(const registry_entry_t *e, char *out, size_t outlen, char *errbuf,
-                          size_t errlen)
-{
-    int rc = field_check("provider call id", e->provider_call_id, true, errbuf, errlen);
-    if (!rc)
-        rc = field_check("e164", e->e164, true, errbuf, errlen);
-    if (!rc)
-        rc = field_check("lead id", e->attempt.lead_id, true, errbuf, errlen);
-    if (!rc)
-        rc = field_check("campaign id", e->attempt.campaign_id, true, errbuf, errlen);
-    if (!rc)
-        rc = field_check("account id", e->attempt.account_id, true, errbuf, errlen);
-    if (rc)
-        return rc;
-    if (e->lease_ms < 1)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: lease %" PRId64 " ms",
-                       e->lease_ms);
-    int n = snprintf(out, outlen, ENTRY_VERSION "\t%s\t%s\t%s\t%s\t%s\t%" PRIu32 "\t%" PRId64,
-                     e->provider_call_id, e->e164, e->attempt.lead_id, e->attempt.campaign_id,
-                     e->attempt.account_id, e->attempt.attempt_number, e->lease_ms);
-    if (n < 0 || (size_t)n >= outlen)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: longer than %zu bytes",
-                       outlen - 1);
-    return OD_OK;
-}
-
-/* Copies field [p, p+len) into dst (size dstlen). */
-static int field_copy(const char *name, const char *p, size_t len, char *dst, size_t dstlen,
-                      char *errbuf, size_t errlen)
-{
-    if (len == 0)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %s is empty", name);
-    if (len >= dstlen)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: %s is longer than %zu characters", name, dstlen - 1);
-    memcpy(dst, p, len);
-    dst[len] = '\0';
-    return OD_OK;
-}
-
-/* Parses [p, p+len) as a decimal integer in [min, max]. */
-static int field_int(const char *name, const char *p, size_t len, int64_t min, int64_t max,
-                     int64_t *out, char *errbuf, size_t errlen)
-{
-    char buf[24];
-    if (len == 0 || len >= sizeof(buf))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %s is not a number", name);
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] < '0' || buf[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                           "registry entry: %s '%s' is not a number", name, buf);
-        v = v * 10 + (buf[i] - '0');
-    }
-    if (v < min || v > max)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: %s %" PRId64 " is outside %" PRId64 "..%" PRId64, name, v,
-                       min, max);
-    *out = v;
-    return OD_OK;
-}
-
-int registry_entry_parse(const char *attempt_id, const char *text, size_t len,
-                         registry_entry_t *out, char *errbuf, size_t errlen)
-{
-    memset(out, 0, sizeof(*out));
-    if (!uuid_str_valid(attempt_id))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: the attempt id '%.40s' is not a UUID", attempt_id);
-    snprintf(out->attempt.attempt_id, sizeof(out->attempt.attempt_id), "%s", attempt_id);
-    const char *f[ENTRY_FIELDS];
-    size_t flen[ENTRY_FIELDS];
-    size_t nf = 0;
-    const char *p = text, *end = text + len;
-    for (;;) {
-        const char *tab = memchr(p, '\t', (size_t)(end - p));
-        const char *stop = tab ? tab : end;
-        if (nf == ENTRY_FIELDS)
-            return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: more than %d fields",
-                           ENTRY_FIELDS);
-        f[nf] = p;
-        flen[nf++] = (size_t)(stop - p);
-        if (!tab)
-            break;
-        p = tab + 1;
-    }
-    if (nf != ENTRY_FIELDS)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %zu fields, not %d", nf,
-                       ENTRY_FIELDS);
-    if (flen[0] != 1 || f[0][0] != ENTRY_VERSION[0])
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: unknown version '%.*s' (this dialer reads " ENTRY_VERSION
-                       ")",
-                       (int)(flen[0] > 8 ? 8 : flen[0]), f[0]);
-    if (memchr(text, '\0', len) || memchr(text, '\n', len))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: holds a NUL byte or a line break");
-    int rc = field_copy("provider call id", f[1], flen[1], out->provider_call_id,
-                        sizeof(out->provider_call_id), errbuf, errlen);
-    if (!rc)
-        rc = field_copy("e164", f[2], flen[2], out->e164, sizeof(out->e164), errbuf, errlen);
-    if (!rc)
-        rc = field_copy("lead id", f[3], flen[3], out->attempt.lead_id,
-                        sizeof(out->attempt.lead_id), errbuf, errlen);
-    if (!rc)
-        rc = field_copy("campaign id", f[4], flen[4], out->attempt.campaign_id,
-                        sizeof(out->attempt.campaign_id), errbuf, errlen);
-    if (!rc)
-        rc = field_copy("account id", f[5], flen[5], out->attempt.account_id,
-                        sizeof(out->attempt.account_id), errbuf, errlen);
-    int64_t number = 0;
-    if (!rc)
-        rc = field_int("attempt number", f[6], flen[6], 0, UINT32_MAX, &number, errbuf, errlen);
-    if (!rc)
-        rc = field_int("lease", f[7], flen[7], 1, INT64_MAX / 1000, &out->lease_ms, errbuf, errlen);
-    if (rc)
-        return rc;
-    out->attempt.attempt_number = (uint32_t)number;
-    if (!uuid_str_valid(out->attempt.lead_id) || !uuid_str_valid(out->attempt.campaign_id) ||
-        !uuid_str_valid(out->attempt.account_id))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: the lead, campaign or account id is not a UUID");
-    return OD_OK;
-}
-
-/* ---- the dial loop's Redis work ---- */
-
 /* Runs one command; logs and counts a failure. The reply (may be NULL on
  * success if reply_out is NULL) is the caller's to free. */
-static int command(dialer_t *d, const char *what, int argc, const char **argv,
+static int command(registry_t *r, const char *what, int argc, const char **argv,
                    redisReply **reply_out)
 {
     char err[256];
     redisReply *reply = NULL;
-    int rc = redis_command_argv(d->redis, true, argc, argv, NULL, &reply, err, sizeof(err));
-    dialer_redis_result(d, rc);
+    int rc = redis_command_argv(r->env.lr->redis, true, argc, argv, NULL, &reply, err, sizeof(err));
+    loop_redis_result(r->env.lr, rc);
     if (rc) {
         log_warn("registry", "%s: %s", what, err);
         return rc;
@@ -189,7 +46,7 @@ static int command(dialer_t *d, const char *what, int argc, const char **argv,
 }
 
 /* HSET key with the pairs fields[i] -> values[i], REGISTRY_BATCH at a time. */
-static int hash_set(dialer_t *d, const char *key, char (*fields)[UUID_STR_LEN],
+static int hash_set(registry_t *r, const char *key, char (*fields)[UUID_STR_LEN],
                     char (*values)[REGISTRY_ENTRY_MAX], size_t n)
 {
     const char **argv = xmalloc((2 + 2 * REGISTRY_BATCH) * sizeof(*argv));
@@ -202,14 +59,14 @@ static int hash_set(dialer_t *d, const char *key, char (*fields)[UUID_STR_LEN],
             argv[2 + 2 * i] = fields[at + i];
             argv[3 + 2 * i] = values[at + i];
         }
-        rc = command(d, "register calls", (int)(2 + 2 * k), argv, NULL);
+        rc = command(r, "register calls", (int)(2 + 2 * k), argv, NULL);
     }
     free(argv);
     return rc;
 }
 
 /* HDEL key fields, REGISTRY_BATCH at a time. */
-static int hash_del(dialer_t *d, const char *key, const call_ids_t *ids)
+static int hash_del(registry_t *r, const char *key, const call_ids_t *ids)
 {
     const char **argv = xmalloc((2 + REGISTRY_BATCH) * sizeof(*argv));
     int rc = OD_OK;
@@ -219,7 +76,7 @@ static int hash_del(dialer_t *d, const char *key, const call_ids_t *ids)
         argv[1] = key;
         for (size_t i = 0; i < k; i++)
             argv[2 + i] = ids->ids[at + i];
-        rc = command(d, "forget calls", (int)(2 + k), argv, NULL);
+        rc = command(r, "forget calls", (int)(2 + k), argv, NULL);
     }
     free(argv);
     return rc;
@@ -227,44 +84,44 @@ static int hash_del(dialer_t *d, const char *key, const call_ids_t *ids)
 
 /* Writes n entries into our hash; when that fails, the calls are marked
  * unregistered and queued on reg_new for the next flush. */
-static int register_calls(dialer_t *d, char (*fields)[UUID_STR_LEN],
+static int register_calls(registry_t *r, char (*fields)[UUID_STR_LEN],
                           char (*values)[REGISTRY_ENTRY_MAX], size_t n)
 {
-    int rc = hash_set(d, d->reg_inflight_key, fields, values, n);
+    int rc = hash_set(r, r->inflight_key, fields, values, n);
     if (rc == OD_OK)
         return OD_OK;
-    pthread_mutex_lock(&d->calls.mu);
+    pthread_mutex_lock(&r->env.calls->mu);
     for (size_t i = 0; i < n; i++) {
-        dial_call_t *c = call_table_find(&d->calls, fields[i]);
+        dial_call_t *c = call_table_find(r->env.calls, fields[i]);
         if (c && c->registered) {
             c->registered = false;
-            call_ids_push(&d->calls.reg_new, fields[i]);
+            call_ids_push(&r->env.calls->reg_new, fields[i]);
         }
     }
-    pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_unlock(&r->env.calls->mu);
     return rc;
 }
 
 /* Writes the entries of the calls queued on reg_new (those still tracked,
  * not ended, with a provider id) and removes those queued on reg_gone.
  * What fails is queued again for the next try. */
-static void registry_flush(dialer_t *d, int64_t now)
+static void registry_flush(registry_t *r, int64_t now)
 {
-    if (now < d->reg_retry_real_us)
+    if (now < r->retry_real_us)
         return;
-    pthread_mutex_lock(&d->calls.mu);
-    if (!d->calls.reg_new.n && !d->calls.reg_gone.n) {
-        pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_lock(&r->env.calls->mu);
+    if (!r->env.calls->reg_new.n && !r->env.calls->reg_gone.n) {
+        pthread_mutex_unlock(&r->env.calls->mu);
         return;
     }
-    call_ids_t add = d->calls.reg_new, gone = d->calls.reg_gone;
-    memset(&d->calls.reg_new, 0, sizeof(d->calls.reg_new));
-    memset(&d->calls.reg_gone, 0, sizeof(d->calls.reg_gone));
+    call_ids_t add = r->env.calls->reg_new, gone = r->env.calls->reg_gone;
+    memset(&r->env.calls->reg_new, 0, sizeof(r->env.calls->reg_new));
+    memset(&r->env.calls->reg_gone, 0, sizeof(r->env.calls->reg_gone));
     char(*fields)[UUID_STR_LEN] = xmalloc((add.n ? add.n : 1) * sizeof(*fields));
     char(*values)[REGISTRY_ENTRY_MAX] = xmalloc((add.n ? add.n : 1) * sizeof(*values));
     size_t n = 0;
     for (size_t i = 0; i < add.n; i++) {
-        dial_call_t *c = call_table_find(&d->calls, add.ids[i]);
+        dial_call_t *c = call_table_find(r->env.calls, add.ids[i]);
         if (!c || c->registered || c->terminal_done || !c->provider_call_id[0])
             continue;
         registry_entry_t e;
@@ -281,42 +138,42 @@ static void registry_flush(dialer_t *d, int64_t now)
         snprintf(fields[n++], UUID_STR_LEN, "%s", add.ids[i]);
         c->registered = true;
     }
-    pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_unlock(&r->env.calls->mu);
 
-    bool failed = n && register_calls(d, fields, values, n) != OD_OK;
-    if (gone.n && hash_del(d, d->reg_inflight_key, &gone)) {
+    bool failed = n && register_calls(r, fields, values, n) != OD_OK;
+    if (gone.n && hash_del(r, r->inflight_key, &gone)) {
         failed = true;
-        pthread_mutex_lock(&d->calls.mu);
+        pthread_mutex_lock(&r->env.calls->mu);
         for (size_t i = 0; i < gone.n; i++)
-            call_ids_push(&d->calls.reg_gone, gone.ids[i]);
-        pthread_mutex_unlock(&d->calls.mu);
+            call_ids_push(&r->env.calls->reg_gone, gone.ids[i]);
+        pthread_mutex_unlock(&r->env.calls->mu);
     }
     if (failed)
-        d->reg_retry_real_us = now + REGISTRY_RETRY_US;
+        r->retry_real_us = now + REGISTRY_RETRY_US;
     free(fields);
     free(values);
     call_ids_clear(&add);
     call_ids_clear(&gone);
 }
 
-static void registry_beat(dialer_t *d)
+static void registry_beat(registry_t *r)
 {
     char ttl[24];
     snprintf(ttl, sizeof(ttl), "%d", REGISTRY_ALIVE_TTL_MS);
-    const char *set[] = {"SET", d->reg_alive_key, d->cfg->instance_id, "PX", ttl};
-    const char *sadd[] = {"SADD", d->reg_dialers_key, d->cfg->instance_id};
-    if (command(d, "heartbeat", 5, set, NULL) == OD_OK)
-        (void)command(d, "join the dialers", 3, sadd, NULL);
+    const char *set[] = {"SET", r->alive_key, r->env.instance_id, "PX", ttl};
+    const char *sadd[] = {"SADD", r->dialers_key, r->env.instance_id};
+    if (command(r, "heartbeat", 5, set, NULL) == OD_OK)
+        (void)command(r, "join the dialers", 3, sadd, NULL);
 }
 
 /* Adds the call of one dead dialer's entry to the table, to be looked up
  * at once. Returns whether it was added (false: already tracked here). */
-static bool adopt(dialer_t *d, const registry_entry_t *e, int64_t now)
+static bool adopt(registry_t *r, const registry_entry_t *e, int64_t now)
 {
     bool added = false;
-    pthread_mutex_lock(&d->calls.mu);
-    if (!call_table_find(&d->calls, e->attempt.attempt_id)) {
-        dial_call_t *c = call_table_add(&d->calls, &e->attempt);
+    pthread_mutex_lock(&r->env.calls->mu);
+    if (!call_table_find(r->env.calls, e->attempt.attempt_id)) {
+        dial_call_t *c = call_table_add(r->env.calls, &e->attempt);
         snprintf(c->e164, sizeof(c->e164), "%s", e->e164);
         snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s", e->provider_call_id);
         c->init = CALL_INIT_DONE;
@@ -329,14 +186,14 @@ static bool adopt(dialer_t *d, const registry_entry_t *e, int64_t now)
         c->registered = true;
         added = true;
     }
-    pthread_mutex_unlock(&d->calls.mu);
+    pthread_mutex_unlock(&r->env.calls->mu);
     return added;
 }
 
 /* The dead instance's entries (an HGETALL reply) into our table; fills
  * fields/values (arrays of the reply's size) with those newly adopted.
  * Returns how many; *bad counts the unreadable ones (dropped). */
-static size_t adopt_all(dialer_t *d, const char *instance, const redisReply *reply, int64_t now,
+static size_t adopt_all(registry_t *r, const char *instance, const redisReply *reply, int64_t now,
                         char (*fields)[UUID_STR_LEN], char (*values)[REGISTRY_ENTRY_MAX],
                         size_t *bad)
 {
@@ -357,7 +214,7 @@ static size_t adopt_all(dialer_t *d, const char *instance, const redisReply *rep
             (*bad)++;
             continue;
         }
-        if (!adopt(d, &e, now))
+        if (!adopt(r, &e, now))
             continue;
         snprintf(fields[n], UUID_STR_LEN, "%s", e.attempt.attempt_id);
         memcpy(values[n], v->str, v->len);
@@ -368,11 +225,11 @@ static size_t adopt_all(dialer_t *d, const char *instance, const redisReply *rep
 }
 
 /* Reads the hash key; NULL (logged) when Redis fails. */
-static redisReply *hash_read(dialer_t *d, const char *key)
+static redisReply *hash_read(registry_t *r, const char *key)
 {
     redisReply *reply = NULL;
     const char *hgetall[] = {"HGETALL", key};
-    if (command(d, "read calls in flight", 2, hgetall, &reply))
+    if (command(r, "read calls in flight", 2, hgetall, &reply))
         return NULL;
     return reply;
 }
@@ -380,18 +237,18 @@ static redisReply *hash_read(dialer_t *d, const char *key)
 /* At start: calls a previous process with our instance id left (it was
  * killed and we restarted under the same id, so nobody else takes them
  * over: our heartbeat is back). Returns OD_OK once read. */
-static int registry_resume(dialer_t *d, int64_t now)
+static int registry_resume(registry_t *r, int64_t now)
 {
-    redisReply *reply = hash_read(d, d->reg_inflight_key);
+    redisReply *reply = hash_read(r, r->inflight_key);
     if (!reply)
         return OD_ERR_UNAVAILABLE;
     size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, bad = 0;
     char(*fields)[UUID_STR_LEN] = xmalloc((pairs ? pairs : 1) * sizeof(*fields));
     char(*values)[REGISTRY_ENTRY_MAX] = xmalloc((pairs ? pairs : 1) * sizeof(*values));
-    size_t n = adopt_all(d, d->cfg->instance_id, reply, now, fields, values, &bad);
+    size_t n = adopt_all(r, r->env.instance_id, reply, now, fields, values, &bad);
     freeReplyObject(reply);
     if (n || bad) {
-        metrics_counter_add(d->m.calls_adopted, n);
+        metrics_counter_add(r->env.calls_adopted, n);
         log_warn("registry",
                  "%zu calls in flight of this instance's previous process taken over "
                  "(%zu unreadable)",
@@ -403,48 +260,48 @@ static int registry_resume(dialer_t *d, int64_t now)
 }
 
 /* Takes over the calls of instance, whose heartbeat has expired. */
-static void takeover(dialer_t *d, const char *instance, int64_t now)
+static void takeover(registry_t *r, const char *instance, int64_t now)
 {
     char alive[RKEYS_KEY_MAX], claim[RKEYS_KEY_MAX], hash[RKEYS_KEY_MAX], err[256];
-    rkeys_alive(d->cfg->redis_prefix, instance, alive);
-    rkeys_takeover(d->cfg->redis_prefix, instance, claim);
-    rkeys_inflight(d->cfg->redis_prefix, instance, hash);
+    rkeys_alive(r->env.prefix, instance, alive);
+    rkeys_takeover(r->env.prefix, instance, claim);
+    rkeys_inflight(r->env.prefix, instance, hash);
     redisReply *reply = NULL;
     const char *exists[] = {"EXISTS", alive};
-    if (command(d, "heartbeat check", 2, exists, &reply))
+    if (command(r, "heartbeat check", 2, exists, &reply))
         return;
     bool is_alive = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
     freeReplyObject(reply);
     if (is_alive)
         return;
-    int rc = redis_set_nx(d->redis, claim, d->cfg->instance_id, REGISTRY_TAKEOVER_TTL_MS, err,
-                          sizeof(err));
+    int rc = redis_set_nx(r->env.lr->redis, claim, r->env.instance_id, REGISTRY_TAKEOVER_TTL_MS,
+                          err, sizeof(err));
     if (rc == OD_ERR_CONFLICT)
         return; /* another dialer is on it */
     if (rc) {
         log_warn("registry", "takeover claim on %s: %s", instance, err);
         return;
     }
-    reply = hash_read(d, hash);
+    reply = hash_read(r, hash);
     if (!reply)
         return;
     size_t pairs = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, bad = 0;
     char(*fields)[UUID_STR_LEN] = xmalloc((pairs ? pairs : 1) * sizeof(*fields));
     char(*values)[REGISTRY_ENTRY_MAX] = xmalloc((pairs ? pairs : 1) * sizeof(*values));
-    size_t n = adopt_all(d, instance, reply, now, fields, values, &bad);
+    size_t n = adopt_all(r, instance, reply, now, fields, values, &bad);
     freeReplyObject(reply);
     /* Ours now: in our hash before the dead one goes, so that our own death
      * in between loses nothing. */
-    if (n && register_calls(d, fields, values, n)) {
+    if (n && register_calls(r, fields, values, n)) {
         log_warn("registry", "dialer %s: %zu calls taken over but not registered here yet",
                  instance, n);
         goto out;
     }
     const char *del[] = {"DEL", hash};
-    const char *srem[] = {"SREM", d->reg_dialers_key, instance};
-    if (command(d, "remove a dead dialer's calls", 2, del, NULL) == OD_OK)
-        (void)command(d, "remove a dead dialer", 3, srem, NULL);
-    metrics_counter_add(d->m.calls_adopted, n);
+    const char *srem[] = {"SREM", r->dialers_key, instance};
+    if (command(r, "remove a dead dialer's calls", 2, del, NULL) == OD_OK)
+        (void)command(r, "remove a dead dialer", 3, srem, NULL);
+    metrics_counter_add(r->env.calls_adopted, n);
     if (n || bad)
         log_warn("registry",
                  "dialer %s is gone: %zu of its calls in flight taken over (%zu unreadable)",
@@ -454,72 +311,74 @@ out:
     free(values);
 }
 
-static void registry_scan(dialer_t *d, int64_t now)
+static void registry_scan(registry_t *r, int64_t now)
 {
     redisReply *reply = NULL;
-    const char *smembers[] = {"SMEMBERS", d->reg_dialers_key};
-    if (command(d, "list the dialers", 2, smembers, &reply))
+    const char *smembers[] = {"SMEMBERS", r->dialers_key};
+    if (command(r, "list the dialers", 2, smembers, &reply))
         return;
     if (reply->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < reply->elements; i++) {
             redisReply *m = reply->element[i];
-            if (m->type != REDIS_REPLY_STRING || strcmp(m->str, d->cfg->instance_id) == 0 ||
+            if (m->type != REDIS_REPLY_STRING || strcmp(m->str, r->env.instance_id) == 0 ||
                 m->len >= DIALER_INSTANCE_ID_MAX)
                 continue;
-            takeover(d, m->str, now);
+            takeover(r, m->str, now);
         }
     }
     freeReplyObject(reply);
 }
 
-void registry_init(dialer_t *d)
+void registry_init(registry_t *r, const registry_env_t *env)
 {
-    rkeys_inflight(d->cfg->redis_prefix, d->cfg->instance_id, d->reg_inflight_key);
-    rkeys_alive(d->cfg->redis_prefix, d->cfg->instance_id, d->reg_alive_key);
-    rkeys_dialers(d->cfg->redis_prefix, d->reg_dialers_key);
+    memset(r, 0, sizeof(*r));
+    r->env = *env;
+    rkeys_inflight(r->env.prefix, r->env.instance_id, r->inflight_key);
+    rkeys_alive(r->env.prefix, r->env.instance_id, r->alive_key);
+    rkeys_dialers(r->env.prefix, r->dialers_key);
 }
 
-void registry_tick(dialer_t *d)
+void registry_tick(registry_t *r)
 {
-    int64_t now = dialer_now_real();
-    if (!d->reg_resumed && now >= d->reg_retry_real_us) {
-        if (registry_resume(d, now) == OD_OK)
-            d->reg_resumed = true;
+    int64_t now = od_clock_real_us();
+    if (!r->resumed && now >= r->retry_real_us) {
+        if (registry_resume(r, now) == OD_OK)
+            r->resumed = true;
         else
-            d->reg_retry_real_us = now + REGISTRY_RETRY_US;
+            r->retry_real_us = now + REGISTRY_RETRY_US;
     }
-    registry_flush(d, now);
-    if (now >= d->reg_next_beat_real_us) {
-        d->reg_next_beat_real_us = now + REGISTRY_BEAT_US;
-        registry_beat(d);
+    registry_flush(r, now);
+    if (now >= r->next_beat_real_us) {
+        r->next_beat_real_us = now + REGISTRY_BEAT_US;
+        registry_beat(r);
     }
-    if (now >= d->reg_next_scan_real_us) {
-        d->reg_next_scan_real_us = now + REGISTRY_SCAN_US;
-        registry_scan(d, now);
+    if (now >= r->next_scan_real_us) {
+        r->next_scan_real_us = now + REGISTRY_SCAN_US;
+        registry_scan(r, now);
     }
 }
 
-void registry_leave(dialer_t *d)
+void registry_leave(registry_t *r)
 {
-    d->reg_retry_real_us = 0;
-    registry_flush(d, dialer_now_real());
+    r->retry_real_us = 0;
+    registry_flush(r, od_clock_real_us());
     size_t open = 0;
-    pthread_mutex_lock(&d->calls.mu);
-    for (dial_call_t *c = d->calls.head; c; c = c->next)
+    pthread_mutex_lock(&r->env.calls->mu);
+    for (dial_call_t *c = r->env.calls->head; c; c = c->next)
         open += c->registered && !c->terminal_done;
-    pthread_mutex_unlock(&d->calls.mu);
-    const char *del_alive[] = {"DEL", d->reg_alive_key};
+    pthread_mutex_unlock(&r->env.calls->mu);
+    const char *del_alive[] = {"DEL", r->alive_key};
     if (open) {
         /* Without the heartbeat, another dialer takes them over at its
          * next scan. */
         log_warn("shutdown", "%zu calls still in flight: left to another dialer to reconcile",
                  open);
-        (void)command(d, "stop the heartbeat", 2, del_alive, NULL);
+        (void)command(r, "stop the heartbeat", 2, del_alive, NULL);
         return;
     }
-    const char *del_hash[] = {"DEL", d->reg_inflight_key};
-    const char *srem[] = {"SREM", d->reg_dialers_key, d->cfg->instance_id};
-    if (command(d, "remove our calls", 2, del_hash, NULL) == OD_OK &&
-        command(d, "leave the dialers", 3, srem, NULL) == OD_OK)
-        (void)command(d, "stop the heartbeat", 2, del_alive, NULL);
+    const char *del_hash[] = {"DEL", r->inflight_key};
+    const char *srem[] = {"SREM", r->dialers_key, r->env.instance_id};
+    if (command(r, "remove our calls", 2, del_hash, NULL) == OD_OK &&
+        command(r, "leave the dialers", 3, srem, NULL) == OD_OK)
+        (void)command(r, "stop the heartbeat", 2, del_alive, NULL);
 }

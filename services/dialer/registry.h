@@ -22,20 +22,20 @@
  * A dialer restarted under the same instance id (its heartbeat comes back
  * before anyone sees it expire) takes its own hash's calls back at start.
  *
- * An entry is one line of tab-separated fields (no field holds a tab):
- *   1 <provider call id> <e164> <lead id> <campaign id> <account id>
- *     <attempt number> <line lease ms>
- * This file holds the pure format and parse; the Redis work is the dial
- * loop's (registry.c, declared in dialer_internal.h).
+ * An entry's text is registry_entry.h's. This file is the dial loop's
+ * Redis work; it needs only what registry_env_t lists.
  */
 #ifndef OUTDIAL_DIALER_REGISTRY_H
 #define OUTDIAL_DIALER_REGISTRY_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "provider.h"
+#include "calls.h"
+#include "loop_redis.h"
+#include "metrics.h"
+#include "registry_entry.h"
+#include "rkeys.h"
 
 /* A heartbeat older than this means the instance is gone. Ten beats: a
  * dialer whose loop stalls on a slow Redis command (2 s timeout) or a
@@ -44,25 +44,35 @@
 /* How long a takeover claim keeps other dialers off the same dead
  * instance: longer than copying its entries can take. */
 #define REGISTRY_TAKEOVER_TTL_MS 60000
-/* The longest entry text: the fields and their separators. */
-#define REGISTRY_ENTRY_MAX 512
 
-typedef struct registry_entry {
-    provider_attempt_t attempt; /* attempt_id is the hash field, not in the text */
-    char provider_call_id[PROVIDER_CALL_ID_MAX];
-    char e164[PROVIDER_E164_MAX];
-    int64_t lease_ms; /* the line lock's lease, real ms */
-} registry_entry_t;
+typedef struct registry_env {
+    const char *prefix;      /* Redis key prefix */
+    const char *instance_id; /* this dialer */
+    call_table_t *calls;     /* its reg_new / reg_gone queues; adopted calls go in */
+    loop_redis_t *lr;
+    metrics_counter_t *calls_adopted;
+} registry_env_t;
 
-/* Writes e's entry text into out. OD_ERR_INVALID (with the field named)
- * when a field is empty where it may not be, holds a tab or a newline, or
- * the text does not fit. */
-int registry_entry_format(const registry_entry_t *e, char *out, size_t outlen, char *errbuf,
-                          size_t errlen) OD_WUR;
+typedef struct registry {
+    registry_env_t env;
+    char inflight_key[RKEYS_KEY_MAX];
+    char alive_key[RKEYS_KEY_MAX];
+    char dialers_key[RKEYS_KEY_MAX];
+    int64_t next_beat_real_us;
+    int64_t next_scan_real_us;
+    int64_t retry_real_us; /* no registry write before this (after a failure) */
+    bool resumed;          /* our own hash's calls (a previous process's) taken back */
+} registry_t;
 
-/* Parses an entry text (len bytes, not NUL-terminated necessarily) of
- * attempt attempt_id into *out. OD_ERR_INVALID naming what is wrong. */
-int registry_entry_parse(const char *attempt_id, const char *text, size_t len,
-                         registry_entry_t *out, char *errbuf, size_t errlen) OD_WUR;
+/* The keys of this instance. */
+void registry_init(registry_t *r, const registry_env_t *env);
+/* Every loop turn: writes the registrations and removals queued in the
+ * call table; every second the heartbeat; every 2 s takes over the calls
+ * of dialers whose heartbeat expired. */
+void registry_tick(registry_t *r);
+/* At the end of a shutdown: removes this instance from the registry when
+ * none of its calls is still open, else stops the heartbeat so that
+ * another dialer takes them over. */
+void registry_leave(registry_t *r);
 
 #endif

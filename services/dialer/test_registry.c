@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "registry.h"
+#include "registry_entry.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
 #define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"

@@ -1,13 +1,16 @@
 /*
- * transfer.c — provider requests on the dial loop's libcurl multi handle:
- * setup, response collection (bounded), the list of transfers in flight.
+ * transfer.c — provider requests on the dial loop's libcurl multi handle
+ * (transfer.h): setup, response collection (bounded), the list of
+ * transfers in flight.
  */
+#include "transfer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "dialer_internal.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 /* Largest provider answer kept; a call object is a few KiB. */
@@ -39,21 +42,21 @@ static size_t xfer_header(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-static void xfer_link(dialer_t *d, xfer_t *x)
+static void xfer_link(transfers_t *tr, xfer_t *x)
 {
     x->prev = NULL;
-    x->next = d->xfers;
-    if (d->xfers)
-        ((xfer_t *)d->xfers)->prev = x;
-    d->xfers = x;
+    x->next = tr->head;
+    if (tr->head)
+        tr->head->prev = x;
+    tr->head = x;
 }
 
-void xfer_unlink(dialer_t *d, xfer_t *x)
+static void xfer_unlink(transfers_t *tr, xfer_t *x)
 {
     if (x->prev)
         x->prev->next = x->next;
     else
-        d->xfers = x->next;
+        tr->head = x->next;
     if (x->next)
         x->next->prev = x->prev;
     x->next = x->prev = NULL;
@@ -71,8 +74,7 @@ void xfer_free(xfer_t *x)
     free(x);
 }
 
-/* Starts x (its req filled) on the multi handle. */
-int xfer_start(dialer_t *d, xfer_t *x, int64_t timeout_ms)
+int xfer_start(transfers_t *tr, xfer_t *x, int64_t timeout_ms)
 {
     x->easy = curl_easy_init();
     if (!x->easy)
@@ -95,15 +97,95 @@ int xfer_start(dialer_t *d, xfer_t *x, int64_t timeout_ms)
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)d->cfg->connect_timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)tr->connect_timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    x->started_real_us = dialer_now_real();
-    if (curl_multi_add_handle(d->multi, x->easy) != CURLM_OK)
+    x->started_real_us = od_clock_real_us();
+    if (curl_multi_add_handle(tr->multi, x->easy) != CURLM_OK)
         return OD_ERR_INTERNAL;
-    xfer_link(d, x);
-    d->requests_in_flight++;
-    metrics_gauge_set(d->m.requests_in_flight, (double)d->requests_in_flight);
+    xfer_link(tr, x);
+    tr->in_flight++;
+    metrics_gauge_set(tr->gauge, (double)tr->in_flight);
     return OD_OK;
+}
+
+long xfer_http_status(const xfer_t *x)
+{
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+bool xfer_never_sent(const xfer_t *x, CURLcode crc)
+{
+    if (crc == CURLE_COULDNT_RESOLVE_HOST || crc == CURLE_COULDNT_RESOLVE_PROXY ||
+        crc == CURLE_COULDNT_CONNECT || crc == CURLE_URL_MALFORMAT ||
+        crc == CURLE_UNSUPPORTED_PROTOCOL)
+        return true;
+    long sent = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+    return sent == 0;
+}
+
+int transfers_init(transfers_t *tr, int64_t max_connections, int64_t connect_timeout_ms,
+                   metrics_gauge_t *gauge, char *errbuf, size_t errlen)
+{
+    memset(tr, 0, sizeof(*tr));
+    tr->connect_timeout_ms = connect_timeout_ms;
+    tr->gauge = gauge;
+    tr->multi = curl_multi_init();
+    if (!tr->multi)
+        return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "curl_multi_init failed");
+    curl_multi_setopt(tr->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+    curl_multi_setopt(tr->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
+    return OD_OK;
+}
+
+void transfers_destroy(transfers_t *tr)
+{
+    while (tr->head) {
+        xfer_t *x = tr->head;
+        xfer_unlink(tr, x);
+        curl_multi_remove_handle(tr->multi, x->easy);
+        xfer_free(x);
+    }
+    if (tr->multi)
+        curl_multi_cleanup(tr->multi);
+    tr->multi = NULL;
+}
+
+void transfers_poll(transfers_t *tr, int timeout_ms)
+{
+    curl_multi_poll(tr->multi, NULL, 0, timeout_ms, NULL);
+}
+
+void transfers_wakeup(transfers_t *tr)
+{
+    curl_multi_wakeup(tr->multi);
+}
+
+void transfers_perform(transfers_t *tr)
+{
+    int running = 0;
+    curl_multi_perform(tr->multi, &running);
+}
+
+xfer_t *transfers_done_next(transfers_t *tr, CURLcode *crc)
+{
+    CURLMsg *m;
+    int left = 0;
+    while ((m = curl_multi_info_read(tr->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        xfer_t *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        *crc = m->data.result;
+        curl_multi_remove_handle(tr->multi, m->easy_handle);
+        xfer_unlink(tr, x);
+        tr->in_flight--;
+        metrics_gauge_set(tr->gauge, (double)tr->in_flight);
+        return x;
+    }
+    return NULL;
 }

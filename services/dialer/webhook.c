@@ -17,11 +17,13 @@
  * Stateless beyond the call table: a webhook for a call another dialer
  * placed (or this one before a restart) carries everything in its metadata.
  */
+#include "webhook.h"
+
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dial_event.h"
-#include "dialer.h"
 #include "log.h"
 #include "rkeys.h"
 
@@ -29,71 +31,37 @@
  * provider's own 10 s timeout, so that it gets our 503 rather than none. */
 #define WEBHOOK_ACK_TIMEOUT_MS 8000
 
-static void count(dialer_t *d, dialer_hook_t hook)
+static void count(webhook_t *w, dialer_hook_t hook)
 {
-    metrics_counter_add(d->m.webhooks[hook], 1);
+    metrics_counter_add(w->m->webhooks[hook], 1);
 }
 
 /* Step 3. Returns after "initiated" is acknowledged (by whoever sent it),
  * when the call is not ours, or when the wait ran out. */
-static void initiated_first(dialer_t *d, const provider_msg_t *m)
+static void initiated_first(webhook_t *w, const provider_msg_t *m)
 {
-    int64_t deadline = od_clock_real_us() + d->cfg->webhook_wait_ms * 1000;
-    bool claim = false;
-    pthread_mutex_lock(&d->calls.mu);
-    for (;;) {
-        dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
-        if (!c || c->init == CALL_INIT_DONE || c->init == CALL_INIT_ABANDONED)
-            break;
-        bool expired = od_clock_real_us() >= deadline;
-        if (c->init == CALL_INIT_NONE && (!c->posting || expired)) {
-            /* The create-call answer never came (or is late): this webhook
-             * proves the call exists. */
-            c->init = CALL_INIT_PUBLISHING;
-            call_set_provider_id(&d->calls, c, m->provider_call_id);
-            claim = true;
-            break;
-        }
-        if (expired)
-            break; /* the loop is publishing it; go on rather than time the provider out */
-        call_table_wait(&d->calls, deadline);
-    }
-    pthread_mutex_unlock(&d->calls.mu);
-    if (!claim)
+    int64_t deadline = od_clock_real_us() + w->cfg->webhook_wait_ms * 1000;
+    if (!call_table_init_claim(w->calls, m->attempt.attempt_id, m->provider_call_id, deadline))
         return;
 
     char err[512];
     dial_event_t ev;
-    int64_t at = m->occurred_at_us > 0 ? m->occurred_at_us : od_clock_now_us(&d->cfg->clk);
+    int64_t at = m->occurred_at_us > 0 ? m->occurred_at_us : od_clock_now_us(&w->cfg->clk);
     dial_event_initiated(&ev, &m->attempt, m->provider_call_id, at);
-    int rc = publisher_send_sync(d->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
+    int rc = publisher_send_sync(w->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
     dial_event_clear(&ev);
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
-    if (c)
-        c->init = rc == OD_OK ? CALL_INIT_DONE : CALL_INIT_NONE;
-    if (c && rc == OD_OK)
-        call_mark_initiated(c, od_clock_real_us());
-    pthread_cond_broadcast(&d->calls.cond);
-    pthread_mutex_unlock(&d->calls.mu);
+    call_table_init_settle(w->calls, m->attempt.attempt_id, rc == OD_OK, od_clock_real_us());
     if (rc)
         log_warn("webhook", "attempt %s: initiated event: %s", m->attempt.attempt_id, err);
-    dialer_note_init_done(d, m->attempt.attempt_id);
+    note_queue_push(w->notes, NOTE_INIT_DONE, NULL, m->attempt.attempt_id, OD_OK, NULL);
 }
 
 /* Step 5: release the number for the next call. */
-static void line_release(dialer_t *d, const provider_msg_t *m)
+static void line_release(webhook_t *w, const provider_msg_t *m)
 {
     char e164[PROVIDER_E164_MAX];
     snprintf(e164, sizeof(e164), "%s", m->e164);
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
-    if (c) {
-        c->terminal_done = true;
-        if (!e164[0])
-            snprintf(e164, sizeof(e164), "%s", c->e164);
-    }
-    pthread_mutex_unlock(&d->calls.mu);
+    call_table_mark_terminal(w->calls, m->attempt.attempt_id, e164);
     if (!e164[0]) {
         log_warn("line_lock",
                  "attempt %s: the report names no number; its line lock expires "
@@ -102,46 +70,24 @@ static void line_release(dialer_t *d, const provider_msg_t *m)
         return;
     }
     char key[RKEYS_KEY_MAX], err[256];
-    rkeys_line(d->cfg->redis_prefix, e164, key);
-    int rc = redis_lock_release(d->hook_redis, key, m->attempt.attempt_id, err, sizeof(err));
+    rkeys_line(w->cfg->redis_prefix, e164, key);
+    int rc = redis_lock_release(w->redis, key, m->attempt.attempt_id, err, sizeof(err));
     if (rc && rc != OD_ERR_CONFLICT) {
         log_warn("line_lock", "release %s: %s (the dial loop tries again every second)", key, err);
-        dialer_line_release_later(d, key, m->attempt.attempt_id);
+        line_locks_release_later(w->lines, key, m->attempt.attempt_id);
     }
-}
-
-/* A status-update "ended": the report should follow; if it does not, the
- * dial loop looks the call up after the grace period. */
-static void ended_seen(dialer_t *d, const provider_msg_t *m)
-{
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, m->attempt.attempt_id);
-    if (c && !c->ended_seen_real_us)
-        c->ended_seen_real_us = od_clock_real_us();
-    pthread_mutex_unlock(&d->calls.mu);
-}
-
-/* Whether the call's terminal event is already out (a message that came
- * late, after the report, must not be published: it would only be noise). */
-static bool already_ended(dialer_t *d, const char *attempt_id)
-{
-    pthread_mutex_lock(&d->calls.mu);
-    dial_call_t *c = call_table_find(&d->calls, attempt_id);
-    bool done = c && c->terminal_done;
-    pthread_mutex_unlock(&d->calls.mu);
-    return done;
 }
 
 static void webhook(http_request_t *req, http_response_t *resp, void *arg)
 {
-    dialer_t *d = arg;
-    const provider_ops_t *ops = d->webhook_ops;
+    webhook_t *w = arg;
+    const provider_ops_t *ops = w->ops;
     char err[512];
 
     /* 1. Nothing about the body is looked at before the secret matched. */
     if (!dial_secret_equal(http_request_header(req, ops->secret_header),
-                           d->cfg->provider.webhook_secret)) {
-        count(d, DIALER_HOOK_UNAUTHORIZED);
+                           w->cfg->provider.webhook_secret)) {
+        count(w, DIALER_HOOK_UNAUTHORIZED);
         log_warn("webhook_unauthorized", "webhook from %s with a missing or wrong %s",
                  http_request_remote_addr(req), ops->secret_header);
         char msg[128];
@@ -153,7 +99,7 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
     const char *body = http_request_body(req, &len);
     provider_msg_t m;
     if (ops->webhook_parse(body, len, &m, err, sizeof(err))) {
-        count(d, DIALER_HOOK_MALFORMED);
+        count(w, DIALER_HOOK_MALFORMED);
         log_warn("webhook_malformed", "webhook from %s refused: %s", http_request_remote_addr(req),
                  err);
         http_response_error(resp, 400, "invalid", err, NULL);
@@ -163,22 +109,24 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
     memset(&ev, 0, sizeof(ev));
     switch (m.kind) {
     case PROVIDER_MSG_IGNORED:
-        count(d, DIALER_HOOK_IGNORED);
+        count(w, DIALER_HOOK_IGNORED);
         http_response_json(resp, 200, "{\"status\":\"ignored\"}");
         goto out;
     case PROVIDER_MSG_ENDED:
-        count(d, DIALER_HOOK_ENDED);
-        ended_seen(d, &m);
+        count(w, DIALER_HOOK_ENDED);
+        /* The report should follow; if it does not, the dial loop looks
+         * the call up after the grace period. */
+        call_table_ended_seen(w->calls, m.attempt.attempt_id, od_clock_real_us());
         http_response_json(resp, 200, "{\"status\":\"ok\"}");
         goto out;
     case PROVIDER_MSG_RINGING:
-        count(d, DIALER_HOOK_RINGING);
+        count(w, DIALER_HOOK_RINGING);
         break;
     case PROVIDER_MSG_IN_PROGRESS:
-        count(d, DIALER_HOOK_IN_PROGRESS);
+        count(w, DIALER_HOOK_IN_PROGRESS);
         break;
     case PROVIDER_MSG_REPORT:
-        count(d, DIALER_HOOK_REPORT);
+        count(w, DIALER_HOOK_REPORT);
         if (!m.result.reason_known)
             log_warn("ended_reason",
                      "attempt %s: unknown endedReason '%s' taken as a transient "
@@ -187,25 +135,27 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
         break;
     }
 
-    initiated_first(d, &m);
-    if (m.kind != PROVIDER_MSG_REPORT && already_ended(d, m.attempt.attempt_id)) {
+    initiated_first(w, &m);
+    /* A message that came late, after the report, is not published: it
+     * would only be noise. */
+    if (m.kind != PROVIDER_MSG_REPORT && call_table_terminal_done(w->calls, m.attempt.attempt_id)) {
         http_response_json(resp, 200, "{\"status\":\"stale\"}");
         goto out;
     }
-    if (dial_event_from_msg(&ev, &m, od_clock_now_us(&d->cfg->clk)) != OD_OK) {
+    if (dial_event_from_msg(&ev, &m, od_clock_now_us(&w->cfg->clk)) != OD_OK) {
         http_response_json(resp, 200, "{\"status\":\"ignored\"}");
         goto out;
     }
-    int rc = publisher_send_sync(d->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
+    int rc = publisher_send_sync(w->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
     if (rc == OD_ERR_INVALID) {
         /* The message's values do not make a valid event (a codec check). */
-        count(d, DIALER_HOOK_MALFORMED);
+        count(w, DIALER_HOOK_MALFORMED);
         log_warn("webhook_malformed", "attempt %s: %s", m.attempt.attempt_id, err);
         http_response_error(resp, 400, "invalid", err, NULL);
         goto out;
     }
     if (rc) {
-        count(d, DIALER_HOOK_UNAVAILABLE);
+        count(w, DIALER_HOOK_UNAVAILABLE);
         log_warn("webhook", "attempt %s: %s event not published: %s", m.attempt.attempt_id, ev.kind,
                  err);
         http_response_header_add(resp, "Retry-After", "1");
@@ -214,7 +164,7 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
         goto out;
     }
     if (m.kind == PROVIDER_MSG_REPORT)
-        line_release(d, &m);
+        line_release(w, &m);
     char answer[96];
     snprintf(answer, sizeof(answer), "{\"status\":\"ok\",\"event_id\":\"%s\"}", ev.event_id);
     http_response_json(resp, 200, answer);
@@ -223,9 +173,9 @@ out:
     provider_msg_clear(&m);
 }
 
-int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)
+int webhook_routes_add(webhook_t *w, http_server_t *srv, char *errbuf, size_t errlen)
 {
     char path[64];
-    snprintf(path, sizeof(path), "/webhooks/%s", d->webhook_ops->name);
-    return http_route_add(srv, "POST", path, webhook, d, errbuf, errlen);
+    snprintf(path, sizeof(path), "/webhooks/%s", w->ops->name);
+    return http_route_add(srv, "POST", path, webhook, w, errbuf, errlen);
 }

@@ -73,6 +73,46 @@ typedef struct service {
 
 /* ---- configuration ---------------------------------------------------------- */
 
+/* The admin token creates accounts and credits balances, so a guessable
+ * one is refused at start. At least 32 bytes: 256 bits when random hex,
+ * beyond any online guessing. Tokens that deployment files and docs have
+ * published (placeholders and the local stack's old default) are refused
+ * whatever their length, as is anything that reads as a placeholder.
+ * NULL (unset) is fine: the admin routes then answer 403. */
+#define API_ADMIN_TOKEN_MIN 32
+
+static const char *const api_admin_token_examples[] = {
+    "local-admin-token-0123456789abcdef",       /* deploy/local/services.sh, before */
+    "compose-admin-token-change-me-0123456789", /* docker-compose.yml, before */
+    "CHANGE-ME-admin-token-at-least-16-chars",  /* deploy/k8s/secret.yaml, before */
+    NULL,
+};
+
+static const char *const api_admin_token_placeholder_words[] = {"change-me", "changeme", "example",
+                                                                NULL};
+
+static int admin_token_check(const char *token, char *err, size_t errlen)
+{
+    if (!token)
+        return OD_OK;
+    size_t len = strlen(token);
+    if (len < API_ADMIN_TOKEN_MIN)
+        return od_fail(err, errlen, OD_ERR_INVALID,
+                       "OUTDIAL_API_ADMIN_TOKEN is too short: %zu bytes, the rule is at least "
+                       "%d random bytes (e.g. openssl rand -hex 32)",
+                       len, API_ADMIN_TOKEN_MIN);
+    bool example = false;
+    for (size_t i = 0; api_admin_token_examples[i]; i++)
+        example = example || strcmp(token, api_admin_token_examples[i]) == 0;
+    for (size_t i = 0; api_admin_token_placeholder_words[i]; i++)
+        example = example || strcasestr(token, api_admin_token_placeholder_words[i]) != NULL;
+    if (example)
+        return od_fail(err, errlen, OD_ERR_INVALID,
+                       "OUTDIAL_API_ADMIN_TOKEN is an example token from the docs or deployment "
+                       "files: the rule is a secret of your own (e.g. openssl rand -hex 32)");
+    return OD_OK;
+}
+
 static int config_load(service_t *svc, char *err, size_t errlen)
 {
     api_t *api = &svc->api;
@@ -96,12 +136,9 @@ static int config_load(service_t *svc, char *err, size_t errlen)
     if (rc)
         return rc;
     api->admin_token = config_get_str("OUTDIAL_API_ADMIN_TOKEN", NULL);
-    /* 16 characters at least: the token guards every account's balance. */
-    if (api->admin_token && strlen(api->admin_token) < 16)
-        return od_fail(err, errlen, OD_ERR_INVALID,
-                       "OUTDIAL_API_ADMIN_TOKEN is too short (%zu characters; at least 16, e.g. "
-                       "openssl rand -hex 32)",
-                       strlen(api->admin_token));
+    rc = admin_token_check(api->admin_token, err, errlen);
+    if (rc)
+        return rc;
     svc->port_file = config_get_str("OUTDIAL_API_PORT_FILE", NULL);
     return OD_OK;
 }

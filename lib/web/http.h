@@ -16,8 +16,10 @@
  *
  * Errors from the server itself use the API's shape:
  *   {"error":{"code":"not_found","message":"..."}}
- * with codes not_found (404), method_not_allowed (405),
- * payload_too_large (413) and internal (500).
+ * with codes invalid (400: a query parameter holding a NUL byte, %00,
+ * named in "field"), not_found (404), method_not_allowed (405, with an
+ * Allow header), payload_too_large (413), uri_too_long (414),
+ * headers_too_large (431) and internal (500).
  *
  * Threads: requests run on a pool of `threads` threads, each with its own
  * epoll loop (poll where epoll is missing); a handler may block (a database
@@ -25,17 +27,24 @@
  * callback therefore run concurrently and must be thread-safe.
  *
  * Protection against slow or greedy clients: a total connection limit, a
- * per-IP limit, an idle timeout, a cap on the request line plus headers
- * (header_max; larger ones get 431 from libmicrohttpd) and the body limit.
- * The idle timeout restarts whenever a byte arrives, so a client that
- * trickles bytes is bounded by the per-IP limit rather than the timeout.
+ * per-IP limit, an idle timeout, a cap on the request-target
+ * (HTTP_TARGET_MAX, 414) and on the request line plus headers (header_max,
+ * 431) and the body limit. The idle timeout restarts whenever a byte
+ * arrives, so a client that trickles bytes is bounded by the per-IP limit
+ * rather than the timeout. libmicrohttpd holds a head of up to
+ * HTTP_MHD_MEMORY_FACTOR x header_max, so that every head over our limits
+ * reaches us and gets our JSON answer; one that does not even fit there
+ * gets libmicrohttpd's own short 414/431 page.
  *
- * A body whose declared Content-Length is over the limit is answered 413
- * before any of it is read (clients that send "Expect: 100-continue" then
- * never send it); the connection is closed after the answer. A client that
- * has already pushed a large body into the socket may see the close as a
- * reset before it reads the 413: that is TCP, not something a server can
- * avoid without reading the whole body.
+ * A body whose declared Content-Length is over the limit (body_max, or
+ * what the service's head check refuses) is answered 413 as soon as the
+ * headers are in: no 100 Continue is sent and none of the body is read.
+ * The same for a body refused part-way (a chunked body over the limit, a
+ * streaming route's refusal): the answer goes out at once. Either way the
+ * server then closes the connection without reading on, but lingers: for
+ * up to HTTP_LINGER_MS it reads and drops what the client still sends, so
+ * that the client reads the answer and the end of the stream rather than
+ * a TCP reset.
  */
 #ifndef OUTDIAL_HTTP_H
 #define OUTDIAL_HTTP_H
@@ -58,10 +67,9 @@ typedef void (*http_handler_fn)(http_request_t *req, http_response_t *resp, void
 
 /* Streaming routes: called with each piece of the body as it arrives (len
  * > 0, not NUL-terminated), in order. Return 0 to go on. Non-zero stops
- * the upload: the rest of the body is read and dropped (up to
- * HTTP_DISCARD_MAX, then the connection is closed), the route's handler is
- * not called, and the response on_body set is sent (400 if it set none)
- * with "Connection: close". */
+ * the upload: the response on_body set (400 if it set none) is sent at
+ * once with "Connection: close", the route's handler is not called, and
+ * the rest of the body is not read (the connection lingers, see above). */
 typedef int (*http_body_fn)(http_request_t *req, const char *data, size_t len,
                             http_response_t *resp, void *arg);
 
@@ -70,10 +78,28 @@ typedef int (*http_body_fn)(http_request_t *req, const char *data, size_t len,
  * should only read state kept current elsewhere (probes time out fast). */
 typedef void (*http_ready_fn)(http_readiness_t *rd, void *arg);
 
-/* After rejecting a body, how much more of it the server reads (and drops)
- * so the client gets to read the error response, before it closes the
- * connection instead: 1 MiB, a second or less on any real link. */
-#define HTTP_DISCARD_MAX (1024 * 1024)
+/* Called once per routed request when its headers are in, before any of
+ * its body is read: set resp and return non-zero to answer now (the body
+ * is then never read), 0 to go on. For limits that depend on the route,
+ * such as a service's larger upload limit. Runs on request threads. */
+typedef int (*http_head_fn)(http_request_t *req, http_response_t *resp, void *arg);
+
+/* After answering and closing from the server's side, how long the socket
+ * stays open for reading (and dropping) what the client still sends:
+ * 2 s, time for a client on any real link to read the answer and stop
+ * sending; the lingering sockets count against max_connections slots of
+ * their own, so they cannot pile up. */
+#define HTTP_LINGER_MS 2000
+
+/* The longest request-target (path and query) answered; longer: 414.
+ * 8 KiB, what common proxies allow; no route of ours needs a tenth. */
+#define HTTP_TARGET_MAX 8192
+
+/* libmicrohttpd's memory per connection, as a multiple of header_max: room
+ * for a head a few times over our limit, which we then answer ourselves
+ * (414/431 in JSON). 4 x 32 KiB = 128 KiB, most of it untouched unless a
+ * client sends that much. */
+#define HTTP_MHD_MEMORY_FACTOR 4
 
 typedef struct http_config {
     const char *host;            /* address to bind; "0.0.0.0", "::", "127.0.0.1" */
@@ -83,10 +109,12 @@ typedef struct http_config {
     unsigned max_per_ip;         /* open connections from one address */
     unsigned timeout_s;          /* idle connection timeout */
     size_t body_max;             /* largest buffered body, bytes */
-    size_t header_max;           /* memory per connection for request line + headers */
+    size_t header_max;           /* largest request line + headers, bytes (431 above) */
     metrics_registry_t *metrics; /* served at /metrics; NULL: the server makes its own */
     http_ready_fn ready;         /* NULL: always ready */
     void *ready_arg;
+    http_head_fn head_check; /* NULL: none */
+    void *head_check_arg;
 } http_config_t;
 
 /* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per IP,

@@ -14,6 +14,7 @@
  * resource files.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -141,6 +142,50 @@ static int config_load(service_t *svc, char *err, size_t errlen)
         return rc;
     svc->port_file = config_get_str("OUTDIAL_API_PORT_FILE", NULL);
     return OD_OK;
+}
+
+/* POST /v1/campaigns/{campaign_id}/imports, the CSV upload. */
+static bool path_is_upload(const char *method, const char *path)
+{
+    static const char prefix[] = "/v1/campaigns/";
+    if (strcmp(method, "POST") != 0 || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *slash = strchr(path + sizeof(prefix) - 1, '/');
+    return slash && slash > path + sizeof(prefix) - 1 && strcmp(slash, "/imports") == 0;
+}
+
+/* The API's limits on a declared body, checked by lib/web as soon as the
+ * headers are in, so that an oversized body is answered 413 without
+ * sending 100 Continue or reading any of it: the CSV upload may be
+ * import_max_bytes, any other body body_max. The router and the upload
+ * check again as the body arrives (a chunked body declares no length),
+ * with the same answers. */
+static int head_check(http_request_t *req, http_response_t *resp, void *arg)
+{
+    const api_t *api = arg;
+    const char *declared = http_request_header(req, "Content-Length");
+    if (!declared)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(declared, &end, 10);
+    if (errno != 0 || end == declared)
+        return 0;
+    char msg[256];
+    if (path_is_upload(http_request_method(req), http_request_path(req))) {
+        if (n <= (unsigned long long)api->import_max_bytes)
+            return 0;
+        snprintf(msg, sizeof(msg),
+                 "the file is larger than %" PRId64 " bytes: split it, or load it with "
+                 "outdial-importer --campaign ID FILE",
+                 api->import_max_bytes);
+    } else {
+        if (n <= api->body_max)
+            return 0;
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", api->body_max);
+    }
+    http_response_error(resp, 413, "payload_too_large", msg, NULL);
+    return 1;
 }
 
 static int metrics_setup(api_t *api, char *err, size_t errlen)
@@ -289,6 +334,8 @@ static int serve(void)
     hcfg.metrics = api->metrics;
     hcfg.ready = ready_check;
     hcfg.ready_arg = api;
+    hcfg.head_check = head_check;
+    hcfg.head_check_arg = api;
     if (http_config_from_env(&hcfg, "OUTDIAL_API", err, sizeof(err)))
         goto out;
     api->body_max = hcfg.body_max;

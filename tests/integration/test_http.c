@@ -1,7 +1,9 @@
-/* HTTP server base: a real server on an ephemeral port, driven with libcurl:
- * built-in probes and /metrics, routes with bodies and query arguments,
- * body limits (the server keeps serving after a 413), streaming bodies,
- * JSON errors, and start/stop. */
+/* HTTP server base: a real server on an ephemeral port, driven with libcurl
+ * and raw sockets: built-in probes and /metrics, routes with bodies and
+ * query arguments, body limits (413 before the body, also for 20 MB and
+ * for a client that sends only the headers; the server keeps serving),
+ * streaming bodies, JSON errors (405 with Allow, 414, 431, a NUL in a
+ * query value), and start/stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -11,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 
 #include "http.h"
+#include "http_raw.h"
 #include "metrics.h"
 
 #define BODY_MAX   1024
@@ -34,6 +39,7 @@ typedef struct reply {
     long status;
     char *body;
     size_t len;
+    char headers[2048]; /* the response's header lines, as received */
     char content_type[128];
     CURLcode curl_rc;
 } reply_t;
@@ -118,6 +124,20 @@ static int upload_body(http_request_t *req, const char *data, size_t len, http_r
     return 0;
 }
 
+/* The service's head check: the upload route's limit on the declared
+ * length, before any of the body is read. */
+static int upload_head_check(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)arg;
+    const char *declared = http_request_header(req, "Content-Length");
+    if (strncmp(http_request_path(req), "/v1/upload", 10) == 0 && declared &&
+        strtoull(declared, NULL, 10) > STREAM_MAX) {
+        http_response_error(resp, 413, "payload_too_large", "upload over the route's limit", NULL);
+        return 1;
+    }
+    return 0;
+}
+
 static void upload_done(http_request_t *req, http_response_t *resp, void *arg)
 {
     (void)arg;
@@ -130,6 +150,17 @@ static void upload_done(http_request_t *req, http_response_t *resp, void *arg)
 }
 
 /* --- client --- */
+
+static size_t collect_header(char *data, size_t size, size_t nmemb, void *p)
+{
+    reply_t *r = p;
+    size_t n = size * nmemb, have = strlen(r->headers);
+    if (have + n < sizeof(r->headers)) {
+        memcpy(r->headers + have, data, n);
+        r->headers[have + n] = '\0';
+    }
+    return n;
+}
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *p)
 {
@@ -181,6 +212,8 @@ static reply_t call(int port, request_opts_t o)
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     struct curl_slist *headers = NULL;
@@ -246,6 +279,7 @@ static int setup(void **state)
     cfg.metrics = fx->reg;
     cfg.ready = ready_check_pair;
     cfg.ready_arg = fx;
+    cfg.head_check = upload_head_check;
     int rc = http_server_new(&cfg, &fx->srv, err, sizeof(err));
     if (rc == OD_OK)
         rc = http_route_add(fx->srv, "POST", "/v1/echo", echo, NULL, err, sizeof(err));
@@ -393,6 +427,123 @@ static void test_body_over_limit_is_413_and_server_goes_on(void **state)
     free(big);
 }
 
+/* 20 MB bodies, with and without Expect: 100-continue and chunked, and a
+ * client that sends only the headers: each gets the 413 (none a reset,
+ * none a 100 Continue), then the server goes on. */
+static void test_huge_body_gets_413_not_reset(void **state)
+{
+    fixture_t *fx = *state;
+    size_t len = 20 * 1024 * 1024;
+    char *big = malloc(len);
+    memset(big, 'h', len);
+    static const char want[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the body "
+                               "is larger than 1024 bytes\"}}";
+    static const char want_upload[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":"
+                                      "\"upload over the route's limit\"}}";
+    request_opts_t variants[] = {
+        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .no_expect = true},
+        {.method = "POST",
+         .path = "/v1/echo",
+         .body = big,
+         .len = len,
+         .header = "Expect: 100-continue"},
+        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .chunked = true},
+        {.method = "POST", .path = "/v1/upload", .body = big, .len = len, .no_expect = true},
+        {.method = "POST", .path = "/v1/upload", .body = big, .len = len, .chunked = true},
+    };
+    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        reply_t r = call(fx->port, variants[i]);
+        assert_reply(r, 413, strcmp(variants[i].path, "/v1/upload") == 0 ? want_upload : want);
+        assert_non_null(strstr(r.headers, "Connection: close"));
+        free(r.body);
+    }
+    free(big);
+
+    /* Only the headers, with and without Expect: the 413 at once, then the
+     * server closes. */
+    static const char *const heads[] = {
+        "POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 20971520\r\n\r\n",
+        "POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 20971520\r\n"
+        "Expect: 100-continue\r\n\r\n",
+        "POST /v1/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 20971520\r\n"
+        "Expect: 100-continue\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        char out[4096];
+        bool closed = false;
+        raw_exchange(fx->port, heads[i], strlen(heads[i]), out, sizeof(out), &closed);
+        assert_true(strncmp(out, "HTTP/1.1 413 ", 13) == 0);
+        assert_string_equal(raw_body(out), i == 2 ? want_upload : want);
+        assert_true(closed);
+    }
+    reply_t r = get(fx->port, "/healthz");
+    assert_reply(r, 200, "{\"status\":\"ok\"}");
+    free(r.body);
+}
+
+/* Heads over the limits get our JSON: 414 for a long request-target, 431
+ * for large headers (both beyond libmicrohttpd's own default of 32 KiB),
+ * and the connection is closed. */
+static void test_long_uri_and_headers_get_json(void **state)
+{
+    fixture_t *fx = *state;
+    static const struct {
+        size_t uri_len, header_len;
+        const char *want_status, *want_body;
+    } cases[] = {
+        {9000, 0, "HTTP/1.1 414 ",
+         "{\"error\":{\"code\":\"uri_too_long\",\"message\":\"the request-target (path and "
+         "query) is longer than 8192 bytes\"}}"},
+        {40000, 0, "HTTP/1.1 414 ", NULL},
+        {0, 40000, "HTTP/1.1 431 ",
+         "{\"error\":{\"code\":\"headers_too_large\",\"message\":\"the request line and "
+         "headers are larger than 32768 bytes\"}}"},
+        {0, 100000, "HTTP/1.1 431 ", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t cap = cases[i].uri_len + cases[i].header_len + 256;
+        char *req = malloc(cap);
+        int n = snprintf(req, cap, "GET /v1/items/1?q=");
+        memset(req + n, 'u', cases[i].uri_len);
+        n += (int)cases[i].uri_len;
+        n += snprintf(req + n, cap - (size_t)n, " HTTP/1.1\r\nHost: t\r\nX-Big: ");
+        memset(req + n, 'x', cases[i].header_len);
+        n += (int)cases[i].header_len;
+        n += snprintf(req + n, cap - (size_t)n, "\r\n\r\n");
+        char out[4096];
+        bool closed = false;
+        raw_exchange(fx->port, req, (size_t)n, out, sizeof(out), &closed);
+        free(req);
+        assert_true(strncmp(out, cases[i].want_status, strlen(cases[i].want_status)) == 0);
+        assert_non_null(strstr(out, "Content-Type: application/json\r\n"));
+        if (cases[i].want_body)
+            assert_string_equal(raw_body(out), cases[i].want_body);
+        else if (strncmp(raw_body(out), "{\"error\":{\"code\":", 17) != 0)
+            fail_msg("case %zu: %s", i, out);
+        assert_true(closed);
+    }
+}
+
+/* A NUL byte in a query value is refused, naming the parameter, instead of
+ * reaching the handler cut at the NUL. */
+static void test_nul_in_query_is_400(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r = get(fx->port, "/v1/items/1?name=ab%00cd");
+    assert_reply(r, 400,
+                 "{\"error\":{\"code\":\"invalid\",\"message\":\"the query parameter 'name' "
+                 "holds a NUL byte (%00)\",\"field\":\"name\"}}");
+    free(r.body);
+    r = get(fx->port, "/v1/items/1?na%00me=x");
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    /* Other escapes still decode. */
+    r = get(fx->port, "/v1/items/1?name=a%01b");
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, "name=[a\001b]"));
+    free(r.body);
+}
+
 static void test_streaming_route(void **state)
 {
     fixture_t *fx = *state;
@@ -426,7 +577,16 @@ static void test_streaming_route(void **state)
     r = get(fx->port, "/healthz");
     assert_reply(r, 200, NULL);
     free(r.body);
-    /* Every request's state was freed. */
+    /* Every request's state was freed (the refused one's when the server
+     * has dropped its connection, just after the answer went out). */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        if (atomic_load(&fx->states_freed) == freed + 3)
+            break;
+        usleep(10000);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - t0.tv_sec < 5);
     assert_int_equal(atomic_load(&fx->states_freed), freed + 3);
 }
 
@@ -449,6 +609,11 @@ static void test_errors_are_json(void **state)
     assert_reply(r, 405,
                  "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"GET is not allowed "
                  "on /v1/echo\"}}");
+    assert_non_null(strstr(r.headers, "\r\nAllow: POST\r\n"));
+    free(r.body);
+    r = call(fx->port, (request_opts_t){.method = "DELETE", .path = "/v1/items/7"});
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "\r\nAllow: GET, HEAD\r\n"));
     free(r.body);
     r = call(fx->port, (request_opts_t){.method = "DELETE", .path = "/v1/silent"});
     assert_reply(r, 500,
@@ -564,6 +729,9 @@ int main(void)
         cmocka_unit_test(test_metrics_served),
         cmocka_unit_test(test_route_gets_body_query_and_headers),
         cmocka_unit_test(test_body_over_limit_is_413_and_server_goes_on),
+        cmocka_unit_test(test_huge_body_gets_413_not_reset),
+        cmocka_unit_test(test_long_uri_and_headers_get_json),
+        cmocka_unit_test(test_nul_in_query_is_400),
         cmocka_unit_test(test_streaming_route),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_concurrent_clients),

@@ -17,16 +17,30 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Sends req as is on a new connection and reads what comes back until the
- * server closes (*closed set) or 5 s pass; out is NUL-terminated. */
-static inline size_t raw_exchange(int port, const char *req, size_t req_len, char *out, size_t cap,
-                                  bool *closed)
+/* A connection to 127.0.0.1:port from the loopback address src (NULL:
+ * any), so that a test can be several clients by address. */
+static inline int raw_connect_from(int port, const char *src)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
+    if (src) {
+        struct sockaddr_in from = {.sin_family = AF_INET};
+        inet_pton(AF_INET, src, &from.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Sends req as is on a new connection from src (NULL: any) and reads what
+ * comes back until the server closes (*closed set) or 5 s pass; out is
+ * NUL-terminated. */
+static inline size_t raw_exchange_from(int port, const char *src, const char *req, size_t req_len,
+                                       char *out, size_t cap, bool *closed)
+{
+    int fd = raw_connect_from(port, src);
     size_t sent = 0;
     while (sent < req_len) {
         ssize_t n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL);
@@ -59,6 +73,12 @@ static inline size_t raw_exchange(int port, const char *req, size_t req_len, cha
     out[len] = '\0';
     close(fd);
     return len;
+}
+
+static inline size_t raw_exchange(int port, const char *req, size_t req_len, char *out, size_t cap,
+                                  bool *closed)
+{
+    return raw_exchange_from(port, NULL, req, req_len, out, cap, closed);
 }
 
 /* The body of a raw response (after the blank line), or "". */

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "proxy.h"
 #include "xmalloc.h"
 
 typedef struct http_header {
@@ -34,6 +35,8 @@ struct http_response {
     size_t len;
     http_header_t *headers;
 };
+
+typedef struct http_conn http_conn_t;
 
 typedef struct http_route {
     char *method; /* NULL: any */
@@ -58,6 +61,7 @@ struct http_request {
     void (*state_free)(void *);
     struct timespec started;
     char remote_addr[INET6_ADDRSTRLEN];
+    http_conn_t *tracked; /* the connection's entry, NULL if untracked */
     http_response_t resp;
 };
 
@@ -75,9 +79,27 @@ typedef struct http_lingering {
     int64_t until_ms;
 } http_lingering_t;
 
+/* One open connection (libmicrohttpd's socket context), in the server's
+ * list for the per-address cap. Under conns_mu. */
+struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    char peer[INET6_ADDRSTRLEN];   /* the socket's peer */
+    char client[INET6_ADDRSTRLEN]; /* who the cap counts it against; "" until known */
+    bool proxied;                  /* the peer is a trusted proxy */
+    bool in_request;               /* between a request's head and its end */
+    bool shed;                     /* shut down by us, not yet closed */
+    bool over_cap;                 /* opened while its address was at the cap */
+    int64_t idle_since_ms;         /* opened, or its last request ended */
+};
+
 struct http_server {
     http_config_t cfg;
     char *host;
+    http_proxies_t proxies;
+    pthread_mutex_t conns_mu;
+    http_conn_t *conns;
+    metrics_counter_t *shed_count;
     pthread_mutex_t linger_mu;
     http_lingering_t *lingering; /* max_connections slots */
     size_t nlingering;
@@ -181,6 +203,12 @@ int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf, s
     GET_INT("TIMEOUT_S", timeout_s, 1, 3600);
     GET_INT("BODY_MAX", body_max, 1, 1024 * 1024 * 1024);
 #undef GET_INT
+    snprintf(name, sizeof(name), "%s_HTTP_TRUSTED_PROXIES", prefix);
+    cfg->trusted_proxies = config_get_str(name, cfg->trusted_proxies);
+    http_proxies_t proxies;
+    char why[256];
+    if (http_proxies_parse(cfg->trusted_proxies, &proxies, why, sizeof(why)) != OD_OK)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: %s", name, why);
     return OD_OK;
 }
 
@@ -636,19 +664,142 @@ static enum MHD_Result answer_and_close(http_request_t *req)
     return MHD_NO;
 }
 
-static void remote_addr_fill(http_request_t *req)
+/* The connection's peer address as text ("" if unknown). */
+static void peer_addr_text(struct MHD_Connection *conn, char *out, size_t len)
 {
+    out[0] = '\0';
     const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!info || !info->client_addr)
         return;
     const struct sockaddr *sa = info->client_addr;
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                  req->remote_addr, sizeof(req->remote_addr));
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                  req->remote_addr, sizeof(req->remote_addr));
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
+}
+
+/* --- the per-address connection cap --- */
+
+/* How many connections count against client: the direct ones from that
+ * address, idle or not, and those from trusted proxies whose request in
+ * progress is for it. Under conns_mu. */
+static unsigned conns_count(const http_server_t *srv, const char *client)
+{
+    unsigned n = 0;
+    for (const http_conn_t *c = srv->conns; c; c = c->next)
+        if (!c->shed && (!c->proxied || c->in_request) && strcmp(c->client, client) == 0)
+            n++;
+    return n;
+}
+
+/* Makes room for client: shuts down its direct connection that has waited
+ * longest, at least HTTP_SHED_IDLE_MS, without a request in progress (a
+ * slow client's half-sent head, or an idle keep-alive), other than keep.
+ * libmicrohttpd sees the end of the stream and closes it. Whether one was
+ * found. Under conns_mu. libmicrohttpd reports a connection closed (and
+ * on_connection removes it under conns_mu) before it closes the socket,
+ * so an fd in the list is always that connection's, never a reused one. */
+static bool conns_shed_idle(http_server_t *srv, const char *client, const http_conn_t *keep)
+{
+    http_conn_t *oldest = NULL;
+    int64_t idle_before = monotonic_ms() - HTTP_SHED_IDLE_MS;
+    for (http_conn_t *c = srv->conns; c; c = c->next)
+        if (c != keep && !c->shed && !c->proxied && !c->in_request && c->fd >= 0 &&
+            c->idle_since_ms <= idle_before && strcmp(c->client, client) == 0 &&
+            (!oldest || c->idle_since_ms < oldest->idle_since_ms))
+            oldest = c;
+    if (!oldest)
+        return false;
+    shutdown(oldest->fd, SHUT_RDWR);
+    oldest->shed = true;
+    metrics_counter_add(srv->shed_count, 1);
+    return true;
+}
+
+/* libmicrohttpd's connection notifications: every open connection is in
+ * srv->conns. One that opens while its address is at the cap sheds that
+ * address's longest-idle connection, if it has one. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server_t *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_conn_t *c = xcalloc(1, sizeof(*c));
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c->fd = info ? info->connect_fd : -1;
+        peer_addr_text(conn, c->peer, sizeof(c->peer));
+        c->proxied = http_proxies_contains(&srv->proxies, c->peer);
+        if (!c->proxied)
+            snprintf(c->client, sizeof(c->client), "%s", c->peer);
+        c->idle_since_ms = monotonic_ms();
+        pthread_mutex_lock(&srv->conns_mu);
+        if (!c->proxied && conns_count(srv, c->client) >= srv->cfg.max_per_ip)
+            conns_shed_idle(srv, c->client, NULL);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock(&srv->conns_mu);
+        *socket_context = c;
+        return;
+    }
+    http_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&srv->conns_mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* A request's head is in: sets its client address (from X-Forwarded-For
+ * when the peer is a trusted proxy) and counts it against the cap. False
+ * when the client is over the cap and none of its connections can be
+ * shed: the request is answered 503. */
+static bool request_admit(http_server_t *srv, http_request_t *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_conn_t *c = info ? info->socket_context : NULL;
+    if (!c) {
+        peer_addr_text(req->conn, req->remote_addr, sizeof(req->remote_addr));
+        return true;
+    }
+    const char *xff =
+        c->proxied ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For")
+                   : NULL;
+    http_forwarded_client(&srv->proxies, c->peer, xff, req->remote_addr, sizeof(req->remote_addr));
+    pthread_mutex_lock(&srv->conns_mu);
+    c->in_request = true;
+    if (c->proxied)
+        snprintf(c->client, sizeof(c->client), "%s", req->remote_addr);
+    bool ok = conns_count(srv, c->client) <= srv->cfg.max_per_ip ||
+              (!c->proxied && conns_shed_idle(srv, c->client, c));
+    pthread_mutex_unlock(&srv->conns_mu);
+    req->tracked = c;
+    return ok;
+}
+
+/* The request is over: its connection is idle again (and sheddable). */
+static void request_release(http_server_t *srv, http_request_t *req)
+{
+    if (!req->tracked)
+        return;
+    pthread_mutex_lock(&srv->conns_mu);
+    req->tracked->in_request = false;
+    req->tracked->idle_since_ms = monotonic_ms();
+    pthread_mutex_unlock(&srv->conns_mu);
+    req->tracked = NULL;
 }
 
 /* The methods the routes of path answer, "GET, HEAD, POST" style (the
@@ -836,8 +987,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->method = method;
         req->path = url;
         clock_gettime(CLOCK_MONOTONIC, &req->started);
-        remote_addr_fill(req);
         *con_cls = req;
+        if (!request_admit(srv, req)) {
+            char msg[256];
+            snprintf(msg, sizeof(msg),
+                     "too many connections from %s (at most %u at once); try again shortly",
+                     req->remote_addr, srv->cfg.max_per_ip);
+            http_response_error(&req->resp, 503, "unavailable", msg, NULL);
+            http_response_header_add(&req->resp, "Retry-After", HTTP_OVER_CAP_RETRY_AFTER);
+            return answer_and_close(req);
+        }
         return request_begin(srv, req);
     }
     if (req->responded) {
@@ -856,12 +1015,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
     http_request_t *req = *con_cls;
     if (!req)
         return;
+    request_release(cls, req);
     if (req->state_free && req->state)
         req->state_free(req->state);
     free(req->body);
@@ -903,7 +1062,9 @@ int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
     srv->host = xstrdup(cfg->host);
     srv->cfg.host = srv->host;
     pthread_mutex_init(&srv->linger_mu, NULL);
+    pthread_mutex_init(&srv->conns_mu, NULL);
     srv->lingering = xcalloc(cfg->max_connections, sizeof(*srv->lingering));
+    srv->cfg.trusted_proxies = NULL; /* parsed below; the text is not kept */
     if (!cfg->metrics)
         srv->own_metrics = metrics_registry_new();
     metrics_registry_t *reg = http_server_metrics(srv);
@@ -917,6 +1078,13 @@ int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
                                         "Time from a request's headers to its queued response.",
                                         metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
                                         &srv->duration, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(reg, "outdial_http_connections_shed_total",
+                                      "Idle connections closed to make room for another from "
+                                      "the same address at the per-address cap.",
+                                      &srv->shed_count, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = http_proxies_parse(cfg->trusted_proxies, &srv->proxies, errbuf, errlen);
     if (rc == OD_OK)
         rc = http_route_add(srv, "GET", "/healthz", healthz, srv, errbuf, errlen);
     if (rc == OD_OK)
@@ -966,8 +1134,8 @@ int http_server_start(http_server_t *srv, char *errbuf, size_t errlen)
         flags, (uint16_t)srv->cfg.port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)srv->cfg.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.timeout_s,
+        (unsigned)srv->cfg.max_connections, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)srv->cfg.header_max * HTTP_MHD_MEMORY_FACTOR,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->daemon)
@@ -1025,6 +1193,7 @@ void http_server_free(http_server_t *srv)
     free(srv->routes);
     metrics_registry_free(srv->own_metrics);
     pthread_mutex_destroy(&srv->linger_mu);
+    pthread_mutex_destroy(&srv->conns_mu);
     free(srv->lingering);
     free(srv->host);
     free(srv);

@@ -27,11 +27,25 @@
  * callback therefore run concurrently and must be thread-safe.
  *
  * Protection against slow or greedy clients: a total connection limit, a
- * per-IP limit, an idle timeout, a cap on the request-target
- * (HTTP_TARGET_MAX, 414) and on the request line plus headers (header_max,
- * 431) and the body limit. The idle timeout restarts whenever a byte
- * arrives, so a client that trickles bytes is bounded by the per-IP limit
- * rather than the timeout. libmicrohttpd holds a head of up to
+ * per-address limit (max_per_ip), an idle timeout, a cap on the
+ * request-target (HTTP_TARGET_MAX, 414) and on the request line plus
+ * headers (header_max, 431) and the body limit. The idle timeout restarts
+ * whenever a byte arrives, so a client that trickles bytes is bounded by
+ * the per-address limit rather than the timeout.
+ *
+ * The per-address limit: a connection that opens while its address holds
+ * max_per_ip makes room by shedding (shutting down) that address's
+ * connection idle the longest, one without a request in progress for at
+ * least HTTP_SHED_IDLE_MS (a slow client's half-sent head, an idle
+ * keep-alive). A request whose address is
+ * still over the limit when its head is in, with nothing idle left to shed
+ * (every other connection is in a request), is answered 503 unavailable
+ * with Retry-After, then closed: never a reset. The address is the peer's,
+ * or, when the peer is one of trusted_proxies, the client named in its
+ * X-Forwarded-For (proxy.h); behind a proxy, a client's requests in
+ * progress count against its limit, the proxy's own connections do not.
+ *
+ * Heads: libmicrohttpd holds a head of up to
  * HTTP_MHD_MEMORY_FACTOR x header_max, so that every head over our limits
  * reaches us and gets our JSON answer; one that does not even fit there
  * gets libmicrohttpd's own short 414/431 page.
@@ -91,6 +105,18 @@ typedef int (*http_head_fn)(http_request_t *req, http_response_t *resp, void *ar
  * their own, so they cannot pile up. */
 #define HTTP_LINGER_MS 2000
 
+/* A connection without a request in progress for this long (since it
+ * opened, or since its last answer) may be shed for another of its
+ * address at the cap: an honest client sends its request head within a
+ * second, and a connection younger than that is more likely one whose
+ * head is on its way than a slow one. */
+#define HTTP_SHED_IDLE_MS 1000
+
+/* Retry-After of a 503 for a client over the per-address cap: a second,
+ * by when a connection of its own has usually finished or gone idle and
+ * can be shed for it. */
+#define HTTP_OVER_CAP_RETRY_AFTER "1"
+
 /* The longest request-target (path and query) answered; longer: 414.
  * 8 KiB, what common proxies allow; no route of ours needs a tenth. */
 #define HTTP_TARGET_MAX 8192
@@ -115,11 +141,12 @@ typedef struct http_config {
     void *ready_arg;
     http_head_fn head_check; /* NULL: none */
     void *head_check_arg;
+    const char *trusted_proxies; /* proxies whose X-Forwarded-For is read (proxy.h); NULL: none */
 } http_config_t;
 
-/* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per IP,
- * 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no readiness
- * callback. */
+/* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per
+ * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no
+ * readiness callback, no head check, no trusted proxy. */
 void http_config_init(http_config_t *cfg);
 
 /*
@@ -127,9 +154,11 @@ void http_config_init(http_config_t *cfg);
  *   <prefix>_HTTP_HOST, <prefix>_HTTP_PORT (0..65535), <prefix>_HTTP_THREADS
  *   (1..256), <prefix>_HTTP_MAX_CONNECTIONS (1..100000),
  *   <prefix>_HTTP_MAX_PER_IP (1..100000), <prefix>_HTTP_TIMEOUT_S (1..3600),
- *   <prefix>_HTTP_BODY_MAX (bytes, 1..1 GiB)
- * e.g. prefix "OUTDIAL_API" reads OUTDIAL_API_HTTP_PORT. cfg->host then
- * points into the environment.
+ *   <prefix>_HTTP_BODY_MAX (bytes, 1..1 GiB), <prefix>_HTTP_TRUSTED_PROXIES
+ *   (addresses or CIDR ranges separated by commas, see proxy.h; a value
+ *   with an entry that is neither is refused)
+ * e.g. prefix "OUTDIAL_API" reads OUTDIAL_API_HTTP_PORT. cfg->host and
+ * cfg->trusted_proxies then point into the environment.
  */
 int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf,
                          size_t errlen) OD_WUR;
@@ -194,7 +223,9 @@ const char *http_request_header(const http_request_t *req, const char *name);
 /* The whole body, NUL-terminated (it may also hold NULs: use *len_out);
  * "" when there was none; NULL on streaming routes. */
 const char *http_request_body(const http_request_t *req, size_t *len_out);
-/* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
+/* The client's address as text ("127.0.0.1", "::1"): the peer's, or the
+ * one X-Forwarded-For names when the peer is a trusted proxy; "" if
+ * unknown. */
 const char *http_request_remote_addr(const http_request_t *req);
 
 /* Per-request state for streaming routes (e.g. an open COPY): stored

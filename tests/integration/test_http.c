@@ -627,6 +627,213 @@ static void test_errors_are_json(void **state)
     free(r.body);
 }
 
+/* --- the per-address cap --- */
+
+/* A streaming route for slow uploads: counts the uploads whose first piece
+ * has arrived (so the test knows their heads are in), answers with the
+ * client's address once the body is complete. */
+static int slow_body(http_request_t *req, const char *data, size_t len, http_response_t *resp,
+                     void *arg)
+{
+    (void)data;
+    (void)len;
+    (void)resp;
+    if (!http_request_state(req)) {
+        http_request_state_set(req, arg, NULL);
+        atomic_fetch_add((atomic_int *)arg, 1);
+    }
+    return 0;
+}
+
+static void slow_done(http_request_t *req, http_response_t *resp, void *arg)
+{
+    (void)arg;
+    char out[128];
+    int n = snprintf(out, sizeof(out), "done %s", http_request_remote_addr(req));
+    http_response_set(resp, 200, "text/plain", out, (size_t)n);
+}
+
+/* Waits (10 s at most) until n slow uploads have begun. */
+static void uploads_wait(atomic_int *started, int n)
+{
+    for (int i = 0; i < 1000 && atomic_load(started) < n; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(started), n);
+}
+
+/* A slow client from src (NULL: any): an upload's head and 2 of its 4
+ * bytes, then nothing. */
+static int slow_upload_open(int port, const char *src, const char *xff)
+{
+    int fd = raw_connect_from(port, src);
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "POST /v1/slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n%s%s%s\r\nab",
+                     xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "");
+    assert_int_equal(send(fd, head, (size_t)n, 0), n);
+    return fd;
+}
+
+/* Sends the rest of the upload and checks the answer; closes fd. */
+static void slow_upload_finish(int fd, const char *want_body)
+{
+    assert_int_equal(send(fd, "cd", 2, 0), 2);
+    char out[1024];
+    size_t len = 0;
+    while (len < sizeof(out) - 1) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 5000) <= 0)
+            break;
+        ssize_t n = recv(fd, out + len, sizeof(out) - 1 - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        out[len] = '\0';
+        if (strstr(out, want_body))
+            break;
+    }
+    out[len] = '\0';
+    close(fd);
+    assert_true(strncmp(out, "HTTP/1.1 200 ", 13) == 0);
+    assert_string_equal(raw_body(out), want_body);
+}
+
+static http_server_t *cap_server(int max_per_ip, const char *trusted, atomic_int *started)
+{
+    char err[256];
+    http_config_t cfg;
+    http_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.threads = 2;
+    cfg.max_per_ip = (unsigned)max_per_ip;
+    cfg.trusted_proxies = trusted;
+    http_server_t *srv = NULL;
+    assert_int_equal(http_server_new(&cfg, &srv, err, sizeof(err)), OD_OK);
+    assert_int_equal(http_route_add_streaming(srv, "POST", "/v1/slow", slow_body, slow_done,
+                                              started, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(http_route_add(srv, "GET", "/v1/items/", echo, NULL, err, sizeof(err)), OD_OK);
+    assert_int_equal(http_server_start(srv, err, sizeof(err)), OD_OK);
+    return srv;
+}
+
+static void assert_over_cap(reply_t r, const char *addr, int cap)
+{
+    char want[256];
+    snprintf(want, sizeof(want),
+             "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections from %s "
+             "(at most %d at once); try again shortly\"}}",
+             addr, cap);
+    assert_reply(r, 503, want);
+    assert_non_null(strstr(r.headers, "\r\nRetry-After: 1\r\n"));
+}
+
+/* Slow clients holding the cap of their address do not lock out its other
+ * requests: the idle ones are shed, and when every connection is in a
+ * request the next one gets 503 with Retry-After, never a reset. */
+static void test_per_address_cap(void **state)
+{
+    (void)state;
+    atomic_int started = 0;
+    http_server_t *srv = cap_server(4, NULL, &started);
+    int port = http_server_port(srv);
+
+    /* Four slow clients from 127.0.0.1: half a request head each, then
+     * nothing. A normal request from there gets 503 (with Retry-After)
+     * until they have been idle for a second, then 200: never a reset. */
+    int slow[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i] = raw_connect_from(port, "127.0.0.1");
+        static const char half[] = "GET /v1/items/1 HTTP/1.1\r\nHo";
+        assert_int_equal(send(slow[i], half, sizeof(half) - 1, 0), (ssize_t)sizeof(half) - 1);
+    }
+    int64_t deadline = (int64_t)time(NULL) + 10;
+    long status = 0;
+    bool saw_503 = false;
+    while (status != 200 && time(NULL) < deadline) {
+        reply_t r = get(port, "/v1/items/1");
+        if (r.curl_rc != CURLE_OK)
+            fail_msg("a request at the cap: %s", curl_easy_strerror(r.curl_rc));
+        if (r.status == 503) {
+            assert_over_cap(r, "127.0.0.1", 4);
+            saw_503 = true;
+        } else
+            assert_reply(r, 200, NULL);
+        status = r.status;
+        free(r.body);
+        if (status != 200)
+            usleep(100000);
+    }
+    assert_int_equal(status, 200);
+    for (int i = 0; i < 4; i++)
+        close(slow[i]);
+
+    /* Four slow uploads from 127.0.0.2 hold its cap with requests in
+     * progress: nothing to shed, its next request gets 503. */
+    int uploads[4];
+    for (int i = 0; i < 4; i++)
+        uploads[i] = slow_upload_open(port, "127.0.0.2", NULL);
+    uploads_wait(&started, 4);
+    static const char probe[] = "GET /v1/items/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+    char out[2048];
+    bool closed = false;
+    raw_exchange_from(port, "127.0.0.2", probe, sizeof(probe) - 1, out, sizeof(out), &closed);
+    assert_true(strncmp(out, "HTTP/1.1 503 ", 13) == 0);
+    assert_non_null(strstr(out, "\r\nRetry-After: 1\r\n"));
+    assert_string_equal(raw_body(out),
+                        "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections "
+                        "from 127.0.0.2 (at most 4 at once); try again shortly\"}}");
+    assert_true(closed);
+    for (int i = 0; i < 4; i++)
+        slow_upload_finish(uploads[i], "done 127.0.0.2");
+    /* Where a 503 came first, the 200 after it came from a shed. */
+    reply_t r = get(port, "/metrics");
+    assert_non_null(strstr(r.body, "outdial_http_connections_shed_total "));
+    if (saw_503)
+        assert_null(strstr(r.body, "outdial_http_connections_shed_total 0\n"));
+    free(r.body);
+    http_server_free(srv);
+}
+
+/* Behind a trusted proxy the cap counts each client named in
+ * X-Forwarded-For, not the proxy; an untrusted peer's header is ignored. */
+static void test_forwarded_for_from_trusted_proxy(void **state)
+{
+    fixture_t *fx = *state;
+    reply_t r = call(fx->port, (request_opts_t){.path = "/v1/items/1",
+                                                .header = "X-Forwarded-For: 203.0.113.7"});
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, " from=127.0.0.1"));
+    free(r.body);
+
+    atomic_int started = 0;
+    http_server_t *srv = cap_server(2, "127.0.0.1", &started);
+    int port = http_server_port(srv);
+    r = call(port, (request_opts_t){.path = "/v1/items/1",
+                                    .header = "X-Forwarded-For: 198.51.100.1, 203.0.113.7"});
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, " from=203.0.113.7"));
+    free(r.body);
+
+    int uploads[2];
+    for (int i = 0; i < 2; i++)
+        uploads[i] = slow_upload_open(port, NULL, "203.0.113.7");
+    uploads_wait(&started, 2);
+    r = call(port,
+             (request_opts_t){.path = "/v1/items/1", .header = "X-Forwarded-For: 203.0.113.7"});
+    assert_over_cap(r, "203.0.113.7", 2);
+    free(r.body);
+    /* Another client through the same proxy is not held up. */
+    r = call(port,
+             (request_opts_t){.path = "/v1/items/1", .header = "X-Forwarded-For: 198.51.100.9"});
+    assert_reply(r, 200, NULL);
+    assert_non_null(strstr(r.body, " from=198.51.100.9"));
+    free(r.body);
+    for (int i = 0; i < 2; i++)
+        slow_upload_finish(uploads[i], "done 203.0.113.7");
+    http_server_free(srv);
+}
+
 #define CLIENTS  6
 #define REQUESTS 25
 
@@ -715,9 +922,21 @@ static void test_lifecycle_and_config(void **state)
                      OD_ERR_INVALID);
     assert_string_equal(err, "OUTDIAL_TESTSVC_HTTP_PORT: 70000 is out of range (allowed: "
                              "0..65535)");
+    unsetenv("OUTDIAL_TESTSVC_HTTP_PORT");
+    setenv("OUTDIAL_TESTSVC_HTTP_TRUSTED_PROXIES", "10.0.0.0/8, ::1", 1);
+    assert_int_equal(http_config_from_env(&cfg, "OUTDIAL_TESTSVC", err, sizeof(err)), OD_OK);
+    assert_string_equal(cfg.trusted_proxies, "10.0.0.0/8, ::1");
+    setenv("OUTDIAL_TESTSVC_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal", 1);
+    assert_int_equal(http_config_from_env(&cfg, "OUTDIAL_TESTSVC", err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_string_equal(err, "OUTDIAL_TESTSVC_HTTP_TRUSTED_PROXIES: 'proxy.internal' is not an IP "
+                             "address or CIDR range (allowed: addresses or ranges separated by "
+                             "commas, e.g. 10.0.0.0/8,192.168.1.7,fd00::/8)");
+    cfg.trusted_proxies = "10.0.0.0/40";
+    assert_int_equal(http_server_new(&cfg, &srv, err, sizeof(err)), OD_ERR_INVALID);
+    unsetenv("OUTDIAL_TESTSVC_HTTP_TRUSTED_PROXIES");
     unsetenv("OUTDIAL_TESTSVC_HTTP_HOST");
     unsetenv("OUTDIAL_TESTSVC_HTTP_THREADS");
-    unsetenv("OUTDIAL_TESTSVC_HTTP_PORT");
 }
 
 int main(void)
@@ -735,6 +954,8 @@ int main(void)
         cmocka_unit_test(test_streaming_route),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_concurrent_clients),
+        cmocka_unit_test(test_per_address_cap),
+        cmocka_unit_test(test_forwarded_for_from_trusted_proxy),
         cmocka_unit_test(test_lifecycle_and_config),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

@@ -9,6 +9,11 @@
 #   SIM_RULES    the simulator's rules file
 # and source the stack's stack.env (and any OUTDIAL_CLOCK_* settings).
 #
+# Every service listens on 127.0.0.1 only. The API's admin token is the
+# random one `stack up` wrote to $OUTDIAL_VAR_DIR/admin-token (or the
+# caller's OUTDIAL_API_ADMIN_TOKEN, when set); it is exported as
+# OUTDIAL_API_ADMIN_TOKEN for outdialctl.
+#
 #   svc_start NAME      voice-sim | ingress | api | importer | scheduler-N | dialer-N
 #
 # The ingress (HAProxy) is the deployment's one webhook URL, as a load
@@ -26,7 +31,14 @@
 SVC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SVC_SECRET=${SVC_SECRET:-local-webhook-secret-0123456789}
 SVC_SIM_KEY=${SVC_SIM_KEY:-local-provider-key}
-export OUTDIAL_API_ADMIN_TOKEN=${OUTDIAL_API_ADMIN_TOKEN:-local-admin-token-0123456789abcdef}
+if [ -z "${OUTDIAL_API_ADMIN_TOKEN:-}" ]; then
+    if [ ! -s "${OUTDIAL_VAR_DIR:-}/admin-token" ]; then
+        echo "services: no admin token in '${OUTDIAL_VAR_DIR:-}/admin-token' (run deploy/local/stack up and source its stack.env first)" >&2
+        return 1
+    fi
+    OUTDIAL_API_ADMIN_TOKEN=$(cat "$OUTDIAL_VAR_DIR/admin-token")
+fi
+export OUTDIAL_API_ADMIN_TOKEN
 SVC_NAMES=()
 
 svc_port() {
@@ -59,7 +71,7 @@ svc_start() {
     port=$(svc_port "$name")
     case $name in
         voice-sim)
-            set -- "$BUILD/tools/voice-sim/outdial-voice-sim" --port "$port" \
+            set -- "$BUILD/tools/voice-sim/outdial-voice-sim" --host 127.0.0.1 --port "$port" \
                 --webhook-url "$(svc_webhook_url dialer-1)" \
                 --webhook-secret "$SVC_SECRET" --api-key "$SVC_SIM_KEY" --rules "$SIM_RULES" \
                 --log-file "$LOGS/sim-calls.jsonl"
@@ -70,16 +82,21 @@ svc_start() {
                 svc_port "dialer-$n"; done) >"$LOGS/ingress.cfg"
             set -- haproxy -db -f "$LOGS/ingress.cfg"
             ;;
-        api) set -- env OUTDIAL_API_HTTP_PORT="$port" "$BUILD/services/api/outdial-api" ;;
+        api)
+            set -- env OUTDIAL_API_HTTP_HOST=127.0.0.1 OUTDIAL_API_HTTP_PORT="$port" \
+                "$BUILD/services/api/outdial-api"
+            ;;
         importer)
-            set -- env OUTDIAL_IMPORTER_HTTP_PORT="$port" "$BUILD/services/importer/outdial-importer"
+            set -- env OUTDIAL_IMPORTER_HTTP_HOST=127.0.0.1 OUTDIAL_IMPORTER_HTTP_PORT="$port" \
+                "$BUILD/services/importer/outdial-importer"
             ;;
         scheduler-*)
-            set -- env OUTDIAL_SCHEDULER_HTTP_PORT="$port" \
+            set -- env OUTDIAL_SCHEDULER_HTTP_HOST=127.0.0.1 OUTDIAL_SCHEDULER_HTTP_PORT="$port" \
                 "$BUILD/services/scheduler/outdial-scheduler"
             ;;
         dialer-*)
-            set -- env OUTDIAL_DIALER_HTTP_PORT="$port" OUTDIAL_DIALER_INSTANCE_ID="$name" \
+            set -- env OUTDIAL_DIALER_HTTP_HOST=127.0.0.1 OUTDIAL_DIALER_HTTP_PORT="$port" \
+                OUTDIAL_DIALER_INSTANCE_ID="$name" \
                 OUTDIAL_DIALER_PROVIDER_URL="http://127.0.0.1:$(svc_port voice-sim)" \
                 OUTDIAL_DIALER_PROVIDER_API_KEY="$SVC_SIM_KEY" \
                 OUTDIAL_DIALER_WEBHOOK_URL="$(svc_webhook_url "$name")" \

@@ -2,18 +2,23 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "config.h"
 #include "log.h"
+#include "proxy.h"
 #include "xmalloc.h"
 
 typedef struct http_header {
@@ -30,6 +35,8 @@ struct http_response {
     size_t len;
     http_header_t *headers;
 };
+
+typedef struct http_conn http_conn_t;
 
 typedef struct http_route {
     char *method; /* NULL: any */
@@ -49,13 +56,12 @@ struct http_request {
     char *body;
     size_t body_len;
     size_t body_cap;
-    bool rejected;  /* body refused part-way: drop the rest, answer, close */
-    bool responded; /* a response is queued */
-    size_t discarded;
+    bool responded; /* a response is queued or sent */
     void *state;
     void (*state_free)(void *);
     struct timespec started;
     char remote_addr[INET6_ADDRSTRLEN];
+    http_conn_t *tracked; /* the connection's entry, NULL if untracked */
     http_response_t resp;
 };
 
@@ -65,9 +71,41 @@ struct http_readiness {
     int failing;
 };
 
+/* Sockets answered by the server itself and closed from its side (see
+ * answer_and_close): held open, their input read and dropped, until the
+ * client closes or HTTP_LINGER_MS pass. */
+typedef struct http_lingering {
+    int fd;
+    int64_t until_ms;
+} http_lingering_t;
+
+/* One open connection (libmicrohttpd's socket context), in the server's
+ * list for the per-address cap. Under conns_mu. */
+struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    char peer[INET6_ADDRSTRLEN];   /* the socket's peer */
+    char client[INET6_ADDRSTRLEN]; /* who the cap counts it against; "" until known */
+    bool proxied;                  /* the peer is a trusted proxy */
+    bool in_request;               /* between a request's head and its end */
+    bool shed;                     /* shut down by us, not yet closed */
+    bool over_cap;                 /* opened while its address was at the cap */
+    int64_t idle_since_ms;         /* opened, or its last request ended */
+};
+
 struct http_server {
     http_config_t cfg;
     char *host;
+    http_proxies_t proxies;
+    pthread_mutex_t conns_mu;
+    http_conn_t *conns;
+    metrics_counter_t *shed_count;
+    pthread_mutex_t linger_mu;
+    http_lingering_t *lingering; /* max_connections slots */
+    size_t nlingering;
+    pthread_t linger_thread;
+    bool linger_started;
+    volatile bool linger_stop;       /* written under linger_mu */
     metrics_registry_t *own_metrics; /* when the config gave none */
     metrics_family_t *requests;
     metrics_histogram_t *duration;
@@ -165,6 +203,12 @@ int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf, s
     GET_INT("TIMEOUT_S", timeout_s, 1, 3600);
     GET_INT("BODY_MAX", body_max, 1, 1024 * 1024 * 1024);
 #undef GET_INT
+    snprintf(name, sizeof(name), "%s_HTTP_TRUSTED_PROXIES", prefix);
+    cfg->trusted_proxies = config_get_str(name, cfg->trusted_proxies);
+    http_proxies_t proxies;
+    char why[256];
+    if (http_proxies_parse(cfg->trusted_proxies, &proxies, why, sizeof(why)) != OD_OK)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: %s", name, why);
     return OD_OK;
 }
 
@@ -493,38 +537,386 @@ static enum MHD_Result respond(http_request_t *req, bool close)
     return ret;
 }
 
-static void remote_addr_fill(http_request_t *req)
+/* --- answering on the socket, then a lingering close --- */
+
+static int64_t monotonic_ms(void)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* The lingering thread: reads and drops what clients still send to the
+ * sockets the server answered and closed from its side, and closes each
+ * when its client closes (read returns 0 or fails) or its time is up. A
+ * socket closed with unread input sends a reset, which can reach the
+ * client before it has read the answer; lingering makes it see the
+ * answer and the end of the stream instead. */
+static void *linger_main(void *arg)
+{
+    http_server_t *srv = arg;
+    size_t cap = srv->cfg.max_connections;
+    struct pollfd *pfds = xcalloc(cap, sizeof(*pfds));
+    char *scratch = xmalloc(64 * 1024);
+    for (;;) {
+        pthread_mutex_lock(&srv->linger_mu);
+        bool stop = srv->linger_stop;
+        size_t n = srv->nlingering;
+        for (size_t i = 0; i < n; i++)
+            pfds[i] = (struct pollfd){.fd = srv->lingering[i].fd, .events = POLLIN};
+        pthread_mutex_unlock(&srv->linger_mu);
+        if (stop)
+            break;
+        /* 50 ms: how late a socket past its time is closed, and how soon
+         * a stop is noticed. */
+        if (poll(pfds, n, 50) < 0 && errno != EINTR)
+            break;
+        int64_t now = monotonic_ms();
+        pthread_mutex_lock(&srv->linger_mu);
+        /* Only this thread removes entries, so the first n are the ones
+         * polled; others may have been appended meanwhile. */
+        for (size_t i = n; i-- > 0;) {
+            http_lingering_t *lg = &srv->lingering[i];
+            bool done = now >= lg->until_ms;
+            if (!done && pfds[i].revents) {
+                ssize_t got;
+                do {
+                    got = recv(lg->fd, scratch, 64 * 1024, MSG_DONTWAIT);
+                } while (got > 0);
+                done = got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+            }
+            if (done) {
+                close(lg->fd);
+                *lg = srv->lingering[--srv->nlingering];
+            }
+        }
+        pthread_mutex_unlock(&srv->linger_mu);
+    }
+    pthread_mutex_lock(&srv->linger_mu);
+    for (size_t i = 0; i < srv->nlingering; i++)
+        close(srv->lingering[i].fd);
+    srv->nlingering = 0;
+    pthread_mutex_unlock(&srv->linger_mu);
+    free(scratch);
+    free(pfds);
+    return NULL;
+}
+
+/* Hands fd (owned from now on) to the lingering thread; closes it at once
+ * when every slot is taken. */
+static void linger_add(http_server_t *srv, int fd)
+{
+    pthread_mutex_lock(&srv->linger_mu);
+    if (srv->linger_started && !srv->linger_stop && srv->nlingering < srv->cfg.max_connections) {
+        srv->lingering[srv->nlingering++] =
+            (http_lingering_t){.fd = fd, .until_ms = monotonic_ms() + HTTP_LINGER_MS};
+        fd = -1;
+    }
+    pthread_mutex_unlock(&srv->linger_mu);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Sends req->resp on the connection's socket itself, with "Connection:
+ * close", and tells libmicrohttpd to drop the connection (its return
+ * value): for answers given before the body is read (413, 503), or in the
+ * middle of it, which libmicrohttpd can only send after reading the whole
+ * body. A copy of the socket lingers (linger_main) so that the client
+ * reads the answer rather than a reset. The answer is small and the socket
+ * has nothing else queued, so one send takes it. */
+static enum MHD_Result answer_and_close(http_request_t *req)
+{
+    http_response_t *resp = &req->resp;
+    if (!resp->set)
+        http_response_error(resp, 500, "internal", "the handler produced no response", NULL);
     const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int fd = info ? fcntl(info->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    req->responded = true;
+    request_count(req);
+    if (fd < 0)
+        return MHD_NO;
+    bool head = strcmp(req->method, "HEAD") == 0;
+    const char *reason = MHD_get_reason_phrase_for((unsigned)resp->status);
+    strbuf_t sb = {0};
+    char line[256];
+    snprintf(line, sizeof(line),
+             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n",
+             resp->status, reason && *reason ? reason : "Error", resp->content_type, resp->len);
+    sb_puts(&sb, line);
+    for (const http_header_t *h = resp->headers; h; h = h->next) {
+        sb_puts(&sb, h->name);
+        sb_puts(&sb, ": ");
+        sb_puts(&sb, h->value);
+        sb_puts(&sb, "\r\n");
+    }
+    sb_puts(&sb, "\r\n");
+    if (!head && resp->len > 0)
+        sb_put(&sb, resp->body, resp->len);
+    if (send(fd, sb.data, sb.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("http", "answer to %s not sent: %s", req->remote_addr, strerror(errno));
+    free(sb.data);
+    /* The end of the stream after the answer; the reading side stays
+     * open for the lingering thread. */
+    shutdown(fd, SHUT_WR);
+    linger_add(req->srv, fd);
+    return MHD_NO;
+}
+
+/* The connection's peer address as text ("" if unknown). */
+static void peer_addr_text(struct MHD_Connection *conn, char *out, size_t len)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!info || !info->client_addr)
         return;
     const struct sockaddr *sa = info->client_addr;
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                  req->remote_addr, sizeof(req->remote_addr));
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                  req->remote_addr, sizeof(req->remote_addr));
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
 }
 
-/* First call for a request: route it, and answer at once what can be
- * answered from the headers (404, 405, a declared body over the limit),
- * so that libmicrohttpd never reads such a body. */
+/* --- the per-address connection cap --- */
+
+/* How many connections count against client: the direct ones from that
+ * address, idle or not, and those from trusted proxies whose request in
+ * progress is for it. Under conns_mu. */
+static unsigned conns_count(const http_server_t *srv, const char *client)
+{
+    unsigned n = 0;
+    for (const http_conn_t *c = srv->conns; c; c = c->next)
+        if (!c->shed && (!c->proxied || c->in_request) && strcmp(c->client, client) == 0)
+            n++;
+    return n;
+}
+
+/* Makes room for client: shuts down its direct connection that has waited
+ * longest, at least HTTP_SHED_IDLE_MS, without a request in progress (a
+ * slow client's half-sent head, or an idle keep-alive), other than keep.
+ * libmicrohttpd sees the end of the stream and closes it. Whether one was
+ * found. Under conns_mu. libmicrohttpd reports a connection closed (and
+ * on_connection removes it under conns_mu) before it closes the socket,
+ * so an fd in the list is always that connection's, never a reused one. */
+static bool conns_shed_idle(http_server_t *srv, const char *client, const http_conn_t *keep)
+{
+    http_conn_t *oldest = NULL;
+    int64_t idle_before = monotonic_ms() - HTTP_SHED_IDLE_MS;
+    for (http_conn_t *c = srv->conns; c; c = c->next)
+        if (c != keep && !c->shed && !c->proxied && !c->in_request && c->fd >= 0 &&
+            c->idle_since_ms <= idle_before && strcmp(c->client, client) == 0 &&
+            (!oldest || c->idle_since_ms < oldest->idle_since_ms))
+            oldest = c;
+    if (!oldest)
+        return false;
+    shutdown(oldest->fd, SHUT_RDWR);
+    oldest->shed = true;
+    metrics_counter_add(srv->shed_count, 1);
+    return true;
+}
+
+/* libmicrohttpd's connection notifications: every open connection is in
+ * srv->conns. One that opens while its address is at the cap sheds that
+ * address's longest-idle connection, if it has one. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server_t *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_conn_t *c = xcalloc(1, sizeof(*c));
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c->fd = info ? info->connect_fd : -1;
+        peer_addr_text(conn, c->peer, sizeof(c->peer));
+        c->proxied = http_proxies_contains(&srv->proxies, c->peer);
+        if (!c->proxied)
+            snprintf(c->client, sizeof(c->client), "%s", c->peer);
+        c->idle_since_ms = monotonic_ms();
+        pthread_mutex_lock(&srv->conns_mu);
+        if (!c->proxied && conns_count(srv, c->client) >= srv->cfg.max_per_ip)
+            conns_shed_idle(srv, c->client, NULL);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock(&srv->conns_mu);
+        *socket_context = c;
+        return;
+    }
+    http_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&srv->conns_mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* A request's head is in: sets its client address (from X-Forwarded-For
+ * when the peer is a trusted proxy) and counts it against the cap. False
+ * when the client is over the cap and none of its connections can be
+ * shed: the request is answered 503. */
+static bool request_admit(http_server_t *srv, http_request_t *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_conn_t *c = info ? info->socket_context : NULL;
+    if (!c) {
+        peer_addr_text(req->conn, req->remote_addr, sizeof(req->remote_addr));
+        return true;
+    }
+    const char *xff =
+        c->proxied ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For")
+                   : NULL;
+    http_forwarded_client(&srv->proxies, c->peer, xff, req->remote_addr, sizeof(req->remote_addr));
+    pthread_mutex_lock(&srv->conns_mu);
+    c->in_request = true;
+    if (c->proxied)
+        snprintf(c->client, sizeof(c->client), "%s", req->remote_addr);
+    bool ok = conns_count(srv, c->client) <= srv->cfg.max_per_ip ||
+              (!c->proxied && conns_shed_idle(srv, c->client, c));
+    pthread_mutex_unlock(&srv->conns_mu);
+    req->tracked = c;
+    return ok;
+}
+
+/* The request is over: its connection is idle again (and sheddable). */
+static void request_release(http_server_t *srv, http_request_t *req)
+{
+    if (!req->tracked)
+        return;
+    pthread_mutex_lock(&srv->conns_mu);
+    req->tracked->in_request = false;
+    req->tracked->idle_since_ms = monotonic_ms();
+    pthread_mutex_unlock(&srv->conns_mu);
+    req->tracked = NULL;
+}
+
+/* The methods the routes of path answer, "GET, HEAD, POST" style (the
+ * Allow header of a 405). */
+static void allowed_methods(const http_server_t *srv, const char *path, char *out, size_t len)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
+    strbuf_t sb = {0};
+    for (size_t m = 0; known[m]; m++) {
+        for (size_t i = 0; i < srv->nroutes; i++) {
+            const http_route_t *rt = &srv->routes[i];
+            if (route_prefix_matches(rt, path) && route_method_matches(rt, known[m])) {
+                if (sb.len > 0)
+                    sb_puts(&sb, ", ");
+                sb_puts(&sb, known[m]);
+                break;
+            }
+        }
+    }
+    snprintf(out, len, "%s", sb.data ? sb.data : "");
+    free(sb.data);
+}
+
+typedef struct head_size {
+    size_t target;       /* the request-target: path and query */
+    size_t head;         /* request line and header fields */
+    const char *nul_arg; /* the first query argument holding a NUL byte */
+} head_size_t;
+
+static enum MHD_Result query_arg_measure(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    head_size_t *hs = cls;
+    hs->target += key_size + value_size + 2;
+    if (!hs->nul_arg && (strlen(key) != key_size || (value && strlen(value) != value_size)))
+        hs->nul_arg = key;
+    return MHD_YES;
+}
+
+static enum MHD_Result header_measure(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)key;
+    (void)value;
+    head_size_t *hs = cls;
+    hs->head += key_size + value_size + 4;
+    return MHD_YES;
+}
+
+/* Whether the request says a body follows (a Content-Length above 0, or
+ * chunked), which an early answer must not leave unread on the socket. */
+static bool body_announced(const http_request_t *req)
+{
+    const char *cl =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return (cl && strtoull(cl, NULL, 10) > 0) || te;
+}
+
+/* An answer decided from the request's head alone. */
+static enum MHD_Result answer_early(http_request_t *req)
+{
+    return body_announced(req) ? answer_and_close(req) : respond(req, false);
+}
+
+/*
+ * First call for a request: answer at once what the headers decide, so
+ * that libmicrohttpd never reads such a body or sends 100 Continue:
+ *   414 / 431  a request-target over HTTP_TARGET_MAX, a head over
+ *              header_max (our JSON, before libmicrohttpd's own limit)
+ *   404 / 405  no route (405 with Allow)
+ *   400        a query argument holding a NUL byte (%00)
+ *   413        a declared body over body_max (buffered routes), or what the
+ *              service's head check refuses
+ */
 static enum MHD_Result request_begin(http_server_t *srv, http_request_t *req)
 {
+    char msg[512];
+    head_size_t hs = {.target = strlen(req->path), .head = strlen(req->method) + 11};
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, query_arg_measure, &hs);
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, header_measure, &hs);
+    hs.head += hs.target;
+    if (hs.target > HTTP_TARGET_MAX) {
+        snprintf(msg, sizeof(msg), "the request-target (path and query) is longer than %d bytes",
+                 HTTP_TARGET_MAX);
+        http_response_error(&req->resp, 414, "uri_too_long", msg, NULL);
+        return answer_and_close(req);
+    }
+    if (hs.head > srv->cfg.header_max) {
+        snprintf(msg, sizeof(msg), "the request line and headers are larger than %zu bytes",
+                 srv->cfg.header_max);
+        http_response_error(&req->resp, 431, "headers_too_large", msg, NULL);
+        return answer_and_close(req);
+    }
     bool path_known = false;
     req->route = route_find(srv, req->method, req->path, &path_known);
     if (!req->route) {
-        char msg[512];
         if (path_known) {
+            char allow[128];
+            allowed_methods(srv, req->path, allow, sizeof(allow));
             snprintf(msg, sizeof(msg), "%s is not allowed on %.400s", req->method, req->path);
             http_response_error(&req->resp, 405, "method_not_allowed", msg, NULL);
+            http_response_header_add(&req->resp, MHD_HTTP_HEADER_ALLOW, allow);
         } else {
             snprintf(msg, sizeof(msg), "no such path: %.400s", req->path);
             http_response_error(&req->resp, 404, "not_found", msg, NULL);
         }
-        return respond(req, false);
+        return answer_early(req);
+    }
+    if (hs.nul_arg) {
+        snprintf(msg, sizeof(msg), "the query parameter '%.200s' holds a NUL byte (%%00)",
+                 hs.nul_arg);
+        http_response_error(&req->resp, 400, "invalid", msg, hs.nul_arg);
+        return answer_early(req);
     }
     if (!req->route->on_body) {
         const char *declared =
@@ -534,12 +926,16 @@ static enum MHD_Result request_begin(http_server_t *srv, http_request_t *req)
             errno = 0;
             unsigned long long n = strtoull(declared, &end, 10);
             if (errno == 0 && end != declared && n > srv->cfg.body_max) {
-                char msg[128];
                 snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", srv->cfg.body_max);
                 http_response_error(&req->resp, 413, "payload_too_large", msg, NULL);
-                return respond(req, true);
+                return answer_and_close(req);
             }
         }
+    }
+    if (srv->cfg.head_check && srv->cfg.head_check(req, &req->resp, srv->cfg.head_check_arg) != 0) {
+        if (!req->resp.set)
+            http_response_error(&req->resp, 400, "bad_request", "the request was refused", NULL);
+        return answer_early(req);
     }
     return MHD_YES;
 }
@@ -548,30 +944,21 @@ static enum MHD_Result request_begin(http_server_t *srv, http_request_t *req)
 static enum MHD_Result request_data(http_server_t *srv, http_request_t *req, const char *data,
                                     size_t len)
 {
-    if (req->rejected || req->responded) {
-        req->discarded += len;
-        /* Past the allowance the client is not listening: close. */
-        return req->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
-    }
     const http_route_t *rt = req->route;
     if (rt->on_body) {
         if (rt->on_body(req, data, len, &req->resp, rt->arg) != 0) {
-            req->rejected = true;
             if (!req->resp.set)
                 http_response_error(&req->resp, 400, "bad_request", "the body was refused", NULL);
+            return answer_and_close(req);
         }
         return MHD_YES;
     }
     if (len > srv->cfg.body_max - req->body_len) {
         /* Undeclared length (chunked) over the limit: keep nothing more. */
-        free(req->body);
-        req->body = NULL;
-        req->body_len = req->body_cap = 0;
-        req->rejected = true;
         char msg[128];
         snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", srv->cfg.body_max);
         http_response_error(&req->resp, 413, "payload_too_large", msg, NULL);
-        return MHD_YES;
+        return answer_and_close(req);
     }
     if (req->body_len + len + 1 > req->body_cap) {
         size_t cap = req->body_cap ? req->body_cap : 1024;
@@ -600,19 +987,27 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->method = method;
         req->path = url;
         clock_gettime(CLOCK_MONOTONIC, &req->started);
-        remote_addr_fill(req);
         *con_cls = req;
+        if (!request_admit(srv, req)) {
+            char msg[256];
+            snprintf(msg, sizeof(msg),
+                     "too many connections from %s (at most %u at once); try again shortly",
+                     req->remote_addr, srv->cfg.max_per_ip);
+            http_response_error(&req->resp, 503, "unavailable", msg, NULL);
+            http_response_header_add(&req->resp, "Retry-After", HTTP_OVER_CAP_RETRY_AFTER);
+            return answer_and_close(req);
+        }
         return request_begin(srv, req);
+    }
+    if (req->responded) {
+        *upload_data_size = 0;
+        return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t len = *upload_data_size;
         *upload_data_size = 0;
         return request_data(srv, req, upload_data, len);
     }
-    if (req->responded)
-        return MHD_YES;
-    if (req->rejected)
-        return respond(req, true);
     req->route->handler(req, &req->resp, req->route->arg);
     return respond(req, false);
 }
@@ -620,12 +1015,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
     http_request_t *req = *con_cls;
     if (!req)
         return;
+    request_release(cls, req);
     if (req->state_free && req->state)
         req->state_free(req->state);
     free(req->body);
@@ -642,7 +1037,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    log_warn("http", "%s", msg);
+    /* What libmicrohttpd says each time a request answered and closed by
+     * answer_and_close ends: not a fault. */
+    if (strstr(msg, "Application reported internal error"))
+        log_debug("http", "%s", msg);
+    else
+        log_warn("http", "%s", msg);
 }
 
 /* --- lifecycle --- */
@@ -661,6 +1061,10 @@ int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
     srv->cfg = *cfg;
     srv->host = xstrdup(cfg->host);
     srv->cfg.host = srv->host;
+    pthread_mutex_init(&srv->linger_mu, NULL);
+    pthread_mutex_init(&srv->conns_mu, NULL);
+    srv->lingering = xcalloc(cfg->max_connections, sizeof(*srv->lingering));
+    srv->cfg.trusted_proxies = NULL; /* parsed below; the text is not kept */
     if (!cfg->metrics)
         srv->own_metrics = metrics_registry_new();
     metrics_registry_t *reg = http_server_metrics(srv);
@@ -674,6 +1078,13 @@ int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
                                         "Time from a request's headers to its queued response.",
                                         metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
                                         &srv->duration, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(reg, "outdial_http_connections_shed_total",
+                                      "Idle connections closed to make room for another from "
+                                      "the same address at the per-address cap.",
+                                      &srv->shed_count, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = http_proxies_parse(cfg->trusted_proxies, &srv->proxies, errbuf, errlen);
     if (rc == OD_OK)
         rc = http_route_add(srv, "GET", "/healthz", healthz, srv, errbuf, errlen);
     if (rc == OD_OK)
@@ -723,14 +1134,21 @@ int http_server_start(http_server_t *srv, char *errbuf, size_t errlen)
         flags, (uint16_t)srv->cfg.port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)srv->cfg.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)srv->cfg.header_max,
+        (unsigned)srv->cfg.max_connections, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)srv->cfg.header_max * HTTP_MHD_MEMORY_FACTOR,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->daemon)
         return od_fail(errbuf, errlen, OD_ERR_IO, "http: cannot listen on %s port %d: %s",
                        srv->host, srv->cfg.port,
                        errno ? strerror(errno) : "libmicrohttpd refused the settings");
+    srv->linger_stop = false;
+    if (pthread_create(&srv->linger_thread, NULL, linger_main, srv) != 0) {
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+        return od_fail(errbuf, errlen, OD_ERR_IO, "http: cannot start the lingering thread");
+    }
+    srv->linger_started = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info && info->port ? info->port : srv->cfg.port;
     log_info("http_listen", "listening on %s port %d", srv->host, srv->port);
@@ -754,6 +1172,13 @@ void http_server_stop(http_server_t *srv)
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     srv->port = 0;
+    if (srv->linger_started) {
+        pthread_mutex_lock(&srv->linger_mu);
+        srv->linger_stop = true;
+        pthread_mutex_unlock(&srv->linger_mu);
+        pthread_join(srv->linger_thread, NULL);
+        srv->linger_started = false;
+    }
 }
 
 void http_server_free(http_server_t *srv)
@@ -767,6 +1192,9 @@ void http_server_free(http_server_t *srv)
     }
     free(srv->routes);
     metrics_registry_free(srv->own_metrics);
+    pthread_mutex_destroy(&srv->linger_mu);
+    pthread_mutex_destroy(&srv->conns_mu);
+    free(srv->lingering);
     free(srv->host);
     free(srv);
 }

@@ -16,8 +16,10 @@
  *
  * Errors from the server itself use the API's shape:
  *   {"error":{"code":"not_found","message":"..."}}
- * with codes not_found (404), method_not_allowed (405),
- * payload_too_large (413) and internal (500).
+ * with codes invalid (400: a query parameter holding a NUL byte, %00,
+ * named in "field"), not_found (404), method_not_allowed (405, with an
+ * Allow header), payload_too_large (413), uri_too_long (414),
+ * headers_too_large (431) and internal (500).
  *
  * Threads: requests run on a pool of `threads` threads, each with its own
  * epoll loop (poll where epoll is missing); a handler may block (a database
@@ -25,17 +27,38 @@
  * callback therefore run concurrently and must be thread-safe.
  *
  * Protection against slow or greedy clients: a total connection limit, a
- * per-IP limit, an idle timeout, a cap on the request line plus headers
- * (header_max; larger ones get 431 from libmicrohttpd) and the body limit.
- * The idle timeout restarts whenever a byte arrives, so a client that
- * trickles bytes is bounded by the per-IP limit rather than the timeout.
+ * per-address limit (max_per_ip), an idle timeout, a cap on the
+ * request-target (HTTP_TARGET_MAX, 414) and on the request line plus
+ * headers (header_max, 431) and the body limit. The idle timeout restarts
+ * whenever a byte arrives, so a client that trickles bytes is bounded by
+ * the per-address limit rather than the timeout.
  *
- * A body whose declared Content-Length is over the limit is answered 413
- * before any of it is read (clients that send "Expect: 100-continue" then
- * never send it); the connection is closed after the answer. A client that
- * has already pushed a large body into the socket may see the close as a
- * reset before it reads the 413: that is TCP, not something a server can
- * avoid without reading the whole body.
+ * The per-address limit: a connection that opens while its address holds
+ * max_per_ip makes room by shedding (shutting down) that address's
+ * connection idle the longest, one without a request in progress for at
+ * least HTTP_SHED_IDLE_MS (a slow client's half-sent head, an idle
+ * keep-alive). A request whose address is
+ * still over the limit when its head is in, with nothing idle left to shed
+ * (every other connection is in a request), is answered 503 unavailable
+ * with Retry-After, then closed: never a reset. The address is the peer's,
+ * or, when the peer is one of trusted_proxies, the client named in its
+ * X-Forwarded-For (proxy.h); behind a proxy, a client's requests in
+ * progress count against its limit, the proxy's own connections do not.
+ *
+ * Heads: libmicrohttpd holds a head of up to
+ * HTTP_MHD_MEMORY_FACTOR x header_max, so that every head over our limits
+ * reaches us and gets our JSON answer; one that does not even fit there
+ * gets libmicrohttpd's own short 414/431 page.
+ *
+ * A body whose declared Content-Length is over the limit (body_max, or
+ * what the service's head check refuses) is answered 413 as soon as the
+ * headers are in: no 100 Continue is sent and none of the body is read.
+ * The same for a body refused part-way (a chunked body over the limit, a
+ * streaming route's refusal): the answer goes out at once. Either way the
+ * server then closes the connection without reading on, but lingers: for
+ * up to HTTP_LINGER_MS it reads and drops what the client still sends, so
+ * that the client reads the answer and the end of the stream rather than
+ * a TCP reset.
  */
 #ifndef OUTDIAL_HTTP_H
 #define OUTDIAL_HTTP_H
@@ -58,10 +81,9 @@ typedef void (*http_handler_fn)(http_request_t *req, http_response_t *resp, void
 
 /* Streaming routes: called with each piece of the body as it arrives (len
  * > 0, not NUL-terminated), in order. Return 0 to go on. Non-zero stops
- * the upload: the rest of the body is read and dropped (up to
- * HTTP_DISCARD_MAX, then the connection is closed), the route's handler is
- * not called, and the response on_body set is sent (400 if it set none)
- * with "Connection: close". */
+ * the upload: the response on_body set (400 if it set none) is sent at
+ * once with "Connection: close", the route's handler is not called, and
+ * the rest of the body is not read (the connection lingers, see above). */
 typedef int (*http_body_fn)(http_request_t *req, const char *data, size_t len,
                             http_response_t *resp, void *arg);
 
@@ -70,10 +92,40 @@ typedef int (*http_body_fn)(http_request_t *req, const char *data, size_t len,
  * should only read state kept current elsewhere (probes time out fast). */
 typedef void (*http_ready_fn)(http_readiness_t *rd, void *arg);
 
-/* After rejecting a body, how much more of it the server reads (and drops)
- * so the client gets to read the error response, before it closes the
- * connection instead: 1 MiB, a second or less on any real link. */
-#define HTTP_DISCARD_MAX (1024 * 1024)
+/* Called once per routed request when its headers are in, before any of
+ * its body is read: set resp and return non-zero to answer now (the body
+ * is then never read), 0 to go on. For limits that depend on the route,
+ * such as a service's larger upload limit. Runs on request threads. */
+typedef int (*http_head_fn)(http_request_t *req, http_response_t *resp, void *arg);
+
+/* After answering and closing from the server's side, how long the socket
+ * stays open for reading (and dropping) what the client still sends:
+ * 2 s, time for a client on any real link to read the answer and stop
+ * sending; the lingering sockets count against max_connections slots of
+ * their own, so they cannot pile up. */
+#define HTTP_LINGER_MS 2000
+
+/* A connection without a request in progress for this long (since it
+ * opened, or since its last answer) may be shed for another of its
+ * address at the cap: an honest client sends its request head within a
+ * second, and a connection younger than that is more likely one whose
+ * head is on its way than a slow one. */
+#define HTTP_SHED_IDLE_MS 1000
+
+/* Retry-After of a 503 for a client over the per-address cap: a second,
+ * by when a connection of its own has usually finished or gone idle and
+ * can be shed for it. */
+#define HTTP_OVER_CAP_RETRY_AFTER "1"
+
+/* The longest request-target (path and query) answered; longer: 414.
+ * 8 KiB, what common proxies allow; no route of ours needs a tenth. */
+#define HTTP_TARGET_MAX 8192
+
+/* libmicrohttpd's memory per connection, as a multiple of header_max: room
+ * for a head a few times over our limit, which we then answer ourselves
+ * (414/431 in JSON). 4 x 32 KiB = 128 KiB, most of it untouched unless a
+ * client sends that much. */
+#define HTTP_MHD_MEMORY_FACTOR 4
 
 typedef struct http_config {
     const char *host;            /* address to bind; "0.0.0.0", "::", "127.0.0.1" */
@@ -83,15 +135,18 @@ typedef struct http_config {
     unsigned max_per_ip;         /* open connections from one address */
     unsigned timeout_s;          /* idle connection timeout */
     size_t body_max;             /* largest buffered body, bytes */
-    size_t header_max;           /* memory per connection for request line + headers */
+    size_t header_max;           /* largest request line + headers, bytes (431 above) */
     metrics_registry_t *metrics; /* served at /metrics; NULL: the server makes its own */
     http_ready_fn ready;         /* NULL: always ready */
     void *ready_arg;
+    http_head_fn head_check; /* NULL: none */
+    void *head_check_arg;
+    const char *trusted_proxies; /* proxies whose X-Forwarded-For is read (proxy.h); NULL: none */
 } http_config_t;
 
-/* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per IP,
- * 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no readiness
- * callback. */
+/* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per
+ * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no
+ * readiness callback, no head check, no trusted proxy. */
 void http_config_init(http_config_t *cfg);
 
 /*
@@ -99,9 +154,11 @@ void http_config_init(http_config_t *cfg);
  *   <prefix>_HTTP_HOST, <prefix>_HTTP_PORT (0..65535), <prefix>_HTTP_THREADS
  *   (1..256), <prefix>_HTTP_MAX_CONNECTIONS (1..100000),
  *   <prefix>_HTTP_MAX_PER_IP (1..100000), <prefix>_HTTP_TIMEOUT_S (1..3600),
- *   <prefix>_HTTP_BODY_MAX (bytes, 1..1 GiB)
- * e.g. prefix "OUTDIAL_API" reads OUTDIAL_API_HTTP_PORT. cfg->host then
- * points into the environment.
+ *   <prefix>_HTTP_BODY_MAX (bytes, 1..1 GiB), <prefix>_HTTP_TRUSTED_PROXIES
+ *   (addresses or CIDR ranges separated by commas, see proxy.h; a value
+ *   with an entry that is neither is refused)
+ * e.g. prefix "OUTDIAL_API" reads OUTDIAL_API_HTTP_PORT. cfg->host and
+ * cfg->trusted_proxies then point into the environment.
  */
 int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf,
                          size_t errlen) OD_WUR;
@@ -166,7 +223,9 @@ const char *http_request_header(const http_request_t *req, const char *name);
 /* The whole body, NUL-terminated (it may also hold NULs: use *len_out);
  * "" when there was none; NULL on streaming routes. */
 const char *http_request_body(const http_request_t *req, size_t *len_out);
-/* The client's address as text ("127.0.0.1", "::1"), or "" if unknown. */
+/* The client's address as text ("127.0.0.1", "::1"): the peer's, or the
+ * one X-Forwarded-For names when the peer is a trusted proxy; "" if
+ * unknown. */
 const char *http_request_remote_addr(const http_request_t *req);
 
 /* Per-request state for streaming routes (e.g. an open COPY): stored

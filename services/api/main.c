@@ -14,6 +14,7 @@
  * resource files.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -73,6 +74,46 @@ typedef struct service {
 
 /* ---- configuration ---------------------------------------------------------- */
 
+/* The admin token creates accounts and credits balances, so a guessable
+ * one is refused at start. At least 32 bytes: 256 bits when random hex,
+ * beyond any online guessing. Tokens that deployment files and docs have
+ * published (placeholders and the local stack's old default) are refused
+ * whatever their length, as is anything that reads as a placeholder.
+ * NULL (unset) is fine: the admin routes then answer 403. */
+#define API_ADMIN_TOKEN_MIN 32
+
+static const char *const api_admin_token_examples[] = {
+    "local-admin-token-0123456789abcdef",       /* deploy/local/services.sh, before */
+    "compose-admin-token-change-me-0123456789", /* docker-compose.yml, before */
+    "CHANGE-ME-admin-token-at-least-16-chars",  /* deploy/k8s/secret.yaml, before */
+    NULL,
+};
+
+static const char *const api_admin_token_placeholder_words[] = {"change-me", "changeme", "example",
+                                                                NULL};
+
+static int admin_token_check(const char *token, char *err, size_t errlen)
+{
+    if (!token)
+        return OD_OK;
+    size_t len = strlen(token);
+    if (len < API_ADMIN_TOKEN_MIN)
+        return od_fail(err, errlen, OD_ERR_INVALID,
+                       "OUTDIAL_API_ADMIN_TOKEN is too short: %zu bytes, the rule is at least "
+                       "%d random bytes (e.g. openssl rand -hex 32)",
+                       len, API_ADMIN_TOKEN_MIN);
+    bool example = false;
+    for (size_t i = 0; api_admin_token_examples[i]; i++)
+        example = example || strcmp(token, api_admin_token_examples[i]) == 0;
+    for (size_t i = 0; api_admin_token_placeholder_words[i]; i++)
+        example = example || strcasestr(token, api_admin_token_placeholder_words[i]) != NULL;
+    if (example)
+        return od_fail(err, errlen, OD_ERR_INVALID,
+                       "OUTDIAL_API_ADMIN_TOKEN is an example token from the docs or deployment "
+                       "files: the rule is a secret of your own (e.g. openssl rand -hex 32)");
+    return OD_OK;
+}
+
 static int config_load(service_t *svc, char *err, size_t errlen)
 {
     api_t *api = &svc->api;
@@ -96,14 +137,55 @@ static int config_load(service_t *svc, char *err, size_t errlen)
     if (rc)
         return rc;
     api->admin_token = config_get_str("OUTDIAL_API_ADMIN_TOKEN", NULL);
-    /* 16 characters at least: the token guards every account's balance. */
-    if (api->admin_token && strlen(api->admin_token) < 16)
-        return od_fail(err, errlen, OD_ERR_INVALID,
-                       "OUTDIAL_API_ADMIN_TOKEN is too short (%zu characters; at least 16, e.g. "
-                       "openssl rand -hex 32)",
-                       strlen(api->admin_token));
+    rc = admin_token_check(api->admin_token, err, errlen);
+    if (rc)
+        return rc;
     svc->port_file = config_get_str("OUTDIAL_API_PORT_FILE", NULL);
     return OD_OK;
+}
+
+/* POST /v1/campaigns/{campaign_id}/imports, the CSV upload. */
+static bool path_is_upload(const char *method, const char *path)
+{
+    static const char prefix[] = "/v1/campaigns/";
+    if (strcmp(method, "POST") != 0 || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *slash = strchr(path + sizeof(prefix) - 1, '/');
+    return slash && slash > path + sizeof(prefix) - 1 && strcmp(slash, "/imports") == 0;
+}
+
+/* The API's limits on a declared body, checked by lib/web as soon as the
+ * headers are in, so that an oversized body is answered 413 without
+ * sending 100 Continue or reading any of it: the CSV upload may be
+ * import_max_bytes, any other body body_max. The router and the upload
+ * check again as the body arrives (a chunked body declares no length),
+ * with the same answers. */
+static int head_check(http_request_t *req, http_response_t *resp, void *arg)
+{
+    const api_t *api = arg;
+    const char *declared = http_request_header(req, "Content-Length");
+    if (!declared)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(declared, &end, 10);
+    if (errno != 0 || end == declared)
+        return 0;
+    char msg[256];
+    if (path_is_upload(http_request_method(req), http_request_path(req))) {
+        if (n <= (unsigned long long)api->import_max_bytes)
+            return 0;
+        snprintf(msg, sizeof(msg),
+                 "the file is larger than %" PRId64 " bytes: split it, or load it with "
+                 "outdial-importer --campaign ID FILE",
+                 api->import_max_bytes);
+    } else {
+        if (n <= api->body_max)
+            return 0;
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", api->body_max);
+    }
+    http_response_error(resp, 413, "payload_too_large", msg, NULL);
+    return 1;
 }
 
 static int metrics_setup(api_t *api, char *err, size_t errlen)
@@ -252,6 +334,8 @@ static int serve(void)
     hcfg.metrics = api->metrics;
     hcfg.ready = ready_check;
     hcfg.ready_arg = api;
+    hcfg.head_check = head_check;
+    hcfg.head_check_arg = api;
     if (http_config_from_env(&hcfg, "OUTDIAL_API", err, sizeof(err)))
         goto out;
     api->body_max = hcfg.body_max;

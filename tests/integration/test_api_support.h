@@ -19,7 +19,7 @@
 #include "harness.h"
 #include "support.h"
 
-#define API_ADMIN_TOKEN "test-admin-token-0123456789"
+#define API_ADMIN_TOKEN "test-admin-token-0123456789abcdef0123456789"
 
 typedef struct api_proc {
     pid_t pid;

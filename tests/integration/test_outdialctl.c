@@ -31,7 +31,7 @@
 #include "support.h"
 #include "xmalloc.h"
 
-#define ADMIN_TOKEN "ctl-test-admin-token-0123456789"
+#define ADMIN_TOKEN "ctl-test-admin-token-0123456789abcdef012345"
 
 /* What a command printed and how it ended. */
 typedef struct run {

@@ -768,17 +768,11 @@ static int quoted_len(const char *s, size_t len)
     return (int)n;
 }
 
-bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region,
-                  const lead_map_input_t *in, lead_map_row_t *out)
+/* The row as a whole, before any cell is read: a quote that never closed,
+ * a row too long, text that is not UTF-8, more cells than the header has
+ * columns (empty extra cells are ignored). */
+static bool row_shape_check(const lead_map_t *map, const lead_map_input_t *in, lead_map_row_t *out)
 {
-    out->code = NULL;
-    out->message[0] = '\0';
-    out->e164[0] = '\0';
-    out->name = "";
-    out->timezone = NULL;
-    out->external_id = NULL;
-    out->variables = "{}";
-    out->n_secondary = 0;
     if (in->unclosed_quote)
         return reject(out, LEAD_REJECT_UNCLOSED_QUOTE,
                       "a quote opened in this row is never closed: the rest of the file was "
@@ -797,45 +791,68 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
                       "column %d is not valid UTF-8 text: save the file as \"CSV UTF-8\"",
                       in->bad_utf8_field + 1);
     }
-    if (in->n_fields > map->n) {
-        for (size_t i = map->n; i < in->n_fields; i++) {
-            const char *s;
-            size_t len;
-            cell(in, (int)i, &s, &len);
-            if (len > 0)
-                return reject(out, LEAD_REJECT_TOO_MANY_COLUMNS,
-                              "the row has %zu columns but the header has %zu: a delimiter "
-                              "inside a value needs quotes",
-                              in->n_fields, map->n);
-        }
+    for (size_t i = map->n; i < in->n_fields; i++) {
+        const char *s;
+        size_t len;
+        cell(in, (int)i, &s, &len);
+        if (len > 0)
+            return reject(out, LEAD_REJECT_TOO_MANY_COLUMNS,
+                          "the row has %zu columns but the header has %zu: a delimiter "
+                          "inside a value needs quotes",
+                          in->n_fields, map->n);
     }
+    return true;
+}
+
+/* The primary number into out->e164. */
+static bool row_phone(const lead_map_t *map, const char *region, const lead_map_input_t *in,
+                      lead_map_row_t *out)
+{
     const char *s;
     size_t len;
     cell(in, map->phone, &s, &len);
     phone_reason_t reason = phone_parse(s, len, region, out->e164);
-    if (reason != PHONE_OK) {
-        if (reason == PHONE_EMPTY)
-            return reject(out, phone_reason_code(reason), "%s (column '%s')",
-                          phone_reason_message(reason), map->cols[map->phone].header);
-        return reject(out, phone_reason_code(reason), "'%.*s': %s", quoted_len(s, len), s,
-                      phone_reason_message(reason));
-    }
-    if (map->timezone >= 0) {
-        cell(in, map->timezone, &s, &len);
-        if (len > 0) {
-            char msg[160];
-            if (lead_map_zone_canonical(ctx, s, len, ctx->timezone, msg, sizeof(msg)) != OD_OK)
-                return reject(out, LEAD_REJECT_INVALID_TIMEZONE, "%s", msg);
-            out->timezone = ctx->timezone;
-        }
-    }
+    if (reason == PHONE_OK)
+        return true;
+    if (reason == PHONE_EMPTY)
+        return reject(out, phone_reason_code(reason), "%s (column '%s')",
+                      phone_reason_message(reason), map->cols[map->phone].header);
+    return reject(out, phone_reason_code(reason), "'%.*s': %s", quoted_len(s, len), s,
+                  phone_reason_message(reason));
+}
+
+/* The lead's own zone, canonical, when the row names one. */
+static bool row_zone(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_input_t *in,
+                     lead_map_row_t *out)
+{
+    if (map->timezone < 0)
+        return true;
+    const char *s;
+    size_t len;
+    cell(in, map->timezone, &s, &len);
+    if (len == 0)
+        return true;
+    char msg[160];
+    if (lead_map_zone_canonical(ctx, s, len, ctx->timezone, msg, sizeof(msg)) != OD_OK)
+        return reject(out, LEAD_REJECT_INVALID_TIMEZONE, "%s", msg);
+    out->timezone = ctx->timezone;
+    return true;
+}
+
+/* The secondary numbers in column order, each once and none equal to the
+ * primary; empty cells skipped. */
+static bool row_secondaries(const lead_map_t *map, const char *region, const lead_map_input_t *in,
+                            lead_map_row_t *out)
+{
     for (size_t k = 0; k < map->n_secondary; k++) {
         int c = map->secondary[k];
+        const char *s;
+        size_t len;
         cell(in, c, &s, &len);
         if (len == 0)
             continue;
         char *e164 = out->secondary[out->n_secondary];
-        reason = phone_parse(s, len, region, e164);
+        phone_reason_t reason = phone_parse(s, len, region, e164);
         if (reason != PHONE_OK)
             return reject(out, LEAD_REJECT_INVALID_SECONDARY, "column '%s', '%.*s': %s",
                           map->cols[c].header, quoted_len(s, len), s, phone_reason_message(reason));
@@ -845,7 +862,15 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
         if (!seen)
             out->n_secondary++;
     }
-    /* name */
+    return true;
+}
+
+/* The name column, else first and last name joined by a space. */
+static void row_name(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_input_t *in,
+                     lead_map_row_t *out)
+{
+    const char *s;
+    size_t len;
     csv_buf_reset(&ctx->name);
     cell(in, map->name, &s, &len);
     if (len > 0) {
@@ -861,27 +886,61 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
         csv_buf_append(&ctx->name, l, llen);
     }
     out->name = csv_buf_cstr(&ctx->name);
-    if (map->external_id >= 0) {
-        cell(in, map->external_id, &s, &len);
-        if (len > 0) {
-            csv_buf_reset(&ctx->external_id);
-            csv_buf_append(&ctx->external_id, s, len);
-            out->external_id = csv_buf_cstr(&ctx->external_id);
-        }
-    }
-    /* variables */
+}
+
+static void row_external_id(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_input_t *in,
+                            lead_map_row_t *out)
+{
+    if (map->external_id < 0)
+        return;
+    const char *s;
+    size_t len;
+    cell(in, map->external_id, &s, &len);
+    if (len == 0)
+        return;
+    csv_buf_reset(&ctx->external_id);
+    csv_buf_append(&ctx->external_id, s, len);
+    out->external_id = csv_buf_cstr(&ctx->external_id);
+}
+
+/* Every variable column as a compact JSON object, in column order. */
+static void row_variables(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_input_t *in,
+                          lead_map_row_t *out)
+{
     json_t *vars = json_object();
     for (size_t i = 0; i < map->n; i++) {
         if (!map->cols[i].variable)
             continue;
+        const char *s;
+        size_t len;
         cell(in, (int)i, &s, &len);
-        /* UTF-8 and NUL-free were checked above: no need for jansson to
-         * check again. */
+        /* UTF-8 and NUL-free were checked by row_shape_check: no need for
+         * jansson to check again. */
         json_object_set_new_nocheck(vars, map->cols[i].variable, json_stringn_nocheck(s, len));
     }
     free(ctx->variables);
     ctx->variables = json_dumps(vars, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(vars);
     out->variables = ctx->variables ? ctx->variables : "{}";
+}
+
+bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region,
+                  const lead_map_input_t *in, lead_map_row_t *out)
+{
+    out->code = NULL;
+    out->message[0] = '\0';
+    out->e164[0] = '\0';
+    out->name = "";
+    out->timezone = NULL;
+    out->external_id = NULL;
+    out->variables = "{}";
+    out->n_secondary = 0;
+    /* In the order lead_map.h promises: the first problem is the reason. */
+    if (!row_shape_check(map, in, out) || !row_phone(map, region, in, out) ||
+        !row_zone(map, ctx, in, out) || !row_secondaries(map, region, in, out))
+        return false;
+    row_name(map, ctx, in, out);
+    row_external_id(map, ctx, in, out);
+    row_variables(map, ctx, in, out);
     return true;
 }

@@ -3,12 +3,11 @@
  *
  * POST /v1/campaigns/{campaign_id}/imports takes the file as the request
  * body (Content-Type text/csv) and streams it, as it arrives, into
- * import_staging through COPY ... FROM STDIN: rows of raw bytes (bytea)
- * of IMPORTS_CHUNK_BYTES each, split anywhere (only the importer's CSV
- * parser knows where records end). Nothing holds more than one body piece
- * and one hex buffer in memory, whatever the file's size. The import row,
- * its chunks and bytes_total commit together at the end, so the importer
- * never sees half an upload; a client that goes away rolls it all back.
+ * import_staging through lib/ingest/import_stage (the importer's writer
+ * too): nothing holds more than one body piece and one hex buffer in
+ * memory, whatever the file's size. Its chunks and bytes_total commit
+ * together at the end, so the importer never sees half an upload; a client
+ * that goes away rolls it all back.
  * Then an ImportRequest goes to Kafka and the answer is 202 with the
  * import's id. If Kafka cannot take it, the import is still there, staged
  * and pending: the importer's sweep picks up such imports (docs/import.md).
@@ -22,6 +21,7 @@
 #include "codec.h"
 #include "handlers.h"
 #include "import_rejects.h"
+#include "import_stage.h"
 #include "jsonio.h"
 #include "lead_map.h"
 #include "log.h"
@@ -29,11 +29,6 @@
 #include "resource.h"
 #include "xmalloc.h"
 
-/* 1 MiB of raw bytes per staging row, as the importer's own file staging:
- * few rows for any file, and one row is nothing in memory. */
-#define IMPORTS_CHUNK_BYTES ((size_t)1024 * 1024)
-/* Hex text sent to COPY per PQputCopyData call. */
-#define IMPORTS_HEX_BUF ((size_t)64 * 1024)
 /* How long the ImportRequest may take to be acknowledged by the cluster. */
 #define IMPORTS_PUBLISH_MS 5000
 
@@ -52,15 +47,6 @@ static const pg_stmt_t import_list_stmt = {
     IMPORT_COLUMNS " WHERE i.campaign_id = $1::uuid AND c.account_id = $2::uuid"
                    " AND ($3::uuid IS NULL OR i.id > $3::uuid) ORDER BY i.id LIMIT $4::int",
     4};
-
-static const pg_stmt_t import_insert_stmt = {
-    "import_insert",
-    "INSERT INTO import (campaign_id, source, filename, region, column_mapping)"
-    " VALUES ($1::uuid, 'upload', $2, $3, $4::jsonb) RETURNING id",
-    4};
-
-static const pg_stmt_t import_staged_stmt = {
-    "import_staged", "UPDATE import SET bytes_total = $2::bigint WHERE id = $1::uuid", 2};
 
 /* The members of an import that are its columns (IMPORT_COLUMNS, in
  * order); 9..13 are the counts of the "rows" object. */
@@ -124,14 +110,9 @@ typedef struct upload {
     char import_id[UUID_STR_LEN];
     char region[3]; /* "" = the account's */
     lead_map_spec_t *spec;
-    bool copying;  /* COPY FROM STDIN is open */
-    bool staged;   /* every chunk and bytes_total committed */
-    int64_t bytes; /* received so far */
-    int seq;       /* staging row being written */
-    size_t in_row; /* raw bytes in that row */
-    bool row_open;
-    char *hex; /* IMPORTS_HEX_BUF bytes of COPY text */
-    size_t hex_len;
+    import_stage_t *stage; /* the open COPY, until it finishes */
+    bool staged;           /* every chunk and bytes_total committed */
+    int64_t bytes;         /* received so far */
 } upload_t;
 
 static bool content_type_is_csv(const char *ct)
@@ -227,97 +208,6 @@ static bool upload_check(api_ctx_t *ctx, char region[3], lead_map_spec_t **spec,
     return campaigns_owned(ctx, ctx->params[0], false, NULL);
 }
 
-static int copy_flush(api_ctx_t *ctx, upload_t *up, char *err, size_t errlen)
-{
-    if (up->hex_len == 0)
-        return OD_OK;
-    PGconn *conn = pg_conn_get(ctx->db);
-    if (PQputCopyData(conn, up->hex, (int)up->hex_len) != 1)
-        return od_fail(err, errlen, OD_ERR_UNAVAILABLE, "COPY import_staging: %s",
-                       PQerrorMessage(conn));
-    up->hex_len = 0;
-    return OD_OK;
-}
-
-static int copy_put(api_ctx_t *ctx, upload_t *up, const char *s, size_t len, char *err,
-                    size_t errlen)
-{
-    if (up->hex_len + len > IMPORTS_HEX_BUF) {
-        int rc = copy_flush(ctx, up, err, errlen);
-        if (rc)
-            return rc;
-    }
-    memcpy(up->hex + up->hex_len, s, len);
-    up->hex_len += len;
-    return OD_OK;
-}
-
-/* Appends raw bytes to the staging rows, in COPY text format: each row is
- * "<import id>\t<seq>\t\\x<hex>\n" (the backslash doubled: COPY's escape). */
-static int copy_bytes(api_ctx_t *ctx, upload_t *up, const unsigned char *data, size_t len,
-                      char *err, size_t errlen)
-{
-    static const char hexdigits[] = "0123456789abcdef";
-    int rc = OD_OK;
-    while (len > 0 && rc == OD_OK) {
-        if (!up->row_open) {
-            char head[80];
-            int n = snprintf(head, sizeof(head), "%s\t%d\t\\\\x", up->import_id, up->seq);
-            rc = copy_put(ctx, up, head, (size_t)n, err, errlen);
-            up->row_open = true;
-            up->in_row = 0;
-        }
-        size_t take = IMPORTS_CHUNK_BYTES - up->in_row;
-        if (take > len)
-            take = len;
-        for (size_t i = 0; i < take && rc == OD_OK; i++) {
-            if (up->hex_len + 2 > IMPORTS_HEX_BUF && (rc = copy_flush(ctx, up, err, errlen)))
-                break;
-            up->hex[up->hex_len++] = hexdigits[data[i] >> 4];
-            up->hex[up->hex_len++] = hexdigits[data[i] & 0xf];
-        }
-        up->in_row += take;
-        data += take;
-        len -= take;
-        if (rc == OD_OK && up->in_row == IMPORTS_CHUNK_BYTES) {
-            rc = copy_put(ctx, up, "\n", 1, err, errlen);
-            up->row_open = false;
-            up->seq++;
-        }
-    }
-    return rc;
-}
-
-/* Ends the COPY: ok sends the end of data, otherwise aborts it (the
- * transaction then fails and is rolled back). */
-static int copy_end(api_ctx_t *ctx, upload_t *up, bool ok, char *err, size_t errlen)
-{
-    if (!up->copying)
-        return OD_OK;
-    up->copying = false;
-    PGconn *conn = pg_conn_get(ctx->db);
-    int rc = OD_OK;
-    if (ok && up->row_open) {
-        rc = copy_put(ctx, up, "\n", 1, err, errlen);
-        up->row_open = false;
-    }
-    if (ok && rc == OD_OK)
-        rc = copy_flush(ctx, up, err, errlen);
-    if (PQputCopyEnd(conn, ok && rc == OD_OK ? NULL : "upload aborted") != 1 && rc == OD_OK)
-        rc = od_fail(err, errlen, OD_ERR_UNAVAILABLE, "COPY import_staging: %s",
-                     PQerrorMessage(conn));
-    PGresult *r;
-    bool first = true;
-    while ((r = PQgetResult(conn)) != NULL) {
-        if (first && ok && rc == OD_OK)
-            rc = pg_result_check(ctx->db, r, "COPY import_staging", NULL, err, errlen);
-        else
-            PQclear(r);
-        first = false;
-    }
-    return ok ? rc : OD_OK;
-}
-
 static const pg_stmt_t import_discard_stmt = {
     "import_discard",
     "DELETE FROM import WHERE id = $1::uuid AND bytes_total IS NULL AND status = 'pending'", 1};
@@ -328,8 +218,7 @@ static void upload_free(api_ctx_t *ctx, void *state)
     if (!up)
         return;
     char err[256];
-    if (up->copying)
-        (void)copy_end(ctx, up, false, err, sizeof(err));
+    import_stage_free(up->stage); /* aborts the COPY if it is open */
     pg_tx_rollback(ctx->db);
     if (up->import_id[0] && !up->staged) {
         /* The upload did not complete: its chunks were rolled back, and
@@ -341,7 +230,6 @@ static void upload_free(api_ctx_t *ctx, void *state)
         log_info("import_aborted", "upload of import %s aborted", up->import_id);
     }
     lead_map_spec_free(up->spec);
-    free(up->hex);
     free(up);
 }
 
@@ -367,32 +255,13 @@ static upload_t *upload_begin(api_ctx_t *ctx)
     upload_t *up = xcalloc(1, sizeof(*up));
     up->spec = spec;
     memcpy(up->region, region, sizeof(region));
-    up->hex = xmalloc(IMPORTS_HEX_BUF);
     char err[512];
-    char *mapping = lead_map_spec_to_json(spec);
-    PGresult *res = NULL;
-    const char *params[] = {ctx->params[0], filename, region[0] ? region : NULL, mapping};
-    int rc = pg_stmt_exec(ctx->db, &import_insert_stmt, params, &res, err, sizeof(err));
-    free(mapping);
-    if (rc == OD_OK) {
-        snprintf(up->import_id, sizeof(up->import_id), "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        res = NULL;
+    int rc = import_stage_create(ctx->db, IMPORT_SOURCE_UPLOAD, ctx->params[0], filename, region,
+                                 spec, up->import_id, err, sizeof(err));
+    if (rc == OD_OK)
         rc = pg_tx_begin(ctx->db, err, sizeof(err));
-    }
-    if (rc == OD_OK) {
-        PGconn *conn = pg_conn_get(ctx->db);
-        res = PQexec(conn, "COPY import_staging (import_id, seq, chunk) FROM STDIN");
-        if (PQresultStatus(res) == PGRES_COPY_IN) {
-            up->copying = true;
-        } else {
-            rc = pg_result_check(ctx->db, res, "COPY import_staging", NULL, err, sizeof(err));
-            res = NULL;
-            if (rc == OD_OK)
-                rc = od_fail(err, sizeof(err), OD_ERR_INTERNAL, "COPY did not start");
-        }
-        PQclear(res);
-    }
+    if (rc == OD_OK)
+        rc = import_stage_open(ctx->db, up->import_id, &up->stage, err, sizeof(err));
     if (rc) {
         api_reply_failure(ctx, rc, err);
         upload_free(ctx, up);
@@ -421,7 +290,7 @@ int imports_upload_body(api_ctx_t *ctx, const char *data, size_t len, void **sta
         return 1; /* upload_free aborts the COPY */
     }
     char err[512];
-    int rc = copy_bytes(ctx, up, (const unsigned char *)data, len, err, sizeof(err));
+    int rc = import_stage_append(up->stage, data, len, err, sizeof(err));
     if (rc) {
         api_reply_failure(ctx, rc, err);
         return 1;
@@ -495,12 +364,10 @@ void imports_upload_finish(api_ctx_t *ctx)
                             "the file is empty: send the CSV file as the request body");
         return;
     }
-    char err[512], total[24];
-    int rc = copy_end(ctx, up, true, err, sizeof(err));
-    if (rc == OD_OK) {
-        const char *params[] = {up->import_id, api_i64(total, sizeof(total), up->bytes)};
-        rc = pg_stmt_exec(ctx->db, &import_staged_stmt, params, NULL, err, sizeof(err));
-    }
+    char err[512];
+    int rc = import_stage_finish(up->stage, err, sizeof(err));
+    import_stage_free(up->stage);
+    up->stage = NULL;
     if (rc == OD_OK)
         rc = pg_tx_commit(ctx->db, err, sizeof(err));
     if (rc) {

@@ -30,8 +30,11 @@
 #include <unistd.h>
 
 #include "csv_reader.h"
+#include "import_stage.h"
 #include "importer_batch.h"
+#include "importer_plan.h"
 #include "log.h"
+#include "pg_copy.h"
 #include "phone.h"
 #include "uuid.h"
 #include "xmalloc.h"
@@ -196,26 +199,14 @@ static int64_t field_int(const PGresult *res, int row, int col, int64_t null_val
 static int copy_in(pg_conn_t *db, const char *sql, const char *what, const char *data, size_t len,
                    int64_t *rows, char *errbuf, size_t errlen)
 {
-    PGconn *conn = pg_conn_get(db);
-    PGresult *r = PQexec(conn, sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        int rc = pg_result_check(db, r, what, NULL, errbuf, errlen);
-        return rc ? rc : od_fail(errbuf, errlen, OD_ERR_INTERNAL, "%s: no COPY started", what);
+    int rc = pg_copy_begin(db, sql, what, errbuf, errlen);
+    if (rc)
+        return rc;
+    if ((rc = pg_copy_put(db, data, len, what, errbuf, errlen))) {
+        pg_copy_abort(db);
+        return rc;
     }
-    PQclear(r);
-    bool sent = len == 0 || PQputCopyData(conn, data, (int)len) == 1;
-    if (PQputCopyEnd(conn, sent ? NULL : "importer: sending failed") != 1)
-        sent = false;
-    PGresult *done = NULL;
-    int rc = pg_result_check(db, PQgetResult(conn), what, &done, errbuf, errlen);
-    if (rc == OD_OK && rows)
-        *rows = strtoll(PQcmdTuples(done), NULL, 10);
-    PQclear(done);
-    while ((r = PQgetResult(conn)) != NULL)
-        PQclear(r);
-    if (rc == OD_OK && !sent)
-        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "%s: %s", what, PQerrorMessage(conn));
-    return rc;
+    return pg_copy_end(db, what, rows, errbuf, errlen);
 }
 
 /* One staged chunk, in binary (bytea as raw bytes). *res is PQcleared by
@@ -251,13 +242,7 @@ typedef struct import_info {
     char region[8];
     char *mapping_json;
     int64_t bytes_total; /* -1 while not staged */
-    int64_t bytes_done;
-    int64_t rows_read;
-    int64_t rows_imported;
-    int64_t rows_duplicate;
-    int64_t rows_dnc;
-    int64_t rows_rejected;
-    int64_t row_number_done;
+    importer_counts_t counts;
     char error[512];
 } import_info_t;
 
@@ -280,13 +265,13 @@ static int info_load(pg_conn_t *db, const char *import_id, import_info_t *info, 
     free(info->mapping_json);
     info->mapping_json = xstrdup(PQgetvalue(res, 0, 4));
     info->bytes_total = field_int(res, 0, 5, -1);
-    info->bytes_done = field_int(res, 0, 6, 0);
-    info->rows_read = field_int(res, 0, 7, 0);
-    info->rows_imported = field_int(res, 0, 8, 0);
-    info->rows_duplicate = field_int(res, 0, 9, 0);
-    info->rows_dnc = field_int(res, 0, 10, 0);
-    info->rows_rejected = field_int(res, 0, 11, 0);
-    info->row_number_done = field_int(res, 0, 12, 0);
+    info->counts.bytes_done = field_int(res, 0, 6, 0);
+    info->counts.rows_read = field_int(res, 0, 7, 0);
+    info->counts.rows_imported = field_int(res, 0, 8, 0);
+    info->counts.rows_duplicate = field_int(res, 0, 9, 0);
+    info->counts.rows_dnc = field_int(res, 0, 10, 0);
+    info->counts.rows_rejected = field_int(res, 0, 11, 0);
+    info->counts.row_number_done = field_int(res, 0, 12, 0);
     snprintf(info->error, sizeof(info->error), "%s", PQgetvalue(res, 0, 13));
 out:
     PQclear(res);
@@ -298,12 +283,13 @@ static void progress_from_info(const import_info_t *info, const char *import_id,
 {
     snprintf(p->import_id, sizeof(p->import_id), "%s", import_id);
     p->bytes_total = info->bytes_total;
-    p->bytes_done = info->bytes_done;
-    p->rows_read = info->rows_read;
-    p->rows_imported = info->rows_imported;
-    p->rows_duplicate = info->rows_duplicate;
-    p->rows_dnc = info->rows_dnc;
-    p->rows_rejected = info->rows_rejected;
+    p->bytes_done = info->counts.bytes_done;
+    p->rows_read = info->counts.rows_read;
+    p->rows_imported = info->counts.rows_imported;
+    p->rows_duplicate = info->counts.rows_duplicate;
+    p->rows_dnc = info->counts.rows_dnc;
+    p->rows_rejected = info->counts.rows_rejected;
+    p->elapsed_s = 0;
 }
 
 /* Marks the import failed with message (whole-import error) and drops its
@@ -351,14 +337,49 @@ fail:
 static const pg_stmt_t stmt_campaign_exists = {"importer_campaign_exists",
                                                "SELECT 1 FROM campaign WHERE id = $1::uuid", 1};
 
-static const pg_stmt_t stmt_import_create = {
-    "importer_import_create",
-    "INSERT INTO import (campaign_id, source, filename, region, column_mapping)"
-    " VALUES ($1::uuid, 'file', $2, $3, $4::jsonb) RETURNING id",
-    4};
+/* Reads up to len bytes of fd into buf (short only at the end of the
+ * file); -1 with errno on a read error. */
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
 
-static const pg_stmt_t stmt_import_staged = {
-    "importer_import_staged", "UPDATE import SET bytes_total = $2 WHERE id = $1::uuid", 2};
+/* The file's bytes through the staging writer, in the caller's
+ * transaction, import_id's row already inserted. */
+static int file_copy(pg_conn_t *db, int fd, const char *path, const char *import_id, char *errbuf,
+                     size_t errlen)
+{
+    import_stage_t *st = NULL;
+    char *buf = xmalloc(IMPORT_STAGE_CHUNK_BYTES);
+    int rc = import_stage_open(db, import_id, &st, errbuf, errlen);
+    while (rc == OD_OK) {
+        ssize_t got = read_full(fd, buf, IMPORT_STAGE_CHUNK_BYTES);
+        if (got < 0)
+            rc = od_fail(errbuf, errlen, OD_ERR_IO, "%s: %s", path, strerror(errno));
+        else if (got == 0)
+            break;
+        else
+            rc = import_stage_append(st, buf, (size_t)got, errbuf, errlen);
+    }
+    if (rc == OD_OK && import_stage_bytes(st) == 0)
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "%s is empty", path);
+    if (rc == OD_OK)
+        rc = import_stage_finish(st, errbuf, errlen);
+    import_stage_free(st);
+    free(buf);
+    return rc;
+}
 
 int importer_file_stage(pg_conn_t *db, const char *campaign_id, const char *path,
                         const char *region, const lead_map_spec_t *spec, char import_id[37],
@@ -374,77 +395,22 @@ int importer_file_stage(pg_conn_t *db, const char *campaign_id, const char *path
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return od_fail(errbuf, errlen, OD_ERR_IO, "%s: %s", path, strerror(errno));
-    char *chunk = NULL;
-    char *mapping = NULL;
     PGresult *res = NULL;
-    int rc = OD_OK;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    const char *params[4];
-
-    params[0] = campaign_id;
-    if ((rc = pg_stmt_exec(db, &stmt_campaign_exists, params, &res, errbuf, errlen)) != OD_OK)
+    const char *params[1] = {campaign_id};
+    int rc = pg_stmt_exec(db, &stmt_campaign_exists, params, &res, errbuf, errlen);
+    if (rc)
         goto out;
-    bool exists = PQntuples(res) == 1;
-    PQclear(res);
-    res = NULL;
-    if (!exists) {
+    if (PQntuples(res) != 1) {
         rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found", campaign_id);
         goto out;
     }
     if ((rc = pg_tx_begin(db, errbuf, errlen)) != OD_OK)
         goto out;
-    mapping = lead_map_spec_to_json(spec);
-    params[1] = base;
-    params[2] = region && *region ? region : NULL;
-    params[3] = mapping;
-    if ((rc = pg_stmt_exec(db, &stmt_import_create, params, &res, errbuf, errlen)) != OD_OK)
+    if ((rc = import_stage_create(db, IMPORT_SOURCE_FILE, campaign_id, base, region, spec,
+                                  import_id, errbuf, errlen)))
         goto out;
-    snprintf(import_id, 37, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-
-    chunk = xmalloc(IMPORTER_CHUNK_BYTES);
-    int64_t total = 0;
-    for (int seq = 0;; seq++) {
-        size_t got = 0;
-        while (got < IMPORTER_CHUNK_BYTES) {
-            ssize_t n = read(fd, chunk + got, IMPORTER_CHUNK_BYTES - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                rc = od_fail(errbuf, errlen, OD_ERR_IO, "%s: %s", path, strerror(errno));
-                goto out;
-            }
-            if (n == 0)
-                break;
-            got += (size_t)n;
-        }
-        if (got == 0)
-            break;
-        char seqtext[16];
-        snprintf(seqtext, sizeof(seqtext), "%d", seq);
-        const char *values[3] = {import_id, seqtext, chunk};
-        const int lengths[3] = {0, 0, (int)got};
-        const int formats[3] = {0, 0, 1};
-        PGresult *r = PQexecParams(pg_conn_get(db),
-                                   "INSERT INTO import_staging (import_id, seq, chunk)"
-                                   " VALUES ($1::uuid, $2::int, $3::bytea)",
-                                   3, NULL, values, lengths, formats, 0);
-        if ((rc = pg_result_check(db, r, "import_staging", NULL, errbuf, errlen)) != OD_OK)
-            goto out;
-        total += (int64_t)got;
-        if (got < IMPORTER_CHUNK_BYTES)
-            break;
-    }
-    if (total == 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "%s is empty", path);
-        goto out;
-    }
-    char totaltext[32];
-    snprintf(totaltext, sizeof(totaltext), "%lld", (long long)total);
-    params[0] = import_id;
-    params[1] = totaltext;
-    if ((rc = pg_stmt_exec(db, &stmt_import_staged, params, NULL, errbuf, errlen)) != OD_OK)
+    if ((rc = file_copy(db, fd, path, import_id, errbuf, errlen)))
         goto out;
     rc = pg_tx_commit(db, errbuf, errlen);
 out:
@@ -453,8 +419,6 @@ out:
         import_id[0] = '\0';
     }
     PQclear(res);
-    free(chunk);
-    free(mapping);
     close(fd);
     return rc;
 }
@@ -699,6 +663,123 @@ typedef struct batch_counts {
     int64_t dnc;
 } batch_counts_t;
 
+/* BEGIN, without waiting for the WAL flush: a lost commit loses the
+ * resume point with it (same transaction), so the import stays exact.
+ * Creates the temp table once per server session (*pid: the backend). */
+static int batch_tx_begin(import_run_t *run, int *pid, char *errbuf, size_t errlen)
+{
+    pg_conn_t *db = run->db;
+    int rc = pg_tx_begin(db, errbuf, errlen);
+    if (rc)
+        return rc;
+    if ((rc = pg_exec(db, "SET LOCAL synchronous_commit TO off", NULL, errbuf, errlen)))
+        return rc;
+    *pid = PQbackendPID(pg_conn_get(db));
+    if (*pid != run->temp_pid)
+        rc = pg_exec(db, TEMP_TABLE_SQL, NULL, errbuf, errlen);
+    return rc;
+}
+
+/* copy_in on the run's connection, its time counted as COPY. */
+static int run_copy_in(import_run_t *run, const char *sql, const char *what, const csv_buf_t *data,
+                       int64_t *rows, char *errbuf, size_t errlen)
+{
+    double t0 = mono_s();
+    int rc = copy_in(run->db, sql, what, data->data, data->len, rows, errbuf, errlen);
+    run->t_copy += mono_s() - t0;
+    return rc;
+}
+
+/* Whether one of the batch's numbers is on the account's DNC list. */
+static int batch_dnc_any(import_run_t *run, const importer_batch_t *b, bool *any, char *errbuf,
+                         size_t errlen)
+{
+    PGresult *res = NULL;
+    const char *params[2] = {run->info.account_id, b->direct_numbers.data};
+    int rc = pg_stmt_exec(run->db, &stmt_dnc_any, params, &res, errbuf, errlen);
+    if (rc == OD_OK)
+        *any = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return rc;
+}
+
+/* The direct way: primaries COPYed into lead, secondary contacts into the
+ * temp table. A number already in the campaign fails the COPY: *conflict. */
+static int batch_copy_direct(import_run_t *run, const importer_batch_t *b, batch_counts_t *counts,
+                             bool *conflict, char *errbuf, size_t errlen)
+{
+    int64_t copied = 0;
+    int rc = run_copy_in(run, COPY_DIRECT_SQL, "copy leads", &b->direct, &copied, errbuf, errlen);
+    if (rc) {
+        *conflict = rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(run->db), "23505") == 0;
+        return rc;
+    }
+    counts->imported = copied;
+    counts->dnc = 0;
+    if (b->n_secondary == 0)
+        return OD_OK;
+    return run_copy_in(run, COPY_LEADS_SQL, "copy secondary contacts", &b->secondaries, NULL,
+                       errbuf, errlen);
+}
+
+/* The merge way: everything COPYed into the temp table, then the primaries
+ * merged, duplicates and DNC numbers left out and counted. */
+static int batch_copy_merge(import_run_t *run, const importer_batch_t *b, batch_counts_t *counts,
+                            char *errbuf, size_t errlen)
+{
+    int rc = run_copy_in(run, COPY_LEADS_SQL, "copy leads", &b->leads, NULL, errbuf, errlen);
+    if (rc)
+        return rc;
+    double t0 = mono_s();
+    PGresult *res = NULL;
+    const char *params[3] = {run->info.campaign_id, run->import_id, run->info.account_id};
+    const pg_stmt_t *merge = b->n_external > 0 ? &stmt_merge_primary_ext : &stmt_merge_primary;
+    if ((rc = pg_stmt_exec(run->db, merge, params, &res, errbuf, errlen)) == OD_OK) {
+        counts->imported = field_int(res, 0, 0, 0);
+        counts->dnc = field_int(res, 0, 1, 0);
+    }
+    PQclear(res);
+    run->t_merge += mono_s() - t0;
+    return rc;
+}
+
+/* The batch's leads, either way, then the secondary contacts' merge. */
+static int batch_leads_write(import_run_t *run, const importer_batch_t *b, bool direct,
+                             batch_counts_t *counts, bool *conflict, char *errbuf, size_t errlen)
+{
+    if (direct) {
+        int rc = batch_dnc_any(run, b, &direct, errbuf, errlen);
+        if (rc)
+            return rc;
+        direct = !direct; /* no number of the batch is on the DNC list */
+    }
+    int rc = direct ? batch_copy_direct(run, b, counts, conflict, errbuf, errlen)
+                    : batch_copy_merge(run, b, counts, errbuf, errlen);
+    if (rc || b->n_secondary == 0)
+        return rc;
+    double t0 = mono_s();
+    const char *params[3] = {run->info.campaign_id, run->import_id, run->info.account_id};
+    rc = pg_stmt_exec(run->db, &stmt_merge_secondary, params, NULL, errbuf, errlen);
+    run->t_merge += mono_s() - t0;
+    return rc;
+}
+
+/* The resume point and counters after the batch, in its transaction. */
+static int batch_progress_write(import_run_t *run, const importer_counts_t *c, char *errbuf,
+                                size_t errlen)
+{
+    char v[7][24];
+    const int64_t values[7] = {c->bytes_done,    c->row_number_done, c->rows_read,
+                               c->rows_imported, c->rows_duplicate,  c->rows_dnc,
+                               c->rows_rejected};
+    const char *params[8] = {run->import_id};
+    for (int i = 0; i < 7; i++) {
+        snprintf(v[i], sizeof(v[i]), "%lld", (long long)values[i]);
+        params[i + 1] = v[i];
+    }
+    return pg_stmt_exec(run->db, &stmt_progress, params, NULL, errbuf, errlen);
+}
+
 /* Writes one batch in one transaction. Two ways to the leads:
  *   direct  the primaries (each number once, importer_batch.h) COPYed
  *           straight into lead: no temp table, no INSERT ... SELECT. Only
@@ -714,100 +795,25 @@ typedef struct batch_counts {
 static int batch_write_once(import_run_t *run, const importer_batch_t *b, bool direct,
                             batch_counts_t *counts, bool *conflict, char *errbuf, size_t errlen)
 {
-    pg_conn_t *db = run->db;
-    PGresult *res = NULL;
-    double t0 = mono_s(), t1;
+    double t0 = mono_s(), timed0 = run->t_copy + run->t_merge;
+    int pid = -1;
     *conflict = false;
-    int rc = pg_tx_begin(db, errbuf, errlen);
-    if (rc)
-        return rc;
-    /* A lost commit loses the resume point with it (same transaction), so
-     * the import stays exact without waiting for the WAL flush. */
-    if ((rc = pg_exec(db, "SET LOCAL synchronous_commit TO off", NULL, errbuf, errlen)))
-        goto out;
-    int pid = PQbackendPID(pg_conn_get(db));
-    if (pid != run->temp_pid && (rc = pg_exec(db, TEMP_TABLE_SQL, NULL, errbuf, errlen)))
-        goto out;
-    if (b->leads.len > 0) {
-        const char *params[3] = {run->info.campaign_id, run->import_id, run->info.account_id};
-        if (direct) {
-            const char *dnc_params[2] = {run->info.account_id, b->direct_numbers.data};
-            if ((rc = pg_stmt_exec(db, &stmt_dnc_any, dnc_params, &res, errbuf, errlen)))
-                goto out;
-            direct = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
-            PQclear(res);
-            res = NULL;
-        }
-        t1 = mono_s();
-        run->t_commit += t1 - t0;
-        if (direct) {
-            int64_t copied = 0;
-            rc = copy_in(db, COPY_DIRECT_SQL, "copy leads", b->direct.data, b->direct.len, &copied,
-                         errbuf, errlen);
-            if (rc) {
-                *conflict = rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(db), "23505") == 0;
-                goto out;
-            }
-            counts->imported = copied;
-            counts->dnc = 0;
-            if (b->n_secondary > 0 &&
-                (rc = copy_in(db, COPY_LEADS_SQL, "copy secondary contacts", b->secondaries.data,
-                              b->secondaries.len, NULL, errbuf, errlen)))
-                goto out;
-            t0 = mono_s();
-            run->t_copy += t0 - t1;
-        } else {
-            if ((rc = copy_in(db, COPY_LEADS_SQL, "copy leads", b->leads.data, b->leads.len, NULL,
-                              errbuf, errlen)))
-                goto out;
-            t0 = mono_s();
-            run->t_copy += t0 - t1;
-            const pg_stmt_t *merge =
-                b->n_external > 0 ? &stmt_merge_primary_ext : &stmt_merge_primary;
-            if ((rc = pg_stmt_exec(db, merge, params, &res, errbuf, errlen)))
-                goto out;
-            counts->imported = field_int(res, 0, 0, 0);
-            counts->dnc = field_int(res, 0, 1, 0);
-            PQclear(res);
-            res = NULL;
-        }
-        if (b->n_secondary > 0 &&
-            (rc = pg_stmt_exec(db, &stmt_merge_secondary, params, NULL, errbuf, errlen)))
-            goto out;
-        t1 = mono_s();
-        run->t_merge += t1 - t0;
-        t0 = t1;
+    int rc = batch_tx_begin(run, &pid, errbuf, errlen);
+    if (rc == OD_OK && b->leads.len > 0)
+        rc = batch_leads_write(run, b, direct, counts, conflict, errbuf, errlen);
+    if (rc == OD_OK && b->rejects.len > 0)
+        rc = run_copy_in(run, COPY_REJECTS_SQL, "copy rejects", &b->rejects, NULL, errbuf, errlen);
+    if (rc == OD_OK) {
+        importer_counts_t after =
+            importer_counts_after(&run->info.counts, b, counts->imported, counts->dnc);
+        rc = batch_progress_write(run, &after, errbuf, errlen);
     }
-    if (b->rejects.len > 0) {
-        t1 = mono_s();
-        run->t_commit += t1 - t0;
-        if ((rc = copy_in(db, COPY_REJECTS_SQL, "copy rejects", b->rejects.data, b->rejects.len,
-                          NULL, errbuf, errlen)))
-            goto out;
-        t0 = mono_s();
-        run->t_copy += t0 - t1;
-    }
-    const import_info_t *t = &run->info;
-    char v[7][24];
-    snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)b->end_offset);
-    snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)b->last_row);
-    snprintf(v[2], sizeof(v[2]), "%lld", (long long)(t->rows_read + (int64_t)b->n_rows));
-    snprintf(v[3], sizeof(v[3]), "%lld", (long long)(t->rows_imported + counts->imported));
-    snprintf(
-        v[4], sizeof(v[4]), "%lld",
-        (long long)(t->rows_duplicate + (int64_t)b->n_primary - counts->imported - counts->dnc));
-    snprintf(v[5], sizeof(v[5]), "%lld", (long long)(t->rows_dnc + counts->dnc));
-    snprintf(v[6], sizeof(v[6]), "%lld", (long long)(t->rows_rejected + (int64_t)b->n_rejected));
-    const char *params[8] = {run->import_id, v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
-    if ((rc = pg_stmt_exec(db, &stmt_progress, params, NULL, errbuf, errlen)))
-        goto out;
-    if ((rc = pg_tx_commit(db, errbuf, errlen)) == OD_OK)
+    if (rc == OD_OK && (rc = pg_tx_commit(run->db, errbuf, errlen)) == OD_OK)
         run->temp_pid = pid;
-    run->t_commit += mono_s() - t0;
-out:
-    PQclear(res);
     if (rc)
-        pg_tx_rollback(db);
+        pg_tx_rollback(run->db);
+    /* Everything but the COPYs and merges, timed where they run. */
+    run->t_commit += mono_s() - t0 - (run->t_copy + run->t_merge - timed0);
     return rc;
 }
 
@@ -815,7 +821,7 @@ static int batch_write(import_run_t *run, const importer_batch_t *b, char *errbu
 {
     batch_counts_t counts;
     int rc;
-    bool direct = !run->direct_off && b->n_external == 0 && !b->direct_unusable && b->n_direct > 0;
+    bool direct = importer_direct_decide(b, run->direct_off);
     for (int attempt = 1;; attempt++) {
         memset(&counts, 0, sizeof(counts));
         bool conflict = false;
@@ -847,14 +853,7 @@ static int batch_write(import_run_t *run, const importer_batch_t *b, char *errbu
     }
     if (rc)
         return rc;
-    import_info_t *t = &run->info;
-    t->bytes_done = (int64_t)b->end_offset;
-    t->row_number_done = (int64_t)b->last_row;
-    t->rows_read += (int64_t)b->n_rows;
-    t->rows_imported += counts.imported;
-    t->rows_duplicate += (int64_t)b->n_primary - counts.imported - counts.dnc;
-    t->rows_dnc += counts.dnc;
-    t->rows_rejected += (int64_t)b->n_rejected;
+    run->info.counts = importer_counts_after(&run->info.counts, b, counts.imported, counts.dnc);
     return OD_OK;
 }
 
@@ -912,13 +911,7 @@ static int writer_loop(import_run_t *run, importer_progress_fn progress, void *a
 static int pipeline_run(import_run_t *run, importer_progress_fn progress, void *arg, bool *stopped,
                         char *errbuf, size_t errlen)
 {
-    int workers = run->cfg->workers;
-    if (workers <= 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        workers = cpus > 0 ? (int)cpus : 1;
-    }
-    if (workers > 64)
-        workers = 64;
+    int workers = importer_workers_decide(run->cfg->workers, sysconf(_SC_NPROCESSORS_ONLN));
     /* Every worker busy, one batch being written and one being filled:
      * more slots would only hold memory. */
     run->n_slots = (size_t)workers + 3;
@@ -1108,11 +1101,10 @@ static void run_free(import_run_t *run)
     pthread_cond_destroy(&run->cv);
 }
 
-int importer_run(pg_conn_t *db, const importer_config_t *cfg, const char *import_id,
-                 importer_progress_fn progress, void *arg, importer_result_t *result, char *errbuf,
-                 size_t errlen)
+/* The arguments of importer_run, before anything is touched. */
+static int run_args_check(const importer_config_t *cfg, const char *import_id, char *errbuf,
+                          size_t errlen)
 {
-    memset(result, 0, sizeof(*result));
     if (!uuid_str_valid(import_id))
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "import id '%s' is not a UUID (8-4-4-4-12 hex digits)", import_id);
@@ -1121,140 +1113,196 @@ int importer_run(pg_conn_t *db, const importer_config_t *cfg, const char *import
     if (cfg->batch_rows < 0 || cfg->batch_rows > IMPORTER_BATCH_ROWS_MAX)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "batch rows must be 1..%d",
                        IMPORTER_BATCH_ROWS_MAX);
-    /* Both build process-wide state lazily; do it before any thread does. */
-    phone_init();
-    json_object_seed(0);
-    import_run_t run;
-    memset(&run, 0, sizeof(run));
-    pthread_mutex_init(&run.mu, NULL);
-    pthread_cond_init(&run.cv, NULL);
-    run.db = db;
-    run.cfg = cfg;
-    run.import_id = import_id;
-    run.batch_rows = cfg->batch_rows ? cfg->batch_rows : IMPORTER_BATCH_ROWS_DEFAULT;
-    run.temp_pid = -1;
-    run.started = mono_s();
-    lead_map_spec_t *spec = NULL;
-    csv_buf_t header_csv = {0};
-    PGresult *res = NULL;
-    bool locked = false;
+    return OD_OK;
+}
+
+static void run_init(import_run_t *run, pg_conn_t *db, const importer_config_t *cfg,
+                     const char *import_id)
+{
+    memset(run, 0, sizeof(*run));
+    pthread_mutex_init(&run->mu, NULL);
+    pthread_cond_init(&run->cv, NULL);
+    run->db = db;
+    run->cfg = cfg;
+    run->import_id = import_id;
+    run->batch_rows = cfg->batch_rows ? cfg->batch_rows : IMPORTER_BATCH_ROWS_DEFAULT;
+    run->temp_pid = -1;
+    run->started = mono_s();
+}
+
+/* The import's advisory lock (stmt_unlock: unlock) taken, or
+ * OD_ERR_CONFLICT: another importer runs it. */
+static int run_lock(pg_conn_t *db, const pg_stmt_t *stmt, const char *import_id, char *errbuf,
+                    size_t errlen)
+{
     char lockclass[16];
     snprintf(lockclass, sizeof(lockclass), "%d", IMPORTER_LOCK_CLASS);
-    const char *lock_params[2] = {lockclass, import_id};
-
-    int rc = pg_stmt_exec(db, &stmt_lock, lock_params, &res, errbuf, errlen);
-    if (rc)
-        goto out;
-    locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    res = NULL;
-    if (!locked) {
+    const char *params[2] = {lockclass, import_id};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, stmt, params, &res, errbuf, errlen);
+    if (rc == OD_OK && stmt == &stmt_lock && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
         rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT, "import %s is being run by another importer",
                      import_id);
-        goto out;
-    }
-    if ((rc = info_load(db, import_id, &run.info, errbuf, errlen)))
-        goto out;
-    progress_from_info(&run.info, import_id, &result->progress);
-    if (strcmp(run.info.status, "completed") == 0) {
-        result->outcome = IMPORTER_COMPLETED;
-        goto out;
-    }
-    if (strcmp(run.info.status, "failed") == 0) {
-        result->outcome = IMPORTER_FAILED;
-        snprintf(result->error, sizeof(result->error), "%s", run.info.error);
-        goto out;
-    }
-    if (run.info.bytes_total < 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT,
-                     "import %s: its upload is not completely staged yet", import_id);
-        goto out;
-    }
+    PQclear(res);
+    return rc;
+}
+
+/* Everything before the data pass: the mapping, the staged chunks, the
+ * header (the import marked running with it) and where the pass starts.
+ * *go false: the run is over, result says how (or the error does). */
+static int run_prepare(import_run_t *run, importer_result_t *result, bool *go, char *errbuf,
+                       size_t errlen)
+{
+    pg_conn_t *db = run->db;
+    lead_map_spec_t *spec = NULL;
+    csv_buf_t header_csv = {0};
     char message[512];
-    if (lead_map_spec_from_json(run.info.mapping_json, &spec, message, sizeof(message)) != OD_OK) {
-        rc = import_fail(db, import_id, message, result, errbuf, errlen);
+    bool data_error = false;
+    *go = false;
+    int rc;
+    if (lead_map_spec_from_json(run->info.mapping_json, &spec, message, sizeof(message)) != OD_OK) {
+        rc = import_fail(db, run->import_id, message, result, errbuf, errlen);
         goto out;
     }
-    if ((rc = chunks_load(&run, errbuf, errlen)))
+    if ((rc = chunks_load(run, errbuf, errlen)))
         goto out;
-    bool data_error = false;
-    rc = header_read(&run, spec, &header_csv, &data_error, message, sizeof(message));
+    rc = header_read(run, spec, &header_csv, &data_error, message, sizeof(message));
     if (rc && data_error) {
-        rc = import_fail(db, import_id, message, result, errbuf, errlen);
+        rc = import_fail(db, run->import_id, message, result, errbuf, errlen);
         goto out;
     }
     if (rc) {
         snprintf(errbuf, errlen, "%s", message);
         goto out;
     }
-    const char *start_params[2] = {import_id, csv_buf_cstr(&header_csv)};
-    if ((rc = pg_stmt_exec(db, &stmt_start, start_params, NULL, errbuf, errlen)))
+    const char *params[2] = {run->import_id, csv_buf_cstr(&header_csv)};
+    if ((rc = pg_stmt_exec(db, &stmt_start, params, NULL, errbuf, errlen)))
         goto out;
-    if ((uint64_t)run.info.bytes_done > run.header_end) {
-        run.start_offset = (uint64_t)run.info.bytes_done;
-        run.first_row = (uint64_t)run.info.row_number_done + 1;
-    } else {
-        run.start_offset = run.header_end;
-        run.first_row = 1;
-    }
-    char *desc = lead_map_describe(run.map);
+    importer_resume_t from = importer_resume_point(&run->info.counts, run->header_end);
+    run->start_offset = from.offset;
+    run->first_row = from.first_row;
+    *go = true;
+out:
+    csv_buf_free(&header_csv);
+    lead_map_spec_free(spec);
+    return rc;
+}
+
+static void run_log_start(const import_run_t *run)
+{
+    char *desc = lead_map_describe(run->map);
+    char delimiter[2] = {run->delimiter, 0};
     log_info("import_start",
              "import %s into campaign %s: %lld bytes, from byte %llu (row %llu), delimiter "
              "'%s', region %s, %s",
-             import_id, run.info.campaign_id, (long long)run.info.bytes_total,
-             (unsigned long long)run.start_offset, (unsigned long long)run.first_row,
-             run.delimiter == '\t' ? "tab" : (char[]){run.delimiter, 0}, run.info.region, desc);
+             run->import_id, run->info.campaign_id, (long long)run->info.bytes_total,
+             (unsigned long long)run->start_offset, (unsigned long long)run->first_row,
+             run->delimiter == '\t' ? "tab" : delimiter, run->info.region, desc);
     free(desc);
+}
 
-    if (progress) {
-        /* Where the run starts (a resumed import's counters so far). */
-        importer_progress_t p;
-        progress_from_info(&run.info, import_id, &p);
-        progress(&p, arg);
-    }
-    bool stopped = false;
-    rc = pipeline_run(&run, progress, arg, &stopped, errbuf, errlen);
-    progress_from_info(&run.info, import_id, &result->progress);
-    result->progress.elapsed_s = mono_s() - run.started;
-    if (rc)
-        goto out;
-    if (stopped) {
-        result->outcome = IMPORTER_STOPPED;
-        log_info("import_stopped", "import %s stopped at row %lld (resumable)", import_id,
-                 (long long)run.info.row_number_done);
-        goto out;
-    }
-    if (run.parser_rc && run.parser_data_error) {
-        rc = import_fail(db, import_id, run.parser_err, result, errbuf, errlen);
-        goto out;
-    }
-    if (run.parser_rc) {
-        rc = run.parser_rc;
-        snprintf(errbuf, errlen, "%s", run.parser_err);
-        goto out;
-    }
-    if ((rc = import_complete(db, import_id, errbuf, errlen)))
-        goto out;
-    result->outcome = IMPORTER_COMPLETED;
+static void run_log_end(const import_run_t *run, const importer_result_t *result)
+{
+    const importer_counts_t *c = &run->info.counts;
     log_info("import_completed",
              "import %s: %lld rows read, %lld imported, %lld duplicate, %lld dnc, %lld rejected "
              "in %.1f s",
-             import_id, (long long)run.info.rows_read, (long long)run.info.rows_imported,
-             (long long)run.info.rows_duplicate, (long long)run.info.rows_dnc,
-             (long long)run.info.rows_rejected, result->progress.elapsed_s);
+             run->import_id, (long long)c->rows_read, (long long)c->rows_imported,
+             (long long)c->rows_duplicate, (long long)c->rows_dnc, (long long)c->rows_rejected,
+             result->progress.elapsed_s);
     log_info("import_timing",
              "import %s: writer waited %.1f s for rows, COPY %.1f s, merge %.1f s, "
              "transactions %.1f s",
-             import_id, run.t_wait, run.t_copy, run.t_merge, run.t_commit);
-out:
-    if (locked && !pg_conn_lost(db)) {
+             run->import_id, run->t_wait, run->t_copy, run->t_merge, run->t_commit);
+}
+
+/* The data pass, then the end importer_end_decide picks. */
+static int run_pass(import_run_t *run, importer_progress_fn progress, void *arg,
+                    importer_result_t *result, char *errbuf, size_t errlen)
+{
+    run_log_start(run);
+    if (progress) {
+        /* Where the run starts (a resumed import's counters so far). */
+        importer_progress_t p;
+        progress_from_info(&run->info, run->import_id, &p);
+        progress(&p, arg);
+    }
+    bool stopped = false;
+    int rc = pipeline_run(run, progress, arg, &stopped, errbuf, errlen);
+    progress_from_info(&run->info, run->import_id, &result->progress);
+    result->progress.elapsed_s = mono_s() - run->started;
+    if (rc)
+        return rc;
+    switch (importer_end_decide(stopped, run->parser_rc, run->parser_data_error)) {
+    case IMPORTER_END_STOPPED:
+        result->outcome = IMPORTER_STOPPED;
+        log_info("import_stopped", "import %s stopped at row %lld (resumable)", run->import_id,
+                 (long long)run->info.counts.row_number_done);
+        return OD_OK;
+    case IMPORTER_END_FAIL_IMPORT:
+        return import_fail(run->db, run->import_id, run->parser_err, result, errbuf, errlen);
+    case IMPORTER_END_ERROR:
+        snprintf(errbuf, errlen, "%s", run->parser_err);
+        return run->parser_rc;
+    case IMPORTER_END_COMPLETE:
+        break;
+    }
+    if ((rc = import_complete(run->db, run->import_id, errbuf, errlen)))
+        return rc;
+    result->outcome = IMPORTER_COMPLETED;
+    run_log_end(run, result);
+    return OD_OK;
+}
+
+/* With the lock held: the import row decides whether there is anything to
+ * run (importer_start_decide), then the run. */
+static int run_locked(import_run_t *run, importer_progress_fn progress, void *arg,
+                      importer_result_t *result, char *errbuf, size_t errlen)
+{
+    int rc = info_load(run->db, run->import_id, &run->info, errbuf, errlen);
+    if (rc)
+        return rc;
+    progress_from_info(&run->info, run->import_id, &result->progress);
+    switch (importer_start_decide(run->info.status, run->info.bytes_total)) {
+    case IMPORTER_START_COMPLETED:
+        result->outcome = IMPORTER_COMPLETED;
+        return OD_OK;
+    case IMPORTER_START_FAILED:
+        result->outcome = IMPORTER_FAILED;
+        snprintf(result->error, sizeof(result->error), "%s", run->info.error);
+        return OD_OK;
+    case IMPORTER_START_UNSTAGED:
+        return od_fail(errbuf, errlen, OD_ERR_CONFLICT,
+                       "import %s: its upload is not completely staged yet", run->import_id);
+    case IMPORTER_START_RUN:
+        break;
+    }
+    bool go = false;
+    if ((rc = run_prepare(run, result, &go, errbuf, errlen)) || !go)
+        return rc;
+    return run_pass(run, progress, arg, result, errbuf, errlen);
+}
+
+int importer_run(pg_conn_t *db, const importer_config_t *cfg, const char *import_id,
+                 importer_progress_fn progress, void *arg, importer_result_t *result, char *errbuf,
+                 size_t errlen)
+{
+    memset(result, 0, sizeof(*result));
+    int rc = run_args_check(cfg, import_id, errbuf, errlen);
+    if (rc)
+        return rc;
+    /* Both build process-wide state lazily; do it before any thread does. */
+    phone_init();
+    json_object_seed(0);
+    import_run_t run;
+    run_init(&run, db, cfg, import_id);
+    if ((rc = run_lock(db, &stmt_lock, import_id, errbuf, errlen)) == OD_OK) {
+        rc = run_locked(&run, progress, arg, result, errbuf, errlen);
         char ignored[128];
-        if (pg_stmt_exec(db, &stmt_unlock, lock_params, NULL, ignored, sizeof(ignored)) != OD_OK)
+        if (!pg_conn_lost(db) &&
+            run_lock(db, &stmt_unlock, import_id, ignored, sizeof(ignored)) != OD_OK)
             log_warn("import_unlock", "import %s: %s", import_id, ignored);
     }
-    PQclear(res);
-    csv_buf_free(&header_csv);
-    lead_map_spec_free(spec);
     run_free(&run);
     return rc;
 }

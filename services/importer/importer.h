@@ -2,9 +2,10 @@
  * importer.h — CSV imports into a campaign's leads (docs/architecture.md §7).
  *
  * An import is a row of `import` plus its raw bytes in `import_staging`
- * (chunks split anywhere). The API streams uploads there; for a local file
- * importer_file_stage does it. importer_run then reads the staged bytes,
- * parses them (lib/ingest/csv_reader), maps and validates every row
+ * (chunks split anywhere), written by lib/ingest/import_stage: the API
+ * streams uploads through it, and importer_file_stage a local file.
+ * importer_run then reads the staged bytes, parses them
+ * (lib/ingest/csv_reader), maps and validates every row
  * (lib/ingest/lead_map, on a pool of worker threads) and merges them into
  * `lead` in bounded transactions of cfg->batch_rows rows:
  *
@@ -58,9 +59,6 @@
  * every fraction of a second. */
 #define IMPORTER_BATCH_ROWS_DEFAULT 5000
 #define IMPORTER_BATCH_ROWS_MAX     100000
-/* Staging chunk size for local files: big enough for few statements, small
- * enough that a chunk in memory does not matter. */
-#define IMPORTER_CHUNK_BYTES (1024 * 1024)
 /* Advisory lock class of imports ("impt"); the second key is
  * hashtext(import id). MIGRATE_LOCK_KEY uses the one-key form, which never
  * collides with the two-key form. */
@@ -109,7 +107,7 @@ typedef struct importer_result {
 /*
  * Creates an import of the local file at path into campaign_id: the import
  * row (source file, status pending, region and mapping as given, both may
- * be NULL) and the file's bytes staged in IMPORTER_CHUNK_BYTES chunks, in
+ * be NULL) and the file's bytes staged (lib/ingest/import_stage.h), in
  * one transaction, so an import either exists with all its bytes or not at
  * all. Writes the new import's id into import_id.
  * Errors: OD_ERR_NOT_FOUND (no such campaign), OD_ERR_INVALID (empty

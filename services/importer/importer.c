@@ -292,44 +292,34 @@ static void progress_from_info(const import_info_t *info, const char *import_id,
     p->elapsed_s = 0;
 }
 
-/* Marks the import failed with message (whole-import error) and drops its
- * staged bytes. */
-static int import_fail(pg_conn_t *db, const char *import_id, const char *message,
-                       importer_result_t *result, char *errbuf, size_t errlen)
+/* Ends the import with status (completed, or failed with message) and
+ * drops its staged bytes, in one transaction. */
+static int import_end(pg_conn_t *db, const char *import_id, const char *status, const char *message,
+                      char *errbuf, size_t errlen)
 {
     int rc = pg_tx_begin(db, errbuf, errlen);
     if (rc)
         return rc;
-    const char *params[3] = {import_id, "failed", message};
-    if ((rc = pg_stmt_exec(db, &stmt_finish, params, NULL, errbuf, errlen)) != OD_OK)
-        goto fail;
-    if ((rc = pg_stmt_exec(db, &stmt_staging_delete, params, NULL, errbuf, errlen)) != OD_OK)
-        goto fail;
-    if ((rc = pg_tx_commit(db, errbuf, errlen)) != OD_OK)
-        goto fail;
-    result->outcome = IMPORTER_FAILED;
-    snprintf(result->error, sizeof(result->error), "%s", message);
-    log_warn("import_failed", "import %s failed: %s", import_id, message);
-    return OD_OK;
-fail:
+    const char *params[3] = {import_id, status, message};
+    if ((rc = pg_stmt_exec(db, &stmt_finish, params, NULL, errbuf, errlen)) == OD_OK &&
+        (rc = pg_stmt_exec(db, &stmt_staging_delete, params, NULL, errbuf, errlen)) == OD_OK)
+        return pg_tx_commit(db, errbuf, errlen);
     pg_tx_rollback(db);
     return rc;
 }
 
-static int import_complete(pg_conn_t *db, const char *import_id, char *errbuf, size_t errlen)
+/* Marks the import failed with message (a whole-import error) and reports
+ * it so in result. */
+static int import_fail(pg_conn_t *db, const char *import_id, const char *message,
+                       importer_result_t *result, char *errbuf, size_t errlen)
 {
-    int rc = pg_tx_begin(db, errbuf, errlen);
+    int rc = import_end(db, import_id, "failed", message, errbuf, errlen);
     if (rc)
         return rc;
-    const char *params[3] = {import_id, "completed", NULL};
-    if ((rc = pg_stmt_exec(db, &stmt_finish, params, NULL, errbuf, errlen)) != OD_OK)
-        goto fail;
-    if ((rc = pg_stmt_exec(db, &stmt_staging_delete, params, NULL, errbuf, errlen)) != OD_OK)
-        goto fail;
-    return pg_tx_commit(db, errbuf, errlen);
-fail:
-    pg_tx_rollback(db);
-    return rc;
+    result->outcome = IMPORTER_FAILED;
+    snprintf(result->error, sizeof(result->error), "%s", message);
+    log_warn("import_failed", "import %s failed: %s", import_id, message);
+    return OD_OK;
 }
 
 /* ---- staging a local file -------------------------------------------------- */
@@ -1130,19 +1120,17 @@ static void run_init(import_run_t *run, pg_conn_t *db, const importer_config_t *
     run->started = mono_s();
 }
 
-/* The import's advisory lock (stmt_unlock: unlock) taken, or
- * OD_ERR_CONFLICT: another importer runs it. */
-static int run_lock(pg_conn_t *db, const pg_stmt_t *stmt, const char *import_id, char *errbuf,
-                    size_t errlen)
+/* Runs stmt_lock or stmt_unlock on the import's advisory lock; *got: its
+ * answer (taken, or released). */
+static int run_lock_exec(pg_conn_t *db, const pg_stmt_t *stmt, const char *import_id, bool *got,
+                         char *errbuf, size_t errlen)
 {
     char lockclass[16];
     snprintf(lockclass, sizeof(lockclass), "%d", IMPORTER_LOCK_CLASS);
     const char *params[2] = {lockclass, import_id};
     PGresult *res = NULL;
     int rc = pg_stmt_exec(db, stmt, params, &res, errbuf, errlen);
-    if (rc == OD_OK && stmt == &stmt_lock && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT, "import %s is being run by another importer",
-                     import_id);
+    *got = rc == OD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     return rc;
 }
@@ -1247,7 +1235,7 @@ static int run_pass(import_run_t *run, importer_progress_fn progress, void *arg,
     case IMPORTER_END_COMPLETE:
         break;
     }
-    if ((rc = import_complete(run->db, run->import_id, errbuf, errlen)))
+    if ((rc = import_end(run->db, run->import_id, "completed", NULL, errbuf, errlen)))
         return rc;
     result->outcome = IMPORTER_COMPLETED;
     run_log_end(run, result);
@@ -1296,11 +1284,17 @@ int importer_run(pg_conn_t *db, const importer_config_t *cfg, const char *import
     json_object_seed(0);
     import_run_t run;
     run_init(&run, db, cfg, import_id);
-    if ((rc = run_lock(db, &stmt_lock, import_id, errbuf, errlen)) == OD_OK) {
+    bool locked = false;
+    rc = run_lock_exec(db, &stmt_lock, import_id, &locked, errbuf, errlen);
+    if (rc == OD_OK && !locked)
+        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT, "import %s is being run by another importer",
+                     import_id);
+    if (locked) {
         rc = run_locked(&run, progress, arg, result, errbuf, errlen);
         char ignored[128];
-        if (!pg_conn_lost(db) &&
-            run_lock(db, &stmt_unlock, import_id, ignored, sizeof(ignored)) != OD_OK)
+        bool released;
+        if (!pg_conn_lost(db) && run_lock_exec(db, &stmt_unlock, import_id, &released, ignored,
+                                               sizeof(ignored)) != OD_OK)
             log_warn("import_unlock", "import %s: %s", import_id, ignored);
     }
     run_free(&run);

@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "support.h"
+#include "test_import_support.h"
 
 static char *test_dsn;
 static pg_conn_t *db;
@@ -600,16 +601,9 @@ static void test_run_again(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    char err[1024];
-    test_dsn = support_pg_create_db("import_corpus");
-    if (pg_conn_new(test_dsn, "test_import_corpus", NULL, &db, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "connect: %s\n", err);
+    test_dsn = imp_db_create("import_corpus", &db);
+    if (!test_dsn)
         return -1;
-    }
-    if (migrate_run(db, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "migrate: %s\n", err);
-        return -1;
-    }
     return 0;
 }
 
@@ -617,8 +611,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     pg_conn_free(db);
-    support_pg_drop_db(test_dsn);
-    free(test_dsn);
+    imp_db_drop(test_dsn);
     return 0;
 }
 

@@ -219,15 +219,9 @@ static void test_kill_and_resume(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    char err[1024];
-    test_dsn = support_pg_create_db("import_kill");
-    pg_conn_t *db = NULL;
-    if (pg_conn_new(test_dsn, "test_import_kill", NULL, &db, err, sizeof(err)) != OD_OK ||
-        migrate_run(db, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "%s\n", err);
+    test_dsn = imp_db_create("import_kill", NULL);
+    if (!test_dsn)
         return -1;
-    }
-    pg_conn_free(db);
     conn = PQconnectdb(test_dsn);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "%s\n", PQerrorMessage(conn));
@@ -245,8 +239,7 @@ static int group_teardown(void **state)
     PQfinish(conn);
     unlink(file_path);
     unlink(log_path);
-    support_pg_drop_db(test_dsn);
-    free(test_dsn);
+    imp_db_drop(test_dsn);
     return 0;
 }
 

@@ -156,16 +156,9 @@ static void test_file(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    char err[1024];
-    test_dsn = support_pg_create_db("import_stage");
-    if (pg_conn_new(test_dsn, "test_import_stage", NULL, &db, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "connect: %s\n", err);
+    test_dsn = imp_db_create("import_stage", &db);
+    if (!test_dsn)
         return -1;
-    }
-    if (migrate_run(db, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "migrate: %s\n", err);
-        return -1;
-    }
     imp_campaign_create(pg_conn_get(db), account_id, campaign_id);
     return 0;
 }
@@ -174,8 +167,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     pg_conn_free(db);
-    support_pg_drop_db(test_dsn);
-    free(test_dsn);
+    imp_db_drop(test_dsn);
     return 0;
 }
 

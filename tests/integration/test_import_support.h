@@ -24,9 +24,42 @@
 
 #include <libpq-fe.h>
 
+#include "migrate.h"
+#include "pg.h"
 #include "support.h"
 
 /* ---- the database -------------------------------------------------------- */
+
+/* A database of the test's own (support_pg_create_db), migrated. Returns
+ * its DSN (imp_db_drop drops and frees it) and, when db is non-NULL, a
+ * connection to it in *db (the caller frees it); NULL with the error on
+ * stderr when it cannot be made. */
+static inline char *imp_db_create(const char *name, pg_conn_t **db)
+{
+    char err[1024];
+    char *dsn = support_pg_create_db(name);
+    pg_conn_t *conn = NULL;
+    if (pg_conn_new(dsn, name, NULL, &conn, err, sizeof(err)) != OD_OK ||
+        migrate_run(conn, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
+        fprintf(stderr, "%s: %s\n", name, err);
+        pg_conn_free(conn);
+        support_pg_drop_db(dsn);
+        free(dsn);
+        return NULL;
+    }
+    if (db)
+        *db = conn;
+    else
+        pg_conn_free(conn);
+    return dsn;
+}
+
+static inline void imp_db_drop(char *dsn)
+{
+    if (dsn)
+        support_pg_drop_db(dsn);
+    free(dsn);
+}
 
 static inline PGresult *imp_sql(PGconn *conn, const char *sql, int n, const char *const *params)
 {

@@ -501,14 +501,9 @@ static int group_setup(void **state)
     (void)state;
     char err[1024];
     support_env("OUTDIAL_KAFKA_BROKERS");
-    test_dsn = support_pg_create_db("leads_in");
-    pg_conn_t *db = NULL;
-    if (pg_conn_new(test_dsn, "test_leads_in", NULL, &db, err, sizeof(err)) != OD_OK ||
-        migrate_run(db, NULL, NULL, NULL, NULL, err, sizeof(err)) != OD_OK) {
-        fprintf(stderr, "%s\n", err);
+    test_dsn = imp_db_create("leads_in", NULL);
+    if (!test_dsn)
         return -1;
-    }
-    pg_conn_free(db);
     conn = PQconnectdb(test_dsn);
     if (PQstatus(conn) != CONNECTION_OK)
         return -1;
@@ -544,8 +539,7 @@ static int group_teardown(void **state)
     (void)state;
     PQfinish(conn);
     unlink(log_path);
-    support_pg_drop_db(test_dsn);
-    free(test_dsn);
+    imp_db_drop(test_dsn);
     return 0;
 }
 

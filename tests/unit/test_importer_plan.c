@@ -123,11 +123,9 @@ static void test_direct(void **state)
         {0, 0, false, false, false},   /* no primaries (all rejected) */
     };
     for (size_t i = 0; i < N(cases); i++) {
-        importer_batch_t b;
-        memset(&b, 0, sizeof(b));
-        b.n_direct = cases[i].n_direct;
-        b.n_external = cases[i].n_external;
-        b.direct_unusable = cases[i].unusable;
+        const importer_batch_t b = {.n_direct = cases[i].n_direct,
+                                    .n_external = cases[i].n_external,
+                                    .direct_unusable = cases[i].unusable};
         if (importer_direct_decide(&b, cases[i].direct_off) != cases[i].want)
             fail_msg("case %zu: want %d", i, cases[i].want);
     }

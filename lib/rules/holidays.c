@@ -16,6 +16,7 @@ typedef struct holiday_def {
 /* Indexed by holiday_id_t. */
 static const holiday_def_t defs[HOLIDAY_COUNT] = {
     [HOLIDAY_NEW_YEARS_DAY] = {"new_years_day", KIND_FIXED, 1, 1, 0, 0},
+    [HOLIDAY_NEW_ORLEANS] = {"battle_of_new_orleans", KIND_FIXED, 1, 8, 0, 0},
     [HOLIDAY_MLK_DAY] = {"mlk_day", KIND_NTH, 1, 0, 1, 3},
     [HOLIDAY_PRESIDENTS_DAY] = {"presidents_day", KIND_NTH, 2, 0, 1, 3},
     [HOLIDAY_MARDI_GRAS] = {"mardi_gras", KIND_EASTER, 0, -47, 0, 0},
@@ -25,8 +26,10 @@ static const holiday_def_t defs[HOLIDAY_COUNT] = {
     [HOLIDAY_JUNETEENTH] = {"juneteenth", KIND_FIXED, 6, 19, 0, 0},
     [HOLIDAY_INDEPENDENCE_DAY] = {"independence_day", KIND_FIXED, 7, 4, 0, 0},
     [HOLIDAY_VICTORY_DAY] = {"victory_day", KIND_NTH, 8, 0, 1, 2},
+    [HOLIDAY_HUEY_LONG_DAY] = {"huey_long_day", KIND_FIXED, 8, 30, 0, 0},
     [HOLIDAY_LABOR_DAY] = {"labor_day", KIND_NTH, 9, 0, 1, 1},
     [HOLIDAY_COLUMBUS_DAY] = {"columbus_day", KIND_NTH, 10, 0, 1, 2},
+    [HOLIDAY_ALL_SAINTS_DAY] = {"all_saints_day", KIND_FIXED, 11, 1, 0, 0},
     [HOLIDAY_ELECTION_DAY] = {"election_day", KIND_ELECTION, 11, 0, 2, 0},
     [HOLIDAY_VETERANS_DAY] = {"veterans_day", KIND_FIXED, 11, 11, 0, 0},
     [HOLIDAY_THANKSGIVING] = {"thanksgiving", KIND_NTH, 11, 0, 4, 4},
@@ -53,8 +56,7 @@ int holiday_weekday(int year, int month, int day)
     return w == 0 ? 7 : w;
 }
 
-/* date plus delta days (|delta| well under a year). */
-static holiday_date_t date_add(holiday_date_t d, int delta)
+holiday_date_t holiday_date_add(holiday_date_t d, int delta)
 {
     d.day += delta;
     while (d.day < 1) {
@@ -123,7 +125,7 @@ bool holiday_date(holiday_id_t id, int year, holiday_date_t *out)
         break;
     }
     case KIND_EASTER:
-        d = date_add(easter(year), def->day);
+        d = holiday_date_add(easter(year), def->day);
         break;
     case KIND_ELECTION:
         if (year % 2 != 0)
@@ -144,9 +146,9 @@ bool holiday_observed(holiday_id_t id, int year, holiday_date_t *out)
     if (defs[id].kind == KIND_FIXED) {
         int wd = holiday_weekday(d.year, d.month, d.day);
         if (wd == 6)
-            d = date_add(d, -1);
+            d = holiday_date_add(d, -1);
         else if (wd == 7)
-            d = date_add(d, 1);
+            d = holiday_date_add(d, 1);
     }
     *out = d;
     return true;

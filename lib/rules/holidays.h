@@ -29,6 +29,7 @@
 
 typedef enum holiday_id {
     HOLIDAY_NEW_YEARS_DAY = 0, /* fixed Jan 1 */
+    HOLIDAY_NEW_ORLEANS,       /* fixed Jan 8 (Battle of New Orleans, Louisiana) */
     HOLIDAY_MLK_DAY,           /* 3rd Monday of January */
     HOLIDAY_PRESIDENTS_DAY,    /* 3rd Monday of February (Washington's Birthday) */
     HOLIDAY_MARDI_GRAS,        /* Easter - 47 days */
@@ -38,8 +39,10 @@ typedef enum holiday_id {
     HOLIDAY_JUNETEENTH,        /* fixed Jun 19 */
     HOLIDAY_INDEPENDENCE_DAY,  /* fixed Jul 4 */
     HOLIDAY_VICTORY_DAY,       /* 2nd Monday of August (Rhode Island) */
+    HOLIDAY_HUEY_LONG_DAY,     /* fixed Aug 30 (Louisiana) */
     HOLIDAY_LABOR_DAY,         /* 1st Monday of September */
     HOLIDAY_COLUMBUS_DAY,      /* 2nd Monday of October */
+    HOLIDAY_ALL_SAINTS_DAY,    /* fixed Nov 1 (Louisiana) */
     HOLIDAY_ELECTION_DAY,      /* Tuesday after the 1st Monday of November, even years */
     HOLIDAY_VETERANS_DAY,      /* fixed Nov 11 */
     HOLIDAY_THANKSGIVING,      /* 4th Thursday of November */
@@ -71,6 +74,10 @@ bool holiday_observed(holiday_id_t id, int year, holiday_date_t *out) OD_WUR;
 
 /* Whether (year, month, day) is the holiday's date or its observed day. */
 bool holiday_falls_on(holiday_id_t id, int year, int month, int day);
+
+/* date moved by days (any sign; a loop over months, for spans of years at
+ * most). */
+holiday_date_t holiday_date_add(holiday_date_t date, int days);
 
 /* ISO weekday of a civil date: 1 = Monday .. 7 = Sunday. */
 int holiday_weekday(int year, int month, int day);

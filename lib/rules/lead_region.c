@@ -12,13 +12,8 @@ int lead_region_from_e164(const char *e164, char region[LEAD_REGION_CODE_MAX], c
                           size_t errlen)
 {
     region[0] = '\0';
-    size_t n = 0;
-    if (!e164 || e164[0] != '+')
-        goto bad;
-    for (const char *p = e164 + 1; *p; p++, n++)
-        if (*p < '0' || *p > '9')
-            goto bad;
-    if (n < 2 || n > 15)
+    size_t n = e164 && e164[0] == '+' ? strspn(e164 + 1, "0123456789") : 0;
+    if (n < 2 || n > 15 || e164[1 + n] != '\0')
         goto bad;
     /* NANP: country code 1, then a 3-digit area code and 7 digits. */
     if (e164[1] != '1' || n != 11)

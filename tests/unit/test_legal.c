@@ -190,42 +190,51 @@ static void test_overrides(void **state)
     legal_pack_free(pack);
 }
 
+typedef struct select_case {
+    legal_profile_t profile;
+    const char *jurisdiction;
+    int rc;
+    size_t n_entries; /* SIZE_MAX: every pack entry and the federal floor */
+    int cap;
+    bool strictest;
+} select_case_t;
+
 static void test_select(void **state)
 {
     (void)state;
+    /* clang-format off */
+    static const select_case_t cases[] = {
+        {LEGAL_PROFILE_NONE, "FL", OD_OK, 0, 0, false},
+        {LEGAL_PROFILE_US_FEDERAL, "FL", OD_OK, 1, 0, false},
+        {LEGAL_PROFILE_US_FEDERAL, NULL, OD_OK, 1, 0, false},
+        {LEGAL_PROFILE_US_STATES, "FL", OD_OK, 2, 3, false},
+        {LEGAL_PROFILE_US_STATES, "WA", OD_OK, 2, 0, false},
+        {LEGAL_PROFILE_US_STATES, "TX", OD_OK, 1, 0, false}, /* no entry: the federal floor */
+        {LEGAL_PROFILE_US_STATES, "ON", OD_OK, 1, 0, false},
+        {LEGAL_PROFILE_US_STATES, NULL, OD_OK, SIZE_MAX, 3, true},
+        {LEGAL_PROFILE_US_STATES, "", OD_OK, SIZE_MAX, 3, true},
+        {LEGAL_PROFILE_US_STATES, "XX", OD_ERR_INVALID, 0, 0, false},
+        {LEGAL_PROFILE_US_STATES, "fl", OD_ERR_INVALID, 0, 0, false},
+    };
+    /* clang-format on */
     legal_pack_t *pack = pack_load();
-    char errbuf[256];
-    legal_rules_t r;
-    assert_int_equal(
-        legal_rules_select(pack, LEGAL_PROFILE_NONE, "FL", NULL, 0, &r, errbuf, sizeof(errbuf)),
-        OD_OK);
-    assert_int_equal(r.n_entries, 0);
-    assert_int_equal(legal_rules_select(pack, LEGAL_PROFILE_US_FEDERAL, "FL", NULL, 0, &r, errbuf,
-                                        sizeof(errbuf)),
-                     OD_OK);
-    assert_int_equal(r.n_entries, 1);
-    assert_int_equal(r.calls_per_24h, 0);
-    assert_int_equal(legal_rules_select(pack, LEGAL_PROFILE_US_STATES, "FL", NULL, 0, &r, errbuf,
-                                        sizeof(errbuf)),
-                     OD_OK);
-    assert_int_equal(r.n_entries, 2);
-    assert_int_equal(r.calls_per_24h, 3);
-    assert_false(r.strictest);
-    assert_int_equal(legal_rules_select(pack, LEGAL_PROFILE_US_STATES, "TX", NULL, 0, &r, errbuf,
-                                        sizeof(errbuf)),
-                     OD_OK);
-    assert_int_equal(r.n_entries, 1); /* no Texas entry: the federal floor */
-    assert_int_equal(legal_rules_select(pack, LEGAL_PROFILE_US_STATES, NULL, NULL, 0, &r, errbuf,
-                                        sizeof(errbuf)),
-                     OD_OK);
-    assert_true(r.strictest);
-    assert_int_equal(r.n_entries, pack->n_entries + 1);
-    assert_int_equal(r.calls_per_24h, 3);
-    assert_int_equal(legal_rules_select(pack, LEGAL_PROFILE_US_STATES, "XX", NULL, 0, &r, errbuf,
-                                        sizeof(errbuf)),
-                     OD_ERR_INVALID);
-    assert_non_null(strstr(errbuf, "XX"));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const select_case_t *c = &cases[i];
+        char errbuf[256] = "";
+        legal_rules_t r;
+        int rc = legal_rules_select(pack, c->profile, c->jurisdiction, NULL, 0, &r, errbuf,
+                                    sizeof(errbuf));
+        size_t want_n = c->n_entries == SIZE_MAX ? pack->n_entries + 1 : c->n_entries;
+        if (rc != c->rc || (rc == OD_OK && (r.n_entries != want_n || r.calls_per_24h != c->cap ||
+                                            r.strictest != c->strictest)))
+            fail_msg("select %zu (%s %s): rc %d n %zu cap %d strictest %d (%s)", i,
+                     legal_profile_name(c->profile), c->jurisdiction ? c->jurisdiction : "?", rc,
+                     r.n_entries, r.calls_per_24h, r.strictest, errbuf);
+        if (rc != OD_OK)
+            assert_non_null(strstr(errbuf, c->jurisdiction));
+    }
     legal_profile_t p;
+    char errbuf[256];
     assert_int_equal(legal_profile_parse("us_states", &p, errbuf, sizeof(errbuf)), OD_OK);
     assert_int_equal(p, LEGAL_PROFILE_US_STATES);
     assert_int_equal(legal_profile_parse("strict", &p, errbuf, sizeof(errbuf)), OD_ERR_INVALID);

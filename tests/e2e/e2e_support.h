@@ -759,8 +759,7 @@ static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campa
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
-             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s "
-             "2>/dev/null",
+             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>&1",
              support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
     FILE *p = popen(cmd, "r");
     if (!p)

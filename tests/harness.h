@@ -6,14 +6,17 @@
 #ifndef OUTDIAL_TESTS_HARNESS_H
 #define OUTDIAL_TESTS_HARNESS_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -137,5 +140,91 @@ static inline int64_t harness_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* How often HARNESS_WAIT looks again: often enough that a wait ends within
+ * a few ms of its condition, rare enough not to load the services polled. */
+#define HARNESS_POLL_MS 20
+
+/* Sleeps ms: between two looks of a poll, never in place of one. */
+static inline void harness_sleep_ms(int ms)
+{
+    usleep((useconds_t)ms * 1000);
+}
+
+/* A loopback port nobody listens on right now (bound, read, closed). */
+static inline int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        fprintf(stderr, "harness: cannot find a free port\n");
+        exit(1);
+    }
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Waits (at most ms) until the child pid has written its port to path (a
+ * service started with *_PORT_FILE); returns the port, or 0 with the
+ * reason in errbuf (the child exited, or ms passed). */
+static inline int harness_port_wait(const char *path, pid_t pid, int ms, char *errbuf,
+                                    size_t errlen)
+{
+    int64_t deadline = harness_ms() + ms;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        int port = 0;
+        if (f) {
+            if (fscanf(f, "%d", &port) != 1 || port <= 0)
+                port = 0;
+            fclose(f);
+        }
+        if (port)
+            return port;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            snprintf(errbuf, errlen,
+                     "it exited at start (status %d): see the build's Testing/*.log", status);
+            return 0;
+        }
+        if (harness_ms() > deadline) {
+            snprintf(errbuf, errlen, "it did not write its port to %s within %d ms", path, ms);
+            return 0;
+        }
+        harness_sleep_ms(HARNESS_POLL_MS);
+    }
+}
+
+/* Simulator rules (tools/voice-sim) giving each of the numbers
+ * +15550000001..8 one outcome, for tests that go through them all. */
+#define HARNESS_SIM_MATCH_EACH_OUTCOME                                                             \
+    "match +15550000001 busy\n"                                                                    \
+    "match +15550000002 no-answer\n"                                                               \
+    "match +15550000003 voicemail\n"                                                               \
+    "match +15550000004 human-goal\n"                                                              \
+    "match +15550000005 human-no-goal\n"                                                           \
+    "match +15550000006 human\n"                                                                   \
+    "match +15550000007 fail-permanent\n"                                                          \
+    "match +15550000008 fail-transient\n"
+
+/* Evaluates cond every HARNESS_POLL_MS until it holds; fails the test
+ * (cmocka's fail_msg), naming what was awaited, when ms pass first. Tests
+ * wait this way, on a condition with a deadline, never for a fixed time:
+ * a slow machine then makes a test slower, not wrong. */
+#define HARNESS_WAIT(cond, ms, what) HARNESS_WAIT_EVERY(cond, ms, HARNESS_POLL_MS, what)
+
+/* HARNESS_WAIT for a costly cond, evaluated every poll_ms. */
+#define HARNESS_WAIT_EVERY(cond, ms, poll_ms, what)                                                \
+    do {                                                                                           \
+        int64_t harness_deadline_ = harness_ms() + (ms);                                           \
+        while (!(cond)) {                                                                          \
+            if (harness_ms() > harness_deadline_)                                                  \
+                fail_msg("timed out after %d ms waiting for %s", (int)(ms), (what));               \
+            usleep((useconds_t)(poll_ms)*1000);                                                    \
+        }                                                                                          \
+    } while (0)
 
 #endif

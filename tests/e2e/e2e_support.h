@@ -38,6 +38,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "http_client.h"
+
 #include "harness.h"
 #include "support.h"
 
@@ -48,11 +50,15 @@
 /* The simulator's goal variable; the assistants declare it boolean. */
 #define E2E_GOAL "appointment_booked"
 
+/* The campaign clock's default start: a Tuesday, 10:00 in New York, inside
+ * every test campaign's window. */
+#define E2E_CLOCK_START "2026-03-10T14:00:00Z"
+
 typedef struct e2e_opts {
     const char *tag;         /* short name: database, prefixes, log names */
     const char *rules;       /* the simulator's rules file (text) */
-    const char *clock_start; /* campaign time at start, RFC 3339 UTC */
-    int clock_scale;         /* campaign seconds per real second (600: 10 min/s) */
+    const char *clock_start; /* campaign time at start, RFC 3339 UTC (NULL: E2E_CLOCK_START) */
+    int clock_scale;         /* campaign seconds per real second (0: 600, 10 min/s) */
     int dialers;             /* 1..E2E_MAX_PROCS (default 1) */
     int schedulers;          /* 1..E2E_MAX_PROCS (default 1) */
     long long balance;       /* of the bootstrapped account */
@@ -92,25 +98,6 @@ typedef struct e2e_stack {
 
 static e2e_stack_t *e2e_current; /* for the teardown after a failure */
 
-static inline void e2e_sleep_ms(int ms)
-{
-    usleep((useconds_t)ms * 1000);
-}
-
-/* A loopback port nobody listens on right now. */
-static inline int e2e_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        fail_msg("cannot find a free port");
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* "2026-03-10T13:00:00Z" → µs since 1970 (UTC). */
 static inline int64_t e2e_utc_us(const char *rfc3339)
 {
@@ -141,35 +128,17 @@ static inline void e2e_sleep_until(const e2e_stack_t *st, int64_t t_us)
         if (left <= 0)
             return;
         int64_t real_ms = left / 1000 / st->opts.clock_scale + 1;
-        e2e_sleep_ms(real_ms > 200 ? 200 : (int)real_ms);
+        harness_sleep_ms(real_ms > 200 ? 200 : (int)real_ms);
     }
 }
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-typedef struct e2e_resp {
-    long status;
-    char *body;
-    size_t len;
-    json_t *json; /* parsed body or NULL */
-} e2e_resp_t;
-
-static inline size_t e2e_collect(char *data, size_t size, size_t n, void *arg)
-{
-    e2e_resp_t *r = arg;
-    size_t len = size * n;
-    r->body = realloc(r->body, r->len + len + 1);
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
-}
+typedef httpc_reply_t e2e_resp_t;
 
 static inline void e2e_resp_free(e2e_resp_t *r)
 {
-    free(r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
+    httpc_reply_free(r);
 }
 
 /* One request to 127.0.0.1:port. key: bearer token or NULL; body: NULL for
@@ -177,43 +146,15 @@ static inline void e2e_resp_free(e2e_resp_t *r)
 static inline e2e_resp_t e2e_http(int port, const char *method, const char *path, const char *key,
                                   const char *content_type, const char *body, size_t len)
 {
-    e2e_resp_t r = {0};
-    char url[2048], auth[300], ct[128];
+    char url[2048];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    CURL *curl = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, e2e_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
     /* Generous: a 5,000-row CSV upload or a long page under ASan on 2 cores. */
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    if (key) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s",
-                 content_type ? content_type : "application/json");
-        h = curl_slist_append(h, ct);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    CURLcode rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) {
-        free(r.body);
+    e2e_resp_t r = httpc_bearer(url, method, key, content_type, body, len, 60000L);
+    if (r.curl_rc != CURLE_OK) {
+        CURLcode rc = r.curl_rc;
+        httpc_reply_free(&r);
         fail_msg("%s %s: %s", method, url, curl_easy_strerror(rc));
     }
-    if (!r.body)
-        r.body = calloc(1, 1);
-    json_error_t jerr;
-    r.json = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
     return r;
 }
 
@@ -298,23 +239,11 @@ static inline json_t *e2e_list(const e2e_stack_t *st, const char *path)
 
 static inline int e2e_wait_port_file(const char *path, pid_t pid, const char *what)
 {
-    int64_t deadline = harness_ms() + 60000;
-    while (harness_ms() < deadline) {
-        FILE *f = fopen(path, "r");
-        if (f) {
-            int port = 0;
-            bool ok = fscanf(f, "%d", &port) == 1 && port > 0;
-            fclose(f);
-            if (ok)
-                return port;
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            fail_msg("%s exited at start (status %d): see build Testing/*.log", what, status);
-        e2e_sleep_ms(50);
-    }
-    fail_msg("%s did not write its port within 60 s", what);
-    return 0;
+    char err[512];
+    int port = harness_port_wait(path, pid, 60000, err, sizeof(err));
+    if (!port)
+        fail_msg("%s: %s", what, err);
+    return port;
 }
 
 /* Waits (60 s at most: services migrate and join consumer groups under
@@ -340,7 +269,7 @@ static inline void e2e_wait_ready(const e2e_proc_t *p)
         int wst;
         if (waitpid(p->pid, &wst, WNOHANG) == p->pid)
             fail_msg("%s exited at start (status %d): see build Testing/*.log", p->name, wst);
-        e2e_sleep_ms(100);
+        harness_sleep_ms(100);
     }
     fail_msg("%s (port %d) was not ready within 60 s", p->name, p->port);
 }
@@ -351,7 +280,7 @@ static inline void e2e_dialer_start(e2e_stack_t *st, int i)
 {
     e2e_proc_t *d = &st->dialers[i];
     if (!d->port)
-        d->port = e2e_free_port();
+        d->port = harness_free_port();
     static char env[9][256];
     snprintf(env[0], sizeof(env[0]), "OUTDIAL_DIALER_PROVIDER_URL=http://127.0.0.1:%d",
              st->sim.port);
@@ -415,7 +344,7 @@ static inline void e2e_write_file(const char *path, const char *text)
 static inline void e2e_ingress_start(e2e_stack_t *st)
 {
     st->ingress.name = "haproxy";
-    st->ingress.port = e2e_free_port();
+    st->ingress.port = harness_free_port();
     char cfg[400], cmd[1200];
     snprintf(cfg, sizeof(cfg), "%s/ingress.cfg", st->dir);
     int n = snprintf(cmd, sizeof(cmd), "'%s/deploy/local/ingress-config' %d",
@@ -441,7 +370,7 @@ static inline void e2e_ingress_start(e2e_stack_t *st)
         int wst;
         if (waitpid(st->ingress.pid, &wst, WNOHANG) == st->ingress.pid)
             fail_msg("haproxy exited at start (status %d): see build Testing/haproxy-*.log", wst);
-        e2e_sleep_ms(50);
+        harness_sleep_ms(50);
     }
     fail_msg("haproxy (port %d) did not listen within 15 s", st->ingress.port);
 }
@@ -456,6 +385,8 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
         st->opts.schedulers = 1;
     if (st->opts.clock_scale <= 0)
         st->opts.clock_scale = 600;
+    if (!st->opts.clock_start)
+        st->opts.clock_start = E2E_CLOCK_START;
     if (!st->opts.scheduled_timeout_s)
         st->opts.scheduled_timeout_s = 10;
     if (!st->opts.processing_margin_s)
@@ -491,7 +422,7 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
 
     /* Dialer ports first: the ingress forwards to them. */
     for (int i = 0; i < st->opts.dialers; i++)
-        st->dialers[i].port = e2e_free_port();
+        st->dialers[i].port = harness_free_port();
     if (!st->opts.no_ingress)
         e2e_ingress_start(st);
     int hook_port = st->ingress.port ? st->ingress.port : st->dialers[0].port;
@@ -528,7 +459,7 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
     for (int i = 0; i < st->opts.schedulers; i++) {
         e2e_proc_t *s = &st->scheds[i];
         s->name = "outdial-scheduler";
-        s->port = e2e_free_port();
+        s->port = harness_free_port();
         snprintf(sched_env[0], sizeof(sched_env[0]), "OUTDIAL_SCHEDULER_HTTP_PORT=%d", s->port);
         snprintf(sched_env[1], sizeof(sched_env[1]), "OUTDIAL_SCHEDULER_SCHEDULED_TIMEOUT_S=%d",
                  st->opts.scheduled_timeout_s);
@@ -541,7 +472,7 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
 
     static char imp_env[2][128];
     st->importer.name = "outdial-importer";
-    st->importer.port = e2e_free_port();
+    st->importer.port = harness_free_port();
     snprintf(imp_env[0], sizeof(imp_env[0]), "OUTDIAL_IMPORTER_HTTP_PORT=%d", st->importer.port);
     const char *ienv[] = {imp_env[0], NULL};
     st->importer.pid = harness_spawn("services/importer/outdial-importer", ienv);
@@ -725,24 +656,13 @@ static inline bool e2e_campaign_is(const e2e_stack_t *st, const char *campaign_i
     return strcmp(now, status) == 0;
 }
 
-/* Polls cond every 50 ms for at most ms; fails naming what was awaited. */
-#define E2E_WAIT(cond, ms, what)                                                                   \
-    do {                                                                                           \
-        int64_t e2e_deadline_ = harness_ms() + (ms);                                               \
-        while (!(cond)) {                                                                          \
-            if (harness_ms() > e2e_deadline_)                                                      \
-                fail_msg("timed out after %d ms waiting for %s", (int)(ms), (what));               \
-            e2e_sleep_ms(50);                                                                      \
-        }                                                                                          \
-    } while (0)
-
 /* Waits (at most ms) until the campaign has the status. */
 static inline void e2e_wait_campaign(const e2e_stack_t *st, const char *campaign_id,
                                      const char *status, int ms)
 {
     char what[96];
     snprintf(what, sizeof(what), "campaign %.36s to be %s", campaign_id, status);
-    E2E_WAIT(e2e_campaign_is(st, campaign_id, status), ms, what);
+    HARNESS_WAIT(e2e_campaign_is(st, campaign_id, status), ms, what);
 }
 
 static inline json_t *e2e_lead(const e2e_stack_t *st, const char *lead_id)
@@ -774,7 +694,7 @@ static inline void e2e_wait_lead(const e2e_stack_t *st, const char *lead_id, con
             char *text = json_dumps(l, JSON_COMPACT);
             fail_msg("timed out after %d ms waiting for %s; it is %s", ms, what, text);
         }
-        e2e_sleep_ms(50);
+        harness_sleep_ms(50);
     }
 }
 
@@ -839,8 +759,7 @@ static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campa
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
-             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s "
-             "2>/dev/null",
+             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>&1",
              support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
     FILE *p = popen(cmd, "r");
     if (!p)

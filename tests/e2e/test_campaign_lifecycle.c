@@ -106,12 +106,7 @@ static void test_lifecycle(void **state)
     (void)state;
     int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
-    e2e_opts_t opts = {.tag = "e2elife",
-                       .rules = rules,
-                       .clock_start = "2026-03-10T14:00:00Z", /* Tue 10:00 New York */
-                       .clock_scale = 600,
-                       .dialers = 2,
-                       .balance = 0};
+    e2e_opts_t opts = {.tag = "e2elife", .rules = rules, .dialers = 2, .balance = 0};
     e2e_stack_start(&st, &opts);
 
     /* Requirements, each failing and then met in turn. */
@@ -180,33 +175,39 @@ static void test_lifecycle(void **state)
     e2e_resp_free(&r);
 
     /* Pause part-way. */
-    E2E_WAIT(calls_ended(&st, campaign) >= 15, 60000, "15 calls to end");
+    HARNESS_WAIT(calls_ended(&st, campaign) >= 15, 60000, "15 calls to end");
     e2e_campaign_must(&st, campaign, "pause");
     int64_t paused_at_us = e2e_now_us(&st);
-    int64_t paused_real = harness_ms();
     assert_true(e2e_campaign_is(&st, campaign, "paused"));
     /* Calls already under way finish; nothing else starts. */
-    E2E_WAIT(no_lead_in_flight(&st, campaign), 30000, "the calls in flight to finish");
-    while (harness_ms() < paused_real + 1000)
-        e2e_sleep_ms(50);
-    size_t placed_1s = e2e_sim_placed_total(&st);
-    e2e_sleep_ms(3000);
-    size_t placed_4s = e2e_sim_placed_total(&st);
-    assert_int_equal(placed_1s, placed_4s);
-    assert_true(placed_4s < N_LEADS);
+    HARNESS_WAIT(no_lead_in_flight(&st, campaign), 30000, "the calls in flight to finish");
+    /* The marker: a one-lead campaign started after the pause goes the same
+     * way (the scheduler's dispatch, a dial job, a dialer, the simulator);
+     * once its call has ended, a call of the paused campaign would be in
+     * the simulator's log too. */
+    char marker[37], marker_lead[37];
+    e2e_campaign_create(&st, assistant, "\"window_start\":\"09:00\",\"window_end\":\"18:00\"",
+                        marker);
+    e2e_lead_add(&st, marker, "{\"phone\":\"+16465550197\",\"name\":\"Marker\"}", marker_lead);
+    e2e_campaign_must(&st, marker, "start");
+    e2e_wait_lead(&st, marker_lead, "completed", "answered", 60000);
     assert_true(e2e_campaign_is(&st, campaign, "paused"));
-    json_t *sim = e2e_sim_calls(&st, "");
-    size_t i;
+    char query[128];
+    snprintf(query, sizeof(query), "campaign_id=%s", campaign);
+    json_t *sim = e2e_sim_calls(&st, query);
+    size_t i, placed_paused = 0;
     json_t *c;
     json_array_foreach(sim, i, c)
     {
+        placed_paused += json_is_true(json_object_get(c, "placed"));
         int64_t at = json_integer_value(json_object_get(c, "received_at_us"));
-        if (at > paused_at_us + 1000000LL * opts.clock_scale)
+        if (at > paused_at_us + 1000000LL * st.opts.clock_scale)
             fail_msg("a call started %lld campaign-ms after the pause was acknowledged",
                      (long long)(at - paused_at_us) / 1000);
     }
     json_decref(sim);
-    print_message("paused after %zu calls\n", placed_4s);
+    assert_true(placed_paused < N_LEADS);
+    print_message("paused after %zu calls\n", placed_paused);
 
     /* Resume: it completes by itself. */
     e2e_campaign_must(&st, campaign, "resume");
@@ -218,8 +219,6 @@ static void test_lifecycle(void **state)
      * API's calls, one attempt each, one per lead. */
     snprintf(path, sizeof(path), "/v1/campaigns/%s/calls", campaign);
     json_t *calls = e2e_list(&st, path);
-    char query[128];
-    snprintf(query, sizeof(query), "campaign_id=%s", campaign);
     sim = e2e_sim_calls(&st, query);
     size_t placed = 0;
     json_array_foreach(sim, i, c)

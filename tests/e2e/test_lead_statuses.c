@@ -106,7 +106,7 @@ static void observe_until(const e2e_stack_t *st, const char *campaign, seen_t *s
             char *text = json_dumps(j, JSON_COMPACT);
             fail_msg("lead %s never seen %s within %d ms; now %s", phones[lead], status, ms, text);
         }
-        e2e_sleep_ms(40);
+        harness_sleep_ms(40);
     }
 }
 
@@ -140,11 +140,7 @@ static void test_lead_statuses(void **state)
     (void)state;
     int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
-    e2e_opts_t opts = {.tag = "e2elead",
-                       .rules = rules,
-                       .clock_start = "2026-03-10T14:00:00Z", /* Tue 10:00 New York */
-                       .clock_scale = 600,
-                       .balance = 1000000};
+    e2e_opts_t opts = {.tag = "e2elead", .rules = rules, .balance = 1000000};
     e2e_stack_start(&st, &opts);
 
     char assistant[37], campaign[37];

@@ -54,13 +54,8 @@ static void test_scaling(void **state)
     (void)state;
     int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
-    e2e_opts_t opts = {.tag = "e2escale",
-                       .rules = rules,
-                       .clock_start = "2026-03-10T14:00:00Z", /* Tue 10:00 New York */
-                       .clock_scale = 600,
-                       .dialers = 3,
-                       .schedulers = 2,
-                       .balance = 100000000};
+    e2e_opts_t opts = {
+        .tag = "e2escale", .rules = rules, .dialers = 3, .schedulers = 2, .balance = 100000000};
     e2e_stack_start(&st, &opts);
     int64_t t_stack = harness_ms();
 
@@ -90,7 +85,7 @@ static void test_scaling(void **state)
     snprintf(import_id, sizeof(import_id), "%s", e2e_str(r.json, "id"));
     e2e_resp_free(&r);
     json_t *imp = NULL;
-    E2E_WAIT(import_done(&st, import_id, &imp), 120000, "the import to complete");
+    HARNESS_WAIT(import_done(&st, import_id, &imp), 120000, "the import to complete");
     assert_int_equal(e2e_int(imp, "rows.imported"), N_LEADS);
     assert_int_equal(e2e_int(imp, "rows.rejected"), 0);
     json_decref(imp);
@@ -98,7 +93,7 @@ static void test_scaling(void **state)
 
     e2e_campaign_must(&st, campaign, "start");
     /* Half-way, one dialer dies without a word. */
-    E2E_WAIT(stat_of(&st, campaign, "calls.total") >= N_LEADS / 2, 180000, "half of the calls");
+    HARNESS_WAIT(stat_of(&st, campaign, "calls.total") >= N_LEADS / 2, 180000, "half of the calls");
     int killed = 1;
     kill(st.dialers[killed].pid, SIGKILL);
     waitpid(st.dialers[killed].pid, NULL, 0);

@@ -24,29 +24,20 @@ static long post_big(const api_proc_t *api, const char *path, const char *expect
     size_t len = 20 * 1024 * 1024;
     char *big = malloc(len);
     memset(big, ' ', len);
-    api_resp_t r = {0};
+    api_resp_t r;
     char url[512];
     snprintf(url, sizeof(url), "%s%s", api->base, path);
-    CURL *curl = curl_easy_init();
+    CURL *curl = httpc_new(url, NULL, &r, 30000L);
     struct curl_slist *headers = curl_slist_append(NULL, expect);
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, big);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, api_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    httpc_body(curl, big, len);
+    httpc_run(curl, headers, &r);
+    CURLcode rc = r.curl_rc;
+    long status = r.status;
     free(big);
     if (rc != CURLE_OK)
         fail_msg("POST %s (%s): %s", path, expect, curl_easy_strerror(rc));
-    *body = r.body ? r.body : strdup("");
+    *body = r.body; /* taken: the caller frees it */
     return status;
 }
 

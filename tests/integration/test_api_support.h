@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "http_client.h"
 #include "support.h"
 
 #define API_ADMIN_TOKEN "test-admin-token-0123456789abcdef0123456789"
@@ -83,25 +84,10 @@ static inline void api_spawn(api_proc_t *api, const char *const *extra)
     env[n] = NULL;
     api->pid = harness_spawn("services/api/outdial-api", env);
     api_pid_track(0, api->pid);
-    int64_t deadline = harness_ms() + 60000;
-    while (harness_ms() < deadline) {
-        FILE *f = fopen(api->port_file, "r");
-        if (f) {
-            int port = 0;
-            if (fscanf(f, "%d", &port) == 1 && port > 0)
-                api->port = port;
-            fclose(f);
-        }
-        if (api->port)
-            break;
-        int status;
-        if (waitpid(api->pid, &status, WNOHANG) == api->pid)
-            api_die("outdial-api exited at start (status %d): see build/Testing/outdial-api-*.log",
-                    status);
-        usleep(50000);
-    }
+    char err[512];
+    api->port = harness_port_wait(api->port_file, api->pid, 60000, err, sizeof(err));
     if (!api->port)
-        api_die("outdial-api did not write its port within 60 s");
+        api_die("outdial-api: %s", err);
     snprintf(api->base, sizeof(api->base), "http://127.0.0.1:%d", api->port);
 }
 
@@ -145,30 +131,11 @@ static inline void api_stop(api_proc_t *api)
 
 /* ---- HTTP --------------------------------------------------------------------- */
 
-typedef struct api_resp {
-    long status;
-    char *body; /* NUL-terminated */
-    size_t len;
-    json_t *json; /* parsed body, or NULL */
-    char content_type[128];
-} api_resp_t;
-
-static inline size_t api_collect(char *data, size_t size, size_t n, void *arg)
-{
-    api_resp_t *r = arg;
-    size_t len = size * n;
-    r->body = realloc(r->body, r->len + len + 1);
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
-}
+typedef httpc_reply_t api_resp_t;
 
 static inline void api_resp_free(api_resp_t *r)
 {
-    free(r->body);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
+    httpc_reply_free(r);
 }
 
 /* With OUTDIAL_API_RECORD_DIR set, every response is appended to
@@ -205,45 +172,11 @@ static inline api_resp_t api_call_raw(const api_proc_t *api, const char *method,
                                       const char *key, const char *content_type, const char *body,
                                       size_t len)
 {
-    api_resp_t r = {0};
-    char url[2048], auth[512], ct[256];
+    char url[2048];
     snprintf(url, sizeof(url), "%s%s", api->base, path);
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = NULL;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, api_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    headers = curl_slist_append(headers, "Expect:");
-    if (key) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-        headers = curl_slist_append(headers, auth);
-    }
-    if (body) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s",
-                 content_type ? content_type : "application/json");
-        headers = curl_slist_append(headers, ct);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK)
-        api_die("%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    char *type = NULL;
-    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
-    if (type)
-        snprintf(r.content_type, sizeof(r.content_type), "%s", type);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    if (!r.body) {
-        r.body = calloc(1, 1);
-    }
-    json_error_t jerr;
-    r.json = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
+    api_resp_t r = httpc_bearer(url, method, key, content_type, body, len, 60000L);
+    if (r.curl_rc != CURLE_OK)
+        api_die("%s %s: %s", method, path, curl_easy_strerror(r.curl_rc));
     api_record(method, path, &r);
     return r;
 }

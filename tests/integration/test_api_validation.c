@@ -508,33 +508,34 @@ static size_t slow_read(char *buf, size_t size, size_t n, void *arg)
     return 0;
 }
 
+/* POSTs a chunked body that read (curl's read callback) produces, with
+ * the account's key; returns the status (0 when the transfer failed). */
+static long stream_post(const char *path, const char *content_type, curl_read_callback read,
+                        void *arg)
+{
+    char url[512], auth[256], ct[128];
+    snprintf(url, sizeof(url), "%s%s", api.base, path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", acc.key);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+    api_resp_t r;
+    CURL *curl = httpc_new(url, NULL, &r, 30000L);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, ct);
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, arg);
+    httpc_run(curl, h, &r);
+    long status = r.curl_rc == CURLE_OK ? r.status : 0;
+    api_resp_free(&r);
+    return status;
+}
+
 static void *slow_upload_main(void *arg)
 {
     slow_upload_t *up = arg;
-    char url[512], auth[256];
-    snprintf(url, sizeof(url), "%s%s", api.base, up->path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", acc.key);
-    CURL *curl = curl_easy_init();
-    struct curl_slist *h = NULL;
-    h = curl_slist_append(h, auth);
-    h = curl_slist_append(h, "Content-Type: text/csv");
-    h = curl_slist_append(h, "Transfer-Encoding: chunked");
-    h = curl_slist_append(h, "Expect:");
-    api_resp_t r = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, slow_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, up);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, api_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &up->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(curl);
-    free(r.body);
+    up->status = stream_post(up->path, "text/csv", slow_read, up);
     return NULL;
 }
 
@@ -605,33 +606,8 @@ static size_t feed_read(char *buf, size_t size, size_t n, void *arg)
 
 static long chunked_post(const char *path, const char *content_type, size_t bytes)
 {
-    char url[512], auth[256], ct[128];
-    snprintf(url, sizeof(url), "%s%s", api.base, path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", acc.key);
-    snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
     feed_t f = {.left = bytes};
-    CURL *curl = curl_easy_init();
-    struct curl_slist *h = NULL;
-    h = curl_slist_append(h, auth);
-    h = curl_slist_append(h, ct);
-    h = curl_slist_append(h, "Transfer-Encoding: chunked");
-    h = curl_slist_append(h, "Expect:");
-    api_resp_t r = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, feed_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &f);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, api_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
-    long status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(curl);
-    free(r.body);
-    return status;
+    return stream_post(path, content_type, feed_read, &f);
 }
 
 static void expect_error(api_resp_t r, long status, const char *code, const char *field)

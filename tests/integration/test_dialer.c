@@ -39,22 +39,14 @@
 
 #define P(s) OUTDIAL__V1__CALL_STATUS__CALL_STATUS_##s
 
-static const char rules[] = "seed 7\n"
-                            "goal-variable appointment_booked\n"
-                            "data tier \"gold\"\n"
-                            "ring 10s-20s\n"
-                            "ring busy 5s\n"
-                            "talk 30s-60s\n"
-                            "cost-per-minute 12\n"
-                            "match +15550000001 busy\n"
-                            "match +15550000002 no-answer\n"
-                            "match +15550000003 voicemail\n"
-                            "match +15550000004 human-goal\n"
-                            "match +15550000005 human-no-goal\n"
-                            "match +15550000006 human\n"
-                            "match +15550000007 fail-permanent\n"
-                            "match +15550000008 fail-transient\n"
-                            "default human-goal\n";
+static const char rules[] =
+    "seed 7\n"
+    "goal-variable appointment_booked\n"
+    "data tier \"gold\"\n"
+    "ring 10s-20s\n"
+    "ring busy 5s\n"
+    "talk 30s-60s\n"
+    "cost-per-minute 12\n" HARNESS_SIM_MATCH_EACH_OUTCOME "default human-goal\n";
 
 /* Reconciliation and grace periods short enough for a test, in real ms. */
 static const char *const dialer_env[] = {"OUTDIAL_DIALER_RECONCILE_MARGIN_MS=1500",
@@ -78,7 +70,7 @@ static int setup(void **state)
     fx->w = ds_world_new("dialer");
     ds_campaign_set(fx->w, CAMPAIGN, "in_progress");
     ds_campaign_set(fx->w, PAUSED_CAMPAIGN, "paused");
-    int port = ds_free_port();
+    int port = harness_free_port();
     ds_sim_start(&fx->sim, rules, port);
     ds_dialer_start(&fx->dialer, &fx->sim, port, dialer_env);
     *state = fx;
@@ -120,7 +112,7 @@ static json_t *sim_record(fixture_t *fx, const char *attempt_id)
         json_decref(calls);
         if (harness_ms() > deadline)
             fail_msg("the simulator has no finished call for attempt %s", attempt_id);
-        ds_sleep_ms(20);
+        harness_sleep_ms(20);
     }
 }
 
@@ -195,9 +187,22 @@ static void test_every_outcome(void **state)
         jobs[i].attempt_number = (uint32_t)(i % 3) + 1;
         ds_job_send(fx->w, &jobs[i]);
     }
+    ds_event_t ends[8];
+    for (size_t i = 0; i < n; i++)
+        ends[i] = ds_wait_terminal(fx->w, jobs[i].attempt_id, 30000);
+    /* A marker call per lead: a late duplicate of any event would show in
+     * the sequence before the marker ends. */
+    ds_job_t markers[8];
     for (size_t i = 0; i < n; i++) {
-        ds_event_t t = ds_wait_terminal(fx->w, jobs[i].attempt_id, 30000);
-        ds_sleep_ms(100); /* a late duplicate would show in the sequence */
+        char number[20];
+        snprintf(number, sizeof(number), "+155500009%02zu", i);
+        ds_job_like(fx->w, &markers[i], &jobs[i], number);
+        ds_job_send(fx->w, &markers[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        ds_wait_terminal(fx->w, markers[i].attempt_id, 30000);
+    for (size_t i = 0; i < n; i++) {
+        ds_event_t t = ends[i];
         char seq[256];
         sequence(fx, jobs[i].attempt_id, seq, sizeof(seq));
         if (strcmp(seq, cases[i].sequence) != 0)
@@ -306,7 +311,7 @@ static void test_provider_refusals(void **state)
     ds_job_send(fx->w, &first);
     int64_t deadline = harness_ms() + 10000;
     while (ds_count_status(fx->w, first.attempt_id, P(INITIATED)) == 0 && harness_ms() < deadline)
-        ds_sleep_ms(10);
+        harness_sleep_ms(10);
     ds_job_send(fx->w, &second);
     ds_wait_terminal(fx->w, first.attempt_id, 20000);
     t = ds_wait_terminal(fx->w, second.attempt_id, 30000);
@@ -440,7 +445,7 @@ static void test_refusals(void **state)
            harness_ms() < deadline) {
         free(v);
         v = NULL;
-        ds_sleep_ms(20);
+        harness_sleep_ms(20);
     }
     assert_null(v);
     ds_job_t again;
@@ -464,9 +469,10 @@ static void test_same_job_twice(void **state)
     ds_job_send(fx->w, &j);
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(COMPLETED));
-    /* Delivered again after the call ended (a scheduler re-issue): nothing. */
+    /* Delivered again after the call ended (a scheduler re-issue): nothing,
+     * as the lead's next job, a marker, shows once it ends. */
     ds_job_send(fx->w, &j);
-    ds_sleep_ms(1500);
+    ds_marker(fx->w, &j, "+15550003091", 20000);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 1);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(COMPLETED)), 1);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(SKIPPED)), 0);
@@ -483,9 +489,22 @@ static void test_same_job_twice(void **state)
     ds_wait_terminal(fx->w, p.attempt_id, 20000);
     snprintf(p.campaign_id, sizeof(p.campaign_id), "%s", PAUSED_CAMPAIGN);
     ds_job_send(fx->w, &p);
-    ds_sleep_ms(1500);
+    /* The marker, a new attempt of the same lead in the paused campaign,
+     * is skipped: the skip the re-delivery must not get would be before it. */
+    assert_int_equal(ds_marker(fx->w, &p, "+15550003092", 20000).status, P(SKIPPED));
     assert_int_equal(ds_count_status(fx->w, p.attempt_id, P(SKIPPED)), 0);
     ds_sim_invariants_ok(&fx->sim);
+}
+
+/* A provider's "ringing" status update for the call call_id of the attempt. */
+static void ringing_body(char *body, size_t size, const char *call_id, const char *attempt_id,
+                         const char *lead_id)
+{
+    snprintf(body, size,
+             "{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":"
+             "\"%s\",\"metadata\":{\"attempt_id\":\"%s\",\"lead_id\":\"%s\","
+             "\"campaign_id\":\"" CAMPAIGN "\",\"account_id\":\"" ACCOUNT "\"}}}}",
+             call_id, attempt_id, lead_id);
 }
 
 static void test_webhook_auth_and_validation(void **state)
@@ -494,11 +513,7 @@ static void test_webhook_auth_and_validation(void **state)
     char attempt[UUID_STR_LEN], lead[UUID_STR_LEN], body[1024];
     uuid_str_new(attempt);
     uuid_str_new(lead);
-    snprintf(body, sizeof(body),
-             "{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":"
-             "\"forged-call\",\"metadata\":{\"attempt_id\":\"%s\",\"lead_id\":\"%s\","
-             "\"campaign_id\":\"" CAMPAIGN "\",\"account_id\":\"" ACCOUNT "\"}}}}",
-             attempt, lead);
+    ringing_body(body, sizeof(body), "forged-call", attempt, lead);
     const char *bad[] = {"x-vapi-secret: wrong-secret-wrong", NULL};
     const char *prefix[] = {"x-vapi-secret: whsec-dialer", NULL};
     const char *longer[] = {"x-vapi-secret: " DS_SECRET "x", NULL};
@@ -532,13 +547,23 @@ static void test_webhook_auth_and_validation(void **state)
                            "{\"message\":{\"type\":\"transcript\",\"transcript\":\"hello\"}}");
     assert_int_equal(r.status, 200);
     free(r.body);
-    ds_sleep_ms(1500);
-    ds_event_t evs[4];
-    assert_int_equal(ds_events_of(fx->w, attempt, evs, 4), 0);
     assert_true(
         ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"unauthorized\"}") >= 4);
     assert_true(ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"malformed\"}") >=
                 3);
+
+    /* The marker: a genuine message for another attempt of the same lead,
+     * published on the same partition after anything the refused messages
+     * above could have published. Once it is in, they published nothing. */
+    char marker_attempt[UUID_STR_LEN], marker[1024];
+    uuid_str_new(marker_attempt);
+    ringing_body(marker, sizeof(marker), "marker-call", marker_attempt, lead);
+    r = ds_http(fx->dialer.port, "POST", "/webhooks/vapi", good, marker);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    ds_event_t evs[4];
+    HARNESS_WAIT(ds_events_of(fx->w, marker_attempt, evs, 4) == 1, 5000, "the marker's event");
+    assert_int_equal(ds_events_of(fx->w, attempt, evs, 4), 0);
 
     /* The genuine message for a call another dialer placed: published,
      * answered 200 with its event id, and a second copy gets the same id. */
@@ -552,9 +577,7 @@ static void test_webhook_auth_and_validation(void **state)
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(a1, "event_id")),
                         json_string_value(json_object_get(a2, "event_id")));
-    int64_t deadline = harness_ms() + 5000;
-    while (ds_events_of(fx->w, attempt, evs, 4) < 2 && harness_ms() < deadline)
-        ds_sleep_ms(20);
+    HARNESS_WAIT(ds_events_of(fx->w, attempt, evs, 4) >= 2, 5000, "the genuine message's events");
     assert_int_equal(ds_events_of(fx->w, attempt, evs, 4), 2);
     assert_string_equal(evs[0].event_id, json_string_value(json_object_get(a1, "event_id")));
     assert_string_equal(evs[0].event_id, evs[1].event_id);
@@ -580,7 +603,7 @@ static void test_duplicated_webhooks(void **state)
         int64_t deadline = harness_ms() + 5000;
         while (ds_count_status(fx->w, jobs[i].attempt_id, P(COMPLETED)) < 2 &&
                harness_ms() < deadline)
-            ds_sleep_ms(20);
+            harness_sleep_ms(20);
         events_consistent(fx, &jobs[i]);
         assert_int_equal(ds_count_status(fx->w, jobs[i].attempt_id, P(RINGING)), 2);
         assert_int_equal(ds_count_status(fx->w, jobs[i].attempt_id, P(COMPLETED)), 2);
@@ -729,7 +752,7 @@ static void test_sigterm_mid_run(void **state)
             break;
         if (harness_ms() > deadline)
             fail_msg("no call placed");
-        ds_sleep_ms(2);
+        harness_sleep_ms(2);
     }
     int64_t stop_started = harness_ms();
     status = harness_stop(fx->dialer.pid, SIGTERM);
@@ -749,7 +772,7 @@ static void test_sigterm_mid_run(void **state)
             int64_t until = harness_ms() + 5000;
             while (ds_count_status(fx->w, jobs[i].attempt_id, P(INITIATED)) == 0 &&
                    harness_ms() < until)
-                ds_sleep_ms(10);
+                harness_sleep_ms(10);
             assert_int_equal(ds_count_status(fx->w, jobs[i].attempt_id, P(INITIATED)), 1);
         }
     assert_true(dialed_before < N);
@@ -760,7 +783,7 @@ static void test_sigterm_mid_run(void **state)
         int64_t until = harness_ms() + 30000;
         while (ds_count_status(fx->w, jobs[i].attempt_id, P(INITIATED)) == 0 &&
                harness_ms() < until)
-            ds_sleep_ms(20);
+            harness_sleep_ms(20);
         if (ds_count_status(fx->w, jobs[i].attempt_id, P(INITIATED)) != 1)
             fail_msg("job %d (%s): %zu initiated events", i, jobs[i].attempt_id,
                      ds_count_status(fx->w, jobs[i].attempt_id, P(INITIATED)));

@@ -40,17 +40,44 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Attempts that reached an end at the dialer: a call placed (initiated),
- * refused by the provider (failed) or refused before dialing (skipped). */
+/* Whether the attempt reached an end at the dialer: a call placed
+ * (initiated), refused by the provider (failed) or refused before dialing
+ * (skipped). */
+static bool settled_one(ds_world_t *w, const char *attempt_id)
+{
+    return ds_count_status(w, attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) ||
+           ds_count_status(w, attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED) ||
+           ds_count_status(w, attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED);
+}
+
+/* How many of the jobs settled. */
 static size_t settled(ds_world_t *w, ds_job_t *jobs)
 {
     size_t n = 0;
     for (int i = 0; i < JOBS; i++)
-        if (ds_count_status(w, jobs[i].attempt_id,
-                            OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) ||
-            ds_count_status(w, jobs[i].attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED) ||
-            ds_count_status(w, jobs[i].attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED))
-            n++;
+        n += settled_one(w, jobs[i].attempt_id);
+    return n;
+}
+
+/* Whether the killed dialer "dialer-1" holds the attempt's key in Redis. */
+static bool held_by_killed(ds_world_t *w, const char *attempt_id)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    char *holder = NULL;
+    rkeys_attempt(w->redis_prefix, attempt_id, key);
+    bool held = redis_get(w->redis, key, &holder, NULL, err, sizeof(err)) == OD_OK &&
+                strcmp(holder, "dialer-1") == 0;
+    free(holder);
+    return held;
+}
+
+/* Jobs that settled, or that the killed dialer had taken (these may stay
+ * silent for good). */
+static size_t accounted(ds_world_t *w, ds_job_t *jobs)
+{
+    size_t n = 0;
+    for (int i = 0; i < JOBS; i++)
+        n += settled_one(w, jobs[i].attempt_id) || held_by_killed(w, jobs[i].attempt_id);
     return n;
 }
 
@@ -59,7 +86,7 @@ static void test_three_dialers_one_killed(void **state)
     (void)state;
     ds_world_t *w = ds_world_new("dialer_kill");
     ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int webhook_port = ds_free_port();
+    int webhook_port = harness_free_port();
     ds_sim_t sim;
     ds_sim_start(&sim, rules, webhook_port);
     ds_dialer_t dl[3];
@@ -70,16 +97,11 @@ static void test_three_dialers_one_killed(void **state)
     static const char *const env3[] = {"OUTDIAL_DIALER_INSTANCE_ID=dialer-3",
                                        "OUTDIAL_LOG_LEVEL=warn", NULL};
     ds_dialer_start(&dl[0], &sim, webhook_port, env1);
-    ds_dialer_start(&dl[1], &sim, ds_free_port(), env2);
-    ds_dialer_start(&dl[2], &sim, ds_free_port(), env3);
+    ds_dialer_start(&dl[1], &sim, harness_free_port(), env2);
+    ds_dialer_start(&dl[2], &sim, harness_free_port(), env3);
 
-    /* Let the group settle: one job through, then a few seconds for the
-     * three members' rebalances. */
-    ds_job_t warm;
-    ds_job_init(w, &warm, CAMPAIGN, ACCOUNT, "+15552999999");
-    ds_job_send(w, &warm);
-    ds_wait_terminal(w, warm.attempt_id, 30000);
-    ds_sleep_ms(4000);
+    /* The three share the jobs before the run starts. */
+    ds_wait_group(w, dl, 3, CAMPAIGN, ACCOUNT, "+155529999", 60000);
 
     ds_job_t *jobs = calloc(JOBS, sizeof(*jobs));
     char numbers[JOBS - SHARED][20];
@@ -92,28 +114,21 @@ static void test_three_dialers_one_killed(void **state)
     }
     ds_jobs_flush(w);
 
-    int64_t deadline = harness_ms() + 60000;
-    while (settled(w, jobs) < JOBS / 2 && harness_ms() < deadline)
-        ds_sleep_ms(20);
+    HARNESS_WAIT_EVERY(settled(w, jobs) >= JOBS / 2, 60000, 50, "half of the jobs to settle");
     kill(dl[0].pid, SIGKILL);
     waitpid(dl[0].pid, NULL, 0);
+    int64_t killed_at = harness_ms();
     print_message("killed dialer-1 after %zu of %d jobs settled\n", settled(w, jobs), JOBS);
 
     /* The survivors take over the killed member's partitions after its
-     * session times out (10 s); wait until nothing changes for 15 s. */
-    size_t last = 0;
-    int64_t quiet_since = harness_ms();
-    deadline = harness_ms() + 120000;
-    while (harness_ms() < deadline) {
-        size_t now = settled(w, jobs);
-        if (now != last) {
-            last = now;
-            quiet_since = harness_ms();
-        }
-        if (now == JOBS || harness_ms() - quiet_since > 15000)
-            break;
-        ds_sleep_ms(250);
-    }
+     * session times out (10 s) and the group rebalances: every job then
+     * ends at the dialer, or stays with the killed one that had taken it. */
+    HARNESS_WAIT_EVERY(accounted(w, jobs) == JOBS, 120000, 250,
+                       "every job to end or stay with dialer-1");
+    /* The survivors hold every partition and have taken all queued before
+     * their markers: no job can still be dialed a second time or skipped. */
+    ds_wait_group(w, dl + 1, 2, CAMPAIGN, ACCOUNT, "+155529998", 60000);
+    print_message("the survivors took over in %lld ms\n", (long long)(harness_ms() - killed_at));
 
     /* The simulator's side: calls per attempt. */
     json_t *log = ds_get_json(sim.port, "/sim/calls");
@@ -149,16 +164,10 @@ static void test_three_dialers_one_killed(void **state)
             refused++; /* the provider refused the POST: no call */
         } else {
             /* Neither: only allowed when the killed dialer holds its key. */
-            char key[RKEYS_KEY_MAX], err[256];
-            char *holder = NULL;
-            size_t len = 0;
-            rkeys_attempt(w->redis_prefix, id, key);
-            if (redis_get(w->redis, key, &holder, &len, err, sizeof(err)) != OD_OK ||
-                strcmp(holder, "dialer-1") != 0)
-                fail_msg("job %d (attempt %s) ended in neither a call nor a skip, and its "
-                         "attempt key is held by %s",
-                         i, id, holder ? holder : "nobody");
-            free(holder);
+            if (!held_by_killed(w, id))
+                fail_msg("job %d (attempt %s) ended in neither a call nor a skip, and the "
+                         "killed dialer does not hold its attempt key",
+                         i, id);
             taken_by_killed++;
         }
     }

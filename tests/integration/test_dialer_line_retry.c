@@ -57,7 +57,7 @@ static void own_redis_start(own_redis_t *o)
             return;
         }
         redis_free(r);
-        ds_sleep_ms(50);
+        harness_sleep_ms(50);
     }
     ds_fail("redis-server on port %d did not start", o->port);
 }
@@ -77,7 +77,7 @@ static void test_line_released_after_redis_restart(void **state)
 {
     (void)state;
     ds_world_t *w = ds_world_new("dialer_line_retry");
-    own_redis_t own = {.port = ds_free_port()};
+    own_redis_t own = {.port = harness_free_port()};
     snprintf(own.dir, sizeof(own.dir), "/tmp/outdial-redis-XXXXXX");
     if (!mkdtemp(own.dir))
         ds_fail("mkdtemp failed");
@@ -95,7 +95,7 @@ static void test_line_released_after_redis_restart(void **state)
         ds_fail("%s", err);
     freeReplyObject(reply);
 
-    int port = ds_free_port();
+    int port = harness_free_port();
     ds_sim_t sim;
     ds_sim_start(&sim, rules, port);
     char redis_env[96];
@@ -108,10 +108,9 @@ static void test_line_released_after_redis_restart(void **state)
     ds_job_t job;
     ds_job_init(w, &job, CAMPAIGN, ACCOUNT, "+15554000001");
     ds_job_send(w, &job);
-    int64_t deadline = harness_ms() + 20000;
-    while (!ds_count_status(w, job.attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) &&
-           harness_ms() < deadline)
-        ds_sleep_ms(10);
+    HARNESS_WAIT(
+        ds_count_status(w, job.attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED), 20000,
+        "the call to be placed");
     char line[RKEYS_KEY_MAX];
     rkeys_line(w->redis_prefix, job.e164, line);
     assert_true(key_exists(r, line)); /* held while the call is in flight */
@@ -120,16 +119,15 @@ static void test_line_released_after_redis_restart(void **state)
     harness_stop(own.pid, SIGTERM);
     ds_event_t t = ds_wait_terminal(w, job.attempt_id, 20000);
     assert_int_equal(t.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
-    ds_sleep_ms(500);
+    /* Redis comes back only once the dialer has failed to release the line
+     * and queued the retry ("release <key>: ... (tried again every second)"). */
+    char release[RKEYS_KEY_MAX + 16];
+    snprintf(release, sizeof(release), "release %s:", line);
+    HARNESS_WAIT(ds_dialer_logged(&dl, release), 10000, "the dialer's failed line release");
     own_redis_start(&own);
     /* The lock came back with Redis (AOF); the dialer releases it within
      * seconds, not after its lease (minutes). */
-    deadline = harness_ms() + 10000;
-    bool held = true;
-    while ((held = key_exists(r, line)) && harness_ms() < deadline)
-        ds_sleep_ms(100);
-    if (held)
-        fail_msg("the line lock %s is still held 10 s after Redis came back", line);
+    HARNESS_WAIT(!key_exists(r, line), 10000, "the line lock to be released after Redis came back");
     ds_sim_invariants_ok(&sim);
 
     assert_int_equal(WEXITSTATUS(harness_stop(dl.pid, SIGTERM)), 0);

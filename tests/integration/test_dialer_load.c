@@ -74,7 +74,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     (void)state;
     ds_world_t *w = ds_world_new("dialer_load");
     ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int port = ds_free_port();
+    int port = harness_free_port();
     ds_sim_t sim;
     ds_sim_start(&sim, rules, port);
     static const char *const env[] = {"OUTDIAL_DIALER_MAX_INFLIGHT=2000", "OUTDIAL_LOG_LEVEL=warn",
@@ -91,7 +91,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     while (ds_count_status(w, warm.attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) ==
                0 &&
            harness_ms() < until)
-        ds_sleep_ms(20);
+        harness_sleep_ms(20);
     long hwm0 = 0, rss0 = 0;
     ds_rss_kb(dl.pid, &hwm0, &rss0);
 
@@ -115,14 +115,14 @@ static void test_two_thousand_calls_in_flight(void **state)
     while ((initiated = attempts_with(w, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED, ids,
                                       CALLS)) < CALLS &&
            harness_ms() < deadline)
-        ds_sleep_ms(50);
+        harness_sleep_ms(50);
     int64_t all_placed = harness_ms() - t0;
     if (initiated < CALLS)
         fail_msg("only %zu of %d calls initiated within 60 s", initiated, CALLS);
     /* The ringing and in-progress webhooks of 2,000 calls. */
     while (events_with(w, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_IN_PROGRESS) < CALLS + 1 &&
            harness_ms() < deadline)
-        ds_sleep_ms(50);
+        harness_sleep_ms(50);
     int64_t all_answered = harness_ms() - t0;
 
     json_t *stats = ds_get_json(sim.port, "/sim/stats");
@@ -150,7 +150,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     while ((ended = attempts_with(w, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED, ids, CALLS)) <
                CALLS &&
            harness_ms() < deadline)
-        ds_sleep_ms(100);
+        harness_sleep_ms(100);
     print_message("load: %zu calls completed after %lld ms\n", ended,
                   (long long)(harness_ms() - t0));
     assert_int_equal(ended, CALLS);

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "http_client.h"
 #include "codec.h"
 #include "kafka.h"
 #include "redis.h"
@@ -54,74 +55,25 @@ static inline void ds_fail(const char *fmt, ...)
     exit(1);
 }
 
-static inline void ds_sleep_ms(int ms)
-{
-    usleep((useconds_t)ms * 1000);
-}
-
-/* A loopback port nobody listens on right now (bound, read, closed). */
-static inline int ds_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        ds_fail("cannot find a free port");
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* ---- HTTP client ---- */
 
-typedef struct ds_reply {
-    long status;
-    char *body;
-    size_t len;
-    CURLcode curl_rc;
-} ds_reply_t;
-
-static inline size_t ds_collect(char *data, size_t size, size_t nmemb, void *p)
-{
-    ds_reply_t *r = p;
-    size_t n = size * nmemb;
-    r->body = realloc(r->body, r->len + n + 1);
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
-}
+typedef httpc_reply_t ds_reply_t;
 
 /* One request; headers is a NULL-terminated list of "Name: value". The
  * caller frees r.body. */
 static inline ds_reply_t ds_http(int port, const char *method, const char *path,
                                  const char *const *headers, const char *body)
 {
-    ds_reply_t r = {0};
-    r.body = calloc(1, 1);
-    CURL *curl = curl_easy_init();
+    ds_reply_t r;
     char url[512];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ds_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    CURL *curl = httpc_new(url, method, &r, 15000L);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     for (size_t i = 0; headers && headers[i]; i++)
         h = curl_slist_append(h, headers[i]);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    r.curl_rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(curl);
+    if (body)
+        httpc_body(curl, body, strlen(body));
+    httpc_run(curl, h, &r);
     return r;
 }
 
@@ -190,23 +142,10 @@ static inline void ds_sim_start(ds_sim_t *s, const char *rules, int webhook_port
     snprintf(env[6], sizeof(env[6]), "OUTDIAL_SIM_HOST=127.0.0.1");
     const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], NULL};
     s->pid = harness_spawn("tools/voice-sim/outdial-voice-sim", envp);
-    int64_t deadline = harness_ms() + 15000;
-    while (harness_ms() < deadline) {
-        FILE *pf = fopen(port_path, "r");
-        if (pf) {
-            int port = 0;
-            bool ok = fscanf(pf, "%d", &port) == 1 && port > 0;
-            fclose(pf);
-            if (ok) {
-                s->port = port;
-                return;
-            }
-        }
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-            ds_fail("the simulator exited early");
-        ds_sleep_ms(10);
-    }
-    ds_fail("the simulator did not start within 15 s");
+    char err[512];
+    s->port = harness_port_wait(port_path, s->pid, 15000, err, sizeof(err));
+    if (!s->port)
+        ds_fail("the simulator: %s", err);
 }
 
 static inline void ds_sim_stop(ds_sim_t *s)
@@ -305,9 +244,25 @@ static inline void ds_dialer_start(ds_dialer_t *dl, const ds_sim_t *s, int port,
         if (waitpid(dl->pid, &status, WNOHANG) == dl->pid)
             ds_fail("the dialer exited early (status %d): see build/Testing/outdial-dialer-*.log",
                     status);
-        ds_sleep_ms(50);
+        harness_sleep_ms(50);
     }
     ds_fail("the dialer was not ready within 20 s");
+}
+
+/* Whether the dialer's log (build/Testing/outdial-dialer-<pid>.log, see
+ * harness_spawn) has a line containing needle. */
+static inline bool ds_dialer_logged(const ds_dialer_t *dl, const char *needle)
+{
+    char path[1200], line[4096];
+    snprintf(path, sizeof(path), "%s/Testing/outdial-dialer-%d.log",
+             support_env("OUTDIAL_BUILD_DIR"), (int)dl->pid);
+    FILE *fp = fopen(path, "r");
+    bool found = false;
+    while (fp && !found && fgets(line, sizeof(line), fp))
+        found = strstr(line, needle) != NULL;
+    if (fp)
+        fclose(fp);
+    return found;
 }
 
 /* The dialer's peak resident set (VmHWM) and current one (VmRSS), kB. */
@@ -562,20 +517,125 @@ static inline bool ds_status_terminal(int status)
     return status >= OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED;
 }
 
+/* Whether the attempt's terminal event has come; if so, copies it to *out
+ * (out may be NULL). */
+static inline bool ds_terminal_of(ds_world_t *w, const char *attempt_id, ds_event_t *out)
+{
+    ds_event_t evs[32];
+    size_t n = ds_events_of(w, attempt_id, evs, 32);
+    for (size_t i = 0; i < n; i++)
+        if (ds_status_terminal(evs[i].status)) {
+            if (out)
+                *out = evs[i];
+            return true;
+        }
+    return false;
+}
+
 /* Waits (at most ms) for the attempt's terminal event; returns it. */
 static inline ds_event_t ds_wait_terminal(ds_world_t *w, const char *attempt_id, int ms)
 {
     int64_t deadline = harness_ms() + ms;
-    for (;;) {
-        ds_event_t evs[32];
-        size_t n = ds_events_of(w, attempt_id, evs, 32);
-        for (size_t i = 0; i < n; i++)
-            if (ds_status_terminal(evs[i].status))
-                return evs[i];
-        if (harness_ms() > deadline)
+    ds_event_t t;
+    while (!ds_terminal_of(w, attempt_id, &t)) {
+        if (harness_ms() > deadline) {
+            ds_event_t evs[32];
             ds_fail("no terminal event for attempt %s within %d ms (%zu events)", attempt_id, ms,
-                    n);
-        ds_sleep_ms(20);
+                    ds_events_of(w, attempt_id, evs, 32));
+        }
+        harness_sleep_ms(20);
+    }
+    return t;
+}
+
+/* A job like `like` (same lead, hence the same dial-jobs and call-events
+ * partitions, same campaign and account) with a fresh attempt and the
+ * number e164, due now. The caller sends it. */
+static inline void ds_job_like(ds_world_t *w, ds_job_t *m, const ds_job_t *like, const char *e164)
+{
+    ds_job_init(w, m, like->campaign_id, like->account_id, e164);
+    snprintf(m->lead_id, sizeof(m->lead_id), "%s", like->lead_id);
+}
+
+/* The marker of an absence check: a job like `like` on the number e164,
+ * sent now; waits (at most ms) for its terminal event and returns it. The
+ * dialer takes a partition's jobs in order and publishes a lead's events
+ * on one partition, so whatever it was going to publish for the lead's
+ * earlier jobs and calls has arrived before the marker's end (a whole call
+ * later, or the marker's skip). Only then is "nothing more came" proven. */
+static inline ds_event_t ds_marker(ds_world_t *w, const ds_job_t *like, const char *e164, int ms)
+{
+    ds_job_t m;
+    ds_job_like(w, &m, like, e164);
+    ds_job_send(w, &m);
+    return ds_wait_terminal(w, m.attempt_id, ms);
+}
+
+/* The dial-jobs partition a lead's jobs go to: the producer's default
+ * partitioner (consistent_random: CRC32 of the key) over the topic's
+ * partition count. */
+static inline int ds_job_partition(const char *lead_id)
+{
+    return (int)rd_kafka_msg_partitioner_consistent_random(
+        NULL, lead_id, strlen(lead_id), topic_def_get(TOPIC_DIAL_JOBS)->partitions, NULL, NULL);
+}
+
+/* Waits (at most ms) until the n dialers of dl share the dial-jobs topic:
+ * one marker job per partition (numbers e164_prefix + two digits) goes out
+ * in a round, and the round counts when every marker has ended and every
+ * dialer took at least one, and together they took each once (their
+ * jobs-consumed counters). Kafka hands a member partitions only once the
+ * group's rebalance is done, so such a round shows every one of the n in
+ * one group and the group settled; and a dialer that took a partition's
+ * marker has taken all that was queued on that partition before it.
+ * Rounds repeat while a rebalance is under way (one moves partitions, and
+ * their uncommitted jobs are taken again). */
+static inline void ds_wait_group(ds_world_t *w, const ds_dialer_t *dl, size_t n,
+                                 const char *campaign_id, const char *account_id,
+                                 const char *e164_prefix, int ms)
+{
+    int parts = topic_def_get(TOPIC_DIAL_JOBS)->partitions;
+    int64_t deadline = harness_ms() + ms;
+    for (int round = 1;; round++) {
+        double before[16];
+        if (n > 16 || parts > 100)
+            ds_fail("ds_wait_group: %zu dialers, %d partitions: too many", n, parts);
+        for (size_t i = 0; i < n; i++)
+            before[i] = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total");
+        ds_job_t markers[100];
+        for (int p = 0; p < parts; p++) {
+            char e164[20];
+            snprintf(e164, sizeof(e164), "%s%02d", e164_prefix, p);
+            do
+                ds_job_init(w, &markers[p], campaign_id, account_id, e164);
+            while (ds_job_partition(markers[p].lead_id) != p);
+            ds_job_produce(w, &markers[p]);
+        }
+        ds_jobs_flush(w);
+        int ended;
+        for (;;) {
+            ended = 0;
+            for (int p = 0; p < parts; p++)
+                ended += ds_terminal_of(w, markers[p].attempt_id, NULL);
+            if (ended == parts || harness_ms() > deadline)
+                break;
+            harness_sleep_ms(HARNESS_POLL_MS);
+        }
+        size_t served = 0;
+        double taken = 0;
+        for (size_t i = 0; i < n; i++) {
+            double delta = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total") - before[i];
+            served += delta > 0;
+            taken += delta;
+        }
+        if (ended == parts && served == n && taken == parts) {
+            print_message("%zu dialers share the jobs after %d marker round(s)\n", n, round);
+            return;
+        }
+        if (harness_ms() > deadline)
+            ds_fail("the %zu dialers do not share the jobs within %d ms: in the last round %zu "
+                    "took some, %.0f takes of %d markers, %d ended",
+                    n, ms, served, taken, parts, ended);
     }
 }
 

@@ -56,12 +56,29 @@ static char *attempt_holder(ds_world_t *w, const char *attempt_id)
     return holder;
 }
 
+/* How many of the jobs have their initiated event. */
+static int initiated(ds_world_t *w, const ds_job_t *jobs)
+{
+    int n = 0;
+    for (int i = 0; i < JOBS; i++)
+        n += ds_count_status(w, jobs[i].attempt_id,
+                             OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) > 0;
+    return n;
+}
+
+/* Whether the key exists. */
+static bool key_exists(ds_world_t *w, const char *key)
+{
+    const char *argv[] = {"EXISTS", key};
+    return redis_int(w, 2, argv) != 0;
+}
+
 static void test_dead_dialers_calls_taken_over(void **state)
 {
     (void)state;
     ds_world_t *w = ds_world_new("dialer_takeover");
     ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int port1 = ds_free_port(), port2 = ds_free_port();
+    int port1 = harness_free_port(), port2 = harness_free_port();
     ds_sim_t sim;
     ds_sim_start(&sim, rules, port1);
     ds_dialer_t dl[2];
@@ -72,12 +89,8 @@ static void test_dead_dialers_calls_taken_over(void **state)
     ds_dialer_start(&dl[0], &sim, port1, env1);
     ds_dialer_start(&dl[1], &sim, port2, env2);
 
-    /* Both members in the group before the jobs go out. */
-    ds_job_t warm;
-    ds_job_init(w, &warm, CAMPAIGN, ACCOUNT, "+15553999999");
-    ds_job_send(w, &warm);
-    ds_wait_terminal(w, warm.attempt_id, 30000);
-    ds_sleep_ms(4000);
+    /* Both members share the jobs before they go out. */
+    ds_wait_group(w, dl, 2, CAMPAIGN, ACCOUNT, "+155539999", 60000);
 
     ds_job_t jobs[JOBS];
     for (int i = 0; i < JOBS; i++) {
@@ -87,18 +100,7 @@ static void test_dead_dialers_calls_taken_over(void **state)
         ds_job_produce(w, &jobs[i]);
     }
     ds_jobs_flush(w);
-    int64_t deadline = harness_ms() + 30000;
-    int initiated = 0;
-    while (harness_ms() < deadline) {
-        initiated = 0;
-        for (int i = 0; i < JOBS; i++)
-            initiated += ds_count_status(w, jobs[i].attempt_id,
-                                         OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED) > 0;
-        if (initiated == JOBS)
-            break;
-        ds_sleep_ms(20);
-    }
-    assert_int_equal(initiated, JOBS);
+    HARNESS_WAIT(initiated(w, jobs) == JOBS, 30000, "every call to be placed");
     kill(dl[0].pid, SIGKILL);
     waitpid(dl[0].pid, NULL, 0);
     int64_t killed_at = harness_ms();
@@ -132,28 +134,23 @@ static void test_dead_dialers_calls_taken_over(void **state)
     /* tk-1 is out of the registry, and every number's line is free. */
     char key[RKEYS_KEY_MAX];
     rkeys_inflight(w->redis_prefix, "tk-1", key);
-    const char *exists1[] = {"EXISTS", key};
-    assert_int_equal(redis_int(w, 2, exists1), 0);
+    assert_false(key_exists(w, key));
     char dialers[RKEYS_KEY_MAX];
     rkeys_dialers(w->redis_prefix, dialers);
     const char *member1[] = {"SISMEMBER", dialers, "tk-1"};
     assert_int_equal(redis_int(w, 3, member1), 0);
-    deadline = harness_ms() + 10000;
     for (int i = 0; i < JOBS; i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "the line of %s to be free", jobs[i].e164);
         rkeys_line(w->redis_prefix, jobs[i].e164, key);
-        const char *exists[] = {"EXISTS", key};
-        while (redis_int(w, 2, exists) != 0 && harness_ms() < deadline)
-            ds_sleep_ms(50);
-        if (redis_int(w, 2, exists) != 0)
-            fail_msg("the line lock of %s is still held", jobs[i].e164);
+        HARNESS_WAIT(!key_exists(w, key), 10000, what);
     }
     ds_sim_invariants_ok(&sim);
 
     /* A clean stop with nothing in flight leaves no trace. */
     assert_int_equal(WEXITSTATUS(harness_stop(dl[1].pid, SIGTERM)), 0);
     rkeys_inflight(w->redis_prefix, "tk-2", key);
-    const char *exists2[] = {"EXISTS", key};
-    assert_int_equal(redis_int(w, 2, exists2), 0);
+    assert_false(key_exists(w, key));
     const char *card[] = {"SCARD", dialers};
     assert_int_equal(redis_int(w, 2, card), 0);
 

@@ -19,8 +19,6 @@
 
 #include <cmocka.h>
 
-#include "migrate.h"
-#include "pg.h"
 #include "test_import_support.h"
 
 #define ROWS 200000L
@@ -29,15 +27,10 @@
 /* The whole test must finish well inside ctest's 600 s, also under ASan. */
 #define DEADLINE_S 400.0
 
-static char *test_dsn;
-static PGconn *conn;
-static char file_path[256];
-static char log_path[256];
-
 static long long import_int(const char *sql, const char *id)
 {
     const char *params[1] = {id};
-    return imp_sql_int(conn, sql, 1, params);
+    return imp_sql_int(imp.conn, sql, 1, params);
 }
 
 /* The import's counters match what exists: primaries it imported,
@@ -46,7 +39,7 @@ static void assert_consistent(const char *import_id)
 {
     const char *params[1] = {import_id};
     PGresult *res =
-        imp_sql(conn,
+        imp_sql(imp.conn,
                 "SELECT rows_read, rows_imported, rows_duplicate, rows_dnc, rows_rejected,"
                 " (SELECT count(*) FROM lead WHERE import_id = i.id AND parent_lead_id IS NULL),"
                 " (SELECT count(*) FROM import_reject WHERE import_id = i.id),"
@@ -80,12 +73,12 @@ static void kill_at(pid_t pid, const char *campaign_id, long rows, int delay_ms,
     const char *params[1] = {campaign_id};
     for (;;) {
         long long read = imp_sql_int(
-            conn, "SELECT rows_read FROM import WHERE campaign_id = $1::uuid", 1, params);
+            imp.conn, "SELECT rows_read FROM import WHERE campaign_id = $1::uuid", 1, params);
         if (read >= rows)
             break;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            imp_log_dump(log_path);
+            imp_log_dump(imp.log_path);
             fail_msg("the importer exited (status %d) before reading %ld rows (it read %lld)",
                      status, rows, read);
         }
@@ -103,10 +96,10 @@ static void kill_at(pid_t pid, const char *campaign_id, long rows, int delay_ms,
 
 static void run_to_end(const char *const *args)
 {
-    pid_t pid = imp_child_start(test_dsn, log_path, args);
+    pid_t pid = imp_child_start(imp.dsn, imp.log_path, args);
     int rc = imp_child_wait(pid, NULL);
     if (rc != 0) {
-        imp_log_dump(log_path);
+        imp_log_dump(imp.log_path);
         fail_msg("outdial-importer exited with %d", rc);
     }
 }
@@ -117,28 +110,29 @@ static void test_kill_and_resume(void **state)
     double deadline = imp_now_s() + DEADLINE_S;
     imp_expect_t want = imp_expect_for(ROWS);
     char acc_a[37], camp_a[37], acc_b[37], camp_b[37];
-    imp_campaign_create(conn, acc_a, camp_a);
-    imp_campaign_create(conn, acc_b, camp_b);
+    imp_campaign_create(imp.conn, acc_a, camp_a);
+    imp_campaign_create(imp.conn, acc_b, camp_b);
     char *dnc = NULL, *existing = NULL;
-    imp_file_generate(file_path, ROWS, &dnc, &existing);
-    imp_numbers_setup(conn, acc_a, camp_a, dnc, existing);
-    imp_numbers_setup(conn, acc_b, camp_b, dnc, existing);
+    imp_file_generate(imp.file_path, ROWS, &dnc, &existing);
+    imp_numbers_setup(imp.conn, acc_a, camp_a, dnc, existing);
+    imp_numbers_setup(imp.conn, acc_b, camp_b, dnc, existing);
     free(dnc);
     free(existing);
 
     /* The reference: the same file, once, uninterrupted. */
     double t0 = imp_now_s();
-    const char *ref_args[] = {"--campaign", camp_b, "--batch-rows", BATCH_ROWS, file_path, NULL};
+    const char *ref_args[] = {"--campaign", camp_b,        "--batch-rows",
+                              BATCH_ROWS,   imp.file_path, NULL};
     run_to_end(ref_args);
     fprintf(stderr, "uninterrupted import of %ld rows: %.1f s\n", ROWS, imp_now_s() - t0);
 
     /* Killed at 40 %, resumed, killed at 70 %, resumed to the end. */
-    const char *args[] = {"--campaign", camp_a, "--batch-rows", BATCH_ROWS, file_path, NULL};
-    pid_t pid = imp_child_start(test_dsn, log_path, args);
+    const char *args[] = {"--campaign", camp_a, "--batch-rows", BATCH_ROWS, imp.file_path, NULL};
+    pid_t pid = imp_child_start(imp.dsn, imp.log_path, args);
     kill_at(pid, camp_a, ROWS * 4 / 10, 37, deadline);
     const char *params[1] = {camp_a};
     PGresult *res =
-        imp_sql(conn, "SELECT id, status FROM import WHERE campaign_id = $1::uuid", 1, params);
+        imp_sql(imp.conn, "SELECT id, status FROM import WHERE campaign_id = $1::uuid", 1, params);
     assert_int_equal(PQntuples(res), 1);
     char import_id[37];
     snprintf(import_id, sizeof(import_id), "%s", PQgetvalue(res, 0, 0));
@@ -149,7 +143,7 @@ static void test_kill_and_resume(void **state)
     assert_true(import_int("SELECT rows_read FROM import WHERE id = $1::uuid", import_id) < ROWS);
 
     const char *resume[] = {"--resume", import_id, "--batch-rows", BATCH_ROWS, NULL};
-    pid = imp_child_start(test_dsn, log_path, resume);
+    pid = imp_child_start(imp.dsn, imp.log_path, resume);
     kill_at(pid, camp_a, ROWS * 7 / 10, 71, deadline);
     fprintf(stderr, "killed at 70%%:\n");
     assert_consistent(import_id);
@@ -162,7 +156,7 @@ static void test_kill_and_resume(void **state)
     const char *ids[2] = {camp_a, camp_b};
     for (int k = 0; k < 2; k++) {
         const char *p[1] = {ids[k]};
-        res = imp_sql(conn,
+        res = imp_sql(imp.conn,
                       "SELECT status, rows_read, rows_imported, rows_duplicate, rows_dnc,"
                       " rows_rejected, bytes_done = bytes_total FROM import"
                       " WHERE campaign_id = $1::uuid",
@@ -177,11 +171,11 @@ static void test_kill_and_resume(void **state)
         if (strcmp(got, expect) != 0)
             fail_msg("campaign %d: import %s, want %s", k, got, expect);
         long long leads =
-            imp_sql_int(conn, "SELECT count(*) FROM lead WHERE campaign_id = $1::uuid", 1, p);
+            imp_sql_int(imp.conn, "SELECT count(*) FROM lead WHERE campaign_id = $1::uuid", 1, p);
         long long distinct = imp_sql_int(
-            conn, "SELECT count(DISTINCT e164) FROM lead WHERE campaign_id = $1::uuid", 1, p);
+            imp.conn, "SELECT count(DISTINCT e164) FROM lead WHERE campaign_id = $1::uuid", 1, p);
         long long secondaries =
-            imp_sql_int(conn,
+            imp_sql_int(imp.conn,
                         "SELECT count(*) FROM lead l JOIN lead p ON p.id = l.parent_lead_id"
                         " WHERE l.campaign_id = $1::uuid AND l.contact_order = 1"
                         " AND l.next_attempt_at IS NULL",
@@ -193,7 +187,7 @@ static void test_kill_and_resume(void **state)
     /* The same leads, field by field, and the same rejected rows. */
     const char *both[2] = {camp_a, camp_b};
     long long diff = imp_sql_int(
-        conn,
+        imp.conn,
         "WITH a AS (SELECT l.e164, l.name, l.variables, l.contact_order, p.e164 AS parent"
         "  FROM lead l LEFT JOIN lead p ON p.id = l.parent_lead_id WHERE l.campaign_id = $1::uuid),"
         " b AS (SELECT l.e164, l.name, l.variables, l.contact_order, p.e164 AS parent"
@@ -203,7 +197,7 @@ static void test_kill_and_resume(void **state)
         2, both);
     assert_int_equal(diff, 0);
     long long reject_diff = imp_sql_int(
-        conn,
+        imp.conn,
         "WITH a AS (SELECT r.row_number, r.code, r.reason, r.raw_row FROM import_reject r"
         "  JOIN import i ON i.id = r.import_id WHERE i.campaign_id = $1::uuid),"
         " b AS (SELECT r.row_number, r.code, r.reason, r.raw_row FROM import_reject r"
@@ -213,34 +207,13 @@ static void test_kill_and_resume(void **state)
         2, both);
     assert_int_equal(reject_diff, 0);
     /* Finished imports keep no staged bytes. */
-    assert_int_equal(imp_sql_int(conn, "SELECT count(*) FROM import_staging", 0, NULL), 0);
+    assert_int_equal(imp_sql_int(imp.conn, "SELECT count(*) FROM import_staging", 0, NULL), 0);
 }
 
 static int group_setup(void **state)
 {
     (void)state;
-    test_dsn = imp_db_create("import_kill", NULL);
-    if (!test_dsn)
-        return -1;
-    conn = PQconnectdb(test_dsn);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        fprintf(stderr, "%s\n", PQerrorMessage(conn));
-        return -1;
-    }
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(file_path, sizeof(file_path), "%s/import_kill_%d.csv", tmp, (int)getpid());
-    snprintf(log_path, sizeof(log_path), "%s/import_kill_%d.log", tmp, (int)getpid());
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    PQfinish(conn);
-    unlink(file_path);
-    unlink(log_path);
-    imp_db_drop(test_dsn);
-    return 0;
+    return imp_group_open("import_kill");
 }
 
 int main(void)
@@ -248,5 +221,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_and_resume),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
 }

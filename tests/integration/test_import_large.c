@@ -19,32 +19,25 @@
 
 #include <cmocka.h>
 
-#include "migrate.h"
-#include "pg.h"
 #include "test_import_support.h"
 
 #define ROWS         1000000L
 #define RSS_LIMIT_MB 200
-
-static char *test_dsn;
-static PGconn *conn;
-static char file_path[256];
-static char log_path[256];
 
 static void test_million_rows(void **state)
 {
     (void)state;
     imp_expect_t want = imp_expect_for(ROWS);
     char account_id[37], campaign_id[37];
-    imp_campaign_create(conn, account_id, campaign_id);
+    imp_campaign_create(imp.conn, account_id, campaign_id);
     char *dnc = NULL, *existing = NULL;
     double t0 = imp_now_s();
-    imp_file_generate(file_path, ROWS, &dnc, &existing);
-    imp_numbers_setup(conn, account_id, campaign_id, dnc, existing);
+    imp_file_generate(imp.file_path, ROWS, &dnc, &existing);
+    imp_numbers_setup(imp.conn, account_id, campaign_id, dnc, existing);
     free(dnc);
     free(existing);
     struct stat st;
-    assert_int_equal(stat(file_path, &st), 0);
+    assert_int_equal(stat(imp.file_path, &st), 0);
     fprintf(stderr, "generated %ld rows, %lld bytes in %.1f s\n", ROWS, (long long)st.st_size,
             imp_now_s() - t0);
 
@@ -55,9 +48,9 @@ static void test_million_rows(void **state)
     snprintf(asan_opts, sizeof(asan_opts), "%s%squarantine_size_mb=16", asan ? asan : "",
              asan && *asan ? ":" : "");
     setenv("ASAN_OPTIONS", asan_opts, 1);
-    const char *args[] = {"--campaign", campaign_id, file_path, NULL};
+    const char *args[] = {"--campaign", campaign_id, imp.file_path, NULL};
     t0 = imp_now_s();
-    pid_t pid = imp_child_start(test_dsn, log_path, args);
+    pid_t pid = imp_child_start(imp.dsn, imp.log_path, args);
     long maxrss_kib = 0;
     int rc = imp_child_wait(pid, &maxrss_kib);
     double elapsed = imp_now_s() - t0;
@@ -66,7 +59,7 @@ static void test_million_rows(void **state)
     else
         unsetenv("ASAN_OPTIONS");
     if (rc != 0) {
-        imp_log_dump(log_path);
+        imp_log_dump(imp.log_path);
         fail_msg("outdial-importer exited with %d", rc);
     }
     fprintf(stderr,
@@ -76,7 +69,7 @@ static void test_million_rows(void **state)
             (double)st.st_size / elapsed / 1e6, (double)maxrss_kib / 1024.0, RSS_LIMIT_MB);
 
     const char *params[1] = {campaign_id};
-    PGresult *res = imp_sql(conn,
+    PGresult *res = imp_sql(imp.conn,
                             "SELECT status, rows_read, rows_imported, rows_duplicate, rows_dnc,"
                             " rows_rejected FROM import WHERE campaign_id = $1::uuid",
                             1, params);
@@ -89,7 +82,7 @@ static void test_million_rows(void **state)
              want.duplicate, want.dnc, want.rejected);
     assert_string_equal(got, expect);
     assert_int_equal(
-        imp_sql_int(conn, "SELECT count(*) FROM lead WHERE campaign_id = $1::uuid", 1, params),
+        imp_sql_int(imp.conn, "SELECT count(*) FROM lead WHERE campaign_id = $1::uuid", 1, params),
         want.existing + want.imported + want.secondaries);
     if (maxrss_kib > RSS_LIMIT_MB * 1024L)
         fail_msg("peak RSS %.1f MB is over %d MB", (double)maxrss_kib / 1024.0, RSS_LIMIT_MB);
@@ -98,26 +91,7 @@ static void test_million_rows(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    test_dsn = imp_db_create("import_large", NULL);
-    if (!test_dsn)
-        return -1;
-    conn = PQconnectdb(test_dsn);
-    if (PQstatus(conn) != CONNECTION_OK)
-        return -1;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(file_path, sizeof(file_path), "%s/import_large_%d.csv", tmp, (int)getpid());
-    snprintf(log_path, sizeof(log_path), "%s/import_large_%d.log", tmp, (int)getpid());
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    PQfinish(conn);
-    unlink(file_path);
-    unlink(log_path);
-    imp_db_drop(test_dsn);
-    return 0;
+    return imp_group_open("import_large");
 }
 
 int main(void)
@@ -125,5 +99,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_million_rows),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
 }

@@ -83,6 +83,47 @@ static inline long long imp_sql_int(PGconn *conn, const char *sql, int n, const 
     return v;
 }
 
+/* The test program's group: a fresh migrated database and a libpq
+ * connection to it, and scratch paths in $TMPDIR (TMPDIR unset: /tmp) for
+ * a lead file and the importer's log, all named after the group's tag. */
+typedef struct imp_group {
+    char *dsn;
+    PGconn *conn;
+    char file_path[256];
+    char log_path[256];
+} imp_group_t;
+
+static imp_group_t imp;
+
+/* Opens the group (imp). Returns 0, or -1 with the reason on stderr. */
+static inline int imp_group_open(const char *tag)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(imp.file_path, sizeof(imp.file_path), "%s/%s_%d.csv", tmp, tag, (int)getpid());
+    snprintf(imp.log_path, sizeof(imp.log_path), "%s/%s_%d.log", tmp, tag, (int)getpid());
+    imp.dsn = imp_db_create(tag, NULL);
+    if (!imp.dsn)
+        return -1;
+    imp.conn = PQconnectdb(imp.dsn);
+    if (PQstatus(imp.conn) != CONNECTION_OK) {
+        fprintf(stderr, "%s\n", PQerrorMessage(imp.conn));
+        return -1;
+    }
+    return 0;
+}
+
+/* cmocka's group teardown: closes what imp_group_open opened, drops the
+ * database and removes the scratch files. */
+static inline int imp_group_teardown(void **state)
+{
+    (void)state;
+    PQfinish(imp.conn);
+    unlink(imp.file_path);
+    unlink(imp.log_path);
+    imp_db_drop(imp.dsn);
+    return 0;
+}
+
 /* An account (region US), an assistant and a campaign; their ids. */
 static inline void imp_campaign_create(PGconn *conn, char account_id[37], char campaign_id[37])
 {

@@ -20,8 +20,6 @@
 #include "codec.h"
 #include "importer_leads_in.h"
 #include "kafka.h"
-#include "migrate.h"
-#include "pg.h"
 #include "test_import_support.h"
 #include "topics.h"
 
@@ -29,9 +27,6 @@
  * minute is far beyond, also under ASan. */
 #define WAIT_S 90.0
 
-static char *test_dsn;
-static PGconn *conn;
-static char log_path[256];
 static char account_id[37], campaign_id[37];
 static char service_group[64];
 static char topic_leads[TOPIC_NAME_MAX + 1], topic_rejected[TOPIC_NAME_MAX + 1],
@@ -94,7 +89,7 @@ static void upload_stage(char import_id[37])
     char total[16];
     snprintf(total, sizeof(total), "%zu", len);
     const char *p1[2] = {campaign_id, total};
-    PGresult *res = imp_sql(conn,
+    PGresult *res = imp_sql(imp.conn,
                             "INSERT INTO import (campaign_id, source, filename, bytes_total)"
                             " VALUES ($1::uuid, 'upload', 'upload.csv', $2) RETURNING id",
                             2, p1);
@@ -109,7 +104,7 @@ static void upload_stage(char import_id[37])
         char seqtext[8];
         snprintf(seqtext, sizeof(seqtext), "%d", seq);
         const char *p2[3] = {import_id, seqtext, hex};
-        PQclear(imp_sql(conn,
+        PQclear(imp_sql(imp.conn,
                         "INSERT INTO import_staging (import_id, seq, chunk)"
                         " VALUES ($1::uuid, $2::int, $3::bytea)",
                         3, p2));
@@ -268,7 +263,7 @@ static void test_leads_in(void **state)
 
     /* The service. */
     const char *no_args[] = {NULL};
-    pid_t pid = imp_child_start(test_dsn, log_path, no_args);
+    pid_t pid = imp_child_start(imp.dsn, imp.log_path, no_args);
 
     /* The rejected topic. */
     char group[64];
@@ -284,12 +279,12 @@ static void test_leads_in(void **state)
     while (rejected < 5) {
         if (imp_now_s() > deadline) {
             kill(pid, SIGKILL);
-            imp_log_dump(log_path);
+            imp_log_dump(imp.log_path);
             fail_msg("only %d of 5 rejected messages arrived", rejected);
         }
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            imp_log_dump(log_path);
+            imp_log_dump(imp.log_path);
             fail_msg("the service exited early (status %d)", status);
         }
         rd_kafka_message_t *msg = NULL;
@@ -349,7 +344,7 @@ static void test_leads_in(void **state)
     char got[2048] = "";
     while (imp_now_s() < deadline) {
         PGresult *res =
-            imp_sql(conn,
+            imp_sql(imp.conn,
                     "SELECT l.e164, l.name, coalesce(l.timezone, ''), coalesce(l.external_id, ''),"
                     " l.variables::text, l.contact_order, coalesce(p.e164, '')"
                     " FROM lead l LEFT JOIN lead p ON p.id = l.parent_lead_id"
@@ -368,11 +363,11 @@ static void test_leads_in(void **state)
         usleep(100000);
     }
     if (strcmp(got, want) != 0) {
-        imp_log_dump(log_path);
+        imp_log_dump(imp.log_path);
         fail_msg("leads:\n%s\nwant\n%s", got, want);
     }
     /* Secondary contacts wait for their primary. */
-    assert_int_equal(imp_sql_int(conn,
+    assert_int_equal(imp_sql_int(imp.conn,
                                  "SELECT count(*) FROM lead WHERE campaign_id = $1::uuid"
                                  " AND parent_lead_id IS NOT NULL AND next_attempt_at IS NULL",
                                  1, params),
@@ -383,7 +378,7 @@ static void test_leads_in(void **state)
     const char *up[1] = {upload_id};
     char import_state[256] = "";
     while (imp_now_s() < deadline) {
-        PGresult *res = imp_sql(conn,
+        PGresult *res = imp_sql(imp.conn,
                                 "SELECT status, rows_read, rows_imported, rows_rejected,"
                                 " column_mapping->>'phone', region FROM import"
                                 " WHERE id = $1::uuid",
@@ -397,16 +392,16 @@ static void test_leads_in(void **state)
         usleep(100000);
     }
     if (strcmp(import_state, "completed 3 2 1 Mobile GB") != 0) {
-        imp_log_dump(log_path);
+        imp_log_dump(imp.log_path);
         fail_msg("upload import: %s", import_state);
     }
-    assert_int_equal(imp_sql_int(conn,
+    assert_int_equal(imp_sql_int(imp.conn,
                                  "SELECT count(*) FROM lead WHERE import_id = $1::uuid AND"
                                  " e164 IN ('+442079460958', '+447911123456')"
                                  " AND variables->>'note' IN ('line one\r\nline two', 'x')",
                                  1, up),
                      2);
-    assert_int_equal(imp_sql_int(conn,
+    assert_int_equal(imp_sql_int(imp.conn,
                                  "SELECT count(*) FROM import_reject WHERE import_id = $1::uuid"
                                  " AND row_number = 3 AND code = 'too_short'",
                                  1, up),
@@ -416,7 +411,7 @@ static void test_leads_in(void **state)
     assert_int_equal(kill(pid, SIGTERM), 0);
     int rc = imp_child_wait(pid, NULL);
     if (rc != 0) {
-        imp_log_dump(log_path);
+        imp_log_dump(imp.log_path);
         fail_msg("the service exited with %d after SIGTERM", rc);
     }
     assert_int_equal(kafka_consumer_close(consumer, err, sizeof(err)), OD_OK);
@@ -443,9 +438,10 @@ static leads_in_result_t apply_flight(pg_conn_t *db, lead_map_ctx_t *ctx, const 
 static char *flight_e164(void)
 {
     const char *params[1] = {campaign_id};
-    PGresult *res = imp_sql(
-        conn, "SELECT e164 FROM lead WHERE campaign_id = $1::uuid AND external_id = 'ext-flight'",
-        1, params);
+    PGresult *res =
+        imp_sql(imp.conn,
+                "SELECT e164 FROM lead WHERE campaign_id = $1::uuid AND external_id = 'ext-flight'",
+                1, params);
     assert_int_equal(PQntuples(res), 1);
     char *e164 = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -460,14 +456,14 @@ static void test_number_change_in_flight(void **state)
     (void)state;
     char err[512];
     pg_conn_t *db = NULL;
-    assert_int_equal(pg_conn_new(test_dsn, "test_leads_in", NULL, &db, err, sizeof(err)), OD_OK);
+    assert_int_equal(pg_conn_new(imp.dsn, "test_leads_in", NULL, &db, err, sizeof(err)), OD_OK);
     lead_map_ctx_t *ctx = lead_map_ctx_new();
     assert_int_equal(apply_flight(db, ctx, "+14155552901").outcome, LEADS_IN_INSERTED);
     const char *params[1] = {campaign_id};
     static const char *const in_flight[] = {"scheduled", "processing"};
     for (size_t i = 0; i < 2; i++) {
         const char *p2[2] = {campaign_id, in_flight[i]};
-        PQclear(imp_sql(conn,
+        PQclear(imp_sql(imp.conn,
                         "UPDATE lead SET status = $2::lead_status,"
                         " current_attempt_id = gen_random_uuid() WHERE campaign_id = $1::uuid"
                         " AND external_id = 'ext-flight'",
@@ -483,7 +479,7 @@ static void test_number_change_in_flight(void **state)
         assert_int_equal(apply_flight(db, ctx, "+14155552901").outcome, LEADS_IN_UPDATED);
     }
     /* After the call: the change applies. */
-    PQclear(imp_sql(conn,
+    PQclear(imp_sql(imp.conn,
                     "UPDATE lead SET status = 'created', current_attempt_id = NULL"
                     " WHERE campaign_id = $1::uuid"
                     " AND external_id = 'ext-flight'",
@@ -501,15 +497,12 @@ static int group_setup(void **state)
     (void)state;
     char err[1024];
     support_env("OUTDIAL_KAFKA_BROKERS");
-    test_dsn = imp_db_create("leads_in", NULL);
-    if (!test_dsn)
+    if (imp_group_open("leads_in"))
         return -1;
-    conn = PQconnectdb(test_dsn);
-    if (PQstatus(conn) != CONNECTION_OK)
-        return -1;
-    imp_campaign_create(conn, account_id, campaign_id);
+    imp_campaign_create(imp.conn, account_id, campaign_id);
     const char *params[1] = {account_id};
-    PQclear(imp_sql(conn, "INSERT INTO dnc (account_id, e164) VALUES ($1::uuid, '+14155552899')", 1,
+    PQclear(imp_sql(imp.conn,
+                    "INSERT INTO dnc (account_id, e164) VALUES ($1::uuid, '+14155552899')", 1,
                     params));
     /* Topics of this test only; the child inherits the environment. */
     char prefix[64];
@@ -529,17 +522,6 @@ static int group_setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(log_path, sizeof(log_path), "%s/leads_in_%d.log", tmp, (int)getpid());
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    PQfinish(conn);
-    unlink(log_path);
-    imp_db_drop(test_dsn);
     return 0;
 }
 
@@ -549,5 +531,5 @@ int main(void)
         cmocka_unit_test(test_leads_in),
         cmocka_unit_test(test_number_change_in_flight),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
 }

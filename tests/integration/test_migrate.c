@@ -45,6 +45,34 @@ static pg_conn_t *connect_db(const char *dsn)
     return db;
 }
 
+/* A test's own empty database and a connection to it. */
+typedef struct fixture {
+    char *dsn;
+    pg_conn_t *db;
+} fixture_t;
+
+static int db_setup(void **state)
+{
+    static int n;
+    char tag[32];
+    snprintf(tag, sizeof(tag), "migrate%d", n++);
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    fx->dsn = support_pg_create_db(tag);
+    fx->db = connect_db(fx->dsn);
+    *state = fx;
+    return 0;
+}
+
+static int db_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    pg_conn_free(fx->db);
+    support_pg_drop_db(fx->dsn);
+    free(fx->dsn);
+    free(fx);
+    return 0;
+}
+
 /* The first column of the first row of sql, as a new string. */
 static char *query_value(pg_conn_t *db, const char *sql)
 {
@@ -91,10 +119,10 @@ static void record_applied(const migrate_file_t *file, void *opaque)
 
 static void test_fresh_database_then_noop(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_fresh");
-    pg_conn_t *db = connect_db(dsn);
+    const char *dsn = fx->dsn;
+    pg_conn_t *db = fx->db;
     size_t count = migration_count(migrations_dir);
 
     applied_log_t log = {0};
@@ -133,7 +161,7 @@ static void test_fresh_database_then_noop(void **state)
     for (int round = 0; round < 2; round++) {
         if (round == 1) {
             pg_conn_free(db);
-            db = connect_db(dsn);
+            db = fx->db = connect_db(dsn);
         }
         log.n = 0;
         rc = migrate_run(db, migrations_dir, record_applied, &log, &result, err, sizeof(err));
@@ -158,10 +186,6 @@ static void test_fresh_database_then_noop(void **state)
     assert_string_equal(got, "t");
     free(got);
     pg_conn_free(other);
-
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 #define RACERS 4
@@ -170,13 +194,15 @@ static void test_fresh_database_then_noop(void **state)
  * moment: all succeed, and each migration is applied exactly once. */
 static void test_concurrent_processes_apply_once(void **state)
 {
-    (void)state;
-    char *dsn = support_pg_create_db("migrate_race");
+    fixture_t *fx = *state;
+    const char *dsn = fx->dsn;
     size_t count = migration_count(migrations_dir);
     int go[2];
     assert_int_equal(pipe(go), 0);
     int result_pipe[2];
     assert_int_equal(pipe(result_pipe), 0);
+    int ready[2]; /* a byte from each racer once it has tried to connect */
+    assert_int_equal(pipe(ready), 0);
     pid_t pids[RACERS];
     for (int i = 0; i < RACERS; i++) {
         pids[i] = fork();
@@ -184,10 +210,15 @@ static void test_concurrent_processes_apply_once(void **state)
         if (pids[i] == 0) {
             close(go[1]);
             close(result_pipe[0]);
+            close(ready[0]);
             char err[1024];
             pg_conn_t *db = NULL;
             int code = 100;
-            if (pg_conn_new(dsn, "test_migrate_racer", NULL, &db, err, sizeof(err)) == OD_OK) {
+            int connected = pg_conn_new(dsn, "test_migrate_racer", NULL, &db, err, sizeof(err));
+            ssize_t sent = write(ready[1], "r", 1);
+            (void)sent;
+            close(ready[1]);
+            if (connected == OD_OK) {
                 char byte;
                 /* Wait for the start signal: the parent closes the pipe. */
                 while (read(go[0], &byte, 1) > 0) {
@@ -209,7 +240,14 @@ static void test_concurrent_processes_apply_once(void **state)
     }
     close(go[0]);
     close(result_pipe[1]);
-    usleep(300 * 1000); /* let every racer connect and block on the pipe */
+    close(ready[1]);
+    /* Every racer connected and waits on the pipe (a racer that died early
+     * closes its end: read returns 0 once all have). */
+    int racers_ready = 0;
+    char byte;
+    while (racers_ready < RACERS && read(ready[0], &byte, 1) == 1)
+        racers_ready++;
+    close(ready[0]);
     close(go[1]);
     int applied_total = 0;
     for (int i = 0; i < RACERS; i++) {
@@ -227,11 +265,7 @@ static void test_concurrent_processes_apply_once(void **state)
     close(result_pipe[0]);
     assert_int_equal(applied_total, (int)count);
 
-    pg_conn_t *db = connect_db(dsn);
-    assert_int_equal(query_long(db, "SELECT count(*) FROM schema_migrations"), (long)count);
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
+    assert_int_equal(query_long(fx->db, "SELECT count(*) FROM schema_migrations"), (long)count);
 }
 
 /* A copy of the real migrations in a temporary directory, for tests that
@@ -266,10 +300,9 @@ static void write_file(const char *dir, const char *name, const char *mode, cons
 
 static void test_changed_applied_migration_refused(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_tamper");
-    pg_conn_t *db = connect_db(dsn);
+    pg_conn_t *db = fx->db;
     migrate_result_t result;
     assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
 
@@ -296,10 +329,6 @@ static void test_changed_applied_migration_refused(void **state)
     rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
     assert_int_equal(rc, OD_ERR_CONFLICT);
     assert_non_null(strstr(err, "applied checksum deadbeef"));
-
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 /* 001 and 002 had their comments corrected after release: a database that
@@ -307,10 +336,9 @@ static void test_changed_applied_migration_refused(void **state)
  * refuses a change to a statement. */
 static void test_released_checksums_of_comment_fixes(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_released");
-    pg_conn_t *db = connect_db(dsn);
+    pg_conn_t *db = fx->db;
     migrate_result_t result;
     assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
     assert_int_equal(
@@ -333,10 +361,6 @@ static void test_released_checksums_of_comment_fixes(void **state)
     assert_int_equal(rc, OD_ERR_CONFLICT);
     assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
     remove_tree(tmp);
-
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 /* A migration that fails is rolled back whole and not recorded; the ones
@@ -344,10 +368,10 @@ static void test_released_checksums_of_comment_fixes(void **state)
  * and the connection still works. */
 static void test_failing_migration_rolled_back(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_broken");
-    pg_conn_t *db = connect_db(dsn);
+    const char *dsn = fx->dsn;
+    pg_conn_t *db = fx->db;
     char *tmp = copy_migrations();
     /* Multi-byte characters before the error: the server counts the
      * position in characters, the line must still come out right. */
@@ -392,9 +416,6 @@ static void test_failing_migration_rolled_back(void **state)
     assert_int_equal(result.unknown, 1);
     assert_int_equal(result.applied, 0);
     remove_tree(tmp);
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 static void test_bad_migration_directories(void **state)
@@ -461,10 +482,9 @@ static bool plan_uses(pg_conn_t *db, const char *sql, int nparams, const char *c
 
 static void test_check_constraints(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_checks");
-    pg_conn_t *db = connect_db(dsn);
+    pg_conn_t *db = fx->db;
     migrate_result_t result;
     assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
 
@@ -641,20 +661,15 @@ static void test_check_constraints(void **state)
                           "EXPLAIN SELECT id FROM lead WHERE status = 'processing'"
                           " AND status_changed_at < $1 ORDER BY status_changed_at LIMIT 100",
                           1, since_params, "lead_processing_since_idx"));
-
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 /* od_ts and od_us (002, 006): exact conversions whatever the session's
  * time zone, and inlined by the planner (no SQL-function call per use). */
 static void test_time_functions(void **state)
 {
-    (void)state;
+    fixture_t *fx = *state;
     char err[1024];
-    char *dsn = support_pg_create_db("migrate_time");
-    pg_conn_t *db = connect_db(dsn);
+    pg_conn_t *db = fx->db;
     migrate_result_t result;
     assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
     assert_int_equal(pg_exec(db, "SET TimeZone = 'America/New_York'", NULL, err, sizeof(err)),
@@ -702,22 +717,22 @@ static void test_time_functions(void **state)
             fail_msg("not inlined: %s", line);
     }
     PQclear(res);
-    pg_conn_free(db);
-    support_pg_drop_db(dsn);
-    free(dsn);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fresh_database_then_noop),
-        cmocka_unit_test(test_concurrent_processes_apply_once),
-        cmocka_unit_test(test_changed_applied_migration_refused),
-        cmocka_unit_test(test_released_checksums_of_comment_fixes),
-        cmocka_unit_test(test_failing_migration_rolled_back),
+        cmocka_unit_test_setup_teardown(test_fresh_database_then_noop, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_processes_apply_once, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_changed_applied_migration_refused, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_released_checksums_of_comment_fixes, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_failing_migration_rolled_back, db_setup, db_teardown),
         cmocka_unit_test(test_bad_migration_directories),
-        cmocka_unit_test(test_check_constraints),
-        cmocka_unit_test(test_time_functions),
+        cmocka_unit_test_setup_teardown(test_check_constraints, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_time_functions, db_setup, db_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -68,6 +68,17 @@ static char *file_slurp(const char *path)
     return buf;
 }
 
+/* How many campaign blocks "watch" has written to the file at path. */
+static int blocks_written(const char *path)
+{
+    char *text = file_slurp(path);
+    int n = 0;
+    for (const char *p = strstr(text, "Spring promo  ("); p; p = strstr(p + 1, "Spring promo  ("))
+        n++;
+    free(text);
+    return n;
+}
+
 /* Starts argv[0] (a path) with stdout and stderr into files named after
  * tag; returns the pid. */
 static pid_t spawn_captured(char *const *argv, const char *out_path, const char *err_path)
@@ -200,24 +211,10 @@ static void api_up(api_t *api)
                          "OUTDIAL_API_ADMIN_TOKEN=" ADMIN_TOKEN,
                          NULL};
     api->pid = harness_spawn("services/api/outdial-api", env);
-    int port = 0;
-    int64_t deadline = harness_ms() + 60000;
-    while (!port && harness_ms() < deadline) {
-        FILE *f = fopen(api->port_file, "r");
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        int status;
-        if (!port && waitpid(api->pid, &status, WNOHANG) == api->pid)
-            fail_msg("outdial-api exited at start (status %d): see Testing/outdial-api-*.log",
-                     status);
-        if (!port)
-            usleep(50000);
-    }
+    char err[512];
+    int port = harness_port_wait(api->port_file, api->pid, 60000, err, sizeof(err));
     if (!port)
-        fail_msg("outdial-api did not write its port within 60 s");
+        fail_msg("outdial-api: %s", err);
     snprintf(api->url, sizeof(api->url), "http://127.0.0.1:%d", port);
     /* Every outdialctl started from now on talks to it. */
     setenv("OUTDIAL_URL", api->url, 1);
@@ -494,7 +491,7 @@ static void test_quickstart(void **state)
         char *argv[] = {path, "watch", campaign_id, "--interval-ms", "200", NULL};
         capture_paths(out, err, sizeof(out));
         pid_t pid = spawn_captured(argv, out, err);
-        usleep(1500000);
+        HARNESS_WAIT(blocks_written(out) >= 2, 10000, "watch to print two blocks");
         kill(pid, SIGINT);
         r = run_collect(pid, out, err, "watch");
         expect_code(&r, 0, "watch stopped by SIGINT");

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
 #include "redis.h"
 #include "support.h"
 
@@ -37,13 +38,6 @@ static redis_t *connect_or_fail(void)
     if (rc != OD_OK)
         fail_msg("redis_new: %s", err);
     return r;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 /* PTTL of key in ms (-2 when missing). */
@@ -251,7 +245,7 @@ static void test_expiry_frees_and_extend_keeps(void **state)
     /* A short lease expires on its own. */
     assert_int_equal(redis_lock_acquire(r, key, 100, a, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_lock_acquire(r, key, 100, b, err, sizeof(err)), OD_ERR_CONFLICT);
-    sleep_ms(250);
+    HARNESS_WAIT(pttl(r, key) == -2, 1000, "the 100 ms lease to expire");
     assert_int_equal(redis_lock_acquire(r, key, 5000, b, err, sizeof(err)), OD_OK);
     /* The old holder's token no longer touches it. */
     assert_int_equal(redis_lock_release(r, key, a, err, sizeof(err)), OD_ERR_CONFLICT);
@@ -263,12 +257,12 @@ static void test_expiry_frees_and_extend_keeps(void **state)
      * margins leave room for a slow, sanitized CI machine). */
     assert_int_equal(redis_lock_acquire(r, key, 1000, a, err, sizeof(err)), OD_OK);
     for (int i = 0; i < 6; i++) {
-        sleep_ms(300);
+        harness_sleep_ms(300);
         assert_int_equal(redis_lock_extend(r, key, a, 1000, err, sizeof(err)), OD_OK);
         assert_int_equal(redis_lock_acquire(r, key, 1000, b, err, sizeof(err)), OD_ERR_CONFLICT);
     }
-    /* Stop extending: it lapses. */
-    sleep_ms(1300);
+    /* Stop extending: it lapses within its 1 s lease (and a margin). */
+    HARNESS_WAIT(pttl(r, key) == -2, 1500, "the 1 s lease to lapse");
     assert_int_equal(redis_lock_extend(r, key, a, 1000, err, sizeof(err)), OD_ERR_CONFLICT);
     assert_int_equal(redis_lock_acquire(r, key, 1000, b, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_lock_release(r, key, b, err, sizeof(err)), OD_OK);

@@ -1,8 +1,8 @@
 /*
- * bench_results — terminal call events applied with results_apply(), against
+ * bench_results — terminal call events applied with results_apply_batch(), against
  * a bare SQL update of the same lead rows.
  *
- *   outdial-bench-results [--leads N]
+ *   outdial-bench-results [--leads N] [--batch N]
  *
  * Needs OUTDIAL_PG_DSN (deploy/local/stack). In a database of its own it
  * creates N leads in running campaigns of 1,000 leads, each `scheduled` with
@@ -11,9 +11,11 @@
  *      (status, outcome, attempts, attempt id, time): the least any
  *      result path has to write;
  *   2. the leads are put back to scheduled and vacuumed;
- *   3. results_apply() of one terminal event per lead (completed, human,
- *      with a cost and post-call variables): the call row, the retry
- *      policy, the charge, the outbox event, in one transaction each.
+ *   3. results_apply_batch() of one terminal event per lead (completed,
+ *      human, with a cost and post-call variables): the call row, the retry
+ *      policy, the charge, the outbox event; --batch events per call
+ *      (default RESULTS_BATCH_MAX, what the scheduler's consumer takes from
+ *      a busy topic), one transaction each.
  * The two run back to back on the same connection. Prints key=value lines:
  * sql_update_rows_per_s, apply_events_per_s, apply_vs_sql.
  */
@@ -69,17 +71,20 @@ static lead_row_t *leads_load(pg_conn_t *db, long n)
 
 int main(int argc, char **argv)
 {
-    long leads = 20000;
-    static const struct option opts[] = {{"leads", required_argument, NULL, 'n'}, {0}};
+    long leads = 20000, batch = RESULTS_BATCH_MAX;
+    static const struct option opts[] = {
+        {"leads", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'}, {0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'n')
             leads = strtol(optarg, NULL, 10);
+        else if (c == 'b')
+            batch = strtol(optarg, NULL, 10);
         else
             return 2;
     }
-    if (leads < 1000) {
-        fprintf(stderr, "usage: outdial-bench-results [--leads N>=1000]\n");
+    if (leads < 1000 || batch < 1 || batch > 100000) {
+        fprintf(stderr, "usage: outdial-bench-results [--leads N>=1000] [--batch 1..100000]\n");
         return 2;
     }
     char err[512];
@@ -128,37 +133,50 @@ int main(int argc, char **argv)
     leads_schedule(b.db);
     rows = leads_load(b.db, leads);
 
-    /* 3. results_apply, one terminal event per lead. */
+    /* 3. results_apply_batch, one terminal event per lead. */
     long applied = 0;
+    callevent_t *evs = calloc((size_t)batch, sizeof(*evs));
+    const callevent_t **ev_ptrs = calloc((size_t)batch, sizeof(*ev_ptrs));
+    char(*event_ids)[UUID_STR_LEN] = calloc((size_t)batch, UUID_STR_LEN);
+    results_outcome_t *outs = calloc((size_t)batch, sizeof(*outs));
     t0 = bench_mono_s();
-    for (long i = 0; i < leads; i++) {
-        char event_id[UUID_STR_LEN];
-        uuid_str_new(event_id);
+    for (long first = 0; first < leads; first += batch) {
+        long n = leads - first < batch ? leads - first : batch;
         int64_t now_us = od_clock_now_us(&clk);
-        callevent_t ev;
-        callevent_init(&ev);
-        ev.event_id = event_id;
-        ev.attempt_id = rows[i].attempt_id;
-        ev.lead_id = rows[i].lead_id;
-        ev.campaign_id = rows[i].campaign_id;
-        ev.account_id = rows[i].account_id;
-        ev.attempt_number = 1;
-        ev.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED;
-        ev.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_HUMAN;
-        ev.provider_call_id = event_id;
-        ev.started_at_us = now_us - 60000000;
-        ev.ended_at_us = now_us;
-        ev.duration_ms = 60000;
-        ev.cost_minor = 10;
-        ev.ended_reason = "customer-ended-call";
-        ev.post_call_variables_json = "{\"interest_level\":\"medium\"}";
-        ev.occurred_at_us = now_us;
-        results_outcome_t out;
-        if (results_apply(b.db, NULL, "bench:", &ev, now_us, &out, err, sizeof(err)))
-            bench_die("bench_results", "results_apply", err);
-        applied += out.effect == RESULTS_APPLIED;
+        for (long k = 0; k < n; k++) {
+            const lead_row_t *row = &rows[first + k];
+            callevent_t *ev = &evs[k];
+            uuid_str_new(event_ids[k]);
+            callevent_init(ev);
+            ev->event_id = event_ids[k];
+            ev->attempt_id = (char *)row->attempt_id;
+            ev->lead_id = (char *)row->lead_id;
+            ev->campaign_id = (char *)row->campaign_id;
+            ev->account_id = (char *)row->account_id;
+            ev->attempt_number = 1;
+            ev->status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED;
+            ev->answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_HUMAN;
+            ev->provider_call_id = event_ids[k];
+            ev->started_at_us = now_us - 60000000;
+            ev->ended_at_us = now_us;
+            ev->duration_ms = 60000;
+            ev->cost_minor = 10;
+            ev->ended_reason = "customer-ended-call";
+            ev->post_call_variables_json = "{\"interest_level\":\"medium\"}";
+            ev->occurred_at_us = now_us;
+            ev_ptrs[k] = ev;
+        }
+        if (results_apply_batch(b.db, NULL, "bench:", ev_ptrs, (size_t)n, now_us, outs, err,
+                                sizeof(err)))
+            bench_die("bench_results", "results_apply_batch", err);
+        for (long k = 0; k < n; k++)
+            applied += !outs[k].rejected && outs[k].effect == RESULTS_APPLIED;
     }
     double apply_s = bench_mono_s() - t0;
+    free(outs);
+    free(event_ids);
+    free(ev_ptrs);
+    free(evs);
 
     PGresult *res = NULL;
     bench_sql(b.db, "SELECT count(*) FROM lead WHERE status = 'completed'", 0, NULL, &res);
@@ -168,6 +186,7 @@ int main(int argc, char **argv)
     double sql_rate = (double)leads / sql_s;
     double apply_rate = (double)leads / apply_s;
     printf("results_events=%ld\n", leads);
+    printf("results_batch=%ld\n", batch);
     printf("sql_update_rows_per_s=%.0f\n", sql_rate);
     printf("apply_events_per_s=%.0f\n", apply_rate);
     printf("apply_vs_sql=%.2f\n", apply_rate / sql_rate);

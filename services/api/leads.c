@@ -26,10 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "contacts.h"
 #include "handlers.h"
 #include "jsonio.h"
+#include "lead_finish.h"
 #include "lead_map.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -127,12 +126,6 @@ static const pg_stmt_t lead_reset_stmt = {
     " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
     2};
 
-static const pg_stmt_t lead_complete_stmt = {
-    "lead_complete",
-    "UPDATE lead SET status = 'completed', outcome = 'manual', current_attempt_id = NULL,"
-    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
-    2};
-
 static const pg_stmt_t lead_update_stmt = {
     "lead_update",
     "UPDATE lead SET e164 = $2, raw_phone = $3, invalid_reason = $4, name = $5, timezone = $6,"
@@ -152,24 +145,6 @@ static const pg_stmt_t lead_delete_stmt = {"lead_delete", "DELETE FROM lead WHER
 
 static const pg_stmt_t dnc_hit_stmt = {
     "lead_dnc_hit", "SELECT 1 FROM dnc WHERE account_id = $1::uuid AND e164 = $2", 2};
-
-static const pg_stmt_t group_stmt = {
-    "lead_group",
-    "SELECT id, status, next_attempt_at IS NOT NULL, contact_order FROM lead"
-    " WHERE id = $1::uuid OR parent_lead_id = $1::uuid ORDER BY contact_order FOR UPDATE",
-    1};
-
-static const pg_stmt_t group_make_due_stmt = {
-    "lead_group_make_due",
-    "UPDATE lead SET next_attempt_at = od_ts($2::bigint), updated_at = now()"
-    " WHERE id = $1::uuid",
-    2};
-
-static const pg_stmt_t group_complete_stmt = {
-    "lead_group_complete",
-    "UPDATE lead SET status = 'completed', outcome = 'answered', current_attempt_id = NULL,"
-    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
-    2};
 
 static const pg_stmt_t next_order_stmt = {
     "lead_next_order",
@@ -676,81 +651,6 @@ static void lead_change_run(api_ctx_t *ctx, resource_apply_fn apply, void *arg)
     resource_change_run(ctx, &ch);
 }
 
-/* A lead_finished CampaignEvent for the outbox (lifecycle.h). */
-static int lead_finished_event(api_ctx_t *ctx, const char *campaign_id, const char *lead_id,
-                               model_outcome_t outcome, int64_t now_us, char *err, size_t errlen)
-{
-    char event_id[UUID_STR_LEN];
-    uuid_str_new(event_id);
-    campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = (char *)campaign_id;
-    ev.account_id = ctx->account_id;
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
-    ev.lead_id = (char *)lead_id;
-    ev.lead_status = OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED;
-    ev.outcome = (Outdial__V1__LeadOutcome)outcome;
-    ev.goal_result = (Outdial__V1__GoalResult)MODEL_GOAL_ABSENT;
-    ev.occurred_at_us = now_us;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = campaignevent_encode(&ev, &buf, &len, err, errlen);
-    if (rc)
-        return rc;
-    char topic[TOPIC_NAME_MAX + 1];
-    rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), err, errlen);
-    if (rc == OD_OK)
-        rc = lifecycle_outbox_add_tx(ctx->db, topic, campaign_id, buf, len, err, errlen);
-    free(buf);
-    return rc;
-}
-
-/* After a change in the contact group of primary_id: lets lib/contacts say
- * whether the next secondary is due or the rest of the group is complete,
- * and applies it (in the caller's transaction). */
-static int group_step_tx(api_ctx_t *ctx, const char *campaign_id, const char *primary_id,
-                         int64_t now_us, char *err, size_t errlen)
-{
-    PGresult *res = NULL;
-    const char *p[] = {primary_id};
-    int rc = pg_stmt_exec(ctx->db, &group_stmt, p, &res, err, errlen);
-    if (rc)
-        return rc;
-    int n = PQntuples(res);
-    contacts_member_t members[128];
-    contacts_action_t actions[128];
-    if (n > 128)
-        n = 128; /* contact_order is at most 100 (schema CHECK) */
-    if (n <= 1)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        rc = model_lead_status_parse(PQgetvalue(res, i, 1), &members[i].status, err, errlen);
-        if (rc)
-            goto out;
-        members[i].due = PQgetvalue(res, i, 2)[0] == 't';
-        members[i].contact_order = atoi(PQgetvalue(res, i, 3));
-    }
-    size_t changed = 0;
-    rc = contacts_group_step(members, (size_t)n, actions, &changed, err, errlen);
-    char now[24];
-    api_i64(now, sizeof(now), now_us);
-    for (int i = 0; rc == OD_OK && i < n && changed; i++) {
-        const char *q[] = {PQgetvalue(res, i, 0), now};
-        if (actions[i] == CONTACTS_ACTION_MAKE_DUE) {
-            rc = pg_stmt_exec(ctx->db, &group_make_due_stmt, q, NULL, err, errlen);
-        } else if (actions[i] == CONTACTS_ACTION_COMPLETE) {
-            rc = pg_stmt_exec(ctx->db, &group_complete_stmt, q, NULL, err, errlen);
-            if (rc == OD_OK)
-                rc = lead_finished_event(ctx, campaign_id, PQgetvalue(res, i, 0),
-                                         MODEL_OUTCOME_ANSWERED, now_us, err, errlen);
-        }
-    }
-out:
-    PQclear(res);
-    return rc;
-}
-
 static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
                             size_t errlen)
 {
@@ -779,16 +679,13 @@ static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
         return OD_OK;
     const char *id = ch->key[0];
     int64_t now_us = api_now_us(ctx);
-    char now[24];
-    api_i64(now, sizeof(now), now_us);
     const char *campaign_id = PQgetvalue(lead, 0, COL_CAMPAIGN);
     const char *primary = PQgetisnull(lead, 0, COL_PARENT) ? id : PQgetvalue(lead, 0, COL_PARENT);
-    const char *params[] = {id, now};
-    int rc = pg_stmt_exec(ctx->db, &lead_complete_stmt, params, NULL, err, errlen);
+    int rc = lead_finish_completed_tx(ctx->db, ctx->account_id, campaign_id, id,
+                                      MODEL_OUTCOME_MANUAL, now_us, err, errlen);
     if (rc == OD_OK)
-        rc = lead_finished_event(ctx, campaign_id, id, MODEL_OUTCOME_MANUAL, now_us, err, errlen);
-    if (rc == OD_OK)
-        rc = group_step_tx(ctx, campaign_id, primary, now_us, err, errlen);
+        rc = lead_finish_group_step_tx(ctx->db, ctx->account_id, campaign_id, primary, now_us, err,
+                                       errlen);
     return rc;
 }
 
@@ -978,7 +875,8 @@ static int lead_contacts_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
                             PQgetvalue(lead, 0, COL_NAME), lead_col(lead, COL_TZ),
                             PQgetvalue(lead, 0, COL_VARS), items, &counts, err, errlen);
     if (rc == OD_OK)
-        rc = group_step_tx(ctx, campaign_id, id, api_now_us(ctx), err, errlen);
+        rc = lead_finish_group_step_tx(ctx->db, ctx->account_id, campaign_id, id, api_now_us(ctx),
+                                       err, errlen);
     if (rc == OD_OK && counts.created > 0 && lead_campaign_running(lead))
         rc = leads_notify_tx(ctx->db, campaign_id, err, errlen);
     json_t *out = json_object();

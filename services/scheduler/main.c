@@ -118,44 +118,63 @@ static void *results_main(void *arg)
         goto out;
     }
     atomic_store(&s->consumer_ok, true);
+    rd_kafka_message_t *msgs[RESULTS_BATCH_MAX];
+    callevent_t *decoded[RESULTS_BATCH_MAX];
+    const callevent_t *evs[RESULTS_BATCH_MAX];
+    results_outcome_t outs[RESULTS_BATCH_MAX];
     while (!atomic_load(&stopping)) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(consumer, 500, &msg, err, sizeof(err))) {
-            log_warn("consume", "%s", err);
-            continue;
-        }
-        if (!msg)
-            continue;
-        callevent_t *ev = NULL;
-        if (callevent_decode(msg->payload, msg->len, &ev, err, sizeof(err))) {
-            /* Undecodable: no retry can fix it. Log with its position and move on. */
-            log_error("event_rejected", "%s [%" PRId32 "] offset %" PRId64 ": %s",
-                      rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
-        } else {
-            for (;;) {
-                results_outcome_t out;
-                int64_t now = od_clock_now_us(&s->clk);
-                int rc = results_apply(db, r, s->redis_prefix, ev, now, &out, err, sizeof(err));
-                if (rc == OD_OK) {
-                    metrics_counter_add(s->events_applied[out.effect], 1);
-                    break;
-                }
-                if (rc == OD_ERR_INVALID) {
-                    log_error("event_rejected", "event %s: %s", ev->event_id, err);
-                    break;
-                }
-                /* The database is away: keep the offset and try again. */
-                log_warn("event_apply", "event %s: %s; retrying", ev->event_id, err);
-                if (atomic_load(&stopping))
-                    break;
-                sleep(1);
+        /* A batch: what has arrived, up to RESULTS_BATCH_MAX, waiting only
+         * for the first message. */
+        size_t n_msgs = 0, n_evs = 0;
+        while (n_msgs < RESULTS_BATCH_MAX) {
+            rd_kafka_message_t *msg = NULL;
+            if (kafka_consumer_poll(consumer, n_msgs ? 0 : 500, &msg, err, sizeof(err))) {
+                log_warn("consume", "%s", err);
+                break;
             }
+            if (!msg)
+                break;
+            msgs[n_msgs++] = msg;
+            callevent_t *ev = NULL;
+            if (callevent_decode(msg->payload, msg->len, &ev, err, sizeof(err))) {
+                /* Undecodable: no retry can fix it. Log with its position and move on. */
+                log_error("event_rejected", "%s [%" PRId32 "] offset %" PRId64 ": %s",
+                          rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
+                continue;
+            }
+            decoded[n_evs] = ev;
+            evs[n_evs++] = ev;
+        }
+        for (;;) {
+            if (n_evs == 0)
+                break;
+            int64_t now = od_clock_now_us(&s->clk);
+            int rc = results_apply_batch(db, r, s->redis_prefix, evs, n_evs, now, outs, err,
+                                         sizeof(err));
+            if (rc == OD_OK) {
+                for (size_t i = 0; i < n_evs; i++) {
+                    if (outs[i].rejected)
+                        log_error("event_rejected", "event %s: %s", evs[i]->event_id,
+                                  outs[i].error);
+                    else
+                        metrics_counter_add(s->events_applied[outs[i].effect], 1);
+                }
+                break;
+            }
+            /* The database is away: keep the offsets and try again. */
+            log_warn("event_apply", "%zu events: %s; retrying", n_evs, err);
+            if (atomic_load(&stopping))
+                break;
+            sleep(1);
         }
         bool applied = !atomic_load(&stopping);
-        callevent_free(ev);
-        if (applied && kafka_consumer_store(consumer, msg, err, sizeof(err)))
-            log_warn("offset_store", "%s", err);
-        kafka_message_free(msg);
+        for (size_t i = 0; i < n_evs; i++)
+            callevent_free(decoded[i]);
+        for (size_t i = 0; i < n_msgs; i++) {
+            if (applied && kafka_consumer_store(consumer, msgs[i], err, sizeof(err)))
+                log_warn("offset_store", "%s", err);
+            kafka_message_free(msgs[i]);
+        }
     }
     if (kafka_consumer_close(consumer, err, sizeof(err)))
         log_warn("shutdown", "consumer close: %s", err);

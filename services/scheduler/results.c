@@ -1,43 +1,47 @@
 #include "results.h"
 
 #include <inttypes.h>
-#include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "contacts.h"
+#include "lead_finish.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "retry.h"
 #include "sched_campaign.h"
-#include "topics.h"
 #include "uuid.h"
+#include "xmalloc.h"
 
 static const pg_stmt_t lead_lock_stmt = {
     "results_lead_lock",
-    "SELECT status, attempts, coalesce(current_attempt_id::text, ''), coalesce(timezone, ''),"
-    " coalesce(e164, ''), coalesce(parent_lead_id::text, id::text), campaign_id"
+    "SELECT status, attempts, coalesce(current_attempt_id::text, '') AS current_attempt_id,"
+    " coalesce(timezone, '') AS timezone, coalesce(e164, '') AS e164,"
+    " coalesce(parent_lead_id::text, id::text) AS group_id, campaign_id"
     " FROM lead WHERE id = $1::uuid FOR UPDATE",
     1};
 
 static const pg_stmt_t call_get_stmt = {
     "results_call_get",
-    "SELECT status, status_history @> jsonb_build_array(jsonb_build_object('event_id', $2::text)),"
-    " coalesce(ended_reason, '') FROM call WHERE attempt_id = $1::uuid",
+    "SELECT status, status_history @> jsonb_build_array(jsonb_build_object('event_id', $2::text))"
+    " AS has_event, coalesce(ended_reason, '') AS ended_reason"
+    " FROM call WHERE attempt_id = $1::uuid",
     2};
 
+/* The call row's insert and update share their parameters: $1..$15 as
+ * the update's, then what only an insert needs (lead, campaign, attempt
+ * number, number called). */
 static const pg_stmt_t call_insert_stmt = {
     "results_call_insert",
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
     " duration_s, cost_minor, ended_reason, post_call_variables)"
-    " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::smallint, $5, $6::call_status,"
-    " jsonb_build_array(jsonb_build_object('status', $6::text, 'at_us', $7::bigint,"
-    "   'event_id', $8::text, 'synthetic', $18::boolean)),"
-    " $9::answered_by, $10, $11::failure_class, od_ts($12::bigint), od_ts($13::bigint),"
-    " $14::int, $15::bigint, $16, $17::jsonb)",
-    18};
+    " VALUES ($1::uuid, $16::uuid, $17::uuid, $18::smallint, $19, $2::call_status,"
+    " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
+    "   'event_id', $5::text, 'synthetic', $15::boolean)),"
+    " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
+    " $11::int, $12::bigint, $13, $14::jsonb)",
+    19};
 
 static const pg_stmt_t call_update_stmt = {
     "results_call_update",
@@ -92,34 +96,7 @@ static const pg_stmt_t running_of_account_stmt = {
     " ORDER BY id FOR UPDATE",
     1};
 
-static const pg_stmt_t group_stmt = {
-    "results_group",
-    "SELECT id, status, next_attempt_at IS NOT NULL, contact_order FROM lead"
-    " WHERE id = $1::uuid OR parent_lead_id = $1::uuid ORDER BY contact_order FOR UPDATE",
-    1};
-
-static const pg_stmt_t make_due_stmt = {
-    "results_make_due",
-    "UPDATE lead SET next_attempt_at = od_ts($2::bigint), updated_at = now()"
-    " WHERE id = $1::uuid",
-    2};
-
-static const pg_stmt_t group_complete_stmt = {
-    "results_group_complete",
-    "UPDATE lead SET status = 'completed', outcome = 'answered', current_attempt_id = NULL,"
-    " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
-    2};
-
-/* ---- enum mapping between the protocol and the model ---- */
-
-static bool call_status_from_proto(Outdial__V1__CallStatus s, model_call_status_t *out)
-{
-    if (s < OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED ||
-        s > OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED)
-        return false;
-    *out = (model_call_status_t)(s - 1);
-    return true;
-}
+/* ---- the event, in the model's terms ---- */
 
 static model_answered_by_t answered_by_from_proto(Outdial__V1__AnsweredBy a)
 {
@@ -147,49 +124,172 @@ static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
     }
 }
 
-/* initiated < ringing < in_progress < every terminal status. */
-static int call_rank(model_call_status_t s)
+static const char *nonempty(const char *s)
 {
-    switch (s) {
-    case MODEL_CALL_INITIATED:
-        return 1;
-    case MODEL_CALL_RINGING:
-        return 2;
-    case MODEL_CALL_IN_PROGRESS:
-        return 3;
-    default:
-        return 4;
+    return s && s[0] ? s : NULL;
+}
+
+/* Fills out from ev (strings borrowed). OD_ERR_INVALID for an event
+ * without a call status or with ids that are not UUIDs (checked here, not
+ * by the server: the call row read goes out with the lead lock). */
+static int event_from_proto(const callevent_t *ev, results_event_t *out, char *errbuf,
+                            size_t errlen)
+{
+    if (ev->status < OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED ||
+        ev->status > OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: no call status", ev->event_id);
+    if (!uuid_str_valid(ev->lead_id) || !uuid_str_valid(ev->attempt_id))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: lead or attempt id not a UUID",
+                       ev->event_id);
+    *out = (results_event_t){
+        .event_id = ev->event_id,
+        .attempt_id = ev->attempt_id,
+        .lead_id = ev->lead_id,
+        .campaign_id = ev->campaign_id ? ev->campaign_id : "",
+        .attempt_number = ev->attempt_number,
+        .status = (model_call_status_t)(ev->status - 1), /* numbered alike, from 1 */
+        .answered_by_reported = ev->answered_by != 0,
+        .answered_by = answered_by_from_proto(ev->answered_by),
+        .failure = ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT
+                       ? RESULTS_FAILURE_PERMANENT
+                   : ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT
+                       ? RESULTS_FAILURE_TRANSIENT
+                       : RESULTS_FAILURE_NONE,
+        .skip_reason = skip_reason_from_proto(ev->skip_reason),
+        .provider_call_id = nonempty(ev->provider_call_id),
+        .ended_reason = nonempty(ev->ended_reason),
+        .post_call_variables_json = nonempty(ev->post_call_variables_json),
+        .started_at_us = ev->started_at_us,
+        .ended_at_us = ev->ended_at_us,
+        .occurred_at_us = ev->occurred_at_us,
+        .duration_ms = ev->duration_ms,
+        .cost_minor = ev->cost_minor,
+    };
+    return OD_OK;
+}
+
+/* ---- rows read by column name ---- */
+
+/* A column of a result and the text field of a row struct it fills. */
+typedef struct column {
+    const char *name;
+    size_t offset; /* of a const char * in the row struct */
+} column_t;
+
+/* Fills row's text fields from row 0 of res by column name (strings
+ * borrowed from res); *found says whether res has a row (false: row
+ * untouched). OD_ERR_INTERNAL naming a column res does not have. */
+static int row_fill(const PGresult *res, const column_t *cols, size_t n, void *row, bool *found,
+                    char *errbuf, size_t errlen)
+{
+    *found = PQntuples(res) > 0;
+    for (size_t i = 0; *found && i < n; i++) {
+        int c = PQfnumber(res, cols[i].name);
+        if (c < 0)
+            return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "result without column %s",
+                           cols[i].name);
+        *(const char **)((char *)row + cols[i].offset) = PQgetvalue(res, 0, c);
     }
+    return OD_OK;
 }
 
-static Outdial__V1__LeadOutcome outcome_to_proto(model_outcome_t o)
+/* lead_lock_stmt's row, as text. */
+typedef struct lead_text {
+    const char *status, *attempts, *current_attempt_id, *timezone, *e164, *group_id, *campaign_id;
+} lead_text_t;
+
+#define LEAD_COLUMN(f)                                                                             \
+    {                                                                                              \
+#f, offsetof(lead_text_t, f)                                                               \
+    }
+static const column_t lead_columns[] = {
+    LEAD_COLUMN(status),     LEAD_COLUMN(attempts), LEAD_COLUMN(current_attempt_id),
+    LEAD_COLUMN(timezone),   LEAD_COLUMN(e164),     LEAD_COLUMN(group_id),
+    LEAD_COLUMN(campaign_id)};
+
+/* The lead as lead_lock_stmt returns it; strings borrowed from res. */
+typedef struct lead_row {
+    results_lead_t lead;
+    const char *timezone;
+    const char *group_id; /* the primary's id: the contact group */
+} lead_row_t;
+
+static int lead_row_read(const PGresult *res, lead_row_t *out, char *errbuf, size_t errlen)
 {
-    return o == MODEL_OUTCOME_NONE ? OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_UNSPECIFIED
-                                   : (Outdial__V1__LeadOutcome)o;
+    memset(out, 0, sizeof(*out));
+    lead_text_t t;
+    int rc = row_fill(res, lead_columns, sizeof(lead_columns) / sizeof(lead_columns[0]), &t,
+                      &out->lead.found, errbuf, errlen);
+    if (rc || !out->lead.found)
+        return rc;
+    out->lead.campaign_id = t.campaign_id;
+    out->lead.attempts = atoi(t.attempts);
+    out->lead.current_attempt_id = t.current_attempt_id;
+    out->lead.e164 = t.e164;
+    out->timezone = t.timezone;
+    out->group_id = t.group_id;
+    return model_lead_status_parse(t.status, &out->lead.status, errbuf, errlen);
 }
 
-/* The goal variable's value in the post-call variables, if reported as a
- * boolean. */
-static model_goal_t goal_from_variables(const char *json, const char *goal_variable)
+/* call_get_stmt's row, as text. */
+typedef struct call_text {
+    const char *status, *has_event, *ended_reason;
+} call_text_t;
+
+#define CALL_COLUMN(f)                                                                             \
+    {                                                                                              \
+#f, offsetof(call_text_t, f)                                                               \
+    }
+static const column_t call_columns[] = {CALL_COLUMN(status), CALL_COLUMN(has_event),
+                                        CALL_COLUMN(ended_reason)};
+
+/* The call row as call_get_stmt returns it; strings borrowed from res. */
+static int call_row_read(const PGresult *res, results_call_t *out, char *errbuf, size_t errlen)
 {
-    if (!goal_variable[0] || !json || !json[0])
-        return MODEL_GOAL_ABSENT;
-    json_error_t jerr;
-    json_t *vars = json_loads(json, 0, &jerr);
-    json_t *v = json_is_object(vars) ? json_object_get(vars, goal_variable) : NULL;
-    model_goal_t goal = MODEL_GOAL_ABSENT;
-    if (json_is_boolean(v))
-        goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
-    json_decref(vars);
-    return goal;
+    memset(out, 0, sizeof(*out));
+    call_text_t t;
+    int rc = row_fill(res, call_columns, sizeof(call_columns) / sizeof(call_columns[0]), &t,
+                      &out->found, errbuf, errlen);
+    if (rc || !out->found)
+        return rc;
+    out->has_event = t.has_event[0] == 't';
+    out->ended_reason = t.ended_reason;
+    return model_call_status_parse(t.status, &out->status, errbuf, errlen);
 }
 
-/* The ended reasons recovery gives the attempts it closes itself
- * (recovery.c). No provider reports them. */
-static bool reason_is_synthetic(const char *reason)
+/* ---- one event's part of a transaction ---- */
+
+typedef struct slot {
+    const callevent_t *ev;
+    results_outcome_t *out;
+    results_event_t event;
+    bool ready; /* event converted; false: rejected before any read */
+    PGresult *lead, *call, *camp, *charged, *group;
+    lead_row_t row;
+    results_call_t call_row;
+    sched_campaign_t campaign;
+    results_campaign_t c;
+    char camp_err[256];
+    results_writes_t w;
+    bool writing; /* decided in this transaction; its writes are in the pipeline */
+    lead_finish_event_t finished;
+    /* The write parameters live to the end of the transaction. */
+    char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], next[24],
+        attempts[24], now[24];
+    const char *lead_params[1], *call_get_params[2], *call_params[19], *end_params[9],
+        *processing_params[2], *charge_params[3], *group_params[1];
+} slot_t;
+
+static void slot_clear(slot_t *s)
 {
-    return reason &&
-           (strcmp(reason, "dial-job-lost") == 0 || strcmp(reason, "call-end-not-reported") == 0);
+    PQclear(s->lead);
+    PQclear(s->call);
+    PQclear(s->camp);
+    PQclear(s->charged);
+    PQclear(s->group);
+    s->lead = s->call = s->camp = s->charged = s->group = NULL;
+    lead_finish_event_free(&s->finished);
+    s->writing = false;
 }
 
 static void fmt_i64(char *buf, size_t len, int64_t v)
@@ -197,432 +297,328 @@ static void fmt_i64(char *buf, size_t len, int64_t v)
     snprintf(buf, len, "%" PRId64, v);
 }
 
-/* The lead_finished CampaignEvent of a lead, encoded into *buf (caller
- * frees), and the name of its topic. */
-static int lead_finished_encode(const sched_campaign_t *c, const char *lead_id,
-                                model_lead_status_t status, model_outcome_t outcome,
-                                model_goal_t goal, int64_t now_us, char topic[TOPIC_NAME_MAX + 1],
-                                uint8_t **buf, size_t *len, char *errbuf, size_t errlen)
+static const char *failure_name(results_failure_t f)
 {
-    char event_id[UUID_STR_LEN];
-    uuid_str_new(event_id);
-    campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = (char *)c->id;
-    ev.account_id = (char *)c->account_id;
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
-    ev.lead_id = (char *)lead_id;
-    ev.lead_status = status == MODEL_LEAD_COMPLETED
-                         ? OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED
-                         : OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_MAX_RETRIES;
-    ev.outcome = outcome_to_proto(outcome);
-    ev.goal_result = (Outdial__V1__GoalResult)goal;
-    ev.occurred_at_us = now_us;
-    int rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, TOPIC_NAME_MAX + 1, errbuf, errlen);
-    if (rc)
-        return rc;
-    return campaignevent_encode(&ev, buf, len, errbuf, errlen);
+    return f == RESULTS_FAILURE_PERMANENT   ? "permanent"
+           : f == RESULTS_FAILURE_TRANSIENT ? "transient"
+                                            : NULL;
 }
 
-/* Queues a lead_finished CampaignEvent in the outbox. */
-static int lead_finished_event(pg_conn_t *db, const sched_campaign_t *c, const char *lead_id,
-                               model_lead_status_t status, model_outcome_t outcome,
-                               model_goal_t goal, int64_t now_us, char *errbuf, size_t errlen)
+/* The campaign and the lead's window, for a terminal event: their errors
+ * stay in s->c for results_decide, which fails with them only if it needs
+ * them. */
+static void slot_campaign(slot_t *s, int64_t now_us)
 {
-    char topic[TOPIC_NAME_MAX + 1];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = lead_finished_encode(c, lead_id, status, outcome, goal, now_us, topic, &buf, &len,
-                                  errbuf, errlen);
-    if (rc == OD_OK)
-        rc = lifecycle_outbox_add_tx(db, topic, c->id, buf, len, errbuf, errlen);
-    free(buf);
-    return rc;
-}
-
-/* After a lead of a contact group changed: make the next secondary due or
- * complete the rest of the group (contacts.h decides). res is group_stmt's
- * result: the group's rows, locked, in contact order. */
-static int group_step(pg_conn_t *db, const sched_campaign_t *c, const PGresult *res, int64_t now_us,
-                      char *errbuf, size_t errlen)
-{
-    int n = PQntuples(res);
-    if (n <= 1) /* a lead without secondary contacts */
-        return OD_OK;
-    contacts_member_t members[128];
-    contacts_action_t actions[128];
-    if (n > 128)
-        n = 128; /* contact_order is at most 100 (schema CHECK) */
-    int rc;
-    for (int i = 0; i < n; i++) {
-        rc = model_lead_status_parse(PQgetvalue(res, i, 1), &members[i].status, errbuf, errlen);
-        if (rc)
-            return rc;
-        members[i].due = PQgetvalue(res, i, 2)[0] == 't';
-        members[i].contact_order = atoi(PQgetvalue(res, i, 3));
+    memset(&s->c, 0, sizeof(s->c));
+    s->c.error = s->camp_err;
+    if (!model_call_status_is_terminal(s->event.status)) {
+        s->c.rc = OD_ERR_INTERNAL;
+        snprintf(s->camp_err, sizeof(s->camp_err), "campaign not read for a non-terminal event");
+        return;
     }
-    size_t changed = 0;
-    rc = contacts_group_step(members, (size_t)n, actions, &changed, errbuf, errlen);
-    if (rc)
-        return rc;
-    char now[24];
-    fmt_i64(now, sizeof(now), now_us);
-    for (int i = 0; i < n && changed; i++) {
-        const char *q[] = {PQgetvalue(res, i, 0), now};
-        if (actions[i] == CONTACTS_ACTION_MAKE_DUE) {
-            rc = pg_stmt_exec(db, &make_due_stmt, q, NULL, errbuf, errlen);
-        } else if (actions[i] == CONTACTS_ACTION_COMPLETE) {
-            rc = pg_stmt_exec(db, &group_complete_stmt, q, NULL, errbuf, errlen);
-            if (rc == OD_OK)
-                rc = lead_finished_event(db, c, PQgetvalue(res, i, 0), MODEL_LEAD_COMPLETED,
-                                         MODEL_OUTCOME_ANSWERED, MODEL_GOAL_ABSENT, now_us, errbuf,
-                                         errlen);
-        }
+    s->c.rc = sched_campaign_from_result(s->camp, &s->campaign, s->camp_err, sizeof(s->camp_err));
+    if (s->c.rc)
+        return;
+    s->c.account_id = s->campaign.account_id;
+    s->c.retry = s->campaign.retry;
+    s->c.goal_variable = s->campaign.goal_variable;
+    s->c.rc = sched_lead_window(&s->campaign, s->row.timezone, s->row.lead.e164, now_us,
+                                &s->c.window, s->camp_err, sizeof(s->camp_err));
+}
+
+/* Appends s's writes (results_writes_t, in its order) to writes[]. */
+static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t *n_writes,
+                       char *errbuf, size_t errlen)
+{
+    const results_event_t *ev = &s->event;
+    const results_writes_t *w = &s->w;
+    const results_call_row_t *cr = &w->call;
+    fmt_i64(s->at, sizeof(s->at), cr->at_us);
+    fmt_i64(s->started, sizeof(s->started), cr->started_at_us);
+    fmt_i64(s->ended, sizeof(s->ended), cr->ended_at_us);
+    fmt_i64(s->duration, sizeof(s->duration), cr->duration_s);
+    fmt_i64(s->cost, sizeof(s->cost), cr->cost_minor);
+    fmt_i64(s->attempt_no, sizeof(s->attempt_no), cr->attempt_number);
+    fmt_i64(s->now, sizeof(s->now), now_us);
+    const char *answered = cr->has_answered_by ? model_answered_by_name(cr->answered_by) : NULL;
+    const char *started = cr->started_at_us ? s->started : NULL;
+    const char *ended = cr->ended_at_us ? s->ended : NULL;
+    const char *duration = cr->has_duration ? s->duration : NULL;
+    const char *cost = cr->has_cost ? s->cost : NULL;
+    const char *synthetic = cr->synthetic ? "true" : "false";
+    if (cr->write != RESULTS_CALL_KEEP) {
+        const char *p[] = {ev->attempt_id, model_call_status_name(cr->status),
+                           model_call_status_name(cr->event_status), s->at, ev->event_id, answered,
+                           cr->provider_call_id, failure_name(cr->failure), started, ended,
+                           duration, cost, cr->ended_reason, cr->post_call_variables_json,
+                           synthetic,
+                           /* the insert's own */
+                           ev->lead_id, ev->campaign_id, s->attempt_no, s->row.lead.e164};
+        memcpy(s->call_params, p, sizeof(p));
+        const pg_stmt_t *stmt =
+            cr->write == RESULTS_CALL_INSERT ? &call_insert_stmt : &call_update_stmt;
+        writes[(*n_writes)++] = (pg_pipe_stmt_t){stmt, s->call_params, NULL};
+    }
+    if (w->charge) {
+        const char *p[] = {s->campaign.account_id, ev->attempt_id, s->now};
+        memcpy(s->charge_params, p, sizeof(p));
+        writes[(*n_writes)++] = (pg_pipe_stmt_t){&charge_stmt, s->charge_params, &s->charged};
+    }
+    if (w->lead_processing) {
+        s->processing_params[0] = ev->lead_id;
+        s->processing_params[1] = s->at;
+        writes[(*n_writes)++] = (pg_pipe_stmt_t){&lead_processing_stmt, s->processing_params, NULL};
+    }
+    if (w->lead_end) {
+        const results_lead_end_t *e = &w->end;
+        fmt_i64(s->next, sizeof(s->next), e->next_attempt_us);
+        fmt_i64(s->attempts, sizeof(s->attempts), e->attempts);
+        const char *p[] = {ev->lead_id,
+                           model_lead_status_name(e->status),
+                           model_outcome_name(e->outcome),
+                           e->has_next ? s->next : NULL,
+                           s->attempts,
+                           e->goal == MODEL_GOAL_ABSENT ? NULL
+                           : e->goal == MODEL_GOAL_TRUE ? "true"
+                                                        : "false",
+                           e->has_last_call ? model_call_status_name(e->last_call_status) : NULL,
+                           e->has_last_answered_by ? model_answered_by_name(e->last_answered_by)
+                                                   : NULL,
+                           s->at}; /* e->at_us: the call's */
+        memcpy(s->end_params, p, sizeof(p));
+        writes[(*n_writes)++] = (pg_pipe_stmt_t){&lead_end_stmt, s->end_params, NULL};
+    }
+    if (w->lead_finished) {
+        lead_finish_t lf = {.account_id = s->campaign.account_id,
+                            .campaign_id = s->campaign.id,
+                            .lead_id = ev->lead_id,
+                            .status = w->end.status,
+                            .outcome = w->end.outcome,
+                            .goal = w->end.goal,
+                            .at_us = now_us};
+        int rc = lead_finish_event_init(&s->finished, &lf, errbuf, errlen);
         if (rc)
             return rc;
+        writes[(*n_writes)++] =
+            (pg_pipe_stmt_t){s->finished.item.stmt, s->finished.item.params, NULL};
+        s->group_params[0] = s->row.group_id;
+        writes[(*n_writes)++] =
+            (pg_pipe_stmt_t){&lead_finish_group_stmt, s->group_params, &s->group};
     }
     return OD_OK;
 }
 
-/* After charge_stmt (res, its result: the balance if it charged): at a
- * balance of zero or below pauses the account's running campaigns. Their
- * ids go to paused[] for the mirror. */
-static int charge_step(pg_conn_t *db, const sched_campaign_t *c, const PGresult *res,
-                       int64_t now_us, char paused[][UUID_STR_LEN], int *n_paused, char *errbuf,
+/* Campaigns paused for balance in one transaction, for the mirror after
+ * its commit (the tick re-mirrors any beyond PAUSED_MAX). */
+#define PAUSED_MAX 16
+typedef struct paused {
+    char ids[PAUSED_MAX][UUID_STR_LEN];
+    int n;
+} paused_t;
+
+/* After s's charge: at a balance of zero or below pauses the account's
+ * running campaigns. */
+static int charge_step(pg_conn_t *db, slot_t *s, int64_t now_us, paused_t *paused, char *errbuf,
                        size_t errlen)
 {
-    bool exhausted = PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) <= 0;
-    if (!exhausted)
-        return OD_OK;
-    PGresult *running = NULL;
-    const char *q[] = {c->account_id};
-    int rc = pg_stmt_exec(db, &running_of_account_stmt, q, &running, errbuf, errlen);
+    struct {
+        const char *balance_minor;
+    } t = {"0"};
+    static const column_t balance_column = {"balance_minor", 0};
+    bool charged; /* charge_stmt returns the balance only when it charged */
+    int rc = row_fill(s->charged, &balance_column, 1, &t, &charged, errbuf, errlen);
     if (rc)
         return rc;
-    for (int i = 0; i < PQntuples(running) && rc == OD_OK; i++) {
-        const char *id = PQgetvalue(running, i, 0);
-        rc = lifecycle_status_write_tx(db, c->account_id, id, MODEL_CAMPAIGN_IN_PROGRESS,
+    if (!results_charge_pauses(charged, strtoll(t.balance_minor, NULL, 10)))
+        return OD_OK;
+    PGresult *running = NULL;
+    const char *account_id = s->campaign.account_id;
+    const char *q[] = {account_id};
+    rc = pg_stmt_exec(db, &running_of_account_stmt, q, &running, errbuf, errlen);
+    int col_id = rc == OD_OK ? PQfnumber(running, "id") : -1;
+    for (int i = 0; rc == OD_OK && i < PQntuples(running); i++) {
+        const char *id = PQgetvalue(running, i, col_id);
+        rc = lifecycle_status_write_tx(db, account_id, id, MODEL_CAMPAIGN_IN_PROGRESS,
                                        MODEL_CAMPAIGN_PAUSED, "insufficient_balance", now_us,
                                        errbuf, errlen);
-        if (rc == OD_OK && *n_paused < 16)
-            snprintf(paused[(*n_paused)++], UUID_STR_LEN, "%s", id);
+        if (rc == OD_OK && s->out->paused_campaigns < PAUSED_MAX) {
+            s->out->paused_campaigns++;
+            if (paused->n < PAUSED_MAX)
+                snprintf(paused->ids[paused->n++], UUID_STR_LEN, "%s", id);
+        }
     }
     PQclear(running);
     return rc;
 }
 
 /*
- * The statements are those of one event, one transaction, in the order
- * they always ran; what changed is how they travel. Round trip 1 sends
- * BEGIN, the lead lock, the call row read and (terminal events) the
- * campaign read together: each runs after the lock, with its own snapshot,
- * so they see what the lead's previous event committed. Everything the
- * writes need is then known, so round trip 2 sends the call write, the
- * charge, the lead update, the outbox event and the contact group lock
- * together, with COMMIT when no result can call for more. Only a balance
- * used up (pause the account's campaigns) or a contact group with
- * secondaries (make one due or complete them) adds statements, after the
- * group lock, and then COMMIT. Ten round trips for a charged terminal
- * event became three; a non-terminal event takes two.
+ * One transaction over slots[0..n), in three round trips however many
+ * events: (1) BEGIN, and per event its lead locked, its call row and (for
+ * a terminal event) its campaign; (2) every event's writes, in event order,
+ * with COMMIT when no result can call for more; (3) only when a charge used
+ * up the balance or a finished lead has secondary contacts, their steps,
+ * then COMMIT. Each statement sees what the ones before it wrote, so the
+ * events' effects are those of one transaction each, in order, as long as
+ * no event reads a row an earlier one writes: events write only their own
+ * call row, lead and contact group (and the account's balance, whose
+ * charge reads it in the same statement), so the transaction ends before
+ * the first event whose contact group is already in it. *used receives the
+ * number of slots it took (applied or rejected).
  */
+static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paused_t *paused,
+                    size_t *used, char *errbuf, size_t errlen)
+{
+    *used = 0;
+    paused->n = 0;
+    pg_pipe_stmt_t *reads = xcalloc(3 * n, sizeof(*reads));
+    pg_pipe_stmt_t *writes = xcalloc(5 * n, sizeof(*writes));
+    const char **groups = xcalloc(n, sizeof(*groups));
+    size_t n_reads = 0, n_writes = 0, n_groups = 0;
+    for (size_t i = 0; i < n; i++) {
+        slot_t *s = &slots[i];
+        if (!s->ready)
+            continue;
+        memset(s->out, 0, sizeof(*s->out)); /* from a transaction that failed */
+        s->lead_params[0] = s->event.lead_id;
+        s->call_get_params[0] = s->event.attempt_id;
+        s->call_get_params[1] = s->event.event_id;
+        reads[n_reads++] = (pg_pipe_stmt_t){&lead_lock_stmt, s->lead_params, &s->lead};
+        reads[n_reads++] = (pg_pipe_stmt_t){&call_get_stmt, s->call_get_params, &s->call};
+        if (model_call_status_is_terminal(s->event.status))
+            reads[n_reads++] =
+                (pg_pipe_stmt_t){&sched_campaign_of_lead_stmt, s->lead_params, &s->camp};
+    }
+    int rc = pg_pipeline_exec(db, PG_PIPE_BEGIN, reads, n_reads, errbuf, errlen);
+    bool more = false;
+    size_t i = 0;
+    for (; rc == OD_OK && i < n; i++) {
+        slot_t *s = &slots[i];
+        if (!s->ready)
+            continue;
+        rc = lead_row_read(s->lead, &s->row, errbuf, errlen);
+        if (rc)
+            break;
+        if (s->row.lead.found) {
+            bool seen = false;
+            for (size_t g = 0; g < n_groups && !seen; g++)
+                seen = strcmp(groups[g], s->row.group_id) == 0;
+            if (seen)
+                break; /* the next transaction's first event */
+            groups[n_groups++] = s->row.group_id;
+            rc = call_row_read(s->call, &s->call_row, errbuf, errlen);
+            if (rc)
+                break;
+            slot_campaign(s, now_us);
+        }
+        rc = results_decide(&s->event, &s->row.lead, &s->call_row, &s->c, now_us, &s->w, errbuf,
+                            errlen);
+        if (rc == OD_ERR_INVALID) {
+            s->out->rejected = true;
+            snprintf(s->out->error, sizeof(s->out->error), "%s", errbuf);
+            rc = OD_OK;
+            continue;
+        }
+        if (rc)
+            break;
+        rc = slot_writes(s, now_us, writes, &n_writes, errbuf, errlen);
+        s->writing = true;
+        more = more || s->w.charge || s->w.lead_finished;
+    }
+    *used = i;
+    if (rc == OD_OK)
+        rc = pg_pipeline_exec(db, more ? 0 : PG_PIPE_COMMIT, writes, n_writes, errbuf, errlen);
+    for (size_t k = 0; rc == OD_OK && more && k < *used; k++)
+        if (slots[k].writing && slots[k].w.charge)
+            rc = charge_step(db, &slots[k], now_us, paused, errbuf, errlen);
+    for (size_t k = 0; rc == OD_OK && more && k < *used; k++) {
+        slot_t *s = &slots[k];
+        if (s->writing && s->w.lead_finished)
+            rc = lead_finish_group_apply_tx(db, s->campaign.account_id, s->campaign.id, s->group,
+                                            now_us, errbuf, errlen);
+    }
+    if (rc == OD_OK && more)
+        rc = pg_tx_commit(db, errbuf, errlen);
+    if (rc)
+        pg_tx_rollback(db); /* no-op when the transaction is over (a failed COMMIT) */
+    for (size_t k = 0; k < *used && rc == OD_OK; k++) {
+        slot_t *s = &slots[k];
+        if (s->writing) {
+            s->out->effect = s->w.effect;
+            s->out->lead_finished = s->w.lead_finished;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        slot_clear(&slots[k]);
+    free(groups);
+    free(writes);
+    free(reads);
+    return rc;
+}
+
+/* Logs and mirrors the campaigns a committed transaction paused. */
+static void paused_mirror(redis_t *r, const char *redis_prefix, const paused_t *paused)
+{
+    for (int i = 0; i < paused->n; i++) {
+        char rerr[256];
+        log_warn("insufficient_balance", "campaign %s paused: the account's balance is used up",
+                 paused->ids[i]);
+        if (r && lifecycle_mirror_write(r, redis_prefix, paused->ids[i], MODEL_CAMPAIGN_PAUSED,
+                                        rerr, sizeof(rerr)))
+            log_warn("campaign_mirror", "campaign %s: %s", paused->ids[i], rerr);
+    }
+}
+
+int results_apply_batch(pg_conn_t *db, redis_t *r, const char *redis_prefix,
+                        const callevent_t *const *evs, size_t n, int64_t now_us,
+                        results_outcome_t *outs, char *errbuf, size_t errlen)
+{
+    slot_t *slots = xcalloc(n, sizeof(*slots));
+    for (size_t i = 0; i < n; i++) {
+        memset(&outs[i], 0, sizeof(outs[i]));
+        slots[i].ev = evs[i];
+        slots[i].out = &outs[i];
+        int rc = event_from_proto(evs[i], &slots[i].event, outs[i].error, sizeof(outs[i].error));
+        slots[i].ready = rc == OD_OK;
+        outs[i].rejected = rc != OD_OK;
+    }
+    /* After a transaction the database refused (data it cannot take, as
+     * post-call variables that are not JSON), each event goes alone, so
+     * that the one at fault is rejected and the others apply. */
+    size_t per_tx = RESULTS_BATCH_MAX;
+    size_t done = 0;
+    int rc = OD_OK;
+    while (done < n && rc == OD_OK) {
+        if (!slots[done].ready) { /* rejected before any read */
+            done++;
+            continue;
+        }
+        size_t take = n - done < per_tx ? n - done : per_tx;
+        size_t used = 0;
+        paused_t paused;
+        rc = apply_tx(db, &slots[done], take, now_us, &paused, &used, errbuf, errlen);
+        if (rc == OD_OK) {
+            paused_mirror(r, redis_prefix, &paused);
+            done += used;
+        } else if (rc == OD_ERR_INVALID && take > 1) {
+            per_tx = 1;
+            rc = OD_OK;
+        } else if (rc == OD_ERR_INVALID) {
+            outs[done].rejected = true;
+            snprintf(outs[done].error, sizeof(outs[done].error), "%s", errbuf);
+            done++;
+            rc = OD_OK;
+        }
+    }
+    free(slots);
+    return rc;
+}
+
 int results_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix, const callevent_t *ev,
                   int64_t now_us, results_outcome_t *out, char *errbuf, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    model_call_status_t status;
-    if (!call_status_from_proto(ev->status, &status))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: no call status", ev->event_id);
-    /* Checked here, not by the server: the call row read goes out with the
-     * lead lock, before we know whether the lead exists. */
-    if (!uuid_str_valid(ev->lead_id) || !uuid_str_valid(ev->attempt_id))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "event %s: lead or attempt id not a UUID",
-                       ev->event_id);
-    bool terminal = model_call_status_is_terminal(status);
-
-    PGresult *lead = NULL, *call = NULL, *camp = NULL, *charged = NULL, *group = NULL;
-    lifecycle_outbox_item_t finished_item = {0};
-    char paused[16][UUID_STR_LEN];
-    int n_paused = 0;
-
-    /* Round trip 1: BEGIN, the lead locked, its call row and campaign. */
-    const char *lp[] = {ev->lead_id};
-    const char *cp[] = {ev->attempt_id, ev->event_id};
-    const pg_pipe_stmt_t reads[] = {
-        {&lead_lock_stmt, lp, &lead},
-        {&call_get_stmt, cp, &call},
-        {&sched_campaign_of_lead_stmt, lp, &camp},
-    };
-    int rc = pg_pipeline_exec(db, PG_PIPE_BEGIN, reads, terminal ? 3 : 2, errbuf, errlen);
-    if (rc)
-        goto done;
-    if (PQntuples(lead) == 0) {
-        out->effect = RESULTS_UNKNOWN_LEAD;
-        goto commit;
-    }
-    if (strcmp(PQgetvalue(lead, 0, 6), ev->campaign_id) != 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                     "event %s: lead %s belongs to campaign %s, not %s", ev->event_id, ev->lead_id,
-                     PQgetvalue(lead, 0, 6), ev->campaign_id);
-        goto done;
-    }
-    model_lead_status_t lead_status;
-    rc = model_lead_status_parse(PQgetvalue(lead, 0, 0), &lead_status, errbuf, errlen);
-    if (rc)
-        goto done;
-    int attempts = atoi(PQgetvalue(lead, 0, 1));
-    bool current = strcmp(PQgetvalue(lead, 0, 2), ev->attempt_id) == 0;
-
-    /* The call row. */
-    bool was_terminal = false;
-    bool first_terminal = false;
-    /* A real result arriving after recovery closed the attempt supersedes
-     * the synthesized close: the call row takes the real result and, if the
-     * lead has not been called again since, so does the lead. */
-    bool synthetic = reason_is_synthetic(ev->ended_reason);
-    bool supersedes = false;
-    char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24];
-    fmt_i64(at, sizeof(at), ev->occurred_at_us ? ev->occurred_at_us : now_us);
-    fmt_i64(started, sizeof(started), ev->started_at_us);
-    fmt_i64(ended, sizeof(ended), ev->ended_at_us);
-    fmt_i64(duration, sizeof(duration), (ev->duration_ms + 500) / 1000);
-    fmt_i64(cost, sizeof(cost), ev->cost_minor);
-    fmt_i64(attempt_no, sizeof(attempt_no),
-            ev->attempt_number ? (int64_t)ev->attempt_number : (int64_t)attempts + 1);
-    const char *answered = status == MODEL_CALL_COMPLETED || ev->answered_by != 0
-                               ? model_answered_by_name(answered_by_from_proto(ev->answered_by))
-                               : NULL;
-    const char *failure =
-        ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT   ? "permanent"
-        : ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT ? "transient"
-                                                                                   : NULL;
-    const char *vars = ev->post_call_variables_json && ev->post_call_variables_json[0]
-                           ? ev->post_call_variables_json
-                           : NULL;
-    const char *provider_call_id =
-        ev->provider_call_id && ev->provider_call_id[0] ? ev->provider_call_id : NULL;
-    const char *ended_reason = ev->ended_reason && ev->ended_reason[0] ? ev->ended_reason : NULL;
-
-    /* Round trip 2, built up: every parameter array lives to the end. */
-    pg_pipe_stmt_t writes[5];
-    size_t n_writes = 0;
-    const char *call_params[18];
-    if (PQntuples(call) == 0) {
-        if (!PQgetvalue(lead, 0, 4)[0]) {
-            rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                         "event %s: lead %s has no valid number to have been called", ev->event_id,
-                         ev->lead_id);
-            goto done;
-        }
-        first_terminal = terminal;
-        const char *ip[] = {ev->attempt_id,
-                            ev->lead_id,
-                            ev->campaign_id,
-                            attempt_no,
-                            PQgetvalue(lead, 0, 4),
-                            model_call_status_name(status),
-                            at,
-                            ev->event_id,
-                            answered,
-                            provider_call_id,
-                            failure,
-                            ev->started_at_us ? started : NULL,
-                            ev->ended_at_us ? ended : NULL,
-                            terminal ? duration : NULL,
-                            terminal ? cost : NULL,
-                            ended_reason,
-                            vars,
-                            synthetic ? "true" : "false"};
-        memcpy(call_params, ip, sizeof(ip));
-        writes[n_writes++] = (pg_pipe_stmt_t){&call_insert_stmt, call_params, NULL};
-    } else {
-        if (PQgetvalue(call, 0, 1)[0] == 't') {
-            out->effect = RESULTS_DUPLICATE;
-            goto commit;
-        }
-        model_call_status_t old;
-        rc = model_call_status_parse(PQgetvalue(call, 0, 0), &old, errbuf, errlen);
-        if (rc)
-            goto done;
-        was_terminal = model_call_status_is_terminal(old);
-        supersedes = was_terminal && terminal && status != MODEL_CALL_SKIPPED && !synthetic &&
-                     reason_is_synthetic(PQgetvalue(call, 0, 2));
-        first_terminal = (terminal && !was_terminal) || supersedes;
-        model_call_status_t next = supersedes || call_rank(status) > call_rank(old) ? status : old;
-        /* Terminal details only from the first terminal event. A cost is
-         * the exception: a terminal report with a cost after a terminal
-         * status that had none (recovery closed the attempt, then the
-         * provider's real result came) is recorded and charged, once. */
-        bool details = !was_terminal || supersedes;
-        if (supersedes && !ended_reason)
-            ended_reason = "reported-late"; /* replaces recovery's reason */
-        bool late_cost = terminal && status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
-        const char *up[] = {ev->attempt_id,
-                            model_call_status_name(next),
-                            model_call_status_name(status),
-                            at,
-                            ev->event_id,
-                            details ? answered : NULL,
-                            provider_call_id,
-                            details ? failure : NULL,
-                            ev->started_at_us ? started : NULL,
-                            details && ev->ended_at_us ? ended : NULL,
-                            details && terminal ? duration : NULL,
-                            (details && terminal) || late_cost ? cost : NULL,
-                            details ? ended_reason : NULL,
-                            details ? vars : NULL,
-                            synthetic ? "true" : "false"};
-        memcpy(call_params, up, sizeof(up));
-        writes[n_writes++] = (pg_pipe_stmt_t){&call_update_stmt, call_params, NULL};
-    }
-    out->effect = RESULTS_APPLIED;
-
-    sched_campaign_t c;
-    bool have_campaign = false;
-    char now[24];
-    fmt_i64(now, sizeof(now), now_us);
-    /* charge_stmt charges a call only while its charged_at is NULL. */
-    bool charging = terminal && status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
-    const char *charge_params[] = {NULL, ev->attempt_id, now};
-    if (charging) {
-        rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
-        if (rc)
-            goto done;
-        have_campaign = true;
-        charge_params[0] = c.account_id;
-        writes[n_writes++] = (pg_pipe_stmt_t){&charge_stmt, charge_params, &charged};
-    }
-
-    /* The lead takes a superseding result only if this attempt was its
-     * last call and nothing was dialed since: no attempt in flight and its
-     * attempt count still that of the closed attempt. */
-    bool revisit = supersedes && PQgetvalue(lead, 0, 2)[0] == '\0' &&
-                   (uint32_t)attempts == ev->attempt_number &&
-                   (lead_status == MODEL_LEAD_RESCHEDULED || lead_status == MODEL_LEAD_MAX_RETRIES);
-    const char *processing_params[] = {ev->lead_id, at};
-    const char *end_params[9];
-    char next[24], attempts_s[24], topic[TOPIC_NAME_MAX + 1];
-    const char *group_params[] = {PQgetvalue(lead, 0, 5)};
-    bool finished = false;
-    if (!current && !revisit) {
-        out->effect = RESULTS_STALE;
-    } else if (!terminal) {
-        if (lead_status == MODEL_LEAD_SCHEDULED)
-            writes[n_writes++] = (pg_pipe_stmt_t){&lead_processing_stmt, processing_params, NULL};
-    } else if (first_terminal) { /* else the first terminal event decided already */
-        if (!have_campaign) {
-            rc = sched_campaign_from_result(camp, &c, errbuf, errlen);
-            if (rc)
-                goto done;
-        }
-        retry_call_t rcall = {
-            .status = status,
-            .answered_by = answered_by_from_proto(ev->answered_by),
-            .permanent_failure =
-                ev->failure_class == OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT,
-            .skip_reason = skip_reason_from_proto(ev->skip_reason),
-            .goal = goal_from_variables(vars, c.goal_variable),
-            .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
-        };
-        /* A revisited lead already counted the attempt when it was closed. */
-        int placed_before = revisit ? attempts - 1 : attempts;
-        int call_attempts = status == MODEL_CALL_SKIPPED ? attempts : placed_before + 1;
-        lead_window_t lw;
-        rc = sched_lead_window(&c, PQgetvalue(lead, 0, 3), PQgetvalue(lead, 0, 4), now_us, &lw,
-                               errbuf, errlen);
-        if (rc)
-            goto done;
-        retry_decision_t d;
-        rc = retry_decide(&c.retry, placed_before + 1, &rcall, lw.rules, lw.n_rules, &d, errbuf,
-                          errlen);
-        if (rc == OD_ERR_NOT_FOUND) {
-            /* The window never opens again for this person: nothing can be called. */
-            d.status = MODEL_LEAD_MAX_RETRIES;
-            d.outcome = MODEL_OUTCOME_EXHAUSTED;
-            d.attempts = call_attempts;
-            d.goal = rcall.goal;
-            d.next_attempt_us = 0;
-            rc = OD_OK;
-        }
-        if (rc)
-            goto done;
-        if (status == MODEL_CALL_SKIPPED)
-            d.attempts = attempts; /* a skipped job uses no attempt */
-
-        fmt_i64(next, sizeof(next), d.next_attempt_us);
-        fmt_i64(attempts_s, sizeof(attempts_s), d.attempts);
-        bool has_next = d.status == MODEL_LEAD_RESCHEDULED || d.status == MODEL_LEAD_CREATED;
-        const char *ep[] = {ev->lead_id,
-                            model_lead_status_name(d.status),
-                            model_outcome_name(d.outcome),
-                            has_next ? next : NULL,
-                            attempts_s,
-                            d.goal == MODEL_GOAL_ABSENT ? NULL
-                            : d.goal == MODEL_GOAL_TRUE ? "true"
-                                                        : "false",
-                            status == MODEL_CALL_SKIPPED ? NULL : model_call_status_name(status),
-                            status == MODEL_CALL_SKIPPED ? NULL : answered,
-                            at};
-        memcpy(end_params, ep, sizeof(ep));
-        writes[n_writes++] = (pg_pipe_stmt_t){&lead_end_stmt, end_params, NULL};
-        if (d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES) {
-            out->lead_finished = true;
-            finished = true;
-            uint8_t *buf = NULL;
-            size_t len = 0;
-            rc = lead_finished_encode(&c, ev->lead_id, d.status, d.outcome, d.goal, now_us, topic,
-                                      &buf, &len, errbuf, errlen);
-            if (rc == OD_OK)
-                lifecycle_outbox_item_init(&finished_item, topic, c.id, buf, len);
-            free(buf);
-            if (rc)
-                goto done;
-            writes[n_writes++] = (pg_pipe_stmt_t){finished_item.stmt, finished_item.params, NULL};
-            writes[n_writes++] = (pg_pipe_stmt_t){&group_stmt, group_params, &group};
-        }
-    }
-
-    /* Round trip 2. A charge may use up the balance and a finished lead
-     * may have secondary contacts: then their steps run before COMMIT. */
-    bool more = charging || finished;
-    rc = pg_pipeline_exec(db, more ? 0 : PG_PIPE_COMMIT, writes, n_writes, errbuf, errlen);
-    if (rc)
-        goto done;
-    if (!more)
-        goto done;
-    if (charging) {
-        rc = charge_step(db, &c, charged, now_us, paused, &n_paused, errbuf, errlen);
-        if (rc)
-            goto done;
-        out->paused_campaigns = n_paused;
-    }
-    if (finished) {
-        rc = group_step(db, &c, group, now_us, errbuf, errlen);
-        if (rc)
-            goto done;
-    }
-
-commit:
-    rc = pg_tx_commit(db, errbuf, errlen);
-done:
-    /* rc is OD_OK here unless a step or the COMMIT failed. */
-    PQclear(lead);
-    PQclear(call);
-    PQclear(camp);
-    PQclear(charged);
-    PQclear(group);
-    lifecycle_outbox_item_free(&finished_item);
-    if (rc) {
-        pg_tx_rollback(db); /* no-op when the transaction is over (a failed COMMIT) */
-        return rc;
-    }
-    for (int i = 0; i < n_paused; i++) {
-        char rerr[256];
-        log_warn("insufficient_balance", "campaign %s paused: the account's balance is used up",
-                 paused[i]);
-        if (r && lifecycle_mirror_write(r, redis_prefix, paused[i], MODEL_CAMPAIGN_PAUSED, rerr,
-                                        sizeof(rerr)))
-            log_warn("campaign_mirror", "campaign %s: %s", paused[i], rerr);
-    }
-    return OD_OK;
+    const callevent_t *evs[] = {ev};
+    int rc = results_apply_batch(db, r, redis_prefix, evs, 1, now_us, out, errbuf, errlen);
+    if (rc == OD_OK && out->rejected)
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "%s", out->error);
+    return rc;
 }

@@ -672,12 +672,10 @@ typedef struct ev_spec {
 #define SK_DNC        OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC
 #define SK_BUSY       OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY
 
-/* Builds the CallEvent of spec for job (event_id is the caller's buffer)
- * and applies it at now_us; returns the effect, failing the test on an
- * error. */
-static inline results_outcome_t sched_apply_id(sched_fx_t *fx, const dialjob_t *job,
-                                               const char *event_id, const ev_spec_t *spec,
-                                               int64_t now_us)
+/* The CallEvent of spec for job at now_us (event_id is the caller's
+ * buffer; the strings are borrowed). */
+static inline void sched_event_build(const dialjob_t *job, const char *event_id,
+                                     const ev_spec_t *spec, int64_t now_us, callevent_t *out)
 {
     callevent_t ev;
     callevent_init(&ev);
@@ -700,6 +698,17 @@ static inline results_outcome_t sched_apply_id(sched_fx_t *fx, const dialjob_t *
     ev.cost_minor = spec->cost_minor;
     ev.provider_call_id = (char *)"";
     ev.occurred_at_us = now_us;
+    *out = ev;
+}
+
+/* Builds the CallEvent of spec for job and applies it at now_us; returns
+ * the effect, failing the test on an error. */
+static inline results_outcome_t sched_apply_id(sched_fx_t *fx, const dialjob_t *job,
+                                               const char *event_id, const ev_spec_t *spec,
+                                               int64_t now_us)
+{
+    callevent_t ev;
+    sched_event_build(job, event_id, spec, now_us, &ev);
     char err[512];
     /* The event as the dialer publishes it must be valid on the wire. */
     if (callevent_validate(&ev, err, sizeof(err)))

@@ -621,6 +621,199 @@ static const char *attempt_key_get(const char *attempt_id)
     return value;
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+/* A campaign with leads A, B (with a waiting secondary B2) and C, each
+ * called once; the account's balance covers A's and B's calls exactly. */
+typedef struct batch_world {
+    sched_world_t w;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], b2[UUID_STR_LEN], c[UUID_STR_LEN];
+    const dialjob_t *ja, *jb, *jc;
+    dialjob_t ghost;
+    char ghost_lead[UUID_STR_LEN], ghost_attempt[UUID_STR_LEN];
+    char ids[7][UUID_STR_LEN];
+    callevent_t evs[7];
+} batch_world_t;
+
+#define BATCH_EVENTS 7
+
+static void batch_world_seed(sched_fx_t *fx, int n, batch_world_t *bw)
+{
+    sched_spec_t spec = sched_spec_default();
+    spec.goal_variable = "interested";
+    spec.balance_minor = 8;
+    seed_world(fx->db, &spec, &bw->w);
+    char phone[16];
+    snprintf(phone, sizeof(phone), "+1212555%d101", n);
+    seed_lead(fx->db, bw->w.campaign_id, phone, NULL, bw->a);
+    snprintf(phone, sizeof(phone), "+1212555%d102", n);
+    seed_lead(fx->db, bw->w.campaign_id, phone, NULL, bw->b);
+    snprintf(phone, sizeof(phone), "+1212555%d103", n);
+    seed_secondary(fx->db, bw->w.campaign_id, bw->b, 1, phone, bw->b2);
+    snprintf(phone, sizeof(phone), "+1212555%d104", n);
+    seed_lead(fx->db, bw->w.campaign_id, phone, NULL, bw->c);
+    assert_int_equal(sched_dispatch(fx, bw->w.campaign_id, NY("10:00")).jobs_issued, 3);
+    bw->ja = sched_job_last(bw->a);
+    bw->jb = sched_job_last(bw->b);
+    bw->jc = sched_job_last(bw->c);
+    bw->ghost = *bw->jc;
+    uuid_str_new(bw->ghost_lead);
+    uuid_str_new(bw->ghost_attempt);
+    bw->ghost.lead_id = bw->ghost_lead;
+    bw->ghost.attempt_id = bw->ghost_attempt;
+
+    /* A rings and completes; B completes (its event twice); C reports
+     * post-call variables the database refuses, then busy; a deleted lead. */
+    static const ev_spec_t ring = {.status = EV_RINGING};
+    static ev_spec_t done_a = {.status = EV_COMPLETED,
+                               .answered_by = BY_HUMAN,
+                               .vars = "{\"interested\": true}",
+                               .cost_minor = 5};
+    static ev_spec_t done_b = {.status = EV_COMPLETED,
+                               .answered_by = BY_HUMAN,
+                               .vars = "{\"interested\": false}",
+                               .cost_minor = 3};
+    static ev_spec_t bad_c = {.status = EV_COMPLETED, .answered_by = BY_HUMAN, .vars = "{not json"};
+    static ev_spec_t busy_c = {.status = EV_BUSY};
+    done_a.ended_us = NY("10:02");
+    done_b.ended_us = NY("10:03");
+    bad_c.ended_us = NY("10:04");
+    busy_c.ended_us = NY("10:04");
+    for (size_t i = 0; i < BATCH_EVENTS; i++)
+        uuid_str_new(bw->ids[i]);
+    snprintf(bw->ids[3], UUID_STR_LEN, "%s", bw->ids[2]); /* B's event again */
+    sched_event_build(bw->ja, bw->ids[0], &ring, NY("10:00:05"), &bw->evs[0]);
+    sched_event_build(bw->ja, bw->ids[1], &done_a, NY("10:02"), &bw->evs[1]);
+    sched_event_build(bw->jb, bw->ids[2], &done_b, NY("10:03"), &bw->evs[2]);
+    sched_event_build(bw->jb, bw->ids[3], &done_b, NY("10:03"), &bw->evs[3]);
+    sched_event_build(bw->jc, bw->ids[4], &bad_c, NY("10:04"), &bw->evs[4]);
+    sched_event_build(bw->jc, bw->ids[5], &busy_c, NY("10:04"), &bw->evs[5]);
+    sched_event_build(&bw->ghost, bw->ids[6], &busy_c, NY("10:04"), &bw->evs[6]);
+}
+
+/* What a world's rows say, with its ids replaced by the leads' roles. */
+static void batch_world_state(sched_fx_t *fx, const batch_world_t *bw, char *buf, size_t len)
+{
+    size_t off = 0;
+    const char *leads[] = {bw->a, bw->b, bw->b2, bw->c};
+    for (size_t i = 0; i < 4; i++) {
+        lead_row_t l = lead_get(fx->db, leads[i]);
+        off += (size_t)snprintf(buf + off, len - off, "lead %zu: %s %s %d %s %s %" PRId64 "\n", i,
+                                l.status, l.outcome, l.attempts, l.goal, l.last_call_status,
+                                l.next_us);
+    }
+    const dialjob_t *jobs[] = {bw->ja, bw->jb, bw->jc};
+    for (size_t i = 0; i < 3; i++)
+        off += (size_t)snprintf(
+            buf + off, len - off, "call %zu: %s\n", i,
+            sql_text(fx->db,
+                     "SELECT status || ' ' || jsonb_array_length(status_history) || ' '"
+                     " || coalesce(cost_minor, -1) || ' ' || (charged_at IS NOT NULL)"
+                     " || ' ' || coalesce(answered_by::text, '-') || ' '"
+                     " || coalesce(ended_reason, '-') FROM call WHERE attempt_id = $1::uuid",
+                     1, jobs[i]->attempt_id));
+    off +=
+        (size_t)snprintf(buf + off, len - off, "calls %s, balance %s, campaign %s\n",
+                         sql_text(fx->db, "SELECT count(*) FROM call WHERE campaign_id = $1::uuid",
+                                  1, bw->w.campaign_id),
+                         sql_text(fx->db, "SELECT balance_minor FROM account WHERE id = $1::uuid",
+                                  1, bw->w.account_id),
+                         campaign_status(fx->db, bw->w.campaign_id));
+    campaignevent_t *evs[16];
+    size_t n = outbox_events(fx->db, bw->w.campaign_id, KIND_LEAD, evs, 16);
+    for (size_t i = 0; i < n; i++) {
+        int role = -1;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(evs[i]->lead_id, leads[k]) == 0)
+                role = k;
+        off += (size_t)snprintf(buf + off, len - off, "lead_finished %d %d %d %d\n", role,
+                                (int)evs[i]->lead_status, (int)evs[i]->outcome,
+                                (int)evs[i]->goal_result);
+        campaignevent_free(evs[i]);
+    }
+    n = outbox_events(fx->db, bw->w.campaign_id, KIND_STATUS, evs, 16);
+    for (size_t i = 0; i < n; i++) {
+        off += (size_t)snprintf(buf + off, len - off, "status_changed %d %d %s\n",
+                                (int)evs[i]->old_status, (int)evs[i]->new_status, evs[i]->reason);
+        campaignevent_free(evs[i]);
+    }
+}
+
+/* The same events applied one per transaction and as one batch leave the
+ * same rows and the same outbox events: a lead with two events in the
+ * batch, a contact group completed, a replay within the batch, the balance
+ * used up (the campaign paused), an event the database refuses (rejected
+ * alone, the others applied), a deleted lead. Applying the batch again
+ * changes nothing. */
+static void test_batch_same_as_one_by_one(void **state)
+{
+    sched_fx_t *fx = *state;
+    batch_world_t *one = calloc(1, sizeof(*one)), *batch = calloc(1, sizeof(*batch));
+    batch_world_seed(fx, 1, one);
+    batch_world_seed(fx, 2, batch);
+    static const results_effect_t want[BATCH_EVENTS] = {RESULTS_APPLIED,
+                                                        RESULTS_APPLIED,
+                                                        RESULTS_APPLIED,
+                                                        RESULTS_DUPLICATE,
+                                                        RESULTS_APPLIED /* rejected */,
+                                                        RESULTS_APPLIED,
+                                                        RESULTS_UNKNOWN_LEAD};
+    char err[512];
+    results_outcome_t outs[BATCH_EVENTS];
+    for (size_t i = 0; i < BATCH_EVENTS; i++) {
+        int rc = results_apply(fx->db, g_env.redis, g_env.redis_prefix, &one->evs[i], NY("10:05"),
+                               &outs[i], err, sizeof(err));
+        assert_int_equal(rc, i == 4 ? OD_ERR_INVALID : OD_OK);
+        if (i != 4)
+            assert_int_equal(outs[i].effect, want[i]);
+    }
+    const callevent_t *evs[BATCH_EVENTS];
+    for (size_t i = 0; i < BATCH_EVENTS; i++)
+        evs[i] = &batch->evs[i];
+    assert_int_equal(results_apply_batch(fx->db, g_env.redis, g_env.redis_prefix, evs, BATCH_EVENTS,
+                                         NY("10:05"), outs, err, sizeof(err)),
+                     OD_OK);
+    for (size_t i = 0; i < BATCH_EVENTS; i++) {
+        if (i == 4) {
+            assert_true(outs[i].rejected);
+            assert_non_null(strstr(outs[i].error, "json"));
+            continue;
+        }
+        assert_false(outs[i].rejected);
+        assert_int_equal(outs[i].effect, want[i]);
+        assert_int_equal(outs[i].lead_finished, i == 1 || i == 2);
+    }
+    assert_int_equal(outs[2].paused_campaigns, 1); /* B's charge used the balance up */
+
+    char *a = malloc(8192), *b = malloc(8192), *again = malloc(8192);
+    batch_world_state(fx, one, a, 8192);
+    batch_world_state(fx, batch, b, 8192);
+    assert_string_equal(a, b);
+    /* What the rows say, beyond being alike. */
+    assert_non_null(strstr(b, "lead 2: completed answered 0")); /* B2, by the group step */
+    assert_non_null(strstr(b, "lead 3: rescheduled  1"));       /* C, after busy */
+    assert_non_null(strstr(b, "balance 0, campaign paused/insufficient_balance"));
+    assert_string_equal(mirror_get(batch->w.campaign_id), "paused");
+
+    /* Again, but for the refused event (it would now be a late report
+     * after C's busy: recorded on the call row). */
+    const callevent_t *replay[] = {evs[0], evs[1], evs[2], evs[3], evs[5], evs[6]};
+    assert_int_equal(results_apply_batch(fx->db, g_env.redis, g_env.redis_prefix, replay, 6,
+                                         NY("10:06"), outs, err, sizeof(err)),
+                     OD_OK);
+    for (size_t i = 0; i < 6; i++) {
+        assert_false(outs[i].rejected);
+        assert_int_equal(outs[i].effect, i == 5 ? RESULTS_UNKNOWN_LEAD : RESULTS_DUPLICATE);
+    }
+    batch_world_state(fx, batch, again, 8192);
+    assert_string_equal(b, again);
+    free(again);
+    free(b);
+    free(a);
+    free(batch);
+    free(one);
+}
+
 /* A scheduled lead whose job produced no event: re-issued with the same
  * attempt id RECOVERY_REISSUES_MAX times, then fenced and closed as a
  * transient failure; if a dialer holds the attempt, the lead waits for the
@@ -947,6 +1140,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lifecycle, sched_fx_setup, sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_balance, sched_fx_setup, sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_replays, sched_fx_setup, sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_same_as_one_by_one, sched_fx_setup,
+                                        sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_scheduled_and_processing, sched_fx_setup,
                                         sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_window_closed, sched_fx_setup,

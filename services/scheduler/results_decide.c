@@ -1,0 +1,223 @@
+#include "results_decide.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* initiated < ringing < in_progress < every terminal status. */
+static int call_rank(model_call_status_t s)
+{
+    switch (s) {
+    case MODEL_CALL_INITIATED:
+        return 1;
+    case MODEL_CALL_RINGING:
+        return 2;
+    case MODEL_CALL_IN_PROGRESS:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+/* The goal variable's value in the post-call variables, if reported as a
+ * boolean. */
+static model_goal_t goal_from_variables(const char *json, const char *goal_variable)
+{
+    if (!goal_variable || !goal_variable[0] || !json || !json[0])
+        return MODEL_GOAL_ABSENT;
+    json_error_t jerr;
+    json_t *vars = json_loads(json, 0, &jerr);
+    json_t *v = json_is_object(vars) ? json_object_get(vars, goal_variable) : NULL;
+    model_goal_t goal = MODEL_GOAL_ABSENT;
+    if (json_is_boolean(v))
+        goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
+    json_decref(vars);
+    return goal;
+}
+
+bool results_reason_is_synthetic(const char *reason)
+{
+    return reason &&
+           (strcmp(reason, "dial-job-lost") == 0 || strcmp(reason, "call-end-not-reported") == 0);
+}
+
+bool results_charge_pauses(bool charged, int64_t balance_minor)
+{
+    return charged && balance_minor <= 0;
+}
+
+static int campaign_needed(const results_campaign_t *c, char *errbuf, size_t errlen)
+{
+    if (c->rc == OD_OK)
+        return OD_OK;
+    return od_fail(errbuf, errlen, c->rc, "%s", c->error ? c->error : "campaign not read");
+}
+
+/* The call row's write (the table's first part). Sets *first_terminal
+ * (this event decides the attempt) and *supersedes. OD_ERR_INVALID for a
+ * lead that cannot have been called; *out->effect DUPLICATE for a replay. */
+static int call_write(const results_event_t *ev, const results_lead_t *lead,
+                      const results_call_t *call, int64_t now_us, results_writes_t *out,
+                      bool *first_terminal, bool *supersedes, char *errbuf, size_t errlen)
+{
+    bool terminal = model_call_status_is_terminal(ev->status);
+    bool synthetic = results_reason_is_synthetic(ev->ended_reason);
+    results_call_row_t *row = &out->call;
+    row->event_status = ev->status;
+    row->at_us = ev->occurred_at_us ? ev->occurred_at_us : now_us;
+    row->synthetic = synthetic;
+    row->provider_call_id = ev->provider_call_id;
+    row->started_at_us = ev->started_at_us;
+    bool answered = ev->status == MODEL_CALL_COMPLETED || ev->answered_by_reported;
+    int64_t duration_s = (ev->duration_ms + 500) / 1000;
+    if (!call->found) {
+        if (!lead->e164 || !lead->e164[0])
+            return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                           "event %s: lead %s has no valid number to have been called",
+                           ev->event_id, ev->lead_id);
+        *first_terminal = terminal;
+        row->write = RESULTS_CALL_INSERT;
+        row->status = ev->status;
+        row->attempt_number = ev->attempt_number ? (int)ev->attempt_number : lead->attempts + 1;
+        row->has_answered_by = answered;
+        row->answered_by = ev->answered_by;
+        row->failure = ev->failure;
+        row->ended_at_us = ev->ended_at_us;
+        row->has_duration = terminal;
+        row->duration_s = duration_s;
+        row->has_cost = terminal;
+        row->cost_minor = ev->cost_minor;
+        row->ended_reason = ev->ended_reason;
+        row->post_call_variables_json = ev->post_call_variables_json;
+        return OD_OK;
+    }
+    if (call->has_event) {
+        out->effect = RESULTS_DUPLICATE;
+        return OD_OK;
+    }
+    bool was_terminal = model_call_status_is_terminal(call->status);
+    /* A real result arriving after recovery closed the attempt supersedes
+     * the synthesized close. */
+    *supersedes = was_terminal && terminal && ev->status != MODEL_CALL_SKIPPED && !synthetic &&
+                  results_reason_is_synthetic(call->ended_reason);
+    *first_terminal = (terminal && !was_terminal) || *supersedes;
+    /* Terminal details only from the first terminal event. A cost is the
+     * exception: a terminal report with a cost after a terminal status that
+     * had none (recovery closed the attempt, then the provider's real result
+     * came) is recorded and charged, once. */
+    bool details = !was_terminal || *supersedes;
+    bool late_cost = terminal && ev->status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
+    row->write = RESULTS_CALL_UPDATE;
+    row->status =
+        *supersedes || call_rank(ev->status) > call_rank(call->status) ? ev->status : call->status;
+    row->has_answered_by = details && answered;
+    row->answered_by = ev->answered_by;
+    row->failure = details ? ev->failure : RESULTS_FAILURE_NONE;
+    row->ended_at_us = details ? ev->ended_at_us : 0;
+    row->has_duration = details && terminal;
+    row->duration_s = duration_s;
+    row->has_cost = (details && terminal) || late_cost;
+    row->cost_minor = ev->cost_minor;
+    row->ended_reason = details ? ev->ended_reason : NULL;
+    if (*supersedes && !row->ended_reason)
+        row->ended_reason = "reported-late"; /* replaces recovery's reason */
+    row->post_call_variables_json = details ? ev->post_call_variables_json : NULL;
+    return OD_OK;
+}
+
+/* The end of the attempt for the lead (the table's second part). */
+static int lead_end(const results_event_t *ev, const results_lead_t *lead,
+                    const results_campaign_t *c, bool revisit, int64_t now_us,
+                    results_writes_t *out, char *errbuf, size_t errlen)
+{
+    int rc = campaign_needed(c, errbuf, errlen);
+    if (rc)
+        return rc;
+    bool skipped = ev->status == MODEL_CALL_SKIPPED;
+    retry_call_t rcall = {
+        .status = ev->status,
+        .answered_by = ev->answered_by,
+        .permanent_failure = ev->failure == RESULTS_FAILURE_PERMANENT,
+        .skip_reason = ev->skip_reason,
+        .goal = goal_from_variables(ev->post_call_variables_json, c->goal_variable),
+        .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
+    };
+    /* A revisited lead already counted the attempt when it was closed. */
+    int placed_before = revisit ? lead->attempts - 1 : lead->attempts;
+    retry_decision_t d;
+    rc = retry_decide(&c->retry, placed_before + 1, &rcall, c->window.rules, c->window.n_rules, &d,
+                      errbuf, errlen);
+    if (rc == OD_ERR_NOT_FOUND) {
+        /* The window never opens again for this person: nothing can be called. */
+        d.status = MODEL_LEAD_MAX_RETRIES;
+        d.outcome = MODEL_OUTCOME_EXHAUSTED;
+        d.attempts = skipped ? lead->attempts : placed_before + 1;
+        d.goal = rcall.goal;
+        d.next_attempt_us = 0;
+        rc = OD_OK;
+    }
+    if (rc)
+        return rc;
+    if (skipped)
+        d.attempts = lead->attempts; /* a skipped job uses no attempt */
+    results_lead_end_t *end = &out->end;
+    out->lead_end = true;
+    end->status = d.status;
+    end->outcome = d.outcome;
+    end->has_next = d.status == MODEL_LEAD_RESCHEDULED || d.status == MODEL_LEAD_CREATED;
+    end->next_attempt_us = end->has_next ? d.next_attempt_us : 0;
+    end->attempts = d.attempts;
+    end->goal = d.goal;
+    end->has_last_call = !skipped;
+    end->last_call_status = ev->status;
+    end->has_last_answered_by =
+        !skipped && (ev->status == MODEL_CALL_COMPLETED || ev->answered_by_reported);
+    end->last_answered_by = ev->answered_by;
+    end->at_us = out->call.at_us;
+    out->lead_finished = d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES;
+    return OD_OK;
+}
+
+int results_decide(const results_event_t *ev, const results_lead_t *lead,
+                   const results_call_t *call, const results_campaign_t *c, int64_t now_us,
+                   results_writes_t *out, char *errbuf, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (!lead->found) {
+        out->effect = RESULTS_UNKNOWN_LEAD;
+        return OD_OK;
+    }
+    if (strcmp(lead->campaign_id, ev->campaign_id) != 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "event %s: lead %s belongs to campaign %s, not %s", ev->event_id,
+                       ev->lead_id, lead->campaign_id, ev->campaign_id);
+    bool first_terminal = false, supersedes = false;
+    int rc = call_write(ev, lead, call, now_us, out, &first_terminal, &supersedes, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (out->effect == RESULTS_DUPLICATE) {
+        memset(&out->call, 0, sizeof(out->call));
+        return OD_OK;
+    }
+    out->effect = RESULTS_APPLIED;
+
+    bool terminal = model_call_status_is_terminal(ev->status);
+    out->charge = terminal && ev->status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
+    if (out->charge && (rc = campaign_needed(c, errbuf, errlen)) != OD_OK)
+        return rc;
+
+    bool current = strcmp(lead->current_attempt_id, ev->attempt_id) == 0;
+    /* The lead takes a superseding result only if this attempt was its last
+     * call and nothing was dialed since: no attempt in flight and its
+     * attempt count still that of the closed attempt. */
+    bool revisit =
+        supersedes && lead->current_attempt_id[0] == '\0' &&
+        (uint32_t)lead->attempts == ev->attempt_number &&
+        (lead->status == MODEL_LEAD_RESCHEDULED || lead->status == MODEL_LEAD_MAX_RETRIES);
+    if (!current && !revisit)
+        out->effect = RESULTS_STALE;
+    else if (!terminal)
+        out->lead_processing = lead->status == MODEL_LEAD_SCHEDULED;
+    else if (first_terminal) /* else the first terminal event decided already */
+        rc = lead_end(ev, lead, c, revisit, now_us, out, errbuf, errlen);
+    return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * results_decide.h — what one call event does to its call row and its lead
+ * (docs/scheduler.md, "Results"). Pure: no I/O, no clock; the caller reads
+ * the rows (results.c) and runs the writes this returns.
+ *
+ * Rows:  lead missing: unknown_lead, no write.  lead of another campaign,
+ *        or (no call row yet) a lead without a number: OD_ERR_INVALID.
+ *
+ *   call row          event                           call row write
+ *   none              any                             insert (status, details)
+ *   history has the   any                             none: duplicate
+ *     event id
+ *   not terminal      any                             update: status moves forward
+ *                                                     (initiated < ringing <
+ *                                                     in_progress < terminal);
+ *                                                     details recorded
+ *   terminal          not terminal, or terminal       update: history entry only
+ *                     (first terminal status wins)    (+ a late cost, below)
+ *   terminal, closed  terminal real result            update: takes the result,
+ *     by recovery       (not skipped, not synthetic)    ended_reason "reported-late"
+ *     (synthetic)                                       unless given ("supersedes")
+ *
+ *   "Details": answered_by (always for completed), failure class, ended_at,
+ *   duration, cost, ended reason, post-call variables; provider call id and
+ *   started_at whenever given. A terminal, non-skipped event with a cost > 0
+ *   records its cost even after the first terminal status, and charges:
+ *   the write step charges a call only while its charged_at is NULL, once.
+ *
+ *   lead                                   event              lead write
+ *   current attempt is not the event's     any                none: stale
+ *     (and no supersede of its last call)
+ *   current attempt                        not terminal       scheduled -> processing
+ *   current attempt, first terminal        terminal           retry.h decides: status,
+ *     (or a supersede of the lead's                           outcome, next attempt,
+ *     last call: no attempt in flight,                        attempts, goal, last call;
+ *     attempts = the event's attempt                          a window that never opens
+ *     number, rescheduled/max_retries)                        again: max_retries
+ *                                                             (exhausted)
+ *   current attempt, not first terminal    terminal           none
+ *
+ *   A lead that ends completed or max_retries queues a lead_finished
+ *   CampaignEvent and steps its contact group (lead_finish.h). A skipped
+ *   job uses no attempt. The goal is the goal variable's boolean in the
+ *   post-call variables, if reported.
+ *
+ *   After the charge (results_charge_pauses): a balance at zero or below
+ *   pauses the account's running campaigns (insufficient_balance).
+ */
+#ifndef OUTDIAL_RESULTS_DECIDE_H
+#define OUTDIAL_RESULTS_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "lead_tz.h"
+#include "model.h"
+#include "retry.h"
+
+/* The effect of one event. */
+typedef enum results_effect {
+    RESULTS_APPLIED = 0,  /* the lead moved (or the call row advanced) */
+    RESULTS_DUPLICATE,    /* the event was applied before */
+    RESULTS_STALE,        /* not the lead's current attempt: recorded on the call only */
+    RESULTS_UNKNOWN_LEAD, /* no such lead (deleted): nothing to do */
+} results_effect_t;
+
+typedef enum results_failure {
+    RESULTS_FAILURE_NONE = 0, /* not reported */
+    RESULTS_FAILURE_TRANSIENT,
+    RESULTS_FAILURE_PERMANENT,
+} results_failure_t;
+
+/* A CallEvent in the model's terms. Strings are borrowed; NULL for the
+ * optional ones when absent (never ""). Times 0 when not given. */
+typedef struct results_event {
+    const char *event_id;
+    const char *attempt_id;
+    const char *lead_id;
+    const char *campaign_id;
+    uint32_t attempt_number; /* 0: not given */
+    model_call_status_t status;
+    bool answered_by_reported; /* the event says who answered (may be unknown) */
+    model_answered_by_t answered_by;
+    results_failure_t failure;
+    model_skip_reason_t skip_reason;
+    const char *provider_call_id;
+    const char *ended_reason;
+    const char *post_call_variables_json;
+    int64_t started_at_us;
+    int64_t ended_at_us;
+    int64_t occurred_at_us;
+    int64_t duration_ms;
+    int64_t cost_minor;
+} results_event_t;
+
+/* The event's lead, as locked. */
+typedef struct results_lead {
+    bool found;
+    const char *campaign_id;
+    model_lead_status_t status;
+    int attempts;
+    const char *current_attempt_id; /* "" when none */
+    const char *e164;               /* "" when none (an invalid lead) */
+} results_lead_t;
+
+/* The event's call row (by attempt id). */
+typedef struct results_call {
+    bool found;
+    model_call_status_t status;
+    bool has_event;           /* the event id is in its status history already */
+    const char *ended_reason; /* "" when none */
+} results_call_t;
+
+/* What the decision needs of the campaign. Read only for terminal events;
+ * rc says whether it could be read (and the lead's window built), and the
+ * decision fails with rc and error only if it needs it. */
+typedef struct results_campaign {
+    int rc;            /* OD_OK, or why campaign or window is missing */
+    const char *error; /* message for rc */
+    const char *account_id;
+    retry_policy_t retry;
+    const char *goal_variable; /* "" when none */
+    lead_window_t window;      /* the lead's calling window (sched_lead_window) */
+} results_campaign_t;
+
+typedef enum results_call_write {
+    RESULTS_CALL_KEEP = 0, /* nothing */
+    RESULTS_CALL_INSERT,
+    RESULTS_CALL_UPDATE,
+} results_call_write_t;
+
+/* The call row write. For an update, a field not "has"/NULL/0 keeps what
+ * is stored. Strings are borrowed from the event (or static). */
+typedef struct results_call_row {
+    results_call_write_t write;
+    model_call_status_t status;       /* the row's status after the event */
+    model_call_status_t event_status; /* the status history entry */
+    int64_t at_us;                    /* the history entry's time */
+    bool synthetic;                   /* an attempt recovery closed itself */
+    int attempt_number;               /* insert only */
+    bool has_answered_by;
+    model_answered_by_t answered_by;
+    const char *provider_call_id;
+    results_failure_t failure;
+    int64_t started_at_us;
+    int64_t ended_at_us;
+    bool has_duration;
+    int64_t duration_s;
+    bool has_cost;
+    int64_t cost_minor;
+    const char *ended_reason;
+    const char *post_call_variables_json;
+} results_call_row_t;
+
+/* The lead's end of an attempt. */
+typedef struct results_lead_end {
+    model_lead_status_t status;
+    model_outcome_t outcome; /* NONE: NULL */
+    bool has_next;           /* next_attempt_at (else kept) */
+    int64_t next_attempt_us;
+    int attempts;
+    model_goal_t goal;  /* ABSENT: kept */
+    bool has_last_call; /* last_call_status/at (not for a skipped job) */
+    model_call_status_t last_call_status;
+    bool has_last_answered_by;
+    model_answered_by_t last_answered_by;
+    int64_t at_us; /* status_changed_at, last_call_at */
+} results_lead_end_t;
+
+/* Everything one event writes, in the order the write step runs it. */
+typedef struct results_writes {
+    results_effect_t effect;
+    results_call_row_t call;
+    bool charge;          /* charge the call's cost to the account once */
+    bool lead_processing; /* scheduled -> processing, at call.at_us */
+    bool lead_end;        /* end the attempt: end */
+    results_lead_end_t end;
+    bool lead_finished; /* end is final: lead_finished event, contact-group step */
+} results_writes_t;
+
+/* Decides the writes of ev at campaign time now_us from the rows as read.
+ * call and c are read only when needed (c: terminal events). OD_OK with
+ * *out filled; OD_ERR_INVALID (message in errbuf) for an event that can
+ * never apply; c->rc when the campaign was needed and not read; retry.h's
+ * errors for a policy out of range. */
+int results_decide(const results_event_t *ev, const results_lead_t *lead,
+                   const results_call_t *call, const results_campaign_t *c, int64_t now_us,
+                   results_writes_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+/* Whether a charge that left the account's balance at balance_minor pauses
+ * its running campaigns. charged is false when the call was charged before
+ * (the write step's charge found charged_at set): then nothing. */
+bool results_charge_pauses(bool charged, int64_t balance_minor);
+
+/* The ended reasons recovery gives the attempts it closes itself; no
+ * provider reports them. */
+bool results_reason_is_synthetic(const char *reason);
+
+#endif

@@ -408,13 +408,27 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
     return OD_OK;
 }
 
-/* Campaigns paused for balance in one transaction, for the mirror after
- * its commit (the tick re-mirrors any beyond PAUSED_MAX). */
-#define PAUSED_MAX 16
+/* Campaigns paused for balance in one transaction, every one of them, for
+ * the mirror after its commit. Owns ids; paused_free frees them. */
 typedef struct paused {
-    char ids[PAUSED_MAX][UUID_STR_LEN];
-    int n;
+    char (*ids)[UUID_STR_LEN];
+    int n, cap;
 } paused_t;
+
+static void paused_add(paused_t *paused, const char *id)
+{
+    if (paused->n == paused->cap) {
+        paused->cap = paused->cap ? paused->cap * 2 : 16;
+        paused->ids = xrealloc(paused->ids, (size_t)paused->cap * sizeof(*paused->ids));
+    }
+    snprintf(paused->ids[paused->n++], UUID_STR_LEN, "%s", id);
+}
+
+static void paused_free(paused_t *paused)
+{
+    free(paused->ids);
+    memset(paused, 0, sizeof(*paused));
+}
 
 /* After s's charge: at a balance of zero or below pauses the account's
  * running campaigns. */
@@ -441,10 +455,9 @@ static int charge_step(pg_conn_t *db, slot_t *s, int64_t now_us, paused_t *pause
         rc = lifecycle_status_write_tx(db, account_id, id, MODEL_CAMPAIGN_IN_PROGRESS,
                                        MODEL_CAMPAIGN_PAUSED, "insufficient_balance", now_us,
                                        errbuf, errlen);
-        if (rc == OD_OK && s->out->paused_campaigns < PAUSED_MAX) {
+        if (rc == OD_OK) {
             s->out->paused_campaigns++;
-            if (paused->n < PAUSED_MAX)
-                snprintf(paused->ids[paused->n++], UUID_STR_LEN, "%s", id);
+            paused_add(paused, id);
         }
     }
     PQclear(running);
@@ -594,10 +607,12 @@ int results_apply_batch(pg_conn_t *db, redis_t *r, const char *redis_prefix,
         }
         size_t take = n - done < per_tx ? n - done : per_tx;
         size_t used = 0;
-        paused_t paused;
+        paused_t paused = {0};
         rc = apply_tx(db, &slots[done], take, now_us, &paused, &used, errbuf, errlen);
-        if (rc == OD_OK) {
+        if (rc == OD_OK)
             paused_mirror(r, redis_prefix, &paused);
+        paused_free(&paused);
+        if (rc == OD_OK) {
             done += used;
         } else if (rc == OD_ERR_INVALID && take > 1) {
             per_tx = 1;

@@ -310,6 +310,37 @@ static void test_lifecycle(void **state)
 
 /* ---- balance ------------------------------------------------------------- */
 
+/* A used-up balance pauses every running campaign of the account in the
+ * same transaction, and every one is mirrored to Redis at once, however
+ * many (there was once a silent cap of 16 per transaction). */
+static void test_balance_pauses_every_campaign(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.balance_minor = 10;
+    enum { CAMPAIGNS = 20 };
+    sched_world_t w[CAMPAIGNS];
+    seed_world(fx->db, &spec, &w[0]);
+    for (int i = 1; i < CAMPAIGNS; i++) {
+        w[i] = w[0];
+        seed_campaign(fx->db, w[0].account_id, w[0].assistant_id, &spec, w[i].campaign_id);
+    }
+    char lead[UUID_STR_LEN];
+    seed_lead(fx->db, w[0].campaign_id, "+12125550191", NULL, lead);
+    dispatch_stats_t st = sched_dispatch_all(fx, NY("10:00"));
+    assert_int_equal(st.jobs_issued, 1);
+    ev_spec_t end = {
+        .status = EV_COMPLETED, .answered_by = BY_HUMAN, .ended_us = NY("10:03"), .cost_minor = 10};
+    results_outcome_t out = sched_call(fx, sched_job_last(lead), &end);
+    assert_int_equal(out.effect, RESULTS_APPLIED);
+    assert_int_equal(out.paused_campaigns, CAMPAIGNS);
+    for (int i = 0; i < CAMPAIGNS; i++) {
+        assert_string_equal(campaign_status(fx->db, w[i].campaign_id),
+                            "paused/insufficient_balance");
+        assert_string_equal(mirror_get(w[i].campaign_id), "paused");
+    }
+}
+
 /* Costs are charged once per call; at zero or below every running campaign
  * of the account is paused (insufficient_balance), and calls under way
  * still finish and are charged. */
@@ -1139,6 +1170,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lifecycle, sched_fx_setup, sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_balance, sched_fx_setup, sched_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_balance_pauses_every_campaign, sched_fx_setup,
+                                        sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_replays, sched_fx_setup, sched_fx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_same_as_one_by_one, sched_fx_setup,
                                         sched_fx_teardown),

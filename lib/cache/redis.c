@@ -188,25 +188,28 @@ typedef struct sigpipe_guard {
     bool was_pending;
 } sigpipe_guard_t;
 
-static void sigpipe_block(sigpipe_guard_t *g)
+/* Fills pipe_set with SIGPIPE alone; whether a SIGPIPE is pending. */
+static bool sigpipe_pending(sigset_t *pipe_set)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(pipe_set);
+    sigaddset(pipe_set, SIGPIPE);
     sigemptyset(&pending);
     sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    return sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void sigpipe_block(sigpipe_guard_t *g)
+{
+    sigset_t pipe_set;
+    g->was_pending = sigpipe_pending(&pipe_set);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
 }
 
 static void sigpipe_unblock(sigpipe_guard_t *g)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigemptyset(&pending);
-    sigpending(&pending);
-    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+    sigset_t pipe_set;
+    if (sigpipe_pending(&pipe_set) && !g->was_pending) {
         struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
             ;

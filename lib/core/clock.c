@@ -107,6 +107,15 @@ struct timespec od_timespec_after_ms(clockid_t clk, int64_t ms)
     return t;
 }
 
+void od_cond_init_clock(pthread_cond_t *cond, clockid_t clk)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, clk);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 void od_clock_sleep(const od_clock_t *clk, int64_t campaign_us)
 {
     int64_t real = od_clock_real_duration_us(clk, campaign_us);

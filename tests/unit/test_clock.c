@@ -1,4 +1,6 @@
 /* Clock: real, offset and scaled campaign time, and RFC 3339 parsing. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +165,28 @@ static void test_timespec_after_ms_is_normalised(void **state)
     }
 }
 
+/* A condition variable on the monotonic clock times out at a deadline read
+ * on that clock, not earlier. */
+static void test_cond_init_clock_times_out_on_its_clock(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond;
+    od_cond_init_clock(&cond, CLOCK_MONOTONIC);
+    struct timespec until = od_timespec_after_ms(CLOCK_MONOTONIC, 50);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc == 0)
+        rc = pthread_cond_timedwait(&cond, &mu, &until);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(rc, ETIMEDOUT);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    assert_true(now.tv_sec > until.tv_sec ||
+                (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec));
+    pthread_cond_destroy(&cond);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +197,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_settings_name_the_variable, setup),
         cmocka_unit_test_setup(test_rfc3339, setup),
         cmocka_unit_test(test_timespec_after_ms_is_normalised),
+        cmocka_unit_test(test_cond_init_clock_times_out_on_its_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

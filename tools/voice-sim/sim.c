@@ -93,11 +93,7 @@ int sim_new(const sim_config_t *cfg, const od_clock_t *clk, sim_rules_t *rules,
     rules = NULL; /* now the simulator's */
     sim->log_fd = -1;
     pthread_mutex_init(&sim->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&sim->stop_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    od_cond_init_clock(&sim->stop_cond, CLOCK_MONOTONIC);
     sim_calls_init(&sim->log);
     sim_heap_init(&sim->heap);
     if (sim->cfg.instant)

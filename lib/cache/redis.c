@@ -188,25 +188,28 @@ typedef struct sigpipe_guard {
     bool was_pending;
 } sigpipe_guard_t;
 
-static void sigpipe_block(sigpipe_guard_t *g)
+/* Fills pipe_set with SIGPIPE alone; whether a SIGPIPE is pending. */
+static bool sigpipe_pending(sigset_t *pipe_set)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(pipe_set);
+    sigaddset(pipe_set, SIGPIPE);
     sigemptyset(&pending);
     sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    return sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void sigpipe_block(sigpipe_guard_t *g)
+{
+    sigset_t pipe_set;
+    g->was_pending = sigpipe_pending(&pipe_set);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old_mask);
 }
 
 static void sigpipe_unblock(sigpipe_guard_t *g)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigemptyset(&pending);
-    sigpending(&pending);
-    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+    sigset_t pipe_set;
+    if (sigpipe_pending(&pipe_set) && !g->was_pending) {
         struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
             ;
@@ -712,20 +715,31 @@ static int lock_script(redis_t *r, const char *sha, const char *script, const ch
     return rc;
 }
 
-int redis_lock_release(redis_t *r, const char *key, const char *token, char *errbuf, size_t errlen)
+/* What a release or extend script's answer n means: 1, the lock was ours;
+ * else OD_ERR_CONFLICT, with note appended to the message. rc of the
+ * script call passes through. */
+static int lock_script_outcome(int rc, long long n, const char *key, const char *note, char *errbuf,
+                               size_t errlen)
 {
-    long long n = 0;
-    bool resent = false;
-    int rc = lock_script(r, r->release_sha, LOCK_RELEASE_LUA, key, token, NULL, &n, &resent, errbuf,
-                         errlen);
     if (rc != OD_OK)
         return rc;
     if (n == 1)
         return OD_OK;
     return od_fail(errbuf, errlen, OD_ERR_CONFLICT,
                    "redis lock %s: not held with this token (expired or held by another)%s", key,
-                   resent ? "; the first attempt, lost with the connection, may have released it"
-                          : "");
+                   note);
+}
+
+int redis_lock_release(redis_t *r, const char *key, const char *token, char *errbuf, size_t errlen)
+{
+    long long n = 0;
+    bool resent = false;
+    int rc = lock_script(r, r->release_sha, LOCK_RELEASE_LUA, key, token, NULL, &n, &resent, errbuf,
+                         errlen);
+    return lock_script_outcome(
+        rc, n, key,
+        resent ? "; the first attempt, lost with the connection, may have released it" : "", errbuf,
+        errlen);
 }
 
 int redis_lock_extend(redis_t *r, const char *key, const char *token, int64_t ttl_ms, char *errbuf,
@@ -740,10 +754,5 @@ int redis_lock_extend(redis_t *r, const char *key, const char *token, int64_t tt
     bool resent = false;
     rc = lock_script(r, r->extend_sha, LOCK_EXTEND_LUA, key, token, ttl, &n, &resent, errbuf,
                      errlen);
-    if (rc != OD_OK)
-        return rc;
-    if (n == 1)
-        return OD_OK;
-    return od_fail(errbuf, errlen, OD_ERR_CONFLICT,
-                   "redis lock %s: not held with this token (expired or held by another)", key);
+    return lock_script_outcome(rc, n, key, "", errbuf, errlen);
 }

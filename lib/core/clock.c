@@ -94,6 +94,28 @@ int64_t od_clock_real_duration_us(const od_clock_t *clk, int64_t campaign_us)
     return real > 0 ? real : 1;
 }
 
+struct timespec od_timespec_after_ms(clockid_t clk, int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(clk, &t);
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+void od_cond_init_clock(pthread_cond_t *cond, clockid_t clk)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, clk);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 void od_clock_sleep(const od_clock_t *clk, int64_t campaign_us)
 {
     int64_t real = od_clock_real_duration_us(clk, campaign_us);

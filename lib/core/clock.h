@@ -23,8 +23,10 @@
 #ifndef OUTDIAL_CLOCK_H
 #define OUTDIAL_CLOCK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -55,6 +57,17 @@ int64_t od_clock_now_us(const od_clock_t *clk);
 /* The real duration that passes while campaign time advances by
  * campaign_us (for sleeps and timeouts); never below 1 µs for positive input. */
 int64_t od_clock_real_duration_us(const od_clock_t *clk, int64_t campaign_us);
+
+/* The instant ms real milliseconds (>= 0) from now on clk, normalised
+ * (tv_nsec below one second): the deadline for pthread_cond_timedwait, with
+ * CLOCK_REALTIME for a default condition variable or CLOCK_MONOTONIC for one
+ * whose attributes say so. Real time, not campaign time. */
+struct timespec od_timespec_after_ms(clockid_t clk, int64_t ms);
+
+/* Initialises cond so that pthread_cond_timedwait reads its deadline on
+ * clk (what od_timespec_after_ms is given). Destroy with
+ * pthread_cond_destroy. */
+void od_cond_init_clock(pthread_cond_t *cond, clockid_t clk);
 
 /* Sleeps until campaign time advanced by campaign_us. */
 void od_clock_sleep(const od_clock_t *clk, int64_t campaign_us);

@@ -49,6 +49,14 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+void xbuf_append(char **buf, size_t *len, const void *data, size_t n)
+{
+    *buf = xrealloc(*buf, *len + n + 1);
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;

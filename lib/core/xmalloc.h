@@ -18,6 +18,11 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Appends n bytes of data to the growing buffer *buf of *len bytes and keeps
+ * it NUL-terminated (so a collected body reads as a string); *buf may start
+ * NULL with *len 0. The buffer stays the caller's, freed with free(). Any
+ * size cap is the caller's to check before the call. */
+void xbuf_append(char **buf, size_t *len, const void *data, size_t n);
 /* printf into a new string; caller frees. */
 char *xasprintf(const char *fmt, ...) OD_PRINTF(1, 2);
 

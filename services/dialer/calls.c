@@ -27,11 +27,7 @@ void call_table_init(call_table_t *t)
 {
     memset(t, 0, sizeof(*t));
     pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_REALTIME);
-    pthread_cond_init(&t->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    od_cond_init_clock(&t->cond, CLOCK_REALTIME);
     t->nbuckets = CALLS_BUCKETS_MIN;
     t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 }

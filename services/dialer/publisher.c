@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "topics.h"
 #include "xmalloc.h"
@@ -79,13 +80,7 @@ static void *publisher_main(void *arg)
             break;
         }
         if (!batch && p->pending == 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = od_timespec_after_ms(CLOCK_REALTIME, 100);
             pthread_cond_timedwait(&p->cond, &p->mu, &until);
             pthread_mutex_unlock(&p->mu);
             continue;
@@ -199,14 +194,7 @@ int publisher_send_sync(publisher_t *p, const dial_event_t *e, int timeout_ms, c
         sync_wait_free(w);
         return rc;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = od_timespec_after_ms(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&w->mu);
     while (!w->finished) {
         if (pthread_cond_timedwait(&w->cond, &w->mu, &until) == ETIMEDOUT && !w->finished) {
@@ -237,14 +225,7 @@ void publisher_free(publisher_t *p, int timeout_ms)
 {
     if (!p)
         return;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = od_timespec_after_ms(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0)
         if (pthread_cond_timedwait(&p->cond, &p->mu, &until) == ETIMEDOUT)

@@ -22,10 +22,7 @@ static size_t xfer_write(char *data, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
     if (x->resp_len + n > TRANSFER_RESPONSE_MAX)
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-    x->resp = xrealloc(x->resp, x->resp_len + n + 1);
-    memcpy(x->resp + x->resp_len, data, n);
-    x->resp_len += n;
-    x->resp[x->resp_len] = '\0';
+    xbuf_append(&x->resp, &x->resp_len, data, n);
     return n;
 }
 

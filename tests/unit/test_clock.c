@@ -1,4 +1,6 @@
 /* Clock: real, offset and scaled campaign time, and RFC 3339 parsing. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,6 +143,50 @@ static void test_rfc3339(void **state)
         assert_int_equal(od_time_parse_rfc3339(bad[i], &us), OD_ERR_INVALID);
 }
 
+/* Deadlines for pthread_cond_timedwait: ms later on the given clock, with
+ * tv_nsec carried into tv_sec. */
+static void test_timespec_after_ms_is_normalised(void **state)
+{
+    (void)state;
+    const int64_t cases_ms[] = {0, 1, 100, 999, 1000, 1999, 30000};
+    for (size_t i = 0; i < sizeof(cases_ms) / sizeof(cases_ms[0]); i++) {
+        struct timespec before;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        struct timespec t = od_timespec_after_ms(CLOCK_MONOTONIC, cases_ms[i]);
+        struct timespec after;
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        assert_in_range(t.tv_nsec, 0, 999999999L);
+        int64_t t_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+        int64_t lo =
+            (int64_t)before.tv_sec * 1000000000LL + before.tv_nsec + cases_ms[i] * 1000000LL;
+        int64_t hi = (int64_t)after.tv_sec * 1000000000LL + after.tv_nsec + cases_ms[i] * 1000000LL;
+        assert_true(t_ns >= lo);
+        assert_true(t_ns <= hi);
+    }
+}
+
+/* A condition variable on the monotonic clock times out at a deadline read
+ * on that clock, not earlier. */
+static void test_cond_init_clock_times_out_on_its_clock(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond;
+    od_cond_init_clock(&cond, CLOCK_MONOTONIC);
+    struct timespec until = od_timespec_after_ms(CLOCK_MONOTONIC, 50);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc == 0)
+        rc = pthread_cond_timedwait(&cond, &mu, &until);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(rc, ETIMEDOUT);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    assert_true(now.tv_sec > until.tv_sec ||
+                (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec));
+    pthread_cond_destroy(&cond);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +196,8 @@ int main(void)
         cmocka_unit_test_setup(test_start_places_campaign_time, setup),
         cmocka_unit_test_setup(test_bad_settings_name_the_variable, setup),
         cmocka_unit_test_setup(test_rfc3339, setup),
+        cmocka_unit_test(test_timespec_after_ms_is_normalised),
+        cmocka_unit_test(test_cond_init_clock_times_out_on_its_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

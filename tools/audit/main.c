@@ -43,10 +43,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     buf_t *b = arg;
     size_t n = size * nmemb;
-    b->data = xrealloc(b->data, b->len + n + 1);
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    xbuf_append(&b->data, &b->len, ptr, n);
     return n;
 }
 

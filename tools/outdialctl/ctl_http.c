@@ -104,10 +104,7 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
         s->too_big = true;
         return 0;
     }
-    r->body = xrealloc(r->body, r->len + n + 1);
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
+    xbuf_append(&r->body, &r->len, data, n);
     return n;
 }
 

@@ -118,14 +118,9 @@ int ctl_run_import(ctl_ctx_t *ctx)
     json_t *imp = NULL;
     ctl_response_t resp = {0};
     int64_t timeout_ms = 0;
-    const char *timeout = ctl_args_value(args, "timeout");
-    if (timeout) {
-        int64_t s = 0;
-        if (ctl_duration_parse(timeout, 1, &s, err, sizeof(err)) != OD_OK) {
-            fprintf(ctx->err, "outdialctl: --timeout: %s\n", err);
-            return CTL_EXIT_USAGE;
-        }
-        timeout_ms = s * 1000;
+    if (ctl_args_timeout_ms(args, &timeout_ms, err, sizeof(err)) != OD_OK) {
+        fprintf(ctx->err, "outdialctl: %s\n", err);
+        return CTL_EXIT_USAGE;
     }
 
     int64_t size = -1;

@@ -392,6 +392,21 @@ const char *ctl_args_value(const ctl_args_t *args, const char *name)
     return n ? v[n - 1] : NULL;
 }
 
+int ctl_args_timeout_ms(const ctl_args_t *args, int64_t *timeout_ms, char *errbuf, size_t errlen)
+{
+    *timeout_ms = 0;
+    const char *timeout = ctl_args_value(args, "timeout");
+    if (!timeout)
+        return OD_OK;
+    char why[512];
+    int64_t s = 0;
+    int rc = ctl_duration_parse(timeout, 1, &s, why, sizeof(why));
+    if (rc != OD_OK)
+        return od_fail(errbuf, errlen, rc, "--timeout: %s", why);
+    *timeout_ms = s * 1000;
+    return OD_OK;
+}
+
 bool ctl_args_has(const ctl_args_t *args, const char *name)
 {
     size_t n = 0;

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -142,6 +143,10 @@ void ctl_args_free(ctl_args_t *args);
 const char *const *ctl_args_values(const ctl_args_t *args, const char *name, size_t *n);
 /* The last value of option `name`, or NULL. */
 const char *ctl_args_value(const ctl_args_t *args, const char *name);
+/* --timeout (seconds or a duration such as "2m") in milliseconds, 0 when
+ * not given. OD_ERR_INVALID with "--timeout: why" for a bad value. */
+int ctl_args_timeout_ms(const ctl_args_t *args, int64_t *timeout_ms, char *errbuf,
+                        size_t errlen) OD_WUR;
 /* Whether option `name` was given. */
 bool ctl_args_has(const ctl_args_t *args, const char *name);
 /* Forgets the values of option `name` (a list's --cursor, replaced when

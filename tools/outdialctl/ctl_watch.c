@@ -93,14 +93,9 @@ int ctl_run_watch(ctl_ctx_t *ctx)
         return CTL_EXIT_USAGE;
     }
     int64_t timeout_ms = 0;
-    const char *timeout = ctl_args_value(args, "timeout");
-    if (timeout) {
-        int64_t s = 0;
-        if (ctl_duration_parse(timeout, 1, &s, err, sizeof(err)) != OD_OK) {
-            fprintf(ctx->err, "outdialctl: --timeout: %s\n", err);
-            return CTL_EXIT_USAGE;
-        }
-        timeout_ms = s * 1000;
+    if (ctl_args_timeout_ms(args, &timeout_ms, err, sizeof(err)) != OD_OK) {
+        fprintf(ctx->err, "outdialctl: %s\n", err);
+        return CTL_EXIT_USAGE;
     }
     bool once = ctl_args_has(args, "once");
     char *campaign_path = ctl_path_build(args, NULL);
@@ -119,6 +114,7 @@ int ctl_run_watch(ctl_ctx_t *ctx)
         if (fatal || once || completed)
             break;
         if (timeout_ms && ctl_now_ms() - start >= timeout_ms) {
+            const char *timeout = ctl_args_value(args, "timeout");
             fprintf(ctx->err, "error: the campaign did not complete within %s%s (--timeout)\n",
                     timeout, strspn(timeout, "0123456789") == strlen(timeout) ? " s" : "");
             code = CTL_EXIT_FAIL;

@@ -537,6 +537,36 @@ static void test_duration_parse(void **state)
     assert_int_equal(ctl_minutes_parse("61s", &m, err, sizeof(err)), OD_ERR_INVALID);
 }
 
+/* --timeout of watch and import: seconds or a duration, 0 when absent. */
+static void test_timeout_option(void **state)
+{
+    (void)state;
+    const struct {
+        const char *line;
+        int64_t want_ms;
+    } cases[] = {
+        {"watch C1", 0},
+        {"watch C1 --timeout 90", 90000},
+        {"watch C1 --timeout 2m", 120000},
+        {"import C1 leads.csv --timeout 1h", 3600000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        line_t l;
+        line_split(&l, cases[i].line);
+        ctl_args_t args;
+        char err[256];
+        if (ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)) != OD_OK)
+            fail_msg("%s: %s", cases[i].line, err);
+        int64_t ms = -1;
+        if (ctl_args_timeout_ms(&args, &ms, err, sizeof(err)) != OD_OK)
+            fail_msg("%s: %s", cases[i].line, err);
+        if (ms != cases[i].want_ms)
+            fail_msg("%s: %lld ms, want %lld", cases[i].line, (long long)ms,
+                     (long long)cases[i].want_ms);
+        ctl_args_free(&args);
+    }
+}
+
 static void test_small_parsers(void **state)
 {
     (void)state;
@@ -1024,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_days_parse),
         cmocka_unit_test(test_window_parse),
         cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_timeout_option),
         cmocka_unit_test(test_small_parsers),
         cmocka_unit_test(test_formatters),
         cmocka_unit_test(test_table_render),

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sim_engine.h"
 #include "xmalloc.h"
@@ -92,11 +93,7 @@ int sim_new(const sim_config_t *cfg, const od_clock_t *clk, sim_rules_t *rules,
     rules = NULL; /* now the simulator's */
     sim->log_fd = -1;
     pthread_mutex_init(&sim->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&sim->stop_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    od_cond_init_clock(&sim->stop_cond, CLOCK_MONOTONIC);
     sim_calls_init(&sim->log);
     sim_heap_init(&sim->heap);
     if (sim->cfg.instant)
@@ -171,14 +168,7 @@ void sim_delay(sim_t *sim, int64_t delay_ms)
 {
     if (delay_ms <= 0)
         return;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += delay_ms / 1000;
-    deadline.tv_nsec += (delay_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = od_timespec_after_ms(CLOCK_MONOTONIC, delay_ms);
     pthread_mutex_lock(&sim->lock);
     while (!sim->stopping &&
            pthread_cond_timedwait(&sim->stop_cond, &sim->lock, &deadline) != ETIMEDOUT)

@@ -207,6 +207,28 @@ static void test_assistant_refusals(void **state)
     }
 }
 
+/* An assistant's time zone, like a lead's, is taken in any letter case
+ * and stored under its canonical name, on create and on update. */
+static void test_assistant_timezone_case(void **state)
+{
+    (void)state;
+    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
+                            "{\"name\":\"a\",\"timezone\":\"america/new_york\","
+                            "\"provider_assistant_id\":\"x\"}");
+    char id[37], path[100];
+    api_created_id(&r, id, "create with a lower-case zone");
+    assert_string_equal(api_str(&r, "timezone"), "America/New_York");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
+    r = api_call(&api, "PATCH", path, acc.key, "{\"timezone\":\"EUROPE/BERLIN\"}");
+    api_expect(&r, 200, "update with an upper-case zone");
+    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
+    api_resp_free(&r);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
+    api_resp_free(&r);
+}
+
 /* ---- start requirements ------------------------------------------------------------- */
 
 static bool has_problem(const api_resp_t *r, const char *code)
@@ -736,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_settings_out_of_range),
         cmocka_unit_test(test_settings_all_problems_at_once),
         cmocka_unit_test(test_assistant_refusals),
+        cmocka_unit_test(test_assistant_timezone_case),
         cmocka_unit_test(test_start_requirements),
         cmocka_unit_test(test_lead_refusals_and_actions),
         cmocka_unit_test(test_leads_wake_and_resume),

@@ -290,7 +290,17 @@ static void test_start_requirements(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "error"), "problems")),
                      1);
     api_resp_free(&r);
-    /* The invalid lead is listed as such. */
+    /* The same invalid number again is a duplicate, not a second lead. */
+    snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads", campaign_id);
+    r = api_call(&api, "POST", apath, poor.key, "{\"phone\":\"555-01\"}");
+    api_expect(&r, 200, "add the invalid lead again"); /* nothing stored */
+    assert_int_equal(api_int(&r, "duplicate"), 1);
+    assert_int_equal(api_int(&r, "invalid"), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "results"), 0), "result")),
+                        "duplicate");
+    api_resp_free(&r);
+    /* The invalid lead is listed as such, once. */
     snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads?invalid=true", campaign_id);
     r = api_call(&api, "GET", apath, poor.key, NULL);
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);

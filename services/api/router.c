@@ -18,6 +18,8 @@ static const api_route_t api_routes[] = {
      "the key's account: balance, currency, region, quiet hours"},
     {"PATCH", "/v1/account", accounts_update, NULL, API_AUTH_KEY,
      "change the account's name, default region or quiet hours"},
+    {"POST", "/v1/account/webhook-secret/rotate", accounts_secret_rotate, NULL, API_AUTH_KEY,
+     "replace the account's webhook secret; the new one is answered this once"},
     {"POST", "/v1/admin/accounts", accounts_admin_create, NULL, API_AUTH_ADMIN,
      "admin: create an account and its first API key"},
     {"POST", "/v1/admin/accounts/{account_id}/credit", accounts_admin_credit, NULL, API_AUTH_ADMIN,

@@ -28,6 +28,7 @@ typedef struct httpc_reply {
     json_t *json; /* the body parsed, for the callers that parse it; else NULL */
     char content_type[128];
     char retry_after[16]; /* the Retry-After header, or "" */
+    char allow[128];      /* the Allow header (a 405's), or "" */
     int64_t elapsed_ms;   /* from sending to the whole reply */
 } httpc_reply_t;
 
@@ -49,6 +50,8 @@ static inline size_t httpc_header_collect(char *data, size_t size, size_t n, voi
     if (len > 13 && strncasecmp(data, "Retry-After:", 12) == 0)
         snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)strcspn(data + 13, "\r\n"),
                  data + 13);
+    if (len > 7 && strncasecmp(data, "Allow:", 6) == 0)
+        snprintf(r->allow, sizeof(r->allow), "%.*s", (int)strcspn(data + 7, "\r\n"), data + 7);
     return len;
 }
 

@@ -729,6 +729,15 @@ int lead_map_zone_canonical(lead_map_ctx_t *ctx, const char *zone, size_t len,
     return OD_OK;
 }
 
+int lead_map_zone_canonical_one(const char *zone, char out[WINDOW_ZONE_MAX], char *errbuf,
+                                size_t errlen)
+{
+    lead_map_ctx_t *ctx = lead_map_ctx_new();
+    int rc = lead_map_zone_canonical(ctx, zone, strlen(zone), out, errbuf, errlen);
+    lead_map_ctx_free(ctx);
+    return rc;
+}
+
 /* ---- rows ----------------------------------------------------------------- */
 
 /* The trimmed value of column c of a row ("" when absent). */

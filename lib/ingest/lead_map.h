@@ -190,4 +190,9 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
 int lead_map_zone_canonical(lead_map_ctx_t *ctx, const char *zone, size_t len,
                             char out[WINDOW_ZONE_MAX], char *errbuf, size_t errlen) OD_WUR;
 
+/* The same for one NUL-terminated name, without a cache (the API's
+ * single lead or assistant). */
+int lead_map_zone_canonical_one(const char *zone, char out[WINDOW_ZONE_MAX], char *errbuf,
+                                size_t errlen) OD_WUR;
+
 #endif

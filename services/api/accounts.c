@@ -1,7 +1,11 @@
 /*
  * accounts.c — the account of the API key (balance, currency, region,
- * quiet hours), and the operator's admin routes: creating an account with
- * its first key, crediting a balance. accounts_create and
+ * quiet hours), its webhook secret's rotation, and the operator's admin
+ * routes: creating an account with its first key, crediting a balance.
+ *
+ * The webhook secret (what the provider signs its webhooks with) is enough
+ * to forge them, so it is answered only when it is made: on the account's
+ * creation and on a rotation. Reading the account never shows it. accounts_create and
  * accounts_credit are also what `outdial-api bootstrap` and `outdial-api
  * credit` run.
  */
@@ -22,7 +26,7 @@
 
 #define ACCOUNT_COLUMNS                                                                            \
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
-    " quiet_hours_end_min, webhook_secret, od_us(created_at), od_us(updated_at) FROM account"
+    " quiet_hours_end_min, od_us(created_at), od_us(updated_at) FROM account"
 
 /* The account row (ACCOUNT_COLUMNS) as the API shows it. */
 static const resource_field_t account_fields_out[] = {
@@ -33,7 +37,6 @@ static const resource_field_t account_fields_out[] = {
     {"default_region", api_col_string},
     {"quiet_hours_start", api_col_hhmm},
     {"quiet_hours_end", api_col_hhmm_end},
-    {"webhook_secret", api_col_string},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
 };
@@ -56,6 +59,11 @@ static const pg_stmt_t account_insert_stmt = {
     " VALUES ($1, $2::bigint, $3, $4, $5) RETURNING id",
     5};
 
+static const pg_stmt_t account_secret_stmt = {
+    "account_secret_rotate",
+    "UPDATE account SET webhook_secret = $2, updated_at = now() WHERE id = $1::uuid RETURNING id",
+    2};
+
 static const pg_stmt_t account_credit_stmt = {
     "account_credit",
     "UPDATE account SET balance_minor = balance_minor + $2::bigint, updated_at = now()"
@@ -73,6 +81,23 @@ void accounts_get(api_ctx_t *ctx)
 {
     const char *key[] = {ctx->account_id};
     resource_row_reply(ctx, &account_resource, key, 200);
+}
+
+void accounts_secret_rotate(api_ctx_t *ctx)
+{
+    char secret[ACCOUNTS_SECRET_LEN + 1];
+    auth_random_hex(secret, ACCOUNTS_SECRET_LEN / 2);
+    const char *params[] = {ctx->account_id, secret};
+    PGresult *res =
+        resource_row_fetch(ctx, account_resource.not_found, &account_secret_stmt, params);
+    if (!res)
+        return;
+    PQclear(res);
+    log_info("account_webhook_secret_rotated", "account %s: webhook secret rotated",
+             ctx->account_id);
+    json_t *out = json_object();
+    json_object_set_new(out, "webhook_secret", json_string(secret));
+    api_reply_json(ctx, 200, out);
 }
 
 /* A region libphonenumber knows, upper case, into out[3]; answers 400. */
@@ -181,7 +206,7 @@ void accounts_update(api_ctx_t *ctx)
 
 int accounts_create(pg_conn_t *db, const char *name, int64_t balance_minor, const char *region,
                     const char *currency, char account_id[UUID_STR_LEN], char key[AUTH_KEY_LEN + 1],
-                    char *errbuf, size_t errlen)
+                    char secret[ACCOUNTS_SECRET_LEN + 1], char *errbuf, size_t errlen)
 {
     if (!name || !*name)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "an account needs a name");
@@ -194,8 +219,7 @@ int accounts_create(pg_conn_t *db, const char *name, int64_t balance_minor, cons
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "currency '%s' is not an ISO 4217 code (e.g. USD)",
                        currency ? currency : "");
-    char secret[65];
-    auth_random_hex(secret, 32);
+    auth_random_hex(secret, ACCOUNTS_SECRET_LEN / 2);
     char balance[24];
     snprintf(balance, sizeof(balance), "%" PRId64, balance_minor);
     PGresult *res = NULL;
@@ -222,6 +246,7 @@ fail:
     pg_tx_rollback(db);
     account_id[0] = '\0';
     key[0] = '\0';
+    secret[0] = '\0';
     return rc;
 }
 
@@ -278,9 +303,9 @@ void accounts_admin_create(api_ctx_t *ctx)
     char r[3];
     if (!region_parse(ctx, "default_region", region, r))
         return;
-    char err[512], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1];
-    int rc =
-        accounts_create(ctx->db, name, balance, r, currency, account_id, key, err, sizeof(err));
+    char err[512], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1], secret[ACCOUNTS_SECRET_LEN + 1];
+    int rc = accounts_create(ctx->db, name, balance, r, currency, account_id, key, secret, err,
+                             sizeof(err));
     if (rc == OD_ERR_INVALID) {
         api_reply_error(ctx, 400, "invalid", "currency", "%s", err);
         return;
@@ -292,6 +317,7 @@ void accounts_admin_create(api_ctx_t *ctx)
     json_t *out = json_object();
     json_object_set_new(out, "account_id", json_string(account_id));
     json_object_set_new(out, "api_key", json_string(key));
+    json_object_set_new(out, "webhook_secret", json_string(secret));
     api_reply_json(ctx, 201, out);
 }
 

@@ -227,12 +227,11 @@ json_t *api_col_days(const PGresult *res, int row, int col)
     return days;
 }
 
-json_t *api_page(json_t *items, int limit, const char *last)
+json_t *api_page(json_t *items, const char *next)
 {
     json_t *page = json_object();
-    bool full = (int)json_array_size(items) >= limit;
     json_object_set_new(page, "data", items);
-    json_object_set_new(page, "next_cursor", full && last ? json_string(last) : json_null());
+    json_object_set_new(page, "next_cursor", next ? json_string(next) : json_null());
     return page;
 }
 

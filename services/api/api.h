@@ -145,10 +145,10 @@ json_t *api_col_hhmm_end(const PGresult *res, int row, int col);
  * first. */
 json_t *api_col_days(const PGresult *res, int row, int col);
 
-/* The page envelope {"data": items, "next_cursor": cursor or null},
- * taking items. next_cursor is set when the page is full (there may be
- * more): the value of last. */
-json_t *api_page(json_t *items, int limit, const char *last);
+/* The page envelope {"data": items, "next_cursor": next or null},
+ * taking items. next (copied) is the cursor after the page's last item,
+ * given only when a further item exists; NULL on the last page. */
+json_t *api_page(json_t *items, const char *next);
 
 /* Formats an int64 as text into buf (>= 24 bytes); returns buf. */
 const char *api_i64(char *buf, size_t len, int64_t v);

@@ -10,6 +10,7 @@
 
 #include "handlers.h"
 #include "jsonio.h"
+#include "lead_map.h"
 #include "model.h"
 #include "phone.h"
 #include "resource.h"
@@ -86,7 +87,8 @@ static const pg_stmt_t running_users_stmt = {
 typedef struct assistant_input {
     const char *name;
     const char *timezone;
-    const char *outbound_e164; /* NULL: none */
+    char zone[WINDOW_ZONE_MAX]; /* the canonical name of a timezone given */
+    const char *outbound_e164;  /* NULL: none */
     char e164[PHONE_E164_MAX + 1];
     const char *provider;
     const char *provider_assistant_id;
@@ -187,8 +189,10 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
                                 "timezone must be an IANA time zone name such as America/New_York",
                                 &timezone))
         return false;
+    /* As for leads: any letter case, stored under the canonical name
+     * ("america/new_york" -> "America/New_York"). */
     char why[256];
-    if (timezone && window_zone_check(timezone, why, sizeof(why)) != OD_OK) {
+    if (timezone && lead_map_zone_canonical_one(timezone, in->zone, why, sizeof(why)) != OD_OK) {
         api_reply_error(ctx, 400, "invalid", "timezone",
                         "timezone '%.64s' is not an IANA time zone name (e.g. "
                         "America/New_York, Europe/Berlin)",
@@ -196,7 +200,7 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
         return false;
     }
     if (timezone)
-        in->timezone = timezone;
+        in->timezone = in->zone;
     if (!outbound_read(ctx, body, in) ||
         !jsonio_string_not_null(ctx, body, "provider", 32, provider_message, &provider))
         return false;

@@ -11,6 +11,7 @@
 /* accounts.c */
 void accounts_get(api_ctx_t *ctx);
 void accounts_update(api_ctx_t *ctx);
+void accounts_secret_rotate(api_ctx_t *ctx);
 void accounts_admin_create(api_ctx_t *ctx);
 void accounts_admin_credit(api_ctx_t *ctx);
 

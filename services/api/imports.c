@@ -501,17 +501,20 @@ void imports_rejects(api_ctx_t *ctx)
     }
     char err[512];
     json_t *items = json_array();
+    /* One more than the page: a cursor only when a further reject exists. */
     int rc =
-        import_rejects_each(ctx->db, id, after, limit, reject_to_json, items, err, sizeof(err));
+        import_rejects_each(ctx->db, id, after, limit + 1, reject_to_json, items, err, sizeof(err));
     if (rc) {
         json_decref(items);
         api_reply_failure(ctx, rc, err);
         return;
     }
     char last[24] = "";
-    size_t n = json_array_size(items);
-    if (n)
-        api_i64(last, sizeof(last),
-                json_integer_value(json_object_get(json_array_get(items, n - 1), "row")));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? last : NULL));
+    bool more = json_array_size(items) > (size_t)limit;
+    if (more) {
+        json_array_remove(items, (size_t)limit);
+        json_t *tail = json_array_get(items, (size_t)limit - 1);
+        api_i64(last, sizeof(last), json_integer_value(json_object_get(tail, "row")));
+    }
+    api_reply_json(ctx, 200, api_page(items, more ? last : NULL));
 }

@@ -291,10 +291,7 @@ static bool timezone_read(api_ctx_t *ctx, const json_t *obj, const char *where,
     /* As the importer does: any letter case, stored under the canonical
      * name ("america/chicago" -> "America/Chicago"). */
     char why[256];
-    lead_map_ctx_t *zones = lead_map_ctx_new();
-    int rc = lead_map_zone_canonical(zones, tz, strlen(tz), canonical, why, sizeof(why));
-    lead_map_ctx_free(zones);
-    if (rc != OD_OK) {
+    if (lead_map_zone_canonical_one(tz, canonical, why, sizeof(why)) != OD_OK) {
         api_reply_error(ctx, 400, "invalid", label,
                         "%s '%.64s' is not an IANA time zone name (e.g. America/Chicago)", label,
                         tz);

@@ -3,7 +3,8 @@
  *
  *   outdial-api                       serve the API (the default)
  *   outdial-api bootstrap --name NAME [--balance MINOR] [--region US] [--currency USD] [--json]
- *                                     create an account; prints its id and API key (once)
+ *                                     create an account; prints its id, API key and
+ *                                     webhook secret (once)
  *   outdial-api credit --account ID --amount MINOR
  *                                     add to an account's balance (negative: take)
  *   outdial-api routes                print the route table
@@ -499,20 +500,22 @@ static int cmd_bootstrap(int argc, char **argv)
     pg_conn_t *db = command_db();
     if (!db)
         return 1;
-    char err[1024], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1];
-    int rc =
-        accounts_create(db, name, balance, region, currency, account_id, key, err, sizeof(err));
+    char err[1024], account_id[UUID_STR_LEN], key[AUTH_KEY_LEN + 1],
+        secret[ACCOUNTS_SECRET_LEN + 1];
+    int rc = accounts_create(db, name, balance, region, currency, account_id, key, secret, err,
+                             sizeof(err));
     pg_conn_free(db);
     if (rc) {
         fprintf(stderr, "outdial-api bootstrap: %s\n", err);
         return rc == OD_ERR_INVALID ? 2 : 1;
     }
     if (json)
-        printf("{\"account_id\":\"%s\",\"api_key\":\"%s\"}\n", account_id, key);
+        printf("{\"account_id\":\"%s\",\"api_key\":\"%s\",\"webhook_secret\":\"%s\"}\n", account_id,
+               key, secret);
     else
-        printf("account_id %s\napi_key %s\n", account_id, key);
+        printf("account_id %s\napi_key %s\nwebhook_secret %s\n", account_id, key, secret);
     fprintf(stderr, "outdial-api: keep the API key now: it is stored only hashed and cannot be "
-                    "shown again\n");
+                    "shown again (the webhook secret is shown again only by a rotation)\n");
     return 0;
 }
 

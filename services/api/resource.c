@@ -88,22 +88,27 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
     }
     size_t n_given = (size_t)list->nparams - 1;
     memcpy(all, params, n_given * sizeof(*all));
+    /* One row more than the page: a cursor only when a further row exists,
+     * never one to an empty page. */
     char lim[16];
-    all[n_given] = api_i64(lim, sizeof(lim), limit);
+    all[n_given] = api_i64(lim, sizeof(lim), (int64_t)limit + 1);
     PGresult *res = exec_or_reply(ctx, list, all);
     if (!res)
         return;
     int64_t now_us = api_now_us(ctx);
     json_t *items = json_array();
     int n = PQntuples(res);
+    bool more = n > limit;
+    if (more)
+        n = limit;
     for (int i = 0; i < n; i++)
         json_array_append_new(items, resource_row_json(rs, res, i, now_us));
     char last[128] = "";
-    if (n && rs->cursor)
+    if (more && rs->cursor)
         rs->cursor(res, n - 1, last, sizeof(last));
-    else if (n)
+    else if (more)
         snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
-    api_reply_json(ctx, 200, api_page(items, limit, n ? last : NULL));
+    api_reply_json(ctx, 200, api_page(items, more ? last : NULL));
     PQclear(res);
 }
 

@@ -18,6 +18,8 @@ static const api_route_t api_routes[] = {
      "the key's account: balance, currency, region, quiet hours"},
     {"PATCH", "/v1/account", accounts_update, NULL, API_AUTH_KEY,
      "change the account's name, default region or quiet hours"},
+    {"POST", "/v1/account/webhook-secret/rotate", accounts_secret_rotate, NULL, API_AUTH_KEY,
+     "replace the account's webhook secret; the new one is answered this once"},
     {"POST", "/v1/admin/accounts", accounts_admin_create, NULL, API_AUTH_ADMIN,
      "admin: create an account and its first API key"},
     {"POST", "/v1/admin/accounts/{account_id}/credit", accounts_admin_credit, NULL, API_AUTH_ADMIN,
@@ -151,6 +153,9 @@ static bool route_resolve(api_ctx_t *ctx)
     const char *method = http_request_method(ctx->req);
     const char *path = http_request_path(ctx->req);
     bool other_method = false;
+    /* The methods of the routes matching path, for a 405's Allow. */
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    bool allowed[sizeof(known) / sizeof(known[0])] = {false};
     for (size_t i = 0; i < N_ROUTES; i++) {
         char params[API_PARAMS_MAX][API_PARAM_LEN];
         bool too_long = false;
@@ -160,6 +165,10 @@ static bool route_resolve(api_ctx_t *ctx)
                     (strcmp(method, "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0);
         if (!same) {
             other_method = true;
+            for (size_t m = 0; m < sizeof(known) / sizeof(known[0]); m++)
+                if (strcmp(api_routes[i].method, known[m]) == 0 ||
+                    (strcmp(known[m], "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0))
+                    allowed[m] = true;
             continue;
         }
         ctx->route = &api_routes[i];
@@ -168,10 +177,16 @@ static bool route_resolve(api_ctx_t *ctx)
             ctx->params[0][0] = ctx->params[1][0] = '\0';
         return true;
     }
-    if (other_method)
+    if (other_method) {
+        char allow[64] = "";
+        for (size_t m = 0; m < sizeof(known) / sizeof(known[0]); m++)
+            if (allowed[m])
+                snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+                         allow[0] ? ", " : "", known[m]);
         api_reply_error(ctx, 405, "method_not_allowed", NULL, "%s is not allowed on %.300s", method,
                         path);
-    else
+        http_response_header_add(ctx->resp, "Allow", allow);
+    } else
         api_reply_error(ctx, 404, "not_found", NULL, "no such path: %.300s", path);
     return false;
 }
@@ -428,6 +443,24 @@ int router_register(http_server_t *srv, api_t *api, char *errbuf, size_t errlen)
                                                 dispatch_stream_end, api, errbuf, errlen)
                      : http_route_add(srv, api_routes[i].method, prefix, dispatch_plain, api,
                                       errbuf, errlen);
+        if (rc)
+            return rc;
+    }
+    /* Any other method on a prefix comes here too (added after the routes
+     * above, which win on an equal prefix): route_resolve answers its 405
+     * with the Allow of the exact path, not of the whole prefix. */
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        char prefix[64];
+        route_prefix(api_routes[i].pattern, prefix, sizeof(prefix));
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            char other[64];
+            route_prefix(api_routes[j].pattern, other, sizeof(other));
+            seen = strcmp(other, prefix) == 0;
+        }
+        if (seen)
+            continue;
+        int rc = http_route_add(srv, "*", prefix, dispatch_plain, api, errbuf, errlen);
         if (rc)
             return rc;
     }

@@ -113,6 +113,14 @@ static void test_dnc_mirror_and_repair(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(r.json, "data"), 0), "phone")),
                         "+14155550182");
+    /* The last item ends the list: no cursor to an empty page. */
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
+    api_resp_free(&r);
+    /* A list whose size is a multiple of the limit ends on a full page. */
+    r = api_call(&api, "GET", "/v1/dnc?limit=2", acc.key, NULL);
+    api_expect(&r, 200, "list of exactly limit");
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
     api_resp_free(&r);
 
     /* Lost writes: a number only in Postgres, one missing from Redis, a

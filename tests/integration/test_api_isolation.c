@@ -34,6 +34,7 @@ typedef struct route_case {
 static const route_case_t cases[] = {
     {"GET", "/v1/account", NULL, EXPECT_404}, /* special: B's own account, checked below */
     {"PATCH", "/v1/account", NULL, EXPECT_404},
+    {"POST", "/v1/account/webhook-secret/rotate", NULL, EXPECT_404}, /* B's own: below */
     {"POST", "/v1/admin/accounts", "{\"name\":\"x\"}", EXPECT_401},
     {"POST", "/v1/admin/accounts/{account_id}/credit", "{\"amount_minor\":100}", EXPECT_401},
     {"POST", "/v1/assistants", NULL, EXPECT_404}, /* creates B's own: nothing of A's */
@@ -175,6 +176,21 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
     PQfinish(conn);
 }
 
+/* The webhook secret stored for account id, into out. */
+static void account_secret(const api_proc_t *api, const char *id, char out[65])
+{
+    PGconn *conn = PQconnectdb(api->dsn);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    const char *params[] = {id};
+    PGresult *res = PQexecParams(conn, "SELECT webhook_secret FROM account WHERE id = $1::uuid", 1,
+                                 NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    snprintf(out, 65, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+}
+
 /* Every /v1 route the server has must have a case. */
 static void check_table_covers_routes(void)
 {
@@ -235,6 +251,18 @@ static void test_isolation(void **state)
     assert_string_equal(api_str(&r, "id"), b.id);
     assert_no_leak(&r, &cases[0]);
     api_resp_free(&r);
+    /* B's rotation replaces B's webhook secret, never A's. */
+    char a_secret[65];
+    account_secret(&api, a.id, a_secret);
+    r = api_call(&api, "POST", "/v1/account/webhook-secret/rotate", b.key, NULL);
+    api_expect(&r, 200, "B's rotation");
+    char b_secret[65];
+    account_secret(&api, b.id, b_secret);
+    assert_string_equal(api_str(&r, "webhook_secret"), b_secret);
+    api_resp_free(&r);
+    char a_after[65];
+    account_secret(&api, a.id, a_after);
+    assert_string_equal(a_after, a_secret);
     r = api_call(&api, "POST", "/v1/dnc", b.key, "{\"phone\":\"%s\"}", ids[6].value);
     assert_int_equal(r.status, 201); /* B's own list: newly added there */
     api_resp_free(&r);

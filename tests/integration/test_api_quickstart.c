@@ -86,6 +86,41 @@ static void test_quickstart(void **state)
     assert_int_equal(api_int(&r, "balance_minor"), 0);
     assert_string_equal(api_str(&r, "currency"), "USD");
     assert_string_equal(api_str(&r, "default_region"), "US");
+    /* The webhook secret forges webhooks: reading the account never shows it. */
+    assert_null(json_object_get(r.json, "webhook_secret"));
+    api_resp_free(&r);
+
+    /* It is answered when made: account creation, then each rotation (a
+     * new one each time, the one stored). */
+    r = api_call(&api, "POST", "/v1/admin/accounts", API_ADMIN_TOKEN, "{\"name\":\"Second\"}");
+    api_expect(&r, 201, "admin create");
+    assert_int_equal(strlen(api_str(&r, "webhook_secret")), 64);
+    api_resp_free(&r);
+    char first[65], stored[65] = "";
+    r = api_call(&api, "POST", "/v1/account/webhook-secret/rotate", acc.key, NULL);
+    api_expect(&r, 200, "rotate");
+    snprintf(first, sizeof(first), "%s", api_str(&r, "webhook_secret"));
+    assert_int_equal(strlen(first), 64);
+    api_resp_free(&r);
+    r = api_call(&api, "POST", "/v1/account/webhook-secret/rotate", acc.key, NULL);
+    api_expect(&r, 200, "rotate again");
+    assert_int_equal(strlen(api_str(&r, "webhook_secret")), 64);
+    assert_string_not_equal(api_str(&r, "webhook_secret"), first);
+    PGconn *conn = PQconnectdb(api.dsn);
+    const char *p[] = {acc.id};
+    PGresult *res = PQexecParams(conn, "SELECT webhook_secret FROM account WHERE id = $1::uuid", 1,
+                                 NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        snprintf(stored, sizeof(stored), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    assert_string_equal(stored, api_str(&r, "webhook_secret"));
+    api_resp_free(&r);
+    r = api_call(&api, "POST", "/v1/account/webhook-secret/rotate", NULL, NULL);
+    assert_int_equal(r.status, 401);
+    api_resp_free(&r);
+    r = api_call(&api, "GET", "/v1/account", acc.key, NULL);
+    assert_null(json_object_get(r.json, "webhook_secret"));
     api_resp_free(&r);
 
     /* Credit it: the admin route, then the command. */

@@ -207,6 +207,28 @@ static void test_assistant_refusals(void **state)
     }
 }
 
+/* An assistant's time zone, like a lead's, is taken in any letter case
+ * and stored under its canonical name, on create and on update. */
+static void test_assistant_timezone_case(void **state)
+{
+    (void)state;
+    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
+                            "{\"name\":\"a\",\"timezone\":\"america/new_york\","
+                            "\"provider_assistant_id\":\"x\"}");
+    char id[37], path[100];
+    api_created_id(&r, id, "create with a lower-case zone");
+    assert_string_equal(api_str(&r, "timezone"), "America/New_York");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
+    r = api_call(&api, "PATCH", path, acc.key, "{\"timezone\":\"EUROPE/BERLIN\"}");
+    api_expect(&r, 200, "update with an upper-case zone");
+    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
+    api_resp_free(&r);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
+    api_resp_free(&r);
+}
+
 /* ---- start requirements ------------------------------------------------------------- */
 
 static bool has_problem(const api_resp_t *r, const char *code)
@@ -268,7 +290,17 @@ static void test_start_requirements(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "error"), "problems")),
                      1);
     api_resp_free(&r);
-    /* The invalid lead is listed as such. */
+    /* The same invalid number again is a duplicate, not a second lead. */
+    snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads", campaign_id);
+    r = api_call(&api, "POST", apath, poor.key, "{\"phone\":\"555-01\"}");
+    api_expect(&r, 200, "add the invalid lead again"); /* nothing stored */
+    assert_int_equal(api_int(&r, "duplicate"), 1);
+    assert_int_equal(api_int(&r, "invalid"), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "results"), 0), "result")),
+                        "duplicate");
+    api_resp_free(&r);
+    /* The invalid lead is listed as such, once. */
     snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads?invalid=true", campaign_id);
     r = api_call(&api, "GET", apath, poor.key, NULL);
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
@@ -625,6 +657,7 @@ static void test_malformed_requests(void **state)
 {
     (void)state;
     char campaign_id[37], path[200];
+    api_resp_t r;
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
 
     /* Malformed JSON, on a plain route and on a streamed one. */
@@ -658,8 +691,13 @@ static void test_malformed_requests(void **state)
         api_call(&api, "GET", "/v1/campaigns/00000000-0000-0000-0000-000000000000", acc.key, NULL),
         404, "not_found", NULL);
     expect_error(api_call(&api, "GET", "/v1/nothing", acc.key, NULL), 404, "not_found", NULL);
-    expect_error(api_call(&api, "DELETE", "/v1/campaigns", acc.key, NULL), 405,
-                 "method_not_allowed", NULL);
+    /* 405 names the methods the path does answer. */
+    r = api_call(&api, "DELETE", "/v1/campaigns", acc.key, NULL);
+    assert_string_equal(r.allow, "GET, HEAD, POST");
+    expect_error(r, 405, "method_not_allowed", NULL);
+    r = api_call(&api, "PUT", "/v1/account", acc.key, NULL);
+    assert_string_equal(r.allow, "GET, HEAD, PATCH");
+    expect_error(r, 405, "method_not_allowed", NULL);
     /* Bad query parameters. */
     expect_error(api_call(&api, "GET", "/v1/campaigns?limit=0", acc.key, NULL), 400, "invalid",
                  "limit");
@@ -710,7 +748,6 @@ static void test_malformed_requests(void **state)
             usleep(100000);
     }
     assert_int_equal(left, 0);
-    api_resp_t r;
 
     /* The server still serves. */
     r = api_call(&api, "GET", "/healthz", NULL, NULL);
@@ -731,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_settings_out_of_range),
         cmocka_unit_test(test_settings_all_problems_at_once),
         cmocka_unit_test(test_assistant_refusals),
+        cmocka_unit_test(test_assistant_timezone_case),
         cmocka_unit_test(test_start_requirements),
         cmocka_unit_test(test_lead_refusals_and_actions),
         cmocka_unit_test(test_leads_wake_and_resume),

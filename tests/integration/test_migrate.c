@@ -663,6 +663,67 @@ static void test_check_constraints(void **state)
                           1, since_params, "lead_processing_since_idx"));
 }
 
+/* 008 keeps one invalid lead per (campaign, raw_phone): of copies stored
+ * before it, one with calls is kept first, else the oldest; later copies
+ * without calls go. Copies that both have calls stop it, named, rolled
+ * back; once one is fixed it applies, and the same raw_phone again is a
+ * unique violation. */
+static void test_invalid_lead_copies(void **state)
+{
+    fixture_t *fx = *state;
+    char err[1024];
+    pg_conn_t *db = fx->db;
+    migrate_result_t result;
+    char *tmp = copy_migrations();
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/008_invalid_lead_unique.sql", tmp);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    remove_tree(tmp);
+
+    /* Copies a (oldest), b (called), c, d (called) of one number; e alone. */
+    static const char setup[] =
+        "WITH a AS (INSERT INTO account (name, webhook_secret) VALUES ('acme', 'whsec_0123456789')"
+        "  RETURNING id),"
+        " s AS (INSERT INTO assistant (account_id, name, timezone, provider_assistant_id)"
+        "  SELECT id, 'sdr', 'America/New_York', 'asst_1' FROM a RETURNING id, account_id),"
+        " c AS (INSERT INTO campaign (account_id, assistant_id, name)"
+        "  SELECT account_id, id, 'c' FROM s RETURNING id),"
+        " l AS (INSERT INTO lead (campaign_id, raw_phone, invalid_reason, name, created_at)"
+        "  SELECT c.id, v.raw, 'too_short', v.name, now() - v.age * interval '1 minute'"
+        "  FROM c, (VALUES ('555-01', 'a', 4), ('555-01', 'b', 3), ('555-01', 'c', 2),"
+        "   ('555-01', 'd', 1), ('555-02', 'e', 0)) AS v (raw, name, age) RETURNING id, name,"
+        "  campaign_id)"
+        " INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status)"
+        " SELECT gen_random_uuid(), id, campaign_id, 1, '+14155550100', 'completed' FROM l"
+        " WHERE name IN ('b', 'd')";
+    if (pg_exec(db, setup, NULL, err, sizeof(err)) != OD_OK)
+        fail_msg("%s", err);
+    int rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    assert_int_not_equal(rc, OD_OK);
+    assert_non_null(strstr(err, "invalid leads stored twice that have calls"));
+    assert_non_null(strstr(err, "555-01"));
+    assert_int_equal(query_long(db, "SELECT count(*) FROM lead"), 5);
+
+    /* d's call gone: d is an uncalled later copy now. */
+    assert_int_equal(pg_exec(db,
+                             "DELETE FROM call WHERE lead_id IN (SELECT id FROM lead WHERE name = "
+                             "'d')",
+                             NULL, err, sizeof(err)),
+                     OD_OK);
+    rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("%s", err);
+    char *kept = query_value(db, "SELECT string_agg(name, ',' ORDER BY name) FROM lead");
+    assert_string_equal(kept, "b,e");
+    free(kept);
+    rc = pg_exec(db,
+                 "INSERT INTO lead (campaign_id, raw_phone, invalid_reason)"
+                 " SELECT id, '555-01', 'too_short' FROM campaign",
+                 NULL, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_CONFLICT);
+}
+
 /* od_ts and od_us (002, 006): exact conversions whatever the session's
  * time zone, and inlined by the planner (no SQL-function call per use). */
 static void test_time_functions(void **state)
@@ -732,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_migration_rolled_back, db_setup, db_teardown),
         cmocka_unit_test(test_bad_migration_directories),
         cmocka_unit_test_setup_teardown(test_check_constraints, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_lead_copies, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_time_functions, db_setup, db_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

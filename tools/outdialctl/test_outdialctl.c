@@ -218,6 +218,7 @@ typedef struct path_case {
 static const path_case_t path_cases[] = {
     {"account", "GET", "/v1/account"},
     {"account set --name N", "PATCH", "/v1/account"},
+    {"account rotate-webhook-secret", "POST", "/v1/account/webhook-secret/rotate"},
     {"admin credit 6f1c --amount-minor 1", "POST", "/v1/admin/accounts/6f1c/credit"},
     {"assistant list", "GET", "/v1/assistants"},
     {"assistant get A1", "GET", "/v1/assistants/A1"},

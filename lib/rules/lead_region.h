@@ -3,7 +3,7 @@
  * by its NANP area code.
  *
  * The table is libphonenumber's geocoding data, compiled in at build time
- * (tools/gen/phone_region.py, cmake/phone_region.cmake), as lead_tz's
+ * (tools/gen/phone_region.py, cmake/phone_tables.cmake), as lead_tz's
  * prefix-to-zone table is. An area code has a region only when all of
  * libphonenumber's descriptions under it name the same one; toll-free and
  * other non-geographic codes (800, 888, 900, 500...), the Caribbean members

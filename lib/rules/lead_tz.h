@@ -8,7 +8,7 @@
  * Account quiet hours always follow the person's own clock, whatever the mode.
  *
  * Prefix inference uses libphonenumber's prefix-to-timezone data, compiled
- * into a table at build time (tools/gen/phone_tz.py, cmake/phone_tz.cmake);
+ * into a table at build time (tools/gen/phone_tz.py, cmake/phone_tables.cmake);
  * the longest matching prefix wins. Where it names several zones the call
  * must be allowed in all of them. A match that only says "somewhere in a
  * big country" is ignored and the assistant's zone used instead: more than

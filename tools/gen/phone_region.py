@@ -4,7 +4,7 @@ lib/rules/lead_region.c.
 
 The data is libphonenumber's geocoding data (English descriptions) as Debian
 ships it in python3-phonenumbers (phonenumbers.geodata). Run it with Debian's
-/usr/bin/python3, which sees that package; cmake/phone_region.cmake does so
+/usr/bin/python3, which sees that package; cmake/phone_tables.cmake does so
 at build time. Nothing it produces is committed.
 
     phone_region.py OUTPUT.c
@@ -16,8 +16,9 @@ outside those (the Caribbean members of +1), several regions (902: Nova
 Scotia and Prince Edward Island), or nothing at all (toll-free 8XX, 900,
 500, 700) are left out: lead_region_from_e164() answers "none" for them.
 """
-import os
 import sys
+
+from gen_c import c_array, output_path, write_atomic
 
 try:
     import phonenumbers
@@ -65,9 +66,7 @@ def region_of(description):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: phone_region.py OUTPUT.c")
-    out_path = argv[1]
+    out_path = output_path(argv, "phone_region.py")
 
     seen = {}
     for prefix, names in GEOCODE_DATA.items():
@@ -88,18 +87,10 @@ def main(argv):
         'const char lead_region_data_version[] = "%s";' % version,
         "",
         "/* Sorted by area code for binary search. */",
-        "const lead_region_area_t lead_region_areas[] = {",
     ]
-    lines += ['    {"%s", "%s"},' % row for row in rows]
-    lines += [
-        "};",
-        "const size_t lead_region_area_count = %d;" % len(rows),
-        "",
-    ]
-    tmp = out_path + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, out_path)
+    lines += c_array("const lead_region_area_t lead_region_areas[]",
+                     ['{"%s", "%s"},' % row for row in rows], "lead_region_area_count")
+    write_atomic(out_path, lines)
 
 
 if __name__ == "__main__":

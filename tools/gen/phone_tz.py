@@ -3,7 +3,7 @@
 
 The data is libphonenumber's prefix-to-timezone map as Debian ships it in
 python3-phonenumbers (phonenumbers.tzdata). Run it with Debian's
-/usr/bin/python3, which sees that package; cmake/phone_tz.cmake does so at
+/usr/bin/python3, which sees that package; cmake/phone_tables.cmake does so at
 build time. Nothing it produces is committed.
 
     phone_tz.py OUTPUT.c
@@ -11,9 +11,10 @@ build time. Nothing it produces is committed.
 Keys are the leading digits of an E.164 number without '+' (country code
 included); lib/rules/lead_tz.c looks up the longest key that prefixes a number.
 """
-import os
 import re
 import sys
+
+from gen_c import c_array, output_path, write_atomic
 
 try:
     import phonenumbers
@@ -26,9 +27,7 @@ ZONE_RE = re.compile(r"^[A-Za-z0-9_+\-/]+$")
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: phone_tz.py OUTPUT.c")
-    out_path = argv[1]
+    out_path = output_path(argv, "phone_tz.py")
 
     prefixes = sorted(TIMEZONE_DATA)
     zone_names = sorted({z for zones in TIMEZONE_DATA.values() for z in zones})
@@ -60,34 +59,20 @@ def main(argv):
         'const char lead_tz_data_version[] = "%s";' % version,
         "const int lead_tz_longest_prefix = %d;" % TIMEZONE_LONGEST_PREFIX,
         "",
-        "const char *const lead_tz_zone_names[] = {",
     ]
-    lines += ['    "%s",' % z for z in zone_names]
-    lines += [
-        "};",
-        "const size_t lead_tz_zone_count = %d;" % len(zone_names),
-        "",
-        "const uint16_t lead_tz_zone_refs[] = {",
-    ]
+    lines += c_array("const char *const lead_tz_zone_names[]",
+                     ['"%s",' % z for z in zone_names], "lead_tz_zone_count")
+    lines += ["const uint16_t lead_tz_zone_refs[] = {"]
     for i in range(0, len(refs), 16):
         lines.append("    " + ", ".join(str(r) for r in refs[i:i + 16]) + ",")
     lines += [
         "};",
         "",
         "/* Sorted by prefix (strcmp order) for binary search. */",
-        "const lead_tz_prefix_t lead_tz_prefixes[] = {",
     ]
-    lines += ['    {"%s", %d, %d},' % row for row in rows]
-    lines += [
-        "};",
-        "const size_t lead_tz_prefix_count = %d;" % len(rows),
-        "",
-    ]
-
-    tmp = out_path + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, out_path)
+    lines += c_array("const lead_tz_prefix_t lead_tz_prefixes[]",
+                     ['{"%s", %d, %d},' % row for row in rows], "lead_tz_prefix_count")
+    write_atomic(out_path, lines)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <unicode/ustring.h>
 
 #include "window.h"
+#include "window_icu.h"
 #include "xmalloc.h"
 
 /* ICU counts milliseconds; outdial instants are microseconds. */
@@ -518,32 +519,6 @@ int legal_rules_select(const legal_pack_t *pack, legal_profile_t profile, const 
 
 /* ---- evaluation ---- */
 
-static int icu_fail(char *errbuf, size_t errlen, const char *what, UErrorCode status)
-{
-    return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "ICU %s: %s", what, u_errorName(status));
-}
-
-/* A calendar in zone with window.h's DST reading. Caller ucal_close()s it. */
-static int zone_calendar(const char *zone, UCalendar **out, char *errbuf, size_t errlen)
-{
-    int rc = window_zone_check(zone, errbuf, errlen);
-    if (rc != OD_OK)
-        return rc;
-    UChar uzone[WINDOW_ZONE_MAX];
-    u_charsToUChars(zone, uzone, (int32_t)strlen(zone) + 1);
-    UErrorCode status = U_ZERO_ERROR;
-    *out = ucal_open(uzone, -1, "en_US_POSIX", UCAL_GREGORIAN, &status);
-    if (U_FAILURE(status)) {
-        if (*out)
-            ucal_close(*out);
-        *out = NULL;
-        return icu_fail(errbuf, errlen, "ucal_open", status);
-    }
-    ucal_setAttribute(*out, UCAL_SKIPPED_WALL_TIME, UCAL_WALLTIME_NEXT_VALID);
-    ucal_setAttribute(*out, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
-    return OD_OK;
-}
-
 /* Local date and minute of day of t_us. */
 static int local_at(UCalendar *cal, int64_t t_us, holiday_date_t *date, int *minute, char *errbuf,
                     size_t errlen)
@@ -556,7 +531,7 @@ static int local_at(UCalendar *cal, int64_t t_us, holiday_date_t *date, int *min
     date->day = ucal_get(cal, UCAL_DATE, &status);
     *minute = ucal_get(cal, UCAL_HOUR_OF_DAY, &status) * 60 + ucal_get(cal, UCAL_MINUTE, &status);
     if (U_FAILURE(status))
-        return icu_fail(errbuf, errlen, "ucal_get", status);
+        return window_icu_fail(errbuf, errlen, "ucal_get", status);
     return OD_OK;
 }
 
@@ -574,7 +549,7 @@ static int instant_of(UCalendar *cal, holiday_date_t date, int minute, int64_t *
                      &status);
     UDate ms = ucal_getMillis(cal, &status);
     if (U_FAILURE(status))
-        return icu_fail(errbuf, errlen, "ucal_getMillis", status);
+        return window_icu_fail(errbuf, errlen, "ucal_getMillis", status);
     *t_us = (int64_t)ms * USEC_PER_MS;
     return OD_OK;
 }
@@ -638,7 +613,7 @@ int legal_check(const legal_rules_t *rules, const char *zone, int64_t at_us, leg
 {
     memset(out, 0, sizeof(*out));
     UCalendar *cal = NULL;
-    int rc = zone_calendar(zone, &cal, errbuf, errlen);
+    int rc = window_calendar_open(zone, &cal, errbuf, errlen);
     if (rc != OD_OK)
         return rc;
     holiday_date_t date;

@@ -9,6 +9,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
+#include "window_icu.h"
 #include "xmalloc.h"
 
 #define USEC_PER_MS  1000LL
@@ -60,7 +61,7 @@ static unsigned day_bit(int64_t day)
 
 /* ---- ICU calendars ---- */
 
-static int icu_fail(char *errbuf, size_t errlen, const char *what, UErrorCode status)
+int window_icu_fail(char *errbuf, size_t errlen, const char *what, UErrorCode status)
 {
     return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "ICU %s: %s", what, u_errorName(status));
 }
@@ -94,9 +95,7 @@ int window_zone_check(const char *zone, char *errbuf, size_t errlen)
     return OD_OK;
 }
 
-/* Opens a Gregorian calendar in zone (checked first) with the window's
- * DST semantics. Caller closes it with ucal_close(). */
-static int calendar_open(const char *zone, UCalendar **out, char *errbuf, size_t errlen)
+int window_calendar_open(const char *zone, UCalendar **out, char *errbuf, size_t errlen)
 {
     int rc = window_zone_check(zone, errbuf, errlen);
     if (rc != OD_OK)
@@ -108,7 +107,7 @@ static int calendar_open(const char *zone, UCalendar **out, char *errbuf, size_t
     if (U_FAILURE(status)) {
         if (cal)
             ucal_close(cal);
-        return icu_fail(errbuf, errlen, "ucal_open", status);
+        return window_icu_fail(errbuf, errlen, "ucal_open", status);
     }
     /* A skipped wall time (DST gap) means the first instant after it; a
      * repeated one (overlap) its first occurrence. ICU's default for both
@@ -128,7 +127,7 @@ static int local_day(UCalendar *cal, int64_t t_us, int64_t *day, char *errbuf, s
     int32_t m = ucal_get(cal, UCAL_MONTH, &status);
     int32_t d = ucal_get(cal, UCAL_DATE, &status);
     if (U_FAILURE(status))
-        return icu_fail(errbuf, errlen, "ucal_get", status);
+        return window_icu_fail(errbuf, errlen, "ucal_get", status);
     *day = day_from_civil(y, m + 1, d);
     return OD_OK;
 }
@@ -145,7 +144,7 @@ static int local_instant(UCalendar *cal, int64_t day, int minute, int64_t *t_us,
     ucal_setDateTime(cal, (int32_t)y, m - 1, d, minute / 60, minute % 60, 0, &status);
     UDate ms = ucal_getMillis(cal, &status);
     if (U_FAILURE(status))
-        return icu_fail(errbuf, errlen, "ucal_getMillis", status);
+        return window_icu_fail(errbuf, errlen, "ucal_getMillis", status);
     *t_us = (int64_t)ms * USEC_PER_MS;
     return OD_OK;
 }
@@ -286,7 +285,7 @@ static int rule_set_open(rule_set_t *set, const window_rule_t *rules, size_t n_r
             while (k < set->n_zones && strcmp(set->zones[k], zone) != 0)
                 k++;
             if (k == set->n_zones) {
-                int rc = calendar_open(zone, &set->cals[k], errbuf, errlen);
+                int rc = window_calendar_open(zone, &set->cals[k], errbuf, errlen);
                 if (rc != OD_OK)
                     return rc;
                 set->zones[k] = zone;

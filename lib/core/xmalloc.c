@@ -57,6 +57,46 @@ void xbuf_append(char **buf, size_t *len, const void *data, size_t n)
     (*buf)[*len] = '\0';
 }
 
+void xbuf_reserve(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t grown = *cap ? *cap : 256;
+    while (grown < need)
+        grown *= 2;
+    *buf = xrealloc(*buf, grown);
+    *cap = grown;
+}
+
+void xbuf_put(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+    xbuf_reserve(buf, cap, *len + n + 1);
+    if (n)
+        memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+char *xfread_all(FILE *f, size_t *len)
+{
+    char *buf = NULL;
+    size_t used = 0, cap = 0;
+    size_t n;
+    do {
+        xbuf_reserve(&buf, &cap, used + 4096);
+        n = fread(buf + used, 1, cap - used - 1, f);
+        used += n;
+    } while (n > 0);
+    if (ferror(f)) {
+        free(buf);
+        return NULL;
+    }
+    buf[used] = '\0';
+    if (len)
+        *len = used;
+    return buf;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;

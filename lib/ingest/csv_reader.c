@@ -66,22 +66,12 @@ struct csv_reader {
 
 void csv_buf_reserve(csv_buf_t *b, size_t more)
 {
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    b->data = xrealloc(b->data, cap);
-    b->cap = cap;
+    xbuf_reserve(&b->data, &b->cap, b->len + more + 1);
 }
 
 void csv_buf_append(csv_buf_t *b, const void *s, size_t len)
 {
-    csv_buf_reserve(b, len);
-    if (len)
-        memcpy(b->data + b->len, s, len);
-    b->len += len;
-    b->data[b->len] = '\0';
+    xbuf_put(&b->data, &b->len, &b->cap, s, len);
 }
 
 void csv_buf_puts(csv_buf_t *b, const char *s)

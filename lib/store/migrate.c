@@ -85,27 +85,17 @@ static int read_file(const char *path, char **out, size_t *out_len, char *errbuf
 {
     int rc = OD_OK;
     char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
         rc = od_fail(errbuf, errlen, OD_ERR_IO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 16384;
-            buf = xrealloc(buf, cap);
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
+    buf = xfread_all(f, &len);
+    if (!buf) {
         rc = od_fail(errbuf, errlen, OD_ERR_IO, "%s: read failed", path);
         goto out;
     }
-    buf[len] = '\0';
     if (memchr(buf, '\0', len)) {
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: contains a NUL byte, not SQL text", path);
         goto out;

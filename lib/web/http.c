@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "dlist.h"
 #include "log.h"
 #include "proxy.h"
 #include "xmalloc.h"
@@ -125,18 +126,7 @@ typedef struct strbuf {
 
 static void sb_put(strbuf_t *sb, const char *s, size_t n)
 {
-    char *data = sb->data;
-    if (!data || sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 256;
-        while (cap < sb->len + n + 1)
-            cap *= 2;
-        data = xrealloc(data, cap);
-        sb->data = data;
-        sb->cap = cap;
-    }
-    memcpy(data + sb->len, s, n);
-    sb->len += n;
-    data[sb->len] = '\0';
+    xbuf_put(&sb->data, &sb->len, &sb->cap, s, n);
 }
 
 static void sb_puts(strbuf_t *sb, const char *s)
@@ -739,10 +729,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         pthread_mutex_lock(&srv->conns_mu);
         if (!c->proxied && conns_count(srv, c->client) >= srv->cfg.max_per_ip)
             conns_shed_idle(srv, c->client, NULL);
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
+        DLIST_PUSH(srv->conns, c, prev, next);
         pthread_mutex_unlock(&srv->conns_mu);
         *socket_context = c;
         return;
@@ -751,12 +738,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (!c)
         return;
     pthread_mutex_lock(&srv->conns_mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_REMOVE(srv->conns, c, prev, next);
     pthread_mutex_unlock(&srv->conns_mu);
     free(c);
     *socket_context = NULL;
@@ -960,16 +942,7 @@ static enum MHD_Result request_data(http_server_t *srv, http_request_t *req, con
         http_response_error(&req->resp, 413, "payload_too_large", msg, NULL);
         return answer_and_close(req);
     }
-    if (req->body_len + len + 1 > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 1024;
-        while (cap < req->body_len + len + 1)
-            cap *= 2;
-        req->body = xrealloc(req->body, cap);
-        req->body_cap = cap;
-    }
-    memcpy(req->body + req->body_len, data, len);
-    req->body_len += len;
-    req->body[req->body_len] = '\0';
+    xbuf_put(&req->body, &req->body_len, &req->body_cap, data, len);
     return MHD_YES;
 }
 

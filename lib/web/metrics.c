@@ -431,13 +431,7 @@ typedef struct textbuf {
 
 static void tb_reserve(textbuf_t *tb, size_t more)
 {
-    if (tb->len + more + 1 <= tb->cap)
-        return;
-    size_t cap = tb->cap ? tb->cap : 1024;
-    while (cap < tb->len + more + 1)
-        cap *= 2;
-    tb->data = xrealloc(tb->data, cap);
-    tb->cap = cap;
+    xbuf_reserve(&tb->data, &tb->cap, tb->len + more + 1);
 }
 
 static void tb_putc(textbuf_t *tb, char c)
@@ -449,10 +443,7 @@ static void tb_putc(textbuf_t *tb, char c)
 
 static void tb_puts(textbuf_t *tb, const char *s)
 {
-    size_t n = strlen(s);
-    tb_reserve(tb, n);
-    memcpy(tb->data + tb->len, s, n + 1);
-    tb->len += n;
+    xbuf_put(&tb->data, &tb->len, &tb->cap, s, strlen(s));
 }
 
 /* Appends s escaping backslash and newline, and the double quote too when

@@ -37,6 +37,7 @@
 #include "phone.h"
 #include "rkeys.h"
 #include "router.h"
+#include "signals.h"
 
 /* The background thread checks Postgres this often, which is how fast
  * /readyz notices a database that went away or came back. */
@@ -317,12 +318,7 @@ static int serve(void)
         fprintf(stderr, "outdial-api: %s\n", err);
         return 2;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    od_signals_on_stop(on_signal, true);
     phone_init();
     pthread_mutex_init(&api->producer_mu, NULL);
 

@@ -380,16 +380,7 @@ static int dispatch_body(http_request_t *req, const char *data, size_t len, http
         st->failed = true;
         return 1;
     }
-    if (st->len + len + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 1024;
-        while (cap < st->len + len + 1)
-            cap *= 2;
-        st->buf = xrealloc(st->buf, cap);
-        st->cap = cap;
-    }
-    memcpy(st->buf + st->len, data, len);
-    st->len += len;
-    st->buf[st->len] = '\0';
+    xbuf_put(&st->buf, &st->len, &st->cap, data, len);
     return 0;
 }
 

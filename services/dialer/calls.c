@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "dlist.h"
 #include "xmalloc.h"
 
 #define CALLS_BUCKETS_MIN 1024
@@ -80,10 +81,7 @@ dial_call_t *call_table_add(call_table_t *t, const provider_attempt_t *attempt)
     size_t i = hash_str(attempt->attempt_id) % t->nbuckets;
     c->hnext = t->buckets[i];
     t->buckets[i] = c;
-    c->next = t->head;
-    if (t->head)
-        t->head->prev = c;
-    t->head = c;
+    DLIST_PUSH(t->head, c, prev, next);
     t->count++;
     return c;
 }
@@ -95,12 +93,7 @@ void call_table_remove(call_table_t *t, dial_call_t *c)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = c->hnext;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        t->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_REMOVE(t->head, c, prev, next);
     t->count--;
     if (c->registered)
         call_ids_push(&t->reg_gone, c->attempt.attempt_id);

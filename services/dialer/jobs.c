@@ -13,6 +13,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "dial_event.h"
+#include "dlist.h"
 #include "log.h"
 #include "rkeys.h"
 #include "xmalloc.h"
@@ -67,23 +68,14 @@ static void wait_add(jobs_t *js, dial_job_t *job, int64_t wake_real_us)
     if (job->waiting)
         return;
     job->waiting = true;
-    job->wprev = NULL;
-    job->wnext = js->waiting;
-    if (js->waiting)
-        js->waiting->wprev = job;
-    js->waiting = job;
+    DLIST_PUSH(js->waiting, job, wprev, wnext);
 }
 
 static void wait_remove(jobs_t *js, dial_job_t *job)
 {
     if (!job->waiting)
         return;
-    if (job->wprev)
-        job->wprev->wnext = job->wnext;
-    else
-        js->waiting = job->wnext;
-    if (job->wnext)
-        job->wnext->wprev = job->wprev;
+    DLIST_REMOVE(js->waiting, job, wprev, wnext);
     job->waiting = false;
     job->wnext = job->wprev = NULL;
 }

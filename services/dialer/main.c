@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "signals.h"
 
 static atomic_bool stop_requested;
 
@@ -51,10 +52,7 @@ int main(void)
         fprintf(stderr, "outdial-dialer: %s\n", err);
         return 2;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    od_signals_on_stop(on_signal, true);
     raise_fd_limit();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "outdial-dialer: libcurl failed to initialise\n");

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "dlist.h"
 #include "xmalloc.h"
 
 /* Largest provider answer kept; a call object is a few KiB. */
@@ -41,21 +42,12 @@ static size_t xfer_header(char *data, size_t size, size_t nmemb, void *arg)
 
 static void xfer_link(transfers_t *tr, xfer_t *x)
 {
-    x->prev = NULL;
-    x->next = tr->head;
-    if (tr->head)
-        tr->head->prev = x;
-    tr->head = x;
+    DLIST_PUSH(tr->head, x, prev, next);
 }
 
 static void xfer_unlink(transfers_t *tr, xfer_t *x)
 {
-    if (x->prev)
-        x->prev->next = x->next;
-    else
-        tr->head = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
+    DLIST_REMOVE(tr->head, x, prev, next);
     x->next = x->prev = NULL;
 }
 

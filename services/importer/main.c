@@ -19,6 +19,7 @@
 #include "config.h"
 #include "importer_main.h"
 #include "log.h"
+#include "signals.h"
 
 atomic_bool importer_stop;
 
@@ -160,13 +161,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    od_signals_on_stop(on_signal, true);
 
     if (file)
         return cli_import_file(&s, campaign, map, region, file);

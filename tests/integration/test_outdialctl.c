@@ -53,19 +53,9 @@ static char *file_slurp(const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return xstrdup("");
-    size_t len = 0, cap = 4096;
-    char *buf = xmalloc(cap);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-    }
-    buf[len] = '\0';
+    char *buf = xfread_all(f, NULL);
     fclose(f);
-    return buf;
+    return buf ? buf : xstrdup("");
 }
 
 /* How many campaign blocks "watch" has written to the file at path. */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctl_render.h"
+#include "signals.h"
 #include "xmalloc.h"
 
 volatile sig_atomic_t ctl_interrupted;
@@ -18,13 +19,8 @@ static void on_signal(int sig)
 
 void ctl_signals_catch(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
     /* No SA_RESTART: a sleep or a poll in libcurl returns early. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    od_signals_on_stop(on_signal, false);
 }
 
 int64_t ctl_now_ms(void)
@@ -96,25 +92,11 @@ static char *data_read(const char *spec, char *errbuf, size_t errlen)
         od_fail(errbuf, errlen, OD_ERR_IO, "--data %s: %s", spec, strerror(errno));
         return NULL;
     }
-    size_t len = 0, cap = 4096;
-    char *buf = xmalloc(cap);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-    }
-    bool failed = ferror(f);
+    char *buf = xfread_all(f, NULL);
     if (f != stdin)
         fclose(f);
-    if (failed) {
-        free(buf);
+    if (!buf)
         od_fail(errbuf, errlen, OD_ERR_IO, "--data %s: read error", spec);
-        return NULL;
-    }
-    buf[len] = '\0';
     return buf;
 }
 

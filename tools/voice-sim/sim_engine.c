@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "dlist.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -207,11 +208,7 @@ static bool transfer_start(sim_engine_t *e, sim_msg_t *msg)
     if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
         goto fail;
     msg->started_real_us = od_clock_real_us();
-    msg->active_prev = NULL;
-    msg->active_next = e->active_head;
-    if (e->active_head)
-        e->active_head->active_prev = msg;
-    e->active_head = msg;
+    DLIST_PUSH(e->active_head, msg, active_prev, active_next);
     e->active++;
     return true;
 fail:
@@ -316,12 +313,7 @@ static void step_fire(sim_engine_t *e, sim_call_t *call)
 
 static void active_remove(sim_engine_t *e, sim_msg_t *msg)
 {
-    if (msg->active_prev)
-        msg->active_prev->active_next = msg->active_next;
-    else
-        e->active_head = msg->active_next;
-    if (msg->active_next)
-        msg->active_next->active_prev = msg->active_prev;
+    DLIST_REMOVE(e->active_head, msg, active_prev, active_next);
     e->active--;
 }
 

@@ -1,0 +1,16 @@
+/*
+ * signals.h — how a process hears that it is asked to stop.
+ */
+#ifndef OUTDIAL_SIGNALS_H
+#define OUTDIAL_SIGNALS_H
+
+#include <stdbool.h>
+
+/* Sends SIGTERM and SIGINT to on_stop, without SA_RESTART: a blocking call
+ * (poll, sleep, a read in libcurl) returns early, so the loop that made it
+ * sees the stop at once. With ignore_pipe, SIGPIPE is ignored: a write to a
+ * closed socket is then an error the writer handles, not the process's
+ * death. on_stop must be async-signal-safe (set a flag). */
+void od_signals_on_stop(void (*on_stop)(int), bool ignore_pipe);
+
+#endif

@@ -8,14 +8,15 @@
 #ifndef OUTDIAL_BENCH_COMMON_H
 #define OUTDIAL_BENCH_COMMON_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-
+#include "kafka.h"
 #include "migrate.h"
 #include "pg.h"
 
@@ -101,35 +102,48 @@ static inline void bench_campaigns_create(pg_conn_t *db, long campaigns, long ca
               2, p, NULL);
 }
 
+/* `leads` due leads, 1,000 to a campaign, in the campaigns that
+ * bench_campaigns_create made (enough of them: (leads + 999) / 1000). */
+static inline void bench_leads_create(pg_conn_t *db, long leads)
+{
+    char n_s[24];
+    snprintf(n_s, sizeof(n_s), "%ld", leads);
+    const char *pn[] = {n_s};
+    bench_sql(db,
+              "INSERT INTO lead (campaign_id, e164, name, variables)"
+              " SELECT c.id, '+1' || (2000000000 + c.rn * 1000 + i)::text, 'lead', '{\"k\":\"v\"}'"
+              " FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM campaign) c,"
+              " generate_series(0, 999) AS i WHERE c.rn * 1000 + i < $1::int",
+              1, pn, NULL);
+}
+
+/* Reads --leads N and --batch B into *leads and *batch (left as they are
+ * when not given). false on an unknown option (getopt_long has said so). */
+static inline bool bench_args_leads_batch(int argc, char **argv, long *leads, long *batch)
+{
+    static const struct option opts[] = {
+        {"leads", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'n')
+            *leads = strtol(optarg, NULL, 10);
+        else if (c == 'b')
+            *batch = strtol(optarg, NULL, 10);
+        else
+            return false;
+    }
+    return true;
+}
+
 /* Creates topic (kafka-dev creates a topic a client asks metadata for) and
  * returns its partition count, so that a consumer subscribed before the first
  * message is produced is assigned partitions at once. */
 static inline int bench_topic_create(const char *brokers, const char *topic)
 {
-    char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, why, sizeof(why)) ||
-        rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", why, sizeof(why)))
-        bench_die("bench", "kafka conf", why);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (!rk)
-        bench_die("bench", "metadata producer", why);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    char err[512];
     int partitions = 0;
-    for (int attempt = 0; attempt < 50 && partitions == 0; attempt++) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                partitions = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-        }
-        if (partitions == 0)
-            usleep(100 * 1000);
-    }
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
-    if (partitions <= 0)
-        bench_die("bench", topic, "topic not created");
+    if (kafka_topic_create(brokers, topic, &partitions, err, sizeof(err)))
+        bench_die("bench", topic, err);
     return partitions;
 }
 

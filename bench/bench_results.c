@@ -72,17 +72,8 @@ static lead_row_t *leads_load(pg_conn_t *db, long n)
 int main(int argc, char **argv)
 {
     long leads = 20000, batch = RESULTS_BATCH_MAX;
-    static const struct option opts[] = {
-        {"leads", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'}, {0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'n')
-            leads = strtol(optarg, NULL, 10);
-        else if (c == 'b')
-            batch = strtol(optarg, NULL, 10);
-        else
-            return 2;
-    }
+    if (!bench_args_leads_batch(argc, argv, &leads, &batch))
+        return 2;
     if (leads < 1000 || batch < 1 || batch > 100000) {
         fprintf(stderr, "usage: outdial-bench-results [--leads N>=1000] [--batch 1..100000]\n");
         return 2;
@@ -98,15 +89,7 @@ int main(int argc, char **argv)
     bench_db_t b;
     bench_db_create(&b, "bench_results");
     bench_campaigns_create(b.db, (leads + 999) / 1000, 1000);
-    char n_s[24];
-    snprintf(n_s, sizeof(n_s), "%ld", leads);
-    const char *pn[] = {n_s};
-    bench_sql(b.db,
-              "INSERT INTO lead (campaign_id, e164, name, variables)"
-              " SELECT c.id, '+1' || (2000000000 + c.rn * 1000 + i)::text, 'lead', '{\"k\":\"v\"}'"
-              " FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM campaign) c,"
-              " generate_series(0, 999) AS i WHERE c.rn * 1000 + i < $1::int",
-              1, pn, NULL);
+    bench_leads_create(b.db, leads);
     leads_schedule(b.db);
     lead_row_t *rows = leads_load(b.db, leads);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -59,6 +60,20 @@ static int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *v
     if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka property %s=%s: %s", name,
                        value ? value : "(null)", why);
+    return OD_OK;
+}
+
+/* The client of type made from *conf: on success *conf is NULL (the
+ * client owns it now); on failure it is left to the caller to destroy.
+ * what names the client in the error. */
+static int kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t **conf, const char *what,
+                            rd_kafka_t **rk, char *errbuf, size_t errlen)
+{
+    char why[512];
+    *rk = rd_kafka_new(type, *conf, why, sizeof(why));
+    if (!*rk)
+        return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka %s: %s", what, why);
+    *conf = NULL; /* now owned by rk */
     return OD_OK;
 }
 
@@ -163,13 +178,9 @@ int kafka_producer_new(const kafka_producer_opts_t *opts, kafka_producer_t **out
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_msg_cb);
     rd_kafka_conf_set_opaque(conf, p);
-    char why[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (!p->rk) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka producer: %s", why);
+    rc = kafka_client_new(RD_KAFKA_PRODUCER, &conf, "producer", &p->rk, errbuf, errlen);
+    if (rc)
         goto fail;
-    }
-    conf = NULL; /* now owned by rk */
     *out = p;
     return OD_OK;
 fail:
@@ -313,13 +324,9 @@ int kafka_consumer_new(const kafka_consumer_opts_t *opts, kafka_consumer_t **out
                               opts->props, opts->prop_cnt, &conf, errbuf, errlen);
     if (rc)
         goto fail;
-    char why[512];
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-    if (!c->rk) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka consumer: %s", why);
+    rc = kafka_client_new(RD_KAFKA_CONSUMER, &conf, "consumer", &c->rk, errbuf, errlen);
+    if (rc)
         goto fail;
-    }
-    conf = NULL; /* now owned by rk */
     /* One queue for messages, rebalances and errors: served by poll. */
     rd_kafka_poll_set_consumer(c->rk);
     *out = c;
@@ -441,6 +448,42 @@ void kafka_consumer_free(kafka_consumer_t *c)
 }
 
 /* ---- messages ---------------------------------------------------------- */
+
+int kafka_topic_create(const char *brokers, const char *topic, int *partitions, char *errbuf,
+                       size_t errlen)
+{
+    *partitions = 0;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = kafka_conf_set(conf, "bootstrap.servers", brokers, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = kafka_conf_set(conf, "allow.auto.create.topics", "true", errbuf, errlen);
+    rd_kafka_t *rk = NULL;
+    if (rc == OD_OK)
+        rc = kafka_client_new(RD_KAFKA_PRODUCER, &conf, "metadata producer", &rk, errbuf, errlen);
+    if (rc != OD_OK) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    /* kafka-dev creates the topic on the first request; 50 x 100 ms covers
+     * a broker still starting up. */
+    for (int attempt = 0; attempt < 50 && *partitions == 0; attempt++) {
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                *partitions = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (*partitions == 0)
+            usleep(100 * 1000);
+    }
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    if (*partitions <= 0)
+        return od_fail(errbuf, errlen, OD_ERR_INTERNAL,
+                       "kafka topic %s not created (no partitions in metadata)", topic);
+    return OD_OK;
+}
 
 int kafka_message_header_get(const rd_kafka_message_t *msg, const char *name, const void **value,
                              size_t *len)

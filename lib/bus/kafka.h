@@ -158,6 +158,16 @@ int kafka_consumer_close(kafka_consumer_t *c, char *errbuf, size_t errlen) OD_WU
  * logged) and destroys it. NULL is a no-op. */
 void kafka_consumer_free(kafka_consumer_t *c);
 
+/* ---- topics ------------------------------------------------------------ */
+
+/* Creates topic on a broker that auto-creates a topic a producer asks
+ * metadata for (kafka-dev does; tests and bench/ rely on it), waiting up to
+ * 50 metadata requests 100 ms apart for it to have partitions. OD_OK with
+ * *partitions > 0, OD_ERR_INTERNAL (with errbuf) when the client cannot be
+ * made or the topic has no partitions by then. */
+int kafka_topic_create(const char *brokers, const char *topic, int *partitions, char *errbuf,
+                       size_t errlen) OD_WUR;
+
 /* ---- messages ---------------------------------------------------------- */
 
 /* Finds the last header called name. OD_OK with *value and *len pointing into

@@ -101,33 +101,15 @@ static inline void sched_reader_conf_set(rd_kafka_conf_t *conf, const char *name
         sched_die(name, why);
 }
 
-/* Creates topic by asking for its metadata from a producer handle, and
- * returns its partition count. */
+/* Creates topic (kafka_topic_create) and returns its partition count. */
 static inline int sched_topic_create(const char *brokers, const char *topic)
 {
-    char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    sched_reader_conf_set(conf, "bootstrap.servers", brokers);
-    sched_reader_conf_set(conf, "allow.auto.create.topics", "true");
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (!rk)
-        sched_die("metadata producer", why);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    char err[512];
     int partitions = 0;
-    for (int attempt = 0; attempt < 50 && partitions == 0; attempt++) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                partitions = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-        }
-        if (partitions == 0)
-            usleep(100 * 1000);
-    }
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
-    if (partitions <= 0 || partitions > SCHED_MAX_PARTITIONS)
-        sched_die(topic, "topic not created (no partitions in metadata)");
+    if (kafka_topic_create(brokers, topic, &partitions, err, sizeof(err)))
+        sched_die(topic, err);
+    if (partitions > SCHED_MAX_PARTITIONS)
+        sched_die(topic, "more partitions than SCHED_MAX_PARTITIONS");
     return partitions;
 }
 

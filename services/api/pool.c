@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -52,14 +53,8 @@ void api_pool_free(api_pool_t *pool)
 int api_pool_acquire(api_pool_t *pool, pg_conn_t **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += API_POOL_WAIT_MS / 1000;
-    deadline.tv_nsec += (long)(API_POOL_WAIT_MS % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    /* released is a default condition variable: its deadline is real time. */
+    struct timespec deadline = od_timespec_after_ms(CLOCK_REALTIME, API_POOL_WAIT_MS);
     pthread_mutex_lock(&pool->mu);
     while (pool->n_idle == 0 && pool->open >= pool->max) {
         if (pthread_cond_timedwait(&pool->released, &pool->mu, &deadline) == ETIMEDOUT &&

@@ -216,6 +216,22 @@ int ctl_http_request(ctl_http_t *h, const char *method, const char *path_query, 
     return rc;
 }
 
+/* Runs an upload or a download: no overall timeout, but one that moves
+ * less than CTL_STALL_BYTES_PER_S for CTL_STALL_S fails. Frees headers;
+ * clears resp on failure. */
+static int perform_streaming(ctl_http_t *h, const char *path_query, sink_t *sink,
+                             struct curl_slist *headers, ctl_response_t *resp, char *errbuf,
+                             size_t errlen)
+{
+    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, (long)CTL_STALL_BYTES_PER_S);
+    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)CTL_STALL_S);
+    int rc = perform(h, path_query, sink, errbuf, errlen);
+    curl_slist_free_all(headers);
+    if (rc)
+        ctl_response_clear(resp);
+    return rc;
+}
+
 int ctl_http_upload(ctl_http_t *h, const char *path_query, FILE *f, int64_t size,
                     const char *content_type, ctl_upload_progress_fn progress, void *arg,
                     ctl_response_t *resp, char *errbuf, size_t errlen)
@@ -232,13 +248,7 @@ int ctl_http_upload(ctl_http_t *h, const char *path_query, FILE *f, int64_t size
     curl_easy_setopt(h->curl, CURLOPT_READDATA, &src);
     if (size >= 0)
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
-    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, (long)CTL_STALL_BYTES_PER_S);
-    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)CTL_STALL_S);
-    int rc = perform(h, path_query, &sink, errbuf, errlen);
-    curl_slist_free_all(headers);
-    if (rc)
-        ctl_response_clear(resp);
-    return rc;
+    return perform_streaming(h, path_query, &sink, headers, resp, errbuf, errlen);
 }
 
 int ctl_http_download(ctl_http_t *h, const char *path_query, FILE *out, ctl_response_t *resp,
@@ -250,11 +260,5 @@ int ctl_http_download(ctl_http_t *h, const char *path_query, FILE *out, ctl_resp
     struct curl_slist *headers = common_setup(h, "GET", path_query, NULL, &sink, &src);
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, (long)CTL_STALL_BYTES_PER_S);
-    curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)CTL_STALL_S);
-    int rc = perform(h, path_query, &sink, errbuf, errlen);
-    curl_slist_free_all(headers);
-    if (rc)
-        ctl_response_clear(resp);
-    return rc;
+    return perform_streaming(h, path_query, &sink, headers, resp, errbuf, errlen);
 }

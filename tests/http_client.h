@@ -5,11 +5,15 @@
  * only what is particular to it: the base URL, its headers, what a
  * transport error means, and whether the body is JSON.
  *
- * The process calls curl_global_init once before the first request.
+ * The process calls curl_global_init once before the first request:
+ * httpc_run_group_tests does it around a binary's cmocka group.
  */
 #ifndef OUTDIAL_TESTS_HTTP_CLIENT_H
 #define OUTDIAL_TESTS_HTTP_CLIENT_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +21,26 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+
+#include "xmalloc.h"
+
+/* Runs a test binary's cmocka group (as cmocka_run_group_tests) between
+ * curl_global_init, before any test starts a thread, and
+ * curl_global_cleanup. Returns the number of failed tests. */
+#define httpc_run_group_tests(tests, setup, teardown)                                              \
+    httpc_run_group_(#tests, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
+
+static inline int httpc_run_group_(const char *name, const struct CMUnitTest *tests, size_t n,
+                                   CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int failed = _cmocka_run_group_tests(name, tests, n, setup, teardown);
+    curl_global_cleanup();
+    return failed;
+}
 
 typedef struct httpc_reply {
     long status;
@@ -36,10 +58,7 @@ static inline size_t httpc_body_collect(char *data, size_t size, size_t n, void 
 {
     httpc_reply_t *r = arg;
     size_t len = size * n;
-    r->body = realloc(r->body, r->len + len + 1);
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
+    xbuf_append(&r->body, &r->len, data, len);
     return len;
 }
 

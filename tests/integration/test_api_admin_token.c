@@ -199,13 +199,10 @@ static void test_random_token_serves_and_old_constant_fails(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_token_refused),
         cmocka_unit_test(test_published_tokens_refused),
         cmocka_unit_test(test_random_token_serves_and_old_constant_fails),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return failed;
+    return httpc_run_group_tests(tests, NULL, NULL);
 }

@@ -147,11 +147,8 @@ static void test_dnc_mirror_and_repair(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dnc_mirror_and_repair),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return httpc_run_group_tests(tests, NULL, NULL);
 }

@@ -128,12 +128,9 @@ static int teardown(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huge_bodies_get_413_before_reading),
         cmocka_unit_test(test_oversized_heads_and_nul_in_query),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
-    curl_global_cleanup();
-    return failed;
+    return httpc_run_group_tests(tests, setup, teardown);
 }

@@ -20,8 +20,10 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "http_client.h"
 #include "http_raw.h"
 #include "metrics.h"
+#include "xmalloc.h"
 
 #define BODY_MAX   1024
 #define STREAM_MAX 300000
@@ -166,10 +168,7 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *p)
 {
     reply_t *r = p;
     size_t n = size * nmemb;
-    r->body = realloc(r->body, r->len + n + 1);
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
+    xbuf_append(&r->body, &r->len, data, n);
     return n;
 }
 
@@ -201,6 +200,27 @@ typedef struct request_opts {
     bool no_expect;
     const char *header;
 } request_opts_t;
+
+/* The 413 of a body over BODY_MAX on /v1/echo. */
+static const char want_too_large[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":"
+                                     "\"the body is larger than 1024 bytes\"}}";
+
+/* The ways a client sends body to /v1/echo: declared length with the body
+ * at once (no Expect), declared length with Expect: 100-continue, and
+ * chunked (no declared length). body must live while v is used. */
+#define ECHO_VARIANTS 3
+static void echo_variants(request_opts_t v[ECHO_VARIANTS], const char *body, size_t len)
+{
+    v[0] = (request_opts_t){
+        .method = "POST", .path = "/v1/echo", .body = body, .len = len, .no_expect = true};
+    v[1] = (request_opts_t){.method = "POST",
+                            .path = "/v1/echo",
+                            .body = body,
+                            .len = len,
+                            .header = "Expect: 100-continue"};
+    v[2] = (request_opts_t){
+        .method = "POST", .path = "/v1/echo", .body = body, .len = len, .chunked = true};
+}
 
 static reply_t call(int port, request_opts_t o)
 {
@@ -403,22 +423,11 @@ static void test_body_over_limit_is_413_and_server_goes_on(void **state)
     size_t len = 4 * BODY_MAX;
     char *big = malloc(len);
     memset(big, 'b', len);
-    static const char want[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the body "
-                               "is larger than 1024 bytes\"}}";
-    /* Declared length, body sent at once (no Expect), with Expect:
-     * 100-continue, and chunked (no declared length). */
-    request_opts_t variants[] = {
-        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .no_expect = true},
-        {.method = "POST",
-         .path = "/v1/echo",
-         .body = big,
-         .len = len,
-         .header = "Expect: 100-continue"},
-        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .chunked = true},
-    };
-    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+    request_opts_t variants[ECHO_VARIANTS];
+    echo_variants(variants, big, len);
+    for (size_t i = 0; i < ECHO_VARIANTS; i++) {
         reply_t r = call(fx->port, variants[i]);
-        assert_reply(r, 413, want);
+        assert_reply(r, 413, want_too_large);
         free(r.body);
         r = get(fx->port, "/healthz");
         assert_reply(r, 200, "{\"status\":\"ok\"}");
@@ -436,24 +445,18 @@ static void test_huge_body_gets_413_not_reset(void **state)
     size_t len = 20 * 1024 * 1024;
     char *big = malloc(len);
     memset(big, 'h', len);
-    static const char want[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the body "
-                               "is larger than 1024 bytes\"}}";
     static const char want_upload[] = "{\"error\":{\"code\":\"payload_too_large\",\"message\":"
                                       "\"upload over the route's limit\"}}";
-    request_opts_t variants[] = {
-        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .no_expect = true},
-        {.method = "POST",
-         .path = "/v1/echo",
-         .body = big,
-         .len = len,
-         .header = "Expect: 100-continue"},
-        {.method = "POST", .path = "/v1/echo", .body = big, .len = len, .chunked = true},
-        {.method = "POST", .path = "/v1/upload", .body = big, .len = len, .no_expect = true},
-        {.method = "POST", .path = "/v1/upload", .body = big, .len = len, .chunked = true},
-    };
+    request_opts_t variants[ECHO_VARIANTS + 2];
+    echo_variants(variants, big, len);
+    variants[ECHO_VARIANTS] = (request_opts_t){
+        .method = "POST", .path = "/v1/upload", .body = big, .len = len, .no_expect = true};
+    variants[ECHO_VARIANTS + 1] = (request_opts_t){
+        .method = "POST", .path = "/v1/upload", .body = big, .len = len, .chunked = true};
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         reply_t r = call(fx->port, variants[i]);
-        assert_reply(r, 413, strcmp(variants[i].path, "/v1/upload") == 0 ? want_upload : want);
+        assert_reply(r, 413,
+                     strcmp(variants[i].path, "/v1/upload") == 0 ? want_upload : want_too_large);
         assert_non_null(strstr(r.headers, "Connection: close"));
         free(r.body);
     }
@@ -473,7 +476,7 @@ static void test_huge_body_gets_413_not_reset(void **state)
         bool closed = false;
         raw_exchange(fx->port, heads[i], strlen(heads[i]), out, sizeof(out), &closed);
         assert_true(strncmp(out, "HTTP/1.1 413 ", 13) == 0);
-        assert_string_equal(raw_body(out), i == 2 ? want_upload : want);
+        assert_string_equal(raw_body(out), i == 2 ? want_upload : want_too_large);
         assert_true(closed);
     }
     reply_t r = get(fx->port, "/healthz");
@@ -941,7 +944,6 @@ static void test_lifecycle_and_config(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz_and_head),
         cmocka_unit_test(test_readyz_follows_callback),
@@ -958,7 +960,5 @@ int main(void)
         cmocka_unit_test(test_forwarded_for_from_trusted_proxy),
         cmocka_unit_test(test_lifecycle_and_config),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
-    curl_global_cleanup();
-    return failed;
+    return httpc_run_group_tests(tests, setup, teardown);
 }

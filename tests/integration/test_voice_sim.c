@@ -889,7 +889,6 @@ static void test_stop_leaves_the_log(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outcome_webhook_sequences),
@@ -900,7 +899,5 @@ int main(void)
         cmocka_unit_test(test_invariants_capacity_and_stop),
         cmocka_unit_test(test_stop_leaves_the_log),
     };
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
-    curl_global_cleanup();
-    return failed;
+    return httpc_run_group_tests(tests, setup, teardown);
 }

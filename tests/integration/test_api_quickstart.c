@@ -284,8 +284,7 @@ static void test_quickstart(void **state)
     }
 
     /* Start Campaign. */
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/start", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
     api_expect(&r, 200, "start");
     assert_string_equal(api_str(&r, "status"), "in_progress");
     api_resp_free(&r);
@@ -314,8 +313,7 @@ static void test_quickstart(void **state)
     api_resp_free(&r);
 
     /* Pause and resume. */
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/pause", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/pause", campaign_id);
     api_expect(&r, 200, "pause");
     assert_string_equal(api_str(&r, "status"), "paused");
     assert_string_equal(api_str(&r, "pause_reason"), "user");
@@ -325,8 +323,7 @@ static void test_quickstart(void **state)
     api_expect(&r, 200, "settings while paused");
     assert_int_equal(api_int(&r, "max_retries"), 2);
     api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/resume", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
     api_expect(&r, 200, "resume");
     assert_string_equal(api_str(&r, "status"), "in_progress");
     api_resp_free(&r);
@@ -345,11 +342,8 @@ static void test_quickstart(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quickstart),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return httpc_run_group_tests(tests, NULL, NULL);
 }

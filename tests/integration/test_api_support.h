@@ -196,6 +196,16 @@ static inline api_resp_t api_call(const api_proc_t *api, const char *method, con
                         body_fmt ? strlen(body) : 0);
 }
 
+/* POST, without a body, to path_fmt with id in it
+ * ("/v1/campaigns/%s/start"): the response (the caller frees it). */
+static inline api_resp_t api_post_id(const api_proc_t *api, const char *key, const char *path_fmt,
+                                     const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof(path), path_fmt, id);
+    return api_call(api, "POST", path, key, NULL);
+}
+
 /* A string member of the response ("error.code" style paths, one level of
  * nesting per dot); "" when absent. */
 static inline const char *api_str(const api_resp_t *r, const char *path)
@@ -296,6 +306,17 @@ static inline void api_campaign_create(const api_proc_t *api, const char *key,
     api_resp_t r = api_call(api, "POST", "/v1/campaigns", key,
                             "{\"name\":\"Spring\",\"assistant_id\":\"%s\"}", assistant_id);
     api_created_id(&r, out, "create campaign");
+    api_resp_free(&r);
+}
+
+/* A lead with phone in campaign_id; exits unless it is created (201). */
+static inline void api_lead_add(const api_proc_t *api, const char *key, const char *campaign_id,
+                                const char *phone, const char *what)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
+    api_resp_t r = api_call(api, "POST", path, key, "{\"phone\":\"%s\"}", phone);
+    api_expect(&r, 201, what);
     api_resp_free(&r);
 }
 

@@ -249,11 +249,10 @@ static void test_start_requirements(void **state)
     (void)state;
     /* A second account: balance 0, an assistant without a number, no leads. */
     api_account_t poor = api_bootstrap("Poor", 0);
-    char no_phone[37], campaign_id[37], path[160];
+    char no_phone[37], campaign_id[37];
     api_assistant_create(&api, poor.key, NULL, no_phone);
     api_campaign_create(&api, poor.key, no_phone, campaign_id);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/start", campaign_id);
-    api_resp_t r = api_call(&api, "POST", path, poor.key, NULL);
+    api_resp_t r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
     assert_int_equal(r.status, 409);
     assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
     assert_true(has_problem(&r, "no_phone_number"));
@@ -284,7 +283,7 @@ static void test_start_requirements(void **state)
     char bad_id[37];
     snprintf(bad_id, sizeof(bad_id), "%s", json_string_value(json_object_get(bad, "lead_id")));
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, poor.key, NULL);
+    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
     assert_int_equal(r.status, 409);
     assert_true(has_problem(&r, "invalid_leads"));
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "error"), "problems")),
@@ -315,11 +314,11 @@ static void test_start_requirements(void **state)
     assert_string_equal(api_str(&r, "phone"), "+14155550151");
     assert_true(json_is_null(json_object_get(r.json, "invalid_reason")));
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, poor.key, NULL);
+    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
     api_expect(&r, 200, "start");
     assert_string_equal(api_str(&r, "status"), "in_progress");
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, poor.key, NULL);
+    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
     assert_int_equal(r.status, 409);
     assert_string_equal(api_str(&r, "error.code"), "invalid_state");
     api_resp_free(&r);
@@ -390,13 +389,11 @@ static void test_lead_refusals_and_actions(void **state)
         " WHERE id = $1::uuid",
         lead_id);
     char lpath[160];
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/reset", lead_id);
-    r = api_call(&api, "POST", lpath, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
     assert_int_equal(r.status, 409);
     assert_string_equal(api_str(&r, "error.code"), "lead_in_flight");
     api_resp_free(&r);
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/complete", lead_id);
-    r = api_call(&api, "POST", lpath, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
     assert_int_equal(r.status, 409);
     api_resp_free(&r);
 
@@ -412,8 +409,7 @@ static void test_lead_refusals_and_actions(void **state)
         "UPDATE lead SET status = 'max_retries', outcome = 'exhausted', attempts = 1,"
         " current_attempt_id = NULL WHERE id = $1::uuid",
         lead_id);
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/reset", lead_id);
-    r = api_call(&api, "POST", lpath, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
     api_expect(&r, 200, "reset");
     assert_string_equal(api_str(&r, "status"), "created");
     assert_int_equal(api_int(&r, "attempts"), 0);
@@ -432,8 +428,7 @@ static void test_lead_refusals_and_actions(void **state)
     api_resp_free(&r);
 
     /* Set to completed: outcome manual; a lead with calls cannot be deleted. */
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/complete", lead_id);
-    r = api_call(&api, "POST", lpath, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
     api_expect(&r, 200, "complete");
     assert_string_equal(api_str(&r, "status"), "completed");
     assert_string_equal(api_str(&r, "outcome"), "manual");
@@ -469,23 +464,16 @@ static bool notified(PGconn *listen, const char *campaign_id, int timeout_ms)
 static void test_leads_wake_and_resume(void **state)
 {
     (void)state;
-    char campaign_id[37], path[160];
+    char campaign_id[37];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    api_resp_t r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550301\"}");
-    api_expect(&r, 201, "lead");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/start", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    api_lead_add(&api, acc.key, campaign_id, "+14155550301", "lead");
+    api_resp_t r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
     api_expect(&r, 200, "start");
     api_resp_free(&r);
 
     PGconn *listen = db_connect();
     sql(listen, "LISTEN outdial_scheduler", NULL);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550302\"}");
-    api_expect(&r, 201, "lead while running");
-    api_resp_free(&r);
+    api_lead_add(&api, acc.key, campaign_id, "+14155550302", "lead while running");
     assert_true(notified(listen, campaign_id, 5000));
 
     /* The scheduler found nothing left to call: completed. New leads make
@@ -494,17 +482,12 @@ static void test_leads_wake_and_resume(void **state)
         "UPDATE lead SET status = 'completed', outcome = 'answered' WHERE campaign_id = $1::uuid",
         campaign_id);
     sql(listen, "UPDATE campaign SET status = 'completed' WHERE id = $1::uuid", campaign_id);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/resume", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
     assert_int_equal(r.status, 409);
     assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
     api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550303\"}");
-    api_expect(&r, 201, "lead in completed campaign");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/resume", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    api_lead_add(&api, acc.key, campaign_id, "+14155550303", "lead in completed campaign");
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
     api_expect(&r, 200, "resume");
     assert_string_equal(api_str(&r, "status"), "in_progress");
     api_resp_free(&r);
@@ -576,10 +559,8 @@ static void test_upload_does_not_lock_campaign(void **state)
     (void)state;
     char campaign_id[37], path[160];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    api_resp_t r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550400\"}");
-    api_expect(&r, 201, "lead");
-    api_resp_free(&r);
+    api_lead_add(&api, acc.key, campaign_id, "+14155550400", "lead");
+    api_resp_t r;
 
     slow_upload_t up = {.status = 0};
     snprintf(up.path, sizeof(up.path), "/v1/campaigns/%s/imports", campaign_id);
@@ -602,8 +583,7 @@ static void test_upload_does_not_lock_campaign(void **state)
     r = api_call(&api, "PATCH", path, acc.key, "{\"max_retries\":4}");
     api_expect(&r, 200, "settings during an upload");
     api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/start", campaign_id);
-    r = api_call(&api, "POST", path, acc.key, NULL);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
     api_expect(&r, 200, "start during an upload");
     api_resp_free(&r);
     assert_true(harness_ms() - t0 < 3000);
@@ -763,7 +743,6 @@ static void test_malformed_requests(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_out_of_range),
         cmocka_unit_test(test_settings_all_problems_at_once),
@@ -775,7 +754,5 @@ int main(void)
         cmocka_unit_test(test_upload_does_not_lock_campaign),
         cmocka_unit_test(test_malformed_requests),
     };
-    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    curl_global_cleanup();
-    return rc;
+    return httpc_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -94,6 +94,29 @@ static long query_long(pg_conn_t *db, const char *sql)
     return n;
 }
 
+/* Another session on dsn can take the migration lock at once: the last
+ * run released it. */
+static void assert_lock_released(const char *dsn)
+{
+    pg_conn_t *other = connect_db(dsn);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
+    char *got = query_value(other, sql);
+    assert_string_equal(got, "t");
+    free(got);
+    pg_conn_free(other);
+}
+
+/* Applies the source tree's migrations to db; a failure fails the test. */
+static void migrate_all(pg_conn_t *db)
+{
+    char err[1024];
+    migrate_result_t result;
+    int rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    if (rc != OD_OK)
+        fail_msg("migrate: %s", err);
+}
+
 static size_t migration_count(const char *dir)
 {
     char err[512];
@@ -179,13 +202,7 @@ static void test_fresh_database_then_noop(void **state)
     free(applied_at_again);
 
     /* The lock is released: another session can take it at once. */
-    pg_conn_t *other = connect_db(dsn);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
-    char *got = query_value(other, sql);
-    assert_string_equal(got, "t");
-    free(got);
-    pg_conn_free(other);
+    assert_lock_released(dsn);
 }
 
 #define RACERS 4
@@ -298,35 +315,48 @@ static void write_file(const char *dir, const char *name, const char *mode, cons
     fclose(f);
 }
 
+/* A copy of the migrations with appended added to the applied 001 (and
+ * new_file, when given, holding new_sql) is refused on db as a change to an
+ * applied file, and applies nothing. */
+static void assert_edit_refused(pg_conn_t *db, const char *appended, const char *new_file,
+                                const char *new_sql)
+{
+    char err[1024];
+    migrate_result_t result;
+    char *tmp = copy_migrations();
+    write_file(tmp, "001_init.sql", "a", appended);
+    if (new_file)
+        write_file(tmp, new_file, "w", new_sql);
+    int rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
+    assert_int_equal(rc, OD_ERR_CONFLICT);
+    assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
+    assert_non_null(strstr(err, "put the change in a new migration"));
+    assert_int_equal(result.applied, 0);
+    remove_tree(tmp);
+}
+
 static void test_changed_applied_migration_refused(void **state)
 {
     fixture_t *fx = *state;
     char err[1024];
     pg_conn_t *db = fx->db;
     migrate_result_t result;
-    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    migrate_all(db);
 
     /* Someone edits 001 after it was applied, and adds a new migration. */
-    char *tmp = copy_migrations();
-    write_file(tmp, "001_init.sql", "a", "\n-- an innocent-looking edit\n");
-    write_file(tmp, "900_after_edit.sql", "w", "CREATE TABLE after_edit (id int);\n");
-    int rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
-    assert_int_equal(rc, OD_ERR_CONFLICT);
-    assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
-    assert_non_null(strstr(err, "put the change in a new migration"));
+    assert_edit_refused(db, "\n-- an innocent-looking edit\n", "900_after_edit.sql",
+                        "CREATE TABLE after_edit (id int);\n");
     /* Nothing was applied, not even the new file. */
-    assert_int_equal(result.applied, 0);
     assert_int_equal(query_long(db, "SELECT count(*) FROM information_schema.tables "
                                     "WHERE table_name = 'after_edit'"),
                      0);
-    remove_tree(tmp);
 
     /* The same when the recorded checksum is what changed. */
     assert_int_equal(pg_exec(db,
                              "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1",
                              NULL, err, sizeof(err)),
                      OD_OK);
-    rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
+    int rc = migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err));
     assert_int_equal(rc, OD_ERR_CONFLICT);
     assert_non_null(strstr(err, "applied checksum deadbeef"));
 }
@@ -340,7 +370,7 @@ static void test_released_checksums_of_comment_fixes(void **state)
     char err[1024];
     pg_conn_t *db = fx->db;
     migrate_result_t result;
-    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    migrate_all(db);
     assert_int_equal(
         pg_exec(db,
                 "UPDATE schema_migrations SET checksum = CASE version"
@@ -355,12 +385,7 @@ static void test_released_checksums_of_comment_fixes(void **state)
     assert_int_equal(result.applied, 0);
 
     /* A statement added to 001 is refused under the released checksum too. */
-    char *tmp = copy_migrations();
-    write_file(tmp, "001_init.sql", "a", "CREATE TABLE sneaked_in (id int);\n");
-    rc = migrate_run(db, tmp, NULL, NULL, &result, err, sizeof(err));
-    assert_int_equal(rc, OD_ERR_CONFLICT);
-    assert_non_null(strstr(err, "001_init.sql was changed after it was applied"));
-    remove_tree(tmp);
+    assert_edit_refused(db, "CREATE TABLE sneaked_in (id int);\n", NULL, NULL);
 }
 
 /* A migration that fails is rolled back whole and not recorded; the ones
@@ -394,13 +419,7 @@ static void test_failing_migration_rolled_back(void **state)
     assert_false(pg_tx_open(db));
 
     /* The lock was released even though the run failed. */
-    pg_conn_t *other = connect_db(dsn);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
-    char *got = query_value(other, sql);
-    assert_string_equal(got, "t");
-    free(got);
-    pg_conn_free(other);
+    assert_lock_released(dsn);
 
     /* Fixed, it applies. */
     write_file(tmp, "900_broken.sql", "w", "CREATE TABLE made_before_error (id int);\n");
@@ -485,8 +504,7 @@ static void test_check_constraints(void **state)
     fixture_t *fx = *state;
     char err[1024];
     pg_conn_t *db = fx->db;
-    migrate_result_t result;
-    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    migrate_all(db);
 
     PGresult *res = NULL;
     int rc = pg_exec(db,
@@ -731,8 +749,7 @@ static void test_time_functions(void **state)
     fixture_t *fx = *state;
     char err[1024];
     pg_conn_t *db = fx->db;
-    migrate_result_t result;
-    assert_int_equal(migrate_run(db, migrations_dir, NULL, NULL, &result, err, sizeof(err)), OD_OK);
+    migrate_all(db);
     assert_int_equal(pg_exec(db, "SET TimeZone = 'America/New_York'", NULL, err, sizeof(err)),
                      OD_OK);
     static const struct {

@@ -86,12 +86,15 @@ static void assert_status_changes(pg_conn_t *db, const char *campaign_id,
         campaignevent_free(evs[i]);
 }
 
-/* The Redis mirror of a campaign's status ("" when the key is absent). */
-static const char *mirror_get(const char *campaign_id)
+/* The Redis value at the key key_of makes of id (a campaign's status
+ * mirror, an attempt's fence), "" when the key is absent; a Redis error
+ * fails the test. The text lives until the next call. */
+static const char *key_get(void (*key_of)(const char *, const char *, char[RKEYS_KEY_MAX]),
+                           const char *id)
 {
     static char value[64];
     char key[RKEYS_KEY_MAX], err[256];
-    rkeys_campaign(g_env.redis_prefix, campaign_id, key);
+    key_of(g_env.redis_prefix, id, key);
     char *v = NULL;
     int rc = redis_get(g_env.redis, key, &v, NULL, err, sizeof(err));
     if (rc == OD_ERR_NOT_FOUND)
@@ -177,7 +180,7 @@ static void test_lifecycle(void **state)
     /* Nothing changed by the refusals. */
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "draft/-");
     assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM outbox", 0), 0);
-    assert_string_equal(mirror_get(w.campaign_id), "");
+    assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "");
 
     /* Remove it: the campaign starts, and the scheduler is told at once. */
     sql_exec(fx->db, "DELETE FROM lead WHERE campaign_id = $1::uuid AND e164 IS NULL", 1,
@@ -190,7 +193,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(res.new_status, MODEL_CAMPAIGN_IN_PROGRESS);
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "in_progress/-");
     assert_int_equal(sql_i64(fx->db, "SELECT od_us(status_changed_at) FROM campaign", 0), now);
-    assert_string_equal(mirror_get(w.campaign_id), "in_progress");
+    assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "in_progress");
     PGnotify *note = NULL;
     for (int i = 0; i < 50 && !note; i++) {
         PQconsumeInput(listener);
@@ -233,7 +236,7 @@ static void test_lifecycle(void **state)
     now = NY("09:31");
     assert_int_equal(lifecycle(fx, &w, LIFECYCLE_PAUSE, now, &res), OD_OK);
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "paused/user");
-    assert_string_equal(mirror_get(w.campaign_id), "paused");
+    assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "paused");
     ev_spec_t done = {.status = EV_COMPLETED, .answered_by = BY_HUMAN, .ended_us = NY("09:33")};
     assert_true(sched_call(fx, job1, &done).lead_finished);
     assert_string_equal(lead_get(fx->db, first).status, "completed");
@@ -254,7 +257,7 @@ static void test_lifecycle(void **state)
     now = NY("09:45");
     assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, now, &res), OD_OK);
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "in_progress/-");
-    assert_string_equal(mirror_get(w.campaign_id), "in_progress");
+    assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "in_progress");
     assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, now, &res), OD_ERR_CONFLICT);
     assert_string_equal(res.problems[0].code, "invalid_state");
     assert_int_equal(sched_dispatch(fx, w.campaign_id, now).jobs_issued, 1);
@@ -275,7 +278,7 @@ static void test_lifecycle(void **state)
                      OD_OK);
     assert_int_equal(rst.completed_campaigns, 1);
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "completed/-");
-    assert_string_equal(mirror_get(w.campaign_id), "completed");
+    assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "completed");
     assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, NY("09:52"), &res), OD_ERR_CONFLICT);
     assert_string_equal(res.problems[0].code, "no_leads");
     char l3[UUID_STR_LEN];
@@ -337,7 +340,7 @@ static void test_balance_pauses_every_campaign(void **state)
     for (int i = 0; i < CAMPAIGNS; i++) {
         assert_string_equal(campaign_status(fx->db, w[i].campaign_id),
                             "paused/insufficient_balance");
-        assert_string_equal(mirror_get(w[i].campaign_id), "paused");
+        assert_string_equal(key_get(rkeys_campaign, w[i].campaign_id), "paused");
     }
 }
 
@@ -413,8 +416,8 @@ static void test_balance(void **state)
     assert_string_equal(campaign_status(fx->db, b.campaign_id), "paused/insufficient_balance");
     assert_string_equal(campaign_status(fx->db, c.campaign_id), "draft/-");
     assert_string_equal(campaign_status(fx->db, d.campaign_id), "in_progress/-");
-    assert_string_equal(mirror_get(a.campaign_id), "paused");
-    assert_string_equal(mirror_get(b.campaign_id), "paused");
+    assert_string_equal(key_get(rkeys_campaign, a.campaign_id), "paused");
+    assert_string_equal(key_get(rkeys_campaign, b.campaign_id), "paused");
     const status_change_t paused[] = {{CS_RUNNING, CS_PAUSED, "insufficient_balance"}};
     assert_status_changes(fx->db, a.campaign_id, paused, 1);
     assert_status_changes(fx->db, b.campaign_id, paused, 1);
@@ -636,22 +639,6 @@ static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
     return st;
 }
 
-static const char *attempt_key_get(const char *attempt_id)
-{
-    static char value[64];
-    char key[RKEYS_KEY_MAX], err[256];
-    rkeys_attempt(g_env.redis_prefix, attempt_id, key);
-    char *v = NULL;
-    int rc = redis_get(g_env.redis, key, &v, NULL, err, sizeof(err));
-    if (rc == OD_ERR_NOT_FOUND)
-        return "";
-    if (rc)
-        fail_msg("redis get %s: %s", key, err);
-    snprintf(value, sizeof(value), "%s", v);
-    free(v);
-    return value;
-}
-
 /* ---- batches ------------------------------------------------------------ */
 
 /* A campaign with leads A, B (with a waiting secondary B2) and C, each
@@ -824,7 +811,7 @@ static void test_batch_same_as_one_by_one(void **state)
     assert_non_null(strstr(b, "lead 2: completed answered 0")); /* B2, by the group step */
     assert_non_null(strstr(b, "lead 3: rescheduled  1"));       /* C, after busy */
     assert_non_null(strstr(b, "balance 0, campaign paused/insufficient_balance"));
-    assert_string_equal(mirror_get(batch->w.campaign_id), "paused");
+    assert_string_equal(key_get(rkeys_campaign, batch->w.campaign_id), "paused");
 
     /* Again, but for the refused event (it would now be a late report
      * after C's busy: recorded on the call row). */
@@ -907,7 +894,7 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_int_equal(st.reissued, 0);
     assert_int_equal(st.closed_scheduled, 1);
     assert_int_equal(sched_jobs_for_attempt(a_lost), 1 + RECOVERY_REISSUES_MAX);
-    assert_string_equal(attempt_key_get(a_lost), "fenced");
+    assert_string_equal(key_get(rkeys_attempt, a_lost), "fenced");
     /* The fence expires with fence_ttl_ms (real time). */
     rkeys_attempt(g_env.redis_prefix, a_lost, key);
     const char *pttl[] = {"PTTL", key};
@@ -931,7 +918,7 @@ static void test_recovery_scheduled_and_processing(void **state)
     r = lead_get(fx->db, dialed);
     assert_string_equal(r.status, "processing");
     assert_string_equal(r.attempt_id, a_dialed);
-    assert_string_equal(attempt_key_get(a_dialed), "dialer-7");
+    assert_string_equal(key_get(rkeys_attempt, a_dialed), "dialer-7");
     assert_int_equal(sched_jobs_for_attempt(a_dialed), 1 + RECOVERY_REISSUES_MAX);
 
     /* Processing: the ringing lead (since t0 + 5 s) is closed once the
@@ -1052,7 +1039,7 @@ static void test_recovery_window_closed(void **state)
     assert_int_equal(st.reissued, 0);
     assert_int_equal(st.closed_scheduled, 1);
     assert_int_equal(sched_jobs_for_attempt(attempt), 1);
-    assert_string_equal(attempt_key_get(attempt), "fenced");
+    assert_string_equal(key_get(rkeys_attempt, attempt), "fenced");
     lead_row_t r = lead_get(fx->db, lead);
     assert_string_equal(r.status, "rescheduled");
     assert_time_equal(r.next_us, T("2026-06-11T09:00-04:00"));
@@ -1101,7 +1088,7 @@ static void test_recovery_complete_and_outbox(void **state)
     assert_string_equal(campaign_status(fx->db, done_w.campaign_id), "completed/-");
     assert_string_equal(campaign_status(fx->db, open_w.campaign_id), "in_progress/-");
     assert_string_equal(campaign_status(fx->db, draft_w.campaign_id), "draft/-");
-    assert_string_equal(mirror_get(done_w.campaign_id), "completed");
+    assert_string_equal(key_get(rkeys_campaign, done_w.campaign_id), "completed");
     const status_change_t want[] = {{CS_RUNNING, CS_DONE, ""}};
     assert_status_changes(fx->db, done_w.campaign_id, want, 1);
     campaignevent_t *lf[4];
@@ -1155,14 +1142,14 @@ static void test_recovery_complete_and_outbox(void **state)
     char key[RKEYS_KEY_MAX];
     rkeys_campaign(g_env.redis_prefix, open_w.campaign_id, key);
     assert_int_equal(redis_del(g_env.redis, key, NULL, err, sizeof(err)), OD_OK);
-    assert_string_equal(mirror_get(open_w.campaign_id), "");
+    assert_string_equal(key_get(rkeys_campaign, open_w.campaign_id), "");
     memset(&st, 0, sizeof(st));
     assert_int_equal(
         recovery_mirror_sync(fx->db, g_env.redis, g_env.redis_prefix, &st, err, sizeof(err)),
         OD_OK);
     assert_int_equal(st.mirrored, 2); /* completed and in_progress; drafts have no mirror */
-    assert_string_equal(mirror_get(open_w.campaign_id), "in_progress");
-    assert_string_equal(mirror_get(draft_w.campaign_id), "");
+    assert_string_equal(key_get(rkeys_campaign, open_w.campaign_id), "in_progress");
+    assert_string_equal(key_get(rkeys_campaign, draft_w.campaign_id), "");
 }
 
 int main(void)

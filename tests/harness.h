@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "support.h"
 #include "topics.h"
 
@@ -131,6 +132,22 @@ static inline int harness_stop(pid_t pid, int sig)
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     return status;
+}
+
+/* Sets the campaign clock of this process's clock readers and of every
+ * child started afterwards: campaign time `start` (RFC 3339) is now, and
+ * runs at `scale` times real speed (NULL: real speed). */
+static inline void harness_clock_set(const char *start, const char *scale)
+{
+    char epoch[32];
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)(od_clock_real_us() / OD_USEC_PER_SEC));
+    if (scale)
+        setenv("OUTDIAL_CLOCK_SCALE", scale, 1);
+    else
+        unsetenv("OUTDIAL_CLOCK_SCALE");
+    setenv("OUTDIAL_CLOCK_EPOCH", epoch, 1);
+    setenv("OUTDIAL_CLOCK_START", start, 1);
+    unsetenv("OUTDIAL_CLOCK_OFFSET");
 }
 
 /* Monotonic milliseconds, for bounding waits in tests. */

@@ -366,12 +366,7 @@ static inline ds_world_t *ds_world_new(const char *tag)
     ds_world_t *w = calloc(1, sizeof(*w));
     char err[512];
     harness_isolate(tag);
-    char epoch[32];
-    snprintf(epoch, sizeof(epoch), "%lld", (long long)(od_clock_real_us() / OD_USEC_PER_SEC));
-    setenv("OUTDIAL_CLOCK_SCALE", DS_CLOCK_SCALE, 1);
-    setenv("OUTDIAL_CLOCK_EPOCH", epoch, 1);
-    setenv("OUTDIAL_CLOCK_START", "2026-03-10T15:00:00Z", 1);
-    unsetenv("OUTDIAL_CLOCK_OFFSET");
+    harness_clock_set("2026-03-10T15:00:00Z", DS_CLOCK_SCALE);
     if (od_clock_from_env(&w->clk, err, sizeof(err)) ||
         topic_name_from_env(TOPIC_DIAL_JOBS, w->jobs_topic, sizeof(w->jobs_topic), err,
                             sizeof(err)) ||

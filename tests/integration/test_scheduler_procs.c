@@ -90,10 +90,7 @@ static world_t *world_new(const char *name, int n_leads, int max_concurrent)
     char err[512];
     harness_isolate(name);
     /* Campaign time = 2026-03-10T15:00:00Z now, running at real speed. */
-    char epoch[32];
-    snprintf(epoch, sizeof(epoch), "%lld", (long long)(od_clock_real_us() / OD_USEC_PER_SEC));
-    setenv("OUTDIAL_CLOCK_EPOCH", epoch, 1);
-    setenv("OUTDIAL_CLOCK_START", "2026-03-10T15:00:00Z", 1);
+    harness_clock_set("2026-03-10T15:00:00Z", NULL);
     assert_int_equal(od_clock_from_env(&w->clk, err, sizeof(err)), OD_OK);
 
     w->dsn = support_pg_create_db(name);
@@ -323,17 +320,26 @@ static void test_two_schedulers_issue_each_attempt_once(void **state)
     world_free(w);
 }
 
+/* Starts a scheduler, starts w's campaign once the scheduler's jobs are
+ * read, and plays the dialer until `dialed` attempts were dialed (60 s at
+ * the most). Returns the scheduler's pid. */
+static pid_t start_and_dial(world_t *w, size_t dialed)
+{
+    pid_t s = harness_spawn("services/scheduler/outdial-scheduler", sched_env);
+    wait_assigned(w);
+    campaign_apply(w, LIFECYCLE_START);
+    int64_t until = harness_ms() + 60000;
+    while (harness_ms() < until && w->n_dialed < dialed)
+        play_dialer(w, 50);
+    return s;
+}
+
 static void test_scheduler_killed_during_dispatch(void **state)
 {
     (void)state;
     const int n = 1500;
     world_t *w = world_new("sched_kill", n, 100);
-    pid_t s = harness_spawn("services/scheduler/outdial-scheduler", sched_env);
-    wait_assigned(w);
-    campaign_apply(w, LIFECYCLE_START);
-    int64_t until = harness_ms() + 60000;
-    while (harness_ms() < until && w->n_dialed < 500)
-        play_dialer(w, 50);
+    pid_t s = start_and_dial(w, 500);
     kill(s, SIGKILL);
     waitpid(s, NULL, 0);
     print_message("killed the scheduler after %zu attempts dialed\n", w->n_dialed);
@@ -355,12 +361,7 @@ static void test_pause_stops_jobs_and_resume_loses_nothing(void **state)
     (void)state;
     const int n = 1500;
     world_t *w = world_new("sched_pause", n, 50);
-    pid_t s = harness_spawn("services/scheduler/outdial-scheduler", sched_env);
-    wait_assigned(w);
-    campaign_apply(w, LIFECYCLE_START);
-    int64_t until = harness_ms() + 60000;
-    while (harness_ms() < until && w->n_dialed < 300)
-        play_dialer(w, 50);
+    pid_t s = start_and_dial(w, 300);
     campaign_apply(w, LIFECYCLE_PAUSE);
     int64_t paused_at = od_clock_now_us(&w->clk);
     size_t before = w->n_dialed;

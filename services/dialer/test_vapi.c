@@ -139,17 +139,22 @@ static int parse(const char *body, provider_msg_t *m, char *err, size_t errlen)
     return provider_vapi.webhook_parse(body, strlen(body), m, err, errlen);
 }
 
+/* body parses into *m (the caller clears it); a refusal fails the test. */
+static void parse_ok(const char *body, provider_msg_t *m)
+{
+    char err[256];
+    if (parse(body, m, err, sizeof(err)) != OD_OK)
+        fail_msg("refused: %s: %s", err, body);
+}
+
 static void test_webhook_status_updates(void **state)
 {
     (void)state;
-    char err[256];
     provider_msg_t m;
-    assert_int_equal(
-        parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\","
-              "\"timestamp\":1772949600000,\"call\":{\"id\":\"call-1\",\"status\":\"ringing\"," META
-              "},\"customer\":{\"number\":\"+14155550100\"}}}",
-              &m, err, sizeof(err)),
-        OD_OK);
+    parse_ok("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\","
+             "\"timestamp\":1772949600000,\"call\":{\"id\":\"call-1\",\"status\":\"ringing\"," META
+             "},\"customer\":{\"number\":\"+14155550100\"}}}",
+             &m);
     assert_int_equal(m.kind, PROVIDER_MSG_RINGING);
     assert_string_equal(m.type, "status-update");
     assert_string_equal(m.provider_call_id, "call-1");
@@ -162,14 +167,11 @@ static void test_webhook_status_updates(void **state)
     assert_int_equal(m.occurred_at_us, 1772949600000000LL);
     provider_msg_clear(&m);
 
-    assert_int_equal(
-        parse(
-            "{\"message\":{\"type\":\"status-update\",\"status\":\"in-progress\","
-            "\"timestamp\":1772949610000,\"call\":{\"id\":\"call-1\","
-            "\"startedAt\":\"2026-03-08T06:00:10.000Z\",\"customer\":{\"number\":\"+14155550100\"}"
-            "," META "}}}",
-            &m, err, sizeof(err)),
-        OD_OK);
+    parse_ok("{\"message\":{\"type\":\"status-update\",\"status\":\"in-progress\","
+             "\"timestamp\":1772949610000,\"call\":{\"id\":\"call-1\","
+             "\"startedAt\":\"2026-03-08T06:00:10.000Z\",\"customer\":{\"number\":\"+14155550100\"}"
+             "," META "}}}",
+             &m);
     assert_int_equal(m.kind, PROVIDER_MSG_IN_PROGRESS);
     assert_string_equal(m.e164, "+14155550100"); /* from call.customer */
     int64_t started = 0;
@@ -177,35 +179,29 @@ static void test_webhook_status_updates(void **state)
     assert_int_equal(m.started_at_us, started);
     provider_msg_clear(&m);
 
-    assert_int_equal(parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ended\","
-                           "\"endedReason\":\"customer-busy\",\"call\":{\"id\":\"c\"," META "}}}",
-                           &m, err, sizeof(err)),
-                     OD_OK);
+    parse_ok("{\"message\":{\"type\":\"status-update\",\"status\":\"ended\","
+             "\"endedReason\":\"customer-busy\",\"call\":{\"id\":\"c\"," META "}}}",
+             &m);
     assert_int_equal(m.kind, PROVIDER_MSG_ENDED);
     provider_msg_clear(&m);
 
     /* queued and other statuses, other message types: ignored. */
-    assert_int_equal(parse("{\"message\":{\"type\":\"status-update\",\"status\":\"queued\","
-                           "\"call\":{\"id\":\"c\"," META "}}}",
-                           &m, err, sizeof(err)),
-                     OD_OK);
+    parse_ok("{\"message\":{\"type\":\"status-update\",\"status\":\"queued\","
+             "\"call\":{\"id\":\"c\"," META "}}}",
+             &m);
     assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
     provider_msg_clear(&m);
-    assert_int_equal(parse("{\"message\":{\"type\":\"transcript\",\"transcript\":\"hi\"}}", &m, err,
-                           sizeof(err)),
-                     OD_OK);
+    parse_ok("{\"message\":{\"type\":\"transcript\",\"transcript\":\"hi\"}}", &m);
     assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
     assert_string_equal(m.type, "transcript");
     provider_msg_clear(&m);
 
     /* camelCase metadata and a string attempt number are accepted. */
-    assert_int_equal(
-        parse("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":"
-              "\"c\",\"metadata\":{\"attemptId\":\"" ATTEMPT "\",\"leadId\":\"" LEAD
-              "\",\"campaignId\":\"" CAMP "\",\"accountId\":\"" ACCT
-              "\",\"attemptNumber\":\"3\"}}}}",
-              &m, err, sizeof(err)),
-        OD_OK);
+    parse_ok("{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"call\":{\"id\":"
+             "\"c\",\"metadata\":{\"attemptId\":\"" ATTEMPT "\",\"leadId\":\"" LEAD
+             "\",\"campaignId\":\"" CAMP "\",\"accountId\":\"" ACCT
+             "\",\"attemptNumber\":\"3\"}}}}",
+             &m);
     assert_int_equal(m.attempt.attempt_number, 3);
     assert_int_equal(m.occurred_at_us, 0);
     provider_msg_clear(&m);
@@ -226,7 +222,7 @@ static void test_webhook_report(void **state)
     (void)state;
     char err[256];
     provider_msg_t m;
-    assert_int_equal(parse(report_body, &m, err, sizeof(err)), OD_OK);
+    parse_ok(report_body, &m);
     assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
     const provider_result_t *r = &m.result;
     assert_int_equal(r->status, MODEL_CALL_COMPLETED);
@@ -276,12 +272,10 @@ static void test_webhook_report(void **state)
     provider_msg_clear(&m);
 
     /* Never answered: no startedAt, no talk time, no variables beyond {}. */
-    assert_int_equal(
-        parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":\"customer-busy\","
-              "\"endedAt\":\"2026-03-08T06:00:30Z\",\"durationSeconds\":0,\"cost\":0,"
-              "\"analysis\":{\"structuredData\":{}},\"call\":{\"id\":\"c\"," META "}}}",
-              &m, err, sizeof(err)),
-        OD_OK);
+    parse_ok("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":\"customer-busy\","
+             "\"endedAt\":\"2026-03-08T06:00:30Z\",\"durationSeconds\":0,\"cost\":0,"
+             "\"analysis\":{\"structuredData\":{}},\"call\":{\"id\":\"c\"," META "}}}",
+             &m);
     assert_int_equal(m.result.status, MODEL_CALL_BUSY);
     assert_false(m.result.answered_known);
     assert_int_equal(m.result.duration_ms, 0);
@@ -295,22 +289,19 @@ static void test_webhook_report(void **state)
     provider_msg_clear(&m);
 
     /* Misdialed: a permanent failure; voicemail: completed by a machine. */
-    assert_int_equal(parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
-                           "\"twilio-reported-customer-misdialed\",\"call\":{\"id\":\"c\"," META
-                           "}}}",
-                           &m, err, sizeof(err)),
-                     OD_OK);
+    parse_ok("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
+             "\"twilio-reported-customer-misdialed\",\"call\":{\"id\":\"c\"," META "}}}",
+             &m);
     assert_int_equal(dial_event_from_msg(&e, &m, 5), OD_OK);
     assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_FAILED);
     assert_int_equal(e.ev.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_PERMANENT);
     assert_int_equal(e.ev.occurred_at_us, 5);
     dial_event_clear(&e);
     provider_msg_clear(&m);
-    assert_int_equal(parse("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
-                           "\"voicemail\",\"startedAt\":\"2026-03-08T06:00:10Z\","
-                           "\"durationMs\":12000,\"cost\":0.03,\"call\":{\"id\":\"c\"," META "}}}",
-                           &m, err, sizeof(err)),
-                     OD_OK);
+    parse_ok("{\"message\":{\"type\":\"end-of-call-report\",\"endedReason\":"
+             "\"voicemail\",\"startedAt\":\"2026-03-08T06:00:10Z\","
+             "\"durationMs\":12000,\"cost\":0.03,\"call\":{\"id\":\"c\"," META "}}}",
+             &m);
     assert_int_equal(dial_event_from_msg(&e, &m, 5), OD_OK);
     assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
     assert_int_equal(e.ev.answered_by, OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL);
@@ -612,10 +603,9 @@ static void test_event_ids(void **state)
     assert_string_equal(a, "cd5b428f-aa0d-82f2-83c0-6a9fe67cacbf");
 
     /* Two copies of one webhook give one event id. */
-    char err[256];
     provider_msg_t m1, m2;
-    assert_int_equal(parse(report_body, &m1, err, sizeof(err)), OD_OK);
-    assert_int_equal(parse(report_body, &m2, err, sizeof(err)), OD_OK);
+    parse_ok(report_body, &m1);
+    parse_ok(report_body, &m2);
     dial_event_t e1, e2;
     assert_int_equal(dial_event_from_msg(&e1, &m1, 1), OD_OK);
     assert_int_equal(dial_event_from_msg(&e2, &m2, 999), OD_OK);

@@ -569,6 +569,11 @@ static inline void e2e_assistant_create(const e2e_stack_t *st, const char *phone
     e2e_resp_free(&r);
 }
 
+/* Campaign settings (JSON members) for a window open all day, every day. */
+#define E2E_WINDOW_ALWAYS                                                                          \
+    "\"window_start\":\"00:00\",\"window_end\":\"23:59\","                                         \
+    "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]"
+
 /* A campaign; settings is more JSON members ("\"max_retries\":2,...") or "".
  * Its id into out. */
 static inline void e2e_campaign_create(const e2e_stack_t *st, const char *assistant_id,

@@ -147,13 +147,10 @@ static void test_lead_statuses(void **state)
     e2e_assistant_create(&st, "+12125550100", assistant);
     /* One retry 60 campaign minutes (6 s real) later: "rescheduled" lasts
      * long enough to be seen and acted on. */
-    e2e_campaign_create(
-        &st, assistant,
-        "\"window_start\":\"00:00\",\"window_end\":\"23:59\","
-        "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"],"
-        "\"max_retries\":1,\"retry_interval_minutes\":60,"
-        "\"max_concurrent_calls\":10",
-        campaign);
+    e2e_campaign_create(&st, assistant,
+                        E2E_WINDOW_ALWAYS ",\"max_retries\":1,\"retry_interval_minutes\":60,"
+                                          "\"max_concurrent_calls\":10",
+                        campaign);
     seen_t seen;
     memset(&seen, 0, sizeof(seen));
     for (int k = 0; k < L_COUNT; k++) {

@@ -61,13 +61,10 @@ static void test_scaling(void **state)
 
     char assistant[37], campaign[37];
     e2e_assistant_create(&st, "+12125550100", assistant);
-    e2e_campaign_create(
-        &st, assistant,
-        "\"window_start\":\"00:00\",\"window_end\":\"23:59\","
-        "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"],"
-        "\"max_retries\":1,\"retry_interval_minutes\":10,"
-        "\"max_concurrent_calls\":500,\"max_call_duration_s\":60",
-        campaign);
+    e2e_campaign_create(&st, assistant,
+                        E2E_WINDOW_ALWAYS ",\"max_retries\":1,\"retry_interval_minutes\":10,"
+                                          "\"max_concurrent_calls\":500,\"max_call_duration_s\":60",
+                        campaign);
 
     /* One CSV upload of 5,000 rows. */
     size_t cap = (size_t)N_LEADS * 48 + 64, off = 0;

@@ -26,8 +26,6 @@
 
 #include "e2e/e2e_support.h"
 
-#define ALL_DAYS "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]"
-
 /* The simulator's calls to a number, in arrival order (caller decrefs). */
 static json_t *sim_calls_to(const e2e_stack_t *st, const char *e164)
 {
@@ -170,10 +168,7 @@ static void campaign_with(const e2e_stack_t *st, const char *assistant, const ch
                           char out[37])
 {
     char all[512];
-    snprintf(all, sizeof(all),
-             "\"window_start\":\"00:00\",\"window_end\":\"23:59\"," ALL_DAYS
-             ",\"retry_interval_minutes\":10,%s",
-             settings);
+    snprintf(all, sizeof(all), E2E_WINDOW_ALWAYS ",\"retry_interval_minutes\":10,%s", settings);
     e2e_campaign_create(st, assistant, all, out);
 }
 

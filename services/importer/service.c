@@ -259,6 +259,26 @@ static void sweep(service_t *svc, pg_conn_t *db)
     PQclear(res);
 }
 
+/* A consumer made with opts and subscribed to topic, or NULL when either
+ * step fails: then the failure is logged under what and the importer is
+ * told to stop (a worker without its consumer cannot do its part). The
+ * caller frees the consumer with kafka_consumer_free. */
+static kafka_consumer_t *consumer_start(const kafka_consumer_opts_t *opts, const char *topic,
+                                        const char *what)
+{
+    char err[1024];
+    kafka_consumer_t *consumer = NULL;
+    const char *topics[] = {topic};
+    if (kafka_consumer_new(opts, &consumer, err, sizeof(err)) != OD_OK ||
+        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) != OD_OK) {
+        log_error("kafka", "%s: %s", what, err);
+        atomic_store(&importer_stop, true);
+        kafka_consumer_free(consumer);
+        return NULL;
+    }
+    return consumer;
+}
+
 static void *imports_main(void *arg)
 {
     service_t *svc = arg;
@@ -274,17 +294,9 @@ static void *imports_main(void *arg)
         .props = props,
         .prop_cnt = 1,
     };
-    if (kafka_consumer_new(&opts, &consumer, err, sizeof(err)) != OD_OK) {
-        log_error("kafka", "imports consumer: %s", err);
-        atomic_store(&importer_stop, true);
+    consumer = consumer_start(&opts, svc->topic_requests, "imports consumer");
+    if (!consumer)
         goto out;
-    }
-    const char *topics[] = {svc->topic_requests};
-    if (kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) != OD_OK) {
-        log_error("kafka", "imports consumer: %s", err);
-        atomic_store(&importer_stop, true);
-        goto out;
-    }
     atomic_store(&svc->imports_kafka_ok, true);
     time_t next_sweep = svc->sweep_s > 0 ? time(NULL) + svc->sweep_s : 0;
     while (!stopping()) {
@@ -410,17 +422,9 @@ static void *leads_main(void *arg)
         goto out;
     }
     kafka_consumer_opts_t copts = {.group_id = svc->group, .client_id = "outdial-importer"};
-    if (kafka_consumer_new(&copts, &consumer, err, sizeof(err)) != OD_OK) {
-        log_error("kafka", "leads-in consumer: %s", err);
-        atomic_store(&importer_stop, true);
+    consumer = consumer_start(&copts, svc->topic_leads_in, "leads-in consumer");
+    if (!consumer)
         goto out;
-    }
-    const char *topics[] = {svc->topic_leads_in};
-    if (kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) != OD_OK) {
-        log_error("kafka", "leads-in consumer: %s", err);
-        atomic_store(&importer_stop, true);
-        goto out;
-    }
     atomic_store(&svc->leads_kafka_ok, true);
     while (!stopping()) {
         rd_kafka_message_t *msg = NULL;

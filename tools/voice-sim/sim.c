@@ -24,6 +24,28 @@ char *sim_json_text(json_t *value)
 
 /* --- metrics --- */
 
+/* A counter of a family with one label, and that label's value. */
+typedef struct labelled_counter {
+    const char *value;
+    metrics_counter_t **out;
+} labelled_counter_t;
+
+/* Registers the counter family name with one label, and makes its counter
+ * for each of the n values into that value's out. */
+static int counter_family(metrics_registry_t *reg, const char *name, const char *help,
+                          const char *const *label, const labelled_counter_t *counters, size_t n,
+                          char *errbuf, size_t errlen)
+{
+    metrics_family_t *fam = NULL;
+    int rc = metrics_family_register(reg, METRICS_COUNTER, name, help, label, NULL, 0, &fam, errbuf,
+                                     errlen);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *values[] = {counters[i].value, NULL};
+        rc = metrics_counter_with(fam, values, counters[i].out, errbuf, errlen);
+    }
+    return rc;
+}
+
 static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf, size_t errlen)
 {
     static const char *const outcome_label[] = {"outcome", NULL};
@@ -37,37 +59,23 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
         const char *values[] = {sim_outcome_name((sim_outcome_t)o), NULL};
         rc = metrics_counter_with(fam, values, &m->calls[o], errbuf, errlen);
     }
+    const labelled_counter_t reasons[] = {{"capacity", &m->rejected_capacity},
+                                          {"fault-5xx", &m->rejected_5xx},
+                                          {"transient-failure", &m->rejected_transient},
+                                          {"unauthorized", &m->rejected_auth},
+                                          {"bad-request", &m->rejected_invalid}};
     if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_sim_rejections_total",
-                                     "POST /call requests not placed, by reason.", reason_label,
-                                     NULL, 0, &fam, errbuf, errlen);
-    struct {
-        const char *value;
-        metrics_counter_t **out;
-    } reasons[] = {{"capacity", &m->rejected_capacity},
-                   {"fault-5xx", &m->rejected_5xx},
-                   {"transient-failure", &m->rejected_transient},
-                   {"unauthorized", &m->rejected_auth},
-                   {"bad-request", &m->rejected_invalid}};
-    for (size_t i = 0; !rc && i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        const char *values[] = {reasons[i].value, NULL};
-        rc = metrics_counter_with(fam, values, reasons[i].out, errbuf, errlen);
-    }
+        rc = counter_family(reg, "outdial_sim_rejections_total",
+                            "POST /call requests not placed, by reason.", reason_label, reasons,
+                            sizeof(reasons) / sizeof(reasons[0]), errbuf, errlen);
+    const labelled_counter_t results[] = {{"sent", &m->hooks_sent},
+                                          {"failed", &m->hooks_failed},
+                                          {"dropped", &m->hooks_dropped},
+                                          {"duplicated", &m->hooks_duplicated}};
     if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_sim_webhooks_total",
-                                     "Server messages, by what became of them.", result_label, NULL,
-                                     0, &fam, errbuf, errlen);
-    struct {
-        const char *value;
-        metrics_counter_t **out;
-    } results[] = {{"sent", &m->hooks_sent},
-                   {"failed", &m->hooks_failed},
-                   {"dropped", &m->hooks_dropped},
-                   {"duplicated", &m->hooks_duplicated}};
-    for (size_t i = 0; !rc && i < sizeof(results) / sizeof(results[0]); i++) {
-        const char *values[] = {results[i].value, NULL};
-        rc = metrics_counter_with(fam, values, results[i].out, errbuf, errlen);
-    }
+        rc = counter_family(reg, "outdial_sim_webhooks_total",
+                            "Server messages, by what became of them.", result_label, results,
+                            sizeof(results) / sizeof(results[0]), errbuf, errlen);
     if (!rc)
         rc = metrics_gauge_register(reg, "outdial_sim_calls_in_flight",
                                     "Calls placed and not yet ended.", &m->in_flight, errbuf,

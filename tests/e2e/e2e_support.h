@@ -39,6 +39,7 @@
 #include <jansson.h>
 
 #include "http_client.h"
+#include "sim_client.h"
 
 #include "harness.h"
 #include "support.h"
@@ -731,22 +732,12 @@ static inline size_t e2e_sim_placed_to(const e2e_stack_t *st, const char *e164)
 {
     char q[64];
     snprintf(q, sizeof(q), "number=%%2B%s", e164 + 1);
-    json_t *calls = e2e_sim_calls(st, q);
-    size_t n = 0, i;
-    json_t *c;
-    json_array_foreach(calls, i, c) n += json_is_true(json_object_get(c, "placed"));
-    json_decref(calls);
-    return n;
+    return sim_calls_placed(e2e_sim_calls(st, q));
 }
 
 static inline size_t e2e_sim_placed_total(const e2e_stack_t *st)
 {
-    json_t *calls = e2e_sim_calls(st, "");
-    size_t n = 0, i;
-    json_t *c;
-    json_array_foreach(calls, i, c) n += json_is_true(json_object_get(c, "placed"));
-    json_decref(calls);
-    return n;
+    return sim_calls_placed(e2e_sim_calls(st, ""));
 }
 
 /* POST /sim/faults. */

@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "http_client.h"
+#include "sim_client.h"
 #include "codec.h"
 #include "kafka.h"
 #include "redis.h"
@@ -182,12 +183,7 @@ static inline json_t *ds_sim_calls(const ds_sim_t *s, const char *attempt_id)
 
 static inline size_t ds_sim_placed(const ds_sim_t *s, const char *attempt_id)
 {
-    json_t *calls = ds_sim_calls(s, attempt_id);
-    size_t n = 0, i;
-    json_t *c;
-    json_array_foreach(calls, i, c) n += json_is_true(json_object_get(c, "placed"));
-    json_decref(calls);
-    return n;
+    return sim_calls_placed(ds_sim_calls(s, attempt_id));
 }
 
 /* Asserts the simulator saw no double dial and no overlapping calls. */

@@ -117,6 +117,14 @@ static void migrate_all(pg_conn_t *db)
         fail_msg("migrate: %s", err);
 }
 
+/* The test's database (db_setup's), with the migrations applied. */
+static pg_conn_t *migrated_db(void **state)
+{
+    fixture_t *fx = *state;
+    migrate_all(fx->db);
+    return fx->db;
+}
+
 static size_t migration_count(const char *dir)
 {
     char err[512];
@@ -337,11 +345,9 @@ static void assert_edit_refused(pg_conn_t *db, const char *appended, const char 
 
 static void test_changed_applied_migration_refused(void **state)
 {
-    fixture_t *fx = *state;
+    pg_conn_t *db = migrated_db(state);
     char err[1024];
-    pg_conn_t *db = fx->db;
     migrate_result_t result;
-    migrate_all(db);
 
     /* Someone edits 001 after it was applied, and adds a new migration. */
     assert_edit_refused(db, "\n-- an innocent-looking edit\n", "900_after_edit.sql",
@@ -366,11 +372,9 @@ static void test_changed_applied_migration_refused(void **state)
  * refuses a change to a statement. */
 static void test_released_checksums_of_comment_fixes(void **state)
 {
-    fixture_t *fx = *state;
+    pg_conn_t *db = migrated_db(state);
     char err[1024];
-    pg_conn_t *db = fx->db;
     migrate_result_t result;
-    migrate_all(db);
     assert_int_equal(
         pg_exec(db,
                 "UPDATE schema_migrations SET checksum = CASE version"
@@ -501,10 +505,8 @@ static bool plan_uses(pg_conn_t *db, const char *sql, int nparams, const char *c
 
 static void test_check_constraints(void **state)
 {
-    fixture_t *fx = *state;
+    pg_conn_t *db = migrated_db(state);
     char err[1024];
-    pg_conn_t *db = fx->db;
-    migrate_all(db);
 
     PGresult *res = NULL;
     int rc = pg_exec(db,
@@ -746,10 +748,8 @@ static void test_invalid_lead_copies(void **state)
  * time zone, and inlined by the planner (no SQL-function call per use). */
 static void test_time_functions(void **state)
 {
-    fixture_t *fx = *state;
+    pg_conn_t *db = migrated_db(state);
     char err[1024];
-    pg_conn_t *db = fx->db;
-    migrate_all(db);
     assert_int_equal(pg_exec(db, "SET TimeZone = 'America/New_York'", NULL, err, sizeof(err)),
                      OD_OK);
     static const struct {

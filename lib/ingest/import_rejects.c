@@ -1,6 +1,9 @@
 /* import_rejects.c — see import_rejects.h. */
 #include "import_rejects.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +19,49 @@ static int64_t field_int(const PGresult *res, int row, int col, int64_t null_val
 
 static const pg_stmt_t stmt_rejects_page = {
     "import_rejects_page",
-    "SELECT row_number, code, reason, raw_row FROM import_reject"
-    " WHERE import_id = $1::uuid AND row_number > $2 ORDER BY row_number LIMIT $3",
-    3};
+    "SELECT row_number, column_number, column_name, code, reason, raw_row FROM import_reject"
+    " WHERE import_id = $1::uuid AND (row_number, column_number) > ($2::int, $3::int)"
+    " ORDER BY row_number, column_number LIMIT $4",
+    4};
+
+void import_reject_cursor_format(import_reject_pos_t pos, char *cursor, size_t cursor_len)
+{
+    if (pos.column_number > 0)
+        snprintf(cursor, cursor_len, "%lld.%d", (long long)pos.row_number, pos.column_number);
+    else
+        snprintf(cursor, cursor_len, "%lld", (long long)pos.row_number);
+}
+
+bool import_reject_cursor_parse(const char *cursor, import_reject_pos_t *pos)
+{
+    char *end = NULL;
+    if (!cursor || !isdigit((unsigned char)cursor[0]))
+        return false;
+    errno = 0;
+    long long row = strtoll(cursor, &end, 10);
+    if (errno || row > INT32_MAX)
+        return false;
+    long column = INT_MAX;
+    if (*end == '.') {
+        const char *col = end + 1;
+        if (!isdigit((unsigned char)col[0]))
+            return false;
+        column = strtol(col, &end, 10);
+        if (errno || column < 1 || column > INT_MAX)
+            return false;
+    }
+    if (*end)
+        return false;
+    pos->row_number = row;
+    pos->column_number = (int)column;
+    return true;
+}
 
 /* Rows fetched per query: bounded memory for any number of rejects. */
 #define REJECTS_PAGE 1000
 
-int import_rejects_each(pg_conn_t *db, const char *import_id, int64_t after_row, int64_t limit,
-                        import_reject_fn fn, void *arg, char *errbuf, size_t errlen)
+int import_rejects_each(pg_conn_t *db, const char *import_id, import_reject_pos_t after,
+                        int64_t limit, import_reject_fn fn, void *arg, char *errbuf, size_t errlen)
 {
     if (!uuid_str_valid(import_id))
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "import id '%s' is not a UUID", import_id);
@@ -35,10 +72,11 @@ int import_rejects_each(pg_conn_t *db, const char *import_id, int64_t after_row,
             page = limit - sent;
         if (page <= 0)
             return OD_OK;
-        char after[24], pagetext[24];
-        snprintf(after, sizeof(after), "%lld", (long long)after_row);
+        char row[24], column[24], pagetext[24];
+        snprintf(row, sizeof(row), "%lld", (long long)after.row_number);
+        snprintf(column, sizeof(column), "%d", after.column_number);
         snprintf(pagetext, sizeof(pagetext), "%lld", (long long)page);
-        const char *params[3] = {import_id, after, pagetext};
+        const char *params[4] = {import_id, row, column, pagetext};
         PGresult *res = NULL;
         int rc = pg_stmt_exec(db, &stmt_rejects_page, params, &res, errbuf, errlen);
         if (rc)
@@ -47,12 +85,15 @@ int import_rejects_each(pg_conn_t *db, const char *import_id, int64_t after_row,
         for (int i = 0; i < n && rc == OD_OK; i++) {
             import_reject_t r = {
                 .row_number = field_int(res, i, 0, 0),
-                .code = PQgetvalue(res, i, 1),
-                .reason = PQgetvalue(res, i, 2),
-                .raw_row = PQgetvalue(res, i, 3),
+                .column_number = (int)field_int(res, i, 1, 0),
+                .column_name = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+                .code = PQgetvalue(res, i, 3),
+                .reason = PQgetvalue(res, i, 4),
+                .raw_row = PQgetvalue(res, i, 5),
             };
             rc = fn(&r, arg);
-            after_row = r.row_number;
+            after.row_number = r.row_number;
+            after.column_number = r.column_number;
             sent++;
         }
         PQclear(res);
@@ -121,7 +162,8 @@ int import_rejects_csv(pg_conn_t *db, const char *import_id, import_write_fn wri
         csv_buf_puts(&state.buf, PQgetvalue(res, 0, 0));
     }
     csv_buf_puts(&state.buf, "\r\n");
-    rc = import_rejects_each(db, import_id, 0, 0, rejects_csv_row, &state, errbuf, errlen);
+    rc = import_rejects_each(db, import_id, IMPORT_REJECTS_FIRST, 0, rejects_csv_row, &state,
+                             errbuf, errlen);
     if (rc == OD_OK && state.buf.len > 0)
         rc = write(state.buf.data, state.buf.len, arg);
 out:

@@ -849,8 +849,9 @@ static bool row_zone(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_
 }
 
 /* The secondary numbers in column order, each once and none equal to the
- * primary; empty cells skipped. */
-static bool row_secondaries(const lead_map_t *map, const char *region, const lead_map_input_t *in,
+ * primary; empty cells skipped, invalid ones left out and listed in
+ * out->cell_rejects. */
+static void row_secondaries(const lead_map_t *map, const char *region, const lead_map_input_t *in,
                             lead_map_row_t *out)
 {
     for (size_t k = 0; k < map->n_secondary; k++) {
@@ -862,16 +863,22 @@ static bool row_secondaries(const lead_map_t *map, const char *region, const lea
             continue;
         char *e164 = out->secondary[out->n_secondary];
         phone_reason_t reason = phone_parse(s, len, region, e164);
-        if (reason != PHONE_OK)
-            return reject(out, LEAD_REJECT_INVALID_SECONDARY, "column '%s', '%.*s': %s",
-                          map->cols[c].header, quoted_len(s, len), s, phone_reason_message(reason));
+        if (reason != PHONE_OK) {
+            lead_map_cell_reject_t *cr = &out->cell_rejects[out->n_cell_rejects++];
+            cr->column = (size_t)c;
+            cr->code = LEAD_REJECT_INVALID_SECONDARY;
+            snprintf(cr->message, sizeof(cr->message),
+                     "column '%.*s', '%.*s': %s; the lead was imported without it",
+                     quoted_len(map->cols[c].header, strlen(map->cols[c].header)),
+                     map->cols[c].header, quoted_len(s, len), s, phone_reason_message(reason));
+            continue;
+        }
         bool seen = strcmp(e164, out->e164) == 0;
         for (size_t j = 0; j < out->n_secondary && !seen; j++)
             seen = strcmp(e164, out->secondary[j]) == 0;
         if (!seen)
             out->n_secondary++;
     }
-    return true;
 }
 
 /* The name column, else first and last name joined by a space. */
@@ -944,10 +951,12 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
     out->external_id = NULL;
     out->variables = "{}";
     out->n_secondary = 0;
+    out->n_cell_rejects = 0;
     /* In the order lead_map.h promises: the first problem is the reason. */
     if (!row_shape_check(map, in, out) || !row_phone(map, region, in, out) ||
-        !row_zone(map, ctx, in, out) || !row_secondaries(map, region, in, out))
+        !row_zone(map, ctx, in, out))
         return false;
+    row_secondaries(map, region, in, out);
     row_name(map, ctx, in, out);
     row_external_id(map, ctx, in, out);
     row_variables(map, ctx, in, out);

@@ -157,6 +157,16 @@ typedef struct lead_map_input {
 #define LEAD_REJECT_INVALID_TIMEZONE  "invalid_timezone"
 #define LEAD_REJECT_INVALID_SECONDARY "invalid_secondary_phone"
 
+/* A cell of an accepted row that was left out of its lead: a secondary
+ * phone that is not a valid number. The row is still a lead (a bad
+ * optional cell never costs the user a valid lead); the cell is reported
+ * as a reject of its own, with its column. */
+typedef struct lead_map_cell_reject {
+    size_t column;    /* 0-based column index */
+    const char *code; /* LEAD_REJECT_INVALID_SECONDARY */
+    char message[256];
+} lead_map_cell_reject_t;
+
 /* The lead of one row, or why not. Strings point into the ctx and stay
  * valid until its next lead_map_row call. */
 typedef struct lead_map_row {
@@ -168,6 +178,9 @@ typedef struct lead_map_row {
     const char *variables;   /* a JSON object, compact */
     size_t n_secondary;      /* distinct secondary numbers, in column order */
     char secondary[LEAD_MAP_SECONDARY_MAX][PHONE_E164_MAX + 1];
+    /* accepted, without these cells (in column order) */
+    size_t n_cell_rejects;
+    lead_map_cell_reject_t cell_rejects[LEAD_MAP_SECONDARY_MAX];
     /* rejected */
     const char *code; /* NULL when accepted */
     char message[256];
@@ -178,8 +191,11 @@ typedef struct lead_map_row {
  * out->code and out->message for a rejected row. Checks, in this order:
  * unclosed_quote, row_too_long, bad_encoding, too_many_columns (more non-empty cells than
  * the header has columns; empty extra cells are ignored), the phone
- * (phone_reason_code), the timezone, the secondary phones. A secondary
- * number equal to the primary or to an earlier one is dropped. */
+ * (phone_reason_code), the timezone. Then the secondary phones, which never
+ * reject the row: a cell that is not a valid number is left out of the
+ * lead and listed in out->cell_rejects (invalid_secondary_phone, the
+ * message naming the column, the value and why); a secondary number equal
+ * to the primary or to an earlier one is dropped silently. */
 bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region,
                   const lead_map_input_t *in, lead_map_row_t *out);
 

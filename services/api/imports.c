@@ -35,7 +35,8 @@
 #define IMPORT_COLUMNS                                                                             \
     "SELECT i.id, i.campaign_id, i.source, i.filename, i.status, i.region,"                        \
     " i.column_mapping::text, i.bytes_total, i.bytes_done, i.rows_read, i.rows_imported,"          \
-    " i.rows_duplicate, i.rows_dnc, i.rows_rejected, i.error, od_us(i.created_at),"                \
+    " i.rows_duplicate, i.rows_dnc, i.rows_rejected, i.secondary_phones_rejected, i.error,"        \
+    " od_us(i.created_at),"                                                                        \
     " od_us(i.started_at), od_us(i.finished_at)"                                                   \
     " FROM import i JOIN campaign c ON c.id = i.campaign_id"
 
@@ -49,7 +50,7 @@ static const pg_stmt_t import_list_stmt = {
     4};
 
 /* The members of an import that are its columns (IMPORT_COLUMNS, in
- * order); 9..13 are the counts of the "rows" object. */
+ * order); 9..14 are the counts of the "rows" object. */
 static const resource_field_t import_fields_out[] = {
     {"id", api_col_string},
     {"campaign_id", api_col_string},
@@ -65,6 +66,7 @@ static const resource_field_t import_fields_out[] = {
     {"duplicate", api_col_int},
     {"dnc", api_col_int},
     {"rejected", api_col_int},
+    {"secondary_phones_rejected", api_col_int},
     {"error", api_col_string},
     {"created_at", api_col_time},
     {"started_at", api_col_time},
@@ -88,9 +90,9 @@ static json_t *import_json(const PGresult *res, int row, int64_t now_us)
         progress = json_real(done >= total ? 1.0 : done / total);
     json_object_set_new(i, "progress", progress);
     json_t *rows = json_object();
-    resource_fields_set(rows, import_fields_out, 9, 14, res, row);
+    resource_fields_set(rows, import_fields_out, 9, 15, res, row);
     json_object_set_new(i, "rows", rows);
-    resource_fields_set(i, import_fields_out, 14, 18, res, row);
+    resource_fields_set(i, import_fields_out, 15, 19, res, row);
     return i;
 }
 
@@ -428,6 +430,10 @@ static int reject_to_json(const import_reject_t *reject, void *arg)
     json_t *items = arg;
     json_t *r = json_object();
     json_object_set_new(r, "row", json_integer(reject->row_number));
+    json_object_set_new(
+        r, "column", reject->column_number > 0 ? json_integer(reject->column_number) : json_null());
+    json_t *column_name = reject->column_name ? json_string(reject->column_name) : NULL;
+    json_object_set_new(r, "column_name", column_name ? column_name : json_null());
     json_object_set_new(r, "code", json_string(reject->code));
     json_t *reason = json_string(reject->reason);
     json_object_set_new(r, "reason", reason ? reason : json_string(""));
@@ -479,15 +485,11 @@ void imports_rejects(api_ctx_t *ctx)
     if (!api_query_limit(ctx, &limit))
         return;
     const char *cursor = http_request_query(ctx->req, "cursor");
-    int64_t after = 0;
-    if (cursor && *cursor) {
-        char *end = NULL;
-        after = strtoll(cursor, &end, 10);
-        if (*end || after < 0) {
-            api_reply_error(ctx, 400, "invalid", "cursor",
-                            "cursor must be the next_cursor of a previous page");
-            return;
-        }
+    import_reject_pos_t after = IMPORT_REJECTS_FIRST;
+    if (cursor && *cursor && !import_reject_cursor_parse(cursor, &after)) {
+        api_reply_error(ctx, 400, "invalid", "cursor",
+                        "cursor must be the next_cursor of a previous page");
+        return;
     }
     /* The import must be the account's before anything of it is read. */
     const char *key[] = {id, ctx->account_id};
@@ -509,12 +511,16 @@ void imports_rejects(api_ctx_t *ctx)
         api_reply_failure(ctx, rc, err);
         return;
     }
-    char last[24] = "";
+    char last[48] = "";
     bool more = json_array_size(items) > (size_t)limit;
     if (more) {
         json_array_remove(items, (size_t)limit);
         json_t *tail = json_array_get(items, (size_t)limit - 1);
-        api_i64(last, sizeof(last), json_integer_value(json_object_get(tail, "row")));
+        import_reject_pos_t pos = {
+            .row_number = json_integer_value(json_object_get(tail, "row")),
+            .column_number = (int)json_integer_value(json_object_get(tail, "column")),
+        };
+        import_reject_cursor_format(pos, last, sizeof(last));
     }
     api_reply_json(ctx, 200, api_page(items, more ? last : NULL));
 }

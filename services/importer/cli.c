@@ -91,7 +91,11 @@ static void progress_draw(const importer_progress_t *p, void *arg)
 static int summary_reject(const import_reject_t *r, void *arg)
 {
     (void)arg;
-    printf("  row %lld: %s: %s\n", (long long)r->row_number, r->code, r->reason);
+    if (r->column_number > 0)
+        printf("  row %lld, column %d: %s: %s\n", (long long)r->row_number, r->column_number,
+               r->code, r->reason);
+    else
+        printf("  row %lld: %s: %s\n", (long long)r->row_number, r->code, r->reason);
     return 0;
 }
 
@@ -114,13 +118,16 @@ static void summary_print(pg_conn_t *db, const importer_result_t *result)
            "  rejected   %10lld\n",
            (long long)p->rows_read, (long long)p->rows_imported, (long long)p->rows_duplicate,
            (long long)p->rows_dnc, (long long)p->rows_rejected);
-    if (p->rows_rejected > 0) {
+    if (p->secondary_phones_rejected > 0)
+        printf("  secondary phones left out of imported rows %lld\n",
+               (long long)p->secondary_phones_rejected);
+    if (p->rows_rejected > 0 || p->secondary_phones_rejected > 0) {
         printf("first rejected rows (row 1 is the first row under the header):\n");
         char err[512];
-        if (import_rejects_each(db, p->import_id, 0, SUMMARY_REJECTS, summary_reject, NULL, err,
-                                sizeof(err)) != OD_OK)
+        if (import_rejects_each(db, p->import_id, IMPORT_REJECTS_FIRST, SUMMARY_REJECTS,
+                                summary_reject, NULL, err, sizeof(err)) != OD_OK)
             printf("  (cannot list them: %s)\n", err);
-        if (p->rows_rejected > SUMMARY_REJECTS)
+        if (p->rows_rejected + p->secondary_phones_rejected > SUMMARY_REJECTS)
             printf("  ... all of them: outdial-importer --rejects %s > rejects.csv\n",
                    p->import_id);
     }

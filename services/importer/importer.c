@@ -50,7 +50,8 @@ static const pg_stmt_t stmt_load = {
     "importer_load",
     "SELECT i.status, i.campaign_id, c.account_id, COALESCE(i.region, a.default_region),"
     " i.column_mapping::text, i.bytes_total, i.bytes_done, i.rows_read, i.rows_imported,"
-    " i.rows_duplicate, i.rows_dnc, i.rows_rejected, i.row_number_done, i.error"
+    " i.rows_duplicate, i.rows_dnc, i.rows_rejected, i.row_number_done, i.error,"
+    " i.secondary_phones_rejected"
     " FROM import i JOIN campaign c ON c.id = i.campaign_id"
     " JOIN account a ON a.id = c.account_id WHERE i.id = $1::uuid",
     1};
@@ -89,7 +90,8 @@ static const pg_stmt_t stmt_staging_delete = {
     "COPY importer_batch_tmp (row_number, id, parent_id, contact_order, e164, name, timezone,"     \
     " external_id, variables) FROM STDIN"
 #define COPY_REJECTS_SQL                                                                           \
-    "COPY import_reject (import_id, row_number, code, reason, raw_row) FROM STDIN"
+    "COPY import_reject (import_id, row_number, column_number, column_name, code, reason,"         \
+    " raw_row) FROM STDIN"
 
 /* Primaries in file order, so that of two rows with one number the first
  * is imported; DNC numbers left out and counted. The conflict target is
@@ -169,9 +171,9 @@ static const pg_stmt_t stmt_dnc_any = {
 static const pg_stmt_t stmt_progress = {
     "importer_progress",
     "UPDATE import SET bytes_done = $2, row_number_done = $3, rows_read = $4,"
-    " rows_imported = $5, rows_duplicate = $6, rows_dnc = $7, rows_rejected = $8"
-    " WHERE id = $1::uuid",
-    8};
+    " rows_imported = $5, rows_duplicate = $6, rows_dnc = $7, rows_rejected = $8,"
+    " secondary_phones_rejected = $9 WHERE id = $1::uuid",
+    9};
 
 /* Batches whose direct COPY may fail on a number already in the campaign
  * before the run stops trying it (batch_write): a failed COPY costs about
@@ -273,6 +275,7 @@ static int info_load(pg_conn_t *db, const char *import_id, import_info_t *info, 
     info->counts.rows_rejected = field_int(res, 0, 11, 0);
     info->counts.row_number_done = field_int(res, 0, 12, 0);
     snprintf(info->error, sizeof(info->error), "%s", PQgetvalue(res, 0, 13));
+    info->counts.secondary_phones_rejected = field_int(res, 0, 14, 0);
 out:
     PQclear(res);
     return rc;
@@ -289,6 +292,7 @@ static void progress_from_info(const import_info_t *info, const char *import_id,
     p->rows_duplicate = info->counts.rows_duplicate;
     p->rows_dnc = info->counts.rows_dnc;
     p->rows_rejected = info->counts.rows_rejected;
+    p->secondary_phones_rejected = info->counts.secondary_phones_rejected;
     p->elapsed_s = 0;
 }
 
@@ -758,12 +762,12 @@ static int batch_leads_write(import_run_t *run, const importer_batch_t *b, bool 
 static int batch_progress_write(import_run_t *run, const importer_counts_t *c, char *errbuf,
                                 size_t errlen)
 {
-    char v[7][24];
-    const int64_t values[7] = {c->bytes_done,    c->row_number_done, c->rows_read,
-                               c->rows_imported, c->rows_duplicate,  c->rows_dnc,
-                               c->rows_rejected};
-    const char *params[8] = {run->import_id};
-    for (int i = 0; i < 7; i++) {
+    char v[8][24];
+    const int64_t values[8] = {c->bytes_done,    c->row_number_done,          c->rows_read,
+                               c->rows_imported, c->rows_duplicate,           c->rows_dnc,
+                               c->rows_rejected, c->secondary_phones_rejected};
+    const char *params[9] = {run->import_id};
+    for (int i = 0; i < 8; i++) {
         snprintf(v[i], sizeof(v[i]), "%lld", (long long)values[i]);
         params[i + 1] = v[i];
     }
@@ -1194,10 +1198,10 @@ static void run_log_end(const import_run_t *run, const importer_result_t *result
     const importer_counts_t *c = &run->info.counts;
     log_info("import_completed",
              "import %s: %lld rows read, %lld imported, %lld duplicate, %lld dnc, %lld rejected "
-             "in %.1f s",
+             "(%lld secondary phones left out) in %.1f s",
              run->import_id, (long long)c->rows_read, (long long)c->rows_imported,
              (long long)c->rows_duplicate, (long long)c->rows_dnc, (long long)c->rows_rejected,
-             result->progress.elapsed_s);
+             (long long)c->secondary_phones_rejected, result->progress.elapsed_s);
     log_info("import_timing",
              "import %s: writer waited %.1f s for rows, COPY %.1f s, merge %.1f s, "
              "transactions %.1f s",

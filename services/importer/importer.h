@@ -26,7 +26,10 @@
  * Outcomes per row: imported; duplicate (its number is already a lead of
  * the campaign, from this file or before; or its external_id is); dnc (the
  * number is on the account's dnc list); rejected (import_reject, with the
- * row number, a reason code and a message). A row whose primary is a
+ * row number, a reason code and a message). A secondary phone cell that is
+ * not a valid number does not reject its row: the lead is imported without
+ * it and the cell is an import_reject of its own, with its column, counted
+ * in secondary_phones_rejected. A row whose primary is a
  * duplicate or DNC brings no secondary contacts; a secondary contact that
  * is DNC or already in the campaign is left out of an imported row.
  *
@@ -85,7 +88,8 @@ typedef struct importer_progress {
     int64_t rows_duplicate;
     int64_t rows_dnc;
     int64_t rows_rejected;
-    double elapsed_s; /* since this run started */
+    int64_t secondary_phones_rejected; /* cells left out of imported rows */
+    double elapsed_s;                  /* since this run started */
 } importer_progress_t;
 
 /* Called on the caller's thread once when a run starts (with the counters

@@ -94,6 +94,7 @@ void importer_batch_reset(importer_batch_t *b)
     b->n_primary = 0;
     b->n_secondary = 0;
     b->n_rejected = 0;
+    b->n_cell_rejected = 0;
     b->n_external = 0;
     b->seq = 0;
 }
@@ -255,12 +256,16 @@ static int number_set_add(number_set_t *set, const char *e164)
     return 1;
 }
 
+/* One line of import_reject's COPY text: the whole row (column NULL) or
+ * one cell of it, with code and message. */
 static void reject_line(csv_buf_t *out, csv_buf_t *scratch, const char *import_id,
-                        const importer_batch_t *b, const importer_row_t *r,
-                        const lead_map_row_t *res)
+                        const importer_batch_t *b, const importer_row_t *r, const char *column,
+                        size_t column_number, const char *code, const char *message)
 {
-    csv_buf_printf(out, "%s\t%llu\t%s\t", import_id, (unsigned long long)r->number, res->code);
-    importer_copy_escape(out, res->message, strlen(res->message));
+    csv_buf_printf(out, "%s\t%llu\t%zu\t", import_id, (unsigned long long)r->number, column_number);
+    copy_text_or_null(out, column);
+    csv_buf_printf(out, "\t%s\t", code);
+    importer_copy_escape(out, message, strlen(message));
     csv_buf_putc(out, '\t');
     csv_buf_reset(scratch);
     for (size_t i = 0; i < r->n_stored; i++) {
@@ -283,6 +288,7 @@ void importer_batch_map(importer_batch_t *b, const lead_map_t *map, lead_map_ctx
     csv_buf_reset(&b->direct_numbers);
     csv_buf_reset(&b->secondaries);
     b->n_primary = b->n_secondary = b->n_rejected = b->n_external = b->n_direct = 0;
+    b->n_cell_rejected = 0;
     b->direct_unusable = false;
     /* Room for a typical lead line up front: fewer reallocations. */
     csv_buf_reserve(&b->leads, b->n_rows * 160);
@@ -310,9 +316,16 @@ void importer_batch_map(importer_batch_t *b, const lead_map_t *map, lead_map_ctx
         };
         lead_map_row_t res;
         if (!lead_map_row(map, ctx, region, &in, &res)) {
-            reject_line(&b->rejects, &scratch, import_id, b, r, &res);
+            reject_line(&b->rejects, &scratch, import_id, b, r, NULL, 0, res.code, res.message);
             b->n_rejected++;
             continue;
+        }
+        for (size_t c = 0; c < res.n_cell_rejects; c++) {
+            const lead_map_cell_reject_t *cr = &res.cell_rejects[c];
+            reject_line(&b->rejects, &scratch, import_id, b, r,
+                        lead_map_column_header(map, cr->column), cr->column + 1, cr->code,
+                        cr->message);
+            b->n_cell_rejected++;
         }
         char id[37];
         importer_uuid_make(rng, id);

@@ -26,8 +26,12 @@
  * lines alone, in the temp table's columns.
  *
  * COPY text of the rejects (import_reject):
- *   import_id, row_number, code, reason, raw_row
- * raw_row is the row as comma-separated CSV, invalid UTF-8 replaced.
+ *   import_id, row_number, column_number, column_name, code, reason, raw_row
+ * A row rejected as a whole has column_number 0 and column_name \N; an
+ * imported row has one line per secondary phone cell left out of its lead
+ * (lead_map_row's cell_rejects), with that cell's 1-based column and
+ * header. raw_row is the row as comma-separated CSV, invalid UTF-8
+ * replaced.
  */
 #ifndef OUTDIAL_IMPORTER_BATCH_H
 #define OUTDIAL_IMPORTER_BATCH_H
@@ -82,12 +86,13 @@ typedef struct importer_batch {
     uint64_t end_offset; /* stream offset after the last row */
     uint64_t last_row;   /* number of the last row */
     /* after importer_batch_map */
-    csv_buf_t leads;    /* COPY text for the temp table */
-    csv_buf_t rejects;  /* COPY text for import_reject */
-    size_t n_primary;   /* rows that became a lead candidate */
-    size_t n_secondary; /* secondary contact lines in leads */
-    size_t n_rejected;  /* rows rejected */
-    size_t n_external;  /* primaries with an external_id */
+    csv_buf_t leads;        /* COPY text for the temp table */
+    csv_buf_t rejects;      /* COPY text for import_reject */
+    size_t n_primary;       /* rows that became a lead candidate */
+    size_t n_secondary;     /* secondary contact lines in leads */
+    size_t n_rejected;      /* rows rejected */
+    size_t n_cell_rejected; /* secondary phone cells left out of accepted rows */
+    size_t n_external;      /* primaries with an external_id */
     /* the direct path (see above) */
     csv_buf_t direct;         /* COPY text for lead: primaries, each number once */
     csv_buf_t direct_numbers; /* their numbers: {+1...,+4...} */

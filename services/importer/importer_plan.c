@@ -37,6 +37,7 @@ importer_counts_t importer_counts_after(const importer_counts_t *before, const i
     c.rows_duplicate += (int64_t)b->n_primary - imported - dnc;
     c.rows_dnc += dnc;
     c.rows_rejected += (int64_t)b->n_rejected;
+    c.secondary_phones_rejected += (int64_t)b->n_cell_rejected;
     return c;
 }
 

@@ -15,7 +15,8 @@
  *            (bytes_done, row_number_done + 1) if that is past the
  *            header, else right after the header at data row 1
  *   counts   the import's counters after a committed batch: every row
- *            read is imported, duplicate, dnc or rejected, once
+ *            read is imported, duplicate, dnc or rejected, once; the
+ *            secondary phone cells left out of rows count apart
  *   direct   whether a batch may go straight into lead (importer.c,
  *            batch_write_once): only without external ids, with numbers
  *            the direct path can check, and while the run has not given
@@ -52,6 +53,7 @@ typedef struct importer_counts {
     int64_t rows_duplicate;
     int64_t rows_dnc;
     int64_t rows_rejected;
+    int64_t secondary_phones_rejected; /* cells of rows counted above */
 } importer_counts_t;
 
 typedef struct importer_resume {

@@ -26,11 +26,13 @@
 #include "test_api_support.h"
 #include "topics.h"
 
-static const char csv[] = "phone,name,company\r\n"
-                          "+14155550111,Cat,Acme\r\n"
-                          "415-555-0112,Dan,\"Beta, Inc\"\r\n"
-                          "+14155550101,Ann again,Acme\r\n"
-                          "not a number,Eve,X\r\n";
+/* Cat's two bad secondary phones (columns 4 and 5) do not cost her lead:
+ * she is imported with the valid one, and each bad cell is a reject. */
+static const char csv[] = "phone,name,company,secondary_phone,phone_3,phone_4\r\n"
+                          "+14155550111,Cat,Acme,12,hello,+14155550113\r\n"
+                          "415-555-0112,Dan,\"Beta, Inc\",,,\r\n"
+                          "+14155550101,Ann again,Acme,,,\r\n"
+                          "not a number,Eve,X,12,,\r\n";
 
 /* Waits for the ImportRequest of import_id on the import-requests topic. */
 static void expect_import_request(const char *import_id, const char *campaign_id,
@@ -254,6 +256,7 @@ static void test_quickstart(void **state)
                 assert_int_equal(api_int(&r, "rows.imported"), 2);
                 assert_int_equal(api_int(&r, "rows.duplicate"), 1);
                 assert_int_equal(api_int(&r, "rows.rejected"), 1);
+                assert_int_equal(api_int(&r, "rows.secondary_phones_rejected"), 2);
             }
             api_resp_free(&r);
             if (!done)
@@ -263,14 +266,48 @@ static void test_quickstart(void **state)
         assert_true(done);
         snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
         r = api_call(&api, "GET", path, acc.key, NULL);
-        assert_int_equal(json_array_size(json_object_get(r.json, "data")), 5);
+        /* 3 added by hand, Cat with her valid secondary, Dan. */
+        assert_int_equal(json_array_size(json_object_get(r.json, "data")), 6);
         api_resp_free(&r);
-        snprintf(path, sizeof(path), "/v1/imports/%s/rejects", import_id);
+        /* The rejects in (row, column) order, one per page: Cat's two
+         * cells, then Eve's row (its bad secondary not reported: the row
+         * is rejected for its primary). */
+        static const struct {
+            int row, column;
+            const char *column_name, *code;
+        } want_rejects[] = {{1, 4, "secondary_phone", "invalid_secondary_phone"},
+                            {1, 5, "phone_3", "invalid_secondary_phone"},
+                            {4, 0, NULL, "not_a_number"}};
+        char cursor[64] = "";
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(path, sizeof(path), "/v1/imports/%s/rejects?limit=1%s%s", import_id,
+                     cursor[0] ? "&cursor=" : "", cursor);
+            r = api_call(&api, "GET", path, acc.key, NULL);
+            api_expect(&r, 200, "rejects");
+            assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
+            json_t *rej = json_array_get(json_object_get(r.json, "data"), 0);
+            assert_int_equal(json_integer_value(json_object_get(rej, "row")), want_rejects[k].row);
+            assert_string_equal(json_string_value(json_object_get(rej, "code")),
+                                want_rejects[k].code);
+            if (want_rejects[k].column) {
+                assert_int_equal(json_integer_value(json_object_get(rej, "column")),
+                                 want_rejects[k].column);
+                assert_string_equal(json_string_value(json_object_get(rej, "column_name")),
+                                    want_rejects[k].column_name);
+            } else {
+                assert_true(json_is_null(json_object_get(rej, "column")));
+                assert_true(json_is_null(json_object_get(rej, "column_name")));
+            }
+            json_t *next = json_object_get(r.json, "next_cursor");
+            if (k < 2)
+                snprintf(cursor, sizeof(cursor), "%s", json_string_value(next));
+            else
+                assert_true(json_is_null(next));
+            api_resp_free(&r);
+        }
+        snprintf(path, sizeof(path), "/v1/imports/%s/rejects?cursor=1.x", import_id);
         r = api_call(&api, "GET", path, acc.key, NULL);
-        api_expect(&r, 200, "rejects");
-        json_t *rej = json_array_get(json_object_get(r.json, "data"), 0);
-        assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
-        assert_int_equal(json_integer_value(json_object_get(rej, "row")), 4);
+        api_expect(&r, 400, "bad rejects cursor");
         api_resp_free(&r);
         snprintf(path, sizeof(path), "/v1/imports/%s/rejects?format=csv", import_id);
         r = api_call(&api, "GET", path, acc.key, NULL);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "csv_reader.h"
 #include "lead_map.h"
 
 #define MAX_COLS 16
@@ -167,42 +168,63 @@ typedef struct row_case {
     bool too_long;
     const char *code;   /* expected reject code, NULL = a lead */
     const char *expect; /* lead: "e164;name;tz;variables;secondaries"; reject: message part */
+    const char *cells;  /* a lead's cell rejects, "column(1-based):code,..."; NULL = none */
 } row_case_t;
 
 static const row_case_t row_cases[] = {
     {"(415) 555-2671|Ann|Lee|America/Los_Angeles|Acme||", -1, false, NULL,
      "+14155552671;Ann Lee;America/Los_Angeles;"
-     "{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"company\":\"Acme\"};"},
+     "{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"company\":\"Acme\"};",
+     NULL},
     {" +44 20 7946 0958 | Bo ||europe/london| ||", -1, false, NULL,
-     "+442079460958;Bo;Europe/London;{\"first_name\":\"Bo\",\"last_name\":\"\",\"company\":\"\"};"},
+     "+442079460958;Bo;Europe/London;{\"first_name\":\"Bo\",\"last_name\":\"\",\"company\":\"\"};",
+     NULL},
     {"4155552671||Lee|US/Eastern|x|415 555 2672|+33 1 42 68 53 00", -1, false, NULL,
      "+14155552671;Lee;America/New_York;"
-     "{\"first_name\":\"\",\"last_name\":\"Lee\",\"company\":\"x\"};+14155552672,+33142685300"},
+     "{\"first_name\":\"\",\"last_name\":\"Lee\",\"company\":\"x\"};+14155552672,+33142685300",
+     NULL},
     {"4155552671|||||4155552671|(415) 555-2671", -1, false, NULL,
-     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};"},
+     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};", NULL},
     {"4155552671|||||+1 415 555 2672|415-555-2672", -1, false, NULL,
-     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};+14155552672"},
+     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};+14155552672", NULL},
     {"4155552671|a|b|||", -1, false, NULL,
-     "+14155552671;a b;;{\"first_name\":\"a\",\"last_name\":\"b\",\"company\":\"\"};"},
+     "+14155552671;a b;;{\"first_name\":\"a\",\"last_name\":\"b\",\"company\":\"\"};", NULL},
     {"4155552671|\"quoted\" \\ tab\there||||", -1, false, NULL,
      "+14155552671;\"quoted\" \\ tab\there;;{\"first_name\":\"\\\"quoted\\\" \\\\ "
-     "tab\\there\",\"last_name\":\"\",\"company\":\"\"};"},
-    {"|Ann|||||", -1, false, "missing_phone", "column 'phone'"},
-    {"   |Ann", -1, false, "missing_phone", "empty"},
-    {"hello|Ann", -1, false, "not_a_number", "'hello'"},
-    {"12|Ann", -1, false, "too_short", "'12'"},
-    {"+1 415 555 26711|Ann", -1, false, "too_long", "too many digits"},
-    {"555-1234|Ann", -1, false, "invalid_number", "'555-1234'"},
-    {"+999 123456|Ann", -1, false, "invalid_country", "country"},
-    {"4155552671|Ann|Lee|Mars/Base", -1, false, "invalid_timezone", "'Mars/Base'"},
-    {"4155552671|Ann|Lee|GMT+05:30", -1, false, "invalid_timezone", "IANA"},
-    {"4155552671|Ann|Lee||Acme|12", -1, false, "invalid_secondary_phone",
-     "column 'secondary phone', '12'"},
-    {"4155552671|Ann|Lee||Acme|||extra", -1, false, "too_many_columns", "8 columns"},
+     "tab\\there\",\"last_name\":\"\",\"company\":\"\"};",
+     NULL},
+    {"|Ann|||||", -1, false, "missing_phone", "column 'phone'", NULL},
+    {"   |Ann", -1, false, "missing_phone", "empty", NULL},
+    {"hello|Ann", -1, false, "not_a_number", "'hello'", NULL},
+    {"12|Ann", -1, false, "too_short", "'12'", NULL},
+    {"+1 415 555 26711|Ann", -1, false, "too_long", "too many digits", NULL},
+    {"555-1234|Ann", -1, false, "invalid_number", "'555-1234'", NULL},
+    {"+999 123456|Ann", -1, false, "invalid_country", "country", NULL},
+    {"4155552671|Ann|Lee|Mars/Base", -1, false, "invalid_timezone", "'Mars/Base'", NULL},
+    {"4155552671|Ann|Lee|GMT+05:30", -1, false, "invalid_timezone", "IANA", NULL},
+    /* A bad secondary never costs the lead: it is imported without it. */
+    {"4155552671|Ann|Lee||Acme|12", -1, false, NULL,
+     "+14155552671;Ann Lee;;{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"company\":"
+     "\"Acme\"};",
+     "6:invalid_secondary_phone"},
+    {"4155552671|||||12|415 555 2672", -1, false, NULL,
+     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};+14155552672",
+     "6:invalid_secondary_phone"},
+    {"4155552671|||||415 555 2672|hello", -1, false, NULL,
+     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};+14155552672",
+     "7:invalid_secondary_phone"},
+    {"4155552671|||||+999 1|555-1234", -1, false, NULL,
+     "+14155552671;;;{\"first_name\":\"\",\"last_name\":\"\",\"company\":\"\"};",
+     "6:invalid_secondary_phone,7:invalid_secondary_phone"},
+    /* A row rejected as a whole reports its first problem only. */
+    {"hello|Ann|||||12", -1, false, "not_a_number", "'hello'", NULL},
+    {"4155552671|Ann|Lee|Mars/Base||12", -1, false, "invalid_timezone", "'Mars/Base'", NULL},
+    {"4155552671|Ann|Lee||Acme|||extra", -1, false, "too_many_columns", "8 columns", NULL},
     {"4155552671|Ann|Lee||Acme|||||", -1, false, NULL,
-     "+14155552671;Ann Lee;;{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"company\":\"Acme\"};"},
-    {"4155552671|Jos\xE9|Lee", 1, false, "bad_encoding", "column 'first name'"},
-    {"", -1, true, "row_too_long", "too long"},
+     "+14155552671;Ann Lee;;{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"company\":\"Acme\"};",
+     NULL},
+    {"4155552671|Jos\xE9|Lee", 1, false, "bad_encoding", "column 'first name'", NULL},
+    {"", -1, true, "row_too_long", "too long", NULL},
 };
 
 static void test_rows(void **state)
@@ -236,6 +258,15 @@ static void test_rows(void **state)
             if (strcmp(got, tc->expect) != 0)
                 fail_msg("row '%s':\n got %s\nwant %s", tc->row, got, tc->expect);
             assert_null(out.code);
+            char cells_got[256] = "";
+            n = 0;
+            for (size_t k = 0; k < out.n_cell_rejects; k++)
+                n +=
+                    snprintf(cells_got + n, sizeof(cells_got) - (size_t)n, "%s%zu:%s", k ? "," : "",
+                             out.cell_rejects[k].column + 1, out.cell_rejects[k].code);
+            if (strcmp(cells_got, tc->cells ? tc->cells : "") != 0)
+                fail_msg("row '%s': cell rejects\n got %s\nwant %s", tc->row, cells_got,
+                         tc->cells ? tc->cells : "");
         } else {
             if (ok)
                 fail_msg("row '%s' accepted, want %s", tc->row, tc->code);
@@ -245,6 +276,52 @@ static void test_rows(void **state)
         }
         parts_free(&cells);
     }
+    lead_map_ctx_free(ctx);
+    lead_map_free(map);
+}
+
+/* The message of a bad secondary names its column, the value and why, and
+ * says the lead was kept, cut to fit at a character boundary whatever the
+ * header's length. */
+static void test_secondary_message(void **state)
+{
+    (void)state;
+    char err[512];
+    lead_map_t *map = map_build(ROW_HEADER, NULL, OD_OK, err, sizeof(err));
+    lead_map_ctx_t *ctx = lead_map_ctx_new();
+    parts_t cells;
+    parts_split(&cells, "4155552671|||||12|+999 123456");
+    lead_map_input_t in = {
+        .fields = cells.items, .lens = cells.lens, .n_fields = cells.n, .bad_utf8_field = -1};
+    lead_map_row_t out;
+    assert_true(lead_map_row(map, ctx, "US", &in, &out));
+    assert_int_equal(out.n_cell_rejects, 2);
+    assert_string_equal(out.cell_rejects[0].message,
+                        "column 'secondary phone', '12': the phone number has too few digits "
+                        "for its country; the lead was imported without it");
+    assert_non_null(strstr(out.cell_rejects[1].message, "column 'phone 3', '+999 123456'"));
+    parts_free(&cells);
+    lead_map_ctx_free(ctx);
+    lead_map_free(map);
+    /* A header of 300 bytes of 'é', mapped as a secondary phone, is cut in
+     * the message at a character boundary: still UTF-8. */
+    char long_name[400] = "";
+    for (int i = 0; i < 150; i++)
+        strcat(long_name, "\xC3\xA9");
+    char header[500], spec[500];
+    snprintf(header, sizeof(header), "phone|%s", long_name);
+    snprintf(spec, sizeof(spec), "secondary_phone=%s", long_name);
+    map = map_build(header, spec, OD_OK, err, sizeof(err));
+    ctx = lead_map_ctx_new();
+    parts_split(&cells, "4155552671|hello");
+    in = (lead_map_input_t){
+        .fields = cells.items, .lens = cells.lens, .n_fields = cells.n, .bad_utf8_field = -1};
+    assert_true(lead_map_row(map, ctx, "US", &in, &out));
+    assert_int_equal(out.n_cell_rejects, 1);
+    size_t mlen = strlen(out.cell_rejects[0].message);
+    assert_int_equal(csv_utf8_valid_prefix(out.cell_rejects[0].message, mlen), mlen);
+    assert_non_null(strstr(out.cell_rejects[0].message, "the lead was imported without it"));
+    parts_free(&cells);
     lead_map_ctx_free(ctx);
     lead_map_free(map);
 }
@@ -346,9 +423,13 @@ static void test_normalize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_mapping), cmocka_unit_test(test_spec_parse),
-        cmocka_unit_test(test_rows),           cmocka_unit_test(test_external_id_and_name_column),
-        cmocka_unit_test(test_zones),          cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_header_mapping),
+        cmocka_unit_test(test_spec_parse),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_secondary_message),
+        cmocka_unit_test(test_external_id_and_name_column),
+        cmocka_unit_test(test_zones),
+        cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_unclosed_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -762,6 +762,9 @@ void ctl_render_import(FILE *out, const json_t *imp, const json_t *rejects)
     for (size_t i = 0; i < N(counts); i++)
         fprintf(out, "  %-10s %10" PRId64 "\n", strcmp(counts[i], "read") ? counts[i] : "rows read",
                 num(rows, counts[i]));
+    if (num(rows, "secondary_phones_rejected") > 0)
+        fprintf(out, "  secondary phones left out of imported rows %" PRId64 "\n",
+                num(rows, "secondary_phones_rejected"));
     const json_t *items = json_object_get(rejects, "data");
     size_t n = json_array_size(items);
     if (n == 0)
@@ -769,13 +772,15 @@ void ctl_render_import(FILE *out, const json_t *imp, const json_t *rejects)
     fputs("first rejected rows (row 1 is the first row under the header):\n", out);
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(items, i);
-        fprintf(out, "  row %" PRId64 ": %s: ", num(r, "row"),
-                str(r, "code") ? str(r, "code") : "rejected");
+        fprintf(out, "  row %" PRId64, num(r, "row"));
+        if (num(r, "column") > 0)
+            fprintf(out, ", column %" PRId64, num(r, "column"));
+        fprintf(out, ": %s: ", str(r, "code") ? str(r, "code") : "rejected");
         for (const char *p = str(r, "reason") ? str(r, "reason") : ""; *p; p++)
             fputc((unsigned char)*p < 0x20 ? ' ' : *p, out);
         fputc('\n', out);
     }
-    if (num(rows, "rejected") > (int64_t)n)
+    if (num(rows, "rejected") + num(rows, "secondary_phones_rejected") > (int64_t)n)
         fprintf(out, "  ... all of them: outdialctl import rejects %s --csv > rejects.csv\n",
                 str(imp, "id") ? str(imp, "id") : "ID");
 }

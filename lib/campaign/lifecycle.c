@@ -24,7 +24,7 @@ static const pg_stmt_t campaign_lock_stmt = {
     "   AND (l.status IN ('rescheduled', 'scheduled', 'processing')"
     "        OR (l.status = 'created' AND l.next_attempt_at IS NOT NULL))),"
     " (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id AND l.invalid_reason IS NOT NULL),"
-    " acc.currency"
+    " acc.currency, c.archived_at IS NOT NULL"
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"
     " JOIN account acc ON acc.id = c.account_id"
     " WHERE c.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE OF c",
@@ -231,7 +231,10 @@ int lifecycle_campaign_apply(pg_conn_t *db, redis_t *r, const char *redis_prefix
         target = MODEL_CAMPAIGN_IN_PROGRESS;
         break;
     case LIFECYCLE_RESUME:
-        if (status != MODEL_CAMPAIGN_PAUSED && status != MODEL_CAMPAIGN_COMPLETED)
+        if (PQgetvalue(row, 0, 6)[0] == 't')
+            problem_add(res, "invalid_state",
+                        "the campaign is archived: an archived campaign cannot be resumed");
+        else if (status != MODEL_CAMPAIGN_PAUSED && status != MODEL_CAMPAIGN_COMPLETED)
             problem_add(res, "invalid_state",
                         "the campaign is %s: only a paused or completed campaign can be resumed",
                         model_campaign_status_name(status));

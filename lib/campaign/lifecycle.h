@@ -6,6 +6,9 @@
  *   draft --start--> in_progress <--pause/resume--> paused
  *   in_progress --(nothing left to call)--> completed --resume--> in_progress
  *
+ * A completed campaign the API archived (campaign.archived_at) stays
+ * completed: resume refuses it (invalid_state).
+ *
  * Each change is one transaction that locks the campaign row, checks the
  * requirements, updates status, pause_reason and status_changed_at, writes
  * a CampaignEvent to the outbox and NOTIFYs the scheduler (channel

@@ -82,6 +82,17 @@ static const pg_stmt_t running_users_stmt = {
     " LIMIT 1",
     1};
 
+/* Every campaign keeps its assistant (archived ones too: their rows stay
+ * whole), so an assistant any campaign names cannot be deleted. */
+static const pg_stmt_t assistant_users_stmt = {
+    "assistant_users",
+    "SELECT id, name, status, archived_at IS NOT NULL, count(*) OVER () FROM campaign"
+    " WHERE assistant_id = $1::uuid ORDER BY created_at, id LIMIT 1",
+    1};
+
+static const pg_stmt_t assistant_delete_stmt = {
+    "assistant_delete", "DELETE FROM assistant WHERE id = $1::uuid AND account_id = $2::uuid", 2};
+
 /* An assistant's fields as they will be written. Strings borrow from the
  * request body, the current row or the buffers here. */
 typedef struct assistant_input {
@@ -357,4 +368,37 @@ void assistants_update(api_ctx_t *ctx)
 {
     const char *key[] = {ctx->params[0], ctx->account_id};
     resource_patch_run(ctx, &assistant_resource, key, assistant_fields, assistant_update_apply);
+}
+
+/* assistants_delete's step under the lock: 409 in_use naming a campaign
+ * that uses the assistant (and how many do), else the row goes. */
+static int assistant_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                  char *err, size_t errlen)
+{
+    (void)row;
+    PGresult *users = NULL;
+    const char *p[] = {ch->key[0]};
+    int rc = pg_stmt_exec(ctx->db, &assistant_users_stmt, p, &users, err, errlen);
+    if (rc == OD_OK && PQntuples(users) > 0) {
+        long long n = strtoll(PQgetvalue(users, 0, 4), NULL, 10);
+        bool archived = PQgetvalue(users, 0, 3)[0] == 't';
+        api_reply_error(ctx, 409, "in_use", NULL,
+                        "campaign '%.100s' (%s, %s%s)%s uses the assistant: delete the "
+                        "campaigns that use it first (a draft can be deleted; other campaigns "
+                        "keep their assistant)",
+                        PQgetvalue(users, 0, 1), PQgetvalue(users, 0, 0), PQgetvalue(users, 0, 2),
+                        archived ? ", archived" : "", n > 1 ? " and other campaigns" : "");
+    } else if (rc == OD_OK) {
+        rc = pg_stmt_exec(ctx->db, &assistant_delete_stmt, ch->key, NULL, err, errlen);
+    }
+    PQclear(users);
+    ch->reply_status = 204;
+    return rc;
+}
+
+void assistants_delete(api_ctx_t *ctx)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_change_t ch = {.rs = &assistant_resource, .key = key, .apply = assistant_delete_apply};
+    resource_change_run(ctx, &ch);
 }

@@ -9,6 +9,12 @@
  * otherwise): the scheduler reads them while it calls, and a change in the
  * middle of a calling window would surprise the people being called. The
  * name may change at any time.
+ *
+ * A draft campaign can be deleted (with its leads and imports: nothing was
+ * called yet). A completed one can be archived: hidden from the list
+ * unless ?archived= asks for it, every row kept and readable by id, and
+ * nothing of the campaign itself changes any more (409 campaign_archived
+ * for its settings, new leads and uploads; resume is refused).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,7 +42,8 @@
     " c.window_end_min, c.allowed_days, c.max_retries, c.retry_interval_min,"                      \
     " c.retry_on_voicemail, c.goal_variable, c.goal_based_retry, c.timezone_mode,"                 \
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
-    " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at) FROM campaign c"
+    " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
+    " od_us(c.archived_at) FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -60,7 +67,11 @@ static const resource_field_t campaign_fields_out[] = {
     {"status_changed_at", api_col_time},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
+    {"archived_at", api_col_time},
 };
+
+/* Column of archived_at in CAMPAIGN_COLUMNS. */
+#define CAMPAIGN_COL_ARCHIVED 20
 
 static const pg_stmt_t campaign_get_stmt = {
     "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
@@ -73,16 +84,36 @@ static const pg_stmt_t campaign_list_stmt = {
     "campaign_list",
     CAMPAIGN_COLUMNS " WHERE c.account_id = $1::uuid AND ($2::uuid IS NULL OR c.id > $2::uuid)"
                      " AND ($3::campaign_status IS NULL OR c.status = $3::campaign_status)"
-                     " ORDER BY c.id LIMIT $4::int",
-    4};
+                     " AND ($4::boolean IS NULL OR (c.archived_at IS NOT NULL) = $4::boolean)"
+                     " ORDER BY c.id LIMIT $5::int",
+    5};
 
 static const pg_stmt_t campaign_owned_stmt = {
-    "campaign_owned", "SELECT status FROM campaign WHERE id = $1::uuid AND account_id = $2::uuid",
+    "campaign_owned",
+    "SELECT status, archived_at IS NOT NULL FROM campaign WHERE id = $1::uuid"
+    " AND account_id = $2::uuid",
     2};
 
 static const pg_stmt_t campaign_owned_lock_stmt = {
     "campaign_owned_lock",
-    "SELECT status FROM campaign WHERE id = $1::uuid AND account_id = $2::uuid FOR SHARE", 2};
+    "SELECT status, archived_at IS NOT NULL FROM campaign WHERE id = $1::uuid"
+    " AND account_id = $2::uuid FOR SHARE",
+    2};
+
+static const pg_stmt_t campaign_archive_stmt = {
+    "campaign_archive",
+    "UPDATE campaign SET archived_at = now(), updated_at = now() WHERE id = $1::uuid", 1};
+
+/* Imports of the campaign that the importer may be writing. */
+static const pg_stmt_t campaign_imports_open_stmt = {
+    "campaign_imports_open",
+    "SELECT count(*) FROM import WHERE campaign_id = $1::uuid AND status IN ('pending', 'running')",
+    1};
+
+/* The campaign's leads, imports and calls (a draft has none) go with it
+ * (ON DELETE CASCADE). */
+static const pg_stmt_t campaign_delete_stmt = {"campaign_delete",
+                                               "DELETE FROM campaign WHERE id = $1::uuid", 1};
 
 static const pg_stmt_t assistant_schema_stmt = {
     "campaign_assistant_schema",
@@ -117,7 +148,18 @@ static const resource_t campaign_resource = {
     RESOURCE_FIELDS(campaign_fields_out),
 };
 
-bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
+/* 409 campaign_archived for a change to an archived campaign (what: "its
+ * settings cannot change"). */
+static void archived_reply(api_ctx_t *ctx, const char *what)
+{
+    api_reply_error(ctx, 409, "campaign_archived", NULL,
+                    "the campaign is archived: %s (it stays readable, with all its leads and "
+                    "calls)",
+                    what);
+}
+
+static bool campaign_owned_check(api_ctx_t *ctx, const char *campaign_id, bool lock, bool writable,
+                                 char *status_out)
 {
     if (!uuid_str_valid(campaign_id)) {
         api_reply_not_found(ctx, "campaign");
@@ -129,10 +171,25 @@ bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *s
                            lock ? &campaign_owned_lock_stmt : &campaign_owned_stmt, params);
     if (!res)
         return false;
-    if (status_out)
+    bool ok = true;
+    if (writable && PQgetvalue(res, 0, 1)[0] == 't') {
+        archived_reply(ctx, "nothing can be added to it");
+        ok = false;
+    }
+    if (ok && status_out)
         snprintf(status_out, 16, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    return true;
+    return ok;
+}
+
+bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
+{
+    return campaign_owned_check(ctx, campaign_id, lock, false, status_out);
+}
+
+bool campaigns_writable(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out)
+{
+    return campaign_owned_check(ctx, campaign_id, lock, true, status_out);
 }
 
 /* ---- settings ------------------------------------------------------------- */
@@ -493,7 +550,19 @@ void campaigns_list(api_ctx_t *ctx)
         api_reply_error(ctx, 400, "invalid", "status", "status: %s", why);
         return;
     }
-    const char *params[] = {ctx->account_id, cursor, status};
+    /* Archived campaigns are put away: listed only when asked for. */
+    const char *archived = http_request_query(ctx->req, "archived");
+    if (!archived || !*archived)
+        archived = "false";
+    if (strcmp(archived, "false") != 0 && strcmp(archived, "true") != 0 &&
+        strcmp(archived, "all") != 0) {
+        api_reply_error(ctx, 400, "invalid", "archived",
+                        "archived must be false (the default: campaigns not archived), true "
+                        "(archived ones only) or all");
+        return;
+    }
+    const char *params[] = {ctx->account_id, cursor, status,
+                            strcmp(archived, "all") == 0 ? NULL : archived};
     resource_page_reply(ctx, &campaign_resource, &campaign_list_stmt, params, limit);
 }
 
@@ -537,6 +606,10 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
     int rc = OD_OK;
     if (!campaign_input_read(ctx, ctx->body, &in))
         goto out;
+    if (!PQgetisnull(row, 0, CAMPAIGN_COL_ARCHIVED)) {
+        archived_reply(ctx, "its name and settings cannot change");
+        goto out;
+    }
     if (in.settings_given && strcmp(status, "draft") != 0 && strcmp(status, "paused") != 0) {
         api_reply_error(ctx, 409, "invalid_state", NULL,
                         "the campaign is %s: its settings can be changed only while it is draft "
@@ -562,7 +635,9 @@ void campaigns_update(api_ctx_t *ctx)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
-static void campaign_action(api_ctx_t *ctx, lifecycle_action_t action)
+/* An action on a campaign takes no body, or an empty object: answers 400
+ * otherwise. */
+static bool action_body_check(api_ctx_t *ctx)
 {
     static const char *const none[] = {NULL};
     if (ctx->body &&
@@ -570,8 +645,15 @@ static void campaign_action(api_ctx_t *ctx, lifecycle_action_t action)
         if (!ctx->replied)
             api_reply_error(ctx, 400, "invalid_json", NULL,
                             "this action takes no body (or an empty object)");
-        return;
+        return false;
     }
+    return true;
+}
+
+static void campaign_action(api_ctx_t *ctx, lifecycle_action_t action)
+{
+    if (!action_body_check(ctx))
+        return;
     const char *id = ctx->params[0];
     char err[512];
     lifecycle_result_t res;
@@ -626,6 +708,69 @@ void campaigns_pause(api_ctx_t *ctx)
 void campaigns_resume(api_ctx_t *ctx)
 {
     campaign_action(ctx, LIFECYCLE_RESUME);
+}
+
+/* campaigns_archive's step under the lock: only a completed campaign;
+ * archiving twice changes nothing. */
+/* Whether the locked campaign row has status want; answers 409
+ * invalid_state "the campaign is <status>: <only>" when not. */
+static bool campaign_status_is(api_ctx_t *ctx, const PGresult *row, const char *want,
+                               const char *only)
+{
+    const char *status = PQgetvalue(row, 0, 3);
+    if (strcmp(status, want) == 0)
+        return true;
+    api_reply_error(ctx, 409, "invalid_state", NULL, "the campaign is %s: %s", status, only);
+    return false;
+}
+
+static int campaign_archive_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                  char *err, size_t errlen)
+{
+    if (!PQgetisnull(row, 0, CAMPAIGN_COL_ARCHIVED) ||
+        !campaign_status_is(ctx, row, "completed",
+                            "only a completed campaign can be archived (pause a running one "
+                            "and let it finish, or delete a draft)"))
+        return OD_OK;
+    return pg_stmt_exec(ctx->db, &campaign_archive_stmt, ch->key, NULL, err, errlen);
+}
+
+void campaigns_archive(api_ctx_t *ctx)
+{
+    if (!action_body_check(ctx))
+        return;
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_change_t ch = {.rs = &campaign_resource, .key = key, .apply = campaign_archive_apply};
+    resource_change_run(ctx, &ch);
+}
+
+/* campaigns_delete's step under the lock: only a draft (it has called no
+ * one), and not while an import into it is still pending or running. */
+static int campaign_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
+                                 char *err, size_t errlen)
+{
+    ch->reply_status = 204;
+    if (!campaign_status_is(ctx, row, "draft",
+                            "only a draft campaign can be deleted (a completed one can be "
+                            "archived; its leads and calls stay)"))
+        return OD_OK;
+    PGresult *imports = NULL;
+    int rc = pg_stmt_exec(ctx->db, &campaign_imports_open_stmt, ch->key, &imports, err, errlen);
+    if (rc == OD_OK && strtoll(PQgetvalue(imports, 0, 0), NULL, 10) > 0)
+        api_reply_error(ctx, 409, "import_running", NULL,
+                        "an import into the campaign is still pending or running: delete the "
+                        "campaign when it has finished");
+    else if (rc == OD_OK)
+        rc = pg_stmt_exec(ctx->db, &campaign_delete_stmt, ch->key, NULL, err, errlen);
+    PQclear(imports);
+    return rc;
+}
+
+void campaigns_delete(api_ctx_t *ctx)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_change_t ch = {.rs = &campaign_resource, .key = key, .apply = campaign_delete_apply};
+    resource_change_run(ctx, &ch);
 }
 
 /* ---- statistics --------------------------------------------------------------- */

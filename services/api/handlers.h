@@ -20,6 +20,7 @@ void assistants_create(api_ctx_t *ctx);
 void assistants_list(api_ctx_t *ctx);
 void assistants_get(api_ctx_t *ctx);
 void assistants_update(api_ctx_t *ctx);
+void assistants_delete(api_ctx_t *ctx);
 
 /* campaigns.c */
 void campaigns_create(api_ctx_t *ctx);
@@ -29,6 +30,8 @@ void campaigns_update(api_ctx_t *ctx);
 void campaigns_start(api_ctx_t *ctx);
 void campaigns_pause(api_ctx_t *ctx);
 void campaigns_resume(api_ctx_t *ctx);
+void campaigns_archive(api_ctx_t *ctx);
+void campaigns_delete(api_ctx_t *ctx);
 void campaigns_stats(api_ctx_t *ctx);
 
 /* leads.c */
@@ -67,6 +70,9 @@ void dnc_remove(api_ctx_t *ctx);
  * >= 16 bytes) gets its status. With lock, the row is locked FOR SHARE in
  * the caller's transaction (status cannot change until it ends). */
 bool campaigns_owned(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out);
+/* The same, and answers 409 campaign_archived for an archived campaign,
+ * to which nothing can be added (leads, uploads). */
+bool campaigns_writable(api_ctx_t *ctx, const char *campaign_id, bool lock, char *status_out);
 
 /* leads.c: tells the scheduler to look at the campaign now (pg_notify on
  * LIFECYCLE_NOTIFY_CHANNEL), inside the caller's transaction. */

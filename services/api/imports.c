@@ -207,7 +207,7 @@ static bool upload_check(api_ctx_t *ctx, char region[3], lead_map_spec_t **spec,
     }
     if (!mapping_parse(ctx, http_request_query(ctx->req, "map"), spec))
         return false;
-    return campaigns_owned(ctx, ctx->params[0], false, NULL);
+    return campaigns_writable(ctx, ctx->params[0], false, NULL);
 }
 
 static const pg_stmt_t import_discard_stmt = {

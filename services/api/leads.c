@@ -514,7 +514,7 @@ static int leads_batch_insert_tx(api_ctx_t *ctx, void *arg, char *err, size_t er
 {
     leads_batch_t *b = arg;
     char status[16];
-    if (!campaigns_owned(ctx, b->campaign_id, true, status))
+    if (!campaigns_writable(ctx, b->campaign_id, true, status))
         return OD_OK;
     for (size_t i = 0; i < b->n; i++) {
         json_t *item = json_object();

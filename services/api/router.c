@@ -31,6 +31,8 @@ static const api_route_t api_routes[] = {
      "read an assistant"},
     {"PATCH", "/v1/assistants/{assistant_id}", assistants_update, NULL, API_AUTH_KEY,
      "change an assistant"},
+    {"DELETE", "/v1/assistants/{assistant_id}", assistants_delete, NULL, API_AUTH_KEY,
+     "delete an assistant no campaign uses"},
     /* campaigns */
     {"POST", "/v1/campaigns", campaigns_create, NULL, API_AUTH_KEY,
      "create a campaign (draft) with its settings"},
@@ -44,6 +46,10 @@ static const api_route_t api_routes[] = {
      "pause a running campaign"},
     {"POST", "/v1/campaigns/{campaign_id}/resume", campaigns_resume, NULL, API_AUTH_KEY,
      "resume a paused or completed campaign"},
+    {"POST", "/v1/campaigns/{campaign_id}/archive", campaigns_archive, NULL, API_AUTH_KEY,
+     "archive a completed campaign: hidden from the list, kept whole, read-only"},
+    {"DELETE", "/v1/campaigns/{campaign_id}", campaigns_delete, NULL, API_AUTH_KEY,
+     "delete a draft campaign with its leads and imports"},
     {"GET", "/v1/campaigns/{campaign_id}/stats", campaigns_stats, NULL, API_AUTH_KEY,
      "lead, call, goal and spend statistics of a campaign"},
     /* leads */

@@ -585,6 +585,8 @@ void ctl_render_campaign(FILE *out, const json_t *c)
     fprintf(out, "name        %s\n", str(c, "name") ? str(c, "name") : "-");
     fprintf(out, "status      %s%s%s%s\n", str(c, "status") ? str(c, "status") : "-",
             reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+    if (str(c, "archived_at"))
+        fprintf(out, "archived    %s\n", str(c, "archived_at"));
     fprintf(out, "assistant   %s\n", str(c, "assistant_id") ? str(c, "assistant_id") : "-");
     fprintf(out, "schedule    %s-%s, %s, in the %s time zone\n",
             str(c, "window_start") ? str(c, "window_start") : "?",

@@ -89,6 +89,8 @@ static const ctl_opt_t campaign_opts[] = {
 static const ctl_opt_t campaign_list_opts[] = {
     {"status", CTL_OPT_TEXT, CTL_TO_QUERY, "status", NULL, "STATUS",
      "only draft, in_progress, paused or completed campaigns", false, false},
+    {"archived", CTL_OPT_TEXT, CTL_TO_QUERY, "archived", NULL, "false|true|all",
+     "archived campaigns: false (default: leave them out), true (only them) or all", false, false},
 };
 
 static const ctl_opt_t lead_add_opts[] = {
@@ -214,6 +216,9 @@ const ctl_cmd_t ctl_commands[] = {
     {"assistant", "set", "ASSISTANT", 1, 1, "change an assistant", "PATCH", "/v1/assistants/{0}",
      NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, true, OPTS(assistant_opts),
      "outdialctl assistant set 0b6e...-... --phone +12125550101"},
+    {"assistant", "delete", "ASSISTANT", 1, 1, "delete an assistant no campaign uses", "DELETE",
+     "/v1/assistants/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
+     NO_OPTS, "outdialctl assistant delete 0b6e...-..."},
     /* campaigns */
     {"campaign", "create", "", 0, 0, "create a campaign (draft) with its schedule and retries",
      "POST", "/v1/campaigns", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_CAMPAIGN,
@@ -223,7 +228,7 @@ const ctl_cmd_t ctl_commands[] = {
      "--goal-based-retry on --timezone-mode lead --max-concurrent 20"},
     {"campaign", "list", "", 0, 0, "list the campaigns", "GET", "/v1/campaigns", NULL, NULL, NULL,
      CTL_AUTH_KEY, CTL_RUN_LIST, CTL_VIEW_CAMPAIGNS, false, OPTS(campaign_list_opts),
-     "outdialctl campaign list --status in_progress"},
+     "outdialctl campaign list --status in_progress --archived all"},
     {"campaign", "get", "CAMPAIGN", 1, 1, "show a campaign and its settings", "GET",
      "/v1/campaigns/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_CAMPAIGN, false,
      NO_OPTS, "outdialctl campaign get 3d2f...-..."},
@@ -241,6 +246,13 @@ const ctl_cmd_t ctl_commands[] = {
     {"campaign", "resume", "CAMPAIGN", 1, 1, "resume a paused or completed campaign", "POST",
      "/v1/campaigns/{0}/resume", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_CAMPAIGN,
      false, NO_OPTS, "outdialctl campaign resume 3d2f...-..."},
+    {"campaign", "archive", "CAMPAIGN", 1, 1,
+     "archive a completed campaign: left out of the list, kept whole and readable", "POST",
+     "/v1/campaigns/{0}/archive", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST,
+     CTL_VIEW_CAMPAIGN, false, NO_OPTS, "outdialctl campaign archive 3d2f...-..."},
+    {"campaign", "delete", "CAMPAIGN", 1, 1, "delete a draft campaign with its leads", "DELETE",
+     "/v1/campaigns/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
+     NO_OPTS, "outdialctl campaign delete 3d2f...-..."},
     {"campaign", "stats", "CAMPAIGN", 1, 1, "lead, call, goal and spend statistics", "GET",
      "/v1/campaigns/{0}/stats", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_STATS,
      false, NO_OPTS, "outdialctl campaign stats 3d2f...-..."},

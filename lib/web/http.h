@@ -48,7 +48,10 @@
  * Heads: libmicrohttpd holds a head of up to
  * HTTP_MHD_MEMORY_FACTOR x header_max, so that every head over our limits
  * reaches us and gets our JSON answer; one that does not even fit there
- * gets libmicrohttpd's own short 414/431 page.
+ * gets libmicrohttpd's own short 414/431 page. That page is compiled into
+ * libmicrohttpd (0.9.x has no option or callback to replace it), so some
+ * size always gets it; a larger factor would only move that size and let
+ * every connection hold more memory.
  *
  * A body whose declared Content-Length is over the limit (body_max, or
  * what the service's head check refuses) is answered 413 as soon as the

@@ -717,6 +717,22 @@ static void test_create_call_timeout(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
+/* Stops the dialer (it must exit cleanly) and starts it again with
+ * dialer_env plus extra (NULL-terminated; NULL for none). */
+static void dialer_restart(fixture_t *fx, const char *const *extra)
+{
+    int status = harness_stop(fx->dialer.pid, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const char *env[24];
+    size_t ne = 0;
+    for (; dialer_env[ne]; ne++)
+        env[ne] = dialer_env[ne];
+    for (size_t i = 0; extra && extra[i] && ne < 23; i++)
+        env[ne++] = extra[i];
+    env[ne] = NULL;
+    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, env);
+}
+
 /* A create-call request that waits to be sent (here for the dialer's one
  * provider connection, busy with a slow answer) is looked at again the
  * moment it would leave: past the window's end less the guard, it is not
@@ -727,16 +743,9 @@ static void test_create_call_timeout(void **state)
 static void test_queued_request_refused_after_window(void **state)
 {
     fixture_t *fx = *state;
-    int status = harness_stop(fx->dialer.pid, SIGTERM);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const char *one_conn_env[16];
-    size_t ne = 0;
-    for (; dialer_env[ne]; ne++)
-        one_conn_env[ne] = dialer_env[ne];
-    one_conn_env[ne++] = "OUTDIAL_DIALER_MAX_CONNECTIONS=1";
-    one_conn_env[ne++] = "OUTDIAL_DIALER_REQUEST_TIMEOUT_MS=5000";
-    one_conn_env[ne] = NULL;
-    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, one_conn_env);
+    static const char *const one_conn[] = {"OUTDIAL_DIALER_MAX_CONNECTIONS=1",
+                                           "OUTDIAL_DIALER_REQUEST_TIMEOUT_MS=5000", NULL};
+    dialer_restart(fx, one_conn);
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":1500,\"max_ms\":1500}}");
 
     ds_job_t first;
@@ -767,9 +776,7 @@ static void test_queued_request_refused_after_window(void **state)
     assert_int_equal(ds_wait_terminal(fx->w, first.attempt_id, 20000).status, P(COMPLETED));
 
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":0}}");
-    status = harness_stop(fx->dialer.pid, SIGTERM);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, dialer_env);
+    dialer_restart(fx, NULL);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -779,15 +786,8 @@ static void test_sigterm_mid_run(void **state)
     /* A dialer that takes 4 jobs at a time against a provider that answers
      * each create-call after 300 ms: the stop comes mid-run, with requests
      * in flight and jobs not yet taken. */
-    int status = harness_stop(fx->dialer.pid, SIGTERM);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const char *slow_env[16];
-    size_t ne = 0;
-    for (; dialer_env[ne]; ne++)
-        slow_env[ne] = dialer_env[ne];
-    slow_env[ne++] = "OUTDIAL_DIALER_MAX_INFLIGHT=4";
-    slow_env[ne] = NULL;
-    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, slow_env);
+    static const char *const four_at_a_time[] = {"OUTDIAL_DIALER_MAX_INFLIGHT=4", NULL};
+    dialer_restart(fx, four_at_a_time);
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":300,\"max_ms\":300}}");
 
     enum { N = 60 };
@@ -811,7 +811,7 @@ static void test_sigterm_mid_run(void **state)
         harness_sleep_ms(2);
     }
     int64_t stop_started = harness_ms();
-    status = harness_stop(fx->dialer.pid, SIGTERM);
+    int status = harness_stop(fx->dialer.pid, SIGTERM);
     fx->dialer.pid = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);

@@ -22,6 +22,14 @@
 # finds a dialer gone, or gets a 503, is sent to another). Start it before
 # the dialers when SVC_INGRESS=1 (the default); with SVC_INGRESS=0 each
 # dialer gives its own URL.
+# Two settings for the fault tests (tests/fault/chaos):
+#   SVC_NETNS_PREFIX  when set, api, importer, scheduler-N and dialer-N run
+#                     in the network namespace SVC_NETNS_PREFIX<name>, which
+#                     the caller made and joined to the rest through
+#                     tests/fault/netfault (the ingress and the simulator stay
+#                     outside: the provider's side of the network)
+#   SVC_ENV[name]     extra KEY=VALUE words for that one service's environment
+#                     (an associative array, e.g. a dialer's clock skew)
 #   svc_stop NAME [SIG] signal (default TERM) and wait for the process
 #   svc_alive NAME      whether it runs
 #   svc_port NAME       its HTTP port
@@ -40,6 +48,7 @@ if [ -z "${OUTDIAL_API_ADMIN_TOKEN:-}" ]; then
 fi
 export OUTDIAL_API_ADMIN_TOKEN
 SVC_NAMES=()
+declare -p SVC_ENV >/dev/null 2>&1 || declare -gA SVC_ENV=()
 
 svc_port() {
     case $1 in
@@ -104,6 +113,16 @@ svc_start() {
                 "$BUILD/services/dialer/outdial-dialer"
             ;;
         *) echo "svc_start: unknown service $name" >&2; return 1 ;;
+    esac
+    if [ -n "${SVC_ENV[$name]:-}" ]; then
+        # shellcheck disable=SC2206  # KEY=VALUE words, split on purpose
+        set -- env ${SVC_ENV[$name]} "$@"
+    fi
+    case $name in
+        api | importer | scheduler-* | dialer-*)
+            # ip netns exec execs the command: the pid stays the service's.
+            [ -n "${SVC_NETNS_PREFIX:-}" ] && set -- ip netns exec "$SVC_NETNS_PREFIX$name" "$@"
+            ;;
     esac
     "$@" >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$LOGS/$name.pid"

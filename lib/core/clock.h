@@ -19,6 +19,15 @@
  *   OUTDIAL_CLOCK_OFFSET  seconds added to campaign time, may be negative,
  *                         default 0; or OUTDIAL_CLOCK_START, the campaign time
  *                         (RFC 3339 UTC, e.g. 2026-03-08T06:00:00Z) at the epoch
+ *   OUTDIAL_CLOCK_SKEW_MS TEST ONLY (tests/fault/chaos): this process's wall clock
+ *                         reads that many milliseconds ahead of the real one
+ *                         (negative: behind), -30000..30000, default 0, as a
+ *                         machine whose clock drifted would. It moves campaign
+ *                         time only (od_clock_now_us), by skew x scale; real
+ *                         durations and deadlines are differences and do not
+ *                         move. Never set it in a deployment: it exists to
+ *                         prove that no window or cap decision needs the
+ *                         processes to agree on the time to the second.
  */
 #ifndef OUTDIAL_CLOCK_H
 #define OUTDIAL_CLOCK_H
@@ -36,6 +45,7 @@ typedef struct od_clock {
     double scale;      /* campaign seconds per real second */
     int64_t epoch_us;  /* real instant the scale pivots on */
     int64_t offset_us; /* added to campaign time */
+    int64_t skew_us;   /* test only: added to the real time od_clock_now_us reads */
 } od_clock_t;
 
 /* The real clock: scale 1, no offset. */
@@ -51,7 +61,7 @@ int64_t od_clock_real_us(void);
 /* Campaign time at the real instant real_us. */
 int64_t od_clock_at(const od_clock_t *clk, int64_t real_us);
 
-/* Campaign time now. */
+/* Campaign time now: od_clock_at of the real time plus the clock's skew. */
 int64_t od_clock_now_us(const od_clock_t *clk);
 
 /* The real duration that passes while campaign time advances by

@@ -213,33 +213,50 @@ static void job_abandon(jobs_t *js, dial_job_t *job)
 
 /* ---- the create-call request ---- */
 
+/* The last campaign instant at which a create-call request may leave: the
+ * window's end less the guard, the time given to the request's own trip. */
+static int64_t job_send_before(const jobs_t *js, const dial_job_t *job)
+{
+    int64_t guard_us =
+        (int64_t)((double)js->env.cfg->window_guard_ms * 1000.0 * js->env.cfg->clk.scale);
+    return job->dj->not_after_us - guard_us;
+}
+
+/* A create-call request that would leave too late is not sent: the call is
+ * not placed (the attempt key stays ours: nothing was dialed, the scheduler
+ * takes the lead back on the skip). */
+static void job_skip_late(jobs_t *js, dial_job_t *job)
+{
+    char err[512], until[40];
+    od_time_format_rfc3339(job->dj->not_after_us, until, sizeof(until));
+    snprintf(err, sizeof(err),
+             "the calling window closes at %s, within the %" PRId64
+             " ms a create-call request is given to reach the provider",
+             until, js->env.cfg->window_guard_ms);
+    call_drop(js, job);
+    line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+    job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
+}
+
 static void job_post(jobs_t *js, dial_job_t *job)
 {
     char err[512];
     wait_remove(js, job);
-    /* Last look at the window: the checks took time, and so will the
-     * request; a call that would reach the provider after not_after is not
-     * placed (the attempt key stays ours: nothing was dialed, the scheduler
-     * takes the lead back on the skip). */
-    int64_t now = od_clock_now_us(&js->env.cfg->clk);
-    int64_t guard_us =
-        (int64_t)((double)js->env.cfg->window_guard_ms * 1000.0 * js->env.cfg->clk.scale);
-    if (now + guard_us >= job->dj->not_after_us) {
-        char until[40];
-        od_time_format_rfc3339(job->dj->not_after_us, until, sizeof(until));
-        snprintf(err, sizeof(err),
-                 "the calling window closes at %s, within the %" PRId64
-                 " ms a create-call request is given to reach the provider",
-                 until, js->env.cfg->window_guard_ms);
-        call_drop(js, job);
-        line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
-        job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
+    /* Last look at the window here (the checks took time), and again by
+     * libcurl the moment the request leaves (send_before_us): a request
+     * can wait for a free connection, or for a dial loop stalled on Redis,
+     * long after this. */
+    int64_t send_before = job_send_before(js, job);
+    if (od_clock_now_us(&js->env.cfg->clk) >= send_before) {
+        job_skip_late(js, job);
         return;
     }
     xfer_t *x = xcalloc(1, sizeof(*x));
     x->kind = XFER_CREATE;
     x->job = job;
     x->ops = job->ops;
+    x->send_before_us = send_before;
+    x->clk = &js->env.cfg->clk;
     int rc =
         job->ops->call_request_build(&js->env.cfg->provider, job->dj, &x->req, err, sizeof(err));
     if (rc) {
@@ -444,6 +461,10 @@ void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc)
     dial_job_t *job = x->job;
     metrics_histogram_observe(js->env.m->create_call_seconds,
                               (double)(od_clock_real_us() - x->started_real_us) / 1e6);
+    if (x->refused_late) {
+        job_skip_late(js, job);
+        return;
+    }
     if (crc != CURLE_OK) {
         bool never = xfer_never_sent(x, crc);
         metrics_counter_add(

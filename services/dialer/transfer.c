@@ -63,6 +63,23 @@ void xfer_free(xfer_t *x)
     free(x);
 }
 
+/* libcurl calls this once the connection is up, just before the request
+ * leaves (CURLOPT_PREREQFUNCTION, libcurl 7.80). */
+static int xfer_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                       int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    xfer_t *x = arg;
+    if (od_clock_now_us(x->clk) >= x->send_before_us) {
+        x->refused_late = true;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
 int xfer_start(transfers_t *tr, xfer_t *x, int64_t timeout_ms)
 {
     x->easy = curl_easy_init();
@@ -90,6 +107,10 @@ int xfer_start(transfers_t *tr, xfer_t *x, int64_t timeout_ms)
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    if (x->send_before_us) {
+        curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, xfer_prereq);
+        curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
+    }
     x->started_real_us = od_clock_real_us();
     if (curl_multi_add_handle(tr->multi, x->easy) != CURLM_OK)
         return OD_ERR_INTERNAL;

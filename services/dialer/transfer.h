@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "err.h"
 #include "metrics.h"
 #include "provider.h"
@@ -44,6 +45,14 @@ typedef struct xfer {
     char attempt_id[UUID_STR_LEN]; /* XFER_LOOKUP */
     const provider_ops_t *ops;
     int64_t started_real_us;
+    /* When send_before_us is not 0, the request is not sent once clk reads
+     * that campaign instant: libcurl's pre-request callback looks at the
+     * moment the request would leave, after any wait in libcurl's queue
+     * (all connections busy) or in a stalled dial loop, and aborts it then;
+     * refused_late says so, and nothing reached the provider. */
+    int64_t send_before_us;
+    const od_clock_t *clk;
+    bool refused_late;
 } xfer_t;
 
 typedef struct transfers {

@@ -717,21 +717,77 @@ static void test_create_call_timeout(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
+/* Stops the dialer (it must exit cleanly) and starts it again with
+ * dialer_env plus extra (NULL-terminated; NULL for none). */
+static void dialer_restart(fixture_t *fx, const char *const *extra)
+{
+    int status = harness_stop(fx->dialer.pid, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    const char *env[24];
+    size_t ne = 0;
+    for (; dialer_env[ne]; ne++)
+        env[ne] = dialer_env[ne];
+    for (size_t i = 0; extra && extra[i] && ne < 23; i++)
+        env[ne++] = extra[i];
+    env[ne] = NULL;
+    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, env);
+}
+
+/* A create-call request that waits to be sent (here for the dialer's one
+ * provider connection, busy with a slow answer) is looked at again the
+ * moment it would leave: past the window's end less the guard, it is not
+ * sent. Before, the last look came when the request was queued, and
+ * tests/fault/chaos found calls reaching the provider up to a second
+ * (20 campaign minutes) after the window closed, under a slow provider or
+ * a stalled Redis. */
+static void test_queued_request_refused_after_window(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const one_conn[] = {"OUTDIAL_DIALER_MAX_CONNECTIONS=1",
+                                           "OUTDIAL_DIALER_REQUEST_TIMEOUT_MS=5000", NULL};
+    dialer_restart(fx, one_conn);
+    ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":1500,\"max_ms\":1500}}");
+
+    ds_job_t first;
+    ds_job_init(fx->w, &first, CAMPAIGN, ACCOUNT, "+15550007701");
+    ds_job_send(fx->w, &first);
+    int64_t deadline = harness_ms() + 10000;
+    while (ds_sim_placed(&fx->sim, first.attempt_id) == 0) {
+        if (harness_ms() > deadline)
+            fail_msg("the first call never reached the simulator");
+        harness_sleep_ms(5);
+    }
+    /* The connection is busy for 1.5 s. The second job's window closes
+     * 1 s (real) from now: its checks and the first look pass (more than
+     * the 500 ms guard left), then its request waits for the connection. */
+    ds_job_t second;
+    ds_job_init(fx->w, &second, CAMPAIGN, ACCOUNT, "+15550007702");
+    second.not_after_us =
+        od_clock_now_us(&fx->w->clk) + (int64_t)(1.0 * OD_USEC_PER_SEC * fx->w->clk.scale);
+    ds_job_send(fx->w, &second);
+
+    expect_skipped(fx, &second, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
+    /* Nothing dialed, so no line lock is left behind. */
+    char key[RKEYS_KEY_MAX], err[256];
+    char *holder = NULL;
+    rkeys_line(fx->w->redis_prefix, second.e164, key);
+    assert_int_equal(redis_get(fx->w->redis, key, &holder, NULL, err, sizeof(err)),
+                     OD_ERR_NOT_FOUND);
+    assert_int_equal(ds_wait_terminal(fx->w, first.attempt_id, 20000).status, P(COMPLETED));
+
+    ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":0}}");
+    /* The one-connection dialer stays: the next test starts its own. */
+    ds_sim_invariants_ok(&fx->sim);
+}
+
 static void test_sigterm_mid_run(void **state)
 {
     fixture_t *fx = *state;
     /* A dialer that takes 4 jobs at a time against a provider that answers
      * each create-call after 300 ms: the stop comes mid-run, with requests
      * in flight and jobs not yet taken. */
-    int status = harness_stop(fx->dialer.pid, SIGTERM);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const char *slow_env[16];
-    size_t ne = 0;
-    for (; dialer_env[ne]; ne++)
-        slow_env[ne] = dialer_env[ne];
-    slow_env[ne++] = "OUTDIAL_DIALER_MAX_INFLIGHT=4";
-    slow_env[ne] = NULL;
-    ds_dialer_start(&fx->dialer, &fx->sim, fx->dialer.port, slow_env);
+    static const char *const four_at_a_time[] = {"OUTDIAL_DIALER_MAX_INFLIGHT=4", NULL};
+    dialer_restart(fx, four_at_a_time);
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":300,\"max_ms\":300}}");
 
     enum { N = 60 };
@@ -755,7 +811,7 @@ static void test_sigterm_mid_run(void **state)
         harness_sleep_ms(2);
     }
     int64_t stop_started = harness_ms();
-    status = harness_stop(fx->dialer.pid, SIGTERM);
+    int status = harness_stop(fx->dialer.pid, SIGTERM);
     fx->dialer.pid = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -812,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_duplicated_webhooks),
         cmocka_unit_test(test_lost_webhooks_reconciled),
         cmocka_unit_test(test_create_call_timeout),
+        cmocka_unit_test(test_queued_request_refused_after_window),
         cmocka_unit_test(test_sigterm_mid_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

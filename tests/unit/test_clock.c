@@ -18,6 +18,7 @@ static void clear_env(void)
     unsetenv("OUTDIAL_CLOCK_EPOCH");
     unsetenv("OUTDIAL_CLOCK_OFFSET");
     unsetenv("OUTDIAL_CLOCK_START");
+    unsetenv("OUTDIAL_CLOCK_SKEW_MS");
 }
 
 static int setup(void **state)
@@ -84,6 +85,34 @@ static void test_start_places_campaign_time(void **state)
                      start + 60 * OD_USEC_PER_SEC);
 }
 
+/* A skewed process reads campaign time skew x scale ahead; real
+ * durations do not move. */
+static void test_skew_moves_campaign_time_only(void **state)
+{
+    (void)state;
+    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
+    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    od_clock_t straight;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&straight, err, sizeof(err)), OD_OK);
+    setenv("OUTDIAL_CLOCK_SKEW_MS", "5000", 1);
+    od_clock_t ahead;
+    assert_int_equal(od_clock_from_env(&ahead, err, sizeof(err)), OD_OK);
+    int64_t a = od_clock_now_us(&straight);
+    int64_t b = od_clock_now_us(&ahead);
+    int64_t c = od_clock_now_us(&straight);
+    /* 5 real seconds at 60x: 5 campaign minutes ahead. */
+    assert_true(b - a >= 300 * OD_USEC_PER_SEC);
+    assert_true(b - c <= 300 * OD_USEC_PER_SEC);
+    assert_int_equal(od_clock_at(&ahead, 1010 * OD_USEC_PER_SEC),
+                     od_clock_at(&straight, 1010 * OD_USEC_PER_SEC));
+    assert_int_equal(od_clock_real_duration_us(&ahead, 60 * OD_USEC_PER_SEC), OD_USEC_PER_SEC);
+    setenv("OUTDIAL_CLOCK_SKEW_MS", "-5000", 1);
+    od_clock_t behind;
+    assert_int_equal(od_clock_from_env(&behind, err, sizeof(err)), OD_OK);
+    assert_true(od_clock_now_us(&behind) < od_clock_now_us(&straight));
+}
+
 /* Every wrong setting is refused, and the message names the variable. */
 static void test_bad_settings_name_the_variable(void **state)
 {
@@ -100,6 +129,10 @@ static void test_bad_settings_name_the_variable(void **state)
         {"OUTDIAL_CLOCK_OFFSET", "1h", "OUTDIAL_CLOCK_OFFSET: '1h' is not a number"},
         {"OUTDIAL_CLOCK_START", "2026-03-08 06:00",
          "OUTDIAL_CLOCK_START: needs OUTDIAL_CLOCK_EPOCH"},
+        {"OUTDIAL_CLOCK_SKEW_MS", "30001",
+         "OUTDIAL_CLOCK_SKEW_MS: 30001 is out of range (allowed: -30000..30000)"},
+        {"OUTDIAL_CLOCK_SKEW_MS", "-86400000", "OUTDIAL_CLOCK_SKEW_MS: -86400000 is out of range"},
+        {"OUTDIAL_CLOCK_SKEW_MS", "5s", "OUTDIAL_CLOCK_SKEW_MS: '5s' is not"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clear_env();
@@ -194,6 +227,7 @@ int main(void)
         cmocka_unit_test_setup(test_offset_shifts_time, setup),
         cmocka_unit_test_setup(test_scale_pivots_on_epoch, setup),
         cmocka_unit_test_setup(test_start_places_campaign_time, setup),
+        cmocka_unit_test_setup(test_skew_moves_campaign_time_only, setup),
         cmocka_unit_test_setup(test_bad_settings_name_the_variable, setup),
         cmocka_unit_test_setup(test_rfc3339, setup),
         cmocka_unit_test(test_timespec_after_ms_is_normalised),

@@ -325,6 +325,11 @@ void dialjob_init(dialjob_t *job)
     outdial__v1__dial_job__init(job);
 }
 
+void dialjob_legal_init(dialjob_legal_t *legal)
+{
+    outdial__v1__dial_job__legal__init(legal);
+}
+
 int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
 {
     static const char M[] = "DialJob";
@@ -344,6 +349,17 @@ int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
     CHECK_MAP_KEYS(M, "variables", job->variables, job->n_variables);
     RETURN_IF(check_time(M, "not_after_us", job->not_after_us, true, errbuf, errlen));
     RETURN_IF(check_time(M, "issued_at_us", job->issued_at_us, true, errbuf, errlen));
+    if (!job->legal)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.legal: required", M);
+    const char *profile = job->legal->profile ? job->legal->profile : "";
+    if (strcmp(profile, "none") != 0 && strcmp(profile, "us_federal") != 0 &&
+        strcmp(profile, "us_states") != 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.legal.profile: '%.32s' is not none, us_federal or us_states", M,
+                       profile);
+    if (strcmp(profile, "none") != 0 && job->legal->n_zones == 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.legal.zones: required when the profile is %s", M, profile);
     return OD_OK;
 }
 
@@ -406,7 +422,7 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
                          errlen));
     bool skipped = event->status == OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
     RETURN_IF(check_enum(M, "skip_reason", (int)event->skip_reason,
-                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY, skipped, errbuf,
+                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES, skipped, errbuf,
                          errlen));
     if (!skipped && event->skip_reason != OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
@@ -463,6 +479,7 @@ enum json_field {
     JF_SECONDARY_PHONES,
     JF_REGION,
     JF_PHONE,
+    JF_STATE,
     JF_COUNT,
 };
 
@@ -477,6 +494,7 @@ static const char *const json_names[JF_COUNT][2] = {
     [JF_SECONDARY_PHONES] = {"secondary_phones", "secondaryPhones"},
     [JF_REGION] = {"region", "region"},
     [JF_PHONE] = {"phone", "phone"},
+    [JF_STATE] = {"state", "state"},
 };
 
 static int json_field_find(const char *key)
@@ -618,6 +636,9 @@ static int json_lead_fill(json_lead_t *jl, char *errbuf, size_t errlen)
             break;
         case JF_PHONE:
             RETURN_IF(json_string_field(key, value, &lead->phone, errbuf, errlen));
+            break;
+        case JF_STATE:
+            RETURN_IF(json_string_field(key, value, &lead->state, errbuf, errlen));
             break;
         case JF_VARIABLES:
             RETURN_IF(json_variables(jl, value, errbuf, errlen));

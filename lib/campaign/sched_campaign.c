@@ -13,7 +13,7 @@
     " coalesce(c.goal_variable, ''), c.goal_based_retry, c.max_concurrent_calls,"                  \
     " coalesce(c.calls_per_minute, 0), c.cpm_tokens, od_us(c.cpm_refilled_at),"                    \
     " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
-    " a.provider_assistant_id, coalesce(a.provider_phone_number_id, '')"
+    " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''), acc.legal_profile"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -82,7 +82,10 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
                PQgetvalue(res, 0, 22));
     copy_field(out->provider_phone_number_id, sizeof(out->provider_phone_number_id),
                PQgetvalue(res, 0, 23));
-    out->in_flight = PQnfields(res) > 24 ? strtoll(PQgetvalue(res, 0, 24), NULL, 10) : -1;
+    rc = legal_profile_parse(PQgetvalue(res, 0, 24), &out->legal_profile, errbuf, errlen);
+    if (rc)
+        return rc;
+    out->in_flight = PQnfields(res) > 25 ? strtoll(PQgetvalue(res, 0, 25), NULL, 10) : -1;
     return OD_OK;
 }
 
@@ -106,7 +109,8 @@ int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t loc
 
 bool sched_window_is_shared(const sched_campaign_t *c)
 {
-    return c->tz_mode == MODEL_TZ_MODE_ASSISTANT && !c->has_quiet_hours;
+    return c->tz_mode == MODEL_TZ_MODE_ASSISTANT && !c->has_quiet_hours &&
+           c->legal_profile == LEGAL_PROFILE_NONE;
 }
 
 int sched_lead_window(const sched_campaign_t *c, const char *lead_tz, const char *e164,

@@ -44,6 +44,10 @@ void leads_reset(api_ctx_t *ctx);
 void leads_complete(api_ctx_t *ctx);
 void leads_contacts_add(api_ctx_t *ctx);
 
+/* compliance.c */
+void accounts_legal_rules(api_ctx_t *ctx);
+void leads_eligibility(api_ctx_t *ctx);
+
 /* imports.c */
 int imports_upload_body(api_ctx_t *ctx, const char *data, size_t len, void **state,
                         void (**free_state)(api_ctx_t *ctx, void *state));

@@ -111,6 +111,10 @@ void dial_event_skipped(dial_event_t *e, const provider_attempt_t *a, model_skip
     base(e, a, DIAL_KIND_SKIPPED, MODEL_CALL_SKIPPED, now_us);
     e->ev.skip_reason = dial_skip_reason_to_proto(reason);
     snprintf(e->skip_detail, sizeof(e->skip_detail), "%s", detail ? detail : "");
+    /* The call row keeps the ended reason, not the detail: the reason and
+     * as much of the detail as fits, so a skipped attempt says why. */
+    snprintf(e->ended_reason, sizeof(e->ended_reason), "%s: %s", model_skip_reason_name(reason),
+             detail ? detail : "");
 }
 
 void dial_event_initiated(dial_event_t *e, const provider_attempt_t *a,

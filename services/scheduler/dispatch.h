@@ -11,8 +11,9 @@
  * The campaign row is locked (FOR UPDATE SKIP LOCKED) for the whole claim,
  * so several scheduler replicas serialise per campaign and never issue two
  * jobs for one attempt, and the concurrency cap holds across replicas.
- * Leads whose own window (timezone mode lead, quiet hours) is closed are
- * not claimed: their next_attempt_at moves to the moment it opens.
+ * Leads whose own window (timezone mode lead, quiet hours, the callee's
+ * legal rules under a legal profile) is closed are not claimed: their
+ * next_attempt_at moves to the first moment all of it opens.
  *
  * What to claim is decided by the pure functions of dispatch_plan.h (slots,
  * tokens, windows); this module locks, claims, writes and produces.
@@ -26,6 +27,8 @@
 
 #include <stdint.h>
 
+#include "campaign_legal.h"
+#include "dispatch_plan.h"
 #include "err.h"
 #include "kafka.h"
 #include "pg.h"
@@ -39,8 +42,9 @@
 typedef struct dispatch_stats {
     uint64_t jobs_issued;    /* dial jobs produced (delivery not yet confirmed) */
     uint64_t leads_deferred; /* due leads whose own window was closed */
-    uint64_t campaigns;      /* campaigns dispatched (owned and running) */
-    int64_t next_wake_us;    /* earliest known future instant with work; INT64_MAX if none */
+    uint64_t deferred_by_rule[DISPATCH_DEFER_RULE_COUNT]; /* the same, by what held them */
+    uint64_t campaigns;   /* campaigns dispatched (owned and running) */
+    int64_t next_wake_us; /* earliest known future instant with work; INT64_MAX if none */
 } dispatch_stats_t;
 
 void dispatch_stats_init(dispatch_stats_t *st);
@@ -58,10 +62,12 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
                  int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
 
 /* Builds the DialJob for a claimed lead; shared with recovery.c's re-issue.
- * Encodes into *out (caller frees). variables_json is the lead's JSONB text. */
+ * Encodes into *out (caller frees). variables_json is the lead's JSONB text;
+ * acct and legal (either NULL: profile none) give the job's legal rules. */
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
-                        const char *variables_json, int64_t not_after_us, int64_t now_us,
+                        const char *variables_json, const legal_account_t *acct,
+                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
                         uint8_t **out, size_t *out_len, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

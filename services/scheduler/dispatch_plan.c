@@ -88,17 +88,48 @@ double dispatch_plan_tokens_left(const dispatch_plan_t *plan)
     return plan->tokens < 0 ? 0 : plan->tokens;
 }
 
-int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
-                         int64_t now_us, dispatch_lead_step_t *step, char *errbuf, size_t errlen)
+const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule)
 {
+    static const char *const names[] = {"window", "legal_hours", "legal_closed_day",
+                                        "legal_holiday"};
+    return rule < DISPATCH_DEFER_RULE_COUNT ? names[rule] : "unknown";
+}
+
+/* The legal rule that holds the lead back at now, if one does. */
+static int legal_defer_rule(const lead_legal_t *legal, int64_t now_us, dispatch_defer_rule_t *rule,
+                            char *errbuf, size_t errlen)
+{
+    *rule = DISPATCH_DEFER_WINDOW;
+    if (!legal || legal->rules.n_entries == 0)
+        return OD_OK;
+    legal_gate_t gate;
+    int rc = legal_gate_check(&legal->rules, legal->callee_tz.zones, legal->callee_tz.n_zones,
+                              now_us, &gate, errbuf, errlen);
+    if (rc || gate.allowed)
+        return rc;
+    *rule = legal_gate_on_holiday(&gate) ? DISPATCH_DEFER_LEGAL_HOLIDAY
+            : gate.verdict.n_blocks && gate.verdict.blocks[0].reason == LEGAL_REASON_CLOSED_DAY
+                ? DISPATCH_DEFER_LEGAL_DAY
+                : DISPATCH_DEFER_LEGAL_HOURS;
+    return OD_OK;
+}
+
+int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, const char *lead_tz,
+                         const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
+                         size_t errlen)
+{
+    static const legal_rules_t no_rules;
     memset(step, 0, sizeof(*step));
     lead_window_t lw;
     window_slot_t slot;
+    const legal_rules_t *rules = legal ? &legal->rules : &no_rules;
     int rc = sched_lead_window(c, lead_tz, e164, now_us, &lw, errbuf, errlen);
     if (rc == OD_OK)
-        rc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, errbuf, errlen);
+        rc = legal_slot_find(lw.rules, lw.n_rules, rules, legal ? legal->callee_tz.zones : NULL,
+                             legal ? legal->callee_tz.n_zones : 0, now_us, &slot, errbuf, errlen);
     if (rc == OD_ERR_NOT_FOUND) {
-        /* Quiet hours and campaign window never overlap in the person's zones. */
+        /* Quiet hours, campaign window and legal rules never overlap in
+         * the person's zones. */
         step->never_opens = true;
         step->defer_to_us = now_us + DISPATCH_NEVER_OPEN_RETRY_US;
         return OD_OK;
@@ -107,7 +138,7 @@ int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const c
         return rc;
     if (slot.open_us > now_us) {
         step->defer_to_us = slot.open_us;
-        return OD_OK;
+        return legal_defer_rule(legal, now_us, &step->rule, errbuf, errlen);
     }
     step->claim = true;
     step->not_after_us = slot.close_us;

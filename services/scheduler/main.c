@@ -55,6 +55,7 @@ typedef struct scheduler {
     metrics_registry_t *metrics;
     metrics_counter_t *jobs_issued;
     metrics_counter_t *leads_deferred;
+    metrics_counter_t *deferred_by_rule[DISPATCH_DEFER_RULE_COUNT];
     metrics_counter_t *events_applied[4];
     metrics_counter_t *recovered;
     metrics_gauge_t *due_backlog;
@@ -261,6 +262,8 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
             metrics_counter_add(s->jobs_issued, dst.jobs_issued);
         }
         metrics_counter_add(s->leads_deferred, dst.leads_deferred);
+        for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT; k++)
+            metrics_counter_add(s->deferred_by_rule[k], dst.deferred_by_rule[k]);
         if (started - last_recovery >= 1000000) {
             last_recovery = started;
             if (r && recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
@@ -390,6 +393,18 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
     for (int i = 0; i < 4 && rc == OD_OK; i++) {
         const char *values[] = {effect_names[i], NULL};
         rc = metrics_counter_with(fam, values, &s->events_applied[i], err, errlen);
+    }
+    static const char *const rule_label[] = {"rule", NULL};
+    if (rc == OD_OK)
+        rc = metrics_family_register(s->metrics, METRICS_COUNTER,
+                                     "outdial_scheduler_leads_deferred_by_rule_total",
+                                     "Due leads deferred, by the rule that held them: the "
+                                     "window (campaign window, quiet hours) or the callee's "
+                                     "legal hours, closed day or holiday.",
+                                     rule_label, NULL, 0, &fam, err, errlen);
+    for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT && rc == OD_OK; k++) {
+        const char *values[] = {dispatch_defer_rule_name((dispatch_defer_rule_t)k), NULL};
+        rc = metrics_counter_with(fam, values, &s->deferred_by_rule[k], err, errlen);
     }
     return rc;
 }

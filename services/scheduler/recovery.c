@@ -19,7 +19,7 @@
 static const pg_stmt_t stuck_scheduled_stmt = {
     "recovery_stuck_scheduled",
     "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
-    " coalesce(timezone, ''), name, variables::text FROM lead"
+    " coalesce(timezone, ''), name, variables::text, coalesce(state, '') FROM lead"
     " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
     " ORDER BY status_changed_at LIMIT $2::int",
     2};
@@ -117,30 +117,38 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     if (rc)
         return rc;
     dispatch_lead_step_t step; /* would dispatch dial this lead now? */
-    rc = dispatch_lead_decide(&c, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us, &step,
-                              errbuf, errlen);
+    legal_account_t acct;
+    lead_legal_t legal;
+    rc = campaign_legal_load(db, &c, &acct, errbuf, errlen);
     if (rc)
         return rc;
-    if (!step.claim)
-        return OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    rc = campaign_lead_legal(&c, &acct, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5),
+                             PQgetvalue(row, i, 9), now_us, &legal, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = dispatch_lead_decide(&c, &legal, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us,
+                                  &step, errbuf, errlen);
+    if (rc == OD_OK && !step.claim)
+        rc = OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    if (rc)
+        goto out;
     char now[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
     const char *p[] = {lead_id, attempt_id, now};
     PGresult *res = NULL;
     rc = pg_stmt_exec(db, &reissue_stmt, p, &res, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     bool updated = PQntuples(res) == 1;
     PQclear(res);
     if (!updated)
-        return OD_OK; /* an event moved it meanwhile */
+        goto out; /* an event moved it meanwhile */
     uint8_t *buf = NULL;
     size_t len = 0;
     rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
-                             step.not_after_us, now_us, &buf, &len, errbuf, errlen);
+                             &acct, &legal, step.not_after_us, now_us, &buf, &len, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,
                              NULL, errbuf, errlen);
     free(buf);
@@ -148,6 +156,8 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
         st->reissued++;
         log_info("dial_job_reissued", "lead %s attempt %s re-issued", lead_id, attempt_id);
     }
+out:
+    legal_account_clear(&acct);
     return rc;
 }
 

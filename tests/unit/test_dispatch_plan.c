@@ -286,7 +286,8 @@ static void test_lead_table(void **state)
         sched_campaign_t c = lead_campaign(k);
         dispatch_lead_step_t step;
         char err[256] = "";
-        int rc = dispatch_lead_decide(&c, k->lead_tz, k->e164, T(k->now), &step, err, sizeof(err));
+        int rc =
+            dispatch_lead_decide(&c, NULL, k->lead_tz, k->e164, T(k->now), &step, err, sizeof(err));
         if (rc)
             fail_msg("%s: %s", k->name, err);
         assert_int_equal(step.claim, k->claim);
@@ -295,6 +296,73 @@ static void test_lead_table(void **state)
             assert_true(strlen(err) > 0); /* the reason, for the log */
         assert_instant(k->name, "not_after", step.not_after_us, instant(k->not_after));
         assert_instant(k->name, "defer to", step.defer_to_us, instant(k->defer_to));
+    }
+}
+
+/* One lead under a legal profile: the campaign window (09:00-21:00 every
+ * day in New York) meets the callee's rules. */
+typedef struct legal_case {
+    const char *name;
+    const char *profile;
+    const char *state; /* the lead's field; "" derives it from the number */
+    const char *e164;
+    const char *now;
+    bool claim;
+    dispatch_defer_rule_t rule;
+    const char *not_after; /* claim */
+    const char *defer_to;  /* !claim */
+} legal_case_t;
+
+/* clang-format off */
+static const legal_case_t legal_cases[] = {
+    {"FL 19:30: claim, the legal close (20:00) first", "us_states", "FL", "+13055550100",
+     "2026-12-07T19:30-05:00", true, DISPATCH_DEFER_WINDOW, "2026-12-07T20:00-05:00", NULL},
+    {"FL 20:30: the state's hours defer to 09:00", "us_states", "", "+13055550100",
+     "2026-12-07T20:30-05:00", false, DISPATCH_DEFER_LEGAL_HOURS, NULL, "2026-12-08T09:00-05:00"},
+    {"federal 20:30: claim until 21:00", "us_federal", "", "+13055550100",
+     "2026-12-07T20:30-05:00", true, DISPATCH_DEFER_WINDOW, "2026-12-07T21:00-05:00", NULL},
+    {"RI Sunday: closed day, Monday 09:00", "us_states", "", "+14015550100",
+     "2026-12-06T12:00-05:00", false, DISPATCH_DEFER_LEGAL_DAY, NULL, "2026-12-07T09:00-05:00"},
+    {"RI Thanksgiving: holiday, Friday 09:00", "us_states", "RI", "+14015550100",
+     "2026-11-26T12:00-05:00", false, DISPATCH_DEFER_LEGAL_HOLIDAY, NULL,
+     "2026-11-27T09:00-05:00"},
+    {"toll-free Sunday: the strictest rules, Monday 09:00", "us_states", "", "+18005550100",
+     "2026-12-06T12:00-05:00", false, DISPATCH_DEFER_LEGAL_DAY, NULL, "2026-12-07T09:00-05:00"},
+    {"campaign window closed at 07:00: the window", "us_states", "FL", "+13055550100",
+     "2026-12-07T07:00-05:00", false, DISPATCH_DEFER_LEGAL_HOURS, NULL, "2026-12-07T09:00-05:00"},
+    {"profile none at 22:30: the window", "none", "FL", "+13055550100",
+     "2026-12-07T22:30-05:00", false, DISPATCH_DEFER_WINDOW, NULL, "2026-12-08T09:00-05:00"},
+};
+/* clang-format on */
+
+static void test_lead_legal(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(legal_cases) / sizeof(legal_cases[0]); i++) {
+        const legal_case_t *k = &legal_cases[i];
+        sched_campaign_t c = campaign();
+        c.window = (window_spec_t){9 * 60, 21 * 60, WINDOW_DAYS_ALL};
+        char err[256] = "";
+        legal_account_t acct;
+        assert_int_equal(
+            legal_account_init(&acct, legal_pack_builtin(), k->profile, NULL, err, sizeof(err)),
+            OD_OK);
+        c.legal_profile = acct.profile;
+        assert_int_equal(sched_window_is_shared(&c), acct.profile == LEGAL_PROFILE_NONE);
+        lead_legal_t legal;
+        if (campaign_lead_legal(&c, &acct, "", k->e164, k->state, T(k->now), &legal, err,
+                                sizeof(err)))
+            fail_msg("%s: %s", k->name, err);
+        dispatch_lead_step_t step;
+        if (dispatch_lead_decide(&c, &legal, "", k->e164, T(k->now), &step, err, sizeof(err)))
+            fail_msg("%s: %s", k->name, err);
+        if (step.claim != k->claim || (!k->claim && step.rule != k->rule))
+            fail_msg("%s: claim %d rule %s, want %d %s", k->name, step.claim,
+                     dispatch_defer_rule_name(step.rule), k->claim,
+                     dispatch_defer_rule_name(k->rule));
+        assert_instant(k->name, "not_after", step.not_after_us, instant(k->not_after));
+        assert_instant(k->name, "defer to", step.defer_to_us, instant(k->defer_to));
+        legal_account_clear(&acct);
     }
 }
 
@@ -319,7 +387,7 @@ static void test_errors(void **state)
     c.tz_mode = MODEL_TZ_MODE_LEAD;
     err[0] = '\0';
     assert_int_equal(
-        dispatch_lead_decide(&c, "", "+14155550100", T(WED_10), &step, err, sizeof(err)),
+        dispatch_lead_decide(&c, NULL, "", "+14155550100", T(WED_10), &step, err, sizeof(err)),
         OD_ERR_INVALID);
     assert_non_null(strstr(err, "Nowhere/Atlantis"));
 }
@@ -328,8 +396,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_table), cmocka_unit_test(test_plan_window_per_lead),
-        cmocka_unit_test(test_plan_take),  cmocka_unit_test(test_lead_table),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_lead_legal), cmocka_unit_test(test_plan_take),
+        cmocka_unit_test(test_lead_table), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,8 @@
 
 static dialjob_variable_t job_vars[2];
 static dialjob_variable_t *job_var_ptrs[2];
+static dialjob_legal_t job_legal;
+static char *job_zones[] = {"America/New_York", "America/Chicago"};
 
 static void dialjob_full(dialjob_t *job)
 {
@@ -52,6 +54,13 @@ static void dialjob_full(dialjob_t *job)
     job->max_call_duration_s = 900;
     job->not_after_us = 1772960400000000LL; /* 2026-03-08T09:00:00Z */
     job->issued_at_us = 1772956800123456LL;
+    dialjob_legal_init(&job_legal);
+    job_legal.profile = "us_states";
+    job_legal.jurisdiction = "FL";
+    job_legal.zones = job_zones;
+    job_legal.n_zones = 2;
+    job_legal.overrides_json = "[{\"code\":\"FL\",\"calls_per_24h\":2}]";
+    job->legal = &job_legal;
 }
 
 static void callevent_full(callevent_t *event)
@@ -192,6 +201,12 @@ static void test_dialjob_round_trip(void **state)
     assert_int_equal(out->max_call_duration_s, in.max_call_duration_s);
     assert_true(out->not_after_us == in.not_after_us);
     assert_true(out->issued_at_us == in.issued_at_us);
+    assert_non_null(out->legal);
+    assert_string_equal(out->legal->profile, "us_states");
+    assert_string_equal(out->legal->jurisdiction, "FL");
+    assert_int_equal(out->legal->n_zones, 2);
+    assert_string_equal(out->legal->zones[1], "America/Chicago");
+    assert_string_equal(out->legal->overrides_json, in.legal->overrides_json);
     dialjob_free(out);
     free(buf);
 }
@@ -579,6 +594,22 @@ static void test_dialjob_field_errors(void **state)
     job_vars[0].key = "";
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "DialJob.variables: empty key");
+
+    dialjob_full(&job);
+    job.legal = NULL;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.legal: required");
+
+    dialjob_full(&job);
+    job_legal.profile = "strict";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err,
+                        "DialJob.legal.profile: 'strict' is not none, us_federal or us_states");
+
+    dialjob_full(&job);
+    job_legal.n_zones = 0;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.legal.zones: required when the profile is us_states");
 
     /* A struct that is not a DialJob is refused, not packed. */
     callevent_t event;

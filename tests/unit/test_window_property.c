@@ -40,15 +40,12 @@ static uint64_t rng_state = 0x6f75746469616cULL; /* "outdial" */
 
 static uint64_t rng_next(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return rt_rng_next(&rng_state);
 }
 
 static int64_t rng_range(int64_t lo, int64_t hi) /* [lo, hi) */
 {
-    return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo));
+    return rt_rng_range(&rng_state, lo, hi);
 }
 
 /* ---- oracle ---- */

@@ -441,7 +441,9 @@ int main(void)
 
     if (pg_conn_await(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler", &db, err,
                       sizeof(err))) {
-        status = 0; /* stopped while waiting */
+        if (!atomic_load(&stopping))
+            goto fail; /* a DSN that does not parse */
+        status = 0;    /* stopped while waiting */
         goto out;
     }
     bool migrate = true;

@@ -32,6 +32,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "deps.h"
 #include "err.h"
 
 #define KAFKA_BROKERS_ENV "OUTDIAL_KAFKA_BROKERS"
@@ -167,6 +168,20 @@ void kafka_consumer_free(kafka_consumer_t *c);
  * made or the topic has no partitions by then. */
 int kafka_topic_create(const char *brokers, const char *topic, int *partitions, char *errbuf,
                        size_t errlen) OD_WUR;
+
+/* ---- readiness check --------------------------------------------------- */
+
+/* How long a check waits for a broker's answer: a broker on a LAN answers
+ * metadata in milliseconds; two seconds without one means none is up. */
+#define KAFKA_CHECK_TIMEOUT_MS 2000
+
+/* Adds the cluster (OUTDIAL_KAFKA_BROKERS) to d as "kafka"
+ * (lib/core/deps.h): its check asks for metadata with a client of its own
+ * (client_id NULL: "outdial-check") that never produces, and passes when a
+ * broker answered within KAFKA_CHECK_TIMEOUT_MS; the reason of a failure
+ * names the bootstrap list. Its index, or OD_ERR_INVALID for bad
+ * configuration (nothing added); brokers need not answer yet. */
+int kafka_deps_add(deps_t *d, const char *client_id, char *errbuf, size_t errlen) OD_WUR;
 
 /* ---- messages ---------------------------------------------------------- */
 

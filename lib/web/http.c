@@ -362,11 +362,19 @@ static void healthz(http_request_t *req, http_response_t *resp, void *arg)
     http_response_json(resp, 200, "{\"status\":\"ok\"}");
 }
 
+/* A dependency that is down, as a failing check of /readyz. */
+static void readyz_dep_down(const char *name, const char *reason, void *arg)
+{
+    http_readiness_fail(arg, name, "%s", reason);
+}
+
 static void readyz(http_request_t *req, http_response_t *resp, void *arg)
 {
     (void)req;
     http_server_t *srv = arg;
     http_readiness_t rd = {0};
+    if (srv->cfg.deps)
+        deps_each_down(srv->cfg.deps, readyz_dep_down, &rd);
     if (srv->cfg.ready)
         srv->cfg.ready(&rd, srv->cfg.ready_arg);
     if (rd.failing == 0) {

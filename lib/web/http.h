@@ -5,7 +5,8 @@
  *   GET /healthz  200 {"status":"ok"} while the process runs
  *   GET /readyz   200 {"status":"ready"}, or 503
  *                 {"status":"not_ready","failing":[{"check":"...","reason":"..."}]}
- *                 from the service's readiness callback
+ *                 naming each dependency of cfg.deps that is down (deps.h),
+ *                 then what the service's readiness callback reports
  *   GET /metrics  the metrics registry in the Prometheus text format
  *
  * Services add their own routes by method and path prefix before starting
@@ -70,6 +71,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deps.h"
 #include "err.h"
 #include "metrics.h"
 
@@ -140,7 +142,8 @@ typedef struct http_config {
     size_t body_max;             /* largest buffered body, bytes */
     size_t header_max;           /* largest request line + headers, bytes (431 above) */
     metrics_registry_t *metrics; /* served at /metrics; NULL: the server makes its own */
-    http_ready_fn ready;         /* NULL: always ready */
+    deps_t *deps;                /* dependencies named when down (deps.h); NULL: none */
+    http_ready_fn ready;         /* NULL: always ready (but for deps) */
     void *ready_arg;
     http_head_fn head_check; /* NULL: none */
     void *head_check_arg;
@@ -148,8 +151,8 @@ typedef struct http_config {
 } http_config_t;
 
 /* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per
- * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no
- * readiness callback, no head check, no trusted proxy. */
+ * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry,
+ * no deps, no readiness callback, no head check, no trusted proxy. */
 void http_config_init(http_config_t *cfg);
 
 /*
@@ -167,7 +170,7 @@ int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf,
                          size_t errlen) OD_WUR;
 
 /* A server with the built-in routes, not yet listening. cfg is copied (the
- * registry and readiness argument are borrowed and must outlive the
+ * registry, deps and readiness argument are borrowed and must outlive the
  * server). Free with http_server_free(). */
 int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
                     size_t errlen) OD_WUR;

@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "config.h"
+#include "deps.h"
 #include "dispatch.h"
 #include "http.h"
 #include "kafka.h"
@@ -62,6 +63,8 @@ typedef struct scheduler {
     metrics_histogram_t *tick_seconds;
     atomic_bool pg_ok;
     atomic_bool consumer_ok;
+    deps_t *deps; /* PostgreSQL, Redis, Kafka: whether each answers (deps.h) */
+    int dep_pg;
 } scheduler_t;
 
 static atomic_bool stopping;
@@ -76,9 +79,9 @@ static void ready_check(http_readiness_t *rd, void *arg)
 {
     scheduler_t *s = arg;
     if (!atomic_load(&s->pg_ok))
-        http_readiness_fail(rd, "postgres", "the last dispatch pass failed");
+        http_readiness_fail(rd, "dispatch", "the last dispatch pass failed");
     if (!atomic_load(&s->consumer_ok))
-        http_readiness_fail(rd, "kafka", "the call-event consumer is not running");
+        http_readiness_fail(rd, "results", "the call-event consumer is not running");
 }
 
 static const pg_stmt_t backlog_stmt = {
@@ -97,13 +100,13 @@ static void *results_main(void *arg)
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
     kafka_consumer_t *consumer = NULL;
-    if (pg_conn_new(s->dsn, "outdial-scheduler-results", NULL, &db, err, sizeof(err))) {
-        log_error("startup", "results: %s", err);
-        atomic_store(&stopping, true);
-        return NULL;
-    }
+    if (pg_conn_await(s->deps, s->dep_pg, &stopping, s->dsn, "outdial-scheduler-results", &db, err,
+                      sizeof(err)))
+        return NULL; /* stopped while waiting */
+    /* A client that connects once Redis answers (redis.h); an error is a
+     * bad OUTDIAL_REDIS_* variable, which main has reported already. */
     if (redis_new_from_env(&r, err, sizeof(err)))
-        log_warn("redis", "results: %s (balance pauses are mirrored on the next tick)", err);
+        r = NULL;
     char group[TOPIC_NAME_MAX + 1];
     if (topic_group_from_env("scheduler", group, sizeof(group), err, sizeof(err))) {
         log_error("startup", "results: %s", err);
@@ -438,13 +441,26 @@ int main(void)
     hcfg.metrics = s.metrics;
     hcfg.ready = ready_check;
     hcfg.ready_arg = &s;
-    if (http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
+    /* What the scheduler needs, checked from the start: /readyz names each
+     * one that does not answer, and nothing below exits for it. */
+    s.deps = deps_new();
+    s.dep_pg = pg_deps_add(s.deps, s.dsn);
+    hcfg.deps = s.deps;
+    if (redis_deps_add(s.deps, err, sizeof(err)) < 0 ||
+        kafka_deps_add(s.deps, "outdial-scheduler-check", err, sizeof(err)) < 0 ||
+        deps_start(s.deps, err, sizeof(err)) ||
+        http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
         http_server_new(&hcfg, &http, err, sizeof(err)) ||
         http_server_start(http, err, sizeof(err)))
         goto fail;
 
-    if (pg_conn_new(s.dsn, "outdial-scheduler", NULL, &db, err, sizeof(err)))
-        goto fail;
+    if (pg_conn_await(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler", &db, err,
+                      sizeof(err))) {
+        if (!atomic_load(&stopping))
+            goto fail; /* a DSN that does not parse */
+        status = 0;    /* stopped while waiting */
+        goto out;
+    }
     bool migrate = true;
     if (config_get_bool("OUTDIAL_SCHEDULER_MIGRATE", true, &migrate, err, sizeof(err)))
         goto fail;
@@ -453,12 +469,10 @@ int main(void)
         if (migrate_run(db, migrate_dir_default(), NULL, NULL, &mres, err, sizeof(err)))
             goto fail;
     }
-    if (redis_new_from_env(&r, err, sizeof(err))) {
-        /* Without Redis: dispatch goes on; recovery's fence and the mirror
-         * wait until it answers (the client reconnects). */
-        log_warn("redis", "%s", err);
-        r = NULL;
-    }
+    /* Without Redis: dispatch goes on; recovery's fence and the mirror
+     * wait until it answers (the client connects when it does). */
+    if (redis_new_from_env(&r, err, sizeof(err)))
+        goto fail;
     kafka_producer_opts_t popts = {.client_id = "outdial-scheduler"};
     if (kafka_producer_new(&popts, &s.producer, err, sizeof(err)))
         goto fail;
@@ -482,6 +496,7 @@ out:
     redis_free(r);
     pg_conn_free(db);
     http_server_free(http);
+    deps_free(s.deps);
     metrics_registry_free(s.metrics);
     log_info("shutdown", "scheduler stopped");
     return status;

@@ -249,9 +249,11 @@ static void test_poison_campaign_row_and_event_do_not_stop_the_rest(void **state
     (void)state;
     char err[512];
     poison_t p = {.poison_partition = -1, .poison_offset = -1};
+    /* Real time, for the test's process and the scheduler alike. */
     unsetenv("OUTDIAL_CLOCK_SCALE");
     unsetenv("OUTDIAL_CLOCK_START");
     unsetenv("OUTDIAL_CLOCK_EPOCH");
+    unsetenv("OUTDIAL_CLOCK_OFFSET");
     harness_isolate("poison"); /* creates every topic, the dead-letter one too */
     void *fx_state = NULL;
     sched_fx_setup(&fx_state);

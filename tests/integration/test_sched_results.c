@@ -627,9 +627,12 @@ static recovery_cfg_t recovery_cfg(void)
     return cfg;
 }
 
-static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
+/* recovery_run at now_us with skip (may be NULL) holding failed leads,
+ * then drains the topics. */
+static recovery_stats_t recover_held(sched_fx_t *fx, item_backoff_t *skip, int64_t now_us)
 {
     recovery_cfg_t cfg = recovery_cfg();
+    cfg.skip = skip;
     recovery_stats_t st = {0};
     char err[512];
     int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
@@ -637,6 +640,11 @@ static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
         fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
     sched_drain();
     return st;
+}
+
+static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
+{
+    return recover_held(fx, NULL, now_us);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -901,15 +909,8 @@ static void test_recovery_skips_a_failing_lead(void **state)
     sql_exec(fx->db, "UPDATE assistant SET timezone = 'Mars/Olympus_Mons' WHERE id = $1::uuid", 1,
              bad.assistant_id);
     item_backoff_t *skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
-    recovery_cfg_t cfg = recovery_cfg();
-    cfg.skip = skip;
-    recovery_stats_t st = {0};
-    char err[512];
     int64_t now = t0 + 121 * US_PER_SEC;
-    int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now, &st, err, sizeof(err));
-    if (rc)
-        fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
-    sched_drain();
+    recovery_stats_t st = recover_held(fx, skip, now);
     assert_int_equal(st.leads_failed, 1);
     assert_int_equal(st.reissued, 1);
     assert_int_equal(sched_jobs_for_lead(good_lead), 2);
@@ -918,12 +919,8 @@ static void test_recovery_skips_a_failing_lead(void **state)
     assert_true(item_backoff_held(skip, bad_lead, od_clock_real_us()));
     /* Held back: the next pass does not try it (no failure counted) and
      * still recovers the good one. */
-    memset(&st, 0, sizeof(st));
     now += 121 * US_PER_SEC;
-    rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now, &st, err, sizeof(err));
-    if (rc)
-        fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
-    sched_drain();
+    st = recover_held(fx, skip, now);
     assert_int_equal(st.reissued, 1);
     assert_int_equal(st.leads_failed, 0);
     assert_int_equal(sched_jobs_for_lead(good_lead), 3);

@@ -15,16 +15,20 @@
 #define RETRY     DEAD_LETTER_RETRY
 #define GIVE_UP   DEAD_LETTER_GIVE_UP
 
+/* One row of dead_letter.h's table: the failure, what the probe said, the
+ * try and the limit, and the verdict. */
+typedef struct decide_case {
+    const char *name;
+    int rc;
+    bool db_answers;
+    int tries, max;
+    dead_letter_verdict_t want;
+} decide_case_t;
+
 static void test_decide_table(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name;
-        int rc;
-        bool db_answers;
-        int tries, max;
-        dead_letter_verdict_t want;
-    } cases[] = {
+    static const decide_case_t cases[] = {
         {"rejected: at once", OD_ERR_INVALID, true, 1, 5, GIVE_UP},
         {"rejected, database away: still at once", OD_ERR_INVALID, false, 1, 5, GIVE_UP},
         {"database away", OD_ERR_UNAVAILABLE, false, 1, 5, TRANSIENT},

@@ -14,7 +14,7 @@
 
 #define S ((int64_t)1000000)
 
-static void test_delay_table(void **state)
+static void test_delay_and_what_ends_a_pass(void **state)
 {
     (void)state;
     static const struct {
@@ -38,23 +38,19 @@ static void test_delay_table(void **state)
             fail_msg("case %zu (failures %d): got %lld, want %lld", i, cases[i].failures,
                      (long long)got, (long long)cases[i].want);
     }
-}
-
-static void test_pass_fails_only_when_a_dependency_is_away(void **state)
-{
-    (void)state;
+    /* Only a dependency away ends a pass. */
     static const struct {
         int rc;
         bool ends_pass;
-    } cases[] = {
+    } ends[] = {
         {OD_ERR_UNAVAILABLE, true}, {OD_ERR_INVALID, false},  {OD_ERR_NOT_FOUND, false},
         {OD_ERR_CONFLICT, false},   {OD_ERR_INTERNAL, false}, {OD_ERR_TIMEOUT, false},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(item_backoff_pass_fails(cases[i].rc), cases[i].ends_pass);
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+        assert_int_equal(item_backoff_pass_fails(ends[i].rc), ends[i].ends_pass);
 }
 
-static void test_table_holds_renews_and_forgets(void **state)
+static void test_table_holds_renews_forgets_and_null_keeps_nothing(void **state)
 {
     (void)state;
     const char *a = "00000000-0000-4000-8000-00000000000a";
@@ -94,15 +90,12 @@ static void test_table_holds_renews_and_forgets(void **state)
     assert_int_equal(item_backoff_fail(t, a, now + 100 * S), S);
     assert_int_equal(item_backoff_fail(t, a, now + 101 * S), 2 * S);
     item_backoff_free(t);
-}
 
-static void test_null_table_keeps_nothing(void **state)
-{
-    (void)state;
-    assert_false(item_backoff_held(NULL, "x", 0));
-    assert_int_equal(item_backoff_fail(NULL, "x", 0), 0);
-    item_backoff_ok(NULL, "x");
-    char *arr = item_backoff_held_array(NULL, 0);
+    /* No table: nothing held, nothing kept. */
+    assert_false(item_backoff_held(NULL, a, now));
+    assert_int_equal(item_backoff_fail(NULL, a, now), 0);
+    item_backoff_ok(NULL, a);
+    arr = item_backoff_held_array(NULL, now);
     assert_string_equal(arr, "{}");
     free(arr);
     item_backoff_free(NULL);
@@ -111,10 +104,8 @@ static void test_null_table_keeps_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_table),
-        cmocka_unit_test(test_pass_fails_only_when_a_dependency_is_away),
-        cmocka_unit_test(test_table_holds_renews_and_forgets),
-        cmocka_unit_test(test_null_table_keeps_nothing),
+        cmocka_unit_test(test_delay_and_what_ends_a_pass),
+        cmocka_unit_test(test_table_holds_renews_forgets_and_null_keeps_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -417,6 +417,40 @@ int kafka_consumer_assigned(kafka_consumer_t *c)
     return n;
 }
 
+int kafka_consumer_lag(kafka_consumer_t *c, int timeout_ms, int64_t *lag, char *errbuf,
+                       size_t errlen)
+{
+    *lag = 0;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &parts);
+    if (!err)
+        err = rd_kafka_position(c->rk, parts);
+    int rc = OD_OK;
+    for (int i = 0; !err && i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t low = 0, high = 0, at = tp->offset;
+        err = rd_kafka_query_watermark_offsets(c->rk, tp->topic, tp->partition, &low, &high,
+                                               timeout_ms);
+        if (!err && at < 0) { /* nothing read yet: where the group stands */
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, tp->topic, tp->partition);
+            err = rd_kafka_committed(c->rk, one, timeout_ms);
+            at = err ? -1 : one->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(one);
+        }
+        if (at < low)
+            at = low;
+        if (!err && high > at)
+            *lag += high - at;
+    }
+    if (err)
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka consumer lag: %s",
+                     rd_kafka_err2str(err));
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return rc;
+}
+
 int kafka_consumer_close(kafka_consumer_t *c, char *errbuf, size_t errlen)
 {
     int rc = OD_OK;

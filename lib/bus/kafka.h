@@ -150,6 +150,14 @@ int kafka_consumer_store(kafka_consumer_t *c, const rd_kafka_message_t *msg, cha
  * error code. */
 int kafka_consumer_assigned(kafka_consumer_t *c);
 
+/* How many messages of the assigned partitions this consumer has yet to
+ * read: the sum over them of the high watermark (asked of the brokers,
+ * waiting up to timeout_ms each) less the consumer's position, or its
+ * group's committed offset before it has read any, or the low watermark
+ * when the group has none. 0 means caught up as of the call. */
+int kafka_consumer_lag(kafka_consumer_t *c, int timeout_ms, int64_t *lag, char *errbuf,
+                       size_t errlen) OD_WUR;
+
 /* Commits the stored offsets synchronously and leaves the group, so its
  * partitions move to other members at once instead of after the session
  * timeout. After it, only kafka_consumer_free may be called. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "dispatch_plan.h"
 #include "log.h"
@@ -414,7 +415,8 @@ out:
 }
 
 int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic, int64_t now_us,
-                 int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen)
+                 int batch_size, item_backoff_t *skip, dispatch_stats_t *st, char *errbuf,
+                 size_t errlen)
 {
     PGresult *res = NULL;
     int rc = pg_stmt_exec(db, &running_stmt, NULL, &res, errbuf, errlen);
@@ -422,8 +424,28 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
         return rc;
     int n = PQntuples(res);
     for (int i = 0; i < n && rc == OD_OK; i++) {
-        rc = dispatch_campaign(db, producer, dial_topic, PQgetvalue(res, i, 0), now_us, batch_size,
-                               st, errbuf, errlen);
+        const char *id = PQgetvalue(res, i, 0);
+        int64_t real_now = od_clock_real_us();
+        if (item_backoff_held(skip, id, real_now)) {
+            st->campaigns_held++;
+            continue;
+        }
+        char cerr[512];
+        rc = dispatch_campaign(db, producer, dial_topic, id, now_us, batch_size, st, cerr,
+                               sizeof(cerr));
+        if (rc == OD_OK) {
+            item_backoff_ok(skip, id);
+        } else if (item_backoff_pass_fails(rc)) {
+            od_fail(errbuf, errlen, rc, "campaign %s: %s", id, cerr);
+        } else {
+            /* This campaign alone: the others go on. */
+            int64_t held_us = item_backoff_fail(skip, id, real_now);
+            st->campaigns_failed++;
+            log_warn("dispatch_campaign_failed",
+                     "campaign %s skipped, next try in %" PRId64 " ms: %s", id, held_us / 1000,
+                     cerr);
+            rc = OD_OK;
+        }
         /* Serve delivery reports as we go: left to the end of a pass over
          * many campaigns they pile up by the hundred thousand. */
         kafka_producer_poll(producer, 0);

@@ -30,6 +30,7 @@
 #include "campaign_legal.h"
 #include "dispatch_plan.h"
 #include "err.h"
+#include "item_backoff.h"
 #include "kafka.h"
 #include "pg.h"
 #include "sched_campaign.h"
@@ -43,8 +44,10 @@ typedef struct dispatch_stats {
     uint64_t jobs_issued;    /* dial jobs produced (delivery not yet confirmed) */
     uint64_t leads_deferred; /* due leads whose own window was closed */
     uint64_t deferred_by_rule[DISPATCH_DEFER_RULE_COUNT]; /* the same, by what held them */
-    uint64_t campaigns;   /* campaigns dispatched (owned and running) */
-    int64_t next_wake_us; /* earliest known future instant with work; INT64_MAX if none */
+    uint64_t campaigns;        /* campaigns dispatched (owned and running) */
+    uint64_t campaigns_failed; /* campaigns whose pass failed and that were skipped */
+    uint64_t campaigns_held;   /* campaigns left out while their backoff runs */
+    int64_t next_wake_us;      /* earliest known future instant with work; INT64_MAX if none */
 } dispatch_stats_t;
 
 void dispatch_stats_init(dispatch_stats_t *st);
@@ -57,9 +60,16 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
                       const char *campaign_id, int64_t now_us, int batch_size, dispatch_stats_t *st,
                       char *errbuf, size_t errlen) OD_WUR;
 
-/* Dispatches every running campaign. */
+/* Dispatches every running campaign. A campaign whose pass fails (its
+ * settings cannot be read, a row the database refuses) is logged, counted
+ * in st->campaigns_failed and skipped, and the others are dispatched; skip
+ * (may be NULL: no memory between passes) then holds it back for its
+ * backoff (item_backoff.h). Errors: the list of running campaigns cannot
+ * be read, or a dependency is away (item_backoff_pass_fails), which ends
+ * the pass. */
 int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic, int64_t now_us,
-                 int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
+                 int batch_size, item_backoff_t *skip, dispatch_stats_t *st, char *errbuf,
+                 size_t errlen) OD_WUR;
 
 /* Builds the DialJob for a claimed lead; shared with recovery.c's re-issue.
  * Encodes into *out (caller frees). variables_json is the lead's JSONB text;

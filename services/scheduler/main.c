@@ -28,6 +28,7 @@
 #include "codec.h"
 #include "config.h"
 #include "deps.h"
+#include "dead_letter.h"
 #include "dispatch.h"
 #include "http.h"
 #include "kafka.h"
@@ -51,6 +52,8 @@ typedef struct scheduler {
     char campaign_topic[TOPIC_NAME_MAX + 1];
     int64_t tick_ms;
     int64_t batch;
+    int dead_letter_tries;
+    item_backoff_t *dispatch_skip; /* campaigns whose pass failed (item_backoff.h) */
     recovery_cfg_t recovery;
     kafka_producer_t *producer;
     metrics_registry_t *metrics;
@@ -59,6 +62,9 @@ typedef struct scheduler {
     metrics_counter_t *deferred_by_rule[DISPATCH_DEFER_RULE_COUNT];
     metrics_counter_t *events_applied[4];
     metrics_counter_t *recovered;
+    metrics_counter_t *campaign_failures;
+    metrics_counter_t *lead_failures;
+    metrics_counter_t *dead_letters;
     metrics_gauge_t *due_backlog;
     metrics_histogram_t *tick_seconds;
     atomic_bool pg_ok;
@@ -100,6 +106,7 @@ static void *results_main(void *arg)
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
     kafka_consumer_t *consumer = NULL;
+    dead_letter_t *dl = NULL;
     if (pg_conn_await(s->deps, s->dep_pg, &stopping, s->dsn, "outdial-scheduler-results", &db, err,
                       sizeof(err)))
         return NULL; /* stopped while waiting */
@@ -116,20 +123,18 @@ static void *results_main(void *arg)
     kafka_consumer_opts_t opts = {.group_id = group, .client_id = "outdial-scheduler"};
     const char *topics[] = {s->events_topic};
     if (kafka_consumer_new(&opts, &consumer, err, sizeof(err)) ||
-        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err))) {
+        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) ||
+        dead_letter_new(s->dead_letter_tries, &dl, err, sizeof(err))) {
         log_error("startup", "results: %s", err);
         atomic_store(&stopping, true);
         goto out;
     }
     atomic_store(&s->consumer_ok, true);
     rd_kafka_message_t *msgs[RESULTS_BATCH_MAX];
-    callevent_t *decoded[RESULTS_BATCH_MAX];
-    const callevent_t *evs[RESULTS_BATCH_MAX];
-    results_outcome_t outs[RESULTS_BATCH_MAX];
     while (!atomic_load(&stopping)) {
         /* A batch: what has arrived, up to RESULTS_BATCH_MAX, waiting only
          * for the first message. */
-        size_t n_msgs = 0, n_evs = 0;
+        size_t n_msgs = 0;
         while (n_msgs < RESULTS_BATCH_MAX) {
             rd_kafka_message_t *msg = NULL;
             if (kafka_consumer_poll(consumer, n_msgs ? 0 : 500, &msg, err, sizeof(err))) {
@@ -139,41 +144,14 @@ static void *results_main(void *arg)
             if (!msg)
                 break;
             msgs[n_msgs++] = msg;
-            callevent_t *ev = NULL;
-            if (callevent_decode(msg->payload, msg->len, &ev, err, sizeof(err))) {
-                /* Undecodable: no retry can fix it. Log with its position and move on. */
-                log_error("event_rejected", "%s [%" PRId32 "] offset %" PRId64 ": %s",
-                          rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
-                continue;
-            }
-            decoded[n_evs] = ev;
-            evs[n_evs++] = ev;
         }
-        for (;;) {
-            if (n_evs == 0)
-                break;
-            int64_t now = od_clock_now_us(&s->clk);
-            int rc = results_apply_batch(db, r, s->redis_prefix, evs, n_evs, now, outs, err,
-                                         sizeof(err));
-            if (rc == OD_OK) {
-                for (size_t i = 0; i < n_evs; i++) {
-                    if (outs[i].rejected)
-                        log_error("event_rejected", "event %s: %s", evs[i]->event_id,
-                                  outs[i].error);
-                    else
-                        metrics_counter_add(s->events_applied[outs[i].effect], 1);
-                }
-                break;
-            }
-            /* The database is away: keep the offsets and try again. */
-            log_warn("event_apply", "%zu events: %s; retrying", n_evs, err);
-            if (atomic_load(&stopping))
-                break;
-            sleep(1);
-        }
-        bool applied = !atomic_load(&stopping);
-        for (size_t i = 0; i < n_evs; i++)
-            callevent_free(decoded[i]);
+        /* Applied or dead-lettered (dead_letter.h); the database away: retried. */
+        dead_letter_stats_t dst = {0};
+        bool applied = n_msgs > 0 && dead_letter_consume(dl, db, r, s->redis_prefix, &s->clk, msgs,
+                                                         n_msgs, &stopping, &dst) == OD_OK;
+        for (int e = 0; e < 4; e++)
+            metrics_counter_add(s->events_applied[e], dst.effects[e]);
+        metrics_counter_add(s->dead_letters, dst.dead_lettered);
         for (size_t i = 0; i < n_msgs; i++) {
             if (applied && kafka_consumer_store(consumer, msgs[i], err, sizeof(err)))
                 log_warn("offset_store", "%s", err);
@@ -183,6 +161,7 @@ static void *results_main(void *arg)
     if (kafka_consumer_close(consumer, err, sizeof(err)))
         log_warn("shutdown", "consumer close: %s", err);
 out:
+    dead_letter_free(dl);
     kafka_consumer_free(consumer);
     redis_free(r);
     pg_conn_free(db);
@@ -252,8 +231,8 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         }
         dispatch_stats_t dst;
         dispatch_stats_init(&dst);
-        if (dispatch_all(db, s->producer, s->dial_topic, now, (int)s->batch, &dst, err,
-                         sizeof(err))) {
+        if (dispatch_all(db, s->producer, s->dial_topic, now, (int)s->batch, s->dispatch_skip, &dst,
+                         err, sizeof(err))) {
             log_warn("dispatch", "%s", err);
             ok = false;
         }
@@ -267,6 +246,7 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         metrics_counter_add(s->leads_deferred, dst.leads_deferred);
         for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT; k++)
             metrics_counter_add(s->deferred_by_rule[k], dst.deferred_by_rule[k]);
+        metrics_counter_add(s->campaign_failures, dst.campaigns_failed);
         if (started - last_recovery >= 1000000) {
             last_recovery = started;
             if (r && recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
@@ -279,6 +259,7 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
             }
             metrics_counter_add(s->recovered,
                                 rst.reissued + rst.closed_scheduled + rst.closed_processing);
+            metrics_counter_add(s->lead_failures, rst.leads_failed);
         }
         if (r && started - last_mirror >= 5000000) {
             last_mirror = started;
@@ -353,6 +334,8 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
     if (rc == OD_OK)
         rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, s->campaign_topic,
                                  sizeof(s->campaign_topic), err, errlen);
+    if (rc == OD_OK)
+        rc = dead_letter_tries_from_env(&s->dead_letter_tries, err, errlen);
     if (rc)
         return rc;
     s->recovery.scheduled_timeout_us =
@@ -380,6 +363,21 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
         rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovered_total",
                                       "Stuck leads re-issued or closed by recovery.", &s->recovered,
                                       err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_campaign_failures_total",
+                                      "Dispatch passes of one campaign that failed; the campaign "
+                                      "was skipped for its backoff.",
+                                      &s->campaign_failures, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovery_failures_total",
+                                      "Stuck leads whose recovery failed; the lead was skipped "
+                                      "for its backoff.",
+                                      &s->lead_failures, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_dead_letters_total",
+                                      "Call events given up on and produced to the dead-letter "
+                                      "topic.",
+                                      &s->dead_letters, err, errlen);
     if (rc == OD_OK)
         rc = metrics_gauge_register(s->metrics, "outdial_scheduler_due_backlog",
                                     "Leads of running campaigns that are due and not yet "
@@ -412,9 +410,11 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
     return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char err[512];
+    if (argc > 1)
+        return dead_letter_replay_main(argc, argv);
     scheduler_t s = {0};
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
@@ -433,6 +433,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     s.metrics = metrics_registry_new();
+    s.dispatch_skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
+    s.recovery.skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
     if (metrics_setup(&s, err, sizeof(err)))
         goto fail;
     http_config_t hcfg;
@@ -498,6 +500,8 @@ out:
     http_server_free(http);
     deps_free(s.deps);
     metrics_registry_free(s.metrics);
+    item_backoff_free(s.dispatch_skip);
+    item_backoff_free(s.recovery.skip);
     log_info("shutdown", "scheduler stopped");
     return status;
 }

@@ -616,7 +616,7 @@ static inline dispatch_stats_t sched_dispatch_all(sched_fx_t *fx, int64_t now_us
     dispatch_stats_t st;
     dispatch_stats_init(&st);
     int rc = dispatch_all(fx->db, g_env.producer, g_env.dial_topic, now_us, DISPATCH_BATCH_DEFAULT,
-                          &st, err, sizeof(err));
+                          NULL, &st, err, sizeof(err));
     if (rc)
         fail_msg("dispatch_all: %s (%s)", err, od_err_name(rc));
     sched_drain();

@@ -48,7 +48,7 @@ export async function render(main, { id }, signal) {
         problems,
         h("h2", {}, `Calls (${calls.length})`),
         calls.length ? h("ol", { class: "timeline" }, calls.map((c) => h("li", {},
-            h("strong", {}, `Attempt ${c.attempt_number}: `), badge(c.status), ` ${when(c.issued_at)}`,
+            h("strong", {}, `Attempt ${c.attempt_number}: `), badge(c.status), ` ${when(c.started_at || c.created_at)}`,
             kv([["number", c.phone], ["answered by", c.answered_by], ["duration", c.duration_s === null ? null : `${c.duration_s} s`],
                 ["cost", c.cost_minor === null ? null : money(c.cost_minor, account.currency)],
                 ["ended", c.ended_reason], ["post-call variables", vars(c.post_call_variables)],

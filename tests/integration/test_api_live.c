@@ -208,11 +208,7 @@ static void test_live_stream(void **state)
     api_resp_free(&r);
 
     /* A lead added: the next event says so. */
-    char leads_path[256];
-    snprintf(leads_path, sizeof(leads_path), "/v1/campaigns/%s/leads", campaign);
-    r = api_call(&api, "POST", leads_path, acc.key, "{\"phone\":\"+14155550101\"}");
-    assert_int_equal(r.status, 201);
-    api_resp_free(&r);
+    api_lead_add(&api, acc.key, campaign, "+14155550101", "add a lead");
     assert_true(live_read_until(fd, buf, sizeof(buf), &len, "event: stats\n", 2, 10000, &closed));
     const char *second = strstr(strstr(buf, "event: stats\n") + 1, "event: stats\n");
     assert_non_null(strstr(second, "\"total\":1"));

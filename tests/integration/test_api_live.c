@@ -59,6 +59,28 @@ static bool live_read_until(int fd, char *buf, size_t cap, size_t *len, const ch
     }
 }
 
+/* One request whose answer must have status (the body is not kept). */
+static void expect_status(const api_proc_t *api, const char *method, const char *path,
+                          const char *key, const char *body, long status, const char *what)
+{
+    api_resp_t r = api_call_raw(api, method, path, key, NULL, body, body ? strlen(body) : 0);
+    api_expect(&r, status, what);
+    api_resp_free(&r);
+}
+
+/* How many leads GET leads_path?query answers (200 expected). */
+static size_t leads_found(const api_proc_t *api, const char *key, const char *leads_path,
+                          const char *query)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s?%s", leads_path, query);
+    api_resp_t r = api_call(api, "GET", path, key, NULL);
+    api_expect(&r, 200, query);
+    size_t n = json_array_size(json_object_get(r.json, "data"));
+    api_resp_free(&r);
+    return n;
+}
+
 static void test_dashboard_files(void **state)
 {
     (void)state;
@@ -77,15 +99,9 @@ static void test_dashboard_files(void **state)
     api_expect(&r, 404, "GET a file that is not there");
     assert_string_equal(api_str(&r, "error.code"), "not_found");
     api_resp_free(&r);
-    r = api_call(&api, "GET", "/../CMakeLists.txt", NULL, NULL);
-    api_expect(&r, 404, "GET outside the dashboard");
-    api_resp_free(&r);
-    r = api_call(&api, "POST", "/v1/nothing-here", NULL, "{}");
-    api_expect(&r, 404, "POST to an unknown path");
-    api_resp_free(&r);
-    r = api_call(&api, "DELETE", "/app.js", NULL, NULL);
-    api_expect(&r, 405, "DELETE a file");
-    api_resp_free(&r);
+    expect_status(&api, "GET", "/../CMakeLists.txt", NULL, NULL, 404, "GET outside the dashboard");
+    expect_status(&api, "POST", "/v1/nothing-here", NULL, "{}", 404, "POST to an unknown path");
+    expect_status(&api, "DELETE", "/app.js", NULL, NULL, 405, "DELETE a file");
     api_stop(&api);
 }
 
@@ -119,21 +135,10 @@ static void test_hourly(void **state)
     api_resp_free(&r);
     /* The leads page's phone search and secondary-contact filter. */
     char query[512];
-    snprintf(query, sizeof(query), "%s?phone=5550101", leads_path);
-    r = api_call(&api, "GET", query, acc.key, NULL);
-    api_expect(&r, 200, "leads by phone");
-    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
-    api_resp_free(&r);
-    snprintf(query, sizeof(query), "%s?phone=999", leads_path);
-    r = api_call(&api, "GET", query, acc.key, NULL);
-    api_expect(&r, 200, "leads by another phone");
-    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
-    api_resp_free(&r);
-    snprintf(query, sizeof(query), "%s?parent_lead_id=%s", leads_path, lead);
-    r = api_call(&api, "GET", query, acc.key, NULL);
-    api_expect(&r, 200, "secondary contacts of a lead without any");
-    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
-    api_resp_free(&r);
+    assert_int_equal(leads_found(&api, acc.key, leads_path, "phone=5550101"), 1);
+    assert_int_equal(leads_found(&api, acc.key, leads_path, "phone=999"), 0);
+    snprintf(query, sizeof(query), "parent_lead_id=%s", lead);
+    assert_int_equal(leads_found(&api, acc.key, leads_path, query), 0);
     snprintf(query, sizeof(query), "%s?parent_lead_id=nope", leads_path);
     r = api_call(&api, "GET", query, acc.key, NULL);
     api_expect(&r, 400, "a parent that is not an id");
@@ -173,9 +178,7 @@ static void test_hourly(void **state)
     api_resp_free(&r);
     /* Another account's key sees no such campaign. */
     api_account_t other = api_bootstrap("Other", 0);
-    r = api_call(&api, "GET", path, other.key, NULL);
-    api_expect(&r, 404, "hourly of another account's campaign");
-    api_resp_free(&r);
+    expect_status(&api, "GET", path, other.key, NULL, 404, "hourly of another account's campaign");
     api_stop(&api);
 }
 
@@ -215,9 +218,7 @@ static void test_live_stream(void **state)
 
     /* Another account cannot watch it. */
     api_account_t other = api_bootstrap("Other", 0);
-    r = api_call(&api, "GET", path, other.key, NULL);
-    api_expect(&r, 404, "live of another account's campaign");
-    api_resp_free(&r);
+    expect_status(&api, "GET", path, other.key, NULL, 404, "live of another account's campaign");
 
     /* Shutdown with the stream open: the stream ends and the API exits
      * cleanly (api_stop checks the exit status) well before the 30 s the

@@ -70,6 +70,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "deps.h"
 #include "err.h"
@@ -258,6 +259,34 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
                          const char *field);
 /* Adds a response header (copied), e.g. Location or Retry-After. */
 void http_response_header_add(http_response_t *resp, const char *name, const char *value);
+
+/* --- streamed answers (server-sent events) --- */
+
+/* Produces the next part of a streamed answer into buf (at most max bytes),
+ * on a request thread, whenever the client can take more. Returns the
+ * bytes written (> 0); 0 when there is nothing to send yet: the connection
+ * is then suspended, holding no thread, and next runs again after
+ * *retry_ms (preset to HTTP_STREAM_RETRY_MS; woken by the server's
+ * housekeeping thread within 50 ms of it); or a negative value to end the
+ * answer. next may block briefly (a database query), as a handler may. */
+typedef ssize_t (*http_stream_fn)(void *state, char *buf, size_t max, int *retry_ms);
+
+/* Default wait of a stream with nothing to send: a second, as often as a
+ * person watching a page notices a change. */
+#define HTTP_STREAM_RETRY_MS 1000
+
+/* Answers with a body that next produces as the client reads it (chunked,
+ * never held whole). The stream ends when next returns a negative value,
+ * when the client goes away (noticed at the next write), or when the
+ * server stops: http_server_stop wakes every suspended stream and ends it,
+ * so an open stream never holds up a shutdown. state is owned by the
+ * server from this call: free_fn (may be NULL) is called on it once when
+ * the answer ends, or at once if another answer replaces this one. A
+ * stream's connection counts as a request in progress for the per-address
+ * cap (never shed as idle) and is subject to max_connections like any
+ * other: a service that streams caps its streams itself. */
+void http_response_stream(http_response_t *resp, int status, const char *content_type,
+                          http_stream_fn next, void *state, void (*free_fn)(void *));
 
 /* Records one failing readiness check (see http_ready_fn). */
 void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fmt, ...)

@@ -32,7 +32,13 @@ void campaigns_pause(api_ctx_t *ctx);
 void campaigns_resume(api_ctx_t *ctx);
 void campaigns_archive(api_ctx_t *ctx);
 void campaigns_delete(api_ctx_t *ctx);
+
+/* stats.c */
 void campaigns_stats(api_ctx_t *ctx);
+void campaigns_hourly(api_ctx_t *ctx);
+
+/* live.c */
+void campaigns_live(api_ctx_t *ctx);
 
 /* leads.c */
 void leads_add(api_ctx_t *ctx);

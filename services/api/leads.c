@@ -98,8 +98,15 @@ static const pg_stmt_t lead_list_stmt = {
                  " AND ($3::lead_status IS NULL OR l.status = $3::lead_status)"
                  " AND ($4::lead_outcome IS NULL OR l.outcome = $4::lead_outcome)"
                  " AND ($5::boolean IS NULL OR (l.invalid_reason IS NOT NULL) = $5::boolean)"
-                 " ORDER BY l.id LIMIT $6::int",
-    6};
+                 " AND ($6::text IS NULL OR strpos(coalesce(l.e164, ''), $6::text) > 0"
+                 "  OR strpos(coalesce(l.raw_phone, ''), $6::text) > 0)"
+                 " AND ($7::uuid IS NULL OR l.parent_lead_id = $7::uuid)"
+                 " ORDER BY l.id LIMIT $8::int",
+    8};
+
+/* Longest ?phone= search: an E.164 number has at most 16 characters, a
+ * raw one as typed a few more. */
+#define LEAD_PHONE_SEARCH_MAX 32
 
 /* Inserts a lead unless its number is on the account's DNC list or already
  * in the campaign (ON CONFLICT: the number, or the external id). Returns
@@ -632,6 +639,10 @@ void leads_list(api_ctx_t *ctx)
     const char *status = http_request_query(ctx->req, "status");
     const char *outcome = http_request_query(ctx->req, "outcome");
     const char *invalid = http_request_query(ctx->req, "invalid");
+    const char *phone = http_request_query(ctx->req, "phone");
+    const char *parent = http_request_query(ctx->req, "parent_lead_id");
+    phone = phone && *phone ? phone : NULL;
+    parent = parent && *parent ? parent : NULL;
     status = status && *status ? status : NULL;
     outcome = outcome && *outcome ? outcome : NULL;
     invalid = invalid && *invalid ? invalid : NULL;
@@ -650,9 +661,19 @@ void leads_list(api_ctx_t *ctx)
         api_reply_error(ctx, 400, "invalid", "invalid", "invalid must be true or false");
         return;
     }
+    if (phone && strlen(phone) > LEAD_PHONE_SEARCH_MAX) {
+        api_reply_error(ctx, 400, "invalid", "phone",
+                        "phone: a search of at most %d characters (part of the number)",
+                        LEAD_PHONE_SEARCH_MAX);
+        return;
+    }
+    if (parent && !uuid_str_valid(parent)) {
+        api_reply_error(ctx, 400, "invalid", "parent_lead_id", "parent_lead_id must be a lead id");
+        return;
+    }
     if (!campaigns_owned(ctx, campaign_id, false, NULL))
         return;
-    const char *params[] = {campaign_id, cursor, status, outcome, invalid};
+    const char *params[] = {campaign_id, cursor, status, outcome, invalid, phone, parent};
     resource_page_reply(ctx, &lead_resource, &lead_list_stmt, params, limit);
 }
 

@@ -31,6 +31,7 @@
 #include "api.h"
 #include "config.h"
 #include "deps.h"
+#include "dashboard.h"
 #include "handlers.h"
 #include "http.h"
 #include "log.h"
@@ -141,8 +142,13 @@ static int config_load(service_t *svc, char *err, size_t errlen)
         rc = config_get_int("OUTDIAL_API_DNC_SYNC_S", 60, 1, 86400, &svc->dnc_sync_s, err, errlen);
     if (rc == OD_OK)
         rc = config_get_bool("OUTDIAL_API_MIGRATE", true, &svc->migrate, err, errlen);
+    int64_t live_max = 0;
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_API_LIVE_MAX", API_LIVE_MAX_DEFAULT, 0, 100000, &live_max, err,
+                            errlen);
     if (rc)
         return rc;
+    api->live_max = (int)live_max;
     api->admin_token = config_get_str("OUTDIAL_API_ADMIN_TOKEN", NULL);
     rc = admin_token_check(api->admin_token, err, errlen);
     if (rc)
@@ -386,6 +392,12 @@ static int serve(void)
     if (kafka_producer_new(&popts, &api->producer, err, sizeof(err)))
         goto out;
     api->pool = api_pool_new(api->dsn, (int)pool_max);
+    const char *dash_dir = dashboard_dir();
+    if (dashboard_load(dash_dir, &api->dashboard, err, sizeof(err)) != OD_OK)
+        log_warn("dashboard", "%s (the API serves without its dashboard)", err);
+    else
+        log_info("dashboard", "serving %zu files from %s at /", dashboard_files(api->dashboard),
+                 dash_dir);
 
     if (http_server_new(&hcfg, &http, err, sizeof(err)) ||
         router_register(http, api, err, sizeof(err)) || http_server_start(http, err, sizeof(err)))
@@ -413,6 +425,7 @@ out:
     if (background_started)
         pthread_join(background, NULL);
     api_pool_free(api->pool);
+    dashboard_free(api->dashboard);
     kafka_producer_free(api->producer);
     redis_free(atomic_load(&api->redis));
     deps_free(svc.deps);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "dashboard.h"
 #include "handlers.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -54,6 +55,10 @@ static const api_route_t api_routes[] = {
      "delete a draft campaign with its leads and imports"},
     {"GET", "/v1/campaigns/{campaign_id}/stats", campaigns_stats, NULL, API_AUTH_KEY,
      "lead, call, goal and spend statistics of a campaign"},
+    {"GET", "/v1/campaigns/{campaign_id}/hourly", campaigns_hourly, NULL, API_AUTH_KEY,
+     "calls placed, answered and reaching the goal per hour"},
+    {"GET", "/v1/campaigns/{campaign_id}/live", campaigns_live, NULL, API_AUTH_KEY,
+     "the campaign's status and statistics as server-sent events"},
     /* leads */
     {"POST", "/v1/campaigns/{campaign_id}/leads", leads_add, NULL, API_AUTH_KEY,
      "add one lead or many (with secondary contacts)"},
@@ -105,6 +110,8 @@ static const struct {
     {"GET", "/healthz", "liveness: 200 while the process runs"},
     {"GET", "/readyz", "readiness: 200, or 503 naming what is not ready"},
     {"GET", "/metrics", "Prometheus metrics"},
+    {"GET", "/", "the web dashboard's page (docs/dashboard.md)"},
+    {"GET", "/{file}", "a script, style or image of the dashboard"},
 };
 
 void router_print(FILE *out)
@@ -465,5 +472,7 @@ int router_register(http_server_t *srv, api_t *api, char *errbuf, size_t errlen)
         if (rc)
             return rc;
     }
-    return OD_OK;
+    /* The dashboard's files: every path no route above takes (the
+     * shortest prefix), so an unknown path is its 404. */
+    return http_route_add(srv, "*", "/", dashboard_serve, api->dashboard, errbuf, errlen);
 }

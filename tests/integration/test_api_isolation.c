@@ -53,6 +53,8 @@ static const route_case_t cases[] = {
     {"POST", "/v1/campaigns/{campaign_id}/archive", NULL, EXPECT_404},
     {"DELETE", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
     {"GET", "/v1/campaigns/{campaign_id}/stats", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/hourly", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/live", NULL, EXPECT_404},
     {"POST", "/v1/campaigns/{campaign_id}/leads", "{\"phone\":\"+14155550190\"}", EXPECT_404},
     {"GET", "/v1/campaigns/{campaign_id}/leads", NULL, EXPECT_404},
     {"GET", "/v1/leads/{lead_id}", NULL, EXPECT_404},

@@ -34,17 +34,15 @@ bool legal_code_known(const char *code)
     return false;
 }
 
+static const char *const profile_names[] = {
+    [LEGAL_PROFILE_NONE] = "none",
+    [LEGAL_PROFILE_US_FEDERAL] = "us_federal",
+    [LEGAL_PROFILE_US_STATES] = "us_states",
+};
+
 const char *legal_profile_name(legal_profile_t profile)
 {
-    switch (profile) {
-    case LEGAL_PROFILE_NONE:
-        return "none";
-    case LEGAL_PROFILE_US_FEDERAL:
-        return "us_federal";
-    case LEGAL_PROFILE_US_STATES:
-        return "us_states";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(profile_names, profile, "unknown");
 }
 
 int legal_profile_parse(const char *s, legal_profile_t *out, char *errbuf, size_t errlen)
@@ -59,17 +57,15 @@ int legal_profile_parse(const char *s, legal_profile_t *out, char *errbuf, size_
                    s ? s : "(null)");
 }
 
+static const char *const reason_names[] = {
+    [LEGAL_REASON_HOURS] = "hours",
+    [LEGAL_REASON_CLOSED_DAY] = "closed_day",
+    [LEGAL_REASON_HOLIDAY] = "holiday",
+};
+
 const char *legal_reason_name(legal_reason_t reason)
 {
-    switch (reason) {
-    case LEGAL_REASON_HOURS:
-        return "hours";
-    case LEGAL_REASON_CLOSED_DAY:
-        return "closed_day";
-    case LEGAL_REASON_HOLIDAY:
-        return "holiday";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(reason_names, reason, "unknown");
 }
 
 /* ---- entries: parse, copy, free ---- */

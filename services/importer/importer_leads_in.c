@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "err.h"
 #include "phone.h"
 #include "xmalloc.h"
 
@@ -74,19 +75,16 @@ bool importer_leads_in_number_change_ok(const char *status, const char *old_e164
     return !in_flight || strcmp(old_e164, new_e164) == 0;
 }
 
+static const char *const outcome_names[] = {
+    [LEADS_IN_INSERTED] = "inserted",
+    [LEADS_IN_UPDATED] = "updated",
+    [LEADS_IN_DNC] = "dnc",
+    [LEADS_IN_REJECTED] = "rejected",
+};
+
 const char *importer_leads_in_outcome_name(leads_in_outcome_t outcome)
 {
-    switch (outcome) {
-    case LEADS_IN_INSERTED:
-        return "inserted";
-    case LEADS_IN_UPDATED:
-        return "updated";
-    case LEADS_IN_DNC:
-        return "dnc";
-    case LEADS_IN_REJECTED:
-        return "rejected";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(outcome_names, outcome, "unknown");
 }
 
 bool importer_leads_in_is_json(const void *value, size_t len)

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
+#include "test_main.h"
 
 static int64_t call_us(json_t *call, const char *member)
 {
@@ -318,11 +319,4 @@ static void test_retries(void **state)
     print_message("retries: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_window, e2e_teardown),
-        cmocka_unit_test_teardown(test_retries, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_window, test_retries)

@@ -145,10 +145,4 @@ static void test_dnc_mirror_and_repair(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dnc_mirror_and_repair),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_dnc_mirror_and_repair)

@@ -343,10 +343,4 @@ static void test_isolation(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_isolation),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_isolation)

@@ -9,6 +9,7 @@
  * Fixture and helpers: sched_support.h.
  */
 #include "sched_support.h"
+#include "test_main.h"
 
 #define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
 
@@ -1253,26 +1254,8 @@ static void test_recovery_complete_and_outbox(void **state)
     assert_string_equal(key_get(rkeys_campaign, draft_w.campaign_id), "");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lifecycle, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_balance, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_balance_pauses_every_campaign, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_replays, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_same_as_one_by_one, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_fenced_attempt_given_back, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_skips_a_failing_lead, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_scheduled_and_processing, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_window_closed, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_complete_and_outbox, sched_fx_setup,
-                                        sched_fx_teardown),
-    };
-    return cmocka_run_group_tests(tests, sched_env_setup, sched_env_teardown);
-}
+OD_TEST_MAIN_EACH(sched_env_setup, sched_env_teardown, sched_fx_setup, sched_fx_teardown,
+                  test_lifecycle, test_balance, test_balance_pauses_every_campaign, test_replays,
+                  test_batch_same_as_one_by_one, test_recovery_fenced_attempt_given_back,
+                  test_recovery_skips_a_failing_lead, test_recovery_scheduled_and_processing,
+                  test_recovery_window_closed, test_recovery_complete_and_outbox)

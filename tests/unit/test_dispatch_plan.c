@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dispatch_plan.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 /* 2024-06-05 is a Wednesday; New York is at -04:00 in June. */
@@ -392,12 +393,5 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "Nowhere/Atlantis"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_table), cmocka_unit_test(test_plan_window_per_lead),
-        cmocka_unit_test(test_lead_legal), cmocka_unit_test(test_plan_take),
-        cmocka_unit_test(test_lead_table), cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_plan_table, test_plan_window_per_lead, test_lead_legal,
+             test_plan_take, test_lead_table, test_errors)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
+#include "test_main.h"
 
 #define ATTEMPT_ID  "0b9e3c52-5a7e-4a43-9d0c-6f1d2e3a4b5c"
 #define LEAD_ID     "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -817,24 +818,9 @@ static void test_leadupsert_json(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dialjob_round_trip),
-        cmocka_unit_test(test_callevent_round_trip),
-        cmocka_unit_test(test_leadupsert_round_trip),
-        cmocka_unit_test(test_importrequest_round_trip),
-        cmocka_unit_test(test_campaignevent_round_trip),
-        cmocka_unit_test(test_truncated_prefixes_refused),
-        cmocka_unit_test(test_garbage_refused),
-        cmocka_unit_test(test_field_zero_refused),
-        cmocka_unit_test(test_mutated_encodings_never_crash),
-        cmocka_unit_test(test_null_payload),
-        cmocka_unit_test(test_dialjob_missing_attempt_id),
-        cmocka_unit_test(test_dialjob_field_errors),
-        cmocka_unit_test(test_callevent_field_errors),
-        cmocka_unit_test(test_other_field_errors),
-        cmocka_unit_test(test_leadupsert_json),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip,
+             test_leadupsert_round_trip, test_importrequest_round_trip,
+             test_campaignevent_round_trip, test_truncated_prefixes_refused, test_garbage_refused,
+             test_field_zero_refused, test_mutated_encodings_never_crash, test_null_payload,
+             test_dialjob_missing_attempt_id, test_dialjob_field_errors,
+             test_callevent_field_errors, test_other_field_errors, test_leadupsert_json)

@@ -18,6 +18,7 @@
 
 #include "contacts.h"
 #include "results_decide.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 enum kind {
@@ -673,16 +674,5 @@ static void test_reasons_and_balance(void **state)
     assert_false(results_charge_pauses(false, -1)); /* charged before: paused then */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_product_results),
-        cmocka_unit_test(test_product_rows),
-        cmocka_unit_test(test_product_window),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_details),
-        cmocka_unit_test(test_goal_variables),
-        cmocka_unit_test(test_reasons_and_balance),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_product_results, test_product_rows, test_product_window, test_errors,
+             test_details, test_goal_variables, test_reasons_and_balance)

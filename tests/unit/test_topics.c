@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "test_main.h"
 #include "topics.h"
 
 static int setup(void **state)
@@ -114,13 +115,6 @@ static void test_small_buffer_and_bad_id(void **state)
     assert_null(topic_def_find(NULL));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_every_topic_has_default_name_and_partitions, setup),
-        cmocka_unit_test_setup(test_prefix_from_env, setup),
-        cmocka_unit_test_setup(test_bad_prefix_is_an_error_naming_the_variable, setup),
-        cmocka_unit_test_setup(test_small_buffer_and_bad_id, setup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_every_topic_has_default_name_and_partitions,
+                  test_prefix_from_env, test_bad_prefix_is_an_error_naming_the_variable,
+                  test_small_buffer_and_bad_id)

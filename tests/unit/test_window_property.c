@@ -24,6 +24,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
+#include "test_main.h"
 #include "test_rules_support.h"
 #include "window.h"
 
@@ -311,10 +312,4 @@ static void test_property(void **state)
                   INSTANTS_PER_CONFIG, minutes);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_property),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_property)

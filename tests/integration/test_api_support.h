@@ -89,6 +89,21 @@ static inline void api_spawn(api_proc_t *api, const char *const *extra)
     if (!api->port)
         api_die("outdial-api: %s", err);
     snprintf(api->base, sizeof(api->base), "http://127.0.0.1:%d", api->port);
+    /* The server answers before its database is migrated (it starts in any
+     * order, docs/reliability.md): wait until /readyz says it is ready. */
+    char url[128];
+    snprintf(url, sizeof(url), "%s/readyz", api->base);
+    int64_t deadline = harness_ms() + 60000;
+    for (;;) {
+        httpc_reply_t r = httpc_bearer(url, "GET", NULL, NULL, NULL, 0, 5000L);
+        long status = r.status;
+        httpc_reply_free(&r);
+        if (status == 200)
+            break;
+        if (harness_ms() > deadline)
+            api_die("outdial-api was not ready within 60 s (GET /readyz: %ld)", status);
+        harness_sleep_ms(50);
+    }
 }
 
 /* A fresh database (migrated by the API on start), isolated topic and

@@ -57,48 +57,44 @@ static bool window_and_campaign(const checks_env_t *env, const dialjob_t *job, c
     return running;
 }
 
-/* A refusal before the attempt key was taken: if the key exists, the
- * attempt is placed or fenced and the refusal must not be published. */
-static void refuse_unless_taken(const checks_env_t *env, const dialjob_t *job, check_result_t *out)
+checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value,
+                                       const char *instance_id)
 {
-    char key[RKEYS_KEY_MAX], err[256];
-    rkeys_attempt(env->prefix, job->attempt_id, key);
-    char *value = NULL;
-    int rc = redis_get(env->redis, key, &value, NULL, err, sizeof(err));
-    if (rc == OD_OK)
-        verdict(out, CHECK_DUPLICATE, "attempt %s is already taken by %.60s", job->attempt_id,
-                value);
-    else if (rc != OD_ERR_NOT_FOUND)
-        verdict(out, CHECK_RETRY, "redis: attempt key: %s", err);
-    free(value);
+    if (set_rc == OD_OK)
+        return CHECKS_KEY_OURS;
+    if (set_rc == OD_ERR_CONFLICT)
+        return CHECKS_KEY_TAKEN;
+    if (get_rc != OD_OK)
+        return CHECKS_KEY_UNKNOWN;
+    return strcmp(value, instance_id) == 0 ? CHECKS_KEY_OURS : CHECKS_KEY_TAKEN;
 }
 
-/* Step 4. */
+/* Step 4, and a refusal at 1-3 (checks.h): SET NX the attempt key. Sets
+ * st->holds_attempt_key when it is ours; otherwise out says DUPLICATE or
+ * RETRY (a refusal's SKIP is overwritten then: nothing is published). */
 static void take_attempt(const checks_env_t *env, const dialjob_t *job, check_state_t *st,
                          check_result_t *out)
 {
-    char key[RKEYS_KEY_MAX], err[256];
+    char key[RKEYS_KEY_MAX], err[256], err2[256] = "";
     rkeys_attempt(env->prefix, job->attempt_id, key);
     int rc =
         redis_set_nx(env->redis, key, env->instance_id, CHECKS_ATTEMPT_TTL_MS, err, sizeof(err));
-    if (rc == OD_OK) {
-        st->holds_attempt_key = true;
-        return;
-    }
-    if (rc == OD_ERR_CONFLICT) {
-        verdict(out, CHECK_DUPLICATE, "attempt %s was dialed already (or fenced)", job->attempt_id);
-        return;
-    }
-    /* The SET may or may not have happened: read the key back. */
     char *value = NULL;
-    char err2[256];
-    int rc2 = redis_get(env->redis, key, &value, NULL, err2, sizeof(err2));
-    if (rc2 == OD_OK && strcmp(value, env->instance_id) == 0)
+    int rc2 = OD_ERR_NOT_FOUND;
+    if (rc != OD_OK && rc != OD_ERR_CONFLICT) /* the SET may or may not have happened */
+        rc2 = redis_get(env->redis, key, &value, NULL, err2, sizeof(err2));
+    switch (checks_attempt_key_decide(rc, rc2, value, env->instance_id)) {
+    case CHECKS_KEY_OURS:
         st->holds_attempt_key = true;
-    else if (rc2 == OD_OK)
-        verdict(out, CHECK_DUPLICATE, "attempt %s is taken by %.60s", job->attempt_id, value);
-    else
+        break;
+    case CHECKS_KEY_TAKEN:
+        verdict(out, CHECK_DUPLICATE, "attempt %s was dialed or skipped already (or fenced)%s%.60s",
+                job->attempt_id, value ? ": taken by " : "", value ? value : "");
+        break;
+    case CHECKS_KEY_UNKNOWN:
         verdict(out, CHECK_RETRY, "redis: attempt key: %s", rc2 == OD_ERR_NOT_FOUND ? err : err2);
+        break;
+    }
     free(value);
 }
 
@@ -140,7 +136,7 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
     if (!st->holds_attempt_key) {
         if (!window_and_campaign(env, job, out)) {
             if (out->verdict == CHECK_SKIP)
-                refuse_unless_taken(env, job, out);
+                take_attempt(env, job, st, out);
             return;
         }
         char key[RKEYS_KEY_MAX];
@@ -154,7 +150,7 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
         if (listed) {
             out->reason = MODEL_SKIP_DNC;
             verdict(out, CHECK_SKIP, "%s is on the account's do-not-call list", job->e164);
-            refuse_unless_taken(env, job, out);
+            take_attempt(env, job, st, out);
             return;
         }
         take_attempt(env, job, st, out);

@@ -11,10 +11,13 @@
  *      dialer gets the end-of-call webhook can release it)
  *                                                    else skipped number_busy
  *
- * A refusal at 1–3 first reads the attempt key: if it exists, some dialer
- * already placed this attempt (the job is a re-delivery) or the scheduler
- * fenced it, and a skipped event would wrongly hand the attempt back — so
- * nothing is published then either.
+ * A refusal at 1–3 takes the attempt key too (SET NX, as step 4) before
+ * its skipped event is published: the scheduler gives a skipped attempt
+ * back, so no later copy of the job (a Kafka re-delivery, a recovery
+ * re-issue with the window open again) may dial that attempt id. If the
+ * key is taken already, some dialer placed or skipped this attempt, or the
+ * scheduler fenced it, and a skipped event would wrongly hand the attempt
+ * back — so nothing is published then either.
  *
  * Redis errors are CHECK_RETRY: the job waits and runs the checks again,
  * resuming after the attempt key if it was already taken (st keeps that).
@@ -61,6 +64,30 @@ typedef struct checks_env {
     const char *instance_id; /* the attempt key's value */
     const od_clock_t *clk;
 } checks_env_t;
+
+/* What the attempt key's SET NX (set_rc) and, after an error, the read
+ * back (get_rc, value: its value when OD_OK) say. Pure:
+ *
+ *   | set_rc          | get_rc     | value             | verdict        |
+ *   |-----------------|------------|-------------------|----------------|
+ *   | OD_OK           | —          | —                 | OURS           |
+ *   | OD_ERR_CONFLICT | —          | —                 | TAKEN          |
+ *   | another error   | OD_OK      | instance_id       | OURS (the SET  |
+ *   |                 |            |                   | happened)      |
+ *   | another error   | OD_OK      | anything else     | TAKEN          |
+ *   | another error   | not OD_OK  | —                 | UNKNOWN: retry |
+ *
+ * A conflict is never read back: a value equal to our instance id there
+ * could be an earlier process of this dialer (OUTDIAL_DIALER_INSTANCE_ID
+ * is the same across restarts), which may have placed the call. */
+typedef enum checks_key {
+    CHECKS_KEY_OURS = 0,
+    CHECKS_KEY_TAKEN,
+    CHECKS_KEY_UNKNOWN,
+} checks_key_t;
+
+checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value,
+                                       const char *instance_id);
 
 /* Runs the checks for job; lease_ms is the line lock's lease (real ms). */
 void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms, check_state_t *st,

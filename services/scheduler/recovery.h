@@ -13,8 +13,9 @@
  *            the scheduler fences the attempt in Redis (SET NX on the key the
  *            dialer takes before dialing): if it wins, no dialer can ever place
  *            that attempt and it is closed as a transient failure (retry rules
- *            apply); if a dialer holds the key, the call was placed and the
- *            lead waits for its events like any call in progress.
+ *            apply); if a dialer holds the key, it placed or skipped the
+ *            attempt and the lead waits for its events like any call in
+ *            progress.
  * processing A lead processing for longer than the campaign's maximum call
  *            duration plus processing_margin is closed as a transient failure
  *            ("call-end-not-reported"); a late real result is recorded on the

@@ -11,6 +11,7 @@
  *   - every refusal (window passed, campaign paused, DNC, number busy, two
  *     attempts to one number at once) → skipped with its reason, no call
  *   - the same job twice → one call, one initiated event
+ *   - a skipped attempt's job again, with the window open → no call
  *   - provider 5xx and 503 → failed transient; misdialed → failed permanent;
  *     429 → retried after Retry-After, then placed
  *   - webhooks: bad or missing secret → 401, malformed → 400, nothing on
@@ -398,7 +399,7 @@ static void test_refusals(void **state)
     expect_skipped(fx, &closing, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
     {
         /* Refused at the last look, after the checks: it holds its attempt
-         * key (the first check never takes one) and no line lock. */
+         * key (as every skip does) and no line lock. */
         char *holder = NULL;
         rkeys_attempt(fx->w->redis_prefix, closing.attempt_id, key);
         if (redis_get(fx->w->redis, key, &holder, NULL, err, sizeof(err)) != OD_OK)
@@ -494,6 +495,39 @@ static void test_same_job_twice(void **state)
      * is skipped: the skip the re-delivery must not get would be before it. */
     assert_int_equal(ds_marker(fx->w, &p, "+15550003092", 20000).status, P(SKIPPED));
     assert_int_equal(ds_count_status(fx->w, p.attempt_id, P(SKIPPED)), 0);
+    ds_sim_invariants_ok(&fx->sim);
+}
+
+/* Issue 16 (the full chaos run, attempts_over_limit=2): a job refused at
+ * the first check (the window had closed) and then the same attempt's job
+ * again, with the window open (a recovery re-issue, or a Kafka re-delivery
+ * of a copy with a later window). The scheduler gives a skipped attempt
+ * back, so a call under that attempt id would be an attempt never counted:
+ * the skip takes the attempt key, and the second copy is a duplicate. */
+static void test_skipped_attempt_not_dialed_again(void **state)
+{
+    fixture_t *fx = *state;
+    char key[RKEYS_KEY_MAX], err[256];
+    ds_job_t j;
+    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550003003");
+    int64_t open_until = j.not_after_us;
+    j.not_after_us = od_clock_now_us(&fx->w->clk) - OD_USEC_PER_SEC;
+    ds_job_send(fx->w, &j);
+    expect_skipped(fx, &j, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
+    double duplicates = ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total");
+    j.not_after_us = open_until;
+    ds_job_send(fx->w, &j);
+    ds_marker(fx->w, &j, "+15550003093", 20000);
+    assert_int_equal(ds_sim_placed(&fx->sim, j.attempt_id), 0);
+    assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
+    assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(SKIPPED)), 1);
+    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >=
+                duplicates + 1);
+    /* The skip's attempt key is what refused the second copy. */
+    char *holder = NULL;
+    rkeys_attempt(fx->w->redis_prefix, j.attempt_id, key);
+    assert_int_equal(redis_get(fx->w->redis, key, &holder, NULL, err, sizeof(err)), OD_OK);
+    free(holder);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -859,6 +893,7 @@ static void test_sigterm_mid_run(void **state)
 }
 
 OD_TEST_MAIN(setup, teardown, test_every_outcome, test_provider_refusals, test_refusals,
-             test_same_job_twice, test_webhook_auth_and_validation, test_duplicated_webhooks,
+             test_same_job_twice, test_skipped_attempt_not_dialed_again,
+             test_webhook_auth_and_validation, test_duplicated_webhooks,
              test_lost_webhooks_reconciled, test_create_call_timeout,
              test_queued_request_refused_after_window, test_sigterm_mid_run)

@@ -242,13 +242,4 @@ static void test_export(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_export),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_export)

@@ -563,6 +563,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t n = st->next(st->state, buf, max, &retry_ms);
     if (n > 0)
         return n > (ssize_t)max ? (ssize_t)max : n;
+    if (n == HTTP_STREAM_FAILED)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     pthread_mutex_lock(&srv->streams_mu);

@@ -260,7 +260,7 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
 /* Adds a response header (copied), e.g. Location or Retry-After. */
 void http_response_header_add(http_response_t *resp, const char *name, const char *value);
 
-/* --- streamed answers (server-sent events) --- */
+/* --- streamed answers (server-sent events, CSV exports) --- */
 
 /* Produces the next part of a streamed answer into buf (at most max bytes),
  * on a request thread, whenever the client can take more. Returns the
@@ -268,8 +268,14 @@ void http_response_header_add(http_response_t *resp, const char *name, const cha
  * is then suspended, holding no thread, and next runs again after
  * *retry_ms (preset to HTTP_STREAM_RETRY_MS; woken by the server's
  * housekeeping thread within 50 ms of it); or a negative value to end the
- * answer. next may block briefly (a database query), as a handler may. */
+ * answer: HTTP_STREAM_FAILED ends it without the final chunk, so that the
+ * client sees a truncated transfer rather than a short body passed off as
+ * whole (a file whose source failed part-way); any other ends it cleanly.
+ * next may block briefly (a database query), as a handler may. */
 typedef ssize_t (*http_stream_fn)(void *state, char *buf, size_t max, int *retry_ms);
+
+#define HTTP_STREAM_END    (-1)
+#define HTTP_STREAM_FAILED (-2)
 
 /* Default wait of a stream with nothing to send: a second, as often as a
  * person watching a page notices a change. */

@@ -67,6 +67,9 @@ void calls_list_campaign(api_ctx_t *ctx);
 void calls_list_lead(api_ctx_t *ctx);
 void calls_get(api_ctx_t *ctx);
 
+/* exports.c */
+void exports_leads_csv(api_ctx_t *ctx);
+void exports_calls_csv(api_ctx_t *ctx);
 /* dnc.c */
 void dnc_add(api_ctx_t *ctx);
 void dnc_list(api_ctx_t *ctx);

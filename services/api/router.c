@@ -89,6 +89,11 @@ static const api_route_t api_routes[] = {
     /* calls */
     {"GET", "/v1/campaigns/{campaign_id}/calls", calls_list_campaign, NULL, API_AUTH_KEY,
      "list a campaign's calls"},
+    /* exports */
+    {"GET", "/v1/campaigns/{campaign_id}/leads.csv", exports_leads_csv, NULL, API_AUTH_KEY,
+     "every lead of a campaign as CSV (streamed)"},
+    {"GET", "/v1/campaigns/{campaign_id}/calls.csv", exports_calls_csv, NULL, API_AUTH_KEY,
+     "every call of a campaign as CSV (streamed)"},
     {"GET", "/v1/leads/{lead_id}/calls", calls_list_lead, NULL, API_AUTH_KEY,
      "list a lead's calls"},
     {"GET", "/v1/calls/{call_id}", calls_get, NULL, API_AUTH_KEY, "read a call"},

@@ -70,6 +70,8 @@ static const route_case_t cases[] = {
     {"GET", "/v1/imports/{import_id}", NULL, EXPECT_404},
     {"GET", "/v1/imports/{import_id}/rejects", NULL, EXPECT_404},
     {"GET", "/v1/campaigns/{campaign_id}/calls", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/leads.csv", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/calls.csv", NULL, EXPECT_404},
     {"GET", "/v1/leads/{lead_id}/calls", NULL, EXPECT_404},
     {"GET", "/v1/calls/{call_id}", NULL, EXPECT_404},
     {"POST", "/v1/dnc", NULL, EXPECT_404}, /* adds to B's own list: checked below */

@@ -158,14 +158,13 @@ out:
     return code;
 }
 
-/* --csv of a list (an import's rejects): the API's CSV straight to stdout. */
-static int run_download(ctl_ctx_t *ctx)
+/* A GET of path whose body goes straight to stdout as it arrives; an
+ * error status's body is shown on stderr instead. */
+static int download_to_out(ctl_ctx_t *ctx, const char *path)
 {
     char err[1024];
-    char *path = ctl_path_build(ctx->args, "format=csv");
     ctl_response_t resp;
     int rc = ctl_http_download(ctx->http, path, ctx->out, &resp, err, sizeof(err));
-    free(path);
     if (rc) {
         fprintf(ctx->err, "error: %s\n", err);
         return CTL_EXIT_FAIL;
@@ -176,6 +175,32 @@ static int run_download(ctl_ctx_t *ctx)
         code = CTL_EXIT_FAIL;
     }
     ctl_response_clear(&resp);
+    return code;
+}
+
+/* --csv of a list (an import's rejects): the API's CSV straight to stdout. */
+static int run_download(ctl_ctx_t *ctx)
+{
+    char *path = ctl_path_build(ctx->args, "format=csv");
+    int code = download_to_out(ctx, path);
+    free(path);
+    return code;
+}
+
+/* export CAMPAIGN --leads|--calls: exactly one of the two. */
+static int run_export(ctl_ctx_t *ctx)
+{
+    bool leads = ctl_args_has(ctx->args, "leads");
+    bool calls = ctl_args_has(ctx->args, "calls");
+    if (leads == calls) {
+        fprintf(ctx->err, "outdialctl: export needs one of --leads or --calls\n");
+        return CTL_EXIT_USAGE;
+    }
+    char *id = ctl_url_encode(ctx->args->pos[0]);
+    char *path = xasprintf("/v1/campaigns/%s/%s.csv", id, leads ? "leads" : "calls");
+    free(id);
+    int code = download_to_out(ctx, path);
+    free(path);
     return code;
 }
 
@@ -249,6 +274,8 @@ int ctl_run(ctl_ctx_t *ctx)
         return ctl_run_import(ctx);
     case CTL_RUN_WATCH:
         return ctl_run_watch(ctx);
+    case CTL_RUN_EXPORT:
+        return run_export(ctx);
     }
     return CTL_EXIT_FAIL;
 }

@@ -159,6 +159,13 @@ static const ctl_opt_t rejects_opts[] = {
      false},
 };
 
+static const ctl_opt_t export_opts[] = {
+    {"leads", CTL_OPT_FLAG, CTL_TO_LOCAL, NULL, NULL, NULL,
+     "every lead: status, outcome, attempts, last call, goal, post-call variables", false, false},
+    {"calls", CTL_OPT_FLAG, CTL_TO_LOCAL, NULL, NULL, NULL,
+     "every call: status, answered_by, times, duration, cost, post-call variables", false, false},
+};
+
 static const ctl_opt_t calls_opts[] = {
     {"lead", CTL_OPT_TEXT, CTL_TO_LOCAL, NULL, NULL, "LEAD",
      "the calls of one lead instead of a campaign", false, false},
@@ -338,6 +345,10 @@ const ctl_cmd_t ctl_commands[] = {
      "redraw a campaign's status, leads, calls, goal and spend until it completes", "GET",
      "/v1/campaigns/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_WATCH, CTL_VIEW_STATS, false,
      OPTS(watch_opts), "outdialctl watch 3d2f...-..."},
+    {"export", NULL, "CAMPAIGN", 1, 1,
+     "a campaign's leads (--leads) or calls (--calls) as CSV, streamed to stdout", "GET",
+     "/v1/campaigns/{0}/leads.csv", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_EXPORT, CTL_VIEW_OBJECT,
+     false, OPTS(export_opts), "outdialctl export 3d2f...-... --leads > leads.csv"},
 };
 
 const size_t ctl_n_commands = N(ctl_commands);

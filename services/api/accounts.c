@@ -22,11 +22,12 @@
 #include "log.h"
 #include "phone.h"
 #include "resource.h"
+#include "freqcap.h"
 #include "settings.h"
 
 #define ACCOUNT_COLUMNS                                                                            \
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
-    " quiet_hours_end_min, od_us(created_at), od_us(updated_at) FROM account"
+    " quiet_hours_end_min, od_us(created_at), od_us(updated_at), calls_per_24h FROM account"
 
 /* The account row (ACCOUNT_COLUMNS) as the API shows it. */
 static const resource_field_t account_fields_out[] = {
@@ -39,6 +40,7 @@ static const resource_field_t account_fields_out[] = {
     {"quiet_hours_end", api_col_hhmm_end},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
+    {"calls_per_24h", api_col_int},
 };
 
 static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
@@ -50,8 +52,9 @@ static const pg_stmt_t account_lock_stmt = {"account_lock",
 static const pg_stmt_t account_update_stmt = {
     "account_update",
     "UPDATE account SET name = $2, default_region = $3, quiet_hours_start_min = $4::smallint,"
-    " quiet_hours_end_min = $5::smallint, updated_at = now() WHERE id = $1::uuid",
-    5};
+    " quiet_hours_end_min = $5::smallint, calls_per_24h = $6::smallint, updated_at = now()"
+    " WHERE id = $1::uuid",
+    6};
 
 static const pg_stmt_t account_insert_stmt = {
     "account_insert",
@@ -191,15 +194,27 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
         !quiet_field(ctx, body, "quiet_hours_end", &qe) ||
         !quiet_hours_read(ctx, qs, qe, start_min, end_min))
         return OD_OK;
-    const char *params[] = {ctx->account_id, name, region, qs ? start_min : NULL,
-                            qs ? end_min : NULL};
+    char cap[12] = "";
+    if (!PQgetisnull(row, 0, 9))
+        snprintf(cap, sizeof(cap), "%s", PQgetvalue(row, 0, 9));
+    int64_t n = 0;
+    got = jsonio_int(ctx, body, "calls_per_24h", NULL, FREQCAP_CALLS_MIN, FREQCAP_CALLS_MAX, &n);
+    if (got == JSONIO_ERROR)
+        return OD_OK;
+    if (got == JSONIO_NULL)
+        cap[0] = '\0';
+    else if (got == JSONIO_SET)
+        snprintf(cap, sizeof(cap), "%" PRId64, n);
+    const char *params[] = {
+        ctx->account_id,    name, region, qs ? start_min : NULL, qs ? end_min : NULL,
+        cap[0] ? cap : NULL};
     return pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, errlen);
 }
 
 void accounts_update(api_ctx_t *ctx)
 {
-    static const char *const allowed[] = {"name", "default_region", "quiet_hours_start",
-                                          "quiet_hours_end", NULL};
+    static const char *const allowed[] = {
+        "name", "default_region", "quiet_hours_start", "quiet_hours_end", "calls_per_24h", NULL};
     const char *key[] = {ctx->account_id};
     resource_patch_run(ctx, &account_resource, key, allowed, account_update_apply);
 }

@@ -30,12 +30,15 @@
 /* A reason is a short note ("asked not to be called", "complaint #123"). */
 #define DNC_REASON_MAX 500
 
-/* An entry as the API shows it: the columns of dnc_get_stmt and dnc_list_stmt
- * (e164, reason, created_at), in order. */
+/* An entry as the API shows it: the columns of DNC_COLUMNS, in order.
+ * created_at is added_at's older name, kept for clients that read it. */
+#define DNC_COLUMNS                                                                                \
+    "SELECT e164, reason, od_us(created_at), source, call_id, list_date::text, od_us(created_at)"  \
+    " FROM dnc"
 static const resource_field_t dnc_fields_out[] = {
-    {"phone", api_col_string},
-    {"reason", api_col_string},
-    {"created_at", api_col_time},
+    {"phone", api_col_string},  {"reason", api_col_string},  {"created_at", api_col_time},
+    {"source", api_col_string}, {"call_id", api_col_string}, {"list_date", api_col_string},
+    {"added_at", api_col_time},
 };
 
 static const pg_stmt_t dnc_insert_stmt = {
@@ -44,14 +47,13 @@ static const pg_stmt_t dnc_insert_stmt = {
     " ON CONFLICT DO NOTHING RETURNING e164",
     3};
 
-static const pg_stmt_t dnc_get_stmt = {
-    "dnc_get",
-    "SELECT e164, reason, od_us(created_at) FROM dnc WHERE account_id = $1::uuid AND e164 = $2", 2};
+static const pg_stmt_t dnc_get_stmt = {"dnc_get",
+                                       DNC_COLUMNS " WHERE account_id = $1::uuid AND e164 = $2", 2};
 
 static const pg_stmt_t dnc_list_stmt = {
     "dnc_list",
-    "SELECT e164, reason, od_us(created_at) FROM dnc WHERE account_id = $1::uuid"
-    " AND ($2::text IS NULL OR e164 > $2) ORDER BY e164 LIMIT $3::int",
+    DNC_COLUMNS " WHERE account_id = $1::uuid AND ($2::text IS NULL OR e164 > $2)"
+                " ORDER BY e164 LIMIT $3::int",
     3};
 
 static const pg_stmt_t dnc_delete_stmt = {

@@ -62,7 +62,20 @@ Outdial__V1__AnsweredBy dial_answered_by_to_proto(model_answered_by_t answered_b
 
 Outdial__V1__SkipReason dial_skip_reason_to_proto(model_skip_reason_t reason)
 {
-    return (Outdial__V1__SkipReason)((int)reason + 1);
+    switch (reason) {
+    case MODEL_SKIP_OUTSIDE_WINDOW:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW;
+    case MODEL_SKIP_CAMPAIGN_NOT_RUNNING:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING;
+    case MODEL_SKIP_DNC:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC;
+    case MODEL_SKIP_NUMBER_BUSY:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY;
+    case MODEL_SKIP_FREQUENCY_CAP:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP;
+    default:
+        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED;
+    }
 }
 
 void dial_attempt_from_job(const dialjob_t *job, provider_attempt_t *out)

@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callslots.h"
 #include "codec.h"
 #include "dispatch_plan.h"
+#include "freqcap.h"
 #include "log.h"
+#include "rkeys.h"
 #include "uuid.h"
 #include "xmalloc.h"
 
@@ -123,6 +126,8 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     job.max_call_duration_s = (uint32_t)c->max_call_duration_s;
     job.not_after_us = not_after_us;
     job.issued_at_us = now_us;
+    int cap = dispatch_lead_cap(c);
+    job.calls_per_24h = cap > 0 ? (uint32_t)cap : DIALJOB_NO_FREQUENCY_CAP;
 
     /* The lead's variables (a JSON object) become string pairs: strings as
      * they are, other values as their JSON text. */
@@ -203,13 +208,34 @@ static pending_job_t *claim_job_slot(dispatch_claim_t *cl, const char *lead_id)
     return job;
 }
 
+/* What one lead may do now (dispatch_plan.h), its number's frequency cap
+ * read from the calls placed to it (callslots.h) when it has one. */
+static int lead_step(const sched_campaign_t *c, const dispatch_caps_t *caps, const char *lead_tz,
+                     const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
+                     size_t errlen)
+{
+    int cap = dispatch_lead_cap(c);
+    if (cap == 0)
+        return dispatch_lead_decide(c, lead_tz, e164, now_us, step, errbuf, errlen);
+    callslots_answer_t calls = {0};
+    if (caps && caps->redis) {
+        char key[RKEYS_KEY_MAX], err[256];
+        rkeys_calls(caps->prefix, c->account_id, e164, key);
+        if (callslots_read(caps->redis, key, now_us - FREQCAP_PERIOD_US, &calls, err, sizeof(err)))
+            log_warn("frequency_cap", "campaign %s: calls to %s not read (%s); the dialer checks",
+                     c->id, e164, err);
+    }
+    return dispatch_lead_cap_decide(c, lead_tz, e164, cap, calls.times_us, calls.n_times, now_us,
+                                    step, errbuf, errlen);
+}
+
 /* Row i of a claim (columns as claim_stmt): deferred when its own window is
- * closed, else encoded as a job, and (window per lead) queued to be
- * scheduled with a new attempt id. The shared claim has scheduled its rows
- * already, with the attempt id in column 6. */
-static int claim_row(const sched_campaign_t *c, const dispatch_plan_t *plan, const PGresult *res,
-                     int i, int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st,
-                     char *errbuf, size_t errlen)
+ * closed or its number's cap full, else encoded as a job, and (lead by
+ * lead) queued to be scheduled with a new attempt id. The shared claim has
+ * scheduled its rows already, with the attempt id in column 6. */
+static int claim_row(const sched_campaign_t *c, const dispatch_caps_t *caps,
+                     const dispatch_plan_t *plan, const PGresult *res, int i, int64_t now_us,
+                     dispatch_claim_t *cl, dispatch_stats_t *st, char *errbuf, size_t errlen)
 {
     const char *lead_id = PQgetvalue(res, i, 0), *e164 = PQgetvalue(res, i, 1);
     dispatch_lead_step_t step = {.claim = true, .not_after_us = plan->not_after_us};
@@ -219,7 +245,7 @@ static int claim_row(const sched_campaign_t *c, const dispatch_plan_t *plan, con
     } else {
         char werr[256];
         int wrc =
-            dispatch_lead_decide(c, PQgetvalue(res, i, 2), e164, now_us, &step, werr, sizeof(werr));
+            lead_step(c, caps, PQgetvalue(res, i, 2), e164, now_us, &step, werr, sizeof(werr));
         if (wrc)
             return od_fail(errbuf, errlen, wrc, "lead %s: %s", lead_id, werr);
         if (step.never_opens)
@@ -231,6 +257,7 @@ static int claim_row(const sched_campaign_t *c, const dispatch_plan_t *plan, con
             pg_array_add(&cl->defer_due, due);
             if (step.defer_to_us < st->next_wake_us)
                 st->next_wake_us = step.defer_to_us;
+            st->leads_capped += step.frequency_capped;
             return OD_OK;
         }
         uuid_str_new(attempt_id);
@@ -276,9 +303,9 @@ static int claim_batch_write(pg_conn_t *db, const char *now, dispatch_plan_t *pl
 /* Claims one batch of due leads of c (dispatch_plan_want of them at most)
  * and writes what becomes of each. *more: the batch was full, so more may
  * be due. */
-static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, dispatch_plan_t *plan,
-                       int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st, bool *more,
-                       char *errbuf, size_t errlen)
+static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const dispatch_caps_t *caps,
+                       dispatch_plan_t *plan, int64_t now_us, dispatch_claim_t *cl,
+                       dispatch_stats_t *st, bool *more, char *errbuf, size_t errlen)
 {
     char now[24], limit[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
@@ -296,7 +323,7 @@ static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, dispatch_plan_t
     pg_array_reset(&cl->defer_ids);
     pg_array_reset(&cl->defer_due);
     for (int i = 0; i < rows && rc == OD_OK; i++)
-        rc = claim_row(c, plan, res, i, now_us, cl, st, errbuf, errlen);
+        rc = claim_row(c, caps, plan, res, i, now_us, cl, st, errbuf, errlen);
     PQclear(res);
     if (rc)
         return rc;
@@ -338,8 +365,8 @@ static int store_tokens(pg_conn_t *db, const sched_campaign_t *c, const dispatch
  * batch while slots are left and leads are due, store the bucket, commit,
  * then produce. */
 int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
-                      const char *campaign_id, int64_t now_us, int batch_size, dispatch_stats_t *st,
-                      char *errbuf, size_t errlen)
+                      const dispatch_caps_t *caps, const char *campaign_id, int64_t now_us,
+                      int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen)
 {
     sched_campaign_t c;
     dispatch_plan_t plan;
@@ -361,7 +388,7 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
     if (plan.wake_us < st->next_wake_us)
         st->next_wake_us = plan.wake_us;
     for (bool more = plan.verdict == DISPATCH_CLAIM; more && plan.slots > 0;) {
-        rc = claim_batch(db, &c, &plan, now_us, &cl, st, &more, errbuf, errlen);
+        rc = claim_batch(db, &c, caps, &plan, now_us, &cl, st, &more, errbuf, errlen);
         if (rc)
             goto fail;
     }
@@ -381,8 +408,9 @@ out:
     return rc;
 }
 
-int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic, int64_t now_us,
-                 int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen)
+int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
+                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, dispatch_stats_t *st,
+                 char *errbuf, size_t errlen)
 {
     PGresult *res = NULL;
     int rc = pg_stmt_exec(db, &running_stmt, NULL, &res, errbuf, errlen);
@@ -390,8 +418,8 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
         return rc;
     int n = PQntuples(res);
     for (int i = 0; i < n && rc == OD_OK; i++) {
-        rc = dispatch_campaign(db, producer, dial_topic, PQgetvalue(res, i, 0), now_us, batch_size,
-                               st, errbuf, errlen);
+        rc = dispatch_campaign(db, producer, dial_topic, caps, PQgetvalue(res, i, 0), now_us,
+                               batch_size, st, errbuf, errlen);
         /* Serve delivery reports as we go: left to the end of a pass over
          * many campaigns they pile up by the hundred thousand. */
         kafka_producer_poll(producer, 0);

@@ -24,7 +24,7 @@
  *   | shared window open                     | CLAIM           | never; not_after_us = |
  *   |                                        |                 | the window's close    |
  *   | window per lead (tz mode lead, quiet   | CLAIM           | never; each lead is   |
- *   |   hours)                               |                 | judged by lead_decide |
+ *   |   hours, or a frequency cap)           |                 | judged by lead_decide |
  *
  * The next token arrives (1 - tokens) / calls_per_minute minutes after now
  * (plus 1 us).
@@ -43,6 +43,17 @@
  *   | opens later                | defer to its opening                     |
  *   | never opens together       | defer a day (never_opens: look again     |
  *   | (quiet hours vs window)    | tomorrow rather than spin on it)         |
+ *
+ * Under a frequency cap (dispatch_lead_cap_decide; freqcap.h), from the
+ * calls to the lead's number in the last 24 h across the account:
+ *
+ *   | cap at now            | step                                          |
+ *   |-----------------------|-----------------------------------------------|
+ *   | none, or a slot free  | as dispatch_lead_decide at now                |
+ *   | full, frees at T      | defer (frequency_capped) to T when its window |
+ *   |                       | is open at T, else to the window's first      |
+ *   |                       | opening after T (no call comes in between:    |
+ *   |                       | the cap is still free then)                   |
  */
 #ifndef OUTDIAL_DISPATCH_PLAN_H
 #define OUTDIAL_DISPATCH_PLAN_H
@@ -94,10 +105,11 @@ double dispatch_plan_tokens_left(const dispatch_plan_t *plan);
 
 /* What to do with one due lead when the window is per lead. */
 typedef struct dispatch_lead_step {
-    bool claim;           /* dial now */
-    int64_t not_after_us; /* claim: its open window's close */
-    int64_t defer_to_us;  /* !claim: its new next_attempt_at */
-    bool never_opens;     /* !claim because its window never opens (errbuf says why) */
+    bool claim;            /* dial now */
+    int64_t not_after_us;  /* claim: its open window's close */
+    int64_t defer_to_us;   /* !claim: its new next_attempt_at */
+    bool never_opens;      /* !claim because its window never opens (errbuf says why) */
+    bool frequency_capped; /* !claim because the number's cap is full */
 } dispatch_lead_step_t;
 
 /* Decides for one lead of c (lead_tz may be "" or NULL; e164 its number) at
@@ -107,5 +119,16 @@ typedef struct dispatch_lead_step {
 int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
                          int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
                          size_t errlen) OD_WUR;
+
+/* The frequency cap of a lead of c (freqcap.h), 0 for none: today the
+ * account's own; a jurisdiction's cap joins it through freqcap_effective. */
+int dispatch_lead_cap(const sched_campaign_t *c);
+
+/* dispatch_lead_decide under a frequency cap of cap calls (0: none), given
+ * the times of the calls to the lead's number (call_times_us, n; see the
+ * table above). Errors as dispatch_lead_decide. */
+int dispatch_lead_cap_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
+                             int cap, const int64_t *call_times_us, size_t n, int64_t now_us,
+                             dispatch_lead_step_t *step, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

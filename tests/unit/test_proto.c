@@ -52,6 +52,7 @@ static void dialjob_full(dialjob_t *job)
     job->max_call_duration_s = 900;
     job->not_after_us = 1772960400000000LL; /* 2026-03-08T09:00:00Z */
     job->issued_at_us = 1772956800123456LL;
+    job->calls_per_24h = 3;
 }
 
 static void callevent_full(callevent_t *event)
@@ -192,6 +193,7 @@ static void test_dialjob_round_trip(void **state)
     assert_int_equal(out->max_call_duration_s, in.max_call_duration_s);
     assert_true(out->not_after_us == in.not_after_us);
     assert_true(out->issued_at_us == in.issued_at_us);
+    assert_int_equal(out->calls_per_24h, in.calls_per_24h);
     dialjob_free(out);
     free(buf);
 }
@@ -564,6 +566,12 @@ static void test_dialjob_field_errors(void **state)
     job.not_after_us = 0;
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "DialJob.not_after_us: required (microseconds since the Unix epoch)");
+
+    /* The frequency cap is required: a job of an older scheduler is refused. */
+    dialjob_full(&job);
+    job.calls_per_24h = 0;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "DialJob.calls_per_24h: missing"));
 
     dialjob_full(&job);
     job.lead_name = "bad \xC3\x28 byte";

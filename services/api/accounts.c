@@ -117,20 +117,6 @@ static bool region_parse(api_ctx_t *ctx, const char *field, const char *value, c
     return true;
 }
 
-/* One quiet-hours field of a PATCH: absent keeps the current value. */
-static bool quiet_field(api_ctx_t *ctx, const json_t *body, const char *name, const char **value)
-{
-    const char *s = NULL;
-    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, 16, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL)
-        *value = NULL;
-    else if (got == JSONIO_SET)
-        *value = s;
-    return true;
-}
-
 /* The quiet hours of a PATCH (qs, qe: both set or both NULL) as minutes of
  * the day into start_min and end_min (left empty for none); answers 400. */
 static bool quiet_hours_read(api_ctx_t *ctx, const char *qs, const char *qe, char start_min[8],
@@ -190,8 +176,8 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
         (got == JSONIO_SET && !region_parse(ctx, "default_region", s, region)))
         return OD_OK;
     char start_min[8] = "", end_min[8] = "";
-    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
-        !quiet_field(ctx, body, "quiet_hours_end", &qe) ||
+    if (!jsonio_string_or_null(ctx, body, "quiet_hours_start", 16, &qs) ||
+        !jsonio_string_or_null(ctx, body, "quiet_hours_end", 16, &qe) ||
         !quiet_hours_read(ctx, qs, qe, start_min, end_min))
         return OD_OK;
     char cap[12] = "";

@@ -314,25 +314,12 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         !setting_bool(ctx, body, "goal_based_retry", &in->s.goal_based_retry))
         return false;
 
-    const char *goal = NULL;
-    jsonio_got_t got = jsonio_string(ctx, body, "goal_variable", NULL, 64, &goal);
-    if (got == JSONIO_ERROR)
+    if (!jsonio_string_or_null(ctx, body, "goal_variable", 64, &in->s.goal_variable) ||
+        !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable))
         return false;
-    if (got == JSONIO_NULL)
-        in->s.goal_variable = NULL;
-    else if (got == JSONIO_SET)
-        in->s.goal_variable = goal;
-    const char *opt_out = NULL;
-    got = jsonio_string(ctx, body, "opt_out_variable", NULL, 64, &opt_out);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL)
-        in->s.opt_out_variable = NULL;
-    else if (got == JSONIO_SET)
-        in->s.opt_out_variable = opt_out;
 
     int64_t cpm = 0;
-    got = jsonio_int_any(ctx, body, "calls_per_minute", NULL, &cpm);
+    jsonio_got_t got = jsonio_int_any(ctx, body, "calls_per_minute", NULL, &cpm);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {

@@ -6,7 +6,7 @@
  * transport error means, and whether the body is JSON.
  *
  * The process calls curl_global_init once before the first request:
- * httpc_run_group_tests does it around a binary's cmocka group.
+ * HTTPC_TEST_MAIN does it around a binary's cmocka group.
  */
 #ifndef OUTDIAL_TESTS_HTTP_CLIENT_H
 #define OUTDIAL_TESTS_HTTP_CLIENT_H
@@ -25,22 +25,20 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "test_main.h"
 #include "xmalloc.h"
 
-/* Runs a test binary's cmocka group (as cmocka_run_group_tests) between
- * curl_global_init, before any test starts a thread, and
- * curl_global_cleanup. Returns the number of failed tests. */
-#define httpc_run_group_tests(tests, setup, teardown)                                              \
-    httpc_run_group_(#tests, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
-
-static inline int httpc_run_group_(const char *name, const struct CMUnitTest *tests, size_t n,
-                                   CMFixtureFunction setup, CMFixtureFunction teardown)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int failed = _cmocka_run_group_tests(name, tests, n, setup, teardown);
-    curl_global_cleanup();
-    return failed;
-}
+/* A test binary's main (as OD_TEST_MAIN, tests/test_main.h) that runs its
+ * cmocka group between curl_global_init, before any test starts a thread,
+ * and curl_global_cleanup. main returns the number of failed tests. */
+#define HTTPC_TEST_MAIN(group_setup, group_teardown, ...)                                          \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        curl_global_init(CURL_GLOBAL_DEFAULT);                                                     \
+        int failed = OD_TEST_RUN(group_setup, group_teardown, NULL, NULL, __VA_ARGS__);            \
+        curl_global_cleanup();                                                                     \
+        return failed;                                                                             \
+    }
 
 typedef struct httpc_reply {
     long status;

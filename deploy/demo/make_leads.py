@@ -8,6 +8,13 @@ libphonenumber (Debian's python3-phonenumbers), some with a secondary
 contact or an explicit timezone, plus what a real list contains: rows
 with a bad number, a row without a number, a duplicate and a number that
 the demo puts on the do-not-call list.
+
+Then leads in the states whose legal calling rules differ from the federal
+floor (docs/compliance.md), so that the demo's us_states profile visibly
+defers calls: Rhode Island (no Sunday, shorter hours), Louisiana (no
+Sunday), Oklahoma and Maryland (8 p.m. end), toll-free numbers (no state:
+the strictest rules), and leads whose `state` column names another state
+than their number's area code (people who moved).
 """
 import csv
 import random
@@ -31,6 +38,15 @@ def number():
     while True:
         n = "+1%s%d%02d%04d" % (rng.choice(AREAS), rng.randint(2, 9), rng.randint(0, 99),
                                 rng.randint(0, 9999))
+        p = phonenumbers.parse(n, None)
+        if n not in used and phonenumbers.is_valid_number(p):
+            used.add(n)
+            return n
+
+
+def number_in(area):
+    while True:
+        n = "+1%s%d%02d%04d" % (area, rng.randint(2, 9), rng.randint(0, 99), rng.randint(0, 9999))
         p = phonenumbers.parse(n, None)
         if n not in used and phonenumbers.is_valid_number(p):
             used.add(n)
@@ -74,7 +90,22 @@ rows.insert(500, ["+1 099 555 0100", "Bad", "Area", "Acme", "", ""])  # no such 
 rows.insert(600, list(rows[10]))                                    # a duplicate row
 rows.insert(700, [number(), "Bad", "Zone", "Acme", "Mars/Olympus_Mons", ""])
 
+# The legal-rules leads, from their own generator so the rows above stay as
+# they were.
+rng = random.Random(17)
+for area, count in (("401", 12), ("504", 12), ("405", 8), ("410", 8)):
+    for i in range(count):
+        rows.append([pretty(number_in(area)), rng.choice(FIRST), rng.choice(LAST),
+                     rng.choice(COMPANIES), "", "", ""])
+for i in range(3):  # toll-free: no state, the strictest rules
+    rows.append([number_in("888"), rng.choice(FIRST), rng.choice(LAST),
+                 rng.choice(COMPANIES), "America/New_York", "", ""])
+for state in ("FL", "RI", "FL"):  # a New York number, a person who lives elsewhere
+    rows.append([pretty(number_in("212")), rng.choice(FIRST), rng.choice(LAST),
+                 rng.choice(COMPANIES), "", "", state])
+
 w = csv.writer(sys.stdout, lineterminator="\n")
-w.writerow(["phone", "first_name", "last_name", "company", "timezone", "secondary_phone"])
-w.writerows(rows)
+w.writerow(["phone", "first_name", "last_name", "company", "timezone", "secondary_phone",
+            "state"])
+w.writerows([r + [""] if len(r) == 6 else r for r in rows])
 sys.stderr.write("dnc_number=%s\n" % dnc)

@@ -326,6 +326,11 @@ void dialjob_init(dialjob_t *job)
     job->calls_per_24h = DIALJOB_NO_FREQUENCY_CAP;
 }
 
+void dialjob_legal_init(dialjob_legal_t *legal)
+{
+    outdial__v1__dial_job__legal__init(legal);
+}
+
 int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
 {
     static const char M[] = "DialJob";
@@ -345,6 +350,17 @@ int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
     CHECK_MAP_KEYS(M, "variables", job->variables, job->n_variables);
     RETURN_IF(check_time(M, "not_after_us", job->not_after_us, true, errbuf, errlen));
     RETURN_IF(check_time(M, "issued_at_us", job->issued_at_us, true, errbuf, errlen));
+    if (!job->legal)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.legal: required", M);
+    const char *profile = job->legal->profile ? job->legal->profile : "";
+    if (strcmp(profile, "none") != 0 && strcmp(profile, "us_federal") != 0 &&
+        strcmp(profile, "us_states") != 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.legal.profile: '%.32s' is not none, us_federal or us_states", M,
+                       profile);
+    if (strcmp(profile, "none") != 0 && job->legal->n_zones == 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.legal.zones: required when the profile is %s", M, profile);
     if (job->calls_per_24h == 0)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "%s.calls_per_24h: missing (a scheduler older than the field, or a "
@@ -469,6 +485,7 @@ enum json_field {
     JF_SECONDARY_PHONES,
     JF_REGION,
     JF_PHONE,
+    JF_STATE,
     JF_COUNT,
 };
 
@@ -483,6 +500,7 @@ static const char *const json_names[JF_COUNT][2] = {
     [JF_SECONDARY_PHONES] = {"secondary_phones", "secondaryPhones"},
     [JF_REGION] = {"region", "region"},
     [JF_PHONE] = {"phone", "phone"},
+    [JF_STATE] = {"state", "state"},
 };
 
 static int json_field_find(const char *key)
@@ -624,6 +642,9 @@ static int json_lead_fill(json_lead_t *jl, char *errbuf, size_t errlen)
             break;
         case JF_PHONE:
             RETURN_IF(json_string_field(key, value, &lead->phone, errbuf, errlen));
+            break;
+        case JF_STATE:
+            RETURN_IF(json_string_field(key, value, &lead->state, errbuf, errlen));
             break;
         case JF_VARIABLES:
             RETURN_IF(json_variables(jl, value, errbuf, errlen));

@@ -56,6 +56,7 @@ typedef Outdial__V1__DialJob dialjob_t;
 /* DialJob.calls_per_24h when no frequency cap applies (dialjob_init sets it). */
 #define DIALJOB_NO_FREQUENCY_CAP 4294967295u
 typedef Outdial__V1__DialJob__VariablesEntry dialjob_variable_t;
+typedef Outdial__V1__DialJob__Legal dialjob_legal_t;
 typedef Outdial__V1__CallEvent callevent_t;
 typedef Outdial__V1__LeadUpsert leadupsert_t;
 typedef Outdial__V1__LeadUpsert__VariablesEntry leadupsert_variable_t;
@@ -65,6 +66,9 @@ typedef Outdial__V1__CampaignEvent campaignevent_t;
 
 /* DialJob (outdial.dial-jobs). */
 void dialjob_init(dialjob_t *job);
+/* Sets a caller-owned DialJob.Legal to the empty message (then set profile,
+ * and zones unless the profile is "none"). */
+void dialjob_legal_init(dialjob_legal_t *legal);
 int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen) OD_WUR;
 int dialjob_encode(const dialjob_t *job, uint8_t **out, size_t *out_len, char *errbuf,
                    size_t errlen) OD_WUR;

@@ -417,6 +417,40 @@ int kafka_consumer_assigned(kafka_consumer_t *c)
     return n;
 }
 
+int kafka_consumer_lag(kafka_consumer_t *c, int timeout_ms, int64_t *lag, char *errbuf,
+                       size_t errlen)
+{
+    *lag = 0;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &parts);
+    if (!err)
+        err = rd_kafka_position(c->rk, parts);
+    int rc = OD_OK;
+    for (int i = 0; !err && i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t low = 0, high = 0, at = tp->offset;
+        err = rd_kafka_query_watermark_offsets(c->rk, tp->topic, tp->partition, &low, &high,
+                                               timeout_ms);
+        if (!err && at < 0) { /* nothing read yet: where the group stands */
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, tp->topic, tp->partition);
+            err = rd_kafka_committed(c->rk, one, timeout_ms);
+            at = err ? -1 : one->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(one);
+        }
+        if (at < low)
+            at = low;
+        if (!err && high > at)
+            *lag += high - at;
+    }
+    if (err)
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka consumer lag: %s",
+                     rd_kafka_err2str(err));
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return rc;
+}
+
 int kafka_consumer_close(kafka_consumer_t *c, char *errbuf, size_t errlen)
 {
     int rc = OD_OK;
@@ -504,4 +538,57 @@ void kafka_message_free(rd_kafka_message_t *msg)
 {
     if (msg)
         rd_kafka_message_destroy(msg);
+}
+
+/* ---- readiness check --------------------------------------------------- */
+
+typedef struct kafka_check {
+    rd_kafka_t *rk;
+    char brokers[256]; /* for messages */
+} kafka_check_t;
+
+static int kafka_check_run(void *arg, char *errbuf, size_t errlen)
+{
+    kafka_check_t *c = arg;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 0, NULL, &md, KAFKA_CHECK_TIMEOUT_MS);
+    int brokers = md ? md->broker_cnt : 0;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka %s: no metadata within %d ms: %s",
+                       c->brokers, KAFKA_CHECK_TIMEOUT_MS, rd_kafka_err2str(err));
+    if (brokers == 0)
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka %s: the cluster lists no broker",
+                       c->brokers);
+    return OD_OK;
+}
+
+static void kafka_check_free(void *arg)
+{
+    kafka_check_t *c = arg;
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+int kafka_deps_add(deps_t *d, const char *client_id, char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *conf = NULL;
+    int rc = kafka_conf_build(client_id ? client_id : "outdial-check", NULL, 0, producer_fixed,
+                              NULL, 0, &conf, errbuf, errlen);
+    if (rc)
+        return rc;
+    kafka_check_t *c = xcalloc(1, sizeof(*c));
+    size_t len = sizeof(c->brokers);
+    if (rd_kafka_conf_get(conf, "bootstrap.servers", c->brokers, &len) != RD_KAFKA_CONF_OK)
+        snprintf(c->brokers, sizeof(c->brokers), "(bootstrap list)");
+    char why[512];
+    c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    if (!c->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return od_fail(errbuf, errlen, OD_ERR_INTERNAL, "kafka check client: %s", why);
+    }
+    conf = NULL; /* now owned by rk */
+    return deps_add(d, "kafka", kafka_check_run, c, kafka_check_free);
 }

@@ -32,6 +32,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "deps.h"
 #include "err.h"
 
 #define KAFKA_BROKERS_ENV "OUTDIAL_KAFKA_BROKERS"
@@ -149,6 +150,14 @@ int kafka_consumer_store(kafka_consumer_t *c, const rd_kafka_message_t *msg, cha
  * error code. */
 int kafka_consumer_assigned(kafka_consumer_t *c);
 
+/* How many messages of the assigned partitions this consumer has yet to
+ * read: the sum over them of the high watermark (asked of the brokers,
+ * waiting up to timeout_ms each) less the consumer's position, or its
+ * group's committed offset before it has read any, or the low watermark
+ * when the group has none. 0 means caught up as of the call. */
+int kafka_consumer_lag(kafka_consumer_t *c, int timeout_ms, int64_t *lag, char *errbuf,
+                       size_t errlen) OD_WUR;
+
 /* Commits the stored offsets synchronously and leaves the group, so its
  * partitions move to other members at once instead of after the session
  * timeout. After it, only kafka_consumer_free may be called. */
@@ -167,6 +176,20 @@ void kafka_consumer_free(kafka_consumer_t *c);
  * made or the topic has no partitions by then. */
 int kafka_topic_create(const char *brokers, const char *topic, int *partitions, char *errbuf,
                        size_t errlen) OD_WUR;
+
+/* ---- readiness check --------------------------------------------------- */
+
+/* How long a check waits for a broker's answer: a broker on a LAN answers
+ * metadata in milliseconds; two seconds without one means none is up. */
+#define KAFKA_CHECK_TIMEOUT_MS 2000
+
+/* Adds the cluster (OUTDIAL_KAFKA_BROKERS) to d as "kafka"
+ * (lib/core/deps.h): its check asks for metadata with a client of its own
+ * (client_id NULL: "outdial-check") that never produces, and passes when a
+ * broker answered within KAFKA_CHECK_TIMEOUT_MS; the reason of a failure
+ * names the bootstrap list. Its index, or OD_ERR_INVALID for bad
+ * configuration (nothing added); brokers need not answer yet. */
+int kafka_deps_add(deps_t *d, const char *client_id, char *errbuf, size_t errlen) OD_WUR;
 
 /* ---- messages ---------------------------------------------------------- */
 

@@ -21,6 +21,8 @@
  *   leads-in.rejected 3 only bad rows; low volume.
  *   import-requests 3   one message per import; low volume.
  *   campaign-events 3   status changes and finished leads; low volume.
+ *   call-events.dead-letter 3
+ *                       call events the scheduler gave up on; a handful.
  *
  * Partitions can be added later on a real cluster, but that moves keys
  * between partitions, so start with enough.
@@ -32,6 +34,7 @@ static const topic_def_t topic_defs[TOPIC_COUNT] = {
     {TOPIC_LEADS_IN_REJECTED, "leads-in.rejected", 3},
     {TOPIC_IMPORT_REQUESTS, "import-requests", 3},
     {TOPIC_CAMPAIGN_EVENTS, "campaign-events", 3},
+    {TOPIC_CALL_EVENTS_DEAD_LETTER, "call-events.dead-letter", 3},
 };
 
 /* The longest suffix above, so that a prefix check covers every topic. */

@@ -21,12 +21,13 @@
 #define TOPIC_NAME_MAX 249
 
 typedef enum topic_id {
-    TOPIC_DIAL_JOBS = 0,     /* key lead id, DialJob: scheduler -> dialer */
-    TOPIC_CALL_EVENTS,       /* key lead id, CallEvent: dialer -> scheduler, others */
-    TOPIC_LEADS_IN,          /* key campaign id, LeadUpsert: other systems -> importer */
-    TOPIC_LEADS_IN_REJECTED, /* key campaign id, rejected LeadUpsert: importer -> others */
-    TOPIC_IMPORT_REQUESTS,   /* key campaign id, ImportRequest: api -> importer */
-    TOPIC_CAMPAIGN_EVENTS,   /* key campaign id, CampaignEvent: scheduler -> others */
+    TOPIC_DIAL_JOBS = 0,           /* key lead id, DialJob: scheduler -> dialer */
+    TOPIC_CALL_EVENTS,             /* key lead id, CallEvent: dialer -> scheduler, others */
+    TOPIC_LEADS_IN,                /* key campaign id, LeadUpsert: other systems -> importer */
+    TOPIC_LEADS_IN_REJECTED,       /* key campaign id, rejected LeadUpsert: importer -> others */
+    TOPIC_IMPORT_REQUESTS,         /* key campaign id, ImportRequest: api -> importer */
+    TOPIC_CAMPAIGN_EVENTS,         /* key campaign id, CampaignEvent: scheduler -> others */
+    TOPIC_CALL_EVENTS_DEAD_LETTER, /* key lead id, CallEvent the scheduler could not apply */
     TOPIC_COUNT
 } topic_id_t;
 

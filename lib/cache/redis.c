@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /*
@@ -429,8 +430,10 @@ static void sha1_hex(const char *text, char out[SHA1_HEX_SIZE])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-int redis_new(const char *url, int connect_timeout_ms, int command_timeout_ms, redis_t **out,
-              char *errbuf, size_t errlen)
+/* A client for url; connected now when connect_now (OD_ERR_UNAVAILABLE if
+ * that fails), else on its first command. */
+static int client_new(const char *url, int connect_timeout_ms, int command_timeout_ms,
+                      bool connect_now, redis_t **out, char *errbuf, size_t errlen)
 {
     redis_url_t u;
     int rc = redis_url_parse(url, &u, errbuf, errlen);
@@ -446,6 +449,10 @@ int redis_new(const char *url, int connect_timeout_ms, int command_timeout_ms, r
     r->command_timeout_ms = command_timeout_ms;
     sha1_hex(LOCK_RELEASE_LUA, r->release_sha);
     sha1_hex(LOCK_EXTEND_LUA, r->extend_sha);
+    if (!connect_now) {
+        *out = r;
+        return OD_OK;
+    }
     sigpipe_guard_t guard;
     sigpipe_block(&guard);
     rc = connect_locked(r, errbuf, errlen);
@@ -457,6 +464,12 @@ int redis_new(const char *url, int connect_timeout_ms, int command_timeout_ms, r
 fail:
     redis_free(r);
     return rc;
+}
+
+int redis_new(const char *url, int connect_timeout_ms, int command_timeout_ms, redis_t **out,
+              char *errbuf, size_t errlen)
+{
+    return client_new(url, connect_timeout_ms, command_timeout_ms, true, out, errbuf, errlen);
 }
 
 int redis_new_from_env(redis_t **out, char *errbuf, size_t errlen)
@@ -474,12 +487,39 @@ int redis_new_from_env(redis_t **out, char *errbuf, size_t errlen)
     if (rc != OD_OK)
         return rc;
     char err[256];
-    rc = redis_new(url, (int)connect_ms, (int)command_ms, out, err, sizeof(err));
-    if (rc == OD_ERR_INVALID)
-        return od_fail(errbuf, errlen, rc, "OUTDIAL_REDIS_URL: %s", err);
+    rc = client_new(url, (int)connect_ms, (int)command_ms, false, out, err, sizeof(err));
     if (rc != OD_OK)
-        return od_fail(errbuf, errlen, rc, "%s", err);
+        return od_fail(errbuf, errlen, rc, "OUTDIAL_REDIS_URL: %s", err);
+    /* Connect now when Redis answers, so that a first command does not pay
+     * for it; when it does not, the first command that finds it up will. */
+    redis_t *r = *out;
+    sigpipe_guard_t guard;
+    sigpipe_block(&guard);
+    pthread_mutex_lock(&r->lock);
+    if (connect_locked(r, err, sizeof(err)) != OD_OK)
+        log_info("redis", "%s (connecting when it answers)", err);
+    pthread_mutex_unlock(&r->lock);
+    sigpipe_unblock(&guard);
     return OD_OK;
+}
+
+static int redis_check_run(void *r, char *errbuf, size_t errlen)
+{
+    return redis_ping(r, errbuf, errlen);
+}
+
+static void redis_check_free(void *r)
+{
+    redis_free(r);
+}
+
+int redis_deps_add(deps_t *d, char *errbuf, size_t errlen)
+{
+    redis_t *r = NULL;
+    int rc = redis_new_from_env(&r, errbuf, errlen);
+    if (rc != OD_OK)
+        return rc;
+    return deps_add(d, "redis", redis_check_run, r, redis_check_free);
 }
 
 void redis_free(redis_t *r)

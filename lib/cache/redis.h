@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deps.h"
 #include "err.h"
 
 /* 128 random bits as 32 lowercase hex digits, plus the NUL. */
@@ -71,8 +72,17 @@ int redis_url_parse(const char *url, redis_url_t *out, char *errbuf, size_t errl
 int redis_new(const char *url, int connect_timeout_ms, int command_timeout_ms, redis_t **out,
               char *errbuf, size_t errlen) OD_WUR;
 
-/* redis_new with the OUTDIAL_REDIS_* variables. */
+/* A client for the OUTDIAL_REDIS_* variables that does not need Redis to
+ * answer yet: it connects now if it can, else on its first command that
+ * finds Redis up (see Reconnection), so that a service starts before Redis
+ * does. OD_ERR_INVALID for a bad variable (the only error); otherwise
+ * OD_OK and a client the caller frees with redis_free(). */
 int redis_new_from_env(redis_t **out, char *errbuf, size_t errlen) OD_WUR;
+
+/* Adds Redis (the OUTDIAL_REDIS_* variables) to d as "redis"
+ * (lib/core/deps.h): its check is a PING on a client of its own. Its
+ * index, or OD_ERR_INVALID for a bad variable (nothing added). */
+int redis_deps_add(deps_t *d, char *errbuf, size_t errlen) OD_WUR;
 
 /* Closes the connection and frees the client. NULL is a no-op. */
 void redis_free(redis_t *r);

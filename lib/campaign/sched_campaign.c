@@ -14,7 +14,7 @@
     " coalesce(c.calls_per_minute, 0), c.cpm_tokens, od_us(c.cpm_refilled_at),"                    \
     " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
     " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
-    " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, '')"
+    " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -85,7 +85,10 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
                PQgetvalue(res, 0, 23));
     out->calls_per_24h = atoi(PQgetvalue(res, 0, 24));
     copy_field(out->opt_out_variable, sizeof(out->opt_out_variable), PQgetvalue(res, 0, 25));
-    out->in_flight = PQnfields(res) > 26 ? strtoll(PQgetvalue(res, 0, 26), NULL, 10) : -1;
+    rc = legal_profile_parse(PQgetvalue(res, 0, 26), &out->legal_profile, errbuf, errlen);
+    if (rc)
+        return rc;
+    out->in_flight = PQnfields(res) > 27 ? strtoll(PQgetvalue(res, 0, 27), NULL, 10) : -1;
     return OD_OK;
 }
 
@@ -109,7 +112,8 @@ int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t loc
 
 bool sched_window_is_shared(const sched_campaign_t *c)
 {
-    return c->tz_mode == MODEL_TZ_MODE_ASSISTANT && !c->has_quiet_hours;
+    return c->tz_mode == MODEL_TZ_MODE_ASSISTANT && !c->has_quiet_hours &&
+           c->legal_profile == LEGAL_PROFILE_NONE;
 }
 
 int sched_lead_window(const sched_campaign_t *c, const char *lead_tz, const char *e164,

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "lead_tz.h"
+#include "legal.h"
 #include "model.h"
 #include "pg.h"
 #include "retry.h"
@@ -37,8 +38,9 @@ typedef struct sched_campaign {
     char provider[32];
     char provider_assistant_id[128];
     char provider_phone_number_id[128];
-    int calls_per_24h;          /* the account's frequency cap (freqcap.h); 0: none */
-    char opt_out_variable[128]; /* the boolean post-call variable of an opt-out; "" when none */
+    int calls_per_24h;             /* the account's frequency cap (freqcap.h); 0: none */
+    char opt_out_variable[128];    /* the boolean post-call variable of an opt-out; "" when none */
+    legal_profile_t legal_profile; /* the account's (its overrides: campaign_legal.h) */
     int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
 } sched_campaign_t;
 
@@ -74,7 +76,8 @@ int sched_lead_window(const sched_campaign_t *c, const char *lead_tz, const char
                       int64_t now_us, lead_window_t *out, char *errbuf, size_t errlen) OD_WUR;
 
 /* Whether the campaign window is the same for every lead (timezone mode
- * assistant, no quiet hours): then one check serves the whole campaign. */
+ * assistant, no quiet hours, legal profile none): then one check serves the
+ * whole campaign. */
 bool sched_window_is_shared(const sched_campaign_t *c);
 
 #endif

@@ -33,4 +33,10 @@ const char *od_err_name(int rc);
  * always NUL-terminated, and returns rc so callers can `return od_fail(...)`. */
 int od_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...) OD_PRINTF(4, 5);
 
+/* names[value] from an enum's name table (designated initializers), or
+ * fallback when value lies outside the table or has no name there. */
+#define OD_ENUM_NAME(names, value, fallback)                                                       \
+    ((size_t)(value) < sizeof(names) / sizeof((names)[0]) && (names)[value] ? (names)[value]       \
+                                                                            : (fallback))
+
 #endif

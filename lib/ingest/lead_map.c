@@ -16,6 +16,8 @@
 #include <unicode/ustring.h>
 
 #include "csv_reader.h"
+#include "lead_region.h"
+#include "legal.h"
 #include "xmalloc.h"
 
 /* Longest normalized header kept; longer names are cut (variable keys of
@@ -34,7 +36,7 @@ struct lead_map {
     map_column_t *cols;
     size_t n;
     /* column of each single field, -1 when absent */
-    int phone, name, first_name, last_name, email, timezone, external_id;
+    int phone, name, first_name, last_name, email, timezone, external_id, state;
     size_t n_secondary;
     int secondary[LEAD_MAP_SECONDARY_MAX]; /* columns, in contact order */
 };
@@ -42,15 +44,11 @@ struct lead_map {
 /* ---- names ---------------------------------------------------------------- */
 
 static const char *const field_names[] = {
-    [LEAD_FIELD_VARIABLE] = "variable",
-    [LEAD_FIELD_PHONE] = "phone",
-    [LEAD_FIELD_NAME] = "name",
-    [LEAD_FIELD_FIRST_NAME] = "first_name",
-    [LEAD_FIELD_LAST_NAME] = "last_name",
-    [LEAD_FIELD_EMAIL] = "email",
-    [LEAD_FIELD_TIMEZONE] = "timezone",
-    [LEAD_FIELD_EXTERNAL_ID] = "external_id",
-    [LEAD_FIELD_SECONDARY_PHONE] = "secondary_phone",
+    [LEAD_FIELD_VARIABLE] = "variable",   [LEAD_FIELD_PHONE] = "phone",
+    [LEAD_FIELD_NAME] = "name",           [LEAD_FIELD_FIRST_NAME] = "first_name",
+    [LEAD_FIELD_LAST_NAME] = "last_name", [LEAD_FIELD_EMAIL] = "email",
+    [LEAD_FIELD_TIMEZONE] = "timezone",   [LEAD_FIELD_EXTERNAL_ID] = "external_id",
+    [LEAD_FIELD_STATE] = "state",         [LEAD_FIELD_SECONDARY_PHONE] = "secondary_phone",
 };
 
 const char *lead_field_name(lead_field_t f)
@@ -73,6 +71,8 @@ static const char *const last_names[] = {"last_name", "lastname",    "last",
 static const char *const email_names[] = {"email", "e_mail", "email_address", "mail", NULL};
 static const char *const timezone_names[] = {"timezone", "time_zone", "tz", NULL};
 static const char *const external_id_names[] = {"external_id", "externalid", "crm_id", NULL};
+static const char *const state_names[] = {"state",      "province",      "region",
+                                          "state_code", "province_code", NULL};
 static const char *const secondary_bases[] = {
     "secondary_phone", "secondary_number", "alternate_phone", "alt_phone", "other_phone", NULL};
 
@@ -343,6 +343,8 @@ static int *field_slot(lead_map_t *map, lead_field_t f)
         return &map->timezone;
     case LEAD_FIELD_EXTERNAL_ID:
         return &map->external_id;
+    case LEAD_FIELD_STATE:
+        return &map->state;
     default:
         return NULL;
     }
@@ -497,7 +499,7 @@ int lead_map_new(const char *const *headers, const size_t *lens, size_t n_column
                        LEAD_MAP_COLUMNS_MAX);
     lead_map_t *map = xcalloc(1, sizeof(*map));
     map->phone = map->name = map->first_name = map->last_name = -1;
-    map->email = map->timezone = map->external_id = -1;
+    map->email = map->timezone = map->external_id = map->state = -1;
     map->cols = xcalloc(n_columns ? n_columns : 1, sizeof(*map->cols));
     map->n = n_columns;
     int rc = OD_OK;
@@ -520,6 +522,7 @@ int lead_map_new(const char *const *headers, const size_t *lens, size_t n_column
     defaults_apply(map, LEAD_FIELD_EMAIL, email_names);
     defaults_apply(map, LEAD_FIELD_TIMEZONE, timezone_names);
     defaults_apply(map, LEAD_FIELD_EXTERNAL_ID, external_id_names);
+    defaults_apply(map, LEAD_FIELD_STATE, state_names);
     if ((rc = secondary_collect(map, explicit_secondary, errbuf, errlen)) != OD_OK)
         goto fail;
     if (map->phone < 0) {
@@ -573,6 +576,8 @@ char *lead_map_describe(const lead_map_t *map)
         csv_buf_printf(&b, ", timezone <- '%s'", map->cols[map->timezone].header);
     if (map->external_id >= 0)
         csv_buf_printf(&b, ", external_id <- '%s'", map->cols[map->external_id].header);
+    if (map->state >= 0)
+        csv_buf_printf(&b, ", state <- '%s'", map->cols[map->state].header);
     for (size_t k = 0; k < map->n_secondary; k++)
         csv_buf_printf(&b, ", secondary_phone_%zu <- '%s'", k + 1,
                        map->cols[map->secondary[k]].header);
@@ -848,6 +853,48 @@ static bool row_zone(const lead_map_t *map, lead_map_ctx_t *ctx, const lead_map_
     return true;
 }
 
+bool lead_map_state_canonical(const char *s, size_t len, char out[3])
+{
+    trim(&s, &len);
+    if (len != 2)
+        return false;
+    out[0] = (char)toupper((unsigned char)s[0]);
+    out[1] = (char)toupper((unsigned char)s[1]);
+    out[2] = '\0';
+    return legal_code_known(out);
+}
+
+void lead_map_state_resolve(const char *given, const char *e164, char out[3])
+{
+    char err[128];
+    out[0] = '\0';
+    if (given && *given)
+        snprintf(out, 3, "%s", given);
+    else if (!e164 || lead_region_from_e164(e164, out, err, sizeof(err)) != OD_OK)
+        out[0] = '\0';
+}
+
+/* The row's state column, else the region of its number (an unknown code
+ * is refused: a typo must not silently move a callee to other rules). */
+static bool row_state(const lead_map_t *map, const lead_map_input_t *in, lead_map_row_t *out)
+{
+    char given[3] = "";
+    if (map->state >= 0) {
+        const char *s;
+        size_t len;
+        cell(in, map->state, &s, &len);
+        trim(&s, &len);
+        if (len > 0 && !lead_map_state_canonical(s, len, given))
+            return reject(out, LEAD_REJECT_INVALID_STATE,
+                          "column '%s', '%.*s': not a US state, DC or Canadian province code "
+                          "(two letters, e.g. FL, RI, ON)",
+                          map->cols[map->state].header, quoted_len(s, len), s);
+    }
+    lead_map_state_resolve(given, out->e164, out->state);
+    out->state_given = given[0] != '\0';
+    return true;
+}
+
 /* The secondary numbers in column order, each once and none equal to the
  * primary; empty cells skipped, invalid ones left out and listed in
  * out->cell_rejects. */
@@ -949,12 +996,14 @@ bool lead_map_row(const lead_map_t *map, lead_map_ctx_t *ctx, const char *region
     out->name = "";
     out->timezone = NULL;
     out->external_id = NULL;
+    out->state[0] = '\0';
+    out->state_given = false;
     out->variables = "{}";
     out->n_secondary = 0;
     out->n_cell_rejects = 0;
     /* In the order lead_map.h promises: the first problem is the reason. */
     if (!row_shape_check(map, in, out) || !row_phone(map, region, in, out) ||
-        !row_zone(map, ctx, in, out))
+        !row_zone(map, ctx, in, out) || !row_state(map, in, out))
         return false;
     row_secondaries(map, region, in, out);
     row_name(map, ctx, in, out);

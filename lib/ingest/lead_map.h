@@ -23,6 +23,9 @@
  *   email            email, e_mail, email_address, mail
  *   timezone         timezone, time_zone, tz
  *   external_id      external_id, externalid, crm_id
+ *   state            state, province, region, state_code, province_code
+ *                    (the callee's US state, DC or Canadian province:
+ *                    docs/compliance.md)
  *   secondary_phone  every column called secondary_phone, secondary_phone_N,
  *                    secondary_number[_N], alternate_phone[_N], alt_phone[_N],
  *                    other_phone or phone_N (N >= 2), in column order
@@ -33,7 +36,7 @@
  * have is an error.
  *
  * Lead variables: every column that is not phone, name, timezone,
- * external_id or a secondary phone, keyed by its normalized header name
+ * external_id, state or a secondary phone, keyed by its normalized header name
  * ("Company Name" -> company_name; an unnamed column is column_N, a repeated
  * name gets _2, _3). first_name, last_name and email are variables under
  * those names. Values are strings, spaces around them trimmed; an empty
@@ -66,11 +69,12 @@ typedef enum lead_field {
     LEAD_FIELD_EMAIL,
     LEAD_FIELD_TIMEZONE,
     LEAD_FIELD_EXTERNAL_ID,
+    LEAD_FIELD_STATE,
     LEAD_FIELD_SECONDARY_PHONE,
 } lead_field_t;
 
 /* One field -> column pair of an explicit mapping. field is a field name
- * (phone, name, first_name, last_name, email, timezone, external_id,
+ * (phone, name, first_name, last_name, email, timezone, external_id, state,
  * secondary_phone, secondary_phone_N). */
 typedef struct lead_map_pair {
     char *field;
@@ -156,6 +160,7 @@ typedef struct lead_map_input {
 #define LEAD_REJECT_UNCLOSED_QUOTE    "unclosed_quote"
 #define LEAD_REJECT_INVALID_TIMEZONE  "invalid_timezone"
 #define LEAD_REJECT_INVALID_SECONDARY "invalid_secondary_phone"
+#define LEAD_REJECT_INVALID_STATE     "invalid_state"
 
 /* A cell of an accepted row that was left out of its lead: a secondary
  * phone that is not a valid number. The row is still a lead (a bad
@@ -175,6 +180,8 @@ typedef struct lead_map_row {
     const char *name;        /* "" when none */
     const char *timezone;    /* canonical IANA name, or NULL */
     const char *external_id; /* NULL when none */
+    char state[3];           /* the state column's code, else the number's; "" when none */
+    bool state_given;        /* state came from the state column (secondaries share it) */
     const char *variables;   /* a JSON object, compact */
     size_t n_secondary;      /* distinct secondary numbers, in column order */
     char secondary[LEAD_MAP_SECONDARY_MAX][PHONE_E164_MAX + 1];
@@ -191,7 +198,7 @@ typedef struct lead_map_row {
  * out->code and out->message for a rejected row. Checks, in this order:
  * unclosed_quote, row_too_long, bad_encoding, too_many_columns (more non-empty cells than
  * the header has columns; empty extra cells are ignored), the phone
- * (phone_reason_code), the timezone. Then the secondary phones, which never
+ * (phone_reason_code), the timezone, the state. Then the secondary phones, which never
  * reject the row: a cell that is not a valid number is left out of the
  * lead and listed in out->cell_rejects (invalid_secondary_phone, the
  * message naming the column, the value and why); a secondary number equal
@@ -210,5 +217,15 @@ int lead_map_zone_canonical(lead_map_ctx_t *ctx, const char *zone, size_t len,
  * single lead or assistant). */
 int lead_map_zone_canonical_one(const char *zone, char out[WINDOW_ZONE_MAX], char *errbuf,
                                 size_t errlen) OD_WUR;
+
+/* A lead's stated state: a US state, DC or Canadian province code of two
+ * letters in any case (spaces around ignored), written in capitals to out.
+ * false when s is not one. */
+bool lead_map_state_canonical(const char *s, size_t len, char out[3]);
+
+/* The state stored on a lead: given (a canonical code) when not NULL or
+ * "", else the region of e164's area code (lib/rules/lead_region.h), else
+ * "" (toll-free, non-geographic, not +1, no number). */
+void lead_map_state_resolve(const char *given, const char *e164, char out[3]);
 
 #endif

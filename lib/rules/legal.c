@@ -34,17 +34,15 @@ bool legal_code_known(const char *code)
     return false;
 }
 
+static const char *const profile_names[] = {
+    [LEGAL_PROFILE_NONE] = "none",
+    [LEGAL_PROFILE_US_FEDERAL] = "us_federal",
+    [LEGAL_PROFILE_US_STATES] = "us_states",
+};
+
 const char *legal_profile_name(legal_profile_t profile)
 {
-    switch (profile) {
-    case LEGAL_PROFILE_NONE:
-        return "none";
-    case LEGAL_PROFILE_US_FEDERAL:
-        return "us_federal";
-    case LEGAL_PROFILE_US_STATES:
-        return "us_states";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(profile_names, profile, "unknown");
 }
 
 int legal_profile_parse(const char *s, legal_profile_t *out, char *errbuf, size_t errlen)
@@ -59,17 +57,15 @@ int legal_profile_parse(const char *s, legal_profile_t *out, char *errbuf, size_
                    s ? s : "(null)");
 }
 
+static const char *const reason_names[] = {
+    [LEGAL_REASON_HOURS] = "hours",
+    [LEGAL_REASON_CLOSED_DAY] = "closed_day",
+    [LEGAL_REASON_HOLIDAY] = "holiday",
+};
+
 const char *legal_reason_name(legal_reason_t reason)
 {
-    switch (reason) {
-    case LEGAL_REASON_HOURS:
-        return "hours";
-    case LEGAL_REASON_CLOSED_DAY:
-        return "closed_day";
-    case LEGAL_REASON_HOLIDAY:
-        return "holiday";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(reason_names, reason, "unknown");
 }
 
 /* ---- entries: parse, copy, free ---- */
@@ -571,6 +567,27 @@ static bool day_blocked(const legal_entry_t *e, holiday_date_t date, legal_reaso
     return false;
 }
 
+/* The local hours all entries allow on date: [*start, *end) in minutes;
+ * false when one of them allows none (a holiday, a closed weekday, or hours
+ * that do not meet). */
+static bool day_span(const legal_entry_t *const *entries, size_t n, holiday_date_t date, int *start,
+                     int *end)
+{
+    *start = 0;
+    *end = WINDOW_MINUTES_PER_DAY;
+    int weekday = holiday_weekday(date.year, date.month, date.day);
+    for (size_t k = 0; k < n; k++) {
+        legal_reason_t reason;
+        holiday_id_t holiday;
+        const legal_hours_t *h = &entries[k]->hours[weekday - 1];
+        if (day_blocked(entries[k], date, &reason, &holiday))
+            return false;
+        *start = h->start_min > *start ? h->start_min : *start;
+        *end = h->end_min < *end ? h->end_min : *end;
+    }
+    return *start < *end;
+}
+
 /* The earliest instant >= at_us that every entry allows: day by day from
  * at_us's local date, the intersection of the entries' hours of that day. */
 static int next_allowed(UCalendar *cal, const legal_entry_t *const *entries, size_t n,
@@ -580,18 +597,8 @@ static int next_allowed(UCalendar *cal, const legal_entry_t *const *entries, siz
     int minute;
     int rc = local_at(cal, at_us, &date, &minute, errbuf, errlen);
     for (int i = 0; rc == OD_OK && i <= LEGAL_HORIZON_DAYS; i++, date = holiday_date_add(date, 1)) {
-        int start = 0, end = WINDOW_MINUTES_PER_DAY;
-        bool open = true;
-        for (size_t k = 0; k < n && open; k++) {
-            legal_reason_t reason;
-            holiday_id_t holiday;
-            const legal_hours_t *h =
-                &entries[k]->hours[holiday_weekday(date.year, date.month, date.day) - 1];
-            open = !day_blocked(entries[k], date, &reason, &holiday);
-            start = h->start_min > start ? h->start_min : start;
-            end = h->end_min < end ? h->end_min : end;
-        }
-        if (!open || start >= end)
+        int start, end;
+        if (!day_span(entries, n, date, &start, &end))
             continue;
         int64_t t_open, t_close;
         rc = instant_of(cal, date, start, &t_open, errbuf, errlen);
@@ -606,6 +613,45 @@ static int next_allowed(UCalendar *cal, const legal_entry_t *const *entries, siz
         return rc;
     return od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "the legal rules allow no call within %d days",
                    LEGAL_HORIZON_DAYS);
+}
+
+/* How many local days legal_close_at() follows a span that runs through
+ * midnight into the next day: rules open all day every day never close,
+ * and the answer is then WINDOW_NEVER. */
+#define LEGAL_CLOSE_DAYS_MAX 8
+
+int legal_close_at(const legal_rules_t *rules, const char *zone, int64_t at_us, int64_t *close_us,
+                   char *errbuf, size_t errlen)
+{
+    *close_us = WINDOW_NEVER;
+    if (rules->n_entries == 0)
+        return OD_OK;
+    UCalendar *cal = NULL;
+    int rc = window_calendar_open(zone, &cal, errbuf, errlen);
+    if (rc != OD_OK)
+        return rc;
+    holiday_date_t date;
+    int minute, start, end;
+    rc = local_at(cal, at_us, &date, &minute, errbuf, errlen);
+    if (rc == OD_OK && (!day_span(rules->entries, rules->n_entries, date, &start, &end) ||
+                        minute < start || minute >= end))
+        rc = od_fail(errbuf, errlen, OD_ERR_CONFLICT, "the legal rules forbid a call at %s",
+                     "the instant asked about");
+    /* The span ends at end; if that is midnight and the next day opens at
+     * midnight, it runs on. */
+    for (int i = 0; rc == OD_OK && i < LEGAL_CLOSE_DAYS_MAX; i++) {
+        if (end < WINDOW_MINUTES_PER_DAY) {
+            rc = instant_of(cal, date, end, close_us, errbuf, errlen);
+            break;
+        }
+        date = holiday_date_add(date, 1);
+        if (!day_span(rules->entries, rules->n_entries, date, &start, &end) || start > 0) {
+            rc = instant_of(cal, date, 0, close_us, errbuf, errlen);
+            break;
+        }
+    }
+    ucal_close(cal);
+    return rc;
 }
 
 int legal_check(const legal_rules_t *rules, const char *zone, int64_t at_us, legal_verdict_t *out,

@@ -171,4 +171,12 @@ typedef struct legal_verdict {
 int legal_check(const legal_rules_t *rules, const char *zone, int64_t at_us, legal_verdict_t *out,
                 char *errbuf, size_t errlen) OD_WUR;
 
+/* When the allowed span holding at_us ends in zone: the first instant after
+ * at_us the rules forbid (a span ending at midnight runs on into a next day
+ * open from midnight); WINDOW_NEVER when no rule applies or the span runs
+ * on for a week. OD_ERR_CONFLICT when the rules forbid at_us itself;
+ * OD_ERR_INVALID for a bad zone. */
+int legal_close_at(const legal_rules_t *rules, const char *zone, int64_t at_us, int64_t *close_us,
+                   char *errbuf, size_t errlen) OD_WUR;
+
 #endif

@@ -70,6 +70,7 @@ typedef enum model_skip_reason {
     MODEL_SKIP_CAMPAIGN_NOT_RUNNING,
     MODEL_SKIP_DNC,           /* the number is on the account's do-not-call list */
     MODEL_SKIP_NUMBER_BUSY,   /* another call to the same number is in flight */
+    MODEL_SKIP_LEGAL_RULES,   /* the callee's legal rules forbid the call now (legal_slot.h) */
     MODEL_SKIP_FREQUENCY_CAP, /* the number had its most calls in 24 h (freqcap.h) */
     MODEL_SKIP_REASON_COUNT,
 } model_skip_reason_t;

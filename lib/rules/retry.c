@@ -44,6 +44,7 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
         end_lead(out, MODEL_LEAD_MAX_RETRIES, MODEL_OUTCOME_DNC);
         return OD_OK;
     case MODEL_SKIP_OUTSIDE_WINDOW:
+    case MODEL_SKIP_LEGAL_RULES: /* dispatch moves it on to the rules' opening */
         return wait_until_open(out, waiting, call->ended_at_us, rules, n_rules, errbuf, errlen);
     case MODEL_SKIP_CAMPAIGN_NOT_RUNNING:
         out->status = waiting;

@@ -18,7 +18,8 @@
  *
  * A skipped job (the dialer refused to place it) uses no attempt: the lead
  * goes back to waiting (created if it had never been called, else
- * rescheduled), due when the window next opens (outside_window), now
+ * rescheduled), due when the window next opens (outside_window, and
+ * legal_rules: dispatch then defers it to the legal rules' opening), now
  * (campaign_not_running: the scheduler issues nothing while paused) or after
  * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy) or RETRY_FREQUENCY_CAP_RECHECK_MIN
  * (frequency_cap: the scheduler then defers it to the instant the cap

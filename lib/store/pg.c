@@ -607,3 +607,54 @@ bool pg_tx_open(const pg_conn_t *db)
 {
     return db->in_tx;
 }
+
+typedef struct pg_check {
+    char *dsn;
+    pg_conn_t *db; /* NULL until connected, and after a failure */
+} pg_check_t;
+
+static const pg_stmt_t check_stmt = {"pg_check", "SELECT 1", 0};
+
+static int pg_check_run(void *arg, char *errbuf, size_t errlen)
+{
+    pg_check_t *c = arg;
+    /* One attempt: the caller's schedule (deps) is the retry. */
+    static const pg_retry_t once = {.attempts = 1};
+    int rc = OD_OK;
+    if (!c->db)
+        rc = pg_conn_new(c->dsn, "outdial-check", &once, &c->db, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(c->db, &check_stmt, NULL, NULL, errbuf, errlen);
+    if (rc != OD_OK) {
+        pg_conn_free(c->db);
+        c->db = NULL;
+    }
+    return rc;
+}
+
+static void pg_check_free(void *arg)
+{
+    pg_check_t *c = arg;
+    pg_conn_free(c->db);
+    free(c->dsn);
+    free(c);
+}
+
+int pg_deps_add(deps_t *d, const char *dsn)
+{
+    pg_check_t *c = xcalloc(1, sizeof(*c));
+    c->dsn = xstrdup(dsn ? dsn : "");
+    return deps_add(d, "postgres", pg_check_run, c, pg_check_free);
+}
+
+int pg_conn_await(deps_t *d, int dep, const atomic_bool *stop, const char *dsn,
+                  const char *app_name, pg_conn_t **out, char *errbuf, size_t errlen)
+{
+    while (deps_wait(d, dep, stop)) {
+        int rc = pg_conn_new(dsn, app_name, NULL, out, errbuf, errlen);
+        if (rc != OD_ERR_UNAVAILABLE)
+            return rc;
+        deps_failed(d, dep, errbuf);
+    }
+    return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "stopped while waiting for PostgreSQL");
+}

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deps.h"
 #include "err.h"
 
 /* Connect (and reconnect) retry policy: `attempts` tries in all, sleeping
@@ -193,5 +194,26 @@ void pg_tx_rollback(pg_conn_t *db);
 
 /* Whether a transaction opened with pg_tx_begin is open. */
 bool pg_tx_open(const pg_conn_t *db);
+
+/*
+ * Adds PostgreSQL at dsn (copied) to d as "postgres" (lib/core/deps.h) and
+ * returns its index. Its check runs SELECT 1 on a connection of its own
+ * (application_name outdial-check), opened with one attempt when there is
+ * none and dropped after a failure; the reason of a failure is
+ * pg_conn_new's or the statement's (host, port, database, never the
+ * password).
+ */
+int pg_deps_add(deps_t *d, const char *dsn);
+
+/*
+ * Connects as pg_conn_new does, but waits while PostgreSQL does not answer
+ * (dependency dep of d, added by pg_deps_add) instead of failing: waits
+ * for dep to be up, connects, and after a failure marks dep down and
+ * waits again, until connected or *stop is set. OD_OK with *out as from
+ * pg_conn_new; OD_ERR_UNAVAILABLE ("stopped while waiting for
+ * PostgreSQL") when stopped first.
+ */
+int pg_conn_await(deps_t *d, int dep, const atomic_bool *stop, const char *dsn,
+                  const char *app_name, pg_conn_t **out, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

@@ -35,9 +35,25 @@ struct http_response {
     char *body; /* owned until handed to libmicrohttpd */
     size_t len;
     http_header_t *headers;
+    http_stream_fn stream_next; /* a streamed answer: set until handed over */
+    void *stream_state;
+    void (*stream_free)(void *);
 };
 
 typedef struct http_conn http_conn_t;
+
+/* A streamed answer handed to libmicrohttpd (its content reader's
+ * argument; freed by stream_done). While its connection is suspended it
+ * is in the server's list of sleeping streams, under streams_mu. */
+typedef struct http_stream {
+    struct http_stream *next_sleeping;
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    http_stream_fn next;
+    void *state;
+    void (*free_fn)(void *);
+    int64_t wake_ms;
+} http_stream_t;
 
 typedef struct http_route {
     char *method; /* NULL: any */
@@ -105,6 +121,9 @@ struct http_server {
     http_lingering_t *lingering; /* max_connections slots */
     size_t nlingering;
     pthread_t linger_thread;
+    pthread_mutex_t streams_mu;
+    http_stream_t *sleeping; /* suspended streams, under streams_mu */
+    bool streams_stop;       /* under streams_mu: stopping, end every stream */
     bool linger_started;
     volatile bool linger_stop;       /* written under linger_mu */
     metrics_registry_t *own_metrics; /* when the config gave none */
@@ -204,8 +223,18 @@ int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf, s
 
 /* --- responses --- */
 
+static void response_stream_drop(http_response_t *resp)
+{
+    if (resp->stream_free && resp->stream_state)
+        resp->stream_free(resp->stream_state);
+    resp->stream_next = NULL;
+    resp->stream_state = NULL;
+    resp->stream_free = NULL;
+}
+
 static void response_clear(http_response_t *resp)
 {
+    response_stream_drop(resp);
     free(resp->content_type);
     free(resp->body);
     http_header_t *h = resp->headers;
@@ -222,6 +251,7 @@ static void response_clear(http_response_t *resp)
 void http_response_take(http_response_t *resp, int status, const char *content_type, char *body,
                         size_t len)
 {
+    response_stream_drop(resp);
     free(resp->content_type);
     free(resp->body);
     resp->set = true;
@@ -261,6 +291,15 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
     }
     sb_puts(&sb, "}}");
     http_response_take(resp, status, "application/json", sb.data, sb.len);
+}
+
+void http_response_stream(http_response_t *resp, int status, const char *content_type,
+                          http_stream_fn next, void *state, void (*free_fn)(void *))
+{
+    http_response_take(resp, status, content_type, NULL, 0);
+    resp->stream_next = next;
+    resp->stream_state = state;
+    resp->stream_free = free_fn;
 }
 
 void http_response_header_add(http_response_t *resp, const char *name, const char *value)
@@ -362,11 +401,19 @@ static void healthz(http_request_t *req, http_response_t *resp, void *arg)
     http_response_json(resp, 200, "{\"status\":\"ok\"}");
 }
 
+/* A dependency that is down, as a failing check of /readyz. */
+static void readyz_dep_down(const char *name, const char *reason, void *arg)
+{
+    http_readiness_fail(arg, name, "%s", reason);
+}
+
 static void readyz(http_request_t *req, http_response_t *resp, void *arg)
 {
     (void)req;
     http_server_t *srv = arg;
     http_readiness_t rd = {0};
+    if (srv->cfg.deps)
+        deps_each_down(srv->cfg.deps, readyz_dep_down, &rd);
     if (srv->cfg.ready)
         srv->cfg.ready(&rd, srv->cfg.ready_arg);
     if (rd.failing == 0) {
@@ -495,6 +542,72 @@ static void request_count(http_request_t *req)
     metrics_histogram_observe(srv->duration, seconds_since(&req->started));
 }
 
+/* --- streamed answers --- */
+
+static int64_t monotonic_ms(void);
+
+/* libmicrohttpd's content reader of a streamed answer. Nothing to send
+ * yet: the connection sleeps (suspended, in srv->sleeping) until its
+ * wake time, when the housekeeping thread (linger_main) resumes it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_stream_t *st = cls;
+    http_server_t *srv = st->srv;
+    pthread_mutex_lock(&srv->streams_mu);
+    bool stop = srv->streams_stop;
+    pthread_mutex_unlock(&srv->streams_mu);
+    if (stop)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    int retry_ms = HTTP_STREAM_RETRY_MS;
+    ssize_t n = st->next(st->state, buf, max, &retry_ms);
+    if (n > 0)
+        return n > (ssize_t)max ? (ssize_t)max : n;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&srv->streams_mu);
+    if (srv->streams_stop) {
+        pthread_mutex_unlock(&srv->streams_mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->wake_ms = monotonic_ms() + (retry_ms > 0 ? retry_ms : 0);
+    st->next_sleeping = srv->sleeping;
+    srv->sleeping = st;
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&srv->streams_mu);
+    return 0;
+}
+
+/* libmicrohttpd is done with the answer (ended, client gone, server
+ * stopped): never while the stream sleeps, since every sleeping stream is
+ * resumed before the daemon stops. */
+static void stream_done(void *cls)
+{
+    http_stream_t *st = cls;
+    if (st->free_fn && st->state)
+        st->free_fn(st->state);
+    free(st);
+}
+
+/* Resumes the sleeping streams whose time has come (all with every_one). */
+static void streams_wake(http_server_t *srv, bool every_one)
+{
+    int64_t now = monotonic_ms();
+    pthread_mutex_lock(&srv->streams_mu);
+    http_stream_t **link = &srv->sleeping;
+    while (*link) {
+        http_stream_t *st = *link;
+        if (every_one || st->wake_ms <= now) {
+            *link = st->next_sleeping;
+            st->next_sleeping = NULL;
+            MHD_resume_connection(st->conn);
+        } else {
+            link = &st->next_sleeping;
+        }
+    }
+    pthread_mutex_unlock(&srv->streams_mu);
+}
+
 /* Queues req->resp (a 500 if the handler set none). close asks the client
  * to go away afterwards: the rest of its body was not read. */
 static enum MHD_Result respond(http_request_t *req, bool close)
@@ -503,7 +616,22 @@ static enum MHD_Result respond(http_request_t *req, bool close)
     if (!resp->set)
         http_response_error(resp, 500, "internal", "the handler produced no response", NULL);
     struct MHD_Response *mr;
-    if (resp->len == 0) {
+    if (resp->stream_next) {
+        http_stream_t *st = xcalloc(1, sizeof(*st));
+        st->srv = req->srv;
+        st->conn = req->conn;
+        st->next = resp->stream_next;
+        st->state = resp->stream_state;
+        st->free_fn = resp->stream_free;
+        resp->stream_next = NULL;
+        resp->stream_state = NULL; /* now owned by st, freed by stream_done */
+        resp->stream_free = NULL;
+        /* 16 KiB: a few events of a page's worth of statistics per write. */
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
+                                               stream_done);
+        if (!mr)
+            stream_done(st);
+    } else if (resp->len == 0) {
         mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {
         mr = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
@@ -536,8 +664,9 @@ static int64_t monotonic_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* The lingering thread: reads and drops what clients still send to the
- * sockets the server answered and closed from its side, and closes each
+/* The housekeeping thread: wakes the sleeping streams whose time has come
+ * (streams_wake), and reads and drops what clients still send to the
+ * sockets the server answered and closed from its side, closing each
  * when its client closes (read returns 0 or fails) or its time is up. A
  * socket closed with unread input sends a reset, which can reach the
  * client before it has read the answer; lingering makes it see the
@@ -561,6 +690,7 @@ static void *linger_main(void *arg)
          * a stop is noticed. */
         if (poll(pfds, n, 50) < 0 && errno != EINTR)
             break;
+        streams_wake(srv, false);
         int64_t now = monotonic_ms();
         pthread_mutex_lock(&srv->linger_mu);
         /* Only this thread removes entries, so the first n are the ones
@@ -1011,8 +1141,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     /* What libmicrohttpd says each time a request answered and closed by
-     * answer_and_close ends: not a fault. */
-    if (strstr(msg, "Application reported internal error"))
+     * answer_and_close ends, or a stream's reader leaves: not a fault. */
+    if (strstr(msg, "Application reported internal error") ||
+        /* A streamed answer (server-sent events) whose client left. */
+        strstr(msg, "Failed to send the chunked response body"))
         log_debug("http", "%s", msg);
     else
         log_warn("http", "%s", msg);
@@ -1036,6 +1168,7 @@ int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
     srv->cfg.host = srv->host;
     pthread_mutex_init(&srv->linger_mu, NULL);
     pthread_mutex_init(&srv->conns_mu, NULL);
+    pthread_mutex_init(&srv->streams_mu, NULL);
     srv->lingering = xcalloc(cfg->max_connections, sizeof(*srv->lingering));
     srv->cfg.trusted_proxies = NULL; /* parsed below; the text is not kept */
     if (!cfg->metrics)
@@ -1096,7 +1229,9 @@ int http_server_start(http_server_t *srv, char *errbuf, size_t errlen)
     int family = res->ai_family;
     freeaddrinfo(res);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* Suspend and resume: a streamed answer with nothing to send sleeps
+     * without holding a request thread. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -1116,6 +1251,9 @@ int http_server_start(http_server_t *srv, char *errbuf, size_t errlen)
                        srv->host, srv->cfg.port,
                        errno ? strerror(errno) : "libmicrohttpd refused the settings");
     srv->linger_stop = false;
+    pthread_mutex_lock(&srv->streams_mu);
+    srv->streams_stop = false;
+    pthread_mutex_unlock(&srv->streams_mu);
     if (pthread_create(&srv->linger_thread, NULL, linger_main, srv) != 0) {
         MHD_stop_daemon(srv->daemon);
         srv->daemon = NULL;
@@ -1142,6 +1280,12 @@ void http_server_stop(http_server_t *srv)
 {
     if (!srv || !srv->daemon)
         return;
+    /* libmicrohttpd must not stop with a connection suspended: every
+     * sleeping stream is resumed, and ends when its reader next runs. */
+    pthread_mutex_lock(&srv->streams_mu);
+    srv->streams_stop = true;
+    pthread_mutex_unlock(&srv->streams_mu);
+    streams_wake(srv, true);
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     srv->port = 0;
@@ -1167,6 +1311,7 @@ void http_server_free(http_server_t *srv)
     metrics_registry_free(srv->own_metrics);
     pthread_mutex_destroy(&srv->linger_mu);
     pthread_mutex_destroy(&srv->conns_mu);
+    pthread_mutex_destroy(&srv->streams_mu);
     free(srv->lingering);
     free(srv->host);
     free(srv);

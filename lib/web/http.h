@@ -5,7 +5,8 @@
  *   GET /healthz  200 {"status":"ok"} while the process runs
  *   GET /readyz   200 {"status":"ready"}, or 503
  *                 {"status":"not_ready","failing":[{"check":"...","reason":"..."}]}
- *                 from the service's readiness callback
+ *                 naming each dependency of cfg.deps that is down (deps.h),
+ *                 then what the service's readiness callback reports
  *   GET /metrics  the metrics registry in the Prometheus text format
  *
  * Services add their own routes by method and path prefix before starting
@@ -69,7 +70,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "deps.h"
 #include "err.h"
 #include "metrics.h"
 
@@ -140,7 +143,8 @@ typedef struct http_config {
     size_t body_max;             /* largest buffered body, bytes */
     size_t header_max;           /* largest request line + headers, bytes (431 above) */
     metrics_registry_t *metrics; /* served at /metrics; NULL: the server makes its own */
-    http_ready_fn ready;         /* NULL: always ready */
+    deps_t *deps;                /* dependencies named when down (deps.h); NULL: none */
+    http_ready_fn ready;         /* NULL: always ready (but for deps) */
     void *ready_arg;
     http_head_fn head_check; /* NULL: none */
     void *head_check_arg;
@@ -148,8 +152,8 @@ typedef struct http_config {
 } http_config_t;
 
 /* Defaults: host 0.0.0.0, port 0, 4 threads, 512 connections, 64 per
- * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry, no
- * readiness callback, no head check, no trusted proxy. */
+ * address, 30 s idle timeout, 1 MiB body, 32 KiB headers, no registry,
+ * no deps, no readiness callback, no head check, no trusted proxy. */
 void http_config_init(http_config_t *cfg);
 
 /*
@@ -167,7 +171,7 @@ int http_config_from_env(http_config_t *cfg, const char *prefix, char *errbuf,
                          size_t errlen) OD_WUR;
 
 /* A server with the built-in routes, not yet listening. cfg is copied (the
- * registry and readiness argument are borrowed and must outlive the
+ * registry, deps and readiness argument are borrowed and must outlive the
  * server). Free with http_server_free(). */
 int http_server_new(const http_config_t *cfg, http_server_t **out, char *errbuf,
                     size_t errlen) OD_WUR;
@@ -255,6 +259,34 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
                          const char *field);
 /* Adds a response header (copied), e.g. Location or Retry-After. */
 void http_response_header_add(http_response_t *resp, const char *name, const char *value);
+
+/* --- streamed answers (server-sent events) --- */
+
+/* Produces the next part of a streamed answer into buf (at most max bytes),
+ * on a request thread, whenever the client can take more. Returns the
+ * bytes written (> 0); 0 when there is nothing to send yet: the connection
+ * is then suspended, holding no thread, and next runs again after
+ * *retry_ms (preset to HTTP_STREAM_RETRY_MS; woken by the server's
+ * housekeeping thread within 50 ms of it); or a negative value to end the
+ * answer. next may block briefly (a database query), as a handler may. */
+typedef ssize_t (*http_stream_fn)(void *state, char *buf, size_t max, int *retry_ms);
+
+/* Default wait of a stream with nothing to send: a second, as often as a
+ * person watching a page notices a change. */
+#define HTTP_STREAM_RETRY_MS 1000
+
+/* Answers with a body that next produces as the client reads it (chunked,
+ * never held whole). The stream ends when next returns a negative value,
+ * when the client goes away (noticed at the next write), or when the
+ * server stops: http_server_stop wakes every suspended stream and ends it,
+ * so an open stream never holds up a shutdown. state is owned by the
+ * server from this call: free_fn (may be NULL) is called on it once when
+ * the answer ends, or at once if another answer replaces this one. A
+ * stream's connection counts as a request in progress for the per-address
+ * cap (never shed as idle) and is subject to max_connections like any
+ * other: a service that streams caps its streams itself. */
+void http_response_stream(http_response_t *resp, int status, const char *content_type,
+                          http_stream_fn next, void *state, void (*free_fn)(void *));
 
 /* Records one failing readiness check (see http_ready_fn). */
 void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fmt, ...)

@@ -19,15 +19,18 @@
 #include "auth.h"
 #include "handlers.h"
 #include "jsonio.h"
+#include "legal_slot.h"
 #include "log.h"
 #include "phone.h"
 #include "resource.h"
 #include "freqcap.h"
 #include "settings.h"
+#include "xmalloc.h"
 
 #define ACCOUNT_COLUMNS                                                                            \
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
-    " quiet_hours_end_min, od_us(created_at), od_us(updated_at), calls_per_24h FROM account"
+    " quiet_hours_end_min, od_us(created_at), od_us(updated_at), legal_profile,"                   \
+    " legal_overrides::text, calls_per_24h FROM account"
 
 /* The account row (ACCOUNT_COLUMNS) as the API shows it. */
 static const resource_field_t account_fields_out[] = {
@@ -40,6 +43,8 @@ static const resource_field_t account_fields_out[] = {
     {"quiet_hours_end", api_col_hhmm_end},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
+    {"legal_profile", api_col_string},
+    {"legal_overrides", api_col_json},
     {"calls_per_24h", api_col_int},
 };
 
@@ -52,9 +57,9 @@ static const pg_stmt_t account_lock_stmt = {"account_lock",
 static const pg_stmt_t account_update_stmt = {
     "account_update",
     "UPDATE account SET name = $2, default_region = $3, quiet_hours_start_min = $4::smallint,"
-    " quiet_hours_end_min = $5::smallint, calls_per_24h = $6::smallint, updated_at = now()"
-    " WHERE id = $1::uuid",
-    6};
+    " quiet_hours_end_min = $5::smallint, legal_profile = $6, legal_overrides = $7::jsonb,"
+    " calls_per_24h = $8::smallint, updated_at = now() WHERE id = $1::uuid",
+    8};
 
 static const pg_stmt_t account_insert_stmt = {
     "account_insert",
@@ -143,6 +148,57 @@ static bool quiet_hours_read(api_ctx_t *ctx, const char *qs, const char *qe, cha
     return true;
 }
 
+/* The legal fields of a PATCH over the current row's: legal_profile one of
+ * none, us_federal, us_states; legal_overrides an array of overrides of the
+ * compiled-in pack's entries (lib/rules/legal.h), checked against it. Fills
+ * profile (borrowed from the body or row) and *overrides (a new string the
+ * caller frees); answers 400 and returns false on a bad value. */
+static bool legal_fields_read(api_ctx_t *ctx, const json_t *body, const PGresult *row,
+                              const char **profile, char **overrides)
+{
+    char msg[512];
+    *profile = PQgetvalue(row, 0, 9);
+    *overrides = NULL;
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, body, "legal_profile", NULL, 32, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    legal_profile_t p;
+    if (got == JSONIO_NULL || (got == JSONIO_SET && legal_profile_parse(s, &p, msg, sizeof(msg)))) {
+        api_reply_error(ctx, 400, "invalid", "legal_profile",
+                        "legal_profile must be one of none, us_federal, us_states");
+        return false;
+    }
+    if (got == JSONIO_SET)
+        *profile = s;
+    const json_t *ov = json_object_get(body, "legal_overrides");
+    if (!ov) {
+        *overrides = xstrdup(PQgetvalue(row, 0, 10));
+        return true;
+    }
+    const legal_pack_t *pack = legal_pack_builtin();
+    if (!pack) {
+        api_reply_failure(ctx, OD_ERR_INTERNAL, legal_pack_builtin_error());
+        return false;
+    }
+    char *text = json_is_null(ov) ? xstrdup("[]") : json_dumps(ov, JSON_COMPACT | JSON_ENCODE_ANY);
+    legal_entry_t *entries = NULL;
+    size_t n = 0;
+    if (!text || legal_overrides_parse(pack, text, &entries, &n, msg, sizeof(msg)) != OD_OK) {
+        char codes[256];
+        legal_pack_codes(pack, codes, sizeof(codes));
+        api_reply_error(ctx, 400, "invalid", "legal_overrides",
+                        "%s (each override: code of a state the pack has, one of %s; any of "
+                        "hours, holidays, calls_per_24h, note)",
+                        text ? msg : "legal_overrides must be an array", codes);
+        free(text);
+        return false;
+    }
+    legal_entries_free(entries, n);
+    *overrides = text;
+    return true;
+}
+
 /* accounts_update's step under the lock: the body over the current row. */
 static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *row,
                                 char *err, size_t errlen)
@@ -181,8 +237,8 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
         !quiet_hours_read(ctx, qs, qe, start_min, end_min))
         return OD_OK;
     char cap[12] = "";
-    if (!PQgetisnull(row, 0, 9))
-        snprintf(cap, sizeof(cap), "%s", PQgetvalue(row, 0, 9));
+    if (!PQgetisnull(row, 0, 11))
+        snprintf(cap, sizeof(cap), "%s", PQgetvalue(row, 0, 11));
     int64_t n = 0;
     got = jsonio_int(ctx, body, "calls_per_24h", NULL, FREQCAP_CALLS_MIN, FREQCAP_CALLS_MAX, &n);
     if (got == JSONIO_ERROR)
@@ -191,16 +247,22 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
         cap[0] = '\0';
     else if (got == JSONIO_SET)
         snprintf(cap, sizeof(cap), "%" PRId64, n);
-    const char *params[] = {
-        ctx->account_id,    name, region, qs ? start_min : NULL, qs ? end_min : NULL,
-        cap[0] ? cap : NULL};
-    return pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, errlen);
+    const char *profile = NULL;
+    char *overrides = NULL;
+    if (!legal_fields_read(ctx, body, row, &profile, &overrides))
+        return OD_OK;
+    const char *params[] = {ctx->account_id,     name,    region,    qs ? start_min : NULL,
+                            qs ? end_min : NULL, profile, overrides, cap[0] ? cap : NULL};
+    int rc = pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, errlen);
+    free(overrides);
+    return rc;
 }
 
 void accounts_update(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {
-        "name", "default_region", "quiet_hours_start", "quiet_hours_end", "calls_per_24h", NULL};
+        "name",          "default_region",  "quiet_hours_start", "quiet_hours_end",
+        "legal_profile", "legal_overrides", "calls_per_24h",     NULL};
     const char *key[] = {ctx->account_id};
     resource_patch_run(ctx, &account_resource, key, allowed, account_update_apply);
 }

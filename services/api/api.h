@@ -45,6 +45,11 @@
 /* Page sizes of the list routes (?limit=). */
 #define API_PAGE_DEFAULT 100
 #define API_PAGE_MAX     1000
+/* Live streams open at once (OUTDIAL_API_LIVE_MAX): each holds a
+ * connection and runs the statistics' queries every LIVE_TICK_MS, so a
+ * tenth of the default 512 connections, far more than the people who
+ * watch campaigns at once. */
+#define API_LIVE_MAX_DEFAULT 50
 /* Longest text field we store (names, ids of the provider). */
 #define API_TEXT_MAX 200
 
@@ -69,6 +74,12 @@ typedef struct api {
     metrics_counter_t *import_uploads;
     metrics_counter_t *import_bytes;
     metrics_counter_t *dnc_syncs;
+    /* Live streams (live.c): open now, and the most allowed at once
+     * (OUTDIAL_API_LIVE_MAX). */
+    atomic_int live_streams;
+    int live_max;
+    /* The dashboard's files (dashboard.c); NULL: none to serve. */
+    struct dashboard *dashboard;
 } api_t;
 
 #define API_PARAMS_MAX 2

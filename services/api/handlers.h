@@ -32,7 +32,13 @@ void campaigns_pause(api_ctx_t *ctx);
 void campaigns_resume(api_ctx_t *ctx);
 void campaigns_archive(api_ctx_t *ctx);
 void campaigns_delete(api_ctx_t *ctx);
+
+/* stats.c */
 void campaigns_stats(api_ctx_t *ctx);
+void campaigns_hourly(api_ctx_t *ctx);
+
+/* live.c */
+void campaigns_live(api_ctx_t *ctx);
 
 /* leads.c */
 void leads_add(api_ctx_t *ctx);
@@ -43,6 +49,10 @@ void leads_delete(api_ctx_t *ctx);
 void leads_reset(api_ctx_t *ctx);
 void leads_complete(api_ctx_t *ctx);
 void leads_contacts_add(api_ctx_t *ctx);
+
+/* compliance.c */
+void accounts_legal_rules(api_ctx_t *ctx);
+void leads_eligibility(api_ctx_t *ctx);
 
 /* imports.c */
 int imports_upload_body(api_ctx_t *ctx, const char *data, size_t len, void **state,

@@ -30,6 +30,7 @@
 #include "jsonio.h"
 #include "lead_finish.h"
 #include "lead_map.h"
+#include "lead_region.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "model.h"
@@ -48,7 +49,7 @@
     " l.invalid_reason, l.name, l.timezone, l.variables::text, l.external_id, l.import_id,"        \
     " l.status, l.attempts, od_us(l.next_attempt_at), l.outcome, l.goal_result,"                   \
     " l.last_call_status, l.last_answered_by, od_us(l.last_call_at), od_us(l.status_changed_at),"  \
-    " od_us(l.created_at), od_us(l.updated_at)"
+    " od_us(l.created_at), od_us(l.updated_at), l.state"
 
 enum {
     COL_ID = 0,
@@ -74,6 +75,7 @@ enum {
     COL_CHANGED,
     COL_CREATED,
     COL_UPDATED,
+    COL_STATE,
 };
 
 static const pg_stmt_t lead_get_stmt = {"lead_get",
@@ -96,8 +98,15 @@ static const pg_stmt_t lead_list_stmt = {
                  " AND ($3::lead_status IS NULL OR l.status = $3::lead_status)"
                  " AND ($4::lead_outcome IS NULL OR l.outcome = $4::lead_outcome)"
                  " AND ($5::boolean IS NULL OR (l.invalid_reason IS NOT NULL) = $5::boolean)"
-                 " ORDER BY l.id LIMIT $6::int",
-    6};
+                 " AND ($6::text IS NULL OR strpos(coalesce(l.e164, ''), $6::text) > 0"
+                 "  OR strpos(coalesce(l.raw_phone, ''), $6::text) > 0)"
+                 " AND ($7::uuid IS NULL OR l.parent_lead_id = $7::uuid)"
+                 " ORDER BY l.id LIMIT $8::int",
+    8};
+
+/* Longest ?phone= search: an E.164 number has at most 16 characters, a
+ * raw one as typed a few more. */
+#define LEAD_PHONE_SEARCH_MAX 32
 
 /* Inserts a lead unless its number is on the account's DNC list or already
  * in the campaign (ON CONFLICT: the number, or the external id). Returns
@@ -109,13 +118,14 @@ static const pg_stmt_t lead_insert_stmt = {
     "   AS hit),"
     " ins AS (INSERT INTO lead (campaign_id, parent_lead_id, contact_order, e164, raw_phone,"
     "   invalid_reason, name, timezone, variables, external_id, next_attempt_at,"
-    "   status_changed_at)"
+    "   status_changed_at, state)"
     "   SELECT $2::uuid, $4::uuid, $5::smallint, $3, $6, $7, $8, $9, $10::jsonb, $11,"
-    "   CASE WHEN $4::uuid IS NULL THEN '-infinity'::timestamptz END, od_ts($12::bigint)"
+    "   CASE WHEN $4::uuid IS NULL THEN '-infinity'::timestamptz END, od_ts($12::bigint),"
+    "   nullif($13, '')"
     "   WHERE NOT (SELECT hit FROM d)"
     "   ON CONFLICT DO NOTHING RETURNING id)"
     " SELECT (SELECT hit FROM d), (SELECT id FROM ins)",
-    12};
+    13};
 
 static const pg_stmt_t notify_stmt = {"leads_notify", "SELECT pg_notify($1, $2)", 2};
 
@@ -129,8 +139,9 @@ static const pg_stmt_t lead_reset_stmt = {
 static const pg_stmt_t lead_update_stmt = {
     "lead_update",
     "UPDATE lead SET e164 = $2, raw_phone = $3, invalid_reason = $4, name = $5, timezone = $6,"
-    " variables = $7::jsonb, external_id = $8, updated_at = now() WHERE id = $1::uuid",
-    8};
+    " variables = $7::jsonb, external_id = $8, state = nullif($9, ''), updated_at = now()"
+    " WHERE id = $1::uuid",
+    9};
 
 static const pg_stmt_t lead_delete_check_stmt = {
     "lead_delete_check",
@@ -186,6 +197,7 @@ static const resource_field_t lead_fields_out[] = {
     {"status_changed_at", api_col_time},
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
+    {"state", api_col_string},
 };
 
 /* A lead: its columns, with invalid_message after invalid_reason and due
@@ -206,7 +218,7 @@ static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
                !PQgetisnull(res, row, COL_NEXT) && PQgetisnull(res, row, COL_INVALID) &&
                strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
     json_object_set_new(l, "due", json_boolean(due));
-    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_UPDATED + 1, res, row);
+    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_STATE + 1, res, row);
     return l;
 }
 
@@ -227,8 +239,10 @@ typedef struct lead_in {
     const char *phone;
     const char *name;
     const char *timezone;
+    const char *state; /* a jurisdiction code, or NULL: from the number */
     const char *external_id;
     char tz[WINDOW_ZONE_MAX];
+    char state_buf[3];
     char *variables; /* JSON object text, owned */
     const char *secondary[LEADS_SECONDARY_MAX];
     size_t n_secondary;
@@ -301,6 +315,34 @@ static bool timezone_read(api_ctx_t *ctx, const json_t *obj, const char *where,
     return true;
 }
 
+/* A lead's state: a US state, DC or Canadian province code, two letters in
+ * any case, stored in capitals; NULL (absent or null): from the number.
+ * Answers 400 naming the allowed values. */
+static bool state_read(api_ctx_t *ctx, const json_t *obj, const char *where, char canonical[3],
+                       const char **out, bool *present)
+{
+    char label[160];
+    jsonio_label(label, sizeof(label), where, "state");
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, obj, "state", label, 16, &s);
+    if (got == JSONIO_ERROR)
+        return false;
+    if (present)
+        *present = got != JSONIO_ABSENT;
+    *out = NULL;
+    if (got != JSONIO_SET)
+        return true;
+    if (!lead_map_state_canonical(s, strlen(s), canonical)) {
+        api_reply_error(ctx, 400, "invalid", label,
+                        "%s '%.16s' is not a US state, DC or Canadian province code (two "
+                        "letters: AL, AK, ..., WY, DC, AB, BC, ..., YT)",
+                        label, s);
+        return false;
+    }
+    *out = canonical;
+    return true;
+}
+
 static bool phones_read(api_ctx_t *ctx, const json_t *obj, const char *where, const char **phones,
                         size_t *n_out)
 {
@@ -335,7 +377,7 @@ static bool phones_read(api_ctx_t *ctx, const json_t *obj, const char *where, co
 static bool lead_in_read(api_ctx_t *ctx, const json_t *obj, const char *where, lead_in_t *in)
 {
     static const char *const allowed[] = {
-        "phone", "name", "timezone", "variables", "external_id", "secondary_phones", NULL};
+        "phone", "name", "timezone", "variables", "external_id", "secondary_phones", "state", NULL};
     if (!json_is_object(obj)) {
         api_reply_error(ctx, 400, "invalid", where && *where ? where : NULL,
                         "%s must be a lead object ({\"phone\": \"+14155550123\", ...})",
@@ -361,6 +403,7 @@ static bool lead_in_read(api_ctx_t *ctx, const json_t *obj, const char *where, l
         JSONIO_ERROR)
         return false;
     return timezone_read(ctx, obj, where, in->tz, &in->timezone, NULL) &&
+           state_read(ctx, obj, where, in->state_buf, &in->state, NULL) &&
            phones_read(ctx, obj, where, in->secondary, &in->n_secondary) &&
            variables_read(ctx, obj, where, &in->variables);
 }
@@ -395,11 +438,14 @@ static void counts_add(api_ctx_t *ctx, lead_counts_t *c, insert_result_t r)
  * result in *item (phone, result, lead_id, reason). */
 static int lead_insert(api_ctx_t *ctx, const char *campaign_id, const char *parent_id,
                        int contact_order, const char *raw_phone, const char *name,
-                       const char *timezone, const char *variables, const char *external_id,
-                       insert_result_t *result, json_t *item, char *err, size_t errlen)
+                       const char *timezone, const char *state, const char *variables,
+                       const char *external_id, insert_result_t *result, json_t *item, char *err,
+                       size_t errlen)
 {
     char e164[PHONE_E164_MAX + 1];
     phone_reason_t why = phone_parse(raw_phone, strlen(raw_phone), ctx->region, e164);
+    char stored_state[LEAD_REGION_CODE_MAX] = "";
+    lead_map_state_resolve(state, why == PHONE_OK ? e164 : NULL, stored_state);
     char order[8], now[24];
     snprintf(order, sizeof(order), "%d", contact_order);
     api_i64(now, sizeof(now), api_now_us(ctx));
@@ -414,7 +460,8 @@ static int lead_insert(api_ctx_t *ctx, const char *campaign_id, const char *pare
                             timezone,
                             variables,
                             external_id,
-                            now};
+                            now,
+                            stored_state};
     PGresult *res = NULL;
     int rc = pg_stmt_exec(ctx->db, &lead_insert_stmt, params, &res, err, errlen);
     if (rc)
@@ -451,15 +498,16 @@ static int lead_insert(api_ctx_t *ctx, const char *campaign_id, const char *pare
  * first_order on; fills items (an array) and counts. */
 static int secondaries_insert(api_ctx_t *ctx, const char *campaign_id, const char *primary_id,
                               int first_order, const char *const *phones, size_t n,
-                              const char *name, const char *timezone, const char *variables,
-                              json_t *items, lead_counts_t *counts, char *err, size_t errlen)
+                              const char *name, const char *timezone, const char *state,
+                              const char *variables, json_t *items, lead_counts_t *counts,
+                              char *err, size_t errlen)
 {
     int order = first_order;
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_object();
         json_array_append_new(items, item);
         insert_result_t r;
-        int rc = lead_insert(ctx, campaign_id, primary_id, order, phones[i], name, timezone,
+        int rc = lead_insert(ctx, campaign_id, primary_id, order, phones[i], name, timezone, state,
                              variables, NULL, &r, item, err, errlen);
         if (rc)
             return rc;
@@ -492,7 +540,7 @@ static int leads_batch_insert_one(api_ctx_t *ctx, leads_batch_t *b, size_t i, js
 {
     const lead_in_t *in = &b->ins[i];
     insert_result_t r;
-    int rc = lead_insert(ctx, b->campaign_id, NULL, 0, in->phone, in->name, in->timezone,
+    int rc = lead_insert(ctx, b->campaign_id, NULL, 0, in->phone, in->name, in->timezone, in->state,
                          in->variables, in->external_id, &r, item, err, errlen);
     if (rc)
         return rc;
@@ -503,8 +551,8 @@ static int leads_batch_insert_one(api_ctx_t *ctx, leads_batch_t *b, size_t i, js
     json_object_set_new(item, "secondary_contacts", secondary);
     const char *primary = json_string_value(json_object_get(item, "lead_id"));
     return secondaries_insert(ctx, b->campaign_id, primary, 1, in->secondary, in->n_secondary,
-                              in->name, in->timezone, in->variables, secondary, &b->counts, err,
-                              errlen);
+                              in->name, in->timezone, in->state, in->variables, secondary,
+                              &b->counts, err, errlen);
 }
 
 /* leads_add's transaction: the campaign locked FOR SHARE (its status
@@ -591,6 +639,10 @@ void leads_list(api_ctx_t *ctx)
     const char *status = http_request_query(ctx->req, "status");
     const char *outcome = http_request_query(ctx->req, "outcome");
     const char *invalid = http_request_query(ctx->req, "invalid");
+    const char *phone = http_request_query(ctx->req, "phone");
+    const char *parent = http_request_query(ctx->req, "parent_lead_id");
+    phone = phone && *phone ? phone : NULL;
+    parent = parent && *parent ? parent : NULL;
     status = status && *status ? status : NULL;
     outcome = outcome && *outcome ? outcome : NULL;
     invalid = invalid && *invalid ? invalid : NULL;
@@ -609,9 +661,19 @@ void leads_list(api_ctx_t *ctx)
         api_reply_error(ctx, 400, "invalid", "invalid", "invalid must be true or false");
         return;
     }
+    if (phone && strlen(phone) > LEAD_PHONE_SEARCH_MAX) {
+        api_reply_error(ctx, 400, "invalid", "phone",
+                        "phone: a search of at most %d characters (part of the number)",
+                        LEAD_PHONE_SEARCH_MAX);
+        return;
+    }
+    if (parent && !uuid_str_valid(parent)) {
+        api_reply_error(ctx, 400, "invalid", "parent_lead_id", "parent_lead_id must be a lead id");
+        return;
+    }
     if (!campaigns_owned(ctx, campaign_id, false, NULL))
         return;
-    const char *params[] = {campaign_id, cursor, status, outcome, invalid};
+    const char *params[] = {campaign_id, cursor, status, outcome, invalid, phone, parent};
     resource_page_reply(ctx, &lead_resource, &lead_list_stmt, params, limit);
 }
 
@@ -633,10 +695,10 @@ static bool lead_idle(api_ctx_t *ctx, const PGresult *lead, const char *action)
 }
 
 /* Whether the locked lead's campaign is calling (lead_lock_stmt's column
- * after COL_UPDATED: the campaign's status). */
+ * after COL_STATE: the campaign's status). */
 static bool lead_campaign_running(const PGresult *lead)
 {
-    return strcmp(PQgetvalue(lead, 0, COL_UPDATED + 1), "in_progress") == 0;
+    return strcmp(PQgetvalue(lead, 0, COL_STATE + 1), "in_progress") == 0;
 }
 
 /* Runs apply on the lead ctx->params[0] of ctx's account, locked in the
@@ -694,9 +756,10 @@ void leads_complete(api_ctx_t *ctx)
 /* A lead's fields as a PATCH leaves them; strings borrow from the locked
  * row, the body or the buffers here. */
 typedef struct lead_fields {
-    const char *e164, *raw, *invalid, *name, *tz, *external;
+    const char *e164, *raw, *invalid, *name, *tz, *external, *state;
     char e164_buf[PHONE_E164_MAX + 1];
     char tz_buf[WINDOW_ZONE_MAX];
+    char state_buf[LEAD_REGION_CODE_MAX];
     char *variables; /* JSON object text, owned */
 } lead_fields_t;
 
@@ -756,6 +819,19 @@ static bool lead_fields_read(api_ctx_t *ctx, const json_t *body, const PGresult 
         return false;
     if (tz_present)
         f->tz = new_tz;
+    /* state: given, or null to derive it from the number; a new number
+     * without a state derives it again. */
+    bool state_present = false;
+    const char *new_state = NULL;
+    if (!state_read(ctx, body, NULL, f->state_buf, &new_state, &state_present))
+        return false;
+    if (state_present || f->e164 == f->e164_buf) {
+        char given[LEAD_REGION_CODE_MAX] = "";
+        if (new_state)
+            snprintf(given, sizeof(given), "%s", new_state);
+        lead_map_state_resolve(given, f->e164, f->state_buf);
+        f->state = f->state_buf;
+    }
     if (json_object_get(body, "variables"))
         return variables_read(ctx, body, NULL, &f->variables);
     f->variables = xstrdup(PQgetvalue(lead, 0, COL_VARS));
@@ -778,12 +854,13 @@ static int lead_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresu
                        .invalid = lead_col(lead, COL_INVALID),
                        .name = PQgetvalue(lead, 0, COL_NAME),
                        .tz = lead_col(lead, COL_TZ),
-                       .external = lead_col(lead, COL_EXTERNAL)};
+                       .external = lead_col(lead, COL_EXTERNAL),
+                       .state = lead_col(lead, COL_STATE)};
     int rc = lead_phone_read(ctx, ctx->body, &f, err, errlen);
     if (rc || ctx->replied || !lead_fields_read(ctx, ctx->body, lead, &f))
         goto out;
-    const char *params[] = {ch->key[0], f.e164, f.raw,       f.invalid,
-                            f.name,     f.tz,   f.variables, f.external};
+    const char *params[] = {ch->key[0], f.e164,      f.raw,      f.invalid, f.name,
+                            f.tz,       f.variables, f.external, f.state};
     rc = pg_stmt_exec(ctx->db, &lead_update_stmt, params, NULL, err, errlen);
     if (rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(ctx->db), "23505") == 0) {
         bool external = strstr(err, "external_id") != NULL;
@@ -869,7 +946,7 @@ static int lead_contacts_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
     json_t *items = json_array();
     lead_counts_t counts = {0};
     rc = secondaries_insert(ctx, campaign_id, id, first, req->phones, req->n,
-                            PQgetvalue(lead, 0, COL_NAME), lead_col(lead, COL_TZ),
+                            PQgetvalue(lead, 0, COL_NAME), lead_col(lead, COL_TZ), NULL,
                             PQgetvalue(lead, 0, COL_VARS), items, &counts, err, errlen);
     if (rc == OD_OK)
         rc = lead_finish_group_step_tx(ctx->db, ctx->account_id, campaign_id, id, api_now_us(ctx),

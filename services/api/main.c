@@ -30,6 +30,8 @@
 #include "accounts.h"
 #include "api.h"
 #include "config.h"
+#include "deps.h"
+#include "dashboard.h"
 #include "handlers.h"
 #include "http.h"
 #include "log.h"
@@ -72,6 +74,10 @@ typedef struct service {
     int64_t dnc_sync_s;
     bool migrate;
     const char *port_file;
+    deps_t *deps; /* PostgreSQL, Redis, Kafka: whether each answers (deps.h) */
+    int dep_pg;
+    atomic_bool migrated;       /* the schema is current (or migrating is off) */
+    atomic_bool migrate_failed; /* with the database up: the API stops, status 1 */
 } service_t;
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -136,8 +142,13 @@ static int config_load(service_t *svc, char *err, size_t errlen)
         rc = config_get_int("OUTDIAL_API_DNC_SYNC_S", 60, 1, 86400, &svc->dnc_sync_s, err, errlen);
     if (rc == OD_OK)
         rc = config_get_bool("OUTDIAL_API_MIGRATE", true, &svc->migrate, err, errlen);
+    int64_t live_max = 0;
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_API_LIVE_MAX", API_LIVE_MAX_DEFAULT, 0, 100000, &live_max, err,
+                            errlen);
     if (rc)
         return rc;
+    api->live_max = (int)live_max;
     api->admin_token = config_get_str("OUTDIAL_API_ADMIN_TOKEN", NULL);
     rc = admin_token_check(api->admin_token, err, errlen);
     if (rc)
@@ -213,9 +224,11 @@ static int metrics_setup(api_t *api, char *err, size_t errlen)
 
 static void ready_check(http_readiness_t *rd, void *arg)
 {
-    api_t *api = arg;
-    if (!atomic_load(&api->pg_ok))
-        http_readiness_fail(rd, "postgres", "the database does not answer");
+    service_t *svc = arg;
+    if (!atomic_load(&svc->migrated))
+        http_readiness_fail(rd, "migrations", "not applied yet (waiting for PostgreSQL)");
+    else if (!atomic_load(&svc->api.pg_ok))
+        http_readiness_fail(rd, "database", "the last query found the database away");
 }
 
 static int migrate_now(const char *dsn, char *err, size_t errlen)
@@ -232,6 +245,25 @@ static int migrate_now(const char *dsn, char *err, size_t errlen)
     return rc;
 }
 
+/* Applies the migrations once PostgreSQL answers, waiting for it (deps.h)
+ * while it does not. OD_OK, or the error of a migration that failed with
+ * the database up (which stops the API, as at any start); a stop while
+ * waiting is OD_OK with svc->migrated still false. */
+static int migrate_when_up(service_t *svc, char *err, size_t errlen)
+{
+    while (deps_wait(svc->deps, svc->dep_pg, &stopping)) {
+        int rc = migrate_now(svc->api.dsn, err, errlen);
+        if (rc == OD_OK) {
+            atomic_store(&svc->migrated, true);
+            return OD_OK;
+        }
+        if (rc != OD_ERR_UNAVAILABLE)
+            return rc;
+        deps_failed(svc->deps, svc->dep_pg, err);
+    }
+    return OD_OK;
+}
+
 /* ---- background: Postgres health, Redis connection, DNC sync ------------------ */
 
 static const pg_stmt_t ping_stmt = {"api_ping", "SELECT 1", 0};
@@ -244,6 +276,11 @@ static void *background_main(void *arg)
     pg_conn_t *db = NULL;
     int64_t last_sync = 0, last_orphans = 0;
     bool synced_once = false;
+    if (svc->migrate && migrate_when_up(svc, err, sizeof(err)) != OD_OK) {
+        log_error("migrate", "%s", err);
+        atomic_store(&svc->migrate_failed, true);
+        atomic_store(&stopping, true);
+    }
     while (!atomic_load(&stopping)) {
         int64_t now = od_clock_real_us();
         /* One try per period: the loop itself is the retry, and a long
@@ -255,16 +292,9 @@ static void *background_main(void *arg)
         }
         bool pg_ok = db && pg_stmt_exec(db, &ping_stmt, NULL, NULL, err, sizeof(err)) == OD_OK;
         atomic_store(&api->pg_ok, pg_ok);
+        /* Connects once Redis answers (redis.h); until then the DNC sync
+         * below fails and is tried again. */
         redis_t *r = atomic_load(&api->redis);
-        if (!r) {
-            if (redis_new_from_env(&r, err, sizeof(err)) == OD_OK) {
-                atomic_store(&api->redis, r);
-                log_info("redis", "connected to Redis");
-            } else {
-                log_warn("redis", "%s (DNC changes are mirrored once it answers)", err);
-                r = NULL;
-            }
-        }
         if (pg_ok && now - last_orphans >= API_ORPHAN_PERIOD_US) {
             int n = 0;
             if (imports_orphans_discard(db, API_ORPHAN_AGE_S, &n, err, sizeof(err)) != OD_OK)
@@ -330,7 +360,7 @@ static int serve(void)
     hcfg.port = API_HTTP_PORT_DEFAULT;
     hcfg.metrics = api->metrics;
     hcfg.ready = ready_check;
-    hcfg.ready_arg = api;
+    hcfg.ready_arg = &svc;
     hcfg.head_check = head_check;
     hcfg.head_check_arg = api;
     if (http_config_from_env(&hcfg, "OUTDIAL_API", err, sizeof(err)))
@@ -343,19 +373,31 @@ static int serve(void)
                        err, sizeof(err)))
         goto out;
 
-    if (svc.migrate && migrate_now(api->dsn, err, sizeof(err)))
+    /* Nothing here waits for PostgreSQL, Redis or Kafka: the server
+     * starts, /readyz names what does not answer, and the background
+     * thread migrates once PostgreSQL does. */
+    svc.deps = deps_new();
+    svc.dep_pg = pg_deps_add(svc.deps, api->dsn);
+    hcfg.deps = svc.deps;
+    if (redis_deps_add(svc.deps, err, sizeof(err)) < 0 ||
+        kafka_deps_add(svc.deps, "outdial-api-check", err, sizeof(err)) < 0 ||
+        deps_start(svc.deps, err, sizeof(err)))
         goto out;
-    atomic_store(&api->pg_ok, true);
+    atomic_store(&svc.migrated, !svc.migrate);
     redis_t *r = NULL;
-    if (redis_new_from_env(&r, err, sizeof(err)) != OD_OK) {
-        log_warn("redis", "%s (the API serves; DNC changes are mirrored once Redis answers)", err);
-        r = NULL;
-    }
+    if (redis_new_from_env(&r, err, sizeof(err)) != OD_OK)
+        goto out;
     atomic_store(&api->redis, r);
     kafka_producer_opts_t popts = {.client_id = "outdial-api"};
     if (kafka_producer_new(&popts, &api->producer, err, sizeof(err)))
         goto out;
     api->pool = api_pool_new(api->dsn, (int)pool_max);
+    const char *dash_dir = dashboard_dir();
+    if (dashboard_load(dash_dir, &api->dashboard, err, sizeof(err)) != OD_OK)
+        log_warn("dashboard", "%s (the API serves without its dashboard)", err);
+    else
+        log_info("dashboard", "serving %zu files from %s at /", dashboard_files(api->dashboard),
+                 dash_dir);
 
     if (http_server_new(&hcfg, &http, err, sizeof(err)) ||
         router_register(http, api, err, sizeof(err)) || http_server_start(http, err, sizeof(err)))
@@ -371,6 +413,10 @@ static int serve(void)
     while (!atomic_load(&stopping))
         sleep_ms(200);
     status = 0;
+    if (atomic_load(&svc.migrate_failed)) {
+        snprintf(err, sizeof(err), "a migration failed (see the migrate line above)");
+        status = 1;
+    }
 out:
     if (status != 0)
         log_error("startup", "%s", err);
@@ -379,8 +425,10 @@ out:
     if (background_started)
         pthread_join(background, NULL);
     api_pool_free(api->pool);
+    dashboard_free(api->dashboard);
     kafka_producer_free(api->producer);
     redis_free(atomic_load(&api->redis));
+    deps_free(svc.deps);
     metrics_registry_free(api->metrics);
     pthread_mutex_destroy(&api->producer_mu);
     log_info("stopped", "outdial-api stopped");

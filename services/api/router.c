@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "dashboard.h"
 #include "handlers.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -17,7 +18,9 @@ static const api_route_t api_routes[] = {
     {"GET", "/v1/account", accounts_get, NULL, API_AUTH_KEY,
      "the key's account: balance, currency, region, quiet hours"},
     {"PATCH", "/v1/account", accounts_update, NULL, API_AUTH_KEY,
-     "change the account's name, default region or quiet hours"},
+     "change the account's name, default region, quiet hours or legal profile"},
+    {"GET", "/v1/account/legal-rules", accounts_legal_rules, NULL, API_AUTH_KEY,
+     "the account's legal profile and the effective rules of each jurisdiction"},
     {"POST", "/v1/account/webhook-secret/rotate", accounts_secret_rotate, NULL, API_AUTH_KEY,
      "replace the account's webhook secret; the new one is answered this once"},
     {"POST", "/v1/admin/accounts", accounts_admin_create, NULL, API_AUTH_ADMIN,
@@ -52,12 +55,18 @@ static const api_route_t api_routes[] = {
      "delete a draft campaign with its leads and imports"},
     {"GET", "/v1/campaigns/{campaign_id}/stats", campaigns_stats, NULL, API_AUTH_KEY,
      "lead, call, goal and spend statistics of a campaign"},
+    {"GET", "/v1/campaigns/{campaign_id}/hourly", campaigns_hourly, NULL, API_AUTH_KEY,
+     "calls placed, answered and reaching the goal per hour"},
+    {"GET", "/v1/campaigns/{campaign_id}/live", campaigns_live, NULL, API_AUTH_KEY,
+     "the campaign's status and statistics as server-sent events"},
     /* leads */
     {"POST", "/v1/campaigns/{campaign_id}/leads", leads_add, NULL, API_AUTH_KEY,
      "add one lead or many (with secondary contacts)"},
     {"GET", "/v1/campaigns/{campaign_id}/leads", leads_list, NULL, API_AUTH_KEY,
      "list a campaign's leads (filter by status, outcome, invalid)"},
     {"GET", "/v1/leads/{lead_id}", leads_get, NULL, API_AUTH_KEY, "read a lead"},
+    {"GET", "/v1/leads/{lead_id}/eligibility", leads_eligibility, NULL, API_AUTH_KEY,
+     "whether a lead may be called now, every rule that holds it back and when it clears"},
     {"PATCH", "/v1/leads/{lead_id}", leads_update, NULL, API_AUTH_KEY,
      "correct a lead's phone, name, timezone or variables"},
     {"DELETE", "/v1/leads/{lead_id}", leads_delete, NULL, API_AUTH_KEY,
@@ -105,6 +114,8 @@ static const struct {
     {"GET", "/healthz", "liveness: 200 while the process runs"},
     {"GET", "/readyz", "readiness: 200, or 503 naming what is not ready"},
     {"GET", "/metrics", "Prometheus metrics"},
+    {"GET", "/", "the web dashboard's page (docs/dashboard.md)"},
+    {"GET", "/{file}", "a script, style or image of the dashboard"},
 };
 
 void router_print(FILE *out)
@@ -465,5 +476,7 @@ int router_register(http_server_t *srv, api_t *api, char *errbuf, size_t errlen)
         if (rc)
             return rc;
     }
-    return OD_OK;
+    /* The dashboard's files: every path no route above takes (the
+     * shortest prefix), so an unknown path is its 404. */
+    return http_route_add(srv, "*", "/", dashboard_serve, api->dashboard, errbuf, errlen);
 }

@@ -62,20 +62,7 @@ Outdial__V1__AnsweredBy dial_answered_by_to_proto(model_answered_by_t answered_b
 
 Outdial__V1__SkipReason dial_skip_reason_to_proto(model_skip_reason_t reason)
 {
-    switch (reason) {
-    case MODEL_SKIP_OUTSIDE_WINDOW:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW;
-    case MODEL_SKIP_CAMPAIGN_NOT_RUNNING:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING;
-    case MODEL_SKIP_DNC:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC;
-    case MODEL_SKIP_NUMBER_BUSY:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY;
-    case MODEL_SKIP_FREQUENCY_CAP:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP;
-    default:
-        return OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED;
-    }
+    return (Outdial__V1__SkipReason)((int)reason + 1);
 }
 
 void dial_attempt_from_job(const dialjob_t *job, provider_attempt_t *out)
@@ -124,6 +111,10 @@ void dial_event_skipped(dial_event_t *e, const provider_attempt_t *a, model_skip
     base(e, a, DIAL_KIND_SKIPPED, MODEL_CALL_SKIPPED, now_us);
     e->ev.skip_reason = dial_skip_reason_to_proto(reason);
     snprintf(e->skip_detail, sizeof(e->skip_detail), "%s", detail ? detail : "");
+    /* The call row keeps the ended reason, not the detail: the reason and
+     * as much of the detail as fits, so a skipped attempt says why. */
+    snprintf(e->ended_reason, sizeof(e->ended_reason), "%s: %s", model_skip_reason_name(reason),
+             detail ? detail : "");
 }
 
 void dial_event_initiated(dial_event_t *e, const provider_attempt_t *a,

@@ -177,9 +177,9 @@ void dialer_ready(http_readiness_t *rd, void *arg)
     if (atomic_load(&d->stopping))
         http_readiness_fail(rd, "dialer", "stopping: no new jobs are taken");
     else if (!atomic_load(&d->consumer_ready))
-        http_readiness_fail(rd, "kafka", "the dial-job consumer is not running");
+        http_readiness_fail(rd, "jobs", "the dial-job consumer is not running");
     if (!atomic_load(&d->lr.ok))
-        http_readiness_fail(rd, "redis", "the last Redis command failed");
+        http_readiness_fail(rd, "dial_loop", "its last Redis command failed");
 }
 
 int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)

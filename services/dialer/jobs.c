@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "dial_event.h"
 #include "dlist.h"
+#include "job_legal.h"
 #include "log.h"
 #include "rkeys.h"
 #include "xmalloc.h"
@@ -266,8 +267,24 @@ static void job_post(jobs_t *js, dial_job_t *job)
      * can wait for a free connection, or for a dial loop stalled on Redis,
      * long after this. */
     int64_t send_before = job_send_before(js, job);
-    if (od_clock_now_us(&js->env.cfg->clk) >= send_before) {
+    int64_t now = od_clock_now_us(&js->env.cfg->clk);
+    if (now >= send_before) {
         job_skip_late(js, job);
+        return;
+    }
+    /* And at the callee's legal rules, over the span the request is given. */
+    int64_t guard_us = job->dj->not_after_us - send_before;
+    bool allowed = true;
+    char why[PROVIDER_DETAIL_MAX];
+    if (job_legal_check(job->dj, now, guard_us, &allowed, why, sizeof(why), err, sizeof(err))) {
+        allowed = false;
+        snprintf(why, sizeof(why), "the job's legal rules cannot be read: %.200s", err);
+    }
+    if (!allowed) {
+        call_drop(js, job);
+        line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+        job_slot_release(js, job); /* not placed: its frequency-cap slot back */
+        job_skip(js, job, MODEL_SKIP_LEGAL_RULES, why);
         return;
     }
     xfer_t *x = xcalloc(1, sizeof(*x));

@@ -12,11 +12,14 @@
 
 #include <curl/curl.h>
 
+#include "deps.h"
 #include "dialer.h"
 #include "dialer_config.h"
 #include "http.h"
+#include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis.h"
 #include "signals.h"
 
 static atomic_bool stop_requested;
@@ -46,6 +49,7 @@ int main(void)
     metrics_registry_t *reg = NULL;
     http_server_t *http = NULL;
     dialer_t *d = NULL;
+    deps_t *deps = NULL;
     int status = 1;
 
     if (log_init("dialer", err, sizeof(err)) || dialer_config_load(&cfg, err, sizeof(err))) {
@@ -60,7 +64,12 @@ int main(void)
     }
 
     reg = metrics_registry_new();
-    if (dialer_new(&cfg, reg, &d, err, sizeof(err)))
+    /* Redis and Kafka, checked from the start: the dialer starts before
+     * them and its clients connect when they answer. */
+    deps = deps_new();
+    if (redis_deps_add(deps, err, sizeof(err)) < 0 ||
+        kafka_deps_add(deps, "outdial-dialer-check", err, sizeof(err)) < 0 ||
+        deps_start(deps, err, sizeof(err)) || dialer_new(&cfg, reg, &d, err, sizeof(err)))
         goto fail;
     http_config_t hcfg;
     http_config_init(&hcfg);
@@ -74,6 +83,7 @@ int main(void)
     hcfg.max_per_ip = 1024;
     hcfg.body_max = 512 * 1024; /* an end-of-call report with a long transcript */
     hcfg.metrics = reg;
+    hcfg.deps = deps;
     hcfg.ready = dialer_ready;
     hcfg.ready_arg = d;
     if (http_config_from_env(&hcfg, "OUTDIAL_DIALER", err, sizeof(err)) ||
@@ -97,6 +107,7 @@ out:
     http_server_stop(http);
     dialer_free(d);
     http_server_free(http);
+    deps_free(deps);
     metrics_registry_free(reg);
     curl_global_cleanup();
     log_info("shutdown", "dialer stopped");

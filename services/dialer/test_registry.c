@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "registry_entry.h"
+#include "test_main.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
 #define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
@@ -109,12 +110,4 @@ static void test_parse_refuses(void **state)
                      OD_ERR_INVALID);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_format_refuses),
-        cmocka_unit_test(test_parse_refuses),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_round_trip, test_format_refuses, test_parse_refuses)

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "dial_event.h"
 #include "provider.h"
+#include "test_main.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
 #define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
@@ -646,6 +647,7 @@ static void test_job_events(void **state)
          OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING},
         {MODEL_SKIP_DNC, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC},
         {MODEL_SKIP_NUMBER_BUSY, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY},
+        {MODEL_SKIP_LEGAL_RULES, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES},
         {MODEL_SKIP_FREQUENCY_CAP, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP},
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
@@ -715,21 +717,7 @@ static void test_provider_find(void **state)
     assert_string_equal(provider_vapi.secret_header, "x-vapi-secret");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ended_reason_table),
-        cmocka_unit_test(test_cost_minor),
-        cmocka_unit_test(test_webhook_status_updates),
-        cmocka_unit_test(test_webhook_report),
-        cmocka_unit_test(test_webhook_malformed),
-        cmocka_unit_test(test_request_body),
-        cmocka_unit_test(test_response_classification),
-        cmocka_unit_test(test_call_lookup),
-        cmocka_unit_test(test_event_ids),
-        cmocka_unit_test(test_job_events),
-        cmocka_unit_test(test_secret_equal),
-        cmocka_unit_test(test_provider_find),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_ended_reason_table, test_cost_minor, test_webhook_status_updates,
+             test_webhook_report, test_webhook_malformed, test_request_body,
+             test_response_classification, test_call_lookup, test_event_ids, test_job_events,
+             test_secret_equal, test_provider_find)

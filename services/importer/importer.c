@@ -85,10 +85,11 @@ static const pg_stmt_t stmt_staging_delete = {
     "CREATE TEMP TABLE IF NOT EXISTS importer_batch_tmp (row_number integer NOT NULL, id uuid "    \
     "NOT NULL,"                                                                                    \
     " parent_id uuid, contact_order smallint NOT NULL, e164 text NOT NULL, name text NOT NULL,"    \
-    " timezone text, external_id text, variables jsonb NOT NULL) ON COMMIT DELETE ROWS"
+    " timezone text, external_id text, variables jsonb NOT NULL, state text)"                      \
+    " ON COMMIT DELETE ROWS"
 #define COPY_LEADS_SQL                                                                             \
     "COPY importer_batch_tmp (row_number, id, parent_id, contact_order, e164, name, timezone,"     \
-    " external_id, variables) FROM STDIN"
+    " external_id, variables, state) FROM STDIN"
 #define COPY_REJECTS_SQL                                                                           \
     "COPY import_reject (import_id, row_number, column_number, column_name, code, reason,"         \
     " raw_row) FROM STDIN"
@@ -104,8 +105,9 @@ static const pg_stmt_t stmt_merge_primary = {
     "                      AND d.e164 = b.e164) AS is_dnc"
     "  FROM importer_batch_tmp b WHERE b.contact_order = 0),"
     " ins AS ("
-    "  INSERT INTO lead (id, campaign_id, e164, name, timezone, external_id, variables, import_id)"
-    "  SELECT id, $1::uuid, e164, name, timezone, external_id, variables, $2::uuid"
+    "  INSERT INTO lead (id, campaign_id, e164, name, timezone, external_id, variables, import_id,"
+    "   state)"
+    "  SELECT id, $1::uuid, e164, name, timezone, external_id, variables, $2::uuid, state"
     "  FROM cand WHERE NOT is_dnc ORDER BY row_number"
     "  ON CONFLICT (campaign_id, e164) DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM cand WHERE is_dnc)",
@@ -126,8 +128,9 @@ static const pg_stmt_t stmt_merge_primary_ext = {
     "               AND l.external_id = b.external_id)) AS ext_dup"
     "  FROM importer_batch_tmp b WHERE b.contact_order = 0),"
     " ins AS ("
-    "  INSERT INTO lead (id, campaign_id, e164, name, timezone, external_id, variables, import_id)"
-    "  SELECT id, $1::uuid, e164, name, timezone, external_id, variables, $2::uuid"
+    "  INSERT INTO lead (id, campaign_id, e164, name, timezone, external_id, variables, import_id,"
+    "   state)"
+    "  SELECT id, $1::uuid, e164, name, timezone, external_id, variables, $2::uuid, state"
     "  FROM cand WHERE NOT is_dnc AND NOT ext_dup ORDER BY row_number"
     "  ON CONFLICT (campaign_id, e164) DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM cand WHERE is_dnc)",
@@ -147,10 +150,10 @@ static const pg_stmt_t stmt_merge_primary_ext = {
 static const pg_stmt_t stmt_merge_secondary = {
     "importer_merge_secondary",
     "INSERT INTO lead (id, campaign_id, parent_lead_id, contact_order, e164, name, timezone,"
-    " variables, import_id, next_attempt_at)"
+    " variables, import_id, next_attempt_at, state)"
     " SELECT b.id, $1::uuid, b.parent_id,"
     "  row_number() OVER (PARTITION BY b.parent_id ORDER BY b.contact_order),"
-    "  b.e164, b.name, b.timezone, b.variables, $2::uuid, NULL"
+    "  b.e164, b.name, b.timezone, b.variables, $2::uuid, NULL, b.state"
     " FROM importer_batch_tmp b"
     " WHERE b.contact_order > 0"
     "  AND (SELECT true FROM lead p WHERE p.id = b.parent_id) IS NOT NULL"
@@ -163,7 +166,7 @@ static const pg_stmt_t stmt_merge_secondary = {
 /* The direct path (batch_write_once): the batch's primaries COPYed straight
  * into lead when none of their numbers is on the account's DNC list. */
 #define COPY_DIRECT_SQL                                                                            \
-    "COPY lead (id, campaign_id, e164, name, timezone, variables, import_id) FROM STDIN"
+    "COPY lead (id, campaign_id, e164, name, timezone, variables, import_id, state) FROM STDIN"
 static const pg_stmt_t stmt_dnc_any = {
     "importer_dnc_any",
     "SELECT EXISTS (SELECT 1 FROM dnc WHERE account_id = $1::uuid AND e164 = ANY($2::text[]))", 2};

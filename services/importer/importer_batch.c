@@ -186,11 +186,23 @@ static void copy_text_or_null(csv_buf_t *out, const char *s)
         csv_buf_append(out, "\\N", 2);
 }
 
-/* One line of the temp table's COPY text. */
+/* The state column of a COPY line: \N when none. */
+static void copy_state(csv_buf_t *out, const char *state)
+{
+    if (state[0])
+        csv_buf_append(out, state, strlen(state));
+    else
+        csv_buf_append(out, "\\N", 2);
+}
+
+/* One line of the temp table's COPY text. A secondary contact shares the
+ * row's stated state, else its own number gives it. */
 static void lead_line(csv_buf_t *out, uint64_t row, const char *id, const char *parent_id,
                       int contact_order, const char *e164, const lead_map_row_t *lead,
                       const char *external_id)
 {
+    char state[3];
+    lead_map_state_resolve(lead->state_given || !parent_id ? lead->state : NULL, e164, state);
     csv_buf_printf(out, "%llu\t%s\t%s\t%d\t%s\t", (unsigned long long)row, id,
                    parent_id ? parent_id : "\\N", contact_order, e164);
     importer_copy_escape(out, lead->name, strlen(lead->name));
@@ -200,6 +212,8 @@ static void lead_line(csv_buf_t *out, uint64_t row, const char *id, const char *
     copy_text_or_null(out, external_id);
     csv_buf_putc(out, '\t');
     importer_copy_escape(out, lead->variables, strlen(lead->variables));
+    csv_buf_putc(out, '\t');
+    copy_state(out, state);
     csv_buf_putc(out, '\n');
 }
 
@@ -213,7 +227,9 @@ static void direct_line(csv_buf_t *out, const char *id, const char *campaign_id,
     copy_text_or_null(out, lead->timezone);
     csv_buf_putc(out, '\t');
     importer_copy_escape(out, lead->variables, strlen(lead->variables));
-    csv_buf_printf(out, "\t%s\n", import_id);
+    csv_buf_printf(out, "\t%s\t", import_id);
+    copy_state(out, lead->state);
+    csv_buf_putc(out, '\n');
 }
 
 /* The numbers of a batch's primaries, to keep the first row of each: an

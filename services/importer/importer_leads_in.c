@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "err.h"
 #include "phone.h"
 #include "xmalloc.h"
 
@@ -42,29 +43,30 @@ static const pg_stmt_t stmt_update = {"leads_in_update",
                                       " timezone = COALESCE($4, timezone),"
                                       " variables = variables || $5::jsonb,"
                                       " external_id = COALESCE(external_id, $6),"
+                                      " state = COALESCE(nullif($7, ''), state),"
                                       " updated_at = now()"
                                       " WHERE id = $1::uuid",
-                                      6};
+                                      7};
 
 static const pg_stmt_t stmt_insert = {
     "leads_in_insert",
-    "INSERT INTO lead (campaign_id, e164, name, timezone, external_id, variables)"
-    " VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb)"
+    "INSERT INTO lead (campaign_id, e164, name, timezone, external_id, variables, state)"
+    " VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, nullif($7, ''))"
     " ON CONFLICT DO NOTHING RETURNING id",
-    6};
+    7};
 
 /* After the primary's existing contacts; waiting (next_attempt_at NULL). */
 static const pg_stmt_t stmt_secondary = {
     "leads_in_secondary",
     "INSERT INTO lead (campaign_id, parent_lead_id, contact_order, e164, name, timezone,"
-    " variables, next_attempt_at)"
+    " variables, next_attempt_at, state)"
     " SELECT $1::uuid, $2::uuid,"
     "  COALESCE((SELECT max(contact_order) FROM lead WHERE parent_lead_id = $2::uuid), 0) + 1,"
-    "  $3, p.name, p.timezone, p.variables, NULL"
+    "  $3, p.name, p.timezone, p.variables, NULL, nullif($5, '')"
     " FROM lead p WHERE p.id = $2::uuid"
     "  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.account_id = $4::uuid AND d.e164 = $3)"
     " ON CONFLICT DO NOTHING",
-    4};
+    5};
 
 bool importer_leads_in_number_change_ok(const char *status, const char *old_e164,
                                         const char *new_e164)
@@ -73,19 +75,16 @@ bool importer_leads_in_number_change_ok(const char *status, const char *old_e164
     return !in_flight || strcmp(old_e164, new_e164) == 0;
 }
 
+static const char *const outcome_names[] = {
+    [LEADS_IN_INSERTED] = "inserted",
+    [LEADS_IN_UPDATED] = "updated",
+    [LEADS_IN_DNC] = "dnc",
+    [LEADS_IN_REJECTED] = "rejected",
+};
+
 const char *importer_leads_in_outcome_name(leads_in_outcome_t outcome)
 {
-    switch (outcome) {
-    case LEADS_IN_INSERTED:
-        return "inserted";
-    case LEADS_IN_UPDATED:
-        return "updated";
-    case LEADS_IN_DNC:
-        return "dnc";
-    case LEADS_IN_REJECTED:
-        return "rejected";
-    }
-    return "unknown";
+    return OD_ENUM_NAME(outcome_names, outcome, "unknown");
 }
 
 bool importer_leads_in_is_json(const void *value, size_t len)
@@ -142,9 +141,18 @@ static char *variables_json(const leadupsert_t *lead)
  * result as rejected and returns false. */
 static bool lead_validate(const leadupsert_t *lead, lead_map_ctx_t *ctx, const char *region,
                           char e164[PHONE_E164_MAX + 1], char secondary[][PHONE_E164_MAX + 1],
-                          size_t *n_secondary, char zone[WINDOW_ZONE_MAX],
+                          size_t *n_secondary, char zone[WINDOW_ZONE_MAX], char state[3],
                           leads_in_result_t *result)
 {
+    state[0] = '\0';
+    if (lead->state && *lead->state &&
+        !lead_map_state_canonical(lead->state, strlen(lead->state), state)) {
+        reject(result, LEAD_REJECT_INVALID_STATE,
+               "state '%.16s': not a US state, DC or Canadian province code (two letters, e.g. "
+               "FL, RI, ON)",
+               lead->state);
+        return false;
+    }
     phone_reason_t reason = phone_parse(lead->phone, strlen(lead->phone), region, e164);
     if (reason != PHONE_OK) {
         reject(result, phone_reason_code(reason), "phone '%.40s': %s", lead->phone,
@@ -221,9 +229,10 @@ int importer_leads_in_apply(pg_conn_t *db, lead_map_ctx_t *ctx, const void *payl
     char e164[PHONE_E164_MAX + 1];
     char secondary[LEAD_MAP_SECONDARY_MAX][PHONE_E164_MAX + 1];
     size_t n_secondary = 0;
-    char zone[WINDOW_ZONE_MAX];
-    if (!lead_validate(lead, ctx, region, e164, secondary, &n_secondary, zone, result))
+    char zone[WINDOW_ZONE_MAX], given_state[3], state[3], contact_state[3];
+    if (!lead_validate(lead, ctx, region, e164, secondary, &n_secondary, zone, given_state, result))
         goto out;
+    lead_map_state_resolve(given_state, e164, state);
     vars = variables_json(lead);
     const char *tz = zone[0] ? zone : NULL;
     const char *external_id = lead->external_id && *lead->external_id ? lead->external_id : NULL;
@@ -275,9 +284,15 @@ int importer_leads_in_apply(pg_conn_t *db, lead_map_ctx_t *ctx, const void *payl
         }
         PQclear(res);
         res = NULL;
-        const char *up[6] = {
-            result->lead_id, by_external ? e164 : NULL, lead->name ? lead->name : "", tz, vars,
-            external_id};
+        /* An update changes the state when it states one or moves the
+         * number; else the stored one stays. */
+        const char *up[7] = {result->lead_id,
+                             by_external ? e164 : NULL,
+                             lead->name ? lead->name : "",
+                             tz,
+                             vars,
+                             external_id,
+                             given_state[0] || by_external ? state : ""};
         rc = pg_stmt_exec(db, &stmt_update, up, NULL, errbuf, errlen);
         if (rc == OD_ERR_CONFLICT && strcmp(pg_conn_sqlstate(db), "23505") == 0) {
             rc = reject(result, "duplicate_number",
@@ -291,8 +306,8 @@ int importer_leads_in_apply(pg_conn_t *db, lead_map_ctx_t *ctx, const void *payl
     } else {
         PQclear(res);
         res = NULL;
-        const char *ins[6] = {lead->campaign_id, e164, lead->name ? lead->name : "", tz,
-                              external_id,       vars};
+        const char *ins[7] = {
+            lead->campaign_id, e164, lead->name ? lead->name : "", tz, external_id, vars, state};
         if ((rc = pg_stmt_exec(db, &stmt_insert, ins, &res, errbuf, errlen)))
             goto out;
         if (PQntuples(res) != 1) {
@@ -309,8 +324,9 @@ int importer_leads_in_apply(pg_conn_t *db, lead_map_ctx_t *ctx, const void *payl
     }
     if (is_primary) {
         for (size_t i = 0; i < n_secondary; i++) {
-            const char *sp[4] = {lead->campaign_id, result->lead_id, secondary[i],
-                                 lead->account_id};
+            lead_map_state_resolve(given_state, secondary[i], contact_state);
+            const char *sp[5] = {lead->campaign_id, result->lead_id, secondary[i], lead->account_id,
+                                 contact_state};
             if ((rc = pg_stmt_exec(db, &stmt_secondary, sp, &res, errbuf, errlen)))
                 goto out;
             result->secondaries_added += atoi(PQcmdTuples(res));

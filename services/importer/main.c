@@ -40,7 +40,7 @@ static void usage(FILE *out)
             "  --campaign ID     campaign to import FILE into\n"
             "  --map M           explicit column mapping, e.g. phone=Mobile,name=Client\n"
             "                    (fields: phone name first_name last_name email timezone\n"
-            "                    external_id secondary_phone secondary_phone_N)\n"
+            "                    external_id state secondary_phone secondary_phone_N)\n"
             "  --region XX       region of numbers written without +country code\n"
             "                    (default: the account's)\n"
             "  --resume ID       continue an import that was interrupted\n"

@@ -28,6 +28,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "deps.h"
 #include "http.h"
 #include "importer_leads_in.h"
 #include "importer_main.h"
@@ -70,6 +71,8 @@ typedef struct service {
     atomic_bool leads_pg_ok;
     atomic_bool imports_kafka_ok;
     atomic_bool leads_kafka_ok;
+    deps_t *deps; /* PostgreSQL and Kafka: whether each answers (deps.h) */
+    int dep_pg;
 } service_t;
 
 static bool stopping(void)
@@ -102,23 +105,18 @@ static void counter_add(metrics_family_t *fam, const char *label, uint64_t n)
         metrics_counter_add(c, n);
 }
 
-/* Connects, waiting out a database that is not there yet. */
+/* Connects, waiting out a database that is not there yet (pg_conn_await);
+ * NULL when the service stops first. */
 static pg_conn_t *db_connect(service_t *svc, const char *app, atomic_bool *ok)
 {
     char err[1024];
-    int wait = RETRY_FIRST_MS;
-    while (!stopping()) {
-        pg_conn_t *db = NULL;
-        if (pg_conn_new(svc->s->dsn, app, NULL, &db, err, sizeof(err)) == OD_OK) {
-            atomic_store(ok, true);
-            return db;
-        }
-        atomic_store(ok, false);
-        log_error("postgres", "%s", err);
-        sleep_ms(wait);
-        wait = backoff_next(wait);
-    }
-    return NULL;
+    pg_conn_t *db = NULL;
+    if (pg_conn_await(svc->deps, svc->dep_pg, &importer_stop, svc->s->dsn, app, &db, err,
+                      sizeof(err)) != OD_OK)
+        return NULL;
+    if (ok)
+        atomic_store(ok, true);
+    return db;
 }
 
 /* ---- imports ---------------------------------------------------------------- */
@@ -460,9 +458,9 @@ static void ready(http_readiness_t *rd, void *arg)
 {
     service_t *svc = arg;
     if (!atomic_load(&svc->imports_pg_ok) || !atomic_load(&svc->leads_pg_ok))
-        http_readiness_fail(rd, "postgres", "not connected");
-    if (!atomic_load(&svc->imports_kafka_ok) || !atomic_load(&svc->leads_kafka_ok))
-        http_readiness_fail(rd, "kafka", "consumers not subscribed");
+        http_readiness_fail(rd, "consumers", "not started: no PostgreSQL connection yet");
+    else if (!atomic_load(&svc->imports_kafka_ok) || !atomic_load(&svc->leads_kafka_ok))
+        http_readiness_fail(rd, "consumers", "not subscribed");
 }
 
 static int metrics_setup(service_t *svc, char *err, size_t errlen)
@@ -486,17 +484,17 @@ static int metrics_setup(service_t *svc, char *err, size_t errlen)
     return rc;
 }
 
-static int migrate_at_start(const importer_settings_t *s, char *err, size_t errlen)
+/* Applies the migrations once PostgreSQL answers (OD_OK without them when
+ * the service stops first). */
+static int migrate_at_start(service_t *svc, bool migrate, char *err, size_t errlen)
 {
-    bool migrate = true;
-    int rc = config_get_bool("OUTDIAL_IMPORTER_MIGRATE", true, &migrate, err, errlen);
-    if (rc || !migrate)
-        return rc;
-    pg_conn_t *db = NULL;
-    if ((rc = pg_conn_new(s->dsn, "outdial-importer-migrate", NULL, &db, err, errlen)))
-        return rc;
+    if (!migrate)
+        return OD_OK;
+    pg_conn_t *db = db_connect(svc, "outdial-importer-migrate", NULL);
+    if (!db)
+        return OD_OK;
     migrate_result_t result;
-    rc = migrate_run(db, NULL, NULL, NULL, &result, err, errlen);
+    int rc = migrate_run(db, NULL, NULL, NULL, &result, err, errlen);
     if (rc == OD_OK)
         log_info("migrate", "schema at version %d (%d applied now)", result.latest, result.applied);
     pg_conn_free(db);
@@ -548,11 +546,22 @@ int service_run(const importer_settings_t *s)
         log_error("config", "%s", err);
         return EXIT_USAGE;
     }
-    if (migrate_at_start(s, err, sizeof(err)) != OD_OK) {
-        log_error("migrate", "%s", err);
-        return EXIT_FAILED;
+    bool migrate = true;
+    if (config_get_bool("OUTDIAL_IMPORTER_MIGRATE", true, &migrate, err, sizeof(err)) != OD_OK) {
+        log_error("config", "%s", err);
+        return EXIT_USAGE;
     }
     svc.reg = metrics_registry_new();
+    /* PostgreSQL and Kafka, checked from the start (/readyz names each one
+     * that does not answer). */
+    svc.deps = deps_new();
+    svc.dep_pg = pg_deps_add(svc.deps, s->dsn);
+    if (kafka_deps_add(svc.deps, "outdial-importer-check", err, sizeof(err)) < 0 ||
+        deps_start(svc.deps, err, sizeof(err)) != OD_OK) {
+        log_error("config", "%s", err);
+        goto out;
+    }
+    hc.deps = svc.deps;
     if (metrics_setup(&svc, err, sizeof(err)) != OD_OK) {
         log_error("metrics", "%s", err);
         goto out;
@@ -563,6 +572,12 @@ int service_run(const importer_settings_t *s)
     if (http_server_new(&hc, &http, err, sizeof(err)) != OD_OK ||
         http_server_start(http, err, sizeof(err)) != OD_OK) {
         log_error("http", "%s", err);
+        goto out;
+    }
+    /* The HTTP server first: /healthz answers and /readyz names what is
+     * missing while PostgreSQL is waited for. */
+    if (migrate_at_start(&svc, migrate, err, sizeof(err)) != OD_OK) {
+        log_error("migrate", "%s", err);
         goto out;
     }
     if (pthread_create(&imports, NULL, imports_main, &svc) != 0) {
@@ -588,6 +603,7 @@ out:
     if (leads_started)
         pthread_join(leads, NULL);
     http_server_free(http);
+    deps_free(svc.deps);
     metrics_registry_free(svc.reg);
     log_info("stop", "stopped");
     return status;

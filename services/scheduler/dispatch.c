@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "callslots.h"
+#include "clock.h"
 #include "codec.h"
 #include "dispatch_plan.h"
 #include "freqcap.h"
@@ -21,8 +22,9 @@ static const pg_stmt_t running_stmt = {
 /* The due-lead claim; served by lead_due_idx (campaign_id, next_attempt_at). */
 static const pg_stmt_t claim_stmt = {
     "dispatch_claim",
-    "SELECT id, e164, coalesce(timezone, ''), name, variables::text, attempts"
-    " FROM lead WHERE campaign_id = $1::uuid AND status IN ('created', 'rescheduled')"
+    "SELECT id, e164, coalesce(timezone, ''), name, variables::text, attempts,"
+    " coalesce(state, '') FROM lead WHERE campaign_id = $1::uuid AND status IN ('created', "
+    "'rescheduled')"
     " AND next_attempt_at <= od_ts($2::bigint) AND invalid_reason IS NULL"
     " ORDER BY next_attempt_at LIMIT $3::int FOR UPDATE SKIP LOCKED",
     3};
@@ -107,7 +109,8 @@ static void pg_array_reset(pg_array_t *a)
 
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
-                        const char *variables_json, int64_t not_after_us, int64_t now_us,
+                        const char *variables_json, const legal_account_t *acct,
+                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
                         uint8_t **out, size_t *out_len, char *errbuf, size_t errlen)
 {
     dialjob_t job;
@@ -126,8 +129,21 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     job.max_call_duration_s = (uint32_t)c->max_call_duration_s;
     job.not_after_us = not_after_us;
     job.issued_at_us = now_us;
-    int cap = dispatch_lead_cap(c);
+
+    /* The callee's legal rules, for the dialer's last check. */
+    dialjob_legal_t jl;
+    dialjob_legal_init(&jl);
+    bool with_rules = acct && legal && acct->profile != LEGAL_PROFILE_NONE;
+    int cap = dispatch_lead_cap(c, with_rules ? legal : NULL);
     job.calls_per_24h = cap > 0 ? (uint32_t)cap : DIALJOB_NO_FREQUENCY_CAP;
+    jl.profile = (char *)legal_profile_name(with_rules ? acct->profile : LEGAL_PROFILE_NONE);
+    if (with_rules) {
+        jl.jurisdiction = (char *)legal->jurisdiction;
+        jl.zones = (char **)legal->callee_tz.zones;
+        jl.n_zones = legal->callee_tz.n_zones;
+        jl.overrides_json = acct->overrides_json;
+    }
+    job.legal = &jl;
 
     /* The lead's variables (a JSON object) become string pairs: strings as
      * they are, other values as their JSON text. */
@@ -210,13 +226,13 @@ static pending_job_t *claim_job_slot(dispatch_claim_t *cl, const char *lead_id)
 
 /* What one lead may do now (dispatch_plan.h), its number's frequency cap
  * read from the calls placed to it (callslots.h) when it has one. */
-static int lead_step(const sched_campaign_t *c, const dispatch_caps_t *caps, const char *lead_tz,
-                     const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
-                     size_t errlen)
+static int lead_step(const sched_campaign_t *c, const lead_legal_t *legal,
+                     const dispatch_caps_t *caps, const char *lead_tz, const char *e164,
+                     int64_t now_us, dispatch_lead_step_t *step, char *errbuf, size_t errlen)
 {
-    int cap = dispatch_lead_cap(c);
+    int cap = dispatch_lead_cap(c, legal);
     if (cap == 0)
-        return dispatch_lead_decide(c, lead_tz, e164, now_us, step, errbuf, errlen);
+        return dispatch_lead_decide(c, legal, lead_tz, e164, now_us, step, errbuf, errlen);
     callslots_answer_t calls = {0};
     if (caps && caps->redis) {
         char key[RKEYS_KEY_MAX], err[256];
@@ -225,27 +241,36 @@ static int lead_step(const sched_campaign_t *c, const dispatch_caps_t *caps, con
             log_warn("frequency_cap", "campaign %s: calls to %s not read (%s); the dialer checks",
                      c->id, e164, err);
     }
-    return dispatch_lead_cap_decide(c, lead_tz, e164, cap, calls.times_us, calls.n_times, now_us,
-                                    step, errbuf, errlen);
+    return dispatch_lead_cap_decide(c, legal, lead_tz, e164, cap, calls.times_us, calls.n_times,
+                                    now_us, step, errbuf, errlen);
 }
 
 /* Row i of a claim (columns as claim_stmt): deferred when its own window is
- * closed or its number's cap full, else encoded as a job, and (lead by
+ * closed or its number's cap full, else encoded as a job, and (window per
  * lead) queued to be scheduled with a new attempt id. The shared claim has
  * scheduled its rows already, with the attempt id in column 6. */
-static int claim_row(const sched_campaign_t *c, const dispatch_caps_t *caps,
-                     const dispatch_plan_t *plan, const PGresult *res, int i, int64_t now_us,
-                     dispatch_claim_t *cl, dispatch_stats_t *st, char *errbuf, size_t errlen)
+static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
+                     const dispatch_caps_t *caps, const dispatch_plan_t *plan, const PGresult *res,
+                     int i, int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st,
+                     char *errbuf, size_t errlen)
 {
     const char *lead_id = PQgetvalue(res, i, 0), *e164 = PQgetvalue(res, i, 1);
     dispatch_lead_step_t step = {.claim = true, .not_after_us = plan->not_after_us};
     char attempt_id[UUID_STR_LEN];
+    lead_legal_t legal, *lead_legal = NULL;
     if (plan->shared_window) {
         snprintf(attempt_id, sizeof(attempt_id), "%s", PQgetvalue(res, i, 6));
     } else {
         char werr[256];
-        int wrc =
-            lead_step(c, caps, PQgetvalue(res, i, 2), e164, now_us, &step, werr, sizeof(werr));
+        int wrc = OD_OK;
+        if (acct->profile != LEGAL_PROFILE_NONE) {
+            wrc = campaign_lead_legal(c, acct, PQgetvalue(res, i, 2), e164, PQgetvalue(res, i, 6),
+                                      now_us, &legal, werr, sizeof(werr));
+            lead_legal = &legal;
+        }
+        if (wrc == OD_OK)
+            wrc = lead_step(c, lead_legal, caps, PQgetvalue(res, i, 2), e164, now_us, &step, werr,
+                            sizeof(werr));
         if (wrc)
             return od_fail(errbuf, errlen, wrc, "lead %s: %s", lead_id, werr);
         if (step.never_opens)
@@ -257,15 +282,16 @@ static int claim_row(const sched_campaign_t *c, const dispatch_caps_t *caps,
             pg_array_add(&cl->defer_due, due);
             if (step.defer_to_us < st->next_wake_us)
                 st->next_wake_us = step.defer_to_us;
-            st->leads_capped += step.frequency_capped;
+            st->deferred_by_rule[step.rule]++;
             return OD_OK;
         }
         uuid_str_new(attempt_id);
     }
     pending_job_t *job = claim_job_slot(cl, lead_id);
-    int rc = dispatch_job_encode(c, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
-                                 PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), step.not_after_us,
-                                 now_us, &job->payload, &job->len, errbuf, errlen);
+    int rc =
+        dispatch_job_encode(c, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
+                            PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), acct, lead_legal,
+                            step.not_after_us, now_us, &job->payload, &job->len, errbuf, errlen);
     if (rc)
         return rc;
     cl->n_jobs++;
@@ -303,9 +329,10 @@ static int claim_batch_write(pg_conn_t *db, const char *now, dispatch_plan_t *pl
 /* Claims one batch of due leads of c (dispatch_plan_want of them at most)
  * and writes what becomes of each. *more: the batch was full, so more may
  * be due. */
-static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const dispatch_caps_t *caps,
-                       dispatch_plan_t *plan, int64_t now_us, dispatch_claim_t *cl,
-                       dispatch_stats_t *st, bool *more, char *errbuf, size_t errlen)
+static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const legal_account_t *acct,
+                       const dispatch_caps_t *caps, dispatch_plan_t *plan, int64_t now_us,
+                       dispatch_claim_t *cl, dispatch_stats_t *st, bool *more, char *errbuf,
+                       size_t errlen)
 {
     char now[24], limit[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
@@ -323,7 +350,7 @@ static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const dispatch_
     pg_array_reset(&cl->defer_ids);
     pg_array_reset(&cl->defer_due);
     for (int i = 0; i < rows && rc == OD_OK; i++)
-        rc = claim_row(c, caps, plan, res, i, now_us, cl, st, errbuf, errlen);
+        rc = claim_row(c, acct, caps, plan, res, i, now_us, cl, st, errbuf, errlen);
     PQclear(res);
     if (rc)
         return rc;
@@ -371,6 +398,7 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
     sched_campaign_t c;
     dispatch_plan_t plan;
     dispatch_claim_t cl = {0};
+    legal_account_t acct = {0};
     int rc = pg_tx_begin(db, errbuf, errlen);
     if (rc)
         return rc;
@@ -387,8 +415,13 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
         goto fail;
     if (plan.wake_us < st->next_wake_us)
         st->next_wake_us = plan.wake_us;
+    if (plan.verdict == DISPATCH_CLAIM) {
+        rc = campaign_legal_load(db, &c, &acct, errbuf, errlen);
+        if (rc)
+            goto fail;
+    }
     for (bool more = plan.verdict == DISPATCH_CLAIM; more && plan.slots > 0;) {
-        rc = claim_batch(db, &c, caps, &plan, now_us, &cl, st, &more, errbuf, errlen);
+        rc = claim_batch(db, &c, &acct, caps, &plan, now_us, &cl, st, &more, errbuf, errlen);
         if (rc)
             goto fail;
     }
@@ -405,12 +438,13 @@ fail:
     pg_tx_rollback(db);
 out:
     claim_free(&cl);
+    legal_account_clear(&acct);
     return rc;
 }
 
 int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
-                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, dispatch_stats_t *st,
-                 char *errbuf, size_t errlen)
+                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, item_backoff_t *skip,
+                 dispatch_stats_t *st, char *errbuf, size_t errlen)
 {
     PGresult *res = NULL;
     int rc = pg_stmt_exec(db, &running_stmt, NULL, &res, errbuf, errlen);
@@ -418,8 +452,28 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
         return rc;
     int n = PQntuples(res);
     for (int i = 0; i < n && rc == OD_OK; i++) {
-        rc = dispatch_campaign(db, producer, dial_topic, caps, PQgetvalue(res, i, 0), now_us,
-                               batch_size, st, errbuf, errlen);
+        const char *id = PQgetvalue(res, i, 0);
+        int64_t real_now = od_clock_real_us();
+        if (item_backoff_held(skip, id, real_now)) {
+            st->campaigns_held++;
+            continue;
+        }
+        char cerr[512];
+        rc = dispatch_campaign(db, producer, dial_topic, caps, id, now_us, batch_size, st, cerr,
+                               sizeof(cerr));
+        if (rc == OD_OK) {
+            item_backoff_ok(skip, id);
+        } else if (item_backoff_pass_fails(rc)) {
+            od_fail(errbuf, errlen, rc, "campaign %s: %s", id, cerr);
+        } else {
+            /* This campaign alone: the others go on. */
+            int64_t held_us = item_backoff_fail(skip, id, real_now);
+            st->campaigns_failed++;
+            log_warn("dispatch_campaign_failed",
+                     "campaign %s skipped, next try in %" PRId64 " ms: %s", id, held_us / 1000,
+                     cerr);
+            rc = OD_OK;
+        }
         /* Serve delivery reports as we go: left to the end of a pass over
          * many campaigns they pile up by the hundred thousand. */
         kafka_producer_poll(producer, 0);

@@ -14,8 +14,9 @@
  * The campaign row is locked (FOR UPDATE SKIP LOCKED) for the whole claim,
  * so several scheduler replicas serialise per campaign and never issue two
  * jobs for one attempt, and the concurrency cap holds across replicas.
- * Leads whose own window (timezone mode lead, quiet hours) is closed are
- * not claimed: their next_attempt_at moves to the moment it opens.
+ * Leads whose own window (timezone mode lead, quiet hours, the callee's
+ * legal rules under a legal profile) is closed are not claimed: their
+ * next_attempt_at moves to the first moment all of it opens.
  *
  * What to claim is decided by the pure functions of dispatch_plan.h (slots,
  * tokens, windows); this module locks, claims, writes and produces.
@@ -29,7 +30,10 @@
 
 #include <stdint.h>
 
+#include "campaign_legal.h"
+#include "dispatch_plan.h"
 #include "err.h"
+#include "item_backoff.h"
 #include "kafka.h"
 #include "pg.h"
 #include "redis.h"
@@ -43,9 +47,11 @@
 typedef struct dispatch_stats {
     uint64_t jobs_issued;    /* dial jobs produced (delivery not yet confirmed) */
     uint64_t leads_deferred; /* due leads whose own window was closed, or capped */
-    uint64_t leads_capped;   /* of those, deferred because the number's frequency cap is full */
-    uint64_t campaigns;      /* campaigns dispatched (owned and running) */
-    int64_t next_wake_us;    /* earliest known future instant with work; INT64_MAX if none */
+    uint64_t deferred_by_rule[DISPATCH_DEFER_RULE_COUNT]; /* the same, by what held them */
+    uint64_t campaigns;        /* campaigns dispatched (owned and running) */
+    uint64_t campaigns_failed; /* campaigns whose pass failed and that were skipped */
+    uint64_t campaigns_held;   /* campaigns left out while their backoff runs */
+    int64_t next_wake_us;      /* earliest known future instant with work; INT64_MAX if none */
 } dispatch_stats_t;
 
 void dispatch_stats_init(dispatch_stats_t *st);
@@ -67,16 +73,24 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
                       const dispatch_caps_t *caps, const char *campaign_id, int64_t now_us,
                       int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
 
-/* Dispatches every running campaign. */
+/* Dispatches every running campaign. A campaign whose pass fails (its
+ * settings cannot be read, a row the database refuses) is logged, counted
+ * in st->campaigns_failed and skipped, and the others are dispatched; skip
+ * (may be NULL: no memory between passes) then holds it back for its
+ * backoff (item_backoff.h). caps as dispatch_campaign. Errors: the list of
+ * running campaigns cannot be read, or a dependency is away
+ * (item_backoff_pass_fails), which ends the pass. */
 int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
-                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, dispatch_stats_t *st,
-                 char *errbuf, size_t errlen) OD_WUR;
+                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, item_backoff_t *skip,
+                 dispatch_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
 
 /* Builds the DialJob for a claimed lead; shared with recovery.c's re-issue.
- * Encodes into *out (caller frees). variables_json is the lead's JSONB text. */
+ * Encodes into *out (caller frees). variables_json is the lead's JSONB text;
+ * acct and legal (either NULL: profile none) give the job's legal rules. */
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
-                        const char *variables_json, int64_t not_after_us, int64_t now_us,
+                        const char *variables_json, const legal_account_t *acct,
+                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
                         uint8_t **out, size_t *out_len, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

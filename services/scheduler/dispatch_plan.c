@@ -31,7 +31,7 @@ int dispatch_plan_make(const sched_campaign_t *c, int64_t now_us, int batch_size
     plan->batch_size = batch_size;
     plan->store_tokens = c->calls_per_minute > 0;
     /* A frequency cap is per number: each lead needs a look of its own. */
-    plan->shared_window = sched_window_is_shared(c) && dispatch_lead_cap(c) == 0;
+    plan->shared_window = sched_window_is_shared(c) && dispatch_lead_cap(c, NULL) == 0;
 
     plan->slots = c->max_concurrent_calls - c->in_flight;
     if (c->calls_per_minute > 0) {
@@ -91,17 +91,48 @@ double dispatch_plan_tokens_left(const dispatch_plan_t *plan)
     return plan->tokens < 0 ? 0 : plan->tokens;
 }
 
-int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
-                         int64_t now_us, dispatch_lead_step_t *step, char *errbuf, size_t errlen)
+const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule)
 {
+    static const char *const names[] = {"window", "legal_hours", "legal_closed_day",
+                                        "legal_holiday", "frequency_cap"};
+    return rule < DISPATCH_DEFER_RULE_COUNT ? names[rule] : "unknown";
+}
+
+/* The legal rule that holds the lead back at now, if one does. */
+static int legal_defer_rule(const lead_legal_t *legal, int64_t now_us, dispatch_defer_rule_t *rule,
+                            char *errbuf, size_t errlen)
+{
+    *rule = DISPATCH_DEFER_WINDOW;
+    if (!legal || legal->rules.n_entries == 0)
+        return OD_OK;
+    legal_gate_t gate;
+    int rc = legal_gate_check(&legal->rules, legal->callee_tz.zones, legal->callee_tz.n_zones,
+                              now_us, &gate, errbuf, errlen);
+    if (rc || gate.allowed)
+        return rc;
+    *rule = legal_gate_on_holiday(&gate) ? DISPATCH_DEFER_LEGAL_HOLIDAY
+            : gate.verdict.n_blocks && gate.verdict.blocks[0].reason == LEGAL_REASON_CLOSED_DAY
+                ? DISPATCH_DEFER_LEGAL_DAY
+                : DISPATCH_DEFER_LEGAL_HOURS;
+    return OD_OK;
+}
+
+int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, const char *lead_tz,
+                         const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
+                         size_t errlen)
+{
+    static const legal_rules_t no_rules;
     memset(step, 0, sizeof(*step));
     lead_window_t lw;
     window_slot_t slot;
+    const legal_rules_t *rules = legal ? &legal->rules : &no_rules;
     int rc = sched_lead_window(c, lead_tz, e164, now_us, &lw, errbuf, errlen);
     if (rc == OD_OK)
-        rc = window_slot_find(lw.rules, lw.n_rules, now_us, &slot, errbuf, errlen);
+        rc = legal_slot_find(lw.rules, lw.n_rules, rules, legal ? legal->callee_tz.zones : NULL,
+                             legal ? legal->callee_tz.n_zones : 0, now_us, &slot, errbuf, errlen);
     if (rc == OD_ERR_NOT_FOUND) {
-        /* Quiet hours and campaign window never overlap in the person's zones. */
+        /* Quiet hours, campaign window and legal rules never overlap in
+         * the person's zones. */
         step->never_opens = true;
         step->defer_to_us = now_us + DISPATCH_NEVER_OPEN_RETRY_US;
         return OD_OK;
@@ -110,34 +141,35 @@ int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const c
         return rc;
     if (slot.open_us > now_us) {
         step->defer_to_us = slot.open_us;
-        return OD_OK;
+        return legal_defer_rule(legal, now_us, &step->rule, errbuf, errlen);
     }
     step->claim = true;
     step->not_after_us = slot.close_us;
     return OD_OK;
 }
 
-int dispatch_lead_cap(const sched_campaign_t *c)
+int dispatch_lead_cap(const sched_campaign_t *c, const lead_legal_t *legal)
 {
-    return freqcap_effective(c->calls_per_24h, 0);
+    return freqcap_effective(c->calls_per_24h, legal ? legal->rules.calls_per_24h : 0);
 }
 
-int dispatch_lead_cap_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
-                             int cap, const int64_t *call_times_us, size_t n, int64_t now_us,
+int dispatch_lead_cap_decide(const sched_campaign_t *c, const lead_legal_t *legal,
+                             const char *lead_tz, const char *e164, int cap,
+                             const int64_t *call_times_us, size_t n, int64_t now_us,
                              dispatch_lead_step_t *step, char *errbuf, size_t errlen)
 {
     freqcap_verdict_t v;
     freqcap_check(cap, call_times_us, n, now_us, &v);
     if (v.allowed)
-        return dispatch_lead_decide(c, lead_tz, e164, now_us, step, errbuf, errlen);
+        return dispatch_lead_decide(c, legal, lead_tz, e164, now_us, step, errbuf, errlen);
     /* Full: the lead's windows as they stand when the cap frees. */
-    int rc = dispatch_lead_decide(c, lead_tz, e164, v.clears_us, step, errbuf, errlen);
+    int rc = dispatch_lead_decide(c, legal, lead_tz, e164, v.clears_us, step, errbuf, errlen);
     if (rc)
         return rc;
     if (step->claim)
         step->defer_to_us = v.clears_us;
     step->claim = false;
     step->not_after_us = 0;
-    step->frequency_capped = true;
+    step->rule = DISPATCH_DEFER_FREQUENCY_CAP;
     return OD_OK;
 }

@@ -35,25 +35,33 @@
  * what is left, never below 0 (dispatch_plan_tokens_left), whenever
  * calls_per_minute > 0, whatever the verdict.
  *
- * One lead (dispatch_lead_decide), when the window is per lead:
+ * One lead (dispatch_lead_decide), when the window is per lead. "Its
+ * window" is the campaign window, the quiet hours and the callee's legal
+ * rules together (lib/rules/legal_slot.h legal_slot_find; no legal rules
+ * under profile none):
  *
  *   | its window at now          | step                                     |
  *   |----------------------------|------------------------------------------|
  *   | open                       | claim, not_after_us = the window's close |
- *   | opens later                | defer to its opening                     |
+ *   |                            | (the legal rules' close included)        |
+ *   | opens later                | defer to its opening; rule = the legal   |
+ *   |                            | rule that blocks now, else the window    |
  *   | never opens together       | defer a day (never_opens: look again     |
- *   | (quiet hours vs window)    | tomorrow rather than spin on it)         |
+ *   | (quiet hours vs window vs  | tomorrow rather than spin on it)         |
+ *   |  legal rules)              |                                          |
  *
  * Under a frequency cap (dispatch_lead_cap_decide; freqcap.h), from the
- * calls to the lead's number in the last 24 h across the account:
+ * calls to the lead's number in the last 24 h across the account; the cap
+ * is the smaller of the account's and the callee's jurisdiction's
+ * (dispatch_lead_cap):
  *
  *   | cap at now            | step                                          |
  *   |-----------------------|-----------------------------------------------|
  *   | none, or a slot free  | as dispatch_lead_decide at now                |
- *   | full, frees at T      | defer (frequency_capped) to T when its window |
- *   |                       | is open at T, else to the window's first      |
- *   |                       | opening after T (no call comes in between:    |
- *   |                       | the cap is still free then)                   |
+ *   | full, frees at T      | defer (rule frequency_cap) to T when its      |
+ *   |                       | window is open at T, else to the window's     |
+ *   |                       | first opening after T (no call comes in       |
+ *   |                       | between: the cap is still free then)          |
  */
 #ifndef OUTDIAL_DISPATCH_PLAN_H
 #define OUTDIAL_DISPATCH_PLAN_H
@@ -61,6 +69,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "campaign_legal.h"
 #include "err.h"
 #include "sched_campaign.h"
 
@@ -103,32 +112,50 @@ void dispatch_plan_take(dispatch_plan_t *plan, int64_t n);
 /* The bucket to store at the end of the pass: what is left, at least 0. */
 double dispatch_plan_tokens_left(const dispatch_plan_t *plan);
 
+/* Which rule deferred a lead (the scheduler's leads_deferred metric and
+ * the demo's summary count them apart). */
+typedef enum dispatch_defer_rule {
+    DISPATCH_DEFER_WINDOW = 0,    /* the campaign window or the quiet hours */
+    DISPATCH_DEFER_LEGAL_HOURS,   /* the callee's legal hours */
+    DISPATCH_DEFER_LEGAL_DAY,     /* a day the callee's rules close (Sunday) */
+    DISPATCH_DEFER_LEGAL_HOLIDAY, /* a holiday of the callee's rules */
+    DISPATCH_DEFER_FREQUENCY_CAP, /* the number's frequency cap is full (freqcap.h) */
+    DISPATCH_DEFER_RULE_COUNT,
+} dispatch_defer_rule_t;
+
+/* "window", "legal_hours", "legal_closed_day", "legal_holiday",
+ * "frequency_cap". */
+const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule);
+
 /* What to do with one due lead when the window is per lead. */
 typedef struct dispatch_lead_step {
-    bool claim;            /* dial now */
-    int64_t not_after_us;  /* claim: its open window's close */
-    int64_t defer_to_us;   /* !claim: its new next_attempt_at */
-    bool never_opens;      /* !claim because its window never opens (errbuf says why) */
-    bool frequency_capped; /* !claim because the number's cap is full */
+    bool claim;                 /* dial now */
+    int64_t not_after_us;       /* claim: its open window's close */
+    int64_t defer_to_us;        /* !claim: its new next_attempt_at */
+    dispatch_defer_rule_t rule; /* !claim: what holds it back now */
+    bool never_opens;           /* !claim because its window never opens (errbuf says why) */
 } dispatch_lead_step_t;
 
 /* Decides for one lead of c (lead_tz may be "" or NULL; e164 its number) at
- * now_us (see the table above). When never_opens, errbuf holds the reason,
- * for the caller's log. Errors: OD_ERR_INVALID (a zone the window cannot be
- * read in), with a message in errbuf. */
-int dispatch_lead_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
-                         int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
+ * now_us (see the table above); legal is the lead's legal side
+ * (campaign_lead_legal), NULL for none. When never_opens, errbuf holds the
+ * reason, for the caller's log. Errors: OD_ERR_INVALID (a zone the window
+ * cannot be read in), with a message in errbuf. */
+int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, const char *lead_tz,
+                         const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
                          size_t errlen) OD_WUR;
 
-/* The frequency cap of a lead of c (freqcap.h), 0 for none: today the
- * account's own; a jurisdiction's cap joins it through freqcap_effective. */
-int dispatch_lead_cap(const sched_campaign_t *c);
+/* The frequency cap of a lead of c (freqcap.h), 0 for none: the smaller of
+ * the account's own and, when legal is not NULL, the smallest cap of the
+ * callee's legal rules (freqcap_effective). */
+int dispatch_lead_cap(const sched_campaign_t *c, const lead_legal_t *legal);
 
-/* dispatch_lead_decide under a frequency cap of cap calls (0: none), given
- * the times of the calls to the lead's number (call_times_us, n; see the
- * table above). Errors as dispatch_lead_decide. */
-int dispatch_lead_cap_decide(const sched_campaign_t *c, const char *lead_tz, const char *e164,
-                             int cap, const int64_t *call_times_us, size_t n, int64_t now_us,
+/* dispatch_lead_decide (legal as there) under a frequency cap of cap calls
+ * (0: none), given the times of the calls to the lead's number
+ * (call_times_us, n; see the table above). Errors as dispatch_lead_decide. */
+int dispatch_lead_cap_decide(const sched_campaign_t *c, const lead_legal_t *legal,
+                             const char *lead_tz, const char *e164, int cap,
+                             const int64_t *call_times_us, size_t n, int64_t now_us,
                              dispatch_lead_step_t *step, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

@@ -27,6 +27,8 @@
 #include "clock.h"
 #include "codec.h"
 #include "config.h"
+#include "deps.h"
+#include "dead_letter.h"
 #include "dispatch.h"
 #include "http.h"
 #include "kafka.h"
@@ -50,17 +52,25 @@ typedef struct scheduler {
     char campaign_topic[TOPIC_NAME_MAX + 1];
     int64_t tick_ms;
     int64_t batch;
+    int dead_letter_tries;
+    item_backoff_t *dispatch_skip; /* campaigns whose pass failed (item_backoff.h) */
     recovery_cfg_t recovery;
     kafka_producer_t *producer;
     metrics_registry_t *metrics;
     metrics_counter_t *jobs_issued;
     metrics_counter_t *leads_deferred;
+    metrics_counter_t *deferred_by_rule[DISPATCH_DEFER_RULE_COUNT];
     metrics_counter_t *events_applied[4];
     metrics_counter_t *recovered;
+    metrics_counter_t *campaign_failures;
+    metrics_counter_t *lead_failures;
+    metrics_counter_t *dead_letters;
     metrics_gauge_t *due_backlog;
     metrics_histogram_t *tick_seconds;
     atomic_bool pg_ok;
     atomic_bool consumer_ok;
+    deps_t *deps; /* PostgreSQL, Redis, Kafka: whether each answers (deps.h) */
+    int dep_pg;
 } scheduler_t;
 
 static atomic_bool stopping;
@@ -75,9 +85,9 @@ static void ready_check(http_readiness_t *rd, void *arg)
 {
     scheduler_t *s = arg;
     if (!atomic_load(&s->pg_ok))
-        http_readiness_fail(rd, "postgres", "the last dispatch pass failed");
+        http_readiness_fail(rd, "dispatch", "the last dispatch pass failed");
     if (!atomic_load(&s->consumer_ok))
-        http_readiness_fail(rd, "kafka", "the call-event consumer is not running");
+        http_readiness_fail(rd, "results", "the call-event consumer is not running");
 }
 
 static const pg_stmt_t backlog_stmt = {
@@ -96,13 +106,14 @@ static void *results_main(void *arg)
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
     kafka_consumer_t *consumer = NULL;
-    if (pg_conn_new(s->dsn, "outdial-scheduler-results", NULL, &db, err, sizeof(err))) {
-        log_error("startup", "results: %s", err);
-        atomic_store(&stopping, true);
-        return NULL;
-    }
+    dead_letter_t *dl = NULL;
+    if (pg_conn_await(s->deps, s->dep_pg, &stopping, s->dsn, "outdial-scheduler-results", &db, err,
+                      sizeof(err)))
+        return NULL; /* stopped while waiting */
+    /* A client that connects once Redis answers (redis.h); an error is a
+     * bad OUTDIAL_REDIS_* variable, which main has reported already. */
     if (redis_new_from_env(&r, err, sizeof(err)))
-        log_warn("redis", "results: %s (balance pauses are mirrored on the next tick)", err);
+        r = NULL;
     char group[TOPIC_NAME_MAX + 1];
     if (topic_group_from_env("scheduler", group, sizeof(group), err, sizeof(err))) {
         log_error("startup", "results: %s", err);
@@ -112,20 +123,18 @@ static void *results_main(void *arg)
     kafka_consumer_opts_t opts = {.group_id = group, .client_id = "outdial-scheduler"};
     const char *topics[] = {s->events_topic};
     if (kafka_consumer_new(&opts, &consumer, err, sizeof(err)) ||
-        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err))) {
+        kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) ||
+        dead_letter_new(s->dead_letter_tries, &dl, err, sizeof(err))) {
         log_error("startup", "results: %s", err);
         atomic_store(&stopping, true);
         goto out;
     }
     atomic_store(&s->consumer_ok, true);
     rd_kafka_message_t *msgs[RESULTS_BATCH_MAX];
-    callevent_t *decoded[RESULTS_BATCH_MAX];
-    const callevent_t *evs[RESULTS_BATCH_MAX];
-    results_outcome_t outs[RESULTS_BATCH_MAX];
     while (!atomic_load(&stopping)) {
         /* A batch: what has arrived, up to RESULTS_BATCH_MAX, waiting only
          * for the first message. */
-        size_t n_msgs = 0, n_evs = 0;
+        size_t n_msgs = 0;
         while (n_msgs < RESULTS_BATCH_MAX) {
             rd_kafka_message_t *msg = NULL;
             if (kafka_consumer_poll(consumer, n_msgs ? 0 : 500, &msg, err, sizeof(err))) {
@@ -135,41 +144,14 @@ static void *results_main(void *arg)
             if (!msg)
                 break;
             msgs[n_msgs++] = msg;
-            callevent_t *ev = NULL;
-            if (callevent_decode(msg->payload, msg->len, &ev, err, sizeof(err))) {
-                /* Undecodable: no retry can fix it. Log with its position and move on. */
-                log_error("event_rejected", "%s [%" PRId32 "] offset %" PRId64 ": %s",
-                          rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
-                continue;
-            }
-            decoded[n_evs] = ev;
-            evs[n_evs++] = ev;
         }
-        for (;;) {
-            if (n_evs == 0)
-                break;
-            int64_t now = od_clock_now_us(&s->clk);
-            int rc = results_apply_batch(db, r, s->redis_prefix, evs, n_evs, now, outs, err,
-                                         sizeof(err));
-            if (rc == OD_OK) {
-                for (size_t i = 0; i < n_evs; i++) {
-                    if (outs[i].rejected)
-                        log_error("event_rejected", "event %s: %s", evs[i]->event_id,
-                                  outs[i].error);
-                    else
-                        metrics_counter_add(s->events_applied[outs[i].effect], 1);
-                }
-                break;
-            }
-            /* The database is away: keep the offsets and try again. */
-            log_warn("event_apply", "%zu events: %s; retrying", n_evs, err);
-            if (atomic_load(&stopping))
-                break;
-            sleep(1);
-        }
-        bool applied = !atomic_load(&stopping);
-        for (size_t i = 0; i < n_evs; i++)
-            callevent_free(decoded[i]);
+        /* Applied or dead-lettered (dead_letter.h); the database away: retried. */
+        dead_letter_stats_t dst = {0};
+        bool applied = n_msgs > 0 && dead_letter_consume(dl, db, r, s->redis_prefix, &s->clk, msgs,
+                                                         n_msgs, &stopping, &dst) == OD_OK;
+        for (int e = 0; e < 4; e++)
+            metrics_counter_add(s->events_applied[e], dst.effects[e]);
+        metrics_counter_add(s->dead_letters, dst.dead_lettered);
         for (size_t i = 0; i < n_msgs; i++) {
             if (applied && kafka_consumer_store(consumer, msgs[i], err, sizeof(err)))
                 log_warn("offset_store", "%s", err);
@@ -179,6 +161,7 @@ static void *results_main(void *arg)
     if (kafka_consumer_close(consumer, err, sizeof(err)))
         log_warn("shutdown", "consumer close: %s", err);
 out:
+    dead_letter_free(dl);
     kafka_consumer_free(consumer);
     redis_free(r);
     pg_conn_free(db);
@@ -249,8 +232,8 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         dispatch_stats_t dst;
         dispatch_stats_init(&dst);
         dispatch_caps_t caps = {r, s->redis_prefix};
-        if (dispatch_all(db, s->producer, s->dial_topic, &caps, now, (int)s->batch, &dst, err,
-                         sizeof(err))) {
+        if (dispatch_all(db, s->producer, s->dial_topic, &caps, now, (int)s->batch,
+                         s->dispatch_skip, &dst, err, sizeof(err))) {
             log_warn("dispatch", "%s", err);
             ok = false;
         }
@@ -262,6 +245,9 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
             metrics_counter_add(s->jobs_issued, dst.jobs_issued);
         }
         metrics_counter_add(s->leads_deferred, dst.leads_deferred);
+        for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT; k++)
+            metrics_counter_add(s->deferred_by_rule[k], dst.deferred_by_rule[k]);
+        metrics_counter_add(s->campaign_failures, dst.campaigns_failed);
         if (started - last_recovery >= 1000000) {
             last_recovery = started;
             if (r && recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
@@ -274,6 +260,7 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
             }
             metrics_counter_add(s->recovered,
                                 rst.reissued + rst.closed_scheduled + rst.closed_processing);
+            metrics_counter_add(s->lead_failures, rst.leads_failed);
         }
         if (r && started - last_mirror >= 5000000) {
             last_mirror = started;
@@ -348,6 +335,8 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
     if (rc == OD_OK)
         rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, s->campaign_topic,
                                  sizeof(s->campaign_topic), err, errlen);
+    if (rc == OD_OK)
+        rc = dead_letter_tries_from_env(&s->dead_letter_tries, err, errlen);
     if (rc)
         return rc;
     s->recovery.scheduled_timeout_us =
@@ -376,6 +365,21 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
                                       "Stuck leads re-issued or closed by recovery.", &s->recovered,
                                       err, errlen);
     if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_campaign_failures_total",
+                                      "Dispatch passes of one campaign that failed; the campaign "
+                                      "was skipped for its backoff.",
+                                      &s->campaign_failures, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovery_failures_total",
+                                      "Stuck leads whose recovery failed; the lead was skipped "
+                                      "for its backoff.",
+                                      &s->lead_failures, err, errlen);
+    if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_dead_letters_total",
+                                      "Call events given up on and produced to the dead-letter "
+                                      "topic.",
+                                      &s->dead_letters, err, errlen);
+    if (rc == OD_OK)
         rc = metrics_gauge_register(s->metrics, "outdial_scheduler_due_backlog",
                                     "Leads of running campaigns that are due and not yet "
                                     "scheduled.",
@@ -392,12 +396,26 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
         const char *values[] = {effect_names[i], NULL};
         rc = metrics_counter_with(fam, values, &s->events_applied[i], err, errlen);
     }
+    static const char *const rule_label[] = {"rule", NULL};
+    if (rc == OD_OK)
+        rc = metrics_family_register(s->metrics, METRICS_COUNTER,
+                                     "outdial_scheduler_leads_deferred_by_rule_total",
+                                     "Due leads deferred, by the rule that held them: the "
+                                     "window (campaign window, quiet hours) or the callee's "
+                                     "legal hours, closed day or holiday.",
+                                     rule_label, NULL, 0, &fam, err, errlen);
+    for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT && rc == OD_OK; k++) {
+        const char *values[] = {dispatch_defer_rule_name((dispatch_defer_rule_t)k), NULL};
+        rc = metrics_counter_with(fam, values, &s->deferred_by_rule[k], err, errlen);
+    }
     return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char err[512];
+    if (argc > 1)
+        return dead_letter_replay_main(argc, argv);
     scheduler_t s = {0};
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
@@ -416,6 +434,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     s.metrics = metrics_registry_new();
+    s.dispatch_skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
+    s.recovery.skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
     if (metrics_setup(&s, err, sizeof(err)))
         goto fail;
     http_config_t hcfg;
@@ -424,13 +444,26 @@ int main(void)
     hcfg.metrics = s.metrics;
     hcfg.ready = ready_check;
     hcfg.ready_arg = &s;
-    if (http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
+    /* What the scheduler needs, checked from the start: /readyz names each
+     * one that does not answer, and nothing below exits for it. */
+    s.deps = deps_new();
+    s.dep_pg = pg_deps_add(s.deps, s.dsn);
+    hcfg.deps = s.deps;
+    if (redis_deps_add(s.deps, err, sizeof(err)) < 0 ||
+        kafka_deps_add(s.deps, "outdial-scheduler-check", err, sizeof(err)) < 0 ||
+        deps_start(s.deps, err, sizeof(err)) ||
+        http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
         http_server_new(&hcfg, &http, err, sizeof(err)) ||
         http_server_start(http, err, sizeof(err)))
         goto fail;
 
-    if (pg_conn_new(s.dsn, "outdial-scheduler", NULL, &db, err, sizeof(err)))
-        goto fail;
+    if (pg_conn_await(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler", &db, err,
+                      sizeof(err))) {
+        if (!atomic_load(&stopping))
+            goto fail; /* a DSN that does not parse */
+        status = 0;    /* stopped while waiting */
+        goto out;
+    }
     bool migrate = true;
     if (config_get_bool("OUTDIAL_SCHEDULER_MIGRATE", true, &migrate, err, sizeof(err)))
         goto fail;
@@ -439,12 +472,10 @@ int main(void)
         if (migrate_run(db, migrate_dir_default(), NULL, NULL, &mres, err, sizeof(err)))
             goto fail;
     }
-    if (redis_new_from_env(&r, err, sizeof(err))) {
-        /* Without Redis: dispatch goes on; recovery's fence and the mirror
-         * wait until it answers (the client reconnects). */
-        log_warn("redis", "%s", err);
-        r = NULL;
-    }
+    /* Without Redis: dispatch goes on; recovery's fence and the mirror
+     * wait until it answers (the client connects when it does). */
+    if (redis_new_from_env(&r, err, sizeof(err)))
+        goto fail;
     kafka_producer_opts_t popts = {.client_id = "outdial-scheduler"};
     if (kafka_producer_new(&popts, &s.producer, err, sizeof(err)))
         goto fail;
@@ -468,7 +499,10 @@ out:
     redis_free(r);
     pg_conn_free(db);
     http_server_free(http);
+    deps_free(s.deps);
     metrics_registry_free(s.metrics);
+    item_backoff_free(s.dispatch_skip);
+    item_backoff_free(s.recovery.skip);
     log_info("shutdown", "scheduler stopped");
     return status;
 }

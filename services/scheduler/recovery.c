@@ -19,10 +19,10 @@
 static const pg_stmt_t stuck_scheduled_stmt = {
     "recovery_stuck_scheduled",
     "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
-    " coalesce(timezone, ''), name, variables::text FROM lead"
+    " coalesce(timezone, ''), name, variables::text, coalesce(state, '') FROM lead"
     " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
-    " ORDER BY status_changed_at LIMIT $2::int",
-    2};
+    " AND id <> ALL($3::uuid[]) ORDER BY status_changed_at LIMIT $2::int",
+    3};
 
 static const pg_stmt_t stuck_processing_stmt = {
     "recovery_stuck_processing",
@@ -30,8 +30,8 @@ static const pg_stmt_t stuck_processing_stmt = {
     " coalesce(l.e164, '') FROM lead l"
     " JOIN campaign c ON c.id = l.campaign_id WHERE l.status = 'processing'"
     " AND l.status_changed_at < od_ts($1::bigint) - make_interval(secs => c.max_call_duration_s)"
-    " ORDER BY l.status_changed_at LIMIT $2::int",
-    2};
+    " AND l.id <> ALL($3::uuid[]) ORDER BY l.status_changed_at LIMIT $2::int",
+    3};
 
 static const pg_stmt_t reissue_stmt = {
     "recovery_reissue",
@@ -117,30 +117,38 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     if (rc)
         return rc;
     dispatch_lead_step_t step; /* would dispatch dial this lead now? */
-    rc = dispatch_lead_decide(&c, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us, &step,
-                              errbuf, errlen);
+    legal_account_t acct;
+    lead_legal_t legal;
+    rc = campaign_legal_load(db, &c, &acct, errbuf, errlen);
     if (rc)
         return rc;
-    if (!step.claim)
-        return OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    rc = campaign_lead_legal(&c, &acct, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5),
+                             PQgetvalue(row, i, 9), now_us, &legal, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = dispatch_lead_decide(&c, &legal, PQgetvalue(row, i, 6), PQgetvalue(row, i, 5), now_us,
+                                  &step, errbuf, errlen);
+    if (rc == OD_OK && !step.claim)
+        rc = OD_ERR_CONFLICT; /* closed now: the job would be refused; fence instead */
+    if (rc)
+        goto out;
     char now[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
     const char *p[] = {lead_id, attempt_id, now};
     PGresult *res = NULL;
     rc = pg_stmt_exec(db, &reissue_stmt, p, &res, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     bool updated = PQntuples(res) == 1;
     PQclear(res);
     if (!updated)
-        return OD_OK; /* an event moved it meanwhile */
+        goto out; /* an event moved it meanwhile */
     uint8_t *buf = NULL;
     size_t len = 0;
     rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
-                             step.not_after_us, now_us, &buf, &len, errbuf, errlen);
+                             &acct, &legal, step.not_after_us, now_us, &buf, &len, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,
                              NULL, errbuf, errlen);
     free(buf);
@@ -148,7 +156,20 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
         st->reissued++;
         log_info("dial_job_reissued", "lead %s attempt %s re-issued", lead_id, attempt_id);
     }
+out:
+    legal_account_clear(&acct);
     return rc;
+}
+
+/* Whether the attempt key holds the fence of an earlier pass: the close
+ * after it failed (the lead was skipped), or the SET's answer was lost. */
+static bool fenced_before(redis_t *r, const char *key)
+{
+    char *value = NULL, gerr[256];
+    bool ours = redis_get(r, key, &value, NULL, gerr, sizeof(gerr)) == OD_OK &&
+                strcmp(value, RECOVERY_FENCE_VALUE) == 0;
+    free(value);
+    return ours;
 }
 
 /* A scheduled lead out of re-issues (or whose window closed): take the
@@ -161,7 +182,9 @@ static int fence(pg_conn_t *db, redis_t *r, const recovery_cfg_t *cfg, PGresult 
     const char *attempt_id = PQgetvalue(row, i, 2);
     char key[RKEYS_KEY_MAX];
     rkeys_attempt(cfg->redis_prefix, attempt_id, key);
-    int rc = redis_set_nx(r, key, "fenced", cfg->fence_ttl_ms, errbuf, errlen);
+    int rc = redis_set_nx(r, key, RECOVERY_FENCE_VALUE, cfg->fence_ttl_ms, errbuf, errlen);
+    if (rc == OD_ERR_CONFLICT && fenced_before(r, key))
+        rc = OD_OK; /* ours, from a pass whose close failed: close it now */
     if (rc == OD_ERR_CONFLICT) {
         /* A dialer placed the call: wait for its events like any call. */
         char now[24];
@@ -176,47 +199,70 @@ static int fence(pg_conn_t *db, redis_t *r, const recovery_cfg_t *cfg, PGresult 
     if (rc)
         return rc;
     rc = close_attempt(db, r, cfg, lead_id, campaign_id, c.account_id, attempt_id,
-                       atoi(PQgetvalue(row, i, 4)), "dial-job-lost", now_us, errbuf, errlen);
+                       atoi(PQgetvalue(row, i, 4)), RESULTS_REASON_NEVER_PLACED, now_us, errbuf,
+                       errlen);
     if (rc == OD_OK)
         st->closed_scheduled++;
     return rc;
+}
+
+/* After lead_id's recovery returned rc: OD_OK clears its backoff; an
+ * error of the lead alone is logged, counted and held back (returns OD_OK:
+ * the loop goes on); a dependency away is returned, ending the pass. */
+static int row_done(const recovery_cfg_t *cfg, const char *lead_id, int rc, const char *why,
+                    recovery_stats_t *st, char *errbuf, size_t errlen)
+{
+    if (rc == OD_OK) {
+        item_backoff_ok(cfg->skip, lead_id);
+        return OD_OK;
+    }
+    if (item_backoff_pass_fails(rc))
+        return od_fail(errbuf, errlen, rc, "lead %s: %s", lead_id, why);
+    int64_t held_us = item_backoff_fail(cfg->skip, lead_id, od_clock_real_us());
+    st->leads_failed++;
+    log_warn("recovery_lead_failed", "lead %s skipped, next try in %" PRId64 " ms: %s", lead_id,
+             held_us / 1000, why);
+    return OD_OK;
 }
 
 int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const recovery_cfg_t *cfg,
                  int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen)
 {
     PGresult *res = NULL;
-    char before[24], limit[16];
+    char before[24], limit[16], why[512];
     snprintf(limit, sizeof(limit), "%d", RECOVERY_BATCH);
     snprintf(before, sizeof(before), "%" PRId64, now_us - cfg->scheduled_timeout_us);
-    const char *p[] = {before, limit};
+    char *held = item_backoff_held_array(cfg->skip, od_clock_real_us());
+    const char *p[] = {before, limit, held};
     int rc = pg_stmt_exec(db, &stuck_scheduled_stmt, p, &res, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
-        if (atoi(PQgetvalue(res, i, 3)) < RECOVERY_REISSUES_MAX) {
-            rc = reissue(db, producer, cfg, res, i, now_us, st, errbuf, errlen);
-            if (rc != OD_ERR_CONFLICT)
-                continue;
-        }
-        rc = fence(db, r, cfg, res, i, now_us, st, errbuf, errlen);
+        int row_rc = OD_ERR_CONFLICT;
+        if (atoi(PQgetvalue(res, i, 3)) < RECOVERY_REISSUES_MAX)
+            row_rc = reissue(db, producer, cfg, res, i, now_us, st, why, sizeof(why));
+        if (row_rc == OD_ERR_CONFLICT)
+            row_rc = fence(db, r, cfg, res, i, now_us, st, why, sizeof(why));
+        rc = row_done(cfg, PQgetvalue(res, i, 0), row_rc, why, st, errbuf, errlen);
     }
     PQclear(res);
     res = NULL;
     if (rc)
-        return rc;
+        goto out;
 
     snprintf(before, sizeof(before), "%" PRId64, now_us - cfg->processing_margin_us);
     rc = pg_stmt_exec(db, &stuck_processing_stmt, p, &res, errbuf, errlen);
     if (rc)
-        return rc;
+        goto out;
     for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        const char *lead_id = PQgetvalue(res, i, 0);
         const char *attempt_id = PQgetvalue(res, i, 2), *e164 = PQgetvalue(res, i, 5);
-        rc = close_attempt(db, r, cfg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                           PQgetvalue(res, i, 4), attempt_id, atoi(PQgetvalue(res, i, 3)),
-                           "call-end-not-reported", now_us, errbuf, errlen);
-        if (rc != OD_OK)
-            break;
+        int row_rc = close_attempt(db, r, cfg, lead_id, PQgetvalue(res, i, 1),
+                                   PQgetvalue(res, i, 4), attempt_id, atoi(PQgetvalue(res, i, 3)),
+                                   RESULTS_REASON_END_NOT_REPORTED, now_us, why, sizeof(why));
+        rc = row_done(cfg, lead_id, row_rc, why, st, errbuf, errlen);
+        if (row_rc != OD_OK)
+            continue;
         st->closed_processing++;
         /* The call has ended (it cannot outlast its maximum duration): free
          * the number's line lock if this attempt still holds it, rather than
@@ -231,7 +277,9 @@ int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const re
                 log_warn("line_lock", "release %s: %s (it expires with its lease)", key, lerr);
         }
     }
+out:
     PQclear(res);
+    free(held);
     return rc;
 }
 

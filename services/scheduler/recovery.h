@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "item_backoff.h"
 #include "kafka.h"
 #include "pg.h"
 #include "redis.h"
@@ -35,6 +36,9 @@
  * taking the job and storing its offset); three in a row means no dialer is
  * taking jobs, and the lead should not hold a slot longer. */
 #define RECOVERY_REISSUES_MAX 3
+/* The value of an attempt key the scheduler fenced (a dialer writes its
+ * own id there instead). */
+#define RECOVERY_FENCE_VALUE "fenced"
 /* Leads handled per recovery pass. */
 #define RECOVERY_BATCH 200
 
@@ -45,6 +49,7 @@ typedef struct recovery_cfg {
     const char *redis_prefix;
     const char *dial_topic;
     const char *campaign_events_topic;
+    item_backoff_t *skip; /* leads whose recovery failed, held back; NULL: none kept */
 } recovery_cfg_t;
 
 typedef struct recovery_stats {
@@ -54,9 +59,16 @@ typedef struct recovery_stats {
     uint64_t completed_campaigns;
     uint64_t outbox_published;
     uint64_t mirrored;
+    uint64_t leads_failed; /* stuck leads whose recovery failed, skipped for a backoff */
 } recovery_stats_t;
 
-/* Re-issues or closes leads stuck scheduled or processing. */
+/* Re-issues or closes leads stuck scheduled or processing. A lead whose
+ * recovery fails (its campaign cannot be read, a row the database refuses)
+ * is logged, counted in st->leads_failed and held back in cfg->skip for
+ * its backoff (item_backoff.h): the queries leave it out meanwhile, so it
+ * cannot take the batch's first place again, and the other leads are
+ * recovered. Errors: a query fails, or a dependency is away
+ * (item_backoff_pass_fails), which ends the pass. */
 int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const recovery_cfg_t *cfg,
                  int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen) OD_WUR;
 

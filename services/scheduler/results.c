@@ -120,6 +120,8 @@ static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
         return MODEL_SKIP_DNC;
     case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY:
         return MODEL_SKIP_NUMBER_BUSY;
+    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES:
+        return MODEL_SKIP_LEGAL_RULES;
     case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP:
         return MODEL_SKIP_FREQUENCY_CAP;
     default:

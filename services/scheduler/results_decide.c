@@ -36,8 +36,8 @@ static model_goal_t bool_from_variables(const char *json, const char *name)
 
 bool results_reason_is_synthetic(const char *reason)
 {
-    return reason &&
-           (strcmp(reason, "dial-job-lost") == 0 || strcmp(reason, "call-end-not-reported") == 0);
+    return reason && (strcmp(reason, RESULTS_REASON_NEVER_PLACED) == 0 ||
+                      strcmp(reason, RESULTS_REASON_END_NOT_REPORTED) == 0);
 }
 
 bool results_charge_pauses(bool charged, int64_t balance_minor)
@@ -143,23 +143,32 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
     };
     /* A revisited lead already counted the attempt when it was closed. */
     int placed_before = revisit ? lead->attempts - 1 : lead->attempts;
+    /* An attempt the fence proves no dialer placed is given back: the lead
+     * waits as after a transient failure, its attempt count unchanged, so
+     * it is decided as the attempt before it (the first: as attempt 1). */
+    bool given_back = ev->status == MODEL_CALL_FAILED && ev->ended_reason &&
+                      strcmp(ev->ended_reason, RESULTS_REASON_NEVER_PLACED) == 0;
+    int number = !given_back ? placed_before + 1 : placed_before > 0 ? placed_before : 1;
+    bool uses_no_attempt = skipped || given_back;
     retry_decision_t d;
-    rc = retry_decide(&c->retry, placed_before + 1, &rcall, c->window.rules, c->window.n_rules, &d,
-                      errbuf, errlen);
+    rc = retry_decide(&c->retry, number, &rcall, c->window.rules, c->window.n_rules, &d, errbuf,
+                      errlen);
     if (rc == OD_ERR_NOT_FOUND) {
         /* The window never opens again for this person: nothing can be called. */
         d.status = MODEL_LEAD_MAX_RETRIES;
         d.outcome = MODEL_OUTCOME_EXHAUSTED;
-        d.attempts = skipped ? lead->attempts : placed_before + 1;
+        d.attempts = uses_no_attempt ? lead->attempts : placed_before + 1;
         d.goal = rcall.goal;
         d.next_attempt_us = 0;
         rc = OD_OK;
     }
     if (rc)
         return rc;
-    if (skipped)
-        d.attempts = lead->attempts; /* a skipped job uses no attempt */
-    if (out->opt_out) {              /* the callee asked never to be called again */
+    if (uses_no_attempt)
+        d.attempts = lead->attempts; /* a skipped or never placed job uses no attempt */
+    if (given_back && lead->attempts == 0 && d.status == MODEL_LEAD_RESCHEDULED)
+        d.status = MODEL_LEAD_CREATED; /* never called, as after a skipped first job */
+    if (out->opt_out) {                /* the callee asked never to be called again */
         d.status = MODEL_LEAD_COMPLETED;
         d.outcome = MODEL_OUTCOME_OPTED_OUT;
         d.next_attempt_us = 0;
@@ -172,7 +181,7 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
     end->next_attempt_us = end->has_next ? d.next_attempt_us : 0;
     end->attempts = d.attempts;
     end->goal = d.goal;
-    end->has_last_call = !skipped;
+    end->has_last_call = !uses_no_attempt;
     end->last_call_status = ev->status;
     end->has_last_answered_by =
         !skipped && (ev->status == MODEL_CALL_COMPLETED || ev->answered_by_reported);

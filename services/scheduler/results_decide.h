@@ -40,7 +40,10 @@
  *
  *   A lead that ends completed or max_retries queues a lead_finished
  *   CampaignEvent and steps its contact group (lead_finish.h). A skipped
- *   job uses no attempt. The goal is the goal variable's boolean in the
+ *   job uses no attempt, nor does one that recovery's fence proved no
+ *   dialer placed (failed, "dial-job-lost"): the lead is rescheduled after
+ *   the retry interval (created if it was never called), its attempt
+ *   count and last call unchanged. The goal is the goal variable's boolean in the
  *   post-call variables, if reported.
  *
  *   After the charge (results_charge_pauses): a balance at zero or below
@@ -206,7 +209,10 @@ int results_decide(const results_event_t *ev, const results_lead_t *lead,
 bool results_charge_pauses(bool charged, int64_t balance_minor);
 
 /* The ended reasons recovery gives the attempts it closes itself; no
- * provider reports them. */
+ * provider reports them. NEVER_PLACED: the fence proved that no dialer
+ * placed the attempt, and the lead gets it back. */
+#define RESULTS_REASON_NEVER_PLACED     "dial-job-lost"
+#define RESULTS_REASON_END_NOT_REPORTED "call-end-not-reported"
 bool results_reason_is_synthetic(const char *reason);
 
 #endif

@@ -727,6 +727,22 @@ static inline json_t *e2e_sim_calls(const e2e_stack_t *st, const char *query)
     return calls;
 }
 
+/* The calls the simulator placed to a number (E.164), in arrival order
+ * (caller decrefs). */
+static inline json_t *e2e_sim_calls_placed_to(const e2e_stack_t *st, const char *e164)
+{
+    char q[64];
+    snprintf(q, sizeof(q), "number=%%2B%s", e164 + 1);
+    json_t *all = e2e_sim_calls(st, q);
+    json_t *placed = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(all, i, c) if (json_is_true(json_object_get(c, "placed")))
+        json_array_append(placed, c);
+    json_decref(all);
+    return placed;
+}
+
 /* Calls the simulator placed to a number (E.164). */
 static inline size_t e2e_sim_placed_to(const e2e_stack_t *st, const char *e164)
 {

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
+#include "test_main.h"
 
 #define N_LEADS 60
 
@@ -269,10 +270,4 @@ static void test_lifecycle(void **state)
     print_message("lifecycle: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_lifecycle, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_lifecycle)

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "e2e_support.h"
+#include "test_main.h"
 
 #define NUMBER "+12125550142"
 #define H_US   (3600LL * 1000000)
@@ -148,10 +149,4 @@ static void test_frequency_cap_across_campaigns(void **state)
     e2e_stack_stop(&st);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frequency_cap_across_campaigns),
-    };
-    return cmocka_run_group_tests(tests, NULL, e2e_teardown);
-}
+OD_TEST_MAIN(NULL, e2e_teardown, test_frequency_cap_across_campaigns)

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
+#include "test_main.h"
 
 /* At 600x: a 20-minute conversation lasts 2 s real, so "processing" is
  * long enough to be seen by polling; no-answer rings 30 s (50 ms). */
@@ -271,10 +272,4 @@ static void test_lead_statuses(void **state)
     print_message("lead statuses: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_lead_statuses, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_lead_statuses)

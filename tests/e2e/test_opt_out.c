@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "e2e_support.h"
+#include "test_main.h"
 
 #define OPTS_OUT "+12125550177"
 #define ANSWERS  "+12125550178"
@@ -118,10 +119,4 @@ static void test_opt_out_stops_the_account(void **state)
     e2e_stack_stop(&st);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opt_out_stops_the_account),
-    };
-    return cmocka_run_group_tests(tests, NULL, e2e_teardown);
-}
+OD_TEST_MAIN(NULL, e2e_teardown, test_opt_out_stops_the_account)

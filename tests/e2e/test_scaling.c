@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
+#include "test_main.h"
 
 #define N_LEADS 5000
 #define N_BUSY  1000 /* +1 212 200 1000 .. 1999 */
@@ -138,10 +139,4 @@ static void test_scaling(void **state)
                   (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_scaling, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_scaling)

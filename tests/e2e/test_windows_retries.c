@@ -25,21 +25,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
-
-/* The simulator's calls to a number, in arrival order (caller decrefs). */
-static json_t *sim_calls_to(const e2e_stack_t *st, const char *e164)
-{
-    char q[64];
-    snprintf(q, sizeof(q), "number=%%2B%s", e164 + 1);
-    json_t *all = e2e_sim_calls(st, q);
-    json_t *placed = json_array();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) if (json_is_true(json_object_get(c, "placed")))
-        json_array_append(placed, c);
-    json_decref(all);
-    return placed;
-}
+#include "test_main.h"
 
 static int64_t call_us(json_t *call, const char *member)
 {
@@ -100,7 +86,7 @@ static void test_window(void **state)
 
     /* The window opens: calls begin. */
     e2e_wait_lead(&st, human, "completed", "answered", 20000);
-    json_t *calls = sim_calls_to(&st, "+12125550111");
+    json_t *calls = e2e_sim_calls_placed_to(&st, "+12125550111");
     assert_int_equal(json_array_size(calls), 1);
     int64_t first = call_us(json_array_get(calls, 0), "received_at_us");
     assert_true(first >= mon_open && first < mon_close);
@@ -123,7 +109,7 @@ static void test_window(void **state)
     /* Tuesday: the remaining attempts, then max_retries. */
     e2e_wait_lead(&st, busy, "max_retries", "exhausted", 30000);
     e2e_wait_campaign(&st, campaign, "completed", 20000);
-    calls = sim_calls_to(&st, "+12125550112");
+    calls = e2e_sim_calls_placed_to(&st, "+12125550112");
     assert_int_equal(json_array_size(calls), 2);
     size_t i, tuesday = 0;
     json_t *c;
@@ -291,9 +277,9 @@ static void test_retries(void **state)
     e2e_wait_lead(&st, p1, "max_retries", "exhausted", 60000);
     e2e_wait_lead(&st, s1, "max_retries", "exhausted", 60000);
     e2e_wait_lead(&st, s2, "completed", "answered", 60000);
-    json_t *cp = sim_calls_to(&st, "+12125550131");
-    json_t *c1 = sim_calls_to(&st, "+12125550132");
-    json_t *c2 = sim_calls_to(&st, "+12125550133");
+    json_t *cp = e2e_sim_calls_placed_to(&st, "+12125550131");
+    json_t *c1 = e2e_sim_calls_placed_to(&st, "+12125550132");
+    json_t *c2 = e2e_sim_calls_placed_to(&st, "+12125550133");
     assert_int_equal(json_array_size(cp), 2);
     assert_int_equal(json_array_size(c1), 2);
     assert_int_equal(json_array_size(c2), 1);
@@ -333,11 +319,4 @@ static void test_retries(void **state)
     print_message("retries: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_window, e2e_teardown),
-        cmocka_unit_test_teardown(test_retries, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_window, test_retries)

@@ -73,6 +73,14 @@ int main(int argc, char **argv)
     job.max_call_duration_s = 900;
     job.not_after_us = 1772960400000000LL;
     job.issued_at_us = 1772956800123456LL;
+    dialjob_legal_t legal;
+    dialjob_legal_init(&legal);
+    char *zones[] = {"America/Los_Angeles"};
+    legal.profile = "us_states";
+    legal.jurisdiction = "CA";
+    legal.zones = zones;
+    legal.n_zones = 1;
+    job.legal = &legal;
     encoded(dialjob_encode(&job, &buf, &len, err, sizeof(err)), "DialJob", err);
     seed_write(dir, "dial_job", 0, buf, len);
     free(buf);

@@ -618,7 +618,7 @@ static inline dispatch_stats_t sched_dispatch_all(sched_fx_t *fx, int64_t now_us
     dispatch_stats_init(&st);
     dispatch_caps_t caps = {g_env.redis, g_env.redis_prefix};
     int rc = dispatch_all(fx->db, g_env.producer, g_env.dial_topic, &caps, now_us,
-                          DISPATCH_BATCH_DEFAULT, &st, err, sizeof(err));
+                          DISPATCH_BATCH_DEFAULT, NULL, &st, err, sizeof(err));
     if (rc)
         fail_msg("dispatch_all: %s (%s)", err, od_err_name(rc));
     sched_drain();

@@ -197,12 +197,5 @@ static void test_random_token_serves_and_old_constant_fails(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_short_token_refused),
-        cmocka_unit_test(test_published_tokens_refused),
-        cmocka_unit_test(test_random_token_serves_and_old_constant_fails),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_short_token_refused, test_published_tokens_refused,
+                test_random_token_serves_and_old_constant_fails)

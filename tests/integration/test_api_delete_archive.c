@@ -244,13 +244,4 @@ static void test_delete_and_archive(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delete_and_archive),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_delete_and_archive)

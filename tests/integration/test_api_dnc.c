@@ -221,9 +221,7 @@ static void test_dnc_bulk_import(void **state)
     }
 
     /* A US legal profile asks for a scrub every 31 days: the 40-day-old
-     * list is stale, a fresh one clears the warning. (The profile's column
-     * comes with the legal rules' migration; added here if not there.) */
-    pg(api.dsn, "ALTER TABLE account ADD COLUMN IF NOT EXISTS legal_profile text", NULL, NULL);
+     * list is stale, a fresh one clears the warning. */
     pg(api.dsn, "UPDATE account SET legal_profile = $2 WHERE id = $1::uuid", acc.id, "us_federal");
     r = api_call(&api, "GET", "/v1/dnc/registry", acc.key, NULL);
     api_expect(&r, 200, "registry");
@@ -244,11 +242,4 @@ static void test_dnc_bulk_import(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dnc_mirror_and_repair),
-        cmocka_unit_test(test_dnc_bulk_import),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_dnc_mirror_and_repair, test_dnc_bulk_import)

@@ -34,6 +34,7 @@ typedef struct route_case {
 static const route_case_t cases[] = {
     {"GET", "/v1/account", NULL, EXPECT_404}, /* special: B's own account, checked below */
     {"PATCH", "/v1/account", NULL, EXPECT_404},
+    {"GET", "/v1/account/legal-rules", NULL, EXPECT_404},            /* B's own settings: below */
     {"POST", "/v1/account/webhook-secret/rotate", NULL, EXPECT_404}, /* B's own: below */
     {"POST", "/v1/admin/accounts", "{\"name\":\"x\"}", EXPECT_401},
     {"POST", "/v1/admin/accounts/{account_id}/credit", "{\"amount_minor\":100}", EXPECT_401},
@@ -52,9 +53,12 @@ static const route_case_t cases[] = {
     {"POST", "/v1/campaigns/{campaign_id}/archive", NULL, EXPECT_404},
     {"DELETE", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
     {"GET", "/v1/campaigns/{campaign_id}/stats", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/hourly", NULL, EXPECT_404},
+    {"GET", "/v1/campaigns/{campaign_id}/live", NULL, EXPECT_404},
     {"POST", "/v1/campaigns/{campaign_id}/leads", "{\"phone\":\"+14155550190\"}", EXPECT_404},
     {"GET", "/v1/campaigns/{campaign_id}/leads", NULL, EXPECT_404},
     {"GET", "/v1/leads/{lead_id}", NULL, EXPECT_404},
+    {"GET", "/v1/leads/{lead_id}/eligibility", NULL, EXPECT_404},
     {"PATCH", "/v1/leads/{lead_id}", "{\"name\":\"stolen\"}", EXPECT_404},
     {"DELETE", "/v1/leads/{lead_id}", NULL, EXPECT_404},
     {"POST", "/v1/leads/{lead_id}/reset", NULL, EXPECT_404},
@@ -161,6 +165,9 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
     api_expect(&r, 202, "A's import");
     snprintf(ids[4].value, sizeof(ids[4].value), "%s", api_str(&r, "id"));
     api_resp_free(&r);
+    r = api_call(api, "PATCH", "/v1/account", a->key, "{\"legal_profile\":\"us_states\"}");
+    api_expect(&r, 200, "A's legal profile");
+    api_resp_free(&r);
     r = api_call(api, "POST", "/v1/dnc", a->key, "{\"phone\":\"%s\",\"reason\":\"SecretA\"}",
                  ids[6].value);
     api_expect(&r, 201, "A's DNC");
@@ -256,6 +263,12 @@ static void test_isolation(void **state)
     assert_string_equal(api_str(&r, "id"), b.id);
     assert_no_leak(&r, &cases[0]);
     api_resp_free(&r);
+    /* B's legal rules are B's: A's profile (us_states, set up above) is not
+     * B's (none). */
+    r = api_call(&api, "GET", "/v1/account/legal-rules", b.key, NULL);
+    api_expect(&r, 200, "B's legal rules");
+    assert_string_equal(api_str(&r, "profile"), "none");
+    api_resp_free(&r);
     /* B's rotation replaces B's webhook secret, never A's. */
     char a_secret[65];
     account_secret(&api, a.id, a_secret);
@@ -291,6 +304,11 @@ static void test_isolation(void **state)
 
     /* A's things are as they were. */
     char path[256];
+    snprintf(path, sizeof(path), "/v1/leads/%s/eligibility", ids[3].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's lead's eligibility");
+    assert_true(json_is_false(json_object_get(r.json, "callable_now"))); /* a draft campaign */
+    api_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/campaigns/%s", ids[2].value);
     r = api_call(&api, "GET", path, a.key, NULL);
     api_expect(&r, 200, "A's campaign");
@@ -341,10 +359,4 @@ static void test_isolation(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_isolation),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_isolation)

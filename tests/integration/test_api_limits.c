@@ -126,11 +126,5 @@ static int teardown(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_huge_bodies_get_413_before_reading),
-        cmocka_unit_test(test_oversized_heads_and_nul_in_query),
-    };
-    return httpc_run_group_tests(tests, setup, teardown);
-}
+HTTPC_TEST_MAIN(setup, teardown, test_huge_bodies_get_413_before_reading,
+                test_oversized_heads_and_nul_in_query)

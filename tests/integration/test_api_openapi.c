@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "support.h"
+#include "test_main.h"
 
 #define MAX_OPS 256
 
@@ -130,10 +131,4 @@ static void test_every_route_is_documented(void **state)
     assert_int_equal(stale, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_route_is_documented),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_every_route_is_documented)

@@ -377,10 +377,4 @@ static void test_quickstart(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quickstart),
-    };
-    return httpc_run_group_tests(tests, NULL, NULL);
-}
+HTTPC_TEST_MAIN(NULL, NULL, test_quickstart)

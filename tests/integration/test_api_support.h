@@ -91,8 +91,20 @@ static inline void api_spawn(api_proc_t *api, const char *const *extra)
     snprintf(api->base, sizeof(api->base), "http://127.0.0.1:%d", api->port);
 }
 
+/* The API answers /readyz with 200: its migrations are applied and its
+ * dependencies answer (it serves, not ready, while it migrates). */
+static inline bool api_ready(const api_proc_t *api)
+{
+    char url[300];
+    snprintf(url, sizeof(url), "%s/readyz", api->base);
+    httpc_reply_t r = httpc_bearer(url, "GET", NULL, NULL, NULL, 0, 5000L);
+    bool ready = r.curl_rc == CURLE_OK && r.status == 200;
+    httpc_reply_free(&r);
+    return ready;
+}
+
 /* A fresh database (migrated by the API on start), isolated topic and
- * Redis prefixes (tag), and outdial-api serving on an ephemeral port.
+ * Redis prefixes (tag), and outdial-api serving on an ephemeral port, ready.
  * extra: more "NAME=value" settings (NULL-terminated, kept by the caller),
  * may be NULL. */
 static inline void api_start(api_proc_t *api, const char *tag, const char *const *extra)
@@ -104,6 +116,7 @@ static inline void api_start(api_proc_t *api, const char *tag, const char *const
     snprintf(api->port_file, sizeof(api->port_file), "/tmp/outdial-api-%s-%d.port", tag,
              (int)getpid());
     api_spawn(api, extra);
+    HARNESS_WAIT(api_ready(api), 60000, "outdial-api ready (its migrations applied)");
 }
 
 /* Stops the server (SIGTERM) and starts it again on the same database. */

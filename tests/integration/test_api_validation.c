@@ -741,18 +741,8 @@ static void test_malformed_requests(void **state)
     api_resp_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_settings_out_of_range),
-        cmocka_unit_test(test_settings_all_problems_at_once),
-        cmocka_unit_test(test_assistant_refusals),
-        cmocka_unit_test(test_assistant_timezone_case),
-        cmocka_unit_test(test_start_requirements),
-        cmocka_unit_test(test_lead_refusals_and_actions),
-        cmocka_unit_test(test_leads_wake_and_resume),
-        cmocka_unit_test(test_upload_does_not_lock_campaign),
-        cmocka_unit_test(test_malformed_requests),
-    };
-    return httpc_run_group_tests(tests, group_setup, group_teardown);
-}
+HTTPC_TEST_MAIN(group_setup, group_teardown, test_settings_out_of_range,
+                test_settings_all_problems_at_once, test_assistant_refusals,
+                test_assistant_timezone_case, test_start_requirements,
+                test_lead_refusals_and_actions, test_leads_wake_and_resume,
+                test_upload_does_not_lock_campaign, test_malformed_requests)

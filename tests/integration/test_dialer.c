@@ -32,6 +32,7 @@
 #include "harness.h"
 #include "support.h"
 #include "test_dialer_support.h"
+#include "test_main.h"
 
 #define ACCOUNT         "a0000000-0000-4000-8000-000000000001"
 #define CAMPAIGN        "c0000000-0000-4000-8000-000000000001"
@@ -857,19 +858,7 @@ static void test_sigterm_mid_run(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_outcome),
-        cmocka_unit_test(test_provider_refusals),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_same_job_twice),
-        cmocka_unit_test(test_webhook_auth_and_validation),
-        cmocka_unit_test(test_duplicated_webhooks),
-        cmocka_unit_test(test_lost_webhooks_reconciled),
-        cmocka_unit_test(test_create_call_timeout),
-        cmocka_unit_test(test_queued_request_refused_after_window),
-        cmocka_unit_test(test_sigterm_mid_run),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+OD_TEST_MAIN(setup, teardown, test_every_outcome, test_provider_refusals, test_refusals,
+             test_same_job_twice, test_webhook_auth_and_validation, test_duplicated_webhooks,
+             test_lost_webhooks_reconciled, test_create_call_timeout,
+             test_queued_request_refused_after_window, test_sigterm_mid_run)

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "support.h"
 #include "test_dialer_support.h"
+#include "test_main.h"
 
 #define ACCOUNT  "a0000000-0000-4000-8000-0000000000bb"
 #define CAMPAIGN "c0000000-0000-4000-8000-0000000000bb"
@@ -188,10 +189,4 @@ static void test_three_dialers_one_killed(void **state)
     ds_world_free(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_three_dialers_one_killed),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_three_dialers_one_killed)

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "support.h"
 #include "test_dialer_support.h"
+#include "test_main.h"
 
 #define ACCOUNT  "a0000000-0000-4000-8000-0000000000dd"
 #define CAMPAIGN "c0000000-0000-4000-8000-0000000000dd"
@@ -141,10 +142,4 @@ static void test_line_released_after_redis_restart(void **state)
     ds_world_free(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_line_released_after_redis_restart),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_line_released_after_redis_restart)

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "support.h"
 #include "test_dialer_support.h"
+#include "test_main.h"
 
 #define ACCOUNT  "a0000000-0000-4000-8000-0000000000aa"
 #define CAMPAIGN "c0000000-0000-4000-8000-0000000000aa"
@@ -168,10 +169,4 @@ static void test_two_thousand_calls_in_flight(void **state)
     free(ids);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_thousand_calls_in_flight),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_two_thousand_calls_in_flight)

@@ -410,6 +410,10 @@ typedef struct ds_job {
     uint32_t attempt_number;
     uint32_t max_call_duration_s;
     int64_t not_after_us;
+    /* The callee's legal rules (DialJob.legal); NULL profile: "none". */
+    const char *legal_profile;
+    const char *jurisdiction;
+    const char *zone;
 } ds_job_t;
 
 /* A job for number in campaign/account, due now, window open for an hour
@@ -455,6 +459,14 @@ static inline void ds_job_produce(ds_world_t *w, const ds_job_t *j)
     job.max_call_duration_s = j->max_call_duration_s;
     job.not_after_us = j->not_after_us;
     job.issued_at_us = od_clock_now_us(&w->clk);
+    dialjob_legal_t legal;
+    dialjob_legal_init(&legal);
+    char *zones[] = {(char *)(j->zone ? j->zone : "America/New_York")};
+    legal.profile = (char *)(j->legal_profile ? j->legal_profile : "none");
+    legal.jurisdiction = (char *)(j->jurisdiction ? j->jurisdiction : "");
+    legal.zones = zones;
+    legal.n_zones = 1;
+    job.legal = &legal;
     uint8_t *buf = NULL;
     size_t len = 0;
     if (dialjob_encode(&job, &buf, &len, err, sizeof(err)) ||

@@ -23,6 +23,7 @@
 #include "harness.h"
 #include "support.h"
 #include "test_dialer_support.h"
+#include "test_main.h"
 
 #define ACCOUNT  "a0000000-0000-4000-8000-0000000000cc"
 #define CAMPAIGN "c0000000-0000-4000-8000-0000000000cc"
@@ -158,10 +159,4 @@ static void test_dead_dialers_calls_taken_over(void **state)
     ds_world_free(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dead_dialers_calls_taken_over),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_dead_dialers_calls_taken_over)

@@ -23,6 +23,7 @@
 #include "harness.h"
 #include "redis.h"
 #include "support.h"
+#include "test_main.h"
 
 #define H      (3600LL * 1000000)
 #define T0     (1780000000LL * 1000000)
@@ -215,10 +216,6 @@ static void test_frequency_cap_script_reload(void **state)
 int main(void)
 {
     support_env("OUTDIAL_REDIS_URL");
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frequency_cap_dialers_race),
-        cmocka_unit_test(test_frequency_cap_slot_lifecycle),
-        cmocka_unit_test(test_frequency_cap_script_reload),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return OD_TEST_RUN(NULL, NULL, NULL, NULL, test_frequency_cap_dialers_race,
+                       test_frequency_cap_slot_lifecycle, test_frequency_cap_script_reload);
 }

@@ -942,23 +942,9 @@ static void test_lifecycle_and_config(void **state)
     unsetenv("OUTDIAL_TESTSVC_HTTP_THREADS");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_healthz_and_head),
-        cmocka_unit_test(test_readyz_follows_callback),
-        cmocka_unit_test(test_metrics_served),
-        cmocka_unit_test(test_route_gets_body_query_and_headers),
-        cmocka_unit_test(test_body_over_limit_is_413_and_server_goes_on),
-        cmocka_unit_test(test_huge_body_gets_413_not_reset),
-        cmocka_unit_test(test_long_uri_and_headers_get_json),
-        cmocka_unit_test(test_nul_in_query_is_400),
-        cmocka_unit_test(test_streaming_route),
-        cmocka_unit_test(test_errors_are_json),
-        cmocka_unit_test(test_concurrent_clients),
-        cmocka_unit_test(test_per_address_cap),
-        cmocka_unit_test(test_forwarded_for_from_trusted_proxy),
-        cmocka_unit_test(test_lifecycle_and_config),
-    };
-    return httpc_run_group_tests(tests, setup, teardown);
-}
+HTTPC_TEST_MAIN(setup, teardown, test_healthz_and_head, test_readyz_follows_callback,
+                test_metrics_served, test_route_gets_body_query_and_headers,
+                test_body_over_limit_is_413_and_server_goes_on, test_huge_body_gets_413_not_reset,
+                test_long_uri_and_headers_get_json, test_nul_in_query_is_400, test_streaming_route,
+                test_errors_are_json, test_concurrent_clients, test_per_address_cap,
+                test_forwarded_for_from_trusted_proxy, test_lifecycle_and_config)

@@ -29,6 +29,7 @@
 #include "pg.h"
 #include "support.h"
 #include "test_import_support.h"
+#include "test_main.h"
 
 static char *test_dsn;
 static pg_conn_t *db;
@@ -586,12 +587,5 @@ static int group_teardown(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corpus),          cmocka_unit_test(test_rejects_csv),
-        cmocka_unit_test(test_run_again),       cmocka_unit_test(test_stage_pieces),
-        cmocka_unit_test(test_stage_abandoned), cmocka_unit_test(test_stage_file),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+OD_TEST_MAIN(group_setup, group_teardown, test_corpus, test_rejects_csv, test_run_again,
+             test_stage_pieces, test_stage_abandoned, test_stage_file)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "test_import_support.h"
+#include "test_main.h"
 
 #define ROWS 200000L
 /* Rows per transaction: 200 batches, so a kill lands inside one. */
@@ -216,10 +217,4 @@ static int group_setup(void **state)
     return imp_group_open("import_kill");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill_and_resume),
-    };
-    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
-}
+OD_TEST_MAIN(group_setup, imp_group_teardown, test_kill_and_resume)

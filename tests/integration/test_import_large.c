@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "test_import_support.h"
+#include "test_main.h"
 
 #define ROWS         1000000L
 #define RSS_LIMIT_MB 200
@@ -94,10 +95,4 @@ static int group_setup(void **state)
     return imp_group_open("import_large");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_million_rows),
-    };
-    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
-}
+OD_TEST_MAIN(group_setup, imp_group_teardown, test_million_rows)

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "kafka.h"
 #include "support.h"
+#include "test_main.h"
 #include "topics.h"
 
 #define MSG_COUNT 10000
@@ -448,10 +449,4 @@ static void test_group_redelivers_unstored_after_member_dies(void **state)
     assert_true(run.survivor_assigned_before_kill < partitions);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_group_redelivers_unstored_after_member_dies, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, teardown, test_group_redelivers_unstored_after_member_dies)

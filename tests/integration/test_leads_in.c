@@ -21,6 +21,7 @@
 #include "importer_leads_in.h"
 #include "kafka.h"
 #include "test_import_support.h"
+#include "test_main.h"
 #include "topics.h"
 
 /* Joining a consumer group on kafka-dev and processing take seconds; a
@@ -525,11 +526,4 @@ static int group_setup(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leads_in),
-        cmocka_unit_test(test_number_change_in_flight),
-    };
-    return cmocka_run_group_tests(tests, group_setup, imp_group_teardown);
-}
+OD_TEST_MAIN(group_setup, imp_group_teardown, test_leads_in, test_number_change_in_flight)

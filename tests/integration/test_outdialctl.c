@@ -29,6 +29,7 @@
 
 #include "harness.h"
 #include "support.h"
+#include "test_main.h"
 #include "xmalloc.h"
 
 #define ADMIN_TOKEN "ctl-test-admin-token-0123456789abcdef012345"
@@ -602,10 +603,4 @@ static void dnc_checks(void)
     run_free(&r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quickstart),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_quickstart)

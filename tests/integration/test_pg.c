@@ -15,6 +15,7 @@
 
 #include "pg.h"
 #include "support.h"
+#include "test_main.h"
 
 static char *test_dsn;
 
@@ -375,14 +376,5 @@ static void test_lost_connection_recovers(void **state)
     pg_conn_free(db);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_errors),
-        cmocka_unit_test(test_statements_and_errors),
-        cmocka_unit_test(test_transactions),
-        cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_lost_connection_recovers),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+OD_TEST_MAIN(group_setup, group_teardown, test_connect_errors, test_statements_and_errors,
+             test_transactions, test_pipeline, test_lost_connection_recovers)

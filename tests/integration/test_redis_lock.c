@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "redis.h"
 #include "support.h"
+#include "test_main.h"
 
 static char key_buf[8][128];
 
@@ -512,20 +513,15 @@ static void test_command_timeout(void **state)
     redis_free(r);
 }
 
-int main(void)
+/* Every test needs the stack's Redis: say how to start it before any runs. */
+static int group_setup(void **state)
 {
+    (void)state;
     support_env("OUTDIAL_REDIS_URL");
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_connect_errors),
-        cmocka_unit_test(test_helpers),
-        cmocka_unit_test(test_wrong_token_does_nothing),
-        cmocka_unit_test(test_expiry_frees_and_extend_keeps),
-        cmocka_unit_test(test_script_cache_fallback),
-        cmocka_unit_test(test_two_processes_exclude),
-        cmocka_unit_test(test_reconnect_after_client_kill),
-        cmocka_unit_test(test_shared_between_threads),
-        cmocka_unit_test(test_command_timeout),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return 0;
 }
+
+OD_TEST_MAIN(group_setup, NULL, test_url_parse, test_connect_errors, test_helpers,
+             test_wrong_token_does_nothing, test_expiry_frees_and_extend_keeps,
+             test_script_cache_fallback, test_two_processes_exclude,
+             test_reconnect_after_client_kill, test_shared_between_threads, test_command_timeout)

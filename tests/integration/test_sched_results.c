@@ -9,6 +9,7 @@
  * Fixture and helpers: sched_support.h.
  */
 #include "sched_support.h"
+#include "test_main.h"
 
 #define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
 
@@ -627,9 +628,12 @@ static recovery_cfg_t recovery_cfg(void)
     return cfg;
 }
 
-static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
+/* recovery_run at now_us with skip (may be NULL) holding failed leads,
+ * then drains the topics. */
+static recovery_stats_t recover_held(sched_fx_t *fx, item_backoff_t *skip, int64_t now_us)
 {
     recovery_cfg_t cfg = recovery_cfg();
+    cfg.skip = skip;
     recovery_stats_t st = {0};
     char err[512];
     int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
@@ -637,6 +641,11 @@ static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
         fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
     sched_drain();
     return st;
+}
+
+static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
+{
+    return recover_held(fx, NULL, now_us);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -832,6 +841,93 @@ static void test_batch_same_as_one_by_one(void **state)
     free(one);
 }
 
+/* The fence proves an attempt was never placed: the lead gets the attempt
+ * back, also on its last one, which would otherwise end it as exhausted;
+ * its next job carries the same attempt number. */
+static void test_recovery_fenced_attempt_given_back(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    char lead[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550111", NULL, lead);
+    /* Three calls placed (max_retries 3): the next is the last. */
+    sql_exec(fx->db, "UPDATE lead SET status = 'rescheduled', attempts = 3 WHERE id = $1::uuid", 1,
+             lead);
+    int64_t t0 = NY("10:00");
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, t0).jobs_issued, 1);
+    const dialjob_t *job = sched_job_last(lead);
+    assert_int_equal(job->attempt_number, 4);
+    char attempt[UUID_STR_LEN];
+    snprintf(attempt, sizeof(attempt), "%s", job->attempt_id);
+    /* Out of re-issues, no dialer ever took it: fenced and closed. */
+    sql_exec(fx->db, "UPDATE lead SET reissues = $2::int WHERE id = $1::uuid", 2, lead,
+             i64s(RECOVERY_REISSUES_MAX));
+    int64_t now = t0 + 121 * US_PER_SEC;
+    recovery_stats_t st = recover(fx, now);
+    assert_int_equal(st.closed_scheduled, 1);
+    assert_string_equal(key_get(rkeys_attempt, attempt), RECOVERY_FENCE_VALUE);
+    lead_row_t r = lead_get(fx->db, lead);
+    assert_string_equal(r.status, "rescheduled");
+    assert_string_equal(r.outcome, "");
+    assert_int_equal(r.attempts, 3);
+    assert_time_equal(r.next_us, now + 60 * US_PER_MIN);
+    assert_string_equal(sql_text(fx->db,
+                                 "SELECT status || '/' || ended_reason FROM call"
+                                 " WHERE attempt_id = $1::uuid",
+                                 1, attempt),
+                        "failed/dial-job-lost");
+    /* When it is due again, the job is the fourth call once more. */
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, r.next_us).jobs_issued, 1);
+    job = sched_job_last(lead);
+    assert_int_equal(job->attempt_number, 4);
+    assert_string_not_equal(job->attempt_id, attempt);
+}
+
+/* A stuck lead whose recovery fails (its campaign's settings cannot be
+ * read) is skipped and held back; the stuck leads after it are recovered
+ * in the same pass, and the next pass leaves the held one out. */
+static void test_recovery_skips_a_failing_lead(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t good, bad;
+    seed_world(fx->db, &spec, &good);
+    seed_world(fx->db, &spec, &bad);
+    char bad_lead[UUID_STR_LEN], good_lead[UUID_STR_LEN];
+    seed_lead(fx->db, bad.campaign_id, "+12125550121", NULL, bad_lead);
+    seed_lead(fx->db, good.campaign_id, "+12125550122", NULL, good_lead);
+    int64_t t0 = NY("10:00");
+    assert_int_equal(sched_dispatch(fx, bad.campaign_id, t0).jobs_issued, 1);
+    assert_int_equal(sched_dispatch(fx, good.campaign_id, t0).jobs_issued, 1);
+    /* The bad lead sorts first among the stuck; then its assistant's zone
+     * becomes one the scheduler cannot read. */
+    sql_exec(fx->db,
+             "UPDATE lead SET status_changed_at = status_changed_at - interval '1 minute'"
+             " WHERE id = $1::uuid",
+             1, bad_lead);
+    sql_exec(fx->db, "UPDATE assistant SET timezone = 'Mars/Olympus_Mons' WHERE id = $1::uuid", 1,
+             bad.assistant_id);
+    item_backoff_t *skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
+    int64_t now = t0 + 121 * US_PER_SEC;
+    recovery_stats_t st = recover_held(fx, skip, now);
+    assert_int_equal(st.leads_failed, 1);
+    assert_int_equal(st.reissued, 1);
+    assert_int_equal(sched_jobs_for_lead(good_lead), 2);
+    assert_int_equal(sched_jobs_for_lead(bad_lead), 1);
+    assert_int_equal(lead_get(fx->db, bad_lead).reissues, 0);
+    assert_true(item_backoff_held(skip, bad_lead, od_clock_real_us()));
+    /* Held back: the next pass does not try it (no failure counted) and
+     * still recovers the good one. */
+    now += 121 * US_PER_SEC;
+    st = recover_held(fx, skip, now);
+    assert_int_equal(st.reissued, 1);
+    assert_int_equal(st.leads_failed, 0);
+    assert_int_equal(sched_jobs_for_lead(good_lead), 3);
+    item_backoff_free(skip);
+}
+
 /* A scheduled lead whose job produced no event: re-issued with the same
  * attempt id RECOVERY_REISSUES_MAX times, then fenced and closed as a
  * transient failure; if a dialer holds the attempt, the lead waits for the
@@ -904,9 +1000,12 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
     assert_true(reply->integer > 590000 && reply->integer <= 600000);
     freeReplyObject(reply);
+    /* No dialer placed it: the attempt is given back. The lead waits the
+     * retry interval as after a transient failure, still never called. */
     lead_row_t r = lead_get(fx->db, lost);
-    assert_string_equal(r.status, "rescheduled");
-    assert_int_equal(r.attempts, 1);
+    assert_string_equal(r.status, "created");
+    assert_int_equal(r.attempts, 0);
+    assert_string_equal(r.last_call_status, "");
     assert_time_equal(r.next_us, now + 60 * US_PER_MIN);
     assert_string_equal(r.attempt_id, "");
     assert_string_equal(sql_text(fx->db,
@@ -1040,8 +1139,11 @@ static void test_recovery_window_closed(void **state)
     assert_int_equal(st.closed_scheduled, 1);
     assert_int_equal(sched_jobs_for_attempt(attempt), 1);
     assert_string_equal(key_get(rkeys_attempt, attempt), "fenced");
+    /* Never placed: the attempt is given back, and the lead, never called,
+     * waits for the next window. */
     lead_row_t r = lead_get(fx->db, lead);
-    assert_string_equal(r.status, "rescheduled");
+    assert_string_equal(r.status, "created");
+    assert_int_equal(r.attempts, 0);
     assert_time_equal(r.next_us, T("2026-06-11T09:00-04:00"));
 }
 
@@ -1152,22 +1254,8 @@ static void test_recovery_complete_and_outbox(void **state)
     assert_string_equal(key_get(rkeys_campaign, draft_w.campaign_id), "");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lifecycle, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_balance, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_balance_pauses_every_campaign, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_replays, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_same_as_one_by_one, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_scheduled_and_processing, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_window_closed, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_complete_and_outbox, sched_fx_setup,
-                                        sched_fx_teardown),
-    };
-    return cmocka_run_group_tests(tests, sched_env_setup, sched_env_teardown);
-}
+OD_TEST_MAIN_EACH(sched_env_setup, sched_env_teardown, sched_fx_setup, sched_fx_teardown,
+                  test_lifecycle, test_balance, test_balance_pauses_every_campaign, test_replays,
+                  test_batch_same_as_one_by_one, test_recovery_fenced_attempt_given_back,
+                  test_recovery_skips_a_failing_lead, test_recovery_scheduled_and_processing,
+                  test_recovery_window_closed, test_recovery_complete_and_outbox)

@@ -13,6 +13,7 @@
  * rows of the database and the messages on the topic.
  */
 #include "sched_support.h"
+#include "test_main.h"
 
 /* Wed 2026-06-10 in New York (EDT, -04:00). */
 #define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
@@ -938,26 +939,9 @@ static void test_secondary_contacts_chain(void **state)
     assert_non_null(sched_job_last(c1));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_window_assistant_mode, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_window_lead_mode, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_window_quiet_hours, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_window_across_midnight, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_in_lead_zone, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_pacing_concurrency, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_dispatch_replicas, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_pacing_calls_per_minute, sched_fx_setup,
-                                        sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_table, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_exhausted, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_skipped, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_secondary_contacts, sched_fx_setup, sched_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_secondary_contacts_chain, sched_fx_setup,
-                                        sched_fx_teardown),
-    };
-    return cmocka_run_group_tests(tests, sched_env_setup, sched_env_teardown);
-}
+OD_TEST_MAIN_EACH(sched_env_setup, sched_env_teardown, sched_fx_setup, sched_fx_teardown,
+                  test_window_assistant_mode, test_window_lead_mode, test_window_quiet_hours,
+                  test_window_across_midnight, test_retry_in_lead_zone, test_pacing_concurrency,
+                  test_dispatch_replicas, test_pacing_calls_per_minute, test_retry_table,
+                  test_retry_exhausted, test_retry_skipped, test_secondary_contacts,
+                  test_secondary_contacts_chain)

@@ -31,6 +31,7 @@
 #include "redis.h"
 #include "rkeys.h"
 #include "support.h"
+#include "test_main.h"
 #include "topics.h"
 #include "uuid.h"
 
@@ -381,12 +382,5 @@ static void test_pause_stops_jobs_and_resume_loses_nothing(void **state)
     world_free(w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_schedulers_issue_each_attempt_once),
-        cmocka_unit_test(test_scheduler_killed_during_dispatch),
-        cmocka_unit_test(test_pause_stops_jobs_and_resume_loses_nothing),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_two_schedulers_issue_each_attempt_once,
+             test_scheduler_killed_during_dispatch, test_pause_stops_jobs_and_resume_loses_nothing)

@@ -342,6 +342,7 @@ static const char main_rules[] =
 
 static int setup(void **state)
 {
+    signal(SIGPIPE, SIG_IGN);
     char err[256];
     fixture_t *fx = calloc(1, sizeof(*fx));
     pthread_mutex_init(&fx->rx.mu, NULL);
@@ -887,17 +888,7 @@ static void test_stop_leaves_the_log(void **state)
     assert_int_equal(lines, received);
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_outcome_webhook_sequences),
-        cmocka_unit_test(test_server_url_override_and_failed_receiver),
-        cmocka_unit_test(test_auth_and_validation),
-        cmocka_unit_test(test_faults_on_the_wire_and_in_the_log),
-        cmocka_unit_test(test_determinism_across_order),
-        cmocka_unit_test(test_invariants_capacity_and_stop),
-        cmocka_unit_test(test_stop_leaves_the_log),
-    };
-    return httpc_run_group_tests(tests, setup, teardown);
-}
+HTTPC_TEST_MAIN(setup, teardown, test_outcome_webhook_sequences,
+                test_server_url_override_and_failed_receiver, test_auth_and_validation,
+                test_faults_on_the_wire_and_in_the_log, test_determinism_across_order,
+                test_invariants_capacity_and_stop, test_stop_leaves_the_log)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "clock.h"
+#include "test_main.h"
 
 static void clear_env(void)
 {
@@ -220,18 +221,8 @@ static void test_cond_init_clock_times_out_on_its_clock(void **state)
     pthread_cond_destroy(&cond);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_real_clock_follows_wall_time, setup),
-        cmocka_unit_test_setup(test_offset_shifts_time, setup),
-        cmocka_unit_test_setup(test_scale_pivots_on_epoch, setup),
-        cmocka_unit_test_setup(test_start_places_campaign_time, setup),
-        cmocka_unit_test_setup(test_skew_moves_campaign_time_only, setup),
-        cmocka_unit_test_setup(test_bad_settings_name_the_variable, setup),
-        cmocka_unit_test_setup(test_rfc3339, setup),
-        cmocka_unit_test(test_timespec_after_ms_is_normalised),
-        cmocka_unit_test(test_cond_init_clock_times_out_on_its_clock),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_real_clock_follows_wall_time,
+                  test_offset_shifts_time, test_scale_pivots_on_epoch,
+                  test_start_places_campaign_time, test_skew_moves_campaign_time_only,
+                  test_bad_settings_name_the_variable, test_rfc3339,
+                  test_timespec_after_ms_is_normalised, test_cond_init_clock_times_out_on_its_clock)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "test_main.h"
 
 #define VAR "OUTDIAL_TEST_SETTING"
 
@@ -117,12 +118,5 @@ static void test_errors(void **state)
     assert_int_equal(e, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_defaults_when_unset_or_empty, setup),
-        cmocka_unit_test_setup(test_values_parse, setup),
-        cmocka_unit_test_setup(test_errors, setup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_defaults_when_unset_or_empty, test_values_parse,
+                  test_errors)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "csv_reader.h"
+#include "test_main.h"
 
 /* What a read produced, as text: one line per row,
  * "H:a|b" for the header, "3:a|b" for data row 3, flags appended as
@@ -290,12 +291,4 @@ static void test_utf8_helpers(void **state)
     csv_buf_free(&b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),        cmocka_unit_test(test_stop),
-        cmocka_unit_test(test_bad_options),  cmocka_unit_test(test_many_rows),
-        cmocka_unit_test(test_utf8_helpers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_cases, test_stop, test_bad_options, test_many_rows, test_utf8_helpers)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "dispatch_plan.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 /* 2024-06-05 is a Wednesday; New York is at -04:00 in June. */
@@ -287,7 +288,8 @@ static void test_lead_table(void **state)
         sched_campaign_t c = lead_campaign(k);
         dispatch_lead_step_t step;
         char err[256] = "";
-        int rc = dispatch_lead_decide(&c, k->lead_tz, k->e164, T(k->now), &step, err, sizeof(err));
+        int rc =
+            dispatch_lead_decide(&c, NULL, k->lead_tz, k->e164, T(k->now), &step, err, sizeof(err));
         if (rc)
             fail_msg("%s: %s", k->name, err);
         assert_int_equal(step.claim, k->claim);
@@ -307,8 +309,8 @@ typedef struct cap_case {
     int cap;
     const char *calls[4]; /* NULL-terminated */
     const char *now;
-    bool want_claim, want_capped;
-    const char *want; /* claim: not_after; else defer_to */
+    bool want_claim, want_capped; /* capped: deferred by rule frequency_cap */
+    const char *want;             /* claim: not_after; else defer_to */
 } cap_case_t;
 
 /* clang-format off */
@@ -339,19 +341,20 @@ static void test_cap_table(void **state)
         const cap_case_t *k = &cap_cases[i];
         sched_campaign_t c = campaign();
         c.calls_per_24h = k->cap;
-        assert_int_equal(dispatch_lead_cap(&c), k->cap);
+        assert_int_equal(dispatch_lead_cap(&c, NULL), k->cap);
         int64_t times[4];
         size_t n = 0;
         for (; n < 4 && k->calls[n]; n++)
             times[n] = T(k->calls[n]);
         dispatch_lead_step_t step;
         char err[256];
-        int rc = dispatch_lead_cap_decide(&c, "", "+12125550100", k->cap, times, n, T(k->now),
+        int rc = dispatch_lead_cap_decide(&c, NULL, "", "+12125550100", k->cap, times, n, T(k->now),
                                           &step, err, sizeof(err));
         if (rc)
             fail_msg("%s: %s", k->name, err);
-        if (step.claim != k->want_claim || step.frequency_capped != k->want_capped)
-            fail_msg("%s: claim %d capped %d", k->name, step.claim, step.frequency_capped);
+        bool capped = !step.claim && step.rule == DISPATCH_DEFER_FREQUENCY_CAP;
+        if (step.claim != k->want_claim || capped != k->want_capped)
+            fail_msg("%s: claim %d capped %d", k->name, step.claim, capped);
         assert_instant(k->name, step.claim ? "not_after" : "defer_to",
                        step.claim ? step.not_after_us : step.defer_to_us, T(k->want));
 
@@ -359,6 +362,105 @@ static void test_cap_table(void **state)
         dispatch_plan_t plan;
         assert_int_equal(dispatch_plan_make(&c, T(k->now), 500, &plan, err, sizeof(err)), OD_OK);
         assert_int_equal(plan.shared_window, k->cap == 0);
+    }
+}
+
+/* The callee's jurisdiction's cap (rules/us.json: FL 3 calls a day) joins
+ * the account's: the smaller applies, only under a legal profile. */
+static void test_cap_state(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *profile;
+        int account_cap, want;
+    } cases[] = {
+        {"us_states", 0, 3},  {"us_states", 2, 2}, {"us_states", 5, 3},
+        {"us_federal", 0, 0}, {"none", 5, 5},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sched_campaign_t c = campaign();
+        c.calls_per_24h = cases[i].account_cap;
+        char err[256] = "";
+        legal_account_t acct;
+        assert_int_equal(legal_account_init(&acct, legal_pack_builtin(), cases[i].profile, NULL,
+                                            err, sizeof(err)),
+                         OD_OK);
+        c.legal_profile = acct.profile;
+        lead_legal_t legal;
+        if (campaign_lead_legal(&c, &acct, "", "+13055550100", "FL", T(WED_10), &legal, err,
+                                sizeof(err)))
+            fail_msg("%s: %s", cases[i].profile, err);
+        if (dispatch_lead_cap(&c, &legal) != cases[i].want)
+            fail_msg("%s, account cap %d: cap %d, want %d", cases[i].profile, cases[i].account_cap,
+                     dispatch_lead_cap(&c, &legal), cases[i].want);
+        legal_account_clear(&acct);
+    }
+}
+
+/* One lead under a legal profile: the campaign window (09:00-21:00 every
+ * day in New York) meets the callee's rules. */
+typedef struct legal_case {
+    const char *name;
+    const char *profile;
+    const char *state; /* the lead's field; "" derives it from the number */
+    const char *e164;
+    const char *now;
+    bool claim;
+    dispatch_defer_rule_t rule;
+    const char *not_after; /* claim */
+    const char *defer_to;  /* !claim */
+} legal_case_t;
+
+/* clang-format off */
+static const legal_case_t legal_cases[] = {
+    {"FL 19:30: claim, the legal close (20:00) first", "us_states", "FL", "+13055550100",
+     "2026-12-07T19:30-05:00", true, DISPATCH_DEFER_WINDOW, "2026-12-07T20:00-05:00", NULL},
+    {"FL 20:30: the state's hours defer to 09:00", "us_states", "", "+13055550100",
+     "2026-12-07T20:30-05:00", false, DISPATCH_DEFER_LEGAL_HOURS, NULL, "2026-12-08T09:00-05:00"},
+    {"federal 20:30: claim until 21:00", "us_federal", "", "+13055550100",
+     "2026-12-07T20:30-05:00", true, DISPATCH_DEFER_WINDOW, "2026-12-07T21:00-05:00", NULL},
+    {"RI Sunday: closed day, Monday 09:00", "us_states", "", "+14015550100",
+     "2026-12-06T12:00-05:00", false, DISPATCH_DEFER_LEGAL_DAY, NULL, "2026-12-07T09:00-05:00"},
+    {"RI Thanksgiving: holiday, Friday 09:00", "us_states", "RI", "+14015550100",
+     "2026-11-26T12:00-05:00", false, DISPATCH_DEFER_LEGAL_HOLIDAY, NULL,
+     "2026-11-27T09:00-05:00"},
+    {"toll-free Sunday: the strictest rules, Monday 09:00", "us_states", "", "+18005550100",
+     "2026-12-06T12:00-05:00", false, DISPATCH_DEFER_LEGAL_DAY, NULL, "2026-12-07T09:00-05:00"},
+    {"campaign window closed at 07:00: the window", "us_states", "FL", "+13055550100",
+     "2026-12-07T07:00-05:00", false, DISPATCH_DEFER_LEGAL_HOURS, NULL, "2026-12-07T09:00-05:00"},
+    {"profile none at 22:30: the window", "none", "FL", "+13055550100",
+     "2026-12-07T22:30-05:00", false, DISPATCH_DEFER_WINDOW, NULL, "2026-12-08T09:00-05:00"},
+};
+/* clang-format on */
+
+static void test_lead_legal(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(legal_cases) / sizeof(legal_cases[0]); i++) {
+        const legal_case_t *k = &legal_cases[i];
+        sched_campaign_t c = campaign();
+        c.window = (window_spec_t){9 * 60, 21 * 60, WINDOW_DAYS_ALL};
+        char err[256] = "";
+        legal_account_t acct;
+        assert_int_equal(
+            legal_account_init(&acct, legal_pack_builtin(), k->profile, NULL, err, sizeof(err)),
+            OD_OK);
+        c.legal_profile = acct.profile;
+        assert_int_equal(sched_window_is_shared(&c), acct.profile == LEGAL_PROFILE_NONE);
+        lead_legal_t legal;
+        if (campaign_lead_legal(&c, &acct, "", k->e164, k->state, T(k->now), &legal, err,
+                                sizeof(err)))
+            fail_msg("%s: %s", k->name, err);
+        dispatch_lead_step_t step;
+        if (dispatch_lead_decide(&c, &legal, "", k->e164, T(k->now), &step, err, sizeof(err)))
+            fail_msg("%s: %s", k->name, err);
+        if (step.claim != k->claim || (!k->claim && step.rule != k->rule))
+            fail_msg("%s: claim %d rule %s, want %d %s", k->name, step.claim,
+                     dispatch_defer_rule_name(step.rule), k->claim,
+                     dispatch_defer_rule_name(k->rule));
+        assert_instant(k->name, "not_after", step.not_after_us, instant(k->not_after));
+        assert_instant(k->name, "defer to", step.defer_to_us, instant(k->defer_to));
+        legal_account_clear(&acct);
     }
 }
 
@@ -383,17 +485,10 @@ static void test_errors(void **state)
     c.tz_mode = MODEL_TZ_MODE_LEAD;
     err[0] = '\0';
     assert_int_equal(
-        dispatch_lead_decide(&c, "", "+14155550100", T(WED_10), &step, err, sizeof(err)),
+        dispatch_lead_decide(&c, NULL, "", "+14155550100", T(WED_10), &step, err, sizeof(err)),
         OD_ERR_INVALID);
     assert_non_null(strstr(err, "Nowhere/Atlantis"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_table), cmocka_unit_test(test_plan_window_per_lead),
-        cmocka_unit_test(test_plan_take),  cmocka_unit_test(test_lead_table),
-        cmocka_unit_test(test_cap_table),  cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_plan_table, test_plan_window_per_lead, test_lead_legal,
+             test_plan_take, test_lead_table, test_cap_table, test_cap_state, test_errors)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "dlist.h"
+#include "test_main.h"
 
 typedef struct node {
     int id;
@@ -66,11 +67,4 @@ static void test_a_node_on_two_lists(void **state)
     assert_null(a.wprev);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_push_and_remove_anywhere),
-        cmocka_unit_test(test_a_node_on_two_lists),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_push_and_remove_anywhere, test_a_node_on_two_lists)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dnc_list.h"
+#include "test_main.h"
 
 typedef struct line_case {
     const char *line;
@@ -85,12 +86,4 @@ static void test_list_date(void **state)
     assert_false(dnc_list_date_parse(NULL, &day));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines),
-        cmocka_unit_test(test_registry_stale),
-        cmocka_unit_test(test_list_date),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_lines, test_registry_stale, test_list_date)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "freqcap.h"
+#include "test_main.h"
 
 #define H  (3600LL * 1000000)
 #define T0 (1780000000LL * 1000000) /* an instant in 2026 */
@@ -104,12 +105,4 @@ static void test_property(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_effective),
-        cmocka_unit_test(test_property),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_table, test_effective, test_property)

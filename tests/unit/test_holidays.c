@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "holidays.h"
+#include "test_main.h"
 
 typedef struct holiday_case {
     const char *name;
@@ -258,14 +259,5 @@ static void test_bad_input(void **state)
     assert_false(holiday_date(HOLIDAY_CHRISTMAS_DAY, 1200, &d));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_table_covers_every_holiday),
-        cmocka_unit_test(test_falls_on_across_years),
-        cmocka_unit_test(test_weekday),
-        cmocka_unit_test(test_bad_input),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_table, test_table_covers_every_holiday, test_falls_on_across_years,
+             test_weekday, test_bad_input)

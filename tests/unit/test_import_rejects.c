@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "import_rejects.h"
+#include "test_main.h"
 
 static void test_cursor(void **state)
 {
@@ -71,11 +72,4 @@ static void test_cursor_round_trip(void **state)
     assert_int_equal(pos.column_number, INT_MAX);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cursor),
-        cmocka_unit_test(test_cursor_round_trip),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_cursor, test_cursor_round_trip)

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "importer_plan.h"
+#include "test_main.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -170,12 +171,5 @@ static void test_end(void **state)
             fail_msg("case %zu: want %d", i, cases[i].want);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_start),        cmocka_unit_test(test_resume_point),
-        cmocka_unit_test(test_counts_after), cmocka_unit_test(test_direct),
-        cmocka_unit_test(test_workers),      cmocka_unit_test(test_end),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_start, test_resume_point, test_counts_after, test_direct,
+             test_workers, test_end)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "kafka.h"
+#include "test_main.h"
 
 static int setup(void **state)
 {
@@ -106,13 +107,6 @@ static void test_new_and_free_without_cluster(void **state)
     kafka_message_free(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_brokers_are_required, setup),
-        cmocka_unit_test_setup(test_guarantees_cannot_be_overridden, setup),
-        cmocka_unit_test_setup(test_bad_property_and_missing_group, setup),
-        cmocka_unit_test_setup(test_new_and_free_without_cluster, setup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_brokers_are_required,
+                  test_guarantees_cannot_be_overridden, test_bad_property_and_missing_group,
+                  test_new_and_free_without_cluster)

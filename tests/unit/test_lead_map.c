@@ -14,6 +14,7 @@
 
 #include "csv_reader.h"
 #include "lead_map.h"
+#include "test_main.h"
 
 #define MAX_COLS 16
 
@@ -420,17 +421,5 @@ static void test_normalize(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_mapping),
-        cmocka_unit_test(test_spec_parse),
-        cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_secondary_message),
-        cmocka_unit_test(test_external_id_and_name_column),
-        cmocka_unit_test(test_zones),
-        cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_unclosed_quote),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_header_mapping, test_spec_parse, test_rows, test_secondary_message,
+             test_external_id_and_name_column, test_zones, test_normalize, test_unclosed_quote)

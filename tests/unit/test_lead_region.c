@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "lead_region.h"
+#include "test_main.h"
 
 typedef struct region_case {
     const char *e164;
@@ -71,11 +72,4 @@ static void test_table(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_table),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_cases, test_table)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "legal.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 #define MINUTE_US (60LL * 1000000LL)
@@ -438,16 +439,5 @@ static void test_next_allowed_property(void **state)
     legal_pack_free(pack);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_pack),
-        cmocka_unit_test(test_bad_packs),
-        cmocka_unit_test(test_overrides),
-        cmocka_unit_test(test_select),
-        cmocka_unit_test(test_checks),
-        cmocka_unit_test(test_check_errors),
-        cmocka_unit_test(test_next_allowed_property),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_shipped_pack, test_bad_packs, test_overrides, test_select,
+             test_checks, test_check_errors, test_next_allowed_property)

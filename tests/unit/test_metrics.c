@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "test_main.h"
 
 static void assert_render(metrics_registry_t *reg, const char *want)
 {
@@ -324,12 +325,5 @@ static void test_concurrent_updates_add_up(void **state)
     metrics_registry_free(reg);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty_registry),     cmocka_unit_test(test_counter_and_gauge),
-        cmocka_unit_test(test_histogram),          cmocka_unit_test(test_labels_and_escaping),
-        cmocka_unit_test(test_registration_rules), cmocka_unit_test(test_concurrent_updates_add_up),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_empty_registry, test_counter_and_gauge, test_histogram,
+             test_labels_and_escaping, test_registration_rules, test_concurrent_updates_add_up)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "phone.h"
+#include "test_main.h"
 
 static const struct {
     const char *raw;
@@ -136,13 +137,5 @@ static void test_reasons_and_regions(void **state)
     assert_false(phone_region_known(NULL));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_table),
-        cmocka_unit_test(test_length_bound),
-        cmocka_unit_test(test_shortcut_matches_parse),
-        cmocka_unit_test(test_reasons_and_regions),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_parse_table, test_length_bound, test_shortcut_matches_parse,
+             test_reasons_and_regions)

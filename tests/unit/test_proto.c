@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
+#include "test_main.h"
 
 #define ATTEMPT_ID  "0b9e3c52-5a7e-4a43-9d0c-6f1d2e3a4b5c"
 #define LEAD_ID     "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -24,6 +25,8 @@
 
 static dialjob_variable_t job_vars[2];
 static dialjob_variable_t *job_var_ptrs[2];
+static dialjob_legal_t job_legal;
+static char *job_zones[] = {"America/New_York", "America/Chicago"};
 
 static void dialjob_full(dialjob_t *job)
 {
@@ -52,6 +55,13 @@ static void dialjob_full(dialjob_t *job)
     job->max_call_duration_s = 900;
     job->not_after_us = 1772960400000000LL; /* 2026-03-08T09:00:00Z */
     job->issued_at_us = 1772956800123456LL;
+    dialjob_legal_init(&job_legal);
+    job_legal.profile = "us_states";
+    job_legal.jurisdiction = "FL";
+    job_legal.zones = job_zones;
+    job_legal.n_zones = 2;
+    job_legal.overrides_json = "[{\"code\":\"FL\",\"calls_per_24h\":2}]";
+    job->legal = &job_legal;
     job->calls_per_24h = 3;
 }
 
@@ -193,6 +203,12 @@ static void test_dialjob_round_trip(void **state)
     assert_int_equal(out->max_call_duration_s, in.max_call_duration_s);
     assert_true(out->not_after_us == in.not_after_us);
     assert_true(out->issued_at_us == in.issued_at_us);
+    assert_non_null(out->legal);
+    assert_string_equal(out->legal->profile, "us_states");
+    assert_string_equal(out->legal->jurisdiction, "FL");
+    assert_int_equal(out->legal->n_zones, 2);
+    assert_string_equal(out->legal->zones[1], "America/Chicago");
+    assert_string_equal(out->legal->overrides_json, in.legal->overrides_json);
     assert_int_equal(out->calls_per_24h, in.calls_per_24h);
     dialjob_free(out);
     free(buf);
@@ -588,6 +604,22 @@ static void test_dialjob_field_errors(void **state)
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "DialJob.variables: empty key");
 
+    dialjob_full(&job);
+    job.legal = NULL;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.legal: required");
+
+    dialjob_full(&job);
+    job_legal.profile = "strict";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err,
+                        "DialJob.legal.profile: 'strict' is not none, us_federal or us_states");
+
+    dialjob_full(&job);
+    job_legal.n_zones = 0;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.legal.zones: required when the profile is us_states");
+
     /* A struct that is not a DialJob is refused, not packed. */
     callevent_t event;
     callevent_full(&event);
@@ -794,24 +826,9 @@ static void test_leadupsert_json(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dialjob_round_trip),
-        cmocka_unit_test(test_callevent_round_trip),
-        cmocka_unit_test(test_leadupsert_round_trip),
-        cmocka_unit_test(test_importrequest_round_trip),
-        cmocka_unit_test(test_campaignevent_round_trip),
-        cmocka_unit_test(test_truncated_prefixes_refused),
-        cmocka_unit_test(test_garbage_refused),
-        cmocka_unit_test(test_field_zero_refused),
-        cmocka_unit_test(test_mutated_encodings_never_crash),
-        cmocka_unit_test(test_null_payload),
-        cmocka_unit_test(test_dialjob_missing_attempt_id),
-        cmocka_unit_test(test_dialjob_field_errors),
-        cmocka_unit_test(test_callevent_field_errors),
-        cmocka_unit_test(test_other_field_errors),
-        cmocka_unit_test(test_leadupsert_json),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip,
+             test_leadupsert_round_trip, test_importrequest_round_trip,
+             test_campaignevent_round_trip, test_truncated_prefixes_refused, test_garbage_refused,
+             test_field_zero_refused, test_mutated_encodings_never_crash, test_null_payload,
+             test_dialjob_missing_attempt_id, test_dialjob_field_errors,
+             test_callevent_field_errors, test_other_field_errors, test_leadupsert_json)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "proxy.h"
+#include "test_main.h"
 
 static void test_parse_accepts_addresses_and_ranges(void **state)
 {
@@ -131,13 +132,5 @@ static void test_forwarded_client(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_accepts_addresses_and_ranges),
-        cmocka_unit_test(test_parse_refuses_what_is_not_an_address),
-        cmocka_unit_test(test_contains),
-        cmocka_unit_test(test_forwarded_client),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_parse_accepts_addresses_and_ranges,
+             test_parse_refuses_what_is_not_an_address, test_contains, test_forwarded_client)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "retry.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 /* Status and outcome shorthands for the table. */
@@ -302,12 +303,4 @@ static void test_defaults(void **state)
     assert_false(p.goal_based_retry);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_defaults),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_table, test_errors, test_defaults)

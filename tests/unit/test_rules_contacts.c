@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "contacts.h"
+#include "test_main.h"
 
 #define CR MODEL_LEAD_CREATED
 #define SC MODEL_LEAD_SCHEDULED
@@ -155,12 +156,4 @@ static void test_campaign_complete(void **state)
     assert_false(contacts_status_is_open(MX));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_group_errors),
-        cmocka_unit_test(test_campaign_complete),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_groups, test_group_errors, test_campaign_complete)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lead_tz.h"
+#include "test_main.h"
 #include "test_rules_support.h"
 
 #define ASSISTANT MODEL_TZ_MODE_ASSISTANT
@@ -230,12 +231,4 @@ static void test_windows(void **state)
     assert_int_equal(failed, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve),
-        cmocka_unit_test(test_table_sane),
-        cmocka_unit_test(test_windows),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_resolve, test_table_sane, test_windows)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "model.h"
+#include "test_main.h"
 
 static void test_names(void **state)
 {
@@ -93,11 +94,4 @@ static void test_errors(void **state)
     assert_string_equal(err, "'callee' is not a valid timezone mode (allowed: assistant, lead)");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_names, test_errors)

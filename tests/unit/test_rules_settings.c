@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "settings.h"
+#include "test_main.h"
 
 static const settings_var_t vars[] = {
     {"booked", MODEL_VAR_BOOLEAN},
@@ -275,13 +276,4 @@ static void test_quiet_hours(void **state)
     assert_string_equal(problems.items[1].field, "quiet_hours_end");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_defaults_parse),
-        cmocka_unit_test(test_every_problem),
-        cmocka_unit_test(test_quiet_hours),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_table, test_defaults_parse, test_every_problem, test_quiet_hours)

@@ -57,6 +57,22 @@ bad:
     abort();
 }
 
+/* A deterministic PRNG for the property tests (splitmix64): the same seed
+ * tests the same cases on every run. */
+static inline uint64_t rt_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A number in [lo, hi) from rt_rng_next. */
+static inline int64_t rt_rng_range(uint64_t *state, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rt_rng_next(state) % (uint64_t)(hi - lo));
+}
+
 /* Formats an instant for failure messages (UTC). */
 static inline const char *rt_fmt(int64_t us, char *buf, size_t len)
 {

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "test_main.h"
 #include "topics.h"
 
 static int setup(void **state)
@@ -31,6 +32,7 @@ static void test_every_topic_has_default_name_and_partitions(void **state)
         {TOPIC_LEADS_IN_REJECTED, "outdial.leads-in.rejected", 3},
         {TOPIC_IMPORT_REQUESTS, "outdial.import-requests", 3},
         {TOPIC_CAMPAIGN_EVENTS, "outdial.campaign-events", 3},
+        {TOPIC_CALL_EVENTS_DEAD_LETTER, "outdial.call-events.dead-letter", 3},
     };
     assert_int_equal(sizeof(cases) / sizeof(cases[0]), TOPIC_COUNT);
     char err[256];
@@ -79,20 +81,20 @@ static void test_bad_prefix_is_an_error_naming_the_variable(void **state)
         assert_non_null(strstr(err, TOPIC_PREFIX_ENV ": topic prefix"));
         assert_non_null(strstr(err, "is not allowed"));
     }
-    /* Longest allowed prefix: 249 - strlen("leads-in.rejected"). */
+    /* Longest allowed prefix: 249 - strlen("call-events.dead-letter"). */
     char prefix[300];
-    size_t room = TOPIC_NAME_MAX - strlen("leads-in.rejected");
+    size_t room = TOPIC_NAME_MAX - strlen("call-events.dead-letter");
     memset(prefix, 'p', room);
     prefix[room] = '\0';
     assert_int_equal(topic_prefix_check(prefix, err, sizeof(err)), OD_OK);
-    assert_int_equal(
-        topic_name_build(prefix, TOPIC_LEADS_IN_REJECTED, name, sizeof(name), err, sizeof(err)),
-        OD_OK);
+    assert_int_equal(topic_name_build(prefix, TOPIC_CALL_EVENTS_DEAD_LETTER, name, sizeof(name),
+                                      err, sizeof(err)),
+                     OD_OK);
     assert_int_equal(strlen(name), TOPIC_NAME_MAX);
     prefix[room] = 'p';
     prefix[room + 1] = '\0';
     assert_int_equal(topic_prefix_check(prefix, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "at most 232"));
+    assert_non_null(strstr(err, "at most 226"));
 }
 
 static void test_small_buffer_and_bad_id(void **state)
@@ -113,13 +115,6 @@ static void test_small_buffer_and_bad_id(void **state)
     assert_null(topic_def_find(NULL));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_every_topic_has_default_name_and_partitions, setup),
-        cmocka_unit_test_setup(test_prefix_from_env, setup),
-        cmocka_unit_test_setup(test_bad_prefix_is_an_error_naming_the_variable, setup),
-        cmocka_unit_test_setup(test_small_buffer_and_bad_id, setup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_every_topic_has_default_name_and_partitions,
+                  test_prefix_from_env, test_bad_prefix_is_an_error_naming_the_variable,
+                  test_small_buffer_and_bad_id)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "test_main.h"
 #include "test_rules_support.h"
 #include "window.h"
 
@@ -470,12 +471,5 @@ static void test_errors(void **state)
     assert_int_equal(window_zone_check(NULL, err, sizeof(err)), OD_ERR_INVALID);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),          cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_ignores_tz_env), cmocka_unit_test(test_time_parse),
-        cmocka_unit_test(test_days),           cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_table, test_threads, test_ignores_tz_env, test_time_parse, test_days,
+             test_errors)

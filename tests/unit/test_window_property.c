@@ -24,6 +24,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
+#include "test_main.h"
 #include "test_rules_support.h"
 #include "window.h"
 
@@ -40,15 +41,12 @@ static uint64_t rng_state = 0x6f75746469616cULL; /* "outdial" */
 
 static uint64_t rng_next(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return rt_rng_next(&rng_state);
 }
 
 static int64_t rng_range(int64_t lo, int64_t hi) /* [lo, hi) */
 {
-    return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo));
+    return rt_rng_range(&rng_state, lo, hi);
 }
 
 /* ---- oracle ---- */
@@ -314,10 +312,4 @@ static void test_property(void **state)
                   INSTANTS_PER_CONFIG, minutes);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_property),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_property)

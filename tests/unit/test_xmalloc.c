@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "test_main.h"
 #include "xmalloc.h"
 
 static void test_append_starts_from_null_and_terminates(void **state)
@@ -103,13 +104,6 @@ static void test_fread_all_reads_to_the_end(void **state)
     fclose(f);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_starts_from_null_and_terminates),
-        cmocka_unit_test(test_append_keeps_embedded_nul_and_empty_chunks),
-        cmocka_unit_test(test_put_grows_by_doubling_and_terminates),
-        cmocka_unit_test(test_fread_all_reads_to_the_end),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_append_starts_from_null_and_terminates,
+             test_append_keeps_embedded_nul_and_empty_chunks,
+             test_put_grows_by_doubling_and_terminates, test_fread_all_reads_to_the_end)

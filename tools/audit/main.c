@@ -25,6 +25,13 @@
  *   called_after_opt_out    calls to a number placed after the end of the call on
  *                           which its callee opted out (DNC source call), over
  *                           every campaign of the account
+ *   outside_legal_hours     calls that started when the callee's legal rules
+ *                           (the account's profile, the lead's state or its
+ *                           number's, docs/compliance.md) forbade a call by
+ *                           their hours or a closed day (Sunday)
+ *   on_holiday              calls that started on a holiday of those rules
+ * The legal counts judge by the account's profile and overrides as they are
+ * when the audit runs.
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -33,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_legal.h"
 #include "config.h"
 #include "freqcap.h"
 #include "log.h"
@@ -306,6 +314,18 @@ int main(int argc, char **argv)
         " FROM call WHERE campaign_id = $1::uuid",
         campaign_id, &n_calls);
 
+    size_t n_states;
+    entry_t *states = table_load(db,
+                                 "SELECT id::text, coalesce(state, '') FROM lead"
+                                 " WHERE campaign_id = $1::uuid",
+                                 campaign_id, &n_states);
+    legal_account_t acct;
+    if (campaign_legal_load(db, &camp, &acct, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+    long outside_legal = 0, on_holiday = 0;
+
     json_t *arr = json_object_get(log, "calls");
     size_t n = json_array_size(arr), placed = 0;
     sim_call_t *sc = xcalloc(n ? n : 1, sizeof(*sc));
@@ -333,6 +353,26 @@ int main(int argc, char **argv)
             !open) {
             outside_window++;
             fprintf(stderr, "outside_window: attempt %s to %s\n", s->attempt_id, s->number);
+        }
+        /* The callee's legal rules at the instant the provider got the call. */
+        entry_t *st = entry_find(states, n_states, s->lead_id);
+        lead_legal_t legal;
+        legal_gate_t gate;
+        if (lead && st &&
+            campaign_lead_legal(&camp, &acct, lead->s2, lead->s1, st->s1, s->received_us, &legal,
+                                err, sizeof(err)) == OD_OK &&
+            legal_gate_check(&legal.rules, legal.callee_tz.zones, legal.callee_tz.n_zones,
+                             s->received_us, &gate, err, sizeof(err)) == OD_OK &&
+            !gate.allowed) {
+            char why[512];
+            legal_gate_describe(&gate, why, sizeof(why));
+            if (legal_gate_on_holiday(&gate))
+                on_holiday++;
+            else
+                outside_legal++;
+            fprintf(stderr, "%s: attempt %s to %s: %s\n",
+                    legal_gate_on_holiday(&gate) ? "on_holiday" : "outside_legal_hours",
+                    s->attempt_id, s->number, why);
         }
         if (entry_find(dnc, n_dnc, s->number)) {
             dnc_calls++;
@@ -391,16 +431,21 @@ int main(int argc, char **argv)
     printf("attempts_over_limit=%ld\n", over_limit);
     printf("over_frequency_cap=%ld\n", over_cap);
     printf("called_after_opt_out=%ld\n", after_opt_out);
+    printf("outside_legal_hours=%ld\n", outside_legal);
+    printf("on_holiday=%ld\n", on_holiday);
 
     free(sc);
     table_free(leads, n_leads);
     table_free(dnc, n_dnc);
     table_free(calls, n_calls);
+    table_free(states, n_states);
+    legal_account_clear(&acct);
     json_decref(log);
     pg_conn_free(db);
     curl_global_cleanup();
     return double_dials || concurrent || outside_window || dnc_calls || lost_results ||
-                   duplicate_results || over_limit || over_cap || after_opt_out
+                   duplicate_results || over_limit || over_cap || after_opt_out || outside_legal ||
+                   on_holiday
                ? 1
                : 0;
 }

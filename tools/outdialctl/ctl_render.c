@@ -953,6 +953,35 @@ void ctl_render_ids(FILE *out, const json_t *answer)
 /* ---- dispatch
  * ------------------------------------------------------------------------------------------ */
 
+static const char *str_or(const json_t *obj, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : dflt;
+}
+
+void ctl_render_why(FILE *out, const json_t *answer)
+{
+    const json_t *zones = json_object_get(answer, "callee_zones");
+    fprintf(out, "lead %s: %s\n", str_or(answer, "lead_id", "?"),
+            json_is_true(json_object_get(answer, "callable_now")) ? "callable now"
+                                                                  : "not callable now");
+    fprintf(out, "  legal profile %s, jurisdiction %s, callee zone%s",
+            str_or(answer, "legal_profile", "?"),
+            str_or(answer, "jurisdiction", "unknown (strictest rules)"),
+            json_array_size(zones) == 1 ? "" : "s");
+    for (size_t i = 0; i < json_array_size(zones); i++)
+        fprintf(out, "%s%s", i ? ", " : " ", json_string_value(json_array_get(zones, i)));
+    fprintf(out, "\n");
+    const json_t *reasons = json_object_get(answer, "reasons");
+    for (size_t i = 0; i < json_array_size(reasons); i++) {
+        const json_t *r = json_array_get(reasons, i);
+        fprintf(out, "  %-16s %s; clears %s\n", str_or(r, "rule", "?"), str_or(r, "detail", ""),
+                str_or(r, "clears_at", "by an action or event (no time)"));
+    }
+    fprintf(out, "  earliest callable: %s\n",
+            str_or(answer, "earliest_callable_at", "unknown (a rule without a time holds it)"));
+}
+
 void ctl_render_view(FILE *out, ctl_view_t view, const json_t *answer)
 {
     switch (view) {
@@ -971,6 +1000,9 @@ void ctl_render_view(FILE *out, ctl_view_t view, const json_t *answer)
         return;
     case CTL_VIEW_IMPORT:
         ctl_render_import(out, answer, NULL);
+        return;
+    case CTL_VIEW_WHY:
+        ctl_render_why(out, answer);
         return;
     default:
         break;

@@ -52,6 +52,11 @@ void ctl_render_leads_added(FILE *out, const json_t *answer);
 /* An error answer as "error: <message> (field: <field>)", then one line
  * per problem ("  - <message> [<code>]"). A body that is not the API's
  * error JSON is shown as "error: HTTP <status>: <its first line>". */
+/* A lead's eligibility (GET /v1/leads/{id}/eligibility): callable now, or
+ * one line per rule holding it back with the instant it clears, then the
+ * earliest instant all clear. */
+void ctl_render_why(FILE *out, const json_t *answer);
+
 void ctl_render_error(FILE *out, long status, const char *body, size_t len);
 
 /* "[#########.........]  45%  12.3 MiB / 27.1 MiB" into buf; total <= 0

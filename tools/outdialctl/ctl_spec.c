@@ -20,6 +20,8 @@ static const ctl_opt_t account_set_opts[] = {
     {"quiet-hours", CTL_OPT_WINDOW, CTL_TO_BODY, "quiet_hours_start", "quiet_hours_end",
      "HH:MM-HH:MM|none",
      "hours (callee's local time) outside of which no campaign calls; none: no limit", false, true},
+    {"legal-profile", CTL_OPT_TEXT, CTL_TO_BODY, "legal_profile", NULL, "none|us_federal|us_states",
+     "the legal calling rules applied (docs/compliance.md)", false, false},
 };
 
 static const ctl_opt_t admin_create_opts[] = {
@@ -105,6 +107,8 @@ static const ctl_opt_t lead_add_opts[] = {
      "a secondary contact, called after the primary ends without success (repeat)", false, false},
     {"external-id", CTL_OPT_TEXT, CTL_TO_BODY, "external_id", NULL, "ID",
      "your system's id of the lead", false, false},
+    {"state", CTL_OPT_TEXT, CTL_TO_BODY, "state", NULL, "XX",
+     "the person's US state or Canadian province (default: from the number)", false, false},
 };
 
 static const ctl_opt_t lead_set_opts[] = {
@@ -117,6 +121,8 @@ static const ctl_opt_t lead_set_opts[] = {
      "the person's IANA time zone", false, true},
     {"external-id", CTL_OPT_TEXT, CTL_TO_BODY, "external_id", NULL, "ID|none",
      "your system's id of the lead", false, true},
+    {"state", CTL_OPT_TEXT, CTL_TO_BODY, "state", NULL, "XX|none",
+     "the person's US state or Canadian province; none: from the number", false, true},
 };
 
 static const ctl_opt_t lead_list_opts[] = {
@@ -195,9 +201,14 @@ const ctl_cmd_t ctl_commands[] = {
     {"account", NULL, "", 0, 0, "show the account: balance, currency, region, quiet hours", "GET",
      "/v1/account", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
      NO_OPTS, "outdialctl account"},
-    {"account", "set", "", 0, 0, "change the account's name, default region or quiet hours",
-     "PATCH", "/v1/account", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, true,
+    {"account", "set", "", 0, 0,
+     "change the account's name, default region, quiet hours or legal profile", "PATCH",
+     "/v1/account", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, true,
      OPTS(account_set_opts), "outdialctl account set --region US --quiet-hours 08:00-21:00"},
+    {"account", "legal-rules", "", 0, 0,
+     "the legal profile and the effective rules of each jurisdiction", "GET",
+     "/v1/account/legal-rules", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT,
+     false, NO_OPTS, "outdialctl account legal-rules --json"},
     {"account", "rotate-webhook-secret", "", 0, 0,
      "replace the account's webhook secret; the new one is shown this once", "POST",
      "/v1/account/webhook-secret/rotate", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST,
@@ -279,6 +290,10 @@ const ctl_cmd_t ctl_commands[] = {
     {"lead", "set", "LEAD", 1, 1, "correct a lead's phone, name, time zone or variables", "PATCH",
      "/v1/leads/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, true,
      OPTS(lead_set_opts), "outdialctl lead set 9a7c...-... --phone +12125550199"},
+    {"lead", "why", "LEAD", 1, 1,
+     "why a lead is not called now: every rule holding it back and when it clears", "GET",
+     "/v1/leads/{0}/eligibility", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_WHY,
+     false, NO_OPTS, "outdialctl lead why 9a7c...-..."},
     {"lead", "delete", "LEAD", 1, 1, "remove a lead that has no calls", "DELETE", "/v1/leads/{0}",
      NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false, NO_OPTS,
      "outdialctl lead delete 9a7c...-..."},

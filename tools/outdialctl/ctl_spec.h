@@ -82,6 +82,7 @@ typedef enum ctl_view {
     CTL_VIEW_STATS,
     CTL_VIEW_CAMPAIGN, /* one campaign, its schedule on one line */
     CTL_VIEW_IMPORT,   /* one import's summary */
+    CTL_VIEW_WHY,      /* a lead's eligibility: callable or the rules holding it */
 } ctl_view_t;
 
 typedef enum ctl_auth {

@@ -18,6 +18,7 @@
 #include "ctl_render.h"
 #include "ctl_spec.h"
 #include "ctl_table.h"
+#include "test_main.h"
 #include "window.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -1051,30 +1052,9 @@ static void test_usage_text(void **state)
     free(c.text);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_table),
-        cmocka_unit_test(test_path_table),
-        cmocka_unit_test(test_path_extra_query_and_drop),
-        cmocka_unit_test(test_globals_and_locals),
-        cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_days_parse),
-        cmocka_unit_test(test_window_parse),
-        cmocka_unit_test(test_duration_parse),
-        cmocka_unit_test(test_timeout_option),
-        cmocka_unit_test(test_small_parsers),
-        cmocka_unit_test(test_formatters),
-        cmocka_unit_test(test_table_render),
-        cmocka_unit_test(test_list_views),
-        cmocka_unit_test(test_object_view),
-        cmocka_unit_test(test_campaign_view),
-        cmocka_unit_test(test_stats_view),
-        cmocka_unit_test(test_import_view),
-        cmocka_unit_test(test_leads_added_view),
-        cmocka_unit_test(test_ids_view),
-        cmocka_unit_test(test_error_render),
-        cmocka_unit_test(test_usage_text),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_body_table, test_path_table, test_path_extra_query_and_drop,
+             test_globals_and_locals, test_usage_errors, test_days_parse, test_window_parse,
+             test_duration_parse, test_timeout_option, test_small_parsers, test_formatters,
+             test_table_render, test_list_views, test_object_view, test_campaign_view,
+             test_stats_view, test_import_view, test_leads_added_view, test_ids_view,
+             test_error_render, test_usage_text)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "xmalloc.h"
 
 const char *sim_hook_type(sim_hook_kind_t kind)
@@ -12,32 +13,27 @@ const char *sim_hook_type(sim_hook_kind_t kind)
     return kind == SIM_HOOK_REPORT ? "end-of-call-report" : "status-update";
 }
 
+static const char *const hook_statuses[] = {
+    [SIM_HOOK_RINGING] = "ringing",
+    [SIM_HOOK_IN_PROGRESS] = "in-progress",
+    [SIM_HOOK_ENDED] = "ended",
+};
+
 const char *sim_hook_status(sim_hook_kind_t kind)
 {
-    switch (kind) {
-    case SIM_HOOK_RINGING:
-        return "ringing";
-    case SIM_HOOK_IN_PROGRESS:
-        return "in-progress";
-    case SIM_HOOK_ENDED:
-        return "ended";
-    default:
-        return NULL;
-    }
+    return OD_ENUM_NAME(hook_statuses, kind, NULL);
 }
+
+static const char *const hook_result_names[] = {
+    [SIM_HOOK_PENDING] = "pending",
+    [SIM_HOOK_SENT] = "sent",
+    [SIM_HOOK_FAILED] = "failed",
+    [SIM_HOOK_DROPPED] = "dropped",
+};
 
 const char *sim_hook_result_name(sim_hook_result_t result)
 {
-    switch (result) {
-    case SIM_HOOK_SENT:
-        return "sent";
-    case SIM_HOOK_FAILED:
-        return "failed";
-    case SIM_HOOK_DROPPED:
-        return "dropped";
-    default:
-        return "pending";
-    }
+    return OD_ENUM_NAME(hook_result_names, result, "pending");
 }
 
 /* --- records --- */

@@ -16,6 +16,7 @@
 #include "sim_heap.h"
 #include "sim_rules.h"
 #include "sim_vapi.h"
+#include "test_main.h"
 #include "xmalloc.h"
 
 #define SEC 1000000LL
@@ -672,22 +673,7 @@ static void test_heap(void **state)
     sim_heap_clear(&heap);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_parse_good),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_shipped_rules_files_parse),
-        cmocka_unit_test(test_decide_by_pattern),
-        cmocka_unit_test(test_decide_costs_and_instant),
-        cmocka_unit_test(test_decide_deterministic_and_weighted),
-        cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_request_parse),
-        cmocka_unit_test(test_auth_and_numbers),
-        cmocka_unit_test(test_messages),
-        cmocka_unit_test(test_invariants),
-        cmocka_unit_test(test_heap),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors,
+             test_shipped_rules_files_parse, test_decide_by_pattern, test_decide_costs_and_instant,
+             test_decide_deterministic_and_weighted, test_faults, test_request_parse,
+             test_auth_and_numbers, test_messages, test_invariants, test_heap)

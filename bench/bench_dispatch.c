@@ -115,8 +115,8 @@ int main(int argc, char **argv)
         dispatch_stats_t st;
         dispatch_stats_init(&st);
         double t1 = bench_mono_s();
-        if (dispatch_all(db, producer, topic, od_clock_now_us(&clk), (int)batch, NULL, &st, err,
-                         sizeof(err)))
+        if (dispatch_all(db, producer, topic, NULL, od_clock_now_us(&clk), (int)batch, NULL, &st,
+                         err, sizeof(err)))
             bench_die("bench_dispatch", "dispatch", err);
         db_s += bench_mono_s() - t1;
         if (kafka_producer_flush(producer, 600000, err, sizeof(err)))

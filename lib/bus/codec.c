@@ -323,6 +323,7 @@ static void free_any(ProtobufCMessage *msg)
 void dialjob_init(dialjob_t *job)
 {
     outdial__v1__dial_job__init(job);
+    job->calls_per_24h = DIALJOB_NO_FREQUENCY_CAP;
 }
 
 void dialjob_legal_init(dialjob_legal_t *legal)
@@ -360,6 +361,11 @@ int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
     if (strcmp(profile, "none") != 0 && job->legal->n_zones == 0)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "%s.legal.zones: required when the profile is %s", M, profile);
+    if (job->calls_per_24h == 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.calls_per_24h: missing (a scheduler older than the field, or a "
+                       "message cut short); %u means no cap",
+                       M, DIALJOB_NO_FREQUENCY_CAP);
     return OD_OK;
 }
 
@@ -422,7 +428,7 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
                          errlen));
     bool skipped = event->status == OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
     RETURN_IF(check_enum(M, "skip_reason", (int)event->skip_reason,
-                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES, skipped, errbuf,
+                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP, skipped, errbuf,
                          errlen));
     if (!skipped && event->skip_reason != OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
@@ -753,7 +759,7 @@ int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t er
                          OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_MAX_RETRIES,
                          lead_finished, errbuf, errlen));
     RETURN_IF(check_enum(M, "outcome", (int)event->outcome,
-                         OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_MANUAL, lead_finished, errbuf,
+                         OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_OPTED_OUT, lead_finished, errbuf,
                          errlen));
     RETURN_IF(check_enum(M, "goal_result", (int)event->goal_result,
                          OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_TRUE, false, errbuf, errlen));

@@ -53,6 +53,8 @@
 #define CODEC_ATTEMPT_NUMBER_MAX 6
 
 typedef Outdial__V1__DialJob dialjob_t;
+/* DialJob.calls_per_24h when no frequency cap applies (dialjob_init sets it). */
+#define DIALJOB_NO_FREQUENCY_CAP 4294967295u
 typedef Outdial__V1__DialJob__VariablesEntry dialjob_variable_t;
 typedef Outdial__V1__DialJob__Legal dialjob_legal_t;
 typedef Outdial__V1__CallEvent callevent_t;

@@ -718,19 +718,27 @@ int redis_lock_acquire(redis_t *r, const char *key, int64_t ttl_ms,
     return rc;
 }
 
-/* Runs a lock script by SHA, loading it with EVAL when Redis's script cache
- * does not have it (first use, after a restart or SCRIPT FLUSH). Both are
- * idempotent (compare-and-delete / compare-and-pexpire). */
-static int lock_script(redis_t *r, const char *sha, const char *script, const char *key,
-                       const char *token, const char *extra, long long *n_out, bool *resent_out,
-                       char *errbuf, size_t errlen)
+int redis_script_run(redis_t *r, const char *script, const char *sha, bool idempotent, int nkeys,
+                     int nargs, const char **args, redisReply **reply_out, bool *resent_out,
+                     char *errbuf, size_t errlen)
 {
-    const char *argv[] = {"EVALSHA", sha, "1", key, token, extra};
-    int argc = extra ? 6 : 5;
+    char own_sha[SHA1_HEX_SIZE];
+    if (!sha) {
+        sha1_hex(script, own_sha);
+        sha = own_sha;
+    }
+    char nkeys_text[12];
+    snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
+    const char **argv = xcalloc((size_t)nargs + 3, sizeof(*argv));
+    argv[0] = "EVALSHA";
+    argv[1] = sha;
+    argv[2] = nkeys_text;
+    for (int i = 0; i < nargs; i++)
+        argv[3 + i] = args[i];
     redisReply *reply = NULL;
     bool resent = false;
     pthread_mutex_lock(&r->lock);
-    int rc = exec_locked(r, true, argc, argv, NULL, &reply, &resent, errbuf, errlen);
+    int rc = exec_locked(r, idempotent, nargs + 3, argv, NULL, &reply, &resent, errbuf, errlen);
     if (rc == OD_OK && reply->type == REDIS_REPLY_ERROR &&
         strncmp(reply->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(reply);
@@ -738,20 +746,41 @@ static int lock_script(redis_t *r, const char *sha, const char *script, const ch
         bool resent_eval = false;
         argv[0] = "EVAL";
         argv[1] = script;
-        rc = exec_locked(r, true, argc, argv, NULL, &reply, &resent_eval, errbuf, errlen);
+        rc =
+            exec_locked(r, idempotent, nargs + 3, argv, NULL, &reply, &resent_eval, errbuf, errlen);
         resent = resent || resent_eval;
     }
     pthread_mutex_unlock(&r->lock);
+    if (rc == OD_OK && reply->type == REDIS_REPLY_ERROR) {
+        rc = reply_error(reply, argv[0], errbuf, errlen);
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    free(argv);
+    if (resent_out)
+        *resent_out = resent;
+    if (rc == OD_OK)
+        *reply_out = reply;
+    return rc;
+}
+
+/* Runs a lock script (KEYS[1] key, ARGV token and extra); both are
+ * idempotent (compare-and-delete / compare-and-pexpire). */
+static int lock_script(redis_t *r, const char *sha, const char *script, const char *key,
+                       const char *token, const char *extra, long long *n_out, bool *resent_out,
+                       char *errbuf, size_t errlen)
+{
+    const char *args[] = {key, token, extra};
+    redisReply *reply = NULL;
+    int rc = redis_script_run(r, script, sha, true, 1, extra ? 3 : 2, args, &reply, resent_out,
+                              errbuf, errlen);
     if (rc != OD_OK)
         return rc;
     if (reply->type == REDIS_REPLY_INTEGER)
         *n_out = reply->integer;
-    else if (reply->type == REDIS_REPLY_ERROR)
-        rc = reply_error(reply, argv[0], errbuf, errlen);
     else
-        rc = unexpected_reply(reply, argv[0], errbuf, errlen);
+        rc = unexpected_reply(reply, "EVALSHA", errbuf, errlen);
     freeReplyObject(reply);
-    *resent_out = resent;
     return rc;
 }
 

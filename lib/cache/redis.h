@@ -106,6 +106,20 @@ int redis_command_argv(redis_t *r, bool idempotent, int argc, const char **argv,
                        size_t errlen) OD_WUR;
 
 /*
+ * Runs a Lua script: EVALSHA with sha (the script's SHA-1 in hex; NULL
+ * computes it), and EVAL when Redis's script cache does not have it (first
+ * use, after a restart or SCRIPT FLUSH). args holds nkeys keys, then the
+ * script's arguments (nargs in all). idempotent and *resent_out (may be
+ * NULL) as redis_command_argv: only a script that may run twice is re-sent
+ * after a broken connection. On OD_OK *reply_out is the script's answer,
+ * freed by the caller with freeReplyObject(); an error reply is an error
+ * code with Redis's text in errbuf.
+ */
+int redis_script_run(redis_t *r, const char *script, const char *sha, bool idempotent, int nkeys,
+                     int nargs, const char **args, redisReply **reply_out, bool *resent_out,
+                     char *errbuf, size_t errlen) OD_WUR;
+
+/*
  * SET key value NX PX ttl_ms (ttl_ms >= 1). OD_OK when this call set the
  * key, OD_ERR_CONFLICT when the key already existed (nothing changed).
  * Not re-sent on a broken connection: OD_ERR_UNAVAILABLE then means the

@@ -46,6 +46,12 @@ void rkeys_line(const char *prefix, const char *e164, char out[RKEYS_KEY_MAX])
     snprintf(out, RKEYS_KEY_MAX, "%sline:%s", prefix, e164);
 }
 
+void rkeys_calls(const char *prefix, const char *account_id, const char *e164,
+                 char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%scalls:%s:%s", prefix, account_id, e164);
+}
+
 void rkeys_dialers(const char *prefix, char out[RKEYS_KEY_MAX])
 {
     snprintf(out, RKEYS_KEY_MAX, "%sdialers", prefix);

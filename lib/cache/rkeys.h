@@ -10,6 +10,9 @@
  *   <p>dnc:<account id>     set of E.164 numbers never to call (mirrored by the API)
  *   <p>attempt:<id>         SET NX by the dialer: an attempt is dialed at most once
  *   <p>line:<e164>          token lock held while a call to the number is in flight
+ *   <p>calls:<account>:<e164>  sorted set of the calls placed to the number in
+ *                           the last 24 h (member attempt id, score campaign-time
+ *                           microseconds), for frequency caps (callslots.h)
  *   <p>dialers              set of dialer instance ids that may hold calls in flight
  *   <p>alive:<instance>     a dialer's heartbeat (expires 10 s after its last beat)
  *   <p>inflight:<instance>  hash attempt id -> call, the calls a dialer has in flight
@@ -35,6 +38,8 @@ void rkeys_campaign(const char *prefix, const char *campaign_id, char out[RKEYS_
 void rkeys_dnc(const char *prefix, const char *account_id, char out[RKEYS_KEY_MAX]);
 void rkeys_attempt(const char *prefix, const char *attempt_id, char out[RKEYS_KEY_MAX]);
 void rkeys_line(const char *prefix, const char *e164, char out[RKEYS_KEY_MAX]);
+void rkeys_calls(const char *prefix, const char *account_id, const char *e164,
+                 char out[RKEYS_KEY_MAX]);
 void rkeys_dialers(const char *prefix, char out[RKEYS_KEY_MAX]);
 void rkeys_alive(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX]);
 void rkeys_inflight(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX]);

@@ -13,7 +13,8 @@
     " coalesce(c.goal_variable, ''), c.goal_based_retry, c.max_concurrent_calls,"                  \
     " coalesce(c.calls_per_minute, 0), c.cpm_tokens, od_us(c.cpm_refilled_at),"                    \
     " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
-    " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''), acc.legal_profile"
+    " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
+    " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -82,10 +83,12 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
                PQgetvalue(res, 0, 22));
     copy_field(out->provider_phone_number_id, sizeof(out->provider_phone_number_id),
                PQgetvalue(res, 0, 23));
-    rc = legal_profile_parse(PQgetvalue(res, 0, 24), &out->legal_profile, errbuf, errlen);
+    out->calls_per_24h = atoi(PQgetvalue(res, 0, 24));
+    copy_field(out->opt_out_variable, sizeof(out->opt_out_variable), PQgetvalue(res, 0, 25));
+    rc = legal_profile_parse(PQgetvalue(res, 0, 26), &out->legal_profile, errbuf, errlen);
     if (rc)
         return rc;
-    out->in_flight = PQnfields(res) > 25 ? strtoll(PQgetvalue(res, 0, 25), NULL, 10) : -1;
+    out->in_flight = PQnfields(res) > 27 ? strtoll(PQgetvalue(res, 0, 27), NULL, 10) : -1;
     return OD_OK;
 }
 

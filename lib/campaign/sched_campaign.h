@@ -38,6 +38,8 @@ typedef struct sched_campaign {
     char provider[32];
     char provider_assistant_id[128];
     char provider_phone_number_id[128];
+    int calls_per_24h;             /* the account's frequency cap (freqcap.h); 0: none */
+    char opt_out_variable[128];    /* the boolean post-call variable of an opt-out; "" when none */
     legal_profile_t legal_profile; /* the account's (its overrides: campaign_legal.h) */
     int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
 } sched_campaign_t;

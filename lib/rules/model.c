@@ -12,8 +12,8 @@ _Static_assert(COUNT(lead_status_names) == MODEL_LEAD_STATUS_COUNT, "lead status
 
 /* Index 0 (NONE) has no name. */
 static const char *const outcome_names[] = {
-    NULL,        "goal_achieved",     "answered", "voicemail",
-    "exhausted", "permanent_failure", "dnc",      "manual",
+    NULL,  "goal_achieved", "answered",  "voicemail", "exhausted", "permanent_failure",
+    "dnc", "manual",        "opted_out",
 };
 _Static_assert(COUNT(outcome_names) == MODEL_OUTCOME_COUNT, "outcome names");
 
@@ -26,7 +26,7 @@ static const char *const answered_by_names[] = {"human", "voicemail", "unknown"}
 _Static_assert(COUNT(answered_by_names) == MODEL_ANSWERED_BY_COUNT, "answered_by names");
 
 static const char *const skip_reason_names[] = {
-    "outside_window", "campaign_not_running", "dnc", "number_busy", "legal_rules",
+    "outside_window", "campaign_not_running", "dnc", "number_busy", "legal_rules", "frequency_cap",
 };
 _Static_assert(COUNT(skip_reason_names) == MODEL_SKIP_REASON_COUNT, "skip reason names");
 

@@ -40,6 +40,7 @@ typedef enum model_outcome {
     MODEL_OUTCOME_PERMANENT_FAILURE,
     MODEL_OUTCOME_DNC,
     MODEL_OUTCOME_MANUAL,
+    MODEL_OUTCOME_OPTED_OUT, /* the callee asked on a call not to be called again */
     MODEL_OUTCOME_COUNT,
 } model_outcome_t;
 
@@ -67,9 +68,10 @@ typedef enum model_answered_by {
 typedef enum model_skip_reason {
     MODEL_SKIP_OUTSIDE_WINDOW = 0, /* now >= not_after, or the window is closed */
     MODEL_SKIP_CAMPAIGN_NOT_RUNNING,
-    MODEL_SKIP_DNC,         /* the number is on the account's do-not-call list */
-    MODEL_SKIP_NUMBER_BUSY, /* another call to the same number is in flight */
-    MODEL_SKIP_LEGAL_RULES, /* the callee's legal rules forbid the call now (legal_slot.h) */
+    MODEL_SKIP_DNC,           /* the number is on the account's do-not-call list */
+    MODEL_SKIP_NUMBER_BUSY,   /* another call to the same number is in flight */
+    MODEL_SKIP_LEGAL_RULES,   /* the callee's legal rules forbid the call now (legal_slot.h) */
+    MODEL_SKIP_FREQUENCY_CAP, /* the number had its most calls in 24 h (freqcap.h) */
     MODEL_SKIP_REASON_COUNT,
 } model_skip_reason_t;
 

@@ -55,6 +55,10 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
         return wait_until_open(out, waiting,
                                call->ended_at_us + RETRY_NUMBER_BUSY_DELAY_MIN * USEC_PER_MIN,
                                rules, n_rules, errbuf, errlen);
+    case MODEL_SKIP_FREQUENCY_CAP:
+        return wait_until_open(out, waiting,
+                               call->ended_at_us + RETRY_FREQUENCY_CAP_RECHECK_MIN * USEC_PER_MIN,
+                               rules, n_rules, errbuf, errlen);
     default:
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "unknown skip reason %d",
                        (int)call->skip_reason);

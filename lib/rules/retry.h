@@ -21,7 +21,9 @@
  * rescheduled), due when the window next opens (outside_window, and
  * legal_rules: dispatch then defers it to the legal rules' opening), now
  * (campaign_not_running: the scheduler issues nothing while paused) or after
- * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy); a DNC number ends the lead:
+ * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy) or RETRY_FREQUENCY_CAP_RECHECK_MIN
+ * (frequency_cap: the scheduler then defers it to the instant the cap
+ * frees, dispatch_plan.h); a DNC number ends the lead:
  * max_retries (dnc), so its secondary contacts get their turn.
  *
  * Pure: no I/O, no clock; thread-safe.
@@ -50,6 +52,12 @@
  * wait this long before trying again: a typical call lasts a few minutes,
  * and waiting keeps the scheduler from re-issuing the job in a hot loop. */
 #define RETRY_NUMBER_BUSY_DELAY_MIN 5
+
+/* After a frequency_cap skip (the dialer found the number's 24 h cap full,
+ * though the scheduler's plan had a slot: another campaign's call took it
+ * meanwhile), look again after a minute: the scheduler's dispatch reads the
+ * number's calls then and defers the lead to the instant the cap frees. */
+#define RETRY_FREQUENCY_CAP_RECHECK_MIN 1
 
 typedef struct retry_policy {
     int max_retries;            /* RETRY_MAX_RETRIES_MIN..MAX */

@@ -14,6 +14,7 @@ void settings_campaign_defaults(settings_campaign_t *s)
     s->retry_on_voicemail = true;
     s->goal_based_retry = false;
     s->goal_variable = NULL;
+    s->opt_out_variable = NULL;
     s->window_start = SETTINGS_WINDOW_START_DEFAULT;
     s->window_end = SETTINGS_WINDOW_END_DEFAULT;
     s->allowed_days = default_days;
@@ -56,6 +57,29 @@ static void check_time(settings_problems_t *problems, const char *field, const c
         problem_add(problems, field, "%s: %s", field, why);
 }
 
+/* A setting naming a boolean post-call variable of the assistant
+ * (goal_variable, opt_out_variable). */
+static void check_bool_var(settings_problems_t *problems, const char *field, const char *name,
+                           const settings_var_t *vars, size_t n_vars)
+{
+    const settings_var_t *var = NULL;
+    for (size_t i = 0; i < n_vars && !var; i++)
+        if (vars[i].name && strcmp(vars[i].name, name) == 0)
+            var = &vars[i];
+    if (!var) {
+        problem_add(problems, field,
+                    "%s '%.64s' is not a post-call variable of the assistant "
+                    "(allowed: one of its boolean variables, or none)",
+                    field, name);
+    } else if (var->type != MODEL_VAR_BOOLEAN) {
+        const char *type = model_var_type_name(var->type);
+        problem_add(problems, field,
+                    "%s '%.64s' is a %s variable (allowed: a boolean post-call "
+                    "variable of the assistant, or none)",
+                    field, name, type ? type : "unknown");
+    }
+}
+
 int settings_campaign_check(const settings_campaign_t *s, const settings_var_t *vars, size_t n_vars,
                             settings_rules_t *rules, settings_problems_t *problems)
 {
@@ -69,24 +93,11 @@ int settings_campaign_check(const settings_campaign_t *s, const settings_var_t *
                 RETRY_INTERVAL_MAX);
 
     bool has_goal = s->goal_variable && *s->goal_variable;
-    if (has_goal) {
-        const settings_var_t *var = NULL;
-        for (size_t i = 0; i < n_vars && !var; i++)
-            if (vars[i].name && strcmp(vars[i].name, s->goal_variable) == 0)
-                var = &vars[i];
-        if (!var) {
-            problem_add(problems, "goal_variable",
-                        "goal_variable '%.64s' is not a post-call variable of the assistant "
-                        "(allowed: one of its boolean variables, or none)",
-                        s->goal_variable);
-        } else if (var->type != MODEL_VAR_BOOLEAN) {
-            const char *type = model_var_type_name(var->type);
-            problem_add(problems, "goal_variable",
-                        "goal_variable '%.64s' is a %s variable (allowed: a boolean post-call "
-                        "variable of the assistant, or none)",
-                        s->goal_variable, type ? type : "unknown");
-        }
-    }
+    bool has_opt_out = s->opt_out_variable && *s->opt_out_variable;
+    if (has_goal)
+        check_bool_var(problems, "goal_variable", s->goal_variable, vars, n_vars);
+    if (has_opt_out)
+        check_bool_var(problems, "opt_out_variable", s->opt_out_variable, vars, n_vars);
     if (s->goal_based_retry && !has_goal)
         problem_add(problems, "goal_based_retry",
                     "goal_based_retry needs a goal_variable (a boolean post-call variable of "
@@ -134,6 +145,7 @@ int settings_campaign_check(const settings_campaign_t *s, const settings_var_t *
         parsed.retry.retry_on_voicemail = s->retry_on_voicemail;
         parsed.retry.goal_based_retry = s->goal_based_retry;
         parsed.goal_variable = has_goal ? s->goal_variable : NULL;
+        parsed.opt_out_variable = has_opt_out ? s->opt_out_variable : NULL;
         parsed.max_concurrent_calls = (int)s->max_concurrent_calls;
         parsed.calls_per_minute = s->has_calls_per_minute ? (int)s->calls_per_minute : 0;
         *rules = parsed;

@@ -29,7 +29,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return q;
 }
 
-static int64_t day_from_civil(int64_t y, int m, int d)
+int64_t window_day_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = floor_div(y, 400);
@@ -128,7 +128,7 @@ static int local_day(UCalendar *cal, int64_t t_us, int64_t *day, char *errbuf, s
     int32_t d = ucal_get(cal, UCAL_DATE, &status);
     if (U_FAILURE(status))
         return window_icu_fail(errbuf, errlen, "ucal_get", status);
-    *day = day_from_civil(y, m + 1, d);
+    *day = window_day_from_civil(y, m + 1, d);
     return OD_OK;
 }
 

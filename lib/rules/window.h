@@ -108,6 +108,9 @@ int window_spec_check(const window_spec_t *spec, char *errbuf, size_t errlen) OD
 /* Checks that zone is an IANA zone name ICU knows (not a custom offset). */
 int window_zone_check(const char *zone, char *errbuf, size_t errlen) OD_WUR;
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (y-m-d, m 1..12). */
+int64_t window_day_from_civil(int64_t y, int m, int d);
+
 /* Parses "HH:MM" (also "H:MM", and "HH:MM:00" as Postgres prints a time)
  * into a minute of day 0..1439. "24:00" is accepted and gives 0 (midnight
  * ending the day: 18:00–24:00 is the same as 18:00–00:00). */

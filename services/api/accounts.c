@@ -23,13 +23,14 @@
 #include "log.h"
 #include "phone.h"
 #include "resource.h"
+#include "freqcap.h"
 #include "settings.h"
 #include "xmalloc.h"
 
 #define ACCOUNT_COLUMNS                                                                            \
     "SELECT id, name, balance_minor, currency, default_region, quiet_hours_start_min,"             \
     " quiet_hours_end_min, od_us(created_at), od_us(updated_at), legal_profile,"                   \
-    " legal_overrides::text FROM account"
+    " legal_overrides::text, calls_per_24h FROM account"
 
 /* The account row (ACCOUNT_COLUMNS) as the API shows it. */
 static const resource_field_t account_fields_out[] = {
@@ -44,6 +45,7 @@ static const resource_field_t account_fields_out[] = {
     {"updated_at", api_col_time},
     {"legal_profile", api_col_string},
     {"legal_overrides", api_col_json},
+    {"calls_per_24h", api_col_int},
 };
 
 static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
@@ -56,8 +58,8 @@ static const pg_stmt_t account_update_stmt = {
     "account_update",
     "UPDATE account SET name = $2, default_region = $3, quiet_hours_start_min = $4::smallint,"
     " quiet_hours_end_min = $5::smallint, legal_profile = $6, legal_overrides = $7::jsonb,"
-    " updated_at = now() WHERE id = $1::uuid",
-    7};
+    " calls_per_24h = $8::smallint, updated_at = now() WHERE id = $1::uuid",
+    8};
 
 static const pg_stmt_t account_insert_stmt = {
     "account_insert",
@@ -117,20 +119,6 @@ static bool region_parse(api_ctx_t *ctx, const char *field, const char *value, c
         return false;
     }
     snprintf(out, 3, "%s", value);
-    return true;
-}
-
-/* One quiet-hours field of a PATCH: absent keeps the current value. */
-static bool quiet_field(api_ctx_t *ctx, const json_t *body, const char *name, const char **value)
-{
-    const char *s = NULL;
-    jsonio_got_t got = jsonio_string(ctx, body, name, NULL, 16, &s);
-    if (got == JSONIO_ERROR)
-        return false;
-    if (got == JSONIO_NULL)
-        *value = NULL;
-    else if (got == JSONIO_SET)
-        *value = s;
     return true;
 }
 
@@ -244,16 +232,27 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
         (got == JSONIO_SET && !region_parse(ctx, "default_region", s, region)))
         return OD_OK;
     char start_min[8] = "", end_min[8] = "";
-    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
-        !quiet_field(ctx, body, "quiet_hours_end", &qe) ||
+    if (!jsonio_string_or_null(ctx, body, "quiet_hours_start", 16, &qs) ||
+        !jsonio_string_or_null(ctx, body, "quiet_hours_end", 16, &qe) ||
         !quiet_hours_read(ctx, qs, qe, start_min, end_min))
         return OD_OK;
+    char cap[12] = "";
+    if (!PQgetisnull(row, 0, 11))
+        snprintf(cap, sizeof(cap), "%s", PQgetvalue(row, 0, 11));
+    int64_t n = 0;
+    got = jsonio_int(ctx, body, "calls_per_24h", NULL, FREQCAP_CALLS_MIN, FREQCAP_CALLS_MAX, &n);
+    if (got == JSONIO_ERROR)
+        return OD_OK;
+    if (got == JSONIO_NULL)
+        cap[0] = '\0';
+    else if (got == JSONIO_SET)
+        snprintf(cap, sizeof(cap), "%" PRId64, n);
     const char *profile = NULL;
     char *overrides = NULL;
     if (!legal_fields_read(ctx, body, row, &profile, &overrides))
         return OD_OK;
-    const char *params[] = {ctx->account_id,     name,    region,   qs ? start_min : NULL,
-                            qs ? end_min : NULL, profile, overrides};
+    const char *params[] = {ctx->account_id,     name,    region,    qs ? start_min : NULL,
+                            qs ? end_min : NULL, profile, overrides, cap[0] ? cap : NULL};
     int rc = pg_stmt_exec(ctx->db, &account_update_stmt, params, NULL, err, errlen);
     free(overrides);
     return rc;
@@ -261,13 +260,9 @@ static int account_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PGr
 
 void accounts_update(api_ctx_t *ctx)
 {
-    static const char *const allowed[] = {"name",
-                                          "default_region",
-                                          "quiet_hours_start",
-                                          "quiet_hours_end",
-                                          "legal_profile",
-                                          "legal_overrides",
-                                          NULL};
+    static const char *const allowed[] = {
+        "name",          "default_region",  "quiet_hours_start", "quiet_hours_end",
+        "legal_profile", "legal_overrides", "calls_per_24h",     NULL};
     const char *key[] = {ctx->account_id};
     resource_patch_run(ctx, &account_resource, key, allowed, account_update_apply);
 }

@@ -43,7 +43,7 @@
     " c.retry_on_voicemail, c.goal_variable, c.goal_based_retry, c.timezone_mode,"                 \
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
-    " od_us(c.archived_at) FROM campaign c"
+    " od_us(c.archived_at), c.opt_out_variable FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -68,6 +68,7 @@ static const resource_field_t campaign_fields_out[] = {
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
     {"archived_at", api_col_time},
+    {"opt_out_variable", api_col_string},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
@@ -125,11 +126,11 @@ static const pg_stmt_t campaign_insert_stmt = {
     "INSERT INTO campaign (account_id, assistant_id, name, window_start_min, window_end_min,"
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
-    " max_call_duration_s)"
+    " max_call_duration_s, opt_out_variable)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
-    " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int)"
-    " RETURNING id",
-    15};
+    " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
+    " $16) RETURNING id",
+    16};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -138,8 +139,9 @@ static const pg_stmt_t campaign_update_stmt = {
     " retry_interval_min = $8::int, retry_on_voicemail = $9::boolean, goal_variable = $10,"
     " goal_based_retry = $11::boolean, timezone_mode = $12::timezone_mode,"
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
-    " max_call_duration_s = $15::int, updated_at = now() WHERE id = $1::uuid",
-    15};
+    " max_call_duration_s = $15::int, opt_out_variable = $16, updated_at = now()"
+    " WHERE id = $1::uuid",
+    16};
 
 static const resource_t campaign_resource = {
     .not_found = "campaign not found",
@@ -208,6 +210,7 @@ static const char *const campaign_fields[] = {"name",
                                               "max_concurrent_calls",
                                               "calls_per_minute",
                                               "max_call_duration_s",
+                                              "opt_out_variable",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -311,17 +314,12 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         !setting_bool(ctx, body, "goal_based_retry", &in->s.goal_based_retry))
         return false;
 
-    const char *goal = NULL;
-    jsonio_got_t got = jsonio_string(ctx, body, "goal_variable", NULL, 64, &goal);
-    if (got == JSONIO_ERROR)
+    if (!jsonio_string_or_null(ctx, body, "goal_variable", 64, &in->s.goal_variable) ||
+        !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable))
         return false;
-    if (got == JSONIO_NULL)
-        in->s.goal_variable = NULL;
-    else if (got == JSONIO_SET)
-        in->s.goal_variable = goal;
 
     int64_t cpm = 0;
-    got = jsonio_int_any(ctx, body, "calls_per_minute", NULL, &cpm);
+    jsonio_got_t got = jsonio_int_any(ctx, body, "calls_per_minute", NULL, &cpm);
     if (got == JSONIO_ERROR)
         return false;
     if (got == JSONIO_NULL) {
@@ -389,6 +387,7 @@ typedef struct campaign_values {
         duration[16];
     const char *tz_mode;
     const char *goal;
+    const char *opt_out;
 } campaign_values_t;
 
 /* Appends {"field", "message"} to problems. */
@@ -437,6 +436,7 @@ static void campaign_values_fill(const settings_rules_t *rules, const campaign_i
     snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
     out->tz_mode = model_tz_mode_name(rules->tz_mode);
     out->goal = rules->goal_variable;
+    out->opt_out = rules->opt_out_variable;
 }
 
 /* Checks in with lib/settings (and the call duration) and answers 400 with
@@ -477,12 +477,12 @@ static void campaign_input_free(campaign_input_t *in)
     free(in->body_days);
 }
 
-/* The 15 parameters of campaign_insert_stmt (first: the account) and of
+/* The 16 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[15])
+                            const campaign_values_t *v, const char *params[16])
 {
-    const char *values[15] = {first,
+    const char *values[16] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -496,7 +496,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               v->tz_mode,
                               v->concurrent,
                               in->s.has_calls_per_minute ? v->cpm : NULL,
-                              v->duration};
+                              v->duration,
+                              v->opt_out};
     memcpy(params, values, sizeof(values));
 }
 
@@ -523,7 +524,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[15];
+    const char *params[16];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -591,6 +592,7 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->s.has_calls_per_minute = !PQgetisnull(res, 0, 15);
     in->s.calls_per_minute = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
     in->max_call_duration_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
+    in->s.opt_out_variable = PQgetisnull(res, 0, 21) ? NULL : PQgetvalue(res, 0, 21);
 }
 
 /* campaigns_update's step under the lock: the body over the current
@@ -619,7 +621,7 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[15];
+    const char *params[16];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

@@ -13,10 +13,12 @@
  * a number removed concurrently may be re-added for one period, which errs
  * on the side of not calling.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnc_list.h"
 #include "handlers.h"
 #include "jsonio.h"
 #include "log.h"
@@ -30,12 +32,15 @@
 /* A reason is a short note ("asked not to be called", "complaint #123"). */
 #define DNC_REASON_MAX 500
 
-/* An entry as the API shows it: the columns of dnc_get_stmt and dnc_list_stmt
- * (e164, reason, created_at), in order. */
+/* An entry as the API shows it: the columns of DNC_COLUMNS, in order.
+ * created_at is added_at's older name, kept for clients that read it. */
+#define DNC_COLUMNS                                                                                \
+    "SELECT e164, reason, od_us(created_at), source, call_id, list_date::text, od_us(created_at)"  \
+    " FROM dnc"
 static const resource_field_t dnc_fields_out[] = {
-    {"phone", api_col_string},
-    {"reason", api_col_string},
-    {"created_at", api_col_time},
+    {"phone", api_col_string},  {"reason", api_col_string},  {"created_at", api_col_time},
+    {"source", api_col_string}, {"call_id", api_col_string}, {"list_date", api_col_string},
+    {"added_at", api_col_time},
 };
 
 static const pg_stmt_t dnc_insert_stmt = {
@@ -44,14 +49,13 @@ static const pg_stmt_t dnc_insert_stmt = {
     " ON CONFLICT DO NOTHING RETURNING e164",
     3};
 
-static const pg_stmt_t dnc_get_stmt = {
-    "dnc_get",
-    "SELECT e164, reason, od_us(created_at) FROM dnc WHERE account_id = $1::uuid AND e164 = $2", 2};
+static const pg_stmt_t dnc_get_stmt = {"dnc_get",
+                                       DNC_COLUMNS " WHERE account_id = $1::uuid AND e164 = $2", 2};
 
 static const pg_stmt_t dnc_list_stmt = {
     "dnc_list",
-    "SELECT e164, reason, od_us(created_at) FROM dnc WHERE account_id = $1::uuid"
-    " AND ($2::text IS NULL OR e164 > $2) ORDER BY e164 LIMIT $3::int",
+    DNC_COLUMNS " WHERE account_id = $1::uuid AND ($2::text IS NULL OR e164 > $2)"
+                " ORDER BY e164 LIMIT $3::int",
     3};
 
 static const pg_stmt_t dnc_delete_stmt = {
@@ -274,6 +278,238 @@ void dnc_remove(api_ctx_t *ctx)
     const char *members[] = {e164};
     mirror(ctx, "SREM", members, 1);
     api_reply_empty(ctx);
+}
+
+/* ---- bulk lists -------------------------------------------------------------- */
+
+/* Lines per request: 20,000 registry lines are about 400 KB of JSON, under
+ * the API's body limit; outdialctl sends a larger file in such chunks. */
+#define DNC_IMPORT_LINES_MAX 20000
+/* Invalid lines named in the answer: enough to see what is wrong. */
+#define DNC_IMPORT_INVALID_SHOWN 20
+
+static const pg_stmt_t dnc_import_numbers_stmt = {
+    "dnc_import_numbers",
+    "INSERT INTO dnc (account_id, e164, reason, source, list_date)"
+    " SELECT $1::uuid, n, '', $3::dnc_source, $4::date FROM unnest($2::text[]) AS n"
+    " ON CONFLICT DO NOTHING RETURNING e164",
+    4};
+
+static const pg_stmt_t dnc_import_record_stmt = {
+    "dnc_import_record",
+    "INSERT INTO dnc_import (account_id, source, list_date, numbers_read, numbers_added,"
+    " numbers_invalid) VALUES ($1::uuid, $2::dnc_source, $3::date, $4::int, $5::int, $6::int)"
+    " RETURNING id, od_us(imported_at)",
+    6};
+
+/* The account's legal profile when it has one (read through to_jsonb, so
+ * that an account table without the column answers NULL), its newest
+ * registry list and today, as days since 1970. */
+static const pg_stmt_t dnc_registry_stmt = {
+    "dnc_registry",
+    "SELECT to_jsonb(a)->>'legal_profile', max(i.list_date)::text,"
+    " max(i.list_date) - DATE '1970-01-01', current_date - DATE '1970-01-01'"
+    " FROM account a LEFT JOIN dnc_import i ON i.account_id = a.id AND i.source = 'registry'"
+    " WHERE a.id = $1::uuid GROUP BY a.id",
+    1};
+
+/* The registry scrub's state: {"scrub_required", "last_registry_list_date",
+ * "age_days", "max_age_days", "warning"}; NULL after answering 500. */
+static json_t *registry_status(api_ctx_t *ctx)
+{
+    char err[256];
+    PGresult *res = NULL;
+    const char *p[] = {ctx->account_id};
+    int rc = pg_stmt_exec(ctx->db, &dnc_registry_stmt, p, &res, err, sizeof(err));
+    if (rc == OD_OK && PQntuples(res) != 1)
+        rc = od_fail(err, sizeof(err), OD_ERR_NOT_FOUND, "account not found");
+    if (rc) {
+        PQclear(res);
+        api_reply_failure(ctx, rc, err);
+        return NULL;
+    }
+    const char *profile = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
+    bool has_list = !PQgetisnull(res, 0, 1);
+    int64_t list_day = has_list ? strtoll(PQgetvalue(res, 0, 2), NULL, 10) : 0;
+    int64_t today = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    bool required = dnc_registry_required(profile);
+    json_t *out = json_object();
+    json_object_set_new(out, "scrub_required", json_boolean(required));
+    json_object_set_new(out, "last_registry_list_date",
+                        has_list ? json_string(PQgetvalue(res, 0, 1)) : json_null());
+    json_object_set_new(out, "age_days",
+                        has_list ? json_integer((json_int_t)(today - list_day)) : json_null());
+    json_object_set_new(out, "max_age_days", json_integer(DNC_REGISTRY_MAX_AGE_DAYS));
+    json_t *warning = json_null();
+    if (dnc_registry_stale(required, has_list, list_day, today)) {
+        char msg[256];
+        if (has_list)
+            snprintf(msg, sizeof(msg),
+                     "the account's legal profile (%s) requires a national registry scrub every "
+                     "%d days; the newest registry list imported is %" PRId64 " days old",
+                     profile, DNC_REGISTRY_MAX_AGE_DAYS, today - list_day);
+        else
+            snprintf(msg, sizeof(msg),
+                     "the account's legal profile (%s) requires a national registry scrub every "
+                     "%d days; no registry list was imported",
+                     profile, DNC_REGISTRY_MAX_AGE_DAYS);
+        warning = json_string(msg);
+    }
+    json_object_set_new(out, "warning", warning);
+    PQclear(res);
+    return out;
+}
+
+void dnc_registry(api_ctx_t *ctx)
+{
+    json_t *out = registry_status(ctx);
+    if (out)
+        api_reply_json(ctx, 200, out);
+}
+
+/* A bulk list as read: the valid numbers as a Postgres array literal (E.164
+ * needs no quoting) and for the mirror, the invalid lines named. */
+typedef struct dnc_import {
+    const char *source, *list_date;
+    size_t read, n_numbers, invalid;
+    char (*numbers)[PHONE_E164_MAX + 1];
+    const char **members;
+    char *array;
+    json_t *invalid_lines;
+    char id[UUID_STR_LEN];
+    int64_t imported_us;
+    size_t added;
+} dnc_import_t;
+
+/* dnc_import's transaction: the numbers not listed yet, and the import's row. */
+static int dnc_import_tx(api_ctx_t *ctx, void *arg, char *err, size_t errlen)
+{
+    dnc_import_t *im = arg;
+    PGresult *res = NULL;
+    const char *p[] = {ctx->account_id, im->array, im->source, im->list_date};
+    int rc = pg_stmt_exec(ctx->db, &dnc_import_numbers_stmt, p, &res, err, errlen);
+    if (rc)
+        return rc;
+    im->added = (size_t)PQntuples(res);
+    PQclear(res);
+    char read[24], added[24], invalid[24];
+    snprintf(read, sizeof(read), "%zu", im->read);
+    snprintf(added, sizeof(added), "%zu", im->added);
+    snprintf(invalid, sizeof(invalid), "%zu", im->invalid);
+    const char *q[] = {ctx->account_id, im->source, im->list_date, read, added, invalid};
+    rc = pg_stmt_exec(ctx->db, &dnc_import_record_stmt, q, &res, err, errlen);
+    if (rc)
+        return rc;
+    snprintf(im->id, sizeof(im->id), "%s", PQgetvalue(res, 0, 0));
+    im->imported_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    return OD_OK;
+}
+
+/* Reads the body's lines into im; answers 400. */
+static bool dnc_import_read(api_ctx_t *ctx, json_t *lines, dnc_import_t *im)
+{
+    size_t n = json_array_size(lines);
+    if (n == 0 || n > DNC_IMPORT_LINES_MAX) {
+        api_reply_error(ctx, 400, "invalid", "lines",
+                        "lines must hold 1 to %d lines of the file (send a larger file in parts)",
+                        DNC_IMPORT_LINES_MAX);
+        return false;
+    }
+    im->numbers = xcalloc(n, sizeof(*im->numbers));
+    im->members = xcalloc(n, sizeof(*im->members));
+    im->array = xmalloc(n * (PHONE_E164_MAX + 1) + 3);
+    size_t len = 0;
+    im->array[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        json_t *line = json_array_get(lines, i);
+        if (!json_is_string(line)) {
+            api_reply_error(ctx, 400, "invalid", "lines", "lines[%zu] must be a string", i);
+            return false;
+        }
+        const char *why = NULL;
+        char *e164 = im->numbers[im->n_numbers];
+        dnc_line_t kind = dnc_list_line_parse(json_string_value(line), json_string_length(line),
+                                              ctx->region, e164, &why);
+        if (kind == DNC_LINE_SKIP)
+            continue;
+        im->read++;
+        if (kind == DNC_LINE_INVALID) {
+            if (im->invalid++ < DNC_IMPORT_INVALID_SHOWN) {
+                json_t *bad = json_object();
+                json_object_set_new(bad, "line", json_integer((json_int_t)i + 1));
+                json_object_set_new(
+                    bad, "text",
+                    json_stringn(json_string_value(line),
+                                 json_string_length(line) > 64 ? 64 : json_string_length(line)));
+                json_object_set_new(bad, "reason", json_string(why));
+                json_array_append_new(im->invalid_lines, bad);
+            }
+            continue;
+        }
+        if (im->n_numbers)
+            im->array[len++] = ',';
+        size_t l = strlen(e164);
+        memcpy(im->array + len, e164, l);
+        len += l;
+        im->members[im->n_numbers++] = e164;
+    }
+    im->array[len++] = '}';
+    im->array[len] = '\0';
+    return true;
+}
+
+void dnc_import(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"source", "list_date", "lines", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    dnc_import_t im = {.source = "import", .invalid_lines = json_array()};
+    json_t *lines = NULL;
+    int64_t day;
+    if (!jsonio_string_not_null(ctx, body, "source", 16, "source must be import or registry",
+                                &im.source) ||
+        jsonio_string(ctx, body, "list_date", NULL, 16, &im.list_date) == JSONIO_ERROR ||
+        jsonio_array(ctx, body, "lines", NULL, &lines) == JSONIO_ERROR)
+        goto out;
+    if (strcmp(im.source, "import") != 0 && strcmp(im.source, "registry") != 0) {
+        api_reply_error(ctx, 400, "invalid", "source",
+                        "source must be import (the account's own list) or registry (the "
+                        "national registry's), not '%.16s'",
+                        im.source);
+        goto out;
+    }
+    if (!im.list_date || !dnc_list_date_parse(im.list_date, &day)) {
+        api_reply_error(ctx, 400, "invalid", "list_date",
+                        "list_date is required: the date of the list, YYYY-MM-DD");
+        goto out;
+    }
+    if (!dnc_import_read(ctx, lines, &im) || !resource_tx_run(ctx, dnc_import_tx, &im))
+        goto out;
+    mirror(ctx, "SADD", im.members, im.n_numbers);
+    json_t *registry = registry_status(ctx);
+    if (!registry)
+        goto out;
+    char at[40];
+    od_time_format_rfc3339(im.imported_us, at, sizeof(at));
+    json_t *out = json_object();
+    json_object_set_new(out, "id", json_string(im.id));
+    json_object_set_new(out, "source", json_string(im.source));
+    json_object_set_new(out, "list_date", json_string(im.list_date));
+    json_object_set_new(out, "numbers_read", json_integer((json_int_t)im.read));
+    json_object_set_new(out, "numbers_added", json_integer((json_int_t)im.added));
+    json_object_set_new(out, "numbers_invalid", json_integer((json_int_t)im.invalid));
+    json_object_set_new(out, "invalid_lines", im.invalid_lines);
+    im.invalid_lines = NULL;
+    json_object_set_new(out, "imported_at", json_string(at));
+    json_object_set_new(out, "registry", registry);
+    api_reply_json(ctx, 201, out);
+out:
+    json_decref(im.invalid_lines);
+    free(im.array);
+    free(im.members);
+    free(im.numbers);
 }
 
 /* ---- sync ------------------------------------------------------------------ */

@@ -75,6 +75,8 @@ void dnc_add(api_ctx_t *ctx);
 void dnc_list(api_ctx_t *ctx);
 void dnc_get(api_ctx_t *ctx);
 void dnc_remove(api_ctx_t *ctx);
+void dnc_import(api_ctx_t *ctx);
+void dnc_registry(api_ctx_t *ctx);
 
 /* ---- shared helpers ---------------------------------------------------- */
 

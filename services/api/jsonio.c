@@ -140,6 +140,18 @@ bool jsonio_string_not_null(api_ctx_t *ctx, const json_t *obj, const char *name,
     return got != JSONIO_ERROR && got != JSONIO_NULL;
 }
 
+bool jsonio_string_or_null(api_ctx_t *ctx, const json_t *obj, const char *name, size_t max_len,
+                           const char **out)
+{
+    const char *s = NULL;
+    jsonio_got_t got = jsonio_string(ctx, obj, name, NULL, max_len, &s);
+    if (got == JSONIO_NULL)
+        *out = NULL;
+    else if (got == JSONIO_SET)
+        *out = s;
+    return got != JSONIO_ERROR;
+}
+
 jsonio_got_t jsonio_int_any(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                             int64_t *out)
 {

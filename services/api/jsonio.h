@@ -44,6 +44,10 @@ jsonio_got_t jsonio_string(api_ctx_t *ctx, const json_t *obj, const char *name, 
  * False once answered. */
 bool jsonio_string_not_null(api_ctx_t *ctx, const json_t *obj, const char *name, size_t max_len,
                             const char *null_message, const char **out);
+/* A string that may be absent (*out kept) or null (*out = NULL, "none"),
+ * e.g. a setting that can be cleared. False once answered. */
+bool jsonio_string_or_null(api_ctx_t *ctx, const json_t *obj, const char *name, size_t max_len,
+                           const char **out);
 /* An integer (not a real) in [min, max]; the message names the range. */
 jsonio_got_t jsonio_int(api_ctx_t *ctx, const json_t *obj, const char *name, const char *label,
                         int64_t min, int64_t max, int64_t *out);

@@ -100,6 +100,10 @@ static const api_route_t api_routes[] = {
     /* do-not-call list */
     {"POST", "/v1/dnc", dnc_add, NULL, API_AUTH_KEY, "add numbers to the do-not-call list"},
     {"GET", "/v1/dnc", dnc_list, NULL, API_AUTH_KEY, "list the do-not-call list"},
+    {"POST", "/v1/dnc/imports", dnc_import, NULL, API_AUTH_KEY,
+     "import a list of numbers (the account's own, or the national registry's) with its date"},
+    {"GET", "/v1/dnc/registry", dnc_registry, NULL, API_AUTH_KEY,
+     "whether the account's national registry scrub is due"},
     {"GET", "/v1/dnc/{phone}", dnc_get, NULL, API_AUTH_KEY,
      "whether a number is on the do-not-call list"},
     {"DELETE", "/v1/dnc/{phone}", dnc_remove, NULL, API_AUTH_KEY,

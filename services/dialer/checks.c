@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callslots.h"
+#include "freqcap.h"
+#include "log.h"
+
 static void verdict(check_result_t *out, check_verdict_t v, const char *fmt, ...) OD_PRINTF(3, 4);
 
 static void verdict(check_result_t *out, check_verdict_t v, const char *fmt, ...)
@@ -128,6 +132,55 @@ static void take_line(const checks_env_t *env, const dialjob_t *job, int64_t lea
     free(holder);
 }
 
+/* The slots' key of the job's number. */
+static void slot_key(const checks_env_t *env, const dialjob_t *job, char out[RKEYS_KEY_MAX])
+{
+    rkeys_calls(env->prefix, job->account_id, job->e164, out);
+}
+
+/* Step 6. The set's key lives a period of real time (the campaign clock
+ * may run faster) and a minute more after its last slot. */
+static void take_slot(const checks_env_t *env, const dialjob_t *job, check_state_t *st,
+                      check_result_t *out)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    slot_key(env, job, key);
+    int64_t now = od_clock_now_us(env->clk);
+    int64_t ttl_ms = od_clock_real_duration_us(env->clk, FREQCAP_PERIOD_US) / 1000 + 60000;
+    int cap = job->calls_per_24h > FREQCAP_TIMES_MAX ? FREQCAP_TIMES_MAX : (int)job->calls_per_24h;
+    callslots_answer_t ans;
+    int rc = callslots_take(env->redis, key, job->attempt_id, cap, now, FREQCAP_PERIOD_US, ttl_ms,
+                            &ans, err, sizeof(err));
+    if (rc) {
+        verdict(out, CHECK_RETRY, "redis: frequency cap: %s", err);
+        return;
+    }
+    if (ans.taken) {
+        st->holds_slot = true;
+        return;
+    }
+    freqcap_verdict_t v;
+    freqcap_check(cap, ans.times_us, ans.n_times, now, &v);
+    char until[40];
+    od_time_format_rfc3339(v.clears_us, until, sizeof(until));
+    out->reason = MODEL_SKIP_FREQUENCY_CAP;
+    verdict(out, CHECK_SKIP, "%s had %d calls in the last 24 h (cap %d); the next is allowed at %s",
+            job->e164, v.counted, cap, until);
+}
+
+void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st)
+{
+    if (!st->holds_slot)
+        return;
+    char key[RKEYS_KEY_MAX], err[256];
+    slot_key(env, job, key);
+    if (callslots_release(env->redis, key, job->attempt_id, err, sizeof(err)))
+        log_warn("frequency_cap", "attempt %s: slot not given back (counts until it ages out): %s",
+                 job->attempt_id, err);
+    else
+        st->holds_slot = false;
+}
+
 void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms, check_state_t *st,
                 check_result_t *out)
 {
@@ -160,6 +213,11 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
     if (!st->holds_line) {
         take_line(env, job, lease_ms, st, out);
         if (!st->holds_line)
+            return;
+    }
+    if (!st->holds_slot && job->calls_per_24h != DIALJOB_NO_FREQUENCY_CAP) {
+        take_slot(env, job, st, out);
+        if (!st->holds_slot)
             return;
     }
     verdict(out, CHECK_DIAL, "ok");

@@ -10,6 +10,11 @@
  *   5. the line lock of the number (token = the attempt id, so whichever
  *      dialer gets the end-of-call webhook can release it)
  *                                                    else skipped number_busy
+ *   6. when the job carries a frequency cap (DialJob.calls_per_24h): a slot
+ *      among the calls to the number in the last 24 h, across the account's
+ *      campaigns, taken atomically (lib/cache/callslots.h, judged as
+ *      lib/rules/freqcap.h judges)          else skipped frequency_cap
+ *      (the detail says when the cap frees; the line lock is let go)
  *
  * A refusal at 1–3 takes the attempt key too (SET NX, as step 4) before
  * its skipped event is published: the scheduler gives a skipped attempt
@@ -21,6 +26,11 @@
  *
  * Redis errors are CHECK_RETRY: the job waits and runs the checks again,
  * resuming after the attempt key if it was already taken (st keeps that).
+ *
+ * Step 6 is the last: a slot is taken only by a job that will be sent to
+ * the provider at once. A job that is then certainly not placed (the
+ * window guard, a provider refusal, shutdown) gives its slot back
+ * (checks_slot_release).
  */
 #ifndef OUTDIAL_DIALER_CHECKS_H
 #define OUTDIAL_DIALER_CHECKS_H
@@ -50,6 +60,7 @@ typedef enum check_verdict {
 typedef struct check_state {
     bool holds_attempt_key; /* step 4 passed earlier */
     bool holds_line;        /* step 5 passed earlier */
+    bool holds_slot;        /* step 6 took a frequency-cap slot */
 } check_state_t;
 
 typedef struct check_result {
@@ -97,6 +108,11 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
  * 429. CHECK_DIAL, CHECK_SKIP (reason outside_window or
  * campaign_not_running), or CHECK_RETRY on a Redis error. */
 void checks_recheck(const checks_env_t *env, const dialjob_t *job, check_result_t *out);
+
+/* Gives a frequency-cap slot back (step 6) for a job that was certainly not
+ * placed; a Redis error is logged (the slot then counts until it ages out:
+ * stricter, never laxer). */
+void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st);
 
 /* The line lock's key for a number. */
 void checks_line_key(const checks_env_t *env, const char *e164, char out[RKEYS_KEY_MAX]);

@@ -61,6 +61,21 @@ struct dial_job {
 static void job_publish(jobs_t *js, dial_job_t *job);
 static void job_after_init(jobs_t *js, dial_job_t *job);
 
+/* What the checks (checks.h) need of the dialer. */
+static checks_env_t job_checks_env(const jobs_t *js)
+{
+    checks_env_t env = {js->env.lr->redis, js->env.cfg->redis_prefix, js->env.cfg->instance_id,
+                        &js->env.cfg->clk};
+    return env;
+}
+
+/* The job's frequency-cap slot back: it was certainly not placed. */
+static void job_slot_release(jobs_t *js, dial_job_t *job)
+{
+    checks_env_t env = job_checks_env(js);
+    checks_slot_release(&env, job->dj, &job->cst);
+}
+
 /* ---- waiting list ---- */
 
 static void wait_add(jobs_t *js, dial_job_t *job, int64_t wake_real_us)
@@ -182,6 +197,8 @@ static void job_fail(jobs_t *js, dial_job_t *job, const char *kind, bool permane
     }
     if (release_line && job->cst.holds_line)
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+    if (release_line)
+        job_slot_release(js, job);
     log_info("call_failed", "attempt %s lead %s: failed (%s) %s: %s", job->attempt.attempt_id,
              job->attempt.lead_id, permanent ? "permanent" : "transient", reason, detail);
     dial_event_failed(&job->ev, &job->attempt, kind, permanent, reason, "",
@@ -198,6 +215,7 @@ static void job_abandon(jobs_t *js, dial_job_t *job)
     call_drop(js, job);
     if (job->cst.holds_line)
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+    job_slot_release(js, job);
     if (job->cst.holds_attempt_key) {
         rkeys_attempt(js->env.cfg->redis_prefix, job->attempt.attempt_id, key);
         /* Compare-and-delete with our instance id: a fence written by the
@@ -236,6 +254,7 @@ static void job_skip_late(jobs_t *js, dial_job_t *job)
              until, js->env.cfg->window_guard_ms);
     call_drop(js, job);
     line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+    job_slot_release(js, job);
     job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
 }
 
@@ -264,6 +283,7 @@ static void job_post(jobs_t *js, dial_job_t *job)
     if (!allowed) {
         call_drop(js, job);
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+        job_slot_release(js, job); /* not placed: its frequency-cap slot back */
         job_skip(js, job, MODEL_SKIP_LEGAL_RULES, why);
         return;
     }
@@ -295,8 +315,7 @@ static void job_post(jobs_t *js, dial_job_t *job)
 
 static void job_check(jobs_t *js, dial_job_t *job)
 {
-    checks_env_t env = {js->env.lr->redis, js->env.cfg->redis_prefix, js->env.cfg->instance_id,
-                        &js->env.cfg->clk};
+    checks_env_t env = job_checks_env(js);
     check_result_t res;
     checks_run(&env, job->dj, job->lease_ms, &job->cst, &res);
     switch (res.verdict) {
@@ -386,8 +405,7 @@ void jobs_take(jobs_t *js, rd_kafka_message_t *msg)
                                                       : js->env.cfg->default_max_call_s;
     job->max_call_us = od_clock_real_duration_us(&js->env.cfg->clk, max_call_s * OD_USEC_PER_SEC);
     job->lease_ms = job->max_call_us / 1000 + js->env.cfg->line_margin_ms;
-    checks_env_t env = {js->env.lr->redis, js->env.cfg->redis_prefix, js->env.cfg->instance_id,
-                        &js->env.cfg->clk};
+    checks_env_t env = job_checks_env(js);
     checks_line_key(&env, job->dj->e164, job->line_key);
     job_check(js, job);
 }
@@ -558,8 +576,7 @@ void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc)
  * repeat the request. */
 static void job_backoff_over(jobs_t *js, dial_job_t *job)
 {
-    checks_env_t env = {js->env.lr->redis, js->env.cfg->redis_prefix, js->env.cfg->instance_id,
-                        &js->env.cfg->clk};
+    checks_env_t env = job_checks_env(js);
     check_result_t res;
     checks_recheck(&env, job->dj, &res);
     if (res.verdict == CHECK_RETRY) {
@@ -575,6 +592,7 @@ static void job_backoff_over(jobs_t *js, dial_job_t *job)
     if (res.verdict == CHECK_SKIP) {
         call_drop(js, job);
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+        job_slot_release(js, job);
         job_skip(js, job, res.reason, res.detail);
         return;
     }

@@ -647,8 +647,10 @@ static void test_job_events(void **state)
          OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING},
         {MODEL_SKIP_DNC, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC},
         {MODEL_SKIP_NUMBER_BUSY, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY},
+        {MODEL_SKIP_LEGAL_RULES, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES},
+        {MODEL_SKIP_FREQUENCY_CAP, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP},
     };
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         assert_int_equal(dial_skip_reason_to_proto(reasons[i].model), reasons[i].proto);
 
     dial_event_initiated(&e, &a, "call-1", 43);

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callslots.h"
 #include "clock.h"
 #include "codec.h"
 #include "dispatch_plan.h"
+#include "freqcap.h"
 #include "log.h"
+#include "rkeys.h"
 #include "uuid.h"
 #include "xmalloc.h"
 
@@ -131,6 +134,8 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     dialjob_legal_t jl;
     dialjob_legal_init(&jl);
     bool with_rules = acct && legal && acct->profile != LEGAL_PROFILE_NONE;
+    int cap = dispatch_lead_cap(c, with_rules ? legal : NULL);
+    job.calls_per_24h = cap > 0 ? (uint32_t)cap : DIALJOB_NO_FREQUENCY_CAP;
     jl.profile = (char *)legal_profile_name(with_rules ? acct->profile : LEGAL_PROFILE_NONE);
     if (with_rules) {
         jl.jurisdiction = (char *)legal->jurisdiction;
@@ -219,13 +224,35 @@ static pending_job_t *claim_job_slot(dispatch_claim_t *cl, const char *lead_id)
     return job;
 }
 
+/* What one lead may do now (dispatch_plan.h), its number's frequency cap
+ * read from the calls placed to it (callslots.h) when it has one. */
+static int lead_step(const sched_campaign_t *c, const lead_legal_t *legal,
+                     const dispatch_caps_t *caps, const char *lead_tz, const char *e164,
+                     int64_t now_us, dispatch_lead_step_t *step, char *errbuf, size_t errlen)
+{
+    int cap = dispatch_lead_cap(c, legal);
+    if (cap == 0)
+        return dispatch_lead_decide(c, legal, lead_tz, e164, now_us, step, errbuf, errlen);
+    callslots_answer_t calls = {0};
+    if (caps && caps->redis) {
+        char key[RKEYS_KEY_MAX], err[256];
+        rkeys_calls(caps->prefix, c->account_id, e164, key);
+        if (callslots_read(caps->redis, key, now_us - FREQCAP_PERIOD_US, &calls, err, sizeof(err)))
+            log_warn("frequency_cap", "campaign %s: calls to %s not read (%s); the dialer checks",
+                     c->id, e164, err);
+    }
+    return dispatch_lead_cap_decide(c, legal, lead_tz, e164, cap, calls.times_us, calls.n_times,
+                                    now_us, step, errbuf, errlen);
+}
+
 /* Row i of a claim (columns as claim_stmt): deferred when its own window is
- * closed, else encoded as a job, and (window per lead) queued to be
- * scheduled with a new attempt id. The shared claim has scheduled its rows
- * already, with the attempt id in column 6. */
+ * closed or its number's cap full, else encoded as a job, and (window per
+ * lead) queued to be scheduled with a new attempt id. The shared claim has
+ * scheduled its rows already, with the attempt id in column 6. */
 static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
-                     const dispatch_plan_t *plan, const PGresult *res, int i, int64_t now_us,
-                     dispatch_claim_t *cl, dispatch_stats_t *st, char *errbuf, size_t errlen)
+                     const dispatch_caps_t *caps, const dispatch_plan_t *plan, const PGresult *res,
+                     int i, int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st,
+                     char *errbuf, size_t errlen)
 {
     const char *lead_id = PQgetvalue(res, i, 0), *e164 = PQgetvalue(res, i, 1);
     dispatch_lead_step_t step = {.claim = true, .not_after_us = plan->not_after_us};
@@ -242,8 +269,8 @@ static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
             lead_legal = &legal;
         }
         if (wrc == OD_OK)
-            wrc = dispatch_lead_decide(c, lead_legal, PQgetvalue(res, i, 2), e164, now_us, &step,
-                                       werr, sizeof(werr));
+            wrc = lead_step(c, lead_legal, caps, PQgetvalue(res, i, 2), e164, now_us, &step, werr,
+                            sizeof(werr));
         if (wrc)
             return od_fail(errbuf, errlen, wrc, "lead %s: %s", lead_id, werr);
         if (step.never_opens)
@@ -303,8 +330,9 @@ static int claim_batch_write(pg_conn_t *db, const char *now, dispatch_plan_t *pl
  * and writes what becomes of each. *more: the batch was full, so more may
  * be due. */
 static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const legal_account_t *acct,
-                       dispatch_plan_t *plan, int64_t now_us, dispatch_claim_t *cl,
-                       dispatch_stats_t *st, bool *more, char *errbuf, size_t errlen)
+                       const dispatch_caps_t *caps, dispatch_plan_t *plan, int64_t now_us,
+                       dispatch_claim_t *cl, dispatch_stats_t *st, bool *more, char *errbuf,
+                       size_t errlen)
 {
     char now[24], limit[24];
     snprintf(now, sizeof(now), "%" PRId64, now_us);
@@ -322,7 +350,7 @@ static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const legal_acc
     pg_array_reset(&cl->defer_ids);
     pg_array_reset(&cl->defer_due);
     for (int i = 0; i < rows && rc == OD_OK; i++)
-        rc = claim_row(c, acct, plan, res, i, now_us, cl, st, errbuf, errlen);
+        rc = claim_row(c, acct, caps, plan, res, i, now_us, cl, st, errbuf, errlen);
     PQclear(res);
     if (rc)
         return rc;
@@ -364,8 +392,8 @@ static int store_tokens(pg_conn_t *db, const sched_campaign_t *c, const dispatch
  * batch while slots are left and leads are due, store the bucket, commit,
  * then produce. */
 int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
-                      const char *campaign_id, int64_t now_us, int batch_size, dispatch_stats_t *st,
-                      char *errbuf, size_t errlen)
+                      const dispatch_caps_t *caps, const char *campaign_id, int64_t now_us,
+                      int batch_size, dispatch_stats_t *st, char *errbuf, size_t errlen)
 {
     sched_campaign_t c;
     dispatch_plan_t plan;
@@ -393,7 +421,7 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
             goto fail;
     }
     for (bool more = plan.verdict == DISPATCH_CLAIM; more && plan.slots > 0;) {
-        rc = claim_batch(db, &c, &acct, &plan, now_us, &cl, st, &more, errbuf, errlen);
+        rc = claim_batch(db, &c, &acct, caps, &plan, now_us, &cl, st, &more, errbuf, errlen);
         if (rc)
             goto fail;
     }
@@ -414,9 +442,9 @@ out:
     return rc;
 }
 
-int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic, int64_t now_us,
-                 int batch_size, item_backoff_t *skip, dispatch_stats_t *st, char *errbuf,
-                 size_t errlen)
+int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_topic,
+                 const dispatch_caps_t *caps, int64_t now_us, int batch_size, item_backoff_t *skip,
+                 dispatch_stats_t *st, char *errbuf, size_t errlen)
 {
     PGresult *res = NULL;
     int rc = pg_stmt_exec(db, &running_stmt, NULL, &res, errbuf, errlen);
@@ -431,7 +459,7 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
             continue;
         }
         char cerr[512];
-        rc = dispatch_campaign(db, producer, dial_topic, id, now_us, batch_size, st, cerr,
+        rc = dispatch_campaign(db, producer, dial_topic, caps, id, now_us, batch_size, st, cerr,
                                sizeof(cerr));
         if (rc == OD_OK) {
             item_backoff_ok(skip, id);

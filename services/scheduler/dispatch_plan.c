@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "freqcap.h"
+
 /* The token bucket of calls_per_minute: refills at cpm per minute up to a
  * burst of cpm / 6 (ten seconds' worth, at least 1), so a campaign limited
  * to 60 calls a minute starts at most 10 at once instead of 60. */
@@ -28,7 +30,8 @@ int dispatch_plan_make(const sched_campaign_t *c, int64_t now_us, int batch_size
     plan->wake_us = INT64_MAX;
     plan->batch_size = batch_size;
     plan->store_tokens = c->calls_per_minute > 0;
-    plan->shared_window = sched_window_is_shared(c);
+    /* A frequency cap is per number: each lead needs a look of its own. */
+    plan->shared_window = sched_window_is_shared(c) && dispatch_lead_cap(c, NULL) == 0;
 
     plan->slots = c->max_concurrent_calls - c->in_flight;
     if (c->calls_per_minute > 0) {
@@ -91,7 +94,7 @@ double dispatch_plan_tokens_left(const dispatch_plan_t *plan)
 const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule)
 {
     static const char *const names[] = {"window", "legal_hours", "legal_closed_day",
-                                        "legal_holiday"};
+                                        "legal_holiday", "frequency_cap"};
     return rule < DISPATCH_DEFER_RULE_COUNT ? names[rule] : "unknown";
 }
 
@@ -142,5 +145,31 @@ int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, c
     }
     step->claim = true;
     step->not_after_us = slot.close_us;
+    return OD_OK;
+}
+
+int dispatch_lead_cap(const sched_campaign_t *c, const lead_legal_t *legal)
+{
+    return freqcap_effective(c->calls_per_24h, legal ? legal->rules.calls_per_24h : 0);
+}
+
+int dispatch_lead_cap_decide(const sched_campaign_t *c, const lead_legal_t *legal,
+                             const char *lead_tz, const char *e164, int cap,
+                             const int64_t *call_times_us, size_t n, int64_t now_us,
+                             dispatch_lead_step_t *step, char *errbuf, size_t errlen)
+{
+    freqcap_verdict_t v;
+    freqcap_check(cap, call_times_us, n, now_us, &v);
+    if (v.allowed)
+        return dispatch_lead_decide(c, legal, lead_tz, e164, now_us, step, errbuf, errlen);
+    /* Full: the lead's windows as they stand when the cap frees. */
+    int rc = dispatch_lead_decide(c, legal, lead_tz, e164, v.clears_us, step, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (step->claim)
+        step->defer_to_us = v.clears_us;
+    step->claim = false;
+    step->not_after_us = 0;
+    step->rule = DISPATCH_DEFER_FREQUENCY_CAP;
     return OD_OK;
 }

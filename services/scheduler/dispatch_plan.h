@@ -24,7 +24,7 @@
  *   | shared window open                     | CLAIM           | never; not_after_us = |
  *   |                                        |                 | the window's close    |
  *   | window per lead (tz mode lead, quiet   | CLAIM           | never; each lead is   |
- *   |   hours)                               |                 | judged by lead_decide |
+ *   |   hours, or a frequency cap)           |                 | judged by lead_decide |
  *
  * The next token arrives (1 - tokens) / calls_per_minute minutes after now
  * (plus 1 us).
@@ -49,6 +49,19 @@
  *   | never opens together       | defer a day (never_opens: look again     |
  *   | (quiet hours vs window vs  | tomorrow rather than spin on it)         |
  *   |  legal rules)              |                                          |
+ *
+ * Under a frequency cap (dispatch_lead_cap_decide; freqcap.h), from the
+ * calls to the lead's number in the last 24 h across the account; the cap
+ * is the smaller of the account's and the callee's jurisdiction's
+ * (dispatch_lead_cap):
+ *
+ *   | cap at now            | step                                          |
+ *   |-----------------------|-----------------------------------------------|
+ *   | none, or a slot free  | as dispatch_lead_decide at now                |
+ *   | full, frees at T      | defer (rule frequency_cap) to T when its      |
+ *   |                       | window is open at T, else to the window's     |
+ *   |                       | first opening after T (no call comes in       |
+ *   |                       | between: the cap is still free then)          |
  */
 #ifndef OUTDIAL_DISPATCH_PLAN_H
 #define OUTDIAL_DISPATCH_PLAN_H
@@ -106,10 +119,12 @@ typedef enum dispatch_defer_rule {
     DISPATCH_DEFER_LEGAL_HOURS,   /* the callee's legal hours */
     DISPATCH_DEFER_LEGAL_DAY,     /* a day the callee's rules close (Sunday) */
     DISPATCH_DEFER_LEGAL_HOLIDAY, /* a holiday of the callee's rules */
+    DISPATCH_DEFER_FREQUENCY_CAP, /* the number's frequency cap is full (freqcap.h) */
     DISPATCH_DEFER_RULE_COUNT,
 } dispatch_defer_rule_t;
 
-/* "window", "legal_hours", "legal_closed_day", "legal_holiday". */
+/* "window", "legal_hours", "legal_closed_day", "legal_holiday",
+ * "frequency_cap". */
 const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule);
 
 /* What to do with one due lead when the window is per lead. */
@@ -129,5 +144,18 @@ typedef struct dispatch_lead_step {
 int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, const char *lead_tz,
                          const char *e164, int64_t now_us, dispatch_lead_step_t *step, char *errbuf,
                          size_t errlen) OD_WUR;
+
+/* The frequency cap of a lead of c (freqcap.h), 0 for none: the smaller of
+ * the account's own and, when legal is not NULL, the smallest cap of the
+ * callee's legal rules (freqcap_effective). */
+int dispatch_lead_cap(const sched_campaign_t *c, const lead_legal_t *legal);
+
+/* dispatch_lead_decide (legal as there) under a frequency cap of cap calls
+ * (0: none), given the times of the calls to the lead's number
+ * (call_times_us, n; see the table above). Errors as dispatch_lead_decide. */
+int dispatch_lead_cap_decide(const sched_campaign_t *c, const lead_legal_t *legal,
+                             const char *lead_tz, const char *e164, int cap,
+                             const int64_t *call_times_us, size_t n, int64_t now_us,
+                             dispatch_lead_step_t *step, char *errbuf, size_t errlen) OD_WUR;
 
 #endif

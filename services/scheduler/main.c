@@ -231,8 +231,9 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         }
         dispatch_stats_t dst;
         dispatch_stats_init(&dst);
-        if (dispatch_all(db, s->producer, s->dial_topic, now, (int)s->batch, s->dispatch_skip, &dst,
-                         err, sizeof(err))) {
+        dispatch_caps_t caps = {r, s->redis_prefix};
+        if (dispatch_all(db, s->producer, s->dial_topic, &caps, now, (int)s->batch,
+                         s->dispatch_skip, &dst, err, sizeof(err))) {
             log_warn("dispatch", "%s", err);
             ok = false;
         }

@@ -9,6 +9,7 @@
 #include "lead_finish.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "opt_out.h"
 #include "sched_campaign.h"
 #include "uuid.h"
 #include "xmalloc.h"
@@ -121,6 +122,8 @@ static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
         return MODEL_SKIP_NUMBER_BUSY;
     case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES:
         return MODEL_SKIP_LEGAL_RULES;
+    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP:
+        return MODEL_SKIP_FREQUENCY_CAP;
     default:
         return MODEL_SKIP_OUTSIDE_WINDOW;
     }
@@ -273,7 +276,8 @@ typedef struct slot {
     results_campaign_t c;
     char camp_err[256];
     results_writes_t w;
-    bool writing; /* decided in this transaction; its writes are in the pipeline */
+    bool writing;          /* decided in this transaction; its writes are in the pipeline */
+    char opt_out_e164[24]; /* w.opt_out: the number, kept past the lead row's result */
     lead_finish_event_t finished;
     /* The write parameters live to the end of the transaction. */
     char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], next[24],
@@ -324,6 +328,7 @@ static void slot_campaign(slot_t *s, int64_t now_us)
     s->c.account_id = s->campaign.account_id;
     s->c.retry = s->campaign.retry;
     s->c.goal_variable = s->campaign.goal_variable;
+    s->c.opt_out_variable = s->campaign.opt_out_variable;
     s->c.rc = sched_lead_window(&s->campaign, s->row.timezone, s->row.lead.e164, now_us,
                                 &s->c.window, s->camp_err, sizeof(s->camp_err));
 }
@@ -537,7 +542,7 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
             break;
         rc = slot_writes(s, now_us, writes, &n_writes, errbuf, errlen);
         s->writing = true;
-        more = more || s->w.charge || s->w.lead_finished;
+        more = more || s->w.charge || s->w.lead_finished || s->w.opt_out;
     }
     *used = i;
     if (rc == OD_OK)
@@ -545,6 +550,14 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
     for (size_t k = 0; rc == OD_OK && more && k < *used; k++)
         if (slots[k].writing && slots[k].w.charge)
             rc = charge_step(db, &slots[k], now_us, paused, errbuf, errlen);
+    for (size_t k = 0; rc == OD_OK && more && k < *used; k++) {
+        slot_t *s = &slots[k];
+        if (!s->writing || !s->w.opt_out)
+            continue;
+        snprintf(s->opt_out_e164, sizeof(s->opt_out_e164), "%s", s->row.lead.e164);
+        rc = opt_out_apply_tx(db, s->campaign.account_id, s->opt_out_e164, s->event.attempt_id,
+                              s->event.lead_id, now_us, &s->out->leads_stopped, errbuf, errlen);
+    }
     for (size_t k = 0; rc == OD_OK && more && k < *used; k++) {
         slot_t *s = &slots[k];
         if (s->writing && s->w.lead_finished)
@@ -560,6 +573,7 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
         if (s->writing) {
             s->out->effect = s->w.effect;
             s->out->lead_finished = s->w.lead_finished;
+            s->out->opted_out = s->w.opt_out;
         }
     }
     for (size_t k = 0; k < n; k++)
@@ -613,6 +627,10 @@ int results_apply_batch(pg_conn_t *db, redis_t *r, const char *redis_prefix,
         rc = apply_tx(db, &slots[done], take, now_us, &paused, &used, errbuf, errlen);
         if (rc == OD_OK)
             paused_mirror(r, redis_prefix, &paused);
+        for (size_t k = done; rc == OD_OK && k < done + used; k++)
+            if (outs[k].opted_out)
+                opt_out_mirror(r, redis_prefix, slots[k].campaign.account_id,
+                               slots[k].opt_out_e164);
         paused_free(&paused);
         if (rc == OD_OK) {
             done += used;

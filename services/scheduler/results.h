@@ -44,14 +44,16 @@ typedef struct results_outcome {
     results_effect_t effect;
     bool lead_finished;   /* the lead reached completed or max_retries */
     int paused_campaigns; /* campaigns paused for insufficient balance */
+    bool opted_out;       /* the callee opted out: the number is on the DNC list (opt_out.h) */
+    size_t leads_stopped; /* for opted_out: the account's other leads of the number ended */
 } results_outcome_t;
 
 /* Applies evs[0..n) (n >= 1, any number: they are cut into transactions
  * of at most RESULTS_BATCH_MAX) at campaign time now_us; outs[i] receives
  * what evs[i] did. r (may be NULL) receives the Redis mirror of campaigns
- * paused for balance. An event that can never apply (lead of another
- * campaign, no number, data the database refuses) is rejected in its
- * outcome and the others apply.
+ * paused for balance and of numbers opted out (the DNC set). An event that can never apply (lead of
+ * another campaign, no number, data the database refuses) is rejected in its outcome and the others
+ * apply.
  *
  * OD_OK when every event was applied or rejected. A database error (the
  * database is away, a deadlock) returns its code: the events of the failed

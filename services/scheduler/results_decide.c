@@ -18,15 +18,15 @@ static int call_rank(model_call_status_t s)
     }
 }
 
-/* The goal variable's value in the post-call variables, if reported as a
- * boolean. */
-static model_goal_t goal_from_variables(const char *json, const char *goal_variable)
+/* A boolean variable's value in the post-call variables (the goal, the
+ * opt-out), if reported as a boolean. */
+static model_goal_t bool_from_variables(const char *json, const char *name)
 {
-    if (!goal_variable || !goal_variable[0] || !json || !json[0])
+    if (!name || !name[0] || !json || !json[0])
         return MODEL_GOAL_ABSENT;
     json_error_t jerr;
     json_t *vars = json_loads(json, 0, &jerr);
-    json_t *v = json_is_object(vars) ? json_object_get(vars, goal_variable) : NULL;
+    json_t *v = json_is_object(vars) ? json_object_get(vars, name) : NULL;
     model_goal_t goal = MODEL_GOAL_ABSENT;
     if (json_is_boolean(v))
         goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
@@ -138,7 +138,7 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         .answered_by = ev->answered_by,
         .permanent_failure = ev->failure == RESULTS_FAILURE_PERMANENT,
         .skip_reason = ev->skip_reason,
-        .goal = goal_from_variables(ev->post_call_variables_json, c->goal_variable),
+        .goal = bool_from_variables(ev->post_call_variables_json, c->goal_variable),
         .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
     };
     /* A revisited lead already counted the attempt when it was closed. */
@@ -168,6 +168,11 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         d.attempts = lead->attempts; /* a skipped or never placed job uses no attempt */
     if (given_back && lead->attempts == 0 && d.status == MODEL_LEAD_RESCHEDULED)
         d.status = MODEL_LEAD_CREATED; /* never called, as after a skipped first job */
+    if (out->opt_out) {                /* the callee asked never to be called again */
+        d.status = MODEL_LEAD_COMPLETED;
+        d.outcome = MODEL_OUTCOME_OPTED_OUT;
+        d.next_attempt_us = 0;
+    }
     results_lead_end_t *end = &out->end;
     out->lead_end = true;
     end->status = d.status;
@@ -211,6 +216,9 @@ int results_decide(const results_event_t *ev, const results_lead_t *lead,
 
     bool terminal = model_call_status_is_terminal(ev->status);
     out->charge = terminal && ev->status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
+    if (terminal && ev->status != MODEL_CALL_SKIPPED && c->rc == OD_OK)
+        out->opt_out = bool_from_variables(ev->post_call_variables_json, c->opt_out_variable) ==
+                       MODEL_GOAL_TRUE;
     if (out->charge && (rc = campaign_needed(c, errbuf, errlen)) != OD_OK)
         return rc;
 

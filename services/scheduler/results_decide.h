@@ -48,6 +48,15 @@
  *
  *   After the charge (results_charge_pauses): a balance at zero or below
  *   pauses the account's running campaigns (insufficient_balance).
+ *
+ *   Opt-out (docs/compliance.md): a terminal, non-skipped event whose
+ *   post-call variables report the campaign's opt_out_variable true, and
+ *   that is not a replay, sets opt_out whatever the lead's state (a stale
+ *   or late result too: the callee's request holds): the write step puts
+ *   the number on the account's DNC list (source call, this call) and ends
+ *   the account's other waiting leads of the number (opt_out.h). When the
+ *   event also ends its lead, the lead ends completed (opted_out), the goal
+ *   still recorded.
  */
 #ifndef OUTDIAL_RESULTS_DECIDE_H
 #define OUTDIAL_RESULTS_DECIDE_H
@@ -124,8 +133,9 @@ typedef struct results_campaign {
     const char *error; /* message for rc */
     const char *account_id;
     retry_policy_t retry;
-    const char *goal_variable; /* "" when none */
-    lead_window_t window;      /* the lead's calling window (sched_lead_window) */
+    const char *goal_variable;    /* "" when none */
+    const char *opt_out_variable; /* "" or NULL when none */
+    lead_window_t window;         /* the lead's calling window (sched_lead_window) */
 } results_campaign_t;
 
 typedef enum results_call_write {
@@ -181,6 +191,7 @@ typedef struct results_writes {
     bool lead_end;        /* end the attempt: end */
     results_lead_end_t end;
     bool lead_finished; /* end is final: lead_finished event, contact-group step */
+    bool opt_out;       /* the callee opted out: DNC entry, the number's other leads stopped */
 } results_writes_t;
 
 /* Decides the writes of ev at campaign time now_us from the rows as read.

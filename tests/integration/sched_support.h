@@ -601,7 +601,8 @@ static inline dispatch_stats_t sched_dispatch(sched_fx_t *fx, const char *campai
     char err[512];
     dispatch_stats_t st;
     dispatch_stats_init(&st);
-    int rc = dispatch_campaign(fx->db, g_env.producer, g_env.dial_topic, campaign_id, now_us,
+    dispatch_caps_t caps = {g_env.redis, g_env.redis_prefix};
+    int rc = dispatch_campaign(fx->db, g_env.producer, g_env.dial_topic, &caps, campaign_id, now_us,
                                DISPATCH_BATCH_DEFAULT, &st, err, sizeof(err));
     if (rc)
         fail_msg("dispatch_campaign: %s (%s)", err, od_err_name(rc));
@@ -615,8 +616,9 @@ static inline dispatch_stats_t sched_dispatch_all(sched_fx_t *fx, int64_t now_us
     char err[512];
     dispatch_stats_t st;
     dispatch_stats_init(&st);
-    int rc = dispatch_all(fx->db, g_env.producer, g_env.dial_topic, now_us, DISPATCH_BATCH_DEFAULT,
-                          NULL, &st, err, sizeof(err));
+    dispatch_caps_t caps = {g_env.redis, g_env.redis_prefix};
+    int rc = dispatch_all(fx->db, g_env.producer, g_env.dial_topic, &caps, now_us,
+                          DISPATCH_BATCH_DEFAULT, NULL, &st, err, sizeof(err));
     if (rc)
         fail_msg("dispatch_all: %s (%s)", err, od_err_name(rc));
     sched_drain();

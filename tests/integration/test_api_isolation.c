@@ -76,6 +76,8 @@ static const route_case_t cases[] = {
     {"GET", "/v1/calls/{call_id}", NULL, EXPECT_404},
     {"POST", "/v1/dnc", NULL, EXPECT_404}, /* adds to B's own list: checked below */
     {"GET", "/v1/dnc", NULL, EXPECT_EMPTY},
+    {"POST", "/v1/dnc/imports", NULL, EXPECT_404}, /* B's own list: checked below */
+    {"GET", "/v1/dnc/registry", NULL, EXPECT_404}, /* B's own scrub: checked below */
     {"GET", "/v1/dnc/{phone}", NULL, EXPECT_404},
     {"DELETE", "/v1/dnc/{phone}", NULL, EXPECT_404},
 };
@@ -283,6 +285,20 @@ static void test_isolation(void **state)
     assert_string_equal(a_after, a_secret);
     r = api_call(&api, "POST", "/v1/dnc", b.key, "{\"phone\":\"%s\"}", ids[6].value);
     assert_int_equal(r.status, 201); /* B's own list: newly added there */
+    api_resp_free(&r);
+    r = api_call(&api, "DELETE", "/v1/dnc/+14155550177", b.key, NULL);
+    assert_int_equal(r.status, 204);
+    api_resp_free(&r);
+    /* A bulk list of B's adds A's number to B's list alone. */
+    r = api_call(&api, "POST", "/v1/dnc/imports", b.key,
+                 "{\"list_date\":\"2026-12-01\",\"lines\":[\"%s\"]}", ids[6].value);
+    api_expect(&r, 201, "B's list");
+    assert_int_equal(api_int(&r, "numbers_added"), 1);
+    assert_no_leak(&r, &cases[0]);
+    api_resp_free(&r);
+    r = api_call(&api, "GET", "/v1/dnc/registry", b.key, NULL);
+    api_expect(&r, 200, "B's registry scrub");
+    assert_no_leak(&r, &cases[0]);
     api_resp_free(&r);
     r = api_call(&api, "DELETE", "/v1/dnc/+14155550177", b.key, NULL);
     assert_int_equal(r.status, 204);

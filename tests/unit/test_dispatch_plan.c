@@ -3,7 +3,8 @@
  * skewed clocks, the wait for the next token), the shared window (open,
  * closed until later in the day or after a weekend, across midnight, all
  * day) and the window per lead (tz mode lead, quiet hours, a window that
- * never opens) — then batches taking slots and tokens, and errors. */
+ * never opens), a lead under a frequency cap — then batches taking slots
+ * and tokens, and errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +301,102 @@ static void test_lead_table(void **state)
     }
 }
 
+/* A frequency cap: every row of dispatch_plan.h's cap table, the shared
+ * window given up for a look per lead, and the cap freeing at night (the
+ * lead waits for its window). Times are calls placed to the lead's number. */
+typedef struct cap_case {
+    const char *name;
+    int cap;
+    const char *calls[4]; /* NULL-terminated */
+    const char *now;
+    bool want_claim, want_capped; /* capped: deferred by rule frequency_cap */
+    const char *want;             /* claim: not_after; else defer_to */
+} cap_case_t;
+
+/* clang-format off */
+static const cap_case_t cap_cases[] = {
+    {"no cap: as the window says", 0, {"2024-06-05T09:10-04:00", "2024-06-05T09:20-04:00"}, WED_10,
+     true, false, WED_18},
+    {"a slot free", 3, {"2024-06-05T09:10-04:00", "2024-06-04T11:00-04:00"}, WED_10,
+     true, false, WED_18},
+    {"full, frees inside the window", 2, {"2024-06-05T09:10-04:00", "2024-06-04T12:30-04:00"},
+     WED_10, false, true, "2024-06-05T12:30-04:00"},
+    {"full, frees at night: the window's next opening", 2,
+     {"2024-06-05T09:10-04:00", "2024-06-04T20:00-04:00"}, WED_10, false, true,
+     "2024-06-06T09:00-04:00"},
+    {"full, the oldest of three must age out (cap 2)", 2,
+     {"2024-06-05T09:10-04:00", "2024-06-05T09:40-04:00", "2024-06-04T14:00-04:00"}, WED_10,
+     false, true, "2024-06-06T09:10-04:00"},
+    {"full, frees on Saturday: Monday's opening", 1, {"2024-06-07T17:00-04:00"},
+     "2024-06-07T17:30-04:00", false, true, "2024-06-10T09:00-04:00"},
+    {"calls older than 24 h do not count", 1, {"2024-06-04T09:59-04:00"}, WED_10,
+     true, false, WED_18},
+};
+/* clang-format on */
+
+static void test_cap_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cap_cases) / sizeof(cap_cases[0]); i++) {
+        const cap_case_t *k = &cap_cases[i];
+        sched_campaign_t c = campaign();
+        c.calls_per_24h = k->cap;
+        assert_int_equal(dispatch_lead_cap(&c, NULL), k->cap);
+        int64_t times[4];
+        size_t n = 0;
+        for (; n < 4 && k->calls[n]; n++)
+            times[n] = T(k->calls[n]);
+        dispatch_lead_step_t step;
+        char err[256];
+        int rc = dispatch_lead_cap_decide(&c, NULL, "", "+12125550100", k->cap, times, n, T(k->now),
+                                          &step, err, sizeof(err));
+        if (rc)
+            fail_msg("%s: %s", k->name, err);
+        bool capped = !step.claim && step.rule == DISPATCH_DEFER_FREQUENCY_CAP;
+        if (step.claim != k->want_claim || capped != k->want_capped)
+            fail_msg("%s: claim %d capped %d", k->name, step.claim, capped);
+        assert_instant(k->name, step.claim ? "not_after" : "defer_to",
+                       step.claim ? step.not_after_us : step.defer_to_us, T(k->want));
+
+        /* The shared window is given up when a cap applies. */
+        dispatch_plan_t plan;
+        assert_int_equal(dispatch_plan_make(&c, T(k->now), 500, &plan, err, sizeof(err)), OD_OK);
+        assert_int_equal(plan.shared_window, k->cap == 0);
+    }
+}
+
+/* The callee's jurisdiction's cap (rules/us.json: FL 3 calls a day) joins
+ * the account's: the smaller applies, only under a legal profile. */
+static void test_cap_state(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *profile;
+        int account_cap, want;
+    } cases[] = {
+        {"us_states", 0, 3},  {"us_states", 2, 2}, {"us_states", 5, 3},
+        {"us_federal", 0, 0}, {"none", 5, 5},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sched_campaign_t c = campaign();
+        c.calls_per_24h = cases[i].account_cap;
+        char err[256] = "";
+        legal_account_t acct;
+        assert_int_equal(legal_account_init(&acct, legal_pack_builtin(), cases[i].profile, NULL,
+                                            err, sizeof(err)),
+                         OD_OK);
+        c.legal_profile = acct.profile;
+        lead_legal_t legal;
+        if (campaign_lead_legal(&c, &acct, "", "+13055550100", "FL", T(WED_10), &legal, err,
+                                sizeof(err)))
+            fail_msg("%s: %s", cases[i].profile, err);
+        if (dispatch_lead_cap(&c, &legal) != cases[i].want)
+            fail_msg("%s, account cap %d: cap %d, want %d", cases[i].profile, cases[i].account_cap,
+                     dispatch_lead_cap(&c, &legal), cases[i].want);
+        legal_account_clear(&acct);
+    }
+}
+
 /* One lead under a legal profile: the campaign window (09:00-21:00 every
  * day in New York) meets the callee's rules. */
 typedef struct legal_case {
@@ -394,4 +491,4 @@ static void test_errors(void **state)
 }
 
 OD_TEST_MAIN(NULL, NULL, test_plan_table, test_plan_window_per_lead, test_lead_legal,
-             test_plan_take, test_lead_table, test_errors)
+             test_plan_take, test_lead_table, test_cap_table, test_cap_state, test_errors)

@@ -62,6 +62,7 @@ static void dialjob_full(dialjob_t *job)
     job_legal.n_zones = 2;
     job_legal.overrides_json = "[{\"code\":\"FL\",\"calls_per_24h\":2}]";
     job->legal = &job_legal;
+    job->calls_per_24h = 3;
 }
 
 static void callevent_full(callevent_t *event)
@@ -208,6 +209,7 @@ static void test_dialjob_round_trip(void **state)
     assert_int_equal(out->legal->n_zones, 2);
     assert_string_equal(out->legal->zones[1], "America/Chicago");
     assert_string_equal(out->legal->overrides_json, in.legal->overrides_json);
+    assert_int_equal(out->calls_per_24h, in.calls_per_24h);
     dialjob_free(out);
     free(buf);
 }
@@ -580,6 +582,12 @@ static void test_dialjob_field_errors(void **state)
     job.not_after_us = 0;
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "DialJob.not_after_us: required (microseconds since the Unix epoch)");
+
+    /* The frequency cap is required: a job of an older scheduler is refused. */
+    dialjob_full(&job);
+    job.calls_per_24h = 0;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "DialJob.calls_per_24h: missing"));
 
     dialjob_full(&job);
     job.lead_name = "bad \xC3\x28 byte";

@@ -661,6 +661,60 @@ static void test_goal_variables(void **state)
     }
 }
 
+/* Opt-out: the campaign's variable reported true ends the lead completed
+ * (opted_out) and asks for the DNC entry, also for a stale or late result;
+ * false, absent, not a boolean, a replay or a skipped job do not. */
+static void test_opt_out(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *json;
+        int lead; /* L_* */
+        int call; /* C_* */
+        bool opt_out, ends;
+    } cases[] = {
+        {"true: opted out, lead ends", "{\"opted_out\": true}", L_PROCESSING, C_RINGING, true,
+         true},
+        {"false", "{\"opted_out\": false}", L_PROCESSING, C_RINGING, false, true},
+        {"not reported", "{\"booked\": true}", L_PROCESSING, C_RINGING, false, true},
+        {"not a boolean", "{\"opted_out\": \"yes\"}", L_PROCESSING, C_RINGING, false, true},
+        {"stale result: DNC all the same", "{\"opted_out\": true}", L_STALE, C_RINGING, true,
+         false},
+        {"replay: nothing again", "{\"opted_out\": true}", L_PROCESSING, C_REPLAY, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dims_t d = {K_COMPLETED, A_HUMAN,       G_NO_VARIABLE, 0, W_NONE, GR_ALONE,
+                    B_LEFT,      cases[i].call, cases[i].lead};
+        fixture_t f;
+        fixture_build(&d, &f);
+        f.c.opt_out_variable = "opted_out";
+        f.ev.post_call_variables_json = cases[i].json;
+        results_writes_t w;
+        char err[256];
+        assert_int_equal(decide(&f, &w, err), OD_OK);
+        if (w.opt_out != cases[i].opt_out || w.lead_end != cases[i].ends)
+            fail_msg("%s: opt_out %d lead_end %d", cases[i].name, w.opt_out, w.lead_end);
+        if (cases[i].opt_out && cases[i].ends) {
+            assert_int_equal(w.end.status, MODEL_LEAD_COMPLETED);
+            assert_int_equal(w.end.outcome, MODEL_OUTCOME_OPTED_OUT);
+            assert_false(w.end.has_next);
+            assert_true(w.lead_finished);
+        }
+    }
+    /* A skipped job reports no variables that count. */
+    fixture_t f;
+    dims_t d = {K_SKIP_DNC, A_NOT_REPORTED, G_NO_VARIABLE, 0,          W_NONE,
+                GR_ALONE,   B_NO_COST,      C_NONE,        L_SCHEDULED};
+    fixture_build(&d, &f);
+    f.c.opt_out_variable = "opted_out";
+    f.ev.post_call_variables_json = "{\"opted_out\": true}";
+    results_writes_t w;
+    char err[256];
+    assert_int_equal(decide(&f, &w, err), OD_OK);
+    assert_false(w.opt_out);
+}
+
 static void test_reasons_and_balance(void **state)
 {
     (void)state;
@@ -675,4 +729,4 @@ static void test_reasons_and_balance(void **state)
 }
 
 OD_TEST_MAIN(NULL, NULL, test_product_results, test_product_rows, test_product_window, test_errors,
-             test_details, test_goal_variables, test_reasons_and_balance)
+             test_details, test_goal_variables, test_opt_out, test_reasons_and_balance)

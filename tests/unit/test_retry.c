@@ -165,6 +165,12 @@ static const retry_case_t cases[] = {
     {"skipped, number busy at 17:58: next day", 3, 60, true, false, 2,
      CALL_SKIPPED(MODEL_SKIP_NUMBER_BUSY), "2024-06-05T17:58-04:00", false, RESCHEDULED, O_NONE,
      "2024-06-06T09:00-04:00", 1},
+    {"skipped, frequency cap: a minute later, no attempt used", 3, 60, true, false, 2,
+     CALL_SKIPPED(MODEL_SKIP_FREQUENCY_CAP), WED_10, false, RESCHEDULED, O_NONE,
+     "2024-06-05T10:01-04:00", 1},
+    {"skipped, frequency cap at 17:59:30: next day", 3, 60, true, false, 1,
+     CALL_SKIPPED(MODEL_SKIP_FREQUENCY_CAP), "2024-06-05T17:59:30-04:00", false, CREATED, O_NONE,
+     "2024-06-06T09:00-04:00", 0},
     {"skipped, dnc: ends the lead", 3, 60, true, false, 1, CALL_SKIPPED(MODEL_SKIP_DNC), WED_10,
      false, MAXRETRIES, O_DNC, NULL, 0},
 };

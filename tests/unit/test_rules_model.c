@@ -22,8 +22,9 @@ static void test_names(void **state)
         assert_int_equal(model_lead_status_parse(lead[i], &s, NULL, 0), OD_OK);
         assert_int_equal(s, i);
     }
-    static const char *const outcome[] = {NULL,        "goal_achieved",     "answered", "voicemail",
-                                          "exhausted", "permanent_failure", "dnc",      "manual"};
+    static const char *const outcome[] = {NULL,        "goal_achieved", "answered",
+                                          "voicemail", "exhausted",     "permanent_failure",
+                                          "dnc",       "manual",        "opted_out"};
     for (int i = 0; i < MODEL_OUTCOME_COUNT; i++) {
         model_outcome_t o = MODEL_OUTCOME_COUNT;
         const char *name = model_outcome_name((model_outcome_t)i);
@@ -58,6 +59,8 @@ static void test_names(void **state)
     assert_int_equal(model_campaign_status_parse("in_progress", &cs, NULL, 0), OD_OK);
     assert_int_equal(cs, MODEL_CAMPAIGN_IN_PROGRESS);
     model_skip_reason_t sr = MODEL_SKIP_REASON_COUNT;
+    assert_int_equal(model_skip_reason_parse("frequency_cap", &sr, NULL, 0), OD_OK);
+    assert_int_equal(sr, MODEL_SKIP_FREQUENCY_CAP);
     assert_int_equal(model_skip_reason_parse("number_busy", &sr, NULL, 0), OD_OK);
     assert_int_equal(sr, MODEL_SKIP_NUMBER_BUSY);
     model_var_type_t vt = MODEL_VAR_TYPE_COUNT;
@@ -80,7 +83,7 @@ static void test_errors(void **state)
     model_outcome_t o;
     assert_int_equal(model_outcome_parse("", &o, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "'' is not a valid lead outcome (allowed: goal_achieved, answered, "
-                             "voicemail, exhausted, permanent_failure, dnc, manual)");
+                             "voicemail, exhausted, permanent_failure, dnc, manual, opted_out)");
     model_answered_by_t a;
     assert_int_equal(model_answered_by_parse("machine", &a, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err,

@@ -12,12 +12,19 @@
  *                           same number was still in progress
  *   outside_window          calls that started when the lead's calling
  *                           window (campaign window + quiet hours) was closed
- *   dnc_calls               calls to a number on the account's DNC list
+ *   dnc_calls               calls to a number on the account's DNC list (but
+ *                           for entries an opt-out added: called_after_opt_out)
  *   lost_results            calls the simulator finished whose result the
  *                           database does not hold
  *   duplicate_results       calls whose terminal result the database
  *                           recorded more than once
  *   attempts_over_limit     leads called more than 1 + max_retries times
+ *   over_frequency_cap      calls to a number that made more than the account's
+ *                           cap (calls_per_24h) in 24 hours, counted over every
+ *                           campaign of the account
+ *   called_after_opt_out    calls to a number placed after the end of the call on
+ *                           which its callee opted out (DNC source call), over
+ *                           every campaign of the account
  *   outside_legal_hours     calls that started when the callee's legal rules
  *                           (the account's profile, the lead's state or its
  *                           number's, docs/compliance.md) forbade a call by
@@ -35,6 +42,7 @@
 
 #include "campaign_legal.h"
 #include "config.h"
+#include "freqcap.h"
 #include "log.h"
 #include "pg.h"
 #include "sched_campaign.h"
@@ -170,6 +178,80 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* The account's counts, over every campaign of the account (the cap and
+ * an opt-out hold across campaigns): over_frequency_cap and
+ * called_after_opt_out (see the top). Reads the simulator's whole log. */
+static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campaign_t *camp,
+                          long *over_cap, long *after_opt_out, char *err, size_t errlen)
+{
+    size_t n_camps, n_opt;
+    entry_t *camps = table_load(db, "SELECT id::text FROM campaign WHERE account_id = $1::uuid",
+                                camp->account_id, &n_camps);
+    entry_t *opt = table_load(db,
+                              "SELECT call_id::text, e164 FROM dnc WHERE account_id = $1::uuid"
+                              " AND source = 'call'",
+                              camp->account_id, &n_opt);
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/sim/calls", sim_url);
+    json_t *log = http_get_json(url, err, errlen);
+    if (!log) {
+        table_free(camps, n_camps);
+        table_free(opt, n_opt);
+        return -1;
+    }
+    json_t *arr = json_object_get(log, "calls");
+    size_t n = json_array_size(arr), k = 0;
+    sim_call_t *sc = xcalloc(n ? n : 1, sizeof(*sc));
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        if (!json_is_true(json_object_get(o, "placed")) ||
+            !entry_find(camps, n_camps, jstr(o, "campaign_id")))
+            continue;
+        sim_call_t *s = &sc[k++];
+        s->number = jstr(o, "number");
+        s->attempt_id = jstr(o, "attempt_id");
+        s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
+        s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
+    }
+    qsort(sc, k, sizeof(*sc), by_number_time);
+    /* Each call judged against the calls to its number before it. */
+    int cap = freqcap_effective(camp->calls_per_24h, 0);
+    for (size_t i = 0; cap > 0 && i < k; i++) {
+        int64_t times[FREQCAP_TIMES_MAX];
+        size_t m = 0;
+        for (size_t j = i; j-- > 0 && m < FREQCAP_TIMES_MAX;) {
+            if (strcmp(sc[j].number, sc[i].number) != 0)
+                break;
+            times[m++] = sc[j].received_us;
+        }
+        freqcap_verdict_t v;
+        freqcap_check(cap, times, m, sc[i].received_us, &v);
+        if (!v.allowed) {
+            (*over_cap)++;
+            fprintf(stderr, "over_frequency_cap: attempt %s to %s (%d before it in 24 h)\n",
+                    sc[i].attempt_id, sc[i].number, v.counted);
+        }
+    }
+    for (size_t e = 0; e < n_opt; e++) {
+        int64_t opted_at = INT64_MAX;
+        for (size_t i = 0; i < k; i++)
+            if (strcmp(sc[i].attempt_id, opt[e].key) == 0)
+                opted_at = sc[i].ended_us ? sc[i].ended_us : sc[i].received_us;
+        for (size_t i = 0; i < k; i++) {
+            if (strcmp(sc[i].number, opt[e].s1) == 0 && sc[i].received_us > opted_at) {
+                (*after_opt_out)++;
+                fprintf(stderr, "called_after_opt_out: attempt %s to %s\n", sc[i].attempt_id,
+                        sc[i].number);
+            }
+        }
+    }
+    free(sc);
+    json_decref(log);
+    table_free(camps, n_camps);
+    table_free(opt, n_opt);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *sim_url = NULL, *campaign_id = NULL;
@@ -219,8 +301,10 @@ int main(int argc, char **argv)
                                 "SELECT id::text, coalesce(e164, ''), coalesce(timezone, '')"
                                 " FROM lead WHERE campaign_id = $1::uuid",
                                 campaign_id, &n_leads);
-    entry_t *dnc =
-        table_load(db, "SELECT e164 FROM dnc WHERE account_id = $1::uuid", camp.account_id, &n_dnc);
+    entry_t *dnc = table_load(db,
+                              "SELECT e164 FROM dnc WHERE account_id = $1::uuid"
+                              " AND source <> 'call'",
+                              camp.account_id, &n_dnc);
     entry_t *calls = table_load(
         db,
         "SELECT attempt_id::text, status::text, status_history::text, (SELECT count(*) FROM"
@@ -331,6 +415,12 @@ int main(int argc, char **argv)
         i = j;
     }
 
+    long over_cap = 0, after_opt_out = 0;
+    if (account_counts(db, sim_url, &camp, &over_cap, &after_opt_out, err, sizeof(err))) {
+        fprintf(stderr, "outdial-audit: %s\n", err);
+        return 2;
+    }
+
     printf("calls_placed=%zu\n", placed);
     printf("double_dials=%ld\n", double_dials);
     printf("concurrent_same_number=%ld\n", concurrent);
@@ -339,6 +429,8 @@ int main(int argc, char **argv)
     printf("lost_results=%ld\n", lost_results);
     printf("duplicate_results=%ld\n", duplicate_results);
     printf("attempts_over_limit=%ld\n", over_limit);
+    printf("over_frequency_cap=%ld\n", over_cap);
+    printf("called_after_opt_out=%ld\n", after_opt_out);
     printf("outside_legal_hours=%ld\n", outside_legal);
     printf("on_holiday=%ld\n", on_holiday);
 
@@ -352,7 +444,8 @@ int main(int argc, char **argv)
     pg_conn_free(db);
     curl_global_cleanup();
     return double_dials || concurrent || outside_window || dnc_calls || lost_results ||
-                   duplicate_results || over_limit || outside_legal || on_holiday
+                   duplicate_results || over_limit || over_cap || after_opt_out || outside_legal ||
+                   on_holiday
                ? 1
                : 0;
 }

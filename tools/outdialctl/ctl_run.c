@@ -272,6 +272,8 @@ int ctl_run(ctl_ctx_t *ctx)
         return run_list(ctx);
     case CTL_RUN_IMPORT:
         return ctl_run_import(ctx);
+    case CTL_RUN_DNC_IMPORT:
+        return ctl_run_dnc_import(ctx);
     case CTL_RUN_WATCH:
         return ctl_run_watch(ctx);
     case CTL_RUN_EXPORT:

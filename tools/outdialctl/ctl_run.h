@@ -1,7 +1,8 @@
 /*
  * ctl_run.h — running a parsed command against the API: the generic
  * request and list runners (ctl_run.c), the CSV import with its progress
- * (ctl_import.c) and the live campaign view (ctl_watch.c).
+ * (ctl_import.c), the DNC list import (ctl_dnc_import.c) and the live
+ * campaign view (ctl_watch.c).
  *
  * Exit codes: 0 success, 1 the API refused or could not be reached (the
  * error is on stderr), 2 a usage error (the usage is on stderr).
@@ -55,6 +56,7 @@ int ctl_call(ctl_ctx_t *ctx, const char *method, const char *path_query, const j
 int ctl_run(ctl_ctx_t *ctx);
 
 int ctl_run_import(ctl_ctx_t *ctx);
+int ctl_run_dnc_import(ctl_ctx_t *ctx);
 int ctl_run_watch(ctl_ctx_t *ctx);
 
 #endif

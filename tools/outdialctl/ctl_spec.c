@@ -179,6 +179,13 @@ static const ctl_opt_t dnc_add_opts[] = {
      "why the numbers must not be called (kept with each)", false, false},
 };
 
+static const ctl_opt_t dnc_import_opts[] = {
+    {"list-date", CTL_OPT_TEXT, CTL_TO_LOCAL, NULL, NULL, "YYYY-MM-DD",
+     "the date of the list (the registry's download date)", true, false},
+    {"registry", CTL_OPT_FLAG, CTL_TO_LOCAL, NULL, NULL, NULL,
+     "the national registry's list (else the account's own)", false, false},
+};
+
 static const ctl_opt_t watch_opts[] = {
     {"interval-ms", CTL_OPT_INT, CTL_TO_LOCAL, NULL, NULL, "MS",
      "time between redraws in milliseconds (default 1000)", false, false},
@@ -337,6 +344,14 @@ const ctl_cmd_t ctl_commands[] = {
      NO_OPTS, "outdialctl dnc remove +12125550123"},
     {"dnc", "list", "", 0, 0, "list the do-not-call list", "GET", "/v1/dnc", NULL, NULL, NULL,
      CTL_AUTH_KEY, CTL_RUN_LIST, CTL_VIEW_DNC, false, NO_OPTS, "outdialctl dnc list"},
+    {"dnc", "import", "FILE", 1, 1,
+     "add a file of numbers (one a line, or the registry's AAA,NNNNNNN) to the do-not-call list",
+     "POST", "/v1/dnc/imports", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_DNC_IMPORT, CTL_VIEW_OBJECT,
+     false, OPTS(dnc_import_opts),
+     "outdialctl dnc import registry-2026-12-01.txt --list-date 2026-12-01 --registry"},
+    {"dnc", "registry", "", 0, 0, "whether the national registry scrub is due", "GET",
+     "/v1/dnc/registry", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
+     NO_OPTS, "outdialctl dnc registry"},
     {"dnc", "check", "NUMBER", 1, 1, "whether a number is on the do-not-call list", "GET",
      "/v1/dnc/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
      NO_OPTS, "outdialctl dnc check +12125550123"},

@@ -67,6 +67,7 @@ typedef enum ctl_run {
     CTL_RUN_IMPORT,      /* upload a CSV file, then follow the import */
     CTL_RUN_WATCH,       /* redraw a campaign's status every interval */
     CTL_RUN_EXPORT,      /* a campaign's leads or calls as CSV, streamed to stdout */
+    CTL_RUN_DNC_IMPORT,  /* send a DNC list file in parts */
 } ctl_run_t;
 
 /* How an answer is shown (ctl_render.h). */

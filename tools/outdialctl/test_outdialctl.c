@@ -251,6 +251,7 @@ static const path_case_t path_cases[] = {
     {"dnc list --all", "GET", "/v1/dnc"},
     {"dnc check +12125550123", "GET", "/v1/dnc/%2B12125550123"},
     {"dnc remove '+1 212 555'", "DELETE", "/v1/dnc/%2B1%20212%20555"},
+    {"dnc registry", "GET", "/v1/dnc/registry"},
     {"watch C1 --once", "GET", "/v1/campaigns/C1"},
 };
 
@@ -382,6 +383,8 @@ static const usage_case_t usage_cases[] = {
     {"calls", "give [CAMPAIGN] or --lead"},
     {"calls C1 --lead L1", "give either [CAMPAIGN] or --lead, not both"},
     {"dnc add", "dnc add needs NUMBER..."},
+    {"dnc import list.txt", "--list-date is required"},
+    {"dnc import", "dnc import needs FILE"},
     {"account --url", "--url needs a value"},
     {"account --json=1", "--json takes no value"},
     {"watch C1 --once=1", "--once takes no value"},

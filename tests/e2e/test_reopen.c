@@ -5,7 +5,8 @@
  *
  *   - a campaign that completed by itself gets a lead through leads-in:
  *     the scheduler reopens it (in_progress), the lead is called, and the
- *     campaign completes again;
+ *     campaign completes again, with a CampaignEvent completed ->
+ *     in_progress, reason lead_arrived, on campaign-events;
  *   - a campaign completed and then archived by a person gets a lead
  *     through leads-in too: it stays completed, the lead is never called,
  *     and the statistics show it waiting with the reason. The absence is
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "codec.h"
 #include "e2e/e2e_support.h"
 #include "kafka.h"
 #include "topics.h"
@@ -93,6 +95,43 @@ static bool lead_of(const e2e_stack_t *st, const char *campaign, const char *pho
     return found;
 }
 
+/* Waits for the campaign's CampaignEvent completed -> in_progress with the
+ * reason lead_arrived on campaign-events (read from the start). */
+static void wait_reopen_event(const char *campaign)
+{
+    char err[512], topic[TOPIC_NAME_MAX + 1], group[64];
+    if (topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), err, sizeof(err)) != OD_OK)
+        fail_msg("campaign-events topic: %s", err);
+    snprintf(group, sizeof(group), "test-reopen-%d", (int)getpid());
+    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
+                                  {"topic.metadata.refresh.interval.ms", "1000"}};
+    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
+    kafka_consumer_t *consumer = NULL;
+    assert_int_equal(kafka_consumer_new(&copts, &consumer, err, sizeof(err)), OD_OK);
+    const char *topics[] = {topic};
+    assert_int_equal(kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)), OD_OK);
+    int64_t deadline = harness_ms() + 60000;
+    bool seen = false;
+    while (!seen && harness_ms() < deadline) {
+        rd_kafka_message_t *msg = NULL;
+        assert_int_equal(kafka_consumer_poll(consumer, 200, &msg, err, sizeof(err)), OD_OK);
+        if (!msg)
+            continue;
+        campaignevent_t *ev = NULL;
+        if (campaignevent_decode(msg->payload, msg->len, &ev, err, sizeof(err)) == OD_OK) {
+            seen = strcmp(ev->campaign_id, campaign) == 0 &&
+                   ev->old_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED &&
+                   ev->new_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS &&
+                   strcmp(ev->reason, "lead_arrived") == 0;
+            campaignevent_free(ev);
+        }
+        kafka_message_free(msg);
+    }
+    kafka_consumer_free(consumer);
+    if (!seen)
+        fail_msg("no CampaignEvent completed -> in_progress (lead_arrived) for %s", campaign);
+}
+
 static void test_reopen(void **state)
 {
     (void)state;
@@ -130,6 +169,7 @@ static void test_reopen(void **state)
     assert_int_equal(e2e_sim_placed_to(&st, AUTO_FIRST), 1);
     assert_int_equal(stat_of(&st, auto_c, "leads.by_status.completed"), 2);
     assert_int_equal(stat_of(&st, auto_c, "leads_waiting.count"), 0);
+    wait_reopen_event(auto_c);
 
     /* The archived one stayed as it was; its lead waits, and says why. */
     assert_true(e2e_campaign_is(&st, closed_c, "completed"));

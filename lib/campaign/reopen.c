@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "lifecycle.h"
-#include "log.h"
 
 /* A lead the dispatcher takes once the campaign runs (lifecycle.c's
  * requirement "no_leads" counts the same, plus the leads in flight). */
@@ -56,95 +55,56 @@ reopen_verdict_t reopen_decide(model_campaign_status_t status, reopen_completion
     }
 }
 
+/* The waiting verdicts' code and sentence. */
+static const struct {
+    reopen_verdict_t verdict;
+    const char *code, *message;
+} waits[] = {
+    {REOPEN_WAIT_PAUSED, "campaign_paused", "the campaign is paused: resume it to call them"},
+    {REOPEN_WAIT_CLOSED, "campaign_completed",
+     "the campaign is completed and archived: it is not called again"},
+    {REOPEN_WAIT_DRAFT, "campaign_draft", "the campaign is a draft: start it to call them"},
+};
+
+static int wait_index(reopen_verdict_t v)
+{
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+        if (waits[i].verdict == v)
+            return (int)i;
+    return -1;
+}
+
 const char *reopen_wait_code(reopen_verdict_t v)
 {
-    switch (v) {
-    case REOPEN_WAIT_PAUSED:
-        return "campaign_paused";
-    case REOPEN_WAIT_CLOSED:
-        return "campaign_completed";
-    case REOPEN_WAIT_DRAFT:
-        return "campaign_draft";
-    default:
-        return NULL;
-    }
+    int i = wait_index(v);
+    return i < 0 ? NULL : waits[i].code;
 }
 
 const char *reopen_wait_message(reopen_verdict_t v)
 {
-    switch (v) {
-    case REOPEN_WAIT_PAUSED:
-        return "the campaign is paused: resume it to call them";
-    case REOPEN_WAIT_CLOSED:
-        return "the campaign is completed and archived: it is not called again";
-    case REOPEN_WAIT_DRAFT:
-        return "the campaign is a draft: start it to call them";
-    default:
-        return NULL;
-    }
+    int i = wait_index(v);
+    return i < 0 ? NULL : waits[i].message;
 }
 
-/* One candidate, under its row lock: *reopened when it went back to
- * in_progress. */
-static int reopen_one(pg_conn_t *db, const char *account_id, const char *id, int64_t now_us,
-                      bool *reopened, char *errbuf, size_t errlen)
+/* reopen_lock_stmt's row decided again under the lock. */
+static bool still_reopens(const PGresult *lock)
 {
-    *reopened = false;
-    int rc = pg_tx_begin(db, errbuf, errlen);
-    if (rc)
-        return rc;
-    PGresult *lock = NULL;
-    const char *p[] = {id};
-    rc = pg_stmt_exec(db, &reopen_lock_stmt, p, &lock, errbuf, errlen);
-    model_campaign_status_t status = MODEL_CAMPAIGN_DRAFT;
-    if (rc == OD_OK && PQntuples(lock) == 1)
-        rc = model_campaign_status_parse(PQgetvalue(lock, 0, 0), &status, errbuf, errlen);
-    if (rc == OD_OK && PQntuples(lock) == 1) {
-        bool archived = PQgetvalue(lock, 0, 1)[0] == 't';
-        long long callable = strtoll(PQgetvalue(lock, 0, 2), NULL, 10);
-        *reopened = reopen_decide(status, reopen_completion_of(status, archived), callable) ==
-                    REOPEN_REOPEN;
-    }
-    PQclear(lock);
-    if (rc == OD_OK && *reopened)
-        rc = lifecycle_status_write_tx(db, account_id, id, MODEL_CAMPAIGN_COMPLETED,
-                                       MODEL_CAMPAIGN_IN_PROGRESS, REOPEN_REASON, now_us, errbuf,
-                                       errlen);
-    if (rc) {
-        pg_tx_rollback(db);
-        *reopened = false;
-        return rc;
-    }
-    rc = pg_tx_commit(db, errbuf, errlen);
-    if (rc)
-        *reopened = false;
-    return rc;
+    if (PQntuples(lock) != 1)
+        return false;
+    model_campaign_status_t status;
+    char err[128];
+    if (model_campaign_status_parse(PQgetvalue(lock, 0, 0), &status, err, sizeof(err)) != OD_OK)
+        return false;
+    bool archived = PQgetvalue(lock, 0, 1)[0] == 't';
+    long long callable = strtoll(PQgetvalue(lock, 0, 2), NULL, 10);
+    return reopen_decide(status, reopen_completion_of(status, archived), callable) == REOPEN_REOPEN;
 }
 
 int reopen_campaigns(pg_conn_t *db, redis_t *r, const char *redis_prefix, int64_t now_us,
                      int *n_reopened, char *errbuf, size_t errlen)
 {
-    *n_reopened = 0;
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(db, &reopenable_stmt, NULL, &res, errbuf, errlen);
-    if (rc)
-        return rc;
-    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
-        const char *id = PQgetvalue(res, i, 0);
-        bool reopened = false;
-        rc = reopen_one(db, PQgetvalue(res, i, 1), id, now_us, &reopened, errbuf, errlen);
-        if (rc || !reopened)
-            continue;
-        (*n_reopened)++;
-        log_info("campaign_reopened",
-                 "campaign %s reopened: a lead to call arrived after it "
-                 "completed",
-                 id);
-        char rerr[256];
-        if (r && lifecycle_mirror_write(r, redis_prefix, id, MODEL_CAMPAIGN_IN_PROGRESS, rerr,
-                                        sizeof(rerr)))
-            log_warn("campaign_mirror", "campaign %s: %s", id, rerr);
-    }
-    PQclear(res);
-    return rc;
+    return lifecycle_campaigns_move(db, r, redis_prefix, &reopenable_stmt, &reopen_lock_stmt,
+                                    still_reopens, MODEL_CAMPAIGN_COMPLETED,
+                                    MODEL_CAMPAIGN_IN_PROGRESS, REOPEN_REASON, "campaign_reopened",
+                                    now_us, n_reopened, errbuf, errlen);
 }

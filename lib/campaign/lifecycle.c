@@ -287,3 +287,45 @@ fail:
     pg_tx_rollback(db);
     return rc;
 }
+
+int lifecycle_campaigns_move(pg_conn_t *db, redis_t *r, const char *redis_prefix,
+                             const pg_stmt_t *candidates, const pg_stmt_t *lock,
+                             lifecycle_still_fn still, model_campaign_status_t from,
+                             model_campaign_status_t to, const char *reason, const char *log_event,
+                             int64_t now_us, int *n_moved, char *errbuf, size_t errlen)
+{
+    *n_moved = 0;
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(db, candidates, NULL, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        PGresult *locked = NULL;
+        rc = pg_tx_begin(db, errbuf, errlen);
+        if (rc)
+            break;
+        const char *p[] = {id};
+        rc = pg_stmt_exec(db, lock, p, &locked, errbuf, errlen);
+        bool moves = rc == OD_OK && still(locked);
+        PQclear(locked);
+        if (rc == OD_OK && moves)
+            rc = lifecycle_status_write_tx(db, PQgetvalue(res, i, 1), id, from, to, reason, now_us,
+                                           errbuf, errlen);
+        if (rc) {
+            pg_tx_rollback(db);
+            break;
+        }
+        rc = pg_tx_commit(db, errbuf, errlen);
+        if (rc || !moves)
+            continue;
+        (*n_moved)++;
+        log_info(log_event, "campaign %s: %s -> %s (%s)", id, model_campaign_status_name(from),
+                 model_campaign_status_name(to), reason ? reason : "no lead left to call");
+        char rerr[256];
+        if (r && lifecycle_mirror_write(r, redis_prefix, id, to, rerr, sizeof(rerr)))
+            log_warn("campaign_mirror", "campaign %s: %s", id, rerr);
+    }
+    PQclear(res);
+    return rc;
+}

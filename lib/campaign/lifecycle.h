@@ -21,6 +21,7 @@
 #ifndef OUTDIAL_LIFECYCLE_H
 #define OUTDIAL_LIFECYCLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,22 @@ int lifecycle_status_write_tx(pg_conn_t *db, const char *account_id, const char 
                               model_campaign_status_t old_status,
                               model_campaign_status_t new_status, const char *reason,
                               int64_t now_us, char *errbuf, size_t errlen) OD_WUR;
+
+/* Whether a campaign locked by a lifecycle_campaigns_move lock statement
+ * still moves, from that statement's result (borrowed). */
+typedef bool (*lifecycle_still_fn)(const PGresult *lock);
+
+/* The scheduler's automatic moves (completion, reopening): every campaign of
+ * candidates (no parameters; rows id, account_id) in its own transaction
+ * runs lock ($1 the id, FOR UPDATE); when still(result) says so it moves
+ * from -> to with reason (lifecycle_status_write_tx), then its Redis mirror
+ * is written (r may be NULL) and it is logged as event log_event.
+ * *n_moved counts them. Stops at the first database error. */
+int lifecycle_campaigns_move(pg_conn_t *db, redis_t *r, const char *redis_prefix,
+                             const pg_stmt_t *candidates, const pg_stmt_t *lock,
+                             lifecycle_still_fn still, model_campaign_status_t from,
+                             model_campaign_status_t to, const char *reason, const char *log_event,
+                             int64_t now_us, int *n_moved, char *errbuf, size_t errlen) OD_WUR;
 
 /* Writes the campaign's status to its Redis mirror key. */
 int lifecycle_mirror_write(redis_t *r, const char *redis_prefix, const char *campaign_id,

@@ -1,8 +1,8 @@
 /*
  * stats.c — a campaign's statistics (leads per status and outcome, calls
- * per status and answerer, goal conversion, spend, attempts), its calls
- * per hour, and the read both the stats route and the live stream
- * (live.c) answer from.
+ * per status and answerer, goal conversion, spend, attempts, leads waiting),
+ * its calls per hour, and the read both the stats route and the live
+ * stream (live.c) answer from.
  */
 #include "stats.h"
 
@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "model.h"
+#include "reopen.h"
 
 /* ---- statistics --------------------------------------------------------------- */
 
@@ -37,7 +38,8 @@ static const pg_stmt_t stats_attempts_stmt = {
 
 static const pg_stmt_t stats_meta_stmt = {
     "campaign_stats_meta",
-    "SELECT c.goal_variable, a.currency, c.status, c.pause_reason FROM campaign c"
+    "SELECT c.goal_variable, a.currency, c.status, c.pause_reason, c.archived_at IS NOT NULL"
+    " FROM campaign c"
     " JOIN account a ON a.id = c.account_id WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
     2};
 
@@ -153,10 +155,30 @@ static json_t *stats_attempts_json(const PGresult *attempts, long long total)
     return att;
 }
 
+/* The leads that wait and are not called, and why (reopen.h): callable
+ * leads of a paused, draft or person-closed campaign. From stats_meta_stmt's
+ * row and reopen_callable_stmt's count; a new object the caller owns. */
+static json_t *stats_waiting_json(const PGresult *meta, const PGresult *callable)
+{
+    model_campaign_status_t status = MODEL_CAMPAIGN_DRAFT;
+    char err[128];
+    long long n = strtoll(PQgetvalue(callable, 0, 0), NULL, 10);
+    reopen_verdict_t v = REOPEN_NONE;
+    if (model_campaign_status_parse(PQgetvalue(meta, 0, 2), &status, err, sizeof(err)) == OD_OK)
+        v = reopen_decide(status, reopen_completion_of(status, PQgetvalue(meta, 0, 4)[0] == 't'),
+                          n);
+    const char *code = reopen_wait_code(v);
+    json_t *w = json_object();
+    json_object_set_new(w, "count", json_integer(code ? n : 0));
+    json_object_set_new(w, "reason", code ? json_string(code) : json_null());
+    json_object_set_new(w, "message", code ? json_string(reopen_wait_message(v)) : json_null());
+    return w;
+}
+
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,
                         json_t **out, json_t **state_out, char *errbuf, size_t errlen)
 {
-    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL;
+    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL, *callable = NULL;
     const char *key[] = {campaign_id, account_id};
     const char *one[] = {campaign_id};
     *out = NULL;
@@ -171,6 +193,8 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
         rc = pg_stmt_exec(db, &stats_calls_stmt, one, &calls, errbuf, errlen);
     if (rc == OD_OK)
         rc = pg_stmt_exec(db, &stats_attempts_stmt, one, &attempts, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(db, &reopen_callable_stmt, one, &callable, errbuf, errlen);
     if (rc)
         goto out;
     long long total, finished, goal_true, spend;
@@ -195,6 +219,7 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     json_object_set_new(*out, "goal", goal);
     json_object_set_new(*out, "spend", spend_obj);
     json_object_set_new(*out, "attempts", stats_attempts_json(attempts, total));
+    json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, callable));
     if (state_out) {
         *state_out = json_object();
         json_object_set_new(*state_out, "status", api_col_string(meta, 0, 2));
@@ -205,6 +230,7 @@ out:
     PQclear(leads);
     PQclear(calls);
     PQclear(attempts);
+    PQclear(callable);
     return rc;
 }
 

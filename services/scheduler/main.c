@@ -38,6 +38,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "recovery.h"
+#include "reopen.h"
 #include "redis.h"
 #include "results.h"
 #include "rkeys.h"
@@ -256,6 +257,11 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
             }
             if (recovery_complete_campaigns(db, r, s->redis_prefix, now, &rst, err, sizeof(err))) {
                 log_warn("completion", "%s", err);
+                ok = false;
+            }
+            int reopened = 0;
+            if (reopen_campaigns(db, r, s->redis_prefix, now, &reopened, err, sizeof(err))) {
+                log_warn("reopen", "%s", err);
                 ok = false;
             }
             metrics_counter_add(s->recovered,

@@ -283,42 +283,21 @@ out:
     return rc;
 }
 
+/* complete_lock_stmt found the campaign still with nothing to call. */
+static bool still_completes(const PGresult *lock)
+{
+    return PQntuples(lock) == 1;
+}
+
 int recovery_complete_campaigns(pg_conn_t *db, redis_t *r, const char *redis_prefix, int64_t now_us,
                                 recovery_stats_t *st, char *errbuf, size_t errlen)
 {
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(db, &completable_stmt, NULL, &res, errbuf, errlen);
-    if (rc)
-        return rc;
-    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
-        const char *id = PQgetvalue(res, i, 0);
-        PGresult *lock = NULL;
-        rc = pg_tx_begin(db, errbuf, errlen);
-        if (rc)
-            break;
-        const char *p[] = {id};
-        rc = pg_stmt_exec(db, &complete_lock_stmt, p, &lock, errbuf, errlen);
-        bool still = rc == OD_OK && PQntuples(lock) == 1;
-        PQclear(lock);
-        if (rc == OD_OK && still)
-            rc =
-                lifecycle_status_write_tx(db, PQgetvalue(res, i, 1), id, MODEL_CAMPAIGN_IN_PROGRESS,
-                                          MODEL_CAMPAIGN_COMPLETED, NULL, now_us, errbuf, errlen);
-        if (rc) {
-            pg_tx_rollback(db);
-            break;
-        }
-        rc = pg_tx_commit(db, errbuf, errlen);
-        if (rc || !still)
-            continue;
-        st->completed_campaigns++;
-        log_info("campaign_completed", "campaign %s completed: no lead left to call", id);
-        char rerr[256];
-        if (r && lifecycle_mirror_write(r, redis_prefix, id, MODEL_CAMPAIGN_COMPLETED, rerr,
-                                        sizeof(rerr)))
-            log_warn("campaign_mirror", "campaign %s: %s", id, rerr);
-    }
-    PQclear(res);
+    int n = 0;
+    int rc = lifecycle_campaigns_move(db, r, redis_prefix, &completable_stmt, &complete_lock_stmt,
+                                      still_completes, MODEL_CAMPAIGN_IN_PROGRESS,
+                                      MODEL_CAMPAIGN_COMPLETED, NULL, "campaign_completed", now_us,
+                                      &n, errbuf, errlen);
+    st->completed_campaigns += n;
     return rc;
 }
 

@@ -8,7 +8,7 @@
  *     completing by itself; no call placed more than one second after the
  *     pause was acknowledged; no attempt lost or repeated across the pause
  *     (the simulator's call log against the API's calls list);
- *   - a lead added to the completed campaign makes it resumable, and it
+ *   - a lead added to the completed campaign reopens it by itself, and it
  *     completes again;
  *   - outdial-audit reports every invariant at 0.
  */
@@ -256,11 +256,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(e2e_int(stats, "leads.by_outcome.answered"), N_LEADS);
     json_decref(stats);
 
-    /* A lead added to the completed campaign: resume calls it, and the
-     * campaign completes again. */
+    /* A lead added to the campaign that completed by itself reopens it (no
+     * resume): it is called, and the campaign completes again. */
     char late[37];
     e2e_lead_add(&st, campaign, "{\"phone\":\"+16465550198\",\"name\":\"Late\"}", late);
-    e2e_campaign_must(&st, campaign, "resume");
     e2e_wait_lead(&st, late, "completed", "answered", 60000);
     e2e_wait_campaign(&st, campaign, "completed", 60000);
     assert_int_equal(e2e_sim_placed_to(&st, "+16465550198"), 1);

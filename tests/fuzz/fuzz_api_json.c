@@ -226,8 +226,8 @@ static void account_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
     if (jsonio_string(ctx, body, "default_region", NULL, 8, &s) == JSONIO_SET)
         answered_check(ctx, resp, region_parse(ctx, "default_region", s, region));
     const char *qs = NULL, *qe = NULL;
-    if (!quiet_field(ctx, body, "quiet_hours_start", &qs) ||
-        !quiet_field(ctx, body, "quiet_hours_end", &qe) || !qs || !qe)
+    if (!jsonio_string_or_null(ctx, body, "quiet_hours_start", 16, &qs) ||
+        !jsonio_string_or_null(ctx, body, "quiet_hours_end", 16, &qe) || !qs || !qe)
         return;
     window_spec_t spec;
     settings_problems_t problems;

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "e2e/e2e_support.h"
+#include "test_main.h"
 
 #define FL_NUMBER  "+13055550112"
 #define RI_NUMBER  "+14015550111"
@@ -191,10 +192,4 @@ static void test_legal(void **state)
     print_message("legal: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_legal, e2e_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_legal)

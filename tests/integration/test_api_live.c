@@ -15,6 +15,7 @@
 
 #include "http_raw.h"
 #include "test_api_support.h"
+#include "test_main.h"
 
 /* Opens a live stream on a raw socket and returns it. */
 static int live_open(const api_proc_t *api, const char *key, const char *campaign)
@@ -232,12 +233,4 @@ static void test_live_stream(void **state)
     api_stop(&api);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dashboard_files),
-        cmocka_unit_test(test_hourly),
-        cmocka_unit_test(test_live_stream),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_dashboard_files, test_hourly, test_live_stream)

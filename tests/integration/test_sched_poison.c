@@ -23,6 +23,7 @@
 #include "sched_support.h"
 
 #include "dead_letter.h"
+#include "test_main.h"
 
 #define BAD_CAMPAIGN "00000000-0000-4000-8000-000000000001"
 #define N_LEADS      10
@@ -342,10 +343,4 @@ static void test_poison_campaign_row_and_event_do_not_stop_the_rest(void **state
     sched_fx_teardown(&fx_state);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_poison_campaign_row_and_event_do_not_stop_the_rest),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_poison_campaign_row_and_event_do_not_stop_the_rest)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dead_letter.h"
+#include "test_main.h"
 
 #define TRANSIENT DEAD_LETTER_RETRY_TRANSIENT
 #define RETRY     DEAD_LETTER_RETRY
@@ -87,11 +88,4 @@ static void test_tries_setting_range(void **state)
     unsetenv(DEAD_LETTER_TRIES_ENV);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decide_table),
-        cmocka_unit_test(test_tries_setting_range),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_decide_table, test_tries_setting_range)

@@ -13,6 +13,7 @@
 #include "deps.h"
 #include "http.h"
 #include "http_client.h"
+#include "test_main.h"
 
 typedef struct backoff_case {
     unsigned failures;
@@ -175,12 +176,8 @@ static void test_readiness_follows_checks(void **state)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff_table),
-        cmocka_unit_test(test_check_delay_table),
-        cmocka_unit_test(test_readiness_follows_checks),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = OD_TEST_RUN(NULL, NULL, NULL, NULL, test_backoff_table, test_check_delay_table,
+                         test_readiness_follows_checks);
     curl_global_cleanup();
     return rc;
 }

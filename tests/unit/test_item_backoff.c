@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "item_backoff.h"
+#include "test_main.h"
 
 #define S ((int64_t)1000000)
 
@@ -101,11 +102,5 @@ static void test_table_holds_renews_forgets_and_null_keeps_nothing(void **state)
     item_backoff_free(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_and_what_ends_a_pass),
-        cmocka_unit_test(test_table_holds_renews_forgets_and_null_keeps_nothing),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_delay_and_what_ends_a_pass,
+             test_table_holds_renews_forgets_and_null_keeps_nothing)

@@ -13,6 +13,7 @@
 
 #include "legal_slot.h"
 #include "test_rules_support.h"
+#include "test_main.h"
 
 #define NY  "America/New_York"
 #define CHI "America/Chicago"
@@ -209,12 +210,5 @@ static void test_slot(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_pack), cmocka_unit_test(test_account_init),
-        cmocka_unit_test(test_jurisdiction), cmocka_unit_test(test_gate),
-        cmocka_unit_test(test_slot),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_builtin_pack, test_account_init, test_jurisdiction, test_gate,
+             test_slot)

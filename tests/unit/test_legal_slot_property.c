@@ -23,6 +23,7 @@
 
 #include "legal_slot.h"
 #include "test_rules_support.h"
+#include "test_main.h"
 
 #define QUARTER_US (15LL * 60 * 1000000)
 #define DAY_US     (86400LL * 1000000)
@@ -163,8 +164,4 @@ static void test_plan_is_first_allowed(void **state)
     print_message("%d planned, %d never together\n", planned, never);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_plan_is_first_allowed)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+OD_TEST_MAIN(NULL, NULL, test_plan_is_first_allowed)

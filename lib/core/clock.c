@@ -15,6 +15,7 @@ void od_clock_init_real(od_clock_t *clk)
     clk->epoch_us = 0;
     clk->offset_us = 0;
     clk->skew_us = 0;
+    clk->correction_us = 0;
 }
 
 int od_clock_from_env(od_clock_t *clk, char *errbuf, size_t errlen)
@@ -89,9 +90,34 @@ int64_t od_clock_at(const od_clock_t *clk, int64_t real_us)
     return clk->epoch_us + clk->offset_us + (int64_t)llround(elapsed);
 }
 
+int64_t od_clock_host_us(const od_clock_t *clk)
+{
+    return od_clock_real_us() + clk->skew_us;
+}
+
 int64_t od_clock_now_us(const od_clock_t *clk)
 {
-    return od_clock_at(clk, od_clock_real_us() + clk->skew_us);
+    return od_clock_at(clk, od_clock_host_us(clk) + od_clock_correction_us(clk));
+}
+
+void od_clock_correct(od_clock_t *clk, int64_t correction_us)
+{
+    __atomic_store_n(&clk->correction_us, correction_us, __ATOMIC_RELAXED);
+}
+
+int64_t od_clock_correction_us(const od_clock_t *clk)
+{
+    return __atomic_load_n(&clk->correction_us, __ATOMIC_RELAXED);
+}
+
+bool od_clock_offset_estimate(int64_t before_us, int64_t shared_us, int64_t after_us,
+                              int64_t max_rtt_us, int64_t *offset_out)
+{
+    int64_t rtt = after_us - before_us;
+    if (rtt < 0 || rtt > max_rtt_us)
+        return false;
+    *offset_out = shared_us - (before_us + rtt / 2);
+    return true;
 }
 
 int64_t od_clock_real_duration_us(const od_clock_t *clk, int64_t campaign_us)

@@ -28,6 +28,11 @@
  *                         move. Never set it in a deployment: it exists to
  *                         prove that no window or cap decision needs the
  *                         processes to agree on the time to the second.
+ *
+ * A process whose decisions must not depend on its host's clock (the
+ * dialer's last look) measures that clock against a shared one and corrects
+ * it (od_clock_correct): the correction is added to the real time it reads,
+ * skew included, so that a host whose clock drifted reads the shared time.
  */
 #ifndef OUTDIAL_CLOCK_H
 #define OUTDIAL_CLOCK_H
@@ -42,10 +47,11 @@
 #define OD_USEC_PER_SEC 1000000LL
 
 typedef struct od_clock {
-    double scale;      /* campaign seconds per real second */
-    int64_t epoch_us;  /* real instant the scale pivots on */
-    int64_t offset_us; /* added to campaign time */
-    int64_t skew_us;   /* test only: added to the real time od_clock_now_us reads */
+    double scale;          /* campaign seconds per real second */
+    int64_t epoch_us;      /* real instant the scale pivots on */
+    int64_t offset_us;     /* added to campaign time */
+    int64_t skew_us;       /* test only: added to the real time od_clock_now_us reads */
+    int64_t correction_us; /* measured: added too (od_clock_correct); atomic, any thread */
 } od_clock_t;
 
 /* The real clock: scale 1, no offset. */
@@ -61,8 +67,29 @@ int64_t od_clock_real_us(void);
 /* Campaign time at the real instant real_us. */
 int64_t od_clock_at(const od_clock_t *clk, int64_t real_us);
 
-/* Campaign time now: od_clock_at of the real time plus the clock's skew. */
+/* Campaign time now: od_clock_at of the real time plus the clock's skew
+ * and its correction. */
 int64_t od_clock_now_us(const od_clock_t *clk);
+
+/* The real time this host's clock reads, skew included (what a drifted
+ * host would read), without the correction: what a measurement compares. */
+int64_t od_clock_host_us(const od_clock_t *clk);
+
+/* Sets the correction (microseconds, added to the host's real time), read
+ * atomically by od_clock_now_us in any thread. */
+void od_clock_correct(od_clock_t *clk, int64_t correction_us);
+
+/* The correction's current value. */
+int64_t od_clock_correction_us(const od_clock_t *clk);
+
+/* One measurement of the host's clock against a shared one: the host read
+ * before_us, the shared clock answered shared_us, the host read after_us.
+ * The shared reading is taken at the middle of the round trip, so the
+ * estimate is within half the round trip. Pure. Returns false (no
+ * estimate) when the round trip is negative or over max_rtt_us: a slow
+ * answer says too little about when the shared clock was read. */
+bool od_clock_offset_estimate(int64_t before_us, int64_t shared_us, int64_t after_us,
+                              int64_t max_rtt_us, int64_t *offset_out);
 
 /* The real duration that passes while campaign time advances by
  * campaign_us (for sleeps and timeouts); never below 1 µs for positive input. */

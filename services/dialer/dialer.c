@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop_redis.h"
 #include "notes.h"
+#include "clock_sync.h"
 #include "provider.h"
 #include "publisher.h"
 #include "reconcile.h"
@@ -44,7 +45,7 @@
 #define DIALER_POLL_MS 10
 
 struct dialer {
-    const dialer_config_t *cfg;
+    const dialer_config_t *cfg;        /* its clock is corrected through clock.clk */
     const provider_ops_t *webhook_ops; /* the provider whose webhooks /webhooks/<name> takes */
     dialer_metrics_t m;
     call_table_t calls; /* shared with the webhook threads */
@@ -63,6 +64,7 @@ struct dialer {
     jobs_t jobs;
     reconcile_t rec;
     registry_t reg;
+    clock_sync_t clock;
     webhook_t hook; /* what the webhook threads use */
 };
 
@@ -120,7 +122,9 @@ static void consume(dialer_t *d)
 /* One turn: take jobs (unless stopping), serve timers, notes, transfers. */
 static void loop_turn(dialer_t *d, bool take_jobs)
 {
-    if (take_jobs)
+    clock_sync_tick(&d->clock);
+    /* No job before the clock is known to read the shared time. */
+    if (take_jobs && atomic_load(&d->clock.synced))
         consume(d);
     jobs_wake(&d->jobs);
     notes_run(d);
@@ -180,6 +184,8 @@ void dialer_ready(http_readiness_t *rd, void *arg)
         http_readiness_fail(rd, "jobs", "the dial-job consumer is not running");
     if (!atomic_load(&d->lr.ok))
         http_readiness_fail(rd, "dial_loop", "its last Redis command failed");
+    if (!atomic_load(&d->clock.synced))
+        http_readiness_fail(rd, "clock", "not yet compared with Redis's time (TIME)");
 }
 
 int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)
@@ -228,12 +234,14 @@ static void parts_wire(dialer_t *d)
                           .m = &d->m};
 }
 
-int dialer_new(const dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, char *errbuf,
+int dialer_new(dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, char *errbuf,
                size_t errlen)
 {
     *out = NULL;
     dialer_t *d = xcalloc(1, sizeof(*d));
     d->cfg = cfg;
+    d->clock.clk = &cfg->clk;
+    d->clock.lr = &d->lr;
     d->webhook_ops = &provider_vapi;
     call_table_init(&d->calls);
     note_queue_init(&d->notes, &d->xfers);
@@ -243,6 +251,7 @@ int dialer_new(const dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **o
     if (rc)
         goto fail;
     d->lr.errors = d->m.redis_errors;
+    d->clock.offset_ms = d->m.clock_offset_ms;
     rc = transfers_init(&d->xfers, cfg->max_connections, cfg->connect_timeout_ms,
                         d->m.requests_in_flight, errbuf, errlen);
     if (rc)

@@ -35,8 +35,9 @@ typedef struct dialer dialer_t;
 /* Connects to Redis (two clients), Kafka (a consumer in group
  * outdial-dialer subscribed to the jobs topic, and the producer behind the
  * publisher) and registers the metrics in reg. cfg must outlive the
- * dialer. Free with dialer_free(). */
-int dialer_new(const dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, char *errbuf,
+ * dialer, which corrects cfg->clk against Redis's time (clock_sync.h) while
+ * it runs. Free with dialer_free(). */
+int dialer_new(dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, char *errbuf,
                size_t errlen) OD_WUR;
 
 /* Runs the dial loop until *stop becomes true, then drains (see

@@ -46,6 +46,11 @@ int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err
                                     "Calls placed by this dialer whose end it has not seen.",
                                     &m->calls_in_flight, err, errlen);
     if (!rc)
+        rc = metrics_gauge_register(reg, "outdial_dialer_clock_offset_ms",
+                                    "How far Redis's clock is ahead of this host's (the "
+                                    "correction the dialer applies), in milliseconds.",
+                                    &m->clock_offset_ms, err, errlen);
+    if (!rc)
         rc = metrics_histogram_register(reg, "outdial_dialer_create_call_seconds",
                                         "Duration of create-call requests.",
                                         metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,

@@ -49,6 +49,7 @@ typedef struct dialer_metrics {
     metrics_gauge_t *jobs_in_progress;
     metrics_gauge_t *requests_in_flight;
     metrics_gauge_t *calls_in_flight;
+    metrics_gauge_t *clock_offset_ms;
     metrics_histogram_t *create_call_seconds;
 } dialer_metrics_t;
 

@@ -815,6 +815,42 @@ static void test_queued_request_refused_after_window(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
+/* A dialer whose host clock runs 5 s behind reads Redis's time instead:
+ * a job whose window closed a second ago (real) is refused, though the
+ * dialer's own clock would still see 4 s of window. Without the
+ * correction it was placed (tests/fault/chaos plays a clock 5 s off). */
+static void test_clock_behind_corrected(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const behind[] = {"OUTDIAL_CLOCK_SKEW_MS=-5000", NULL};
+    dialer_restart(fx, behind);
+
+    /* The dialer dials: a job with its window open is placed. */
+    ds_job_t open;
+    ds_job_init(fx->w, &open, CAMPAIGN, ACCOUNT, "+15550007801");
+    ds_job_send(fx->w, &open);
+    json_t *rec = sim_record(fx, open.attempt_id);
+    json_decref(rec);
+
+    ds_job_t late;
+    ds_job_init(fx->w, &late, CAMPAIGN, ACCOUNT, "+15550007802");
+    late.not_after_us =
+        od_clock_now_us(&fx->w->clk) - (int64_t)(OD_USEC_PER_SEC * fx->w->clk.scale);
+    ds_job_send(fx->w, &late);
+    expect_skipped(fx, &late, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
+
+    /* The correction it applies, about the 5 s its host is behind. */
+    ds_reply_t r = ds_http(fx->dialer.port, "GET", "/metrics", NULL, NULL);
+    const char *m = r.body ? strstr(r.body, "\noutdial_dialer_clock_offset_ms ") : NULL;
+    assert_non_null(m);
+    double offset_ms = strtod(m + strlen("\noutdial_dialer_clock_offset_ms "), NULL);
+    free(r.body);
+    if (offset_ms < 4900 || offset_ms > 5100)
+        fail_msg("clock offset %.1f ms, want about 5000", offset_ms);
+    assert_true(ds_dialer_logged(&fx->dialer, "behind Redis's"));
+    ds_sim_invariants_ok(&fx->sim);
+}
+
 static void test_sigterm_mid_run(void **state)
 {
     fixture_t *fx = *state;
@@ -896,4 +932,5 @@ OD_TEST_MAIN(setup, teardown, test_every_outcome, test_provider_refusals, test_r
              test_same_job_twice, test_skipped_attempt_not_dialed_again,
              test_webhook_auth_and_validation, test_duplicated_webhooks,
              test_lost_webhooks_reconciled, test_create_call_timeout,
-             test_queued_request_refused_after_window, test_sigterm_mid_run)
+             test_queued_request_refused_after_window, test_clock_behind_corrected,
+             test_sigterm_mid_run)

@@ -114,6 +114,61 @@ static void test_skew_moves_campaign_time_only(void **state)
     assert_true(od_clock_now_us(&behind) < od_clock_now_us(&straight));
 }
 
+/* A measurement against a shared clock: the shared reading is placed at
+ * the middle of the round trip; a slow or backwards one gives nothing. */
+static void test_offset_estimate(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t before, shared, after, max_rtt;
+        bool ok;
+        int64_t offset;
+    } rows[] = {
+        {1000, 1050, 1100, 500, true, 0},      /* in step */
+        {1000, 6050, 1100, 500, true, 5000},   /* the host is 5 ms behind */
+        {1000, -3950, 1100, 500, true, -5000}, /* the host is 5 ms ahead */
+        {1000, 1000, 1000, 0, true, 0},        /* an instant answer */
+        {1000, 1001, 1003, 500, true, 0},      /* rtt 3: the middle is 1001 */
+        {1000, 1250, 1500, 500, true, 0},      /* rtt exactly the bound */
+        {1000, 1250, 1501, 500, false, 0},     /* just over it */
+        {1100, 1050, 1000, 500, false, 0},     /* the host's clock went back */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int64_t off = 12345;
+        bool ok = od_clock_offset_estimate(rows[i].before, rows[i].shared, rows[i].after,
+                                           rows[i].max_rtt, &off);
+        if (ok != rows[i].ok || (ok && off != rows[i].offset))
+            fail_msg("row %zu: ok %d offset %lld", i, ok, (long long)off);
+    }
+}
+
+/* A correction moves campaign time as a skew does, the other way: a host 5 s
+ * behind, corrected by +5 s, reads what a host in step reads. */
+static void test_correction_undoes_skew(void **state)
+{
+    (void)state;
+    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
+    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    setenv("OUTDIAL_CLOCK_SKEW_MS", "-5000", 1);
+    od_clock_t behind;
+    char err[256];
+    assert_int_equal(od_clock_from_env(&behind, err, sizeof(err)), OD_OK);
+    unsetenv("OUTDIAL_CLOCK_SKEW_MS");
+    od_clock_t straight;
+    assert_int_equal(od_clock_from_env(&straight, err, sizeof(err)), OD_OK);
+    assert_int_equal(od_clock_correction_us(&behind), 0);
+    /* 5 real seconds at 60x: 5 campaign minutes behind until corrected. */
+    assert_true(od_clock_now_us(&straight) - od_clock_now_us(&behind) >= 299 * OD_USEC_PER_SEC);
+    od_clock_correct(&behind, 5 * OD_USEC_PER_SEC);
+    assert_int_equal(od_clock_correction_us(&behind), 5 * OD_USEC_PER_SEC);
+    int64_t a = od_clock_now_us(&straight);
+    int64_t b = od_clock_now_us(&behind);
+    int64_t c = od_clock_now_us(&straight);
+    assert_true(b >= a && b <= c);
+    /* The host's own reading keeps the skew: it is what a measurement compares. */
+    assert_true(od_clock_real_us() - od_clock_host_us(&behind) >= 4900000);
+}
+
 /* Every wrong setting is refused, and the message names the variable. */
 static void test_bad_settings_name_the_variable(void **state)
 {
@@ -224,5 +279,6 @@ static void test_cond_init_clock_times_out_on_its_clock(void **state)
 OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_real_clock_follows_wall_time,
                   test_offset_shifts_time, test_scale_pivots_on_epoch,
                   test_start_places_campaign_time, test_skew_moves_campaign_time_only,
+                  test_offset_estimate, test_correction_undoes_skew,
                   test_bad_settings_name_the_variable, test_rfc3339,
                   test_timespec_after_ms_is_normalised, test_cond_init_clock_times_out_on_its_clock)

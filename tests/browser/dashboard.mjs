@@ -47,6 +47,16 @@ page.on("console", (msg) => {
 page.on("pageerror", (err) => consoleErrors.push(`page error: ${err.message}`));
 
 let step = 0;
+// The records of a CSV text: line ends outside quoted fields.
+function csvRecords(text) {
+    let n = 0, quoted = false;
+    for (const ch of text) {
+        if (ch === '"') quoted = !quoted;
+        else if (ch === "\n" && !quoted) n++;
+    }
+    return text.endsWith("\n") ? n : n + 1;
+}
+
 async function checkPage(name) {
     await page.waitForLoadState("networkidle").catch(() => {});
     // Every form control has a label (a <label>, aria-label or aria-labelledby).
@@ -154,6 +164,8 @@ try {
     // Start by keyboard; the live stream shows it reach Completed.
     await page.click(`a:text('Browser campaign')`).catch(() => page.goto(`${URL_BASE}/#/campaigns/${campaignId}`));
     await page.waitForSelector("button:text('Start')");
+    assert.equal(await page.textContent("#leads-waiting"),
+        `${imported} leads waiting: the campaign is a draft: start it to call them`);
     await tabTo("the Start button", () => document.activeElement.textContent === "Start");
     await page.keyboard.press("Enter");
     await page.locator("#campaign-status").filter({ hasText: "in progress" }).or(
@@ -165,6 +177,16 @@ try {
     assert.equal(finished, `${imported} / ${imported}`, "every lead finished");
     assert.ok(Number(goalsDb) > 0, "some goals reached");
     await page.locator(".chart svg").waitFor();
+    assert.equal(await page.locator("#leads-waiting").count(), 0, "no lead waits once it ran");
+    // Both exports, as files: a row per lead and per call, as in the database.
+    for (const [what, table] of [["leads", "lead"], ["calls", "call"]]) {
+        const [file] = await Promise.all([page.waitForEvent("download"),
+            page.click(`button:text('Download ${what} (CSV)')`)]);
+        const text = fs.readFileSync(await file.path(), "utf8");
+        const inDb = sql(`SELECT count(*) FROM ${table} WHERE campaign_id = '${campaignId}'`);
+        assert.equal(String(csvRecords(text) - 1), inDb, `${what}.csv has a row per ${table}`);
+        assert.match(text, /^[a-z_]+,/, `${what}.csv starts with its header`);
+    }
     console.log(`browser: campaign completed, goals ${goalsDb} (database) = page`);
     await checkPage("campaign-completed");
 

@@ -3,7 +3,7 @@
 // outcome, calls per result, goal conversion, spend and calls per hour,
 // kept current by the API's live stream (GET /v1/campaigns/{id}/live).
 
-import { api, live } from "./api.js";
+import { api, live, download } from "./api.js";
 import { h, countTable, money, percent, badge, announce, put } from "./ui.js";
 import { hourlyChart } from "./chart.js";
 
@@ -32,8 +32,19 @@ export async function render(main, { id }, signal) {
             (ACTIONS[state.status] || []).map((a) => h("button", { type: "button", class: "primary", onclick: () => act(a) },
                 a[0].toUpperCase() + a.slice(1))),
             h("a", { href: `#/campaigns/${id}/leads` }, "Leads"),
-            h("a", { href: `#/campaigns/${id}/import` }, "Import CSV")));
-        put(body, ...stats_view(state.stats, state.hourly));
+            h("a", { href: `#/campaigns/${id}/import` }, "Import CSV"),
+            h("button", { type: "button", onclick: () => save("leads") }, "Download leads (CSV)"),
+            h("button", { type: "button", onclick: () => save("calls") }, "Download calls (CSV)")));
+        put(body, waiting_view(state.stats.leads_waiting), ...stats_view(state.stats, state.hourly));
+    };
+    // The exports stream every lead or call (GET /v1/campaigns/{id}/leads.csv).
+    const save = async (what) => {
+        put(problems);
+        try {
+            await download(`/v1/campaigns/${id}/${what}.csv`, `${campaign.name}-${what}.csv`);
+        } catch (err) {
+            put(problems, h("div", { class: "problems" }, h("p", {}, err.message)));
+        }
     };
     const act = async (action) => {
         put(problems);
@@ -64,6 +75,14 @@ export async function render(main, { id }, signal) {
         }
         if (!signal.aborted) draw();
     }, signal);
+}
+
+// Leads that could be called but wait for the campaign to run
+// (stats.leads_waiting); nothing when none wait.
+function waiting_view(w) {
+    if (!w || !w.count) return null;
+    return h("p", { id: "leads-waiting", class: "notice", role: "status" },
+        `${w.count} ${w.count === 1 ? "lead" : "leads"} waiting: ${w.message}`);
 }
 
 function card(label, value, id) {

@@ -111,12 +111,14 @@ int64_t od_clock_correction_us(const od_clock_t *clk)
 }
 
 bool od_clock_offset_estimate(int64_t before_us, int64_t shared_us, int64_t after_us,
-                              int64_t max_rtt_us, int64_t *offset_out)
+                              int64_t max_rtt_us, int64_t deadband_us, int64_t *offset_out)
 {
     int64_t rtt = after_us - before_us;
     if (rtt < 0 || rtt > max_rtt_us)
         return false;
-    *offset_out = shared_us - (before_us + rtt / 2);
+    int64_t offset = shared_us - (before_us + rtt / 2);
+    int64_t magnitude = offset < 0 ? -offset : offset;
+    *offset_out = magnitude <= rtt / 2 + deadband_us ? 0 : offset;
     return true;
 }
 

@@ -85,11 +85,14 @@ int64_t od_clock_correction_us(const od_clock_t *clk);
 /* One measurement of the host's clock against a shared one: the host read
  * before_us, the shared clock answered shared_us, the host read after_us.
  * The shared reading is taken at the middle of the round trip, so the
- * estimate is within half the round trip. Pure. Returns false (no
- * estimate) when the round trip is negative or over max_rtt_us: a slow
- * answer says too little about when the shared clock was read. */
+ * estimate is within half the round trip. An offset that this uncertainty
+ * plus deadband_us covers is 0: the host is in step as far as can be told,
+ * and a scaled clock (x3600 in tests) would multiply a correction's noise.
+ * Pure. Returns false (no estimate) when the round trip is negative or over
+ * max_rtt_us: a slow answer says too little about when the shared clock
+ * was read. */
 bool od_clock_offset_estimate(int64_t before_us, int64_t shared_us, int64_t after_us,
-                              int64_t max_rtt_us, int64_t *offset_out);
+                              int64_t max_rtt_us, int64_t deadband_us, int64_t *offset_out);
 
 /* The real duration that passes while campaign time advances by
  * campaign_us (for sleeps and timeouts); never below 1 µs for positive input. */

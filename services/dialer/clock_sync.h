@@ -5,9 +5,10 @@
  * campaign time from its host's clock. A host whose clock runs behind would
  * place calls after a window closed. So the dial loop asks Redis for its
  * time (TIME) every CLOCK_SYNC_EVERY_MS, estimates how far its host's clock
- * is from it (od_clock_offset_estimate, within half the round trip) and
- * corrects its clock by that much (od_clock_correct): every dialer reads
- * Redis's time, whatever its host's clock says. Until the first good
+ * is from it (od_clock_offset_estimate, within half the round trip, from
+ * the quickest of CLOCK_SYNC_SAMPLES answers) and corrects its clock by that
+ * much (od_clock_correct) when it is more than CLOCK_SYNC_DEADBAND_MS: every
+ * dialer reads Redis's time, whatever its host's clock says. Until the first good
  * measurement the dialer is not ready (/readyz names "clock"), and it takes
  * no job (jobs wait in Kafka; a dialer cannot place a call without Redis
  * anyway).
@@ -30,6 +31,12 @@
 #define CLOCK_SYNC_RETRY_MS   500  /* after a failed or too slow measurement */
 #define CLOCK_SYNC_MAX_RTT_MS 250  /* a slower answer says too little */
 #define CLOCK_SYNC_WARN_MS    1000 /* a host this far off is logged */
+/* An offset under this (plus half the round trip) is taken as 0: hosts kept
+ * by NTP are within a few milliseconds, which matter to no window, while at
+ * a test's scaled clock (x3600) a correction's noise would. */
+#define CLOCK_SYNC_DEADBAND_MS 100
+/* TIME answers per measurement; the one with the shortest round trip counts. */
+#define CLOCK_SYNC_SAMPLES 3
 
 typedef struct clock_sync {
     od_clock_t *clk;            /* corrected; outlives the dialer */

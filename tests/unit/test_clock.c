@@ -120,23 +120,28 @@ static void test_offset_estimate(void **state)
 {
     (void)state;
     static const struct {
-        int64_t before, shared, after, max_rtt;
+        int64_t before, shared, after, max_rtt, deadband;
         bool ok;
         int64_t offset;
     } rows[] = {
-        {1000, 1050, 1100, 500, true, 0},      /* in step */
-        {1000, 6050, 1100, 500, true, 5000},   /* the host is 5 ms behind */
-        {1000, -3950, 1100, 500, true, -5000}, /* the host is 5 ms ahead */
-        {1000, 1000, 1000, 0, true, 0},        /* an instant answer */
-        {1000, 1001, 1003, 500, true, 0},      /* rtt 3: the middle is 1001 */
-        {1000, 1250, 1500, 500, true, 0},      /* rtt exactly the bound */
-        {1000, 1250, 1501, 500, false, 0},     /* just over it */
-        {1100, 1050, 1000, 500, false, 0},     /* the host's clock went back */
+        {1000, 1050, 1100, 500, 0, true, 0},      /* in step */
+        {1000, 6050, 1100, 500, 0, true, 5000},   /* the host is 5 ms behind */
+        {1000, -3950, 1100, 500, 0, true, -5000}, /* the host is 5 ms ahead */
+        {1000, 1000, 1000, 0, 0, true, 0},        /* an instant answer */
+        {1000, 1001, 1003, 500, 0, true, 0},      /* rtt 3: the middle is 1001 */
+        {1000, 1250, 1500, 500, 0, true, 0},      /* rtt exactly the bound */
+        {1000, 1250, 1501, 500, 0, false, 0},     /* just over it */
+        {1100, 1050, 1000, 500, 0, false, 0},     /* the host's clock went back */
+        {1000, 1100, 1100, 500, 0, true, 0},      /* 50 off, within rtt/2 = 50: unknown */
+        {1000, 1101, 1100, 500, 0, true, 51},     /* 51 off: more than the rtt explains */
+        {1000, 1150, 1100, 500, 100, true, 0},    /* 100 off, under rtt/2 + deadband */
+        {1000, 1201, 1100, 500, 100, true, 151},  /* 151 off: over it, applied whole */
+        {1000, -5000000, 1000, 500, 100000, true, -5001000}, /* 5 s ahead */
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         int64_t off = 12345;
         bool ok = od_clock_offset_estimate(rows[i].before, rows[i].shared, rows[i].after,
-                                           rows[i].max_rtt, &off);
+                                           rows[i].max_rtt, rows[i].deadband, &off);
         if (ok != rows[i].ok || (ok && off != rows[i].offset))
             fail_msg("row %zu: ok %d offset %lld", i, ok, (long long)off);
     }

@@ -801,6 +801,27 @@ static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campa
                  status);
 }
 
+/* Runs outdial-audit for the campaign and returns the count `name`
+ * printed (-1: not printed). For tests that prove a count can fail. */
+static inline long e2e_audit_count(const e2e_stack_t *st, const char *campaign_id, const char *name)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>/dev/null",
+             support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        fail_msg("popen %s", cmd);
+    char line[512];
+    long found = -1;
+    size_t n = strlen(name);
+    while (fgets(line, sizeof(line), p))
+        if (strncmp(line, name, n) == 0 && line[n] == '=')
+            found = strtol(line + n + 1, NULL, 10);
+    pclose(p);
+    return found;
+}
+
 /* Runs outdial-audit for the campaign and asserts every count is 0. */
 static inline void e2e_audit(const e2e_stack_t *st, const char *campaign_id)
 {

@@ -19,9 +19,10 @@
  *   duplicate_results       calls whose terminal result the database
  *                           recorded more than once
  *   attempts_over_limit     leads called more than 1 + max_retries times
- *   over_frequency_cap      calls to a number that made more than the account's
- *                           cap (calls_per_24h) in 24 hours, counted over every
- *                           campaign of the account
+ *   over_frequency_cap      calls to a number that made more than its cap in 24
+ *                           hours, counted over every campaign of the account:
+ *                           the account's calls_per_24h, or the callee's state
+ *                           cap when that is smaller (docs/compliance.md)
  *   called_after_opt_out    calls to a number placed after the end of the call on
  *                           which its callee opted out (DNC source call), over
  *                           every campaign of the account
@@ -181,12 +182,33 @@ static const char *jstr(json_t *o, const char *k)
 /* The account's counts, over every campaign of the account (the cap and
  * an opt-out hold across campaigns): over_frequency_cap and
  * called_after_opt_out (see the top). Reads the simulator's whole log. */
-static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campaign_t *camp,
-                          long *over_cap, long *after_opt_out, char *err, size_t errlen)
+/* The cap on calls to one number in 24 hours for a call of lead (NULL:
+ * unknown): the account's, or the lead's jurisdiction's when smaller, as the
+ * dialer's last look takes it. 0: no cap. */
+static int call_cap(const sched_campaign_t *camp, const legal_account_t *acct, const entry_t *lead,
+                    const char *number, int64_t at_us)
 {
-    size_t n_camps, n_opt;
+    lead_legal_t legal;
+    char err[256];
+    int state_cap = 0;
+    if (lead && campaign_lead_legal(camp, acct, lead->s2, number, lead->s1, at_us, &legal, err,
+                                    sizeof(err)) == OD_OK)
+        state_cap = legal.rules.calls_per_24h;
+    return freqcap_effective(camp->calls_per_24h, state_cap);
+}
+
+static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campaign_t *camp,
+                          const legal_account_t *acct, long *over_cap, long *after_opt_out,
+                          char *err, size_t errlen)
+{
+    size_t n_camps, n_opt, n_leads;
     entry_t *camps = table_load(db, "SELECT id::text FROM campaign WHERE account_id = $1::uuid",
                                 camp->account_id, &n_camps);
+    entry_t *leads = table_load(db,
+                                "SELECT l.id::text, coalesce(l.state, ''), coalesce(l.timezone, '')"
+                                " FROM lead l JOIN campaign c ON c.id = l.campaign_id"
+                                " WHERE c.account_id = $1::uuid",
+                                camp->account_id, &n_leads);
     entry_t *opt = table_load(db,
                               "SELECT call_id::text, e164 FROM dnc WHERE account_id = $1::uuid"
                               " AND source = 'call'",
@@ -197,6 +219,7 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
     if (!log) {
         table_free(camps, n_camps);
         table_free(opt, n_opt);
+        table_free(leads, n_leads);
         return -1;
     }
     json_t *arr = json_object_get(log, "calls");
@@ -210,13 +233,17 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
         sim_call_t *s = &sc[k++];
         s->number = jstr(o, "number");
         s->attempt_id = jstr(o, "attempt_id");
+        s->lead_id = jstr(o, "lead_id");
         s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
         s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
     }
     qsort(sc, k, sizeof(*sc), by_number_time);
     /* Each call judged against the calls to its number before it. */
-    int cap = freqcap_effective(camp->calls_per_24h, 0);
-    for (size_t i = 0; cap > 0 && i < k; i++) {
+    for (size_t i = 0; i < k; i++) {
+        int cap = call_cap(camp, acct, entry_find(leads, n_leads, sc[i].lead_id), sc[i].number,
+                           sc[i].received_us);
+        if (cap <= 0)
+            continue;
         int64_t times[FREQCAP_TIMES_MAX];
         size_t m = 0;
         for (size_t j = i; j-- > 0 && m < FREQCAP_TIMES_MAX;) {
@@ -228,8 +255,8 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
         freqcap_check(cap, times, m, sc[i].received_us, &v);
         if (!v.allowed) {
             (*over_cap)++;
-            fprintf(stderr, "over_frequency_cap: attempt %s to %s (%d before it in 24 h)\n",
-                    sc[i].attempt_id, sc[i].number, v.counted);
+            fprintf(stderr, "over_frequency_cap: attempt %s to %s (%d before it in 24 h, cap %d)\n",
+                    sc[i].attempt_id, sc[i].number, v.counted, cap);
         }
     }
     for (size_t e = 0; e < n_opt; e++) {
@@ -249,6 +276,7 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
     json_decref(log);
     table_free(camps, n_camps);
     table_free(opt, n_opt);
+    table_free(leads, n_leads);
     return 0;
 }
 
@@ -416,7 +444,7 @@ int main(int argc, char **argv)
     }
 
     long over_cap = 0, after_opt_out = 0;
-    if (account_counts(db, sim_url, &camp, &over_cap, &after_opt_out, err, sizeof(err))) {
+    if (account_counts(db, sim_url, &camp, &acct, &over_cap, &after_opt_out, err, sizeof(err))) {
         fprintf(stderr, "outdial-audit: %s\n", err);
         return 2;
     }

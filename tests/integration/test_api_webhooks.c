@@ -48,6 +48,24 @@ static void problem_fields(const api_resp_t *r, char *out, size_t len)
     json_decref(root);
 }
 
+/* Calls method on the path (printf-style) without a body and fails
+ * unless the answer has status. */
+static void expect_status(const api_proc_t *api, const char *key, const char *method, long status,
+                          const char *what, const char *path_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void expect_status(const api_proc_t *api, const char *key, const char *method, long status,
+                          const char *what, const char *path_fmt, ...)
+{
+    char path[256];
+    va_list ap;
+    va_start(ap, path_fmt);
+    vsnprintf(path, sizeof(path), path_fmt, ap);
+    va_end(ap);
+    api_resp_t r = api_call(api, method, path, key, NULL);
+    api_expect(&r, status, what);
+    api_resp_free(&r);
+}
+
 static void test_webhook_endpoints(void **state)
 {
     (void)state;
@@ -160,14 +178,10 @@ static void test_webhook_endpoints(void **state)
     assert_true(json_is_object(json_object_get(first, "payload")));
     json_decref(root);
     api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries?status=sent", id);
-    r = api_call(&api, "GET", path, key, NULL);
-    api_expect(&r, 400, "an unknown status");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", id);
-    r = api_call(&api, "GET", path, key, NULL);
-    api_expect(&r, 200, "every delivery");
-    api_resp_free(&r);
+    expect_status(&api, key, "GET", 400, "an unknown status",
+                  "/v1/webhook-endpoints/%s/deliveries?status=sent", id);
+    expect_status(&api, key, "GET", 200, "every delivery", "/v1/webhook-endpoints/%s/deliveries",
+                  id);
 
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries/%s/replay", id, delivery);
     r = api_call(&api, "POST", path, key, NULL);
@@ -191,30 +205,17 @@ static void test_webhook_endpoints(void **state)
 
     /* Another account sees none of it. */
     api_account_t other = api_bootstrap("Other", 0);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", id);
-    r = api_call(&api, "GET", path, other.key, NULL);
-    api_expect(&r, 404, "another account's endpoint");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", id);
-    r = api_call(&api, "GET", path, other.key, NULL);
-    api_expect(&r, 404, "another account's deliveries");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries/%s/replay", id, delivery);
-    r = api_call(&api, "POST", path, other.key, NULL);
-    api_expect(&r, 404, "another account's replay");
-    api_resp_free(&r);
+    expect_status(&api, other.key, "GET", 404, "another account's endpoint",
+                  "/v1/webhook-endpoints/%s", id);
+    expect_status(&api, other.key, "GET", 404, "another account's deliveries",
+                  "/v1/webhook-endpoints/%s/deliveries", id);
+    expect_status(&api, other.key, "POST", 404, "another account's replay",
+                  "/v1/webhook-endpoints/%s/deliveries/%s/replay", id, delivery);
 
     /* DELETE takes the deliveries along. */
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", id);
-    r = api_call(&api, "DELETE", path, key, NULL);
-    api_expect(&r, 204, "delete the endpoint");
-    api_resp_free(&r);
-    r = api_call(&api, "DELETE", path, key, NULL);
-    api_expect(&r, 404, "delete it again");
-    api_resp_free(&r);
-    r = api_call(&api, "GET", path, key, NULL);
-    api_expect(&r, 404, "read it after");
-    api_resp_free(&r);
+    expect_status(&api, key, "DELETE", 204, "delete the endpoint", "/v1/webhook-endpoints/%s", id);
+    expect_status(&api, key, "DELETE", 404, "delete it again", "/v1/webhook-endpoints/%s", id);
+    expect_status(&api, key, "GET", 404, "read it after", "/v1/webhook-endpoints/%s", id);
 
     api_stop(&api);
 }

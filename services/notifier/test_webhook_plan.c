@@ -148,6 +148,42 @@ static void test_filter_names_and_matching(void **state)
 #define CAMPAIGN_ID "6f1c1b7e-1c55-4c5a-9b1e-3d1f0a000003"
 #define LEAD_ID     "6f1c1b7e-1c55-4c5a-9b1e-3d1f0a000004"
 
+/* A call event of the account with status, fields set as a dialer would. */
+static callevent_t call_event(Outdial__V1__CallStatus status)
+{
+    callevent_t ev;
+    callevent_init(&ev);
+    ev.event_id = EVENT_ID;
+    ev.attempt_id = ev.lead_id = LEAD_ID;
+    ev.campaign_id = CAMPAIGN_ID;
+    ev.account_id = ACCOUNT_ID;
+    ev.status = status;
+    ev.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL;
+    ev.occurred_at_us = 1700000000000000LL;
+    ev.post_call_variables_json = "{\"booked\":true}";
+    return ev;
+}
+
+/* A campaign event of kind with every kind's fields set: the mapping must
+ * read only those of its kind. */
+static campaignevent_t campaign_event(Outdial__V1__CampaignEventKind kind)
+{
+    campaignevent_t ev;
+    campaignevent_init(&ev);
+    ev.event_id = EVENT_ID;
+    ev.campaign_id = CAMPAIGN_ID;
+    ev.account_id = ACCOUNT_ID;
+    ev.kind = kind;
+    ev.old_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
+    ev.new_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED;
+    ev.lead_id = ev.import_id = LEAD_ID;
+    ev.reason = "completed";
+    ev.lead_status = OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED;
+    ev.outcome = OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_GOAL_ACHIEVED;
+    ev.occurred_at_us = 1700000000000000LL;
+    return ev;
+}
+
 /* Which call statuses are a call.ended webhook. */
 static void test_call_events_that_become_webhooks(void **state)
 {
@@ -168,17 +204,7 @@ static void test_call_events_that_become_webhooks(void **state)
         {OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED, false, NULL}, /* no call happened */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        callevent_t ev;
-        callevent_init(&ev);
-        ev.event_id = EVENT_ID;
-        ev.attempt_id = LEAD_ID;
-        ev.lead_id = LEAD_ID;
-        ev.campaign_id = CAMPAIGN_ID;
-        ev.account_id = ACCOUNT_ID;
-        ev.status = cases[i].status;
-        ev.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL;
-        ev.occurred_at_us = 1700000000000000LL;
-        ev.post_call_variables_json = "{\"booked\":true}";
+        callevent_t ev = call_event(cases[i].status);
         webhook_msg_t msg;
         assert_int_equal(webhook_msg_from_call(&ev, &msg, err, sizeof(err)), OD_OK);
         assert_int_equal(msg.type != WEBHOOK_EVENT_NONE, cases[i].webhook);
@@ -222,20 +248,7 @@ static void test_campaign_events_map_to_their_types(void **state)
          NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        campaignevent_t ev;
-        campaignevent_init(&ev);
-        ev.event_id = EVENT_ID;
-        ev.campaign_id = CAMPAIGN_ID;
-        ev.account_id = ACCOUNT_ID;
-        ev.kind = cases[i].kind;
-        ev.old_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
-        ev.new_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED;
-        ev.lead_id = LEAD_ID;
-        ev.import_id = LEAD_ID;
-        ev.reason = "completed";
-        ev.lead_status = OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED;
-        ev.outcome = OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_GOAL_ACHIEVED;
-        ev.occurred_at_us = 1700000000000000LL;
+        campaignevent_t ev = campaign_event(cases[i].kind);
         webhook_msg_t msg;
         assert_int_equal(webhook_msg_from_campaign(&ev, &msg, err, sizeof(err)), OD_OK);
         assert_int_equal(msg.type, cases[i].type);

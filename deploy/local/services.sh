@@ -4,7 +4,7 @@
 # Before sourcing, set:
 #   BUILD        the build tree with the binaries
 #   LOGS         a folder for logs and pid files
-#   SVC_BASE     first port: api +2, voice-sim +3, ingress +4, importer +7,
+#   SVC_BASE     first port: api +2, voice-sim +3, ingress +4, importer +7, notifier +8,
 #                scheduler-N +10+N, dialer-N +20+N (N at most 9)
 #   SIM_RULES    the simulator's rules file
 # and source the stack's stack.env (and any OUTDIAL_CLOCK_* settings).
@@ -14,7 +14,7 @@
 # caller's OUTDIAL_API_ADMIN_TOKEN, when set); it is exported as
 # OUTDIAL_API_ADMIN_TOKEN for outdialctl.
 #
-#   svc_start NAME      voice-sim | ingress | api | importer | scheduler-N | dialer-N
+#   svc_start NAME      voice-sim | ingress | api | importer | notifier | scheduler-N | dialer-N
 #
 # The ingress (HAProxy) is the deployment's one webhook URL, as a load
 # balancer is in production: every dialer gives it to the provider, and it
@@ -56,6 +56,7 @@ svc_port() {
         voice-sim) echo $((SVC_BASE + 3)) ;;
         ingress) echo $((SVC_BASE + 4)) ;;
         importer) echo $((SVC_BASE + 7)) ;;
+        notifier) echo $((SVC_BASE + 8)) ;;
         scheduler-*) echo $((SVC_BASE + 10 + ${1#scheduler-})) ;;
         dialer-*) echo $((SVC_BASE + 20 + ${1#dialer-})) ;;
         *) echo "svc_port: unknown service $1" >&2; return 1 ;;
@@ -99,6 +100,12 @@ svc_start() {
             set -- env OUTDIAL_IMPORTER_HTTP_HOST=127.0.0.1 OUTDIAL_IMPORTER_HTTP_PORT="$port" \
                 "$BUILD/services/importer/outdial-importer"
             ;;
+        notifier)
+            # Outbound webhooks (docs/webhooks.md); OUTDIAL_NOTIFIER_CA_FILE
+            # from the caller's environment trusts a local test CA.
+            set -- env OUTDIAL_NOTIFIER_HTTP_HOST=127.0.0.1 OUTDIAL_NOTIFIER_HTTP_PORT="$port" \
+                "$BUILD/services/notifier/outdial-notifier"
+            ;;
         scheduler-*)
             set -- env OUTDIAL_SCHEDULER_HTTP_HOST=127.0.0.1 OUTDIAL_SCHEDULER_HTTP_PORT="$port" \
                 "$BUILD/services/scheduler/outdial-scheduler"
@@ -119,7 +126,7 @@ svc_start() {
         set -- env ${SVC_ENV[$name]} "$@"
     fi
     case $name in
-        api | importer | scheduler-* | dialer-*)
+        api | importer | notifier | scheduler-* | dialer-*)
             # ip netns exec execs the command: the pid stays the service's.
             [ -n "${SVC_NETNS_PREFIX:-}" ] && set -- ip netns exec "$SVC_NETNS_PREFIX$name" "$@"
             ;;

@@ -743,11 +743,15 @@ int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t er
     RETURN_IF(check_uuid(M, "campaign_id", event->campaign_id, true, errbuf, errlen));
     RETURN_IF(check_uuid(M, "account_id", event->account_id, true, errbuf, errlen));
     RETURN_IF(check_enum(M, "kind", (int)event->kind,
-                         OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED, true,
-                         errbuf, errlen));
+                         OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_IMPORT_FINISHED,
+                         true, errbuf, errlen));
     bool status_changed =
         event->kind == OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED;
-    bool lead_finished = !status_changed;
+    bool lead_finished =
+        event->kind == OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
+    bool import_finished =
+        event->kind == OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_IMPORT_FINISHED;
+    RETURN_IF(check_uuid(M, "import_id", event->import_id, import_finished, errbuf, errlen));
     RETURN_IF(check_enum(M, "old_status", (int)event->old_status,
                          OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED, false, errbuf,
                          errlen));

@@ -39,10 +39,6 @@ static const pg_stmt_t status_write_stmt = {
 
 static const pg_stmt_t notify_stmt = {"lifecycle_notify", "SELECT pg_notify($1, $2)", 2};
 
-static const pg_stmt_t outbox_add_stmt = {
-    "lifecycle_outbox_add",
-    "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, decode($3, 'hex'))", 3};
-
 static void problem_add(lifecycle_result_t *res, const char *code, const char *fmt, ...)
     OD_PRINTF(3, 4);
 
@@ -77,33 +73,18 @@ static Outdial__V1__CampaignStatus proto_status(model_campaign_status_t s)
 void lifecycle_outbox_item_init(lifecycle_outbox_item_t *item, const char *topic, const char *key,
                                 const uint8_t *payload, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    item->hex = xmalloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        item->hex[2 * i] = hex[payload[i] >> 4];
-        item->hex[2 * i + 1] = hex[payload[i] & 0xf];
-    }
-    item->hex[2 * len] = '\0';
-    item->stmt = &outbox_add_stmt;
-    item->params[0] = topic;
-    item->params[1] = key;
-    item->params[2] = item->hex;
+    outbox_item_init(item, topic, key, payload, len);
 }
 
 void lifecycle_outbox_item_free(lifecycle_outbox_item_t *item)
 {
-    free(item->hex);
-    item->hex = NULL;
+    outbox_item_free(item);
 }
 
 int lifecycle_outbox_add_tx(pg_conn_t *db, const char *topic, const char *key,
                             const uint8_t *payload, size_t len, char *errbuf, size_t errlen)
 {
-    lifecycle_outbox_item_t item;
-    lifecycle_outbox_item_init(&item, topic, key, payload, len);
-    int rc = pg_stmt_exec(db, item.stmt, item.params, NULL, errbuf, errlen);
-    lifecycle_outbox_item_free(&item);
-    return rc;
+    return outbox_add_tx(db, topic, key, payload, len, errbuf, errlen);
 }
 
 int lifecycle_status_write_tx(pg_conn_t *db, const char *account_id, const char *campaign_id,

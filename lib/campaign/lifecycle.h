@@ -27,6 +27,7 @@
 
 #include "err.h"
 #include "model.h"
+#include "outbox.h"
 #include "pg.h"
 #include "redis.h"
 
@@ -97,14 +98,10 @@ int lifecycle_mirror_write(redis_t *r, const char *redis_prefix, const char *cam
 int lifecycle_outbox_add_tx(pg_conn_t *db, const char *topic, const char *key,
                             const uint8_t *payload, size_t len, char *errbuf, size_t errlen) OD_WUR;
 
-/* The same insert as a statement for a pipeline (pg_pipeline_exec): stmt
- * with params. topic and key are borrowed (they must outlive the item); the
- * payload is copied as hex text, freed by lifecycle_outbox_item_free. */
-typedef struct lifecycle_outbox_item {
-    const pg_stmt_t *stmt;
-    const char *params[3];
-    char *hex;
-} lifecycle_outbox_item_t;
+/* The same insert as a statement for a pipeline: lib/store/outbox.h's
+ * item (topic and key borrowed, the payload copied as hex text, freed by
+ * lifecycle_outbox_item_free). */
+typedef outbox_item_t lifecycle_outbox_item_t;
 
 void lifecycle_outbox_item_init(lifecycle_outbox_item_t *item, const char *topic, const char *key,
                                 const uint8_t *payload, size_t len);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -34,12 +35,7 @@ struct deps {
 
 int64_t deps_backoff_ms(unsigned failures)
 {
-    if (failures == 0)
-        return 0;
-    int64_t ms = DEPS_BACKOFF_FIRST_MS;
-    for (unsigned i = 1; i < failures && ms < DEPS_BACKOFF_MAX_MS; i++)
-        ms *= 2;
-    return ms < DEPS_BACKOFF_MAX_MS ? ms : DEPS_BACKOFF_MAX_MS;
+    return od_backoff_doubling(failures, DEPS_BACKOFF_FIRST_MS, DEPS_BACKOFF_MAX_MS);
 }
 
 int64_t deps_check_delay_ms(bool up, unsigned failures)

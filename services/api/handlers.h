@@ -78,6 +78,17 @@ void dnc_remove(api_ctx_t *ctx);
 void dnc_import(api_ctx_t *ctx);
 void dnc_registry(api_ctx_t *ctx);
 
+/* webhooks.c */
+void webhooks_create(api_ctx_t *ctx);
+void webhooks_list(api_ctx_t *ctx);
+void webhooks_get(api_ctx_t *ctx);
+void webhooks_update(api_ctx_t *ctx);
+void webhooks_delete(api_ctx_t *ctx);
+void webhooks_secret_rotate(api_ctx_t *ctx);
+void webhooks_deliveries(api_ctx_t *ctx);
+void webhooks_deliveries_replay(api_ctx_t *ctx);
+void webhooks_delivery_replay(api_ctx_t *ctx);
+
 /* ---- shared helpers ---------------------------------------------------- */
 
 /* campaigns.c: whether the campaign exists in ctx's account; answers 404

@@ -108,6 +108,25 @@ static const api_route_t api_routes[] = {
      "whether a number is on the do-not-call list"},
     {"DELETE", "/v1/dnc/{phone}", dnc_remove, NULL, API_AUTH_KEY,
      "remove a number from the do-not-call list"},
+    /* outbound webhooks (docs/webhooks.md) */
+    {"POST", "/v1/webhook-endpoints", webhooks_create, NULL, API_AUTH_KEY,
+     "add an HTTPS endpoint with its event filter; its signing secret is answered this once"},
+    {"GET", "/v1/webhook-endpoints", webhooks_list, NULL, API_AUTH_KEY,
+     "list the account's webhook endpoints"},
+    {"GET", "/v1/webhook-endpoints/{endpoint_id}", webhooks_get, NULL, API_AUTH_KEY,
+     "read a webhook endpoint"},
+    {"PATCH", "/v1/webhook-endpoints/{endpoint_id}", webhooks_update, NULL, API_AUTH_KEY,
+     "change an endpoint's URL, events, description, or enable it again"},
+    {"DELETE", "/v1/webhook-endpoints/{endpoint_id}", webhooks_delete, NULL, API_AUTH_KEY,
+     "remove a webhook endpoint and its deliveries"},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/secret/rotate", webhooks_secret_rotate, NULL,
+     API_AUTH_KEY, "replace an endpoint's signing secret; the new one is answered this once"},
+    {"GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", webhooks_deliveries, NULL,
+     API_AUTH_KEY, "list an endpoint's deliveries (?status=dead: its dead-letter list)"},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/replay", webhooks_deliveries_replay,
+     NULL, API_AUTH_KEY, "send every dead delivery of an endpoint again"},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+     webhooks_delivery_replay, NULL, API_AUTH_KEY, "send a dead delivery again"},
 };
 
 #define N_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))

@@ -29,13 +29,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "codec.h"
 #include "csv_reader.h"
 #include "import_stage.h"
 #include "importer_batch.h"
 #include "importer_plan.h"
 #include "log.h"
+#include "outbox.h"
 #include "pg_copy.h"
 #include "phone.h"
+#include "topics.h"
 #include "uuid.h"
 #include "xmalloc.h"
 
@@ -69,8 +73,9 @@ static const pg_stmt_t stmt_start = {
 
 static const pg_stmt_t stmt_finish = {
     "importer_finish",
-    "UPDATE import SET status = $2::import_status, error = $3, finished_at = now()"
-    " WHERE id = $1::uuid",
+    "UPDATE import i SET status = $2::import_status, error = $3, finished_at = now()"
+    " FROM campaign c WHERE i.id = $1::uuid AND c.id = i.campaign_id"
+    " RETURNING i.campaign_id, c.account_id",
     3};
 
 static const pg_stmt_t stmt_staging_delete = {
@@ -299,8 +304,38 @@ static void progress_from_info(const import_info_t *info, const char *import_id,
     p->elapsed_s = 0;
 }
 
-/* Ends the import with status (completed, or failed with message) and
- * drops its staged bytes, in one transaction. */
+/* Queues the import.finished CampaignEvent (import_id, reason = status)
+ * in the outbox, in the caller's transaction; finish is stmt_finish's
+ * result (campaign and account). */
+static int import_finished_event_tx(pg_conn_t *db, const char *import_id, const char *status,
+                                    const PGresult *finish, char *errbuf, size_t errlen)
+{
+    char topic[TOPIC_NAME_MAX + 1], event_id[UUID_STR_LEN];
+    int rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), errbuf, errlen);
+    if (rc)
+        return rc;
+    uuid_str_new(event_id);
+    campaignevent_t ev;
+    campaignevent_init(&ev);
+    ev.event_id = event_id;
+    ev.campaign_id = PQgetvalue(finish, 0, 0);
+    ev.account_id = PQgetvalue(finish, 0, 1);
+    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_IMPORT_FINISHED;
+    ev.import_id = (char *)import_id;
+    ev.reason = (char *)status;
+    ev.occurred_at_us = od_clock_real_us();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = campaignevent_encode(&ev, &buf, &len, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = outbox_add_tx(db, topic, ev.campaign_id, buf, len, errbuf, errlen);
+    free(buf);
+    return rc;
+}
+
+/* Ends the import with status (completed, or failed with message), drops
+ * its staged bytes and queues its import.finished event, in one
+ * transaction. */
 static int import_end(pg_conn_t *db, const char *import_id, const char *status, const char *message,
                       char *errbuf, size_t errlen)
 {
@@ -308,9 +343,17 @@ static int import_end(pg_conn_t *db, const char *import_id, const char *status, 
     if (rc)
         return rc;
     const char *params[3] = {import_id, status, message};
-    if ((rc = pg_stmt_exec(db, &stmt_finish, params, NULL, errbuf, errlen)) == OD_OK &&
-        (rc = pg_stmt_exec(db, &stmt_staging_delete, params, NULL, errbuf, errlen)) == OD_OK)
+    PGresult *finish = NULL;
+    if ((rc = pg_stmt_exec(db, &stmt_finish, params, &finish, errbuf, errlen)) == OD_OK &&
+        PQntuples(finish) != 1)
+        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "import %s not found", import_id);
+    if (rc == OD_OK &&
+        (rc = import_finished_event_tx(db, import_id, status, finish, errbuf, errlen)) == OD_OK &&
+        (rc = pg_stmt_exec(db, &stmt_staging_delete, params, NULL, errbuf, errlen)) == OD_OK) {
+        PQclear(finish);
         return pg_tx_commit(db, errbuf, errlen);
+    }
+    PQclear(finish);
     pg_tx_rollback(db);
     return rc;
 }

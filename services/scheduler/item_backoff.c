@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "xmalloc.h"
 
 typedef struct entry {
@@ -20,12 +21,7 @@ struct item_backoff {
 
 int64_t item_backoff_delay_us(int failures, int64_t first_us, int64_t max_us)
 {
-    if (failures <= 0 || first_us <= 0)
-        return 0;
-    int64_t delay = first_us;
-    for (int i = 1; i < failures && delay < max_us; i++)
-        delay *= 2;
-    return delay < max_us ? delay : max_us;
+    return od_backoff_doubling(failures, first_us, max_us);
 }
 
 bool item_backoff_pass_fails(int rc)

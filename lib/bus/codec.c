@@ -320,10 +320,20 @@ static void free_any(ProtobufCMessage *msg)
 /* ---------------------------------------------------------------------------
  * DialJob */
 
+/* DialJob.predial of a campaign without a check: shared by every job that
+ * dialjob_init sets up, never written (encoding only reads it). */
+static dialjob_predial_t predial_none = OUTDIAL__V1__DIAL_JOB__PREDIAL__INIT;
+
 void dialjob_init(dialjob_t *job)
 {
     outdial__v1__dial_job__init(job);
     job->calls_per_24h = DIALJOB_NO_FREQUENCY_CAP;
+    job->predial = &predial_none;
+}
+
+void dialjob_predial_init(dialjob_predial_t *predial)
+{
+    outdial__v1__dial_job__predial__init(predial);
 }
 
 void dialjob_legal_init(dialjob_legal_t *legal)
@@ -366,6 +376,20 @@ int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
                        "%s.calls_per_24h: missing (a scheduler older than the field, or a "
                        "message cut short); %u means no cap",
                        M, DIALJOB_NO_FREQUENCY_CAP);
+    if (!job->predial)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.predial: missing (a scheduler older than the field, or a message cut "
+                       "short); an empty message means no check",
+                       M);
+    const char *url = job->predial->url ? job->predial->url : "";
+    if (strlen(url) > DIALJOB_PREDIAL_URL_MAX)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.predial.url: longer than %d bytes", M,
+                       DIALJOB_PREDIAL_URL_MAX);
+    if (url[0] && (job->predial->timeout_ms < DIALJOB_PREDIAL_TIMEOUT_MS_MIN ||
+                   job->predial->timeout_ms > DIALJOB_PREDIAL_TIMEOUT_MS_MAX))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.predial.timeout_ms: %u is not in %d..%d",
+                       M, job->predial->timeout_ms, DIALJOB_PREDIAL_TIMEOUT_MS_MIN,
+                       DIALJOB_PREDIAL_TIMEOUT_MS_MAX);
     return OD_OK;
 }
 
@@ -428,7 +452,7 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
                          errlen));
     bool skipped = event->status == OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
     RETURN_IF(check_enum(M, "skip_reason", (int)event->skip_reason,
-                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP, skipped, errbuf,
+                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR, skipped, errbuf,
                          errlen));
     if (!skipped && event->skip_reason != OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
@@ -442,7 +466,16 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
     RETURN_IF(check_json_object(M, "post_call_variables_json", event->post_call_variables_json,
                                 errbuf, errlen));
     RETURN_IF(check_time(M, "occurred_at_us", event->occurred_at_us, true, errbuf, errlen));
+    if (event->predial)
+        RETURN_IF(check_enum(M, "predial.result", (int)event->predial->result,
+                             OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_ERROR, true, errbuf,
+                             errlen));
     return OD_OK;
+}
+
+void callevent_predial_init(callevent_predial_t *predial)
+{
+    outdial__v1__call_event__predial__init(predial);
 }
 
 CODEC_DEFINE(callevent, callevent_t, outdial__v1__call_event__descriptor)
@@ -763,8 +796,8 @@ int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t er
                          OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_MAX_RETRIES,
                          lead_finished, errbuf, errlen));
     RETURN_IF(check_enum(M, "outcome", (int)event->outcome,
-                         OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_OPTED_OUT, lead_finished, errbuf,
-                         errlen));
+                         OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_PREDIAL_REFUSED, lead_finished,
+                         errbuf, errlen));
     RETURN_IF(check_enum(M, "goal_result", (int)event->goal_result,
                          OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_TRUE, false, errbuf, errlen));
     RETURN_IF(check_time(M, "occurred_at_us", event->occurred_at_us, true, errbuf, errlen));

@@ -57,7 +57,14 @@ typedef Outdial__V1__DialJob dialjob_t;
 #define DIALJOB_NO_FREQUENCY_CAP 4294967295u
 typedef Outdial__V1__DialJob__VariablesEntry dialjob_variable_t;
 typedef Outdial__V1__DialJob__Legal dialjob_legal_t;
+typedef Outdial__V1__DialJob__Predial dialjob_predial_t;
+/* DialJob.predial's bounds (lib/rules/predial.h holds the same: the
+ * campaign's ranges). */
+#define DIALJOB_PREDIAL_URL_MAX        2048
+#define DIALJOB_PREDIAL_TIMEOUT_MS_MIN 100
+#define DIALJOB_PREDIAL_TIMEOUT_MS_MAX 10000
 typedef Outdial__V1__CallEvent callevent_t;
+typedef Outdial__V1__CallEvent__Predial callevent_predial_t;
 typedef Outdial__V1__LeadUpsert leadupsert_t;
 typedef Outdial__V1__LeadUpsert__VariablesEntry leadupsert_variable_t;
 typedef Outdial__V1__ImportRequest importrequest_t;
@@ -69,6 +76,10 @@ void dialjob_init(dialjob_t *job);
 /* Sets a caller-owned DialJob.Legal to the empty message (then set profile,
  * and zones unless the profile is "none"). */
 void dialjob_legal_init(dialjob_legal_t *legal);
+/* Sets a caller-owned DialJob.Predial to the empty message (no check).
+ * dialjob_init points job->predial at a shared empty one; a producer with a
+ * check points it at its own. */
+void dialjob_predial_init(dialjob_predial_t *predial);
 int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen) OD_WUR;
 int dialjob_encode(const dialjob_t *job, uint8_t **out, size_t *out_len, char *errbuf,
                    size_t errlen) OD_WUR;
@@ -80,6 +91,8 @@ const char *dialjob_variable_get(const dialjob_t *job, const char *key);
 
 /* CallEvent (outdial.call-events). */
 void callevent_init(callevent_t *event);
+/* Sets a caller-owned CallEvent.Predial to the empty message. */
+void callevent_predial_init(callevent_predial_t *predial);
 int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen) OD_WUR;
 int callevent_encode(const callevent_t *event, uint8_t **out, size_t *out_len, char *errbuf,
                      size_t errlen) OD_WUR;

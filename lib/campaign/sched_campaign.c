@@ -14,7 +14,8 @@
     " coalesce(c.calls_per_minute, 0), c.cpm_tokens, od_us(c.cpm_refilled_at),"                    \
     " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
     " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
-    " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile"
+    " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile,"        \
+    " coalesce(c.predial_url, ''), c.predial_timeout_ms, c.predial_on_error"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -88,7 +89,13 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
     rc = legal_profile_parse(PQgetvalue(res, 0, 26), &out->legal_profile, errbuf, errlen);
     if (rc)
         return rc;
-    out->in_flight = PQnfields(res) > 27 ? strtoll(PQgetvalue(res, 0, 27), NULL, 10) : -1;
+    copy_field(out->predial_url, sizeof(out->predial_url), PQgetvalue(res, 0, 27));
+    out->predial_timeout_ms = atoi(PQgetvalue(res, 0, 28));
+    rc = model_predial_on_error_parse(PQgetvalue(res, 0, 29), &out->predial_on_error, errbuf,
+                                      errlen);
+    if (rc)
+        return rc;
+    out->in_flight = PQnfields(res) > 30 ? strtoll(PQgetvalue(res, 0, 30), NULL, 10) : -1;
     return OD_OK;
 }
 

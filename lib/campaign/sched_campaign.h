@@ -14,6 +14,7 @@
 #include "legal.h"
 #include "model.h"
 #include "pg.h"
+#include "predial.h"
 #include "retry.h"
 #include "uuid.h"
 #include "window.h"
@@ -41,6 +42,9 @@ typedef struct sched_campaign {
     int calls_per_24h;             /* the account's frequency cap (freqcap.h); 0: none */
     char opt_out_variable[128];    /* the boolean post-call variable of an opt-out; "" when none */
     legal_profile_t legal_profile; /* the account's (its overrides: campaign_legal.h) */
+    char predial_url[PREDIAL_URL_MAX + 1]; /* the pre-dial check (predial.h); "" when none */
+    int predial_timeout_ms;
+    model_predial_on_error_t predial_on_error;
     int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
 } sched_campaign_t;
 

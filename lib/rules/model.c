@@ -12,8 +12,8 @@ _Static_assert(COUNT(lead_status_names) == MODEL_LEAD_STATUS_COUNT, "lead status
 
 /* Index 0 (NONE) has no name. */
 static const char *const outcome_names[] = {
-    NULL,  "goal_achieved", "answered",  "voicemail", "exhausted", "permanent_failure",
-    "dnc", "manual",        "opted_out",
+    NULL,  "goal_achieved", "answered",  "voicemail",       "exhausted", "permanent_failure",
+    "dnc", "manual",        "opted_out", "predial_refused",
 };
 _Static_assert(COUNT(outcome_names) == MODEL_OUTCOME_COUNT, "outcome names");
 
@@ -26,7 +26,8 @@ static const char *const answered_by_names[] = {"human", "voicemail", "unknown"}
 _Static_assert(COUNT(answered_by_names) == MODEL_ANSWERED_BY_COUNT, "answered_by names");
 
 static const char *const skip_reason_names[] = {
-    "outside_window", "campaign_not_running", "dnc", "number_busy", "legal_rules", "frequency_cap",
+    "outside_window", "campaign_not_running", "dnc",           "number_busy", "legal_rules",
+    "frequency_cap",  "predial_refused",      "predial_error",
 };
 _Static_assert(COUNT(skip_reason_names) == MODEL_SKIP_REASON_COUNT, "skip reason names");
 
@@ -35,6 +36,13 @@ _Static_assert(COUNT(campaign_status_names) == MODEL_CAMPAIGN_STATUS_COUNT, "cam
 
 static const char *const tz_mode_names[] = {"assistant", "lead"};
 _Static_assert(COUNT(tz_mode_names) == MODEL_TZ_MODE_COUNT, "tz mode names");
+
+/* Index 0 (NONE) has no name. */
+static const char *const predial_result_names[] = {NULL, "eligible", "refused", "error"};
+_Static_assert(COUNT(predial_result_names) == MODEL_PREDIAL_RESULT_COUNT, "predial results");
+
+static const char *const predial_on_error_names[] = {"skip", "call"};
+_Static_assert(COUNT(predial_on_error_names) == MODEL_PREDIAL_ON_ERROR_COUNT, "predial policies");
 
 static const char *const var_type_names[] = {"boolean", "string", "number"};
 _Static_assert(COUNT(var_type_names) == MODEL_VAR_TYPE_COUNT, "var type names");
@@ -96,6 +104,9 @@ DEFINE_ENUM(skip_reason, model_skip_reason_t, skip_reason_names, "skip reason")
 DEFINE_ENUM(campaign_status, model_campaign_status_t, campaign_status_names, "campaign status")
 DEFINE_ENUM(tz_mode, model_tz_mode_t, tz_mode_names, "timezone mode")
 DEFINE_ENUM(var_type, model_var_type_t, var_type_names, "variable type")
+DEFINE_ENUM(predial_result, model_predial_result_t, predial_result_names, "pre-dial result")
+DEFINE_ENUM(predial_on_error, model_predial_on_error_t, predial_on_error_names,
+            "pre-dial error policy")
 
 const char *model_outcome_name(model_outcome_t outcome)
 {

@@ -40,7 +40,8 @@ typedef enum model_outcome {
     MODEL_OUTCOME_PERMANENT_FAILURE,
     MODEL_OUTCOME_DNC,
     MODEL_OUTCOME_MANUAL,
-    MODEL_OUTCOME_OPTED_OUT, /* the callee asked on a call not to be called again */
+    MODEL_OUTCOME_OPTED_OUT,       /* the callee asked on a call not to be called again */
+    MODEL_OUTCOME_PREDIAL_REFUSED, /* the campaign's pre-dial check refused the lead (predial.h) */
     MODEL_OUTCOME_COUNT,
 } model_outcome_t;
 
@@ -68,10 +69,12 @@ typedef enum model_answered_by {
 typedef enum model_skip_reason {
     MODEL_SKIP_OUTSIDE_WINDOW = 0, /* now >= not_after, or the window is closed */
     MODEL_SKIP_CAMPAIGN_NOT_RUNNING,
-    MODEL_SKIP_DNC,           /* the number is on the account's do-not-call list */
-    MODEL_SKIP_NUMBER_BUSY,   /* another call to the same number is in flight */
-    MODEL_SKIP_LEGAL_RULES,   /* the callee's legal rules forbid the call now (legal_slot.h) */
-    MODEL_SKIP_FREQUENCY_CAP, /* the number had its most calls in 24 h (freqcap.h) */
+    MODEL_SKIP_DNC,             /* the number is on the account's do-not-call list */
+    MODEL_SKIP_NUMBER_BUSY,     /* another call to the same number is in flight */
+    MODEL_SKIP_LEGAL_RULES,     /* the callee's legal rules forbid the call now (legal_slot.h) */
+    MODEL_SKIP_FREQUENCY_CAP,   /* the number had its most calls in 24 h (freqcap.h) */
+    MODEL_SKIP_PREDIAL_REFUSED, /* the campaign's pre-dial check answered not eligible */
+    MODEL_SKIP_PREDIAL_ERROR,   /* the pre-dial check failed, and its policy is skip */
     MODEL_SKIP_REASON_COUNT,
 } model_skip_reason_t;
 
@@ -89,6 +92,23 @@ typedef enum model_tz_mode {
     MODEL_TZ_MODE_LEAD,          /* the person's own: lead tz, else number prefix, else assistant */
     MODEL_TZ_MODE_COUNT,
 } model_tz_mode_t;
+
+/* The pre-dial check's answer recorded on an attempt (lib/rules/predial.h).
+ * NONE: no check was made (no name: SQL NULL). */
+typedef enum model_predial_result {
+    MODEL_PREDIAL_NONE = 0,
+    MODEL_PREDIAL_ELIGIBLE,
+    MODEL_PREDIAL_REFUSED,
+    MODEL_PREDIAL_ERROR,
+    MODEL_PREDIAL_RESULT_COUNT,
+} model_predial_result_t;
+
+/* What a failed pre-dial check does: skip the call (default) or place it. */
+typedef enum model_predial_on_error {
+    MODEL_PREDIAL_ON_ERROR_SKIP = 0,
+    MODEL_PREDIAL_ON_ERROR_CALL,
+    MODEL_PREDIAL_ON_ERROR_COUNT,
+} model_predial_on_error_t;
 
 /* Type of an assistant's post-call variable. */
 typedef enum model_var_type {
@@ -134,6 +154,14 @@ int model_campaign_status_parse(const char *s, model_campaign_status_t *out, cha
 
 const char *model_tz_mode_name(model_tz_mode_t mode);
 int model_tz_mode_parse(const char *s, model_tz_mode_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+/* NULL for MODEL_PREDIAL_NONE. */
+const char *model_predial_result_name(model_predial_result_t result);
+int model_predial_result_parse(const char *s, model_predial_result_t *out, char *errbuf,
+                               size_t errlen) OD_WUR;
+const char *model_predial_on_error_name(model_predial_on_error_t on_error);
+int model_predial_on_error_parse(const char *s, model_predial_on_error_t *out, char *errbuf,
+                                 size_t errlen) OD_WUR;
 
 const char *model_var_type_name(model_var_type_t type);
 int model_var_type_parse(const char *s, model_var_type_t *out, char *errbuf, size_t errlen) OD_WUR;

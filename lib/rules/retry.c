@@ -43,6 +43,13 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
     case MODEL_SKIP_DNC:
         end_lead(out, MODEL_LEAD_MAX_RETRIES, MODEL_OUTCOME_DNC);
         return OD_OK;
+    case MODEL_SKIP_PREDIAL_REFUSED:
+        end_lead(out, MODEL_LEAD_MAX_RETRIES, MODEL_OUTCOME_PREDIAL_REFUSED);
+        return OD_OK;
+    case MODEL_SKIP_PREDIAL_ERROR:
+        return wait_until_open(out, waiting,
+                               call->ended_at_us + RETRY_PREDIAL_ERROR_DELAY_MIN * USEC_PER_MIN,
+                               rules, n_rules, errbuf, errlen);
     case MODEL_SKIP_OUTSIDE_WINDOW:
     case MODEL_SKIP_LEGAL_RULES: /* dispatch moves it on to the rules' opening */
         return wait_until_open(out, waiting, call->ended_at_us, rules, n_rules, errbuf, errlen);

@@ -23,8 +23,11 @@
  * (campaign_not_running: the scheduler issues nothing while paused) or after
  * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy) or RETRY_FREQUENCY_CAP_RECHECK_MIN
  * (frequency_cap: the scheduler then defers it to the instant the cap
- * frees, dispatch_plan.h); a DNC number ends the lead:
- * max_retries (dnc), so its secondary contacts get their turn.
+ * frees, dispatch_plan.h) or RETRY_PREDIAL_ERROR_DELAY_MIN (predial_error);
+ * a DNC number ends the lead: max_retries (dnc), so its secondary contacts
+ * get their turn, and so does a refusal of the campaign's pre-dial check:
+ * max_retries (predial_refused), as the user's own system said not to call
+ * this lead (docs/dialer.md, "The pre-dial check").
  *
  * Pure: no I/O, no clock; thread-safe.
  */
@@ -58,6 +61,12 @@
  * meanwhile), look again after a minute: the scheduler's dispatch reads the
  * number's calls then and defers the lead to the instant the cap frees. */
 #define RETRY_FREQUENCY_CAP_RECHECK_MIN 1
+
+/* After a predial_error skip (the user's pre-dial endpoint timed out or
+ * failed, and the campaign's policy is skip), ask again after this long:
+ * an endpoint's outage is usually short, and the wait bounds the requests
+ * a down endpoint gets to one per lead per 5 minutes. */
+#define RETRY_PREDIAL_ERROR_DELAY_MIN 5
 
 typedef struct retry_policy {
     int max_retries;            /* RETRY_MAX_RETRIES_MIN..MAX */

@@ -26,6 +26,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "model.h"
+#include "predial.h"
 #include "resource.h"
 #include "settings.h"
 #include "window.h"
@@ -43,7 +44,8 @@
     " c.retry_on_voicemail, c.goal_variable, c.goal_based_retry, c.timezone_mode,"                 \
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
-    " od_us(c.archived_at), c.opt_out_variable FROM campaign c"
+    " od_us(c.archived_at), c.opt_out_variable, c.predial_url, c.predial_timeout_ms,"              \
+    " c.predial_on_error FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -69,6 +71,9 @@ static const resource_field_t campaign_fields_out[] = {
     {"updated_at", api_col_time},
     {"archived_at", api_col_time},
     {"opt_out_variable", api_col_string},
+    {"predial_url", api_col_string},
+    {"predial_timeout_ms", api_col_int},
+    {"predial_on_error", api_col_string},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
@@ -126,11 +131,11 @@ static const pg_stmt_t campaign_insert_stmt = {
     "INSERT INTO campaign (account_id, assistant_id, name, window_start_min, window_end_min,"
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
-    " max_call_duration_s, opt_out_variable)"
+    " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
     " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
-    " $16) RETURNING id",
-    16};
+    " $16, $17, $18::int, $19) RETURNING id",
+    19};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -139,9 +144,10 @@ static const pg_stmt_t campaign_update_stmt = {
     " retry_interval_min = $8::int, retry_on_voicemail = $9::boolean, goal_variable = $10,"
     " goal_based_retry = $11::boolean, timezone_mode = $12::timezone_mode,"
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
-    " max_call_duration_s = $15::int, opt_out_variable = $16, updated_at = now()"
+    " max_call_duration_s = $15::int, opt_out_variable = $16, predial_url = $17,"
+    " predial_timeout_ms = $18::int, predial_on_error = $19, updated_at = now()"
     " WHERE id = $1::uuid",
-    16};
+    19};
 
 static const resource_t campaign_resource = {
     .not_found = "campaign not found",
@@ -211,6 +217,9 @@ static const char *const campaign_fields[] = {"name",
                                               "calls_per_minute",
                                               "max_call_duration_s",
                                               "opt_out_variable",
+                                              "predial_url",
+                                              "predial_timeout_ms",
+                                              "predial_on_error",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -221,6 +230,9 @@ typedef struct campaign_input {
     const char *assistant_id;
     settings_campaign_t s;
     int64_t max_call_duration_s;
+    const char *predial_url; /* NULL: no pre-dial check */
+    int64_t predial_timeout_ms;
+    const char *predial_on_error;
     char window_start[8], window_end[8];
     const char *days[7];
     const char **body_days; /* owned array of the body's day names */
@@ -310,12 +322,15 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         !setting_int(ctx, body, "retry_interval_minutes", &in->s.retry_interval_minutes) ||
         !setting_int(ctx, body, "max_concurrent_calls", &in->s.max_concurrent_calls) ||
         !setting_int(ctx, body, "max_call_duration_s", &in->max_call_duration_s) ||
+        !setting_int(ctx, body, "predial_timeout_ms", &in->predial_timeout_ms) ||
+        !setting_string(ctx, body, "predial_on_error", 16, &in->predial_on_error) ||
         !setting_bool(ctx, body, "retry_on_voicemail", &in->s.retry_on_voicemail) ||
         !setting_bool(ctx, body, "goal_based_retry", &in->s.goal_based_retry))
         return false;
 
     if (!jsonio_string_or_null(ctx, body, "goal_variable", 64, &in->s.goal_variable) ||
-        !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable))
+        !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable) ||
+        !jsonio_string_or_null(ctx, body, "predial_url", PREDIAL_URL_MAX + 1, &in->predial_url))
         return false;
 
     int64_t cpm = 0;
@@ -384,7 +399,7 @@ static bool assistant_vars_load(api_ctx_t *ctx, const char *assistant_id, json_t
 /* The validated settings as the columns' text values. */
 typedef struct campaign_values {
     char start[8], end[8], days[8], max_retries[8], interval[16], concurrent[16], cpm[16],
-        duration[16];
+        duration[16], predial_timeout[16];
     const char *tz_mode;
     const char *goal;
     const char *opt_out;
@@ -398,6 +413,28 @@ static void problem_add(json_t *problems, const char *field, const char *message
     json_t *msg = json_string(message);
     json_object_set_new(p, "message", msg ? msg : json_string("invalid value"));
     json_array_append_new(problems, p);
+}
+
+/* The pre-dial check's settings (lib/rules/predial.h) of in, appended to
+ * list. */
+static void predial_problems(const campaign_input_t *in, json_t *list)
+{
+    char msg[320], why[256];
+    if (in->predial_url && predial_url_check(in->predial_url, why, sizeof(why)) != OD_OK) {
+        snprintf(msg, sizeof(msg), "predial_url: %s", why);
+        problem_add(list, "predial_url", msg);
+    }
+    if (in->predial_timeout_ms < PREDIAL_TIMEOUT_MS_MIN ||
+        in->predial_timeout_ms > PREDIAL_TIMEOUT_MS_MAX) {
+        snprintf(msg, sizeof(msg), "predial_timeout_ms must be between %d and %d (got %" PRId64 ")",
+                 PREDIAL_TIMEOUT_MS_MIN, PREDIAL_TIMEOUT_MS_MAX, in->predial_timeout_ms);
+        problem_add(list, "predial_timeout_ms", msg);
+    }
+    model_predial_on_error_t on_error;
+    if (model_predial_on_error_parse(in->predial_on_error, &on_error, why, sizeof(why)) != OD_OK) {
+        snprintf(msg, sizeof(msg), "predial_on_error: %s", why);
+        problem_add(list, "predial_on_error", msg);
+    }
 }
 
 /* Every problem of in (lib/settings' over the assistant's variables vars,
@@ -419,6 +456,7 @@ static json_t *campaign_problems(const campaign_input_t *in, const settings_var_
                  CAMPAIGN_CALL_DURATION_MIN, CAMPAIGN_CALL_DURATION_MAX, in->max_call_duration_s);
         problem_add(list, "max_call_duration_s", msg);
     }
+    predial_problems(in, list);
     return list;
 }
 
@@ -434,6 +472,8 @@ static void campaign_values_fill(const settings_rules_t *rules, const campaign_i
     snprintf(out->concurrent, sizeof(out->concurrent), "%d", rules->max_concurrent_calls);
     snprintf(out->cpm, sizeof(out->cpm), "%d", rules->calls_per_minute);
     snprintf(out->duration, sizeof(out->duration), "%" PRId64, in->max_call_duration_s);
+    snprintf(out->predial_timeout, sizeof(out->predial_timeout), "%" PRId64,
+             in->predial_timeout_ms);
     out->tz_mode = model_tz_mode_name(rules->tz_mode);
     out->goal = rules->goal_variable;
     out->opt_out = rules->opt_out_variable;
@@ -477,12 +517,12 @@ static void campaign_input_free(campaign_input_t *in)
     free(in->body_days);
 }
 
-/* The 16 parameters of campaign_insert_stmt (first: the account) and of
+/* The 19 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[16])
+                            const campaign_values_t *v, const char *params[19])
 {
-    const char *values[16] = {first,
+    const char *values[19] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -497,7 +537,10 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               v->concurrent,
                               in->s.has_calls_per_minute ? v->cpm : NULL,
                               v->duration,
-                              v->opt_out};
+                              v->opt_out,
+                              in->predial_url,
+                              v->predial_timeout,
+                              in->predial_on_error};
     memcpy(params, values, sizeof(values));
 }
 
@@ -510,6 +553,8 @@ void campaigns_create(api_ctx_t *ctx)
     memset(&in, 0, sizeof(in));
     settings_campaign_defaults(&in.s);
     in.max_call_duration_s = CAMPAIGN_CALL_DURATION_DEFAULT;
+    in.predial_timeout_ms = PREDIAL_TIMEOUT_MS_DEFAULT;
+    in.predial_on_error = model_predial_on_error_name(MODEL_PREDIAL_ON_ERROR_SKIP);
     campaign_values_t v;
     if (!campaign_input_read(ctx, body, &in))
         goto out;
@@ -524,7 +569,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[16];
+    const char *params[19];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -593,6 +638,9 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->s.calls_per_minute = strtoll(PQgetvalue(res, 0, 15), NULL, 10);
     in->max_call_duration_s = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
     in->s.opt_out_variable = PQgetisnull(res, 0, 21) ? NULL : PQgetvalue(res, 0, 21);
+    in->predial_url = PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
+    in->predial_timeout_ms = strtoll(PQgetvalue(res, 0, 23), NULL, 10);
+    in->predial_on_error = PQgetvalue(res, 0, 24);
 }
 
 /* campaigns_update's step under the lock: the body over the current
@@ -621,7 +669,7 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[16];
+    const char *params[19];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
+#include "predial.h"
 #include "provider.h"
 #include "uuid.h"
 
@@ -49,6 +51,11 @@ typedef struct dial_call {
     int64_t initiated_real_us;  /* 0 until init is DONE */
     int64_t reconcile_at_real_us;
     int64_t ended_seen_real_us; /* a status-update "ended" arrived (0: none yet) */
+    /* The pre-dial check's answer (NONE: none), set by the dial loop before
+     * the create-call request, for an "initiated" a webhook thread sends. */
+    model_predial_result_t predial_result;
+    int64_t predial_latency_ms;
+    char predial_reason[PREDIAL_REASON_MAX];
 
     /* Below: the dial loop's alone (never touched by webhook threads). */
     bool lock_held;             /* the line lock is ours (as far as we know) */

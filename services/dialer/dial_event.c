@@ -117,6 +117,20 @@ void dial_event_skipped(dial_event_t *e, const provider_attempt_t *a, model_skip
              detail ? detail : "");
 }
 
+void dial_event_predial_set(dial_event_t *e, model_predial_result_t result, const char *reason,
+                            int64_t latency_ms)
+{
+    if (result == MODEL_PREDIAL_NONE)
+        return;
+    callevent_predial_init(&e->predial);
+    /* numbered alike (results.c asserts it) */
+    e->predial.result = (Outdial__V1__PredialResult)result;
+    snprintf(e->predial_reason, sizeof(e->predial_reason), "%s", reason ? reason : "");
+    e->predial.reason = e->predial_reason;
+    e->predial.latency_ms = latency_ms < 0 ? 0 : (uint32_t)latency_ms;
+    e->ev.predial = &e->predial;
+}
+
 void dial_event_initiated(dial_event_t *e, const provider_attempt_t *a,
                           const char *provider_call_id, int64_t now_us)
 {

@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "err.h"
 #include "model.h"
+#include "predial.h"
 #include "provider.h"
 #include "uuid.h"
 
@@ -48,7 +49,14 @@ typedef struct dial_event {
     char skip_detail[PROVIDER_DETAIL_MAX];
     char *post_call_variables_json; /* owned */
     const char *kind;               /* static: one of DIAL_KIND_* */
+    callevent_predial_t predial;    /* ev.predial points here once set */
+    char predial_reason[PREDIAL_REASON_MAX];
 } dial_event_t;
+
+/* Adds the pre-dial check's answer to e (after e is built: the builders
+ * below start from an empty event). result NONE leaves e without one. */
+void dial_event_predial_set(dial_event_t *e, model_predial_result_t result, const char *reason,
+                            int64_t latency_ms);
 
 void dial_event_clear(dial_event_t *e);
 

@@ -94,6 +94,8 @@ static void transfers_run(dialer_t *d)
     while ((x = transfers_done_next(&d->xfers, &crc))) {
         if (x->kind == XFER_CREATE)
             jobs_create_done(&d->jobs, x, crc);
+        else if (x->kind == XFER_PREDIAL)
+            jobs_predial_done(&d->jobs, x, crc);
         else
             reconcile_lookup_done(&d->rec, x, crc);
         xfer_free(x);

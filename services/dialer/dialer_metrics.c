@@ -55,6 +55,19 @@ int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err
                                         "Duration of create-call requests.",
                                         metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
                                         &m->create_call_seconds, err, errlen);
+    if (!rc)
+        rc = metrics_histogram_register(
+            reg, "outdial_dialer_predial_seconds", "Duration of pre-dial check requests.",
+            metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N, &m->predial_seconds, err, errlen);
+    static const char *const result_label[] = {"result", NULL};
+    if (!rc)
+        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_predial_total",
+                                     "Pre-dial checks, by result (eligible, refused, error).",
+                                     result_label, NULL, 0, &fam, err, errlen);
+    for (int i = MODEL_PREDIAL_ELIGIBLE; i < MODEL_PREDIAL_RESULT_COUNT && !rc; i++) {
+        const char *v[] = {model_predial_result_name((model_predial_result_t)i), NULL};
+        rc = metrics_counter_with(fam, v, &m->predial_results[i], err, errlen);
+    }
     static const char *const reason_label[] = {"reason", NULL};
     if (!rc)
         rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_jobs_skipped_total",

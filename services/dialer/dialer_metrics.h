@@ -51,6 +51,8 @@ typedef struct dialer_metrics {
     metrics_gauge_t *calls_in_flight;
     metrics_gauge_t *clock_offset_ms;
     metrics_histogram_t *create_call_seconds;
+    metrics_histogram_t *predial_seconds; /* the pre-dial check's request */
+    metrics_counter_t *predial_results[MODEL_PREDIAL_RESULT_COUNT]; /* [NONE] unused */
 } dialer_metrics_t;
 
 /* Registers every metric of m in reg (which owns them). */

@@ -16,6 +16,7 @@
 #include "dlist.h"
 #include "job_legal.h"
 #include "log.h"
+#include "predial_request.h"
 #include "rkeys.h"
 #include "xmalloc.h"
 
@@ -26,6 +27,7 @@
 
 typedef enum job_stage {
     JOB_CHECKING = 0, /* the checks run at wake_real_us (again, after a Redis error) */
+    JOB_PREDIAL,      /* the pre-dial check's request is in flight */
     JOB_POSTING,      /* the create-call request is in flight */
     JOB_BACKOFF,      /* 429: the request is repeated at wake_real_us */
     JOB_UNCONFIRMED,  /* no answer: waiting until wake_real_us for a webhook */
@@ -56,6 +58,10 @@ struct dial_job {
     bool ev_is_init;
     bool placed;  /* the provider accepted the call */
     bool counted; /* calls_placed counted */
+    /* The pre-dial check's answer (NONE until asked), on every event. */
+    model_predial_result_t predial_result;
+    int64_t predial_latency_ms;
+    char predial_reason[PREDIAL_REASON_MAX];
 };
 
 static void job_publish(jobs_t *js, dial_job_t *job);
@@ -141,6 +147,8 @@ static void job_publish(jobs_t *js, dial_job_t *job)
     char err[512];
     wait_remove(js, job);
     job->stage = JOB_PUBLISHING;
+    dial_event_predial_set(&job->ev, job->predial_result, job->predial_reason,
+                           job->predial_latency_ms);
     int rc = publisher_send(js->env.pub, &job->ev, job_event_done, job, err, sizeof(err));
     if (rc) {
         /* Our own event does not encode: a bug, never bad input (the job
@@ -258,6 +266,8 @@ static void job_skip_late(jobs_t *js, dial_job_t *job)
     job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
 }
 
+static void job_predial_start(jobs_t *js, dial_job_t *job);
+
 static void job_post(jobs_t *js, dial_job_t *job)
 {
     char err[512];
@@ -287,6 +297,13 @@ static void job_post(jobs_t *js, dial_job_t *job)
         job_skip(js, job, MODEL_SKIP_LEGAL_RULES, why);
         return;
     }
+    /* Every check of ours passed: now the user's own, once per job (a
+     * request repeated after a 429 does not ask again). */
+    if (job->dj->predial->url && job->dj->predial->url[0] &&
+        job->predial_result == MODEL_PREDIAL_NONE) {
+        job_predial_start(js, job);
+        return;
+    }
     xfer_t *x = xcalloc(1, sizeof(*x));
     x->kind = XFER_CREATE;
     x->job = job;
@@ -309,6 +326,79 @@ static void job_post(jobs_t *js, dial_job_t *job)
     }
     job->posts++;
     job->stage = JOB_POSTING;
+}
+
+/* ---- the pre-dial check ---- */
+
+/* Acts on the check's answer: records it (job, call record, metrics),
+ * then places the call (job_post looks at the window and the legal rules
+ * again: the check took time) or skips the job, giving back what the
+ * checks took. A job answered while the dialer stops is given back. */
+static void job_predial_decided(jobs_t *js, dial_job_t *job, const predial_response_t *resp,
+                                int64_t latency_ms)
+{
+    predial_decision_t d;
+    predial_decide(resp,
+                   job->dj->predial->call_on_error ? MODEL_PREDIAL_ON_ERROR_CALL
+                                                   : MODEL_PREDIAL_ON_ERROR_SKIP,
+                   &d);
+    metrics_counter_add(js->env.m->predial_results[d.result], 1);
+    job->predial_result = d.result;
+    job->predial_latency_ms = latency_ms;
+    snprintf(job->predial_reason, sizeof(job->predial_reason), "%s", d.reason);
+    if (job->call) {
+        pthread_mutex_lock(&js->env.calls->mu);
+        job->call->predial_result = d.result;
+        job->call->predial_latency_ms = latency_ms;
+        snprintf(job->call->predial_reason, sizeof(job->call->predial_reason), "%s", d.reason);
+        pthread_mutex_unlock(&js->env.calls->mu);
+    }
+    log_info("predial", "attempt %s lead %s: %s in %" PRId64 " ms%s%s", job->attempt.attempt_id,
+             job->attempt.lead_id, model_predial_result_name(d.result), latency_ms,
+             d.reason[0] ? ": " : "", d.reason);
+    if (js->stopping) {
+        job_abandon(js, job);
+        return;
+    }
+    if (!d.place_call) {
+        call_drop(js, job);
+        line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
+        job_slot_release(js, job); /* not placed: its frequency-cap slot back */
+        bool refused = d.result == MODEL_PREDIAL_REFUSED;
+        char detail[PREDIAL_REASON_MAX + 64];
+        snprintf(detail, sizeof(detail), "%s", d.reason[0] ? d.reason : "no reason given");
+        job_skip(js, job, refused ? MODEL_SKIP_PREDIAL_REFUSED : MODEL_SKIP_PREDIAL_ERROR, detail);
+        return;
+    }
+    job_post(js, job);
+}
+
+/* Sends the job's pre-dial check on the dial loop's multi handle: the
+ * loop goes on, and jobs_predial_done() takes the answer. */
+static void job_predial_start(jobs_t *js, dial_job_t *job)
+{
+    xfer_t *x = xcalloc(1, sizeof(*x));
+    x->kind = XFER_PREDIAL;
+    x->job = job;
+    predial_request_build(job->dj, &x->req);
+    job->stage = JOB_PREDIAL;
+    if (xfer_start(js->env.xfers, x, job->dj->predial->timeout_ms)) {
+        xfer_free(x);
+        predial_response_t resp;
+        predial_response_read(CURLE_FAILED_INIT, 0, NULL, 0, job->dj->predial->timeout_ms, &resp);
+        job_predial_decided(js, job, &resp, 0);
+    }
+}
+
+void jobs_predial_done(jobs_t *js, const xfer_t *x, CURLcode crc)
+{
+    dial_job_t *job = x->job;
+    int64_t latency_us = od_clock_real_us() - x->started_real_us;
+    metrics_histogram_observe(js->env.m->predial_seconds, (double)latency_us / 1e6);
+    predial_response_t resp;
+    predial_response_read(crc, xfer_http_status(x), x->resp, x->resp_len,
+                          job->dj->predial->timeout_ms, &resp);
+    job_predial_decided(js, job, &resp, latency_us / 1000);
 }
 
 /* ---- checks ---- */

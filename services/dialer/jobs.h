@@ -14,6 +14,11 @@
  *      │            └─► refused: "failed" (transient or permanent)
  *      └─► refused: "skipped"; duplicate: nothing
  *
+ * A campaign with a pre-dial check puts PREDIAL between CHECKING and
+ * POSTING: its request in flight; eligible (or failed, policy call) goes
+ * on to POSTING after the window and legal rules are looked at again,
+ * refused (or failed, policy skip) is "skipped".
+ *
  * A job is DONE when its event is acknowledged (or it needs none); the
  * partition's offset then advances over every leading DONE job.
  */
@@ -70,6 +75,10 @@ void jobs_wake(jobs_t *js);
 /* A create-call request (XFER_CREATE) finished with libcurl's result crc;
  * x stays the caller's. */
 void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc);
+/* A pre-dial check's request (XFER_PREDIAL) finished: the decision
+ * (lib/rules/predial.h) places the call or skips the job; x stays the
+ * caller's. */
+void jobs_predial_done(jobs_t *js, const xfer_t *x, CURLcode crc);
 /* A NOTE_JOB_ACK (the job's event delivered or failed) or a NOTE_INIT_DONE
  * (a webhook thread published the call's "initiated"). */
 void jobs_note(jobs_t *js, const dial_note_t *n);

@@ -649,6 +649,8 @@ static void test_job_events(void **state)
         {MODEL_SKIP_NUMBER_BUSY, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY},
         {MODEL_SKIP_LEGAL_RULES, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES},
         {MODEL_SKIP_FREQUENCY_CAP, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP},
+        {MODEL_SKIP_PREDIAL_REFUSED, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED},
+        {MODEL_SKIP_PREDIAL_ERROR, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR},
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         assert_int_equal(dial_skip_reason_to_proto(reasons[i].model), reasons[i].proto);

@@ -1,6 +1,6 @@
 /*
- * transfer.h — provider requests on one libcurl multi handle, driven by the
- * dial loop's thread: thousands at once, no thread per request.
+ * transfer.h — provider requests (and the pre-dial checks) on one libcurl multi handle, driven by
+ * the dial loop's thread: thousands at once, no thread per request.
  *
  * A transfer (xfer_t) carries the request the provider adapter built and
  * collects the answer (bounded) and its Retry-After header. The dial loop
@@ -28,6 +28,7 @@ struct dial_job;
 typedef enum xfer_kind {
     XFER_CREATE = 0, /* POST /call of a job */
     XFER_LOOKUP,     /* GET /call/{id} of a call being reconciled */
+    XFER_PREDIAL,    /* a job's pre-dial check (predial_request.h) */
 } xfer_kind_t;
 
 /* One provider request. The owner fills req, kind, ops and job or
@@ -41,7 +42,7 @@ typedef struct xfer {
     char *resp;
     size_t resp_len;
     char retry_after[32];
-    struct dial_job *job;          /* XFER_CREATE */
+    struct dial_job *job;          /* XFER_CREATE, XFER_PREDIAL */
     char attempt_id[UUID_STR_LEN]; /* XFER_LOOKUP */
     const provider_ops_t *ops;
     int64_t started_real_us;

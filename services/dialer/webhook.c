@@ -48,6 +48,12 @@ static void initiated_first(webhook_t *w, const provider_msg_t *m)
     dial_event_t ev;
     int64_t at = m->occurred_at_us > 0 ? m->occurred_at_us : od_clock_now_us(&w->cfg->clk);
     dial_event_initiated(&ev, &m->attempt, m->provider_call_id, at);
+    /* The job's pre-dial answer, which its own "initiated" would carry. */
+    pthread_mutex_lock(&w->calls->mu);
+    const dial_call_t *c = call_table_find(w->calls, m->attempt.attempt_id);
+    if (c)
+        dial_event_predial_set(&ev, c->predial_result, c->predial_reason, c->predial_latency_ms);
+    pthread_mutex_unlock(&w->calls->mu);
     int rc = publisher_send_sync(w->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
     dial_event_clear(&ev);
     call_table_init_settle(w->calls, m->attempt.attempt_id, rc == OD_OK, od_clock_real_us());

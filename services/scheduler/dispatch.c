@@ -145,6 +145,16 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     }
     job.legal = &jl;
 
+    /* The campaign's pre-dial check, if any (the default is none). */
+    dialjob_predial_t jp;
+    if (c->predial_url[0]) {
+        dialjob_predial_init(&jp);
+        jp.url = (char *)c->predial_url;
+        jp.timeout_ms = (uint32_t)c->predial_timeout_ms;
+        jp.call_on_error = c->predial_on_error == MODEL_PREDIAL_ON_ERROR_CALL;
+        job.predial = &jp;
+    }
+
     /* The lead's variables (a JSON object) become string pairs: strings as
      * they are, other values as their JSON text. */
     json_error_t jerr;

@@ -29,20 +29,22 @@ static const pg_stmt_t call_get_stmt = {
     " FROM call WHERE attempt_id = $1::uuid",
     2};
 
-/* The call row's insert and update share their parameters: $1..$15 as
+/* The call row's insert and update share their parameters: $1..$18 as
  * the update's, then what only an insert needs (lead, campaign, attempt
- * number, number called). */
+ * number, number called). $16..$18: the pre-dial check's answer (NULL
+ * when the event has none: the row's is kept). */
 static const pg_stmt_t call_insert_stmt = {
     "results_call_insert",
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
-    " duration_s, cost_minor, ended_reason, post_call_variables)"
-    " VALUES ($1::uuid, $16::uuid, $17::uuid, $18::smallint, $19, $2::call_status,"
+    " duration_s, cost_minor, ended_reason, post_call_variables, predial_result, predial_reason,"
+    " predial_latency_ms)"
+    " VALUES ($1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
     "   'event_id', $5::text, 'synthetic', $15::boolean)),"
     " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
-    " $11::int, $12::bigint, $13, $14::jsonb)",
-    19};
+    " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int)",
+    22};
 
 static const pg_stmt_t call_update_stmt = {
     "results_call_update",
@@ -59,9 +61,12 @@ static const pg_stmt_t call_update_stmt = {
     " cost_minor = CASE WHEN charged_at IS NULL THEN coalesce($12::bigint, cost_minor)"
     "   ELSE cost_minor END,"
     " ended_reason = coalesce($13, ended_reason),"
-    " post_call_variables = coalesce($14::jsonb, post_call_variables), updated_at = now()"
+    " post_call_variables = coalesce($14::jsonb, post_call_variables),"
+    " predial_result = coalesce($16, predial_result),"
+    " predial_reason = CASE WHEN $16 IS NULL THEN predial_reason ELSE $17 END,"
+    " predial_latency_ms = coalesce($18::int, predial_latency_ms), updated_at = now()"
     " WHERE attempt_id = $1::uuid",
-    15};
+    18};
 
 static const pg_stmt_t lead_processing_stmt = {
     "results_lead_processing",
@@ -124,10 +129,20 @@ static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
         return MODEL_SKIP_LEGAL_RULES;
     case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP:
         return MODEL_SKIP_FREQUENCY_CAP;
+    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED:
+        return MODEL_SKIP_PREDIAL_REFUSED;
+    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR:
+        return MODEL_SKIP_PREDIAL_ERROR;
     default:
         return MODEL_SKIP_OUTSIDE_WINDOW;
     }
 }
+
+_Static_assert(
+    (int)OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_ELIGIBLE == (int)MODEL_PREDIAL_ELIGIBLE &&
+        (int)OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_REFUSED == (int)MODEL_PREDIAL_REFUSED &&
+        (int)OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_ERROR == (int)MODEL_PREDIAL_ERROR,
+    "pre-dial results numbered alike");
 
 static const char *nonempty(const char *s)
 {
@@ -169,6 +184,11 @@ static int event_from_proto(const callevent_t *ev, results_event_t *out, char *e
         .occurred_at_us = ev->occurred_at_us,
         .duration_ms = ev->duration_ms,
         .cost_minor = ev->cost_minor,
+        /* numbered alike: PREDIAL_RESULT_* and MODEL_PREDIAL_* from 0 (none) */
+        .predial_result =
+            ev->predial ? (model_predial_result_t)ev->predial->result : MODEL_PREDIAL_NONE,
+        .predial_reason = ev->predial && ev->predial->reason ? ev->predial->reason : "",
+        .predial_latency_ms = ev->predial ? ev->predial->latency_ms : 0,
     };
     return OD_OK;
 }
@@ -280,9 +300,9 @@ typedef struct slot {
     char opt_out_e164[24]; /* w.opt_out: the number, kept past the lead row's result */
     lead_finish_event_t finished;
     /* The write parameters live to the end of the transaction. */
-    char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], next[24],
-        attempts[24], now[24];
-    const char *lead_params[1], *call_get_params[2], *call_params[19], *end_params[9],
+    char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], predial_ms[24],
+        next[24], attempts[24], now[24];
+    const char *lead_params[1], *call_get_params[2], *call_params[22], *end_params[9],
         *processing_params[2], *charge_params[3], *group_params[1];
 } slot_t;
 
@@ -346,6 +366,8 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
     fmt_i64(s->duration, sizeof(s->duration), cr->duration_s);
     fmt_i64(s->cost, sizeof(s->cost), cr->cost_minor);
     fmt_i64(s->attempt_no, sizeof(s->attempt_no), cr->attempt_number);
+    fmt_i64(s->predial_ms, sizeof(s->predial_ms), cr->predial_latency_ms);
+    const char *predial = model_predial_result_name(cr->predial_result); /* NULL: none */
     fmt_i64(s->now, sizeof(s->now), now_us);
     const char *answered = cr->has_answered_by ? model_answered_by_name(cr->answered_by) : NULL;
     const char *started = cr->started_at_us ? s->started : NULL;
@@ -358,7 +380,8 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
                            model_call_status_name(cr->event_status), s->at, ev->event_id, answered,
                            cr->provider_call_id, failure_name(cr->failure), started, ended,
                            duration, cost, cr->ended_reason, cr->post_call_variables_json,
-                           synthetic,
+                           synthetic, predial, predial ? cr->predial_reason : NULL,
+                           predial ? s->predial_ms : NULL,
                            /* the insert's own */
                            ev->lead_id, ev->campaign_id, s->attempt_no, s->row.lead.e164};
         memcpy(s->call_params, p, sizeof(p));

@@ -67,6 +67,9 @@ static int call_write(const results_event_t *ev, const results_lead_t *lead,
     row->synthetic = synthetic;
     row->provider_call_id = ev->provider_call_id;
     row->started_at_us = ev->started_at_us;
+    row->predial_result = ev->predial_result; /* the job's answer, whichever event carries it */
+    row->predial_reason = ev->predial_reason;
+    row->predial_latency_ms = ev->predial_latency_ms;
     bool answered = ev->status == MODEL_CALL_COMPLETED || ev->answered_by_reported;
     int64_t duration_s = (ev->duration_ms + 500) / 1000;
     if (!call->found) {

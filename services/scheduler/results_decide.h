@@ -105,6 +105,9 @@ typedef struct results_event {
     int64_t occurred_at_us;
     int64_t duration_ms;
     int64_t cost_minor;
+    model_predial_result_t predial_result; /* NONE: the event carries no pre-dial answer */
+    const char *predial_reason;
+    int64_t predial_latency_ms;
 } results_event_t;
 
 /* The event's lead, as locked. */
@@ -165,6 +168,9 @@ typedef struct results_call_row {
     int64_t cost_minor;
     const char *ended_reason;
     const char *post_call_variables_json;
+    model_predial_result_t predial_result; /* NONE: the row's answer is kept */
+    const char *predial_reason;
+    int64_t predial_latency_ms;
 } results_call_row_t;
 
 /* The lead's end of an attempt. */

@@ -26,6 +26,7 @@
 static dialjob_variable_t job_vars[2];
 static dialjob_variable_t *job_var_ptrs[2];
 static dialjob_legal_t job_legal;
+static dialjob_predial_t job_predial;
 static char *job_zones[] = {"America/New_York", "America/Chicago"};
 
 static void dialjob_full(dialjob_t *job)
@@ -63,6 +64,11 @@ static void dialjob_full(dialjob_t *job)
     job_legal.overrides_json = "[{\"code\":\"FL\",\"calls_per_24h\":2}]";
     job->legal = &job_legal;
     job->calls_per_24h = 3;
+    dialjob_predial_init(&job_predial);
+    job_predial.url = "https://crm.example.com/outdial/check?key=k1";
+    job_predial.timeout_ms = 1500;
+    job_predial.call_on_error = true;
+    job->predial = &job_predial;
 }
 
 static void callevent_full(callevent_t *event)
@@ -210,6 +216,10 @@ static void test_dialjob_round_trip(void **state)
     assert_string_equal(out->legal->zones[1], "America/Chicago");
     assert_string_equal(out->legal->overrides_json, in.legal->overrides_json);
     assert_int_equal(out->calls_per_24h, in.calls_per_24h);
+    assert_non_null(out->predial);
+    assert_string_equal(out->predial->url, job_predial.url);
+    assert_int_equal(out->predial->timeout_ms, 1500);
+    assert_true(out->predial->call_on_error);
     dialjob_free(out);
     free(buf);
 }
@@ -589,6 +599,23 @@ static void test_dialjob_field_errors(void **state)
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_non_null(strstr(err, "DialJob.calls_per_24h: missing"));
 
+    /* So is the pre-dial check (an empty message: none); its timeout is
+     * bounded when it has a URL. */
+    dialjob_full(&job);
+    job.predial = NULL;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "DialJob.predial: missing"));
+    dialjob_full(&job);
+    job_predial.timeout_ms = 99;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.predial.timeout_ms: 99 is not in 100..10000");
+    dialjob_full(&job);
+    job_predial.url = "";
+    job_predial.timeout_ms = 0; /* no URL, no check: the timeout is not read */
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_OK);
+    free(buf);
+    buf = NULL;
+
     dialjob_full(&job);
     job.lead_name = "bad \xC3\x28 byte";
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
@@ -826,7 +853,52 @@ static void test_leadupsert_json(void **state)
     }
 }
 
-OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip,
+/* CallEvent.predial round-trips; it is the one optional last field (see
+ * call_event.proto): a cut inside it is refused, and a cut exactly before
+ * it is the same event without the recorded answer. */
+static void test_callevent_predial(void **state)
+{
+    (void)state;
+    char err[256];
+    callevent_t in;
+    callevent_full(&in);
+    uint8_t *without = NULL, *with = NULL;
+    size_t without_len = 0, with_len = 0;
+    assert_int_equal(callevent_encode(&in, &without, &without_len, err, sizeof(err)), OD_OK);
+    callevent_predial_t p;
+    callevent_predial_init(&p);
+    p.result = OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_REFUSED;
+    p.reason = "suppressed in CRM";
+    p.latency_ms = 37;
+    in.predial = &p;
+    assert_int_equal(callevent_encode(&in, &with, &with_len, err, sizeof(err)), OD_OK);
+    assert_true(with_len > without_len);
+    assert_memory_equal(with, without, without_len);
+    callevent_t *out = NULL;
+    assert_int_equal(callevent_decode(with, with_len, &out, err, sizeof(err)), OD_OK);
+    assert_callevent_equal(out, &in);
+    assert_non_null(out->predial);
+    assert_int_equal(out->predial->result, p.result);
+    assert_string_equal(out->predial->reason, p.reason);
+    assert_int_equal(out->predial->latency_ms, 37);
+    callevent_free(out);
+    for (size_t len = without_len + 1; len < with_len; len++) {
+        uint8_t *prefix = malloc(len);
+        memcpy(prefix, with, len);
+        assert_int_equal(callevent_decode(prefix, len, &out, err, sizeof(err)), OD_ERR_INVALID);
+        free(prefix);
+    }
+    /* A present answer needs its result. */
+    p.result = OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_UNSPECIFIED;
+    uint8_t *bad = NULL;
+    size_t bad_len = 0;
+    assert_int_equal(callevent_encode(&in, &bad, &bad_len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "CallEvent.predial.result: required");
+    free(with);
+    free(without);
+}
+
+OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip, test_callevent_predial,
              test_leadupsert_round_trip, test_importrequest_round_trip,
              test_campaignevent_round_trip, test_truncated_prefixes_refused, test_garbage_refused,
              test_field_zero_refused, test_mutated_encodings_never_crash, test_null_payload,

@@ -173,6 +173,15 @@ static const retry_case_t cases[] = {
      "2024-06-06T09:00-04:00", 0},
     {"skipped, dnc: ends the lead", 3, 60, true, false, 1, CALL_SKIPPED(MODEL_SKIP_DNC), WED_10,
      false, MAXRETRIES, O_DNC, NULL, 0},
+    {"skipped, pre-dial refused: ends the lead, no attempt used", 3, 60, true, false, 2,
+     CALL_SKIPPED(MODEL_SKIP_PREDIAL_REFUSED), WED_10, false, MAXRETRIES,
+     MODEL_OUTCOME_PREDIAL_REFUSED, NULL, 1},
+    {"skipped, pre-dial error: 5 minutes later", 3, 60, true, false, 1,
+     CALL_SKIPPED(MODEL_SKIP_PREDIAL_ERROR), WED_10, false, CREATED, O_NONE,
+     "2024-06-05T10:05-04:00", 0},
+    {"skipped, pre-dial error at 17:58: next day", 3, 60, true, false, 3,
+     CALL_SKIPPED(MODEL_SKIP_PREDIAL_ERROR), "2024-06-05T17:58-04:00", false, RESCHEDULED,
+     O_NONE, "2024-06-06T09:00-04:00", 2},
 };
 /* clang-format on */
 

@@ -22,9 +22,9 @@ static void test_names(void **state)
         assert_int_equal(model_lead_status_parse(lead[i], &s, NULL, 0), OD_OK);
         assert_int_equal(s, i);
     }
-    static const char *const outcome[] = {NULL,        "goal_achieved", "answered",
-                                          "voicemail", "exhausted",     "permanent_failure",
-                                          "dnc",       "manual",        "opted_out"};
+    static const char *const outcome[] = {NULL,        "goal_achieved",     "answered", "voicemail",
+                                          "exhausted", "permanent_failure", "dnc",      "manual",
+                                          "opted_out", "predial_refused"};
     for (int i = 0; i < MODEL_OUTCOME_COUNT; i++) {
         model_outcome_t o = MODEL_OUTCOME_COUNT;
         const char *name = model_outcome_name((model_outcome_t)i);
@@ -83,7 +83,8 @@ static void test_errors(void **state)
     model_outcome_t o;
     assert_int_equal(model_outcome_parse("", &o, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "'' is not a valid lead outcome (allowed: goal_achieved, answered, "
-                             "voicemail, exhausted, permanent_failure, dnc, manual, opted_out)");
+                             "voicemail, exhausted, permanent_failure, dnc, manual, opted_out, "
+                             "predial_refused)");
     model_answered_by_t a;
     assert_int_equal(model_answered_by_parse("machine", &a, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err,

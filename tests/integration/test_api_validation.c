@@ -792,13 +792,14 @@ static void test_ab_arms(void **state)
     r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550101\"}");
     api_resp_free(&r);
     r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign);
-    assert_int_equal(r.status, 409);
+    api_expect(&r, 409, "start with an arm without a number");
     assert_non_null(strstr(r.body, "arms[0]"));
     api_resp_free(&r);
 
+    /* An arm's assistant is in use. */
     snprintf(path, sizeof(path), "/v1/assistants/%s", second);
     r = api_call(&api, "DELETE", path, acc.key, NULL);
-    assert_int_equal(r.status, 409);
+    api_expect(&r, 409, "delete an arm's assistant");
     assert_string_equal(api_str(&r, "error.code"), "in_use");
     api_resp_free(&r);
 }

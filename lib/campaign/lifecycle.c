@@ -14,7 +14,8 @@
 #include "xmalloc.h"
 
 /* Locks the campaign row and reads everything the requirements need, in one
- * round trip. Callable leads: waiting for a call (created with a due time,
+ * round trip (column 7: the A/B arms whose assistant has no outbound
+ * number, or is gone; null when none). Callable leads: waiting for a call (created with a due time,
  * rescheduled) or in flight; a secondary contact waiting for its primary
  * (created, no due time) is not callable on its own. */
 static const pg_stmt_t campaign_lock_stmt = {
@@ -24,7 +25,12 @@ static const pg_stmt_t campaign_lock_stmt = {
     "   AND (l.status IN ('rescheduled', 'scheduled', 'processing')"
     "        OR (l.status = 'created' AND l.next_attempt_at IS NOT NULL))),"
     " (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id AND l.invalid_reason IS NOT NULL),"
-    " acc.currency, c.archived_at IS NOT NULL"
+    " acc.currency, c.archived_at IS NOT NULL,"
+    " (SELECT string_agg(format('arms[%s] (assistant %s)', t.ord - 1, t.e->>'assistant_id'),"
+    "   ', ' ORDER BY t.ord) FROM jsonb_array_elements(coalesce(c.arms, '[]'))"
+    "   WITH ORDINALITY AS t(e, ord) LEFT JOIN assistant x"
+    "   ON x.id = (t.e->>'assistant_id')::uuid AND x.account_id = c.account_id"
+    "   WHERE x.outbound_e164 IS NULL)"
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"
     " JOIN account acc ON acc.id = c.account_id"
     " WHERE c.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE OF c",
@@ -154,6 +160,12 @@ static void requirements_check(PGresult *row, lifecycle_result_t *res)
         problem_add(res, "no_phone_number",
                     "the campaign's assistant has no phone number for outbound calls: set its "
                     "outbound phone number");
+    if (!PQgetisnull(row, 0, 7))
+        problem_add(res, "no_phone_number",
+                    "%s of the campaign %s no phone number for outbound calls: set %s outbound "
+                    "phone number",
+                    PQgetvalue(row, 0, 7), strchr(PQgetvalue(row, 0, 7), ',') ? "have" : "has",
+                    strchr(PQgetvalue(row, 0, 7), ',') ? "their" : "its");
     /* The sign apart: -5 minor units is -0.05, and -5 / 100 is 0. */
     long long units = llabs(balance);
     if (balance <= 0)

@@ -68,17 +68,23 @@ static const pg_stmt_t assistant_update_stmt = {
     " updated_at = now() WHERE id = $1::uuid AND account_id = $2::uuid",
     9};
 
+/* The campaigns that use assistant $1: as their assistant or as one of
+ * their A/B arms. */
+#define CAMPAIGN_USES_ASSISTANT                                                                    \
+    " (assistant_id = $1::uuid OR coalesce(arms, '[]') @>"                                         \
+    "  jsonb_build_array(jsonb_build_object('assistant_id', $1::uuid::text)))"
+
 /* A campaign whose goal variable the new schema no longer has as a boolean. */
 static const pg_stmt_t goal_users_stmt = {
     "assistant_goal_users",
-    "SELECT id, name, goal_variable FROM campaign WHERE assistant_id = $1::uuid"
+    "SELECT id, name, goal_variable FROM campaign WHERE" CAMPAIGN_USES_ASSISTANT
     " AND goal_variable IS NOT NULL"
     " AND ($2::jsonb ->> goal_variable) IS DISTINCT FROM 'boolean' LIMIT 1",
     2};
 
 static const pg_stmt_t running_users_stmt = {
     "assistant_running_users",
-    "SELECT id, name FROM campaign WHERE assistant_id = $1::uuid AND status = 'in_progress'"
+    "SELECT id, name FROM campaign WHERE" CAMPAIGN_USES_ASSISTANT " AND status = 'in_progress'"
     " LIMIT 1",
     1};
 
@@ -87,7 +93,7 @@ static const pg_stmt_t running_users_stmt = {
 static const pg_stmt_t assistant_users_stmt = {
     "assistant_users",
     "SELECT id, name, status, archived_at IS NOT NULL, count(*) OVER () FROM campaign"
-    " WHERE assistant_id = $1::uuid ORDER BY created_at, id LIMIT 1",
+    " WHERE" CAMPAIGN_USES_ASSISTANT " ORDER BY created_at, id LIMIT 1",
     1};
 
 static const pg_stmt_t assistant_delete_stmt = {

@@ -8,7 +8,9 @@
  * Settings may change only while a campaign is draft or paused (409
  * otherwise): the scheduler reads them while it calls, and a change in the
  * middle of a calling window would surprise the people being called. The
- * name may change at any time.
+ * name may change at any time. The A/B arms (docs/rules.md, "A/B arms")
+ * change only while a campaign is a draft: each lead keeps the arm it was
+ * first called with.
  *
  * A draft campaign can be deleted (with its leads and imports: nothing was
  * called yet). A completed one can be archived: hidden from the list
@@ -20,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "ab_arm.h"
 #include "handlers.h"
 #include "jsonio.h"
 #include "lifecycle.h"
@@ -45,7 +49,7 @@
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
     " od_us(c.archived_at), c.opt_out_variable, c.predial_url, c.predial_timeout_ms,"              \
-    " c.predial_on_error FROM campaign c"
+    " c.predial_on_error, c.arms FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -74,10 +78,13 @@ static const resource_field_t campaign_fields_out[] = {
     {"predial_url", api_col_string},
     {"predial_timeout_ms", api_col_int},
     {"predial_on_error", api_col_string},
+    {"arms", api_col_json},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
 #define CAMPAIGN_COL_ARCHIVED 20
+/* Column of arms. */
+#define CAMPAIGN_COL_ARMS 25
 
 static const pg_stmt_t campaign_get_stmt = {
     "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
@@ -131,11 +138,12 @@ static const pg_stmt_t campaign_insert_stmt = {
     "INSERT INTO campaign (account_id, assistant_id, name, window_start_min, window_end_min,"
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
-    " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error)"
+    " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error,"
+    " arms)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
     " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
-    " $16, $17, $18::int, $19) RETURNING id",
-    19};
+    " $16, $17, $18::int, $19, $20::jsonb) RETURNING id",
+    20};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -145,9 +153,17 @@ static const pg_stmt_t campaign_update_stmt = {
     " goal_based_retry = $11::boolean, timezone_mode = $12::timezone_mode,"
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
     " max_call_duration_s = $15::int, opt_out_variable = $16, predial_url = $17,"
-    " predial_timeout_ms = $18::int, predial_on_error = $19, updated_at = now()"
-    " WHERE id = $1::uuid",
-    19};
+    " predial_timeout_ms = $18::int, predial_on_error = $19, arms = $20::jsonb,"
+    " updated_at = now() WHERE id = $1::uuid",
+    20};
+
+/* The post-call variables of the A/B arms' assistants that are the
+ * account's ($1: their ids). */
+static const pg_stmt_t arm_assistants_stmt = {
+    "campaign_arm_assistants",
+    "SELECT id::text, post_call_schema::text FROM assistant WHERE id = ANY($1::uuid[])"
+    " AND account_id = $2::uuid",
+    2};
 
 static const resource_t campaign_resource = {
     .not_found = "campaign not found",
@@ -220,6 +236,7 @@ static const char *const campaign_fields[] = {"name",
                                               "predial_url",
                                               "predial_timeout_ms",
                                               "predial_on_error",
+                                              "arms",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -237,6 +254,8 @@ typedef struct campaign_input {
     const char *days[7];
     const char **body_days; /* owned array of the body's day names */
     bool settings_given;    /* a field other than name is in the body */
+    json_t *arms;           /* owned: the arms as given (an array), or NULL for none */
+    char *arms_text;        /* owned: arms as stored (lower-case ids, weights); NULL for none */
 } campaign_input_t;
 
 /* An integer setting whose range lib/settings checks. */
@@ -344,7 +363,20 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         in->s.calls_per_minute = cpm;
     }
 
-    return days_read(ctx, body, in);
+    if (!days_read(ctx, body, in))
+        return false;
+    json_t *arms = json_object_get(body, "arms");
+    if (arms && !json_is_null(arms) && !json_is_array(arms)) {
+        api_reply_error(ctx, 400, "invalid", "arms",
+                        "arms must be an array of {\"assistant_id\", \"weight\"} (or null for "
+                        "the campaign's one assistant)");
+        return false;
+    }
+    if (arms) {
+        json_decref(in->arms);
+        in->arms = json_is_array(arms) ? json_incref(arms) : NULL;
+    }
+    return true;
 }
 
 /* The assistant's post-call variables for lib/settings; answers 404 when
@@ -437,6 +469,33 @@ static void predial_problems(const campaign_input_t *in, json_t *list)
     }
 }
 
+/* The arms array as lib/rules' specs (specs may be NULL: check only; else
+ * room for AB_ARMS_MAX, ids borrowed from arms): OD_ERR_INVALID with a
+ * message when an arm is not {"assistant_id": string, "weight": integer}
+ * or ab_arms_check refuses them. */
+static int arms_specs(const json_t *arms, ab_arm_spec_t *specs, char *why, size_t whylen)
+{
+    ab_arm_spec_t local[AB_ARMS_MAX];
+    size_t n = json_array_size(arms);
+    for (size_t i = 0; i < n && i < AB_ARMS_MAX; i++) {
+        const json_t *arm = json_array_get(arms, i);
+        const json_t *id = json_object_get(arm, "assistant_id"),
+                     *weight = json_object_get(arm, "weight");
+        if (!json_is_object(arm) || !json_is_string(id) || !json_is_integer(weight) ||
+            json_object_size(arm) != 2)
+            return od_fail(why, whylen, OD_ERR_INVALID,
+                           "arms[%zu] must be {\"assistant_id\": an assistant's id, \"weight\": "
+                           "1..%d}",
+                           i, AB_WEIGHT_MAX);
+        local[i].assistant_id = json_string_value(id);
+        local[i].weight = json_integer_value(weight);
+    }
+    int rc = ab_arms_check(local, n, why, whylen);
+    if (rc == OD_OK && specs)
+        memcpy(specs, local, n * sizeof(*specs));
+    return rc;
+}
+
 /* Every problem of in (lib/settings' over the assistant's variables vars,
  * then what the API adds), as an array; empty when rules holds the valid
  * settings. */
@@ -457,6 +516,9 @@ static json_t *campaign_problems(const campaign_input_t *in, const settings_var_
         problem_add(list, "max_call_duration_s", msg);
     }
     predial_problems(in, list);
+    char why[SETTINGS_MESSAGE_MAX];
+    if (in->arms && arms_specs(in->arms, NULL, why, sizeof(why)) != OD_OK)
+        problem_add(list, "arms", why);
     return list;
 }
 
@@ -479,6 +541,83 @@ static void campaign_values_fill(const settings_rules_t *rules, const campaign_i
     out->opt_out = rules->opt_out_variable;
 }
 
+/* Whether the post-call schema (JSON text) has name as a boolean variable. */
+static bool schema_has_boolean(const char *schema_text, const char *name)
+{
+    json_error_t jerr;
+    json_t *schema = json_loads(schema_text, 0, &jerr);
+    const char *type = json_string_value(json_object_get(schema, name));
+    bool ok = type && strcmp(type, "boolean") == 0;
+    json_decref(schema);
+    return ok;
+}
+
+/* What the arms need of the database, after lib/rules accepted their shape:
+ * each assistant the account's, the goal and opt-out variables boolean
+ * variables of each (a problem per arm on list). Then in->arms_text holds
+ * the arms as stored. False when the database failed (answered). */
+static bool arms_db_check(api_ctx_t *ctx, campaign_input_t *in, json_t *list)
+{
+    ab_arm_spec_t specs[AB_ARMS_MAX];
+    char why[SETTINGS_MESSAGE_MAX], ids[AB_ARMS_MAX * (UUID_STR_LEN + 1) + 3] = "{";
+    if (arms_specs(in->arms, specs, why, sizeof(why)) != OD_OK)
+        return true; /* campaign_problems reported it */
+    size_t n = json_array_size(in->arms);
+    for (size_t i = 0; i < n; i++) {
+        strcat(ids, i ? "," : "");
+        strcat(ids, specs[i].assistant_id);
+    }
+    strcat(ids, "}");
+    const char *params[] = {ids, ctx->account_id};
+    PGresult *res = NULL;
+    char err[512];
+    int rc = pg_stmt_exec(ctx->db, &arm_assistants_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return false;
+    }
+    json_t *stored = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *schema = NULL;
+        for (int r = 0; r < PQntuples(res) && !schema; r++)
+            if (strcasecmp(PQgetvalue(res, r, 0), specs[i].assistant_id) == 0)
+                schema = PQgetvalue(res, r, 1);
+        const char *var = NULL, *setting = NULL;
+        if (!schema) {
+            snprintf(why, sizeof(why), "arms[%zu].assistant_id: no assistant %s in the account", i,
+                     specs[i].assistant_id);
+        } else if (in->s.goal_variable && *in->s.goal_variable &&
+                   !schema_has_boolean(schema, in->s.goal_variable)) {
+            var = in->s.goal_variable;
+            setting = "goal_variable";
+        } else if (in->s.opt_out_variable && *in->s.opt_out_variable &&
+                   !schema_has_boolean(schema, in->s.opt_out_variable)) {
+            var = in->s.opt_out_variable;
+            setting = "opt_out_variable";
+        }
+        if (var)
+            snprintf(why, sizeof(why),
+                     "arms[%zu]: its assistant has no boolean post-call variable '%.40s' (the "
+                     "campaign's %s)",
+                     i, var, setting);
+        if (!schema || var) {
+            problem_add(list, "arms", why);
+            break; /* one problem per field */
+        }
+        char id[UUID_STR_LEN];
+        snprintf(id, sizeof(id), "%s", specs[i].assistant_id);
+        for (char *c = id; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+        json_array_append_new(stored, json_pack("{s:s, s:I}", "assistant_id", id, "weight",
+                                                (json_int_t)specs[i].weight));
+    }
+    PQclear(res);
+    if (json_array_size(list) == 0)
+        in->arms_text = json_dumps(stored, JSON_COMPACT);
+    json_decref(stored);
+    return true;
+}
+
 /* Checks in with lib/settings (and the call duration) and answers 400 with
  * every problem: {"error": {"code": "invalid", "field": first, "message":
  * first, "problems": [{"field", "message"}, ...]}}. */
@@ -491,8 +630,11 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
         return false;
     settings_rules_t rules;
     json_t *list = campaign_problems(in, vars, n_vars, &rules);
-    bool ok = json_array_size(list) == 0;
-    if (!ok) {
+    bool ok = true;
+    if (in->arms && !arms_db_check(ctx, in, list))
+        ok = false; /* answered */
+    else if (json_array_size(list) != 0) {
+        ok = false;
         json_t *first = json_array_get(list, 0);
         char field[64], message[SETTINGS_MESSAGE_MAX];
         snprintf(field, sizeof(field), "%s", json_string_value(json_object_get(first, "field")));
@@ -515,14 +657,16 @@ static bool campaign_input_check(api_ctx_t *ctx, campaign_input_t *in, campaign_
 static void campaign_input_free(campaign_input_t *in)
 {
     free(in->body_days);
+    json_decref(in->arms);
+    free(in->arms_text);
 }
 
-/* The 19 parameters of campaign_insert_stmt (first: the account) and of
+/* The 20 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[19])
+                            const campaign_values_t *v, const char *params[20])
 {
-    const char *values[19] = {first,
+    const char *values[20] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -540,7 +684,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               v->opt_out,
                               in->predial_url,
                               v->predial_timeout,
-                              in->predial_on_error};
+                              in->predial_on_error,
+                              in->arms_text};
     memcpy(params, values, sizeof(values));
 }
 
@@ -569,7 +714,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[19];
+    const char *params[20];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -641,6 +786,28 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->predial_url = PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
     in->predial_timeout_ms = strtoll(PQgetvalue(res, 0, 23), NULL, 10);
     in->predial_on_error = PQgetvalue(res, 0, 24);
+    in->arms =
+        PQgetisnull(res, 0, CAMPAIGN_COL_ARMS) ? NULL : api_col_json(res, 0, CAMPAIGN_COL_ARMS);
+}
+
+/* The arms may change only while the campaign is a draft (its leads keep
+ * the arm of their first call): answers 409 when in's arms differ from the
+ * row's in any other status. */
+static bool arms_unchanged_or_draft(api_ctx_t *ctx, const PGresult *row, const campaign_input_t *in,
+                                    const char *status)
+{
+    if (strcmp(status, "draft") == 0)
+        return true;
+    json_t *current = api_col_json(row, 0, CAMPAIGN_COL_ARMS);
+    bool same = json_is_null(current) ? in->arms == NULL
+                                      : in->arms != NULL && json_equal(current, in->arms);
+    json_decref(current);
+    if (!same)
+        api_reply_error(ctx, 409, "invalid_state", "arms",
+                        "the campaign is %s: its A/B arms can change only while it is a draft "
+                        "(each lead keeps the arm it was first called with)",
+                        status);
+    return same;
 }
 
 /* campaigns_update's step under the lock: the body over the current
@@ -667,9 +834,11 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
                         status);
         goto out;
     }
+    if (!arms_unchanged_or_draft(ctx, row, &in, status))
+        goto out;
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[19];
+    const char *params[20];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

@@ -1,6 +1,7 @@
 /*
  * stats.c — a campaign's statistics (leads per status and outcome, calls
- * per status and answerer, goal conversion, spend, attempts, leads waiting),
+ * per status and answerer, goal conversion, spend, attempts, leads waiting,
+ * and per A/B arm: calls, answers, goals with the goal rate's interval),
  * its calls per hour, and the read both the stats route and the live
  * stream (live.c) answer from.
  */
@@ -13,6 +14,7 @@
 #include "handlers.h"
 #include "model.h"
 #include "reopen.h"
+#include "wilson.h"
 
 /* ---- statistics --------------------------------------------------------------- */
 
@@ -42,6 +44,29 @@ static const pg_stmt_t stats_meta_stmt = {
     " FROM campaign c"
     " JOIN account a ON a.id = c.account_id WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
     2};
+
+/* Per A/B arm (docs/rules.md, "A/B arms"), in the arms' order: its
+ * assistant and weight; its leads, finished leads and goals (finished
+ * leads whose goal variable came back true); its calls placed (not
+ * skipped), answered by a person, and their cost. */
+static const pg_stmt_t stats_arms_stmt = {
+    "campaign_stats_arms",
+    "SELECT t.ord - 1, t.e->>'assistant_id', (t.e->>'weight')::int, coalesce(a.name, ''),"
+    " ld.leads, ld.finished, ld.goals, cl.calls, cl.answered, cl.spend"
+    " FROM campaign c CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.arms, '[]'))"
+    "   WITH ORDINALITY AS t(e, ord)"
+    " LEFT JOIN assistant a ON a.id = (t.e->>'assistant_id')::uuid"
+    " CROSS JOIN LATERAL (SELECT count(*) AS leads,"
+    "   count(*) FILTER (WHERE l.status IN ('completed', 'max_retries')) AS finished,"
+    "   count(*) FILTER (WHERE l.status IN ('completed', 'max_retries') AND l.goal_result)"
+    "     AS goals"
+    "   FROM lead l WHERE l.campaign_id = c.id AND l.ab_arm = t.ord - 1) ld"
+    " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE k.status <> 'skipped') AS calls,"
+    "   count(*) FILTER (WHERE k.answered_by = 'human') AS answered,"
+    "   coalesce(sum(k.cost_minor), 0) AS spend"
+    "   FROM call k WHERE k.campaign_id = c.id AND k.ab_arm = t.ord - 1) cl"
+    " WHERE c.id = $1::uuid ORDER BY t.ord",
+    1};
 
 static json_t *zero_counts(const char *(*name)(int), int n)
 {
@@ -175,10 +200,53 @@ static json_t *stats_waiting_json(const PGresult *meta, const PGresult *callable
     return w;
 }
 
+/* part / whole, or null when whole is 0. */
+static json_t *rate_json(long long part, long long whole)
+{
+    return whole ? json_real((double)part / (double)whole) : json_null();
+}
+
+/* The arms part, one object per row of stats_arms_stmt (an empty array
+ * without arms); a new array the caller owns. */
+static json_t *stats_arms_json(const PGresult *arms)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(arms); i++) {
+        long long v[6];
+        for (int k = 0; k < 6; k++)
+            v[k] = strtoll(PQgetvalue(arms, i, 4 + k), NULL, 10);
+        long long leads = v[0], finished = v[1], goals = v[2], calls = v[3], answered = v[4],
+                  spend = v[5];
+        wilson_interval_t w;
+        json_t *interval = json_null();
+        if (wilson_interval(goals, finished, WILSON_Z95, &w))
+            interval = json_pack("{s:f, s:f}", "low", w.low, "high", w.high);
+        json_t *arm = json_object();
+        json_object_set_new(arm, "arm", json_integer(atoi(PQgetvalue(arms, i, 0))));
+        json_object_set_new(arm, "assistant_id", json_string(PQgetvalue(arms, i, 1)));
+        json_object_set_new(arm, "assistant_name", json_string(PQgetvalue(arms, i, 3)));
+        json_object_set_new(arm, "weight", json_integer(atoi(PQgetvalue(arms, i, 2))));
+        json_object_set_new(arm, "leads", json_integer(leads));
+        json_object_set_new(arm, "finished_leads", json_integer(finished));
+        json_object_set_new(arm, "calls", json_integer(calls));
+        json_object_set_new(arm, "answered", json_integer(answered));
+        json_object_set_new(arm, "answer_rate", rate_json(answered, calls));
+        json_object_set_new(arm, "goals", json_integer(goals));
+        json_object_set_new(arm, "goal_rate", rate_json(goals, finished));
+        json_object_set_new(arm, "goal_rate_interval", interval);
+        json_object_set_new(arm, "spend_minor", json_integer(spend));
+        json_object_set_new(arm, "cost_per_goal_minor",
+                            goals ? json_real((double)spend / (double)goals) : json_null());
+        json_array_append_new(list, arm);
+    }
+    return list;
+}
+
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,
                         json_t **out, json_t **state_out, char *errbuf, size_t errlen)
 {
-    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL, *callable = NULL;
+    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL, *callable = NULL,
+             *arms = NULL;
     const char *key[] = {campaign_id, account_id};
     const char *one[] = {campaign_id};
     *out = NULL;
@@ -195,6 +263,8 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
         rc = pg_stmt_exec(db, &stats_attempts_stmt, one, &attempts, errbuf, errlen);
     if (rc == OD_OK)
         rc = pg_stmt_exec(db, &reopen_callable_stmt, one, &callable, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = pg_stmt_exec(db, &stats_arms_stmt, one, &arms, errbuf, errlen);
     if (rc)
         goto out;
     long long total, finished, goal_true, spend;
@@ -220,6 +290,7 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     json_object_set_new(*out, "spend", spend_obj);
     json_object_set_new(*out, "attempts", stats_attempts_json(attempts, total));
     json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, callable));
+    json_object_set_new(*out, "arms", stats_arms_json(arms));
     if (state_out) {
         *state_out = json_object();
         json_object_set_new(*state_out, "status", api_col_string(meta, 0, 2));
@@ -231,6 +302,7 @@ out:
     PQclear(calls);
     PQclear(attempts);
     PQclear(callable);
+    PQclear(arms);
     return rc;
 }
 

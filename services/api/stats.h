@@ -19,7 +19,7 @@
  * object the stats route answers, and *state_out (may be NULL) an object
  * {"status", "pause_reason"} of the campaign. Both are new references the
  * caller decrefs. OD_ERR_NOT_FOUND when the account has no such campaign;
- * other errors from the database, message in errbuf. Runs four
+ * other errors from the database, message in errbuf. Runs five
  * aggregating queries over the campaign's leads and calls.
  */
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "callslots.h"
+#include "campaign_arms.h"
 #include "clock.h"
 #include "codec.h"
 #include "dispatch_plan.h"
@@ -19,11 +20,13 @@
 static const pg_stmt_t running_stmt = {
     "dispatch_running", "SELECT id FROM campaign WHERE status = 'in_progress' ORDER BY id", 0};
 
-/* The due-lead claim; served by lead_due_idx (campaign_id, next_attempt_at). */
+/* The due-lead claim; served by lead_due_idx (campaign_id, next_attempt_at).
+ * Column 7 of both claims: the lead's A/B arm, -1 when it has none yet. */
 static const pg_stmt_t claim_stmt = {
     "dispatch_claim",
     "SELECT id, e164, coalesce(timezone, ''), name, variables::text, attempts,"
-    " coalesce(state, '') FROM lead WHERE campaign_id = $1::uuid AND status IN ('created', "
+    " coalesce(state, ''), coalesce(ab_arm, -1) FROM lead WHERE campaign_id = $1::uuid"
+    " AND status IN ('created', "
     "'rescheduled')"
     " AND next_attempt_at <= od_ts($2::bigint) AND invalid_reason IS NULL"
     " ORDER BY next_attempt_at LIMIT $3::int FOR UPDATE SKIP LOCKED",
@@ -41,7 +44,7 @@ static const pg_stmt_t claim_shared_stmt = {
     " status_changed_at = od_ts($2::bigint), reissues = 0, updated_at = now()"
     " FROM due WHERE l.id = due.id"
     " RETURNING l.id, l.e164, coalesce(l.timezone, ''), l.name, l.variables::text, l.attempts,"
-    " l.current_attempt_id",
+    " l.current_attempt_id, coalesce(l.ab_arm, -1)",
     3};
 
 static const pg_stmt_t schedule_stmt = {
@@ -55,6 +58,13 @@ static const pg_stmt_t defer_stmt = {
     "dispatch_defer",
     "UPDATE lead l SET next_attempt_at = od_ts(v.due), updated_at = now()"
     " FROM unnest($1::uuid[], $2::bigint[]) AS v(id, due) WHERE l.id = v.id",
+    2};
+
+/* The arms picked at the leads' first dispatch (campaign_arms.h). */
+static const pg_stmt_t arm_stmt = {
+    "dispatch_arm",
+    "UPDATE lead l SET ab_arm = v.arm FROM unnest($1::uuid[], $2::smallint[]) AS v(id, arm)"
+    " WHERE l.id = v.id",
     2};
 
 static const pg_stmt_t cpm_stmt = {
@@ -207,6 +217,8 @@ typedef struct dispatch_claim {
     size_t n_jobs, cap_jobs;
     pg_array_t ids, attempts;        /* leads to schedule, with their new attempt ids */
     pg_array_t defer_ids, defer_due; /* leads whose window is closed, with when it opens */
+    pg_array_t arm_ids, arm_values;  /* leads given their A/B arm, with the arm */
+    const campaign_arms_t *arms;     /* the campaign's arms (borrowed; n 0: none) */
 } dispatch_claim_t;
 
 static void claim_free(dispatch_claim_t *cl)
@@ -218,6 +230,8 @@ static void claim_free(dispatch_claim_t *cl)
     free(cl->attempts.buf);
     free(cl->defer_ids.buf);
     free(cl->defer_due.buf);
+    free(cl->arm_ids.buf);
+    free(cl->arm_values.buf);
 }
 
 /* The next free job slot (not yet counted in n_jobs). */
@@ -255,10 +269,32 @@ static int lead_step(const sched_campaign_t *c, const lead_legal_t *legal,
                                     now_us, step, errbuf, errlen);
 }
 
+/* The campaign as lead_id's job dials it: c itself, or, with A/B arms, c
+ * with the lead's arm's assistant in *armed (the arm stored in column 7 of
+ * row i, else picked now and queued to be stored). */
+static const sched_campaign_t *claim_row_arm(const sched_campaign_t *c, const PGresult *res, int i,
+                                             const char *lead_id, dispatch_claim_t *cl,
+                                             sched_campaign_t *armed)
+{
+    int stored = atoi(PQgetvalue(res, i, 7));
+    int arm = campaign_arms_lead_arm(cl->arms, lead_id, stored);
+    if (arm < 0)
+        return c;
+    if (arm != stored) {
+        char value[16];
+        snprintf(value, sizeof(value), "%d", arm);
+        pg_array_add(&cl->arm_ids, lead_id);
+        pg_array_add(&cl->arm_values, value);
+    }
+    campaign_arm_apply(&cl->arms->arms[arm], c, armed);
+    return armed;
+}
+
 /* Row i of a claim (columns as claim_stmt): deferred when its own window is
- * closed or its number's cap full, else encoded as a job, and (window per
- * lead) queued to be scheduled with a new attempt id. The shared claim has
- * scheduled its rows already, with the attempt id in column 6. */
+ * closed or its number's cap full, else encoded as a job (placed by its A/B
+ * arm's assistant, if any), and (window per lead) queued to be scheduled
+ * with a new attempt id. The shared claim has scheduled its rows already,
+ * with the attempt id in column 6. */
 static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
                      const dispatch_caps_t *caps, const dispatch_plan_t *plan, const PGresult *res,
                      int i, int64_t now_us, dispatch_claim_t *cl, dispatch_stats_t *st,
@@ -297,9 +333,11 @@ static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
         }
         uuid_str_new(attempt_id);
     }
+    sched_campaign_t armed;
+    const sched_campaign_t *dialing = claim_row_arm(c, res, i, lead_id, cl, &armed);
     pending_job_t *job = claim_job_slot(cl, lead_id);
     int rc =
-        dispatch_job_encode(c, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
+        dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
                             PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), acct, lead_legal,
                             step.not_after_us, now_us, &job->payload, &job->len, errbuf, errlen);
     if (rc)
@@ -333,6 +371,10 @@ static int claim_batch_write(pg_conn_t *db, const char *now, dispatch_plan_t *pl
             return rc;
         st->leads_deferred += cl->defer_ids.n;
     }
+    if (cl->arm_ids.n) {
+        const char *p[] = {pg_array_text(&cl->arm_ids), pg_array_text(&cl->arm_values)};
+        rc = pg_stmt_exec(db, &arm_stmt, p, NULL, errbuf, errlen);
+    }
     return rc;
 }
 
@@ -359,6 +401,8 @@ static int claim_batch(pg_conn_t *db, const sched_campaign_t *c, const legal_acc
     pg_array_reset(&cl->attempts);
     pg_array_reset(&cl->defer_ids);
     pg_array_reset(&cl->defer_due);
+    pg_array_reset(&cl->arm_ids);
+    pg_array_reset(&cl->arm_values);
     for (int i = 0; i < rows && rc == OD_OK; i++)
         rc = claim_row(c, acct, caps, plan, res, i, now_us, cl, st, errbuf, errlen);
     PQclear(res);
@@ -409,6 +453,7 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
     dispatch_plan_t plan;
     dispatch_claim_t cl = {0};
     legal_account_t acct = {0};
+    campaign_arms_t arms = {0};
     int rc = pg_tx_begin(db, errbuf, errlen);
     if (rc)
         return rc;
@@ -427,9 +472,12 @@ int dispatch_campaign(pg_conn_t *db, kafka_producer_t *producer, const char *dia
         st->next_wake_us = plan.wake_us;
     if (plan.verdict == DISPATCH_CLAIM) {
         rc = campaign_legal_load(db, &c, &acct, errbuf, errlen);
+        if (rc == OD_OK)
+            rc = campaign_arms_load(db, c.id, &arms, errbuf, errlen);
         if (rc)
             goto fail;
     }
+    cl.arms = &arms;
     for (bool more = plan.verdict == DISPATCH_CLAIM; more && plan.slots > 0;) {
         rc = claim_batch(db, &c, &acct, caps, &plan, now_us, &cl, st, &more, errbuf, errlen);
         if (rc)

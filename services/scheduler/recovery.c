@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_arms.h"
 #include "codec.h"
 #include "dispatch.h"
 #include "dispatch_plan.h"
@@ -19,7 +20,8 @@
 static const pg_stmt_t stuck_scheduled_stmt = {
     "recovery_stuck_scheduled",
     "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
-    " coalesce(timezone, ''), name, variables::text, coalesce(state, '') FROM lead"
+    " coalesce(timezone, ''), name, variables::text, coalesce(state, ''), coalesce(ab_arm, -1)"
+    " FROM lead"
     " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
     " AND id <> ALL($3::uuid[]) ORDER BY status_changed_at LIMIT $2::int",
     3};
@@ -142,9 +144,21 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     PQclear(res);
     if (!updated)
         goto out; /* an event moved it meanwhile */
+    /* The job of the lead's A/B arm, as dispatch issued it. */
+    campaign_arms_t arms;
+    sched_campaign_t armed;
+    const sched_campaign_t *dialing = &c;
+    rc = campaign_arms_load(db, c.id, &arms, errbuf, errlen);
+    if (rc)
+        goto out;
+    int arm = campaign_arms_lead_arm(&arms, lead_id, atoi(PQgetvalue(row, i, 10)));
+    if (arm >= 0) {
+        campaign_arm_apply(&arms.arms[arm], &c, &armed);
+        dialing = &armed;
+    }
     uint8_t *buf = NULL;
     size_t len = 0;
-    rc = dispatch_job_encode(&c, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
+    rc = dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
                              &acct, &legal, step.not_after_us, now_us, &buf, &len, errbuf, errlen);
     if (rc)

@@ -32,18 +32,22 @@ static const pg_stmt_t call_get_stmt = {
 /* The call row's insert and update share their parameters: $1..$18 as
  * the update's, then what only an insert needs (lead, campaign, attempt
  * number, number called). $16..$18: the pre-dial check's answer (NULL
- * when the event has none: the row's is kept). */
+ * when the event has none: the row's is kept). The arm and assistant are
+ * the lead's: its A/B arm is fixed at its first dispatch (campaign_arms.h),
+ * before any call. */
 static const pg_stmt_t call_insert_stmt = {
     "results_call_insert",
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
     " duration_s, cost_minor, ended_reason, post_call_variables, predial_result, predial_reason,"
-    " predial_latency_ms)"
-    " VALUES ($1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
+    " predial_latency_ms, ab_arm, assistant_id)"
+    " SELECT $1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
     "   'event_id', $5::text, 'synthetic', $15::boolean)),"
     " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
-    " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int)",
+    " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int, l.ab_arm,"
+    " coalesce((c.arms -> l.ab_arm::int ->> 'assistant_id')::uuid, c.assistant_id)"
+    " FROM campaign c LEFT JOIN lead l ON l.id = $19::uuid WHERE c.id = $20::uuid",
     22};
 
 static const pg_stmt_t call_update_stmt = {

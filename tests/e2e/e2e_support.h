@@ -551,23 +551,31 @@ static inline void e2e_credit(const e2e_stack_t *st, long long amount_minor)
     e2e_resp_free(&r);
 }
 
-/* An assistant in America/New_York with the goal variable; phone NULL for
- * none. Its id into out. */
-static inline void e2e_assistant_create(const e2e_stack_t *st, const char *phone, char out[37])
+/* An assistant in America/New_York with the goal variable, known to the
+ * provider (the simulator) as provider_id with the phone number id
+ * pn_id; phone NULL for none. Its id into out. */
+static inline void e2e_assistant_create_as(const e2e_stack_t *st, const char *provider_id,
+                                           const char *pn_id, const char *phone, char out[37])
 {
     char phone_json[64] = "";
     if (phone)
         snprintf(phone_json, sizeof(phone_json), "\"outbound_phone_number\":\"%s\",", phone);
     e2e_resp_t r =
         e2e_api(st, "POST", "/v1/assistants",
-                "{\"name\":\"Booking bot\",\"timezone\":\"America/New_York\",%s"
-                "\"provider_assistant_id\":\"asst-e2e\","
-                "\"provider_phone_number_id\":\"pn-e2e\","
+                "{\"name\":\"Booking bot %s\",\"timezone\":\"America/New_York\",%s"
+                "\"provider_assistant_id\":\"%s\","
+                "\"provider_phone_number_id\":\"%s\","
                 "\"post_call_schema\":{\"" E2E_GOAL "\":\"boolean\",\"notes\":\"string\"}}",
-                phone_json);
+                provider_id, phone_json, provider_id, pn_id);
     e2e_expect(&r, 201, "create assistant");
     snprintf(out, 37, "%s", e2e_str(r.json, "id"));
     e2e_resp_free(&r);
+}
+
+/* The same, as the provider's asst-e2e (phone number id pn-e2e). */
+static inline void e2e_assistant_create(const e2e_stack_t *st, const char *phone, char out[37])
+{
+    e2e_assistant_create_as(st, "asst-e2e", "pn-e2e", phone, out);
 }
 
 /* Campaign settings (JSON members) for a window open all day, every day. */
@@ -585,6 +593,21 @@ static inline void e2e_campaign_create(const e2e_stack_t *st, const char *assist
                 assistant_id, settings[0] ? "," : "", settings);
     e2e_expect(&r, 201, "create campaign");
     snprintf(out, 37, "%s", e2e_str(r.json, "id"));
+    e2e_resp_free(&r);
+}
+
+/* A campaign the API refuses: settings (JSON members) answered 400 naming
+ * field, the message holding why (NULL: any message). */
+static inline void e2e_campaign_refused(const e2e_stack_t *st, const char *assistant_id,
+                                        const char *settings, const char *field, const char *why)
+{
+    e2e_resp_t r =
+        e2e_api(st, "POST", "/v1/campaigns", "{\"name\":\"refused\",\"assistant_id\":\"%s\",%s}",
+                assistant_id, settings);
+    e2e_expect(&r, 400, settings);
+    assert_string_equal(e2e_str(r.json, "error.field"), field);
+    if (why && !strstr(e2e_str(r.json, "error.message"), why))
+        fail_msg("%s: message %s lacks '%s'", settings, e2e_str(r.json, "error.message"), why);
     e2e_resp_free(&r);
 }
 

@@ -56,13 +56,8 @@ static void settings_refused(const e2e_stack_t *st, const char *assistant)
 {
     static const char *const bad[] = {"\"opt_out_variable\":\"unsubscribed\"",
                                       "\"opt_out_variable\":\"notes\""};
-    for (size_t i = 0; i < 2; i++) {
-        e2e_resp_t r = e2e_api(st, "POST", "/v1/campaigns",
-                               "{\"name\":\"bad\",\"assistant_id\":\"%s\",%s}", assistant, bad[i]);
-        e2e_expect(&r, 400, bad[i]);
-        assert_string_equal(e2e_str(r.json, "error.field"), "opt_out_variable");
-        e2e_resp_free(&r);
-    }
+    for (size_t i = 0; i < 2; i++)
+        e2e_campaign_refused(st, assistant, bad[i], "opt_out_variable", NULL);
 }
 
 static void test_opt_out_stops_the_account(void **state)

@@ -199,6 +199,10 @@ static void campaign_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
         if (settings_campaign_check(&in.s, vars, 2, &rules, &problems) != OD_OK &&
             (problems.n == 0 || problems.n > SETTINGS_MAX_PROBLEMS))
             abort();
+        /* The arms' shape and lib/rules' check, as campaign_problems runs them. */
+        char why[SETTINGS_MESSAGE_MAX];
+        if (in.arms && arms_specs(in.arms, NULL, why, sizeof(why)) != OD_OK && !why[0])
+            abort();
         int start_min = -1;
         if (in.s.window_start)
             (void)window_time_parse(in.s.window_start, &start_min, NULL, 0);

@@ -71,6 +71,9 @@ static const setting_case_t setting_cases[] = {
     {"\"goal_based_retry\":true", "goal_based_retry"},  /* without a goal variable */
     {"\"retry_on_voicemail\":\"yes\"", "retry_on_voicemail"},
     {"\"name\":\"\"", "name"},
+    {"\"arms\":[]", "arms"},    /* fewer than 2 arms */
+    {"\"arms\":5", "arms"},     /* not an array */
+    {"\"arms\":[1,2]", "arms"}, /* not arm objects */
 };
 
 static void test_settings_out_of_range(void **state)
@@ -741,8 +744,68 @@ static void test_malformed_requests(void **state)
     api_resp_free(&r);
 }
 
+/* A/B arms: accepted with two assistants of the account and read back;
+ * the statistics have one entry per arm (empty until a lead is called);
+ * start needs a number for every arm; an assistant that is an arm cannot
+ * be deleted; another account's assistant is not an arm. */
+static void test_ab_arms(void **state)
+{
+    (void)state;
+    char second[37], no_phone[37], other[37];
+    api_assistant_create(&api, acc.key, "+14155552672", second);
+    api_assistant_create(&api, acc.key, NULL, no_phone);
+    api_account_t acc2 = api_bootstrap("Validation 2", 1000);
+    api_assistant_create(&api, acc2.key, "+14155552673", other);
+
+    api_resp_t r =
+        api_call(&api, "POST", "/v1/campaigns", acc.key,
+                 "{\"name\":\"ab\",\"assistant_id\":\"%s\",\"goal_variable\":\"interested\","
+                 "\"arms\":[{\"assistant_id\":\"%s\",\"weight\":2},"
+                 "{\"assistant_id\":\"%s\",\"weight\":1}]}",
+                 assistant_id, other, second);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(api_str(&r, "error.field"), "arms");
+    assert_non_null(strstr(api_str(&r, "error.message"), "no assistant"));
+    api_resp_free(&r);
+
+    char campaign[37];
+    r = api_call(&api, "POST", "/v1/campaigns", acc.key,
+                 "{\"name\":\"ab\",\"assistant_id\":\"%s\",\"goal_variable\":\"interested\","
+                 "\"arms\":[{\"assistant_id\":\"%s\",\"weight\":2},"
+                 "{\"assistant_id\":\"%s\",\"weight\":1}]}",
+                 assistant_id, no_phone, second);
+    api_created_id(&r, campaign, "create an A/B campaign");
+    assert_int_equal(json_array_size(json_object_get(r.json, "arms")), 2);
+    api_resp_free(&r);
+
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/stats", campaign);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *arms = json_object_get(r.json, "arms");
+    assert_int_equal(json_array_size(arms), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(arms, 0), "weight")), 2);
+    assert_true(json_is_null(json_object_get(json_array_get(arms, 1), "goal_rate_interval")));
+    api_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign);
+    r = api_call(&api, "POST", path, acc.key, "{\"phone\":\"+14155550101\"}");
+    api_resp_free(&r);
+    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign);
+    api_expect(&r, 409, "start with an arm without a number");
+    assert_non_null(strstr(r.body, "arms[0]"));
+    api_resp_free(&r);
+
+    /* An arm's assistant is in use. */
+    snprintf(path, sizeof(path), "/v1/assistants/%s", second);
+    r = api_call(&api, "DELETE", path, acc.key, NULL);
+    api_expect(&r, 409, "delete an arm's assistant");
+    assert_string_equal(api_str(&r, "error.code"), "in_use");
+    api_resp_free(&r);
+}
+
 HTTPC_TEST_MAIN(group_setup, group_teardown, test_settings_out_of_range,
                 test_settings_all_problems_at_once, test_assistant_refusals,
                 test_assistant_timezone_case, test_start_requirements,
                 test_lead_refusals_and_actions, test_leads_wake_and_resume,
-                test_upload_does_not_lock_campaign, test_malformed_requests)
+                test_upload_does_not_lock_campaign, test_malformed_requests, test_ab_arms)

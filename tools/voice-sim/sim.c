@@ -282,8 +282,8 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
         out->retry_after = "1";
         metrics_counter_add(sim->metrics.rejected_capacity, 1);
     } else {
-        sim_rules_decide(sim->rules, sim->cfg.seed, call->number, call->attempt_id,
-                         &call->decision);
+        sim_rules_decide_for(sim->rules, sim->cfg.seed, call->number, call->assistant_id,
+                             call->attempt_id, &call->decision);
         call->decided = true;
         metrics_counter_add(sim->metrics.calls[call->decision.outcome], 1);
         if (call->decision.outcome == SIM_OUTCOME_FAIL_TRANSIENT) {

@@ -539,16 +539,20 @@ static int parse_line(const line_ctx_t *ctx, sim_rules_t *rules, char *line)
             return line_fail(ctx, "reason %s: no value", args[0]);
         return OD_OK;
     }
-    if (strcmp(cmd, "match") == 0) {
+    bool by_assistant = strcmp(cmd, "assistant") == 0;
+    if (strcmp(cmd, "match") == 0 || by_assistant) {
         if (nargs < 2)
-            return line_fail(ctx, "match takes a number pattern and an outcome "
-                                  "(match +1555000* busy)");
+            return line_fail(ctx, by_assistant ? "assistant takes an assistantId pattern and an "
+                                                 "outcome (assistant asst-b* human-goal:3 busy:1)"
+                                               : "match takes a number pattern and an outcome "
+                                                 "(match +1555000* busy)");
         if (rules->nrules == SIM_RULES_MAX)
-            return line_fail(ctx, "more than %d match lines", SIM_RULES_MAX);
-        if (args[0][0] != '+' && args[0][0] != '*' && args[0][0] != '?' && args[0][0] != '[')
+            return line_fail(ctx, "more than %d match and assistant lines", SIM_RULES_MAX);
+        if (!by_assistant && args[0][0] != '+' && args[0][0] != '*' && args[0][0] != '?' &&
+            args[0][0] != '[')
             return line_fail(ctx, "'%s' cannot match an E.164 number (they start with '+')",
                              args[0]);
-        sim_rule_t rule = {0};
+        sim_rule_t rule = {.by_assistant = by_assistant};
         int rc = parse_spec(ctx, args + 1, nargs - 1, &rule);
         if (rc)
             return rc;
@@ -656,19 +660,29 @@ static int64_t range_pick(const sim_range_t *r, double u)
     return r->min_us + (int64_t)(u * (double)(span_ms + 1)) * 1000;
 }
 
-static const sim_rule_t *rule_find(const sim_rules_t *rules, const char *number)
+static const sim_rule_t *rule_find(const sim_rules_t *rules, const char *number,
+                                   const char *assistant_id)
 {
-    for (size_t i = 0; i < rules->nrules; i++)
-        if (fnmatch(rules->rules[i].pattern, number, 0) == 0)
-            return &rules->rules[i];
+    for (size_t i = 0; i < rules->nrules; i++) {
+        const sim_rule_t *rule = &rules->rules[i];
+        const char *subject = rule->by_assistant ? assistant_id : number;
+        if (subject && fnmatch(rule->pattern, subject, 0) == 0)
+            return rule;
+    }
     return &rules->fallback;
 }
 
 void sim_rules_decide(const sim_rules_t *rules, uint64_t seed, const char *number,
                       const char *attempt_id, sim_decision_t *out)
 {
+    sim_rules_decide_for(rules, seed, number, NULL, attempt_id, out);
+}
+
+void sim_rules_decide_for(const sim_rules_t *rules, uint64_t seed, const char *number,
+                          const char *assistant_id, const char *attempt_id, sim_decision_t *out)
+{
     memset(out, 0, sizeof(*out));
-    const sim_rule_t *rule = rule_find(rules, number);
+    const sim_rule_t *rule = rule_find(rules, number, assistant_id);
     out->rule_line = rule->line;
     out->outcome = rule->choices[0].outcome;
     if (rule->nchoices > 1) {

@@ -2,7 +2,8 @@
  * sim_rules.h — what happens to a simulated call, decided from a rules file.
  *
  * The rules file (format in docs/provider-protocol.md and rules.example)
- * says, by number pattern or by weights, which outcome a call gets (busy, no
+ * says, by number pattern, by the assistant placing the call (its provider
+ * assistantId) or by weights, which outcome a call gets (busy, no
  * answer, voicemail, a human with the goal reached or not, a failure), how
  * long it rings and talks (campaign time), what it costs, which endedReason
  * the provider reports, and which protocol faults to inject.
@@ -79,10 +80,12 @@ typedef struct sim_choice {
     double weight; /* > 0 */
 } sim_choice_t;
 
-/* One `match` line (or the `default` line): a glob on the E.164 number and
- * the outcome, or weighted outcomes, of the calls it matches. */
+/* One `match` or `assistant` line (or the `default` line): a glob on the
+ * E.164 number (or, for `assistant`, on the call's assistantId) and the
+ * outcome, or weighted outcomes, of the calls it matches. */
 typedef struct sim_rule {
-    char *pattern; /* fnmatch(3) glob; NULL for the default */
+    char *pattern;     /* fnmatch(3) glob; NULL for the default */
+    bool by_assistant; /* an `assistant` line: pattern is on the assistantId */
     sim_choice_t choices[SIM_OUTCOME_COUNT];
     size_t nchoices;
     int line; /* where it was written; 0 for the built-in default */
@@ -99,7 +102,7 @@ typedef struct sim_rules {
     int64_t cost_per_minute;             /* minor units (cents) per minute of talk */
     char *reasons[SIM_OUTCOME_COUNT][SIM_REASONS_MAX];
     size_t nreasons[SIM_OUTCOME_COUNT];
-    sim_rule_t *rules; /* `match` lines, first match wins */
+    sim_rule_t *rules; /* `match` and `assistant` lines, first match wins */
     size_t nrules;
     sim_rule_t fallback; /* `default` line, or the built-in mix */
     sim_faults_t faults; /* `fault` and `max-concurrent` lines */
@@ -139,6 +142,12 @@ typedef struct sim_decision {
  * (then every call to the number decides alike). */
 void sim_rules_decide(const sim_rules_t *rules, uint64_t seed, const char *number,
                       const char *attempt_id, sim_decision_t *out);
+
+/* The same for a call placed by assistant_id (the request's assistantId;
+ * NULL: no `assistant` line matches). The random choices are the same
+ * hashes: only which line decides depends on the assistant. */
+void sim_rules_decide_for(const sim_rules_t *rules, uint64_t seed, const char *number,
+                          const char *assistant_id, const char *attempt_id, sim_decision_t *out);
 
 /* Faults of one POST /call: nth is how many POSTs with the same key came
  * before (so a retry of the same attempt draws anew, deterministically). */

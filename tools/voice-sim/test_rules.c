@@ -144,6 +144,8 @@ static void test_parse_errors(void **state)
         {"\n\nmatch +1* bussy\n", "t:3: unknown outcome 'bussy' (one of: busy, no-answer,"},
         {"match 1555* busy\n", "cannot match an E.164 number"},
         {"match +1*\n", "match takes a number pattern and an outcome"},
+        {"assistant asst-b\n", "assistant takes an assistantId pattern and an outcome"},
+        {"assistant asst-b bussy\n", "unknown outcome 'bussy'"},
         {"match +1* busy voicemail\n", "give every outcome a weight"},
         {"match +1* busy:1 busy:2\n", "outcome 'busy' is given twice"},
         {"match +1* busy:0 voicemail:0\n", "the weights add up to 0"},
@@ -673,7 +675,45 @@ static void test_heap(void **state)
     sim_heap_clear(&heap);
 }
 
+/* `assistant` lines decide by the call's assistantId, in file order with
+ * the `match` lines; a call without an assistantId, or of another
+ * assistant, falls through to the next line. */
+static void test_decide_by_assistant(void **state)
+{
+    (void)state;
+    sim_rules_t *rules = rules_from("match +15550000001 busy\n"
+                                    "assistant asst-good* human-goal\n"
+                                    "assistant asst-bad human-no-goal\n"
+                                    "default no-answer\n");
+    static const struct {
+        const char *number, *assistant;
+        sim_outcome_t outcome;
+        int line;
+    } cases[] = {
+        {"+15550000001", "asst-good-1", SIM_OUTCOME_BUSY, 1},
+        {"+15550000002", "asst-good-1", SIM_OUTCOME_HUMAN_GOAL, 2},
+        {"+15550000002", "asst-bad", SIM_OUTCOME_HUMAN_NO_GOAL, 3},
+        {"+15550000002", "asst-other", SIM_OUTCOME_NO_ANSWER, 4},
+        {"+15550000002", NULL, SIM_OUTCOME_NO_ANSWER, 4},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sim_decision_t d;
+        sim_rules_decide_for(rules, 1, cases[i].number, cases[i].assistant, "attempt-1", &d);
+        if (d.outcome != cases[i].outcome || d.rule_line != cases[i].line)
+            fail_msg("%s by %s: %s from line %d", cases[i].number,
+                     cases[i].assistant ? cases[i].assistant : "(none)",
+                     sim_outcome_name(d.outcome), d.rule_line);
+    }
+    /* Without an assistant, sim_rules_decide is sim_rules_decide_for(NULL). */
+    sim_decision_t a, b;
+    sim_rules_decide(rules, 7, "+15550000003", "att", &a);
+    sim_rules_decide_for(rules, 7, "+15550000003", NULL, "att", &b);
+    assert_memory_equal(&a, &b, sizeof(a));
+    sim_rules_free(rules);
+}
+
 OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors,
              test_shipped_rules_files_parse, test_decide_by_pattern, test_decide_costs_and_instant,
              test_decide_deterministic_and_weighted, test_faults, test_request_parse,
-             test_auth_and_numbers, test_messages, test_invariants, test_heap)
+             test_auth_and_numbers, test_messages, test_invariants, test_heap,
+             test_decide_by_assistant)

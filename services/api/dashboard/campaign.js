@@ -1,10 +1,11 @@
 // campaign.js — one campaign: its status with Start / Pause / Resume (a
 // refused start lists every unmet requirement), leads per status and
 // outcome, calls per result, goal conversion, spend and calls per hour,
-// kept current by the API's live stream (GET /v1/campaigns/{id}/live).
+// the A/B arms side by side when the campaign has them, kept current by
+// the API's live stream (GET /v1/campaigns/{id}/live).
 
 import { api, live, download } from "./api.js";
-import { h, countTable, money, percent, badge, announce, put } from "./ui.js";
+import { h, countTable, table, money, percent, badge, announce, put } from "./ui.js";
 import { hourlyChart } from "./chart.js";
 
 const ACTIONS = { draft: ["start"], in_progress: ["pause"], paused: ["resume"], completed: ["resume"] };
@@ -107,5 +108,27 @@ function stats_view(s, hourly) {
             h("section", {}, h("h2", {}, "Leads per outcome"), countTable("outcome", s.leads.by_outcome)),
             h("section", {}, h("h2", {}, "Calls per result"), countTable("result", calls.by_status)),
             h("section", {}, h("h2", {}, "Calls per answerer"), countTable("answered by", calls.by_answered_by))),
+        s.arms && s.arms.length ? armsView(s.arms, s.spend.currency) : null,
     ];
+}
+
+// The A/B arms: per assistant its calls, answer rate, goal rate with the
+// 95% interval (two arms whose intervals do not overlap differ by more
+// than chance) and cost per goal.
+function armsView(arms, currency) {
+    const interval = (a) => a.goal_rate_interval
+        ? `${percent(a.goal_rate_interval.low)} – ${percent(a.goal_rate_interval.high)}` : "–";
+    return h("section", { id: "ab-arms", "aria-labelledby": "ab-arms-title" },
+        h("h2", { id: "ab-arms-title" }, "A/B arms"),
+        table("A/B arms", [
+            { label: "Assistant", value: (a) => `${a.assistant_name || a.assistant_id} (weight ${a.weight})` },
+            { label: "Leads", value: (a) => `${a.finished_leads.toLocaleString()} / ${a.leads.toLocaleString()} finished`, num: true },
+            { label: "Calls", value: (a) => a.calls.toLocaleString(), num: true },
+            { label: "Answer rate", value: (a) => percent(a.answer_rate), num: true },
+            { label: "Goals", value: (a) => a.goals.toLocaleString(), num: true },
+            { label: "Goal rate", value: (a) => percent(a.goal_rate), num: true },
+            { label: "95% interval", value: interval, num: true },
+            { label: "Spend", value: (a) => money(a.spend_minor, currency), num: true },
+            { label: "Cost per goal", value: (a) => a.cost_per_goal_minor === null ? "–" : money(a.cost_per_goal_minor, currency), num: true },
+        ], arms));
 }

@@ -19,8 +19,8 @@
  * object the stats route answers, and *state_out (may be NULL) an object
  * {"status", "pause_reason"} of the campaign. Both are new references the
  * caller decrefs. OD_ERR_NOT_FOUND when the account has no such campaign;
- * other errors from the database, message in errbuf. Runs four
- * aggregating queries over the campaign's leads and calls.
+ * other errors from the database, message in errbuf. Reads the campaign
+ * row and its counters (campaign_counter), never its leads and calls.
  */
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,
                         json_t **out, json_t **state_out, char *errbuf, size_t errlen) OD_WUR;

@@ -202,14 +202,20 @@ static void test_counters_follow_every_path(void **state)
     assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM campaign_counter", 0), 0);
 }
 
+/* A running campaign of the default settings with one lead. */
+static void world_with_lead(sched_fx_t *fx, sched_world_t *w, char lead[UUID_STR_LEN])
+{
+    sched_spec_t spec = sched_spec_default();
+    seed_world(fx->db, &spec, w);
+    seed_lead(fx->db, w->campaign_id, "+12125550101", NULL, lead);
+}
+
 static void test_recount_reports_and_fixes(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
     sched_world_t w;
-    seed_world(fx->db, &spec, &w);
     char lead[UUID_STR_LEN];
-    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lead);
+    world_with_lead(fx, &w, lead);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, lead);
     /* Two wrong rows, as a bug or a hand edit would leave them. */
     sql_exec(fx->db,
@@ -243,12 +249,10 @@ static pg_conn_t *conn_other(sched_fx_t *fx)
 static void test_writers_never_wait(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
     sched_world_t w;
-    seed_world(fx->db, &spec, &w);
-    const char *c = w.campaign_id;
     char lead[UUID_STR_LEN];
-    seed_lead(fx->db, c, "+12125550101", NULL, lead);
+    world_with_lead(fx, &w, lead);
+    const char *c = w.campaign_id;
 
     /* A holds uncommitted counter rows and the campaign's compaction lock. */
     pg_conn_t *other = conn_other(fx);

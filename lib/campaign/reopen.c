@@ -6,14 +6,11 @@
 #include "lifecycle.h"
 
 /* A lead the dispatcher takes once the campaign runs (lifecycle.c's
- * requirement "no_leads" counts the same, plus the leads in flight). */
-#define CALLABLE_LEAD                                                                              \
-    "l.invalid_reason IS NULL AND (l.status = 'rescheduled'"                                       \
-    " OR (l.status = 'created' AND l.next_attempt_at IS NOT NULL))"
-
-const pg_stmt_t reopen_callable_stmt = {
-    "reopen_callable",
-    "SELECT count(*) FROM lead l WHERE l.campaign_id = $1::uuid AND " CALLABLE_LEAD, 1};
+ * requirement "no_leads" counts the same, plus the leads in flight): the
+ * SQL function of migration 012 that also moves the statistics' counter
+ * leads.callable. IMMUTABLE SQL, so the planner inlines it into the
+ * predicate it stands for. */
+#define CALLABLE_LEAD "lead_callable(l.invalid_reason, l.status, l.next_attempt_at)"
 
 static const pg_stmt_t reopenable_stmt = {
     "reopen_candidates",

@@ -21,7 +21,9 @@
  *
  * Callable: a lead the dispatcher would take once the campaign runs
  * (created with a due time, or rescheduled; invalid numbers and secondary
- * contacts waiting for their primary are not).
+ * contacts waiting for their primary are not): the SQL function
+ * lead_callable (db/migrations/012_campaign_counters.sql), whose counter
+ * leads.callable the API's statistics read.
  */
 #ifndef OUTDIAL_REOPEN_H
 #define OUTDIAL_REOPEN_H
@@ -64,10 +66,6 @@ reopen_verdict_t reopen_decide(model_campaign_status_t status, reopen_completion
  * for the others. */
 const char *reopen_wait_code(reopen_verdict_t v);
 const char *reopen_wait_message(reopen_verdict_t v);
-
-/* Counts the callable leads of a campaign (one column, $1 the campaign id),
- * for the API's statistics. */
-extern const pg_stmt_t reopen_callable_stmt;
 
 /* The scheduler's step, each tick: every completed, unarchived campaign
  * with a callable lead is locked, decided again under the lock and, on

@@ -36,6 +36,7 @@ void campaigns_delete(api_ctx_t *ctx);
 /* stats.c */
 void campaigns_stats(api_ctx_t *ctx);
 void campaigns_hourly(api_ctx_t *ctx);
+void campaigns_admin_recount(api_ctx_t *ctx);
 
 /* live.c */
 void campaigns_live(api_ctx_t *ctx);

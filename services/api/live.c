@@ -28,8 +28,9 @@
 #include "xmalloc.h"
 
 /* 2 s between reads: a person watching sees a change soon enough, and the
- * statistics' aggregating queries (stats.c) run at most once in that time
- * per open page. */
+ * statistics' read (stats.c: the campaign row and its counters, well under
+ * a millisecond of PostgreSQL time) runs at most once in that time per
+ * open page. */
 #define LIVE_TICK_MS 2000
 /* 15 s of silence at most: well inside the API's 30 s idle timeout and
  * common proxies' read timeouts, so an unchanged campaign's stream is not

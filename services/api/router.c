@@ -59,6 +59,8 @@ static const api_route_t api_routes[] = {
      "calls placed, answered and reaching the goal per hour"},
     {"GET", "/v1/campaigns/{campaign_id}/live", campaigns_live, NULL, API_AUTH_KEY,
      "the campaign's status and statistics as server-sent events"},
+    {"POST", "/v1/admin/campaigns/{campaign_id}/recount", campaigns_admin_recount, NULL,
+     API_AUTH_ADMIN, "admin: recount a campaign's statistics counters, list (and fix) differences"},
     /* leads */
     {"POST", "/v1/campaigns/{campaign_id}/leads", leads_add, NULL, API_AUTH_KEY,
      "add one lead or many (with secondary contacts)"},

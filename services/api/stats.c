@@ -3,7 +3,10 @@
  * per status and answerer, goal conversion, spend, attempts, leads waiting,
  * and per A/B arm: calls, answers, goals with the goal rate's interval),
  * its calls per hour, and the read both the stats route and the live
- * stream (live.c) answer from.
+ * stream (live.c) answer from. The statistics are read from the campaign's
+ * counters (db/migrations/012_campaign_counters.sql), which triggers move
+ * in the transaction of every change to its leads and calls: a read costs
+ * the same at ten leads and at ten million.
  */
 #include "stats.h"
 
@@ -12,30 +15,21 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "jsonio.h"
 #include "model.h"
 #include "reopen.h"
 #include "wilson.h"
 
 /* ---- statistics --------------------------------------------------------------- */
 
-static const pg_stmt_t stats_leads_stmt = {
-    "campaign_stats_leads",
-    "SELECT status, outcome, count(*), count(*) FILTER (WHERE invalid_reason IS NOT NULL),"
-    " count(*) FILTER (WHERE goal_result), count(*) FILTER (WHERE parent_lead_id IS NOT NULL)"
-    " FROM lead WHERE campaign_id = $1::uuid GROUP BY status, outcome",
-    1};
-
-static const pg_stmt_t stats_calls_stmt = {
-    "campaign_stats_calls",
-    "SELECT status, answered_by, count(*), coalesce(sum(cost_minor), 0),"
-    " coalesce(sum(duration_s), 0) FROM call WHERE campaign_id = $1::uuid"
-    " GROUP BY status, answered_by",
-    1};
-
-static const pg_stmt_t stats_attempts_stmt = {
-    "campaign_stats_attempts",
-    "SELECT attempts, count(*) FROM lead WHERE campaign_id = $1::uuid GROUP BY attempts"
-    " ORDER BY attempts",
+/* The campaign's counters (db/migrations/012_campaign_counters.sql): the
+ * sum of its ledger rows per counter, a few hundred rows at most whatever
+ * the campaign's size. Ordered by length, then name, so that the attempts
+ * histogram comes out in the order of its numbers. */
+static const pg_stmt_t stats_counters_stmt = {
+    "campaign_stats_counters",
+    "SELECT name, sum(value)::bigint FROM campaign_counter WHERE campaign_id = $1::uuid"
+    " GROUP BY name ORDER BY length(name), name",
     1};
 
 static const pg_stmt_t stats_meta_stmt = {
@@ -102,92 +96,127 @@ static void count_add(json_t *obj, const char *key, long long n)
     json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
-/* The leads part of the statistics, from stats_leads_stmt's groups;
- * *total, *finished and *goal_true feed the goal and attempts parts. */
-static json_t *stats_leads_json(const PGresult *leads, long long *total, long long *finished,
-                                long long *goal_true)
+/* The statistics gathered from the counters, before they become JSON. The
+ * objects are owned here until stats_counts_json hands them over. */
+typedef struct stats_counts {
+    json_t *lead_status, *outcome, *histogram, *call_status, *answered;
+    long long leads, invalid, secondary, goal_true, callable, finished;
+    long long attempts_sum, attempted;
+    long long calls, spend, seconds;
+} stats_counts_t;
+
+/* The counter name with prefix, else NULL: what follows the prefix. */
+static const char *counter_key(const char *name, const char *prefix)
 {
-    json_t *by_status = zero_counts(lead_status_name, MODEL_LEAD_STATUS_COUNT);
-    json_t *by_outcome = zero_counts(outcome_name, MODEL_OUTCOME_COUNT);
-    long long invalid = 0, secondary = 0;
-    *total = *finished = *goal_true = 0;
-    for (int i = 0; i < PQntuples(leads); i++) {
-        long long n = strtoll(PQgetvalue(leads, i, 2), NULL, 10);
-        const char *status = PQgetvalue(leads, i, 0);
-        *total += n;
-        invalid += strtoll(PQgetvalue(leads, i, 3), NULL, 10);
-        *goal_true += strtoll(PQgetvalue(leads, i, 4), NULL, 10);
-        secondary += strtoll(PQgetvalue(leads, i, 5), NULL, 10);
-        count_add(by_status, status, n);
-        if (!PQgetisnull(leads, i, 1))
-            count_add(by_outcome, PQgetvalue(leads, i, 1), n);
-        if (strcmp(status, "completed") == 0 || strcmp(status, "max_retries") == 0)
-            *finished += n;
-    }
-    json_t *lead_stats = json_object();
-    json_object_set_new(lead_stats, "total", json_integer(*total));
-    json_object_set_new(lead_stats, "secondary_contacts", json_integer(secondary));
-    json_object_set_new(lead_stats, "invalid", json_integer(invalid));
-    json_object_set_new(lead_stats, "by_status", by_status);
-    json_object_set_new(lead_stats, "by_outcome", by_outcome);
-    return lead_stats;
+    size_t len = strlen(prefix);
+    return strncmp(name, prefix, len) == 0 ? name + len : NULL;
 }
 
-/* The calls part, from stats_calls_stmt's groups; *spend: their cost. */
-static json_t *stats_calls_json(const PGresult *calls, long long *spend)
+/* Adds counter `name` of value n (db/migrations/012_campaign_counters.sql
+ * lists the names) to st; names it does not know are left out, so that a
+ * newer schema's counters do not break an older API. */
+static void stats_counter_add(stats_counts_t *st, const char *name, long long n)
 {
-    json_t *call_status = zero_counts(call_status_name, MODEL_CALL_STATUS_COUNT);
-    json_t *answered = zero_counts(answered_by_name, MODEL_ANSWERED_BY_COUNT);
-    long long n_calls = 0, seconds = 0;
-    *spend = 0;
-    for (int i = 0; i < PQntuples(calls); i++) {
-        long long n = strtoll(PQgetvalue(calls, i, 2), NULL, 10);
-        n_calls += n;
-        *spend += strtoll(PQgetvalue(calls, i, 3), NULL, 10);
-        seconds += strtoll(PQgetvalue(calls, i, 4), NULL, 10);
-        count_add(call_status, PQgetvalue(calls, i, 0), n);
-        if (!PQgetisnull(calls, i, 1))
-            count_add(answered, PQgetvalue(calls, i, 1), n);
-    }
-    json_t *call_stats = json_object();
-    json_object_set_new(call_stats, "total", json_integer(n_calls));
-    json_object_set_new(call_stats, "by_status", call_status);
-    json_object_set_new(call_stats, "by_answered_by", answered);
-    json_object_set_new(call_stats, "duration_s_total", json_integer(seconds));
-    return call_stats;
-}
-
-/* The attempts part, from stats_attempts_stmt's histogram; total: leads. */
-static json_t *stats_attempts_json(const PGresult *attempts, long long total)
-{
-    json_t *histogram = json_object();
-    long long attempts_sum = 0, attempted = 0;
-    for (int i = 0; i < PQntuples(attempts); i++) {
-        long long a = strtoll(PQgetvalue(attempts, i, 0), NULL, 10);
-        long long n = strtoll(PQgetvalue(attempts, i, 1), NULL, 10);
-        json_object_set_new(histogram, PQgetvalue(attempts, i, 0), json_integer(n));
-        attempts_sum += a * n;
+    const char *key;
+    if (strcmp(name, "leads") == 0) {
+        st->leads += n;
+    } else if ((key = counter_key(name, "leads.status."))) {
+        count_add(st->lead_status, key, n);
+        if (strcmp(key, "completed") == 0 || strcmp(key, "max_retries") == 0)
+            st->finished += n;
+    } else if ((key = counter_key(name, "leads.outcome."))) {
+        count_add(st->outcome, key, n);
+    } else if ((key = counter_key(name, "leads.attempts."))) {
+        long long a = strtoll(key, NULL, 10);
+        if (n != 0) /* an attempts value no lead has any more */
+            json_object_set_new(st->histogram, key, json_integer(n));
+        st->attempts_sum += a * n;
         if (a > 0)
-            attempted += n;
+            st->attempted += n;
+    } else if (strcmp(name, "leads.invalid") == 0) {
+        st->invalid += n;
+    } else if (strcmp(name, "leads.secondary") == 0) {
+        st->secondary += n;
+    } else if (strcmp(name, "leads.goal_achieved") == 0) {
+        st->goal_true += n;
+    } else if (strcmp(name, "leads.callable") == 0) {
+        st->callable += n;
+    } else if (strcmp(name, "calls") == 0) {
+        st->calls += n;
+    } else if ((key = counter_key(name, "calls.status."))) {
+        count_add(st->call_status, key, n);
+    } else if ((key = counter_key(name, "calls.answered_by."))) {
+        count_add(st->answered, key, n);
+    } else if (strcmp(name, "calls.cost_minor") == 0) {
+        st->spend += n;
+    } else if (strcmp(name, "calls.duration_s") == 0) {
+        st->seconds += n;
     }
+}
+
+/* Gathers the rows (name, value) of stats_counters_stmt into *st, whose
+ * objects the caller hands over with the stats_*_json below. */
+static void stats_counts_read(const PGresult *counters, stats_counts_t *st)
+{
+    *st = (stats_counts_t){
+        .lead_status = zero_counts(lead_status_name, MODEL_LEAD_STATUS_COUNT),
+        .outcome = zero_counts(outcome_name, MODEL_OUTCOME_COUNT),
+        .histogram = json_object(),
+        .call_status = zero_counts(call_status_name, MODEL_CALL_STATUS_COUNT),
+        .answered = zero_counts(answered_by_name, MODEL_ANSWERED_BY_COUNT),
+    };
+    for (int i = 0; i < PQntuples(counters); i++)
+        stats_counter_add(st, PQgetvalue(counters, i, 0),
+                          strtoll(PQgetvalue(counters, i, 1), NULL, 10));
+}
+
+/* The leads part of the statistics; takes st's status and outcome objects. */
+static json_t *stats_leads_json(stats_counts_t *st)
+{
+    json_t *leads = json_object();
+    json_object_set_new(leads, "total", json_integer(st->leads));
+    json_object_set_new(leads, "secondary_contacts", json_integer(st->secondary));
+    json_object_set_new(leads, "invalid", json_integer(st->invalid));
+    json_object_set_new(leads, "by_status", st->lead_status);
+    json_object_set_new(leads, "by_outcome", st->outcome);
+    st->lead_status = st->outcome = NULL;
+    return leads;
+}
+
+/* The calls part; takes st's call status and answerer objects. */
+static json_t *stats_calls_json(stats_counts_t *st)
+{
+    json_t *calls = json_object();
+    json_object_set_new(calls, "total", json_integer(st->calls));
+    json_object_set_new(calls, "by_status", st->call_status);
+    json_object_set_new(calls, "by_answered_by", st->answered);
+    json_object_set_new(calls, "duration_s_total", json_integer(st->seconds));
+    st->call_status = st->answered = NULL;
+    return calls;
+}
+
+/* The attempts part; takes st's histogram. */
+static json_t *stats_attempts_json(stats_counts_t *st)
+{
     json_t *att = json_object();
-    json_object_set_new(att, "histogram", histogram);
+    json_object_set_new(att, "histogram", st->histogram);
+    st->histogram = NULL;
     json_object_set_new(att, "average_per_lead",
-                        total ? json_real((double)attempts_sum / (double)total) : json_null());
-    json_object_set_new(att, "average_per_called_lead",
-                        attempted ? json_real((double)attempts_sum / (double)attempted)
+                        st->leads ? json_real((double)st->attempts_sum / (double)st->leads)
                                   : json_null());
+    json_object_set_new(att, "average_per_called_lead",
+                        st->attempted ? json_real((double)st->attempts_sum / (double)st->attempted)
+                                      : json_null());
     return att;
 }
 
 /* The leads that wait and are not called, and why (reopen.h): callable
  * leads of a paused, draft or person-closed campaign. From stats_meta_stmt's
- * row and reopen_callable_stmt's count; a new object the caller owns. */
-static json_t *stats_waiting_json(const PGresult *meta, const PGresult *callable)
+ * row and the count n of callable leads; a new object the caller owns. */
+static json_t *stats_waiting_json(const PGresult *meta, long long n)
 {
     model_campaign_status_t status = MODEL_CAMPAIGN_DRAFT;
     char err[128];
-    long long n = strtoll(PQgetvalue(callable, 0, 0), NULL, 10);
     reopen_verdict_t v = REOPEN_NONE;
     if (model_campaign_status_parse(PQgetvalue(meta, 0, 2), &status, err, sizeof(err)) == OD_OK)
         v = reopen_decide(status, reopen_completion_of(status, PQgetvalue(meta, 0, 4)[0] == 't'),
@@ -245,8 +274,7 @@ static json_t *stats_arms_json(const PGresult *arms)
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,
                         json_t **out, json_t **state_out, char *errbuf, size_t errlen)
 {
-    PGresult *meta = NULL, *leads = NULL, *calls = NULL, *attempts = NULL, *callable = NULL,
-             *arms = NULL;
+    PGresult *meta = NULL, *counters = NULL, *arms = NULL;
     const char *key[] = {campaign_id, account_id};
     const char *one[] = {campaign_id};
     *out = NULL;
@@ -256,40 +284,34 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     if (rc == OD_OK && PQntuples(meta) != 1)
         rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign not found");
     if (rc == OD_OK)
-        rc = pg_stmt_exec(db, &stats_leads_stmt, one, &leads, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(db, &stats_calls_stmt, one, &calls, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(db, &stats_attempts_stmt, one, &attempts, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = pg_stmt_exec(db, &reopen_callable_stmt, one, &callable, errbuf, errlen);
+        rc = pg_stmt_exec(db, &stats_counters_stmt, one, &counters, errbuf, errlen);
     if (rc == OD_OK)
         rc = pg_stmt_exec(db, &stats_arms_stmt, one, &arms, errbuf, errlen);
     if (rc)
         goto out;
-    long long total, finished, goal_true, spend;
-    json_t *lead_stats = stats_leads_json(leads, &total, &finished, &goal_true);
-    json_t *call_stats = stats_calls_json(calls, &spend);
+    stats_counts_t st;
+    stats_counts_read(counters, &st);
 
     json_t *goal = json_object();
     json_object_set_new(goal, "variable", api_col_string(meta, 0, 0));
-    json_object_set_new(goal, "achieved", json_integer(goal_true));
-    json_object_set_new(goal, "finished_leads", json_integer(finished));
+    json_object_set_new(goal, "achieved", json_integer(st.goal_true));
+    json_object_set_new(goal, "finished_leads", json_integer(st.finished));
     json_object_set_new(goal, "conversion",
-                        finished ? json_real((double)goal_true / (double)finished) : json_null());
+                        st.finished ? json_real((double)st.goal_true / (double)st.finished)
+                                    : json_null());
 
-    json_t *spend_obj = json_object();
-    json_object_set_new(spend_obj, "amount_minor", json_integer(spend));
-    json_object_set_new(spend_obj, "currency", api_col_string(meta, 0, 1));
+    json_t *spend = json_object();
+    json_object_set_new(spend, "amount_minor", json_integer(st.spend));
+    json_object_set_new(spend, "currency", api_col_string(meta, 0, 1));
 
     *out = json_object();
     json_object_set_new(*out, "campaign_id", json_string(campaign_id));
-    json_object_set_new(*out, "leads", lead_stats);
-    json_object_set_new(*out, "calls", call_stats);
+    json_object_set_new(*out, "leads", stats_leads_json(&st));
+    json_object_set_new(*out, "calls", stats_calls_json(&st));
     json_object_set_new(*out, "goal", goal);
-    json_object_set_new(*out, "spend", spend_obj);
-    json_object_set_new(*out, "attempts", stats_attempts_json(attempts, total));
-    json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, callable));
+    json_object_set_new(*out, "spend", spend);
+    json_object_set_new(*out, "attempts", stats_attempts_json(&st));
+    json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, st.callable));
     json_object_set_new(*out, "arms", stats_arms_json(arms));
     if (state_out) {
         *state_out = json_object();
@@ -298,10 +320,7 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     }
 out:
     PQclear(meta);
-    PQclear(leads);
-    PQclear(calls);
-    PQclear(attempts);
-    PQclear(callable);
+    PQclear(counters);
     PQclear(arms);
     return rc;
 }
@@ -318,6 +337,58 @@ void campaigns_stats(api_ctx_t *ctx)
         api_reply_failure(ctx, rc, err);
     else
         api_reply_json(ctx, 200, stats);
+}
+
+/* ---- recount ------------------------------------------------------------------- */
+
+/* The counters that differ from a recount of the campaign's leads and calls
+ * (campaign_counter_recount, migration 012), fixed when $2. No row: no such
+ * campaign; one row with a null name: no difference. */
+static const pg_stmt_t stats_recount_stmt = {
+    "campaign_stats_recount",
+    "SELECT r.name, r.stored, r.recounted FROM campaign c"
+    " LEFT JOIN LATERAL campaign_counter_recount(c.id, $2::boolean) r ON true"
+    " WHERE c.id = $1::uuid",
+    2};
+
+void campaigns_admin_recount(api_ctx_t *ctx)
+{
+    static const char *const allowed[] = {"fix", NULL};
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return;
+    bool fix = false;
+    if (jsonio_bool(ctx, body, "fix", NULL, &fix) == JSONIO_ERROR)
+        return;
+    char err[512];
+    const char *params[] = {ctx->params[0], fix ? "true" : "false"};
+    PGresult *res = NULL;
+    int rc = pg_stmt_exec(ctx->db, &stats_recount_stmt, params, &res, err, sizeof(err));
+    if (rc) {
+        api_reply_failure(ctx, rc, err);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        api_reply_not_found(ctx, "campaign");
+        return;
+    }
+    json_t *diffs = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0))
+            continue;
+        json_t *d = json_object();
+        json_object_set_new(d, "counter", json_string(PQgetvalue(res, i, 0)));
+        json_object_set_new(d, "stored", api_col_int(res, i, 1));
+        json_object_set_new(d, "recounted", api_col_int(res, i, 2));
+        json_array_append_new(diffs, d);
+    }
+    PQclear(res);
+    json_t *out = json_object();
+    json_object_set_new(out, "campaign_id", json_string(ctx->params[0]));
+    json_object_set_new(out, "fixed", json_boolean(fix));
+    json_object_set_new(out, "differences", diffs);
+    api_reply_json(ctx, 200, out);
 }
 
 /* ---- calls per hour ------------------------------------------------------------ */

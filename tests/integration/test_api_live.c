@@ -1,6 +1,7 @@
 /*
  * The dashboard's side of outdial-api: its files served at / (and a 404
- * for anything else), a campaign's calls per hour, the leads list's phone
+ * for anything else), a campaign's calls per hour, its statistics read
+ * from the counters and the admin recount of them, the leads list's phone
  * search and secondary-contact filter, and the live stream
  * GET /v1/campaigns/{id}/live: the first event, a new event when a lead
  * is added, the cap on open streams (503), and a shutdown that does not
@@ -106,6 +107,59 @@ static void test_dashboard_files(void **state)
     api_stop(&api);
 }
 
+/* The statistics of test_hourly's campaign (one lead, three calls written
+ * straight into the tables), read from the counters the triggers moved;
+ * then the admin recount: no difference, a corrupted counter named with
+ * both values, repaired by fix. */
+static void stats_from_counters(const api_proc_t *api, const char *key, const char *campaign)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/stats", campaign);
+    api_resp_t r = api_call(api, "GET", path, key, NULL);
+    api_expect(&r, 200, "stats");
+    assert_int_equal(api_int(&r, "leads.total"), 1);
+    assert_int_equal(api_int(&r, "calls.total"), 3);
+    json_t *calls = json_object_get(r.json, "calls");
+    json_t *by = json_object_get(calls, "by_answered_by");
+    assert_int_equal(json_integer_value(json_object_get(by, "human")), 1);
+    assert_int_equal(json_integer_value(json_object_get(by, "voicemail")), 1);
+    by = json_object_get(calls, "by_status");
+    assert_int_equal(json_integer_value(json_object_get(by, "skipped")), 1);
+    api_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/admin/campaigns/%s/recount", campaign);
+    r = api_call(api, "POST", path, API_ADMIN_TOKEN, "{}");
+    api_expect(&r, 200, "recount");
+    assert_int_equal(json_array_size(json_object_get(r.json, "differences")), 0);
+    api_resp_free(&r);
+    PGconn *conn = PQconnectdb(api->dsn);
+    const char *p[] = {campaign};
+    PGresult *res = PQexecParams(conn,
+                                 "INSERT INTO campaign_counter (campaign_id, name, value)"
+                                 " VALUES ($1, 'calls.status.busy', 2)",
+                                 1, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(conn);
+    r = api_call(api, "POST", path, API_ADMIN_TOKEN, "{\"fix\":true}");
+    api_expect(&r, 200, "recount with fix");
+    json_t *d = json_array_get(json_object_get(r.json, "differences"), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "differences")), 1);
+    assert_string_equal(json_string_value(json_object_get(d, "counter")), "calls.status.busy");
+    assert_int_equal(json_integer_value(json_object_get(d, "stored")), 2);
+    assert_int_equal(json_integer_value(json_object_get(d, "recounted")), 0);
+    api_resp_free(&r);
+    r = api_call(api, "POST", path, API_ADMIN_TOKEN, "{}");
+    api_expect(&r, 200, "recount after fix");
+    assert_int_equal(json_array_size(json_object_get(r.json, "differences")), 0);
+    api_resp_free(&r);
+    /* The account's key is not the admin token; an unknown campaign is 404. */
+    expect_status(api, "POST", path, key, "{}", 401, "recount with an account key");
+    expect_status(api, "POST", "/v1/admin/campaigns/00000000-0000-0000-0000-000000000000/recount",
+                  API_ADMIN_TOKEN, "{}", 404, "recount of no campaign");
+    expect_status(api, "POST", path, API_ADMIN_TOKEN, "{\"fix\":1}", 400, "fix not a boolean");
+}
+
 static void test_hourly(void **state)
 {
     (void)state;
@@ -180,6 +234,7 @@ static void test_hourly(void **state)
     /* Another account's key sees no such campaign. */
     api_account_t other = api_bootstrap("Other", 0);
     expect_status(&api, "GET", path, other.key, NULL, 404, "hourly of another account's campaign");
+    stats_from_counters(&api, acc.key, campaign);
     api_stop(&api);
 }
 

@@ -31,6 +31,9 @@
  *                           number's, docs/compliance.md) forbade a call by
  *                           their hours or a closed day (Sunday)
  *   on_holiday              calls that started on a holiday of those rules
+ *   stats_counters_differ   statistics counters of the campaign that differ
+ *                           from a recount of its leads and calls (migration
+ *                           012; each difference is named on stderr)
  * The legal counts judge by the account's profile and overrides as they are
  * when the audit runs.
  */
@@ -449,6 +452,17 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* The statistics' counters against their recount, in one snapshot. */
+    size_t counters_differ;
+    entry_t *diffs = table_load(db,
+                                "SELECT name, stored::text, recounted::text"
+                                " FROM campaign_counter_recount($1::uuid)",
+                                campaign_id, &counters_differ);
+    for (size_t i = 0; i < counters_differ; i++)
+        fprintf(stderr, "outdial-audit: counter %s stored %s, recounted %s\n", diffs[i].key,
+                diffs[i].s1, diffs[i].s2);
+    table_free(diffs, counters_differ);
+
     printf("calls_placed=%zu\n", placed);
     printf("double_dials=%ld\n", double_dials);
     printf("concurrent_same_number=%ld\n", concurrent);
@@ -461,6 +475,7 @@ int main(int argc, char **argv)
     printf("called_after_opt_out=%ld\n", after_opt_out);
     printf("outside_legal_hours=%ld\n", outside_legal);
     printf("on_holiday=%ld\n", on_holiday);
+    printf("stats_counters_differ=%zu\n", counters_differ);
 
     free(sc);
     table_free(leads, n_leads);
@@ -473,7 +488,7 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     return double_dials || concurrent || outside_window || dnc_calls || lost_results ||
                    duplicate_results || over_limit || over_cap || after_opt_out || outside_legal ||
-                   on_holiday
+                   on_holiday || counters_differ
                ? 1
                : 0;
 }

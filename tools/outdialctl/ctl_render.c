@@ -982,6 +982,27 @@ void ctl_render_why(FILE *out, const json_t *answer)
             str_or(answer, "earliest_callable_at", "unknown (a rule without a time holds it)"));
 }
 
+void ctl_render_recount(FILE *out, const json_t *answer)
+{
+    const json_t *diffs = json_object_get(answer, "differences");
+    bool fixed = json_is_true(json_object_get(answer, "fixed"));
+    const char *id = str_or(answer, "campaign_id", "?");
+    if (json_array_size(diffs) == 0) {
+        fprintf(out, "campaign %s: every counter equals its recount\n", id);
+        return;
+    }
+    fprintf(out, "campaign %s: %zu counter%s %s\n", id, json_array_size(diffs),
+            json_array_size(diffs) == 1 ? "" : "s",
+            fixed ? "differed from the recount, now replaced by it" : "differ from the recount");
+    fprintf(out, "%-32s %14s %14s\n", "COUNTER", "STORED", "RECOUNTED");
+    for (size_t i = 0; i < json_array_size(diffs); i++) {
+        const json_t *d = json_array_get(diffs, i);
+        fprintf(out, "%-32s %14" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n",
+                str_or(d, "counter", "?"), json_integer_value(json_object_get(d, "stored")),
+                json_integer_value(json_object_get(d, "recounted")));
+    }
+}
+
 void ctl_render_view(FILE *out, ctl_view_t view, const json_t *answer)
 {
     switch (view) {
@@ -1003,6 +1024,9 @@ void ctl_render_view(FILE *out, ctl_view_t view, const json_t *answer)
         return;
     case CTL_VIEW_WHY:
         ctl_render_why(out, answer);
+        return;
+    case CTL_VIEW_RECOUNT:
+        ctl_render_recount(out, answer);
         return;
     default:
         break;

@@ -56,6 +56,9 @@ void ctl_render_leads_added(FILE *out, const json_t *answer);
  * one line per rule holding it back with the instant it clears, then the
  * earliest instant all clear. */
 void ctl_render_why(FILE *out, const json_t *answer);
+/* A recount's answer: one line per counter that differs, or a line that
+ * none does. */
+void ctl_render_recount(FILE *out, const json_t *answer);
 
 void ctl_render_error(FILE *out, long status, const char *body, size_t len);
 

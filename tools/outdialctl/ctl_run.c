@@ -136,6 +136,11 @@ static int run_request(ctl_ctx_t *ctx)
     code = ctl_call(ctx, args->cmd->method, path, body, &answer, &raw, &status);
     if (code != CTL_EXIT_OK)
         goto out;
+    /* A recount that found differences and left them fails, for scripts. */
+    if (args->cmd->view == CTL_VIEW_RECOUNT &&
+        json_array_size(json_object_get(answer, "differences")) > 0 &&
+        !json_is_true(json_object_get(answer, "fixed")))
+        code = CTL_EXIT_FAIL;
     if (args->json) {
         raw_print(ctx, &raw);
     } else if (args->quiet) {

@@ -198,6 +198,11 @@ static const ctl_opt_t watch_opts[] = {
      "give up after this long (exit 1): 90, 5m", false, false},
 };
 
+static const ctl_opt_t recount_opts[] = {
+    {"fix", CTL_OPT_FLAG, CTL_TO_BODY, "fix", NULL, NULL,
+     "replace the counters by the recount (lists what it repaired; exit 0)", false, false},
+};
+
 /* ---- the commands --------------------------------------------------------------- */
 
 #define OPTS(a) a, N(a)
@@ -281,6 +286,10 @@ const ctl_cmd_t ctl_commands[] = {
     {"campaign", "stats", "CAMPAIGN", 1, 1, "lead, call, goal and spend statistics", "GET",
      "/v1/campaigns/{0}/stats", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_STATS,
      false, NO_OPTS, "outdialctl campaign stats 3d2f...-..."},
+    {"stats", "recount", "CAMPAIGN", 1, 1,
+     "counters of a campaign's statistics that differ from a recount (exit 1 if any) (admin)",
+     "POST", "/v1/admin/campaigns/{0}/recount", NULL, NULL, NULL, CTL_AUTH_ADMIN, CTL_RUN_REQUEST,
+     CTL_VIEW_RECOUNT, true, OPTS(recount_opts), "outdialctl stats recount 3d2f...-... --fix"},
     /* leads */
     {"lead", "add", "CAMPAIGN", 1, 1,
      "add a lead (or many with --data '[...]') with its secondary contacts", "POST",

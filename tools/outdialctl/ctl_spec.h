@@ -84,6 +84,7 @@ typedef enum ctl_view {
     CTL_VIEW_CAMPAIGN, /* one campaign, its schedule on one line */
     CTL_VIEW_IMPORT,   /* one import's summary */
     CTL_VIEW_WHY,      /* a lead's eligibility: callable or the rules holding it */
+    CTL_VIEW_RECOUNT,  /* counters that differ from their recount */
 } ctl_view_t;
 
 typedef enum ctl_auth {

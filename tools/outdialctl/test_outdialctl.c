@@ -166,6 +166,8 @@ static const body_case_t body_cases[] = {
      "{\"name\":\"Acme\",\"balance_minor\":5000}"},
     {"admin credit 6f1c --amount-minor -500", "{\"amount_minor\":-500}"},
     {"admin credit 6f1c --amount-minor=2500", "{\"amount_minor\":2500}"},
+    {"stats recount 3d2f", "{}"},
+    {"stats recount 3d2f --fix", "{\"fix\":true}"},
     /* Do-not-call: one object per number. */
     {"dnc add +12125550123 +12125550124 --reason opted-out",
      "[{\"reason\":\"opted-out\",\"phone\":\"+12125550123\"},{\"reason\":\"opted-out\","
@@ -221,6 +223,7 @@ static const path_case_t path_cases[] = {
     {"account set --name N", "PATCH", "/v1/account"},
     {"account rotate-webhook-secret", "POST", "/v1/account/webhook-secret/rotate"},
     {"admin credit 6f1c --amount-minor 1", "POST", "/v1/admin/accounts/6f1c/credit"},
+    {"stats recount 3d2f --fix", "POST", "/v1/admin/campaigns/3d2f/recount"},
     {"assistant list", "GET", "/v1/assistants"},
     {"assistant get A1", "GET", "/v1/assistants/A1"},
     {"campaign list --status in_progress --limit 5", "GET",
@@ -923,6 +926,26 @@ static void test_leads_added_view(void **state)
     json_decref(a);
 }
 
+static void test_recount_view(void **state)
+{
+    (void)state;
+    json_t *a = json_parse("{\"campaign_id\":\"c-1\",\"fixed\":false,\"differences\":[]}");
+    capture_t c;
+    ctl_render_view(capture_open(&c), CTL_VIEW_RECOUNT, a);
+    assert_string_equal(capture_close(&c), "campaign c-1: every counter equals its recount\n");
+    free(c.text);
+    json_decref(a);
+    a = json_parse("{\"campaign_id\":\"c-1\",\"fixed\":true,\"differences\":[{\"counter\":"
+                   "\"leads.status.created\",\"stored\":5,\"recounted\":2}]}");
+    ctl_render_view(capture_open(&c), CTL_VIEW_RECOUNT, a);
+    assert_string_equal(capture_close(&c),
+                        "campaign c-1: 1 counter differed from the recount, now replaced by it\n"
+                        "COUNTER                                  STORED      RECOUNTED\n"
+                        "leads.status.created                          5              2\n");
+    free(c.text);
+    json_decref(a);
+}
+
 static void test_ids_view(void **state)
 {
     (void)state;
@@ -1056,5 +1079,5 @@ OD_TEST_MAIN(NULL, NULL, test_body_table, test_path_table, test_path_extra_query
              test_globals_and_locals, test_usage_errors, test_days_parse, test_window_parse,
              test_duration_parse, test_timeout_option, test_small_parsers, test_formatters,
              test_table_render, test_list_views, test_object_view, test_campaign_view,
-             test_stats_view, test_import_view, test_leads_added_view, test_ids_view,
-             test_error_render, test_usage_text)
+             test_stats_view, test_import_view, test_leads_added_view, test_recount_view,
+             test_ids_view, test_error_render, test_usage_text)

@@ -45,7 +45,7 @@
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
     " od_us(c.archived_at), c.opt_out_variable, c.predial_url, c.predial_timeout_ms,"              \
-    " c.predial_on_error FROM campaign c"
+    " c.predial_on_error, c.callback_variable FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -74,6 +74,7 @@ static const resource_field_t campaign_fields_out[] = {
     {"predial_url", api_col_string},
     {"predial_timeout_ms", api_col_int},
     {"predial_on_error", api_col_string},
+    {"callback_variable", api_col_string},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
@@ -131,11 +132,12 @@ static const pg_stmt_t campaign_insert_stmt = {
     "INSERT INTO campaign (account_id, assistant_id, name, window_start_min, window_end_min,"
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
-    " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error)"
+    " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error,"
+    " callback_variable)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
     " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
-    " $16, $17, $18::int, $19) RETURNING id",
-    19};
+    " $16, $17, $18::int, $19, $20) RETURNING id",
+    20};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -145,9 +147,10 @@ static const pg_stmt_t campaign_update_stmt = {
     " goal_based_retry = $11::boolean, timezone_mode = $12::timezone_mode,"
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
     " max_call_duration_s = $15::int, opt_out_variable = $16, predial_url = $17,"
-    " predial_timeout_ms = $18::int, predial_on_error = $19, updated_at = now()"
+    " predial_timeout_ms = $18::int, predial_on_error = $19, callback_variable = $20,"
+    " updated_at = now()"
     " WHERE id = $1::uuid",
-    19};
+    20};
 
 static const resource_t campaign_resource = {
     .not_found = "campaign not found",
@@ -220,6 +223,7 @@ static const char *const campaign_fields[] = {"name",
                                               "predial_url",
                                               "predial_timeout_ms",
                                               "predial_on_error",
+                                              "callback_variable",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -330,7 +334,8 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
 
     if (!jsonio_string_or_null(ctx, body, "goal_variable", 64, &in->s.goal_variable) ||
         !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable) ||
-        !jsonio_string_or_null(ctx, body, "predial_url", PREDIAL_URL_MAX + 1, &in->predial_url))
+        !jsonio_string_or_null(ctx, body, "predial_url", PREDIAL_URL_MAX + 1, &in->predial_url) ||
+        !jsonio_string_or_null(ctx, body, "callback_variable", 64, &in->s.callback_variable))
         return false;
 
     int64_t cpm = 0;
@@ -403,6 +408,7 @@ typedef struct campaign_values {
     const char *tz_mode;
     const char *goal;
     const char *opt_out;
+    const char *callback;
 } campaign_values_t;
 
 /* Appends {"field", "message"} to problems. */
@@ -477,6 +483,7 @@ static void campaign_values_fill(const settings_rules_t *rules, const campaign_i
     out->tz_mode = model_tz_mode_name(rules->tz_mode);
     out->goal = rules->goal_variable;
     out->opt_out = rules->opt_out_variable;
+    out->callback = rules->callback_variable;
 }
 
 /* Checks in with lib/settings (and the call duration) and answers 400 with
@@ -517,12 +524,12 @@ static void campaign_input_free(campaign_input_t *in)
     free(in->body_days);
 }
 
-/* The 19 parameters of campaign_insert_stmt (first: the account) and of
+/* The 20 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[19])
+                            const campaign_values_t *v, const char *params[20])
 {
-    const char *values[19] = {first,
+    const char *values[20] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -540,7 +547,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               v->opt_out,
                               in->predial_url,
                               v->predial_timeout,
-                              in->predial_on_error};
+                              in->predial_on_error,
+                              v->callback};
     memcpy(params, values, sizeof(values));
 }
 
@@ -569,7 +577,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[19];
+    const char *params[20];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -641,6 +649,7 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->predial_url = PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
     in->predial_timeout_ms = strtoll(PQgetvalue(res, 0, 23), NULL, 10);
     in->predial_on_error = PQgetvalue(res, 0, 24);
+    in->s.callback_variable = PQgetisnull(res, 0, 25) ? NULL : PQgetvalue(res, 0, 25);
 }
 
 /* campaigns_update's step under the lock: the body over the current
@@ -669,7 +678,7 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[19];
+    const char *params[20];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

@@ -21,15 +21,25 @@ static int call_rank(model_call_status_t s)
     }
 }
 
+/* The variable name of the post-call variables json (NULL when absent, or
+ * json is not an object); *vars receives the parsed document, which owns
+ * it: the caller json_decref()s *vars. */
+static json_t *variable_get(const char *json, const char *name, json_t **vars)
+{
+    *vars = NULL;
+    if (!name || !name[0] || !json || !json[0])
+        return NULL;
+    json_error_t jerr;
+    *vars = json_loads(json, 0, &jerr);
+    return json_is_object(*vars) ? json_object_get(*vars, name) : NULL;
+}
+
 /* A boolean variable's value in the post-call variables (the goal, the
  * opt-out), if reported as a boolean. */
 static model_goal_t bool_from_variables(const char *json, const char *name)
 {
-    if (!name || !name[0] || !json || !json[0])
-        return MODEL_GOAL_ABSENT;
-    json_error_t jerr;
-    json_t *vars = json_loads(json, 0, &jerr);
-    json_t *v = json_is_object(vars) ? json_object_get(vars, name) : NULL;
+    json_t *vars;
+    json_t *v = variable_get(json, name, &vars);
     model_goal_t goal = MODEL_GOAL_ABSENT;
     if (json_is_boolean(v))
         goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
@@ -46,11 +56,8 @@ typedef enum callback_ask {
 
 static callback_ask_t callback_ask_read(const char *json, const char *name, char *text, size_t len)
 {
-    if (!name || !name[0] || !json || !json[0])
-        return CALLBACK_ASK_NONE;
-    json_error_t jerr;
-    json_t *vars = json_loads(json, 0, &jerr);
-    json_t *v = json_is_object(vars) ? json_object_get(vars, name) : NULL;
+    json_t *vars;
+    json_t *v = variable_get(json, name, &vars);
     callback_ask_t ask = CALLBACK_ASK_NONE;
     if (json_is_string(v) && json_string_length(v) > 0) {
         ask = CALLBACK_ASK_TEXT;

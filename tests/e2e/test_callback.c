@@ -48,33 +48,6 @@ static const char rules[] = "seed 19\n"
                             "data-first +12125550191 callback_at \"2026-03-10T11:00\"\n"
                             "data-first +12125550192 callback_at \"2026-03-10T19:30:00-04:00\"\n";
 
-static void assistant_with_callback(const e2e_stack_t *st, char out[37])
-{
-    e2e_resp_t r = e2e_api(st, "POST", "/v1/assistants",
-                           "{\"name\":\"Callback bot\",\"timezone\":\"America/New_York\","
-                           "\"outbound_phone_number\":\"+12125550100\","
-                           "\"provider_assistant_id\":\"asst-e2e\","
-                           "\"provider_phone_number_id\":\"pn-e2e\","
-                           "\"post_call_schema\":{\"" E2E_GOAL "\":\"boolean\","
-                           "\"callback_at\":\"string\"}}");
-    e2e_expect(&r, 201, "create assistant");
-    snprintf(out, 37, "%s", e2e_str(r.json, "id"));
-    e2e_resp_free(&r);
-}
-
-static void settings_refused(const e2e_stack_t *st, const char *assistant)
-{
-    static const char *const bad[] = {"\"callback_variable\":\"call_me\"",
-                                      "\"callback_variable\":\"" E2E_GOAL "\""};
-    for (size_t i = 0; i < 2; i++) {
-        e2e_resp_t r = e2e_api(st, "POST", "/v1/campaigns",
-                               "{\"name\":\"bad\",\"assistant_id\":\"%s\",%s}", assistant, bad[i]);
-        e2e_expect(&r, 400, bad[i]);
-        assert_string_equal(e2e_str(r.json, "error.field"), "callback_variable");
-        e2e_resp_free(&r);
-    }
-}
-
 /* received_at_us of the calls the simulator placed to e164, at most max. */
 static size_t placed_times(const e2e_stack_t *st, const char *e164, int64_t *at, size_t max)
 {
@@ -133,8 +106,11 @@ static void test_callback_placed_at_the_asked_time(void **state)
     e2e_stack_start(&st, &opts);
 
     char assistant[37], campaign[37], inside[37], outside[37], no_answer[37];
-    assistant_with_callback(&st, assistant);
-    settings_refused(&st, assistant);
+    static const char *const bad[] = {"\"callback_variable\":\"call_me\"",
+                                      "\"callback_variable\":\"" E2E_GOAL "\""};
+    e2e_assistant_with_schema(&st, "Callback bot",
+                              "\"" E2E_GOAL "\":\"boolean\",\"callback_at\":\"string\"", assistant);
+    e2e_campaign_refused(&st, assistant, "callback_variable", bad, 2);
     e2e_campaign_create(&st, assistant,
                         "\"window_start\":\"09:00\",\"window_end\":\"18:00\","
                         "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\"],"

@@ -470,22 +470,21 @@ static char *next_word(char **p)
     return word;
 }
 
-/* `data-first GLOB NAME JSON`: NAME = JSON in the post-call variables of the
- * first call placed to a number matching GLOB, and of no later one (a
- * callee who asks for something once, such as a callback time). */
-static int parse_first_data(const line_ctx_t *ctx, sim_rules_t *rules, char *p)
+/* `data NAME JSON` and `data-first GLOB NAME JSON` after the command (p):
+ * the pattern (with_pattern), the name and the JSON value, which keeps its
+ * spaces. *value is new (the caller takes it); usage names the form. */
+static int parse_data(const line_ctx_t *ctx, const char *usage, bool with_pattern, char *p,
+                      char **pattern, char **name, json_t **value)
 {
-    char *pattern = next_word(&p);
-    char *name = next_word(&p);
-    if (!*pattern || !variable_name_ok(name))
-        return line_fail(ctx, "data-first takes a number pattern, a variable name and a JSON "
-                              "value (data-first +1212555017? callback_at \"2026-03-12T15:00\")");
+    *pattern = with_pattern ? next_word(&p) : NULL;
+    *name = next_word(&p);
+    if ((with_pattern && !**pattern) || !variable_name_ok(*name))
+        return line_fail(ctx, "%s", usage);
     json_error_t jerr;
-    json_t *v = json_loads(p, JSON_DECODE_ANY, &jerr);
-    if (!v)
-        return line_fail(ctx, "data-first %s: the value is not JSON (%s)", name, jerr.text);
-    json_array_append_new(rules->first_data, json_pack("{s:s, s:s, s:o}", "pattern", pattern,
-                                                       "name", name, "value", v));
+    *value = json_loads(p, JSON_DECODE_ANY, &jerr);
+    if (!*value)
+        return line_fail(ctx, "%s %s: the value is not JSON (%s)",
+                         with_pattern ? "data-first" : "data", *name, jerr.text);
     return OD_OK;
 }
 
@@ -508,24 +507,25 @@ static int parse_line(const line_ctx_t *ctx, sim_rules_t *rules, char *line)
     char *p = line;
     while (isspace((unsigned char)*p))
         p++;
-    if (strncmp(p, "data-first", 10) == 0 && isspace((unsigned char)p[10]))
-        return parse_first_data(ctx, rules, p + 10);
+    char *pattern, *name;
+    json_t *v;
+    /* `data-first GLOB NAME JSON`: NAME = JSON in the post-call variables of
+     * the first call placed to a number matching GLOB, and of no later one
+     * (a callee who asks for something once, such as a callback time). */
+    if (strncmp(p, "data-first", 10) == 0 && isspace((unsigned char)p[10])) {
+        if (parse_data(ctx,
+                       "data-first takes a number pattern, a variable name and a JSON value "
+                       "(data-first +1212555017? callback_at \"2026-03-12T15:00\")",
+                       true, p + 10, &pattern, &name, &v))
+            return OD_ERR_INVALID;
+        json_array_append_new(rules->first_data, json_pack("{s:s, s:s, s:o}", "pattern", pattern,
+                                                           "name", name, "value", v));
+        return OD_OK;
+    }
     if (strncmp(p, "data", 4) == 0 && isspace((unsigned char)p[4])) {
-        p += 4;
-        while (isspace((unsigned char)*p))
-            p++;
-        char *name = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (*p)
-            *p++ = '\0';
-        if (!variable_name_ok(name))
-            return line_fail(ctx, "data takes a variable name and a JSON value "
-                                  "(data interest \"high\")");
-        json_error_t jerr;
-        json_t *v = json_loads(p, JSON_DECODE_ANY, &jerr);
-        if (!v)
-            return line_fail(ctx, "data %s: the value is not JSON (%s)", name, jerr.text);
+        if (parse_data(ctx, "data takes a variable name and a JSON value (data interest \"high\")",
+                       false, p + 4, &pattern, &name, &v))
+            return OD_ERR_INVALID;
         json_object_set_new(rules->data, name, v);
         return OD_OK;
     }

@@ -49,8 +49,10 @@
 #include "outdial/v1/lead_upsert.pb-c.h"
 
 /* Attempt numbers run from 1 to 1 + max_retries, and max_retries is at
- * most 5 (campaign CHECK constraint). */
-#define CODEC_ATTEMPT_NUMBER_MAX 6
+ * most 5 (campaign CHECK constraint); a callback the callee asked for after
+ * the last of them uses no attempt and is numbered one past it
+ * (docs/rules.md "Callbacks"): 7. */
+#define CODEC_ATTEMPT_NUMBER_MAX 7
 
 typedef Outdial__V1__DialJob dialjob_t;
 /* DialJob.calls_per_24h when no frequency cap applies (dialjob_init sets it). */

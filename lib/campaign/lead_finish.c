@@ -24,6 +24,8 @@ static const pg_stmt_t make_due_stmt = {
 static const pg_stmt_t complete_stmt = {
     "lead_finish_complete",
     "UPDATE lead SET status = 'completed', outcome = $3::lead_outcome, current_attempt_id = NULL,"
+    " callback_status = CASE WHEN callback_status = 'pending' THEN 'cancelled'::callback_status"
+    "   ELSE callback_status END,"
     " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
     3};
 

@@ -15,7 +15,8 @@
     " c.max_call_duration_s, coalesce(a.outbound_e164, ''), a.provider,"                           \
     " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
     " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile,"        \
-    " coalesce(c.predial_url, ''), c.predial_timeout_ms, c.predial_on_error"
+    " coalesce(c.predial_url, ''), c.predial_timeout_ms, c.predial_on_error,"                      \
+    " coalesce(c.callback_variable, '') AS callback_variable"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -26,7 +27,7 @@ static const pg_stmt_t load_stmt = {"sched_campaign_load", CAMPAIGN_COLUMNS CAMP
 static const pg_stmt_t load_locked_stmt = {
     "sched_campaign_load_locked",
     CAMPAIGN_COLUMNS ", (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id"
-                     "   AND l.status IN ('scheduled', 'processing'))" CAMPAIGN_FROM
+                     "   AND l.status IN ('scheduled', 'processing')) AS in_flight" CAMPAIGN_FROM
                      " FOR UPDATE OF c SKIP LOCKED",
     1};
 static void copy_field(char *dst, size_t len, const char *src)
@@ -95,7 +96,12 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
                                       errlen);
     if (rc)
         return rc;
-    out->in_flight = PQnfields(res) > 30 ? strtoll(PQgetvalue(res, 0, 30), NULL, 10) : -1;
+    /* The columns after the first 30 by name, so that one more is one more line. */
+    int col = PQfnumber(res, "callback_variable");
+    if (col >= 0)
+        copy_field(out->callback_variable, sizeof(out->callback_variable), PQgetvalue(res, 0, col));
+    col = PQfnumber(res, "in_flight");
+    out->in_flight = col >= 0 ? strtoll(PQgetvalue(res, 0, col), NULL, 10) : -1;
     return OD_OK;
 }
 

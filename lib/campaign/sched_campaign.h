@@ -45,6 +45,7 @@ typedef struct sched_campaign {
     char predial_url[PREDIAL_URL_MAX + 1]; /* the pre-dial check (predial.h); "" when none */
     int predial_timeout_ms;
     model_predial_on_error_t predial_on_error;
+    char callback_variable[128]; /* the string post-call variable of a callback; "" when none */
     int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
 } sched_campaign_t;
 

@@ -57,11 +57,12 @@ static void check_time(settings_problems_t *problems, const char *field, const c
         problem_add(problems, field, "%s: %s", field, why);
 }
 
-/* A setting naming a boolean post-call variable of the assistant
- * (goal_variable, opt_out_variable). */
-static void check_bool_var(settings_problems_t *problems, const char *field, const char *name,
-                           const settings_var_t *vars, size_t n_vars)
+/* A setting naming a post-call variable of the assistant of type want
+ * (goal_variable, opt_out_variable: boolean; callback_variable: string). */
+static void check_var(settings_problems_t *problems, const char *field, const char *name,
+                      model_var_type_t want, const settings_var_t *vars, size_t n_vars)
 {
+    const char *want_name = model_var_type_name(want);
     const settings_var_t *var = NULL;
     for (size_t i = 0; i < n_vars && !var; i++)
         if (vars[i].name && strcmp(vars[i].name, name) == 0)
@@ -69,14 +70,14 @@ static void check_bool_var(settings_problems_t *problems, const char *field, con
     if (!var) {
         problem_add(problems, field,
                     "%s '%.64s' is not a post-call variable of the assistant "
-                    "(allowed: one of its boolean variables, or none)",
-                    field, name);
-    } else if (var->type != MODEL_VAR_BOOLEAN) {
+                    "(allowed: one of its %s variables, or none)",
+                    field, name, want_name);
+    } else if (var->type != want) {
         const char *type = model_var_type_name(var->type);
         problem_add(problems, field,
-                    "%s '%.64s' is a %s variable (allowed: a boolean post-call "
+                    "%s '%.64s' is a %s variable (allowed: a %s post-call "
                     "variable of the assistant, or none)",
-                    field, name, type ? type : "unknown");
+                    field, name, type ? type : "unknown", want_name);
     }
 }
 
@@ -94,10 +95,15 @@ int settings_campaign_check(const settings_campaign_t *s, const settings_var_t *
 
     bool has_goal = s->goal_variable && *s->goal_variable;
     bool has_opt_out = s->opt_out_variable && *s->opt_out_variable;
+    bool has_callback = s->callback_variable && *s->callback_variable;
     if (has_goal)
-        check_bool_var(problems, "goal_variable", s->goal_variable, vars, n_vars);
+        check_var(problems, "goal_variable", s->goal_variable, MODEL_VAR_BOOLEAN, vars, n_vars);
     if (has_opt_out)
-        check_bool_var(problems, "opt_out_variable", s->opt_out_variable, vars, n_vars);
+        check_var(problems, "opt_out_variable", s->opt_out_variable, MODEL_VAR_BOOLEAN, vars,
+                  n_vars);
+    if (has_callback)
+        check_var(problems, "callback_variable", s->callback_variable, MODEL_VAR_STRING, vars,
+                  n_vars);
     if (s->goal_based_retry && !has_goal)
         problem_add(problems, "goal_based_retry",
                     "goal_based_retry needs a goal_variable (a boolean post-call variable of "
@@ -146,6 +152,7 @@ int settings_campaign_check(const settings_campaign_t *s, const settings_var_t *
         parsed.retry.goal_based_retry = s->goal_based_retry;
         parsed.goal_variable = has_goal ? s->goal_variable : NULL;
         parsed.opt_out_variable = has_opt_out ? s->opt_out_variable : NULL;
+        parsed.callback_variable = has_callback ? s->callback_variable : NULL;
         parsed.max_concurrent_calls = (int)s->max_concurrent_calls;
         parsed.calls_per_minute = s->has_calls_per_minute ? (int)s->calls_per_minute : 0;
         *rules = parsed;

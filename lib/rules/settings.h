@@ -14,6 +14,8 @@
  *   goal_based_retry        default false; needs goal_variable
  *   opt_out_variable        a boolean post-call variable of the assistant, or none:
  *                           reported true, the callee opted out (docs/compliance.md)
+ *   callback_variable       a string post-call variable of the assistant, or none:
+ *                           the time the callee asked to be called back (callback.h)
  *   window_start/end        "HH:MM", default 09:00–18:00 (end before start: crosses
  *                           midnight; equal: all day)
  *   allowed_days            non-empty subset of mon..sun, default mon..fri
@@ -65,6 +67,7 @@ typedef struct settings_campaign {
     bool goal_based_retry;
     const char *goal_variable;       /* NULL or "": none */
     const char *opt_out_variable;    /* NULL or "": none */
+    const char *callback_variable;   /* NULL or "": none */
     const char *window_start;        /* "HH:MM" */
     const char *window_end;          /* "HH:MM" */
     const char *const *allowed_days; /* day names, "mon".."sun" */
@@ -80,8 +83,9 @@ typedef struct settings_rules {
     retry_policy_t retry;
     window_spec_t window;
     model_tz_mode_t tz_mode;
-    const char *goal_variable;    /* NULL: none; borrowed from the input */
-    const char *opt_out_variable; /* NULL: none; borrowed from the input */
+    const char *goal_variable;     /* NULL: none; borrowed from the input */
+    const char *opt_out_variable;  /* NULL: none; borrowed from the input */
+    const char *callback_variable; /* NULL: none; borrowed from the input */
     int max_concurrent_calls;
     int calls_per_minute; /* 0: no limit */
 } settings_rules_t;

@@ -49,7 +49,7 @@
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
     " od_us(c.archived_at), c.opt_out_variable, c.predial_url, c.predial_timeout_ms,"              \
-    " c.predial_on_error, c.arms FROM campaign c"
+    " c.predial_on_error, c.arms, c.callback_variable FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -79,6 +79,7 @@ static const resource_field_t campaign_fields_out[] = {
     {"predial_timeout_ms", api_col_int},
     {"predial_on_error", api_col_string},
     {"arms", api_col_json},
+    {"callback_variable", api_col_string},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
@@ -139,11 +140,11 @@ static const pg_stmt_t campaign_insert_stmt = {
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
     " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error,"
-    " arms)"
+    " arms, callback_variable)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
     " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
-    " $16, $17, $18::int, $19, $20::jsonb) RETURNING id",
-    20};
+    " $16, $17, $18::int, $19, $20::jsonb, $21) RETURNING id",
+    21};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -154,8 +155,8 @@ static const pg_stmt_t campaign_update_stmt = {
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
     " max_call_duration_s = $15::int, opt_out_variable = $16, predial_url = $17,"
     " predial_timeout_ms = $18::int, predial_on_error = $19, arms = $20::jsonb,"
-    " updated_at = now() WHERE id = $1::uuid",
-    20};
+    " callback_variable = $21, updated_at = now() WHERE id = $1::uuid",
+    21};
 
 /* The post-call variables of the A/B arms' assistants that are the
  * account's ($1: their ids). */
@@ -237,6 +238,7 @@ static const char *const campaign_fields[] = {"name",
                                               "predial_timeout_ms",
                                               "predial_on_error",
                                               "arms",
+                                              "callback_variable",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -349,7 +351,8 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
 
     if (!jsonio_string_or_null(ctx, body, "goal_variable", 64, &in->s.goal_variable) ||
         !jsonio_string_or_null(ctx, body, "opt_out_variable", 64, &in->s.opt_out_variable) ||
-        !jsonio_string_or_null(ctx, body, "predial_url", PREDIAL_URL_MAX + 1, &in->predial_url))
+        !jsonio_string_or_null(ctx, body, "predial_url", PREDIAL_URL_MAX + 1, &in->predial_url) ||
+        !jsonio_string_or_null(ctx, body, "callback_variable", 64, &in->s.callback_variable))
         return false;
 
     int64_t cpm = 0;
@@ -435,6 +438,7 @@ typedef struct campaign_values {
     const char *tz_mode;
     const char *goal;
     const char *opt_out;
+    const char *callback;
 } campaign_values_t;
 
 /* Appends {"field", "message"} to problems. */
@@ -539,6 +543,7 @@ static void campaign_values_fill(const settings_rules_t *rules, const campaign_i
     out->tz_mode = model_tz_mode_name(rules->tz_mode);
     out->goal = rules->goal_variable;
     out->opt_out = rules->opt_out_variable;
+    out->callback = rules->callback_variable;
 }
 
 /* Whether the post-call schema (JSON text) has name as a boolean variable. */
@@ -661,12 +666,12 @@ static void campaign_input_free(campaign_input_t *in)
     free(in->arms_text);
 }
 
-/* The 20 parameters of campaign_insert_stmt (first: the account) and of
+/* The 21 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[20])
+                            const campaign_values_t *v, const char *params[21])
 {
-    const char *values[20] = {first,
+    const char *values[21] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -685,7 +690,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               in->predial_url,
                               v->predial_timeout,
                               in->predial_on_error,
-                              in->arms_text};
+                              in->arms_text,
+                              v->callback};
     memcpy(params, values, sizeof(values));
 }
 
@@ -714,7 +720,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[20];
+    const char *params[21];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -786,6 +792,7 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->predial_url = PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
     in->predial_timeout_ms = strtoll(PQgetvalue(res, 0, 23), NULL, 10);
     in->predial_on_error = PQgetvalue(res, 0, 24);
+    in->s.callback_variable = PQgetisnull(res, 0, 26) ? NULL : PQgetvalue(res, 0, 26);
     in->arms =
         PQgetisnull(res, 0, CAMPAIGN_COL_ARMS) ? NULL : api_col_json(res, 0, CAMPAIGN_COL_ARMS);
 }
@@ -838,7 +845,7 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
         goto out;
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[20];
+    const char *params[21];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

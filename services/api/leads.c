@@ -49,7 +49,9 @@
     " l.invalid_reason, l.name, l.timezone, l.variables::text, l.external_id, l.import_id,"        \
     " l.status, l.attempts, od_us(l.next_attempt_at), l.outcome, l.goal_result,"                   \
     " l.last_call_status, l.last_answered_by, od_us(l.last_call_at), od_us(l.status_changed_at),"  \
-    " od_us(l.created_at), od_us(l.updated_at), l.state"
+    " od_us(l.created_at), od_us(l.updated_at), l.state, l.callback_status,"                       \
+    " od_us(l.callback_at), od_us(l.callback_asked_for), od_us(l.callback_asked_at),"              \
+    " l.callback_reason, l.callback_call_id"
 
 enum {
     COL_ID = 0,
@@ -76,6 +78,13 @@ enum {
     COL_CREATED,
     COL_UPDATED,
     COL_STATE,
+    COL_CB_STATUS, /* the callback's columns: lead_callback_json */
+    COL_CB_AT,
+    COL_CB_ASKED_FOR,
+    COL_CB_ASKED_AT,
+    COL_CB_REASON,
+    COL_CB_CALL,
+    COL_COUNT, /* lead_lock_stmt's campaign status */
 };
 
 static const pg_stmt_t lead_get_stmt = {"lead_get",
@@ -133,6 +142,8 @@ static const pg_stmt_t lead_reset_stmt = {
     "lead_reset",
     "UPDATE lead SET status = 'created', attempts = 0, next_attempt_at = od_ts($2::bigint),"
     " outcome = NULL, current_attempt_id = NULL, reissues = 0,"
+    " callback_status = CASE WHEN callback_status = 'pending' THEN 'cancelled'::callback_status"
+    "   ELSE callback_status END,"
     " status_changed_at = od_ts($2::bigint), updated_at = now() WHERE id = $1::uuid",
     2};
 
@@ -200,6 +211,26 @@ static const resource_field_t lead_fields_out[] = {
     {"state", api_col_string},
 };
 
+/* The members of a lead's callback (COL_CB_STATUS.., in order). */
+static const resource_field_t lead_callback_fields_out[] = {
+    {"status", api_col_string}, {"at", api_col_time},       {"asked_for", api_col_time},
+    {"asked_at", api_col_time}, {"reason", api_col_string}, {"call_id", api_col_string},
+};
+
+/* The lead's latest callback request (docs/rules.md "Callbacks"), null
+ * when it never asked for one. */
+static json_t *lead_callback_json(const PGresult *res, int row)
+{
+    if (PQgetisnull(res, row, COL_CB_STATUS))
+        return json_null();
+    json_t *cb = json_object();
+    for (int c = COL_CB_STATUS; c < COL_COUNT; c++) {
+        const resource_field_t *f = &lead_callback_fields_out[c - COL_CB_STATUS];
+        json_object_set_new(cb, f->name, f->value(res, row, c));
+    }
+    return cb;
+}
+
 /* A lead: its columns, with invalid_message after invalid_reason and due
  * after next_attempt_at. */
 static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
@@ -219,6 +250,7 @@ static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
                strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
     json_object_set_new(l, "due", json_boolean(due));
     resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_STATE + 1, res, row);
+    json_object_set_new(l, "callback", lead_callback_json(res, row));
     return l;
 }
 
@@ -695,10 +727,10 @@ static bool lead_idle(api_ctx_t *ctx, const PGresult *lead, const char *action)
 }
 
 /* Whether the locked lead's campaign is calling (lead_lock_stmt's column
- * after COL_STATE: the campaign's status). */
+ * after the lead's columns: the campaign's status). */
 static bool lead_campaign_running(const PGresult *lead)
 {
-    return strcmp(PQgetvalue(lead, 0, COL_STATE + 1), "in_progress") == 0;
+    return strcmp(PQgetvalue(lead, 0, COL_COUNT), "in_progress") == 0;
 }
 
 /* Runs apply on the lead ctx->params[0] of ctx's account, locked in the

@@ -98,9 +98,8 @@ const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule)
     return rule < DISPATCH_DEFER_RULE_COUNT ? names[rule] : "unknown";
 }
 
-/* The legal rule that holds the lead back at now, if one does. */
-static int legal_defer_rule(const lead_legal_t *legal, int64_t now_us, dispatch_defer_rule_t *rule,
-                            char *errbuf, size_t errlen)
+int dispatch_legal_defer_rule(const lead_legal_t *legal, int64_t now_us,
+                              dispatch_defer_rule_t *rule, char *errbuf, size_t errlen)
 {
     *rule = DISPATCH_DEFER_WINDOW;
     if (!legal || legal->rules.n_entries == 0)
@@ -141,7 +140,7 @@ int dispatch_lead_decide(const sched_campaign_t *c, const lead_legal_t *legal, c
         return rc;
     if (slot.open_us > now_us) {
         step->defer_to_us = slot.open_us;
-        return legal_defer_rule(legal, now_us, &step->rule, errbuf, errlen);
+        return dispatch_legal_defer_rule(legal, now_us, &step->rule, errbuf, errlen);
     }
     step->claim = true;
     step->not_after_us = slot.close_us;

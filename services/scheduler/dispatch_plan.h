@@ -127,6 +127,14 @@ typedef enum dispatch_defer_rule {
  * "frequency_cap". */
 const char *dispatch_defer_rule_name(dispatch_defer_rule_t rule);
 
+/* The legal rule that holds a lead back at at_us (legal: its legal side,
+ * NULL for none): legal_hours, legal_closed_day or legal_holiday, else
+ * DISPATCH_DEFER_WINDOW (nothing legal blocks: the window or the quiet
+ * hours do). Dispatch's deferrals and the callbacks' reasons
+ * (results_decide.h) both name the rule by it. Errors: legal_gate_check's. */
+int dispatch_legal_defer_rule(const lead_legal_t *legal, int64_t at_us, dispatch_defer_rule_t *rule,
+                              char *errbuf, size_t errlen) OD_WUR;
+
 /* What to do with one due lead when the window is per lead. */
 typedef struct dispatch_lead_step {
     bool claim;                 /* dial now */

@@ -19,6 +19,8 @@ static const pg_stmt_t dnc_stmt = {
 static const pg_stmt_t stop_stmt = {
     "opt_out_stop",
     "UPDATE lead l SET status = 'max_retries', outcome = 'dnc', next_attempt_at = NULL,"
+    " callback_status = CASE WHEN callback_status = 'pending' THEN 'cancelled'::callback_status"
+    "   ELSE callback_status END,"
     " status_changed_at = od_ts($4::bigint), updated_at = now()"
     " FROM campaign c WHERE c.id = l.campaign_id AND c.account_id = $1::uuid AND l.e164 = $2"
     " AND l.id <> $3::uuid AND l.status IN ('created', 'rescheduled')"

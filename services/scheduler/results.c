@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_legal.h"
 #include "lead_finish.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -18,7 +19,8 @@ static const pg_stmt_t lead_lock_stmt = {
     "results_lead_lock",
     "SELECT status, attempts, coalesce(current_attempt_id::text, '') AS current_attempt_id,"
     " coalesce(timezone, '') AS timezone, coalesce(e164, '') AS e164,"
-    " coalesce(parent_lead_id::text, id::text) AS group_id, campaign_id"
+    " coalesce(parent_lead_id::text, id::text) AS group_id, campaign_id,"
+    " coalesce(callback_status::text, '') AS callback_status, coalesce(state, '') AS state"
     " FROM lead WHERE id = $1::uuid FOR UPDATE",
     1};
 
@@ -31,24 +33,25 @@ static const pg_stmt_t call_get_stmt = {
 
 /* The call row's insert and update share their parameters: $1..$18 as
  * the update's, then what only an insert needs (lead, campaign, attempt
- * number, number called). $16..$18: the pre-dial check's answer (NULL
- * when the event has none: the row's is kept). The arm and assistant are
- * the lead's: its A/B arm is fixed at its first dispatch (campaign_arms.h),
- * before any call. */
+ * number, number called, whether it is the lead's callback). $16..$18: the
+ * pre-dial check's answer (NULL when the event has none: the row's is kept).
+ * The arm and assistant are the lead's: its A/B arm is fixed at its first
+ * dispatch (campaign_arms.h), before any call. */
 static const pg_stmt_t call_insert_stmt = {
     "results_call_insert",
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
     " duration_s, cost_minor, ended_reason, post_call_variables, predial_result, predial_reason,"
-    " predial_latency_ms, ab_arm, assistant_id)"
+    " predial_latency_ms, ab_arm, assistant_id, callback)"
     " SELECT $1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
     "   'event_id', $5::text, 'synthetic', $15::boolean)),"
     " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
     " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int, l.ab_arm,"
-    " coalesce((c.arms -> l.ab_arm::int ->> 'assistant_id')::uuid, c.assistant_id)"
+    " coalesce((c.arms -> l.ab_arm::int ->> 'assistant_id')::uuid, c.assistant_id),"
+    " $23::boolean"
     " FROM campaign c LEFT JOIN lead l ON l.id = $19::uuid WHERE c.id = $20::uuid",
-    22};
+    23};
 
 static const pg_stmt_t call_update_stmt = {
     "results_call_update",
@@ -91,6 +94,20 @@ static const pg_stmt_t lead_end_stmt = {
     " current_attempt_id = NULL, status_changed_at = od_ts($9::bigint), updated_at = now()"
     " WHERE id = $1::uuid",
     9};
+
+/* The lead's callback (results_callback_t): a new request, or only its
+ * status (called, cancelled; $3.. NULL and $8 false keep the rest). */
+static const pg_stmt_t callback_stmt = {
+    "results_callback",
+    "UPDATE lead SET callback_status = $2::callback_status,"
+    " callback_at = CASE WHEN $8::boolean THEN od_ts($3::bigint) ELSE callback_at END,"
+    " callback_asked_for = CASE WHEN $8::boolean THEN od_ts($4::bigint)"
+    "   ELSE callback_asked_for END,"
+    " callback_asked_at = CASE WHEN $8::boolean THEN od_ts($5::bigint) ELSE callback_asked_at END,"
+    " callback_reason = CASE WHEN $8::boolean THEN $6 ELSE callback_reason END,"
+    " callback_call_id = CASE WHEN $8::boolean THEN $7::uuid ELSE callback_call_id END"
+    " WHERE id = $1::uuid",
+    8};
 
 static const pg_stmt_t charge_stmt = {
     "results_charge",
@@ -224,23 +241,30 @@ static int row_fill(const PGresult *res, const column_t *cols, size_t n, void *r
 
 /* lead_lock_stmt's row, as text. */
 typedef struct lead_text {
-    const char *status, *attempts, *current_attempt_id, *timezone, *e164, *group_id, *campaign_id;
+    const char *status, *attempts, *current_attempt_id, *timezone, *e164, *group_id, *campaign_id,
+        *callback_status, *state;
 } lead_text_t;
 
 #define LEAD_COLUMN(f)                                                                             \
     {                                                                                              \
 #f, offsetof(lead_text_t, f)                                                               \
     }
-static const column_t lead_columns[] = {
-    LEAD_COLUMN(status),     LEAD_COLUMN(attempts), LEAD_COLUMN(current_attempt_id),
-    LEAD_COLUMN(timezone),   LEAD_COLUMN(e164),     LEAD_COLUMN(group_id),
-    LEAD_COLUMN(campaign_id)};
+static const column_t lead_columns[] = {LEAD_COLUMN(status),
+                                        LEAD_COLUMN(attempts),
+                                        LEAD_COLUMN(current_attempt_id),
+                                        LEAD_COLUMN(timezone),
+                                        LEAD_COLUMN(e164),
+                                        LEAD_COLUMN(group_id),
+                                        LEAD_COLUMN(campaign_id),
+                                        LEAD_COLUMN(callback_status),
+                                        LEAD_COLUMN(state)};
 
 /* The lead as lead_lock_stmt returns it; strings borrowed from res. */
 typedef struct lead_row {
     results_lead_t lead;
     const char *timezone;
     const char *group_id; /* the primary's id: the contact group */
+    const char *state;    /* the callee's jurisdiction field ("" when none) */
 } lead_row_t;
 
 static int lead_row_read(const PGresult *res, lead_row_t *out, char *errbuf, size_t errlen)
@@ -257,6 +281,8 @@ static int lead_row_read(const PGresult *res, lead_row_t *out, char *errbuf, siz
     out->lead.e164 = t.e164;
     out->timezone = t.timezone;
     out->group_id = t.group_id;
+    out->state = t.state;
+    out->lead.callback_pending = strcmp(t.callback_status, "pending") == 0;
     return model_lead_status_parse(t.status, &out->lead.status, errbuf, errlen);
 }
 
@@ -303,11 +329,13 @@ typedef struct slot {
     bool writing;          /* decided in this transaction; its writes are in the pipeline */
     char opt_out_e164[24]; /* w.opt_out: the number, kept past the lead row's result */
     lead_finish_event_t finished;
+    legal_account_t legal_acct; /* a callback's legal rules (slot_callback_legal) */
+    lead_legal_t legal;
     /* The write parameters live to the end of the transaction. */
     char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], predial_ms[24],
-        next[24], attempts[24], now[24];
-    const char *lead_params[1], *call_get_params[2], *call_params[22], *end_params[9],
-        *processing_params[2], *charge_params[3], *group_params[1];
+        next[24], attempts[24], now[24], cb_at[24], cb_asked_for[24], cb_asked_at[24];
+    const char *lead_params[1], *call_get_params[2], *call_params[23], *end_params[9],
+        *processing_params[2], *charge_params[3], *group_params[1], *callback_params[8];
 } slot_t;
 
 static void slot_clear(slot_t *s)
@@ -319,6 +347,8 @@ static void slot_clear(slot_t *s)
     PQclear(s->group);
     s->lead = s->call = s->camp = s->charged = s->group = NULL;
     lead_finish_event_free(&s->finished);
+    legal_account_clear(&s->legal_acct);
+    memset(&s->legal_acct, 0, sizeof(s->legal_acct));
     s->writing = false;
 }
 
@@ -353,8 +383,44 @@ static void slot_campaign(slot_t *s, int64_t now_us)
     s->c.retry = s->campaign.retry;
     s->c.goal_variable = s->campaign.goal_variable;
     s->c.opt_out_variable = s->campaign.opt_out_variable;
+    s->c.callback_variable = s->campaign.callback_variable;
+    s->c.callee_zone = s->campaign.assistant_tz; /* slot_callback_legal: the lead's own */
     s->c.rc = sched_lead_window(&s->campaign, s->row.timezone, s->row.lead.e164, now_us,
                                 &s->c.window, s->camp_err, sizeof(s->camp_err));
+}
+
+/* For an event that may carry a callback request (its campaign has a
+ * callback variable and its post-call variables name it): the lead's own
+ * zone, which reads a time without an offset, and its legal rules, which
+ * plan the callback (one more statement, for these events only). A
+ * failure here leaves the callback to the window alone, logged. */
+static int slot_callback_legal(pg_conn_t *db, slot_t *s, int64_t now_us, char *errbuf,
+                               size_t errlen)
+{
+    const char *name = s->c.callback_variable;
+    const char *vars = s->event.post_call_variables_json;
+    if (s->c.rc || !name || !name[0] || !vars || !strstr(vars, name))
+        return OD_OK;
+    lead_tz_t own;
+    char why[256];
+    if (lead_tz_resolve(MODEL_TZ_MODE_LEAD, s->campaign.assistant_tz, s->row.timezone,
+                        s->row.lead.e164, now_us, &own, why, sizeof(why)) == OD_OK)
+        s->c.callee_zone = own.zones[0]; /* borrowed from the row or the static table */
+    if (s->campaign.legal_profile == LEGAL_PROFILE_NONE)
+        return OD_OK;
+    int rc = campaign_legal_load(db, &s->campaign, &s->legal_acct, errbuf, errlen);
+    if (rc == OD_ERR_INTERNAL) {
+        log_warn("callback_legal", "lead %s: %s", s->event.lead_id, errbuf);
+        return OD_OK;
+    }
+    if (rc)
+        return rc; /* the database: the batch is applied again */
+    if (campaign_lead_legal(&s->campaign, &s->legal_acct, s->row.timezone, s->row.lead.e164,
+                            s->row.state, now_us, &s->legal, why, sizeof(why)) == OD_OK)
+        s->c.legal = &s->legal;
+    else
+        log_warn("callback_legal", "lead %s: %s", s->event.lead_id, why);
+    return OD_OK;
 }
 
 /* Appends s's writes (results_writes_t, in its order) to writes[]. */
@@ -387,7 +453,8 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
                            synthetic, predial, predial ? cr->predial_reason : NULL,
                            predial ? s->predial_ms : NULL,
                            /* the insert's own */
-                           ev->lead_id, ev->campaign_id, s->attempt_no, s->row.lead.e164};
+                           ev->lead_id, ev->campaign_id, s->attempt_no, s->row.lead.e164,
+                           cr->callback ? "true" : "false"};
         memcpy(s->call_params, p, sizeof(p));
         const pg_stmt_t *stmt =
             cr->write == RESULTS_CALL_INSERT ? &call_insert_stmt : &call_update_stmt;
@@ -421,6 +488,27 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
                            s->at}; /* e->at_us: the call's */
         memcpy(s->end_params, p, sizeof(p));
         writes[(*n_writes)++] = (pg_pipe_stmt_t){&lead_end_stmt, s->end_params, NULL};
+    }
+    if (w->lead_end && w->callback.write != RESULTS_CALLBACK_KEEP) {
+        const results_callback_t *cb = &w->callback;
+        bool request = cb->write == RESULTS_CALLBACK_REQUEST;
+        fmt_i64(s->cb_at, sizeof(s->cb_at), cb->at_us);
+        fmt_i64(s->cb_asked_for, sizeof(s->cb_asked_for), cb->asked_for_us);
+        fmt_i64(s->cb_asked_at, sizeof(s->cb_asked_at), cb->asked_at_us);
+        const char *status = cb->write == RESULTS_CALLBACK_CALLED      ? "called"
+                             : cb->write == RESULTS_CALLBACK_CANCELLED ? "cancelled"
+                             : cb->pending                             ? "pending"
+                                                                       : "refused";
+        const char *p[] = {ev->lead_id,
+                           status,
+                           request && cb->pending ? s->cb_at : NULL,
+                           request && cb->asked_for_us ? s->cb_asked_for : NULL,
+                           request ? s->cb_asked_at : NULL,
+                           request ? cb->reason : NULL,
+                           request ? ev->attempt_id : NULL,
+                           request ? "true" : "false"};
+        memcpy(s->callback_params, p, sizeof(p));
+        writes[(*n_writes)++] = (pg_pipe_stmt_t){&callback_stmt, s->callback_params, NULL};
     }
     if (w->lead_finished) {
         lead_finish_t lf = {.account_id = s->campaign.account_id,
@@ -518,7 +606,7 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
     *used = 0;
     paused->n = 0;
     pg_pipe_stmt_t *reads = xcalloc(3 * n, sizeof(*reads));
-    pg_pipe_stmt_t *writes = xcalloc(5 * n, sizeof(*writes));
+    pg_pipe_stmt_t *writes = xcalloc(6 * n, sizeof(*writes));
     const char **groups = xcalloc(n, sizeof(*groups));
     size_t n_reads = 0, n_writes = 0, n_groups = 0;
     for (size_t i = 0; i < n; i++) {
@@ -556,6 +644,9 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
             if (rc)
                 break;
             slot_campaign(s, now_us);
+            rc = slot_callback_legal(db, s, now_us, errbuf, errlen);
+            if (rc)
+                break;
         }
         rc = results_decide(&s->event, &s->row.lead, &s->call_row, &s->c, now_us, &s->w, errbuf,
                             errlen);

@@ -1,7 +1,10 @@
 #include "results_decide.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "callback.h"
 
 /* initiated < ringing < in_progress < every terminal status. */
 static int call_rank(model_call_status_t s)
@@ -18,20 +21,102 @@ static int call_rank(model_call_status_t s)
     }
 }
 
+/* The variable name of the post-call variables json (NULL when absent, or
+ * json is not an object); *vars receives the parsed document, which owns
+ * it: the caller json_decref()s *vars. */
+static json_t *variable_get(const char *json, const char *name, json_t **vars)
+{
+    *vars = NULL;
+    if (!name || !name[0] || !json || !json[0])
+        return NULL;
+    json_error_t jerr;
+    *vars = json_loads(json, 0, &jerr);
+    return json_is_object(*vars) ? json_object_get(*vars, name) : NULL;
+}
+
 /* A boolean variable's value in the post-call variables (the goal, the
  * opt-out), if reported as a boolean. */
 static model_goal_t bool_from_variables(const char *json, const char *name)
 {
-    if (!name || !name[0] || !json || !json[0])
-        return MODEL_GOAL_ABSENT;
-    json_error_t jerr;
-    json_t *vars = json_loads(json, 0, &jerr);
-    json_t *v = json_is_object(vars) ? json_object_get(vars, name) : NULL;
+    json_t *vars;
+    json_t *v = variable_get(json, name, &vars);
     model_goal_t goal = MODEL_GOAL_ABSENT;
     if (json_is_boolean(v))
         goal = json_is_true(v) ? MODEL_GOAL_TRUE : MODEL_GOAL_FALSE;
     json_decref(vars);
     return goal;
+}
+
+/* What the callback variable holds in the post-call variables. */
+typedef enum callback_ask {
+    CALLBACK_ASK_NONE = 0, /* absent, null or "": no request */
+    CALLBACK_ASK_TEXT,     /* a non-empty string, in text */
+    CALLBACK_ASK_JUNK,     /* a number, a boolean, an object, an array */
+} callback_ask_t;
+
+static callback_ask_t callback_ask_read(const char *json, const char *name, char *text, size_t len)
+{
+    json_t *vars;
+    json_t *v = variable_get(json, name, &vars);
+    callback_ask_t ask = CALLBACK_ASK_NONE;
+    if (json_is_string(v) && json_string_length(v) > 0) {
+        ask = CALLBACK_ASK_TEXT;
+        snprintf(text, len, "%s", json_string_value(v));
+    } else if (v && !json_is_null(v) && !json_is_string(v)) {
+        ask = CALLBACK_ASK_JUNK;
+    }
+    json_decref(vars);
+    return ask;
+}
+
+/* The callback this call asked for, if any (results_decide.h's callback
+ * table): out->write REQUEST, pending or refused; untouched when the call
+ * asked for none. A time that cannot be planned is refused, never an
+ * error: the event applies whatever the assistant wrote. */
+static void callback_plan(const results_event_t *ev, const results_campaign_t *c, int64_t now_us,
+                          results_callback_t *out)
+{
+    char text[CALLBACK_TEXT_MAX + 2];
+    callback_ask_t ask =
+        callback_ask_read(ev->post_call_variables_json, c->callback_variable, text, sizeof(text));
+    if (ask == CALLBACK_ASK_NONE)
+        return;
+    *out = (results_callback_t){.write = RESULTS_CALLBACK_REQUEST,
+                                .asked_at_us = ev->ended_at_us ? ev->ended_at_us : now_us};
+    char why[256];
+    int64_t asked_us = 0;
+    if (ask == CALLBACK_ASK_JUNK ||
+        callback_time_parse(text, c->callee_zone, &asked_us, why, sizeof(why)) != OD_OK) {
+        out->reason = RESULTS_CALLBACK_NOT_A_TIME;
+        return;
+    }
+    out->asked_for_us = asked_us;
+    if (asked_us > now_us + (int64_t)CALLBACK_HORIZON_DAYS * 86400 * 1000000) {
+        out->reason = RESULTS_CALLBACK_TOO_FAR_AHEAD;
+        return;
+    }
+    /* The same planner as dispatch's: the window (with the quiet hours)
+     * and the callee's legal rules together. */
+    static const legal_rules_t no_rules;
+    const lead_legal_t *legal = c->legal;
+    int64_t start_us = asked_us > now_us ? asked_us : now_us;
+    window_slot_t slot;
+    dispatch_defer_rule_t rule = DISPATCH_DEFER_WINDOW;
+    int rc =
+        legal_slot_find(c->window.rules, c->window.n_rules, legal ? &legal->rules : &no_rules,
+                        legal ? legal->callee_tz.zones : NULL, legal ? legal->callee_tz.n_zones : 0,
+                        start_us, &slot, why, sizeof(why));
+    if (rc == OD_OK && slot.open_us > start_us)
+        rc = dispatch_legal_defer_rule(legal, start_us, &rule, why, sizeof(why));
+    if (rc != OD_OK) { /* they never meet (or a zone cannot be read): nothing to plan */
+        out->reason = RESULTS_CALLBACK_NEVER_OPENS;
+        return;
+    }
+    out->pending = true;
+    out->at_us = slot.open_us;
+    out->reason = slot.open_us > start_us ? dispatch_defer_rule_name(rule)
+                  : asked_us < now_us     ? RESULTS_CALLBACK_PAST
+                                          : NULL;
 }
 
 bool results_reason_is_synthetic(const char *reason)
@@ -91,6 +176,8 @@ static int call_write(const results_event_t *ev, const results_lead_t *lead,
         row->cost_minor = ev->cost_minor;
         row->ended_reason = ev->ended_reason;
         row->post_call_variables_json = ev->post_call_variables_json;
+        row->callback =
+            lead->callback_pending && strcmp(lead->current_attempt_id, ev->attempt_id) == 0;
         return OD_OK;
     }
     if (call->has_event) {
@@ -151,8 +238,15 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
      * it is decided as the attempt before it (the first: as attempt 1). */
     bool given_back = ev->status == MODEL_CALL_FAILED && ev->ended_reason &&
                       strcmp(ev->ended_reason, RESULTS_REASON_NEVER_PLACED) == 0;
-    int number = !given_back ? placed_before + 1 : placed_before > 0 ? placed_before : 1;
     bool uses_no_attempt = skipped || given_back;
+    /* The lead's pending callback is this call: it uses no attempt of the
+     * retry budget, so it is decided as the lead's last counted attempt. */
+    bool callback_call =
+        lead->callback_pending && !uses_no_attempt && !revisit && lead->attempts > 0;
+    int number = callback_call       ? placed_before
+                 : !given_back       ? placed_before + 1
+                 : placed_before > 0 ? placed_before
+                                     : 1;
     retry_decision_t d;
     rc = retry_decide(&c->retry, number, &rcall, c->window.rules, c->window.n_rules, &d, errbuf,
                       errlen);
@@ -160,15 +254,15 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         /* The window never opens again for this person: nothing can be called. */
         d.status = MODEL_LEAD_MAX_RETRIES;
         d.outcome = MODEL_OUTCOME_EXHAUSTED;
-        d.attempts = uses_no_attempt ? lead->attempts : placed_before + 1;
+        d.attempts = uses_no_attempt || callback_call ? lead->attempts : placed_before + 1;
         d.goal = rcall.goal;
         d.next_attempt_us = 0;
         rc = OD_OK;
     }
     if (rc)
         return rc;
-    if (uses_no_attempt)
-        d.attempts = lead->attempts; /* a skipped or never placed job uses no attempt */
+    if (uses_no_attempt || callback_call)
+        d.attempts = lead->attempts; /* a skipped or never placed job, a callback: no attempt */
     if (given_back && lead->attempts == 0 && d.status == MODEL_LEAD_RESCHEDULED)
         d.status = MODEL_LEAD_CREATED; /* never called, as after a skipped first job */
     if (out->opt_out) {                /* the callee asked never to be called again */
@@ -176,6 +270,19 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         d.outcome = MODEL_OUTCOME_OPTED_OUT;
         d.next_attempt_us = 0;
     }
+    if (callback_call)
+        out->callback.write = RESULTS_CALLBACK_CALLED;
+    if (!uses_no_attempt && !out->opt_out)
+        callback_plan(ev, c, now_us, &out->callback);
+    if (out->callback.write == RESULTS_CALLBACK_REQUEST && out->callback.pending) {
+        /* The person asked: the lead stays open for the callback. */
+        d.status = MODEL_LEAD_RESCHEDULED;
+        d.outcome = MODEL_OUTCOME_NONE;
+        d.next_attempt_us = out->callback.at_us;
+    }
+    bool ends = d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES;
+    if (ends && lead->callback_pending && out->callback.write == RESULTS_CALLBACK_KEEP)
+        out->callback.write = RESULTS_CALLBACK_CANCELLED;
     results_lead_end_t *end = &out->end;
     out->lead_end = true;
     end->status = d.status;
@@ -190,7 +297,7 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         !skipped && (ev->status == MODEL_CALL_COMPLETED || ev->answered_by_reported);
     end->last_answered_by = ev->answered_by;
     end->at_us = out->call.at_us;
-    out->lead_finished = d.status == MODEL_LEAD_COMPLETED || d.status == MODEL_LEAD_MAX_RETRIES;
+    out->lead_finished = ends;
     return OD_OK;
 }
 

@@ -57,6 +57,36 @@
  *   the account's other waiting leads of the number (opt_out.h). When the
  *   event also ends its lead, the lead ends completed (opted_out), the goal
  *   still recorded.
+ *
+ *   Callbacks (docs/rules.md "Callbacks"): when the lead's latest callback
+ *   is pending, the attempt that ends is the callback call: it uses no
+ *   attempt of the retry budget (attempts unchanged; retry.h decides as
+ *   after the lead's last counted attempt, so an unanswered callback is
+ *   retried while the budget lasts), and its callback becomes called. A
+ *   skipped or never placed callback stays pending. Then, for an ended
+ *   call (not skipped, not given back, not opted out) whose post-call
+ *   variables carry the campaign's callback_variable as a non-empty string:
+ *
+ *   | the time asked (callback.h)       | callback           | the lead          |
+ *   |-----------------------------------|--------------------|-------------------|
+ *   | not a time (or not a string)      | refused not_a_time | as retry.h says   |
+ *   | more than CALLBACK_HORIZON_DAYS   | refused            | as retry.h says   |
+ *   |   after now                       |   too_far_ahead    |                   |
+ *   | window and legal rules never meet | refused never_opens| as retry.h says   |
+ *   | allowed at max(asked, now)        | pending at it;     | rescheduled there,|
+ *   |                                   |   reason past when | whatever retry.h  |
+ *   |                                   |   asked < now      | said (a finished  |
+ *   |                                   |                    | lead stays open)  |
+ *   | not allowed then                  | pending at the     | rescheduled there |
+ *   |                                   |   first allowed    |                   |
+ *   |                                   |   instant after    |                   |
+ *   |                                   |   (legal_slot_find)|                   |
+ *   |                                   |   reason: the rule |                   |
+ *   |                                   |   that blocked     |                   |
+ *
+ *   A new request replaces the lead's previous one. A lead that ends
+ *   (completed, max_retries) with its callback still pending has it
+ *   cancelled. JSON null or "" is no request.
  */
 #ifndef OUTDIAL_RESULTS_DECIDE_H
 #define OUTDIAL_RESULTS_DECIDE_H
@@ -65,6 +95,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch_plan.h"
 #include "err.h"
 #include "lead_tz.h"
 #include "model.h"
@@ -118,6 +149,7 @@ typedef struct results_lead {
     int attempts;
     const char *current_attempt_id; /* "" when none */
     const char *e164;               /* "" when none (an invalid lead) */
+    bool callback_pending;          /* its latest callback is pending: its next call is it */
 } results_lead_t;
 
 /* The event's call row (by attempt id). */
@@ -136,9 +168,12 @@ typedef struct results_campaign {
     const char *error; /* message for rc */
     const char *account_id;
     retry_policy_t retry;
-    const char *goal_variable;    /* "" when none */
-    const char *opt_out_variable; /* "" or NULL when none */
-    lead_window_t window;         /* the lead's calling window (sched_lead_window) */
+    const char *goal_variable;     /* "" when none */
+    const char *opt_out_variable;  /* "" or NULL when none */
+    lead_window_t window;          /* the lead's calling window (sched_lead_window) */
+    const char *callback_variable; /* "" or NULL when none */
+    const lead_legal_t *legal;     /* the lead's legal rules for a callback; NULL: none */
+    const char *callee_zone;       /* the lead's own zone: a callback time without offset */
 } results_campaign_t;
 
 typedef enum results_call_write {
@@ -171,6 +206,7 @@ typedef struct results_call_row {
     model_predial_result_t predial_result; /* NONE: the row's answer is kept */
     const char *predial_reason;
     int64_t predial_latency_ms;
+    bool callback; /* insert only: the lead's pending callback is this call */
 } results_call_row_t;
 
 /* The lead's end of an attempt. */
@@ -188,6 +224,31 @@ typedef struct results_lead_end {
     int64_t at_us; /* status_changed_at, last_call_at */
 } results_lead_end_t;
 
+typedef enum results_callback_write {
+    RESULTS_CALLBACK_KEEP = 0,  /* nothing */
+    RESULTS_CALLBACK_CALLED,    /* the pending callback was this call */
+    RESULTS_CALLBACK_CANCELLED, /* the lead ended with its callback pending */
+    RESULTS_CALLBACK_REQUEST,   /* this call asked for one: the new request, pending or refused */
+} results_callback_write_t;
+
+/* The lead's callback write. Reasons are static strings. */
+typedef struct results_callback {
+    results_callback_write_t write;
+    bool pending;         /* REQUEST: planned at at_us (else refused: reason says why) */
+    int64_t at_us;        /* pending: the time planned, also the lead's next_attempt_at */
+    int64_t asked_for_us; /* REQUEST: the time asked for; 0 when not a time */
+    int64_t asked_at_us;  /* REQUEST: when it was asked (the call's end) */
+    const char *reason;   /* REQUEST: why it moved or was refused; NULL: at the time asked */
+} results_callback_t;
+
+/* Why a callback moved or was refused (results_callback_t.reason), besides
+ * the deferring rules' names (dispatch_defer_rule_name: window, legal_hours,
+ * legal_closed_day, legal_holiday). */
+#define RESULTS_CALLBACK_PAST          "past"
+#define RESULTS_CALLBACK_NOT_A_TIME    "not_a_time"
+#define RESULTS_CALLBACK_TOO_FAR_AHEAD "too_far_ahead"
+#define RESULTS_CALLBACK_NEVER_OPENS   "never_opens"
+
 /* Everything one event writes, in the order the write step runs it. */
 typedef struct results_writes {
     results_effect_t effect;
@@ -198,6 +259,7 @@ typedef struct results_writes {
     results_lead_end_t end;
     bool lead_finished; /* end is final: lead_finished event, contact-group step */
     bool opt_out;       /* the callee opted out: DNC entry, the number's other leads stopped */
+    results_callback_t callback; /* with lead_end only */
 } results_writes_t;
 
 /* Decides the writes of ev at campaign time now_us from the rows as read.

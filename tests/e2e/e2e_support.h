@@ -578,6 +578,35 @@ static inline void e2e_assistant_create(const e2e_stack_t *st, const char *phone
     e2e_assistant_create_as(st, "asst-e2e", "pn-e2e", phone, out);
 }
 
+/* An assistant with the outbound number +12125550100 and the post-call
+ * variables schema (JSON members: "\"opted_out\":\"boolean\""); its id
+ * into out. */
+static inline void e2e_assistant_with_schema(const e2e_stack_t *st, const char *name,
+                                             const char *schema, char out[37])
+{
+    e2e_resp_t r = e2e_api(st, "POST", "/v1/assistants",
+                           "{\"name\":\"%s\",\"timezone\":\"America/New_York\","
+                           "\"outbound_phone_number\":\"+12125550100\","
+                           "\"provider_assistant_id\":\"asst-e2e\","
+                           "\"provider_phone_number_id\":\"pn-e2e\","
+                           "\"post_call_schema\":{%s}}",
+                           name, schema);
+    e2e_expect(&r, 201, "create assistant");
+    snprintf(out, 37, "%s", e2e_str(r.json, "id"));
+    e2e_resp_free(&r);
+}
+
+/* A campaign of assistant with each of bad[0..n) (JSON members) is refused:
+ * 400 naming field (e2e_campaign_refused, below, for each). */
+static inline void e2e_campaign_refused(const e2e_stack_t *st, const char *assistant_id,
+                                        const char *settings, const char *field, const char *why);
+static inline void e2e_campaign_refused_each(const e2e_stack_t *st, const char *assistant,
+                                             const char *field, const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        e2e_campaign_refused(st, assistant, bad[i], field, NULL);
+}
+
 /* Campaign settings (JSON members) for a window open all day, every day. */
 #define E2E_WINDOW_ALWAYS                                                                          \
     "\"window_start\":\"00:00\",\"window_end\":\"23:59\","                                         \

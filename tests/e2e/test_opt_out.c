@@ -38,28 +38,6 @@ static const char rules[] = "seed 5\n"
                             "match +12125550177 human-goal\n"
                             "default human-no-goal\n";
 
-static void assistant_with_opt_out(const e2e_stack_t *st, char out[37])
-{
-    e2e_resp_t r =
-        e2e_api(st, "POST", "/v1/assistants",
-                "{\"name\":\"Survey bot\",\"timezone\":\"America/New_York\","
-                "\"outbound_phone_number\":\"+12125550100\","
-                "\"provider_assistant_id\":\"asst-e2e\","
-                "\"provider_phone_number_id\":\"pn-e2e\","
-                "\"post_call_schema\":{\"opted_out\":\"boolean\",\"notes\":\"string\"}}");
-    e2e_expect(&r, 201, "create assistant");
-    snprintf(out, 37, "%s", e2e_str(r.json, "id"));
-    e2e_resp_free(&r);
-}
-
-static void settings_refused(const e2e_stack_t *st, const char *assistant)
-{
-    static const char *const bad[] = {"\"opt_out_variable\":\"unsubscribed\"",
-                                      "\"opt_out_variable\":\"notes\""};
-    for (size_t i = 0; i < 2; i++)
-        e2e_campaign_refused(st, assistant, bad[i], "opt_out_variable", NULL);
-}
-
 static void test_opt_out_stops_the_account(void **state)
 {
     (void)state;
@@ -68,8 +46,11 @@ static void test_opt_out_stops_the_account(void **state)
     e2e_stack_start(&st, &opts);
 
     char assistant[37], a[37], b[37], a_out[37], a_answers[37], b_out[37], b_other[37];
-    assistant_with_opt_out(&st, assistant);
-    settings_refused(&st, assistant);
+    static const char *const bad[] = {"\"opt_out_variable\":\"unsubscribed\"",
+                                      "\"opt_out_variable\":\"notes\""};
+    e2e_assistant_with_schema(&st, "Survey bot", "\"opted_out\":\"boolean\",\"notes\":\"string\"",
+                              assistant);
+    e2e_campaign_refused_each(&st, assistant, "opt_out_variable", bad, 2);
     e2e_campaign_create(&st, assistant, E2E_WINDOW_ALWAYS ",\"opt_out_variable\":\"opted_out\"", a);
     e2e_campaign_create(&st, assistant, E2E_WINDOW_ALWAYS, b);
     json_t *camp = e2e_get_json(&st, "/v1/campaigns/%s", a);

@@ -31,6 +31,7 @@ typedef enum setting {
     S_MODE,
     S_CONCURRENT,
     S_CPM,
+    S_CALLBACK_VAR,
 } setting_t;
 
 typedef struct settings_case {
@@ -71,6 +72,14 @@ static const settings_case_t cases[] = {
     {"goal variable number", S_GOAL_VAR, 0, "score", false, "goal_variable",
      "goal_variable 'score' is a number variable (allowed: a boolean post-call variable of the "
      "assistant, or none)"},
+    {"callback variable string", S_CALLBACK_VAR, 0, "summary", false, NULL, NULL},
+    {"callback variable empty: none", S_CALLBACK_VAR, 0, "", false, NULL, NULL},
+    {"callback variable unknown", S_CALLBACK_VAR, 0, "call_me", false, "callback_variable",
+     "callback_variable 'call_me' is not a post-call variable of the assistant (allowed: one of "
+     "its string variables, or none)"},
+    {"callback variable boolean", S_CALLBACK_VAR, 0, "booked", false, "callback_variable",
+     "callback_variable 'booked' is a boolean variable (allowed: a string post-call variable of "
+     "the assistant, or none)"},
     {"goal-based retry without goal variable", S_GOAL_BASED, 0, NULL, true, "goal_based_retry",
      "goal_based_retry needs a goal_variable (a boolean post-call variable of the assistant)"},
     {"goal-based retry with empty goal variable", S_GOAL_BASED, 0, "", true, "goal_based_retry",
@@ -128,6 +137,9 @@ static void test_table(void **state)
             break;
         case S_GOAL_VAR:
             s.goal_variable = c->text;
+            break;
+        case S_CALLBACK_VAR:
+            s.callback_variable = c->text;
             break;
         case S_GOAL_BASED:
             s.goal_variable = c->text;

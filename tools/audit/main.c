@@ -18,7 +18,9 @@
  *                           database does not hold
  *   duplicate_results       calls whose terminal result the database
  *                           recorded more than once
- *   attempts_over_limit     leads called more than 1 + max_retries times
+ *   attempts_over_limit     leads called more than 1 + max_retries times, not
+ *                           counting the callbacks their callees asked for
+ *                           (call.callback: they use no attempt)
  *   over_frequency_cap      calls to a number that made more than its cap in 24
  *                           hours, counted over every campaign of the account:
  *                           the account's calls_per_24h, or the callee's state
@@ -345,6 +347,11 @@ int main(int argc, char **argv)
         " FROM call WHERE campaign_id = $1::uuid",
         campaign_id, &n_calls);
 
+    size_t n_callbacks; /* the callee's callbacks: no attempt of the budget */
+    entry_t *callbacks = table_load(db,
+                                    "SELECT attempt_id::text FROM call"
+                                    " WHERE campaign_id = $1::uuid AND callback",
+                                    campaign_id, &n_callbacks);
     size_t n_states;
     entry_t *states = table_load(db,
                                  "SELECT id::text, coalesce(state, '') FROM lead"
@@ -439,9 +446,10 @@ int main(int argc, char **argv)
     qsort(sc, placed, sizeof(*sc), by_lead);
     for (size_t i = 0; i < placed;) {
         size_t j = i;
-        while (j < placed && strcmp(sc[j].lead_id, sc[i].lead_id) == 0)
-            j++;
-        if ((long)(j - i) > 1 + camp.retry.max_retries)
+        long counted = 0;
+        for (; j < placed && strcmp(sc[j].lead_id, sc[i].lead_id) == 0; j++)
+            counted += entry_find(callbacks, n_callbacks, sc[j].attempt_id) == NULL;
+        if (counted > 1 + camp.retry.max_retries)
             over_limit++;
         i = j;
     }
@@ -482,6 +490,7 @@ int main(int argc, char **argv)
     table_free(dnc, n_dnc);
     table_free(calls, n_calls);
     table_free(states, n_states);
+    table_free(callbacks, n_callbacks);
     legal_account_clear(&acct);
     json_decref(log);
     pg_conn_free(db);

@@ -86,6 +86,9 @@ static const ctl_opt_t campaign_opts[] = {
      "calls started per minute, 1-6000 (default none: no limit)", false, true},
     {"max-call-duration", CTL_OPT_SECONDS, CTL_TO_BODY, "max_call_duration_s", NULL, "DUR",
      "longest call, 10s to 12h: 600, 10m (default 10m)", false, false},
+    {"callback", CTL_OPT_TEXT, CTL_TO_BODY, "callback_variable", NULL, "VAR|none",
+     "a string post-call variable of the assistant: the time a callee asks to be called back",
+     false, true},
 };
 
 static const ctl_opt_t campaign_list_opts[] = {

@@ -230,6 +230,20 @@ static void answer_error(sim_answer_t *out, int status, const char *message)
     out->body = sim_vapi_error_body(status, json_string(message));
 }
 
+/* Whether no call to number was decided before (the log holds every call
+ * so far). Looked up only when the rules have `data-first` lines: it reads
+ * the whole log. */
+static bool first_to_number(const sim_t *sim, const char *number)
+{
+    if (!number || json_array_size(sim->rules->first_data) == 0)
+        return false;
+    for (size_t i = 0; i < sim->log.n; i++)
+        if (sim->log.calls[i]->decided && sim->log.calls[i]->number &&
+            strcmp(sim->log.calls[i]->number, number) == 0)
+            return false;
+    return true;
+}
+
 void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -285,6 +299,7 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
         sim_rules_decide_for(sim->rules, sim->cfg.seed, call->number, call->assistant_id,
                              call->attempt_id, &call->decision);
         call->decided = true;
+        call->first_to_number = first_to_number(sim, call->number);
         metrics_counter_add(sim->metrics.calls[call->decision.outcome], 1);
         if (call->decision.outcome == SIM_OUTCOME_FAIL_TRANSIENT) {
             call->rejected = "transient-failure";

@@ -78,6 +78,7 @@ typedef struct sim_call {
     int http_status;      /* 201, 429, 500, 503 */
     const char *rejected; /* why not placed: "capacity", "fault-5xx", "transient-failure" */
     bool decided;         /* decision holds the rules' outcome */
+    bool first_to_number; /* decided, and no call to its number was decided before it */
     sim_decision_t decision;
     sim_request_faults_t faults;
 

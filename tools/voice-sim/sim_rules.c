@@ -129,6 +129,7 @@ sim_rules_t *sim_rules_new(void)
     sim_rules_t *rules = xcalloc(1, sizeof(*rules));
     rules->goal_variable = xstrdup("appointment_booked");
     rules->data = json_object();
+    rules->first_data = json_array();
     /* Rings and talks in campaign time, roughly what US outbound calls see:
      * a busy signal within seconds, no answer after about half a minute
      * (carriers give up at 30-45 s), conversations of a few minutes. */
@@ -172,6 +173,7 @@ void sim_rules_free(sim_rules_t *rules)
         return;
     free(rules->goal_variable);
     json_decref(rules->data);
+    json_decref(rules->first_data);
     for (int o = 0; o < SIM_OUTCOME_COUNT; o++)
         for (size_t i = 0; i < rules->nreasons[o]; i++)
             free(rules->reasons[o][i]);
@@ -455,28 +457,75 @@ static int tokenize(char *line, char **tok, int max)
     }
 }
 
+/* The next word of *p (ended by a NUL written over the space after it). */
+static char *next_word(char **p)
+{
+    while (isspace((unsigned char)**p))
+        (*p)++;
+    char *word = *p;
+    while (**p && !isspace((unsigned char)**p))
+        (*p)++;
+    if (**p)
+        *(*p)++ = '\0';
+    return word;
+}
+
+/* `data NAME JSON` and `data-first GLOB NAME JSON` after the command (p):
+ * the pattern (with_pattern), the name and the JSON value, which keeps its
+ * spaces. *value is new (the caller takes it); usage names the form. */
+static int parse_data(const line_ctx_t *ctx, const char *usage, bool with_pattern, char *p,
+                      char **pattern, char **name, json_t **value)
+{
+    *pattern = with_pattern ? next_word(&p) : NULL;
+    *name = next_word(&p);
+    if ((with_pattern && !**pattern) || !variable_name_ok(*name))
+        return line_fail(ctx, "%s", usage);
+    json_error_t jerr;
+    *value = json_loads(p, JSON_DECODE_ANY, &jerr);
+    if (!*value)
+        return line_fail(ctx, "%s %s: the value is not JSON (%s)",
+                         with_pattern ? "data-first" : "data", *name, jerr.text);
+    return OD_OK;
+}
+
+void sim_rules_first_data(const sim_rules_t *rules, const char *number, json_t *data)
+{
+    size_t i;
+    json_t *line;
+    json_array_foreach(rules->first_data, i, line)
+    {
+        const char *pattern = json_string_value(json_object_get(line, "pattern"));
+        if (number && fnmatch(pattern, number, 0) == 0)
+            json_object_set(data, json_string_value(json_object_get(line, "name")),
+                            json_object_get(line, "value"));
+    }
+}
+
 static int parse_line(const line_ctx_t *ctx, sim_rules_t *rules, char *line)
 {
     /* `data NAME JSON` keeps the JSON with its spaces: handle it first. */
     char *p = line;
     while (isspace((unsigned char)*p))
         p++;
+    char *pattern, *name;
+    json_t *v;
+    /* `data-first GLOB NAME JSON`: NAME = JSON in the post-call variables of
+     * the first call placed to a number matching GLOB, and of no later one
+     * (a callee who asks for something once, such as a callback time). */
+    if (strncmp(p, "data-first", 10) == 0 && isspace((unsigned char)p[10])) {
+        if (parse_data(ctx,
+                       "data-first takes a number pattern, a variable name and a JSON value "
+                       "(data-first +1212555017? callback_at \"2026-03-12T15:00\")",
+                       true, p + 10, &pattern, &name, &v))
+            return OD_ERR_INVALID;
+        json_array_append_new(rules->first_data, json_pack("{s:s, s:s, s:o}", "pattern", pattern,
+                                                           "name", name, "value", v));
+        return OD_OK;
+    }
     if (strncmp(p, "data", 4) == 0 && isspace((unsigned char)p[4])) {
-        p += 4;
-        while (isspace((unsigned char)*p))
-            p++;
-        char *name = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (*p)
-            *p++ = '\0';
-        if (!variable_name_ok(name))
-            return line_fail(ctx, "data takes a variable name and a JSON value "
-                                  "(data interest \"high\")");
-        json_error_t jerr;
-        json_t *v = json_loads(p, JSON_DECODE_ANY, &jerr);
-        if (!v)
-            return line_fail(ctx, "data %s: the value is not JSON (%s)", name, jerr.text);
+        if (parse_data(ctx, "data takes a variable name and a JSON value (data interest \"high\")",
+                       false, p + 4, &pattern, &name, &v))
+            return OD_ERR_INVALID;
         json_object_set_new(rules->data, name, v);
         return OD_OK;
     }

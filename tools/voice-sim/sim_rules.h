@@ -96,6 +96,7 @@ typedef struct sim_rules {
     bool seed_set;
     char *goal_variable; /* boolean post-call variable for the human outcomes */
     json_t *data;        /* `data` lines: extra structuredData of human calls (owned) */
+    json_t *first_data;  /* `data-first` lines: [{"pattern", "name", "value"}] (owned) */
     bool instant;        /* zero ring and talk time (benchmarks) */
     sim_range_t ring[SIM_OUTCOME_COUNT]; /* until answer, or until the end when unanswered */
     sim_range_t talk[SIM_OUTCOME_COUNT]; /* from answer to end */
@@ -137,6 +138,10 @@ typedef struct sim_decision {
     int64_t cost_cents;       /* talk time at cost_per_minute, rounded up to a cent */
     int rule_line;            /* the deciding rule's line; 0 for the built-in default */
 } sim_decision_t;
+
+/* Sets on data the `data-first` variables whose pattern matches number
+ * (the variables of the first call to a number: sim_call_t.first_to_number). */
+void sim_rules_first_data(const sim_rules_t *rules, const char *number, json_t *data);
 
 /* Decides a call from (seed, number, attempt_id). attempt_id may be NULL
  * (then every call to the number decides alike). */

@@ -306,6 +306,8 @@ json_t *sim_vapi_structured_data(const sim_call_t *call, const sim_rules_t *rule
     if (o != SIM_OUTCOME_HUMAN && o != SIM_OUTCOME_HUMAN_GOAL && o != SIM_OUTCOME_HUMAN_NO_GOAL)
         return data;
     json_object_update(data, rules->data);
+    if (call->first_to_number)
+        sim_rules_first_data(rules, call->number, data);
     if (o != SIM_OUTCOME_HUMAN && rules->goal_variable)
         json_object_set_new(data, rules->goal_variable, json_boolean(o == SIM_OUTCOME_HUMAN_GOAL));
     return data;

@@ -602,6 +602,48 @@ static void test_messages(void **state)
     sim_rules_free(rules);
 }
 
+/* `data-first`: the variable on the first call to a matching number only. */
+static void test_first_data(void **state)
+{
+    (void)state;
+    sim_rules_t *rules = rules_from("data-first +1415555010? callback_at \"2026-03-12T15:00\"\n"
+                                    "data-first +14155550100 note {\"said\": \"later\"}\n");
+    sim_call_t *call = call_make("c1", "+14155550100", "att-1", 1772949600, 1772949700);
+    call->decided = true;
+    call->decision.outcome = SIM_OUTCOME_HUMAN;
+    for (int first = 0; first < 2; first++) {
+        call->first_to_number = first;
+        json_t *sd = sim_vapi_structured_data(call, rules);
+        if (first) {
+            assert_string_equal(json_string_value(json_object_get(sd, "callback_at")),
+                                "2026-03-12T15:00");
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(sd, "note"), "said")), "later");
+        } else {
+            assert_null(json_object_get(sd, "callback_at"));
+        }
+        json_decref(sd);
+    }
+    free(call->number);
+    call->number = xstrdup("+14155550200"); /* matches neither */
+    call->first_to_number = true;
+    json_t *sd = sim_vapi_structured_data(call, rules);
+    assert_null(json_object_get(sd, "callback_at"));
+    json_decref(sd);
+    sim_call_free(call);
+    sim_rules_free(rules);
+
+    char err[256];
+    rules = sim_rules_new();
+    assert_int_equal(
+        sim_rules_parse(rules, "data-first +1* callback_at {oops\n", "bad", err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "not JSON"));
+    assert_int_equal(sim_rules_parse(rules, "data-first +1*\n", "bad", err, sizeof(err)),
+                     OD_ERR_INVALID);
+    sim_rules_free(rules);
+}
+
 /* --- call log --- */
 
 static void test_invariants(void **state)
@@ -712,7 +754,7 @@ static void test_decide_by_assistant(void **state)
     sim_rules_free(rules);
 }
 
-OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors,
+OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors, test_first_data,
              test_shipped_rules_files_parse, test_decide_by_pattern, test_decide_costs_and_instant,
              test_decide_deterministic_and_weighted, test_faults, test_request_parse,
              test_auth_and_numbers, test_messages, test_invariants, test_heap,

@@ -15,6 +15,15 @@ function vars(obj) {
     return entries.length ? entries.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ") : null;
 }
 
+// The lead's latest callback request: asked for when, placed when, and
+// why it moved or was refused (docs/rules.md "Callbacks").
+function callback(cb) {
+    if (!cb) return null;
+    const moved = cb.reason ? ` (${cb.status === "refused" ? "refused" : "moved"}: ${cb.reason.replaceAll("_", " ")})` : "";
+    return `${cb.status}: asked for ${cb.asked_for ? when(cb.asked_for) : "no time"}` +
+        `${cb.at ? `, placed at ${when(cb.at)}` : ""}${moved}, asked ${when(cb.asked_at)}`;
+}
+
 export async function render(main, { id }, signal) {
     const lead = await api("GET", `/v1/leads/${id}`);
     const [campaign, calls, contacts, account] = await Promise.all([
@@ -40,6 +49,7 @@ export async function render(main, { id }, signal) {
         kv([["status", badge(lead.status)], ["outcome", lead.outcome], ["goal reached", lead.goal_result === null ? null : String(lead.goal_result)],
             ["attempts", String(lead.attempts)], ["next call", when(lead.next_attempt_at)],
             ["time zone", lead.timezone], ["invalid", lead.invalid_reason], ["variables", vars(lead.variables)],
+            ["callback", callback(lead.callback)],
             ["contact", lead.parent_lead_id ? h("a", { href: `#/leads/${lead.parent_lead_id}` }, `secondary ${lead.contact_order} of its primary`) : "primary"]]),
         h("div", { class: "actions" },
             h("button", { type: "button", onclick: () => act("reset") }, "Set to created"),
@@ -48,12 +58,14 @@ export async function render(main, { id }, signal) {
         problems,
         h("h2", {}, `Calls (${calls.length})`),
         calls.length ? h("ol", { class: "timeline" }, calls.map((c) => h("li", {},
-            h("strong", {}, `Attempt ${c.attempt_number}: `), badge(c.status), ` ${when(c.started_at || c.created_at)}`,
+            h("strong", {}, c.callback ? `Callback (attempt ${c.attempt_number}, uses no retry): ` : `Attempt ${c.attempt_number}: `), badge(c.status), ` ${when(c.started_at || c.created_at)}`,
             kv([["number", c.phone], ["answered by", c.answered_by], ["duration", c.duration_s === null ? null : `${c.duration_s} s`],
                 ["cost", c.cost_minor === null ? null : money(c.cost_minor, account.currency)],
                 ["ended", c.ended_reason], ["post-call variables", vars(c.post_call_variables)],
                 ["summary", c.post_call_variables && c.post_call_variables.summary !== undefined ? String(c.post_call_variables.summary) : null],
-                ["status history", (c.status_history || []).map((s) => `${s.status} ${when(s.at_us / 1000)}`).join(" → ")]])))) : h("p", { class: "muted" }, "No calls yet."),
+                ["status history", (c.status_history || []).map((s) => `${s.status} ${when(s.at_us / 1000)}`).join(" → ")],
+                ["callback asked", lead.callback && lead.callback.call_id === c.id ? callback(lead.callback) : undefined]]))).concat(
+            lead.callback && lead.callback.status === "pending" ? [h("li", {}, h("strong", {}, "Callback: "), `pending at ${when(lead.callback.at)}`)] : [])) : h("p", { class: "muted" }, "No calls yet."),
         lead.parent_lead_id ? null : h("section", {}, h("h2", {}, "Secondary contacts"),
             contacts.length ? table("Secondary contacts", [
                 { label: "Order", value: (l) => String(l.contact_order), num: true },

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "dial_event.h"
+#include "hmac.h"
 #include "provider.h"
 #include "test_main.h"
 
@@ -698,28 +699,61 @@ static void test_job_events(void **state)
 static void test_secret_equal(void **state)
 {
     (void)state;
-    assert_true(dial_secret_equal("whsec-0123456789", "whsec-0123456789"));
-    assert_false(dial_secret_equal("whsec-0123456788", "whsec-0123456789"));
-    assert_false(dial_secret_equal("whsec-012345678", "whsec-0123456789"));   /* prefix */
-    assert_false(dial_secret_equal("whsec-01234567890", "whsec-0123456789")); /* longer */
-    assert_false(dial_secret_equal("", "whsec-0123456789"));
-    assert_false(dial_secret_equal(NULL, "whsec-0123456789"));
-    assert_false(dial_secret_equal("", "")); /* an empty secret never matches */
-    assert_false(dial_secret_equal(NULL, NULL));
-    assert_false(dial_secret_equal("x", NULL));
-    assert_true(dial_secret_equal("ünïcode-sécret", "ünïcode-sécret"));
+    assert_true(hmac_secret_equal("whsec-0123456789", "whsec-0123456789"));
+    assert_false(hmac_secret_equal("whsec-0123456788", "whsec-0123456789"));
+    assert_false(hmac_secret_equal("whsec-012345678", "whsec-0123456789"));   /* prefix */
+    assert_false(hmac_secret_equal("whsec-01234567890", "whsec-0123456789")); /* longer */
+    assert_false(hmac_secret_equal("", "whsec-0123456789"));
+    assert_false(hmac_secret_equal(NULL, "whsec-0123456789"));
+    assert_false(hmac_secret_equal("", "")); /* an empty secret never matches */
+    assert_false(hmac_secret_equal(NULL, NULL));
+    assert_false(hmac_secret_equal("x", NULL));
+    assert_true(hmac_secret_equal("ünïcode-sécret", "ünïcode-sécret"));
+}
+
+/* The webhook is Vapi's when x-vapi-secret carries our secret. */
+static void test_webhook_verify(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_string_equal(provider_vapi.auth_header, "x-vapi-secret");
+    assert_int_equal(
+        provider_vapi.webhook_verify(&conf, "whsec-0123456789", "{}", 2, 0, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(
+        provider_vapi.webhook_verify(&conf, "whsec-0123456780", "{}", 2, 0, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "x-vapi-secret"));
+    assert_null(strstr(err, conf.webhook_secret)); /* never echoed */
+    assert_int_equal(provider_vapi.webhook_verify(&conf, NULL, "{}", 2, 0, err, sizeof(err)),
+                     OD_ERR_INVALID);
 }
 
 static void test_provider_find(void **state)
 {
     (void)state;
     assert_ptr_equal(provider_find("vapi"), &provider_vapi);
-    assert_null(provider_find("retell"));
+    assert_ptr_equal(provider_find("retell"), &provider_retell);
+    assert_null(provider_find("bland"));
     assert_null(provider_find(NULL));
-    assert_string_equal(provider_vapi.secret_header, "x-vapi-secret");
+    /* Every provider has every op, and its own name and header. */
+    for (size_t i = 0; provider_all[i]; i++) {
+        const provider_ops_t *p = provider_all[i];
+        assert_non_null(p->webhook_verify);
+        assert_non_null(p->call_request_build);
+        assert_non_null(p->call_response_parse);
+        assert_non_null(p->webhook_parse);
+        assert_non_null(p->call_lookup_build);
+        assert_non_null(p->call_lookup_parse);
+        assert_non_null(p->env.api_key);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(p->name, provider_all[j]->name);
+            assert_string_not_equal(p->auth_header, provider_all[j]->auth_header);
+        }
+    }
 }
 
 OD_TEST_MAIN(NULL, NULL, test_ended_reason_table, test_cost_minor, test_webhook_status_updates,
              test_webhook_report, test_webhook_malformed, test_request_body,
              test_response_classification, test_call_lookup, test_event_ids, test_job_events,
-             test_secret_equal, test_provider_find)
+             test_secret_equal, test_webhook_verify, test_provider_find)

@@ -101,7 +101,7 @@ int provider_request_get_call(const provider_conf_t *conf, const char *prefix,
 }
 
 /* The provider's error message: "message" (a string, or the first of an
- * array: Vapi), "error_message" (Retell), else the body's start. */
+ * array: Vapi; a string: Retell), else the body's start. */
 static void error_message(const char *body, size_t len, char *out, size_t outlen)
 {
     out[0] = '\0';
@@ -109,8 +109,6 @@ static void error_message(const char *body, size_t len, char *out, size_t outlen
     const json_t *m = json_object_get(root, "message");
     if (json_is_array(m))
         m = json_array_get(m, 0);
-    if (!json_is_string(m))
-        m = json_object_get(root, "error_message");
     if (json_is_string(m))
         provider_copy(out, outlen, json_string_value(m));
     else if (body && len)
@@ -130,12 +128,20 @@ static int64_t retry_after_ms(const char *value)
     return ms > PROVIDER_RETRY_AFTER_MAX_MS ? PROVIDER_RETRY_AFTER_MAX_MS : (int64_t)ms;
 }
 
-bool provider_place_failed(long status, const char *body, size_t len, const char *retry_after,
-                           provider_place_result_t *out)
+void provider_place_parse(long status, const char *body, size_t len, const char *retry_after,
+                          const char *id_key, provider_place_result_t *out)
 {
     memset(out, 0, sizeof(*out));
-    if (status == 200 || status == 201)
-        return false;
+    if (status == 200 || status == 201) {
+        json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+        provider_copy(out->provider_call_id, sizeof(out->provider_call_id),
+                      json_string_value(json_object_get(root, id_key)));
+        json_decref(root);
+        out->outcome = PROVIDER_PLACE_OK;
+        if (!out->provider_call_id[0])
+            snprintf(out->detail, sizeof(out->detail), "the answer carries no %s", id_key);
+        return;
+    }
     error_message(body, len, out->detail, sizeof(out->detail));
     out->retry_after_ms = retry_after_ms(retry_after);
     if (status == 429) {
@@ -154,14 +160,49 @@ bool provider_place_failed(long status, const char *body, size_t len, const char
         out->outcome = PROVIDER_PLACE_PERMANENT;
         snprintf(out->ended_reason, sizeof(out->ended_reason), "provider-rejected-%ld", status);
     }
-    return true;
 }
 
-provider_lookup_t provider_lookup_status(long status)
+int provider_json_load(const char *body, size_t len, json_t **out, char *errbuf, size_t errlen)
 {
-    if (status == 404)
-        return PROVIDER_LOOKUP_NOT_FOUND;
-    return status == 200 ? PROVIDER_LOOKUP_ENDED : PROVIDER_LOOKUP_RETRY;
+    json_error_t jerr;
+    *out = json_loadb(body ? body : "", body ? len : 0, 0, &jerr);
+    if (!*out)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body is not JSON: %s (line %d)",
+                       jerr.text, jerr.line);
+    return OD_OK;
+}
+
+int provider_lookup_parse(long status, const char *body, size_t len, const char *status_key,
+                          bool (*final)(const char *status), provider_report_fn report,
+                          provider_lookup_t *kind, provider_msg_t *out, char *errbuf, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    *kind = status == 404   ? PROVIDER_LOOKUP_NOT_FOUND
+            : status == 200 ? PROVIDER_LOOKUP_ENDED
+                            : PROVIDER_LOOKUP_RETRY;
+    if (*kind != PROVIDER_LOOKUP_ENDED)
+        return OD_OK;
+    json_t *call = body ? json_loadb(body, len, 0, NULL) : NULL;
+    int rc = OD_OK;
+    if (!json_is_object(call)) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the call object is not a JSON object");
+        goto out;
+    }
+    const char *st = json_string_value(json_object_get(call, status_key));
+    if (!st || !final(st)) {
+        *kind = PROVIDER_LOOKUP_RUNNING;
+        goto out;
+    }
+    rc = report(call, out, errbuf, errlen);
+    if (rc)
+        goto out;
+    provider_copy(out->type, sizeof(out->type), "call-lookup");
+    out->kind = PROVIDER_MSG_REPORT;
+out:
+    json_decref(call);
+    if (rc)
+        provider_msg_clear(out);
+    return rc;
 }
 
 /* A UUID from metadata under its snake_case or camelCase name. */

@@ -231,17 +231,31 @@ int provider_request_get_call(const provider_conf_t *conf, const char *prefix,
                               const char *provider_call_id, provider_request_t *out, char *errbuf,
                               size_t errlen) OD_WUR;
 
-/* Classifies a create-call answer that is not a 200 or 201 (false, out
- * zeroed, for those: the provider reads its call id): 429 rate-limited, 401/403 a key
- * problem (transient), 408/5xx transient, other 4xx permanent. The
- * provider's error message (message, error_message or the body's start)
- * goes to detail. */
-bool provider_place_failed(long status, const char *body, size_t len, const char *retry_after,
-                           provider_place_result_t *out);
+/* Classifies a create-call answer: 200/201 placed, with the call id read
+ * from the body's id_key ("id", "call_id"; said in detail when absent);
+ * 429 rate-limited, 401/403 a key problem (transient), 408/5xx transient,
+ * other 4xx permanent, with the provider's error message ("message", or the
+ * body's start) in detail. */
+void provider_place_parse(long status, const char *body, size_t len, const char *retry_after,
+                          const char *id_key, provider_place_result_t *out);
 
-/* The kind of a lookup answer that is not a 200 (404: not found; anything
- * else: retry); PROVIDER_LOOKUP_ENDED for a 200, which the provider reads. */
-provider_lookup_t provider_lookup_status(long status);
+/* Parses body as JSON into *out (a value the caller json_decref()s).
+ * OD_ERR_INVALID, naming where it is broken, for a body that is not JSON. */
+int provider_json_load(const char *body, size_t len, json_t **out, char *errbuf,
+                       size_t errlen) OD_WUR;
+
+/* Reads a call object into a REPORT (the attempt, number and result). */
+typedef int (*provider_report_fn)(const json_t *call, provider_msg_t *out, char *errbuf,
+                                  size_t errlen);
+
+/* Classifies a lookup answer (call_lookup_parse's contract): 404 not found;
+ * other than 200: retry; a 200 whose status_key property final() accepts is
+ * ENDED with out a "call-lookup" REPORT filled by report; otherwise
+ * RUNNING. */
+int provider_lookup_parse(long status, const char *body, size_t len, const char *status_key,
+                          bool (*final)(const char *status), provider_report_fn report,
+                          provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
+                          size_t errlen) OD_WUR;
 
 /* The attempt from the metadata object the dialer sent (UUIDs under
  * snake_case or camelCase names, attempt_number as an integer or a string).

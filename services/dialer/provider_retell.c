@@ -226,26 +226,17 @@ static int retell_call_request_build(const provider_conf_t *conf, const dialjob_
 static void retell_call_response_parse(long status, const char *body, size_t len,
                                        const char *retry_after, provider_place_result_t *out)
 {
-    if (provider_place_failed(status, body, len, retry_after, out))
-        return;
-    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-    provider_copy(out->provider_call_id, sizeof(out->provider_call_id), jstr(root, "call_id"));
-    json_decref(root);
-    out->outcome = PROVIDER_PLACE_OK;
-    if (!out->provider_call_id[0])
-        provider_copy(out->detail, sizeof(out->detail), "the answer carries no call_id");
+    provider_place_parse(status, body, len, retry_after, "call_id", out);
 }
 
 static int retell_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
                                 size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    int rc = OD_OK;
-    if (!root)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body is not JSON: %s (line %d)",
-                       jerr.text, jerr.line);
+    json_t *root = NULL;
+    int rc = provider_json_load(body, len, &root, errbuf, errlen);
+    if (rc)
+        return rc;
     const char *event = jstr(root, "event");
     if (!event || !*event) {
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"event\"");
@@ -292,38 +283,27 @@ static int retell_call_lookup_build(const provider_conf_t *conf, const char *pro
     return provider_request_get_call(conf, "/v2/get-call/", provider_call_id, out, errbuf, errlen);
 }
 
+/* registered and ongoing are still running; ended, not_connected and
+ * error are final. */
+static bool retell_status_final(const char *status)
+{
+    return strcmp(status, "registered") != 0 && strcmp(status, "ongoing") != 0;
+}
+
+static int retell_report(const json_t *call, provider_msg_t *out, char *errbuf, size_t errlen)
+{
+    int rc = attempt_from_call(call, out, errbuf, errlen);
+    if (!rc)
+        result_from(call, out);
+    return rc;
+}
+
 static int retell_call_lookup_parse(long status, const char *body, size_t len,
                                     provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
                                     size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    *kind = provider_lookup_status(status);
-    if (*kind != PROVIDER_LOOKUP_ENDED)
-        return OD_OK;
-    json_t *call = json_loadb(body, len, 0, NULL);
-    int rc = OD_OK;
-    if (!json_is_object(call)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the call object is not a JSON object");
-        goto out;
-    }
-    /* registered and ongoing are still running; ended, not_connected and
-     * error are final. */
-    const char *st = jstr(call, "call_status");
-    if (!st || strcmp(st, "registered") == 0 || strcmp(st, "ongoing") == 0) {
-        *kind = PROVIDER_LOOKUP_RUNNING;
-        goto out;
-    }
-    rc = attempt_from_call(call, out, errbuf, errlen);
-    if (rc)
-        goto out;
-    provider_copy(out->type, sizeof(out->type), "call-lookup");
-    out->kind = PROVIDER_MSG_REPORT;
-    result_from(call, out);
-out:
-    json_decref(call);
-    if (rc)
-        provider_msg_clear(out);
-    return rc;
+    return provider_lookup_parse(status, body, len, "call_status", retell_status_final,
+                                 retell_report, kind, out, errbuf, errlen);
 }
 
 const provider_ops_t provider_retell = {

@@ -262,26 +262,17 @@ static int vapi_call_request_build(const provider_conf_t *conf, const dialjob_t 
 static void vapi_call_response_parse(long status, const char *body, size_t len,
                                      const char *retry_after, provider_place_result_t *out)
 {
-    if (provider_place_failed(status, body, len, retry_after, out))
-        return;
-    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-    provider_copy(out->provider_call_id, sizeof(out->provider_call_id), jstr(root, "id"));
-    json_decref(root);
-    out->outcome = PROVIDER_PLACE_OK;
-    if (!out->provider_call_id[0])
-        provider_copy(out->detail, sizeof(out->detail), "the answer carries no call id");
+    provider_place_parse(status, body, len, retry_after, "id", out);
 }
 
 static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
                               size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    int rc = OD_OK;
-    if (!root)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body is not JSON: %s (line %d)",
-                       jerr.text, jerr.line);
+    json_t *root = NULL;
+    int rc = provider_json_load(body, len, &root, errbuf, errlen);
+    if (rc)
+        return rc;
     const json_t *msg = json_object_get(root, "message");
     if (!json_is_object(msg)) {
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"message\" object");
@@ -344,39 +335,27 @@ static int vapi_call_lookup_build(const provider_conf_t *conf, const char *provi
     return provider_request_get_call(conf, "/call/", provider_call_id, out, errbuf, errlen);
 }
 
+static bool vapi_status_final(const char *status)
+{
+    return strcmp(status, "ended") == 0;
+}
+
+static int vapi_report(const json_t *call, provider_msg_t *out, char *errbuf, size_t errlen)
+{
+    int rc = attempt_from_call(call, out, errbuf, errlen);
+    if (rc)
+        return rc;
+    customer_number(NULL, call, out);
+    result_from(NULL, call, out);
+    return OD_OK;
+}
+
 static int vapi_call_lookup_parse(long status, const char *body, size_t len,
                                   provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
                                   size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    *kind = provider_lookup_status(status);
-    if (*kind != PROVIDER_LOOKUP_ENDED)
-        return OD_OK;
-    json_error_t jerr;
-    json_t *call = json_loadb(body, len, 0, &jerr);
-    int rc = OD_OK;
-    if (!json_is_object(call)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the call object is not a JSON object");
-        goto out;
-    }
-    const char *st = jstr(call, "status");
-    if (!st || strcmp(st, "ended") != 0) {
-        *kind = PROVIDER_LOOKUP_RUNNING;
-        goto out;
-    }
-    rc = attempt_from_call(call, out, errbuf, errlen);
-    if (rc)
-        goto out;
-    provider_copy(out->type, sizeof(out->type), "call-lookup");
-    customer_number(NULL, call, out);
-    out->kind = PROVIDER_MSG_REPORT;
-    result_from(NULL, call, out);
-    *kind = PROVIDER_LOOKUP_ENDED;
-out:
-    json_decref(call);
-    if (rc)
-        provider_msg_clear(out);
-    return rc;
+    return provider_lookup_parse(status, body, len, "status", vapi_status_final, vapi_report, kind,
+                                 out, errbuf, errlen);
 }
 
 /* Vapi sends back the shared secret we gave it with the call

@@ -21,15 +21,7 @@
 #include "dial_event.h"
 #include "provider.h"
 #include "test_main.h"
-
-#define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
-#define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
-#define CAMP    "6f1c0b5e-3333-4aaa-8bbb-000000000003"
-#define ACCT    "6f1c0b5e-4444-4aaa-8bbb-000000000004"
-
-#define META                                                                                       \
-    "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"lead_id\":\"" LEAD                             \
-    "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":2}"
+#include "test_provider.h"
 
 /* A call object as Retell sends it, with extra properties spliced in. */
 #define CALL(extra)                                                                                \
@@ -345,32 +337,6 @@ static void test_signature(void **state)
 
 /* ---- the create-phone-call request ---- */
 
-static void job_fill(dialjob_t *job, dialjob_variable_t *vars, dialjob_variable_t **pvars)
-{
-    dialjob_init(job);
-    job->attempt_id = ATTEMPT;
-    job->lead_id = LEAD;
-    job->campaign_id = CAMP;
-    job->account_id = ACCT;
-    job->attempt_number = 2;
-    job->e164 = "+14155550100";
-    job->caller_id = "+12125550100";
-    job->provider = "retell";
-    job->provider_assistant_id = "agent-1";
-    job->lead_name = "Ada Lovelace";
-    outdial__v1__dial_job__variables_entry__init(&vars[0]);
-    outdial__v1__dial_job__variables_entry__init(&vars[1]);
-    vars[0].key = "first_name";
-    vars[0].value = "Ada";
-    vars[1].key = "plan";
-    vars[1].value = "gold \"plus\"";
-    pvars[0] = &vars[0];
-    pvars[1] = &vars[1];
-    job->variables = pvars;
-    job->n_variables = 2;
-    job->max_call_duration_s = 300;
-}
-
 static void test_request_body(void **state)
 {
     (void)state;
@@ -378,7 +344,7 @@ static void test_request_body(void **state)
     dialjob_t job;
     dialjob_variable_t vars[2];
     dialjob_variable_t *pvars[2];
-    job_fill(&job, vars, pvars);
+    test_job_fill(&job, vars, pvars, "retell", "agent-1");
     provider_request_t req;
     assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
                      OD_OK);
@@ -432,50 +398,28 @@ static void test_request_body(void **state)
 static void test_response_classification(void **state)
 {
     (void)state;
-    static const struct {
-        long status;
-        const char *body;
-        const char *retry_after;
-        provider_place_outcome_t outcome;
-        const char *reason;
-        int64_t retry_ms;
-        const char *detail;
-    } cases[] = {
+    static const test_place_case_t cases[] = {
         {201, "{\"call_id\":\"call-1\",\"call_status\":\"registered\"}", NULL, PROVIDER_PLACE_OK,
          "", 0, ""},
         {200, "{\"call_id\":\"call-1\"}", NULL, PROVIDER_PLACE_OK, "", 0, ""},
-        {429, "{\"error_message\":\"Concurrency limit reached\"}", "1", PROVIDER_PLACE_RATE_LIMITED,
-         "provider-rate-limited", 1000, "Concurrency"},
-        {500, "{\"error_message\":\"internal\"}", NULL, PROVIDER_PLACE_TRANSIENT,
+        {429, "{\"status\":\"error\",\"message\":\"Concurrency limit reached\"}", "1",
+         PROVIDER_PLACE_RATE_LIMITED, "provider-rate-limited", 1000, "Concurrency"},
+        {500, "{\"status\":\"error\",\"message\":\"internal\"}", NULL, PROVIDER_PLACE_TRANSIENT,
          "provider-http-500", 0, "internal"},
         {503, "", "5", PROVIDER_PLACE_TRANSIENT, "provider-http-503", 5000, ""},
-        {401, "{\"error_message\":\"Invalid API key\"}", NULL, PROVIDER_PLACE_TRANSIENT,
-         "provider-unauthorized", 0, "Invalid API key"},
-        {400, "{\"error_message\":\"to_number is not a valid E.164 number\"}", NULL,
+        {401, "{\"status\":\"error\",\"message\":\"Invalid API key\"}", NULL,
+         PROVIDER_PLACE_TRANSIENT, "provider-unauthorized", 0, "Invalid API key"},
+        {400, "{\"status\":\"error\",\"message\":\"to_number is not a valid E.164 number\"}", NULL,
          PROVIDER_PLACE_PERMANENT, "provider-rejected-400", 0, "E.164"},
-        {402, "{\"error_message\":\"no payment method\"}", NULL, PROVIDER_PLACE_PERMANENT,
-         "provider-rejected-402", 0, "payment"},
-        {404, "{\"error_message\":\"agent not found\"}", NULL, PROVIDER_PLACE_PERMANENT,
-         "provider-rejected-404", 0, "agent not found"},
+        {402, "{\"status\":\"error\",\"message\":\"no payment method\"}", NULL,
+         PROVIDER_PLACE_PERMANENT, "provider-rejected-402", 0, "payment"},
+        {404, "{\"status\":\"error\",\"message\":\"agent not found\"}", NULL,
+         PROVIDER_PLACE_PERMANENT, "provider-rejected-404", 0, "agent not found"},
         {422, "oops", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-422", 0, "oops"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        provider_place_result_t r;
-        provider_retell.call_response_parse(cases[i].status, cases[i].body, strlen(cases[i].body),
-                                            cases[i].retry_after, &r);
-        if (r.outcome != cases[i].outcome || strcmp(r.ended_reason, cases[i].reason) != 0 ||
-            r.retry_after_ms != cases[i].retry_ms || !strstr(r.detail, cases[i].detail))
-            fail_msg("case %zu (%ld): outcome %d reason '%s' retry %lld detail '%s'", i,
-                     cases[i].status, r.outcome, r.ended_reason, (long long)r.retry_after_ms,
-                     r.detail);
-        if (r.outcome == PROVIDER_PLACE_OK)
-            assert_string_equal(r.provider_call_id, "call-1");
-    }
-    provider_place_result_t r;
-    provider_retell.call_response_parse(201, "{\"id\":\"vapi-shaped\"}", 20, NULL, &r);
-    assert_int_equal(r.outcome, PROVIDER_PLACE_OK);
-    assert_string_equal(r.provider_call_id, "");
-    assert_non_null(strstr(r.detail, "no call_id"));
+    test_place_cases(&provider_retell, cases, sizeof(cases) / sizeof(cases[0]));
+    test_place_id(&provider_retell, "{\"call_id\":\"call-1\"}", "call-1",
+                  "{\"id\":\"vapi-shaped\"}", "no call_id");
 }
 
 /* ---- get-call ---- */
@@ -484,18 +428,8 @@ static void test_call_lookup(void **state)
 {
     (void)state;
     char err[256];
-    provider_request_t req;
-    assert_int_equal(
-        provider_retell.call_lookup_build(&conf, "Jabr9TXY_1-a", &req, err, sizeof(err)), OD_OK);
-    assert_string_equal(req.method, "GET");
-    assert_string_equal(req.url, "http://127.0.0.1:8900/v2/get-call/Jabr9TXY_1-a");
-    assert_null(req.body);
-    assert_string_equal(req.headers[0], "Authorization: Bearer key_0123456789abcdef");
-    provider_request_clear(&req);
-    assert_int_equal(provider_retell.call_lookup_build(&conf, "../x", &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_int_equal(provider_retell.call_lookup_build(&conf, "", &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
+    test_lookup_build(&provider_retell, &conf, "Jabr9TXY_1-a",
+                      "http://127.0.0.1:8900/v2/get-call/Jabr9TXY_1-a");
 
     provider_lookup_t kind;
     provider_msg_t m;

@@ -57,6 +57,20 @@ static inline void test_job_fill(dialjob_t *job, dialjob_variable_t *vars,
     job->issued_at_us = 1772949500000000LL;
 }
 
+/* r is the result of reason: status, answered_by (-1: not known),
+ * permanent, and whether the reason is in the provider's table. */
+static inline void test_result_is(const provider_result_t *r, const char *reason,
+                                  model_call_status_t status, int answered_by, bool permanent,
+                                  bool known)
+{
+    if (r->status != status || r->permanent != permanent || r->reason_known != known ||
+        r->answered_known != (answered_by >= 0) ||
+        (answered_by >= 0 && (int)r->answered_by != answered_by))
+        fail_msg("%s: status %d permanent %d known %d answered %d/%d", reason, r->status,
+                 r->permanent, r->reason_known, r->answered_known, r->answered_by);
+    assert_string_equal(r->ended_reason, reason);
+}
+
 /* One create-call answer and how it must be classified. */
 typedef struct test_place_case {
     long status;

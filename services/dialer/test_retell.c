@@ -85,12 +85,8 @@ static void test_reason_table(void **state)
         provider_result_t r;
         memset(&r, 0, sizeof(r));
         provider_retell_reason_map(cases[i].reason, cases[i].answered, cases[i].in_voicemail, &r);
-        if (r.status != cases[i].status || r.permanent != cases[i].permanent ||
-            r.reason_known != cases[i].known || r.answered_known != (cases[i].answered_by >= 0) ||
-            (cases[i].answered_by >= 0 && (int)r.answered_by != cases[i].answered_by))
-            fail_msg("%s: status %d permanent %d known %d answered %d/%d", cases[i].reason,
-                     r.status, r.permanent, r.reason_known, r.answered_known, r.answered_by);
-        assert_string_equal(r.ended_reason, cases[i].reason);
+        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
+                       cases[i].permanent, cases[i].known);
     }
     provider_result_t r;
     memset(&r, 0, sizeof(r));

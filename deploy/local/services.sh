@@ -16,6 +16,9 @@
 #
 #   svc_start NAME      voice-sim | ingress | api | importer | notifier | scheduler-N | dialer-N
 #
+# The simulator speaks both providers' APIs and every dialer serves both
+# (an assistant's "provider" picks); Retell's webhooks go to
+# /webhooks/retell, signed with the same key.
 # The ingress (HAProxy) is the deployment's one webhook URL, as a load
 # balancer is in production: every dialer gives it to the provider, and it
 # forwards each webhook to a live dialer (health-checked; a request that
@@ -63,12 +66,13 @@ svc_port() {
     esac
 }
 
-# The URL dialer $1 gives the provider for its calls' webhooks.
+# The URL dialer $1 gives provider $2 (default vapi) for its calls' webhooks.
 svc_webhook_url() {
+    local provider=${2:-vapi}
     if [ "${SVC_INGRESS:-1}" = 1 ]; then
-        echo "http://127.0.0.1:$(svc_port ingress)/webhooks/vapi"
+        echo "http://127.0.0.1:$(svc_port ingress)/webhooks/$provider"
     else
-        echo "http://127.0.0.1:$(svc_port "$1")/webhooks/vapi"
+        echo "http://127.0.0.1:$(svc_port "$1")/webhooks/$provider"
     fi
 }
 
@@ -83,6 +87,7 @@ svc_start() {
         voice-sim)
             set -- "$BUILD/tools/voice-sim/outdial-voice-sim" --host 127.0.0.1 --port "$port" \
                 --webhook-url "$(svc_webhook_url dialer-1)" \
+                --retell-webhook-url "$(svc_webhook_url dialer-1 retell)" \
                 --webhook-secret "$SVC_SECRET" --api-key "$SVC_SIM_KEY" --rules "$SIM_RULES" \
                 --log-file "$LOGS/sim-calls.jsonl"
             ;;
@@ -117,6 +122,8 @@ svc_start() {
                 OUTDIAL_DIALER_PROVIDER_API_KEY="$SVC_SIM_KEY" \
                 OUTDIAL_DIALER_WEBHOOK_URL="$(svc_webhook_url "$name")" \
                 OUTDIAL_DIALER_WEBHOOK_SECRET="$SVC_SECRET" \
+                OUTDIAL_RETELL_BASE_URL="http://127.0.0.1:$(svc_port voice-sim)" \
+                OUTDIAL_RETELL_API_KEY="$SVC_SIM_KEY" \
                 "$BUILD/services/dialer/outdial-dialer"
             ;;
         *) echo "svc_start: unknown service $name" >&2; return 1 ;;

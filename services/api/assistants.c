@@ -197,8 +197,11 @@ static bool schema_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *i
  * update: the current row). Answers 400 and returns false on a bad one. */
 static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_input_t *in)
 {
+    /* The providers the dialer serves (db/migrations/015 lists the same). */
+    static const char *const providers[] = {"vapi", "retell", NULL};
     static const char provider_message[] =
-        "provider must be \"vapi\" (the vapi-compatible provider API)";
+        "provider must be \"vapi\" (the Vapi-compatible API, the default) or \"retell\" "
+        "(Retell AI)";
     const char *timezone = NULL, *provider = NULL, *s = NULL;
     if (!jsonio_string_not_null(ctx, body, "name", API_TEXT_MAX, "name must be a non-empty string",
                                 &in->name) ||
@@ -221,7 +224,10 @@ static bool assistant_input_read(api_ctx_t *ctx, const json_t *body, assistant_i
     if (!outbound_read(ctx, body, in) ||
         !jsonio_string_not_null(ctx, body, "provider", 32, provider_message, &provider))
         return false;
-    if (provider && strcmp(provider, "vapi") != 0) {
+    bool known = !provider;
+    for (size_t i = 0; provider && providers[i]; i++)
+        known = known || strcmp(provider, providers[i]) == 0;
+    if (!known) {
         api_reply_error(ctx, 400, "invalid", "provider", "%s", provider_message);
         return false;
     }

@@ -44,6 +44,7 @@ typedef struct dial_call {
     provider_attempt_t attempt;
     char e164[PROVIDER_E164_MAX];
     char provider_call_id[PROVIDER_CALL_ID_MAX];
+    const provider_ops_t *ops; /* its provider (looked up with it); NULL: unknown */
     call_init_t init;
     bool posting;               /* the create-call request has not been answered */
     bool terminal_done;         /* the terminal event is acknowledged */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "xmalloc.h"
@@ -37,17 +36,6 @@ void dial_event_id(const char *attempt_id, const char *kind, char out[UUID_STR_L
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0], d[1],
              d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14],
              d[15]);
-}
-
-bool dial_secret_equal(const char *given, const char *expected)
-{
-    unsigned char g[32], e[32];
-    /* Hashing first makes the comparison independent of both lengths; the
-     * digests are then compared without an early exit. */
-    sha256(given ? given : "", given ? strlen(given) : 0, g);
-    sha256(expected ? expected : "", expected ? strlen(expected) : 0, e);
-    bool same = CRYPTO_memcmp(g, e, sizeof(g)) == 0;
-    return same && given && expected && *expected;
 }
 
 Outdial__V1__CallStatus dial_status_to_proto(model_call_status_t status)

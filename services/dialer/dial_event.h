@@ -63,11 +63,6 @@ void dial_event_clear(dial_event_t *e);
 /* The event id of (attempt_id, kind), lower-case 8-4-4-4-12. */
 void dial_event_id(const char *attempt_id, const char *kind, char out[UUID_STR_LEN]);
 
-/* Whether given equals expected, in time that depends on neither's content
- * nor given's length (both are hashed, then compared with CRYPTO_memcmp).
- * NULL or an empty expected never matches. */
-bool dial_secret_equal(const char *given, const char *expected);
-
 /* The attempt of a job. */
 void dial_attempt_from_job(const dialjob_t *job, provider_attempt_t *out);
 

@@ -45,8 +45,7 @@
 #define DIALER_POLL_MS 10
 
 struct dialer {
-    const dialer_config_t *cfg;        /* its clock is corrected through clock.clk */
-    const provider_ops_t *webhook_ops; /* the provider whose webhooks /webhooks/<name> takes */
+    const dialer_config_t *cfg; /* its clock is corrected through clock.clk */
     dialer_metrics_t m;
     call_table_t calls; /* shared with the webhook threads */
     publisher_t *pub;
@@ -65,7 +64,7 @@ struct dialer {
     reconcile_t rec;
     registry_t reg;
     clock_sync_t clock;
-    webhook_t hook; /* what the webhook threads use */
+    webhook_t hooks[DIALER_PROVIDERS_MAX]; /* per provider: what the webhook threads use */
 };
 
 /* ---- the loop ---- */
@@ -192,12 +191,10 @@ void dialer_ready(http_readiness_t *rd, void *arg)
 
 int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)
 {
-    return webhook_routes_add(&d->hook, srv, errbuf, errlen);
-}
-
-const char *dialer_provider_name(const dialer_t *d)
-{
-    return d->webhook_ops->name;
+    int rc = OD_OK;
+    for (size_t i = 0; !rc && i < d->cfg->n_providers; i++)
+        rc = webhook_routes_add(&d->hooks[i], srv, errbuf, errlen);
+    return rc;
 }
 
 /* Hands each part what it uses (once every client exists). */
@@ -214,7 +211,6 @@ static void parts_wire(dialer_t *d)
                                       .consumer = d->consumer,
                                       .m = &d->m});
     reconcile_init(&d->rec, &(reconcile_env_t){.cfg = cfg,
-                                               .ops = d->webhook_ops,
                                                .calls = &d->calls,
                                                .lines = &d->lines,
                                                .xfers = &d->xfers,
@@ -226,14 +222,16 @@ static void parts_wire(dialer_t *d)
                                              .calls = &d->calls,
                                              .lr = &d->lr,
                                              .calls_adopted = d->m.calls_adopted});
-    d->hook = (webhook_t){.cfg = cfg,
-                          .ops = d->webhook_ops,
-                          .calls = &d->calls,
-                          .pub = d->pub,
-                          .redis = d->hook_redis,
-                          .lines = &d->lines,
-                          .notes = &d->notes,
-                          .m = &d->m};
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        d->hooks[i] = (webhook_t){.cfg = cfg,
+                                  .ops = cfg->providers[i].ops,
+                                  .conf = &cfg->providers[i].conf,
+                                  .calls = &d->calls,
+                                  .pub = d->pub,
+                                  .redis = d->hook_redis,
+                                  .lines = &d->lines,
+                                  .notes = &d->notes,
+                                  .m = &d->m};
 }
 
 int dialer_new(dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, char *errbuf,
@@ -244,7 +242,6 @@ int dialer_new(dialer_config_t *cfg, metrics_registry_t *reg, dialer_t **out, ch
     d->cfg = cfg;
     d->clock.clk = &cfg->clk;
     d->clock.lr = &d->lr;
-    d->webhook_ops = &provider_vapi;
     call_table_init(&d->calls);
     note_queue_init(&d->notes, &d->xfers);
     line_locks_init(&d->lines, &d->lr);

@@ -52,12 +52,9 @@ int dialer_run(dialer_t *d, const atomic_bool *stop, char *errbuf, size_t errlen
  * consumer subscribed, or when Redis fails. */
 void dialer_ready(http_readiness_t *rd, void *arg);
 
-/* Adds POST /webhooks/<provider> (webhook.h) to srv, which must stop
- * before the dialer is freed. */
+/* Adds POST /webhooks/<provider> (webhook.h) for each provider served to
+ * srv, which must stop before the dialer is freed. */
 int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen) OD_WUR;
-
-/* The name of the provider whose webhooks the dialer takes ("vapi"). */
-const char *dialer_provider_name(const dialer_t *d);
 
 /* Flushes and frees everything. NULL is a no-op. */
 void dialer_free(dialer_t *d);

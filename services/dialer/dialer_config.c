@@ -19,29 +19,56 @@ static int url_check(const char *name, const char *url, char *errbuf, size_t err
     return OD_OK;
 }
 
+/* The provider's settings from its variables (provider_env_t); a provider
+ * whose key is not set is not served, unless it is required. */
+static int provider_load(dialer_config_t *cfg, const provider_ops_t *ops, char *errbuf,
+                         size_t errlen)
+{
+    const provider_env_t *env = &ops->env;
+    provider_conf_t conf = {0};
+    conf.api_key = config_get_str(env->api_key, NULL);
+    if (!conf.api_key || !*conf.api_key) {
+        if (env->required)
+            return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s is required", env->api_key);
+        return OD_OK;
+    }
+    if (cfg->n_providers == DIALER_PROVIDERS_MAX)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "more than %d providers",
+                       DIALER_PROVIDERS_MAX);
+    conf.base_url = config_get_str(env->base_url, env->base_url_default);
+    int rc = url_check(env->base_url, conf.base_url, errbuf, errlen);
+    if (!rc && env->webhook_url)
+        rc = config_get_required(env->webhook_url, &conf.webhook_url, errbuf, errlen);
+    if (!rc && env->webhook_url)
+        rc = url_check(env->webhook_url, conf.webhook_url, errbuf, errlen);
+    if (!rc && env->webhook_secret)
+        rc = config_get_required(env->webhook_secret, &conf.webhook_secret, errbuf, errlen);
+    if (!rc && env->webhook_secret && strlen(conf.webhook_secret) < DIALER_SECRET_MIN)
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: at least %d characters are required",
+                     env->webhook_secret, DIALER_SECRET_MIN);
+    if (!rc)
+        cfg->providers[cfg->n_providers++] = (dialer_provider_t){.ops = ops, .conf = conf};
+    return rc;
+}
+
+const dialer_provider_t *dialer_config_provider(const dialer_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_providers; i++)
+        if (strcmp(cfg->providers[i].ops->name, name) == 0)
+            return &cfg->providers[i];
+    return NULL;
+}
+
 int dialer_config_load(dialer_config_t *cfg, char *errbuf, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
     int rc = od_clock_from_env(&cfg->clk, errbuf, errlen);
     if (rc)
         return rc;
-    cfg->provider.base_url = config_get_str("OUTDIAL_DIALER_PROVIDER_URL", "https://api.vapi.ai");
-    rc = url_check("OUTDIAL_DIALER_PROVIDER_URL", cfg->provider.base_url, errbuf, errlen);
-    if (!rc)
-        rc = config_get_required("OUTDIAL_DIALER_PROVIDER_API_KEY", &cfg->provider.api_key, errbuf,
-                                 errlen);
-    if (!rc)
-        rc = config_get_required("OUTDIAL_DIALER_WEBHOOK_URL", &cfg->provider.webhook_url, errbuf,
-                                 errlen);
-    if (!rc)
-        rc = url_check("OUTDIAL_DIALER_WEBHOOK_URL", cfg->provider.webhook_url, errbuf, errlen);
-    if (!rc)
-        rc = config_get_required("OUTDIAL_DIALER_WEBHOOK_SECRET", &cfg->provider.webhook_secret,
-                                 errbuf, errlen);
-    if (!rc && strlen(cfg->provider.webhook_secret) < DIALER_SECRET_MIN)
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                     "OUTDIAL_DIALER_WEBHOOK_SECRET: at least %d characters are required",
-                     DIALER_SECRET_MIN);
+    for (size_t i = 0; !rc && provider_all[i]; i++)
+        rc = provider_load(cfg, provider_all[i], errbuf, errlen);
+    if (!rc && cfg->n_providers == 0)
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "no voice provider has an API key set");
     if (!rc)
         rc = rkeys_prefix_from_env(&cfg->redis_prefix, errbuf, errlen);
     if (!rc)

@@ -14,10 +14,18 @@
 #include "topics.h"
 
 #define DIALER_INSTANCE_ID_MAX 96
+#define DIALER_PROVIDERS_MAX   8
+
+/* A provider this dialer serves, with its deployment's settings. */
+typedef struct dialer_provider {
+    const provider_ops_t *ops;
+    provider_conf_t conf; /* strings point into the environment */
+} dialer_provider_t;
 
 typedef struct dialer_config {
     od_clock_t clk;
-    provider_conf_t provider;                 /* strings point into the environment */
+    dialer_provider_t providers[DIALER_PROVIDERS_MAX]; /* those whose key is set */
+    size_t n_providers;
     char instance_id[DIALER_INSTANCE_ID_MAX]; /* the attempt key's value */
     const char *redis_prefix;
     char jobs_topic[TOPIC_NAME_MAX + 1];
@@ -42,5 +50,9 @@ typedef struct dialer_config {
 
 /* Reads every setting; OD_ERR_INVALID with a message naming the variable. */
 int dialer_config_load(dialer_config_t *cfg, char *errbuf, size_t errlen) OD_WUR;
+
+/* The provider named name (a DialJob.provider) if this dialer serves it,
+ * else NULL. */
+const dialer_provider_t *dialer_config_provider(const dialer_config_t *cfg, const char *name);
 
 #endif

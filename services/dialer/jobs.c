@@ -45,6 +45,7 @@ struct dial_job {
     dialjob_t *dj; /* NULL when undecodable */
     provider_attempt_t attempt;
     const provider_ops_t *ops;
+    const provider_conf_t *conf; /* ops' settings in this deployment */
     job_stage_t stage;
     check_state_t cst;
     char line_key[RKEYS_KEY_MAX];
@@ -310,8 +311,7 @@ static void job_post(jobs_t *js, dial_job_t *job)
     x->ops = job->ops;
     x->send_before_us = send_before;
     x->clk = &js->env.cfg->clk;
-    int rc =
-        job->ops->call_request_build(&js->env.cfg->provider, job->dj, &x->req, err, sizeof(err));
+    int rc = job->ops->call_request_build(job->conf, job->dj, &x->req, err, sizeof(err));
     if (rc) {
         xfer_free(x);
         metrics_counter_add(js->env.m->provider_errors[DIALER_PERR_PERMANENT], 1);
@@ -450,6 +450,7 @@ static void job_check(jobs_t *js, dial_job_t *job)
     }
     c = call_table_add(js->env.calls, &job->attempt);
     snprintf(c->e164, sizeof(c->e164), "%s", job->dj->e164);
+    c->ops = job->ops;
     c->posting = true;
     c->reconcile_after_us = job->max_call_us + js->env.cfg->reconcile_margin_ms * 1000;
     c->lock_held = true;
@@ -482,8 +483,8 @@ void jobs_take(jobs_t *js, rd_kafka_message_t *msg)
         return;
     }
     dial_attempt_from_job(job->dj, &job->attempt);
-    job->ops = provider_find(job->dj->provider);
-    if (!job->ops) {
+    const dialer_provider_t *provider = dialer_config_provider(js->env.cfg, job->dj->provider);
+    if (!provider) {
         metrics_counter_add(js->env.m->provider_errors[DIALER_PERR_TRANSIENT], 1);
         char detail[160];
         snprintf(detail, sizeof(detail), "provider '%.40s' is not served by this dialer",
@@ -491,6 +492,8 @@ void jobs_take(jobs_t *js, rd_kafka_message_t *msg)
         job_fail(js, job, DIAL_KIND_END, false, "provider-unsupported", detail, false);
         return;
     }
+    job->ops = provider->ops;
+    job->conf = &provider->conf;
     int64_t max_call_s = job->dj->max_call_duration_s ? job->dj->max_call_duration_s
                                                       : js->env.cfg->default_max_call_s;
     job->max_call_us = od_clock_real_duration_us(&js->env.cfg->clk, max_call_s * OD_USEC_PER_SEC);
@@ -650,9 +653,8 @@ void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc)
     case PROVIDER_PLACE_TRANSIENT:
         metrics_counter_add(js->env.m->provider_errors[DIALER_PERR_TRANSIENT], 1);
         if (strcmp(res.ended_reason, "provider-unauthorized") == 0)
-            log_error("create_call",
-                      "the provider refused our key (%s): check OUTDIAL_DIALER_PROVIDER_API_KEY",
-                      res.detail);
+            log_error("create_call", "the provider refused our key (%s): check %s", res.detail,
+                      job->ops->env.api_key);
         job_fail(js, job, DIAL_KIND_END, false, res.ended_reason, res.detail, true);
         return;
     case PROVIDER_PLACE_PERMANENT:

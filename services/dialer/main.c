@@ -91,11 +91,12 @@ int main(void)
         dialer_webhook_routes_add(d, http, err, sizeof(err)) ||
         http_server_start(http, err, sizeof(err)))
         goto fail;
-    log_info("startup",
-             "dialer %s: webhooks on port %d (POST /webhooks/%s), provider %s, "
-             "clock x%g",
-             cfg.instance_id, http_server_port(http), dialer_provider_name(d),
-             cfg.provider.base_url, cfg.clk.scale);
+    log_info("startup", "dialer %s: webhooks on port %d, clock x%g", cfg.instance_id,
+             http_server_port(http), cfg.clk.scale);
+    for (size_t i = 0; i < cfg.n_providers; i++)
+        log_info("startup", "provider %s at %s: webhooks on POST /webhooks/%s",
+                 cfg.providers[i].ops->name, cfg.providers[i].conf.base_url,
+                 cfg.providers[i].ops->name);
 
     if (dialer_run(d, &stop_requested, err, sizeof(err)))
         goto fail;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "err.h"
 #include "model.h"
@@ -30,13 +32,14 @@
 #define PROVIDER_HEADERS_MAX 4
 #define PROVIDER_TYPE_MAX    48
 
-/* What the dialer's deployment tells every provider. Borrowed strings. */
+/* What the dialer's deployment tells one provider (each provider has its
+ * own). Borrowed strings. */
 typedef struct provider_conf {
     const char
         *base_url; /* "https://api.vapi.ai", "http://127.0.0.1:8900"; no trailing '/' needed */
-    const char *api_key;        /* the bearer key */
+    const char *api_key;        /* the bearer key (Retell also signs its webhooks with it) */
     const char *webhook_url;    /* where the provider must send this deployment's webhooks */
-    const char *webhook_secret; /* the shared secret the provider sends back with each */
+    const char *webhook_secret; /* the shared secret the provider sends back with each (Vapi) */
 } provider_conf_t;
 
 /* One HTTP request to make. Everything owned; free with provider_request_clear(). */
@@ -123,9 +126,29 @@ typedef enum provider_lookup {
     PROVIDER_LOOKUP_RETRY,     /* the provider failed (5xx, 429): ask again later */
 } provider_lookup_t;
 
+/* The environment variables that configure a provider (names, not values:
+ * the dialer reads them, docs/dialer.md lists them). */
+typedef struct provider_env {
+    const char *base_url;         /* variable naming the API base URL */
+    const char *base_url_default; /* the provider's public API */
+    const char *api_key;          /* variable holding the bearer key */
+    const char *webhook_url;      /* variable; NULL: the provider takes no per-call URL */
+    const char *webhook_secret;   /* variable; NULL: webhooks are signed with the key */
+    bool required;                /* the dialer refuses to start without the key */
+} provider_env_t;
+
 typedef struct provider_ops {
-    const char *name;          /* the DialJob.provider value it serves ("vapi") */
-    const char *secret_header; /* the webhook header carrying the shared secret */
+    const char *name;        /* the DialJob.provider value it serves ("vapi"), and the
+                                webhook path /webhooks/<name> */
+    const char *auth_header; /* the webhook header that proves its origin */
+    provider_env_t env;
+
+    /* Whether a webhook is the provider's: auth is the auth_header's value
+     * (NULL when absent), body the raw bytes, now_ms the real time (for a
+     * signature's age). OD_OK, or OD_ERR_INVALID with the reason (never the
+     * secret) in errbuf. Checked before anything in the body is read. */
+    int (*webhook_verify)(const provider_conf_t *conf, const char *auth, const char *body,
+                          size_t len, int64_t now_ms, char *errbuf, size_t errlen);
 
     /* The create-call request for job. OD_ERR_INVALID when the job cannot be
      * expressed (the caller publishes a permanent failure). */
@@ -159,14 +182,96 @@ typedef struct provider_ops {
 const provider_ops_t *provider_find(const char *name);
 
 extern const provider_ops_t provider_vapi;
+extern const provider_ops_t provider_retell;
+
+/* The providers, NULL-terminated, in a stable order. */
+extern const provider_ops_t *const provider_all[];
 
 /* Vapi's endedReason → call result (docs/provider-protocol.md, section 4).
  * answered: the call had a startedAt. Fills status, answered_by,
  * answered_known, permanent and reason_known of out; copies reason. */
 void provider_vapi_ended_reason_map(const char *reason, bool answered, provider_result_t *out);
 
+/* Retell's disconnection_reason → call result (docs/provider-protocol.md,
+ * section 9). answered: the call connected (a start_timestamp, and a
+ * call_status other than not_connected); in_voicemail:
+ * call_analysis.in_voicemail was true. Fills the same fields as
+ * provider_vapi_ended_reason_map(). */
+void provider_retell_reason_map(const char *reason, bool answered, bool in_voicemail,
+                                provider_result_t *out);
+
+/* The x-retell-signature value for body at time ts_ms, signed with key:
+ * "v=<ts_ms>,d=<hex HMAC-SHA256(key, body || decimal ts_ms)>". out holds
+ * PROVIDER_SIGNATURE_MAX bytes. */
+#define PROVIDER_SIGNATURE_MAX 96
+void provider_retell_signature(const char *key, const char *body, size_t len, int64_t ts_ms,
+                               char out[PROVIDER_SIGNATURE_MAX]);
+
 /* Dollars as the provider reports them (0.18) → minor units (18), rounded
  * to the nearest cent; negative or non-finite → 0. */
 int64_t provider_cost_minor(double dollars);
+
+/* ---- shared by the provider files (provider.c); pure ---- */
+
+/* base + path with base's trailing '/' removed. Caller frees. */
+char *provider_url_join(const char *base, const char *path);
+
+/* Adds "Authorization: Bearer <api key>". */
+void provider_header_bearer(const provider_conf_t *conf, provider_request_t *out);
+
+/* Makes out a POST of body (a JSON value, stolen) to base + path, with the
+ * bearer key. OD_ERR_INVALID when body cannot be encoded (a string that is
+ * not UTF-8). */
+int provider_request_post_json(const provider_conf_t *conf, const char *path, json_t *body,
+                               provider_request_t *out, char *errbuf, size_t errlen) OD_WUR;
+
+/* Makes out a GET of base + prefix + provider_call_id; OD_ERR_INVALID for
+ * an empty id or one with characters a URL path cannot hold. */
+int provider_request_get_call(const provider_conf_t *conf, const char *prefix,
+                              const char *provider_call_id, provider_request_t *out, char *errbuf,
+                              size_t errlen) OD_WUR;
+
+/* Classifies a create-call answer: 200/201 placed, with the call id read
+ * from the body's id_key ("id", "call_id"; said in detail when absent);
+ * 429 rate-limited, 401/403 a key problem (transient), 408/5xx transient,
+ * other 4xx permanent, with the provider's error message ("message", or the
+ * body's start) in detail. */
+void provider_place_parse(long status, const char *body, size_t len, const char *retry_after,
+                          const char *id_key, provider_place_result_t *out);
+
+/* Parses body as JSON into *out (a value the caller json_decref()s).
+ * OD_ERR_INVALID, naming where it is broken, for a body that is not JSON. */
+int provider_json_load(const char *body, size_t len, json_t **out, char *errbuf,
+                       size_t errlen) OD_WUR;
+
+/* Reads a call object into a REPORT (the attempt, number and result). */
+typedef int (*provider_report_fn)(const json_t *call, provider_msg_t *out, char *errbuf,
+                                  size_t errlen);
+
+/* Classifies a lookup answer (call_lookup_parse's contract): 404 not found;
+ * other than 200: retry; a 200 whose status_key property final() accepts is
+ * ENDED with out a "call-lookup" REPORT filled by report; otherwise
+ * RUNNING. */
+int provider_lookup_parse(long status, const char *body, size_t len, const char *status_key,
+                          bool (*final)(const char *status), provider_report_fn report,
+                          provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
+                          size_t errlen) OD_WUR;
+
+/* The attempt from the metadata object the dialer sent (UUIDs under
+ * snake_case or camelCase names, attempt_number as an integer or a string).
+ * where names the object in messages ("message.call.metadata"). */
+int provider_attempt_from_metadata(const json_t *meta, const char *where, provider_attempt_t *out,
+                                   char *errbuf, size_t errlen) OD_WUR;
+
+/* The metadata object the dialer sends with every call (attempt, lead,
+ * campaign, account ids and the attempt number). Caller json_decref()s. */
+json_t *provider_metadata_of_job(const dialjob_t *job);
+
+/* The compact text (keys sorted) of obj when it is a JSON object, else
+ * NULL. Caller frees. */
+char *provider_json_object_text(const json_t *obj);
+
+/* dst = src (or "" for NULL), truncated to len. */
+void provider_copy(char *dst, size_t len, const char *src);
 
 #endif

@@ -18,12 +18,9 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "hmac.h"
 #include "provider.h"
 #include "xmalloc.h"
-
-/* Retry-After beyond this is not honoured as given: a create-call request
- * is retried within the job's window or not at all. */
-#define VAPI_RETRY_AFTER_MAX_MS 60000
 
 /* ---- endedReason ---- */
 
@@ -155,11 +152,6 @@ static const char *jstr(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-static void copy(char *dst, size_t len, const char *src)
-{
-    snprintf(dst, len, "%s", src ? src : "");
-}
-
 /* An RFC 3339 time property, 0 when absent or unparseable. */
 static int64_t jtime(const json_t *obj, const char *key)
 {
@@ -177,26 +169,6 @@ static json_t *either(const json_t *msg, const json_t *call, const char *key)
     return v ? v : json_object_get(call, key);
 }
 
-/* A UUID from metadata under its snake_case or camelCase name. */
-static int meta_uuid(const json_t *meta, const char *snake, const char *camel, char *out,
-                     char *errbuf, size_t errlen)
-{
-    const json_t *v = json_object_get(meta, snake);
-    if (!v)
-        v = json_object_get(meta, camel);
-    const char *s = json_string_value(v);
-    if (!s)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.call.metadata.%s is missing",
-                       snake);
-    if (!uuid_str_valid(s))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "message.call.metadata.%s is not a UUID (got '%.40s')", snake, s);
-    for (size_t i = 0; i < UUID_STR_LEN - 1; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[UUID_STR_LEN - 1] = '\0';
-    return OD_OK;
-}
-
 /* call.id and call.metadata → msg. */
 static int attempt_from_call(const json_t *call, provider_msg_t *msg, char *errbuf, size_t errlen)
 {
@@ -205,35 +177,9 @@ static int attempt_from_call(const json_t *call, provider_msg_t *msg, char *errb
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.call.id is missing");
     if (strlen(id) >= sizeof(msg->provider_call_id))
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.call.id is too long");
-    copy(msg->provider_call_id, sizeof(msg->provider_call_id), id);
-    const json_t *meta = json_object_get(call, "metadata");
-    if (!json_is_object(meta))
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "message.call.metadata is missing: not a call placed by outdial");
-    provider_attempt_t *a = &msg->attempt;
-    int rc = meta_uuid(meta, "attempt_id", "attemptId", a->attempt_id, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = meta_uuid(meta, "lead_id", "leadId", a->lead_id, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = meta_uuid(meta, "campaign_id", "campaignId", a->campaign_id, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = meta_uuid(meta, "account_id", "accountId", a->account_id, errbuf, errlen);
-    if (rc)
-        return rc;
-    const json_t *n = json_object_get(meta, "attempt_number");
-    if (!n)
-        n = json_object_get(meta, "attemptNumber");
-    json_int_t number = 0;
-    if (json_is_integer(n))
-        number = json_integer_value(n);
-    else if (json_is_string(n))
-        number = strtoll(json_string_value(n), NULL, 10);
-    if (number < 0 || number > CODEC_ATTEMPT_NUMBER_MAX)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "message.call.metadata.attempt_number is not in 1..%d",
-                       CODEC_ATTEMPT_NUMBER_MAX);
-    a->attempt_number = (uint32_t)number;
-    return OD_OK;
+    provider_copy(msg->provider_call_id, sizeof(msg->provider_call_id), id);
+    return provider_attempt_from_metadata(json_object_get(call, "metadata"),
+                                          "message.call.metadata", &msg->attempt, errbuf, errlen);
 }
 
 static void customer_number(const json_t *msg, const json_t *call, provider_msg_t *out)
@@ -242,7 +188,7 @@ static void customer_number(const json_t *msg, const json_t *call, provider_msg_
     if (!n)
         n = jstr(json_object_get(call, "customer"), "number");
     if (n && strlen(n) < sizeof(out->e164))
-        copy(out->e164, sizeof(out->e164), n);
+        provider_copy(out->e164, sizeof(out->e164), n);
 }
 
 /* The terminal result from a report (msg) or a call object (msg NULL). */
@@ -272,32 +218,13 @@ static void result_from(const json_t *msg, const json_t *call, provider_msg_t *o
     const json_t *cost = either(msg, call, "cost");
     r->cost_minor = json_is_number(cost) ? provider_cost_minor(json_number_value(cost)) : 0;
     const json_t *analysis = either(msg, call, "analysis");
-    const json_t *data = json_object_get(analysis, "structuredData");
-    if (json_is_object(data)) {
-        char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
-        if (text) {
-            r->post_call_variables_json = xstrdup(text);
-            free(text);
-        }
-    }
+    r->post_call_variables_json =
+        provider_json_object_text(json_object_get(analysis, "structuredData"));
     if (!out->occurred_at_us)
         out->occurred_at_us = ended;
 }
 
 /* ---- the ops ---- */
-
-static char *url_join(const char *base, const char *path)
-{
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
-        n--;
-    return xasprintf("%.*s%s", (int)n, base, path);
-}
-
-static void bearer(const provider_conf_t *conf, provider_request_t *out)
-{
-    out->headers[out->n_headers++] = xasprintf("Authorization: Bearer %s", conf->api_key);
-}
 
 static int vapi_call_request_build(const provider_conf_t *conf, const dialjob_t *job,
                                    provider_request_t *out, char *errbuf, size_t errlen)
@@ -328,95 +255,24 @@ static int vapi_call_request_build(const provider_conf_t *conf, const dialjob_t 
         json_object_set_new(overrides, "maxDurationSeconds",
                             json_integer((json_int_t)job->max_call_duration_s));
     json_object_set_new(body, "assistantOverrides", overrides);
-    json_object_set_new(body, "metadata",
-                        json_pack("{s:s, s:s, s:s, s:s, s:i}", "attempt_id", job->attempt_id,
-                                  "lead_id", job->lead_id, "campaign_id", job->campaign_id,
-                                  "account_id", job->account_id, "attempt_number",
-                                  (int)job->attempt_number));
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!text) /* a variable that is not UTF-8; the codec refuses those, so a bug */
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the create-call body cannot be encoded");
-    out->method = "POST";
-    out->url = url_join(conf->base_url, "/call");
-    out->body = xstrdup(text);
-    out->body_len = strlen(text);
-    free(text);
-    bearer(conf, out);
-    out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
-    return OD_OK;
-}
-
-/* The provider's error message: a string, or the first of an array. */
-static void error_message(const char *body, size_t len, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-    const json_t *m = json_object_get(root, "message");
-    if (json_is_array(m))
-        m = json_array_get(m, 0);
-    if (json_is_string(m))
-        copy(out, outlen, json_string_value(m));
-    else if (body && len)
-        snprintf(out, outlen, "%.*s", (int)(len > 200 ? 200 : len), body);
-    json_decref(root);
-}
-
-static int64_t retry_after_ms(const char *value)
-{
-    if (!value)
-        return 0;
-    char *end = NULL;
-    double s = strtod(value, &end);
-    if (end == value || !isfinite(s) || s < 0)
-        return 0; /* an HTTP date: not worth parsing for a few seconds of back-off */
-    double ms = s * 1000.0;
-    return ms > VAPI_RETRY_AFTER_MAX_MS ? VAPI_RETRY_AFTER_MAX_MS : (int64_t)ms;
+    json_object_set_new(body, "metadata", provider_metadata_of_job(job));
+    return provider_request_post_json(conf, "/call", body, out, errbuf, errlen);
 }
 
 static void vapi_call_response_parse(long status, const char *body, size_t len,
                                      const char *retry_after, provider_place_result_t *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (status == 200 || status == 201) {
-        json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-        copy(out->provider_call_id, sizeof(out->provider_call_id), jstr(root, "id"));
-        json_decref(root);
-        out->outcome = PROVIDER_PLACE_OK;
-        if (!out->provider_call_id[0])
-            copy(out->detail, sizeof(out->detail), "the answer carries no call id");
-        return;
-    }
-    error_message(body, len, out->detail, sizeof(out->detail));
-    out->retry_after_ms = retry_after_ms(retry_after);
-    if (status == 429) {
-        out->outcome = PROVIDER_PLACE_RATE_LIMITED;
-        copy(out->ended_reason, sizeof(out->ended_reason), "provider-rate-limited");
-    } else if (status == 401 || status == 403) {
-        /* Our key is wrong: a configuration error, not the lead's fault. */
-        out->outcome = PROVIDER_PLACE_TRANSIENT;
-        copy(out->ended_reason, sizeof(out->ended_reason), "provider-unauthorized");
-    } else if (status == 408 || status >= 500 || status < 400) {
-        out->outcome = PROVIDER_PLACE_TRANSIENT;
-        snprintf(out->ended_reason, sizeof(out->ended_reason), "provider-http-%ld", status);
-    } else {
-        /* 400 (invalid number, bad body), 404, 422: the same request will
-         * always be refused. */
-        out->outcome = PROVIDER_PLACE_PERMANENT;
-        snprintf(out->ended_reason, sizeof(out->ended_reason), "provider-rejected-%ld", status);
-    }
+    provider_place_parse(status, body, len, retry_after, "id", out);
 }
 
 static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
                               size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    int rc = OD_OK;
-    if (!root)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body is not JSON: %s (line %d)",
-                       jerr.text, jerr.line);
+    json_t *root = NULL;
+    int rc = provider_json_load(body, len, &root, errbuf, errlen);
+    if (rc)
+        return rc;
     const json_t *msg = json_object_get(root, "message");
     if (!json_is_object(msg)) {
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"message\" object");
@@ -427,7 +283,7 @@ static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out,
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "message.type is missing");
         goto out;
     }
-    copy(out->type, sizeof(out->type), type);
+    provider_copy(out->type, sizeof(out->type), type);
     bool status_update = strcmp(type, "status-update") == 0;
     bool report = strcmp(type, "end-of-call-report") == 0;
     if (!status_update && !report) {
@@ -476,19 +332,21 @@ out:
 static int vapi_call_lookup_build(const provider_conf_t *conf, const char *provider_call_id,
                                   provider_request_t *out, char *errbuf, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    for (const char *p = provider_call_id; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                           "provider call id '%.40s' has characters a URL path cannot hold",
-                           provider_call_id);
-    if (!*provider_call_id)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "no provider call id to look up");
-    char path[PROVIDER_CALL_ID_MAX + 8];
-    snprintf(path, sizeof(path), "/call/%s", provider_call_id);
-    out->method = "GET";
-    out->url = url_join(conf->base_url, path);
-    bearer(conf, out);
+    return provider_request_get_call(conf, "/call/", provider_call_id, out, errbuf, errlen);
+}
+
+static bool vapi_status_final(const char *status)
+{
+    return strcmp(status, "ended") == 0;
+}
+
+static int vapi_report(const json_t *call, provider_msg_t *out, char *errbuf, size_t errlen)
+{
+    int rc = attempt_from_call(call, out, errbuf, errlen);
+    if (rc)
+        return rc;
+    customer_number(NULL, call, out);
+    result_from(NULL, call, out);
     return OD_OK;
 }
 
@@ -496,45 +354,33 @@ static int vapi_call_lookup_parse(long status, const char *body, size_t len,
                                   provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
                                   size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    if (status == 404) {
-        *kind = PROVIDER_LOOKUP_NOT_FOUND;
-        return OD_OK;
-    }
-    if (status != 200) {
-        *kind = PROVIDER_LOOKUP_RETRY;
-        return OD_OK;
-    }
-    json_error_t jerr;
-    json_t *call = json_loadb(body, len, 0, &jerr);
-    int rc = OD_OK;
-    if (!json_is_object(call)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the call object is not a JSON object");
-        goto out;
-    }
-    const char *st = jstr(call, "status");
-    if (!st || strcmp(st, "ended") != 0) {
-        *kind = PROVIDER_LOOKUP_RUNNING;
-        goto out;
-    }
-    rc = attempt_from_call(call, out, errbuf, errlen);
-    if (rc)
-        goto out;
-    copy(out->type, sizeof(out->type), "call-lookup");
-    customer_number(NULL, call, out);
-    out->kind = PROVIDER_MSG_REPORT;
-    result_from(NULL, call, out);
-    *kind = PROVIDER_LOOKUP_ENDED;
-out:
-    json_decref(call);
-    if (rc)
-        provider_msg_clear(out);
-    return rc;
+    return provider_lookup_parse(status, body, len, "status", vapi_status_final, vapi_report, kind,
+                                 out, errbuf, errlen);
+}
+
+/* Vapi sends back the shared secret we gave it with the call
+ * (assistantOverrides.server.secret). */
+static int vapi_webhook_verify(const provider_conf_t *conf, const char *auth, const char *body,
+                               size_t len, int64_t now_ms, char *errbuf, size_t errlen)
+{
+    (void)body;
+    (void)len;
+    (void)now_ms;
+    if (!hmac_secret_equal(auth, conf->webhook_secret))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "missing or wrong x-vapi-secret header");
+    return OD_OK;
 }
 
 const provider_ops_t provider_vapi = {
     .name = "vapi",
-    .secret_header = "x-vapi-secret",
+    .auth_header = "x-vapi-secret",
+    .env = {.base_url = "OUTDIAL_DIALER_PROVIDER_URL",
+            .base_url_default = "https://api.vapi.ai",
+            .api_key = "OUTDIAL_DIALER_PROVIDER_API_KEY",
+            .webhook_url = "OUTDIAL_DIALER_WEBHOOK_URL",
+            .webhook_secret = "OUTDIAL_DIALER_WEBHOOK_SECRET",
+            .required = true},
+    .webhook_verify = vapi_webhook_verify,
     .call_request_build = vapi_call_request_build,
     .call_response_parse = vapi_call_response_parse,
     .webhook_parse = vapi_webhook_parse,

@@ -6,11 +6,12 @@
 
 #include "provider.h"
 
+const provider_ops_t *const provider_all[] = {&provider_vapi, &provider_retell, NULL};
+
 const provider_ops_t *provider_find(const char *name)
 {
-    static const provider_ops_t *const all[] = {&provider_vapi, NULL};
-    for (size_t i = 0; name && all[i]; i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
+    for (size_t i = 0; name && provider_all[i]; i++)
+        if (strcmp(provider_all[i]->name, name) == 0)
+            return provider_all[i];
     return NULL;
 }

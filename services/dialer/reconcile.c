@@ -98,9 +98,9 @@ void reconcile_lookup_done(reconcile_t *r, const xfer_t *x, CURLcode crc)
         }
         if (!msg.result.reason_known)
             log_warn("ended_reason",
-                     "attempt %s: unknown endedReason '%s' taken as a transient "
+                     "attempt %s: unknown %s ended reason '%s' taken as a transient "
                      "failure",
-                     x->attempt_id, msg.result.ended_reason);
+                     x->attempt_id, x->ops->name, msg.result.ended_reason);
         provider_msg_clear(&msg);
     } else if (kind == PROVIDER_LOOKUP_NOT_FOUND) {
         pthread_mutex_lock(&e->calls->mu);
@@ -134,6 +134,7 @@ typedef struct sweep_item {
     char attempt_id[UUID_STR_LEN];
     char call_id[PROVIDER_CALL_ID_MAX];
     char e164[PROVIDER_E164_MAX];
+    const provider_ops_t *ops; /* NULL: unknown, looked up with the first provider */
     int64_t lease_ms;
     bool lookup;
     bool renew;
@@ -172,6 +173,7 @@ void reconcile_sweep(reconcile_t *r)
             snprintf(it->attempt_id, sizeof(it->attempt_id), "%s", c->attempt.attempt_id);
             snprintf(it->call_id, sizeof(it->call_id), "%s", c->provider_call_id);
             snprintf(it->e164, sizeof(it->e164), "%s", c->e164);
+            it->ops = c->ops;
             it->lease_ms = c->lock_lease_ms;
             it->renew = renew;
             it->lookup = lookup;
@@ -204,12 +206,17 @@ void reconcile_sweep(reconcile_t *r)
         if (it->lookup) {
             log_info("reconcile", "attempt %s: no end-of-call report; looking call %s up",
                      it->attempt_id, it->call_id);
+            const dialer_provider_t *p =
+                it->ops ? dialer_config_provider(e->cfg, it->ops->name) : &e->cfg->providers[0];
+            if (!p) { /* a call of a provider this dialer no longer serves */
+                lookup_later(e->calls, it->attempt_id, "its provider is not configured here");
+                continue;
+            }
             xfer_t *x = xcalloc(1, sizeof(*x));
             x->kind = XFER_LOOKUP;
-            x->ops = e->ops;
+            x->ops = p->ops;
             snprintf(x->attempt_id, sizeof(x->attempt_id), "%s", it->attempt_id);
-            if (x->ops->call_lookup_build(&e->cfg->provider, it->call_id, &x->req, err,
-                                          sizeof(err)) ||
+            if (x->ops->call_lookup_build(&p->conf, it->call_id, &x->req, err, sizeof(err)) ||
                 xfer_start(e->xfers, x, e->cfg->lookup_timeout_ms)) {
                 xfer_free(x);
                 lookup_later(e->calls, it->attempt_id, "the lookup request could not be made");

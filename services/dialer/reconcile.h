@@ -23,8 +23,7 @@
 #include "transfer.h"
 
 typedef struct reconcile_env {
-    const dialer_config_t *cfg;
-    const provider_ops_t *ops; /* the provider the calls are looked up with */
+    const dialer_config_t *cfg; /* its providers look the calls up */
     call_table_t *calls;
     loop_redis_t *lr;    /* line lock renewals */
     line_locks_t *lines; /* released once the terminal event is out */

@@ -130,6 +130,8 @@ static void registry_flush(registry_t *r, int64_t now)
         snprintf(e.provider_call_id, sizeof(e.provider_call_id), "%s", c->provider_call_id);
         snprintf(e.e164, sizeof(e.e164), "%s", c->e164);
         e.lease_ms = c->lock_lease_ms > 0 ? c->lock_lease_ms : 1;
+        if (c->ops)
+            snprintf(e.provider, sizeof(e.provider), "%s", c->ops->name);
         char err[256];
         if (registry_entry_format(&e, values[n], sizeof(values[n]), err, sizeof(err))) {
             log_warn("registry", "attempt %s: not registered: %s", add.ids[i], err);
@@ -176,6 +178,7 @@ static bool adopt(registry_t *r, const registry_entry_t *e, int64_t now)
         dial_call_t *c = call_table_add(r->env.calls, &e->attempt);
         snprintf(c->e164, sizeof(c->e164), "%s", e->e164);
         snprintf(c->provider_call_id, sizeof(c->provider_call_id), "%s", e->provider_call_id);
+        c->ops = provider_find(e->provider); /* NULL (version 1): the first provider's */
         c->init = CALL_INIT_DONE;
         c->initiated_real_us = now;
         /* Its placer is gone: nobody waits for the report any more. */

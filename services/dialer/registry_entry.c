@@ -10,8 +10,7 @@
 
 #include "uuid.h"
 
-#define ENTRY_VERSION "1"
-#define ENTRY_FIELDS  8
+#define ENTRY_FIELDS 8 /* of version 1; version 2 adds the provider */
 
 static int field_check(const char *name, const char *value, bool required, char *errbuf,
                        size_t errlen)
@@ -36,14 +35,17 @@ int registry_entry_format(const registry_entry_t *e, char *out, size_t outlen, c
         rc = field_check("campaign id", e->attempt.campaign_id, true, errbuf, errlen);
     if (!rc)
         rc = field_check("account id", e->attempt.account_id, true, errbuf, errlen);
+    if (!rc)
+        rc = field_check("provider", e->provider, false, errbuf, errlen);
     if (rc)
         return rc;
     if (e->lease_ms < 1)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: lease %" PRId64 " ms",
                        e->lease_ms);
-    int n = snprintf(out, outlen, ENTRY_VERSION "\t%s\t%s\t%s\t%s\t%s\t%" PRIu32 "\t%" PRId64,
-                     e->provider_call_id, e->e164, e->attempt.lead_id, e->attempt.campaign_id,
-                     e->attempt.account_id, e->attempt.attempt_number, e->lease_ms);
+    int n = snprintf(out, outlen, "%c\t%s\t%s\t%s\t%s\t%s\t%" PRIu32 "\t%" PRId64 "%s%s",
+                     e->provider[0] ? '2' : '1', e->provider_call_id, e->e164, e->attempt.lead_id,
+                     e->attempt.campaign_id, e->attempt.account_id, e->attempt.attempt_number,
+                     e->lease_ms, e->provider[0] ? "\t" : "", e->provider);
     if (n < 0 || (size_t)n >= outlen)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: longer than %zu bytes",
                        outlen - 1);
@@ -96,30 +98,30 @@ int registry_entry_parse(const char *attempt_id, const char *text, size_t len,
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "registry entry: the attempt id '%.40s' is not a UUID", attempt_id);
     snprintf(out->attempt.attempt_id, sizeof(out->attempt.attempt_id), "%s", attempt_id);
-    const char *f[ENTRY_FIELDS];
-    size_t flen[ENTRY_FIELDS];
+    const char *f[ENTRY_FIELDS + 1];
+    size_t flen[ENTRY_FIELDS + 1];
     size_t nf = 0;
     const char *p = text, *end = text + len;
     for (;;) {
         const char *tab = memchr(p, '\t', (size_t)(end - p));
         const char *stop = tab ? tab : end;
-        if (nf == ENTRY_FIELDS)
+        if (nf == ENTRY_FIELDS + 1)
             return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: more than %d fields",
-                           ENTRY_FIELDS);
+                           ENTRY_FIELDS + 1);
         f[nf] = p;
         flen[nf++] = (size_t)(stop - p);
         if (!tab)
             break;
         p = tab + 1;
     }
-    if (nf != ENTRY_FIELDS)
-        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %zu fields, not %d", nf,
-                       ENTRY_FIELDS);
-    if (flen[0] != 1 || f[0][0] != ENTRY_VERSION[0])
+    if (flen[0] != 1 || (f[0][0] != '1' && f[0][0] != '2'))
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
-                       "registry entry: unknown version '%.*s' (this dialer reads " ENTRY_VERSION
-                       ")",
+                       "registry entry: unknown version '%.*s' (this dialer reads 1 and 2)",
                        (int)(flen[0] > 8 ? 8 : flen[0]), f[0]);
+    size_t want = f[0][0] == '2' ? ENTRY_FIELDS + 1 : ENTRY_FIELDS;
+    if (nf != want)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "registry entry: %zu fields, not %zu", nf,
+                       want);
     if (memchr(text, '\0', len) || memchr(text, '\n', len))
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "registry entry: holds a NUL byte or a line break");
@@ -141,6 +143,9 @@ int registry_entry_parse(const char *attempt_id, const char *text, size_t len,
         rc = field_int("attempt number", f[6], flen[6], 0, UINT32_MAX, &number, errbuf, errlen);
     if (!rc)
         rc = field_int("lease", f[7], flen[7], 1, INT64_MAX / 1000, &out->lease_ms, errbuf, errlen);
+    if (!rc && want > ENTRY_FIELDS)
+        rc = field_copy("provider", f[8], flen[8], out->provider, sizeof(out->provider), errbuf,
+                        errlen);
     if (rc)
         return rc;
     out->attempt.attempt_number = (uint32_t)number;

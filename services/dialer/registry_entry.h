@@ -5,6 +5,10 @@
  * An entry is one line of tab-separated fields (no field holds a tab):
  *   1 <provider call id> <e164> <lead id> <campaign id> <account id>
  *     <attempt number> <line lease ms>
+ * or, naming the provider that placed the call (looked up with it):
+ *   2 <the same eight> <provider name>
+ * A version 1 entry (written before there were two providers) has no
+ * provider: the dialer's first one.
  */
 #ifndef OUTDIAL_DIALER_REGISTRY_ENTRY_H
 #define OUTDIAL_DIALER_REGISTRY_ENTRY_H
@@ -22,7 +26,8 @@ typedef struct registry_entry {
     provider_attempt_t attempt; /* attempt_id is the hash field, not in the text */
     char provider_call_id[PROVIDER_CALL_ID_MAX];
     char e164[PROVIDER_E164_MAX];
-    int64_t lease_ms; /* the line lock's lease, real ms */
+    int64_t lease_ms;                 /* the line lock's lease, real ms */
+    char provider[PROVIDER_TYPE_MAX]; /* "": unknown (version 1) */
 } registry_entry_t;
 
 /* Writes e's entry text into out. OD_ERR_INVALID (with the field named)

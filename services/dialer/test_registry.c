@@ -48,6 +48,17 @@ static void test_round_trip(void **state)
     assert_string_equal(back.provider_call_id, "call-77");
     assert_string_equal(back.e164, "+14155552671");
     assert_int_equal(back.lease_ms, 1500000);
+    assert_string_equal(back.provider, ""); /* version 1: the first provider's */
+
+    /* Version 2 names the provider that placed the call. */
+    snprintf(e.provider, sizeof(e.provider), "retell");
+    assert_int_equal(registry_entry_format(&e, text, sizeof(text), err, sizeof(err)), OD_OK);
+    assert_string_equal(text, "2\tcall-77\t+14155552671\t" LEAD "\t" CAMP "\t" ACCT
+                              "\t3\t1500000\tretell");
+    assert_int_equal(registry_entry_parse(ATTEMPT, text, strlen(text), &back, err, sizeof(err)),
+                     OD_OK);
+    assert_string_equal(back.provider, "retell");
+    assert_string_equal(back.provider_call_id, "call-77");
 }
 
 static void test_format_refuses(void **state)
@@ -82,10 +93,13 @@ static void test_parse_refuses(void **state)
         const char *says;
     } cases[] = {
         {"not-a-uuid", "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5", "attempt id"},
-        {ATTEMPT, "", "1 fields"},
-        {ATTEMPT, "2\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5", "unknown version"},
+        {ATTEMPT, "", "unknown version"},
+        {ATTEMPT, "3\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5", "unknown version"},
+        {ATTEMPT, "2\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5", "8 fields, not 9"},
+        {ATTEMPT, "2\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5\t", "provider is empty"},
+        {ATTEMPT, "2\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5\tvapi\tx", "more than 9"},
         {ATTEMPT, "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1", "7 fields"},
-        {ATTEMPT, "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5\tx", "more than 8"},
+        {ATTEMPT, "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5\tx", "9 fields, not 8"},
         {ATTEMPT, "1\t\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t5", "provider call id is empty"},
         {ATTEMPT, "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\tx\t5", "attempt number 'x'"},
         {ATTEMPT, "1\tc\t+1\t" LEAD "\t" CAMP "\t" ACCT "\t1\t0", "lease 0 is outside"},

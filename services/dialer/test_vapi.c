@@ -19,17 +19,10 @@
 #include "clock.h"
 #include "codec.h"
 #include "dial_event.h"
+#include "hmac.h"
 #include "provider.h"
 #include "test_main.h"
-
-#define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
-#define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
-#define CAMP    "6f1c0b5e-3333-4aaa-8bbb-000000000003"
-#define ACCT    "6f1c0b5e-4444-4aaa-8bbb-000000000004"
-
-#define META                                                                                       \
-    "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"lead_id\":\"" LEAD                             \
-    "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":2}"
+#include "test_provider.h"
 
 static const provider_conf_t conf = {
     .base_url = "http://127.0.0.1:8900/",
@@ -106,12 +99,8 @@ static void test_ended_reason_table(void **state)
         provider_result_t r;
         memset(&r, 0, sizeof(r));
         provider_vapi_ended_reason_map(cases[i].reason, cases[i].answered, &r);
-        if (r.status != cases[i].status || r.permanent != cases[i].permanent ||
-            r.reason_known != cases[i].known || r.answered_known != (cases[i].answered_by >= 0) ||
-            (cases[i].answered_by >= 0 && (int)r.answered_by != cases[i].answered_by))
-            fail_msg("%s: status %d permanent %d known %d answered %d/%d", cases[i].reason,
-                     r.status, r.permanent, r.reason_known, r.answered_known, r.answered_by);
-        assert_string_equal(r.ended_reason, cases[i].reason);
+        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
+                       cases[i].permanent, cases[i].known);
     }
     provider_result_t r;
     memset(&r, 0, sizeof(r));
@@ -364,35 +353,6 @@ static void test_webhook_malformed(void **state)
 
 /* ---- the create-call request ---- */
 
-static void job_fill(dialjob_t *job, dialjob_variable_t *vars, dialjob_variable_t **pvars)
-{
-    dialjob_init(job);
-    job->attempt_id = ATTEMPT;
-    job->lead_id = LEAD;
-    job->campaign_id = CAMP;
-    job->account_id = ACCT;
-    job->attempt_number = 2;
-    job->e164 = "+14155550100";
-    job->caller_id = "+12125550100";
-    job->provider = "vapi";
-    job->provider_assistant_id = "asst-1";
-    job->provider_phone_number_id = "pn-1";
-    job->lead_name = "Ada Lovelace";
-    outdial__v1__dial_job__variables_entry__init(&vars[0]);
-    outdial__v1__dial_job__variables_entry__init(&vars[1]);
-    vars[0].key = "first_name";
-    vars[0].value = "Ada";
-    vars[1].key = "plan";
-    vars[1].value = "gold \"plus\"";
-    pvars[0] = &vars[0];
-    pvars[1] = &vars[1];
-    job->variables = pvars;
-    job->n_variables = 2;
-    job->max_call_duration_s = 300;
-    job->not_after_us = 1772949600000000LL;
-    job->issued_at_us = 1772949500000000LL;
-}
-
 static void test_request_body(void **state)
 {
     (void)state;
@@ -400,7 +360,7 @@ static void test_request_body(void **state)
     dialjob_t job;
     dialjob_variable_t vars[2];
     dialjob_variable_t *pvars[2];
-    job_fill(&job, vars, pvars);
+    test_job_fill(&job, vars, pvars, "vapi", "asst-1");
     provider_request_t req;
     assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)), OD_OK);
     assert_string_equal(req.method, "POST");
@@ -463,15 +423,7 @@ static void test_request_body(void **state)
 static void test_response_classification(void **state)
 {
     (void)state;
-    static const struct {
-        long status;
-        const char *body;
-        const char *retry_after;
-        provider_place_outcome_t outcome;
-        const char *reason;
-        int64_t retry_ms;
-        const char *detail;
-    } cases[] = {
+    static const test_place_case_t cases[] = {
         {201, "{\"id\":\"call-1\",\"status\":\"queued\"}", NULL, PROVIDER_PLACE_OK, "", 0, ""},
         {429, "{\"message\":\"concurrency limit reached\",\"statusCode\":429}", "1",
          PROVIDER_PLACE_RATE_LIMITED, "provider-rate-limited", 1000, "concurrency limit"},
@@ -492,42 +444,16 @@ static void test_response_classification(void **state)
         {404, "not json", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-404", 0, "not json"},
         {422, "{}", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-422", 0, ""},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        provider_place_result_t r;
-        provider_vapi.call_response_parse(cases[i].status, cases[i].body, strlen(cases[i].body),
-                                          cases[i].retry_after, &r);
-        if (r.outcome != cases[i].outcome || strcmp(r.ended_reason, cases[i].reason) != 0 ||
-            r.retry_after_ms != cases[i].retry_ms || !strstr(r.detail, cases[i].detail))
-            fail_msg("case %zu (%ld): outcome %d reason '%s' retry %lld detail '%s'", i,
-                     cases[i].status, r.outcome, r.ended_reason, (long long)r.retry_after_ms,
-                     r.detail);
-    }
-    provider_place_result_t r;
-    provider_vapi.call_response_parse(201, "{\"id\":\"abc\"}", 12, NULL, &r);
-    assert_string_equal(r.provider_call_id, "abc");
+    test_place_cases(&provider_vapi, cases, sizeof(cases) / sizeof(cases[0]));
     /* 2xx without an id: placed, but said so. */
-    provider_vapi.call_response_parse(201, "{}", 2, NULL, &r);
-    assert_int_equal(r.outcome, PROVIDER_PLACE_OK);
-    assert_string_equal(r.provider_call_id, "");
-    assert_non_null(strstr(r.detail, "no call id"));
+    test_place_id(&provider_vapi, "{\"id\":\"abc\"}", "abc", "{}", "no id");
 }
 
 static void test_call_lookup(void **state)
 {
     (void)state;
     char err[256];
-    provider_request_t req;
-    assert_int_equal(provider_vapi.call_lookup_build(&conf, "1f0e-abc_9", &req, err, sizeof(err)),
-                     OD_OK);
-    assert_string_equal(req.method, "GET");
-    assert_string_equal(req.url, "http://127.0.0.1:8900/call/1f0e-abc_9");
-    assert_null(req.body);
-    assert_string_equal(req.headers[0], "Authorization: Bearer sk-test");
-    provider_request_clear(&req);
-    assert_int_equal(provider_vapi.call_lookup_build(&conf, "../x", &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_int_equal(provider_vapi.call_lookup_build(&conf, "", &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
+    test_lookup_build(&provider_vapi, &conf, "1f0e-abc_9", "http://127.0.0.1:8900/call/1f0e-abc_9");
 
     provider_lookup_t kind;
     provider_msg_t m;
@@ -624,7 +550,7 @@ static void test_job_events(void **state)
     dialjob_t job;
     dialjob_variable_t vars[2];
     dialjob_variable_t *pvars[2];
-    job_fill(&job, vars, pvars);
+    test_job_fill(&job, vars, pvars, "vapi", "asst-1");
     provider_attempt_t a;
     dial_attempt_from_job(&job, &a);
     assert_string_equal(a.attempt_id, ATTEMPT);
@@ -698,28 +624,61 @@ static void test_job_events(void **state)
 static void test_secret_equal(void **state)
 {
     (void)state;
-    assert_true(dial_secret_equal("whsec-0123456789", "whsec-0123456789"));
-    assert_false(dial_secret_equal("whsec-0123456788", "whsec-0123456789"));
-    assert_false(dial_secret_equal("whsec-012345678", "whsec-0123456789"));   /* prefix */
-    assert_false(dial_secret_equal("whsec-01234567890", "whsec-0123456789")); /* longer */
-    assert_false(dial_secret_equal("", "whsec-0123456789"));
-    assert_false(dial_secret_equal(NULL, "whsec-0123456789"));
-    assert_false(dial_secret_equal("", "")); /* an empty secret never matches */
-    assert_false(dial_secret_equal(NULL, NULL));
-    assert_false(dial_secret_equal("x", NULL));
-    assert_true(dial_secret_equal("ünïcode-sécret", "ünïcode-sécret"));
+    assert_true(hmac_secret_equal("whsec-0123456789", "whsec-0123456789"));
+    assert_false(hmac_secret_equal("whsec-0123456788", "whsec-0123456789"));
+    assert_false(hmac_secret_equal("whsec-012345678", "whsec-0123456789"));   /* prefix */
+    assert_false(hmac_secret_equal("whsec-01234567890", "whsec-0123456789")); /* longer */
+    assert_false(hmac_secret_equal("", "whsec-0123456789"));
+    assert_false(hmac_secret_equal(NULL, "whsec-0123456789"));
+    assert_false(hmac_secret_equal("", "")); /* an empty secret never matches */
+    assert_false(hmac_secret_equal(NULL, NULL));
+    assert_false(hmac_secret_equal("x", NULL));
+    assert_true(hmac_secret_equal("ünïcode-sécret", "ünïcode-sécret"));
+}
+
+/* The webhook is Vapi's when x-vapi-secret carries our secret. */
+static void test_webhook_verify(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_string_equal(provider_vapi.auth_header, "x-vapi-secret");
+    assert_int_equal(
+        provider_vapi.webhook_verify(&conf, "whsec-0123456789", "{}", 2, 0, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(
+        provider_vapi.webhook_verify(&conf, "whsec-0123456780", "{}", 2, 0, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "x-vapi-secret"));
+    assert_null(strstr(err, conf.webhook_secret)); /* never echoed */
+    assert_int_equal(provider_vapi.webhook_verify(&conf, NULL, "{}", 2, 0, err, sizeof(err)),
+                     OD_ERR_INVALID);
 }
 
 static void test_provider_find(void **state)
 {
     (void)state;
     assert_ptr_equal(provider_find("vapi"), &provider_vapi);
-    assert_null(provider_find("retell"));
+    assert_ptr_equal(provider_find("retell"), &provider_retell);
+    assert_null(provider_find("bland"));
     assert_null(provider_find(NULL));
-    assert_string_equal(provider_vapi.secret_header, "x-vapi-secret");
+    /* Every provider has every op, and its own name and header. */
+    for (size_t i = 0; provider_all[i]; i++) {
+        const provider_ops_t *p = provider_all[i];
+        assert_non_null(p->webhook_verify);
+        assert_non_null(p->call_request_build);
+        assert_non_null(p->call_response_parse);
+        assert_non_null(p->webhook_parse);
+        assert_non_null(p->call_lookup_build);
+        assert_non_null(p->call_lookup_parse);
+        assert_non_null(p->env.api_key);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(p->name, provider_all[j]->name);
+            assert_string_not_equal(p->auth_header, provider_all[j]->auth_header);
+        }
+    }
 }
 
 OD_TEST_MAIN(NULL, NULL, test_ended_reason_table, test_cost_minor, test_webhook_status_updates,
              test_webhook_report, test_webhook_malformed, test_request_body,
              test_response_classification, test_call_lookup, test_event_ids, test_job_events,
-             test_secret_equal, test_provider_find)
+             test_secret_equal, test_webhook_verify, test_provider_find)

@@ -2,8 +2,9 @@
  * webhook.c — POST /webhooks/<provider>: the provider's messages about the
  * calls, turned into call events.
  *
- *   1. the shared secret header, compared in constant time, before anything
- *      else is read                                            else 401
+ *   1. the provider's proof of origin (a shared secret compared in
+ *      constant time, or a signature of the body), before anything in
+ *      the body is used                                        else 401
  *   2. the body parsed by the provider (call and metadata required)
  *                                                              else 400
  *   3. for a call this dialer is placing: wait (bounded) until its
@@ -90,19 +91,17 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
     const provider_ops_t *ops = w->ops;
     char err[512];
 
-    /* 1. Nothing about the body is looked at before the secret matched. */
-    if (!dial_secret_equal(http_request_header(req, ops->secret_header),
-                           w->cfg->provider.webhook_secret)) {
-        count(w, DIALER_HOOK_UNAUTHORIZED);
-        log_warn("webhook_unauthorized", "webhook from %s with a missing or wrong %s",
-                 http_request_remote_addr(req), ops->secret_header);
-        char msg[128];
-        snprintf(msg, sizeof(msg), "missing or wrong %s header", ops->secret_header);
-        http_response_error(resp, 401, "unauthorized", msg, NULL);
-        return;
-    }
+    /* 1. Nothing about the body is used before its origin is proven. */
     size_t len = 0;
     const char *body = http_request_body(req, &len);
+    if (ops->webhook_verify(w->conf, http_request_header(req, ops->auth_header), body, len,
+                            od_clock_real_us() / 1000, err, sizeof(err))) {
+        count(w, DIALER_HOOK_UNAUTHORIZED);
+        log_warn("webhook_unauthorized", "%s webhook from %s refused: %s", ops->name,
+                 http_request_remote_addr(req), err);
+        http_response_error(resp, 401, "unauthorized", err, NULL);
+        return;
+    }
     provider_msg_t m;
     if (ops->webhook_parse(body, len, &m, err, sizeof(err))) {
         count(w, DIALER_HOOK_MALFORMED);
@@ -135,9 +134,9 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
         count(w, DIALER_HOOK_REPORT);
         if (!m.result.reason_known)
             log_warn("ended_reason",
-                     "attempt %s: unknown endedReason '%s' taken as a transient "
+                     "attempt %s: unknown %s ended reason '%s' taken as a transient "
                      "failure",
-                     m.attempt.attempt_id, m.result.ended_reason);
+                     m.attempt.attempt_id, ops->name, m.result.ended_reason);
         break;
     }
 

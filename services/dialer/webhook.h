@@ -21,7 +21,8 @@
 
 typedef struct webhook {
     const dialer_config_t *cfg;
-    const provider_ops_t *ops; /* the provider whose webhooks this takes */
+    const provider_ops_t *ops;   /* the provider whose webhooks this takes */
+    const provider_conf_t *conf; /* its settings (the secret or key that proves them) */
     call_table_t *calls;
     publisher_t *pub;
     redis_t *redis;      /* the webhook threads' client (it serialises its commands) */

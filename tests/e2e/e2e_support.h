@@ -282,9 +282,12 @@ static inline void e2e_dialer_start(e2e_stack_t *st, int i)
     e2e_proc_t *d = &st->dialers[i];
     if (!d->port)
         d->port = harness_free_port();
-    static char env[9][256];
+    static char env[11][256];
     snprintf(env[0], sizeof(env[0]), "OUTDIAL_DIALER_PROVIDER_URL=http://127.0.0.1:%d",
              st->sim.port);
+    /* Both providers, each at the simulator: a campaign's assistant picks. */
+    snprintf(env[8], sizeof(env[8]), "OUTDIAL_RETELL_BASE_URL=http://127.0.0.1:%d", st->sim.port);
+    snprintf(env[9], sizeof(env[9]), "OUTDIAL_RETELL_API_KEY=%s", E2E_SIM_KEY);
     snprintf(env[1], sizeof(env[1]), "OUTDIAL_DIALER_PROVIDER_API_KEY=%s", E2E_SIM_KEY);
     snprintf(env[2], sizeof(env[2]), "OUTDIAL_DIALER_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/vapi",
              st->ingress.port ? st->ingress.port : d->port);
@@ -293,7 +296,8 @@ static inline void e2e_dialer_start(e2e_stack_t *st, int i)
     snprintf(env[5], sizeof(env[5]), "OUTDIAL_DIALER_HTTP_HOST=127.0.0.1");
     snprintf(env[6], sizeof(env[6]), "OUTDIAL_DIALER_INSTANCE_ID=%s-dialer-%d", st->opts.tag, i);
     snprintf(env[7], sizeof(env[7]), "OUTDIAL_DIALER_LINE_MARGIN_MS=%d", st->opts.line_margin_ms);
-    const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], NULL};
+    const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5],
+                          env[6], env[7], env[8], env[9], NULL};
     d->name = "outdial-dialer";
     d->pid = harness_spawn("services/dialer/outdial-dialer", envp);
     e2e_wait_ready(d);
@@ -429,7 +433,7 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
     int hook_port = st->ingress.port ? st->ingress.port : st->dialers[0].port;
 
     char port_file[400];
-    static char sim_env[8][512];
+    static char sim_env[9][512];
     snprintf(port_file, sizeof(port_file), "%s/sim.port", st->dir);
     snprintf(sim_env[0], sizeof(sim_env[0]), "OUTDIAL_SIM_PORT=0");
     snprintf(sim_env[1], sizeof(sim_env[1]), "OUTDIAL_SIM_PORT_FILE=%s", port_file);
@@ -439,8 +443,11 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
     snprintf(sim_env[5], sizeof(sim_env[5]),
              "OUTDIAL_SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/vapi", hook_port);
     snprintf(sim_env[6], sizeof(sim_env[6]), "OUTDIAL_SIM_HOST=127.0.0.1");
-    const char *senv[] = {sim_env[0], sim_env[1], sim_env[2], sim_env[3],
-                          sim_env[4], sim_env[5], sim_env[6], NULL};
+    /* Retell's webhooks go to the agent's URL: the ingress's Retell route. */
+    snprintf(sim_env[7], sizeof(sim_env[7]),
+             "OUTDIAL_SIM_RETELL_WEBHOOK_URL=http://127.0.0.1:%d/webhooks/retell", hook_port);
+    const char *senv[] = {sim_env[0], sim_env[1], sim_env[2], sim_env[3], sim_env[4],
+                          sim_env[5], sim_env[6], sim_env[7], NULL};
     st->sim.name = "outdial-voice-sim";
     st->sim.pid = harness_spawn("tools/voice-sim/outdial-voice-sim", senv);
     st->sim.port = e2e_wait_port_file(port_file, st->sim.pid, "outdial-voice-sim");
@@ -551,25 +558,43 @@ static inline void e2e_credit(const e2e_stack_t *st, long long amount_minor)
     e2e_resp_free(&r);
 }
 
-/* An assistant in America/New_York with the goal variable, known to the
- * provider (the simulator) as provider_id with the phone number id
- * pn_id; phone NULL for none. Its id into out. */
-static inline void e2e_assistant_create_as(const e2e_stack_t *st, const char *provider_id,
-                                           const char *pn_id, const char *phone, char out[37])
+/* An assistant in America/New_York with the goal variable on provider
+ * ("vapi", "retell"; NULL: the default), known to the provider (the
+ * simulator) as provider_id with the phone number id pn_id; phone NULL for
+ * none. Its id into out. */
+static inline void e2e_assistant_create_full(const e2e_stack_t *st, const char *provider,
+                                             const char *provider_id, const char *pn_id,
+                                             const char *phone, char out[37])
 {
-    char phone_json[64] = "";
+    char phone_json[64] = "", provider_json[64] = "";
     if (phone)
         snprintf(phone_json, sizeof(phone_json), "\"outbound_phone_number\":\"%s\",", phone);
+    if (provider)
+        snprintf(provider_json, sizeof(provider_json), "\"provider\":\"%s\",", provider);
     e2e_resp_t r =
         e2e_api(st, "POST", "/v1/assistants",
-                "{\"name\":\"Booking bot %s\",\"timezone\":\"America/New_York\",%s"
+                "{\"name\":\"Booking bot %s\",\"timezone\":\"America/New_York\",%s%s"
                 "\"provider_assistant_id\":\"%s\","
                 "\"provider_phone_number_id\":\"%s\","
                 "\"post_call_schema\":{\"" E2E_GOAL "\":\"boolean\",\"notes\":\"string\"}}",
-                provider_id, phone_json, provider_id, pn_id);
+                provider_id, phone_json, provider_json, provider_id, pn_id);
     e2e_expect(&r, 201, "create assistant");
     snprintf(out, 37, "%s", e2e_str(r.json, "id"));
     e2e_resp_free(&r);
+}
+
+/* The same on the default provider. */
+static inline void e2e_assistant_create_as(const e2e_stack_t *st, const char *provider_id,
+                                           const char *pn_id, const char *phone, char out[37])
+{
+    e2e_assistant_create_full(st, NULL, provider_id, pn_id, phone, out);
+}
+
+/* The same as the provider's asst-e2e (phone number id pn-e2e) on provider. */
+static inline void e2e_assistant_create_on(const e2e_stack_t *st, const char *provider,
+                                           const char *phone, char out[37])
+{
+    e2e_assistant_create_full(st, provider, "asst-e2e", "pn-e2e", phone, out);
 }
 
 /* The same, as the provider's asst-e2e (phone number id pn-e2e). */

@@ -232,6 +232,34 @@ static void test_assistant_timezone_case(void **state)
     api_resp_free(&r);
 }
 
+/* The provider is chosen per assistant: vapi by default, retell on create
+ * or by a change, and read back as stored. */
+static void test_assistant_provider(void **state)
+{
+    (void)state;
+    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
+                            "{\"name\":\"a\",\"timezone\":\"Europe/Berlin\","
+                            "\"provider_assistant_id\":\"x\"}");
+    char id[37], path[100];
+    api_created_id(&r, id, "create without a provider");
+    assert_string_equal(api_str(&r, "provider"), "vapi");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
+    r = api_call(&api, "PATCH", path, acc.key, "{\"provider\":\"retell\"}");
+    api_expect(&r, 200, "change to retell");
+    assert_string_equal(api_str(&r, "provider"), "retell");
+    api_resp_free(&r);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_string_equal(api_str(&r, "provider"), "retell");
+    api_resp_free(&r);
+    r = api_call(&api, "POST", "/v1/assistants", acc.key,
+                 "{\"name\":\"r\",\"timezone\":\"Europe/Berlin\",\"provider\":\"retell\","
+                 "\"provider_assistant_id\":\"agent_1\"}");
+    api_created_id(&r, id, "create on retell");
+    assert_string_equal(api_str(&r, "provider"), "retell");
+    api_resp_free(&r);
+}
+
 /* ---- start requirements ------------------------------------------------------------- */
 
 static bool has_problem(const api_resp_t *r, const char *code)
@@ -806,6 +834,6 @@ static void test_ab_arms(void **state)
 
 HTTPC_TEST_MAIN(group_setup, group_teardown, test_settings_out_of_range,
                 test_settings_all_problems_at_once, test_assistant_refusals,
-                test_assistant_timezone_case, test_start_requirements,
+                test_assistant_timezone_case, test_assistant_provider, test_start_requirements,
                 test_lead_refusals_and_actions, test_leads_wake_and_resume,
                 test_upload_does_not_lock_campaign, test_malformed_requests, test_ab_arms)

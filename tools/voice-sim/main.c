@@ -1,14 +1,17 @@
 /*
- * outdial-voice-sim — a simulated AI voice provider speaking Vapi's API.
+ * outdial-voice-sim — a simulated AI voice provider speaking Vapi's API and
+ * Retell AI's (each call in the API it was placed through).
  *
  *   outdial-voice-sim --port P [--host 127.0.0.1] --webhook-url URL
+ *                     [--retell-webhook-url URL]
  *                     --webhook-secret S --api-key K [--rules FILE] [--seed N]
  *                     [--log-file F] [--max-concurrent N] [--port-file F]
  *                     [--instant] [--http-threads N] [--webhook-timeout-ms MS]
  *                     [--webhook-parallel N] [--drain-ms MS]
  *
  * Every option may also come from the environment (the option wins):
- * OUTDIAL_SIM_PORT, _HOST, _WEBHOOK_URL, _WEBHOOK_SECRET, _API_KEY, _RULES,
+ * OUTDIAL_SIM_PORT, _HOST, _WEBHOOK_URL, _RETELL_WEBHOOK_URL, _WEBHOOK_SECRET,
+ * _API_KEY, _RULES,
  * _SEED, _LOG_FILE, _MAX_CONCURRENT, _PORT_FILE, _INSTANT. Campaign time
  * (ring and talk durations, every timestamp) follows OUTDIAL_CLOCK_*.
  *
@@ -62,14 +65,25 @@ typedef struct sim_opts {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: outdial-voice-sim --port P [--host ADDR] --webhook-url URL\n"
-            "                         --webhook-secret S --api-key K [--rules FILE]\n"
-            "                         [--seed N] [--log-file F] [--max-concurrent N]\n"
-            "                         [--port-file F] [--instant] [--http-threads N]\n"
-            "                         [--webhook-timeout-ms MS] [--webhook-parallel N]\n"
-            "                         [--drain-ms MS]\n"
-            "A simulated voice provider speaking Vapi's API; see docs/provider-protocol.md.\n");
+    fprintf(out, "usage: outdial-voice-sim --port P [--host ADDR] --webhook-url URL\n"
+                 "                         [--retell-webhook-url URL]\n"
+                 "                         --webhook-secret S --api-key K [--rules FILE]\n"
+                 "                         [--seed N] [--log-file F] [--max-concurrent N]\n"
+                 "                         [--port-file F] [--instant] [--http-threads N]\n"
+                 "                         [--webhook-timeout-ms MS] [--webhook-parallel N]\n"
+                 "                         [--drain-ms MS]\n"
+                 "A simulated voice provider speaking Vapi's and Retell's APIs; see\n"
+                 "docs/provider-protocol.md. Retell's webhooks go to --retell-webhook-url,\n"
+                 "signed with the API key (x-retell-signature).\n");
+}
+
+/* An optional URL option: absent, or http(s)://. */
+static int url_option_check(const char *name, const char *url, char *errbuf, size_t errlen)
+{
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: '%s' is not an http:// or https:// URL",
+                       name, url);
+    return OD_OK;
 }
 
 static int parse_int(const char *name, const char *text, int64_t min, int64_t max, int64_t *out,
@@ -110,6 +124,7 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
     o->port_file = config_get_str("OUTDIAL_SIM_PORT_FILE", NULL);
     o->rules_path = config_get_str("OUTDIAL_SIM_RULES", NULL);
     o->cfg.webhook_url = config_get_str("OUTDIAL_SIM_WEBHOOK_URL", NULL);
+    o->cfg.retell_webhook_url = config_get_str("OUTDIAL_SIM_RETELL_WEBHOOK_URL", NULL);
     o->cfg.webhook_secret = config_get_str("OUTDIAL_SIM_WEBHOOK_SECRET", NULL);
     o->cfg.api_key = config_get_str("OUTDIAL_SIM_API_KEY", NULL);
     o->cfg.log_file = config_get_str("OUTDIAL_SIM_LOG_FILE", NULL);
@@ -120,6 +135,7 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
         OPT_PORT = 1000,
         OPT_HOST,
         OPT_WEBHOOK_URL,
+        OPT_RETELL_WEBHOOK_URL,
         OPT_WEBHOOK_SECRET,
         OPT_API_KEY,
         OPT_RULES,
@@ -138,6 +154,7 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
         {"port", required_argument, NULL, OPT_PORT},
         {"host", required_argument, NULL, OPT_HOST},
         {"webhook-url", required_argument, NULL, OPT_WEBHOOK_URL},
+        {"retell-webhook-url", required_argument, NULL, OPT_RETELL_WEBHOOK_URL},
         {"webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET},
         {"api-key", required_argument, NULL, OPT_API_KEY},
         {"rules", required_argument, NULL, OPT_RULES},
@@ -165,6 +182,9 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
             break;
         case OPT_WEBHOOK_URL:
             o->cfg.webhook_url = optarg;
+            break;
+        case OPT_RETELL_WEBHOOK_URL:
+            o->cfg.retell_webhook_url = optarg;
             break;
         case OPT_WEBHOOK_SECRET:
             o->cfg.webhook_secret = optarg;
@@ -222,10 +242,10 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
                      "--webhook-secret (or OUTDIAL_SIM_WEBHOOK_SECRET) is required: every "
                      "webhook carries it as x-vapi-secret");
-    if (!rc && o->cfg.webhook_url && strncmp(o->cfg.webhook_url, "http://", 7) != 0 &&
-        strncmp(o->cfg.webhook_url, "https://", 8) != 0)
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                     "--webhook-url: '%s' is not an http:// or https:// URL", o->cfg.webhook_url);
+    if (!rc)
+        rc = url_option_check("--webhook-url", o->cfg.webhook_url, errbuf, errlen);
+    if (!rc)
+        rc = url_option_check("--retell-webhook-url", o->cfg.retell_webhook_url, errbuf, errlen);
     o->cfg.seed = (uint64_t)seed;
     o->cfg.instant = instant;
     o->cfg.max_concurrent = max_concurrent;

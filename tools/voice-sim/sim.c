@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "sim_engine.h"
+#include "sim_protocol.h"
 #include "xmalloc.h"
 
 char *sim_json_text(json_t *value)
@@ -224,10 +225,11 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
-static void answer_error(sim_answer_t *out, int status, const char *message)
+static void answer_error(const sim_protocol_t *proto, sim_answer_t *out, int status,
+                         const char *message)
 {
     out->status = status;
-    out->body = sim_vapi_error_body(status, json_string(message));
+    out->body = proto->error_body(status, json_string(message));
 }
 
 /* Whether no call to number was decided before (the log holds every call
@@ -244,10 +246,12 @@ static bool first_to_number(const sim_t *sim, const char *number)
     return true;
 }
 
-void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
+void sim_call_place(sim_t *sim, const sim_protocol_t *proto, sim_call_request_t *req,
+                    sim_answer_t *out)
 {
     memset(out, 0, sizeof(*out));
     sim_call_t *call = sim_call_new();
+    call->protocol = proto;
     /* Move the request's fields into the record. */
     call->number = req->number;
     call->customer_name = req->customer_name;
@@ -256,11 +260,17 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
     call->campaign_id = req->campaign_id;
     call->assistant_id = req->assistant_id;
     call->phone_number_id = req->phone_number_id;
+    call->from_number = req->from_number;
     call->metadata = req->metadata;
     call->overrides = req->overrides;
-    call->webhook_url = req->server_url ? req->server_url : dup_or_null(sim->cfg.webhook_url);
-    call->webhook_secret =
-        req->server_secret ? req->server_secret : dup_or_null(sim->cfg.webhook_secret);
+    /* Retell's webhooks go to the agent's URL (the simulator's option);
+     * Vapi's to the request's server URL, else the default. */
+    const char *default_url =
+        proto == &sim_protocol_retell ? sim->cfg.retell_webhook_url : sim->cfg.webhook_url;
+    call->webhook_url = req->server_url ? req->server_url : dup_or_null(default_url);
+    call->webhook_secret = req->server_secret            ? req->server_secret
+                           : proto == &sim_protocol_vapi ? dup_or_null(sim->cfg.webhook_secret)
+                                                         : NULL;
     memset(req, 0, sizeof(*req)); /* everything it held is the record's now */
 
     bool wake = false;
@@ -277,12 +287,12 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
     if (sim->stopping) {
         call->rejected = "shutting-down";
         call->http_status = 503;
-        answer_error(out, 503, "the provider is shutting down; try again");
+        answer_error(proto, out, 503, "the provider is shutting down; try again");
         out->retry_after = "1";
     } else if (call->faults.http_5xx) {
         call->rejected = "fault-5xx";
         call->http_status = 500;
-        answer_error(out, 500, "simulated provider error (fault http_5xx)");
+        answer_error(proto, out, 500, "simulated provider error (fault http_5xx)");
         metrics_counter_add(sim->metrics.rejected_5xx, 1);
     } else if (sim->faults.max_concurrent > 0 && sim->in_flight >= sim->faults.max_concurrent) {
         char msg[160];
@@ -292,7 +302,7 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
                  (long long)sim->in_flight, (long long)sim->faults.max_concurrent);
         call->rejected = "capacity";
         call->http_status = 429;
-        answer_error(out, 429, msg);
+        answer_error(proto, out, 429, msg);
         out->retry_after = "1";
         metrics_counter_add(sim->metrics.rejected_capacity, 1);
     } else {
@@ -304,7 +314,8 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
         if (call->decision.outcome == SIM_OUTCOME_FAIL_TRANSIENT) {
             call->rejected = "transient-failure";
             call->http_status = 503;
-            answer_error(out, 503, "the carrier is temporarily unavailable; try again later");
+            answer_error(proto, out, 503,
+                         "the carrier is temporarily unavailable; try again later");
             out->retry_after = "5";
             metrics_counter_add(sim->metrics.rejected_transient, 1);
         }
@@ -340,25 +351,25 @@ void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out)
     wake = true;
 
     out->status = 201;
-    out->body = sim_json_text(sim_vapi_call_object(call, "queued", sim->rules));
+    out->body = sim_json_text(proto->call_object(call, "queued", sim->rules));
     out->delay_ms = call->faults.delay_ms;
     pthread_mutex_unlock(&sim->lock);
     if (wake)
         sim_engine_wake(sim->engine);
 }
 
-void sim_call_get(sim_t *sim, const char *id, sim_answer_t *out)
+void sim_call_get(sim_t *sim, const sim_protocol_t *proto, const char *id, sim_answer_t *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&sim->lock);
     const sim_call_t *call = sim_calls_find(&sim->log, id);
-    if (call && call->placed) {
+    if (call && call->placed && call->protocol == proto) {
         out->status = 200;
-        out->body = sim_json_text(sim_vapi_call_object(call, call->status, sim->rules));
+        out->body = sim_json_text(proto->call_object(call, call->status, sim->rules));
     } else {
         char msg[128];
         snprintf(msg, sizeof(msg), "no call with id '%.60s'", id);
-        answer_error(out, 404, msg);
+        answer_error(proto, out, 404, msg);
     }
     pthread_mutex_unlock(&sim->lock);
 }

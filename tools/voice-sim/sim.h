@@ -29,9 +29,10 @@
 typedef struct sim_engine sim_engine_t;
 
 typedef struct sim_config {
-    const char *api_key;        /* required: Authorization: Bearer <api_key> */
-    const char *webhook_url;    /* default server URL; NULL: only per-call URLs */
-    const char *webhook_secret; /* default x-vapi-secret */
+    const char *api_key;            /* required: Authorization: Bearer <api_key> */
+    const char *webhook_url;        /* default server URL; NULL: only per-call URLs */
+    const char *webhook_secret;     /* default x-vapi-secret */
+    const char *retell_webhook_url; /* where Retell calls' webhooks go (the agent's URL) */
     uint64_t seed;
     bool instant;              /* zero ring and talk time, whatever the rules say */
     int64_t max_concurrent;    /* calls in flight before 429; -1: the rules' value */
@@ -118,12 +119,15 @@ typedef struct sim_answer {
     const char *retry_after; /* Retry-After value, or NULL */
 } sim_answer_t;
 
-/* POST /call with an authenticated, validated request (its contents are
- * moved into the call record; req is cleared). */
-void sim_call_place(sim_t *sim, sim_call_request_t *req, sim_answer_t *out);
+/* Places a call through proto's API (POST /call, POST
+ * /v2/create-phone-call) with an authenticated, validated request (its
+ * contents are moved into the call record; req is cleared). */
+void sim_call_place(sim_t *sim, const sim_protocol_t *proto, sim_call_request_t *req,
+                    sim_answer_t *out);
 
-/* GET /call/{id}. */
-void sim_call_get(sim_t *sim, const char *id, sim_answer_t *out);
+/* The call object through proto's API (GET /call/{id},
+ * /v2/get-call/{call_id}); 404 for a call placed through the other. */
+void sim_call_get(sim_t *sim, const sim_protocol_t *proto, const char *id, sim_answer_t *out);
 
 /* Counts a refused POST /call (401 or 400) for /sim/stats and /metrics. */
 void sim_count_refusal(sim_t *sim, int status);

@@ -1,9 +1,11 @@
 /*
  * sim_api.h — the simulator's HTTP routes on lib/http.
  *
- * Provider API (Authorization: Bearer <api key>):
+ * Provider APIs (Authorization: Bearer <api key>), Vapi's and Retell's:
  *   POST /call          place a call (201 with the call object, status "queued")
  *   GET  /call/{id}     the call object as it is now
+ *   POST /v2/create-phone-call   place a call (201, call_status "registered")
+ *   GET  /v2/get-call/{call_id}  the call object as it is now
  * Control and inspection (no key; bind to loopback):
  *   GET  /sim/calls      the call log (?number= ?campaign_id= ?attempt_id=)
  *   GET  /sim/stats      counts per outcome, rejections, webhooks, concurrency

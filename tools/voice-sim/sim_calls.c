@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "sim_protocol.h"
 #include "xmalloc.h"
 
 const char *sim_hook_type(sim_hook_kind_t kind)
@@ -56,6 +57,7 @@ void sim_call_free(sim_call_t *call)
     free(call->campaign_id);
     free(call->assistant_id);
     free(call->phone_number_id);
+    free(call->from_number);
     json_decref(call->metadata);
     json_decref(call->overrides);
     free(call->webhook_url);
@@ -126,6 +128,8 @@ json_t *sim_call_to_json(const sim_call_t *call)
     json_t *rec = json_object();
     json_object_set_new(rec, "id", json_string(call->id));
     json_object_set_new(rec, "seq", json_integer((json_int_t)call->seq));
+    json_object_set_new(rec, "protocol",
+                        json_string(call->protocol ? call->protocol->name : "vapi"));
     json_object_set_new(rec, "number", json_str_or_null(call->number));
     json_object_set_new(rec, "customer_name", json_str_or_null(call->customer_name));
     json_object_set_new(rec, "attempt_id", json_str_or_null(call->attempt_id));
@@ -133,6 +137,7 @@ json_t *sim_call_to_json(const sim_call_t *call)
     json_object_set_new(rec, "campaign_id", json_str_or_null(call->campaign_id));
     json_object_set_new(rec, "assistant_id", json_str_or_null(call->assistant_id));
     json_object_set_new(rec, "phone_number_id", json_str_or_null(call->phone_number_id));
+    json_object_set_new(rec, "from_number", json_str_or_null(call->from_number));
     json_t *vars = call->overrides ? json_object_get(call->overrides, "variableValues") : NULL;
     json_object_set_new(rec, "variable_values", vars ? json_deep_copy(vars) : json_null());
     json_object_set_new(rec, "metadata",
@@ -167,7 +172,9 @@ json_t *sim_call_to_json(const sim_call_t *call)
     for (size_t i = 0; i < call->nhooks; i++) {
         const sim_hook_t *h = &call->hooks[i];
         json_t *hook = json_object();
-        json_object_set_new(hook, "type", json_string(sim_hook_type(h->kind)));
+        json_object_set_new(hook, "type",
+                            json_string(call->protocol ? call->protocol->hook_name(h->kind)
+                                                       : sim_hook_type(h->kind)));
         json_object_set_new(hook, "status", json_str_or_null(sim_hook_status(h->kind)));
         json_object_set_new(hook, "result", json_string(sim_hook_result_name(h->result)));
         json_object_set_new(hook, "duplicate", json_boolean(h->duplicate));

@@ -52,11 +52,13 @@ typedef struct sim_hook {
     int order;          /* 1, 2, ...: the order in which the call's hooks went out */
 } sim_hook_t;
 
-typedef struct sim_msg sim_msg_t; /* a webhook being delivered (sim_engine.c) */
+typedef struct sim_msg sim_msg_t;           /* a webhook being delivered (sim_engine.c) */
+typedef struct sim_protocol sim_protocol_t; /* sim_protocol.h */
 
 typedef struct sim_call {
-    char id[40];  /* UUID-shaped provider call id */
-    uint64_t seq; /* 1, 2, ... in arrival order */
+    char id[40];                    /* UUID-shaped provider call id */
+    uint64_t seq;                   /* 1, 2, ... in arrival order */
+    const sim_protocol_t *protocol; /* the API it was placed through; its webhooks speak it */
 
     /* From the request (owned; NULL when absent). */
     char *number;
@@ -66,6 +68,7 @@ typedef struct sim_call {
     char *campaign_id;
     char *assistant_id;
     char *phone_number_id;
+    char *from_number;    /* the calling number, when the request named one */
     json_t *metadata;     /* the request's metadata object */
     json_t *overrides;    /* the request's assistantOverrides object */
     char *webhook_url;    /* where its webhooks go; NULL: nowhere */

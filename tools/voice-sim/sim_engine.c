@@ -12,6 +12,7 @@
 
 #include "dlist.h"
 #include "log.h"
+#include "sim_protocol.h"
 #include "xmalloc.h"
 
 /* Steps fire when due within this many µs: the poll timeout has
@@ -95,15 +96,18 @@ static void message_make(sim_engine_t *e, sim_call_t *call, sim_hook_kind_t kind
                          sim_msg_t **list)
 {
     sim_t *sim = e->sim;
+    char *body = call->protocol->message(call, kind, at_us, sim->rules);
+    if (!body)
+        return; /* no such message in this protocol (Retell does not ring) */
     sim_message_faults_t mf;
     sim_faults_decide_message(&sim->faults, sim->cfg.seed, call->fault_key, call->attempt_nth,
                               (int)kind, &mf);
     if (mf.lost) {
+        free(body);
         sim_call_hook_add(call, kind, false, SIM_HOOK_DROPPED, at_us);
         metrics_counter_add(sim->metrics.hooks_dropped, 1);
         return;
     }
-    char *body = sim_vapi_message(call, kind, at_us, sim->rules);
     while (*list)
         list = &(*list)->next;
     for (int copy = 0; copy < (mf.duplicate ? 2 : 1); copy++) {
@@ -184,10 +188,11 @@ static bool transfer_start(sim_engine_t *e, sim_msg_t *msg)
     msg->headers = curl_slist_append(msg->headers, "Content-Type: application/json");
     /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
     msg->headers = curl_slist_append(msg->headers, "Expect:");
-    if (call->webhook_secret) {
-        char *h = xasprintf("x-vapi-secret: %s", call->webhook_secret);
-        msg->headers = curl_slist_append(msg->headers, h);
-        free(h);
+    char *auth =
+        call->protocol->webhook_auth(call, sim->cfg.api_key, msg->body, od_clock_real_us() / 1000);
+    if (auth) {
+        msg->headers = curl_slist_append(msg->headers, auth);
+        free(auth);
     }
     CURL *easy = msg->easy;
     curl_easy_setopt(easy, CURLOPT_URL, call->webhook_url);

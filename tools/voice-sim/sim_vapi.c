@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "sim_protocol.h"
 #include "xmalloc.h"
 
 /* The top-level properties of the provider's create-call body that the
@@ -88,8 +89,7 @@ char *sim_vapi_error_body(int status, json_t *message)
 
 /* --- request --- */
 
-static void problem(json_t *problems, const char *fmt, ...) OD_PRINTF(2, 3);
-static void problem(json_t *problems, const char *fmt, ...)
+void sim_request_problem(json_t *problems, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -100,13 +100,13 @@ static void problem(json_t *problems, const char *fmt, ...)
 }
 
 /* An optional string property; a wrong type is a problem. */
-static char *opt_string(const json_t *obj, const char *key, const char *path, json_t *problems)
+char *sim_request_string(const json_t *obj, const char *key, const char *path, json_t *problems)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
         return NULL;
     if (!json_is_string(v)) {
-        problem(problems, "%s must be a string", path);
+        sim_request_problem(problems, "%s must be a string", path);
         return NULL;
     }
     return xstrdup(json_string_value(v));
@@ -114,8 +114,8 @@ static char *opt_string(const json_t *obj, const char *key, const char *path, js
 
 /* An id from metadata: a string or a whole number, under its snake_case
  * or camelCase name. */
-static char *metadata_id(const json_t *metadata, const char *snake, const char *camel,
-                         json_t *problems)
+char *sim_request_metadata_id(const json_t *metadata, const char *snake, const char *camel,
+                              json_t *problems)
 {
     if (!metadata)
         return NULL;
@@ -127,7 +127,7 @@ static char *metadata_id(const json_t *metadata, const char *snake, const char *
         return xstrdup(json_string_value(v));
     if (json_is_integer(v))
         return xasprintf("%lld", (long long)json_integer_value(v));
-    problem(problems, "metadata.%s must be a non-empty string or a whole number", key);
+    sim_request_problem(problems, "metadata.%s must be a non-empty string or a whole number", key);
     return NULL;
 }
 
@@ -146,23 +146,23 @@ static void server_from(const json_t *obj, const char *path, sim_call_request_t 
     char where[128], secret_where[128];
     const json_t *server = json_object_get(obj, "server");
     if (server && !json_is_object(server)) {
-        problem(problems, "%s.server must be an object", path);
+        sim_request_problem(problems, "%s.server must be an object", path);
         return;
     }
     snprintf(where, sizeof(where), "%s.server.url", path);
-    char *url = server ? opt_string(server, "url", where, problems) : NULL;
+    char *url = server ? sim_request_string(server, "url", where, problems) : NULL;
     char *secret = NULL;
     if (url) {
         snprintf(secret_where, sizeof(secret_where), "%s.server.secret", path);
-        secret = opt_string(server, "secret", secret_where, problems);
+        secret = sim_request_string(server, "secret", secret_where, problems);
     } else {
         snprintf(where, sizeof(where), "%s.serverUrl", path);
-        url = opt_string(obj, "serverUrl", where, problems);
+        url = sim_request_string(obj, "serverUrl", where, problems);
         snprintf(secret_where, sizeof(secret_where), "%s.serverUrlSecret", path);
-        secret = url ? opt_string(obj, "serverUrlSecret", secret_where, problems) : NULL;
+        secret = url ? sim_request_string(obj, "serverUrlSecret", secret_where, problems) : NULL;
     }
     if (url && !url_ok(url)) {
-        problem(problems, "%s must be an http:// or https:// URL", where);
+        sim_request_problem(problems, "%s must be an http:// or https:// URL", where);
         free(url);
         free(secret);
         return;
@@ -171,21 +171,21 @@ static void server_from(const json_t *obj, const char *path, sim_call_request_t 
     req->server_secret = secret;
 }
 
-int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req,
-                           json_t **problems_out)
+json_t *sim_request_open(const char *body, size_t len, const char *const *allowed,
+                         sim_call_request_t *req, json_t *problems)
 {
     memset(req, 0, sizeof(*req));
-    json_t *problems = json_array();
     json_error_t jerr;
     json_t *root = json_loadb(body, len, 0, &jerr);
     if (!root) {
-        problem(problems, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                jerr.column);
-        goto out;
+        sim_request_problem(problems, "the body is not JSON: %s (line %d, column %d)", jerr.text,
+                            jerr.line, jerr.column);
+        return NULL;
     }
     if (!json_is_object(root)) {
-        problem(problems, "the body must be a JSON object");
-        goto out;
+        sim_request_problem(problems, "the body must be a JSON object");
+        json_decref(root);
+        return NULL;
     }
     const char *key;
     json_t *value;
@@ -193,64 +193,30 @@ int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req
     {
         (void)value;
         bool known = false;
-        for (const char *const *p = body_properties; *p && !known; p++)
+        for (const char *const *p = allowed; *p && !known; p++)
             known = strcmp(*p, key) == 0;
         if (!known)
-            problem(problems, "property %s is not allowed", key);
+            sim_request_problem(problems, "property %s is not allowed", key);
     }
+    return root;
+}
 
-    req->assistant_id = opt_string(root, "assistantId", "assistantId", problems);
-    const json_t *assistant = json_object_get(root, "assistant");
-    if (assistant && !json_is_object(assistant))
-        problem(problems, "assistant must be an object");
-    if (!req->assistant_id && !json_is_object(assistant) && !json_object_get(root, "squadId") &&
-        !json_object_get(root, "squad"))
-        problem(problems, "assistantId (or an inline assistant) is required");
-
-    req->phone_number_id = opt_string(root, "phoneNumberId", "phoneNumberId", problems);
-    if (!req->phone_number_id && !json_object_get(root, "phoneNumberId"))
-        problem(problems, "phoneNumberId is required for an outbound phone call");
-
-    const json_t *customer = json_object_get(root, "customer");
-    if (!customer) {
-        problem(problems, "customer is required (an object with number in E.164)");
-    } else if (!json_is_object(customer)) {
-        problem(problems, "customer must be an object");
-    } else {
-        req->number = opt_string(customer, "number", "customer.number", problems);
-        req->customer_name = opt_string(customer, "name", "customer.name", problems);
-        if (!json_object_get(customer, "number"))
-            problem(problems, "customer.number is required");
-        else if (req->number && !sim_vapi_e164_ok(req->number))
-            problem(problems,
-                    "customer.number must be a phone number in E.164 format, such as "
-                    "+14155550100 (got '%.64s')",
-                    req->number);
-    }
-
+void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems)
+{
     const json_t *metadata = json_object_get(root, "metadata");
     if (metadata && !json_is_object(metadata) && !json_is_null(metadata)) {
-        problem(problems, "metadata must be an object");
+        sim_request_problem(problems, "metadata must be an object");
     } else if (json_is_object(metadata)) {
         req->metadata = json_deep_copy(metadata);
-        req->attempt_id = metadata_id(metadata, "attempt_id", "attemptId", problems);
-        req->lead_id = metadata_id(metadata, "lead_id", "leadId", problems);
-        req->campaign_id = metadata_id(metadata, "campaign_id", "campaignId", problems);
+        req->attempt_id = sim_request_metadata_id(metadata, "attempt_id", "attemptId", problems);
+        req->lead_id = sim_request_metadata_id(metadata, "lead_id", "leadId", problems);
+        req->campaign_id = sim_request_metadata_id(metadata, "campaign_id", "campaignId", problems);
     }
+}
 
-    const json_t *overrides = json_object_get(root, "assistantOverrides");
-    if (overrides && !json_is_object(overrides) && !json_is_null(overrides)) {
-        problem(problems, "assistantOverrides must be an object");
-    } else if (json_is_object(overrides)) {
-        const json_t *vars = json_object_get(overrides, "variableValues");
-        if (vars && !json_is_object(vars))
-            problem(problems, "assistantOverrides.variableValues must be an object");
-        req->overrides = json_deep_copy(overrides);
-        server_from(overrides, "assistantOverrides", req, problems);
-    }
-    server_from(assistant, "assistant", req, problems);
-
-out:
+int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
+                      json_t **problems_out)
+{
     json_decref(root);
     if (json_array_size(problems) > 0) {
         sim_vapi_request_clear(req);
@@ -262,12 +228,68 @@ out:
     return OD_OK;
 }
 
+int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req,
+                           json_t **problems_out)
+{
+    json_t *problems = json_array();
+    json_t *root = sim_request_open(body, len, body_properties, req, problems);
+    if (!root)
+        goto out;
+
+    req->assistant_id = sim_request_string(root, "assistantId", "assistantId", problems);
+    const json_t *assistant = json_object_get(root, "assistant");
+    if (assistant && !json_is_object(assistant))
+        sim_request_problem(problems, "assistant must be an object");
+    if (!req->assistant_id && !json_is_object(assistant) && !json_object_get(root, "squadId") &&
+        !json_object_get(root, "squad"))
+        sim_request_problem(problems, "assistantId (or an inline assistant) is required");
+
+    req->phone_number_id = sim_request_string(root, "phoneNumberId", "phoneNumberId", problems);
+    if (!req->phone_number_id && !json_object_get(root, "phoneNumberId"))
+        sim_request_problem(problems, "phoneNumberId is required for an outbound phone call");
+
+    const json_t *customer = json_object_get(root, "customer");
+    if (!customer) {
+        sim_request_problem(problems, "customer is required (an object with number in E.164)");
+    } else if (!json_is_object(customer)) {
+        sim_request_problem(problems, "customer must be an object");
+    } else {
+        req->number = sim_request_string(customer, "number", "customer.number", problems);
+        req->customer_name = sim_request_string(customer, "name", "customer.name", problems);
+        if (!json_object_get(customer, "number"))
+            sim_request_problem(problems, "customer.number is required");
+        else if (req->number && !sim_vapi_e164_ok(req->number))
+            sim_request_problem(problems,
+                                "customer.number must be a phone number in E.164 format, such as "
+                                "+14155550100 (got '%.64s')",
+                                req->number);
+    }
+
+    sim_request_metadata(root, req, problems);
+
+    const json_t *overrides = json_object_get(root, "assistantOverrides");
+    if (overrides && !json_is_object(overrides) && !json_is_null(overrides)) {
+        sim_request_problem(problems, "assistantOverrides must be an object");
+    } else if (json_is_object(overrides)) {
+        const json_t *vars = json_object_get(overrides, "variableValues");
+        if (vars && !json_is_object(vars))
+            sim_request_problem(problems, "assistantOverrides.variableValues must be an object");
+        req->overrides = json_deep_copy(overrides);
+        server_from(overrides, "assistantOverrides", req, problems);
+    }
+    server_from(assistant, "assistant", req, problems);
+
+out:
+    return sim_request_close(root, problems, req, problems_out);
+}
+
 void sim_vapi_request_clear(sim_call_request_t *req)
 {
     free(req->number);
     free(req->customer_name);
     free(req->assistant_id);
     free(req->phone_number_id);
+    free(req->from_number);
     free(req->attempt_id);
     free(req->lead_id);
     free(req->campaign_id);
@@ -297,7 +319,7 @@ static json_t *customer_object(const sim_call_t *call)
     return c;
 }
 
-json_t *sim_vapi_structured_data(const sim_call_t *call, const sim_rules_t *rules)
+json_t *sim_post_call_variables(const sim_call_t *call, const sim_rules_t *rules)
 {
     json_t *data = json_object();
     if (!call->decided)
@@ -313,9 +335,9 @@ json_t *sim_vapi_structured_data(const sim_call_t *call, const sim_rules_t *rule
     return data;
 }
 
-static const char *summary_text(sim_outcome_t o)
+const char *sim_summary_text(const sim_call_t *call)
 {
-    switch (o) {
+    switch (call->decided ? call->decision.outcome : SIM_OUTCOME_FAIL_PERMANENT) {
     case SIM_OUTCOME_BUSY:
         return "The line was busy.";
     case SIM_OUTCOME_NO_ANSWER:
@@ -333,9 +355,9 @@ static const char *summary_text(sim_outcome_t o)
     }
 }
 
-static const char *transcript_text(sim_outcome_t o)
+const char *sim_transcript_text(const sim_call_t *call)
 {
-    switch (o) {
+    switch (call->decided ? call->decision.outcome : SIM_OUTCOME_FAIL_PERMANENT) {
     case SIM_OUTCOME_VOICEMAIL:
         return "AI: Hello, this is a simulated assistant leaving a message. Goodbye.\n";
     case SIM_OUTCOME_HUMAN_GOAL:
@@ -354,10 +376,8 @@ static const char *transcript_text(sim_outcome_t o)
 static json_t *analysis_object(const sim_call_t *call, const sim_rules_t *rules)
 {
     json_t *analysis = json_object();
-    json_object_set_new(analysis, "summary",
-                        json_string(summary_text(call->decided ? call->decision.outcome
-                                                               : SIM_OUTCOME_FAIL_PERMANENT)));
-    json_object_set_new(analysis, "structuredData", sim_vapi_structured_data(call, rules));
+    json_object_set_new(analysis, "summary", json_string(sim_summary_text(call)));
+    json_object_set_new(analysis, "structuredData", sim_post_call_variables(call, rules));
     if (call->decided && (call->decision.outcome == SIM_OUTCOME_HUMAN_GOAL ||
                           call->decision.outcome == SIM_OUTCOME_HUMAN_NO_GOAL))
         json_object_set_new(
@@ -437,11 +457,9 @@ char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_
                             json_pack("[{s:s, s:f, s:f}]", "type", "vapi", "minutes",
                                       seconds / 60.0, "cost", cost_dollars(call)));
         json_object_set_new(msg, "analysis", analysis_object(call, rules));
-        json_object_set_new(msg, "artifact",
-                            json_pack("{s:s, s:[]}", "transcript",
-                                      transcript_text(call->decided ? call->decision.outcome
-                                                                    : SIM_OUTCOME_FAIL_PERMANENT),
-                                      "messages"));
+        json_object_set_new(
+            msg, "artifact",
+            json_pack("{s:s, s:[]}", "transcript", sim_transcript_text(call), "messages"));
         json_object_set_new(msg, "call", sim_vapi_call_object(call, "ended", rules));
     } else {
         const char *status = sim_hook_status(kind);
@@ -460,3 +478,27 @@ char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_
     free(text);
     return out;
 }
+
+/* Vapi sends back the secret the call was given (or the simulator's). */
+static char *vapi_webhook_auth(const sim_call_t *call, const char *api_key, const char *body,
+                               int64_t now_ms)
+{
+    (void)api_key;
+    (void)body;
+    (void)now_ms;
+    return call->webhook_secret ? xasprintf("x-vapi-secret: %s", call->webhook_secret) : NULL;
+}
+
+static const char *vapi_hook_name(sim_hook_kind_t kind)
+{
+    return sim_hook_type(kind);
+}
+
+const sim_protocol_t sim_protocol_vapi = {
+    .name = "vapi",
+    .call_object = sim_vapi_call_object,
+    .message = sim_vapi_message,
+    .hook_name = vapi_hook_name,
+    .error_body = sim_vapi_error_body,
+    .webhook_auth = vapi_webhook_auth,
+};

@@ -28,6 +28,7 @@ typedef struct sim_call_request {
     char *customer_name;   /* customer.name */
     char *assistant_id;    /* assistantId (NULL with an inline assistant) */
     char *phone_number_id; /* phoneNumberId */
+    char *from_number;     /* the calling number (Retell's from_number) */
     char *attempt_id;      /* metadata.attempt_id (or attemptId) */
     char *lead_id;         /* metadata.lead_id (or leadId) */
     char *campaign_id;     /* metadata.campaign_id (or campaignId) */
@@ -46,6 +47,25 @@ typedef struct sim_call_request {
 int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req,
                            json_t **problems) OD_WUR;
 void sim_vapi_request_clear(sim_call_request_t *req);
+
+/* Request parsing shared by the protocols: a message appended to the
+ * problems array; an optional string property (NULL when absent; a wrong
+ * type is a problem; the value is an owned copy); an id from metadata (a
+ * string or a whole number, under its snake_case or camelCase name). */
+void sim_request_problem(json_t *problems, const char *fmt, ...) OD_PRINTF(2, 3);
+char *sim_request_string(const json_t *obj, const char *key, const char *path, json_t *problems);
+char *sim_request_metadata_id(const json_t *metadata, const char *snake, const char *camel,
+                              json_t *problems);
+/* The frame of every create-call parser: open parses body (req zeroed),
+ * refuses a non-object and any property not in allowed (NULL-terminated),
+ * and returns the object, or NULL after a problem; metadata reads the
+ * metadata object (our attempt's ids); close frees root and answers
+ * OD_OK, or OD_ERR_INVALID with *problems_out (req cleared). */
+json_t *sim_request_open(const char *body, size_t len, const char *const *allowed,
+                         sim_call_request_t *req, json_t *problems);
+void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
+int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
+                      json_t **problems_out) OD_WUR;
 
 /* Whether s is an E.164 number: '+', a non-zero digit, 1..14 more digits. */
 bool sim_vapi_e164_ok(const char *s);
@@ -71,9 +91,6 @@ json_t *sim_vapi_call_object(const sim_call_t *call, const char *status, const s
  * at_us (see docs/provider-protocol.md). Caller frees. */
 char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_us,
                        const sim_rules_t *rules);
-
-/* The post-call variables of a call (analysis.structuredData). */
-json_t *sim_vapi_structured_data(const sim_call_t *call, const sim_rules_t *rules);
 
 /* Every JSON text the simulator writes: compact, reals with 12 significant
  * digits so that 0.36 prints as 0.36. */

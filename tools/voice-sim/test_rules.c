@@ -12,8 +12,11 @@
 
 #include <cmocka.h>
 
+#include "hmac.h"
 #include "sim_calls.h"
 #include "sim_heap.h"
+#include "sim_protocol.h"
+#include "sim_retell.h"
 #include "sim_rules.h"
 #include "sim_vapi.h"
 #include "test_main.h"
@@ -613,7 +616,7 @@ static void test_first_data(void **state)
     call->decision.outcome = SIM_OUTCOME_HUMAN;
     for (int first = 0; first < 2; first++) {
         call->first_to_number = first;
-        json_t *sd = sim_vapi_structured_data(call, rules);
+        json_t *sd = sim_post_call_variables(call, rules);
         if (first) {
             assert_string_equal(json_string_value(json_object_get(sd, "callback_at")),
                                 "2026-03-12T15:00");
@@ -627,7 +630,7 @@ static void test_first_data(void **state)
     free(call->number);
     call->number = xstrdup("+14155550200"); /* matches neither */
     call->first_to_number = true;
-    json_t *sd = sim_vapi_structured_data(call, rules);
+    json_t *sd = sim_post_call_variables(call, rules);
     assert_null(json_object_get(sd, "callback_at"));
     json_decref(sd);
     sim_call_free(call);
@@ -754,8 +757,157 @@ static void test_decide_by_assistant(void **state)
     sim_rules_free(rules);
 }
 
+/* Retell's protocol: the create-phone-call body, the call object through a
+ * call's life, its three webhooks (none for ringing), the signature, and
+ * the error body. */
+static void test_retell_protocol(void **state)
+{
+    (void)state;
+    sim_call_request_t req;
+    json_t *problems = NULL;
+    const char *good = "{\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\","
+                       "\"override_agent_id\":\"agent-1\",\"metadata\":{\"attempt_id\":\"att-1\","
+                       "\"lead_id\":\"l-1\",\"campaign_id\":\"c-1\"},"
+                       "\"retell_llm_dynamic_variables\":{\"first_name\":\"Ada\"}}";
+    assert_int_equal(sim_retell_request_parse(good, strlen(good), &req, &problems), OD_OK);
+    assert_string_equal(req.number, "+14155550100");
+    assert_string_equal(req.from_number, "+12125550100");
+    assert_string_equal(req.assistant_id, "agent-1");
+    assert_string_equal(req.attempt_id, "att-1");
+    assert_string_equal(req.campaign_id, "c-1");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(req.overrides, "variableValues"), "first_name")),
+                        "Ada");
+    assert_null(req.server_url); /* Retell's webhooks go to the agent's URL */
+    sim_vapi_request_clear(&req);
+    static const struct {
+        const char *body;
+        const char *want;
+    } bad[] = {
+        {"[]", "must be a JSON object"},
+        {"{\"to_number\":\"+14155550100\"}", "from_number is required"},
+        {"{\"from_number\":\"+12125550100\"}", "to_number is required"},
+        {"{\"from_number\":\"+12125550100\",\"to_number\":\"555\"}", "to_number must be"},
+        {"{\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\","
+         "\"retell_llm_dynamic_variables\":{\"n\":1}}",
+         "retell_llm_dynamic_variables.n must be a string"},
+        {"{\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\",\"assistantId\":"
+         "\"a\"}",
+         "property assistantId is not allowed"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        problems = NULL;
+        assert_int_equal(
+            sim_retell_request_parse(bad[i].body, strlen(bad[i].body), &req, &problems),
+            OD_ERR_INVALID);
+        char *text = json_dumps(problems, 0);
+        if (!strstr(text, bad[i].want))
+            fail_msg("%s: %s", bad[i].body, text);
+        free(text);
+        json_decref(problems);
+    }
+
+    sim_rules_t *rules = rules_from("goal-variable appointment_booked\ncost-per-minute 12\n");
+    sim_call_t *call = call_make("c1", "+14155550100", "att-1", 1772949600, 1772949700);
+    call->protocol = &sim_protocol_retell;
+    call->from_number = xstrdup("+12125550100");
+    call->assistant_id = xstrdup("agent-1");
+    call->metadata = json_pack("{s:s}", "attempt_id", "att-1");
+    call->decided = true;
+    call->decision.outcome = SIM_OUTCOME_HUMAN_GOAL;
+    call->decision.talk_us = 90 * SEC;
+    call->decision.cost_cents = 18;
+    call->ringing_us = call->received_us;
+    call->answered_us = call->received_us + 10 * SEC;
+    call->ended_us = call->answered_us + 90 * SEC;
+
+    json_t *obj = sim_protocol_retell.call_object(call, "queued", rules);
+    assert_string_equal(json_string_value(json_object_get(obj, "call_id")), "c1");
+    assert_string_equal(json_string_value(json_object_get(obj, "call_status")), "registered");
+    assert_null(json_object_get(obj, "start_timestamp"));
+    json_decref(obj);
+    assert_null(sim_protocol_retell.message(call, SIM_HOOK_RINGING, call->ringing_us, rules));
+
+    char *text = sim_protocol_retell.message(call, SIM_HOOK_IN_PROGRESS, call->answered_us, rules);
+    json_t *root = json_loads(text, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_started");
+    json_t *c = json_object_get(root, "call");
+    assert_string_equal(json_string_value(json_object_get(c, "call_status")), "ongoing");
+    assert_int_equal(json_integer_value(json_object_get(c, "start_timestamp")), 1772949610000LL);
+    assert_string_equal(json_string_value(json_object_get(c, "to_number")), "+14155550100");
+    assert_string_equal(json_string_value(json_object_get(c, "from_number")), "+12125550100");
+    json_decref(root);
+    free(text);
+
+    text = sim_protocol_retell.message(call, SIM_HOOK_ENDED, call->ended_us, rules);
+    root = json_loads(text, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_ended");
+    c = json_object_get(root, "call");
+    assert_string_equal(json_string_value(json_object_get(c, "call_status")), "ended");
+    assert_string_equal(json_string_value(json_object_get(c, "disconnection_reason")),
+                        "agent_hangup");
+    assert_null(json_object_get(c, "call_analysis")); /* that is call_analyzed's */
+    json_decref(root);
+    free(text);
+
+    text = sim_protocol_retell.message(call, SIM_HOOK_REPORT, call->ended_us, rules);
+    root = json_loads(text, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_analyzed");
+    c = json_object_get(root, "call");
+    assert_int_equal(json_integer_value(json_object_get(c, "end_timestamp")), 1772949700000LL);
+    assert_int_equal(json_integer_value(json_object_get(c, "duration_ms")), 90000);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(c, "call_cost"), "combined_cost")), 18);
+    json_t *an = json_object_get(c, "call_analysis");
+    assert_false(json_is_true(json_object_get(an, "in_voicemail")));
+    assert_true(json_is_true(
+        json_object_get(json_object_get(an, "custom_analysis_data"), "appointment_booked")));
+    json_decref(root);
+    free(text);
+
+    /* Busy: not connected, no start, no talk time. */
+    call->decision.outcome = SIM_OUTCOME_BUSY;
+    call->decision.talk_us = 0;
+    call->answered_us = 0;
+    obj = sim_protocol_retell.call_object(call, "ended", rules);
+    assert_string_equal(json_string_value(json_object_get(obj, "call_status")), "not_connected");
+    assert_string_equal(json_string_value(json_object_get(obj, "disconnection_reason")),
+                        "dial_busy");
+    assert_null(json_object_get(obj, "start_timestamp"));
+    assert_int_equal(json_integer_value(json_object_get(obj, "duration_ms")), 0);
+    json_decref(obj);
+    call->decision.outcome = SIM_OUTCOME_VOICEMAIL;
+    call->answered_us = call->received_us + 10 * SEC;
+    obj = sim_protocol_retell.call_object(call, "ended", rules);
+    assert_string_equal(json_string_value(json_object_get(obj, "disconnection_reason")),
+                        "voicemail_reached");
+    assert_true(
+        json_is_true(json_object_get(json_object_get(obj, "call_analysis"), "in_voicemail")));
+    json_decref(obj);
+
+    /* The signature: v=<ms>,d=<HMAC-SHA256(key, body || ms)>. */
+    char *sig = sim_retell_signature("key_1", "{}", 1772949610000LL);
+    char want[HMAC_SHA256_HEX_LEN];
+    hmac_part_t parts[] = {{"{}1772949610000", 15}};
+    hmac_sha256_hex("key_1", 5, parts, 1, want);
+    char *expected = xasprintf("v=1772949610000,d=%s", want);
+    assert_string_equal(sig, expected);
+    free(expected);
+    free(sig);
+    char *line = sim_protocol_retell.webhook_auth(call, "key_1", "{}", 1772949610000LL);
+    assert_int_equal(strncmp(line, "x-retell-signature: v=1772949610000,d=", 38), 0);
+    free(line);
+    assert_string_equal(sim_protocol_retell.hook_name(SIM_HOOK_REPORT), "call_analyzed");
+
+    char *err = sim_protocol_retell.error_body(400, json_pack("[s,s]", "a", "b"));
+    assert_string_equal(err, "{\"status\":\"error\",\"message\":\"a; b\"}");
+    free(err);
+    sim_call_free(call);
+    sim_rules_free(rules);
+}
+
 OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors, test_first_data,
              test_shipped_rules_files_parse, test_decide_by_pattern, test_decide_costs_and_instant,
              test_decide_deterministic_and_weighted, test_faults, test_request_parse,
              test_auth_and_numbers, test_messages, test_invariants, test_heap,
-             test_decide_by_assistant)
+             test_decide_by_assistant, test_retell_protocol)

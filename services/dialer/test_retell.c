@@ -1,0 +1,497 @@
+/*
+ * Unit tests of the Retell adapter (provider_retell.c): its
+ * disconnection_reason table, the webhook events (call_started, call_ended,
+ * call_analyzed, and malformed ones), the signature check, the
+ * create-phone-call request, the classification of its answers, and the
+ * get-call lookup. The same coverage as test_vapi.c for the other provider.
+ * No network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "codec.h"
+#include "dial_event.h"
+#include "provider.h"
+#include "test_main.h"
+#include "test_provider.h"
+
+/* A call object as Retell sends it, with extra properties spliced in. */
+#define CALL(extra)                                                                                \
+    "{\"call_type\":\"phone_call\",\"call_id\":\"Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6\","              \
+    "\"agent_id\":\"agent-1\",\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\","    \
+    "\"direction\":\"outbound\"," META extra "}"
+
+static const provider_conf_t conf = {
+    .base_url = "http://127.0.0.1:8900/",
+    .api_key = "key_0123456789abcdef",
+};
+
+/* ---- disconnection_reason ---- */
+
+static void test_reason_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *reason;
+        bool answered;
+        bool in_voicemail;
+        model_call_status_t status;
+        int answered_by; /* -1: not known */
+        bool permanent;
+        bool known;
+    } cases[] = {
+        {"user_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"agent_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"call_transfer", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"inactivity", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"max_duration_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+         true},
+        /* The analysis heard a greeting the hang-up reason does not say. */
+        {"agent_hangup", true, true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
+         true},
+        {"voicemail_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
+         true},
+        {"machine_detected", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
+         true},
+        {"ivr_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_UNKNOWN, false, true},
+        {"dial_busy", false, false, MODEL_CALL_BUSY, -1, false, true},
+        {"dial_no_answer", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
+        {"user_declined", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
+        {"invalid_destination", false, false, MODEL_CALL_FAILED, -1, true, true},
+        {"dial_failed", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"marked_as_spam", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"telephony_provider_permission_denied", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"telephony_provider_unavailable", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"sip_routing_error", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"concurrency_limit_reached", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"no_valid_payment", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"scam_detected", false, false, MODEL_CALL_FAILED, -1, false, true},
+        /* Errors during the call: it connected, then failed. */
+        {"error_llm_websocket_lost_connection", true, false, MODEL_CALL_FAILED,
+         MODEL_ANSWERED_BY_UNKNOWN, false, true},
+        {"error_retell", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"something_new_from_retell", false, false, MODEL_CALL_FAILED, -1, false, false},
+        {"", false, false, MODEL_CALL_FAILED, -1, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        provider_result_t r;
+        memset(&r, 0, sizeof(r));
+        provider_retell_reason_map(cases[i].reason, cases[i].answered, cases[i].in_voicemail, &r);
+        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
+                       cases[i].permanent, cases[i].known);
+    }
+    provider_result_t r;
+    memset(&r, 0, sizeof(r));
+    provider_retell_reason_map(NULL, false, false, &r);
+    assert_int_equal(r.status, MODEL_CALL_FAILED);
+    assert_false(r.reason_known);
+}
+
+/* ---- webhooks ---- */
+
+static int parse(const char *body, provider_msg_t *m, char *err, size_t errlen)
+{
+    return provider_retell.webhook_parse(body, strlen(body), m, err, errlen);
+}
+
+static void parse_ok(const char *body, provider_msg_t *m)
+{
+    char err[256];
+    if (parse(body, m, err, sizeof(err)) != OD_OK)
+        fail_msg("refused: %s: %s", err, body);
+}
+
+static void test_webhook_started_and_ended(void **state)
+{
+    (void)state;
+    provider_msg_t m;
+    parse_ok("{\"event\":\"call_started\",\"call\":" CALL(
+                 ",\"call_status\":\"ongoing\",\"start_timestamp\":1772949610000") "}",
+             &m);
+    assert_int_equal(m.kind, PROVIDER_MSG_IN_PROGRESS);
+    assert_string_equal(m.type, "call_started");
+    assert_string_equal(m.provider_call_id, "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
+    assert_string_equal(m.e164, "+14155550100");
+    assert_string_equal(m.attempt.attempt_id, ATTEMPT);
+    assert_string_equal(m.attempt.lead_id, LEAD);
+    assert_string_equal(m.attempt.campaign_id, CAMP);
+    assert_string_equal(m.attempt.account_id, ACCT);
+    assert_int_equal(m.attempt.attempt_number, 2);
+    assert_int_equal(m.started_at_us, 1772949610000000LL);
+    assert_int_equal(m.occurred_at_us, 1772949610000000LL);
+    provider_msg_clear(&m);
+
+    /* call_ended: the report (call_analyzed) follows. */
+    parse_ok("{\"event\":\"call_ended\",\"call\":" CALL(
+                 ",\"call_status\":\"ended\",\"start_timestamp\":1772949610000,"
+                 "\"end_timestamp\":1772949655500,\"disconnection_reason\":\"user_hangup\"") "}",
+             &m);
+    assert_int_equal(m.kind, PROVIDER_MSG_ENDED);
+    assert_int_equal(m.occurred_at_us, 1772949655500000LL);
+    assert_null(m.result.post_call_variables_json);
+    provider_msg_clear(&m);
+
+    /* Events that are not ours. */
+    static const char *const others[] = {"transcript_updated", "transfer_started",
+                                         "transfer_bridged", "chat_ended"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        char body[512];
+        snprintf(body, sizeof(body), "{\"event\":\"%s\",\"call\":{}}", others[i]);
+        parse_ok(body, &m);
+        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+        assert_string_equal(m.type, others[i]);
+        provider_msg_clear(&m);
+    }
+}
+
+static void test_webhook_analyzed(void **state)
+{
+    (void)state;
+    provider_msg_t m;
+    parse_ok("{\"event\":\"call_analyzed\",\"call\":" CALL(
+                 ",\"call_status\":\"ended\",\"start_timestamp\":1772949610000,"
+                 "\"end_timestamp\":1772949655500,\"duration_ms\":45500,"
+                 "\"disconnection_reason\":\"agent_hangup\","
+                 "\"call_cost\":{\"combined_cost\":12.4,\"total_duration_seconds\":46},"
+                 "\"call_analysis\":{\"call_summary\":\"booked\",\"in_voicemail\":false,"
+                 "\"custom_analysis_data\":{\"zeta\":1,\"appointment_booked\":true}}") "}",
+             &m);
+    assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
+    assert_string_equal(m.type, "call_analyzed");
+    assert_int_equal(m.result.status, MODEL_CALL_COMPLETED);
+    assert_true(m.result.answered_known);
+    assert_int_equal(m.result.answered_by, MODEL_ANSWERED_BY_HUMAN);
+    assert_int_equal(m.result.started_at_us, 1772949610000000LL);
+    assert_int_equal(m.result.ended_at_us, 1772949655500000LL);
+    assert_int_equal(m.result.duration_ms, 45500);
+    assert_int_equal(m.result.cost_minor, 12); /* cents, rounded */
+    assert_string_equal(m.result.ended_reason, "agent_hangup");
+    /* Keys sorted: the same variables always make the same text. */
+    assert_string_equal(m.result.post_call_variables_json,
+                        "{\"appointment_booked\":true,\"zeta\":1}");
+    assert_int_equal(m.occurred_at_us, m.result.ended_at_us);
+
+    /* The terminal event carries what the report said. */
+    dial_event_t e;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
+    assert_string_equal(e.kind, DIAL_KIND_END);
+    assert_int_equal(e.ev.duration_ms, 45500);
+    assert_int_equal(e.ev.cost_minor, 12);
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+
+    /* Voicemail: by the analysis; no duration given: from the timestamps. */
+    parse_ok("{\"event\":\"call_analyzed\",\"call\":" CALL(
+                 ",\"call_status\":\"ended\",\"start_timestamp\":1772949610000,"
+                 "\"end_timestamp\":1772949620000,\"disconnection_reason\":\"agent_hangup\","
+                 "\"call_analysis\":{\"in_voicemail\":true}") "}",
+             &m);
+    assert_int_equal(m.result.answered_by, MODEL_ANSWERED_BY_VOICEMAIL);
+    assert_int_equal(m.result.duration_ms, 10000);
+    assert_int_equal(m.result.cost_minor, 0);
+    assert_null(m.result.post_call_variables_json);
+    provider_msg_clear(&m);
+
+    /* Not connected: no talk time, whatever was sent, and no start. */
+    parse_ok("{\"event\":\"call_analyzed\",\"call\":" CALL(
+                 ",\"call_status\":\"not_connected\",\"start_timestamp\":1772949610000,"
+                 "\"end_timestamp\":1772949640000,\"duration_ms\":30000,"
+                 "\"disconnection_reason\":\"dial_busy\",\"call_analysis\":{}") "}",
+             &m);
+    assert_int_equal(m.result.status, MODEL_CALL_BUSY);
+    assert_false(m.result.answered_known);
+    assert_int_equal(m.result.duration_ms, 0);
+    assert_int_equal(m.result.started_at_us, 0);
+    provider_msg_clear(&m);
+
+    parse_ok("{\"event\":\"call_analyzed\",\"call\":" CALL(
+                 ",\"call_status\":\"not_connected\",\"end_timestamp\":1772949640000,"
+                 "\"disconnection_reason\":\"dial_no_answer\"") "}",
+             &m);
+    assert_int_equal(m.result.status, MODEL_CALL_UNANSWERED);
+    provider_msg_clear(&m);
+}
+
+static void test_webhook_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *says;
+    } cases[] = {
+        {"not json", "not JSON"},
+        {"[]", "no \"event\""},
+        {"{\"call\":{}}", "no \"event\""},
+        {"{\"event\":\"call_ended\"}", "no \"call\""},
+        {"{\"event\":\"call_ended\",\"call\":[]}", "no \"call\""},
+        {"{\"event\":\"call_ended\",\"call\":{\"metadata\":{}}}", "call.call_id is missing"},
+        {"{\"event\":\"call_ended\",\"call\":{\"call_id\":\"c\"}}", "call.metadata is missing"},
+        {"{\"event\":\"call_ended\",\"call\":{\"call_id\":\"c\",\"metadata\":{\"attempt_id\":"
+         "\"nope\"}}}",
+         "call.metadata.attempt_id is not a UUID"},
+        {"{\"event\":\"call_analyzed\",\"call\":{\"call_id\":\"c\",\"metadata\":{\"attempt_id\":"
+         "\"" ATTEMPT "\",\"lead_id\":\"" LEAD "\",\"campaign_id\":\"" CAMP
+         "\",\"account_id\":\"" ACCT "\",\"attempt_number\":-3}}}",
+         "attempt_number"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        provider_msg_t m;
+        char err[256] = "";
+        int rc = parse(cases[i].body, &m, err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
+            fail_msg("case %zu: rc %d, '%s' (wanted '%s')", i, rc, err, cases[i].says);
+        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+        assert_null(m.result.post_call_variables_json);
+    }
+}
+
+/* ---- signatures ---- */
+
+static void test_signature(void **state)
+{
+    (void)state;
+    const char *body = "{\"event\":\"call_started\",\"call\":{}}";
+    size_t len = strlen(body);
+    const int64_t now = 1772949610000;
+    char sig[PROVIDER_SIGNATURE_MAX], err[256];
+    provider_retell_signature(conf.api_key, body, len, now, sig);
+    /* "v=<ms>,d=<64 hex>" */
+    assert_int_equal(strncmp(sig, "v=1772949610000,d=", 18), 0);
+    assert_int_equal(strlen(sig), 18 + 64);
+    assert_string_equal(provider_retell.auth_header, "x-retell-signature");
+    assert_int_equal(provider_retell.webhook_verify(&conf, sig, body, len, now, err, sizeof(err)),
+                     OD_OK);
+    /* Four minutes either way is within the window. */
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, sig, body, len, now + 240000, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, sig, body, len, now - 240000, err, sizeof(err)),
+        OD_OK);
+
+    char tampered[PROVIDER_SIGNATURE_MAX];
+    snprintf(tampered, sizeof(tampered), "%s", sig);
+    tampered[strlen(tampered) - 1] = tampered[strlen(tampered) - 1] == '0' ? '1' : '0';
+    char other_key[PROVIDER_SIGNATURE_MAX];
+    provider_retell_signature("key_someone_else", body, len, now, other_key);
+    char bad_ts[PROVIDER_SIGNATURE_MAX]; /* the digest of another time */
+    snprintf(bad_ts, sizeof(bad_ts), "v=1772949610001,%s", strchr(sig, ',') + 1);
+    static const struct {
+        const char *sig;
+        const char *body;
+        int64_t now;
+        const char *says;
+    } cases[] = {
+        {NULL, "{}", 0, "missing"},
+        {"", "{}", 0, "missing"},
+        {"d=abc", "{}", 0, "not \"v=<ms>,d=<hex>\""},
+        {"v=abc,d=00", "{}", 0, "not \"v=<ms>,d=<hex>\""},
+        {"v=1772949610000,d=00", "{}", 0, "not \"v=<ms>,d=<hex>\""},
+        {"v=1772949610000;d=0000000000000000000000000000000000000000000000000000000000000000", "{}",
+         0, "not \"v=<ms>,d=<hex>\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+        int rc =
+            provider_retell.webhook_verify(&conf, cases[i].sig, cases[i].body,
+                                           strlen(cases[i].body), cases[i].now, err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
+            fail_msg("case %zu: rc %d, '%s'", i, rc, err);
+    }
+    /* Signed, but: tampered digest, another key, another body, another
+     * time, or too old / too far ahead (a replay). */
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, tampered, body, len, now, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "does not match"));
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, other_key, body, len, now, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_int_equal(provider_retell.webhook_verify(&conf, sig, "{\"event\":\"call_ended\"}", 22,
+                                                    now, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, bad_ts, body, len, now, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, sig, body, len, now + 301000, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_non_null(strstr(err, "replay"));
+    assert_int_equal(
+        provider_retell.webhook_verify(&conf, sig, body, len, now - 301000, err, sizeof(err)),
+        OD_ERR_INVALID);
+    assert_null(strstr(err, conf.api_key)); /* never echoed */
+}
+
+/* ---- the create-phone-call request ---- */
+
+static void test_request_body(void **state)
+{
+    (void)state;
+    char err[256];
+    dialjob_t job;
+    dialjob_variable_t vars[2];
+    dialjob_variable_t *pvars[2];
+    test_job_fill(&job, vars, pvars, "retell", "agent-1");
+    provider_request_t req;
+    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
+                     OD_OK);
+    assert_string_equal(req.method, "POST");
+    assert_string_equal(req.url, "http://127.0.0.1:8900/v2/create-phone-call");
+    assert_int_equal(req.n_headers, 2);
+    assert_string_equal(req.headers[0], "Authorization: Bearer key_0123456789abcdef");
+    assert_string_equal(req.headers[1], "Content-Type: application/json");
+    assert_int_equal(req.body_len, strlen(req.body));
+    json_t *b = json_loads(req.body, 0, NULL);
+    assert_non_null(b);
+    assert_int_equal(json_object_size(b), 5);
+    assert_string_equal(json_string_value(json_object_get(b, "from_number")), "+12125550100");
+    assert_string_equal(json_string_value(json_object_get(b, "to_number")), "+14155550100");
+    assert_string_equal(json_string_value(json_object_get(b, "override_agent_id")), "agent-1");
+    json_t *dv = json_object_get(b, "retell_llm_dynamic_variables");
+    assert_int_equal(json_object_size(dv), 2);
+    assert_string_equal(json_string_value(json_object_get(dv, "first_name")), "Ada");
+    assert_string_equal(json_string_value(json_object_get(dv, "plan")), "gold \"plus\"");
+    json_t *meta = json_object_get(b, "metadata");
+    assert_string_equal(json_string_value(json_object_get(meta, "attempt_id")), ATTEMPT);
+    assert_string_equal(json_string_value(json_object_get(meta, "lead_id")), LEAD);
+    assert_string_equal(json_string_value(json_object_get(meta, "campaign_id")), CAMP);
+    assert_string_equal(json_string_value(json_object_get(meta, "account_id")), ACCT);
+    assert_int_equal(json_integer_value(json_object_get(meta, "attempt_number")), 2);
+    json_decref(b);
+    provider_request_clear(&req);
+
+    /* What it sent comes back: the metadata names the attempt. */
+    job.n_variables = 0;
+    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
+                     OD_OK);
+    b = json_loads(req.body, 0, NULL);
+    assert_int_equal(json_object_size(json_object_get(b, "retell_llm_dynamic_variables")), 0);
+    json_decref(b);
+    provider_request_clear(&req);
+
+    job.caller_id = "";
+    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_non_null(strstr(err, "from_number"));
+    provider_request_clear(&req);
+    job.caller_id = "+12125550100";
+    job.provider_assistant_id = "";
+    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_non_null(strstr(err, "agent id"));
+    provider_request_clear(&req);
+}
+
+static void test_response_classification(void **state)
+{
+    (void)state;
+    static const test_place_case_t cases[] = {
+        {201, "{\"call_id\":\"call-1\",\"call_status\":\"registered\"}", NULL, PROVIDER_PLACE_OK,
+         "", 0, ""},
+        {200, "{\"call_id\":\"call-1\"}", NULL, PROVIDER_PLACE_OK, "", 0, ""},
+        {429, "{\"status\":\"error\",\"message\":\"Concurrency limit reached\"}", "1",
+         PROVIDER_PLACE_RATE_LIMITED, "provider-rate-limited", 1000, "Concurrency"},
+        {500, "{\"status\":\"error\",\"message\":\"internal\"}", NULL, PROVIDER_PLACE_TRANSIENT,
+         "provider-http-500", 0, "internal"},
+        {503, "", "5", PROVIDER_PLACE_TRANSIENT, "provider-http-503", 5000, ""},
+        {401, "{\"status\":\"error\",\"message\":\"Invalid API key\"}", NULL,
+         PROVIDER_PLACE_TRANSIENT, "provider-unauthorized", 0, "Invalid API key"},
+        {400, "{\"status\":\"error\",\"message\":\"to_number is not a valid E.164 number\"}", NULL,
+         PROVIDER_PLACE_PERMANENT, "provider-rejected-400", 0, "E.164"},
+        {402, "{\"status\":\"error\",\"message\":\"no payment method\"}", NULL,
+         PROVIDER_PLACE_PERMANENT, "provider-rejected-402", 0, "payment"},
+        {404, "{\"status\":\"error\",\"message\":\"agent not found\"}", NULL,
+         PROVIDER_PLACE_PERMANENT, "provider-rejected-404", 0, "agent not found"},
+        {422, "oops", NULL, PROVIDER_PLACE_PERMANENT, "provider-rejected-422", 0, "oops"},
+    };
+    test_place_cases(&provider_retell, cases, sizeof(cases) / sizeof(cases[0]));
+    test_place_id(&provider_retell, "{\"call_id\":\"call-1\"}", "call-1",
+                  "{\"id\":\"vapi-shaped\"}", "no call_id");
+}
+
+/* ---- get-call ---- */
+
+static void test_call_lookup(void **state)
+{
+    (void)state;
+    char err[256];
+    test_lookup_build(&provider_retell, &conf, "Jabr9TXY_1-a",
+                      "http://127.0.0.1:8900/v2/get-call/Jabr9TXY_1-a");
+
+    provider_lookup_t kind;
+    provider_msg_t m;
+    const char *ended = CALL(",\"call_status\":\"ended\",\"start_timestamp\":1772949610000,"
+                             "\"end_timestamp\":1772949655500,\"duration_ms\":45500,"
+                             "\"disconnection_reason\":\"voicemail_reached\","
+                             "\"call_cost\":{\"combined_cost\":9},"
+                             "\"call_analysis\":{\"custom_analysis_data\":{\"callback\":false}}");
+    assert_int_equal(
+        provider_retell.call_lookup_parse(200, ended, strlen(ended), &kind, &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_ENDED);
+    assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
+    assert_string_equal(m.type, "call-lookup");
+    assert_string_equal(m.provider_call_id, "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
+    assert_string_equal(m.e164, "+14155550100");
+    assert_int_equal(m.result.status, MODEL_CALL_COMPLETED);
+    assert_int_equal(m.result.answered_by, MODEL_ANSWERED_BY_VOICEMAIL);
+    assert_int_equal(m.result.duration_ms, 45500);
+    assert_int_equal(m.result.cost_minor, 9);
+    assert_string_equal(m.result.post_call_variables_json, "{\"callback\":false}");
+
+    /* The lookup's event has the id the report's would have had. */
+    dial_event_t e;
+    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
+    char id[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
+    assert_string_equal(e.ev.event_id, id);
+    dial_event_clear(&e);
+    provider_msg_clear(&m);
+
+    /* not_connected and error are final too. */
+    const char *busy = CALL(",\"call_status\":\"not_connected\","
+                            "\"disconnection_reason\":\"dial_busy\"");
+    assert_int_equal(
+        provider_retell.call_lookup_parse(200, busy, strlen(busy), &kind, &m, err, sizeof(err)),
+        OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_ENDED);
+    assert_int_equal(m.result.status, MODEL_CALL_BUSY);
+    provider_msg_clear(&m);
+
+    static const char *const running[] = {CALL(",\"call_status\":\"registered\""),
+                                          CALL(",\"call_status\":\"ongoing\""), CALL("")};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(provider_retell.call_lookup_parse(200, running[i], strlen(running[i]),
+                                                           &kind, &m, err, sizeof(err)),
+                         OD_OK);
+        assert_int_equal(kind, PROVIDER_LOOKUP_RUNNING);
+    }
+    assert_int_equal(provider_retell.call_lookup_parse(404, "{}", 2, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_NOT_FOUND);
+    assert_int_equal(provider_retell.call_lookup_parse(429, "", 0, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
+    assert_int_equal(provider_retell.call_lookup_parse(500, "", 0, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
+    assert_int_equal(provider_retell.call_lookup_parse(200, "nope", 4, &kind, &m, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    const char *no_meta = "{\"call_id\":\"c\",\"call_status\":\"ended\"}";
+    assert_int_equal(provider_retell.call_lookup_parse(200, no_meta, strlen(no_meta), &kind, &m,
+                                                       err, sizeof(err)),
+                     OD_ERR_INVALID);
+}
+
+OD_TEST_MAIN(NULL, NULL, test_reason_table, test_webhook_started_and_ended, test_webhook_analyzed,
+             test_webhook_malformed, test_signature, test_request_body,
+             test_response_classification, test_call_lookup)

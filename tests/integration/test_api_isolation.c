@@ -38,6 +38,7 @@ static const route_case_t cases[] = {
     {"POST", "/v1/account/webhook-secret/rotate", NULL, EXPECT_404}, /* B's own: below */
     {"POST", "/v1/admin/accounts", "{\"name\":\"x\"}", EXPECT_401},
     {"POST", "/v1/admin/accounts/{account_id}/credit", "{\"amount_minor\":100}", EXPECT_401},
+    {"POST", "/v1/admin/campaigns/{campaign_id}/recount", NULL, EXPECT_401},
     {"POST", "/v1/assistants", NULL, EXPECT_404}, /* creates B's own: nothing of A's */
     {"GET", "/v1/assistants", NULL, EXPECT_EMPTY},
     {"GET", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
@@ -80,6 +81,16 @@ static const route_case_t cases[] = {
     {"GET", "/v1/dnc/registry", NULL, EXPECT_404}, /* B's own scrub: checked below */
     {"GET", "/v1/dnc/{phone}", NULL, EXPECT_404},
     {"DELETE", "/v1/dnc/{phone}", NULL, EXPECT_404},
+    {"POST", "/v1/webhook-endpoints", NULL, EXPECT_404}, /* B's own: below */
+    {"GET", "/v1/webhook-endpoints", NULL, EXPECT_EMPTY},
+    {"GET", "/v1/webhook-endpoints/{endpoint_id}", NULL, EXPECT_404},
+    {"PATCH", "/v1/webhook-endpoints/{endpoint_id}", "{\"enabled\":false}", EXPECT_404},
+    {"DELETE", "/v1/webhook-endpoints/{endpoint_id}", NULL, EXPECT_404},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/secret/rotate", NULL, EXPECT_404},
+    {"GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", NULL, EXPECT_404},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/replay", NULL, EXPECT_404},
+    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay", NULL,
+     EXPECT_404},
 };
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
@@ -88,9 +99,10 @@ static const route_case_t cases[] = {
 static struct {
     const char *name;
     char value[64];
-} ids[] = {{"{account_id}", ""},       {"{assistant_id}", ""}, {"{campaign_id}", ""},
-           {"{lead_id}", ""},          {"{import_id}", ""},    {"{call_id}", ""},
-           {"{phone}", "+14155550177"}};
+} ids[] = {{"{account_id}", ""},  {"{assistant_id}", ""}, {"{campaign_id}", ""},
+           {"{lead_id}", ""},     {"{import_id}", ""},    {"{call_id}", ""},
+           {"{endpoint_id}", ""}, {"{delivery_id}", ""},  {"{phone}", "+14155550177"}};
+#define PHONE_ID 8 /* ids[PHONE_ID]: the last, not an id (assert_no_leak) */
 
 static void fill(const char *in, char *out, size_t len)
 {
@@ -171,8 +183,13 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
     api_expect(&r, 200, "A's legal profile");
     api_resp_free(&r);
     r = api_call(api, "POST", "/v1/dnc", a->key, "{\"phone\":\"%s\",\"reason\":\"SecretA\"}",
-                 ids[6].value);
+                 ids[PHONE_ID].value);
     api_expect(&r, 201, "A's DNC");
+    api_resp_free(&r);
+    /* A's webhook endpoint, and one of its deliveries. */
+    r = api_call(api, "POST", "/v1/webhook-endpoints", a->key,
+                 "{\"url\":\"https://example.com/SecretA\",\"events\":[\"call.ended\"]}");
+    api_created_id(&r, ids[6].value, "A's webhook endpoint");
     api_resp_free(&r);
     /* A call, as the scheduler would have recorded it. */
     PGconn *conn = PQconnectdb(api->dsn);
@@ -186,6 +203,16 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
         1, NULL, params, NULL, NULL, 0);
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     snprintf(ids[5].value, sizeof(ids[5].value), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    /* A dead delivery of A's endpoint, as the notifier would have left it. */
+    const char *endpoint[] = {ids[6].value};
+    res = PQexecParams(conn,
+                       "INSERT INTO webhook_delivery (endpoint_id, event_id, event_type, body,"
+                       " status) VALUES ($1::uuid, 'SecretA event', 'call.ended',"
+                       " '{\"note\":\"SecretA\"}', 'dead') RETURNING id",
+                       1, NULL, endpoint, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    snprintf(ids[7].value, sizeof(ids[7].value), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     PQfinish(conn);
 }
@@ -283,7 +310,7 @@ static void test_isolation(void **state)
     char a_after[65];
     account_secret(&api, a.id, a_after);
     assert_string_equal(a_after, a_secret);
-    r = api_call(&api, "POST", "/v1/dnc", b.key, "{\"phone\":\"%s\"}", ids[6].value);
+    r = api_call(&api, "POST", "/v1/dnc", b.key, "{\"phone\":\"%s\"}", ids[PHONE_ID].value);
     assert_int_equal(r.status, 201); /* B's own list: newly added there */
     api_resp_free(&r);
     r = api_call(&api, "DELETE", "/v1/dnc/+14155550177", b.key, NULL);
@@ -291,7 +318,7 @@ static void test_isolation(void **state)
     api_resp_free(&r);
     /* A bulk list of B's adds A's number to B's list alone. */
     r = api_call(&api, "POST", "/v1/dnc/imports", b.key,
-                 "{\"list_date\":\"2026-12-01\",\"lines\":[\"%s\"]}", ids[6].value);
+                 "{\"list_date\":\"2026-12-01\",\"lines\":[\"%s\"]}", ids[PHONE_ID].value);
     api_expect(&r, 201, "B's list");
     assert_int_equal(api_int(&r, "numbers_added"), 1);
     assert_no_leak(&r, &cases[0]);
@@ -322,7 +349,7 @@ static void test_isolation(void **state)
     api_expect(&r, 200, "A's lead");
     assert_string_equal(api_str(&r, "name"), "SecretA person");
     api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/dnc/%s", ids[6].value);
+    snprintf(path, sizeof(path), "/v1/dnc/%s", ids[PHONE_ID].value);
     r = api_call(&api, "GET", path, a.key, NULL);
     api_expect(&r, 200, "A's DNC entry");
     api_resp_free(&r);

@@ -34,7 +34,8 @@ static const pg_stmt_t stats_counters_stmt = {
 
 static const pg_stmt_t stats_meta_stmt = {
     "campaign_stats_meta",
-    "SELECT c.goal_variable, a.currency, c.status, c.pause_reason, c.archived_at IS NOT NULL"
+    "SELECT c.goal_variable, a.currency, c.status, c.pause_reason, c.archived_at IS NOT NULL,"
+    " c.arms IS NOT NULL"
     " FROM campaign c"
     " JOIN account a ON a.id = c.account_id WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
     2};
@@ -236,11 +237,11 @@ static json_t *rate_json(long long part, long long whole)
 }
 
 /* The arms part, one object per row of stats_arms_stmt (an empty array
- * without arms); a new array the caller owns. */
+ * without arms: arms NULL, the query not run); a new array the caller owns. */
 static json_t *stats_arms_json(const PGresult *arms)
 {
     json_t *list = json_array();
-    for (int i = 0; i < PQntuples(arms); i++) {
+    for (int i = 0; arms && i < PQntuples(arms); i++) {
         long long v[6];
         for (int k = 0; k < 6; k++)
             v[k] = strtoll(PQgetvalue(arms, i, 4 + k), NULL, 10);
@@ -285,7 +286,9 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
         rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign not found");
     if (rc == OD_OK)
         rc = pg_stmt_exec(db, &stats_counters_stmt, one, &counters, errbuf, errlen);
-    if (rc == OD_OK)
+    /* Only a campaign with arms reads its leads and calls per arm: the
+     * others' stats stay a read of the counters. */
+    if (rc == OD_OK && PQgetvalue(meta, 0, 5)[0] == 't')
         rc = pg_stmt_exec(db, &stats_arms_stmt, one, &arms, errbuf, errlen);
     if (rc)
         goto out;

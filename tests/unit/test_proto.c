@@ -581,7 +581,7 @@ static void test_dialjob_field_errors(void **state)
     dialjob_full(&job);
     job.attempt_number = 0;
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.attempt_number: 0 is not in 1..6");
+    assert_string_equal(err, "DialJob.attempt_number: 0 is not in 1..7");
 
     dialjob_full(&job);
     job.e164 = "4155550123";

@@ -136,15 +136,17 @@ static size_t migration_count(const char *dir)
     return n;
 }
 
+#define APPLIED_LOG_MAX 64 /* far above the migrations there are */
+
 typedef struct applied_log {
-    char names[16][64];
+    char names[APPLIED_LOG_MAX][64];
     int n;
 } applied_log_t;
 
 static void record_applied(const migrate_file_t *file, void *opaque)
 {
     applied_log_t *log = opaque;
-    if (log->n < 16)
+    if (log->n < APPLIED_LOG_MAX)
         snprintf(log->names[log->n++], sizeof(log->names[0]), "%s", file->filename);
 }
 

@@ -621,17 +621,6 @@ static inline void e2e_assistant_with_schema(const e2e_stack_t *st, const char *
     e2e_resp_free(&r);
 }
 
-/* A campaign of assistant with each of bad[0..n) (JSON members) is refused:
- * 400 naming field (e2e_campaign_refused, below, for each). */
-static inline void e2e_campaign_refused(const e2e_stack_t *st, const char *assistant_id,
-                                        const char *settings, const char *field, const char *why);
-static inline void e2e_campaign_refused_each(const e2e_stack_t *st, const char *assistant,
-                                             const char *field, const char *const *bad, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        e2e_campaign_refused(st, assistant, bad[i], field, NULL);
-}
-
 /* Campaign settings (JSON members) for a window open all day, every day. */
 #define E2E_WINDOW_ALWAYS                                                                          \
     "\"window_start\":\"00:00\",\"window_end\":\"23:59\","                                         \
@@ -663,6 +652,15 @@ static inline void e2e_campaign_refused(const e2e_stack_t *st, const char *assis
     if (why && !strstr(e2e_str(r.json, "error.message"), why))
         fail_msg("%s: message %s lacks '%s'", settings, e2e_str(r.json, "error.message"), why);
     e2e_resp_free(&r);
+}
+
+/* A campaign of assistant with each of bad[0..n) (JSON members) is refused:
+ * 400 naming field. */
+static inline void e2e_campaign_refused_each(const e2e_stack_t *st, const char *assistant,
+                                             const char *field, const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        e2e_campaign_refused(st, assistant, bad[i], field, NULL);
 }
 
 /* POST leads (a JSON object or array); returns the answer (caller frees). */
@@ -843,16 +841,26 @@ static inline void e2e_sim_faults(const e2e_stack_t *st, const char *json)
 
 /* Runs outdial-audit for the campaign and asserts every count is 0, except
  * `tolerated` (NULL: none), whose count is only reported. */
-static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campaign_id,
-                                        const char *tolerated)
+/* outdial-audit for the campaign, its output to read (stderr too when
+ * with_details); close with pclose. */
+static inline FILE *e2e_audit_open(const e2e_stack_t *st, const char *campaign_id,
+                                   bool with_details)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
-             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>&1",
-             support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
+             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s %s",
+             support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id,
+             with_details ? "2>&1" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     if (!p)
         fail_msg("popen %s", cmd);
+    return p;
+}
+
+static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campaign_id,
+                                        const char *tolerated)
+{
+    FILE *p = e2e_audit_open(st, campaign_id, true);
     char line[512];
     int counts = 0;
     bool bad = false;
@@ -882,13 +890,7 @@ static inline void e2e_audit_tolerating(const e2e_stack_t *st, const char *campa
  * printed (-1: not printed). For tests that prove a count can fail. */
 static inline long e2e_audit_count(const e2e_stack_t *st, const char *campaign_id, const char *name)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "%s/tools/audit/outdial-audit --sim-url http://127.0.0.1:%d --campaign %s 2>/dev/null",
-             support_env("OUTDIAL_BUILD_DIR"), st->sim.port, campaign_id);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        fail_msg("popen %s", cmd);
+    FILE *p = e2e_audit_open(st, campaign_id, false);
     char line[512];
     long found = -1;
     size_t n = strlen(name);

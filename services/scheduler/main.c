@@ -66,12 +66,14 @@ typedef struct scheduler {
     metrics_counter_t *campaign_failures;
     metrics_counter_t *lead_failures;
     metrics_counter_t *dead_letters;
+    metrics_counter_t *dispatch_held;
     metrics_gauge_t *due_backlog;
     metrics_histogram_t *tick_seconds;
     atomic_bool pg_ok;
     atomic_bool consumer_ok;
     deps_t *deps; /* PostgreSQL, Redis, Kafka: whether each answers (deps.h) */
     int dep_pg;
+    int dep_kafka;
 } scheduler_t;
 
 static atomic_bool stopping;
@@ -221,6 +223,7 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
     char err[512];
     pg_conn_t *listen = listen_connect(s->dsn);
     int64_t last_recovery = 0, last_mirror = 0, last_backlog = 0;
+    bool bus_was_up = true;
     while (!atomic_load(&stopping)) {
         int64_t started = od_clock_real_us();
         int64_t now = od_clock_now_us(&s->clk);
@@ -233,8 +236,20 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         dispatch_stats_t dst;
         dispatch_stats_init(&dst);
         dispatch_caps_t caps = {r, s->redis_prefix};
-        if (dispatch_all(db, s->producer, s->dial_topic, &caps, now, (int)s->batch,
-                         s->dispatch_skip, &dst, err, sizeof(err))) {
+        /* While Kafka does not answer, a claimed lead's job could only wait
+         * in the producer's queue: it would hold a concurrency slot, and
+         * the flush below would hold the loop (recovery, completion) for
+         * its timeout every pass. Claim nothing until Kafka answers. */
+        bool bus_up = deps_up(s->deps, s->dep_kafka);
+        if (bus_up != bus_was_up)
+            log_info(bus_up ? "dispatch_resumed" : "dispatch_held",
+                     bus_up ? "Kafka answers: dispatch resumes"
+                            : "Kafka does not answer: no lead is claimed until it does");
+        bus_was_up = bus_up;
+        if (!bus_up)
+            metrics_counter_add(s->dispatch_held, 1);
+        else if (dispatch_all(db, s->producer, s->dial_topic, &caps, now, (int)s->batch,
+                              s->dispatch_skip, &dst, err, sizeof(err))) {
             log_warn("dispatch", "%s", err);
             ok = false;
         }
@@ -386,6 +401,11 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
                                       "topic.",
                                       &s->dead_letters, err, errlen);
     if (rc == OD_OK)
+        rc = metrics_counter_register(s->metrics, "outdial_scheduler_dispatch_held_total",
+                                      "Dispatch passes not run because Kafka did not answer "
+                                      "(no lead is claimed for a job that cannot be produced).",
+                                      &s->dispatch_held, err, errlen);
+    if (rc == OD_OK)
         rc = metrics_gauge_register(s->metrics, "outdial_scheduler_due_backlog",
                                     "Leads of running campaigns that are due and not yet "
                                     "scheduled.",
@@ -456,7 +476,7 @@ int main(int argc, char **argv)
     s.dep_pg = pg_deps_add(s.deps, s.dsn);
     hcfg.deps = s.deps;
     if (redis_deps_add(s.deps, err, sizeof(err)) < 0 ||
-        kafka_deps_add(s.deps, "outdial-scheduler-check", err, sizeof(err)) < 0 ||
+        (s.dep_kafka = kafka_deps_add(s.deps, "outdial-scheduler-check", err, sizeof(err))) < 0 ||
         deps_start(s.deps, err, sizeof(err)) ||
         http_config_from_env(&hcfg, "OUTDIAL_SCHEDULER", err, sizeof(err)) ||
         http_server_new(&hcfg, &http, err, sizeof(err)) ||

@@ -11,6 +11,9 @@
  *     none dialed twice
  *   - pause: no job issued after the pause committed; resume finishes the
  *     campaign with no attempt lost or repeated
+ *   - Kafka not answering: the scheduler claims no lead (a job it cannot
+ *     produce would hold a concurrency slot); the same campaign dispatches
+ *     at once from a scheduler that reaches Kafka
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "harness.h"
+#include "http_client.h"
 #include "kafka.h"
 #include "lifecycle.h"
 #include "migrate.h"
@@ -382,5 +386,64 @@ static void test_pause_stops_jobs_and_resume_loses_nothing(void **state)
     world_free(w);
 }
 
+/* The value of the scheduler's metric `name` on port, or -1 when absent or
+ * when the scheduler does not answer. */
+static double sched_metric(int port, const char *name)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    httpc_reply_t r;
+    httpc_run(httpc_new(url, "GET", &r, 5000), NULL, &r);
+    double v = -1;
+    size_t n = strlen(name);
+    for (char *line = r.status == 200 ? r.body : NULL; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+        line = nl ? nl + 1 : NULL;
+    }
+    httpc_reply_free(&r);
+    return v;
+}
+
+#define LEADS_CLAIMED                                                                    \
+    "SELECT count(*) FROM lead WHERE campaign_id = $1 AND (status <> 'created' OR attempts > 0" \
+    " OR current_attempt_id IS NOT NULL)"
+
+static void test_no_dispatch_while_kafka_does_not_answer(void **state)
+{
+    (void)state;
+    const int n = 200;
+    world_t *w = world_new("sched_kafka_down", n, 50);
+    /* A scheduler whose Kafka is a port where nothing listens. */
+    int port = harness_free_port(), dead = harness_free_port();
+    char port_env[64], brokers_env[64];
+    snprintf(port_env, sizeof(port_env), "OUTDIAL_SCHEDULER_HTTP_PORT=%d", port);
+    snprintf(brokers_env, sizeof(brokers_env), "OUTDIAL_KAFKA_BROKERS=127.0.0.1:%d", dead);
+    const char *cut_off_env[] = {dsn_env, port_env, brokers_env, NULL};
+    pid_t cut = harness_spawn("services/scheduler/outdial-scheduler", cut_off_env);
+    campaign_apply(w, LIFECYCLE_START);
+
+    /* The scheduler runs its passes over the running campaign (each one
+     * counted as held) ... */
+    int64_t until = harness_ms() + 60000;
+    while (harness_ms() < until && sched_metric(port, "outdial_scheduler_dispatch_held_total") < 5)
+        harness_sleep_ms(100);
+    assert_true(sched_metric(port, "outdial_scheduler_dispatch_held_total") >= 5);
+    /* ... and claims nothing. */
+    assert_int_equal(sql_count(w, LEADS_CLAIMED), 0);
+    assert_int_equal(WEXITSTATUS(harness_stop(cut, SIGTERM)), 0);
+
+    /* The proof that those passes could have claimed: a scheduler that
+     * reaches Kafka dispatches the same campaign, and it completes. */
+    pid_t s = harness_spawn("services/scheduler/outdial-scheduler", sched_env);
+    wait_assigned(w);
+    run_to_completion(w, n, 120000);
+    assert_int_equal(WEXITSTATUS(harness_stop(s, SIGTERM)), 0);
+    assert_every_lead_once(w, n);
+    world_free(w);
+}
+
 OD_TEST_MAIN(NULL, NULL, test_two_schedulers_issue_each_attempt_once,
-             test_scheduler_killed_during_dispatch, test_pause_stops_jobs_and_resume_loses_nothing)
+             test_scheduler_killed_during_dispatch, test_pause_stops_jobs_and_resume_loses_nothing,
+             test_no_dispatch_while_kafka_does_not_answer)

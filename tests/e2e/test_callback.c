@@ -12,7 +12,13 @@
  *   - ASKS_OUTSIDE asks for 19:30-04:00, after the window closes: it is
  *     called when the window opens next, Wednesday 09:00, and the lead says
  *     why the time moved (window).
- * Neither callback uses an attempt of the retry budget; both leads end
+ *   - ASKS_LATE_FL, a Miami number in a second campaign that calls
+ *     08:00-21:00 on weekdays, asks for 20:30 the same day: the campaign's
+ *     window is open then, but Florida's hours (08:00-20:00, the account
+ *     runs the us_states profile: docs/compliance.md) are not, so it is
+ *     called at Florida's next opening, Wednesday 08:00, and the lead says
+ *     why (legal_hours).
+ * No callback uses an attempt of the retry budget; each lead ends
  * answered with one attempt counted and two calls, the second marked as the
  * callback. The API refuses a callback_variable that is not one of the
  * assistant's string variables.
@@ -31,11 +37,14 @@
 #define ASKS_INSIDE  "+12125550191"
 #define ASKS_OUTSIDE "+12125550192"
 #define NO_ANSWER    "+12125550193"
+#define ASKS_LATE_FL "+13055550194"
 
 /* Tuesday 2026-03-10 in New York (EDT, UTC-4). */
 #define TUE_0845 "2026-03-10T12:45:00Z"
 #define TUE_1100 "2026-03-10T15:00:00Z"
 #define TUE_1930 "2026-03-10T23:30:00Z"
+#define TUE_2030 "2026-03-11T00:30:00Z"
+#define WED_0800 "2026-03-11T12:00:00Z"
 #define WED_0900 "2026-03-11T13:00:00Z"
 #define LATE_US  (15LL * 60 * 1000000) /* a dispatch tick and a ring, with room */
 
@@ -46,7 +55,8 @@ static const char rules[] = "seed 19\n"
                             "match +12125550193 no-answer\n"
                             "default human\n"
                             "data-first +12125550191 callback_at \"2026-03-10T11:00\"\n"
-                            "data-first +12125550192 callback_at \"2026-03-10T19:30:00-04:00\"\n";
+                            "data-first +12125550192 callback_at \"2026-03-10T19:30:00-04:00\"\n"
+                            "data-first +13055550194 callback_at \"2026-03-10T20:30\"\n";
 
 /* received_at_us of the calls the simulator placed to e164, at most max. */
 static size_t placed_times(const e2e_stack_t *st, const char *e164, int64_t *at, size_t max)
@@ -106,6 +116,10 @@ static void test_callback_placed_at_the_asked_time(void **state)
     e2e_stack_start(&st, &opts);
 
     char assistant[37], campaign[37], inside[37], outside[37], no_answer[37];
+    char late_campaign[37], late_fl[37];
+    e2e_resp_t r = e2e_api(&st, "PATCH", "/v1/account", "{\"legal_profile\":\"us_states\"}");
+    e2e_expect(&r, 200, "the us_states profile");
+    e2e_resp_free(&r);
     static const char *const bad[] = {"\"callback_variable\":\"call_me\"",
                                       "\"callback_variable\":\"" E2E_GOAL "\""};
     e2e_assistant_with_schema(&st, "Callback bot",
@@ -123,9 +137,17 @@ static void test_callback_placed_at_the_asked_time(void **state)
     e2e_lead_add(&st, campaign, "{\"phone\":\"" ASKS_INSIDE "\",\"name\":\"Ines\"}", inside);
     e2e_lead_add(&st, campaign, "{\"phone\":\"" ASKS_OUTSIDE "\",\"name\":\"Otto\"}", outside);
     e2e_lead_add(&st, campaign, "{\"phone\":\"" NO_ANSWER "\",\"name\":\"Nora\"}", no_answer);
+    e2e_campaign_create(&st, assistant,
+                        "\"window_start\":\"08:00\",\"window_end\":\"21:00\","
+                        "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\"],"
+                        "\"callback_variable\":\"callback_at\"",
+                        late_campaign);
+    e2e_lead_add(&st, late_campaign, "{\"phone\":\"" ASKS_LATE_FL "\",\"name\":\"Flo\"}",
+                 late_fl);
     if (e2e_now_us(&st) > e2e_utc_us(TUE_0845))
         fail_msg("the stack took too long to start for the callback test");
     e2e_campaign_must(&st, campaign, "start");
+    e2e_campaign_must(&st, late_campaign, "start");
 
     /* The first calls: both ask, and the leads wait for their callbacks. */
     HARNESS_WAIT(e2e_lead_is(&st, inside, "rescheduled", NULL), 60000, "the first call of Ines");
@@ -148,6 +170,16 @@ static void test_callback_placed_at_the_asked_time(void **state)
     json_decref(calls);
     json_decref(l);
 
+    /* Inside the campaign's window but after Florida's hours: the lead
+     * waits for Florida's next opening, and says why. */
+    HARNESS_WAIT(e2e_lead_is(&st, late_fl, "rescheduled", NULL), 60000, "the first call of Flo");
+    l = e2e_lead(&st, late_fl);
+    assert_string_equal(e2e_str(l, "callback.status"), "pending");
+    expect_time(l, "callback.asked_for", TUE_2030);
+    expect_time(l, "callback.at", WED_0800);
+    assert_string_equal(e2e_str(l, "callback.reason"), "legal_hours");
+    json_decref(l);
+
     /* Inside the window: at 11:00, not before, though calls went out
      * between the first call and 11:00 (the unanswered lead's retries). */
     expect_called_back(&st, inside, ASKS_INSIDE, TUE_1100);
@@ -162,9 +194,12 @@ static void test_callback_placed_at_the_asked_time(void **state)
                  "nothing about its timing");
 
     /* Outside the window: at its next opening, Wednesday 09:00. */
+    expect_called_back(&st, late_fl, ASKS_LATE_FL, WED_0800);
     expect_called_back(&st, outside, ASKS_OUTSIDE, WED_0900);
     e2e_wait_campaign(&st, campaign, "completed", 60000);
+    e2e_wait_campaign(&st, late_campaign, "completed", 60000);
     e2e_audit(&st, campaign);
+    e2e_audit(&st, late_campaign);
     e2e_stack_stop(&st);
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_run.h"
+#include "ctl_commands.h"
 #include "xmalloc.h"
 
 /* Lines per request: the API's limit (DNC_IMPORT_LINES_MAX). */

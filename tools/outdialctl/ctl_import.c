@@ -15,7 +15,7 @@
 
 #include "ctl_parse.h"
 #include "ctl_render.h"
-#include "ctl_run.h"
+#include "ctl_commands.h"
 #include "xmalloc.h"
 
 /* How often the import is asked for its progress: often enough to look

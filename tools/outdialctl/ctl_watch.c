@@ -13,7 +13,7 @@
 
 #include "ctl_parse.h"
 #include "ctl_render.h"
-#include "ctl_run.h"
+#include "ctl_commands.h"
 #include "xmalloc.h"
 
 #define WATCH_INTERVAL_DEFAULT_MS 1000

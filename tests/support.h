@@ -1,5 +1,6 @@
 /*
- * support.h — helpers shared by the integration tests (header-only).
+ * support.h — helpers shared by the integration and end-to-end tests
+ * (header-only).
  *
  * Integration tests run against the stack that deploy/local/stack starts;
  * scripts/test sources var/stack.env so OUTDIAL_PG_DSN, OUTDIAL_REDIS_URL
@@ -14,6 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "xmalloc.h"
+
+/* Makes room for one more item in the array arr of n items and cap places
+ * (both lvalues), doubling it (from 64) when it is full; the caller then
+ * stores arr[n++]. */
+#define SUPPORT_GROW(arr, n, cap)                                                                  \
+    do {                                                                                           \
+        if ((n) == (cap)) {                                                                        \
+            (cap) = (cap) ? 2 * (cap) : 64;                                                        \
+            (arr) = xrealloc((arr), (cap) * sizeof(*(arr)));                                       \
+        }                                                                                          \
+    } while (0)
 
 /* The value of a stack variable, or exit(1) with instructions. */
 static inline const char *support_env(const char *name)
@@ -75,6 +89,32 @@ static inline void support_pg_drop_db(const char *db_dsn)
         PQclear(PQexec(conn, sql));
     }
     PQfinish(conn);
+}
+
+/* Runs the build's `outdial-api bootstrap --name NAME --balance BALANCE`
+ * (OUTDIAL_BUILD_DIR) as an operator would, against the database of the
+ * environment, and reads the account id and API key it prints into id and
+ * key. 0 once both are read; else the command's exit status (-1: it did
+ * not start, 1: it printed no id or key), which the caller fails with its
+ * own way of failing. */
+static inline int support_bootstrap(const char *name, long long balance, char id[37], char key[128])
+{
+    id[0] = key[0] = '\0';
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "%s/services/api/outdial-api bootstrap --name '%s' --balance %lld",
+             support_env("OUTDIAL_BUILD_DIR"), name, balance);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[512];
+    while (fgets(line, sizeof(line), p)) {
+        if (strncmp(line, "account_id ", 11) == 0)
+            sscanf(line + 11, "%36s", id);
+        else if (strncmp(line, "api_key ", 8) == 0)
+            sscanf(line + 8, "%127s", key);
+    }
+    int status = pclose(p);
+    return status != 0 ? status : !id[0] || !key[0];
 }
 
 #endif

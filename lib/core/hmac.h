@@ -3,7 +3,8 @@
  *
  * A provider signs the webhooks it sends (Retell: HMAC-SHA256 over the body
  * and a timestamp, docs/provider-protocol.md); the dialer checks them and
- * the voice simulator makes them. Both use these, so that the signature is
+ * the voice simulator makes them; outdial-notifier signs its own webhooks
+ * with them too (lib/web/sign.h). All use these, so that every signature is
  * computed by one piece of code. OpenSSL underneath.
  */
 #ifndef OUTDIAL_CORE_HMAC_H

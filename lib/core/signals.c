@@ -14,3 +14,18 @@ void od_signals_on_stop(void (*on_stop)(int), bool ignore_pipe)
     if (ignore_pipe)
         signal(SIGPIPE, SIG_IGN);
 }
+
+/* Set before the handler is installed, read by it only. */
+static atomic_bool *stop_flag;
+
+static void stop_flag_set(int sig)
+{
+    (void)sig;
+    atomic_store(stop_flag, true);
+}
+
+void od_signals_stop_flag(atomic_bool *stop, bool ignore_pipe)
+{
+    stop_flag = stop;
+    od_signals_on_stop(stop_flag_set, ignore_pipe);
+}

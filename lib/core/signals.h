@@ -4,6 +4,7 @@
 #ifndef OUTDIAL_SIGNALS_H
 #define OUTDIAL_SIGNALS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* Sends SIGTERM and SIGINT to on_stop, without SA_RESTART: a blocking call
@@ -12,5 +13,11 @@
  * closed socket is then an error the writer handles, not the process's
  * death. on_stop must be async-signal-safe (set a flag). */
 void od_signals_on_stop(void (*on_stop)(int), bool ignore_pipe);
+
+/* od_signals_on_stop with a handler that sets *stop: what every service
+ * does, its loops and waits reading the flag. stop is the caller's and must
+ * live as long as the process (a static); one flag per process, a second
+ * call replaces the first. */
+void od_signals_stop_flag(atomic_bool *stop, bool ignore_pipe);
 
 #endif

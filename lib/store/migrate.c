@@ -436,3 +436,23 @@ out:
     migrate_set_free(set);
     return rc;
 }
+
+int migrate_when_up(deps_t *d, int dep, const atomic_bool *stop, const char *dsn, const char *app,
+                    char *errbuf, size_t errlen)
+{
+    for (;;) {
+        pg_conn_t *db = NULL;
+        int rc = pg_conn_await(d, dep, stop, dsn, app, &db, errbuf, errlen);
+        if (rc)
+            return rc;
+        migrate_result_t result;
+        rc = migrate_run(db, NULL, NULL, NULL, &result, errbuf, errlen);
+        pg_conn_free(db);
+        if (rc == OD_OK)
+            log_info("migrate", "schema at version %d (%d applied now)", result.latest,
+                     result.applied);
+        if (rc != OD_ERR_UNAVAILABLE)
+            return rc;
+        deps_failed(d, dep, errbuf);
+    }
+}

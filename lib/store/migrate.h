@@ -92,4 +92,14 @@ void migrate_set_free(migrate_set_t *set);
 int migrate_run(pg_conn_t *db, const char *dir, migrate_applied_fn on_applied, void *opaque,
                 migrate_result_t *result, char *errbuf, size_t errlen) OD_WUR;
 
+/* A service's migrations at its start: waits for PostgreSQL (pg_conn_await
+ * on dependency dep of d, added by pg_deps_add, until *stop), applies the
+ * migrations of migrate_dir_default() on a connection named app, closes it
+ * and logs the schema's version. A database lost during the run is marked
+ * down (deps_failed) and waited for again. OD_OK once applied; the error of
+ * pg_conn_await (OD_ERR_UNAVAILABLE when stopped while waiting); or that of
+ * migrate_run with the database up, which a service treats as fatal. */
+int migrate_when_up(deps_t *d, int dep, const atomic_bool *stop, const char *dsn, const char *app,
+                    char *errbuf, size_t errlen) OD_WUR;
+
 #endif

@@ -36,14 +36,15 @@
 #define WEBHOOK_SIGN_TOLERANCE_S 300
 
 /* Writes "v1=<hex>" for (secret, timestamp_s, body) into out
- * (WEBHOOK_SIGN_HEADER_LEN bytes). OD_ERR_INVALID for an empty secret,
- * OD_ERR_INTERNAL if OpenSSL fails. */
+ * (WEBHOOK_SIGN_HEADER_LEN bytes), the HMAC by lib/core's hmac_sha256_hex.
+ * OD_ERR_INVALID for an empty secret. */
 int webhook_sign(const char *secret, int64_t timestamp_s, const char *body, size_t body_len,
                  char out[WEBHOOK_SIGN_HEADER_LEN]) OD_WUR;
 
 /* A receiver's check: timestamp (the header's text) must be a decimal
  * number within tolerance_s of now_s (either side), and signature (the
- * header's value) must equal webhook_sign's, compared in constant time.
+ * header's value) must equal webhook_sign's, compared in constant time
+ * (hmac_secret_equal).
  * OD_OK, or OD_ERR_INVALID with the reason in errbuf (bad timestamp, too
  * old or in the future, bad signature). */
 int webhook_sign_verify(const char *secret, const char *timestamp, const char *body,

@@ -48,11 +48,7 @@ static const resource_field_t account_fields_out[] = {
     {"calls_per_24h", api_col_int},
 };
 
-static const pg_stmt_t account_get_stmt = {"account_get", ACCOUNT_COLUMNS " WHERE id = $1::uuid",
-                                           1};
-
-static const pg_stmt_t account_lock_stmt = {"account_lock",
-                                            ACCOUNT_COLUMNS " WHERE id = $1::uuid FOR UPDATE", 1};
+RESOURCE_STMTS(account, "account", ACCOUNT_COLUMNS, "id = $1::uuid", 1);
 
 static const pg_stmt_t account_update_stmt = {
     "account_update",

@@ -53,12 +53,6 @@
 
 static atomic_bool stopping;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&stopping, true);
-}
-
 static void sleep_ms(int ms)
 {
     while (ms > 0 && !atomic_load(&stopping)) {
@@ -245,23 +239,19 @@ static int migrate_now(const char *dsn, char *err, size_t errlen)
     return rc;
 }
 
-/* Applies the migrations once PostgreSQL answers, waiting for it (deps.h)
- * while it does not. OD_OK, or the error of a migration that failed with
- * the database up (which stops the API, as at any start); a stop while
- * waiting is OD_OK with svc->migrated still false. */
-static int migrate_when_up(service_t *svc, char *err, size_t errlen)
+/* Applies the migrations once PostgreSQL answers (migrate_when_up), then
+ * marks the schema current. OD_OK, also when stopped while waiting (with
+ * svc->migrated still false); or the error of a migration that failed with
+ * the database up (which stops the API, as at any start). */
+static int migrate_at_start(service_t *svc, char *err, size_t errlen)
 {
-    while (deps_wait(svc->deps, svc->dep_pg, &stopping)) {
-        int rc = migrate_now(svc->api.dsn, err, errlen);
-        if (rc == OD_OK) {
-            atomic_store(&svc->migrated, true);
-            return OD_OK;
-        }
-        if (rc != OD_ERR_UNAVAILABLE)
-            return rc;
-        deps_failed(svc->deps, svc->dep_pg, err);
-    }
-    return OD_OK;
+    int rc = migrate_when_up(svc->deps, svc->dep_pg, &stopping, svc->api.dsn, "outdial-api-migrate",
+                             err, errlen);
+    if (rc == OD_OK)
+        atomic_store(&svc->migrated, true);
+    if (rc == OD_ERR_UNAVAILABLE && atomic_load(&stopping))
+        return OD_OK;
+    return rc;
 }
 
 /* ---- background: Postgres health, Redis connection, DNC sync ------------------ */
@@ -276,7 +266,7 @@ static void *background_main(void *arg)
     pg_conn_t *db = NULL;
     int64_t last_sync = 0, last_orphans = 0;
     bool synced_once = false;
-    if (svc->migrate && migrate_when_up(svc, err, sizeof(err)) != OD_OK) {
+    if (svc->migrate && migrate_at_start(svc, err, sizeof(err)) != OD_OK) {
         log_error("migrate", "%s", err);
         atomic_store(&svc->migrate_failed, true);
         atomic_store(&stopping, true);
@@ -348,7 +338,7 @@ static int serve(void)
         fprintf(stderr, "outdial-api: %s\n", err);
         return 2;
     }
-    od_signals_on_stop(on_signal, true);
+    od_signals_stop_flag(&stopping, true);
     phone_init();
     pthread_mutex_init(&api->producer_mu, NULL);
 

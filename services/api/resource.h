@@ -54,6 +54,15 @@ typedef struct resource {
     void (*cursor)(const PGresult *res, int row, char *buf, size_t len);
 } resource_t;
 
+/* The statements of a resource_t's get and lock: static pg_stmt_t
+ * <prefix>_get_stmt (named name "_get": the row, select WHERE where, n
+ * parameters) and <prefix>_lock_stmt (name "_lock": the same row FOR
+ * UPDATE), written once so that the two always read one row by one key. */
+#define RESOURCE_STMTS(prefix, name, select, where, n)                                             \
+    static const pg_stmt_t prefix##_get_stmt = {name "_get", select " WHERE " where, n};           \
+    static const pg_stmt_t prefix##_lock_stmt = {name "_lock",                                     \
+                                                 select " WHERE " where " FOR UPDATE", n}
+
 /* The members of a resource_t from a table of resource_field_t. */
 #define RESOURCE_FIELDS(table) .fields = (table), .n_fields = sizeof(table) / sizeof((table)[0])
 

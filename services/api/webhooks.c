@@ -37,12 +37,8 @@ static const resource_field_t endpoint_fields_out[] = {
     {"created_at", api_col_time}, {"updated_at", api_col_time},
 };
 
-static const pg_stmt_t endpoint_get_stmt = {
-    "webhook_endpoint_get", ENDPOINT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
-
-static const pg_stmt_t endpoint_lock_stmt = {
-    "webhook_endpoint_lock",
-    ENDPOINT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid FOR UPDATE", 2};
+RESOURCE_STMTS(endpoint, "webhook_endpoint", ENDPOINT_COLUMNS,
+               "id = $1::uuid AND account_id = $2::uuid", 2);
 
 static const pg_stmt_t endpoint_list_stmt = {
     "webhook_endpoint_list",

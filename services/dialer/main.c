@@ -24,12 +24,6 @@
 
 static atomic_bool stop_requested;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&stop_requested, true);
-}
-
 /* Every call in flight holds a socket: raise the descriptor limit to the
  * hard limit so that OUTDIAL_DIALER_MAX_INFLIGHT is what bounds them. */
 static void raise_fd_limit(void)
@@ -56,7 +50,7 @@ int main(void)
         fprintf(stderr, "outdial-dialer: %s\n", err);
         return 2;
     }
-    od_signals_on_stop(on_signal, true);
+    od_signals_stop_flag(&stop_requested, true);
     raise_fd_limit();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "outdial-dialer: libcurl failed to initialise\n");

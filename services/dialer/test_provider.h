@@ -1,8 +1,11 @@
 /*
  * test_provider.h — what the provider adapters' unit tests share
- * (test_vapi.c, test_retell.c; header-only, include after <cmocka.h>): the
- * attempt's ids and the metadata that carries them, a dial job, and the
- * table runner for create-call answers.
+ * (test_vapi.c, test_retell.c; header-only, include after <cmocka.h> and
+ * <jansson.h>): the attempt's ids and the metadata that carries them, a
+ * dial job, and the checks every adapter must pass the same way: its
+ * ended-reason table, webhook parsing and its refusals, the metadata of the
+ * create-call body, the table runner for create-call answers, and the call
+ * lookup.
  */
 #ifndef OUTDIAL_DIALER_TEST_PROVIDER_H
 #define OUTDIAL_DIALER_TEST_PROVIDER_H
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "dial_event.h"
 #include "provider.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
@@ -71,6 +75,140 @@ static inline void test_result_is(const provider_result_t *r, const char *reason
     assert_string_equal(r->ended_reason, reason);
 }
 
+/* One ended reason (with whether the call was answered, and whether an
+ * analysis heard a voicemail greeting, which only Retell reports) and the
+ * result it must map to: answered_by -1 is not known; known: whether the
+ * reason is in the provider's table. */
+typedef struct test_reason_case {
+    const char *reason;
+    bool answered;
+    bool in_voicemail;
+    model_call_status_t status;
+    int answered_by;
+    bool permanent;
+    bool known;
+} test_reason_case_t;
+
+/* The provider's reason map, as the table runner calls it. */
+typedef void (*test_reason_map_fn)(const char *reason, bool answered, bool in_voicemail,
+                                   provider_result_t *r);
+
+/* Each case of the table through map; then a NULL reason, which is a
+ * failure not in the table. */
+static inline void test_reason_cases(test_reason_map_fn map, const test_reason_case_t *cases,
+                                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        provider_result_t r;
+        memset(&r, 0, sizeof(r));
+        map(cases[i].reason, cases[i].answered, cases[i].in_voicemail, &r);
+        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
+                       cases[i].permanent, cases[i].known);
+    }
+    provider_result_t r;
+    memset(&r, 0, sizeof(r));
+    map(NULL, false, false, &r);
+    assert_int_equal(r.status, MODEL_CALL_FAILED);
+    assert_false(r.reason_known);
+}
+
+/* body parses by ops into *m (the caller clears it); a refusal fails the
+ * test. */
+static inline void test_parse_ok(const provider_ops_t *ops, const char *body, provider_msg_t *m)
+{
+    char err[256];
+    if (ops->webhook_parse(body, strlen(body), m, err, sizeof(err)) != OD_OK)
+        fail_msg("%s refused: %s: %s", ops->name, err, body);
+}
+
+/* A webhook the adapter must refuse, and a part of the reason it gives. */
+typedef struct test_malformed_case {
+    const char *body;
+    const char *says;
+} test_malformed_case_t;
+
+/* Each body is refused with OD_ERR_INVALID and its reason, and the message
+ * is left cleared. */
+static inline void test_malformed_cases(const provider_ops_t *ops,
+                                        const test_malformed_case_t *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char err[256] = "";
+        provider_msg_t m;
+        int rc = ops->webhook_parse(cases[i].body, strlen(cases[i].body), &m, err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
+            fail_msg("%s case %zu: rc %d, '%s' (wanted '%s')", ops->name, i, rc, err,
+                     cases[i].says);
+        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
+        assert_null(m.result.post_call_variables_json);
+    }
+}
+
+/* The message names the attempt of META. */
+static inline void test_msg_attempt_is_meta(const provider_msg_t *m)
+{
+    assert_string_equal(m->attempt.attempt_id, ATTEMPT);
+    assert_string_equal(m->attempt.lead_id, LEAD);
+    assert_string_equal(m->attempt.campaign_id, CAMP);
+    assert_string_equal(m->attempt.account_id, ACCT);
+    assert_int_equal(m->attempt.attempt_number, 2);
+}
+
+/* The create-call body's "metadata" names the attempt of test_job_fill's
+ * job, so that what the provider echoes back is META. */
+static inline void test_body_metadata_is_job(const json_t *body)
+{
+    json_t *meta = json_object_get(body, "metadata");
+    assert_string_equal(json_string_value(json_object_get(meta, "attempt_id")), ATTEMPT);
+    assert_string_equal(json_string_value(json_object_get(meta, "lead_id")), LEAD);
+    assert_string_equal(json_string_value(json_object_get(meta, "campaign_id")), CAMP);
+    assert_string_equal(json_string_value(json_object_get(meta, "account_id")), ACCT);
+    assert_int_equal(json_integer_value(json_object_get(meta, "attempt_number")), 2);
+}
+
+/* ops builds for job a POST of JSON to url with the bearer key of conf.
+ * Returns the body, parsed (the caller json_decrefs it and clears req). */
+static inline json_t *test_request_post(const provider_ops_t *ops, const provider_conf_t *conf,
+                                        const dialjob_t *job, const char *url,
+                                        provider_request_t *req)
+{
+    char err[256], bearer[128];
+    if (ops->call_request_build(conf, job, req, err, sizeof(err)) != OD_OK)
+        fail_msg("%s refused the job: %s", ops->name, err);
+    assert_string_equal(req->method, "POST");
+    assert_string_equal(req->url, url);
+    assert_int_equal(req->n_headers, 2);
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", conf->api_key);
+    assert_string_equal(req->headers[0], bearer);
+    assert_string_equal(req->headers[1], "Content-Type: application/json");
+    assert_int_equal(req->body_len, strlen(req->body));
+    json_t *body = json_loads(req->body, 0, NULL);
+    assert_non_null(body);
+    return body;
+}
+
+/* ops refuses to build a create-call request for job, with OD_ERR_INVALID
+ * and a reason that says `says` (the field at fault). */
+static inline void test_request_refused(const provider_ops_t *ops, const provider_conf_t *conf,
+                                        const dialjob_t *job, const char *says)
+{
+    char err[256] = "";
+    provider_request_t req;
+    int rc = ops->call_request_build(conf, job, &req, err, sizeof(err));
+    if (rc != OD_ERR_INVALID || !strstr(err, says))
+        fail_msg("%s: rc %d, '%s' (wanted '%s')", ops->name, rc, err, says);
+    provider_request_clear(&req);
+}
+
+/* vars, the create-call body's object of the lead's variables, holds the
+ * two of test_job_fill's job (quotes kept). */
+static inline void test_vars_are_job(const json_t *vars)
+{
+    assert_int_equal(json_object_size(vars), 2);
+    assert_string_equal(json_string_value(json_object_get(vars, "first_name")), "Ada");
+    assert_string_equal(json_string_value(json_object_get(vars, "plan")), "gold \"plus\"");
+}
+
 /* One create-call answer and how it must be classified. */
 typedef struct test_place_case {
     long status;
@@ -128,6 +266,48 @@ static inline void test_lookup_build(const provider_ops_t *ops, const provider_c
     provider_request_clear(&req);
     assert_int_equal(ops->call_lookup_build(conf, "../x", &req, err, sizeof(err)), OD_ERR_INVALID);
     assert_int_equal(ops->call_lookup_build(conf, "", &req, err, sizeof(err)), OD_ERR_INVALID);
+}
+
+/* m, a lookup's report of the attempt of META, makes the event the
+ * webhook report would have made, with the same id (so a report that
+ * arrives after the lookup is a copy). Clears m. */
+static inline void test_lookup_event_is_report(provider_msg_t *m)
+{
+    dial_event_t e;
+    assert_int_equal(dial_event_from_msg(&e, m, 1), OD_OK);
+    char id[UUID_STR_LEN];
+    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
+    assert_string_equal(e.ev.event_id, id);
+    dial_event_clear(&e);
+    provider_msg_clear(m);
+}
+
+/* The lookup's answers that are not a call: 404 is not found, 429 and
+ * retry_status (a 5xx) are to be retried, a body that is not JSON and a
+ * call without the metadata (no_meta) are refused. */
+static inline void test_lookup_not_a_call(const provider_ops_t *ops, long retry_status,
+                                          const char *no_meta)
+{
+    char err[256];
+    provider_lookup_t kind;
+    provider_msg_t m;
+    static const struct {
+        long status;
+        provider_lookup_t kind;
+    } answers[] = {{404, PROVIDER_LOOKUP_NOT_FOUND}, {429, PROVIDER_LOOKUP_RETRY}};
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        assert_int_equal(
+            ops->call_lookup_parse(answers[i].status, "{}", 2, &kind, &m, err, sizeof(err)), OD_OK);
+        assert_int_equal(kind, answers[i].kind);
+    }
+    assert_int_equal(ops->call_lookup_parse(retry_status, "", 0, &kind, &m, err, sizeof(err)),
+                     OD_OK);
+    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
+    assert_int_equal(ops->call_lookup_parse(200, "nope", 4, &kind, &m, err, sizeof(err)),
+                     OD_ERR_INVALID);
+    assert_int_equal(
+        ops->call_lookup_parse(200, no_meta, strlen(no_meta), &kind, &m, err, sizeof(err)),
+        OD_ERR_INVALID);
 }
 
 #endif

@@ -39,15 +39,7 @@ static const provider_conf_t conf = {
 static void test_reason_table(void **state)
 {
     (void)state;
-    static const struct {
-        const char *reason;
-        bool answered;
-        bool in_voicemail;
-        model_call_status_t status;
-        int answered_by; /* -1: not known */
-        bool permanent;
-        bool known;
-    } cases[] = {
+    static const test_reason_case_t cases[] = {
         {"user_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
         {"agent_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
         {"call_transfer", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
@@ -81,32 +73,14 @@ static void test_reason_table(void **state)
         {"something_new_from_retell", false, false, MODEL_CALL_FAILED, -1, false, false},
         {"", false, false, MODEL_CALL_FAILED, -1, false, false},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        provider_result_t r;
-        memset(&r, 0, sizeof(r));
-        provider_retell_reason_map(cases[i].reason, cases[i].answered, cases[i].in_voicemail, &r);
-        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
-                       cases[i].permanent, cases[i].known);
-    }
-    provider_result_t r;
-    memset(&r, 0, sizeof(r));
-    provider_retell_reason_map(NULL, false, false, &r);
-    assert_int_equal(r.status, MODEL_CALL_FAILED);
-    assert_false(r.reason_known);
+    test_reason_cases(provider_retell_reason_map, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- webhooks ---- */
 
-static int parse(const char *body, provider_msg_t *m, char *err, size_t errlen)
-{
-    return provider_retell.webhook_parse(body, strlen(body), m, err, errlen);
-}
-
 static void parse_ok(const char *body, provider_msg_t *m)
 {
-    char err[256];
-    if (parse(body, m, err, sizeof(err)) != OD_OK)
-        fail_msg("refused: %s: %s", err, body);
+    test_parse_ok(&provider_retell, body, m);
 }
 
 static void test_webhook_started_and_ended(void **state)
@@ -120,11 +94,7 @@ static void test_webhook_started_and_ended(void **state)
     assert_string_equal(m.type, "call_started");
     assert_string_equal(m.provider_call_id, "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
     assert_string_equal(m.e164, "+14155550100");
-    assert_string_equal(m.attempt.attempt_id, ATTEMPT);
-    assert_string_equal(m.attempt.lead_id, LEAD);
-    assert_string_equal(m.attempt.campaign_id, CAMP);
-    assert_string_equal(m.attempt.account_id, ACCT);
-    assert_int_equal(m.attempt.attempt_number, 2);
+    test_msg_attempt_is_meta(&m);
     assert_int_equal(m.started_at_us, 1772949610000000LL);
     assert_int_equal(m.occurred_at_us, 1772949610000000LL);
     provider_msg_clear(&m);
@@ -223,10 +193,7 @@ static void test_webhook_analyzed(void **state)
 static void test_webhook_malformed(void **state)
 {
     (void)state;
-    static const struct {
-        const char *body;
-        const char *says;
-    } cases[] = {
+    static const test_malformed_case_t cases[] = {
         {"not json", "not JSON"},
         {"[]", "no \"event\""},
         {"{\"call\":{}}", "no \"event\""},
@@ -242,15 +209,7 @@ static void test_webhook_malformed(void **state)
          "\",\"account_id\":\"" ACCT "\",\"attempt_number\":-3}}}",
          "attempt_number"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        provider_msg_t m;
-        char err[256] = "";
-        int rc = parse(cases[i].body, &m, err, sizeof(err));
-        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
-            fail_msg("case %zu: rc %d, '%s' (wanted '%s')", i, rc, err, cases[i].says);
-        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
-        assert_null(m.result.post_call_variables_json);
-    }
+    test_malformed_cases(&provider_retell, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- signatures ---- */
@@ -342,30 +301,14 @@ static void test_request_body(void **state)
     dialjob_variable_t *pvars[2];
     test_job_fill(&job, vars, pvars, "retell", "agent-1");
     provider_request_t req;
-    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
-                     OD_OK);
-    assert_string_equal(req.method, "POST");
-    assert_string_equal(req.url, "http://127.0.0.1:8900/v2/create-phone-call");
-    assert_int_equal(req.n_headers, 2);
-    assert_string_equal(req.headers[0], "Authorization: Bearer key_0123456789abcdef");
-    assert_string_equal(req.headers[1], "Content-Type: application/json");
-    assert_int_equal(req.body_len, strlen(req.body));
-    json_t *b = json_loads(req.body, 0, NULL);
-    assert_non_null(b);
+    json_t *b = test_request_post(&provider_retell, &conf, &job,
+                                  "http://127.0.0.1:8900/v2/create-phone-call", &req);
     assert_int_equal(json_object_size(b), 5);
     assert_string_equal(json_string_value(json_object_get(b, "from_number")), "+12125550100");
     assert_string_equal(json_string_value(json_object_get(b, "to_number")), "+14155550100");
     assert_string_equal(json_string_value(json_object_get(b, "override_agent_id")), "agent-1");
-    json_t *dv = json_object_get(b, "retell_llm_dynamic_variables");
-    assert_int_equal(json_object_size(dv), 2);
-    assert_string_equal(json_string_value(json_object_get(dv, "first_name")), "Ada");
-    assert_string_equal(json_string_value(json_object_get(dv, "plan")), "gold \"plus\"");
-    json_t *meta = json_object_get(b, "metadata");
-    assert_string_equal(json_string_value(json_object_get(meta, "attempt_id")), ATTEMPT);
-    assert_string_equal(json_string_value(json_object_get(meta, "lead_id")), LEAD);
-    assert_string_equal(json_string_value(json_object_get(meta, "campaign_id")), CAMP);
-    assert_string_equal(json_string_value(json_object_get(meta, "account_id")), ACCT);
-    assert_int_equal(json_integer_value(json_object_get(meta, "attempt_number")), 2);
+    test_vars_are_job(json_object_get(b, "retell_llm_dynamic_variables"));
+    test_body_metadata_is_job(b);
     json_decref(b);
     provider_request_clear(&req);
 
@@ -379,16 +322,10 @@ static void test_request_body(void **state)
     provider_request_clear(&req);
 
     job.caller_id = "";
-    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_non_null(strstr(err, "from_number"));
-    provider_request_clear(&req);
+    test_request_refused(&provider_retell, &conf, &job, "from_number");
     job.caller_id = "+12125550100";
     job.provider_assistant_id = "";
-    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_non_null(strstr(err, "agent id"));
-    provider_request_clear(&req);
+    test_request_refused(&provider_retell, &conf, &job, "agent id");
 }
 
 static void test_response_classification(void **state)
@@ -448,14 +385,7 @@ static void test_call_lookup(void **state)
     assert_int_equal(m.result.cost_minor, 9);
     assert_string_equal(m.result.post_call_variables_json, "{\"callback\":false}");
 
-    /* The lookup's event has the id the report's would have had. */
-    dial_event_t e;
-    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
-    char id[UUID_STR_LEN];
-    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
-    assert_string_equal(e.ev.event_id, id);
-    dial_event_clear(&e);
-    provider_msg_clear(&m);
+    test_lookup_event_is_report(&m);
 
     /* not_connected and error are final too. */
     const char *busy = CALL(",\"call_status\":\"not_connected\","
@@ -475,21 +405,7 @@ static void test_call_lookup(void **state)
                          OD_OK);
         assert_int_equal(kind, PROVIDER_LOOKUP_RUNNING);
     }
-    assert_int_equal(provider_retell.call_lookup_parse(404, "{}", 2, &kind, &m, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_NOT_FOUND);
-    assert_int_equal(provider_retell.call_lookup_parse(429, "", 0, &kind, &m, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
-    assert_int_equal(provider_retell.call_lookup_parse(500, "", 0, &kind, &m, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
-    assert_int_equal(provider_retell.call_lookup_parse(200, "nope", 4, &kind, &m, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    const char *no_meta = "{\"call_id\":\"c\",\"call_status\":\"ended\"}";
-    assert_int_equal(provider_retell.call_lookup_parse(200, no_meta, strlen(no_meta), &kind, &m,
-                                                       err, sizeof(err)),
-                     OD_ERR_INVALID);
+    test_lookup_not_a_call(&provider_retell, 500, "{\"call_id\":\"c\",\"call_status\":\"ended\"}");
 }
 
 OD_TEST_MAIN(NULL, NULL, test_reason_table, test_webhook_started_and_ended, test_webhook_analyzed,

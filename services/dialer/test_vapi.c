@@ -33,80 +33,76 @@ static const provider_conf_t conf = {
 
 /* ---- endedReason ---- */
 
+/* The table runner's map: Vapi's has no in_voicemail (its endedReason says
+ * "voicemail" itself). */
+static void vapi_reason_map(const char *reason, bool answered, bool in_voicemail,
+                            provider_result_t *r)
+{
+    (void)in_voicemail;
+    provider_vapi_ended_reason_map(reason, answered, r);
+}
+
 static void test_ended_reason_table(void **state)
 {
     (void)state;
-    static const struct {
-        const char *reason;
-        bool answered;
-        model_call_status_t status;
-        int answered_by; /* -1: not known */
-        bool permanent;
-        bool known;
-    } cases[] = {
-        {"customer-busy", false, MODEL_CALL_BUSY, -1, false, true},
-        {"customer-did-not-answer", false, MODEL_CALL_UNANSWERED, -1, false, true},
-        {"voicemail", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false, true},
-        {"customer-ended-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"assistant-ended-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"assistant-ended-call-after-message-spoken", true, MODEL_CALL_COMPLETED,
-         MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"assistant-said-end-call-phrase", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN,
-         false, true},
-        {"assistant-forwarded-call", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+    /* Vapi reports no voicemail analysis apart from its endedReason. */
+    static const test_reason_case_t cases[] = {
+        {"customer-busy", false, false, MODEL_CALL_BUSY, -1, false, true},
+        {"customer-did-not-answer", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
+        {"voicemail", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false, true},
+        {"customer-ended-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
          true},
-        {"exceeded-max-duration", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"silence-timed-out", true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"twilio-reported-customer-misdialed", false, MODEL_CALL_FAILED, -1, true, true},
-        {"vonage-rejected", false, MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-403-forbidden", false,
+        {"assistant-ended-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+         true},
+        {"assistant-ended-call-after-message-spoken", true, false, MODEL_CALL_COMPLETED,
+         MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"assistant-said-end-call-phrase", true, false, MODEL_CALL_COMPLETED,
+         MODEL_ANSWERED_BY_HUMAN, false, true},
+        {"assistant-forwarded-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN,
+         false, true},
+        {"exceeded-max-duration", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+         true},
+        {"silence-timed-out", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
+         true},
+        {"twilio-reported-customer-misdialed", false, false, MODEL_CALL_FAILED, -1, true, true},
+        {"vonage-rejected", false, false, MODEL_CALL_FAILED, -1, true, true},
+        {"call.in-progress.error-providerfault-outbound-sip-403-forbidden", false, false,
          MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-408-request-timeout", false,
+        {"call.in-progress.error-providerfault-outbound-sip-408-request-timeout", false, false,
          MODEL_CALL_UNANSWERED, -1, false, true},
         {"call.in-progress.error-providerfault-outbound-sip-480-temporarily-unavailable", false,
-         MODEL_CALL_UNANSWERED, -1, false, true},
+         false, MODEL_CALL_UNANSWERED, -1, false, true},
         /* SIP: busy, declined by a person, no such number (issue answers). */
-        {"call.in-progress.error-providerfault-outbound-sip-486-busy-here", false, MODEL_CALL_BUSY,
-         -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-600-busy-everywhere", false,
+        {"call.in-progress.error-providerfault-outbound-sip-486-busy-here", false, false,
          MODEL_CALL_BUSY, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-603-decline", false,
+        {"call.in-progress.error-providerfault-outbound-sip-600-busy-everywhere", false, false,
+         MODEL_CALL_BUSY, -1, false, true},
+        {"call.in-progress.error-providerfault-outbound-sip-603-decline", false, false,
          MODEL_CALL_UNANSWERED, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-404-not-found", false,
+        {"call.in-progress.error-providerfault-outbound-sip-404-not-found", false, false,
          MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-484-address-incomplete", false,
+        {"call.in-progress.error-providerfault-outbound-sip-484-address-incomplete", false, false,
          MODEL_CALL_FAILED, -1, true, true},
         {"call.in-progress.error-providerfault-outbound-sip-604-does-not-exist-anywhere", false,
-         MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-4040-odd", false, MODEL_CALL_FAILED, -1,
-         false, false},
-        {"call.in-progress.error-providerfault-outbound-sip-503-service-unavailable", false,
+         false, MODEL_CALL_FAILED, -1, true, true},
+        {"call.in-progress.error-providerfault-outbound-sip-4040-odd", false, false,
+         MODEL_CALL_FAILED, -1, false, false},
+        {"call.in-progress.error-providerfault-outbound-sip-503-service-unavailable", false, false,
          MODEL_CALL_FAILED, -1, false, true},
-        {"twilio-failed-to-connect-call", false, MODEL_CALL_FAILED, -1, false, true},
-        {"vonage-failed-to-connect-call", false, MODEL_CALL_FAILED, -1, false, true},
-        {"call.in-progress.error-vapifault-transport-never-connected", false, MODEL_CALL_FAILED, -1,
-         false, true},
-        {"pipeline-error-openai-llm-failed", true, MODEL_CALL_FAILED, MODEL_ANSWERED_BY_UNKNOWN,
-         false, true},
-        {"phone-call-provider-closed-websocket", true, MODEL_CALL_FAILED, MODEL_ANSWERED_BY_UNKNOWN,
-         false, true},
-        {"call.start.error-get-assistant", false, MODEL_CALL_FAILED, -1, false, true},
-        {"call.start.error-subscription-frozen", false, MODEL_CALL_FAILED, -1, false, false},
-        {"something-new-from-the-provider", false, MODEL_CALL_FAILED, -1, false, false},
-        {"", false, MODEL_CALL_FAILED, -1, false, false},
+        {"twilio-failed-to-connect-call", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"vonage-failed-to-connect-call", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"call.in-progress.error-vapifault-transport-never-connected", false, false,
+         MODEL_CALL_FAILED, -1, false, true},
+        {"pipeline-error-openai-llm-failed", true, false, MODEL_CALL_FAILED,
+         MODEL_ANSWERED_BY_UNKNOWN, false, true},
+        {"phone-call-provider-closed-websocket", true, false, MODEL_CALL_FAILED,
+         MODEL_ANSWERED_BY_UNKNOWN, false, true},
+        {"call.start.error-get-assistant", false, false, MODEL_CALL_FAILED, -1, false, true},
+        {"call.start.error-subscription-frozen", false, false, MODEL_CALL_FAILED, -1, false, false},
+        {"something-new-from-the-provider", false, false, MODEL_CALL_FAILED, -1, false, false},
+        {"", false, false, MODEL_CALL_FAILED, -1, false, false},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        provider_result_t r;
-        memset(&r, 0, sizeof(r));
-        provider_vapi_ended_reason_map(cases[i].reason, cases[i].answered, &r);
-        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
-                       cases[i].permanent, cases[i].known);
-    }
-    provider_result_t r;
-    memset(&r, 0, sizeof(r));
-    provider_vapi_ended_reason_map(NULL, false, &r);
-    assert_int_equal(r.status, MODEL_CALL_FAILED);
-    assert_false(r.reason_known);
+    test_reason_cases(vapi_reason_map, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_cost_minor(void **state)
@@ -124,17 +120,10 @@ static void test_cost_minor(void **state)
 
 /* ---- webhooks ---- */
 
-static int parse(const char *body, provider_msg_t *m, char *err, size_t errlen)
-{
-    return provider_vapi.webhook_parse(body, strlen(body), m, err, errlen);
-}
-
 /* body parses into *m (the caller clears it); a refusal fails the test. */
 static void parse_ok(const char *body, provider_msg_t *m)
 {
-    char err[256];
-    if (parse(body, m, err, sizeof(err)) != OD_OK)
-        fail_msg("refused: %s: %s", err, body);
+    test_parse_ok(&provider_vapi, body, m);
 }
 
 static void test_webhook_status_updates(void **state)
@@ -149,11 +138,7 @@ static void test_webhook_status_updates(void **state)
     assert_string_equal(m.type, "status-update");
     assert_string_equal(m.provider_call_id, "call-1");
     assert_string_equal(m.e164, "+14155550100");
-    assert_string_equal(m.attempt.attempt_id, ATTEMPT);
-    assert_string_equal(m.attempt.lead_id, LEAD);
-    assert_string_equal(m.attempt.campaign_id, CAMP);
-    assert_string_equal(m.attempt.account_id, ACCT);
-    assert_int_equal(m.attempt.attempt_number, 2);
+    test_msg_attempt_is_meta(&m);
     assert_int_equal(m.occurred_at_us, 1772949600000000LL);
     provider_msg_clear(&m);
 
@@ -305,10 +290,7 @@ static void test_webhook_report(void **state)
 static void test_webhook_malformed(void **state)
 {
     (void)state;
-    static const struct {
-        const char *body;
-        const char *want;
-    } cases[] = {
+    static const test_malformed_case_t cases[] = {
         {"", "not JSON"},
         {"{nope", "not JSON"},
         {"[]", "no \"message\" object"},
@@ -339,16 +321,7 @@ static void test_webhook_malformed(void **state)
          "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":99}}}}",
          "attempt_number is not in"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char err[256] = "";
-        provider_msg_t m;
-        int rc = parse(cases[i].body, &m, err, sizeof(err));
-        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].want))
-            fail_msg("case %zu: rc %d err '%s', want '%s'", i, rc, err, cases[i].want);
-        /* cleared on error */
-        assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
-        assert_null(m.result.post_call_variables_json);
-    }
+    test_malformed_cases(&provider_vapi, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- the create-call request ---- */
@@ -362,15 +335,7 @@ static void test_request_body(void **state)
     dialjob_variable_t *pvars[2];
     test_job_fill(&job, vars, pvars, "vapi", "asst-1");
     provider_request_t req;
-    assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)), OD_OK);
-    assert_string_equal(req.method, "POST");
-    assert_string_equal(req.url, "http://127.0.0.1:8900/call");
-    assert_int_equal(req.n_headers, 2);
-    assert_string_equal(req.headers[0], "Authorization: Bearer sk-test");
-    assert_string_equal(req.headers[1], "Content-Type: application/json");
-    assert_int_equal(req.body_len, strlen(req.body));
-    json_t *b = json_loads(req.body, 0, NULL);
-    assert_non_null(b);
+    json_t *b = test_request_post(&provider_vapi, &conf, &job, "http://127.0.0.1:8900/call", &req);
     /* Exactly the properties the provider accepts. */
     assert_int_equal(json_object_size(b), 5);
     assert_string_equal(json_string_value(json_object_get(b, "assistantId")), "asst-1");
@@ -379,19 +344,12 @@ static void test_request_body(void **state)
     assert_string_equal(json_string_value(json_object_get(customer, "number")), "+14155550100");
     assert_string_equal(json_string_value(json_object_get(customer, "name")), "Ada Lovelace");
     json_t *ov = json_object_get(b, "assistantOverrides");
-    json_t *vv = json_object_get(ov, "variableValues");
-    assert_string_equal(json_string_value(json_object_get(vv, "first_name")), "Ada");
-    assert_string_equal(json_string_value(json_object_get(vv, "plan")), "gold \"plus\"");
+    test_vars_are_job(json_object_get(ov, "variableValues"));
     json_t *server = json_object_get(ov, "server");
     assert_string_equal(json_string_value(json_object_get(server, "url")), conf.webhook_url);
     assert_string_equal(json_string_value(json_object_get(server, "secret")), conf.webhook_secret);
     assert_int_equal(json_integer_value(json_object_get(ov, "maxDurationSeconds")), 300);
-    json_t *meta = json_object_get(b, "metadata");
-    assert_string_equal(json_string_value(json_object_get(meta, "attempt_id")), ATTEMPT);
-    assert_string_equal(json_string_value(json_object_get(meta, "lead_id")), LEAD);
-    assert_string_equal(json_string_value(json_object_get(meta, "campaign_id")), CAMP);
-    assert_string_equal(json_string_value(json_object_get(meta, "account_id")), ACCT);
-    assert_int_equal(json_integer_value(json_object_get(meta, "attempt_number")), 2);
+    test_body_metadata_is_job(b);
     json_decref(b);
     provider_request_clear(&req);
 
@@ -414,10 +372,7 @@ static void test_request_body(void **state)
     provider_request_clear(&req);
 
     job.provider_assistant_id = "";
-    assert_int_equal(provider_vapi.call_request_build(&conf, &job, &req, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_non_null(strstr(err, "assistant"));
-    provider_request_clear(&req);
+    test_request_refused(&provider_vapi, &conf, &job, "assistant");
 }
 
 static void test_response_classification(void **state)
@@ -475,32 +430,14 @@ static void test_call_lookup(void **state)
     assert_string_equal(m.result.post_call_variables_json, "{\"appointment_booked\":false}");
     assert_int_equal(m.occurred_at_us, m.result.ended_at_us);
 
-    /* The lookup's event has the id the report's would have had. */
-    dial_event_t e;
-    assert_int_equal(dial_event_from_msg(&e, &m, 1), OD_OK);
-    char id[UUID_STR_LEN];
-    dial_event_id(ATTEMPT, DIAL_KIND_END, id);
-    assert_string_equal(e.ev.event_id, id);
-    dial_event_clear(&e);
-    provider_msg_clear(&m);
+    test_lookup_event_is_report(&m);
 
     const char *running = "{\"id\":\"call-9\",\"status\":\"in-progress\"," META "}";
     assert_int_equal(
         provider_vapi.call_lookup_parse(200, running, strlen(running), &kind, &m, err, sizeof(err)),
         OD_OK);
     assert_int_equal(kind, PROVIDER_LOOKUP_RUNNING);
-    assert_int_equal(provider_vapi.call_lookup_parse(404, "{}", 2, &kind, &m, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_NOT_FOUND);
-    assert_int_equal(provider_vapi.call_lookup_parse(503, "", 0, &kind, &m, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_RETRY);
-    assert_int_equal(provider_vapi.call_lookup_parse(200, "nope", 4, &kind, &m, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    const char *no_meta = "{\"id\":\"c\",\"status\":\"ended\"}";
-    assert_int_equal(
-        provider_vapi.call_lookup_parse(200, no_meta, strlen(no_meta), &kind, &m, err, sizeof(err)),
-        OD_ERR_INVALID);
+    test_lookup_not_a_call(&provider_vapi, 503, "{\"id\":\"c\",\"status\":\"ended\"}");
 }
 
 /* ---- event ids and events ---- */

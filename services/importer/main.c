@@ -23,12 +23,6 @@
 
 atomic_bool importer_stop;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&importer_stop, true);
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -161,7 +155,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    od_signals_on_stop(on_signal, true);
+    od_signals_stop_flag(&importer_stop, true);
 
     if (file)
         return cli_import_file(&s, campaign, map, region, file);

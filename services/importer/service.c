@@ -490,15 +490,9 @@ static int migrate_at_start(service_t *svc, bool migrate, char *err, size_t errl
 {
     if (!migrate)
         return OD_OK;
-    pg_conn_t *db = db_connect(svc, "outdial-importer-migrate", NULL);
-    if (!db)
-        return OD_OK;
-    migrate_result_t result;
-    int rc = migrate_run(db, NULL, NULL, NULL, &result, err, errlen);
-    if (rc == OD_OK)
-        log_info("migrate", "schema at version %d (%d applied now)", result.latest, result.applied);
-    pg_conn_free(db);
-    return rc;
+    int rc = migrate_when_up(svc->deps, svc->dep_pg, &importer_stop, svc->s->dsn,
+                             "outdial-importer-migrate", err, errlen);
+    return rc == OD_ERR_UNAVAILABLE && stopping() ? OD_OK : rc;
 }
 
 int service_run(const importer_settings_t *s)

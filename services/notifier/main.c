@@ -28,12 +28,6 @@
 
 static atomic_bool notifier_stop;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&notifier_stop, true);
-}
-
 void notifier_sleep_ms(const notifier_t *n, int ms)
 {
     while (ms > 0 && !atomic_load(n->stop)) {
@@ -139,16 +133,9 @@ static int migrate_at_start(notifier_t *n, char *err, size_t errlen)
     int rc = config_get_bool("OUTDIAL_NOTIFIER_MIGRATE", true, &migrate, err, errlen);
     if (rc || !migrate)
         return rc;
-    pg_conn_t *db = NULL;
-    if (pg_conn_await(n->deps, n->dep_pg, n->stop, n->dsn, "outdial-notifier-migrate", &db, err,
-                      errlen) != OD_OK)
-        return OD_OK;
-    migrate_result_t result;
-    rc = migrate_run(db, NULL, NULL, NULL, &result, err, errlen);
-    if (rc == OD_OK)
-        log_info("migrate", "schema at version %d (%d applied now)", result.latest, result.applied);
-    pg_conn_free(db);
-    return rc;
+    rc = migrate_when_up(n->deps, n->dep_pg, n->stop, n->dsn, "outdial-notifier-migrate", err,
+                         errlen);
+    return rc == OD_ERR_UNAVAILABLE && atomic_load(n->stop) ? OD_OK : rc;
 }
 
 int main(void)
@@ -166,7 +153,7 @@ int main(void)
         fprintf(stderr, "outdial-notifier: %s\n", err);
         return 2;
     }
-    od_signals_on_stop(on_signal, true);
+    od_signals_stop_flag(&notifier_stop, true);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_error("curl", "curl_global_init failed");
         return 1;

@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,7 @@
 #include "redis.h"
 #include "results.h"
 #include "rkeys.h"
+#include "signals.h"
 #include "topics.h"
 
 typedef struct scheduler {
@@ -77,12 +77,6 @@ typedef struct scheduler {
 } scheduler_t;
 
 static atomic_bool stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&stopping, true);
-}
 
 static void ready_check(http_readiness_t *rd, void *arg)
 {
@@ -454,10 +448,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "outdial-scheduler: %s\n", err);
         return 2;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    od_signals_stop_flag(&stopping, true);
 
     s.metrics = metrics_registry_new();
     s.dispatch_skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
@@ -483,20 +474,17 @@ int main(int argc, char **argv)
         http_server_start(http, err, sizeof(err)))
         goto fail;
 
-    if (pg_conn_await(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler", &db, err,
-                      sizeof(err))) {
-        if (!atomic_load(&stopping))
-            goto fail; /* a DSN that does not parse */
-        status = 0;    /* stopped while waiting */
-        goto out;
-    }
     bool migrate = true;
     if (config_get_bool("OUTDIAL_SCHEDULER_MIGRATE", true, &migrate, err, sizeof(err)))
         goto fail;
-    if (migrate) {
-        migrate_result_t mres;
-        if (migrate_run(db, migrate_dir_default(), NULL, NULL, &mres, err, sizeof(err)))
-            goto fail;
+    if ((migrate && migrate_when_up(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler-migrate",
+                                    err, sizeof(err))) ||
+        pg_conn_await(s.deps, s.dep_pg, &stopping, s.dsn, "outdial-scheduler", &db, err,
+                      sizeof(err))) {
+        if (!atomic_load(&stopping))
+            goto fail; /* a DSN that does not parse, a migration that failed */
+        status = 0;    /* stopped while waiting */
+        goto out;
     }
     /* Without Redis: dispatch goes on; recovery's fence and the mirror
      * wait until it answers (the client connects when it does). */

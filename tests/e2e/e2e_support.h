@@ -11,7 +11,8 @@
  * test then does goes through the API over HTTP; the simulator's call log
  * and the API's lists are what it asserts on, and outdial-audit closes every
  * test. e2e_stack_stop() stops the children and asserts that each exited
- * cleanly (under the sanitizers a leak makes the exit status non-zero).
+ * cleanly (under the sanitizers a leak makes the exit status non-zero),
+ * then prints the test's time from its start ("<tag>: N ms").
  *
  * Failures call cmocka's fail_msg(); the group teardown e2e_teardown()
  * kills whatever a failed test left running.
@@ -95,6 +96,7 @@ typedef struct e2e_stack {
     e2e_proc_t dialers[E2E_MAX_PROCS];
     char account_id[37];
     char key[128];
+    int64_t begun_ms; /* harness_ms() at e2e_stack_start: the test's time is printed at the stop */
 } e2e_stack_t;
 
 static e2e_stack_t *e2e_current; /* for the teardown after a failure */
@@ -383,6 +385,7 @@ static inline void e2e_ingress_start(e2e_stack_t *st)
 static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
 {
     memset(st, 0, sizeof(*st));
+    st->begun_ms = harness_ms();
     st->opts = *opts;
     if (st->opts.dialers <= 0)
         st->opts.dialers = 1;
@@ -490,22 +493,10 @@ static inline void e2e_stack_start(e2e_stack_t *st, const e2e_opts_t *opts)
         e2e_dialer_start(st, i);
 
     /* The account, as an operator makes it. */
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "%s/services/api/outdial-api bootstrap --name 'e2e %s' --balance %lld",
-             support_env("OUTDIAL_BUILD_DIR"), st->opts.tag, st->opts.balance);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        fail_msg("popen %s", cmd);
-    char line[512];
-    while (fgets(line, sizeof(line), p)) {
-        if (strncmp(line, "account_id ", 11) == 0)
-            sscanf(line + 11, "%36s", st->account_id);
-        else if (strncmp(line, "api_key ", 8) == 0)
-            sscanf(line + 8, "%127s", st->key);
-    }
-    int status = pclose(p);
-    if (status != 0 || !st->account_id[0] || !st->key[0])
+    char name[128];
+    snprintf(name, sizeof(name), "e2e %s", st->opts.tag);
+    int status = support_bootstrap(name, st->opts.balance, st->account_id, st->key);
+    if (status != 0)
         fail_msg("outdial-api bootstrap failed (status %d)", status);
 }
 
@@ -543,6 +534,7 @@ static inline void e2e_stack_stop(e2e_stack_t *st)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", st->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", st->dir);
+    print_message("%s: %lld ms\n", st->opts.tag, (long long)(harness_ms() - st->begun_ms));
 }
 
 /* ---- the product through the API ------------------------------------------ */

@@ -105,7 +105,6 @@ static long long calls_ended(const e2e_stack_t *st, const char *campaign_id)
 static void test_lifecycle(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {.tag = "e2elife", .rules = rules, .dialers = 2, .balance = 0};
     e2e_stack_start(&st, &opts);
@@ -266,7 +265,6 @@ static void test_lifecycle(void **state)
 
     e2e_audit(&st, campaign);
     e2e_stack_stop(&st);
-    print_message("lifecycle: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_lifecycle)

@@ -139,7 +139,6 @@ static void lead_action(const e2e_stack_t *st, const char *lead_id, const char *
 static void test_lead_statuses(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {.tag = "e2elead", .rules = rules, .balance = 1000000};
     e2e_stack_start(&st, &opts);
@@ -269,7 +268,6 @@ static void test_lead_statuses(void **state)
 
     e2e_audit(&st, campaign);
     e2e_stack_stop(&st);
-    print_message("lead statuses: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_lead_statuses)

@@ -98,7 +98,6 @@ static void account_legal_setup(const e2e_stack_t *st)
 static void test_legal(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     /* Saturday 2026-03-14 05:00 in New York (EDT, UTC-4); half a campaign
      * hour per real second: Florida opens 6 s later, Monday 09:00 is 104 s
@@ -189,7 +188,6 @@ static void test_legal(void **state)
 
     e2e_audit(&st, campaign);
     e2e_stack_stop(&st);
-    print_message("legal: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_legal)

@@ -135,7 +135,6 @@ static void wait_reopen_event(const char *campaign)
 static void test_reopen(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {.tag = "e2ereopen", .rules = rules, .balance = 1000000};
     e2e_stack_start(&st, &opts);
@@ -184,7 +183,6 @@ static void test_reopen(void **state)
     kafka_producer_free(producer);
     e2e_audit(&st, auto_c);
     e2e_stack_stop(&st);
-    print_message("reopen: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_reopen)

@@ -53,7 +53,6 @@ static bool import_done(const e2e_stack_t *st, const char *import_id, json_t **o
 static void test_scaling(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {
         .tag = "e2escale", .rules = rules, .dialers = 3, .schedulers = 2, .balance = 100000000};
@@ -134,9 +133,9 @@ static void test_scaling(void **state)
     e2e_stack_stop(&st);
     print_message("scaling: stack %lld ms, import %lld ms, start to kill %lld ms, kill to "
                   "completed %lld ms, total %lld ms\n",
-                  (long long)(t_stack - t0), (long long)(t_import - t_stack),
+                  (long long)(t_stack - st.begun_ms), (long long)(t_import - t_stack),
                   (long long)(t_kill - t_import), (long long)(t_done - t_kill),
-                  (long long)(harness_ms() - t0));
+                  (long long)(harness_ms() - st.begun_ms));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_scaling)

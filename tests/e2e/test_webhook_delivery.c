@@ -235,7 +235,6 @@ static bool import_completed(const e2e_stack_t *st, const char *import_id)
 static void test_webhook_delivery(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {.tag = "e2ewebhook", .rules = rules, .balance = 1000000};
     e2e_stack_start(&st, &opts);
@@ -379,7 +378,6 @@ static void test_webhook_delivery(void **state)
     harness_stop(receiver_pid, SIGTERM);
     receiver_pid = 0;
     e2e_stack_stop(&st);
-    print_message("webhook_delivery: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, teardown, test_webhook_delivery)

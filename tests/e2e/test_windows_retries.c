@@ -44,7 +44,6 @@ static const char window_rules[] = "seed 3\n"
 static void test_window(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     /* Sunday 2026-03-15 14:00 in New York (EDT, UTC-4); one campaign hour
      * per real second, so Monday 09:00 is 19 s away and Tuesday 09:00 43 s
@@ -127,7 +126,6 @@ static void test_window(void **state)
 
     e2e_audit(&st, campaign);
     e2e_stack_stop(&st);
-    print_message("window: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 /* ---- retry rules, secondary contacts, DNC -------------------------------- */
@@ -170,7 +168,6 @@ static void add_dnc(const e2e_stack_t *st, const char *e164)
 static void test_retries(void **state)
 {
     (void)state;
-    int64_t t0 = harness_ms();
     static e2e_stack_t st; /* static: the teardown reads it after a failure */
     e2e_opts_t opts = {.tag = "e2eretry", .rules = retry_rules, .dialers = 2, .balance = 1000000};
     e2e_stack_start(&st, &opts);
@@ -316,7 +313,6 @@ static void test_retries(void **state)
         e2e_audit(&st, campaigns[k]);
     }
     e2e_stack_stop(&st);
-    print_message("retries: %lld ms\n", (long long)(harness_ms() - t0));
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, NULL, e2e_teardown, test_window, test_retries)

@@ -221,19 +221,13 @@ static inline void sched_drain(void)
             dialjob_t *job = NULL;
             if (dialjob_decode(msg->payload, msg->len, &job, err, sizeof(err)))
                 fail_msg("a DialJob on %s does not decode: %s", name, err);
-            if (g_env.n_jobs == g_env.cap_jobs) {
-                g_env.cap_jobs = g_env.cap_jobs ? 2 * g_env.cap_jobs : 256;
-                g_env.jobs = realloc(g_env.jobs, g_env.cap_jobs * sizeof(*g_env.jobs));
-            }
+            SUPPORT_GROW(g_env.jobs, g_env.n_jobs, g_env.cap_jobs);
             g_env.jobs[g_env.n_jobs++] = job;
         } else {
             campaignevent_t *ev = NULL;
             if (campaignevent_decode(msg->payload, msg->len, &ev, err, sizeof(err)))
                 fail_msg("a CampaignEvent on %s does not decode: %s", name, err);
-            if (g_env.n_cevents == g_env.cap_cevents) {
-                g_env.cap_cevents = g_env.cap_cevents ? 2 * g_env.cap_cevents : 64;
-                g_env.cevents = realloc(g_env.cevents, g_env.cap_cevents * sizeof(*g_env.cevents));
-            }
+            SUPPORT_GROW(g_env.cevents, g_env.n_cevents, g_env.cap_cevents);
             g_env.cevents[g_env.n_cevents++] = ev;
         }
         rd_kafka_message_destroy(msg);
@@ -623,6 +617,44 @@ static inline dispatch_stats_t sched_dispatch_all(sched_fx_t *fx, int64_t now_us
         fail_msg("dispatch_all: %s (%s)", err, od_err_name(rc));
     sched_drain();
     return st;
+}
+
+/* The recovery settings of the tests: a scheduled lead is lost after 2
+ * minutes without an event, a processing one 1 minute after its maximum
+ * call duration; fences live 10 minutes; the topics and prefix of g_env. */
+static inline recovery_cfg_t sched_recovery_cfg(void)
+{
+    recovery_cfg_t cfg = {
+        .scheduled_timeout_us = 120 * US_PER_SEC,
+        .processing_margin_us = 60 * US_PER_SEC,
+        .fence_ttl_ms = 600000,
+        .redis_prefix = g_env.redis_prefix,
+        .dial_topic = g_env.dial_topic,
+        .campaign_events_topic = g_env.events_topic,
+    };
+    return cfg;
+}
+
+/* recovery_run at now_us with skip (may be NULL) holding failed leads,
+ * then drains the topics. */
+static inline recovery_stats_t sched_recover_held(sched_fx_t *fx, item_backoff_t *skip,
+                                                  int64_t now_us)
+{
+    recovery_cfg_t cfg = sched_recovery_cfg();
+    cfg.skip = skip;
+    recovery_stats_t st = {0};
+    char err[512];
+    int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
+    if (rc)
+        fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
+    sched_drain();
+    return st;
+}
+
+/* recovery_run at now_us, then drains the topics. */
+static inline recovery_stats_t sched_recover(sched_fx_t *fx, int64_t now_us)
+{
+    return sched_recover_held(fx, NULL, now_us);
 }
 
 /* What a dialer reports for one event of a job. */

@@ -264,22 +264,8 @@ typedef struct api_account {
 static inline api_account_t api_bootstrap(const char *name, long long balance)
 {
     api_account_t acc;
-    memset(&acc, 0, sizeof(acc));
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "%s/services/api/outdial-api bootstrap --name '%s' --balance %lld",
-             support_env("OUTDIAL_BUILD_DIR"), name, balance);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        api_die("popen %s failed", cmd);
-    char line[512];
-    while (fgets(line, sizeof(line), p)) {
-        if (strncmp(line, "account_id ", 11) == 0)
-            sscanf(line + 11, "%36s", acc.id);
-        else if (strncmp(line, "api_key ", 8) == 0)
-            sscanf(line + 8, "%127s", acc.key);
-    }
-    int status = pclose(p);
-    if (status != 0 || !acc.id[0] || !acc.key[0])
+    int status = support_bootstrap(name, balance, acc.id, acc.key);
+    if (status != 0)
         api_die("outdial-api bootstrap failed (status %d)", status);
     return acc;
 }

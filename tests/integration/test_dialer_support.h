@@ -35,6 +35,7 @@
 #include "kafka.h"
 #include "redis.h"
 #include "rkeys.h"
+#include "support.h"
 #include "topics.h"
 #include "uuid.h"
 
@@ -344,10 +345,7 @@ static inline void *ds_reader_main(void *arg)
         callevent_free(ev);
         kafka_message_free(msg);
         pthread_mutex_lock(&w->mu);
-        if (w->n_events == w->cap_events) {
-            w->cap_events = w->cap_events ? w->cap_events * 2 : 1024;
-            w->events = realloc(w->events, w->cap_events * sizeof(*w->events));
-        }
+        SUPPORT_GROW(w->events, w->n_events, w->cap_events);
         w->events[w->n_events++] = e;
         pthread_mutex_unlock(&w->mu);
     }

@@ -615,39 +615,6 @@ static void test_replays(void **state)
 
 /* ---- recovery (invariant 6) ------------------------------------------------ */
 
-static recovery_cfg_t recovery_cfg(void)
-{
-    recovery_cfg_t cfg = {
-        .scheduled_timeout_us = 120 * US_PER_SEC,
-        .processing_margin_us = 60 * US_PER_SEC,
-        .fence_ttl_ms = 600000,
-        .redis_prefix = g_env.redis_prefix,
-        .dial_topic = g_env.dial_topic,
-        .campaign_events_topic = g_env.events_topic,
-    };
-    return cfg;
-}
-
-/* recovery_run at now_us with skip (may be NULL) holding failed leads,
- * then drains the topics. */
-static recovery_stats_t recover_held(sched_fx_t *fx, item_backoff_t *skip, int64_t now_us)
-{
-    recovery_cfg_t cfg = recovery_cfg();
-    cfg.skip = skip;
-    recovery_stats_t st = {0};
-    char err[512];
-    int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
-    if (rc)
-        fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
-    sched_drain();
-    return st;
-}
-
-static recovery_stats_t recover(sched_fx_t *fx, int64_t now_us)
-{
-    return recover_held(fx, NULL, now_us);
-}
-
 /* ---- batches ------------------------------------------------------------ */
 
 /* A campaign with leads A, B (with a waiting secondary B2) and C, each
@@ -865,7 +832,7 @@ static void test_recovery_fenced_attempt_given_back(void **state)
     sql_exec(fx->db, "UPDATE lead SET reissues = $2::int WHERE id = $1::uuid", 2, lead,
              i64s(RECOVERY_REISSUES_MAX));
     int64_t now = t0 + 121 * US_PER_SEC;
-    recovery_stats_t st = recover(fx, now);
+    recovery_stats_t st = sched_recover(fx, now);
     assert_int_equal(st.closed_scheduled, 1);
     assert_string_equal(key_get(rkeys_attempt, attempt), RECOVERY_FENCE_VALUE);
     lead_row_t r = lead_get(fx->db, lead);
@@ -911,7 +878,7 @@ static void test_recovery_skips_a_failing_lead(void **state)
              bad.assistant_id);
     item_backoff_t *skip = item_backoff_new(ITEM_BACKOFF_FIRST_US, ITEM_BACKOFF_MAX_US);
     int64_t now = t0 + 121 * US_PER_SEC;
-    recovery_stats_t st = recover_held(fx, skip, now);
+    recovery_stats_t st = sched_recover_held(fx, skip, now);
     assert_int_equal(st.leads_failed, 1);
     assert_int_equal(st.reissued, 1);
     assert_int_equal(sched_jobs_for_lead(good_lead), 2);
@@ -921,7 +888,7 @@ static void test_recovery_skips_a_failing_lead(void **state)
     /* Held back: the next pass does not try it (no failure counted) and
      * still recovers the good one. */
     now += 121 * US_PER_SEC;
-    st = recover_held(fx, skip, now);
+    st = sched_recover_held(fx, skip, now);
     assert_int_equal(st.reissued, 1);
     assert_int_equal(st.leads_failed, 0);
     assert_int_equal(sched_jobs_for_lead(good_lead), 3);
@@ -954,14 +921,14 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_string_equal(lead_get(fx->db, ringing).status, "processing");
 
     /* Inside the timeout: nothing. */
-    recovery_stats_t st = recover(fx, t0 + 120 * US_PER_SEC);
+    recovery_stats_t st = sched_recover(fx, t0 + 120 * US_PER_SEC);
     assert_int_equal(st.reissued + st.closed_scheduled + st.closed_processing, 0);
 
     /* Each pass past the timeout re-issues the same attempt, same number. */
     int64_t now = t0;
     for (int n = 1; n <= RECOVERY_REISSUES_MAX; n++) {
         now += 121 * US_PER_SEC;
-        st = recover(fx, now);
+        st = sched_recover(fx, now);
         assert_int_equal(st.reissued, 2);
         assert_int_equal(st.closed_scheduled, 0);
         assert_int_equal(sched_jobs_for_attempt(a_lost), (size_t)(1 + n));
@@ -986,7 +953,7 @@ static void test_recovery_scheduled_and_processing(void **state)
     /* Out of re-issues: fenced. */
     now += 121 * US_PER_SEC;
     int64_t fenced_at = now;
-    st = recover(fx, now);
+    st = sched_recover(fx, now);
     assert_int_equal(st.reissued, 0);
     assert_int_equal(st.closed_scheduled, 1);
     assert_int_equal(sched_jobs_for_attempt(a_lost), 1 + RECOVERY_REISSUES_MAX);
@@ -1036,13 +1003,13 @@ static void test_recovery_scheduled_and_processing(void **state)
                      sizeof(lerr)) ||
         redis_set_nx(g_env.redis, dialed_line, "another-attempt", 3600000, lerr, sizeof(lerr)))
         fail_msg("line locks: %s", lerr);
-    st = recover(fx, t0 + 665 * US_PER_SEC);
+    st = sched_recover(fx, t0 + 665 * US_PER_SEC);
     assert_int_equal(st.closed_processing, 0);
     char *holder = NULL;
     assert_int_equal(redis_get(g_env.redis, ringing_line, &holder, NULL, lerr, sizeof(lerr)),
                      OD_OK);
     free(holder);
-    st = recover(fx, t0 + 666 * US_PER_SEC);
+    st = sched_recover(fx, t0 + 666 * US_PER_SEC);
     assert_int_equal(st.closed_processing, 1);
     assert_int_equal(redis_get(g_env.redis, ringing_line, &holder, NULL, lerr, sizeof(lerr)),
                      OD_ERR_NOT_FOUND);
@@ -1057,10 +1024,10 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_string_equal(lead_get(fx->db, dialed).status, "processing");
 
     /* The dialed lead, processing since the fence. */
-    st = recover(fx, fenced_at + 660 * US_PER_SEC);
+    st = sched_recover(fx, fenced_at + 660 * US_PER_SEC);
     assert_int_equal(st.closed_processing, 0);
     now = fenced_at + 661 * US_PER_SEC;
-    st = recover(fx, now);
+    st = sched_recover(fx, now);
     assert_int_equal(st.closed_processing, 1);
     r = lead_get(fx->db, dialed);
     assert_string_equal(r.status, "rescheduled");
@@ -1115,7 +1082,7 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_int_equal(sql_i64(fx->db, balance_sql, 1, w.account_id), balance - 9);
 
     /* Nothing is stuck now: another pass has nothing to do. */
-    st = recover(fx, now + 3600 * US_PER_SEC);
+    st = sched_recover(fx, now + 3600 * US_PER_SEC);
     assert_int_equal(st.reissued + st.closed_scheduled + st.closed_processing, 0);
 }
 
@@ -1134,7 +1101,7 @@ static void test_recovery_window_closed(void **state)
     char attempt[UUID_STR_LEN];
     snprintf(attempt, sizeof(attempt), "%s", lead_get(fx->db, lead).attempt_id);
 
-    recovery_stats_t st = recover(fx, NY("18:01"));
+    recovery_stats_t st = sched_recover(fx, NY("18:01"));
     assert_int_equal(st.reissued, 0);
     assert_int_equal(st.closed_scheduled, 1);
     assert_int_equal(sched_jobs_for_attempt(attempt), 1);

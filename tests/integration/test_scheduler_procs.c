@@ -185,10 +185,7 @@ static bool dialed_before(world_t *w, const char *attempt_id)
     for (size_t i = 0; i < w->n_dialed; i++)
         if (strcmp(w->dialed[i], attempt_id) == 0)
             fail_msg("attempt %s dialed twice but its Redis key was free", attempt_id);
-    if (w->n_dialed == w->cap_dialed) {
-        w->cap_dialed = w->cap_dialed ? w->cap_dialed * 2 : 1024;
-        w->dialed = realloc(w->dialed, w->cap_dialed * sizeof(*w->dialed));
-    }
+    SUPPORT_GROW(w->dialed, w->n_dialed, w->cap_dialed);
     snprintf(w->dialed[w->n_dialed++], UUID_STR_LEN, "%s", attempt_id);
     return false;
 }

@@ -140,20 +140,7 @@ static void test_counters_follow_every_path(void **state)
     assert_int_equal(counter(fx->db, c, "calls.status.skipped"), 1);
 
     /* Recovery of the jobs that never reported (scheduled past its timeout). */
-    recovery_cfg_t cfg = {
-        .scheduled_timeout_us = 120 * US_PER_SEC,
-        .processing_margin_us = 60 * US_PER_SEC,
-        .fence_ttl_ms = 600000,
-        .redis_prefix = g_env.redis_prefix,
-        .dial_topic = g_env.dial_topic,
-        .campaign_events_topic = g_env.events_topic,
-    };
-    recovery_stats_t rst = {0};
-    char err[512];
-    if (recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, NY("13:30"), &rst, err,
-                     sizeof(err)))
-        fail_msg("recovery_run: %s", err);
-    sched_drain();
+    sched_recover(fx, NY("13:30"));
     counters_match(fx->db, c, "recovery");
 
     /* The API's reset of the answered lead (its statement in leads.c). */
@@ -181,6 +168,7 @@ static void test_counters_follow_every_path(void **state)
     char late[UUID_STR_LEN];
     seed_lead(fx->db, c, "+12125550199", NULL, late);
     int reopened = 0;
+    char err[512];
     if (reopen_campaigns(fx->db, g_env.redis, g_env.redis_prefix, NY("14:00"), &reopened, err,
                          sizeof(err)))
         fail_msg("reopen_campaigns: %s", err);

@@ -88,10 +88,7 @@ static void receive(http_request_t *req, http_response_t *resp, void *arg)
              json_string_value(json_object_get(json_object_get(call, "metadata"), "attempt_id")));
     h.message = msg;
     pthread_mutex_lock(&rx->mu);
-    if (rx->n == rx->cap) {
-        rx->cap = rx->cap ? rx->cap * 2 : 256;
-        rx->hooks = realloc(rx->hooks, rx->cap * sizeof(*rx->hooks));
-    }
+    SUPPORT_GROW(rx->hooks, rx->n, rx->cap);
     rx->hooks[rx->n++] = h;
     pthread_mutex_unlock(&rx->mu);
     if (strcmp(http_request_path(req), "/fail") == 0)

@@ -27,6 +27,21 @@ static const char TAKE_LUA[] =
     "redis.call('pexpire', KEYS[1], ARGV[5]) "
     "return {1}";
 
+/*
+ * KEYS[1] the set; ARGV: attempt id, at, ttl ms. Moves the attempt's score
+ * to at when later (nothing when it holds no slot), and makes the key live
+ * at least ttl ms more.
+ */
+static const char PLACED_LUA[] = "local score = redis.call('zscore', KEYS[1], ARGV[1]) "
+                                 "if not score then return 0 end "
+                                 "if tonumber(ARGV[2]) > tonumber(score) then "
+                                 "  redis.call('zadd', KEYS[1], ARGV[2], ARGV[1]) "
+                                 "end "
+                                 "if redis.call('pttl', KEYS[1]) < tonumber(ARGV[3]) then "
+                                 "  redis.call('pexpire', KEYS[1], ARGV[3]) "
+                                 "end "
+                                 "return 1";
+
 /* Scores of a reply's elements from first, step apart, newest first, into
  * out oldest first. */
 static int times_from_reply(const redisReply *reply, size_t first, size_t step,
@@ -72,6 +87,24 @@ int callslots_take(redis_t *r, const char *key, const char *attempt_id, int cap,
     } else {
         rc = times_from_reply(reply, 1, 1, out, errbuf, errlen);
     }
+    freeReplyObject(reply);
+    return rc;
+}
+
+int callslots_placed(redis_t *r, const char *key, const char *attempt_id, int64_t at_us,
+                     int64_t ttl_ms, char *errbuf, size_t errlen)
+{
+    char at[24], ttl[24];
+    snprintf(at, sizeof(at), "%" PRId64, at_us);
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_ms < 1 ? 1 : ttl_ms);
+    const char *args[] = {key, attempt_id, at, ttl};
+    redisReply *reply = NULL;
+    int rc = redis_script_run(r, PLACED_LUA, NULL, true, 1, 4, args, &reply, NULL, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (reply->type != REDIS_REPLY_INTEGER)
+        rc =
+            od_fail(errbuf, errlen, OD_ERR_INTERNAL, "redis call slots %s: unexpected answer", key);
     freeReplyObject(reply);
     return rc;
 }

@@ -2,10 +2,15 @@
  * callslots.h — the calls placed to one number of one account in the last
  * 24 hours, kept in Redis for frequency caps (lib/rules/freqcap.h): a
  * sorted set per account and number (rkeys_calls), member the attempt id,
- * score the campaign-time microsecond the dialer took the slot.
+ * score the campaign-time microsecond the dialer took the slot, moved to when
+ * the provider answered the create-call request once it has.
  *
  * callslots_take() is the dialer's last check before the create-call
- * request: one Lua script drops the calls older than the period, counts the
+ * request; callslots_placed() moves the slot's time to when the provider
+ * answered the request, so that a call counts from no earlier than the
+ * provider got it (a request refused with 429 and sent again later, or one
+ * delayed in a busy dialer, was placed after its slot was taken). One Lua
+ * script drops the calls older than the period, counts the
  * rest and, below the cap, adds this attempt. Redis runs a script alone, so
  * no two dialers can both take the last slot, however many there are. An
  * attempt already in the set holds its slot (a re-sent script after a lost
@@ -43,6 +48,14 @@ typedef struct callslots_answer {
 int callslots_take(redis_t *r, const char *key, const char *attempt_id, int cap, int64_t now_us,
                    int64_t period_us, int64_t ttl_ms, callslots_answer_t *out, char *errbuf,
                    size_t errlen) OD_WUR;
+
+/* The attempt's slot, if it still holds one, counts from at_us when that is
+ * later than its time (the instant the provider answered the create-call
+ * request, or found it failed after it was sent); the key then lives at
+ * least ttl_ms more. Atomic (one script); idempotent. OD_OK whether or not
+ * the slot was there. */
+int callslots_placed(redis_t *r, const char *key, const char *attempt_id, int64_t at_us,
+                     int64_t ttl_ms, char *errbuf, size_t errlen) OD_WUR;
 
 /* Gives the slot of an attempt that was certainly not placed back (ZREM;
  * idempotent). OD_OK whether or not it was there. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "freqcap.h"
 #include "xmalloc.h"
 
 /* The compiled-in rules/us.json (build dir gen/legal_pack_data.c). */
@@ -99,6 +100,20 @@ int legal_account_rules(const legal_account_t *acct, const char *jurisdiction, l
     }
     return legal_rules_select(acct->pack, acct->profile, jurisdiction, acct->overrides,
                               acct->n_overrides, out, errbuf, errlen);
+}
+
+int legal_number_cap(const legal_account_t *acct, int account_cap, const char *state,
+                     const char *e164, int *cap, char *errbuf, size_t errlen)
+{
+    char jurisdiction[LEAD_REGION_CODE_MAX];
+    legal_rules_t rules;
+    *cap = freqcap_effective(account_cap, 0);
+    int rc = legal_jurisdiction(state, e164, jurisdiction, errbuf, errlen);
+    if (rc == OD_OK)
+        rc = legal_account_rules(acct, jurisdiction, &rules, errbuf, errlen);
+    if (rc == OD_OK)
+        *cap = freqcap_effective(account_cap, rules.calls_per_24h);
+    return rc;
 }
 
 /* The first instant >= at_us every zone allows: each zone's next allowed

@@ -88,6 +88,16 @@ int legal_jurisdiction(const char *state, const char *e164, char out[LEAD_REGION
 int legal_account_rules(const legal_account_t *acct, const char *jurisdiction, legal_rules_t *out,
                         char *errbuf, size_t errlen) OD_WUR;
 
+/* The cap on calls to one number in any 24 hours for a callee of state
+ * (NULL or "": none) at e164, as a dial job carries it (DialJob.calls_per_24h,
+ * the scheduler's dispatch_lead_cap): account_cap (0: none), or the cap of
+ * the callee's legal rules under acct (its jurisdiction: legal_jurisdiction)
+ * when that is smaller (freqcap_effective). Depends on no campaign setting.
+ * *cap: 0 for none. Errors: legal_jurisdiction's (*cap is then
+ * account_cap). */
+int legal_number_cap(const legal_account_t *acct, int account_cap, const char *state,
+                     const char *e164, int *cap, char *errbuf, size_t errlen) OD_WUR;
+
 /* The dialer's check at one instant, in every zone. */
 typedef struct legal_gate {
     bool allowed;

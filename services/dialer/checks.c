@@ -138,6 +138,12 @@ static void slot_key(const checks_env_t *env, const dialjob_t *job, char out[RKE
     rkeys_calls(env->prefix, job->account_id, job->e164, out);
 }
 
+/* The set's lifetime from now: a period of real time and a minute more. */
+static int64_t slot_ttl_ms(const checks_env_t *env)
+{
+    return od_clock_real_duration_us(env->clk, FREQCAP_PERIOD_US) / 1000 + 60000;
+}
+
 /* Step 6. The set's key lives a period of real time (the campaign clock
  * may run faster) and a minute more after its last slot. */
 static void take_slot(const checks_env_t *env, const dialjob_t *job, check_state_t *st,
@@ -146,7 +152,7 @@ static void take_slot(const checks_env_t *env, const dialjob_t *job, check_state
     char key[RKEYS_KEY_MAX], err[256];
     slot_key(env, job, key);
     int64_t now = od_clock_now_us(env->clk);
-    int64_t ttl_ms = od_clock_real_duration_us(env->clk, FREQCAP_PERIOD_US) / 1000 + 60000;
+    int64_t ttl_ms = slot_ttl_ms(env);
     int cap = job->calls_per_24h > FREQCAP_TIMES_MAX ? FREQCAP_TIMES_MAX : (int)job->calls_per_24h;
     callslots_answer_t ans;
     int rc = callslots_take(env->redis, key, job->attempt_id, cap, now, FREQCAP_PERIOD_US, ttl_ms,
@@ -166,6 +172,20 @@ static void take_slot(const checks_env_t *env, const dialjob_t *job, check_state
     out->reason = MODEL_SKIP_FREQUENCY_CAP;
     verdict(out, CHECK_SKIP, "%s had %d calls in the last 24 h (cap %d); the next is allowed at %s",
             job->e164, v.counted, cap, until);
+}
+
+void checks_slot_placed(const checks_env_t *env, const dialjob_t *job, const check_state_t *st)
+{
+    if (!st->holds_slot)
+        return;
+    char key[RKEYS_KEY_MAX], err[256];
+    slot_key(env, job, key);
+    if (callslots_placed(env->redis, key, job->attempt_id, od_clock_now_us(env->clk),
+                         slot_ttl_ms(env), err, sizeof(err)))
+        log_warn("frequency_cap",
+                 "attempt %s: slot not moved to the time the call was placed (it counts from "
+                 "its check): %s",
+                 job->attempt_id, err);
 }
 
 void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st)

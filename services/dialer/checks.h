@@ -30,7 +30,10 @@
  * Step 6 is the last: a slot is taken only by a job that will be sent to
  * the provider at once. A job that is then certainly not placed (the
  * window guard, a provider refusal, shutdown) gives its slot back
- * (checks_slot_release).
+ * (checks_slot_release). One that was or may have been placed counts from
+ * when the provider answered its create-call request (checks_slot_placed):
+ * the request may go out well after the slot was taken (a 429 and its
+ * back-off, a busy dialer), and a call counts from when it is placed.
  */
 #ifndef OUTDIAL_DIALER_CHECKS_H
 #define OUTDIAL_DIALER_CHECKS_H
@@ -113,6 +116,12 @@ void checks_recheck(const checks_env_t *env, const dialjob_t *job, check_result_
  * placed; a Redis error is logged (the slot then counts until it ages out:
  * stricter, never laxer). */
 void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st);
+
+/* After the create-call request of a job holding a slot was answered (or
+ * failed after it was sent): the slot counts from now (callslots_placed).
+ * A Redis error is logged: the slot then counts from when it was taken,
+ * up to the request's delay early. */
+void checks_slot_placed(const checks_env_t *env, const dialjob_t *job, const check_state_t *st);
 
 /* The line lock's key for a number. */
 void checks_line_key(const checks_env_t *env, const char *e164, char out[RKEYS_KEY_MAX]);

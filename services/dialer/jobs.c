@@ -83,6 +83,14 @@ static void job_slot_release(jobs_t *js, dial_job_t *job)
     checks_slot_release(&env, job->dj, &job->cst);
 }
 
+/* The job's create-call request was answered, or failed after it was
+ * sent: its frequency-cap slot counts from now, when the call was placed. */
+static void job_slot_placed(jobs_t *js, dial_job_t *job)
+{
+    checks_env_t env = job_checks_env(js);
+    checks_slot_placed(&env, job->dj, &job->cst);
+}
+
 /* ---- waiting list ---- */
 
 static void wait_add(jobs_t *js, dial_job_t *job, int64_t wake_real_us)
@@ -605,6 +613,7 @@ void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc)
         }
         log_warn("create_call", "attempt %s: %s after the request was sent: the call may exist",
                  job->attempt.attempt_id, curl_easy_strerror(crc));
+        job_slot_placed(js, job);
         pthread_mutex_lock(&js->env.calls->mu);
         job->call->posting = false;
         pthread_cond_broadcast(&js->env.calls->cond);
@@ -619,6 +628,7 @@ void jobs_create_done(jobs_t *js, const xfer_t *x, CURLcode crc)
     switch (res.outcome) {
     case PROVIDER_PLACE_OK:
         job->placed = true;
+        job_slot_placed(js, job);
         pthread_mutex_lock(&js->env.calls->mu);
         call_set_provider_id(js->env.calls, job->call, res.provider_call_id);
         job->call->posting = false;

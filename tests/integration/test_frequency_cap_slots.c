@@ -195,6 +195,36 @@ static void test_frequency_cap_slot_lifecycle(void **state)
     redis_free(r);
 }
 
+/* A slot placed later than it was taken counts from the placement: the
+ * cap frees 24 h after it, not after the check; an earlier time, or an
+ * attempt without a slot, changes nothing. */
+static void test_frequency_cap_slot_placed(void **state)
+{
+    (void)state;
+    redis_t *r = connect_or_fail();
+    const char *key = test_key("placed");
+    del_key(r, key);
+    char err[256];
+    assert_true(take(r, key, "p1", 1, T0).taken);
+    assert_int_equal(callslots_placed(r, key, "p1", T0 + H, TTL_MS, err, sizeof(err)), OD_OK);
+    assert_int_equal(callslots_placed(r, key, "p1", T0 + 1, TTL_MS, err, sizeof(err)), OD_OK);
+    assert_int_equal(callslots_placed(r, key, "none", T0 + 2 * H, TTL_MS, err, sizeof(err)), OD_OK);
+    callslots_answer_t a = take(r, key, "p2", 1, T0 + FREQCAP_PERIOD_US);
+    assert_false(a.taken); /* 24 h after the check, 23 h after the call */
+    assert_int_equal(a.n_times, 1);
+    assert_true(a.times_us[0] == T0 + H);
+    assert_true(take(r, key, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
+
+    /* The key lives at least the TTL given from the placement. */
+    const char *argv[] = {"PTTL", key};
+    redisReply *reply = NULL;
+    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
+    assert_true(reply->integer > 0 && reply->integer <= TTL_MS);
+    freeReplyObject(reply);
+    del_key(r, key);
+    redis_free(r);
+}
+
 /* After SCRIPT FLUSH (a Redis restart) the script is loaded again. */
 static void test_frequency_cap_script_reload(void **state)
 {
@@ -217,5 +247,6 @@ int main(void)
 {
     support_env("OUTDIAL_REDIS_URL");
     return OD_TEST_RUN(NULL, NULL, NULL, NULL, test_frequency_cap_dialers_race,
-                       test_frequency_cap_slot_lifecycle, test_frequency_cap_script_reload);
+                       test_frequency_cap_slot_lifecycle, test_frequency_cap_slot_placed,
+                       test_frequency_cap_script_reload);
 }

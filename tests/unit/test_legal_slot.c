@@ -91,6 +91,50 @@ static void test_jurisdiction(void **state)
     }
 }
 
+/* The cap a call's job carries: the account's, or the callee's legal cap
+ * when smaller; the callee's jurisdiction is its state, else its number's,
+ * whatever the campaign (the audit's over_frequency_cap judges by it). */
+typedef struct cap_case {
+    const char *profile, *overrides;
+    int account_cap;
+    const char *state, *e164;
+    int want, rc;
+} cap_case_t;
+
+static void test_number_cap(void **state)
+{
+    (void)state;
+    static const char fl1[] = "[{\"code\":\"FL\",\"calls_per_24h\":1}]";
+    static const cap_case_t cases[] = {
+        {"us_states", NULL, 0, NULL, "+13055550123", 3, OD_OK},  /* Miami's number: FL */
+        {"us_states", NULL, 0, "FL", "+12125550123", 3, OD_OK},  /* the lead's state */
+        {"us_states", NULL, 0, "NY", "+13055550123", 0, OD_OK},  /* NY caps nothing */
+        {"us_states", NULL, 0, "", "+12125550123", 0, OD_OK},    /* NY's 212 */
+        {"us_states", NULL, 2, NULL, "+13055550123", 2, OD_OK},  /* the account's, smaller */
+        {"us_states", NULL, 5, NULL, "+13055550123", 3, OD_OK},  /* the state's, smaller */
+        {"us_states", NULL, 5, NULL, "+12125550123", 5, OD_OK},  /* no state cap */
+        {"us_states", NULL, 0, NULL, "+18005550123", 3, OD_OK},  /* unknown: the strictest */
+        {"us_states", fl1, 0, NULL, "+13055550123", 1, OD_OK},   /* an override */
+        {"us_federal", NULL, 0, NULL, "+13055550123", 0, OD_OK}, /* no state rules */
+        {"none", NULL, 4, "FL", "+13055550123", 4, OD_OK},       /* no legal rules */
+        {"us_states", NULL, 4, "ZZ", "+13055550123", 4, OD_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const cap_case_t *c = &cases[i];
+        char errbuf[256];
+        legal_account_t acct;
+        assert_int_equal(legal_account_init(&acct, legal_pack_builtin(), c->profile, c->overrides,
+                                            errbuf, sizeof(errbuf)),
+                         OD_OK);
+        int cap = -1;
+        int rc = legal_number_cap(&acct, c->account_cap, c->state, c->e164, &cap, errbuf,
+                                  sizeof(errbuf));
+        if (rc != c->rc || cap != c->want)
+            fail_msg("case %zu: rc %d cap %d, want %d cap %d", i, rc, cap, c->rc, c->want);
+        legal_account_clear(&acct);
+    }
+}
+
 typedef struct gate_case {
     const char *name;
     const char *profile;
@@ -210,5 +254,5 @@ static void test_slot(void **state)
     }
 }
 
-OD_TEST_MAIN(NULL, NULL, test_builtin_pack, test_account_init, test_jurisdiction, test_gate,
-             test_slot)
+OD_TEST_MAIN(NULL, NULL, test_builtin_pack, test_account_init, test_jurisdiction, test_number_cap,
+             test_gate, test_slot)

@@ -24,7 +24,8 @@
  *   over_frequency_cap      calls to a number that made more than its cap in 24
  *                           hours, counted over every campaign of the account:
  *                           the account's calls_per_24h, or the callee's state
- *                           cap when that is smaller (docs/compliance.md)
+ *                           cap when that is smaller, the state of each call's
+ *                           own lead, else of its number (docs/compliance.md)
  *   called_after_opt_out    calls to a number placed after the end of the call on
  *                           which its callee opted out (DNC source call), over
  *                           every campaign of the account
@@ -184,24 +185,31 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* The cap on calls to a number in 24 hours that applied to one call, as
+ * the scheduler put it in the call's job: the account's, or the callee's
+ * legal cap when smaller, the callee's jurisdiction being the state of the
+ * call's own lead (whichever campaign of the account it is in), else the
+ * number called (legal_number_cap: no campaign setting enters it). A call
+ * whose lead is no longer stored (deleted: its call rows went with it, but
+ * the provider placed it and it counts for the number) is judged by its
+ * number. 0: no cap. */
+static int call_cap(const legal_account_t *acct, int account_cap, const entry_t *lead,
+                    const char *number)
+{
+    char err[256];
+    int cap;
+    if (legal_number_cap(acct, account_cap, lead ? lead->s1 : NULL, number, &cap, err,
+                         sizeof(err)) == OD_OK)
+        return cap;
+    fprintf(stderr, "outdial-audit: cap of %s: %s; judged by its number\n", number, err);
+    if (legal_number_cap(acct, account_cap, NULL, number, &cap, err, sizeof(err)) != OD_OK)
+        fprintf(stderr, "outdial-audit: cap of %s: %s; the account's cap\n", number, err);
+    return cap;
+}
+
 /* The account's counts, over every campaign of the account (the cap and
  * an opt-out hold across campaigns): over_frequency_cap and
  * called_after_opt_out (see the top). Reads the simulator's whole log. */
-/* The cap on calls to one number in 24 hours for a call of lead (NULL:
- * unknown): the account's, or the lead's jurisdiction's when smaller, as the
- * dialer's last look takes it. 0: no cap. */
-static int call_cap(const sched_campaign_t *camp, const legal_account_t *acct, const entry_t *lead,
-                    const char *number, int64_t at_us)
-{
-    lead_legal_t legal;
-    char err[256];
-    int state_cap = 0;
-    if (lead && campaign_lead_legal(camp, acct, lead->s2, number, lead->s1, at_us, &legal, err,
-                                    sizeof(err)) == OD_OK)
-        state_cap = legal.rules.calls_per_24h;
-    return freqcap_effective(camp->calls_per_24h, state_cap);
-}
-
 static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campaign_t *camp,
                           const legal_account_t *acct, long *over_cap, long *after_opt_out,
                           char *err, size_t errlen)
@@ -210,7 +218,7 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
     entry_t *camps = table_load(db, "SELECT id::text FROM campaign WHERE account_id = $1::uuid",
                                 camp->account_id, &n_camps);
     entry_t *leads = table_load(db,
-                                "SELECT l.id::text, coalesce(l.state, ''), coalesce(l.timezone, '')"
+                                "SELECT l.id::text, coalesce(l.state, '')"
                                 " FROM lead l JOIN campaign c ON c.id = l.campaign_id"
                                 " WHERE c.account_id = $1::uuid",
                                 camp->account_id, &n_leads);
@@ -245,8 +253,8 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
     qsort(sc, k, sizeof(*sc), by_number_time);
     /* Each call judged against the calls to its number before it. */
     for (size_t i = 0; i < k; i++) {
-        int cap = call_cap(camp, acct, entry_find(leads, n_leads, sc[i].lead_id), sc[i].number,
-                           sc[i].received_us);
+        int cap = call_cap(acct, camp->calls_per_24h, entry_find(leads, n_leads, sc[i].lead_id),
+                           sc[i].number);
         if (cap <= 0)
             continue;
         int64_t times[FREQCAP_TIMES_MAX];

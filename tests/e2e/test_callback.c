@@ -142,8 +142,7 @@ static void test_callback_placed_at_the_asked_time(void **state)
                         "\"allowed_days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\"],"
                         "\"callback_variable\":\"callback_at\"",
                         late_campaign);
-    e2e_lead_add(&st, late_campaign, "{\"phone\":\"" ASKS_LATE_FL "\",\"name\":\"Flo\"}",
-                 late_fl);
+    e2e_lead_add(&st, late_campaign, "{\"phone\":\"" ASKS_LATE_FL "\",\"name\":\"Flo\"}", late_fl);
     if (e2e_now_us(&st) > e2e_utc_us(TUE_0845))
         fail_msg("the stack took too long to start for the callback test");
     e2e_campaign_must(&st, campaign, "start");

@@ -403,8 +403,8 @@ static double sched_metric(int port, const char *name)
     return v;
 }
 
-#define LEADS_CLAIMED                                                                    \
-    "SELECT count(*) FROM lead WHERE campaign_id = $1 AND (status <> 'created' OR attempts > 0" \
+#define LEADS_CLAIMED                                                                              \
+    "SELECT count(*) FROM lead WHERE campaign_id = $1 AND (status <> 'created' OR attempts > 0"    \
     " OR current_attempt_id IS NOT NULL)"
 
 static void test_no_dispatch_while_kafka_does_not_answer(void **state)

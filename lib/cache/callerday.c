@@ -25,8 +25,7 @@ static const char TAKE_LUA[] =
     "return 0";
 
 int callerday_take(redis_t *r, const char *const *keys, const int *caps, size_t n,
-                   const char *attempt_id, int64_t ttl_ms, int *taken, char *errbuf,
-                   size_t errlen)
+                   const char *attempt_id, int64_t ttl_ms, int *taken, char *errbuf, size_t errlen)
 {
     *taken = -1;
     if (n == 0)
@@ -45,8 +44,8 @@ int callerday_take(redis_t *r, const char *const *keys, const int *caps, size_t 
     args[n] = attempt_id;
     args[n + 1] = ttl;
     redisReply *reply = NULL;
-    int rc = redis_script_run(r, TAKE_LUA, NULL, true, (int)n, (int)(2 * n + 2), args, &reply,
-                              NULL, errbuf, errlen);
+    int rc = redis_script_run(r, TAKE_LUA, NULL, true, (int)n, (int)(2 * n + 2), args, &reply, NULL,
+                              errbuf, errlen);
     if (rc)
         return rc;
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || (size_t)reply->integer > n)

@@ -18,7 +18,7 @@
     " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
     " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile,"        \
     " coalesce(c.predial_url, ''), c.predial_timeout_ms, c.predial_on_error,"                      \
-    " coalesce(c.callback_variable, '') AS callback_variable,"                                    \
+    " coalesce(c.callback_variable, '') AS callback_variable,"                                     \
     " c.caller_id_strategy, " SCHED_CALLER_POOL_SQL " AS caller_pool"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
@@ -141,8 +141,8 @@ int sched_caller_pool_parse(const char *json_text, sched_caller_pool_t *pool, ch
         const char *e164 = NULL, *number_id = NULL, *zone = NULL;
         json_int_t cap = 0;
         if (json_unpack(e, "[s,s,I,s]", &e164, &number_id, &cap, &zone) != 0) {
-            rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "caller-ID pool: number %zu malformed",
-                         i);
+            rc =
+                od_fail(errbuf, errlen, OD_ERR_INTERNAL, "caller-ID pool: number %zu malformed", i);
             goto out;
         }
         sched_caller_number_t *n = &pool->numbers[pool->n++];

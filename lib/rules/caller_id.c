@@ -7,16 +7,15 @@
 #include "window.h"
 #include "window_icu.h"
 
-static const char *const STRATEGY_NAMES[CALLER_ID_STRATEGY_COUNT] = {
-    "single", "local_presence", "sticky", "round_robin"};
+static const char *const STRATEGY_NAMES[CALLER_ID_STRATEGY_COUNT] = {"single", "local_presence",
+                                                                     "sticky", "round_robin"};
 
 const char *caller_id_strategy_name(caller_id_strategy_t s)
 {
     return (unsigned)s < CALLER_ID_STRATEGY_COUNT ? STRATEGY_NAMES[s] : "unknown";
 }
 
-int caller_id_strategy_parse(const char *s, caller_id_strategy_t *out, char *errbuf,
-                             size_t errlen)
+int caller_id_strategy_parse(const char *s, caller_id_strategy_t *out, char *errbuf, size_t errlen)
 {
     for (int i = 0; i < CALLER_ID_STRATEGY_COUNT; i++)
         if (s && strcmp(s, STRATEGY_NAMES[i]) == 0) {

@@ -67,11 +67,11 @@ int caller_id_strategy_parse(const char *s, caller_id_strategy_t *out, char *err
 
 /* What the order depends on, of the call. */
 typedef struct caller_id_callee {
-    const char *e164;   /* the number called */
-    const char *region; /* its state or province ("FL"); NULL or "": from its area code */
-    const char *sticky; /* the lead's sticky number; NULL or "": none */
+    const char *e164;    /* the number called */
+    const char *region;  /* its state or province ("FL"); NULL or "": from its area code */
+    const char *sticky;  /* the lead's sticky number; NULL or "": none */
     const char *lead_id; /* places the lead within a local_presence tier */
-    uint64_t turn;      /* round_robin: the pool's turn counter */
+    uint64_t turn;       /* round_robin: the pool's turn counter */
 } caller_id_callee_t;
 
 /* The order in which the numbers pool[0..n) are tried (indexes into pool)
@@ -81,8 +81,8 @@ size_t caller_id_order(caller_id_strategy_t strategy, const char *const *pool, s
                        const caller_id_callee_t *callee, size_t order[CALLER_ID_POOL_MAX]);
 
 typedef struct caller_id_pick {
-    bool exhausted; /* every number tried rests */
-    size_t index;   /* !exhausted: the pool index picked */
+    bool exhausted;   /* every number tried rests */
+    size_t index;     /* !exhausted: the pool index picked */
     int64_t wakes_us; /* exhausted: the earliest wake of the numbers tried */
 } caller_id_pick_t;
 

@@ -26,14 +26,12 @@
 #include "window.h"
 
 #define CALLER_ID_COLUMNS                                                                          \
-    "SELECT e164, provider_phone_number_id, daily_cap, timezone, od_us(created_at)"              \
+    "SELECT e164, provider_phone_number_id, daily_cap, timezone, od_us(created_at)"                \
     " FROM assistant_caller_id"
 
 static const resource_field_t caller_id_fields_out[] = {
-    {"phone_number", api_col_string},
-    {"provider_phone_number_id", api_col_string},
-    {"daily_cap", api_col_int},
-    {"timezone", api_col_string},
+    {"phone_number", api_col_string}, {"provider_phone_number_id", api_col_string},
+    {"daily_cap", api_col_int},       {"timezone", api_col_string},
     {"created_at", api_col_time},
 };
 
@@ -147,7 +145,8 @@ static bool caller_id_read(api_ctx_t *ctx, const json_t *body, caller_id_input_t
     if (got == JSONIO_ERROR)
         return false;
     char err[128];
-    if (got == JSONIO_SET && lead_map_zone_canonical_one(zone, in->zone, err, sizeof(err)) != OD_OK) {
+    if (got == JSONIO_SET &&
+        lead_map_zone_canonical_one(zone, in->zone, err, sizeof(err)) != OD_OK) {
         api_reply_error(ctx, 400, "invalid", "timezone",
                         "timezone '%.64s' is not an IANA time zone name (e.g. America/New_York)",
                         zone);
@@ -223,7 +222,8 @@ void caller_ids_remove(api_ctx_t *ctx)
         return;
     }
     const char *p[] = {ctx->params[0], ctx->account_id, e164};
-    PGresult *res = resource_row_fetch(ctx, caller_id_resource.not_found, &caller_id_delete_stmt, p);
+    PGresult *res =
+        resource_row_fetch(ctx, caller_id_resource.not_found, &caller_id_delete_stmt, p);
     if (!res)
         return;
     PQclear(res);

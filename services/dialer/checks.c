@@ -216,7 +216,8 @@ static void take_caller(const checks_env_t *env, const dialjob_t *job, check_sta
                                  .region = job->legal ? job->legal->jurisdiction : NULL,
                                  .sticky = job->sticky_caller_id,
                                  .lead_id = job->lead_id};
-    if (strategy == CALLER_ID_ROUND_ROBIN && caller_turn(env, job, &callee.turn, err, sizeof(err))) {
+    if (strategy == CALLER_ID_ROUND_ROBIN &&
+        caller_turn(env, job, &callee.turn, err, sizeof(err))) {
         verdict(out, CHECK_RETRY, "redis: caller-ID turn: %s", err);
         return;
     }
@@ -268,8 +269,7 @@ static void take_caller(const checks_env_t *env, const dialjob_t *job, check_sta
 void checks_caller_id(const dialjob_t *job, const check_state_t *st, const char **e164,
                       const char **provider_phone_number_id)
 {
-    if (st->holds_caller && st->caller_index >= 0 &&
-        (size_t)st->caller_index < job->n_caller_ids) {
+    if (st->holds_caller && st->caller_index >= 0 && (size_t)st->caller_index < job->n_caller_ids) {
         const dialjob_caller_id_t *c = job->caller_ids[st->caller_index];
         *e164 = c->e164;
         *provider_phone_number_id = c->provider_phone_number_id ? c->provider_phone_number_id : "";

@@ -65,11 +65,11 @@ typedef enum check_verdict {
 } check_verdict_t;
 
 typedef struct check_state {
-    bool holds_attempt_key; /* step 4 passed earlier */
-    bool holds_line;        /* step 5 passed earlier */
-    bool holds_slot;        /* step 6 took a frequency-cap slot */
-    bool holds_caller;      /* step 7 picked the caller id (and took its day's call) */
-    int caller_index;       /* step 7's pick: an index of caller_ids, or -1 (caller_id) */
+    bool holds_attempt_key;         /* step 4 passed earlier */
+    bool holds_line;                /* step 5 passed earlier */
+    bool holds_slot;                /* step 6 took a frequency-cap slot */
+    bool holds_caller;              /* step 7 picked the caller id (and took its day's call) */
+    int caller_index;               /* step 7's pick: an index of caller_ids, or -1 (caller_id) */
     char caller_key[RKEYS_KEY_MAX]; /* the picked number's day set ("": uncapped) */
 } check_state_t;
 

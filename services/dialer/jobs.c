@@ -150,7 +150,8 @@ static void job_publish(jobs_t *js, dial_job_t *job)
     job->stage = JOB_PUBLISHING;
     dial_event_predial_set(&job->ev, job->predial_result, job->predial_reason,
                            job->predial_latency_ms);
-    if (job->cst.holds_caller && job->ev.ev.status != OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED) {
+    if (job->cst.holds_caller &&
+        job->ev.ev.status != OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED) {
         const char *e164, *number_id;
         checks_caller_id(job->dj, &job->cst, &e164, &number_id);
         dial_event_caller_id_set(&job->ev, e164);

@@ -577,8 +577,7 @@ static void test_job_events(void **state)
         {MODEL_SKIP_FREQUENCY_CAP, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP},
         {MODEL_SKIP_PREDIAL_REFUSED, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED},
         {MODEL_SKIP_PREDIAL_ERROR, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR},
-        {MODEL_SKIP_CALLER_ID_EXHAUSTED,
-         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED},
+        {MODEL_SKIP_CALLER_ID_EXHAUSTED, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED},
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         assert_int_equal(dial_skip_reason_to_proto(reasons[i].model), reasons[i].proto);

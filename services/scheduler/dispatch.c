@@ -153,9 +153,9 @@ static size_t job_caller_ids(const sched_campaign_t *c, dialjob_caller_id_t *ent
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
                         const char *variables_json, const char *sticky_caller_id,
-                        const legal_account_t *acct,
-                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
-                        uint8_t **out, size_t *out_len, char *errbuf, size_t errlen)
+                        const legal_account_t *acct, const lead_legal_t *legal,
+                        int64_t not_after_us, int64_t now_us, uint8_t **out, size_t *out_len,
+                        char *errbuf, size_t errlen)
 {
     dialjob_t job;
     dialjob_init(&job);
@@ -177,8 +177,8 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     /* The caller-ID pool the dialer picks the call's number from. */
     dialjob_caller_id_t cid_entries[CALLER_ID_POOL_MAX];
     dialjob_caller_id_t *cid_ptrs[CALLER_ID_POOL_MAX];
-    job.n_caller_ids = c->caller_id[0] || c->caller_pool.n ? job_caller_ids(c, cid_entries, cid_ptrs)
-                                                            : 0;
+    job.n_caller_ids =
+        c->caller_id[0] || c->caller_pool.n ? job_caller_ids(c, cid_entries, cid_ptrs) : 0;
     job.caller_ids = cid_ptrs;
     job.caller_id_strategy = (char *)caller_id_strategy_name(c->caller_strategy);
     job.sticky_caller_id = (char *)(sticky_caller_id ? sticky_caller_id : "");
@@ -379,11 +379,10 @@ static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
     sched_campaign_t armed;
     const sched_campaign_t *dialing = claim_row_arm(c, res, i, lead_id, cl, &armed);
     pending_job_t *job = claim_job_slot(cl, lead_id);
-    int rc =
-        dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
-                            PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 8),
-                            acct, lead_legal,
-                            step.not_after_us, now_us, &job->payload, &job->len, errbuf, errlen);
+    int rc = dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1,
+                                 e164, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+                                 PQgetvalue(res, i, 8), acct, lead_legal, step.not_after_us, now_us,
+                                 &job->payload, &job->len, errbuf, errlen);
     if (rc)
         return rc;
     cl->n_jobs++;

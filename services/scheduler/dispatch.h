@@ -94,8 +94,8 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
                         const char *variables_json, const char *sticky_caller_id,
-                        const legal_account_t *acct,
-                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
-                        uint8_t **out, size_t *out_len, char *errbuf, size_t errlen) OD_WUR;
+                        const legal_account_t *acct, const lead_legal_t *legal,
+                        int64_t not_after_us, int64_t now_us, uint8_t **out, size_t *out_len,
+                        char *errbuf, size_t errlen) OD_WUR;
 
 #endif

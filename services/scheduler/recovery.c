@@ -161,7 +161,8 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     size_t len = 0;
     rc = dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
-                             PQgetvalue(row, i, 11), &acct, &legal, step.not_after_us, now_us, &buf, &len, errbuf, errlen);
+                             PQgetvalue(row, i, 11), &acct, &legal, step.not_after_us, now_us, &buf,
+                             &len, errbuf, errlen);
     if (rc)
         goto out;
     rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,

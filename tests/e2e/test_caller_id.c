@@ -258,8 +258,8 @@ static void from_of(const e2e_stack_t *st, const char *lead_id, const char *e164
 static void local_presence(e2e_stack_t *st, const char *assistant)
 {
     char campaign[37], nyc[37], bk[37], fl[37];
-    e2e_campaign_create(st, assistant, E2E_WINDOW_ALWAYS ",\"caller_id_strategy\":\"local_presence\"",
-                        campaign);
+    e2e_campaign_create(st, assistant,
+                        E2E_WINDOW_ALWAYS ",\"caller_id_strategy\":\"local_presence\"", campaign);
     e2e_lead_add(st, campaign, "{\"phone\":\"+12125557001\"}", nyc);
     e2e_lead_add(st, campaign, "{\"phone\":\"+13475557002\"}", bk);
     e2e_lead_add(st, campaign, "{\"phone\":\"+13055557003\"}", fl);
@@ -350,8 +350,7 @@ static void round_robin(e2e_stack_t *st)
      * after a Redis error took. */
     for (int i = 0; i < 3; i++)
         if (used[i] < 2 || used[i] > 4)
-            fail_msg("%s placed %d of 9 calls; round robin spreads them 3, 3, 3", pool[i],
-                     used[i]);
+            fail_msg("%s placed %d of 9 calls; round robin spreads them 3, 3, 3", pool[i], used[i]);
     assert_int_equal(used[0] + used[1] + used[2], 9);
 }
 

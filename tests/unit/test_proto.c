@@ -987,8 +987,7 @@ static void test_callevent_caller_id(void **state)
 }
 
 OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip, test_callevent_predial,
-             test_callevent_caller_id,
-             test_leadupsert_round_trip, test_importrequest_round_trip,
+             test_callevent_caller_id, test_leadupsert_round_trip, test_importrequest_round_trip,
              test_campaignevent_round_trip, test_truncated_prefixes_refused, test_garbage_refused,
              test_field_zero_refused, test_mutated_encodings_never_crash, test_null_payload,
              test_dialjob_missing_attempt_id, test_dialjob_field_errors,

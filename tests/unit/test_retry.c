@@ -195,8 +195,8 @@ static void test_table(void **state)
     for (size_t i = 0; i < n; i++) {
         const retry_case_t *c = &cases[i];
         retry_policy_t policy = {c->max_retries, c->interval, c->vm_retry, c->goal_based};
-        retry_call_t call = {c->status, c->answered_by, c->permanent,
-                             c->skip,   c->goal,        T(c->ended), 0};
+        retry_call_t call = {c->status, c->answered_by, c->permanent, c->skip, c->goal, T(c->ended),
+                             0};
         retry_decision_t d;
         char err[256] = "", got[40], want[40];
         int rc = retry_decide(&policy, c->attempts, &call, c->no_window ? NULL : &window,
@@ -275,7 +275,7 @@ static void test_errors(void **state)
     };
     for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
         retry_call_t call = {ec[i].status,      MODEL_ANSWERED_BY_HUMAN, false, 0,
-                             MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"), 0};
+                             MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"),  0};
         retry_decision_t d;
         char err[256] = "";
         int rc = retry_decide(&ec[i].policy, ec[i].attempts, &call, NULL, 0, &d, err, sizeof(err));
@@ -290,7 +290,7 @@ static void test_errors(void **state)
     retry_policy_t policy;
     retry_policy_defaults(&policy);
     retry_call_t call = {MODEL_CALL_BUSY,   MODEL_ANSWERED_BY_HUMAN, false, 0,
-                         MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"), 0};
+                         MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"),  0};
     retry_decision_t d;
     char err[256];
     assert_int_equal(retry_decide(&policy, 1, &call, never, 2, &d, err, sizeof(err)),

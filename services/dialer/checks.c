@@ -231,8 +231,12 @@ static void take_caller(const checks_env_t *env, const dialjob_t *job, check_sta
     bool resting[CALLER_ID_POOL_MAX];
     for (size_t j = 0; j < k; j++) {
         const dialjob_caller_id_t *c = job->caller_ids[order[j]];
-        int64_t day;
-        if (caller_id_day(c->timezone, now, &day, &wakes[order[j]], err, sizeof(err)) &&
+        /* An uncapped number never rests: its day (an ICU calendar) is
+         * not needed, and the script never reads its key. */
+        int64_t day = 0;
+        wakes[order[j]] = now;
+        if (c->daily_cap > 0 &&
+            caller_id_day(c->timezone, now, &day, &wakes[order[j]], err, sizeof(err)) &&
             caller_id_day("UTC", now, &day, &wakes[order[j]], err, sizeof(err)))
             day = now / (24LL * 3600 * 1000000);
         rkeys_caller_day(env->prefix, job->account_id, c->e164, (long long)day, keys[j]);
@@ -240,10 +244,16 @@ static void take_caller(const checks_env_t *env, const dialjob_t *job, check_sta
         caps[j] = (int)c->daily_cap;
         resting[order[j]] = true; /* read only when every number refused */
     }
+    /* Without a capped number the first of the order is the pick (as the
+     * script would answer): no Redis round trip for a job that needs none,
+     * such as every job of the strategy single without a cap. */
+    bool capped = false;
+    for (size_t j = 0; j < k; j++)
+        capped = capped || caps[j] > 0;
     int64_t ttl_ms = od_clock_real_duration_us(env->clk, CALLER_DAY_TTL_US) / 1000 + 60000;
-    int taken = -1;
-    if (callerday_take(env->redis, key_ptrs, caps, k, job->attempt_id, ttl_ms, &taken, err,
-                       sizeof(err))) {
+    int taken = capped ? -1 : 0;
+    if (capped && callerday_take(env->redis, key_ptrs, caps, k, job->attempt_id, ttl_ms, &taken,
+                                 err, sizeof(err))) {
         verdict(out, CHECK_RETRY, "redis: caller-ID pool: %s", err);
         return;
     }

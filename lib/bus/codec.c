@@ -329,6 +329,7 @@ void dialjob_init(dialjob_t *job)
     outdial__v1__dial_job__init(job);
     job->calls_per_24h = DIALJOB_NO_FREQUENCY_CAP;
     job->predial = &predial_none;
+    job->caller_id_strategy = (char *)"single"; /* read-only: encoding never writes it */
 }
 
 void dialjob_predial_init(dialjob_predial_t *predial)
@@ -339,6 +340,39 @@ void dialjob_predial_init(dialjob_predial_t *predial)
 void dialjob_legal_init(dialjob_legal_t *legal)
 {
     outdial__v1__dial_job__legal__init(legal);
+}
+
+/* DialJob's caller-ID pool (19 to 21): the strategy is required, and a
+ * message without it (an older scheduler, or cut short) says so. */
+static int check_caller_ids(const char *M, const dialjob_t *job, char *errbuf, size_t errlen)
+{
+    const char *strategy = job->caller_id_strategy ? job->caller_id_strategy : "";
+    if (!*strategy)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.caller_id_strategy: missing (a scheduler older than the field, or a "
+                       "message cut short)",
+                       M);
+    if (strcmp(strategy, "single") != 0 && strcmp(strategy, "local_presence") != 0 &&
+        strcmp(strategy, "sticky") != 0 && strcmp(strategy, "round_robin") != 0)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                       "%s.caller_id_strategy: '%.40s' is not single, local_presence, sticky or "
+                       "round_robin",
+                       M, strategy);
+    if (job->n_caller_ids > DIALJOB_CALLER_IDS_MAX)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.caller_ids: %zu numbers, most %d", M,
+                       job->n_caller_ids, DIALJOB_CALLER_IDS_MAX);
+    for (size_t i = 0; i < job->n_caller_ids; i++) {
+        const dialjob_caller_id_t *c = job->caller_ids[i];
+        RETURN_IF(check_e164(M, "caller_ids.e164", c->e164, errbuf, errlen));
+        RETURN_IF(check_required(M, "caller_ids.timezone", c->timezone, errbuf, errlen));
+        if (c->daily_cap > DIALJOB_DAILY_CAP_MAX)
+            return od_fail(errbuf, errlen, OD_ERR_INVALID,
+                           "%s.caller_ids.daily_cap: %u is not in 0..%d", M, c->daily_cap,
+                           DIALJOB_DAILY_CAP_MAX);
+    }
+    if (!is_empty(job->sticky_caller_id))
+        RETURN_IF(check_e164(M, "sticky_caller_id", job->sticky_caller_id, errbuf, errlen));
+    return OD_OK;
 }
 
 int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
@@ -390,7 +424,7 @@ int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen)
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s.predial.timeout_ms: %u is not in %d..%d",
                        M, job->predial->timeout_ms, DIALJOB_PREDIAL_TIMEOUT_MS_MIN,
                        DIALJOB_PREDIAL_TIMEOUT_MS_MAX);
-    return OD_OK;
+    return check_caller_ids(M, job, errbuf, errlen);
 }
 
 const char *dialjob_variable_get(const dialjob_t *job, const char *key)
@@ -452,7 +486,7 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
                          errlen));
     bool skipped = event->status == OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
     RETURN_IF(check_enum(M, "skip_reason", (int)event->skip_reason,
-                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR, skipped, errbuf,
+                         OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED, skipped, errbuf,
                          errlen));
     if (!skipped && event->skip_reason != OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED)
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
@@ -466,6 +500,9 @@ int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen)
     RETURN_IF(check_json_object(M, "post_call_variables_json", event->post_call_variables_json,
                                 errbuf, errlen));
     RETURN_IF(check_time(M, "occurred_at_us", event->occurred_at_us, true, errbuf, errlen));
+    if (!is_empty(event->caller_id))
+        RETURN_IF(check_e164(M, "caller_id", event->caller_id, errbuf, errlen));
+    RETURN_IF(check_time(M, "not_before_us", event->not_before_us, false, errbuf, errlen));
     if (event->predial)
         RETURN_IF(check_enum(M, "predial.result", (int)event->predial->result,
                              OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_ERROR, true, errbuf,

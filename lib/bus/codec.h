@@ -60,6 +60,11 @@ typedef Outdial__V1__DialJob dialjob_t;
 typedef Outdial__V1__DialJob__VariablesEntry dialjob_variable_t;
 typedef Outdial__V1__DialJob__Legal dialjob_legal_t;
 typedef Outdial__V1__DialJob__Predial dialjob_predial_t;
+typedef Outdial__V1__DialJob__CallerId dialjob_caller_id_t;
+/* DialJob.caller_ids' bounds (lib/rules/caller_id.h holds the same:
+ * CALLER_ID_POOL_MAX, CALLER_ID_DAILY_CAP_MAX). */
+#define DIALJOB_CALLER_IDS_MAX 32
+#define DIALJOB_DAILY_CAP_MAX  10000
 /* DialJob.predial's bounds (lib/rules/predial.h holds the same: the
  * campaign's ranges). */
 #define DIALJOB_PREDIAL_URL_MAX        2048

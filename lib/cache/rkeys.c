@@ -52,6 +52,17 @@ void rkeys_calls(const char *prefix, const char *account_id, const char *e164,
     snprintf(out, RKEYS_KEY_MAX, "%scalls:%s:%s", prefix, account_id, e164);
 }
 
+void rkeys_caller_day(const char *prefix, const char *account_id, const char *e164, long long day,
+                      char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%scid:%s:%s:%lld", prefix, account_id, e164, day);
+}
+
+void rkeys_caller_turn(const char *prefix, const char *campaign_id, char out[RKEYS_KEY_MAX])
+{
+    snprintf(out, RKEYS_KEY_MAX, "%scidturn:%s", prefix, campaign_id);
+}
+
 void rkeys_dialers(const char *prefix, char out[RKEYS_KEY_MAX])
 {
     snprintf(out, RKEYS_KEY_MAX, "%sdialers", prefix);

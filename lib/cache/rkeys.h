@@ -13,6 +13,10 @@
  *   <p>calls:<account>:<e164>  sorted set of the calls placed to the number in
  *                           the last 24 h (member attempt id, score campaign-time
  *                           microseconds), for frequency caps (callslots.h)
+ *   <p>cid:<account>:<e164>:<day>  set of the attempts a caller-ID pool number placed
+ *                           on a local day of its zone (days since 1970), for its
+ *                           daily cap (callerday.h)
+ *   <p>cidturn:<campaign>   the round_robin strategy's turn counter (INCR)
  *   <p>dialers              set of dialer instance ids that may hold calls in flight
  *   <p>alive:<instance>     a dialer's heartbeat (expires 10 s after its last beat)
  *   <p>inflight:<instance>  hash attempt id -> call, the calls a dialer has in flight
@@ -40,6 +44,9 @@ void rkeys_attempt(const char *prefix, const char *attempt_id, char out[RKEYS_KE
 void rkeys_line(const char *prefix, const char *e164, char out[RKEYS_KEY_MAX]);
 void rkeys_calls(const char *prefix, const char *account_id, const char *e164,
                  char out[RKEYS_KEY_MAX]);
+void rkeys_caller_day(const char *prefix, const char *account_id, const char *e164, long long day,
+                      char out[RKEYS_KEY_MAX]);
+void rkeys_caller_turn(const char *prefix, const char *campaign_id, char out[RKEYS_KEY_MAX]);
 void rkeys_dialers(const char *prefix, char out[RKEYS_KEY_MAX]);
 void rkeys_alive(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX]);
 void rkeys_inflight(const char *prefix, const char *instance_id, char out[RKEYS_KEY_MAX]);

@@ -10,7 +10,8 @@ static const pg_stmt_t arms_load_stmt = {
     "campaign_arms_load",
     "SELECT t.e->>'assistant_id', coalesce((t.e->>'weight')::int, 0), a.id IS NOT NULL,"
     " coalesce(a.outbound_e164, ''), coalesce(a.provider, ''),"
-    " coalesce(a.provider_assistant_id, ''), coalesce(a.provider_phone_number_id, '')"
+    " coalesce(a.provider_assistant_id, ''), coalesce(a.provider_phone_number_id, ''),"
+    " " SCHED_CALLER_POOL_SQL
     " FROM campaign c CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.arms, '[]'))"
     "   WITH ORDINALITY AS t(e, ord)"
     " LEFT JOIN assistant a ON a.id = (t.e->>'assistant_id')::uuid AND a.account_id = c.account_id"
@@ -49,6 +50,9 @@ int campaign_arms_load(pg_conn_t *db, const char *campaign_id, campaign_arms_t *
                  PQgetvalue(res, i, 5));
         snprintf(arm->provider_phone_number_id, sizeof(arm->provider_phone_number_id), "%s",
                  PQgetvalue(res, i, 6));
+        rc = sched_caller_pool_parse(PQgetvalue(res, i, 7), &arm->caller_pool, errbuf, errlen);
+        if (rc)
+            goto out;
     }
     out->n = (size_t)rows;
 out:
@@ -74,4 +78,5 @@ void campaign_arm_apply(const campaign_arm_t *arm, const sched_campaign_t *c, sc
              arm->provider_assistant_id);
     snprintf(out->provider_phone_number_id, sizeof(out->provider_phone_number_id), "%s",
              arm->provider_phone_number_id);
+    out->caller_pool = arm->caller_pool;
 }

@@ -23,6 +23,7 @@ typedef struct campaign_arm {
     char provider[32];
     char provider_assistant_id[128];
     char provider_phone_number_id[128];
+    sched_caller_pool_t caller_pool; /* the assistant's outbound numbers */
 } campaign_arm_t;
 
 typedef struct campaign_arms {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 
 #define CAMPAIGN_COLUMNS                                                                           \
@@ -16,7 +18,8 @@
     " a.provider_assistant_id, coalesce(a.provider_phone_number_id, ''),"                          \
     " coalesce(acc.calls_per_24h, 0), coalesce(c.opt_out_variable, ''), acc.legal_profile,"        \
     " coalesce(c.predial_url, ''), c.predial_timeout_ms, c.predial_on_error,"                      \
-    " coalesce(c.callback_variable, '') AS callback_variable"
+    " coalesce(c.callback_variable, '') AS callback_variable,"                                     \
+    " c.caller_id_strategy, " SCHED_CALLER_POOL_SQL " AS caller_pool"
 #define CAMPAIGN_FROM                                                                              \
     " FROM campaign c JOIN assistant a ON a.id = c.assistant_id"                                   \
     " JOIN account acc ON acc.id = c.account_id WHERE c.id = $1::uuid"
@@ -100,9 +103,57 @@ int sched_campaign_from_result(const PGresult *res, sched_campaign_t *out, char 
     int col = PQfnumber(res, "callback_variable");
     if (col >= 0)
         copy_field(out->callback_variable, sizeof(out->callback_variable), PQgetvalue(res, 0, col));
+    col = PQfnumber(res, "caller_id_strategy");
+    if (col >= 0) {
+        rc = caller_id_strategy_parse(PQgetvalue(res, 0, col), &out->caller_strategy, errbuf,
+                                      errlen);
+        if (rc)
+            return rc;
+    }
+    col = PQfnumber(res, "caller_pool");
+    if (col >= 0) {
+        rc = sched_caller_pool_parse(PQgetvalue(res, 0, col), &out->caller_pool, errbuf, errlen);
+        if (rc)
+            return rc;
+    }
     col = PQfnumber(res, "in_flight");
     out->in_flight = col >= 0 ? strtoll(PQgetvalue(res, 0, col), NULL, 10) : -1;
     return OD_OK;
+}
+
+int sched_caller_pool_parse(const char *json_text, sched_caller_pool_t *pool, char *errbuf,
+                            size_t errlen)
+{
+    memset(pool, 0, sizeof(*pool));
+    json_error_t jerr;
+    json_t *root = json_loads(json_text ? json_text : "[]", 0, &jerr);
+    int rc = OD_OK;
+    if (!json_is_array(root)) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INTERNAL, "caller-ID pool: not a JSON array");
+        goto out;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(root, i, e)
+    {
+        if (pool->n == CALLER_ID_POOL_MAX)
+            break;
+        const char *e164 = NULL, *number_id = NULL, *zone = NULL;
+        json_int_t cap = 0;
+        if (json_unpack(e, "[s,s,I,s]", &e164, &number_id, &cap, &zone) != 0) {
+            rc =
+                od_fail(errbuf, errlen, OD_ERR_INTERNAL, "caller-ID pool: number %zu malformed", i);
+            goto out;
+        }
+        sched_caller_number_t *n = &pool->numbers[pool->n++];
+        copy_field(n->e164, sizeof(n->e164), e164);
+        copy_field(n->provider_phone_number_id, sizeof(n->provider_phone_number_id), number_id);
+        n->daily_cap = (int)cap;
+        copy_field(n->timezone, sizeof(n->timezone), zone);
+    }
+out:
+    json_decref(root);
+    return rc;
 }
 
 int sched_campaign_load(pg_conn_t *db, const char *campaign_id, sched_lock_t lock,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caller_id.h"
 #include "err.h"
 #include "lead_tz.h"
 #include "legal.h"
@@ -18,6 +19,34 @@
 #include "retry.h"
 #include "uuid.h"
 #include "window.h"
+
+/* One number of an assistant's caller-ID pool (table assistant_caller_id). */
+typedef struct sched_caller_number {
+    char e164[20];
+    char provider_phone_number_id[128]; /* "" for none */
+    int daily_cap;                      /* 0: none */
+    char timezone[WINDOW_ZONE_MAX];
+} sched_caller_number_t;
+
+/* An assistant's pool, in the order the numbers were added. */
+typedef struct sched_caller_pool {
+    sched_caller_number_t numbers[CALLER_ID_POOL_MAX];
+    size_t n;
+} sched_caller_pool_t;
+
+/* The pool of the assistant aliased `a`, as one JSON array text column
+ * (parsed by sched_caller_pool_parse). */
+#define SCHED_CALLER_POOL_SQL                                                                      \
+    "(SELECT coalesce(jsonb_agg(jsonb_build_array(p.e164,"                                         \
+    "   coalesce(p.provider_phone_number_id, ''), coalesce(p.daily_cap, 0), p.timezone)"           \
+    "   ORDER BY p.created_at, p.e164), '[]')::text"                                               \
+    " FROM assistant_caller_id p WHERE p.assistant_id = a.id)"
+
+/* Fills pool from SCHED_CALLER_POOL_SQL's text (numbers past
+ * CALLER_ID_POOL_MAX are dropped; the API refuses them). OD_ERR_INTERNAL
+ * for a text that is not its shape. */
+int sched_caller_pool_parse(const char *json_text, sched_caller_pool_t *pool, char *errbuf,
+                            size_t errlen) OD_WUR;
 
 typedef struct sched_campaign {
     char id[UUID_STR_LEN];
@@ -46,6 +75,8 @@ typedef struct sched_campaign {
     int predial_timeout_ms;
     model_predial_on_error_t predial_on_error;
     char callback_variable[128]; /* the string post-call variable of a callback; "" when none */
+    caller_id_strategy_t caller_strategy; /* how the dialer picks a call's number */
+    sched_caller_pool_t caller_pool;      /* the assistant's outbound numbers */
     int64_t in_flight; /* leads scheduled or processing (SCHED_LOCK_SKIP_LOCKED only; else -1) */
 } sched_campaign_t;
 

@@ -26,8 +26,8 @@ static const char *const answered_by_names[] = {"human", "voicemail", "unknown"}
 _Static_assert(COUNT(answered_by_names) == MODEL_ANSWERED_BY_COUNT, "answered_by names");
 
 static const char *const skip_reason_names[] = {
-    "outside_window", "campaign_not_running", "dnc",           "number_busy", "legal_rules",
-    "frequency_cap",  "predial_refused",      "predial_error",
+    "outside_window", "campaign_not_running", "dnc",           "number_busy",         "legal_rules",
+    "frequency_cap",  "predial_refused",      "predial_error", "caller_id_exhausted",
 };
 _Static_assert(COUNT(skip_reason_names) == MODEL_SKIP_REASON_COUNT, "skip reason names");
 

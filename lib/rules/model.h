@@ -75,6 +75,7 @@ typedef enum model_skip_reason {
     MODEL_SKIP_FREQUENCY_CAP,   /* the number had its most calls in 24 h (freqcap.h) */
     MODEL_SKIP_PREDIAL_REFUSED, /* the campaign's pre-dial check answered not eligible */
     MODEL_SKIP_PREDIAL_ERROR,   /* the pre-dial check failed, and its policy is skip */
+    MODEL_SKIP_CALLER_ID_EXHAUSTED, /* every number of the caller-ID pool rests (caller_id.h) */
     MODEL_SKIP_REASON_COUNT,
 } model_skip_reason_t;
 

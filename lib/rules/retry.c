@@ -66,6 +66,11 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
         return wait_until_open(out, waiting,
                                call->ended_at_us + RETRY_FREQUENCY_CAP_RECHECK_MIN * USEC_PER_MIN,
                                rules, n_rules, errbuf, errlen);
+    case MODEL_SKIP_CALLER_ID_EXHAUSTED:
+        return wait_until_open(out, waiting,
+                               call->not_before_us > call->ended_at_us ? call->not_before_us
+                                                                       : call->ended_at_us,
+                               rules, n_rules, errbuf, errlen);
     default:
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "unknown skip reason %d",
                        (int)call->skip_reason);

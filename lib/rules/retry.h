@@ -23,7 +23,9 @@
  * (campaign_not_running: the scheduler issues nothing while paused) or after
  * RETRY_NUMBER_BUSY_DELAY_MIN (number_busy) or RETRY_FREQUENCY_CAP_RECHECK_MIN
  * (frequency_cap: the scheduler then defers it to the instant the cap
- * frees, dispatch_plan.h) or RETRY_PREDIAL_ERROR_DELAY_MIN (predial_error);
+ * frees, dispatch_plan.h) or RETRY_PREDIAL_ERROR_DELAY_MIN (predial_error),
+ * or when the first number of the caller-ID pool wakes (caller_id_exhausted:
+ * the event's not_before_us, caller_id.h);
  * a DNC number ends the lead: max_retries (dnc), so its secondary contacts
  * get their turn, and so does a refusal of the campaign's pre-dial check:
  * max_retries (predial_refused), as the user's own system said not to call
@@ -86,6 +88,7 @@ typedef struct retry_call {
     model_skip_reason_t skip_reason; /* for skipped */
     model_goal_t goal;               /* the goal variable after the call, if reported */
     int64_t ended_at_us;             /* when the call ended (or the job was skipped) */
+    int64_t not_before_us;           /* for a caller_id_exhausted skip: when a number wakes */
 } retry_call_t;
 
 typedef struct retry_decision {

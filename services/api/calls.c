@@ -24,7 +24,7 @@
     " k.ended_reason, k.post_call_variables::text, od_us(k.created_at), od_us(k.updated_at),"      \
     " CASE WHEN k.predial_result IS NOT NULL THEN json_build_object('result', k.predial_result,"   \
     "   'reason', k.predial_reason, 'latency_ms', k.predial_latency_ms)::text END,"                \
-    " k.callback"                                                                                  \
+    " k.callback, k.caller_id"                                                                     \
     " FROM call k JOIN campaign c ON c.id = k.campaign_id"
 
 #define CALL_PAGE                                                                                  \
@@ -55,6 +55,7 @@ static const resource_field_t call_fields_out[] = {
     {"updated_at", api_col_time},
     {"predial", api_col_json}, /* the pre-dial check's answer; null: none was made */
     {"callback", api_col_bool},
+    {"caller_id", api_col_string}, /* the number the call came from; null: not recorded */
 };
 
 static const pg_stmt_t call_get_stmt = {

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "ab_arm.h"
+#include "caller_id.h"
 #include "handlers.h"
 #include "jsonio.h"
 #include "lifecycle.h"
@@ -49,7 +50,7 @@
     " c.max_concurrent_calls, c.calls_per_minute, c.max_call_duration_s,"                          \
     " od_us(c.status_changed_at), od_us(c.created_at), od_us(c.updated_at),"                       \
     " od_us(c.archived_at), c.opt_out_variable, c.predial_url, c.predial_timeout_ms,"              \
-    " c.predial_on_error, c.arms, c.callback_variable FROM campaign c"
+    " c.predial_on_error, c.arms, c.callback_variable, c.caller_id_strategy FROM campaign c"
 
 /* The JSON members, one per column of CAMPAIGN_COLUMNS in its order. */
 static const resource_field_t campaign_fields_out[] = {
@@ -80,6 +81,7 @@ static const resource_field_t campaign_fields_out[] = {
     {"predial_on_error", api_col_string},
     {"arms", api_col_json},
     {"callback_variable", api_col_string},
+    {"caller_id_strategy", api_col_string},
 };
 
 /* Column of archived_at in CAMPAIGN_COLUMNS. */
@@ -140,11 +142,11 @@ static const pg_stmt_t campaign_insert_stmt = {
     " allowed_days, max_retries, retry_interval_min, retry_on_voicemail, goal_variable,"
     " goal_based_retry, timezone_mode, max_concurrent_calls, calls_per_minute,"
     " max_call_duration_s, opt_out_variable, predial_url, predial_timeout_ms, predial_on_error,"
-    " arms, callback_variable)"
+    " arms, callback_variable, caller_id_strategy)"
     " VALUES ($1::uuid, $2::uuid, $3, $4::smallint, $5::smallint, $6::smallint, $7::smallint,"
     " $8::int, $9::boolean, $10, $11::boolean, $12::timezone_mode, $13::int, $14::int, $15::int,"
-    " $16, $17, $18::int, $19, $20::jsonb, $21) RETURNING id",
-    21};
+    " $16, $17, $18::int, $19, $20::jsonb, $21, $22) RETURNING id",
+    22};
 
 static const pg_stmt_t campaign_update_stmt = {
     "campaign_update",
@@ -155,8 +157,9 @@ static const pg_stmt_t campaign_update_stmt = {
     " max_concurrent_calls = $13::int, calls_per_minute = $14::int,"
     " max_call_duration_s = $15::int, opt_out_variable = $16, predial_url = $17,"
     " predial_timeout_ms = $18::int, predial_on_error = $19, arms = $20::jsonb,"
-    " callback_variable = $21, updated_at = now() WHERE id = $1::uuid",
-    21};
+    " callback_variable = $21, caller_id_strategy = $22, updated_at = now()"
+    " WHERE id = $1::uuid",
+    22};
 
 /* The post-call variables of the A/B arms' assistants that are the
  * account's ($1: their ids). */
@@ -239,6 +242,7 @@ static const char *const campaign_fields[] = {"name",
                                               "predial_on_error",
                                               "arms",
                                               "callback_variable",
+                                              "caller_id_strategy",
                                               NULL};
 
 /* A campaign's fields as they will be written: lib/settings' input plus
@@ -252,6 +256,7 @@ typedef struct campaign_input {
     const char *predial_url; /* NULL: no pre-dial check */
     int64_t predial_timeout_ms;
     const char *predial_on_error;
+    const char *caller_id_strategy; /* caller_id.h's names */
     char window_start[8], window_end[8];
     const char *days[7];
     const char **body_days; /* owned array of the body's day names */
@@ -345,6 +350,7 @@ static bool campaign_input_read(api_ctx_t *ctx, const json_t *body, campaign_inp
         !setting_int(ctx, body, "max_call_duration_s", &in->max_call_duration_s) ||
         !setting_int(ctx, body, "predial_timeout_ms", &in->predial_timeout_ms) ||
         !setting_string(ctx, body, "predial_on_error", 16, &in->predial_on_error) ||
+        !setting_string(ctx, body, "caller_id_strategy", 32, &in->caller_id_strategy) ||
         !setting_bool(ctx, body, "retry_on_voicemail", &in->s.retry_on_voicemail) ||
         !setting_bool(ctx, body, "goal_based_retry", &in->s.goal_based_retry))
         return false;
@@ -470,6 +476,11 @@ static void predial_problems(const campaign_input_t *in, json_t *list)
     if (model_predial_on_error_parse(in->predial_on_error, &on_error, why, sizeof(why)) != OD_OK) {
         snprintf(msg, sizeof(msg), "predial_on_error: %s", why);
         problem_add(list, "predial_on_error", msg);
+    }
+    caller_id_strategy_t strategy;
+    if (caller_id_strategy_parse(in->caller_id_strategy, &strategy, why, sizeof(why)) != OD_OK) {
+        snprintf(msg, sizeof(msg), "caller_id_strategy: %s", why);
+        problem_add(list, "caller_id_strategy", msg);
     }
 }
 
@@ -669,9 +680,9 @@ static void campaign_input_free(campaign_input_t *in)
 /* The 21 parameters of campaign_insert_stmt (first: the account) and of
  * campaign_update_stmt (first: the campaign), in the order both take. */
 static void campaign_params(const char *first, const campaign_input_t *in,
-                            const campaign_values_t *v, const char *params[21])
+                            const campaign_values_t *v, const char *params[22])
 {
-    const char *values[21] = {first,
+    const char *values[22] = {first,
                               in->assistant_id,
                               in->name,
                               v->start,
@@ -691,7 +702,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
                               v->predial_timeout,
                               in->predial_on_error,
                               in->arms_text,
-                              v->callback};
+                              v->callback,
+                              in->caller_id_strategy};
     memcpy(params, values, sizeof(values));
 }
 
@@ -706,6 +718,7 @@ void campaigns_create(api_ctx_t *ctx)
     in.max_call_duration_s = CAMPAIGN_CALL_DURATION_DEFAULT;
     in.predial_timeout_ms = PREDIAL_TIMEOUT_MS_DEFAULT;
     in.predial_on_error = model_predial_on_error_name(MODEL_PREDIAL_ON_ERROR_SKIP);
+    in.caller_id_strategy = caller_id_strategy_name(CALLER_ID_SINGLE);
     campaign_values_t v;
     if (!campaign_input_read(ctx, body, &in))
         goto out;
@@ -720,7 +733,7 @@ void campaigns_create(api_ctx_t *ctx)
     }
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[21];
+    const char *params[22];
     campaign_params(ctx->account_id, &in, &v, params);
     resource_created_reply(ctx, &campaign_resource, &campaign_insert_stmt, params);
 out:
@@ -793,6 +806,7 @@ static void campaign_input_from_row(const PGresult *res, campaign_input_t *in)
     in->predial_timeout_ms = strtoll(PQgetvalue(res, 0, 23), NULL, 10);
     in->predial_on_error = PQgetvalue(res, 0, 24);
     in->s.callback_variable = PQgetisnull(res, 0, 26) ? NULL : PQgetvalue(res, 0, 26);
+    in->caller_id_strategy = PQgetvalue(res, 0, 27);
     in->arms =
         PQgetisnull(res, 0, CAMPAIGN_COL_ARMS) ? NULL : api_col_json(res, 0, CAMPAIGN_COL_ARMS);
 }
@@ -845,7 +859,7 @@ static int campaign_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
         goto out;
     if (!campaign_input_check(ctx, &in, &v))
         goto out;
-    const char *params[21];
+    const char *params[22];
     campaign_params(ch->key[0], &in, &v, params);
     rc = pg_stmt_exec(ctx->db, &campaign_update_stmt, params, NULL, err, errlen);
 out:

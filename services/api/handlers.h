@@ -22,6 +22,11 @@ void assistants_get(api_ctx_t *ctx);
 void assistants_update(api_ctx_t *ctx);
 void assistants_delete(api_ctx_t *ctx);
 
+/* caller_ids.c: an assistant's caller-ID pool */
+void caller_ids_list(api_ctx_t *ctx);
+void caller_ids_add(api_ctx_t *ctx);
+void caller_ids_remove(api_ctx_t *ctx);
+
 /* campaigns.c */
 void campaigns_create(api_ctx_t *ctx);
 void campaigns_list(api_ctx_t *ctx);

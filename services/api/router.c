@@ -36,6 +36,12 @@ static const api_route_t api_routes[] = {
      "change an assistant"},
     {"DELETE", "/v1/assistants/{assistant_id}", assistants_delete, NULL, API_AUTH_KEY,
      "delete an assistant no campaign uses"},
+    {"GET", "/v1/assistants/{assistant_id}/caller-ids", caller_ids_list, NULL, API_AUTH_KEY,
+     "list the assistant's caller-ID pool"},
+    {"POST", "/v1/assistants/{assistant_id}/caller-ids", caller_ids_add, NULL, API_AUTH_KEY,
+     "add an outbound number to the assistant's caller-ID pool"},
+    {"DELETE", "/v1/assistants/{assistant_id}/caller-ids/{phone}", caller_ids_remove, NULL,
+     API_AUTH_KEY, "remove a number from the assistant's caller-ID pool"},
     /* campaigns */
     {"POST", "/v1/campaigns", campaigns_create, NULL, API_AUTH_KEY,
      "create a campaign (draft) with its settings"},

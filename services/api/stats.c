@@ -18,6 +18,7 @@
 #include "jsonio.h"
 #include "model.h"
 #include "reopen.h"
+#include "stats_caller_ids.h"
 #include "wilson.h"
 
 /* ---- statistics --------------------------------------------------------------- */
@@ -316,6 +317,14 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     json_object_set_new(*out, "attempts", stats_attempts_json(&st));
     json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, st.callable));
     json_object_set_new(*out, "arms", stats_arms_json(arms));
+    json_t *caller_ids = NULL;
+    rc = stats_caller_ids_read(db, campaign_id, &caller_ids, errbuf, errlen);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+        goto out;
+    }
+    json_object_set_new(*out, "caller_ids", caller_ids);
     if (state_out) {
         *state_out = json_object();
         json_object_set_new(*state_out, "status", api_col_string(meta, 0, 2));

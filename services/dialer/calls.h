@@ -57,6 +57,9 @@ typedef struct dial_call {
     model_predial_result_t predial_result;
     int64_t predial_latency_ms;
     char predial_reason[PREDIAL_REASON_MAX];
+    /* The number the call comes from (the caller-ID pool's pick), set by
+     * the dial loop before the create-call request, for the same event. */
+    char caller_id[PROVIDER_E164_MAX];
 
     /* Below: the dial loop's alone (never touched by webhook threads). */
     bool lock_held;             /* the line lock is ours (as far as we know) */

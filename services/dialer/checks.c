@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caller_id.h"
+#include "callerday.h"
 #include "callslots.h"
 #include "freqcap.h"
 #include "log.h"
@@ -188,11 +190,137 @@ void checks_slot_placed(const checks_env_t *env, const dialjob_t *job, const che
                  job->attempt_id, err);
 }
 
+/* A day's set lives a day and a half of real time after its last call:
+ * it is read only on its own local day, and the margin covers a clock
+ * a few hours off. */
+#define CALLER_DAY_TTL_US (36LL * 3600 * 1000000)
+
+/* The round_robin turn (an INCR per campaign: spreading needs no more
+ * than a counter, and the cap is judged by the take that follows). */
+static int caller_turn(const checks_env_t *env, const dialjob_t *job, uint64_t *turn, char *errbuf,
+                       size_t errlen)
+{
+    char key[RKEYS_KEY_MAX];
+    rkeys_caller_turn(env->prefix, job->campaign_id, key);
+    const char *argv[] = {"INCR", key};
+    redisReply *reply = NULL;
+    int rc = redis_command_argv(env->redis, false, 2, argv, NULL, &reply, errbuf, errlen);
+    if (rc)
+        return rc;
+    *turn = reply->type == REDIS_REPLY_INTEGER ? (uint64_t)reply->integer : 0;
+    freeReplyObject(reply);
+    return OD_OK;
+}
+
+/* Step 7: the strategy's order (caller_id.h), then the first number below
+ * its daily cap, taken in one script (callerday.h). A zone the rule cannot
+ * read (the API checks every zone; defence only) counts days in UTC. */
+static void take_caller(const checks_env_t *env, const dialjob_t *job, check_state_t *st,
+                        check_result_t *out)
+{
+    size_t n = job->n_caller_ids < CALLER_ID_POOL_MAX ? job->n_caller_ids : CALLER_ID_POOL_MAX;
+    st->caller_index = -1;
+    st->caller_key[0] = '\0';
+    if (n == 0) {
+        st->holds_caller = true; /* the job's own caller_id */
+        return;
+    }
+    char err[256];
+    caller_id_strategy_t strategy = CALLER_ID_SINGLE; /* the codec checked the name */
+    if (caller_id_strategy_parse(job->caller_id_strategy, &strategy, err, sizeof(err)))
+        log_warn("caller_id", "attempt %s: %s; single", job->attempt_id, err);
+    const char *pool[CALLER_ID_POOL_MAX];
+    for (size_t i = 0; i < n; i++)
+        pool[i] = job->caller_ids[i]->e164;
+    caller_id_callee_t callee = {.e164 = job->e164,
+                                 .region = job->legal ? job->legal->jurisdiction : NULL,
+                                 .sticky = job->sticky_caller_id,
+                                 .lead_id = job->lead_id};
+    if (strategy == CALLER_ID_ROUND_ROBIN &&
+        caller_turn(env, job, &callee.turn, err, sizeof(err))) {
+        verdict(out, CHECK_RETRY, "redis: caller-ID turn: %s", err);
+        return;
+    }
+    size_t order[CALLER_ID_POOL_MAX];
+    size_t k = caller_id_order(strategy, pool, n, &callee, order);
+    int64_t now = od_clock_now_us(env->clk);
+    char keys[CALLER_ID_POOL_MAX][RKEYS_KEY_MAX];
+    const char *key_ptrs[CALLER_ID_POOL_MAX];
+    int caps[CALLER_ID_POOL_MAX];
+    int64_t wakes[CALLER_ID_POOL_MAX];
+    bool resting[CALLER_ID_POOL_MAX];
+    for (size_t j = 0; j < k; j++) {
+        const dialjob_caller_id_t *c = job->caller_ids[order[j]];
+        /* An uncapped number never rests: its day (an ICU calendar) is
+         * not needed, and the script never reads its key. */
+        int64_t day = 0;
+        wakes[order[j]] = now;
+        if (c->daily_cap > 0 &&
+            caller_id_day(c->timezone, now, &day, &wakes[order[j]], err, sizeof(err)) &&
+            caller_id_day("UTC", now, &day, &wakes[order[j]], err, sizeof(err)))
+            day = now / (24LL * 3600 * 1000000);
+        rkeys_caller_day(env->prefix, job->account_id, c->e164, (long long)day, keys[j]);
+        key_ptrs[j] = keys[j];
+        caps[j] = (int)c->daily_cap;
+        resting[order[j]] = true; /* read only when every number refused */
+    }
+    /* Without a capped number the first of the order is the pick (as the
+     * script would answer): no Redis round trip for a job that needs none,
+     * such as every job of the strategy single without a cap. */
+    bool capped = false;
+    for (size_t j = 0; j < k; j++)
+        capped = capped || caps[j] > 0;
+    int64_t ttl_ms = od_clock_real_duration_us(env->clk, CALLER_DAY_TTL_US) / 1000 + 60000;
+    int taken = capped ? -1 : 0;
+    if (capped && callerday_take(env->redis, key_ptrs, caps, k, job->attempt_id, ttl_ms, &taken,
+                                 err, sizeof(err))) {
+        verdict(out, CHECK_RETRY, "redis: caller-ID pool: %s", err);
+        return;
+    }
+    if (taken >= 0) {
+        st->holds_caller = true;
+        st->caller_index = (int)order[taken];
+        if (caps[taken] > 0)
+            snprintf(st->caller_key, sizeof(st->caller_key), "%s", keys[taken]);
+        return;
+    }
+    caller_id_pick_t pick;
+    caller_id_pick(order, k, resting, wakes, &pick);
+    char until[40];
+    od_time_format_rfc3339(pick.wakes_us, until, sizeof(until));
+    out->reason = MODEL_SKIP_CALLER_ID_EXHAUSTED;
+    out->not_before_us = pick.wakes_us;
+    verdict(out, CHECK_SKIP,
+            "every number the %s strategy may call %s from is at its daily cap (%zu); the first "
+            "wakes at %s",
+            caller_id_strategy_name(strategy), job->e164, k, until);
+}
+
+void checks_caller_id(const dialjob_t *job, const check_state_t *st, const char **e164,
+                      const char **provider_phone_number_id)
+{
+    if (st->holds_caller && st->caller_index >= 0 && (size_t)st->caller_index < job->n_caller_ids) {
+        const dialjob_caller_id_t *c = job->caller_ids[st->caller_index];
+        *e164 = c->e164;
+        *provider_phone_number_id = c->provider_phone_number_id ? c->provider_phone_number_id : "";
+        return;
+    }
+    *e164 = job->caller_id;
+    *provider_phone_number_id = job->provider_phone_number_id ? job->provider_phone_number_id : "";
+}
+
 void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st)
 {
+    char key[RKEYS_KEY_MAX], err[256];
+    if (st->holds_caller && st->caller_key[0]) {
+        if (callerday_release(env->redis, st->caller_key, job->attempt_id, err, sizeof(err)))
+            log_warn("caller_id", "attempt %s: the number's call not given back (counts today): %s",
+                     job->attempt_id, err);
+        else
+            st->caller_key[0] = '\0';
+    }
     if (!st->holds_slot)
         return;
-    char key[RKEYS_KEY_MAX], err[256];
     slot_key(env, job, key);
     if (callslots_release(env->redis, key, job->attempt_id, err, sizeof(err)))
         log_warn("frequency_cap", "attempt %s: slot not given back (counts until it ages out): %s",
@@ -238,6 +366,11 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
     if (!st->holds_slot && job->calls_per_24h != DIALJOB_NO_FREQUENCY_CAP) {
         take_slot(env, job, st, out);
         if (!st->holds_slot)
+            return;
+    }
+    if (!st->holds_caller) {
+        take_caller(env, job, st, out);
+        if (!st->holds_caller)
             return;
     }
     verdict(out, CHECK_DIAL, "ok");

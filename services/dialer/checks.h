@@ -15,6 +15,13 @@
  *      campaigns, taken atomically (lib/cache/callslots.h, judged as
  *      lib/rules/freqcap.h judges)          else skipped frequency_cap
  *      (the detail says when the cap frees; the line lock is let go)
+ *   7. the caller id: the strategy's order of the job's caller-ID pool
+ *      (lib/rules/caller_id.h; round_robin reads its turn with an INCR),
+ *      then one call of the first number below its daily cap, taken
+ *      atomically (lib/cache/callerday.h)
+ *                                                    else skipped caller_id_exhausted
+ *      (not_before_us: when the first number of the order wakes; the line
+ *      lock and the frequency-cap slot are let go)
  *
  * A refusal at 1–3 takes the attempt key too (SET NX, as step 4) before
  * its skipped event is published: the scheduler gives a skipped attempt
@@ -27,13 +34,14 @@
  * Redis errors are CHECK_RETRY: the job waits and runs the checks again,
  * resuming after the attempt key if it was already taken (st keeps that).
  *
- * Step 6 is the last: a slot is taken only by a job that will be sent to
- * the provider at once. A job that is then certainly not placed (the
- * window guard, a provider refusal, shutdown) gives its slot back
- * (checks_slot_release). One that was or may have been placed counts from
- * when the provider answered its create-call request (checks_slot_placed):
- * the request may go out well after the slot was taken (a 429 and its
- * back-off, a busy dialer), and a call counts from when it is placed.
+ * Steps 6 and 7 are the last: a slot and a number's call are taken only
+ * by a job that will be sent to the provider at once. A job that is then
+ * certainly not placed (the window guard, a provider refusal, shutdown)
+ * gives both back (checks_slot_release). One that was or may have been
+ * placed counts from when the provider answered its create-call request
+ * (checks_slot_placed): the request may go out well after the slot was
+ * taken (a 429 and its back-off, a busy dialer), and a call counts from
+ * when it is placed.
  */
 #ifndef OUTDIAL_DIALER_CHECKS_H
 #define OUTDIAL_DIALER_CHECKS_H
@@ -61,15 +69,19 @@ typedef enum check_verdict {
 } check_verdict_t;
 
 typedef struct check_state {
-    bool holds_attempt_key; /* step 4 passed earlier */
-    bool holds_line;        /* step 5 passed earlier */
-    bool holds_slot;        /* step 6 took a frequency-cap slot */
+    bool holds_attempt_key;         /* step 4 passed earlier */
+    bool holds_line;                /* step 5 passed earlier */
+    bool holds_slot;                /* step 6 took a frequency-cap slot */
+    bool holds_caller;              /* step 7 picked the caller id (and took its day's call) */
+    int caller_index;               /* step 7's pick: an index of caller_ids, or -1 (caller_id) */
+    char caller_key[RKEYS_KEY_MAX]; /* the picked number's day set ("": uncapped) */
 } check_state_t;
 
 typedef struct check_result {
     check_verdict_t verdict;
     model_skip_reason_t reason; /* for CHECK_SKIP */
     char detail[256];
+    int64_t not_before_us; /* caller_id_exhausted: when the first number wakes */
 } check_result_t;
 
 typedef struct checks_env {
@@ -112,9 +124,9 @@ void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms,
  * campaign_not_running), or CHECK_RETRY on a Redis error. */
 void checks_recheck(const checks_env_t *env, const dialjob_t *job, check_result_t *out);
 
-/* Gives a frequency-cap slot back (step 6) for a job that was certainly not
- * placed; a Redis error is logged (the slot then counts until it ages out:
- * stricter, never laxer). */
+/* Gives a frequency-cap slot (step 6) and a number's call of the day (step
+ * 7) back for a job that was certainly not placed; a Redis error is logged
+ * (the slot or call then counts until it ages out: stricter, never laxer). */
 void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_state_t *st);
 
 /* After the create-call request of a job holding a slot was answered (or
@@ -122,6 +134,11 @@ void checks_slot_release(const checks_env_t *env, const dialjob_t *job, check_st
  * A Redis error is logged: the slot then counts from when it was taken,
  * up to the request's delay early. */
 void checks_slot_placed(const checks_env_t *env, const dialjob_t *job, const check_state_t *st);
+
+/* The number step 7 picked: its E.164 and provider id (may be ""), borrowed
+ * from job; the job's own caller_id before step 7 or with an empty pool. */
+void checks_caller_id(const dialjob_t *job, const check_state_t *st, const char **e164,
+                      const char **provider_phone_number_id);
 
 /* The line lock's key for a number. */
 void checks_line_key(const checks_env_t *env, const char *e164, char out[RKEYS_KEY_MAX]);

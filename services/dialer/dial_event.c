@@ -119,6 +119,14 @@ void dial_event_predial_set(dial_event_t *e, model_predial_result_t result, cons
     e->ev.predial = &e->predial;
 }
 
+void dial_event_caller_id_set(dial_event_t *e, const char *e164)
+{
+    if (!e164 || !*e164)
+        return;
+    snprintf(e->caller_id, sizeof(e->caller_id), "%s", e164);
+    e->ev.caller_id = e->caller_id;
+}
+
 void dial_event_initiated(dial_event_t *e, const provider_attempt_t *a,
                           const char *provider_call_id, int64_t now_us)
 {

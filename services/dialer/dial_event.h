@@ -51,7 +51,12 @@ typedef struct dial_event {
     const char *kind;               /* static: one of DIAL_KIND_* */
     callevent_predial_t predial;    /* ev.predial points here once set */
     char predial_reason[PREDIAL_REASON_MAX];
+    char caller_id[PROVIDER_E164_MAX]; /* ev.caller_id points here once set */
 } dial_event_t;
+
+/* The number the call came from (CallEvent.caller_id), on an event built
+ * already; NULL or "" leaves e without one. */
+void dial_event_caller_id_set(dial_event_t *e, const char *e164);
 
 /* Adds the pre-dial check's answer to e (after e is built: the builders
  * below start from an empty event). result NONE leaves e without one. */

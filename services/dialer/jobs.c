@@ -158,6 +158,12 @@ static void job_publish(jobs_t *js, dial_job_t *job)
     job->stage = JOB_PUBLISHING;
     dial_event_predial_set(&job->ev, job->predial_result, job->predial_reason,
                            job->predial_latency_ms);
+    if (job->cst.holds_caller &&
+        job->ev.ev.status != OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED) {
+        const char *e164, *number_id;
+        checks_caller_id(job->dj, &job->cst, &e164, &number_id);
+        dial_event_caller_id_set(&job->ev, e164);
+    }
     int rc = publisher_send(js->env.pub, &job->ev, job_event_done, job, err, sizeof(err));
     if (rc) {
         /* Our own event does not encode: a bug, never bad input (the job
@@ -168,12 +174,16 @@ static void job_publish(jobs_t *js, dial_job_t *job)
     }
 }
 
-static void job_skip(jobs_t *js, dial_job_t *job, model_skip_reason_t reason, const char *detail)
+/* not_before_us: caller_id_exhausted's wake (CallEvent.not_before_us); 0
+ * for the other reasons. */
+static void job_skip(jobs_t *js, dial_job_t *job, model_skip_reason_t reason, const char *detail,
+                     int64_t not_before_us)
 {
     metrics_counter_add(js->env.m->skipped[reason], 1);
     log_info("job_skipped", "attempt %s lead %s: skipped %s: %s", job->attempt.attempt_id,
              job->attempt.lead_id, model_skip_reason_name(reason), detail);
     dial_event_skipped(&job->ev, &job->attempt, reason, detail, od_clock_now_us(&js->env.cfg->clk));
+    job->ev.ev.not_before_us = not_before_us;
     job_publish(js, job);
 }
 
@@ -272,7 +282,7 @@ static void job_skip_late(jobs_t *js, dial_job_t *job)
     call_drop(js, job);
     line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
     job_slot_release(js, job);
-    job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err);
+    job_skip(js, job, MODEL_SKIP_OUTSIDE_WINDOW, err, 0);
 }
 
 static void job_predial_start(jobs_t *js, dial_job_t *job);
@@ -303,7 +313,7 @@ static void job_post(jobs_t *js, dial_job_t *job)
         call_drop(js, job);
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
         job_slot_release(js, job); /* not placed: its frequency-cap slot back */
-        job_skip(js, job, MODEL_SKIP_LEGAL_RULES, why);
+        job_skip(js, job, MODEL_SKIP_LEGAL_RULES, why, 0);
         return;
     }
     /* Every check of ours passed: now the user's own, once per job (a
@@ -319,7 +329,19 @@ static void job_post(jobs_t *js, dial_job_t *job)
     x->ops = job->ops;
     x->send_before_us = send_before;
     x->clk = &js->env.cfg->clk;
-    int rc = job->ops->call_request_build(job->conf, job->dj, &x->req, err, sizeof(err));
+    /* The job as the provider sees it: from the caller-ID pool's pick (a
+     * shallow copy; the strings stay the decoded job's). */
+    dialjob_t from = *job->dj;
+    const char *e164, *number_id;
+    checks_caller_id(job->dj, &job->cst, &e164, &number_id);
+    from.caller_id = (char *)e164;
+    from.provider_phone_number_id = (char *)number_id;
+    if (job->call) {
+        pthread_mutex_lock(&js->env.calls->mu);
+        snprintf(job->call->caller_id, sizeof(job->call->caller_id), "%s", e164);
+        pthread_mutex_unlock(&js->env.calls->mu);
+    }
+    int rc = job->ops->call_request_build(job->conf, &from, &x->req, err, sizeof(err));
     if (rc) {
         xfer_free(x);
         metrics_counter_add(js->env.m->provider_errors[DIALER_PERR_PERMANENT], 1);
@@ -375,7 +397,8 @@ static void job_predial_decided(jobs_t *js, dial_job_t *job, const predial_respo
         bool refused = d.result == MODEL_PREDIAL_REFUSED;
         char detail[PREDIAL_REASON_MAX + 64];
         snprintf(detail, sizeof(detail), "%s", d.reason[0] ? d.reason : "no reason given");
-        job_skip(js, job, refused ? MODEL_SKIP_PREDIAL_REFUSED : MODEL_SKIP_PREDIAL_ERROR, detail);
+        job_skip(js, job, refused ? MODEL_SKIP_PREDIAL_REFUSED : MODEL_SKIP_PREDIAL_ERROR, detail,
+                 0);
         return;
     }
     job_post(js, job);
@@ -437,7 +460,8 @@ static void job_check(jobs_t *js, dial_job_t *job)
         loop_redis_result(js->env.lr, OD_OK);
         if (job->cst.holds_line) /* not after a skip, but keep the rule local */
             line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
-        job_skip(js, job, res.reason, res.detail);
+        job_slot_release(js, job); /* caller_id_exhausted: its frequency-cap slot back */
+        job_skip(js, job, res.reason, res.detail, res.not_before_us);
         return;
     case CHECK_DIAL:
         loop_redis_result(js->env.lr, OD_OK);
@@ -695,7 +719,7 @@ static void job_backoff_over(jobs_t *js, dial_job_t *job)
         call_drop(js, job);
         line_locks_release(js->env.lines, job->line_key, job->attempt.attempt_id);
         job_slot_release(js, job);
-        job_skip(js, job, res.reason, res.detail);
+        job_skip(js, job, res.reason, res.detail, res.not_before_us);
         return;
     }
     job_post(js, job);

@@ -514,11 +514,17 @@ static void test_job_events(void **state)
         {MODEL_SKIP_FREQUENCY_CAP, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP},
         {MODEL_SKIP_PREDIAL_REFUSED, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED},
         {MODEL_SKIP_PREDIAL_ERROR, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR},
+        {MODEL_SKIP_CALLER_ID_EXHAUSTED, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED},
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         assert_int_equal(dial_skip_reason_to_proto(reasons[i].model), reasons[i].proto);
 
     dial_event_initiated(&e, &a, "call-1", 43);
+    assert_string_equal(e.ev.caller_id, "");
+    dial_event_caller_id_set(&e, "");
+    assert_string_equal(e.ev.caller_id, ""); /* none given: none carried */
+    dial_event_caller_id_set(&e, "+12125550199");
+    assert_string_equal(e.ev.caller_id, "+12125550199");
     assert_int_equal(e.ev.status, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED);
     assert_string_equal(e.ev.provider_call_id, "call-1");
     char id[UUID_STR_LEN];

@@ -52,8 +52,10 @@ static void initiated_first(webhook_t *w, const provider_msg_t *m)
     /* The job's pre-dial answer, which its own "initiated" would carry. */
     pthread_mutex_lock(&w->calls->mu);
     const dial_call_t *c = call_table_find(w->calls, m->attempt.attempt_id);
-    if (c)
+    if (c) {
         dial_event_predial_set(&ev, c->predial_result, c->predial_reason, c->predial_latency_ms);
+        dial_event_caller_id_set(&ev, c->caller_id);
+    }
     pthread_mutex_unlock(&w->calls->mu);
     int rc = publisher_send_sync(w->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
     dial_event_clear(&ev);

@@ -25,7 +25,8 @@ static const pg_stmt_t running_stmt = {
 static const pg_stmt_t claim_stmt = {
     "dispatch_claim",
     "SELECT id, e164, coalesce(timezone, ''), name, variables::text, attempts,"
-    " coalesce(state, ''), coalesce(ab_arm, -1) FROM lead WHERE campaign_id = $1::uuid"
+    " coalesce(state, ''), coalesce(ab_arm, -1), coalesce(sticky_caller_id, '')"
+    " FROM lead WHERE campaign_id = $1::uuid"
     " AND status IN ('created', "
     "'rescheduled')"
     " AND next_attempt_at <= od_ts($2::bigint) AND invalid_reason IS NULL"
@@ -44,7 +45,7 @@ static const pg_stmt_t claim_shared_stmt = {
     " status_changed_at = od_ts($2::bigint), reissues = 0, updated_at = now()"
     " FROM due WHERE l.id = due.id"
     " RETURNING l.id, l.e164, coalesce(l.timezone, ''), l.name, l.variables::text, l.attempts,"
-    " l.current_attempt_id, coalesce(l.ab_arm, -1)",
+    " l.current_attempt_id, coalesce(l.ab_arm, -1), coalesce(l.sticky_caller_id, '')",
     3};
 
 static const pg_stmt_t schedule_stmt = {
@@ -117,11 +118,44 @@ static void pg_array_reset(pg_array_t *a)
     a->n = 0;
 }
 
+/* The job's caller-ID pool (dispatch.h) into entries/ptrs (CALLER_ID_POOL_MAX
+ * each); returns how many. Strings are borrowed from c. */
+static size_t job_caller_ids(const sched_campaign_t *c, dialjob_caller_id_t *entries,
+                             dialjob_caller_id_t **ptrs)
+{
+    const sched_caller_pool_t *pool = &c->caller_pool;
+    size_t n = 0;
+    if (c->caller_strategy == CALLER_ID_SINGLE || pool->n == 0) {
+        outdial__v1__dial_job__caller_id__init(&entries[0]);
+        entries[0].e164 = (char *)c->caller_id;
+        entries[0].provider_phone_number_id = (char *)c->provider_phone_number_id;
+        entries[0].timezone = (char *)c->assistant_tz;
+        for (size_t i = 0; i < pool->n; i++)
+            if (strcmp(pool->numbers[i].e164, c->caller_id) == 0) {
+                entries[0].daily_cap = (uint32_t)pool->numbers[i].daily_cap;
+                entries[0].timezone = (char *)pool->numbers[i].timezone;
+            }
+        ptrs[0] = &entries[0];
+        return 1;
+    }
+    for (size_t i = 0; i < pool->n && n < CALLER_ID_POOL_MAX; i++, n++) {
+        const sched_caller_number_t *num = &pool->numbers[i];
+        outdial__v1__dial_job__caller_id__init(&entries[n]);
+        entries[n].e164 = (char *)num->e164;
+        entries[n].provider_phone_number_id = (char *)num->provider_phone_number_id;
+        entries[n].daily_cap = (uint32_t)num->daily_cap;
+        entries[n].timezone = (char *)num->timezone;
+        ptrs[n] = &entries[n];
+    }
+    return n;
+}
+
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
-                        const char *variables_json, const legal_account_t *acct,
-                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
-                        uint8_t **out, size_t *out_len, char *errbuf, size_t errlen)
+                        const char *variables_json, const char *sticky_caller_id,
+                        const legal_account_t *acct, const lead_legal_t *legal,
+                        int64_t not_after_us, int64_t now_us, uint8_t **out, size_t *out_len,
+                        char *errbuf, size_t errlen)
 {
     dialjob_t job;
     dialjob_init(&job);
@@ -139,6 +173,15 @@ int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const ch
     job.max_call_duration_s = (uint32_t)c->max_call_duration_s;
     job.not_after_us = not_after_us;
     job.issued_at_us = now_us;
+
+    /* The caller-ID pool the dialer picks the call's number from. */
+    dialjob_caller_id_t cid_entries[CALLER_ID_POOL_MAX];
+    dialjob_caller_id_t *cid_ptrs[CALLER_ID_POOL_MAX];
+    job.n_caller_ids =
+        c->caller_id[0] || c->caller_pool.n ? job_caller_ids(c, cid_entries, cid_ptrs) : 0;
+    job.caller_ids = cid_ptrs;
+    job.caller_id_strategy = (char *)caller_id_strategy_name(c->caller_strategy);
+    job.sticky_caller_id = (char *)(sticky_caller_id ? sticky_caller_id : "");
 
     /* The callee's legal rules, for the dialer's last check. */
     dialjob_legal_t jl;
@@ -336,10 +379,10 @@ static int claim_row(const sched_campaign_t *c, const legal_account_t *acct,
     sched_campaign_t armed;
     const sched_campaign_t *dialing = claim_row_arm(c, res, i, lead_id, cl, &armed);
     pending_job_t *job = claim_job_slot(cl, lead_id);
-    int rc =
-        dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1, e164,
-                            PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), acct, lead_legal,
-                            step.not_after_us, now_us, &job->payload, &job->len, errbuf, errlen);
+    int rc = dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(res, i, 5)) + 1,
+                                 e164, PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+                                 PQgetvalue(res, i, 8), acct, lead_legal, step.not_after_us, now_us,
+                                 &job->payload, &job->len, errbuf, errlen);
     if (rc)
         return rc;
     cl->n_jobs++;

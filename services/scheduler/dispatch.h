@@ -86,11 +86,16 @@ int dispatch_all(pg_conn_t *db, kafka_producer_t *producer, const char *dial_top
 
 /* Builds the DialJob for a claimed lead; shared with recovery.c's re-issue.
  * Encodes into *out (caller frees). variables_json is the lead's JSONB text;
- * acct and legal (either NULL: profile none) give the job's legal rules. */
+ * sticky_caller_id the lead's (NULL or "": none); acct and legal (either
+ * NULL: profile none) give the job's legal rules. The job's caller-ID pool
+ * (DialJob.caller_ids): for the strategy single, or an assistant without a
+ * pool, its outbound number alone (with the daily cap and zone of its pool
+ * entry when it has one); else the assistant's pool. */
 int dispatch_job_encode(const sched_campaign_t *c, const char *lead_id, const char *attempt_id,
                         int attempt_number, const char *e164, const char *lead_name,
-                        const char *variables_json, const legal_account_t *acct,
-                        const lead_legal_t *legal, int64_t not_after_us, int64_t now_us,
-                        uint8_t **out, size_t *out_len, char *errbuf, size_t errlen) OD_WUR;
+                        const char *variables_json, const char *sticky_caller_id,
+                        const legal_account_t *acct, const lead_legal_t *legal,
+                        int64_t not_after_us, int64_t now_us, uint8_t **out, size_t *out_len,
+                        char *errbuf, size_t errlen) OD_WUR;
 
 #endif

@@ -20,7 +20,8 @@
 static const pg_stmt_t stuck_scheduled_stmt = {
     "recovery_stuck_scheduled",
     "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
-    " coalesce(timezone, ''), name, variables::text, coalesce(state, ''), coalesce(ab_arm, -1)"
+    " coalesce(timezone, ''), name, variables::text, coalesce(state, ''), coalesce(ab_arm, -1),"
+    " coalesce(sticky_caller_id, '')"
     " FROM lead"
     " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
     " AND id <> ALL($3::uuid[]) ORDER BY status_changed_at LIMIT $2::int",
@@ -160,7 +161,8 @@ static int reissue(pg_conn_t *db, kafka_producer_t *producer, const recovery_cfg
     size_t len = 0;
     rc = dispatch_job_encode(dialing, lead_id, attempt_id, atoi(PQgetvalue(row, i, 4)) + 1,
                              PQgetvalue(row, i, 5), PQgetvalue(row, i, 7), PQgetvalue(row, i, 8),
-                             &acct, &legal, step.not_after_us, now_us, &buf, &len, errbuf, errlen);
+                             PQgetvalue(row, i, 11), &acct, &legal, step.not_after_us, now_us, &buf,
+                             &len, errbuf, errlen);
     if (rc)
         goto out;
     rc = kafka_producer_send(producer, cfg->dial_topic, lead_id, strlen(lead_id), buf, len, NULL, 0,

@@ -75,6 +75,16 @@ static const pg_stmt_t call_update_stmt = {
     " WHERE attempt_id = $1::uuid",
     18};
 
+/* The number a call came from (CallEvent.caller_id), on its call row and,
+ * as the number it was last called from, on its lead (the sticky
+ * strategy's, caller_id.h). After the call's own write in the pipeline. */
+static const pg_stmt_t caller_stmt = {
+    "results_caller_id",
+    "WITH c AS (UPDATE call SET caller_id = $2 WHERE attempt_id = $1::uuid"
+    "   AND caller_id IS DISTINCT FROM $2 RETURNING lead_id)"
+    " UPDATE lead l SET sticky_caller_id = $2 FROM c WHERE l.id = c.lead_id",
+    2};
+
 static const pg_stmt_t lead_processing_stmt = {
     "results_lead_processing",
     "UPDATE lead SET status = 'processing', status_changed_at = od_ts($2::bigint),"
@@ -154,6 +164,8 @@ static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
         return MODEL_SKIP_PREDIAL_REFUSED;
     case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR:
         return MODEL_SKIP_PREDIAL_ERROR;
+    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED:
+        return MODEL_SKIP_CALLER_ID_EXHAUSTED;
     default:
         return MODEL_SKIP_OUTSIDE_WINDOW;
     }
@@ -210,6 +222,8 @@ static int event_from_proto(const callevent_t *ev, results_event_t *out, char *e
             ev->predial ? (model_predial_result_t)ev->predial->result : MODEL_PREDIAL_NONE,
         .predial_reason = ev->predial && ev->predial->reason ? ev->predial->reason : "",
         .predial_latency_ms = ev->predial ? ev->predial->latency_ms : 0,
+        .caller_id = nonempty(ev->caller_id),
+        .not_before_us = ev->not_before_us,
     };
     return OD_OK;
 }
@@ -335,7 +349,8 @@ typedef struct slot {
     char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], predial_ms[24],
         next[24], attempts[24], now[24], cb_at[24], cb_asked_for[24], cb_asked_at[24];
     const char *lead_params[1], *call_get_params[2], *call_params[23], *end_params[9],
-        *processing_params[2], *charge_params[3], *group_params[1], *callback_params[8];
+        *processing_params[2], *charge_params[3], *group_params[1], *callback_params[8],
+        *caller_params[2];
 } slot_t;
 
 static void slot_clear(slot_t *s)
@@ -459,6 +474,11 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
         const pg_stmt_t *stmt =
             cr->write == RESULTS_CALL_INSERT ? &call_insert_stmt : &call_update_stmt;
         writes[(*n_writes)++] = (pg_pipe_stmt_t){stmt, s->call_params, NULL};
+        if (ev->caller_id) {
+            s->caller_params[0] = ev->attempt_id;
+            s->caller_params[1] = ev->caller_id;
+            writes[(*n_writes)++] = (pg_pipe_stmt_t){&caller_stmt, s->caller_params, NULL};
+        }
     }
     if (w->charge) {
         const char *p[] = {s->campaign.account_id, ev->attempt_id, s->now};
@@ -606,7 +626,7 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
     *used = 0;
     paused->n = 0;
     pg_pipe_stmt_t *reads = xcalloc(3 * n, sizeof(*reads));
-    pg_pipe_stmt_t *writes = xcalloc(6 * n, sizeof(*writes));
+    pg_pipe_stmt_t *writes = xcalloc(8 * n, sizeof(*writes)); /* slot_writes: at most 8 */
     const char **groups = xcalloc(n, sizeof(*groups));
     size_t n_reads = 0, n_writes = 0, n_groups = 0;
     for (size_t i = 0; i < n; i++) {

@@ -228,6 +228,7 @@ static int lead_end(const results_event_t *ev, const results_lead_t *lead,
         .answered_by = ev->answered_by,
         .permanent_failure = ev->failure == RESULTS_FAILURE_PERMANENT,
         .skip_reason = ev->skip_reason,
+        .not_before_us = ev->not_before_us,
         .goal = bool_from_variables(ev->post_call_variables_json, c->goal_variable),
         .ended_at_us = ev->ended_at_us ? ev->ended_at_us : now_us,
     };

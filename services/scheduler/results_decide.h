@@ -139,6 +139,8 @@ typedef struct results_event {
     model_predial_result_t predial_result; /* NONE: the event carries no pre-dial answer */
     const char *predial_reason;
     int64_t predial_latency_ms;
+    const char *caller_id; /* the number the call came from; NULL: not given */
+    int64_t not_before_us; /* caller_id_exhausted: when the pool's first number wakes */
 } results_event_t;
 
 /* The event's lead, as locked. */

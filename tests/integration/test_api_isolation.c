@@ -44,6 +44,10 @@ static const route_case_t cases[] = {
     {"GET", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
     {"PATCH", "/v1/assistants/{assistant_id}", "{\"name\":\"stolen\"}", EXPECT_404},
     {"DELETE", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
+    {"GET", "/v1/assistants/{assistant_id}/caller-ids", NULL, EXPECT_404},
+    {"POST", "/v1/assistants/{assistant_id}/caller-ids", "{\"phone_number\":\"+14155550178\"}",
+     EXPECT_404},
+    {"DELETE", "/v1/assistants/{assistant_id}/caller-ids/{phone}", NULL, EXPECT_404},
     {"POST", "/v1/campaigns", "{\"name\":\"x\",\"assistant_id\":\"{assistant_id}\"}", EXPECT_404},
     {"GET", "/v1/campaigns", NULL, EXPECT_EMPTY},
     {"GET", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
@@ -185,6 +189,13 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
     r = api_call(api, "POST", "/v1/dnc", a->key, "{\"phone\":\"%s\",\"reason\":\"SecretA\"}",
                  ids[PHONE_ID].value);
     api_expect(&r, 201, "A's DNC");
+    api_resp_free(&r);
+    /* A's caller-ID pool: the same number. */
+    char pool_path[160];
+    snprintf(pool_path, sizeof(pool_path), "/v1/assistants/%s/caller-ids", ids[1].value);
+    r = api_call(api, "POST", pool_path, a->key, "{\"phone_number\":\"%s\",\"daily_cap\":7}",
+                 ids[PHONE_ID].value);
+    api_expect(&r, 201, "A's caller-ID pool number");
     api_resp_free(&r);
     /* A's webhook endpoint, and one of its deliveries. */
     r = api_call(api, "POST", "/v1/webhook-endpoints", a->key,
@@ -356,6 +367,13 @@ static void test_isolation(void **state)
     snprintf(path, sizeof(path), "/v1/assistants/%s", ids[1].value);
     r = api_call(&api, "GET", path, a.key, NULL);
     assert_string_equal(api_str(&r, "name"), "Sally");
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s/caller-ids", ids[1].value);
+    r = api_call(&api, "GET", path, a.key, NULL);
+    api_expect(&r, 200, "A's caller-ID pool");
+    json_t *pool = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(pool), 1); /* B added nothing, removed nothing */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(pool, 0), "daily_cap")), 7);
     api_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", ids[2].value);
     r = api_call(&api, "GET", path, a.key, NULL);

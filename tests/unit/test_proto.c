@@ -27,6 +27,8 @@ static dialjob_variable_t job_vars[2];
 static dialjob_variable_t *job_var_ptrs[2];
 static dialjob_legal_t job_legal;
 static dialjob_predial_t job_predial;
+static dialjob_caller_id_t job_cids[2];
+static dialjob_caller_id_t *job_cid_ptrs[2];
 static char *job_zones[] = {"America/New_York", "America/Chicago"};
 
 static void dialjob_full(dialjob_t *job)
@@ -69,6 +71,19 @@ static void dialjob_full(dialjob_t *job)
     job_predial.timeout_ms = 1500;
     job_predial.call_on_error = true;
     job->predial = &job_predial;
+    const char *numbers[] = {"+14155550100", "+12125550199"};
+    for (int i = 0; i < 2; i++) {
+        outdial__v1__dial_job__caller_id__init(&job_cids[i]);
+        job_cids[i].e164 = (char *)numbers[i];
+        job_cids[i].provider_phone_number_id = i ? "pn_2" : "pn_1";
+        job_cids[i].daily_cap = i ? 0 : 40;
+        job_cids[i].timezone = i ? "America/New_York" : "America/Los_Angeles";
+        job_cid_ptrs[i] = &job_cids[i];
+    }
+    job->caller_ids = job_cid_ptrs;
+    job->n_caller_ids = 2;
+    job->sticky_caller_id = "+12125550199";
+    job->caller_id_strategy = "local_presence"; /* the last field: required */
 }
 
 static void callevent_full(callevent_t *event)
@@ -220,6 +235,13 @@ static void test_dialjob_round_trip(void **state)
     assert_string_equal(out->predial->url, job_predial.url);
     assert_int_equal(out->predial->timeout_ms, 1500);
     assert_true(out->predial->call_on_error);
+    assert_int_equal(out->n_caller_ids, 2);
+    assert_string_equal(out->caller_ids[0]->e164, "+14155550100");
+    assert_string_equal(out->caller_ids[0]->provider_phone_number_id, "pn_1");
+    assert_int_equal(out->caller_ids[0]->daily_cap, 40);
+    assert_string_equal(out->caller_ids[1]->timezone, "America/New_York");
+    assert_string_equal(out->sticky_caller_id, "+12125550199");
+    assert_string_equal(out->caller_id_strategy, "local_presence");
     dialjob_free(out);
     free(buf);
 }
@@ -609,6 +631,30 @@ static void test_dialjob_field_errors(void **state)
     job_predial.timeout_ms = 99;
     assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
     assert_string_equal(err, "DialJob.predial.timeout_ms: 99 is not in 100..10000");
+    /* The caller-ID strategy is the last field: required, one of four; the
+     * pool's numbers are E.164 with a zone. */
+    dialjob_full(&job);
+    job.caller_id_strategy = "";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "DialJob.caller_id_strategy: missing"));
+    dialjob_full(&job);
+    job.caller_id_strategy = "nearest";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.caller_id_strategy: 'nearest' is not single, "
+                             "local_presence, sticky or round_robin");
+    dialjob_full(&job);
+    job_cids[1].e164 = "2125550199";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "DialJob.caller_ids.e164: not an E.164 number"));
+    dialjob_full(&job);
+    job_cids[0].timezone = "";
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.caller_ids.timezone: required");
+    dialjob_full(&job);
+    job_cids[0].daily_cap = 10001;
+    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "DialJob.caller_ids.daily_cap: 10001 is not in 0..10000");
+
     dialjob_full(&job);
     job_predial.url = "";
     job_predial.timeout_ms = 0; /* no URL, no check: the timeout is not read */
@@ -898,8 +944,50 @@ static void test_callevent_predial(void **state)
     free(without);
 }
 
+/* CallEvent.caller_id and not_before_us (21, 22) round-trip, optional as
+ * predial is; a caller id that is not E.164 and a negative time are
+ * refused; the skip reason caller_id_exhausted is known. */
+static void test_callevent_caller_id(void **state)
+{
+    (void)state;
+    char err[256];
+    callevent_t in;
+    callevent_full(&in);
+    in.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
+    in.skip_reason = OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED;
+    in.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_UNSPECIFIED;
+    in.failure_class = OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_UNSPECIFIED;
+    in.not_before_us = 1772960400000000LL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
+    callevent_t *out = NULL;
+    assert_int_equal(callevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    assert_int_equal(out->skip_reason, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED);
+    assert_true(out->not_before_us == in.not_before_us);
+    callevent_free(out);
+    free(buf);
+
+    callevent_full(&in);
+    in.caller_id = "+12125550199";
+    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
+    assert_int_equal(callevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    assert_string_equal(out->caller_id, "+12125550199");
+    callevent_free(out);
+    free(buf);
+    buf = NULL;
+
+    in.caller_id = "2125550199";
+    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_string_equal(err, "CallEvent.caller_id: not an E.164 number ('+' and 3 to 15 digits)");
+    in.caller_id = "";
+    in.not_before_us = -1;
+    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
+    assert_non_null(strstr(err, "CallEvent.not_before_us: negative"));
+}
+
 OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip, test_callevent_predial,
-             test_leadupsert_round_trip, test_importrequest_round_trip,
+             test_callevent_caller_id, test_leadupsert_round_trip, test_importrequest_round_trip,
              test_campaignevent_round_trip, test_truncated_prefixes_refused, test_garbage_refused,
              test_field_zero_refused, test_mutated_encodings_never_crash, test_null_payload,
              test_dialjob_missing_attempt_id, test_dialjob_field_errors,

@@ -195,8 +195,8 @@ static void test_table(void **state)
     for (size_t i = 0; i < n; i++) {
         const retry_case_t *c = &cases[i];
         retry_policy_t policy = {c->max_retries, c->interval, c->vm_retry, c->goal_based};
-        retry_call_t call = {c->status, c->answered_by, c->permanent,
-                             c->skip,   c->goal,        T(c->ended)};
+        retry_call_t call = {c->status, c->answered_by, c->permanent, c->skip, c->goal, T(c->ended),
+                             0};
         retry_decision_t d;
         char err[256] = "", got[40], want[40];
         int rc = retry_decide(&policy, c->attempts, &call, c->no_window ? NULL : &window,
@@ -275,7 +275,7 @@ static void test_errors(void **state)
     };
     for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
         retry_call_t call = {ec[i].status,      MODEL_ANSWERED_BY_HUMAN, false, 0,
-                             MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z")};
+                             MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"),  0};
         retry_decision_t d;
         char err[256] = "";
         int rc = retry_decide(&ec[i].policy, ec[i].attempts, &call, NULL, 0, &d, err, sizeof(err));
@@ -290,7 +290,7 @@ static void test_errors(void **state)
     retry_policy_t policy;
     retry_policy_defaults(&policy);
     retry_call_t call = {MODEL_CALL_BUSY,   MODEL_ANSWERED_BY_HUMAN, false, 0,
-                         MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z")};
+                         MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"),  0};
     retry_decision_t d;
     char err[256];
     assert_int_equal(retry_decide(&policy, 1, &call, never, 2, &d, err, sizeof(err)),
@@ -312,4 +312,45 @@ static void test_defaults(void **state)
     assert_false(p.goal_based_retry);
 }
 
-OD_TEST_MAIN(NULL, NULL, test_table, test_errors, test_defaults)
+/* caller_id_exhausted: no attempt used; the lead waits for the pool's
+ * first number to wake (the event's not_before_us), moved to the window's
+ * next opening; a wake already past waits for nothing but the window. */
+static void test_caller_id_exhausted(void **state)
+{
+    (void)state;
+    const char *zones[] = {"America/New_York"};
+    const window_rule_t window = {{540, 1080, WINDOW_DAYS_WEEKDAYS}, zones, 1};
+    retry_policy_t policy;
+    retry_policy_defaults(&policy);
+    static const struct {
+        const char *ended, *wakes, *want;
+        int attempts, want_attempts;
+        model_lead_status_t want_status;
+    } cases[] = {
+        /* a number wakes at 15:00 the same day (a zone to the east) */
+        {WED_10, "2024-06-05T15:00-04:00", "2024-06-05T15:00-04:00", 2, 1, RESCHEDULED},
+        /* wakes at midnight: the window opens at 09:00 */
+        {WED_10, "2024-06-06T00:00-04:00", "2024-06-06T09:00-04:00", 1, 0, CREATED},
+        /* wakes Saturday: Monday 09:00 */
+        {WED_10, "2024-06-08T00:00-04:00", "2024-06-10T09:00-04:00", 3, 2, RESCHEDULED},
+        /* a wake before the skip (a late event): the skip's time */
+        {WED_10, "2024-06-05T09:30-04:00", WED_10, 2, 1, RESCHEDULED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        retry_call_t call = {.status = MODEL_CALL_SKIPPED,
+                             .skip_reason = MODEL_SKIP_CALLER_ID_EXHAUSTED,
+                             .ended_at_us = T(cases[i].ended),
+                             .not_before_us = T(cases[i].wakes)};
+        retry_decision_t d;
+        char err[256];
+        assert_int_equal(
+            retry_decide(&policy, cases[i].attempts, &call, &window, 1, &d, err, sizeof(err)),
+            OD_OK);
+        assert_int_equal(d.status, cases[i].want_status);
+        assert_int_equal(d.outcome, O_NONE);
+        assert_int_equal(d.attempts, cases[i].want_attempts);
+        assert_true(d.next_attempt_us == T(cases[i].want));
+    }
+}
+
+OD_TEST_MAIN(NULL, NULL, test_table, test_errors, test_defaults, test_caller_id_exhausted)

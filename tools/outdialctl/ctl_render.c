@@ -637,6 +637,29 @@ static void count_line(FILE *out, const char *label, int64_t n, int64_t total)
     fprintf(out, "  %-12s %8" PRId64 "  %5.1f%%%s%s\n", label, n, pct, filled ? "  " : "", bar);
 }
 
+/* The calls and answer rate per number of a caller-ID pool (the stats'
+ * caller_ids; nothing when it is empty): a burned number shows as a rate
+ * below its siblings'. */
+static void caller_ids_lines(FILE *out, const json_t *stats)
+{
+    const json_t *numbers = json_object_get(stats, "caller_ids");
+    if (json_array_size(numbers) == 0)
+        return;
+    fprintf(out, "\nCALLER IDS  answer rate per outbound number\n");
+    size_t i;
+    const json_t *n;
+    json_array_foreach(numbers, i, n)
+    {
+        const json_t *rate = json_object_get(n, "answer_rate");
+        char pct[16] = "-";
+        if (json_is_number(rate))
+            snprintf(pct, sizeof(pct), "%.1f%%", json_number_value(rate) * 100.0);
+        fprintf(out, "  %-16s %6" PRId64 " calls %6" PRId64 " answered  %6s\n",
+                str(n, "phone_number") ? str(n, "phone_number") : "-", num(n, "calls"),
+                num(n, "answered"), pct);
+    }
+}
+
 void ctl_render_stats(FILE *out, const json_t *campaign, const json_t *stats, const char *now_text)
 {
     if (campaign) {
@@ -741,6 +764,7 @@ void ctl_render_stats(FILE *out, const json_t *campaign, const json_t *stats, co
         fprintf(out, " (%s per call)", per);
     }
     fputc('\n', out);
+    caller_ids_lines(out, stats);
 }
 
 /* ---- imports -----------------------------------------------------------------------------------

@@ -859,6 +859,22 @@ static void test_stats_view(void **state)
     capture_close(&c);
     assert_non_null(strstr(c.text, "LEADS  10 total"));
     assert_null(strstr(c.text, "status:"));
+    assert_null(strstr(c.text, "CALLER IDS")); /* no pool numbers in the stats */
+    free(c.text);
+
+    /* A campaign calling from a pool: its numbers' answer rates last. */
+    json_object_set_new(stats, "caller_ids",
+                        json_parse("[{\"phone_number\":\"+12125550199\",\"calls\":40,"
+                                   "\"answered\":18,\"answer_rate\":0.45},"
+                                   "{\"phone_number\":\"+15185550100\",\"calls\":0,"
+                                   "\"answered\":0,\"answer_rate\":null}]"));
+    ctl_render_view(capture_open(&c), CTL_VIEW_STATS, stats);
+    capture_close(&c);
+    const char *tail = strstr(c.text, "\nCALLER IDS");
+    assert_non_null(tail);
+    assert_string_equal(tail, "\nCALLER IDS  answer rate per outbound number\n"
+                              "  +12125550199         40 calls     18 answered   45.0%\n"
+                              "  +15185550100          0 calls      0 answered       -\n");
     free(c.text);
     json_decref(stats);
     json_decref(campaign);

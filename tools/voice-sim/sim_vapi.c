@@ -245,8 +245,23 @@ int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req
         sim_request_problem(problems, "assistantId (or an inline assistant) is required");
 
     req->phone_number_id = sim_request_string(root, "phoneNumberId", "phoneNumberId", problems);
-    if (!req->phone_number_id && !json_object_get(root, "phoneNumberId"))
-        sim_request_problem(problems, "phoneNumberId is required for an outbound phone call");
+    /* A transient phone number ({"number": E.164}) names the caller id
+     * instead of a stored one; it is recorded as the call's from_number. */
+    const json_t *transient = json_object_get(root, "phoneNumber");
+    if (transient && !json_is_object(transient)) {
+        sim_request_problem(problems, "phoneNumber must be an object");
+    } else if (transient) {
+        req->from_number = sim_request_string(transient, "number", "phoneNumber.number", problems);
+        if (req->from_number && !sim_vapi_e164_ok(req->from_number))
+            sim_request_problem(problems,
+                                "phoneNumber.number must be a phone number in E.164 format "
+                                "(got '%.64s')",
+                                req->from_number);
+    }
+    if (!req->phone_number_id && !json_object_get(root, "phoneNumberId") && !req->from_number)
+        sim_request_problem(problems,
+                            "phoneNumberId (or a transient phoneNumber) is required for an "
+                            "outbound phone call");
 
     const json_t *customer = json_object_get(root, "customer");
     if (!customer) {

@@ -442,6 +442,17 @@ static void test_request_parse(void **state)
     assert_string_equal(req.campaign_id, "c-1");
     assert_string_equal(req.server_url, "http://127.0.0.1:9/hook");
     assert_string_equal(req.server_secret, "s3");
+    assert_null(req.from_number);
+    sim_vapi_request_clear(&req);
+
+    /* A transient phoneNumber instead of a stored one: its number is the
+     * call's from_number (a caller-ID pool number without a provider id). */
+    const char transient[] = "{\"assistantId\":\"asst-1\",\"phoneNumber\":{\"number\":"
+                             "\"+12125550199\"},\"customer\":{\"number\":\"+14155550100\"}}";
+    assert_int_equal(sim_vapi_request_parse(transient, strlen(transient), &req, &problems), OD_OK);
+    assert_null(problems);
+    assert_null(req.phone_number_id);
+    assert_string_equal(req.from_number, "+12125550199");
     sim_vapi_request_clear(&req);
 
     static const struct {
@@ -451,7 +462,10 @@ static void test_request_parse(void **state)
         {"nope", "the body is not JSON"},
         {"[1]", "the body must be a JSON object"},
         {"{}", "assistantId (or an inline assistant) is required"},
-        {"{}", "phoneNumberId is required"},
+        {"{}", "phoneNumberId (or a transient phoneNumber) is required"},
+        {"{\"phoneNumber\":\"+12125550199\"}", "phoneNumber must be an object"},
+        {"{\"phoneNumber\":{\"number\":\"2125550199\"}}",
+         "phoneNumber.number must be a phone number in E.164"},
         {"{}", "customer is required"},
         {"{\"customer\":{}}", "customer.number is required"},
         {"{\"customer\":{\"number\":\"4155550100\"}}", "customer.number must be a phone number"},

@@ -1,8 +1,9 @@
 // campaign.js — one campaign: its status with Start / Pause / Resume (a
 // refused start lists every unmet requirement), leads per status and
 // outcome, calls per result, goal conversion, spend and calls per hour,
-// the A/B arms side by side when the campaign has them, kept current by
-// the API's live stream (GET /v1/campaigns/{id}/live).
+// the A/B arms side by side when the campaign has them, the answer rate
+// per outbound number of a caller-ID pool, kept current by the API's live
+// stream (GET /v1/campaigns/{id}/live).
 
 import { api, live, download } from "./api.js";
 import { h, countTable, table, money, percent, badge, announce, put } from "./ui.js";
@@ -109,7 +110,21 @@ function stats_view(s, hourly) {
             h("section", {}, h("h2", {}, "Calls per result"), countTable("result", calls.by_status)),
             h("section", {}, h("h2", {}, "Calls per answerer"), countTable("answered by", calls.by_answered_by))),
         s.arms && s.arms.length ? armsView(s.arms, s.spend.currency) : null,
+        s.caller_ids && s.caller_ids.length ? callerIdsView(s.caller_ids) : null,
     ];
+}
+
+// The caller-ID pool: per outbound number its calls and answer rate, so
+// that a number carriers flag as spam (a rate below its siblings') shows.
+function callerIdsView(numbers) {
+    return h("section", { id: "caller-ids", "aria-labelledby": "caller-ids-title" },
+        h("h2", { id: "caller-ids-title" }, "Answer rate per outbound number"),
+        table("Answer rate per outbound number", [
+            { label: "Number", value: (n) => n.phone_number },
+            { label: "Calls", value: (n) => n.calls.toLocaleString(), num: true },
+            { label: "Answered", value: (n) => n.answered.toLocaleString(), num: true },
+            { label: "Answer rate", value: (n) => percent(n.answer_rate), num: true },
+        ], numbers));
 }
 
 // The A/B arms: per assistant its calls, answer rate, goal rate with the

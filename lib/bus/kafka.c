@@ -28,7 +28,7 @@ struct kafka_consumer {
  * change them (docs/architecture.md §2: idempotent producers, offsets stored only
  * after processing). */
 static const char *const producer_fixed[] = {"enable.idempotence", "acks", "request.required.acks",
-                                             NULL};
+                                             "partitioner", NULL};
 static const char *const consumer_fixed[] = {"enable.auto.offset.store", "group.id", NULL};
 
 /* librdkafka's log lines (syslog levels) into lib/log. Called from
@@ -163,6 +163,8 @@ int kafka_producer_new(const kafka_producer_opts_t *opts, kafka_producer_t **out
     static const kafka_prop_t own[] = {
         {"enable.idempotence", "true"}, /* no duplicates or reordering from retries */
         {"acks", "all"},                /* implied by idempotence; said for the reader */
+        /* librdkafka's default, fixed: kafka_key_partition must agree. */
+        {"partitioner", "consistent_random"},
     };
     static const kafka_producer_opts_t defaults = {0};
     if (!opts)
@@ -538,6 +540,158 @@ void kafka_message_free(rd_kafka_message_t *msg)
 {
     if (msg)
         rd_kafka_message_destroy(msg);
+}
+
+/* ---- partitions and offsets ------------------------------------------- */
+
+int kafka_key_partition(const void *key, size_t keylen, int partitions)
+{
+    /* The producer's own function; the topic is used only for a key-less
+     * message (a random partition), never here. */
+    return (int)rd_kafka_msg_partitioner_consistent_random(NULL, key, keylen, partitions, NULL,
+                                                           NULL);
+}
+
+struct kafka_offsets {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *results; /* admin results */
+};
+
+int kafka_offsets_new(const char *client_id, kafka_offsets_t **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    rd_kafka_conf_t *conf = NULL;
+    int rc = kafka_conf_build(client_id ? client_id : "outdial-offsets", NULL, 0, producer_fixed,
+                              NULL, 0, &conf, errbuf, errlen);
+    if (rc)
+        return rc;
+    kafka_offsets_t *o = xcalloc(1, sizeof(*o));
+    rc = kafka_client_new(RD_KAFKA_PRODUCER, &conf, "offsets reader", &o->rk, errbuf, errlen);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        free(o);
+        return rc;
+    }
+    o->results = rd_kafka_queue_new(o->rk);
+    *out = o;
+    return OD_OK;
+}
+
+void kafka_offsets_free(kafka_offsets_t *o)
+{
+    if (!o)
+        return;
+    rd_kafka_queue_destroy(o->results);
+    rd_kafka_destroy(o->rk);
+    free(o);
+}
+
+int kafka_offsets_partitions(kafka_offsets_t *o, const char *topic, int timeout_ms, int *partitions,
+                             char *errbuf, size_t errlen)
+{
+    *partitions = 0;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(o->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(o->rk, 0, rkt, &md, timeout_ms);
+    if (!err && md->topic_cnt == 1)
+        err = md->topics[0].err;
+    if (!err && md->topic_cnt == 1)
+        *partitions = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (err)
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka metadata of %s: %s", topic,
+                       rd_kafka_err2str(err));
+    if (*partitions <= 0)
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka topic %s has no partitions",
+                       topic);
+    return OD_OK;
+}
+
+int kafka_offsets_watermarks(kafka_offsets_t *o, const char *topic, int n, int timeout_ms,
+                             int64_t *low, int64_t *high, char *errbuf, size_t errlen)
+{
+    for (int p = 0; p < n; p++) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(o->rk, topic, p, &low[p], &high[p], timeout_ms);
+        if (err)
+            return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka watermarks of %s [%d]: %s",
+                           topic, p, rd_kafka_err2str(err));
+    }
+    return OD_OK;
+}
+
+/* The committed offsets of one group's result into committed[0..n). */
+static int offsets_group_result(const rd_kafka_group_result_t *g, const char *topic, int n,
+                                int64_t *committed, char *errbuf, size_t errlen)
+{
+    const rd_kafka_error_t *gerr = rd_kafka_group_result_error(g);
+    if (gerr)
+        return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka committed offsets of %s: %s",
+                       rd_kafka_group_result_name(g), rd_kafka_error_string(gerr));
+    const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(g);
+    for (int p = 0; p < n; p++)
+        committed[p] = KAFKA_OFFSET_NONE;
+    for (int i = 0; parts && i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (strcmp(tp->topic, topic) != 0 || tp->partition < 0 || tp->partition >= n)
+            continue;
+        if (tp->err)
+            return od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE,
+                           "kafka committed offset of %s [%d]: %s", topic, (int)tp->partition,
+                           rd_kafka_err2str(tp->err));
+        committed[tp->partition] = tp->offset >= 0 ? tp->offset : KAFKA_OFFSET_NONE;
+    }
+    return OD_OK;
+}
+
+int kafka_offsets_committed(kafka_offsets_t *o, const char *group, const char *topic, int n,
+                            int timeout_ms, int64_t *committed, char *errbuf, size_t errlen)
+{
+    rd_kafka_event_t *ev;
+    while ((ev = rd_kafka_queue_poll(o->results, 0)) != NULL)
+        rd_kafka_event_destroy(ev); /* the late answer of a call that gave up on it */
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++)
+        rd_kafka_topic_partition_list_add(parts, topic, p);
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(o->rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    char why[256];
+    int rc = OD_OK;
+    if (rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, why, sizeof(why))) {
+        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "kafka committed offsets: %s", why);
+        goto out;
+    }
+    rd_kafka_ListConsumerGroupOffsets(o->rk, &req, 1, opts, o->results);
+    /* The request times out by itself; the extra second lets its answer,
+     * an error, arrive. */
+    ev = rd_kafka_queue_poll(o->results, timeout_ms + 1000);
+    if (!ev) {
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE,
+                     "kafka committed offsets of %s: no answer within %d ms", group, timeout_ms);
+        goto out;
+    }
+    const rd_kafka_ListConsumerGroupOffsets_result_t *res =
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev);
+    size_t cnt = 0;
+    const rd_kafka_group_result_t **groups =
+        res ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &cnt) : NULL;
+    if (rd_kafka_event_error(ev))
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE, "kafka committed offsets of %s: %s", group,
+                     rd_kafka_event_error_string(ev));
+    else if (cnt != 1)
+        rc = od_fail(errbuf, errlen, OD_ERR_UNAVAILABLE,
+                     "kafka committed offsets of %s: %zu group results", group, cnt);
+    else
+        rc = offsets_group_result(groups[0], topic, n, committed, errbuf, errlen);
+    rd_kafka_event_destroy(ev);
+out:
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    return rc;
 }
 
 /* ---- readiness check --------------------------------------------------- */

@@ -7,6 +7,9 @@
  *   producer  enable.idempotence=true, acks=all: a message acknowledged by
  *             the delivery report is on every in-sync replica, written once
  *             and in order per partition, whatever the retries.
+ *             partitioner=consistent_random: a key's partition is
+ *             kafka_key_partition (the scheduler's recovery computes where
+ *             a dial job went).
  *   consumer  enable.auto.offset.store=false, enable.auto.commit=true: an
  *             offset is stored only when the caller says the message's
  *             effects are durable (kafka_consumer_store), and stored offsets
@@ -176,6 +179,55 @@ void kafka_consumer_free(kafka_consumer_t *c);
  * made or the topic has no partitions by then. */
 int kafka_topic_create(const char *brokers, const char *topic, int *partitions, char *errbuf,
                        size_t errlen) OD_WUR;
+
+/* ---- partitions and offsets ------------------------------------------- */
+
+/* The partition a producer of kafka_producer_new puts a message with key
+ * (keylen > 0) on, among partitions (> 0) partitions: the producers'
+ * partitioner is fixed to librdkafka's consistent_random (CRC32 of the key
+ * modulo the count) and this is that function. It holds for the messages
+ * produced while the topic had that many partitions (adding partitions
+ * moves keys). Pure. */
+int kafka_key_partition(const void *key, size_t keylen, int partitions);
+
+/* A reader of a topic's watermarks and of a consumer group's committed
+ * offsets, with a client of its own that never produces, never consumes and
+ * never joins the group (the group's members are not disturbed). Used from
+ * one thread. */
+typedef struct kafka_offsets kafka_offsets_t;
+
+/* The committed offset of a partition its group has never committed. */
+#define KAFKA_OFFSET_NONE (-1)
+
+/* A reader on OUTDIAL_KAFKA_BROKERS (client_id NULL: "outdial-offsets");
+ * the brokers need not answer yet. The caller frees *out with
+ * kafka_offsets_free. OD_ERR_INVALID for bad configuration. */
+int kafka_offsets_new(const char *client_id, kafka_offsets_t **out, char *errbuf,
+                      size_t errlen) OD_WUR;
+
+/* NULL is a no-op. */
+void kafka_offsets_free(kafka_offsets_t *o);
+
+/* The partition count of topic, from the cluster's metadata (waiting up to
+ * timeout_ms). OD_ERR_UNAVAILABLE when no broker answered or the topic has
+ * no partitions. */
+int kafka_offsets_partitions(kafka_offsets_t *o, const char *topic, int timeout_ms, int *partitions,
+                             char *errbuf, size_t errlen) OD_WUR;
+
+/* low[p] (the oldest message kept) and high[p] (the offset the next message
+ * will get) of partitions 0..n-1 of topic, each asked of its leader
+ * (waiting up to timeout_ms each). OD_ERR_UNAVAILABLE at the first that does
+ * not answer (the arrays are then partly written). */
+int kafka_offsets_watermarks(kafka_offsets_t *o, const char *topic, int n, int timeout_ms,
+                             int64_t *low, int64_t *high, char *errbuf, size_t errlen) OD_WUR;
+
+/* committed[p] of group for partitions 0..n-1 of topic: the offset the
+ * group reads next, KAFKA_OFFSET_NONE where it has committed none (an
+ * OffsetFetch to the group's coordinator, which does not join the group).
+ * timeout_ms bounds the whole request. OD_ERR_UNAVAILABLE when the
+ * coordinator did not answer, or answered with an error. */
+int kafka_offsets_committed(kafka_offsets_t *o, const char *group, const char *topic, int n,
+                            int timeout_ms, int64_t *committed, char *errbuf, size_t errlen) OD_WUR;
 
 /* ---- readiness check --------------------------------------------------- */
 

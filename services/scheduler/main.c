@@ -37,6 +37,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "recovery.h"
+#include "recovery_offsets.h"
 #include "reopen.h"
 #include "redis.h"
 #include "results.h"
@@ -51,18 +52,25 @@ typedef struct scheduler {
     char dial_topic[TOPIC_NAME_MAX + 1];
     char events_topic[TOPIC_NAME_MAX + 1];
     char campaign_topic[TOPIC_NAME_MAX + 1];
+    char dialer_group[TOPIC_NAME_MAX + 1]; /* whose committed offsets show the backlog */
+    int64_t delivery_timeout_s;
     int64_t tick_ms;
     int64_t batch;
     int dead_letter_tries;
     item_backoff_t *dispatch_skip; /* campaigns whose pass failed (item_backoff.h) */
     recovery_cfg_t recovery;
     kafka_producer_t *producer;
+    kafka_offsets_t *offsets;         /* reads the dial-jobs backlog (recovery_offsets.h) */
+    recovery_backlog_t *backlog;      /* what it read; recovery.backlog points here */
+    int64_t waiting_logged_us;        /* real time of the last recovery_waiting line */
+    int64_t offsets_failed_logged_us; /* of the last recovery_offsets line */
     metrics_registry_t *metrics;
     metrics_counter_t *jobs_issued;
     metrics_counter_t *leads_deferred;
     metrics_counter_t *deferred_by_rule[DISPATCH_DEFER_RULE_COUNT];
     metrics_counter_t *events_applied[4];
     metrics_counter_t *recovered;
+    metrics_gauge_t *recovery_waiting[RECOVERY_JOB_FINISHED]; /* by recovery_job_t */
     metrics_counter_t *campaign_failures;
     metrics_counter_t *lead_failures;
     metrics_counter_t *dead_letters;
@@ -212,6 +220,52 @@ static pg_conn_t *listen_connect(const char *dsn)
     return conn;
 }
 
+/* How often a condition that lasts is logged again (the recovery pass runs
+ * every second; its gauges show the rest). */
+#define RECOVERY_LOG_EVERY_US (60 * 1000000LL)
+
+/* The recovery pass's view of the dial-jobs backlog, read now; a failure
+ * leaves every job unread (nothing re-issued) and is logged once a minute. */
+static void recovery_backlog_read(scheduler_t *s, int64_t now, int64_t started)
+{
+    char err[512];
+    if (recovery_offsets_read(s->offsets, s->dial_topic, s->dialer_group, now, s->backlog, err,
+                              sizeof(err)) == OD_OK) {
+        s->offsets_failed_logged_us = 0;
+        return;
+    }
+    if (started - s->offsets_failed_logged_us >= RECOVERY_LOG_EVERY_US) {
+        s->offsets_failed_logged_us = started;
+        log_warn("recovery_offsets",
+                 "%s; no scheduled lead is re-issued until the dial-jobs offsets are read", err);
+    }
+}
+
+/* Sets the waiting gauges from one pass; logs the leads left waiting when
+ * some first are, then once a minute while some are. */
+static void recovery_waiting_report(scheduler_t *s, const recovery_stats_t *rst, int64_t started)
+{
+    uint64_t total = 0;
+    for (int j = 0; j < RECOVERY_JOB_FINISHED; j++) {
+        metrics_gauge_set(s->recovery_waiting[j], (double)rst->waiting[j]);
+        total += rst->waiting[j];
+    }
+    if (total == 0) {
+        s->waiting_logged_us = 0;
+        return;
+    }
+    if (started - s->waiting_logged_us < RECOVERY_LOG_EVERY_US)
+        return;
+    s->waiting_logged_us = started;
+    log_info("recovery_waiting",
+             "%" PRIu64
+             " lead(s) past the scheduled timeout stay scheduled, not re-issued: %" PRIu64
+             " with a job in the dial-jobs backlog, %" PRIu64 " whose job may still be on its"
+             " way, %" PRIu64 " unknown (offsets not read)",
+             total, rst->waiting[RECOVERY_JOB_WAITING], rst->waiting[RECOVERY_JOB_UNSETTLED],
+             rst->waiting[RECOVERY_JOB_UNREAD]);
+}
+
 static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
 {
     char err[512];
@@ -260,9 +314,13 @@ static void dispatch_loop(scheduler_t *s, pg_conn_t *db, redis_t *r)
         metrics_counter_add(s->campaign_failures, dst.campaigns_failed);
         if (started - last_recovery >= 1000000) {
             last_recovery = started;
-            if (r && recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
-                log_warn("recovery", "%s", err);
-                ok = false;
+            if (r) {
+                recovery_backlog_read(s, now, started);
+                if (recovery_run(db, r, s->producer, &s->recovery, now, &rst, err, sizeof(err))) {
+                    log_warn("recovery", "%s", err);
+                    ok = false;
+                }
+                recovery_waiting_report(s, &rst, started);
             }
             if (recovery_complete_campaigns(db, r, s->redis_prefix, now, &rst, err, sizeof(err))) {
                 log_warn("completion", "%s", err);
@@ -336,6 +394,13 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
     if (rc == OD_OK)
         rc = config_get_int("OUTDIAL_SCHEDULER_SCHEDULED_TIMEOUT_S", 60, 5, 86400, &scheduled_s,
                             err, errlen);
+    /* 30 s real: a broker acknowledges a dial job in milliseconds, seconds
+     * through a leader election; a job undelivered after that is given up
+     * (the producer's message.timeout.ms), so recovery knows when a job is
+     * in Kafka or lost for good (recovery_decide.h). */
+    if (rc == OD_OK)
+        rc = config_get_int("OUTDIAL_SCHEDULER_DELIVERY_TIMEOUT_S", 30, 1, 300,
+                            &s->delivery_timeout_s, err, errlen);
     /* 120 s real beyond the campaign's maximum call duration: the provider's
      * end-of-call report can lag the call's end by a minute. */
     if (rc == OD_OK)
@@ -351,6 +416,8 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
         rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, s->campaign_topic,
                                  sizeof(s->campaign_topic), err, errlen);
     if (rc == OD_OK)
+        rc = topic_group_from_env("dialer", s->dialer_group, sizeof(s->dialer_group), err, errlen);
+    if (rc == OD_OK)
         rc = dead_letter_tries_from_env(&s->dead_letter_tries, err, errlen);
     if (rc)
         return rc;
@@ -358,6 +425,8 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
         (int64_t)((double)scheduled_s * 1e6 * s->clk.scale); /* real -> campaign time */
     s->recovery.processing_margin_us = (int64_t)((double)margin_s * 1e6 * s->clk.scale);
     s->recovery.fence_ttl_ms = 7LL * 24 * 3600 * 1000; /* as long as the dialer's dedupe key */
+    s->recovery.job_settle_us =
+        (int64_t)((double)(s->delivery_timeout_s + RECOVERY_PASS_MARGIN_S) * 1e6 * s->clk.scale);
     s->recovery.redis_prefix = s->redis_prefix;
     s->recovery.dial_topic = s->dial_topic;
     s->recovery.campaign_events_topic = s->campaign_topic;
@@ -428,6 +497,20 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
         const char *values[] = {dispatch_defer_rule_name((dispatch_defer_rule_t)k), NULL};
         rc = metrics_counter_with(fam, values, &s->deferred_by_rule[k], err, errlen);
     }
+    static const char *const job_label[] = {"job", NULL};
+    if (rc == OD_OK)
+        rc =
+            metrics_family_register(s->metrics, METRICS_GAUGE, "outdial_scheduler_recovery_waiting",
+                                    "Leads past the scheduled timeout that recovery left "
+                                    "scheduled, not re-issued, at its last pass, by what it "
+                                    "knows of their job: waiting (in the dial-jobs backlog), "
+                                    "unsettled (may still be on its way), unread (the offsets "
+                                    "could not be read).",
+                                    job_label, NULL, 0, &fam, err, errlen);
+    for (int j = 0; j < RECOVERY_JOB_FINISHED && rc == OD_OK; j++) {
+        const char *values[] = {recovery_job_name((recovery_job_t)j), NULL};
+        rc = metrics_gauge_with(fam, values, &s->recovery_waiting[j], err, errlen);
+    }
     return rc;
 }
 
@@ -490,9 +573,16 @@ int main(int argc, char **argv)
      * wait until it answers (the client connects when it does). */
     if (redis_new_from_env(&r, err, sizeof(err)))
         goto fail;
-    kafka_producer_opts_t popts = {.client_id = "outdial-scheduler"};
-    if (kafka_producer_new(&popts, &s.producer, err, sizeof(err)))
+    char delivery_ms[24];
+    snprintf(delivery_ms, sizeof(delivery_ms), "%" PRId64, s.delivery_timeout_s * 1000);
+    const kafka_prop_t pprops[] = {{"message.timeout.ms", delivery_ms}};
+    kafka_producer_opts_t popts = {
+        .client_id = "outdial-scheduler", .props = pprops, .prop_cnt = 1};
+    if (kafka_producer_new(&popts, &s.producer, err, sizeof(err)) ||
+        kafka_offsets_new("outdial-scheduler-offsets", &s.offsets, err, sizeof(err)))
         goto fail;
+    s.backlog = recovery_backlog_new(RECOVERY_BACKLOG_SAMPLES);
+    s.recovery.backlog = s.backlog;
     if (pthread_create(&results_thread, NULL, results_main, &s) != 0) {
         snprintf(err, sizeof(err), "cannot start the results thread");
         goto fail;
@@ -510,6 +600,8 @@ out:
     if (results_started)
         pthread_join(results_thread, NULL);
     kafka_producer_free(s.producer);
+    kafka_offsets_free(s.offsets);
+    recovery_backlog_free(s.backlog);
     redis_free(r);
     pg_conn_free(db);
     http_server_free(http);

@@ -11,21 +11,32 @@
 #include "dispatch_plan.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "recovery_decide.h"
 #include "results.h"
 #include "rkeys.h"
 #include "sched_campaign.h"
 #include "uuid.h"
 #include "xmalloc.h"
 
+/* The leads past the scheduled timeout, lightly: which of them may be acted
+ * on is decided from the id and the time alone (recovery_decide.h). */
 static const pg_stmt_t stuck_scheduled_stmt = {
     "recovery_stuck_scheduled",
-    "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
-    " coalesce(timezone, ''), name, variables::text, coalesce(state, ''), coalesce(ab_arm, -1),"
-    " coalesce(sticky_caller_id, '')"
-    " FROM lead"
+    "SELECT id, od_us(status_changed_at), reissues FROM lead"
     " WHERE status = 'scheduled' AND status_changed_at < od_ts($1::bigint)"
     " AND id <> ALL($3::uuid[]) ORDER BY status_changed_at LIMIT $2::int",
     3};
+
+/* The rows of the leads to re-issue or fence; one touched since the scan
+ * (an event moved it, another replica re-issued it) drops out. */
+static const pg_stmt_t scheduled_rows_stmt = {
+    "recovery_scheduled_rows",
+    "SELECT id, campaign_id, current_attempt_id, reissues, attempts, coalesce(e164, ''),"
+    " coalesce(timezone, ''), name, variables::text, coalesce(state, ''), coalesce(ab_arm, -1),"
+    " coalesce(sticky_caller_id, '')"
+    " FROM lead WHERE id = ANY($1::uuid[]) AND status = 'scheduled'"
+    " AND status_changed_at < od_ts($2::bigint) ORDER BY status_changed_at",
+    2};
 
 static const pg_stmt_t stuck_processing_stmt = {
     "recovery_stuck_processing",
@@ -241,21 +252,81 @@ static int row_done(const recovery_cfg_t *cfg, const char *lead_id, int rc, cons
     return OD_OK;
 }
 
+/* The job state of the lead of a stuck_scheduled_stmt row. */
+static recovery_job_t scanned_job(const recovery_cfg_t *cfg, const PGresult *res, int i)
+{
+    const recovery_backlog_t *b = cfg->backlog;
+    if (!b || b->partitions <= 0)
+        return RECOVERY_JOB_UNREAD;
+    const char *lead_id = PQgetvalue(res, i, 0);
+    int partition = kafka_key_partition(lead_id, strlen(lead_id), b->partitions);
+    return recovery_job_state(b, partition, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                              cfg->job_settle_us);
+}
+
+/* Scans the leads scheduled before `before` (held leads left out): those
+ * whose job may still be waiting in Kafka stay as they are, counted in
+ * st->waiting; the ids of the others, RECOVERY_BATCH at most, go into
+ * *act as a Postgres array literal (the caller frees it; NULL: none). */
+static int scheduled_scan(pg_conn_t *db, const recovery_cfg_t *cfg, const char *before,
+                          const char *held, recovery_stats_t *st, char **act, char *errbuf,
+                          size_t errlen)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", RECOVERY_SCAN_MAX);
+    const char *p[] = {before, limit, held};
+    PGresult *res = NULL;
+    *act = NULL;
+    int rc = pg_stmt_exec(db, &stuck_scheduled_stmt, p, &res, errbuf, errlen);
+    if (rc)
+        return rc;
+    size_t cap = (size_t)RECOVERY_BATCH * UUID_STR_LEN + 3, len = 0;
+    int n = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        recovery_job_t job = scanned_job(cfg, res, i);
+        if (recovery_verdict(job, atoi(PQgetvalue(res, i, 2))) == RECOVERY_WAIT) {
+            st->waiting[job]++;
+            log_debug("recovery_waiting", "lead %s stays scheduled: its job is %s",
+                      PQgetvalue(res, i, 0), recovery_job_name(job));
+            continue;
+        }
+        if (n == RECOVERY_BATCH)
+            continue; /* the next pass takes it; the scan goes on to count */
+        if (!*act)
+            *act = xmalloc(cap);
+        len +=
+            (size_t)snprintf(*act + len, cap - len, "%s%s", n ? "," : "{", PQgetvalue(res, i, 0));
+        n++;
+    }
+    if (*act)
+        snprintf(*act + len, cap - len, "}");
+    PQclear(res);
+    return OD_OK;
+}
+
 int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const recovery_cfg_t *cfg,
                  int64_t now_us, recovery_stats_t *st, char *errbuf, size_t errlen)
 {
     PGresult *res = NULL;
     char before[24], limit[16], why[512];
+    char *act = NULL;
     snprintf(limit, sizeof(limit), "%d", RECOVERY_BATCH);
     snprintf(before, sizeof(before), "%" PRId64, now_us - cfg->scheduled_timeout_us);
     char *held = item_backoff_held_array(cfg->skip, od_clock_real_us());
     const char *p[] = {before, limit, held};
-    int rc = pg_stmt_exec(db, &stuck_scheduled_stmt, p, &res, errbuf, errlen);
+    int rc = scheduled_scan(db, cfg, before, held, st, &act, errbuf, errlen);
+    if (rc == OD_OK && act) {
+        const char *rp[] = {act, before};
+        rc = pg_stmt_exec(db, &scheduled_rows_stmt, rp, &res, errbuf, errlen);
+    }
     if (rc)
         goto out;
-    for (int i = 0; i < PQntuples(res) && rc == OD_OK; i++) {
+    /* Each job here is proven finished (recovery_decide.h): re-issue it,
+     * or fence when it is out of re-issues or its window has closed. */
+    for (int i = 0; res && i < PQntuples(res) && rc == OD_OK; i++) {
         int row_rc = OD_ERR_CONFLICT;
-        if (atoi(PQgetvalue(res, i, 3)) < RECOVERY_REISSUES_MAX)
+        if (recovery_verdict(RECOVERY_JOB_FINISHED, atoi(PQgetvalue(res, i, 3))) ==
+            RECOVERY_REISSUE)
             row_rc = reissue(db, producer, cfg, res, i, now_us, st, why, sizeof(why));
         if (row_rc == OD_ERR_CONFLICT)
             row_rc = fence(db, r, cfg, res, i, now_us, st, why, sizeof(why));
@@ -295,6 +366,7 @@ int recovery_run(pg_conn_t *db, redis_t *r, kafka_producer_t *producer, const re
     }
 out:
     PQclear(res);
+    free(act);
     free(held);
     return rc;
 }

@@ -7,15 +7,21 @@
  * which do not shrink when campaign time runs faster.
  *
  * scheduled  A lead scheduled for longer than scheduled_timeout without any
- *            event gets its job re-issued with the same attempt id (the
- *            dialer dials an attempt at most once, so a job that was only
- *            slow is not dialed twice). After RECOVERY_REISSUES_MAX re-issues
- *            the scheduler fences the attempt in Redis (SET NX on the key the
- *            dialer takes before dialing): if it wins, no dialer can ever place
- *            that attempt and it is closed as a transient failure (retry rules
- *            apply); if a dialer holds the key, it placed or skipped the
- *            attempt and the lead waits for its events like any call in
- *            progress.
+ *            event is looked at; its job is re-issued with the same attempt
+ *            id only once it is proven not to be waiting in the dial-jobs
+ *            topic (recovery_decide.h: the dialers' committed offset of its
+ *            partition has passed the high watermark read after the job
+ *            reached Kafka). A job still in the backlog will be delivered:
+ *            its lead stays scheduled, re-issues untouched, counted in
+ *            recovery_stats_t.waiting. The dialer dials an attempt at most
+ *            once, so a re-issued job that was only slow is not dialed twice.
+ *            After RECOVERY_REISSUES_MAX re-issues (or once the lead's window
+ *            has closed) the scheduler fences the attempt in Redis (SET NX on
+ *            the key the dialer takes before dialing): if it wins, no dialer
+ *            can ever place that attempt and it is closed as a transient
+ *            failure (retry rules apply); if a dialer holds the key, it placed
+ *            or skipped the attempt and the lead waits for its events like any
+ *            call in progress.
  * processing A lead processing for longer than the campaign's maximum call
  *            duration plus processing_margin is closed as a transient failure
  *            ("call-end-not-reported"); a late real result is recorded on the
@@ -31,22 +37,34 @@
 #include "item_backoff.h"
 #include "kafka.h"
 #include "pg.h"
+#include "recovery_decide.h"
 #include "redis.h"
 
-/* Three re-issues: a job lost once is common (a dialer killed between
- * taking the job and storing its offset); three in a row means no dialer is
- * taking jobs, and the lead should not hold a slot longer. */
-#define RECOVERY_REISSUES_MAX 3
 /* The value of an attempt key the scheduler fenced (a dialer writes its
  * own id there instead). */
 #define RECOVERY_FENCE_VALUE "fenced"
-/* Leads handled per recovery pass. */
+/* Leads re-issued or fenced per recovery pass. */
 #define RECOVERY_BATCH 200
+/* Leads past the scheduled timeout looked at per pass: waiting ones are
+ * only counted, and there are no more of them than the running campaigns'
+ * concurrency caps allow scheduled; this bounds the scan beyond that. */
+#define RECOVERY_SCAN_MAX 20000
+/* What a job may take between its lead being marked scheduled and its
+ * delivery report, beyond the producer's delivery timeout: the rest of the
+ * dispatch pass that claimed it (a pass takes milliseconds; seconds on a
+ * starved machine). Past it a job still undelivered was given up. */
+#define RECOVERY_PASS_MARGIN_S 5
 
 typedef struct recovery_cfg {
     int64_t scheduled_timeout_us; /* campaign time */
     int64_t processing_margin_us; /* campaign time */
     int64_t fence_ttl_ms;         /* life of the Redis fence key, real ms */
+    /* Campaign time after which a dial job is in Kafka or lost for good:
+     * the producer's delivery timeout + RECOVERY_PASS_MARGIN_S. */
+    int64_t job_settle_us;
+    /* The dial-jobs backlog as last read (recovery_offsets.h), borrowed;
+     * NULL: unknown, so no job is proven finished and nothing re-issued. */
+    const recovery_backlog_t *backlog;
     const char *redis_prefix;
     const char *dial_topic;
     const char *campaign_events_topic;
@@ -61,6 +79,9 @@ typedef struct recovery_stats {
     uint64_t outbox_published;
     uint64_t mirrored;
     uint64_t leads_failed; /* stuck leads whose recovery failed, skipped for a backoff */
+    /* Leads past the scheduled timeout left scheduled, by their job's state
+     * (recovery_job_t; never FINISHED): it may still be in the backlog. */
+    uint64_t waiting[RECOVERY_JOB_FINISHED + 1];
 } recovery_stats_t;
 
 /* Re-issues or closes leads stuck scheduled or processing. A lead whose

@@ -635,20 +635,52 @@ static inline recovery_cfg_t sched_recovery_cfg(void)
     return cfg;
 }
 
-/* recovery_run at now_us with skip (may be NULL) holding failed leads,
- * then drains the topics. */
-static inline recovery_stats_t sched_recover_held(sched_fx_t *fx, item_backoff_t *skip,
-                                                  int64_t now_us)
+/* A dial-jobs backlog of `partitions` partitions sampled at campaign time
+ * at_us, partition p's high watermark high (waiting_part: high + 1, the
+ * others high) and every position at high: the jobs of waiting_part (-1:
+ * none) scheduled by at_us - settle wait, every other job is finished. The
+ * caller frees it. */
+static inline recovery_backlog_t *sched_backlog_at(int64_t at_us, int partitions, int waiting_part)
+{
+    recovery_backlog_t *b = recovery_backlog_new(RECOVERY_BACKLOG_SAMPLES);
+    int64_t high[16], committed[16], low[16];
+    assert_in_range(partitions, 1, 16);
+    for (int p = 0; p < partitions; p++) {
+        high[p] = p == waiting_part ? 11 : 10;
+        committed[p] = 10;
+        low[p] = 0;
+    }
+    recovery_backlog_sample(b, at_us, partitions, high);
+    recovery_backlog_positions(b, partitions, committed, low);
+    return b;
+}
+
+/* recovery_run at now_us with skip (may be NULL) holding failed leads and
+ * backlog (NULL: one in which every job is finished), then drains the
+ * topics. */
+static inline recovery_stats_t sched_recover_in(sched_fx_t *fx, item_backoff_t *skip,
+                                                const recovery_backlog_t *backlog, int64_t now_us)
 {
     recovery_cfg_t cfg = sched_recovery_cfg();
     cfg.skip = skip;
+    recovery_backlog_t *finished = backlog ? NULL : sched_backlog_at(now_us, 1, -1);
+    cfg.backlog = backlog ? backlog : finished;
     recovery_stats_t st = {0};
     char err[512];
     int rc = recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, now_us, &st, err, sizeof(err));
+    recovery_backlog_free(finished);
     if (rc)
         fail_msg("recovery_run: %s (%s)", err, od_err_name(rc));
     sched_drain();
     return st;
+}
+
+/* recovery_run at now_us with skip (may be NULL) holding failed leads, in
+ * a backlog where every job is finished, then drains the topics. */
+static inline recovery_stats_t sched_recover_held(sched_fx_t *fx, item_backoff_t *skip,
+                                                  int64_t now_us)
+{
+    return sched_recover_in(fx, skip, NULL, now_us);
 }
 
 /* recovery_run at now_us, then drains the topics. */

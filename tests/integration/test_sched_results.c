@@ -1086,6 +1086,97 @@ static void test_recovery_scheduled_and_processing(void **state)
     assert_int_equal(st.reissued + st.closed_scheduled + st.closed_processing, 0);
 }
 
+/* The partition of a lead's dial jobs among n. */
+static int lead_partition(const char *lead_id, int n)
+{
+    return kafka_key_partition(lead_id, strlen(lead_id), n);
+}
+
+/* A job still in the dial-jobs backlog (its partition's committed offset
+ * below the watermark read after it was issued) is not re-issued, and does
+ * not use up its re-issues: even out of them it is not fenced. A lead whose
+ * job is proven finished is re-issued in the same pass (the marker: the
+ * waiting lead could have been too). Nothing is re-issued while the job's
+ * watermark is not sampled yet or the offsets are unread; once the dialers
+ * read past it, the waiting lead is fenced (out of re-issues). */
+static void test_recovery_waits_for_a_job_in_the_backlog(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t w;
+    seed_world(fx->db, &spec, &w);
+    char waiting[UUID_STR_LEN], lost[UUID_STR_LEN];
+    seed_lead(fx->db, w.campaign_id, "+12125550131", NULL, waiting);
+    seed_lead(fx->db, w.campaign_id, "+12125550132", NULL, lost);
+    int64_t t0 = NY("10:00");
+    assert_int_equal(sched_dispatch(fx, w.campaign_id, t0).jobs_issued, 2);
+    /* A partition count that puts the two jobs apart. */
+    int parts = 2;
+    while (lead_partition(waiting, parts) == lead_partition(lost, parts))
+        if (++parts > 16)
+            fail_msg("leads %s and %s share a partition of 2..16", waiting, lost);
+    char a_waiting[UUID_STR_LEN];
+    snprintf(a_waiting, sizeof(a_waiting), "%s", lead_get(fx->db, waiting).attempt_id);
+    recovery_backlog_t *b =
+        sched_backlog_at(t0 + 60 * US_PER_SEC, parts, lead_partition(waiting, parts));
+
+    int64_t now = t0 + 121 * US_PER_SEC;
+    recovery_stats_t st = sched_recover_in(fx, NULL, b, now);
+    assert_int_equal(st.reissued, 1);
+    assert_int_equal(st.closed_scheduled, 0);
+    assert_int_equal(st.waiting[RECOVERY_JOB_WAITING], 1);
+    assert_int_equal(sched_jobs_for_lead(lost), 2);
+    assert_int_equal(lead_get(fx->db, lost).reissues, 1);
+    assert_int_equal(sched_jobs_for_lead(waiting), 1);
+    lead_row_t r = lead_get(fx->db, waiting);
+    assert_string_equal(r.status, "scheduled");
+    assert_int_equal(r.reissues, 0);
+
+    /* Out of re-issues, still waiting: neither re-issued nor fenced. The
+     * re-issued lead's job went out at `now`, after the last sample: it
+     * may still be on its way. */
+    sql_exec(fx->db, "UPDATE lead SET reissues = $2::int WHERE id = $1::uuid", 2, waiting,
+             i64s(RECOVERY_REISSUES_MAX));
+    int64_t later = now + 121 * US_PER_SEC;
+    st = sched_recover_in(fx, NULL, b, later);
+    assert_int_equal(st.reissued + st.closed_scheduled, 0);
+    assert_int_equal(st.waiting[RECOVERY_JOB_WAITING], 1);
+    assert_int_equal(st.waiting[RECOVERY_JOB_UNSETTLED], 1);
+    assert_string_equal(lead_get(fx->db, waiting).status, "scheduled");
+    assert_string_equal(key_get(rkeys_attempt, a_waiting), "");
+
+    /* Kafka's offsets unread (or no backlog at all): nothing is guessed. */
+    int64_t high[16], committed[16], low[16];
+    for (int p = 0; p < parts; p++) {
+        high[p] = 11;
+        committed[p] = 11;
+        low[p] = 0;
+    }
+    recovery_backlog_sample(b, now + 60 * US_PER_SEC, parts, high);
+    recovery_backlog_unread(b);
+    st = sched_recover_in(fx, NULL, b, later);
+    assert_int_equal(st.reissued + st.closed_scheduled, 0);
+    assert_int_equal(st.waiting[RECOVERY_JOB_UNREAD], 2);
+    recovery_cfg_t cfg = sched_recovery_cfg();
+    st = (recovery_stats_t){0};
+    char err[512];
+    if (recovery_run(fx->db, g_env.redis, g_env.producer, &cfg, later, &st, err, sizeof(err)))
+        fail_msg("recovery_run: %s", err);
+    assert_int_equal(st.reissued + st.closed_scheduled, 0);
+    assert_int_equal(st.waiting[RECOVERY_JOB_UNREAD], 2);
+
+    /* The dialers read past both: the re-issued lead again, the waiting
+     * one, out of re-issues, fenced and given back. */
+    recovery_backlog_positions(b, parts, committed, low);
+    st = sched_recover_in(fx, NULL, b, later);
+    assert_int_equal(st.reissued, 1);
+    assert_int_equal(st.closed_scheduled, 1);
+    assert_int_equal(lead_get(fx->db, lost).reissues, 2);
+    assert_string_equal(key_get(rkeys_attempt, a_waiting), RECOVERY_FENCE_VALUE);
+    assert_string_equal(lead_get(fx->db, waiting).status, "created");
+    recovery_backlog_free(b);
+}
+
 /* A lost job found after its window closed is not re-issued (the dialer
  * would refuse it): it is fenced and closed at once, and retried in the
  * next window. */
@@ -1225,4 +1316,5 @@ OD_TEST_MAIN_EACH(sched_env_setup, sched_env_teardown, sched_fx_setup, sched_fx_
                   test_lifecycle, test_balance, test_balance_pauses_every_campaign, test_replays,
                   test_batch_same_as_one_by_one, test_recovery_fenced_attempt_given_back,
                   test_recovery_skips_a_failing_lead, test_recovery_scheduled_and_processing,
-                  test_recovery_window_closed, test_recovery_complete_and_outbox)
+                  test_recovery_window_closed, test_recovery_waits_for_a_job_in_the_backlog,
+                  test_recovery_complete_and_outbox)

@@ -39,9 +39,10 @@ static void test_guarantees_cannot_be_overridden(void **state)
     (void)state;
     char err[256];
     setenv(KAFKA_BROKERS_ENV, "127.0.0.1:1", 1);
+    /* The partitioner too: recovery computes a key's partition. */
     static const char *const producer_bad[] = {"enable.idempotence", "acks",
-                                               "request.required.acks"};
-    for (size_t i = 0; i < 3; i++) {
+                                               "request.required.acks", "partitioner"};
+    for (size_t i = 0; i < 4; i++) {
         kafka_prop_t prop = {producer_bad[i], "0"};
         kafka_producer_opts_t opts = {.props = &prop, .prop_cnt = 1};
         kafka_producer_t *p = NULL;

@@ -168,20 +168,41 @@ static inline void harness_sleep_ms(int ms)
     usleep((useconds_t)ms * 1000);
 }
 
-/* A loopback port nobody listens on right now (bound, read, closed). */
+/* Ports handed out for the tests' own servers: above the local stack's
+ * slots (deploy/local/stack: 21000-22990) and below the kernel's ephemeral
+ * range (32768 and up by default), so that no outgoing connection (a Kafka
+ * client's, a database client's) can take a port between the test choosing
+ * it and the service binding it. */
+#define HARNESS_PORT_FIRST 23000
+#define HARNESS_PORT_LAST  32700
+
+/* A loopback port nobody listens on right now, drawn at random from the
+ * range above (bound, closed). */
 static inline int harness_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        fprintf(stderr, "harness: cannot find a free port\n");
-        exit(1);
+    static unsigned seed;
+    if (!seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec;
     }
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    for (int tries = 0; tries < 1000; tries++) {
+        int port =
+            HARNESS_PORT_FIRST + rand_r(&seed) % (HARNESS_PORT_LAST - HARNESS_PORT_FIRST + 1);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                .sin_port = htons((uint16_t)port)};
+        if (fd < 0)
+            break;
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return port;
+    }
+    fprintf(stderr, "harness: cannot find a free port in %d-%d\n", HARNESS_PORT_FIRST,
+            HARNESS_PORT_LAST);
+    exit(1);
 }
 
 /* Waits (at most ms) until the child pid has written its port to path (a

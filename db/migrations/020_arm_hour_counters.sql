@@ -100,8 +100,7 @@ BEGIN
             SELECT g.campaign_id, k.hour, k.name, sum(k.value)::bigint AS value FROM (
                 SELECT r.campaign_id, r.status, r.answered_by,
                        'arms.' || r.ab_arm || '.' AS arm,
-                       date_trunc('hour', coalesce(r.started_at, r.ended_at, r.created_at), 'UTC')
-                           AS hour,
+                       campaign_counter_hour(r.started_at, r.ended_at, r.created_at) AS hour,
                        r.goal_reached AS goal,
                        sum(r.sign)::bigint AS n,
                        sum(r.sign * coalesce(r.cost_minor, 0))::bigint AS cost_minor,
@@ -137,15 +136,23 @@ LANGUAGE sql IMMUTABLE AS $$
              || substr(name, length('hours') + 1) END
 $$;
 
--- 012's compaction, folding per counter and hour.
-CREATE OR REPLACE FUNCTION campaign_counter_compact(campaign uuid) RETURNS void
+-- 012's compaction, folding per counter and hour: the campaign's counters
+-- and those of the given hours (every hour when `hours` is null). The
+-- triggers pass the hours their statement moved, so that a compaction
+-- rewrites the few hours being called, not every hour of a campaign that
+-- has called for weeks (four rows an hour). An hour left with a few rows
+-- costs its reads a few rows; each statement that moves it again may fold
+-- it.
+CREATE FUNCTION campaign_counter_compact(campaign uuid, hours timestamptz[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     -- 1129270 ('COUNTER' on a phone keypad): this lock's class (012).
     IF NOT pg_try_advisory_xact_lock(1129270, hashtext(campaign::text)) THEN
         RETURN;
     END IF;
-    WITH gone AS (DELETE FROM campaign_counter WHERE campaign_id = campaign
+    WITH gone AS (DELETE FROM campaign_counter
+                  WHERE campaign_id = campaign
+                    AND (hours IS NULL OR hour IS NULL OR hour = ANY (hours))
                   RETURNING hour, name, value)
     INSERT INTO campaign_counter (campaign_id, hour, name, value)
     SELECT campaign, hour, name, sum(value) FROM gone GROUP BY hour, name
@@ -153,8 +160,26 @@ BEGIN
 END
 $$;
 
+-- Every counter of the campaign (012's contract).
+CREATE OR REPLACE FUNCTION campaign_counter_compact(campaign uuid) RETURNS void
+LANGUAGE sql AS $$
+    SELECT campaign_counter_compact(campaign, NULL::timestamptz[])
+$$;
+
+-- The UTC hour in which a call counts (its start, else end, else
+-- recording), for campaign_counter_query and the compaction. Written with
+-- AT TIME ZONE 'UTC' (immutable), not date_trunc's zone argument (stable),
+-- so that the planner inlines it.
+CREATE FUNCTION campaign_counter_hour(started_at timestamptz, ended_at timestamptz,
+                                      created_at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT date_trunc('hour', coalesce(started_at, ended_at, created_at) AT TIME ZONE 'UTC')
+           AT TIME ZONE 'UTC'
+$$;
+
 -- 012's trigger functions rewritten from the new query (the triggers stay:
--- they call the functions by name). Same bodies otherwise.
+-- they call the functions by name); the compaction folds the campaign's
+-- counters and the hours the statement moved (none for lead).
 DO $do$
 DECLARE
     tbl text;
@@ -176,13 +201,18 @@ BEGIN
                     WHERE d.value <> 0
                       AND EXISTS (SELECT 1 FROM campaign c WHERE c.id = d.campaign_id);
                     IF random() < 1.0 / 64 THEN
-                        PERFORM campaign_counter_compact(m.campaign_id)
-                        FROM (SELECT DISTINCT r.campaign_id FROM (%s) r) m;
+                        PERFORM campaign_counter_compact(m.campaign_id, m.hours)
+                        FROM (SELECT r.campaign_id, %s AS hours FROM (%s) r GROUP BY 1) m;
                     END IF;
                     RETURN NULL;
                 END
                 $body$$f$,
-                tbl || '_counter_' || op, campaign_counter_query(tbl, source), source);
+                tbl || '_counter_' || op, campaign_counter_query(tbl, source),
+                CASE tbl
+                    WHEN 'call' THEN 'array_agg(DISTINCT campaign_counter_hour(r.started_at,'
+                        ' r.ended_at, r.created_at))'
+                    ELSE '''{}''::timestamptz[]'
+                END, source);
         END LOOP;
     END LOOP;
 END

@@ -250,6 +250,31 @@ static void test_counters_follow_every_path(void **state)
     counters_match(fx->db, c, "a reopening");
     assert_int_equal(counter(fx->db, c, "leads.callable"), 1);
 
+    /* The triggers' compaction folds the campaign's counters and the hours
+     * their statement moved (here 17:00), not the other hours (16:00).
+     * Rows that cancel out make sure each hour has more than one row (a
+     * trigger may have folded them already). */
+    const char *h16 = "2026-06-10T16:00:00Z";
+    sql_exec(fx->db,
+             "INSERT INTO campaign_counter (campaign_id, hour, name, value) VALUES"
+             " ($1::uuid, $2::timestamptz, 'hours.placed', 1),"
+             " ($1::uuid, $2::timestamptz, 'hours.placed', -1),"
+             " ($1::uuid, $3::timestamptz, 'hours.calls', 1),"
+             " ($1::uuid, $3::timestamptz, 'hours.calls', -1)",
+             3, c, h17, h16);
+    sql_exec(fx->db, "SELECT campaign_counter_compact($1::uuid, ARRAY[$2::timestamptz])", 2, c,
+             h17);
+    counters_match(fx->db, c, "the compaction of an hour");
+    const char *rows_sql = "SELECT count(*) - count(DISTINCT name || coalesce(hour::text, ''))"
+                           " FROM campaign_counter WHERE campaign_id = $1::uuid"
+                           " AND (hour IS NULL OR hour = $2::timestamptz)";
+    assert_int_equal(sql_i64(fx->db, rows_sql, 2, c, h17), 0);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
+                             " AND hour = $2::timestamptz",
+                             2, c, h16),
+                     2);
+
     /* Compaction folds the ledger into one row per counter, same values. */
     sql_exec(fx->db, "SELECT campaign_counter_compact($1::uuid)", 1, c);
     counters_match(fx->db, c, "compaction");
@@ -259,6 +284,11 @@ static void test_counters_follow_every_path(void **state)
                              1, c),
                      0);
     assert_int_equal(hour_counter(fx->db, c, h17, "hours.goals"), 1);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
+                             " AND hour = $2::timestamptz",
+                             2, c, h16),
+                     0);
 
     /* The campaign deleted: its counters go with it, nothing left over. */
     sql_exec(fx->db, "DELETE FROM campaign WHERE id = $1::uuid", 1, c);

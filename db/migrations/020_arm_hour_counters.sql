@@ -130,7 +130,7 @@ $$;
 -- the name with its hour inside ('hours.2026-06-10T17:00Z.placed'), so
 -- that a difference says which hour it is in.
 CREATE FUNCTION campaign_counter_label(hour timestamptz, name text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN hour IS NULL THEN name
         ELSE 'hours.' || to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"')
              || substr(name, length('hours') + 1) END

@@ -3,10 +3,11 @@
  * per status and answerer, goal conversion, spend, attempts, leads waiting,
  * and per A/B arm: calls, answers, goals with the goal rate's interval),
  * its calls per hour, and the read both the stats route and the live
- * stream (live.c) answer from. The statistics are read from the campaign's
- * counters (db/migrations/012_campaign_counters.sql), which triggers move
- * in the transaction of every change to its leads and calls: a read costs
- * the same at ten leads and at ten million.
+ * stream (live.c) answer from. The statistics and the calls per hour are
+ * read from the campaign's counters (db/migrations/012_campaign_counters.sql
+ * and 020_arm_hour_counters.sql), which triggers move in the transaction of
+ * every change to its leads and calls: a read costs the same at ten leads
+ * and at ten million.
  */
 #include "stats.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ab_arm.h"
 #include "handlers.h"
 #include "jsonio.h"
 #include "model.h"
@@ -23,13 +25,15 @@
 
 /* ---- statistics --------------------------------------------------------------- */
 
-/* The campaign's counters (db/migrations/012_campaign_counters.sql): the
- * sum of its ledger rows per counter, a few hundred rows at most whatever
- * the campaign's size. Ordered by length, then name, so that the attempts
- * histogram comes out in the order of its numbers. */
+/* The campaign's counters (db/migrations/012_campaign_counters.sql, and
+ * 020 for the arms'): the sum of its ledger rows per counter, a few hundred
+ * rows at most whatever the campaign's size; the hourly counters (hour not
+ * null) are left to the hourly route. Ordered by length, then name, so
+ * that the attempts histogram comes out in the order of its numbers. */
 static const pg_stmt_t stats_counters_stmt = {
     "campaign_stats_counters",
-    "SELECT name, sum(value)::bigint FROM campaign_counter WHERE campaign_id = $1::uuid"
+    "SELECT name, sum(value)::bigint FROM campaign_counter"
+    " WHERE campaign_id = $1::uuid AND hour IS NULL"
     " GROUP BY name ORDER BY length(name), name",
     1};
 
@@ -41,26 +45,15 @@ static const pg_stmt_t stats_meta_stmt = {
     " JOIN account a ON a.id = c.account_id WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
     2};
 
-/* Per A/B arm (docs/rules.md, "A/B arms"), in the arms' order: its
- * assistant and weight; its leads, finished leads and goals (finished
- * leads whose goal variable came back true); its calls placed (not
- * skipped), answered by a person, and their cost. */
+/* The A/B arms (docs/rules.md, "A/B arms"), in their order: position,
+ * assistant, weight and the assistant's name. Their figures are counters
+ * (arms.<n>.*, migration 020). */
 static const pg_stmt_t stats_arms_stmt = {
     "campaign_stats_arms",
-    "SELECT t.ord - 1, t.e->>'assistant_id', (t.e->>'weight')::int, coalesce(a.name, ''),"
-    " ld.leads, ld.finished, ld.goals, cl.calls, cl.answered, cl.spend"
+    "SELECT t.ord - 1, t.e->>'assistant_id', (t.e->>'weight')::int, coalesce(a.name, '')"
     " FROM campaign c CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.arms, '[]'))"
     "   WITH ORDINALITY AS t(e, ord)"
     " LEFT JOIN assistant a ON a.id = (t.e->>'assistant_id')::uuid"
-    " CROSS JOIN LATERAL (SELECT count(*) AS leads,"
-    "   count(*) FILTER (WHERE l.status IN ('completed', 'max_retries')) AS finished,"
-    "   count(*) FILTER (WHERE l.status IN ('completed', 'max_retries') AND l.goal_result)"
-    "     AS goals"
-    "   FROM lead l WHERE l.campaign_id = c.id AND l.ab_arm = t.ord - 1) ld"
-    " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE k.status <> 'skipped') AS calls,"
-    "   count(*) FILTER (WHERE k.answered_by = 'human') AS answered,"
-    "   coalesce(sum(k.cost_minor), 0) AS spend"
-    "   FROM call k WHERE k.campaign_id = c.id AND k.ab_arm = t.ord - 1) cl"
     " WHERE c.id = $1::uuid ORDER BY t.ord",
     1};
 
@@ -98,6 +91,11 @@ static void count_add(json_t *obj, const char *key, long long n)
     json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
+/* One A/B arm's counters (arms.<n>.*, migration 020). */
+typedef struct stats_arm_counts {
+    long long leads, finished, goals, calls, answered, spend;
+} stats_arm_counts_t;
+
 /* The statistics gathered from the counters, before they become JSON. The
  * objects are owned here until stats_counts_json hands them over. */
 typedef struct stats_counts {
@@ -105,6 +103,7 @@ typedef struct stats_counts {
     long long leads, invalid, secondary, goal_true, callable, finished;
     long long attempts_sum, attempted;
     long long calls, spend, seconds;
+    stats_arm_counts_t arms[AB_ARMS_MAX];
 } stats_counts_t;
 
 /* The counter name with prefix, else NULL: what follows the prefix. */
@@ -114,9 +113,31 @@ static const char *counter_key(const char *name, const char *prefix)
     return strncmp(name, prefix, len) == 0 ? name + len : NULL;
 }
 
+/* Adds arm counter `key` (what follows "arms.": "<n>.<figure>") of value
+ * n to st; an arm out of range or a figure it does not know is left out. */
+static void stats_arm_counter_add(stats_counts_t *st, const char *key, long long n)
+{
+    if (key[0] < '0' || key[0] >= '0' + AB_ARMS_MAX || key[1] != '.')
+        return;
+    stats_arm_counts_t *arm = &st->arms[key[0] - '0'];
+    const char *figure = key + 2;
+    if (strcmp(figure, "leads") == 0)
+        arm->leads += n;
+    else if (strcmp(figure, "finished") == 0)
+        arm->finished += n;
+    else if (strcmp(figure, "goals") == 0)
+        arm->goals += n;
+    else if (strcmp(figure, "calls") == 0)
+        arm->calls += n;
+    else if (strcmp(figure, "answered") == 0)
+        arm->answered += n;
+    else if (strcmp(figure, "spend_minor") == 0)
+        arm->spend += n;
+}
+
 /* Adds counter `name` of value n (db/migrations/012_campaign_counters.sql
- * lists the names) to st; names it does not know are left out, so that a
- * newer schema's counters do not break an older API. */
+ * and 020 list the names) to st; names it does not know are left out, so
+ * that a newer schema's counters do not break an older API. */
 static void stats_counter_add(stats_counts_t *st, const char *name, long long n)
 {
     const char *key;
@@ -153,6 +174,8 @@ static void stats_counter_add(stats_counts_t *st, const char *name, long long n)
         st->spend += n;
     } else if (strcmp(name, "calls.duration_s") == 0) {
         st->seconds += n;
+    } else if ((key = counter_key(name, "arms."))) {
+        stats_arm_counter_add(st, key, n);
     }
 }
 
@@ -237,27 +260,29 @@ static json_t *rate_json(long long part, long long whole)
     return whole ? json_real((double)part / (double)whole) : json_null();
 }
 
-/* The arms part, one object per row of stats_arms_stmt (an empty array
- * without arms: arms NULL, the query not run); a new array the caller owns. */
-static json_t *stats_arms_json(const PGresult *arms)
+/* The arms part, one object per row of stats_arms_stmt with the arm's
+ * counters from st (an empty array without arms: arms NULL, the query not
+ * run); a new array the caller owns. */
+static json_t *stats_arms_json(const PGresult *arms, const stats_counts_t *st)
 {
     json_t *list = json_array();
     for (int i = 0; arms && i < PQntuples(arms); i++) {
-        long long v[6];
-        for (int k = 0; k < 6; k++)
-            v[k] = strtoll(PQgetvalue(arms, i, 4 + k), NULL, 10);
-        long long leads = v[0], finished = v[1], goals = v[2], calls = v[3], answered = v[4],
-                  spend = v[5];
+        int pos = atoi(PQgetvalue(arms, i, 0));
+        if (pos < 0 || pos >= AB_ARMS_MAX) /* the CHECK of migration 018 holds 2..4 arms */
+            continue;
+        const stats_arm_counts_t *c = &st->arms[pos];
+        long long finished = c->finished, goals = c->goals, calls = c->calls,
+                  answered = c->answered, spend = c->spend;
         wilson_interval_t w;
         json_t *interval = json_null();
         if (wilson_interval(goals, finished, WILSON_Z95, &w))
             interval = json_pack("{s:f, s:f}", "low", w.low, "high", w.high);
         json_t *arm = json_object();
-        json_object_set_new(arm, "arm", json_integer(atoi(PQgetvalue(arms, i, 0))));
+        json_object_set_new(arm, "arm", json_integer(pos));
         json_object_set_new(arm, "assistant_id", json_string(PQgetvalue(arms, i, 1)));
         json_object_set_new(arm, "assistant_name", json_string(PQgetvalue(arms, i, 3)));
         json_object_set_new(arm, "weight", json_integer(atoi(PQgetvalue(arms, i, 2))));
-        json_object_set_new(arm, "leads", json_integer(leads));
+        json_object_set_new(arm, "leads", json_integer(c->leads));
         json_object_set_new(arm, "finished_leads", json_integer(finished));
         json_object_set_new(arm, "calls", json_integer(calls));
         json_object_set_new(arm, "answered", json_integer(answered));
@@ -287,8 +312,7 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
         rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign not found");
     if (rc == OD_OK)
         rc = pg_stmt_exec(db, &stats_counters_stmt, one, &counters, errbuf, errlen);
-    /* Only a campaign with arms reads its leads and calls per arm: the
-     * others' stats stay a read of the counters. */
+    /* Only a campaign with arms reads them (their figures are counters). */
     if (rc == OD_OK && PQgetvalue(meta, 0, 5)[0] == 't')
         rc = pg_stmt_exec(db, &stats_arms_stmt, one, &arms, errbuf, errlen);
     if (rc)
@@ -316,7 +340,7 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     json_object_set_new(*out, "spend", spend);
     json_object_set_new(*out, "attempts", stats_attempts_json(&st));
     json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, st.callable));
-    json_object_set_new(*out, "arms", stats_arms_json(arms));
+    json_object_set_new(*out, "arms", stats_arms_json(arms, &st));
     json_t *caller_ids = NULL;
     rc = stats_caller_ids_read(db, campaign_id, &caller_ids, errbuf, errlen);
     if (rc) {
@@ -407,20 +431,22 @@ void campaigns_admin_recount(api_ctx_t *ctx)
 
 /* The hours with calls, newest STATS_HOURS_MAX, oldest first: calls placed
  * (every call but the skipped), answered by a person, and reaching the
- * goal (the goal variable came back true). An hour is the campaign-time
- * hour (UTC) in which the call started (the provider's time), else ended;
- * a call with neither (skipped, or not yet reported) counts at the hour
- * it was recorded. */
+ * goal (call.goal_reached). An hour is the UTC hour in which the call
+ * started (the provider's time), else ended; a call with neither (skipped,
+ * or not yet reported) counts at the hour it was recorded. Read from the
+ * hourly counters (migration 020: hours.calls, .placed, .answered, .goals),
+ * the newest hours first from campaign_counter_campaign_idx. */
 static const pg_stmt_t stats_hourly_stmt = {
     "campaign_stats_hourly",
     "SELECT od_us(h.hour), h.placed, h.answered, h.goals FROM ("
-    " SELECT date_trunc('hour', coalesce(l.started_at, l.ended_at, l.created_at), 'UTC') AS hour,"
-    "  count(*) FILTER (WHERE l.status <> 'skipped') AS placed,"
-    "  count(*) FILTER (WHERE l.answered_by = 'human') AS answered,"
-    "  count(*) FILTER (WHERE k.goal_variable IS NOT NULL"
-    "   AND l.post_call_variables -> k.goal_variable = 'true'::jsonb) AS goals"
-    " FROM campaign k JOIN call l ON l.campaign_id = k.id"
-    " WHERE k.id = $1::uuid AND k.account_id = $2::uuid GROUP BY 1 ORDER BY 1 DESC LIMIT $3::int"
+    " SELECT n.hour,"
+    "  coalesce(sum(n.value) FILTER (WHERE n.name = 'hours.placed'), 0)::bigint AS placed,"
+    "  coalesce(sum(n.value) FILTER (WHERE n.name = 'hours.answered'), 0)::bigint AS answered,"
+    "  coalesce(sum(n.value) FILTER (WHERE n.name = 'hours.goals'), 0)::bigint AS goals"
+    " FROM campaign k JOIN campaign_counter n ON n.campaign_id = k.id"
+    " WHERE k.id = $1::uuid AND k.account_id = $2::uuid AND n.hour IS NOT NULL"
+    " GROUP BY n.hour HAVING sum(n.value) FILTER (WHERE n.name = 'hours.calls') <> 0"
+    " ORDER BY n.hour DESC LIMIT $3::int"
     ") h ORDER BY h.hour",
     3};
 

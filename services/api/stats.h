@@ -20,8 +20,8 @@
  * {"status", "pause_reason"} of the campaign. Both are new references the
  * caller decrefs. OD_ERR_NOT_FOUND when the account has no such campaign;
  * other errors from the database, message in errbuf. Reads the campaign
- * row and its counters (campaign_counter), never its leads; the A/B arms'
- * figures (only for a campaign with arms) aggregate its calls per arm.
+ * row, its arms' assistants and its counters (campaign_counter, the A/B
+ * arms' included), never its leads or calls.
  */
 int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campaign_id,
                         json_t **out, json_t **state_out, char *errbuf, size_t errlen) OD_WUR;

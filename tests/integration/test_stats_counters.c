@@ -1,18 +1,21 @@
 /*
- * The statistics' counters (db/migrations/012_campaign_counters.sql) against
- * a full recount, after real changes through every path that writes leads
- * and calls: the importer, leads added as the API and leads-in add them,
- * dispatch, call results (answered with cost and goal, voicemail, busy,
- * failed, skipped), recovery of a lost dial job, a lead reset, a lead
- * deleted with its secondary contact and calls, a completed campaign
- * reopened by a late lead, compaction, and the campaign deleted. After each
- * step the recount must find no difference, and a few counters are checked
- * against values known from the script, so that an empty pair of sides
- * cannot pass.
+ * The statistics' counters (db/migrations/012_campaign_counters.sql, with
+ * the A/B arms' and the hourly counters of 020) against a full recount,
+ * after real changes through every path that writes leads and calls: the
+ * importer, leads added as the API and leads-in add them, dispatch (to two
+ * A/B arms), call results (answered with cost and goal, voicemail, busy,
+ * failed, skipped), the goal variable changed afterwards, recovery of a
+ * lost dial job, a lead reset, a lead deleted with its secondary contact
+ * and calls, a completed campaign reopened by a late lead, compaction, and
+ * the campaign deleted. After each step the recount must find no
+ * difference, and a few counters (the arms' and the hours' among them) are
+ * checked against values known from the script, so that an empty pair of
+ * sides cannot pass.
  *
- * Also: the recount names a wrong counter with both values and --fix
- * repairs it; and a writer never waits for another's uncommitted counters
- * (the ledger design), nor for a compaction another transaction holds.
+ * Also: the recount names a wrong counter with both values (an arm's and
+ * an hour's with their arm and hour) and --fix repairs it; and a writer
+ * never waits for another's uncommitted counters (the ledger design), nor
+ * for a compaction another transaction holds.
  */
 #include "sched_support.h"
 #include "test_main.h"
@@ -40,8 +43,41 @@ static int64_t counter(pg_conn_t *db, const char *campaign_id, const char *name)
 {
     return sql_i64(db,
                    "SELECT coalesce(sum(value), 0)::bigint FROM campaign_counter"
-                   " WHERE campaign_id = $1::uuid AND name = $2",
+                   " WHERE campaign_id = $1::uuid AND hour IS NULL AND name = $2",
                    2, campaign_id, name);
+}
+
+/* An hourly counter's stored value in the hour starting at `hour`. */
+static int64_t hour_counter(pg_conn_t *db, const char *campaign_id, const char *hour,
+                            const char *name)
+{
+    return sql_i64(db,
+                   "SELECT coalesce(sum(value), 0)::bigint FROM campaign_counter"
+                   " WHERE campaign_id = $1::uuid AND hour = $2::timestamptz AND name = $3",
+                   3, campaign_id, hour, name);
+}
+
+/* The sum of counter arms.<n>.<figure> over the arms 0 and 1. */
+static int64_t arms_counter(pg_conn_t *db, const char *campaign_id, const char *figure)
+{
+    return sql_i64(db,
+                   "SELECT coalesce(sum(value), 0)::bigint FROM campaign_counter"
+                   " WHERE campaign_id = $1::uuid AND hour IS NULL"
+                   " AND name IN ('arms.0.' || $2, 'arms.1.' || $2)",
+                   2, campaign_id, figure);
+}
+
+/* Gives campaign_id two A/B arms of weight 1: its assistant and a second
+ * one like it (migration 018). */
+static void arms_two(pg_conn_t *db, const sched_spec_t *spec, const sched_world_t *w)
+{
+    char second[UUID_STR_LEN];
+    seed_assistant(db, w->account_id, spec, second);
+    sql_exec(db,
+             "UPDATE campaign SET arms = jsonb_build_array("
+             " jsonb_build_object('assistant_id', $2::text, 'weight', 1),"
+             " jsonb_build_object('assistant_id', $3::text, 'weight', 1)) WHERE id = $1::uuid",
+             3, w->campaign_id, w->assistant_id, second);
 }
 
 /* Imports the corpus file tests/data/csv/<file> into campaign_id through
@@ -76,6 +112,7 @@ static void test_counters_follow_every_path(void **state)
     spec.max_concurrent_calls = 100;
     sched_world_t w;
     seed_world(fx->db, &spec, &w);
+    arms_two(fx->db, &spec, &w);
     const char *c = w.campaign_id;
     counters_match(fx->db, c, "an empty campaign");
 
@@ -107,6 +144,8 @@ static void test_counters_follow_every_path(void **state)
     counters_match(fx->db, c, "dispatch");
     assert_int_equal(counter(fx->db, c, "leads.status.scheduled"), 9);
     assert_int_equal(counter(fx->db, c, "leads.callable"), 0);
+    /* Each lead dispatched got an arm (the split is a hash of its id). */
+    assert_int_equal(arms_counter(fx->db, c, "leads"), 9);
 
     /* Results of five calls; the others stay in flight. */
     const ev_spec_t ends[] = {
@@ -138,6 +177,29 @@ static void test_counters_follow_every_path(void **state)
     assert_int_equal(counter(fx->db, c, "leads.goal_achieved"), 1);
     assert_int_equal(counter(fx->db, c, "calls.answered_by.human"), 1);
     assert_int_equal(counter(fx->db, c, "calls.status.skipped"), 1);
+    /* Per arm: four calls placed (the skipped one is not), one answered by
+     * a person, the two costs; the answered lead finished with its goal. */
+    assert_int_equal(arms_counter(fx->db, c, "calls"), 4);
+    assert_int_equal(arms_counter(fx->db, c, "answered"), 1);
+    assert_int_equal(arms_counter(fx->db, c, "spend_minor"), 42 + 7);
+    assert_int_equal(arms_counter(fx->db, c, "goals"), 1);
+    /* Per hour: the four calls started at 13:00:02 in New York (17:00 UTC);
+     * the skipped one counts at the hour it was recorded. */
+    const char *h17 = "2026-06-10T17:00:00Z";
+    assert_int_equal(hour_counter(fx->db, c, h17, "hours.placed"), 4);
+    assert_int_equal(hour_counter(fx->db, c, h17, "hours.answered"), 1);
+    assert_int_equal(hour_counter(fx->db, c, h17, "hours.goals"), 1);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT coalesce(sum(value), 0)::bigint FROM campaign_counter"
+                             " WHERE campaign_id = $1::uuid AND name = 'hours.calls'",
+                             1, c),
+                     5);
+
+    /* The goal variable changed (a paused campaign's settings): a call's
+     * goal is judged when its variables come, so nothing moves. */
+    sql_exec(fx->db, "UPDATE campaign SET goal_variable = NULL WHERE id = $1::uuid", 1, c);
+    counters_match(fx->db, c, "the goal variable changed");
+    assert_int_equal(hour_counter(fx->db, c, h17, "hours.goals"), 1);
 
     /* Recovery of the jobs that never reported (scheduled past its timeout). */
     sched_recover(fx, NY("13:30"));
@@ -176,13 +238,44 @@ static void test_counters_follow_every_path(void **state)
     counters_match(fx->db, c, "a reopening");
     assert_int_equal(counter(fx->db, c, "leads.callable"), 1);
 
+    /* The triggers' compaction folds the campaign's counters and the hours
+     * their statement moved (here 17:00), not the other hours (16:00).
+     * Rows that cancel out make sure each hour has more than one row (a
+     * trigger may have folded them already). */
+    const char *h16 = "2026-06-10T16:00:00Z";
+    sql_exec(fx->db,
+             "INSERT INTO campaign_counter (campaign_id, hour, name, value) VALUES"
+             " ($1::uuid, $2::timestamptz, 'hours.placed', 1),"
+             " ($1::uuid, $2::timestamptz, 'hours.placed', -1),"
+             " ($1::uuid, $3::timestamptz, 'hours.calls', 1),"
+             " ($1::uuid, $3::timestamptz, 'hours.calls', -1)",
+             3, c, h17, h16);
+    sql_exec(fx->db, "SELECT campaign_counter_compact($1::uuid, ARRAY[$2::timestamptz])", 2, c,
+             h17);
+    counters_match(fx->db, c, "the compaction of an hour");
+    const char *rows_sql = "SELECT count(*) - count(DISTINCT name || coalesce(hour::text, ''))"
+                           " FROM campaign_counter WHERE campaign_id = $1::uuid"
+                           " AND (hour IS NULL OR hour = $2::timestamptz)";
+    assert_int_equal(sql_i64(fx->db, rows_sql, 2, c, h17), 0);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
+                             " AND hour = $2::timestamptz",
+                             2, c, h16),
+                     2);
+
     /* Compaction folds the ledger into one row per counter, same values. */
     sql_exec(fx->db, "SELECT campaign_counter_compact($1::uuid)", 1, c);
     counters_match(fx->db, c, "compaction");
     assert_int_equal(sql_i64(fx->db,
-                             "SELECT count(*) - count(DISTINCT name) FROM campaign_counter"
-                             " WHERE campaign_id = $1::uuid",
+                             "SELECT count(*) - count(DISTINCT name || coalesce(hour::text, ''))"
+                             " FROM campaign_counter WHERE campaign_id = $1::uuid",
                              1, c),
+                     0);
+    assert_int_equal(hour_counter(fx->db, c, h17, "hours.goals"), 1);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
+                             " AND hour = $2::timestamptz",
+                             2, c, h16),
                      0);
 
     /* The campaign deleted: its counters go with it, nothing left over. */
@@ -205,21 +298,25 @@ static void test_recount_reports_and_fixes(void **state)
     char lead[UUID_STR_LEN];
     world_with_lead(fx, &w, lead);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, lead);
-    /* Two wrong rows, as a bug or a hand edit would leave them. */
+    /* Wrong rows, as a bug or a hand edit would leave them: two of the
+     * campaign's, an arm's and an hour's. */
     sql_exec(fx->db,
-             "INSERT INTO campaign_counter (campaign_id, name, value) VALUES"
-             " ($1::uuid, 'leads.status.created', 3), ($1::uuid, 'calls.status.busy', 1)",
+             "INSERT INTO campaign_counter (campaign_id, hour, name, value) VALUES"
+             " ($1::uuid, NULL, 'leads.status.created', 3),"
+             " ($1::uuid, NULL, 'calls.status.busy', 1), ($1::uuid, NULL, 'arms.1.calls', 2),"
+             " ($1::uuid, '2026-06-10T17:00:00Z', 'hours.placed', 1)",
              1, w.campaign_id);
     const char *report = sql_text(fx->db,
                                   "SELECT string_agg(name || '=' || stored || '/' || recounted,"
                                   " ' ' ORDER BY name) FROM campaign_counter_recount($1::uuid)",
                                   1, w.campaign_id);
-    assert_string_equal(report, "calls.status.busy=1/0 leads.status.created=5/2");
+    assert_string_equal(report, "arms.1.calls=2/0 calls.status.busy=1/0"
+                                " hours.2026-06-10T17:00Z.placed=1/0 leads.status.created=5/2");
     /* fix returns what it repaired, and then nothing differs. */
     assert_int_equal(sql_i64(fx->db,
                              "SELECT count(*) FROM campaign_counter_recount($1::uuid, true)", 1,
                              w.campaign_id),
-                     2);
+                     4);
     counters_match(fx->db, w.campaign_id, "fix");
     assert_int_equal(counter(fx->db, w.campaign_id, "leads.status.created"), 2);
 }

@@ -35,8 +35,10 @@
  *                           their hours or a closed day (Sunday)
  *   on_holiday              calls that started on a holiday of those rules
  *   stats_counters_differ   statistics counters of the campaign that differ
- *                           from a recount of its leads and calls (migration
- *                           012; each difference is named on stderr)
+ *                           from a recount of its leads and calls (migrations
+ *                           012 and 020, the A/B arms' and hours' included;
+ *                           each difference is named on stderr, an arm's or
+ *                           hour's with its arm or hour)
  * The legal counts judge by the account's profile and overrides as they are
  * when the audit runs.
  */

@@ -196,9 +196,19 @@ try {
     await page.selectOption("select[name=outcome]", "goal_achieved");
     await page.click("button:text('Filter')");
     await page.waitForURL(/outcome=goal_achieved/);
-    await page.waitForSelector("tbody tr");
-    const shown = await page.$$eval("tbody tr", (trs) => trs.length);
-    assert.equal(String(shown), goalsDb, "the filter shows the leads that reached the goal");
+    // The URL changes at once, and the page draws "Loading…" before the
+    // filtered table: wait (15 s at most) until the table shows every lead
+    // that reached the goal and only those.
+    const filtered = () => page.$$eval("tbody tr", (trs) => ({
+        rows: trs.length, goal: trs.filter((tr) => tr.textContent.includes("goal achieved")).length,
+    }));
+    const want = Number(goalsDb);
+    await page.waitForFunction((n) => {
+        const trs = [...document.querySelectorAll("tbody tr")];
+        return trs.length === n && trs.every((tr) => tr.textContent.includes("goal achieved"));
+    }, want, { timeout: 15000 }).catch(() => {}); // the assert below says what was seen
+    assert.deepEqual(await filtered(), { rows: want, goal: want },
+        `the filter shows the ${want} leads that reached the goal, and only those`);
     await checkPage("leads");
     await page.click("tbody tr a");
     await page.waitForSelector("h2:text('Calls (')");

@@ -102,6 +102,11 @@ static const ctl_opt_t campaign_opts[] = {
     {"callback", CTL_OPT_TEXT, CTL_TO_BODY, "callback_variable", NULL, "VAR|none",
      "a string post-call variable of the assistant: the time a callee asks to be called back",
      false, true},
+    {"caller-id-strategy", CTL_OPT_TEXT, CTL_TO_BODY, "caller_id_strategy", NULL,
+     "single|local_presence|sticky|round_robin",
+     "how a call's number is picked from the assistant's caller-ID pool (default single: the "
+     "assistant's number)",
+     false, false},
 };
 
 static const ctl_opt_t campaign_list_opts[] = {

@@ -129,6 +129,8 @@ static const body_case_t body_cases[] = {
      "{\"allowed_days\":[\"wed\",\"sat\",\"sun\"],\"window_start\":\"09:30\","
      "\"window_end\":\"00:00\"}"},
     {"campaign set C1 --name 'Spring promo'", "{\"name\":\"Spring promo\"}"},
+    {"campaign set C1 --caller-id-strategy local_presence",
+     "{\"caller_id_strategy\":\"local_presence\"}"},
     {"campaign start C1", NULL},
     {"campaign stats C1", NULL},
     /* Assistants. */

@@ -55,7 +55,7 @@ static const char *const leads_from =
     " ORDER BY c.attempt_number DESC, c.created_at DESC LIMIT 1) pv ON true"
     " WHERE l.campaign_id = %s ORDER BY l.id";
 static const char *const calls_select =
-    "SELECT c.attempt_id AS call_id, c.lead_id, c.attempt_number, c.e164, c.status,"
+    "SELECT c.attempt_id AS call_id, c.lead_id, c.attempt_number, c.e164, c.caller_id, c.status,"
     " c.answered_by, c.failure_class, c.provider_call_id,"
     " " EXPORT_TS(
         "c.issued_at") " AS issued_at,"

@@ -49,7 +49,7 @@
     " l.invalid_reason, l.name, l.timezone, l.variables::text, l.external_id, l.import_id,"        \
     " l.status, l.attempts, od_us(l.next_attempt_at), l.outcome, l.goal_result,"                   \
     " l.last_call_status, l.last_answered_by, od_us(l.last_call_at), od_us(l.status_changed_at),"  \
-    " od_us(l.created_at), od_us(l.updated_at), l.state, l.callback_status,"                       \
+    " od_us(l.created_at), od_us(l.updated_at), l.state, l.sticky_caller_id, l.callback_status,"   \
     " od_us(l.callback_at), od_us(l.callback_asked_for), od_us(l.callback_asked_at),"              \
     " l.callback_reason, l.callback_call_id"
 
@@ -78,6 +78,7 @@ enum {
     COL_CREATED,
     COL_UPDATED,
     COL_STATE,
+    COL_STICKY,
     COL_CB_STATUS, /* the callback's columns: lead_callback_json */
     COL_CB_AT,
     COL_CB_ASKED_FOR,
@@ -209,6 +210,7 @@ static const resource_field_t lead_fields_out[] = {
     {"created_at", api_col_time},
     {"updated_at", api_col_time},
     {"state", api_col_string},
+    {"sticky_caller_id", api_col_string},
 };
 
 /* The members of a lead's callback (COL_CB_STATUS.., in order). */
@@ -249,7 +251,7 @@ static json_t *lead_json(const PGresult *res, int row, int64_t now_us)
                !PQgetisnull(res, row, COL_NEXT) && PQgetisnull(res, row, COL_INVALID) &&
                strtoll(PQgetvalue(res, row, COL_NEXT), NULL, 10) <= now_us;
     json_object_set_new(l, "due", json_boolean(due));
-    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_STATE + 1, res, row);
+    resource_fields_set(l, lead_fields_out, COL_OUTCOME, COL_STICKY + 1, res, row);
     json_object_set_new(l, "callback", lead_callback_json(res, row));
     return l;
 }

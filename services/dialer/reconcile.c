@@ -96,6 +96,11 @@ void reconcile_lookup_done(reconcile_t *r, const xfer_t *x, CURLcode crc)
             lookup_later(e->calls, x->attempt_id, "no event in the call object");
             return;
         }
+        pthread_mutex_lock(&e->calls->mu);
+        const dial_call_t *placed = call_table_find(e->calls, x->attempt_id);
+        if (placed)
+            dial_event_caller_id_set(&ev, placed->caller_id);
+        pthread_mutex_unlock(&e->calls->mu);
         if (!msg.result.reason_known)
             log_warn("ended_reason",
                      "attempt %s: unknown %s ended reason '%s' taken as a transient "

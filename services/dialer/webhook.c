@@ -153,6 +153,13 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
         http_response_json(resp, 200, "{\"status\":\"ignored\"}");
         goto out;
     }
+    /* The number the call came from, when this dialer placed it (another
+     * dialer's call: the event names none; its "initiated" did). */
+    pthread_mutex_lock(&w->calls->mu);
+    const dial_call_t *placed = call_table_find(w->calls, m.attempt.attempt_id);
+    if (placed)
+        dial_event_caller_id_set(&ev, placed->caller_id);
+    pthread_mutex_unlock(&w->calls->mu);
     int rc = publisher_send_sync(w->pub, &ev, WEBHOOK_ACK_TIMEOUT_MS, err, sizeof(err));
     if (rc == OD_ERR_INVALID) {
         /* The message's values do not make a valid event (a codec check). */

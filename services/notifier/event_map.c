@@ -77,6 +77,9 @@ int webhook_msg_from_call(const callevent_t *ev, webhook_msg_t *out, char *errbu
                                               (model_answered_by_t)(ev->answered_by - 1)))
                                         : json_null());
     json_object_set_new(data, "provider_call_id", text_json(ev->provider_call_id));
+    /* The number the call came from (the caller-ID pool's pick); null on
+     * an event that does not name it. */
+    json_object_set_new(data, "caller_id", text_json(ev->caller_id));
     json_object_set_new(data, "started_at", time_json(ev->started_at_us));
     json_object_set_new(data, "ended_at", time_json(ev->ended_at_us));
     json_object_set_new(data, "duration_ms", json_integer(ev->duration_ms));

@@ -161,6 +161,7 @@ static callevent_t call_event(Outdial__V1__CallStatus status)
     ev.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL;
     ev.occurred_at_us = 1700000000000000LL;
     ev.post_call_variables_json = "{\"booked\":true}";
+    ev.caller_id = "+12125550199";
     return ev;
 }
 
@@ -221,12 +222,33 @@ static void test_call_events_that_become_webhooks(void **state)
                                 "voicemail");
             assert_true(json_is_true(
                 json_object_get(json_object_get(data, "post_call_variables"), "booked")));
+            assert_string_equal(json_string_value(json_object_get(data, "caller_id")),
+                                "+12125550199");
             assert_string_equal(msg.event_id, EVENT_ID);
             assert_string_equal(msg.account_id, ACCOUNT_ID);
             json_decref(root);
         }
         webhook_msg_clear(&msg);
     }
+}
+
+/* An event that does not name its number (a skipped job's, an older
+ * dialer's): caller_id is null, not "". */
+static void test_call_event_without_caller_id(void **state)
+{
+    (void)state;
+    char err[256];
+    callevent_t ev = call_event(OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED);
+    ev.caller_id = "";
+    webhook_msg_t msg;
+    assert_int_equal(webhook_msg_from_call(&ev, &msg, err, sizeof(err)), OD_OK);
+    json_t *root = json_loads(msg.body, 0, NULL);
+    assert_non_null(root);
+    json_t *caller_id = json_object_get(json_object_get(root, "data"), "caller_id");
+    assert_non_null(caller_id);
+    assert_true(json_is_null(caller_id));
+    json_decref(root);
+    webhook_msg_clear(&msg);
 }
 
 static void test_campaign_events_map_to_their_types(void **state)
@@ -273,4 +295,4 @@ static void test_campaign_events_map_to_their_types(void **state)
 OD_TEST_MAIN(NULL, NULL, test_backoff_ceiling_doubles_to_the_cap,
              test_full_jitter_spans_zero_to_the_ceiling, test_plan_after_each_answer,
              test_filter_names_and_matching, test_call_events_that_become_webhooks,
-             test_campaign_events_map_to_their_types)
+             test_call_event_without_caller_id, test_campaign_events_map_to_their_types)

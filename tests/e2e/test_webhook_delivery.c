@@ -9,7 +9,8 @@
  *     receiver for every event type: every call.ended (each call with an
  *     outcome), lead.finished (each lead), campaign.status_changed
  *     (started, completed) and import.finished event arrives at least once;
- *     every delivery the receiver accepted carries a valid signature; the
+ *     every delivery the receiver accepted carries a valid signature and
+ *     every call.ended the number the call came from (caller_id); the
  *     copies of one event all carry its idempotency key and no event came
  *     under two keys; each fault happened at least once;
  *   - a second endpoint that answers 500 until the test opens it: with
@@ -44,6 +45,8 @@ static const char rules[] = "seed 11\n"
                             "default human\n";
 
 #define N_LEADS 8
+/* The assistant's outbound number: every call.ended names it as caller_id. */
+#define ASSISTANT_PHONE "+12125550100"
 /* The notifier's timeout; the receiver stalls for 4 s. */
 #define NOTIFIER_TIMEOUT_MS "1500"
 
@@ -122,6 +125,10 @@ static json_t *accepted_check(json_t *requests, const char *path, const char *se
         assert_non_null(body);
         assert_string_equal(e2e_str(body, "id"), key);
         assert_string_equal(e2e_str(body, "type"), e2e_str(r, "event"));
+        /* Every call came from the assistant's number (strategy single). */
+        if (strcmp(e2e_str(body, "type"), "call.ended") == 0)
+            assert_string_equal(e2e_str(json_object_get(body, "data"), "caller_id"),
+                                ASSISTANT_PHONE);
         json_t *seen = json_object_get(by_key, key);
         if (seen) {
             assert_string_equal(json_string_value(seen), text); /* the same event */
@@ -274,7 +281,7 @@ static void test_webhook_delivery(void **state)
 
     /* The campaign's leads by CSV upload (import.finished), then its run. */
     char assistant[37], campaign[37], import_id[37], path[256], csv[1024];
-    e2e_assistant_create(&st, "+12125550100", assistant);
+    e2e_assistant_create(&st, ASSISTANT_PHONE, assistant);
     e2e_campaign_create(&st, assistant,
                         E2E_WINDOW_ALWAYS ",\"max_retries\":1,\"retry_interval_minutes\":10",
                         campaign);

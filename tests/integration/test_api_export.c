@@ -4,7 +4,9 @@
  * post-call variables holding commas, quotes and line breaks come back
  * whole after RFC 4180 parsing (by the small parser below, not Postgres's);
  * another account's campaign is a 404; `outdialctl export` writes the same
- * bytes as the API sends.
+ * bytes as the API sends. A call's caller_id (the number it came from) is
+ * a column of calls.csv, and the lead's sticky_caller_id is in the lead
+ * API (null when none).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,11 +164,12 @@ static void test_export(void **state)
     const char *params[] = {campaign_id};
     sql_run(api.dsn,
             "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
-            " post_call_variables)"
+            " post_call_variables, caller_id)"
             " SELECT gen_random_uuid(), l.id, l.campaign_id, a, l.e164, 'completed',"
             "  CASE WHEN a = 1 THEN '{\"notes\": \"first\"}'::jsonb"
             "   WHEN l.name = 'Plain' THEN '{\"interested\": false}'::jsonb"
-            "   ELSE jsonb_build_object('notes', l.name, 'interested', true) END"
+            "   ELSE jsonb_build_object('notes', l.name, 'interested', true) END,"
+            "  CASE WHEN a = 2 THEN '+12125550199' END"
             " FROM lead l CROSS JOIN generate_series(1, 2) a"
             " WHERE l.campaign_id = $1 AND l.e164 IN ('+14155552000', '+14155552001')",
             params, 1);
@@ -214,9 +217,14 @@ static void test_export(void **state)
     doc = csv_parse(calls.body, calls.len);
     assert_int_equal(doc.n_rows, 1 + 4);
     c_notes = csv_col(&doc, "post_call.notes");
+    size_t c_attempt = csv_col(&doc, "attempt_number"), c_caller = csv_col(&doc, "caller_id");
     size_t tricky = 0;
-    for (size_t r = 1; r < doc.n_rows; r++)
+    for (size_t r = 1; r < doc.n_rows; r++) {
         tricky += strcmp(doc.rows[r][c_notes], TRICKY) == 0;
+        /* The second calls came from the pool's number; the first from none. */
+        assert_string_equal(doc.rows[r][c_caller],
+                            atoi(doc.rows[r][c_attempt]) == 2 ? "+12125550199" : "");
+    }
     assert_int_equal(tricky, 1);
     csv_doc_free(&doc);
     ctl = ctl_export(&api, acc.key, campaign_id, "calls", &ctl_len);
@@ -224,6 +232,39 @@ static void test_export(void **state)
     assert_memory_equal(ctl, calls.body, calls.len);
     free(ctl);
     api_resp_free(&calls);
+
+    /* The lead API: sticky_caller_id, the number a lead was last called
+     * from, and null for a lead never called from a pool's number. */
+    sql_run(api.dsn,
+            "UPDATE lead SET sticky_caller_id = '+12125550199'"
+            " WHERE campaign_id = $1 AND e164 = '+14155552000'",
+            params, 1);
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads?phone=415555200", campaign_id);
+    api_resp_t list = api_call(&api, "GET", path, acc.key, NULL);
+    api_expect(&list, 200, "leads by phone");
+    json_t *data = json_object_get(list.json, "data");
+    assert_int_equal(json_array_size(data), 10); /* +14155552000 .. +14155552009 */
+    size_t sticky = 0;
+    for (size_t i = 0; i < json_array_size(data); i++) {
+        json_t *lead = json_array_get(data, i);
+        json_t *v = json_object_get(lead, "sticky_caller_id");
+        assert_non_null(v); /* present, null or the number */
+        const char *phone = json_string_value(json_object_get(lead, "phone"));
+        if (strcmp(phone, "+14155552000") == 0) {
+            assert_string_equal(json_string_value(v), "+12125550199");
+            sticky++;
+            snprintf(path, sizeof(path), "/v1/leads/%s",
+                     json_string_value(json_object_get(lead, "id")));
+        } else {
+            assert_true(json_is_null(v));
+        }
+    }
+    assert_int_equal(sticky, 1);
+    api_resp_free(&list);
+    api_resp_t one = api_call(&api, "GET", path, acc.key, NULL);
+    api_expect(&one, 200, "the sticky lead");
+    assert_string_equal(api_str(&one, "sticky_caller_id"), "+12125550199");
+    api_resp_free(&one);
 
     /* Another account's campaign, and no campaign, are not found. */
     const char *routes[] = {"leads", "calls"};

@@ -231,6 +231,7 @@ static bool built(const char *relpath)
 }
 
 static void dnc_checks(void);
+static void caller_id_checks(const char *assistant_id);
 
 /* ---- the Quick Start ------------------------------------------------------------------------ */
 
@@ -324,6 +325,7 @@ static void test_quickstart(void **state)
     snprintf(line, sizeof(line), "%s\n", assistant_id);
     assert_string_equal(r.out, line);
     run_free(&r);
+    caller_id_checks(assistant_id);
 
     /* Set Schedule and Configure Retries, in one command. */
     r = ctl("campaign", "create", "--name", "Spring promo", "--assistant", assistant_id, "--window",
@@ -576,6 +578,71 @@ static void test_quickstart(void **state)
     }
 
     api_down(&api);
+}
+
+/* An assistant's caller-ID pool: add (any notation, with or without the
+ * options), list as a table, as JSON and as ids, a refused add, remove. */
+static void caller_id_checks(const char *assistant_id)
+{
+    run_t r;
+    r = ctl("assistant", "caller-ids", assistant_id);
+    expect_code(&r, 0, "caller-ids of an empty pool");
+    assert_string_equal(r.out, "PHONE  PROVIDER NUMBER ID  DAILY CAP  TIMEZONE  ADDED\n");
+    run_free(&r);
+    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+13055550380",
+            "--provider-phone-number-id", "pn-fl", "--daily-cap", "1", "--timezone",
+            "america/new_york");
+    expect_code(&r, 0, "add-caller-id");
+    expect_has(r.out, "phone_number              +13055550380", "add-caller-id");
+    expect_has(r.out, "timezone                  America/New_York", "add-caller-id");
+    run_free(&r);
+    r = ctl("-q", "assistant", "add-caller-id", assistant_id, "--phone", "(415) 555-0380");
+    expect_code(&r, 0, "add-caller-id -q");
+    assert_string_equal(r.out, "+14155550380\n");
+    run_free(&r);
+    /* The API's refusals, with the field at fault. */
+    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+14155550380");
+    expect_code(&r, 1, "add-caller-id twice");
+    expect_has(r.err, "already in the assistant's pool", "add-caller-id twice");
+    expect_has(r.err, "(field: phone_number)", "add-caller-id twice");
+    run_free(&r);
+    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+12125550381", "--daily-cap",
+            "0");
+    expect_code(&r, 1, "add-caller-id --daily-cap 0");
+    expect_has(r.err, "(field: daily_cap)", "add-caller-id --daily-cap 0");
+    run_free(&r);
+    r = ctl("assistant", "caller-ids", assistant_id);
+    expect_code(&r, 0, "caller-ids");
+    expect_has(r.out, "PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE", "caller-ids");
+    expect_has(r.out, "+13055550380  pn-fl                       1  America/New_York",
+               "caller-ids");
+    expect_has(r.out, "+14155550380  -                           -  America/Los_Angeles",
+               "caller-ids");
+    run_free(&r);
+    r = ctl("assistant", "caller-ids", assistant_id, "--json");
+    expect_code(&r, 0, "caller-ids --json");
+    json_t *data = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(data), 2);
+    assert_string_equal(jstr(json_array_get(data, 0), "phone_number"), "+13055550380");
+    assert_int_equal(jint(json_array_get(data, 0), "daily_cap"), 1);
+    run_free(&r);
+    r = ctl("assistant", "remove-caller-id", assistant_id, "+1 305 555 0380");
+    expect_code(&r, 0, "remove-caller-id");
+    expect_has(r.out, "assistant remove-caller-id", "remove-caller-id");
+    expect_has(r.out, ": done", "remove-caller-id");
+    run_free(&r);
+    r = ctl("assistant", "remove-caller-id", assistant_id, "+13055550380");
+    expect_code(&r, 1, "remove-caller-id twice");
+    expect_has(r.err, "caller id not found in the assistant's pool", "remove-caller-id twice");
+    run_free(&r);
+    r = ctl("-q", "assistant", "caller-ids", assistant_id);
+    expect_code(&r, 0, "caller-ids -q");
+    assert_string_equal(r.out, "+14155550380\n");
+    run_free(&r);
+    /* Leave the pool empty: the Quick Start calls from the assistant's number. */
+    r = ctl("assistant", "remove-caller-id", assistant_id, "+14155550380");
+    expect_code(&r, 0, "remove-caller-id the last");
+    run_free(&r);
 }
 
 /* The do-not-call list: add (any notation), check, list, remove. */

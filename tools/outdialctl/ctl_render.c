@@ -402,6 +402,14 @@ static const col_t dnc_cols[] = {
     {"ADDED", "created_at", COL_TIME, 0},
 };
 
+static const col_t caller_id_cols[] = {
+    {"PHONE", "phone_number", COL_TEXT, 0},
+    {"PROVIDER NUMBER ID", "provider_phone_number_id", COL_TEXT, 32},
+    {"DAILY CAP", "daily_cap", COL_INT, 0},
+    {"TIMEZONE", "timezone", COL_TEXT, 0},
+    {"ADDED", "created_at", COL_TIME, 0},
+};
+
 static const col_t reject_cols[] = {
     {"ROW", "row", COL_INT, 0},
     {"CODE", "code", COL_TEXT, 0},
@@ -514,6 +522,9 @@ static const col_t *view_cols(ctl_view_t view, size_t *n)
     case CTL_VIEW_REJECTS:
         *n = N(reject_cols);
         return reject_cols;
+    case CTL_VIEW_CALLER_IDS:
+        *n = N(caller_id_cols);
+        return caller_id_cols;
     default:
         *n = 0;
         return NULL;
@@ -942,7 +953,7 @@ void ctl_render_error(FILE *out, long status, const char *body, size_t len)
 
 static void id_line(FILE *out, const json_t *obj, bool lead_only)
 {
-    static const char *const keys[] = {"lead_id", "id", "account_id", "phone"};
+    static const char *const keys[] = {"lead_id", "id", "account_id", "phone", "phone_number"};
     for (size_t i = 0; i < (lead_only ? 1 : N(keys)); i++) {
         const char *id = str(obj, keys[i]);
         if (id) {

@@ -19,9 +19,9 @@
  * special views of ctl_view_t. */
 void ctl_render_view(FILE *out, ctl_view_t view, const json_t *answer);
 
-/* --quiet: the id of an answer (its lead_id, id, account_id or phone),
- * one per line for a list ({"data": [...]}) or an array; for added leads
- * the ids of the leads made; nothing when there is none. */
+/* --quiet: the id of an answer (its lead_id, id, account_id, phone or
+ * phone_number), one per line for a list ({"data": [...]}) or an array;
+ * for added leads the ids of the leads made; nothing when there is none. */
 void ctl_render_ids(FILE *out, const json_t *answer);
 
 /* Every scalar member of obj, nested objects flattened with '.' and arrays

@@ -74,8 +74,10 @@ static int run_request(ctl_ctx_t *ctx)
             ctl_render_ids(ctx->out, answer);
     } else if (!answer) {
         char *words = ctl_cmd_words(args->cmd);
-        fprintf(ctx->out, "%s%s%s: done\n", words, args->n_pos ? " " : "",
-                args->n_pos ? args->pos[0] : "");
+        fputs(words, ctx->out);
+        for (size_t i = 0; i < args->n_pos; i++)
+            fprintf(ctx->out, " %s", args->pos[i]);
+        fputs(": done\n", ctx->out);
         free(words);
     } else {
         ctl_render_view(ctx->out, args->cmd->view, answer);

@@ -59,6 +59,19 @@ static const ctl_opt_t assistant_opts[] = {
      false, true},
 };
 
+static const ctl_opt_t caller_id_add_opts[] = {
+    {"phone", CTL_OPT_TEXT, CTL_TO_BODY, "phone_number", NULL, "E164",
+     "the outbound number (+12125550199, or national in the account's region)", true, false},
+    {"provider-phone-number-id", CTL_OPT_TEXT, CTL_TO_BODY, "provider_phone_number_id", NULL, "ID",
+     "the provider's id of the number (Vapi's own numbers need it)", false, false},
+    {"daily-cap", CTL_OPT_INT, CTL_TO_BODY, "daily_cap", NULL, "N",
+     "calls a day from the number, 1-10000 (default none: no cap)", false, false},
+    {"timezone", CTL_OPT_TEXT, CTL_TO_BODY, "timezone", NULL, "ZONE",
+     "IANA time zone whose midnight starts the number's next day (default: the number's area "
+     "code's, else the assistant's)",
+     false, false},
+};
+
 static const ctl_opt_t campaign_opts[] = {
     {"name", CTL_OPT_TEXT, CTL_TO_BODY, "name", NULL, "NAME", "the campaign's name", true, false},
     {"assistant", CTL_OPT_TEXT, CTL_TO_BODY, "assistant_id", NULL, "ID", "the assistant that calls",
@@ -89,6 +102,11 @@ static const ctl_opt_t campaign_opts[] = {
     {"callback", CTL_OPT_TEXT, CTL_TO_BODY, "callback_variable", NULL, "VAR|none",
      "a string post-call variable of the assistant: the time a callee asks to be called back",
      false, true},
+    {"caller-id-strategy", CTL_OPT_TEXT, CTL_TO_BODY, "caller_id_strategy", NULL,
+     "single|local_presence|sticky|round_robin",
+     "how a call's number is picked from the assistant's caller-ID pool (default single: the "
+     "assistant's number)",
+     false, false},
 };
 
 static const ctl_opt_t campaign_list_opts[] = {
@@ -252,6 +270,21 @@ const ctl_cmd_t ctl_commands[] = {
     {"assistant", "delete", "ASSISTANT", 1, 1, "delete an assistant no campaign uses", "DELETE",
      "/v1/assistants/{0}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_OBJECT, false,
      NO_OPTS, "outdialctl assistant delete 0b6e...-..."},
+    {"assistant", "caller-ids", "ASSISTANT", 1, 1,
+     "list an assistant's caller-ID pool: the numbers a campaign's strategy calls from", "GET",
+     "/v1/assistants/{0}/caller-ids", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST,
+     CTL_VIEW_CALLER_IDS, false, NO_OPTS, "outdialctl assistant caller-ids 0b6e...-..."},
+    {"assistant", "add-caller-id", "ASSISTANT", 1, 1,
+     "add a number to an assistant's caller-ID pool (at most 32)", "POST",
+     "/v1/assistants/{0}/caller-ids", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST,
+     CTL_VIEW_OBJECT, true, OPTS(caller_id_add_opts),
+     "outdialctl assistant add-caller-id 0b6e...-... --phone +12125550199 "
+     "--provider-phone-number-id pn_789 --daily-cap 100 --timezone America/New_York"},
+    {"assistant", "remove-caller-id", "ASSISTANT NUMBER", 2, 2,
+     "remove a number from an assistant's caller-ID pool", "DELETE",
+     "/v1/assistants/{0}/caller-ids/{1}", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST,
+     CTL_VIEW_OBJECT, false, NO_OPTS,
+     "outdialctl assistant remove-caller-id 0b6e...-... +12125550199"},
     /* campaigns */
     {"campaign", "create", "", 0, 0, "create a campaign (draft) with its schedule and retries",
      "POST", "/v1/campaigns", NULL, NULL, NULL, CTL_AUTH_KEY, CTL_RUN_REQUEST, CTL_VIEW_CAMPAIGN,

@@ -80,6 +80,7 @@ typedef enum ctl_view {
     CTL_VIEW_IMPORTS,
     CTL_VIEW_DNC,
     CTL_VIEW_REJECTS,
+    CTL_VIEW_CALLER_IDS, /* an assistant's caller-ID pool */
     CTL_VIEW_STATS,
     CTL_VIEW_CAMPAIGN, /* one campaign, its schedule on one line */
     CTL_VIEW_IMPORT,   /* one import's summary */

@@ -129,6 +129,8 @@ static const body_case_t body_cases[] = {
      "{\"allowed_days\":[\"wed\",\"sat\",\"sun\"],\"window_start\":\"09:30\","
      "\"window_end\":\"00:00\"}"},
     {"campaign set C1 --name 'Spring promo'", "{\"name\":\"Spring promo\"}"},
+    {"campaign set C1 --caller-id-strategy local_presence",
+     "{\"caller_id_strategy\":\"local_presence\"}"},
     {"campaign start C1", NULL},
     {"campaign stats C1", NULL},
     /* Assistants. */
@@ -141,6 +143,15 @@ static const body_case_t body_cases[] = {
      "{\"post_call_schema\":{\"a\":\"boolean\",\"b\":\"string\",\"c\":\"number\"}}"},
     {"assistant set S1 --phone none --var none",
      "{\"outbound_phone_number\":null,\"post_call_schema\":null}"},
+    /* An assistant's caller-ID pool. */
+    {"assistant add-caller-id S1 --phone +12125550199 --provider-phone-number-id pn_789 "
+     "--daily-cap 100 --timezone America/New_York",
+     "{\"phone_number\":\"+12125550199\",\"provider_phone_number_id\":\"pn_789\","
+     "\"daily_cap\":100,\"timezone\":\"America/New_York\"}"},
+    {"assistant add-caller-id S1 --phone '(212) 555-0199'",
+     "{\"phone_number\":\"(212) 555-0199\"}"},
+    {"assistant caller-ids S1", NULL},
+    {"assistant remove-caller-id S1 +12125550199", NULL},
     /* Leads. */
     {"lead add C1 --phone +12125550123 --name 'Ann Lee' --var company=Acme --var 'note=a=b' "
      "--timezone America/Chicago --secondary +12125550124 --secondary +12125550125",
@@ -226,6 +237,10 @@ static const path_case_t path_cases[] = {
     {"stats recount 3d2f --fix", "POST", "/v1/admin/campaigns/3d2f/recount"},
     {"assistant list", "GET", "/v1/assistants"},
     {"assistant get A1", "GET", "/v1/assistants/A1"},
+    {"assistant caller-ids A1", "GET", "/v1/assistants/A1/caller-ids"},
+    {"assistant add-caller-id A1 --phone +12125550199", "POST", "/v1/assistants/A1/caller-ids"},
+    {"assistant remove-caller-id A1 +12125550199", "DELETE",
+     "/v1/assistants/A1/caller-ids/%2B12125550199"},
     {"campaign list --status in_progress --limit 5", "GET",
      "/v1/campaigns?status=in_progress&limit=5"},
     {"campaign list --archived all", "GET", "/v1/campaigns?archived=all"},
@@ -377,6 +392,12 @@ static const usage_case_t usage_cases[] = {
      "--data replaces the body: leave out --max-retries"},
     {"assistant set S1 --var x=bool", "the type must be boolean, string or number"},
     {"assistant set S1 --var =boolean", "is not NAME=VALUE"},
+    {"assistant add-caller-id S1 --daily-cap 5", "--phone is required"},
+    {"assistant add-caller-id S1 --phone +1 --daily-cap many", "'many' is not a whole number"},
+    {"assistant add-caller-id --phone +1", "assistant add-caller-id needs ASSISTANT"},
+    {"assistant remove-caller-id S1", "assistant remove-caller-id needs ASSISTANT NUMBER"},
+    {"assistant caller-ids", "assistant caller-ids needs ASSISTANT"},
+    {"assistant caller-ids S1 S2", "unexpected argument 'S2'"},
     {"lead add C1 --var k=v", "--phone is required"},
     {"lead add C1 --phone +1 --var novalue", "'novalue' is not NAME=VALUE"},
     {"import C1", "import needs CAMPAIGN FILE"},
@@ -748,6 +769,26 @@ static void test_list_views(void **state)
     free(c.text);
     json_decref(assistants);
 
+    /* An assistant's caller-ID pool: one number capped, one not. */
+    json_t *pool = json_parse(
+        "{\"data\":[{\"phone_number\":\"+12125550199\",\"provider_phone_number_id\":\"pn_789\","
+        "\"daily_cap\":100,\"timezone\":\"America/New_York\",\"created_at\":"
+        "\"2026-03-08T09:00:00.000Z\"},{\"phone_number\":\"+13055550380\","
+        "\"provider_phone_number_id\":null,\"daily_cap\":null,\"timezone\":\"America/New_York\","
+        "\"created_at\":\"2026-03-08T09:05:00.000Z\"}],\"next_cursor\":null}");
+    ctl_render_view(capture_open(&c), CTL_VIEW_CALLER_IDS, pool);
+    assert_string_equal(capture_close(&c),
+                        "PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE          ADDED\n"
+                        "+12125550199  pn_789                    100  America/New_York  2026-03-08 "
+                        "09:00:00Z\n"
+                        "+13055550380  -                           -  America/New_York  2026-03-08 "
+                        "09:05:00Z\n");
+    free(c.text);
+    ctl_render_ids(capture_open(&c), pool);
+    assert_string_equal(capture_close(&c), "+12125550199\n+13055550380\n");
+    free(c.text);
+    json_decref(pool);
+
     json_t *imports = json_parse("{\"data\":[{\"id\":\"i\",\"filename\":\"a.csv\",\"status\":"
                                  "\"running\",\"progress\":0.5,\"rows\":{\"read\":10,"
                                  "\"imported\":8,\"duplicate\":1,\"dnc\":0,\"rejected\":1},"
@@ -978,6 +1019,8 @@ static void test_ids_view(void **state)
          "\"+3\",\"result\":\"duplicate\"}]}",
          "l-1\nl-2\n"},
         {"{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}", "+1\n"},
+        /* A number added to a caller-ID pool. */
+        {"{\"phone_number\":\"+12125550199\",\"daily_cap\":null}", "+12125550199\n"},
         {"{\"name\":\"no id\"}", ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -774,7 +774,7 @@ static inline void e2e_wait_lead(const e2e_stack_t *st, const char *lead_id, con
 /* The calls of a lead, in the order they were made (caller decrefs). */
 static inline json_t *e2e_lead_calls(const e2e_stack_t *st, const char *lead_id)
 {
-    char path[128];
+    char path[256];
     snprintf(path, sizeof(path), "/v1/leads/%s/calls", lead_id);
     return e2e_list(st, path);
 }

@@ -114,13 +114,13 @@ static void test_waiting_jobs_are_not_reissued(void **state)
     e2e_proc_stop(&st.dialers[0]);
 
     char assistant[37], campaign[37], waiting[N_WAITING][37], extra[N_EXTRA][37];
-    char phones[N_WAITING + N_EXTRA][16];
+    char phones[N_WAITING + N_EXTRA][24];
     e2e_assistant_create(&st, "+12125550100", assistant);
     e2e_campaign_create(&st, assistant, E2E_WINDOW_ALWAYS ",\"max_concurrent_calls\":3", campaign);
     for (int i = 0; i < N_WAITING; i++) {
         snprintf(phones[i], sizeof(phones[i]), "+1212555%04d", 300 + i);
         char json[64];
-        snprintf(json, sizeof(json), "{\"phone\":\"%s\"}", phones[i]);
+        snprintf(json, sizeof(json), "{\"phone\":\"%.23s\"}", phones[i]);
         e2e_lead_add(&st, campaign, json, waiting[i]);
     }
     e2e_campaign_must(&st, campaign, "start");
@@ -141,7 +141,7 @@ static void test_waiting_jobs_are_not_reissued(void **state)
                      N_WAITING);
         snprintf(phones[N_WAITING + n_extra], sizeof(phones[0]), "+1212555%04d", 400 + n_extra);
         char json[64];
-        snprintf(json, sizeof(json), "{\"phone\":\"%s\"}", phones[N_WAITING + n_extra]);
+        snprintf(json, sizeof(json), "{\"phone\":\"%.23s\"}", phones[N_WAITING + n_extra]);
         e2e_lead_add(&st, campaign, json, extra[n_extra]);
         if (!used[lead_partition(extra[n_extra], parts)])
             lost = n_extra;

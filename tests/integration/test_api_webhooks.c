@@ -155,7 +155,9 @@ static void test_webhook_endpoints(void **state)
     r = api_call(&api, "POST", path, key, NULL);
     api_expect(&r, 200, "rotate the secret");
     assert_string_not_equal(api_str(&r, "secret"), secret);
-    assert_true(strncmp(api_str(&r, "secret"), "whsec_", 6) == 0);
+    char prefix[7];
+    snprintf(prefix, sizeof(prefix), "%s", api_str(&r, "secret"));
+    assert_string_equal(prefix, "whsec_");
     api_resp_free(&r);
 
     /* Deliveries: two dead, one delivered. */

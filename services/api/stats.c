@@ -4,10 +4,10 @@
  * and per A/B arm: calls, answers, goals with the goal rate's interval),
  * its calls per hour, and the read both the stats route and the live
  * stream (live.c) answer from. The statistics and the calls per hour are
- * read from the campaign's counters (db/migrations/012_campaign_counters.sql
- * and 020_arm_hour_counters.sql), which triggers move in the transaction of
- * every change to its leads and calls: a read costs the same at ten leads
- * and at ten million.
+ * read from the campaign's counters (db/migrations/012_campaign_counters.sql,
+ * 020_arm_hour_counters.sql and 021_caller_id_counters.sql), which
+ * triggers move in the transaction of every change to its leads and calls:
+ * a read costs the same at ten leads and at ten million.
  */
 #include "stats.h"
 
@@ -25,11 +25,12 @@
 
 /* ---- statistics --------------------------------------------------------------- */
 
-/* The campaign's counters (db/migrations/012_campaign_counters.sql, and
- * 020 for the arms'): the sum of its ledger rows per counter, a few hundred
- * rows at most whatever the campaign's size; the hourly counters (hour not
- * null) are left to the hourly route. Ordered by length, then name, so
- * that the attempts histogram comes out in the order of its numbers. */
+/* The campaign's counters (db/migrations/012_campaign_counters.sql, 020
+ * for the arms' and 021 for the caller-ID numbers'): the sum of its ledger
+ * rows per counter, a few hundred rows at most whatever the campaign's
+ * size; the hourly counters (hour not null) are left to the hourly route.
+ * Ordered by length, then name, so that the attempts histogram comes out
+ * in the order of its numbers. */
 static const pg_stmt_t stats_counters_stmt = {
     "campaign_stats_counters",
     "SELECT name, sum(value)::bigint FROM campaign_counter"
@@ -40,7 +41,7 @@ static const pg_stmt_t stats_counters_stmt = {
 static const pg_stmt_t stats_meta_stmt = {
     "campaign_stats_meta",
     "SELECT c.goal_variable, a.currency, c.status, c.pause_reason, c.archived_at IS NOT NULL,"
-    " c.arms IS NOT NULL"
+    " c.arms IS NOT NULL, c.caller_id_strategy <> 'single'"
     " FROM campaign c"
     " JOIN account a ON a.id = c.account_id WHERE c.id = $1::uuid AND c.account_id = $2::uuid",
     2};
@@ -341,14 +342,8 @@ int stats_campaign_read(pg_conn_t *db, const char *account_id, const char *campa
     json_object_set_new(*out, "attempts", stats_attempts_json(&st));
     json_object_set_new(*out, "leads_waiting", stats_waiting_json(meta, st.callable));
     json_object_set_new(*out, "arms", stats_arms_json(arms, &st));
-    json_t *caller_ids = NULL;
-    rc = stats_caller_ids_read(db, campaign_id, &caller_ids, errbuf, errlen);
-    if (rc) {
-        json_decref(*out);
-        *out = NULL;
-        goto out;
-    }
-    json_object_set_new(*out, "caller_ids", caller_ids);
+    json_object_set_new(*out, "caller_ids",
+                        stats_caller_ids_json(counters, PQgetvalue(meta, 0, 6)[0] == 't'));
     if (state_out) {
         *state_out = json_object();
         json_object_set_new(*state_out, "status", api_col_string(meta, 0, 2));

@@ -36,20 +36,23 @@ static const pg_stmt_t call_get_stmt = {
  * number, number called, whether it is the lead's callback). $16..$18: the
  * pre-dial check's answer (NULL when the event has none: the row's is kept).
  * The arm and assistant are the lead's: its A/B arm is fixed at its first
- * dispatch (campaign_arms.h), before any call. */
+ * dispatch (campaign_arms.h), before any call. goal_reached (migrations 020
+ * and 021): the campaign's goal variable came back true in the post-call
+ * variables, judged in the statement that brings them (new ones only), so
+ * that no row trigger runs per event. */
 static const pg_stmt_t call_insert_stmt = {
     "results_call_insert",
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
     " duration_s, cost_minor, ended_reason, post_call_variables, predial_result, predial_reason,"
-    " predial_latency_ms, ab_arm, assistant_id, callback)"
+    " predial_latency_ms, ab_arm, assistant_id, callback, goal_reached)"
     " SELECT $1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
     "   'event_id', $5::text, 'synthetic', $15::boolean)),"
     " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
     " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int, l.ab_arm,"
     " coalesce((c.arms -> l.ab_arm::int ->> 'assistant_id')::uuid, c.assistant_id),"
-    " $23::boolean"
+    " $23::boolean, coalesce($14::jsonb -> c.goal_variable = 'true'::jsonb, false)"
     " FROM campaign c LEFT JOIN lead l ON l.id = $19::uuid WHERE c.id = $20::uuid",
     23};
 
@@ -69,6 +72,9 @@ static const pg_stmt_t call_update_stmt = {
     "   ELSE cost_minor END,"
     " ended_reason = coalesce($13, ended_reason),"
     " post_call_variables = coalesce($14::jsonb, post_call_variables),"
+    " goal_reached = CASE WHEN $14::jsonb IS NULL OR $14::jsonb = post_call_variables"
+    "   THEN goal_reached ELSE coalesce((SELECT $14::jsonb -> c.goal_variable = 'true'::jsonb"
+    "   FROM campaign c WHERE c.id = call.campaign_id), false) END,"
     " predial_result = coalesce($16, predial_result),"
     " predial_reason = CASE WHEN $16 IS NULL THEN predial_reason ELSE $17 END,"
     " predial_latency_ms = coalesce($18::int, predial_latency_ms), updated_at = now()"

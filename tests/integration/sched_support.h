@@ -698,6 +698,7 @@ typedef struct ev_spec {
     const char *vars; /* post-call variables JSON, or NULL */
     int64_t ended_us; /* 0: none */
     int64_t cost_minor;
+    const char *caller_id; /* the number the call came from, or NULL */
 } ev_spec_t;
 
 #define EV_RINGING    OUTDIAL__V1__CALL_STATUS__CALL_STATUS_RINGING
@@ -745,6 +746,7 @@ static inline void sched_event_build(const dialjob_t *job, const char *event_id,
         ev.duration_ms = 0;
     ev.cost_minor = spec->cost_minor;
     ev.provider_call_id = (char *)"";
+    ev.caller_id = (char *)(spec->caller_id ? spec->caller_id : "");
     ev.occurred_at_us = now_us;
     *out = ev;
 }

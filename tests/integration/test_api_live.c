@@ -199,20 +199,21 @@ static void test_hourly(void **state)
     api_expect(&r, 400, "a parent that is not an id");
     assert_string_equal(api_str(&r, "error.field"), "parent_lead_id");
     api_resp_free(&r);
-    /* Three calls as the scheduler records them: two started in 09:00 (one
+    /* Three calls as the scheduler records them (goal_reached judged with
+     * the variables, as results.c does): two started in 09:00 (one
      * answered with the goal reached, one voicemail), one skipped in 10:00. */
     PGconn *conn = PQconnectdb(api.dsn);
     const char *p[] = {lead, campaign};
     PGresult *res = PQexecParams(
         conn,
         "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
-        " answered_by, started_at, post_call_variables) VALUES"
+        " answered_by, started_at, post_call_variables, goal_reached) VALUES"
         " (gen_random_uuid(), $1, $2, 1, '+14155550101', 'completed', 'human',"
-        "  '2026-03-10T09:10:00Z', '{\"interested\": true}'),"
+        "  '2026-03-10T09:10:00Z', '{\"interested\": true}', true),"
         " (gen_random_uuid(), $1, $2, 2, '+14155550101', 'completed', 'voicemail',"
-        "  '2026-03-10T09:50:00Z', '{\"interested\": false}'),"
+        "  '2026-03-10T09:50:00Z', '{\"interested\": false}', false),"
         " (gen_random_uuid(), $1, $2, 3, '+14155550101', 'skipped', NULL,"
-        "  '2026-03-10T10:05:00Z', NULL)",
+        "  '2026-03-10T10:05:00Z', NULL, false)",
         2, NULL, p, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK)

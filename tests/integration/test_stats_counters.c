@@ -1,10 +1,12 @@
 /*
  * The statistics' counters (db/migrations/012_campaign_counters.sql, with
- * the A/B arms' and the hourly counters of 020) against a full recount,
+ * the A/B arms' and the hourly counters of 020, the caller-ID numbers' of
+ * 021) against a full recount,
  * after real changes through every path that writes leads and calls: the
  * importer, leads added as the API and leads-in add them, dispatch (to two
  * A/B arms), call results (answered with cost and goal, voicemail, busy,
- * failed, skipped), the goal variable changed afterwards, recovery of a
+ * failed, skipped; from three caller-ID numbers), a call's number changed,
+ * the goal variable changed afterwards, recovery of a
  * lost dial job, a lead reset, a lead deleted with its secondary contact
  * and calls, a completed campaign reopened by a late lead, compaction, and
  * the campaign deleted. After each step the recount must find no
@@ -153,14 +155,16 @@ static void test_counters_follow_every_path(void **state)
          .answered_by = BY_HUMAN,
          .vars = "{\"interested\": true}",
          .ended_us = NY("13:03"),
-         .cost_minor = 42},
+         .cost_minor = 42,
+         .caller_id = "+12125550100"},
         {.status = EV_COMPLETED,
          .answered_by = BY_VOICEMAIL,
          .ended_us = NY("13:02"),
-         .cost_minor = 7},
-        {.status = EV_BUSY},
+         .cost_minor = 7,
+         .caller_id = "+12125550100"},
+        {.status = EV_BUSY, .caller_id = "+13105550100"},
         {.status = EV_FAILED, .failure = FC_PERMANENT},
-        {.status = EV_SKIPPED, .skip = SK_WINDOW},
+        {.status = EV_SKIPPED, .skip = SK_WINDOW, .caller_id = "+14155550100"},
     };
     char answered[UUID_STR_LEN] = "";
     for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
@@ -183,6 +187,30 @@ static void test_counters_follow_every_path(void **state)
     assert_int_equal(arms_counter(fx->db, c, "answered"), 1);
     assert_int_equal(arms_counter(fx->db, c, "spend_minor"), 42 + 7);
     assert_int_equal(arms_counter(fx->db, c, "goals"), 1);
+    /* Per number (caller_ids.<e164>.*, 021): the two of +12125550100 placed,
+     * one answered; the busy one of +13105550100; the skipped one of
+     * +14155550100 placed nothing but lists its number; the failed call
+     * came from no number and moves none. */
+    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.calls"), 2);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.answered"), 1);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.calls"), 1);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.answered"), 0);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+14155550100.calls"), 0);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+14155550100.skipped"), 1);
+    assert_int_equal(sql_i64(fx->db,
+                             "SELECT count(DISTINCT caller_id) FROM call"
+                             " WHERE campaign_id = $1::uuid",
+                             1, c),
+                     3);
+    /* A call's number corrected (a writer other than results): the counters
+     * follow it from one number to the other. */
+    sql_exec(fx->db,
+             "UPDATE call SET caller_id = '+13105550100' WHERE campaign_id = $1::uuid"
+             " AND caller_id = '+12125550100' AND answered_by = 'voicemail'",
+             1, c);
+    counters_match(fx->db, c, "a call's number changed");
+    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.calls"), 1);
+    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.calls"), 2);
     /* Per hour: the four calls started at 13:00:02 in New York (17:00 UTC);
      * the skipped one counts at the hour it was recorded. */
     const char *h17 = "2026-06-10T17:00:00Z";
@@ -299,24 +327,26 @@ static void test_recount_reports_and_fixes(void **state)
     world_with_lead(fx, &w, lead);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, lead);
     /* Wrong rows, as a bug or a hand edit would leave them: two of the
-     * campaign's, an arm's and an hour's. */
+     * campaign's, an arm's, an hour's and a number's. */
     sql_exec(fx->db,
              "INSERT INTO campaign_counter (campaign_id, hour, name, value) VALUES"
              " ($1::uuid, NULL, 'leads.status.created', 3),"
              " ($1::uuid, NULL, 'calls.status.busy', 1), ($1::uuid, NULL, 'arms.1.calls', 2),"
-             " ($1::uuid, '2026-06-10T17:00:00Z', 'hours.placed', 1)",
+             " ($1::uuid, '2026-06-10T17:00:00Z', 'hours.placed', 1),"
+             " ($1::uuid, NULL, 'caller_ids.+12125550100.answered', 1)",
              1, w.campaign_id);
     const char *report = sql_text(fx->db,
                                   "SELECT string_agg(name || '=' || stored || '/' || recounted,"
                                   " ' ' ORDER BY name) FROM campaign_counter_recount($1::uuid)",
                                   1, w.campaign_id);
-    assert_string_equal(report, "arms.1.calls=2/0 calls.status.busy=1/0"
-                                " hours.2026-06-10T17:00Z.placed=1/0 leads.status.created=5/2");
+    assert_string_equal(report, "arms.1.calls=2/0 caller_ids.+12125550100.answered=1/0"
+                                " calls.status.busy=1/0 hours.2026-06-10T17:00Z.placed=1/0"
+                                " leads.status.created=5/2");
     /* fix returns what it repaired, and then nothing differs. */
     assert_int_equal(sql_i64(fx->db,
                              "SELECT count(*) FROM campaign_counter_recount($1::uuid, true)", 1,
                              w.campaign_id),
-                     4);
+                     5);
     counters_match(fx->db, w.campaign_id, "fix");
     assert_int_equal(counter(fx->db, w.campaign_id, "leads.status.created"), 2);
 }

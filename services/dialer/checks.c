@@ -10,6 +10,7 @@
 #include "callslots.h"
 #include "freqcap.h"
 #include "log.h"
+#include "uuid.h"
 
 static void verdict(check_result_t *out, check_verdict_t v, const char *fmt, ...) OD_PRINTF(3, 4);
 
@@ -63,8 +64,7 @@ static bool window_and_campaign(const checks_env_t *env, const dialjob_t *job, c
     return running;
 }
 
-checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value,
-                                       const char *instance_id)
+checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value, const char *token)
 {
     if (set_rc == OD_OK)
         return CHECKS_KEY_OURS;
@@ -72,7 +72,7 @@ checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value
         return CHECKS_KEY_TAKEN;
     if (get_rc != OD_OK)
         return CHECKS_KEY_UNKNOWN;
-    return strcmp(value, instance_id) == 0 ? CHECKS_KEY_OURS : CHECKS_KEY_TAKEN;
+    return strcmp(value, token) == 0 ? CHECKS_KEY_OURS : CHECKS_KEY_TAKEN;
 }
 
 /* Step 4, and a refusal at 1-3 (checks.h): SET NX the attempt key. Sets
@@ -83,13 +83,19 @@ static void take_attempt(const checks_env_t *env, const dialjob_t *job, check_st
 {
     char key[RKEYS_KEY_MAX], err[256], err2[256] = "";
     rkeys_attempt(env->prefix, job->attempt_id, key);
+    if (!st->attempt_token[0]) {
+        char uuid[UUID_STR_LEN];
+        uuid_str_new(uuid);
+        snprintf(st->attempt_token, sizeof(st->attempt_token), "%.*s/%s", CHECKS_TOKEN_ID_MAX,
+                 env->instance_id, uuid);
+    }
     int rc =
-        redis_set_nx(env->redis, key, env->instance_id, CHECKS_ATTEMPT_TTL_MS, err, sizeof(err));
+        redis_set_nx(env->redis, key, st->attempt_token, CHECKS_ATTEMPT_TTL_MS, err, sizeof(err));
     char *value = NULL;
     int rc2 = OD_ERR_NOT_FOUND;
     if (rc != OD_OK && rc != OD_ERR_CONFLICT) /* the SET may or may not have happened */
         rc2 = redis_get(env->redis, key, &value, NULL, err2, sizeof(err2));
-    switch (checks_attempt_key_decide(rc, rc2, value, env->instance_id)) {
+    switch (checks_attempt_key_decide(rc, rc2, value, st->attempt_token)) {
     case CHECKS_KEY_OURS:
         st->holds_attempt_key = true;
         break;

@@ -5,7 +5,8 @@
  *   1. not_after_us has not passed (campaign clock)  else skipped outside_window
  *   2. the campaign's mirror key says "in_progress"  else skipped campaign_not_running
  *   3. the number is not in the account's DNC set    else skipped dnc
- *   4. SET NX the attempt key (value: this dialer's instance id, 7 days):
+ *   4. SET NX the attempt key (value: a token of this job in this process,
+ *      "<instance id>/<uuid>", 7 days):
  *      taken already → a duplicate: nothing is published, the job is done
  *   5. the line lock of the number (token = the attempt id, so whichever
  *      dialer gets the end-of-call webhook can release it)
@@ -68,10 +69,16 @@ typedef enum check_verdict {
     CHECK_RETRY,     /* Redis failed: try again later (detail says why) */
 } check_verdict_t;
 
+/* The attempt key's value: "<instance id>/<uuid>", the instance id cut
+ * to CHECKS_TOKEN_ID_MAX bytes (it names the dialer in logs only). */
+#define CHECKS_TOKEN_ID_MAX 80
+#define CHECKS_TOKEN_MAX    (CHECKS_TOKEN_ID_MAX + 1 + 37)
+
 typedef struct check_state {
-    bool holds_attempt_key;         /* step 4 passed earlier */
-    bool holds_line;                /* step 5 passed earlier */
-    bool holds_slot;                /* step 6 took a frequency-cap slot */
+    char attempt_token[CHECKS_TOKEN_MAX]; /* step 4's value, made at its first try ("": none yet) */
+    bool holds_attempt_key;               /* step 4 passed earlier */
+    bool holds_line;                      /* step 5 passed earlier */
+    bool holds_slot;                      /* step 6 took a frequency-cap slot */
     bool holds_caller;              /* step 7 picked the caller id (and took its day's call) */
     int caller_index;               /* step 7's pick: an index of caller_ids, or -1 (caller_id) */
     char caller_key[RKEYS_KEY_MAX]; /* the picked number's day set ("": uncapped) */
@@ -87,7 +94,7 @@ typedef struct check_result {
 typedef struct checks_env {
     redis_t *redis;
     const char *prefix;      /* Redis key prefix */
-    const char *instance_id; /* the attempt key's value */
+    const char *instance_id; /* the first part of the attempt key's value */
     const od_clock_t *clk;
 } checks_env_t;
 
@@ -98,14 +105,19 @@ typedef struct checks_env {
  *   |-----------------|------------|-------------------|----------------|
  *   | OD_OK           | —          | —                 | OURS           |
  *   | OD_ERR_CONFLICT | —          | —                 | TAKEN          |
- *   | another error   | OD_OK      | instance_id       | OURS (the SET  |
+ *   | another error   | OD_OK      | token             | OURS (the SET  |
  *   |                 |            |                   | happened)      |
  *   | another error   | OD_OK      | anything else     | TAKEN          |
  *   | another error   | not OD_OK  | —                 | UNKNOWN: retry |
  *
- * A conflict is never read back: a value equal to our instance id there
- * could be an earlier process of this dialer (OUTDIAL_DIALER_INSTANCE_ID
- * is the same across restarts), which may have placed the call. */
+ * token is this job's own (check_state_t.attempt_token), made anew for
+ * every job a process reads, never the instance id alone:
+ * OUTDIAL_DIALER_INSTANCE_ID is the same across restarts, and a job
+ * re-delivered from Kafka after its dialer died (or after a rebalance)
+ * whose SET then fails with an unknown outcome would read back the value
+ * its first delivery wrote; with the instance id as the value it took
+ * that placement for its own and dialed the attempt a second time. A
+ * conflict is never read back. */
 typedef enum checks_key {
     CHECKS_KEY_OURS = 0,
     CHECKS_KEY_TAKEN,
@@ -113,7 +125,7 @@ typedef enum checks_key {
 } checks_key_t;
 
 checks_key_t checks_attempt_key_decide(int set_rc, int get_rc, const char *value,
-                                       const char *instance_id);
+                                       const char *token);
 
 /* Runs the checks for job; lease_ms is the line lock's lease (real ms). */
 void checks_run(const checks_env_t *env, const dialjob_t *job, int64_t lease_ms, check_state_t *st,

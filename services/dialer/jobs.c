@@ -245,10 +245,10 @@ static void job_abandon(jobs_t *js, dial_job_t *job)
     job_slot_release(js, job);
     if (job->cst.holds_attempt_key) {
         rkeys_attempt(js->env.cfg->redis_prefix, job->attempt.attempt_id, key);
-        /* Compare-and-delete with our instance id: a fence written by the
+        /* Compare-and-delete with the job's token: a fence written by the
          * scheduler meanwhile stays. */
         int rc =
-            redis_lock_release(js->env.lr->redis, key, js->env.cfg->instance_id, err, sizeof(err));
+            redis_lock_release(js->env.lr->redis, key, job->cst.attempt_token, err, sizeof(err));
         if (rc && rc != OD_ERR_CONFLICT)
             log_warn("shutdown", "attempt %s: attempt key not released: %s",
                      job->attempt.attempt_id, err);

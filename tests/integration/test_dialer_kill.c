@@ -63,13 +63,7 @@ static size_t settled(ds_world_t *w, ds_job_t *jobs)
 /* Whether the killed dialer "dialer-1" holds the attempt's key in Redis. */
 static bool held_by_killed(ds_world_t *w, const char *attempt_id)
 {
-    char key[RKEYS_KEY_MAX], err[256];
-    char *holder = NULL;
-    rkeys_attempt(w->redis_prefix, attempt_id, key);
-    bool held = redis_get(w->redis, key, &holder, NULL, err, sizeof(err)) == OD_OK &&
-                strcmp(holder, "dialer-1") == 0;
-    free(holder);
-    return held;
+    return ds_attempt_held_by(w, attempt_id, "dialer-1") == 1;
 }
 
 /* Jobs that settled, or that the killed dialer had taken (these may stay

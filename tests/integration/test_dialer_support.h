@@ -650,4 +650,20 @@ static inline size_t ds_count_status(ds_world_t *w, const char *attempt_id, int 
     return k;
 }
 
+/* Who holds the attempt's key: 1 the dialer instance (the key's value is
+ * "<instance id>/<the job's uuid>", services/dialer/checks.h), 0 another
+ * dialer or the scheduler's fence, -1 nobody. */
+static inline int ds_attempt_held_by(ds_world_t *w, const char *attempt_id, const char *instance)
+{
+    char key[RKEYS_KEY_MAX], err[256];
+    char *holder = NULL;
+    rkeys_attempt(w->redis_prefix, attempt_id, key);
+    if (redis_get(w->redis, key, &holder, NULL, err, sizeof(err)) != OD_OK)
+        return -1;
+    size_t n = strlen(instance);
+    int held = strncmp(holder, instance, n) == 0 && holder[n] == '/';
+    free(holder);
+    return held;
+}
+
 #endif

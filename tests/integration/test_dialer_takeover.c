@@ -47,16 +47,6 @@ static long long redis_int(ds_world_t *w, int argc, const char **argv)
     return v;
 }
 
-static char *attempt_holder(ds_world_t *w, const char *attempt_id)
-{
-    char key[RKEYS_KEY_MAX], err[256];
-    char *holder = NULL;
-    rkeys_attempt(w->redis_prefix, attempt_id, key);
-    if (redis_get(w->redis, key, &holder, NULL, err, sizeof(err)) != OD_OK)
-        return NULL;
-    return holder;
-}
-
 /* How many of the jobs have their initiated event. */
 static int initiated(ds_world_t *w, const ds_job_t *jobs)
 {
@@ -109,11 +99,10 @@ static void test_dead_dialers_calls_taken_over(void **state)
     /* Which calls the dead dialer placed: their attempt keys name it. */
     int of_killed = 0;
     for (int i = 0; i < JOBS; i++) {
-        char *holder = attempt_holder(w, jobs[i].attempt_id);
-        if (!holder)
+        int held = ds_attempt_held_by(w, jobs[i].attempt_id, "tk-1");
+        if (held < 0)
             fail_msg("attempt %s has no attempt key", jobs[i].attempt_id);
-        of_killed += strcmp(holder, "tk-1") == 0;
-        free(holder);
+        of_killed += held;
     }
     print_message("%d of %d calls were placed by the killed dialer\n", of_killed, JOBS);
     assert_true(of_killed > 0);

@@ -59,6 +59,8 @@ static size_t outbox_events(pg_conn_t *db, const char *campaign_id,
 #define CS_RUNNING  OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS
 #define CS_PAUSED   OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED
 #define CS_DONE     OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED
+/* The token of a dialer's job in an attempt key (services/dialer/checks.h). */
+#define DIALER_7_JOB "0190c2a4-1b2c-7d3e-8f40-123456789abc"
 
 /* Asserts that the status changes queued for a campaign are exactly want
  * (old, new, reason), in order. */
@@ -945,10 +947,12 @@ static void test_recovery_scheduled_and_processing(void **state)
     }
     assert_int_equal(sched_jobs_for_lead(ringing), 1);
 
-    /* A dialer took the second lead's attempt (and never reported). */
+    /* A dialer took the second lead's attempt (and never reported): its
+     * key holds the dialer's instance id and its job's token. */
     char key[RKEYS_KEY_MAX], err[512];
     rkeys_attempt(g_env.redis_prefix, a_dialed, key);
-    assert_int_equal(redis_set_nx(g_env.redis, key, "dialer-7", 600000, err, sizeof(err)), OD_OK);
+    assert_int_equal(
+        redis_set_nx(g_env.redis, key, "dialer-7/" DIALER_7_JOB, 600000, err, sizeof(err)), OD_OK);
 
     /* Out of re-issues: fenced. */
     now += 121 * US_PER_SEC;
@@ -984,7 +988,7 @@ static void test_recovery_scheduled_and_processing(void **state)
     r = lead_get(fx->db, dialed);
     assert_string_equal(r.status, "processing");
     assert_string_equal(r.attempt_id, a_dialed);
-    assert_string_equal(key_get(rkeys_attempt, a_dialed), "dialer-7");
+    assert_string_equal(key_get(rkeys_attempt, a_dialed), "dialer-7/" DIALER_7_JOB);
     assert_int_equal(sched_jobs_for_attempt(a_dialed), 1 + RECOVERY_REISSUES_MAX);
 
     /* Processing: the ringing lead (since t0 + 5 s) is closed once the

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -75,22 +76,26 @@ static inline void harness_isolate(const char *tag)
     rd_kafka_destroy(rk);
 }
 
-/* Starts $OUTDIAL_BUILD_DIR/<relpath> with extra "NAME=value" settings
- * (NULL-terminated) on top of the test's environment; stdout and stderr go
- * to <build>/Testing/<name>-<pid>.log. Returns the child's pid. */
 /* Starts the program at path (absolute) with argv (argv[0] first, NULL-
  * terminated) and the extra "NAME=value" settings; its output goes to the
- * build's Testing/<name>-<pid>.log. */
+ * build's Testing/<name>-<pid>.log. The child is killed when the test
+ * process ends, so that a failed assertion (which skips the test's own
+ * stops) leaves no service running. Call it from the test's main thread:
+ * the signal follows the thread that forked. */
 static inline pid_t harness_spawn_argv(const char *path, const char *name, const char *const *argv,
                                        const char *const *env_extra)
 {
     const char *build = support_env("OUTDIAL_BUILD_DIR");
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
         exit(1);
     }
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127); /* the test ended before the line above */
         for (size_t i = 0; env_extra && env_extra[i]; i++)
             putenv((char *)env_extra[i]);
         char logpath[1200];

@@ -17,13 +17,18 @@
  *      (default RESULTS_BATCH_MAX, what the scheduler's consumer takes from
  *      a busy topic), one transaction each.
  * The two run back to back on the same connection. Prints key=value lines:
- * sql_update_rows_per_s, apply_events_per_s, apply_vs_sql.
+ * sql_update_rows_per_s, apply_events_per_s, apply_vs_sql; and, when the
+ * database runs on this machine (/proc shows its backend), the CPU time
+ * the connection's backend spent per row and per event, and their ratio
+ * (apply_vs_sql_backend_cpu): the work each side asks of PostgreSQL, which
+ * the load of a shared machine moves far less than the rates.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_common.h"
 #include "clock.h"
@@ -69,6 +74,37 @@ static lead_row_t *leads_load(pg_conn_t *db, long n)
     return rows;
 }
 
+/* The CPU time (user and system, µs) that process pid has used, from
+ * /proc/<pid>/stat; -1 when it cannot be read (another machine's). */
+static int64_t process_cpu_us(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* After the command's ")": state is field 3, utime and stime 14 and 15. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return -1;
+    return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/* The pid of db's backend. */
+static long backend_pid(pg_conn_t *db)
+{
+    PGresult *res = NULL;
+    bench_sql(db, "SELECT pg_backend_pid()", 0, NULL, &res);
+    long pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return pid;
+}
+
 int main(int argc, char **argv)
 {
     long leads = 20000, batch = RESULTS_BATCH_MAX;
@@ -97,6 +133,8 @@ int main(int argc, char **argv)
     od_clock_init_real(&clk);
 
     /* 1. The bare update, one statement (and transaction) per lead. */
+    long backend = backend_pid(b.db);
+    int64_t cpu0 = process_cpu_us(backend);
     double t0 = bench_mono_s();
     for (long i = 0; i < leads; i++) {
         char now[24];
@@ -110,6 +148,7 @@ int main(int argc, char **argv)
                   2, p, NULL);
     }
     double sql_s = bench_mono_s() - t0;
+    int64_t sql_cpu_us = process_cpu_us(backend) - cpu0;
 
     /* 2. Back to scheduled, with new attempts. */
     free(rows);
@@ -122,6 +161,7 @@ int main(int argc, char **argv)
     const callevent_t **ev_ptrs = calloc((size_t)batch, sizeof(*ev_ptrs));
     char(*event_ids)[UUID_STR_LEN] = calloc((size_t)batch, UUID_STR_LEN);
     results_outcome_t *outs = calloc((size_t)batch, sizeof(*outs));
+    cpu0 = process_cpu_us(backend);
     t0 = bench_mono_s();
     for (long first = 0; first < leads; first += batch) {
         long n = leads - first < batch ? leads - first : batch;
@@ -156,6 +196,7 @@ int main(int argc, char **argv)
             applied += !outs[k].rejected && outs[k].effect == RESULTS_APPLIED;
     }
     double apply_s = bench_mono_s() - t0;
+    int64_t apply_cpu_us = process_cpu_us(backend) - cpu0;
     free(outs);
     free(event_ids);
     free(ev_ptrs);
@@ -173,6 +214,13 @@ int main(int argc, char **argv)
     printf("sql_update_rows_per_s=%.0f\n", sql_rate);
     printf("apply_events_per_s=%.0f\n", apply_rate);
     printf("apply_vs_sql=%.2f\n", apply_rate / sql_rate);
+    if (cpu0 >= 0 && sql_cpu_us > 0 && apply_cpu_us > 0) {
+        double sql_us = (double)sql_cpu_us / (double)leads;
+        double apply_us = (double)apply_cpu_us / (double)leads;
+        printf("sql_update_backend_cpu_us_per_row=%.0f\n", sql_us);
+        printf("apply_backend_cpu_us_per_event=%.0f\n", apply_us);
+        printf("apply_vs_sql_backend_cpu=%.2f\n", sql_us / apply_us);
+    }
     free(rows);
     bench_db_drop(&b);
     return applied == leads && completed == leads ? 0 : 1;

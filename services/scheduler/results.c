@@ -27,14 +27,18 @@ static const pg_stmt_t lead_lock_stmt = {
 static const pg_stmt_t call_get_stmt = {
     "results_call_get",
     "SELECT status, status_history @> jsonb_build_array(jsonb_build_object('event_id', $2::text))"
-    " AS has_event, coalesce(ended_reason, '') AS ended_reason"
+    " AS has_event, coalesce(ended_reason, '') AS ended_reason, charged_at IS NOT NULL AS charged"
     " FROM call WHERE attempt_id = $1::uuid",
     2};
 
-/* The call row's insert and update share their parameters: $1..$18 as
+/* The call row's insert and update share their parameters: $1..$19 as
  * the update's, then what only an insert needs (lead, campaign, attempt
  * number, number called, whether it is the lead's callback). $16..$18: the
  * pre-dial check's answer (NULL when the event has none: the row's is kept).
+ * $19: charged_at, set when the event charges the call (results_writes_t
+ * .charge: decided under the lead's lock from the row's charged_at, so that
+ * the charge needs no second write of the call row; charge_stmt then
+ * debits the account).
  * The arm and assistant are the lead's: its A/B arm is fixed at its first
  * dispatch (campaign_arms.h), before any call. goal_reached (migrations 020
  * and 021): the campaign's goal variable came back true in the post-call
@@ -45,16 +49,17 @@ static const pg_stmt_t call_insert_stmt = {
     "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
     " status_history, answered_by, provider_call_id, failure_class, started_at, ended_at,"
     " duration_s, cost_minor, ended_reason, post_call_variables, predial_result, predial_reason,"
-    " predial_latency_ms, ab_arm, assistant_id, callback, goal_reached)"
-    " SELECT $1::uuid, $19::uuid, $20::uuid, $21::smallint, $22, $2::call_status,"
+    " predial_latency_ms, ab_arm, assistant_id, callback, goal_reached, charged_at)"
+    " SELECT $1::uuid, $20::uuid, $21::uuid, $22::smallint, $23, $2::call_status,"
     " jsonb_build_array(jsonb_build_object('status', $3::text, 'at_us', $4::bigint,"
     "   'event_id', $5::text, 'synthetic', $15::boolean)),"
     " $6::answered_by, $7, $8::failure_class, od_ts($9::bigint), od_ts($10::bigint),"
     " $11::int, $12::bigint, $13, $14::jsonb, $16, $17, $18::int, l.ab_arm,"
     " coalesce((c.arms -> l.ab_arm::int ->> 'assistant_id')::uuid, c.assistant_id),"
-    " $23::boolean, coalesce($14::jsonb -> c.goal_variable = 'true'::jsonb, false)"
-    " FROM campaign c LEFT JOIN lead l ON l.id = $19::uuid WHERE c.id = $20::uuid",
-    23};
+    " $24::boolean, coalesce($14::jsonb -> c.goal_variable = 'true'::jsonb, false),"
+    " od_ts($19::bigint)"
+    " FROM campaign c LEFT JOIN lead l ON l.id = $20::uuid WHERE c.id = $21::uuid",
+    24};
 
 static const pg_stmt_t call_update_stmt = {
     "results_call_update",
@@ -77,9 +82,10 @@ static const pg_stmt_t call_update_stmt = {
     "   FROM campaign c WHERE c.id = call.campaign_id), false) END,"
     " predial_result = coalesce($16, predial_result),"
     " predial_reason = CASE WHEN $16 IS NULL THEN predial_reason ELSE $17 END,"
-    " predial_latency_ms = coalesce($18::int, predial_latency_ms), updated_at = now()"
+    " predial_latency_ms = coalesce($18::int, predial_latency_ms),"
+    " charged_at = coalesce(od_ts($19::bigint), charged_at), updated_at = now()"
     " WHERE attempt_id = $1::uuid",
-    18};
+    19};
 
 /* The number a call came from (CallEvent.caller_id), on its call row and,
  * as the number it was last called from, on its lead (the sticky
@@ -125,13 +131,13 @@ static const pg_stmt_t callback_stmt = {
     " WHERE id = $1::uuid",
     8};
 
+/* The costs of a transaction's charged calls debited from their account,
+ * once (the calls' own writes set their charged_at). */
 static const pg_stmt_t charge_stmt = {
     "results_charge",
-    "WITH c AS (UPDATE call SET charged_at = od_ts($3::bigint)"
-    "   WHERE attempt_id = $2::uuid AND charged_at IS NULL RETURNING cost_minor)"
-    " UPDATE account SET balance_minor = balance_minor - c.cost_minor, updated_at = now()"
-    " FROM c WHERE account.id = $1::uuid RETURNING balance_minor",
-    3};
+    "UPDATE account SET balance_minor = balance_minor - $2::bigint, updated_at = now()"
+    " WHERE id = $1::uuid RETURNING balance_minor",
+    2};
 
 static const pg_stmt_t running_of_account_stmt = {
     "results_running_of_account",
@@ -308,7 +314,7 @@ static int lead_row_read(const PGresult *res, lead_row_t *out, char *errbuf, siz
 
 /* call_get_stmt's row, as text. */
 typedef struct call_text {
-    const char *status, *has_event, *ended_reason;
+    const char *status, *has_event, *ended_reason, *charged;
 } call_text_t;
 
 #define CALL_COLUMN(f)                                                                             \
@@ -316,7 +322,7 @@ typedef struct call_text {
 #f, offsetof(call_text_t, f)                                                               \
     }
 static const column_t call_columns[] = {CALL_COLUMN(status), CALL_COLUMN(has_event),
-                                        CALL_COLUMN(ended_reason)};
+                                        CALL_COLUMN(ended_reason), CALL_COLUMN(charged)};
 
 /* The call row as call_get_stmt returns it; strings borrowed from res. */
 static int call_row_read(const PGresult *res, results_call_t *out, char *errbuf, size_t errlen)
@@ -329,6 +335,7 @@ static int call_row_read(const PGresult *res, results_call_t *out, char *errbuf,
         return rc;
     out->has_event = t.has_event[0] == 't';
     out->ended_reason = t.ended_reason;
+    out->charged = t.charged[0] == 't';
     return model_call_status_parse(t.status, &out->status, errbuf, errlen);
 }
 
@@ -339,7 +346,7 @@ typedef struct slot {
     results_outcome_t *out;
     results_event_t event;
     bool ready; /* event converted; false: rejected before any read */
-    PGresult *lead, *call, *camp, *charged, *group;
+    PGresult *lead, *call, *camp, *group;
     lead_row_t row;
     results_call_t call_row;
     sched_campaign_t campaign;
@@ -354,9 +361,8 @@ typedef struct slot {
     /* The write parameters live to the end of the transaction. */
     char at[24], started[24], ended[24], duration[24], cost[24], attempt_no[24], predial_ms[24],
         next[24], attempts[24], now[24], cb_at[24], cb_asked_for[24], cb_asked_at[24];
-    const char *lead_params[1], *call_get_params[2], *call_params[23], *end_params[9],
-        *processing_params[2], *charge_params[3], *group_params[1], *callback_params[8],
-        *caller_params[2];
+    const char *lead_params[1], *call_get_params[2], *call_params[24], *end_params[9],
+        *processing_params[2], *group_params[1], *callback_params[8], *caller_params[2];
 } slot_t;
 
 static void slot_clear(slot_t *s)
@@ -364,9 +370,8 @@ static void slot_clear(slot_t *s)
     PQclear(s->lead);
     PQclear(s->call);
     PQclear(s->camp);
-    PQclear(s->charged);
     PQclear(s->group);
-    s->lead = s->call = s->camp = s->charged = s->group = NULL;
+    s->lead = s->call = s->camp = s->group = NULL;
     lead_finish_event_free(&s->finished);
     legal_account_clear(&s->legal_acct);
     memset(&s->legal_acct, 0, sizeof(s->legal_acct));
@@ -472,7 +477,7 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
                            cr->provider_call_id, failure_name(cr->failure), started, ended,
                            duration, cost, cr->ended_reason, cr->post_call_variables_json,
                            synthetic, predial, predial ? cr->predial_reason : NULL,
-                           predial ? s->predial_ms : NULL,
+                           predial ? s->predial_ms : NULL, w->charge ? s->now : NULL,
                            /* the insert's own */
                            ev->lead_id, ev->campaign_id, s->attempt_no, s->row.lead.e164,
                            cr->callback ? "true" : "false"};
@@ -485,11 +490,6 @@ static int slot_writes(slot_t *s, int64_t now_us, pg_pipe_stmt_t *writes, size_t
             s->caller_params[1] = ev->caller_id;
             writes[(*n_writes)++] = (pg_pipe_stmt_t){&caller_stmt, s->caller_params, NULL};
         }
-    }
-    if (w->charge) {
-        const char *p[] = {s->campaign.account_id, ev->attempt_id, s->now};
-        memcpy(s->charge_params, p, sizeof(p));
-        writes[(*n_writes)++] = (pg_pipe_stmt_t){&charge_stmt, s->charge_params, &s->charged};
     }
     if (w->lead_processing) {
         s->processing_params[0] = ev->lead_id;
@@ -578,23 +578,63 @@ static void paused_free(paused_t *paused)
     memset(paused, 0, sizeof(*paused));
 }
 
-/* After s's charge: at a balance of zero or below pauses the account's
+/* A transaction's charges to one account, debited in one statement: an
+ * account's row written once a transaction, not once an event (128
+ * updates of one row in one transaction each walk its growing chain of
+ * versions). The balance ends where the events' charges one by one would
+ * have left it, and since costs are positive it fell to zero or below on
+ * some charge exactly when it ends there: the pause is the same. */
+typedef struct debit {
+    const char *account_id; /* borrowed from the slots */
+    int64_t minor;
+    slot_t *last; /* the account's last charging event: its outcome counts the pauses */
+    char minor_s[24];
+    const char *params[2];
+    PGresult *res;
+} debit_t;
+
+/* Adds the charges of slots[0..n) (those writing, with w.charge) to
+ * debits[] (room for n), one per account; returns how many. */
+static size_t debits_of(slot_t *slots, size_t n, debit_t *debits)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        slot_t *s = &slots[i];
+        if (!s->writing || !s->w.charge)
+            continue;
+        size_t d = 0;
+        while (d < k && strcmp(debits[d].account_id, s->campaign.account_id) != 0)
+            d++;
+        if (d == k)
+            debits[k++] = (debit_t){.account_id = s->campaign.account_id};
+        debits[d].minor += s->w.call.cost_minor;
+        debits[d].last = s;
+    }
+    for (size_t d = 0; d < k; d++) {
+        fmt_i64(debits[d].minor_s, sizeof(debits[d].minor_s), debits[d].minor);
+        debits[d].params[0] = debits[d].account_id;
+        debits[d].params[1] = debits[d].minor_s;
+    }
+    return k;
+}
+
+/* After a debit: at a balance of zero or below pauses the account's
  * running campaigns. */
-static int charge_step(pg_conn_t *db, slot_t *s, int64_t now_us, paused_t *paused, char *errbuf,
-                       size_t errlen)
+static int charge_step(pg_conn_t *db, const debit_t *debit, int64_t now_us, paused_t *paused,
+                       char *errbuf, size_t errlen)
 {
     struct {
         const char *balance_minor;
     } t = {"0"};
     static const column_t balance_column = {"balance_minor", 0};
-    bool charged; /* charge_stmt returns the balance only when it charged */
-    int rc = row_fill(s->charged, &balance_column, 1, &t, &charged, errbuf, errlen);
+    bool charged; /* charge_stmt returns the balance when it found the account */
+    int rc = row_fill(debit->res, &balance_column, 1, &t, &charged, errbuf, errlen);
     if (rc)
         return rc;
     if (!results_charge_pauses(charged, strtoll(t.balance_minor, NULL, 10)))
         return OD_OK;
     PGresult *running = NULL;
-    const char *account_id = s->campaign.account_id;
+    const char *account_id = debit->account_id;
     const char *q[] = {account_id};
     rc = pg_stmt_exec(db, &running_of_account_stmt, q, &running, errbuf, errlen);
     int col_id = rc == OD_OK ? PQfnumber(running, "id") : -1;
@@ -604,7 +644,7 @@ static int charge_step(pg_conn_t *db, slot_t *s, int64_t now_us, paused_t *pause
                                        MODEL_CAMPAIGN_PAUSED, "insufficient_balance", now_us,
                                        errbuf, errlen);
         if (rc == OD_OK) {
-            s->out->paused_campaigns++;
+            debit->last->out->paused_campaigns++;
             paused_add(paused, id);
         }
     }
@@ -616,13 +656,14 @@ static int charge_step(pg_conn_t *db, slot_t *s, int64_t now_us, paused_t *pause
  * One transaction over slots[0..n), in three round trips however many
  * events: (1) BEGIN, and per event its lead locked, its call row and (for
  * a terminal event) its campaign; (2) every event's writes, in event order,
- * with COMMIT when no result can call for more; (3) only when a charge used
+ * then one debit per account charged (debit_t), with COMMIT when no result
+ * can call for more; (3) only when a charge used
  * up the balance or a finished lead has secondary contacts, their steps,
  * then COMMIT. Each statement sees what the ones before it wrote, so the
  * events' effects are those of one transaction each, in order, as long as
  * no event reads a row an earlier one writes: events write only their own
- * call row, lead and contact group (and the account's balance, whose
- * charge reads it in the same statement), so the transaction ends before
+ * call row, lead and contact group (and the account's balance, which only
+ * the debits write, reading it in the same statement), so the transaction ends before
  * the first event whose contact group is already in it. *used receives the
  * number of slots it took (applied or rejected).
  */
@@ -632,7 +673,9 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
     *used = 0;
     paused->n = 0;
     pg_pipe_stmt_t *reads = xcalloc(3 * n, sizeof(*reads));
-    pg_pipe_stmt_t *writes = xcalloc(8 * n, sizeof(*writes)); /* slot_writes: at most 8 */
+    /* slot_writes: at most 8 an event; a debit an account */
+    pg_pipe_stmt_t *writes = xcalloc(9 * n, sizeof(*writes));
+    debit_t *debits = xcalloc(n, sizeof(*debits));
     const char **groups = xcalloc(n, sizeof(*groups));
     size_t n_reads = 0, n_writes = 0, n_groups = 0;
     for (size_t i = 0; i < n; i++) {
@@ -689,11 +732,13 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
         more = more || s->w.charge || s->w.lead_finished || s->w.opt_out;
     }
     *used = i;
+    size_t n_debits = debits_of(slots, *used, debits);
+    for (size_t d = 0; d < n_debits; d++)
+        writes[n_writes++] = (pg_pipe_stmt_t){&charge_stmt, debits[d].params, &debits[d].res};
     if (rc == OD_OK)
         rc = pg_pipeline_exec(db, more ? 0 : PG_PIPE_COMMIT, writes, n_writes, errbuf, errlen);
-    for (size_t k = 0; rc == OD_OK && more && k < *used; k++)
-        if (slots[k].writing && slots[k].w.charge)
-            rc = charge_step(db, &slots[k], now_us, paused, errbuf, errlen);
+    for (size_t d = 0; rc == OD_OK && d < n_debits; d++)
+        rc = charge_step(db, &debits[d], now_us, paused, errbuf, errlen);
     for (size_t k = 0; rc == OD_OK && more && k < *used; k++) {
         slot_t *s = &slots[k];
         if (!s->writing || !s->w.opt_out)
@@ -722,6 +767,9 @@ static int apply_tx(pg_conn_t *db, slot_t *slots, size_t n, int64_t now_us, paus
     }
     for (size_t k = 0; k < n; k++)
         slot_clear(&slots[k]);
+    for (size_t d = 0; d < n_debits; d++)
+        PQclear(debits[d].res);
+    free(debits);
     free(groups);
     free(writes);
     free(reads);

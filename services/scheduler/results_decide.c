@@ -326,7 +326,8 @@ int results_decide(const results_event_t *ev, const results_lead_t *lead,
     out->effect = RESULTS_APPLIED;
 
     bool terminal = model_call_status_is_terminal(ev->status);
-    out->charge = terminal && ev->status != MODEL_CALL_SKIPPED && ev->cost_minor > 0;
+    out->charge = terminal && ev->status != MODEL_CALL_SKIPPED && ev->cost_minor > 0 &&
+                  !call->charged && out->call.write != RESULTS_CALL_KEEP;
     if (terminal && ev->status != MODEL_CALL_SKIPPED && c->rc == OD_OK)
         out->opt_out = bool_from_variables(ev->post_call_variables_json, c->opt_out_variable) ==
                        MODEL_GOAL_TRUE;

@@ -23,8 +23,9 @@
  *   "Details": answered_by (always for completed), failure class, ended_at,
  *   duration, cost, ended reason, post-call variables; provider call id and
  *   started_at whenever given. A terminal, non-skipped event with a cost > 0
- *   records its cost even after the first terminal status, and charges:
- *   the write step charges a call only while its charged_at is NULL, once.
+ *   records its cost even after the first terminal status, and charges it
+ *   unless the call row says it was charged (its charged_at, read under
+ *   the lead's lock): once. The call's write sets charged_at.
  *
  *   lead                                   event              lead write
  *   current attempt is not the event's     any                none: stale
@@ -160,6 +161,7 @@ typedef struct results_call {
     model_call_status_t status;
     bool has_event;           /* the event id is in its status history already */
     const char *ended_reason; /* "" when none */
+    bool charged;             /* its charged_at is set: its cost was charged */
 } results_call_t;
 
 /* What the decision needs of the campaign. Read only for terminal events;
@@ -255,7 +257,7 @@ typedef struct results_callback {
 typedef struct results_writes {
     results_effect_t effect;
     results_call_row_t call;
-    bool charge;          /* charge the call's cost to the account once */
+    bool charge;          /* charge call.cost_minor to the account (and set charged_at) */
     bool lead_processing; /* scheduled -> processing, at call.at_us */
     bool lead_end;        /* end the attempt: end */
     results_lead_end_t end;
@@ -274,8 +276,8 @@ int results_decide(const results_event_t *ev, const results_lead_t *lead,
                    results_writes_t *out, char *errbuf, size_t errlen) OD_WUR;
 
 /* Whether a charge that left the account's balance at balance_minor pauses
- * its running campaigns. charged is false when the call was charged before
- * (the write step's charge found charged_at set): then nothing. */
+ * its running campaigns. charged is false when nothing was charged (the
+ * account's row was not found): then nothing. */
 bool results_charge_pauses(bool charged, int64_t balance_minor);
 
 /* The ended reasons recovery gives the attempts it closes itself; no

@@ -810,6 +810,71 @@ static void test_batch_same_as_one_by_one(void **state)
     free(one);
 }
 
+/* One batch charging two accounts: each account's row is debited once for
+ * the transaction, by the sum of its calls' costs; the account whose
+ * balance the sum uses up has its campaign paused (counted on its last
+ * charging event), the other does not; every call is marked charged, and
+ * the batch applied again charges nothing. */
+static void test_batch_debits_each_account(void **state)
+{
+    sched_fx_t *fx = *state;
+    sched_spec_t spec = sched_spec_default();
+    spec.balance_minor = 100;
+    sched_world_t a, b;
+    seed_world(fx->db, &spec, &a);
+    spec.balance_minor = 1000;
+    seed_world(fx->db, &spec, &b);
+    char leads[5][UUID_STR_LEN];
+    const char *campaign_of[5] = {a.campaign_id, b.campaign_id, a.campaign_id, b.campaign_id,
+                                  a.campaign_id};
+    static const int64_t cost[5] = {30, 40, 30, 60, 50};
+    for (int i = 0; i < 5; i++) {
+        char phone[16];
+        snprintf(phone, sizeof(phone), "+121255503%02d", i);
+        seed_lead(fx->db, campaign_of[i], phone, NULL, leads[i]);
+    }
+    assert_int_equal(sched_dispatch_all(fx, NY("10:00")).jobs_issued, 5);
+    char ids[5][UUID_STR_LEN];
+    callevent_t evs[5];
+    const callevent_t *ev_ptrs[5];
+    for (int i = 0; i < 5; i++) {
+        ev_spec_t end = {.status = EV_COMPLETED,
+                         .answered_by = BY_HUMAN,
+                         .ended_us = NY("10:03"),
+                         .cost_minor = cost[i]};
+        uuid_str_new(ids[i]);
+        sched_event_build(sched_job_last(leads[i]), ids[i], &end, NY("10:03"), &evs[i]);
+        ev_ptrs[i] = &evs[i];
+    }
+    results_outcome_t outs[5];
+    char err[512];
+    assert_int_equal(results_apply_batch(fx->db, g_env.redis, g_env.redis_prefix, ev_ptrs, 5,
+                                         NY("10:03"), outs, err, sizeof(err)),
+                     OD_OK);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(outs[i].effect, RESULTS_APPLIED);
+        assert_int_equal(outs[i].paused_campaigns, i == 4); /* A's last charge */
+    }
+    const char *balance_sql = "SELECT balance_minor FROM account WHERE id = $1::uuid";
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), 100 - 30 - 30 - 50);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, b.account_id), 1000 - 40 - 60);
+    assert_string_equal(campaign_status(fx->db, a.campaign_id), "paused/insufficient_balance");
+    assert_string_equal(campaign_status(fx->db, b.campaign_id), "in_progress/-");
+    const char *charged_sql = "SELECT count(*) FROM call WHERE campaign_id IN ($1::uuid, $2::uuid)"
+                              " AND charged_at = od_ts($3::bigint)";
+    char at[24];
+    snprintf(at, sizeof(at), "%" PRId64, NY("10:03"));
+    assert_int_equal(sql_i64(fx->db, charged_sql, 3, a.campaign_id, b.campaign_id, at), 5);
+
+    assert_int_equal(results_apply_batch(fx->db, g_env.redis, g_env.redis_prefix, ev_ptrs, 5,
+                                         NY("10:04"), outs, err, sizeof(err)),
+                     OD_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(outs[i].effect, RESULTS_DUPLICATE);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, a.account_id), -10);
+    assert_int_equal(sql_i64(fx->db, balance_sql, 1, b.account_id), 900);
+}
+
 /* The fence proves an attempt was never placed: the lead gets the attempt
  * back, also on its last one, which would otherwise end it as exhausted;
  * its next job carries the same attempt number. */
@@ -1318,7 +1383,7 @@ static void test_recovery_complete_and_outbox(void **state)
 
 OD_TEST_MAIN_EACH(sched_env_setup, sched_env_teardown, sched_fx_setup, sched_fx_teardown,
                   test_lifecycle, test_balance, test_balance_pauses_every_campaign, test_replays,
-                  test_batch_same_as_one_by_one, test_recovery_fenced_attempt_given_back,
-                  test_recovery_skips_a_failing_lead, test_recovery_scheduled_and_processing,
-                  test_recovery_window_closed, test_recovery_waits_for_a_job_in_the_backlog,
-                  test_recovery_complete_and_outbox)
+                  test_batch_same_as_one_by_one, test_batch_debits_each_account,
+                  test_recovery_fenced_attempt_given_back, test_recovery_skips_a_failing_lead,
+                  test_recovery_scheduled_and_processing, test_recovery_window_closed,
+                  test_recovery_waits_for_a_job_in_the_backlog, test_recovery_complete_and_outbox)

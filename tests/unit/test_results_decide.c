@@ -161,6 +161,7 @@ static void fixture_build(const dims_t *d, fixture_t *f)
     if (d->call == C_SYNTHETIC)
         c->ended_reason = "call-end-not-reported";
     c->has_event = d->call == C_REPLAY;
+    c->charged = c->found && d->balance == B_CHARGED_BEFORE;
 
     results_campaign_t *cp = &f->c;
     cp->account_id = "acc";
@@ -300,8 +301,12 @@ static void expect(const dims_t *d, expected_t *x)
         x->call_status = supersedes ? st : MODEL_CALL_FAILED;
     }
     x->effect = RESULTS_APPLIED;
-    x->charge = terminal && !skipped && d->balance != B_NO_COST;
-    x->pause = x->charge && (d->balance == B_ZERO || d->balance == B_NEGATIVE);
+    /* Charged before: a call row whose charged_at is set (without a row,
+     * the charge is the first, and leaves the balance below zero). */
+    x->charge = terminal && !skipped && d->balance != B_NO_COST &&
+                !(d->balance == B_CHARGED_BEFORE && d->call != C_NONE);
+    x->pause = x->charge &&
+               (d->balance == B_ZERO || d->balance == B_NEGATIVE || d->balance == B_CHARGED_BEFORE);
     bool current = d->lead == L_SCHEDULED || d->lead == L_PROCESSING;
     bool revisit = supersedes && d->lead == L_CLOSED;
     if (!current && !revisit)
@@ -386,7 +391,7 @@ static void check_case(const dims_t *d, size_t *n_finished)
     }
     CHECK(w.charge == x.charge);
     /* The balance the charge left, as the write step reads it back. */
-    bool charged = w.charge && d->balance != B_CHARGED_BEFORE;
+    bool charged = w.charge;
     int64_t balance = d->balance == B_LEFT ? 70 : d->balance == B_ZERO ? 0 : -30;
     CHECK(results_charge_pauses(charged, balance) == x.pause);
     CHECK(w.lead_processing == x.processing);
@@ -410,7 +415,7 @@ static void check_case(const dims_t *d, size_t *n_finished)
     /* Idempotent: the same event again, against the call row it wrote,
      * is a duplicate that writes nothing. */
     if (w.call.write != RESULTS_CALL_KEEP) {
-        results_call_t after = {true, w.call.status, true, ""};
+        results_call_t after = {true, w.call.status, true, "", w.charge};
         results_writes_t again;
         rc = results_decide(&f.ev, &f.lead, &after, &f.c, NOW, &again, err, sizeof(err));
         CHECK(rc == OD_OK && again.effect == RESULTS_DUPLICATE);
@@ -584,6 +589,10 @@ static void test_details(void **state)
                  w.call.ended_reason || w.call.post_call_variables_json);
     assert_true(w.call.has_cost && w.charge);
     assert_false(w.lead_end);
+    /* ...but not when the call was charged before: its cost stays. */
+    f.call.charged = true;
+    assert_int_equal(decide(&f, &w, err), OD_OK);
+    assert_false(w.charge);
 
     /* A late ringing after in_progress does not move the status back. */
     base(&f);

@@ -636,58 +636,77 @@ static void test_small_parsers(void **state)
 /* ---- formatters
  * ------------------------------------------------------------------------------------ */
 
+/* Each formatter writes into one buffer and returns it, so that a case is
+ * one line: the value and the text it must read as. */
+static char fmt_buf[128];
+
+static const char *days_text(unsigned days)
+{
+    ctl_days_format(days, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *money_text(int64_t minor, const char *currency)
+{
+    ctl_money_format(minor, currency, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *time_text(const char *rfc3339)
+{
+    ctl_time_format(rfc3339, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *seconds_text(int64_t s)
+{
+    ctl_seconds_format(s, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *bytes_text(int64_t n)
+{
+    ctl_bytes_format(n, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *progress_text(int64_t done, int64_t total, int bar_width, bool bytes)
+{
+    ctl_progress_format(fmt_buf, sizeof(fmt_buf), done, total, bar_width, bytes);
+    return fmt_buf;
+}
+
 static void test_formatters(void **state)
 {
     (void)state;
-    char buf[128];
-    ctl_days_format(WINDOW_DAYS_WEEKDAYS, buf, sizeof(buf));
-    assert_string_equal(buf, "mon-fri");
-    ctl_days_format(WINDOW_DAYS_ALL, buf, sizeof(buf));
-    assert_string_equal(buf, "every day");
-    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_SAT, buf, sizeof(buf));
-    assert_string_equal(buf, "mon,tue,sat");
-    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SUN, buf,
-                    sizeof(buf));
-    assert_string_equal(buf, "mon-wed,sun");
-    ctl_days_format(0, buf, sizeof(buf));
-    assert_string_equal(buf, "");
+    assert_string_equal(days_text(WINDOW_DAYS_WEEKDAYS), "mon-fri");
+    assert_string_equal(days_text(WINDOW_DAYS_ALL), "every day");
+    assert_string_equal(days_text(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_SAT), "mon,tue,sat");
+    assert_string_equal(
+        days_text(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SUN),
+        "mon-wed,sun");
+    assert_string_equal(days_text(0), "");
 
-    ctl_money_format(12345, "USD", buf, sizeof(buf));
-    assert_string_equal(buf, "USD 123.45");
-    ctl_money_format(-5, "EUR", buf, sizeof(buf));
-    assert_string_equal(buf, "EUR -0.05");
-    ctl_money_format(500, "JPY", buf, sizeof(buf));
-    assert_string_equal(buf, "JPY 500");
-    ctl_money_format(100, NULL, buf, sizeof(buf));
-    assert_string_equal(buf, "1.00");
+    assert_string_equal(money_text(12345, "USD"), "USD 123.45");
+    assert_string_equal(money_text(-5, "EUR"), "EUR -0.05");
+    assert_string_equal(money_text(500, "JPY"), "JPY 500");
+    assert_string_equal(money_text(100, NULL), "1.00");
 
-    ctl_time_format("2026-03-08T09:00:01.123456Z", buf, sizeof(buf));
-    assert_string_equal(buf, "2026-03-08 09:00:01Z");
-    ctl_time_format("2026-03-08T09:00:01+02:00", buf, sizeof(buf));
-    assert_string_equal(buf, "2026-03-08 09:00:01+02:00");
-    ctl_time_format("soon", buf, sizeof(buf));
-    assert_string_equal(buf, "soon");
+    assert_string_equal(time_text("2026-03-08T09:00:01.123456Z"), "2026-03-08 09:00:01Z");
+    assert_string_equal(time_text("2026-03-08T09:00:01+02:00"), "2026-03-08 09:00:01+02:00");
+    assert_string_equal(time_text("soon"), "soon");
 
-    ctl_seconds_format(3725, buf, sizeof(buf));
-    assert_string_equal(buf, "1h 02m");
-    ctl_seconds_format(245, buf, sizeof(buf));
-    assert_string_equal(buf, "4m 05s");
-    ctl_seconds_format(12, buf, sizeof(buf));
-    assert_string_equal(buf, "12s");
+    assert_string_equal(seconds_text(3725), "1h 02m");
+    assert_string_equal(seconds_text(245), "4m 05s");
+    assert_string_equal(seconds_text(12), "12s");
 
-    ctl_bytes_format(512, buf, sizeof(buf));
-    assert_string_equal(buf, "512 B");
-    ctl_bytes_format(1536, buf, sizeof(buf));
-    assert_string_equal(buf, "1.5 KiB");
-    ctl_bytes_format(3LL * 1024 * 1024 * 1024, buf, sizeof(buf));
-    assert_string_equal(buf, "3.0 GiB");
+    assert_string_equal(bytes_text(512), "512 B");
+    assert_string_equal(bytes_text(1536), "1.5 KiB");
+    assert_string_equal(bytes_text(3LL * 1024 * 1024 * 1024), "3.0 GiB");
 
-    ctl_progress_format(buf, sizeof(buf), 45, 100, 10, false);
-    assert_string_equal(buf, "[####......]  45%  45 / 100");
-    ctl_progress_format(buf, sizeof(buf), 2048, 2048, 4, true);
-    assert_string_equal(buf, "[####] 100%  2.0 KiB / 2.0 KiB");
-    ctl_progress_format(buf, sizeof(buf), 7, -1, 4, false);
-    assert_string_equal(buf, "7");
+    assert_string_equal(progress_text(45, 100, 10, false), "[####......]  45%  45 / 100");
+    assert_string_equal(progress_text(2048, 2048, 4, true), "[####] 100%  2.0 KiB / 2.0 KiB");
+    assert_string_equal(progress_text(7, -1, 4, false), "7");
 }
 
 /* ---- tables

@@ -127,6 +127,20 @@ static inline void test_parse_ok(const provider_ops_t *ops, const char *body, pr
         fail_msg("%s refused: %s: %s", ops->name, err, body);
 }
 
+/* ops' webhook_verify of the auth header value auth over body at now_ms
+ * gives rc; a refusal says `says` (NULL: any reason) and never echoes
+ * secret. */
+static inline void test_verify_is(const provider_ops_t *ops, const provider_conf_t *conf,
+                                  const char *auth, const char *body, int64_t now_ms, int rc,
+                                  const char *says, const char *secret)
+{
+    char err[256] = "";
+    int got = ops->webhook_verify(conf, auth, body, strlen(body), now_ms, err, sizeof(err));
+    if (got != rc || (rc != OD_OK && ((says && !strstr(err, says)) || strstr(err, secret))))
+        fail_msg("%s: '%s' over '%s' at %lld: rc %d, '%s' (wanted rc %d, '%s')", ops->name,
+                 auth ? auth : "(none)", body, (long long)now_ms, got, err, rc, says ? says : "");
+}
+
 /* A webhook the adapter must refuse, and a part of the reason it gives. */
 typedef struct test_malformed_case {
     const char *body;

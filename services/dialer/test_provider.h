@@ -28,12 +28,18 @@
     "\"metadata\":{\"attempt_id\":\"" ATTEMPT "\",\"lead_id\":\"" LEAD                             \
     "\",\"campaign_id\":\"" CAMP "\",\"account_id\":\"" ACCT "\",\"attempt_number\":2}"
 
-/* A job of attempt 2 to +14155550100 from +12125550100 on provider's
- * assistant, with two variables (vars and pvars are the caller's). */
-static inline void test_job_fill(dialjob_t *job, dialjob_variable_t *vars,
-                                 dialjob_variable_t **pvars, const char *provider,
-                                 const char *assistant_id)
+/* A job of attempt 2 to +14155550100 from +12125550100 on a provider's
+ * assistant, with two variables, and the storage they point into: a test
+ * declares one on its stack, fills it and passes &t.job. */
+typedef struct test_job {
+    dialjob_t job;
+    dialjob_variable_t vars[2];
+    dialjob_variable_t *pvars[2];
+} test_job_t;
+
+static inline void test_job_fill(test_job_t *t, const char *provider, const char *assistant_id)
 {
+    dialjob_t *job = &t->job;
     dialjob_init(job);
     job->attempt_id = ATTEMPT;
     job->lead_id = LEAD;
@@ -46,15 +52,15 @@ static inline void test_job_fill(dialjob_t *job, dialjob_variable_t *vars,
     job->provider_assistant_id = (char *)assistant_id;
     job->provider_phone_number_id = "pn-1";
     job->lead_name = "Ada Lovelace";
-    outdial__v1__dial_job__variables_entry__init(&vars[0]);
-    outdial__v1__dial_job__variables_entry__init(&vars[1]);
-    vars[0].key = "first_name";
-    vars[0].value = "Ada";
-    vars[1].key = "plan";
-    vars[1].value = "gold \"plus\"";
-    pvars[0] = &vars[0];
-    pvars[1] = &vars[1];
-    job->variables = pvars;
+    outdial__v1__dial_job__variables_entry__init(&t->vars[0]);
+    outdial__v1__dial_job__variables_entry__init(&t->vars[1]);
+    t->vars[0].key = "first_name";
+    t->vars[0].value = "Ada";
+    t->vars[1].key = "plan";
+    t->vars[1].value = "gold \"plus\"";
+    t->pvars[0] = &t->vars[0];
+    t->pvars[1] = &t->vars[1];
+    job->variables = t->pvars;
     job->n_variables = 2;
     job->max_call_duration_s = 300;
     job->not_after_us = 1772949600000000LL;
@@ -121,6 +127,20 @@ static inline void test_parse_ok(const provider_ops_t *ops, const char *body, pr
         fail_msg("%s refused: %s: %s", ops->name, err, body);
 }
 
+/* ops' webhook_verify of the auth header value auth over body at now_ms
+ * gives rc; a refusal says `says` (NULL: any reason) and never echoes
+ * secret. */
+static inline void test_verify_is(const provider_ops_t *ops, const provider_conf_t *conf,
+                                  const char *auth, const char *body, int64_t now_ms, int rc,
+                                  const char *says, const char *secret)
+{
+    char err[256] = "";
+    int got = ops->webhook_verify(conf, auth, body, strlen(body), now_ms, err, sizeof(err));
+    if (got != rc || (rc != OD_OK && ((says && !strstr(err, says)) || strstr(err, secret))))
+        fail_msg("%s: '%s' over '%s' at %lld: rc %d, '%s' (wanted rc %d, '%s')", ops->name,
+                 auth ? auth : "(none)", body, (long long)now_ms, got, err, rc, says ? says : "");
+}
+
 /* A webhook the adapter must refuse, and a part of the reason it gives. */
 typedef struct test_malformed_case {
     const char *body;
@@ -142,6 +162,17 @@ static inline void test_malformed_cases(const provider_ops_t *ops,
         assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
         assert_null(m.result.post_call_variables_json);
     }
+}
+
+/* m is a message of kind and type about the provider's call call_id to
+ * e164. */
+static inline void test_msg_is(const provider_msg_t *m, provider_msg_kind_t kind, const char *type,
+                               const char *call_id, const char *e164)
+{
+    assert_int_equal(m->kind, kind);
+    assert_string_equal(m->type, type);
+    assert_string_equal(m->provider_call_id, call_id);
+    assert_string_equal(m->e164, e164);
 }
 
 /* The message names the attempt of META. */
@@ -266,6 +297,18 @@ static inline void test_lookup_build(const provider_ops_t *ops, const provider_c
     provider_request_clear(&req);
     assert_int_equal(ops->call_lookup_build(conf, "../x", &req, err, sizeof(err)), OD_ERR_INVALID);
     assert_int_equal(ops->call_lookup_build(conf, "", &req, err, sizeof(err)), OD_ERR_INVALID);
+}
+
+/* body, a 200 answer to ops' call lookup, parses into *m as a lookup of
+ * kind (the caller clears m). */
+static inline void test_lookup_is(const provider_ops_t *ops, const char *body,
+                                  provider_lookup_t kind, provider_msg_t *m)
+{
+    char err[256];
+    provider_lookup_t got;
+    if (ops->call_lookup_parse(200, body, strlen(body), &got, m, err, sizeof(err)) != OD_OK)
+        fail_msg("%s refused the lookup: %s: %s", ops->name, err, body);
+    assert_int_equal(got, kind);
 }
 
 /* m, a lookup's report of the attempt of META, makes the event the

@@ -24,8 +24,9 @@
 #include "test_provider.h"
 
 /* A call object as Retell sends it, with extra properties spliced in. */
+#define CALL_ID "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6"
 #define CALL(extra)                                                                                \
-    "{\"call_type\":\"phone_call\",\"call_id\":\"Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6\","              \
+    "{\"call_type\":\"phone_call\",\"call_id\":\"" CALL_ID "\","                                   \
     "\"agent_id\":\"agent-1\",\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\","    \
     "\"direction\":\"outbound\"," META extra "}"
 
@@ -90,10 +91,7 @@ static void test_webhook_started_and_ended(void **state)
     parse_ok("{\"event\":\"call_started\",\"call\":" CALL(
                  ",\"call_status\":\"ongoing\",\"start_timestamp\":1772949610000") "}",
              &m);
-    assert_int_equal(m.kind, PROVIDER_MSG_IN_PROGRESS);
-    assert_string_equal(m.type, "call_started");
-    assert_string_equal(m.provider_call_id, "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
-    assert_string_equal(m.e164, "+14155550100");
+    test_msg_is(&m, PROVIDER_MSG_IN_PROGRESS, "call_started", CALL_ID, "+14155550100");
     test_msg_attempt_is_meta(&m);
     assert_int_equal(m.started_at_us, 1772949610000000LL);
     assert_int_equal(m.occurred_at_us, 1772949610000000LL);
@@ -220,21 +218,12 @@ static void test_signature(void **state)
     const char *body = "{\"event\":\"call_started\",\"call\":{}}";
     size_t len = strlen(body);
     const int64_t now = 1772949610000;
-    char sig[PROVIDER_SIGNATURE_MAX], err[256];
+    char sig[PROVIDER_SIGNATURE_MAX];
     provider_retell_signature(conf.api_key, body, len, now, sig);
     /* "v=<ms>,d=<64 hex>" */
     assert_int_equal(strncmp(sig, "v=1772949610000,d=", 18), 0);
     assert_int_equal(strlen(sig), 18 + 64);
     assert_string_equal(provider_retell.auth_header, "x-retell-signature");
-    assert_int_equal(provider_retell.webhook_verify(&conf, sig, body, len, now, err, sizeof(err)),
-                     OD_OK);
-    /* Four minutes either way is within the window. */
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, sig, body, len, now + 240000, err, sizeof(err)),
-        OD_OK);
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, sig, body, len, now - 240000, err, sizeof(err)),
-        OD_OK);
 
     char tampered[PROVIDER_SIGNATURE_MAX];
     snprintf(tampered, sizeof(tampered), "%s", sig);
@@ -243,51 +232,37 @@ static void test_signature(void **state)
     provider_retell_signature("key_someone_else", body, len, now, other_key);
     char bad_ts[PROVIDER_SIGNATURE_MAX]; /* the digest of another time */
     snprintf(bad_ts, sizeof(bad_ts), "v=1772949610001,%s", strchr(sig, ',') + 1);
-    static const struct {
+    const struct {
         const char *sig;
         const char *body;
         int64_t now;
-        const char *says;
+        int rc;
+        const char *says; /* a part of the refusal; NULL: any */
     } cases[] = {
-        {NULL, "{}", 0, "missing"},
-        {"", "{}", 0, "missing"},
-        {"d=abc", "{}", 0, "not \"v=<ms>,d=<hex>\""},
-        {"v=abc,d=00", "{}", 0, "not \"v=<ms>,d=<hex>\""},
-        {"v=1772949610000,d=00", "{}", 0, "not \"v=<ms>,d=<hex>\""},
+        {sig, body, now, OD_OK, NULL},
+        /* Four minutes either way is within the window. */
+        {sig, body, now + 240000, OD_OK, NULL},
+        {sig, body, now - 240000, OD_OK, NULL},
+        /* Not a signature. */
+        {NULL, "{}", 0, OD_ERR_INVALID, "missing"},
+        {"", "{}", 0, OD_ERR_INVALID, "missing"},
+        {"d=abc", "{}", 0, OD_ERR_INVALID, "not \"v=<ms>,d=<hex>\""},
+        {"v=abc,d=00", "{}", 0, OD_ERR_INVALID, "not \"v=<ms>,d=<hex>\""},
+        {"v=1772949610000,d=00", "{}", 0, OD_ERR_INVALID, "not \"v=<ms>,d=<hex>\""},
         {"v=1772949610000;d=0000000000000000000000000000000000000000000000000000000000000000", "{}",
-         0, "not \"v=<ms>,d=<hex>\""},
+         0, OD_ERR_INVALID, "not \"v=<ms>,d=<hex>\""},
+        /* Signed, but: tampered digest, another key, another body, another
+         * time, or too old / too far ahead (a replay). */
+        {tampered, body, now, OD_ERR_INVALID, "does not match"},
+        {other_key, body, now, OD_ERR_INVALID, NULL},
+        {sig, "{\"event\":\"call_ended\"}", now, OD_ERR_INVALID, NULL},
+        {bad_ts, body, now, OD_ERR_INVALID, NULL},
+        {sig, body, now + 301000, OD_ERR_INVALID, "replay"},
+        {sig, body, now - 301000, OD_ERR_INVALID, NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        err[0] = '\0';
-        int rc =
-            provider_retell.webhook_verify(&conf, cases[i].sig, cases[i].body,
-                                           strlen(cases[i].body), cases[i].now, err, sizeof(err));
-        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
-            fail_msg("case %zu: rc %d, '%s'", i, rc, err);
-    }
-    /* Signed, but: tampered digest, another key, another body, another
-     * time, or too old / too far ahead (a replay). */
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, tampered, body, len, now, err, sizeof(err)),
-        OD_ERR_INVALID);
-    assert_non_null(strstr(err, "does not match"));
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, other_key, body, len, now, err, sizeof(err)),
-        OD_ERR_INVALID);
-    assert_int_equal(provider_retell.webhook_verify(&conf, sig, "{\"event\":\"call_ended\"}", 22,
-                                                    now, err, sizeof(err)),
-                     OD_ERR_INVALID);
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, bad_ts, body, len, now, err, sizeof(err)),
-        OD_ERR_INVALID);
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, sig, body, len, now + 301000, err, sizeof(err)),
-        OD_ERR_INVALID);
-    assert_non_null(strstr(err, "replay"));
-    assert_int_equal(
-        provider_retell.webhook_verify(&conf, sig, body, len, now - 301000, err, sizeof(err)),
-        OD_ERR_INVALID);
-    assert_null(strstr(err, conf.api_key)); /* never echoed */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        test_verify_is(&provider_retell, &conf, cases[i].sig, cases[i].body, cases[i].now,
+                       cases[i].rc, cases[i].says, conf.api_key);
 }
 
 /* ---- the create-phone-call request ---- */
@@ -296,12 +271,10 @@ static void test_request_body(void **state)
 {
     (void)state;
     char err[256];
-    dialjob_t job;
-    dialjob_variable_t vars[2];
-    dialjob_variable_t *pvars[2];
-    test_job_fill(&job, vars, pvars, "retell", "agent-1");
+    test_job_t t;
+    test_job_fill(&t, "retell", "agent-1");
     provider_request_t req;
-    json_t *b = test_request_post(&provider_retell, &conf, &job,
+    json_t *b = test_request_post(&provider_retell, &conf, &t.job,
                                   "http://127.0.0.1:8900/v2/create-phone-call", &req);
     assert_int_equal(json_object_size(b), 5);
     assert_string_equal(json_string_value(json_object_get(b, "from_number")), "+12125550100");
@@ -313,19 +286,19 @@ static void test_request_body(void **state)
     provider_request_clear(&req);
 
     /* What it sent comes back: the metadata names the attempt. */
-    job.n_variables = 0;
-    assert_int_equal(provider_retell.call_request_build(&conf, &job, &req, err, sizeof(err)),
+    t.job.n_variables = 0;
+    assert_int_equal(provider_retell.call_request_build(&conf, &t.job, &req, err, sizeof(err)),
                      OD_OK);
     b = json_loads(req.body, 0, NULL);
     assert_int_equal(json_object_size(json_object_get(b, "retell_llm_dynamic_variables")), 0);
     json_decref(b);
     provider_request_clear(&req);
 
-    job.caller_id = "";
-    test_request_refused(&provider_retell, &conf, &job, "from_number");
-    job.caller_id = "+12125550100";
-    job.provider_assistant_id = "";
-    test_request_refused(&provider_retell, &conf, &job, "agent id");
+    t.job.caller_id = "";
+    test_request_refused(&provider_retell, &conf, &t.job, "from_number");
+    t.job.caller_id = "+12125550100";
+    t.job.provider_assistant_id = "";
+    test_request_refused(&provider_retell, &conf, &t.job, "agent id");
 }
 
 static void test_response_classification(void **state)
@@ -360,25 +333,17 @@ static void test_response_classification(void **state)
 static void test_call_lookup(void **state)
 {
     (void)state;
-    char err[256];
     test_lookup_build(&provider_retell, &conf, "Jabr9TXY_1-a",
                       "http://127.0.0.1:8900/v2/get-call/Jabr9TXY_1-a");
 
-    provider_lookup_t kind;
     provider_msg_t m;
     const char *ended = CALL(",\"call_status\":\"ended\",\"start_timestamp\":1772949610000,"
                              "\"end_timestamp\":1772949655500,\"duration_ms\":45500,"
                              "\"disconnection_reason\":\"voicemail_reached\","
                              "\"call_cost\":{\"combined_cost\":9},"
                              "\"call_analysis\":{\"custom_analysis_data\":{\"callback\":false}}");
-    assert_int_equal(
-        provider_retell.call_lookup_parse(200, ended, strlen(ended), &kind, &m, err, sizeof(err)),
-        OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_ENDED);
-    assert_int_equal(m.kind, PROVIDER_MSG_REPORT);
-    assert_string_equal(m.type, "call-lookup");
-    assert_string_equal(m.provider_call_id, "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
-    assert_string_equal(m.e164, "+14155550100");
+    test_lookup_is(&provider_retell, ended, PROVIDER_LOOKUP_ENDED, &m);
+    test_msg_is(&m, PROVIDER_MSG_REPORT, "call-lookup", CALL_ID, "+14155550100");
     assert_int_equal(m.result.status, MODEL_CALL_COMPLETED);
     assert_int_equal(m.result.answered_by, MODEL_ANSWERED_BY_VOICEMAIL);
     assert_int_equal(m.result.duration_ms, 45500);
@@ -390,21 +355,14 @@ static void test_call_lookup(void **state)
     /* not_connected and error are final too. */
     const char *busy = CALL(",\"call_status\":\"not_connected\","
                             "\"disconnection_reason\":\"dial_busy\"");
-    assert_int_equal(
-        provider_retell.call_lookup_parse(200, busy, strlen(busy), &kind, &m, err, sizeof(err)),
-        OD_OK);
-    assert_int_equal(kind, PROVIDER_LOOKUP_ENDED);
+    test_lookup_is(&provider_retell, busy, PROVIDER_LOOKUP_ENDED, &m);
     assert_int_equal(m.result.status, MODEL_CALL_BUSY);
     provider_msg_clear(&m);
 
     static const char *const running[] = {CALL(",\"call_status\":\"registered\""),
                                           CALL(",\"call_status\":\"ongoing\""), CALL("")};
-    for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(provider_retell.call_lookup_parse(200, running[i], strlen(running[i]),
-                                                           &kind, &m, err, sizeof(err)),
-                         OD_OK);
-        assert_int_equal(kind, PROVIDER_LOOKUP_RUNNING);
-    }
+    for (size_t i = 0; i < 3; i++)
+        test_lookup_is(&provider_retell, running[i], PROVIDER_LOOKUP_RUNNING, &m);
     test_lookup_not_a_call(&provider_retell, 500, "{\"call_id\":\"c\",\"call_status\":\"ended\"}");
 }
 

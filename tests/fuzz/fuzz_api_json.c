@@ -308,6 +308,12 @@ static void path_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
         answered_check(ctx, resp, false);
 }
 
+/* The resource parsers of a JSON body, by the input's kind (0 to 4; kind
+ * 5 is the body parse alone). */
+static void (*const body_parsers[])(api_ctx_t *ctx, const fuzz_response_t *resp) = {
+    leads_parse, campaign_parse, assistant_parse, account_parse, dnc_parse};
+#define BODY_PARSERS ((int)(sizeof(body_parsers) / sizeof(body_parsers[0])))
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -333,27 +339,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         req.body_len = size - 1;
         bool ok = body_parse(&ctx, text, size - 1);
         answered_check(&ctx, &resp, ok);
-        if (ok && ctx.body) {
-            switch (kind) {
-            case 0:
-                leads_parse(&ctx, &resp);
-                break;
-            case 1:
-                campaign_parse(&ctx, &resp);
-                break;
-            case 2:
-                assistant_parse(&ctx, &resp);
-                break;
-            case 3:
-                account_parse(&ctx, &resp);
-                break;
-            case 4:
-                dnc_parse(&ctx, &resp);
-                break;
-            default:
-                break;
-            }
-        }
+        if (ok && ctx.body && kind < BODY_PARSERS)
+            body_parsers[kind](&ctx, &resp);
     } else if (kind == 6) {
         query_split(text, &req);
         query_parse(&ctx, &resp);

@@ -29,12 +29,21 @@ static int setup(void **state)
     return 0;
 }
 
+/* The clock of the OUTDIAL_CLOCK_* variables as they are set now; a
+ * refusal fails the test with its message. */
+static od_clock_t env_clock(void)
+{
+    od_clock_t clk;
+    char err[256];
+    if (od_clock_from_env(&clk, err, sizeof(err)) != OD_OK)
+        fail_msg("od_clock_from_env: %s", err);
+    return clk;
+}
+
 static void test_real_clock_follows_wall_time(void **state)
 {
     (void)state;
-    od_clock_t clk;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    od_clock_t clk = env_clock();
     int64_t a = od_clock_real_us();
     int64_t now = od_clock_now_us(&clk);
     int64_t b = od_clock_real_us();
@@ -46,9 +55,7 @@ static void test_offset_shifts_time(void **state)
 {
     (void)state;
     setenv("OUTDIAL_CLOCK_OFFSET", "-3600.5", 1);
-    od_clock_t clk;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    od_clock_t clk = env_clock();
     assert_int_equal(od_clock_at(&clk, 10 * OD_USEC_PER_SEC), 10 * OD_USEC_PER_SEC - 3600500000LL);
 }
 
@@ -57,9 +64,7 @@ static void test_scale_pivots_on_epoch(void **state)
     (void)state;
     setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
     setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
-    od_clock_t clk;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    od_clock_t clk = env_clock();
     /* At the epoch campaign time equals real time; 10 real seconds later it
      * is 10 campaign minutes later. */
     assert_int_equal(od_clock_at(&clk, 1000 * OD_USEC_PER_SEC), 1000 * OD_USEC_PER_SEC);
@@ -76,9 +81,7 @@ static void test_start_places_campaign_time(void **state)
     setenv("OUTDIAL_CLOCK_SCALE", "2", 1);
     setenv("OUTDIAL_CLOCK_EPOCH", "1800000000", 1);
     setenv("OUTDIAL_CLOCK_START", "2026-03-08T06:00:00Z", 1);
-    od_clock_t clk;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&clk, err, sizeof(err)), OD_OK);
+    od_clock_t clk = env_clock();
     int64_t start = 0;
     assert_int_equal(od_time_parse_rfc3339("2026-03-08T06:00:00Z", &start), OD_OK);
     assert_int_equal(od_clock_at(&clk, 1800000000LL * OD_USEC_PER_SEC), start);
@@ -93,12 +96,9 @@ static void test_skew_moves_campaign_time_only(void **state)
     (void)state;
     setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
     setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
-    od_clock_t straight;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&straight, err, sizeof(err)), OD_OK);
+    od_clock_t straight = env_clock();
     setenv("OUTDIAL_CLOCK_SKEW_MS", "5000", 1);
-    od_clock_t ahead;
-    assert_int_equal(od_clock_from_env(&ahead, err, sizeof(err)), OD_OK);
+    od_clock_t ahead = env_clock();
     int64_t a = od_clock_now_us(&straight);
     int64_t b = od_clock_now_us(&ahead);
     int64_t c = od_clock_now_us(&straight);
@@ -109,8 +109,7 @@ static void test_skew_moves_campaign_time_only(void **state)
                      od_clock_at(&straight, 1010 * OD_USEC_PER_SEC));
     assert_int_equal(od_clock_real_duration_us(&ahead, 60 * OD_USEC_PER_SEC), OD_USEC_PER_SEC);
     setenv("OUTDIAL_CLOCK_SKEW_MS", "-5000", 1);
-    od_clock_t behind;
-    assert_int_equal(od_clock_from_env(&behind, err, sizeof(err)), OD_OK);
+    od_clock_t behind = env_clock();
     assert_true(od_clock_now_us(&behind) < od_clock_now_us(&straight));
 }
 
@@ -155,12 +154,9 @@ static void test_correction_undoes_skew(void **state)
     setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
     setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
     setenv("OUTDIAL_CLOCK_SKEW_MS", "-5000", 1);
-    od_clock_t behind;
-    char err[256];
-    assert_int_equal(od_clock_from_env(&behind, err, sizeof(err)), OD_OK);
+    od_clock_t behind = env_clock();
     unsetenv("OUTDIAL_CLOCK_SKEW_MS");
-    od_clock_t straight;
-    assert_int_equal(od_clock_from_env(&straight, err, sizeof(err)), OD_OK);
+    od_clock_t straight = env_clock();
     assert_int_equal(od_clock_correction_us(&behind), 0);
     /* 5 real seconds at 60x: 5 campaign minutes behind until corrected. */
     assert_true(od_clock_now_us(&straight) - od_clock_now_us(&behind) >= 299 * OD_USEC_PER_SEC);

@@ -80,42 +80,66 @@ static void test_values_parse(void **state)
     assert_string_equal(s, "lead");
 }
 
+/* VAR set to value is refused by each getter, which leaves its output as
+ * it was (not even the default, 0 or false, is written); each returns the
+ * message (a static buffer). */
+static char refusal[256];
+
+static const char *int_refusal(const char *value, int64_t min, int64_t max)
+{
+    int64_t i = 7;
+    setenv(VAR, value, 1);
+    assert_int_equal(config_get_int(VAR, 0, min, max, &i, refusal, sizeof(refusal)),
+                     OD_ERR_INVALID);
+    assert_int_equal(i, 7);
+    return refusal;
+}
+
+static const char *double_refusal(const char *value, double min, double max)
+{
+    double d = 7;
+    setenv(VAR, value, 1);
+    assert_int_equal(config_get_double(VAR, 0, min, max, &d, refusal, sizeof(refusal)),
+                     OD_ERR_INVALID);
+    assert_true(d == 7);
+    return refusal;
+}
+
+static const char *bool_refusal(const char *value)
+{
+    bool b = true;
+    setenv(VAR, value, 1);
+    assert_int_equal(config_get_bool(VAR, false, &b, refusal, sizeof(refusal)), OD_ERR_INVALID);
+    assert_true(b);
+    return refusal;
+}
+
+static const char *enum_refusal(const char *value, const char *const *allowed)
+{
+    int e = 1;
+    setenv(VAR, value, 1);
+    assert_int_equal(config_get_enum(VAR, 0, allowed, &e, refusal, sizeof(refusal)),
+                     OD_ERR_INVALID);
+    assert_int_equal(e, 1);
+    return refusal;
+}
+
 /* Every error names the variable, the value and the allowed range. */
 static void test_errors(void **state)
 {
     (void)state;
-    char err[256];
-    int64_t i = 0;
-    double d = 0;
-    bool b = false;
-    int e = 0;
     static const char *const modes[] = {"assistant", "lead", NULL};
-
-    setenv(VAR, "12x", 1);
-    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR ": '12x' is not an integer (allowed: 1..100)");
-    setenv(VAR, "101", 1);
-    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR ": 101 is out of range (allowed: 1..100)");
-    setenv(VAR, "99999999999999999999999", 1);
-    assert_int_equal(config_get_int(VAR, 0, 1, 100, &i, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "is not an integer"));
-    setenv(VAR, "0.0001", 1);
-    assert_int_equal(config_get_double(VAR, 0, 0.001, 5, &d, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR ": 0.0001 is out of range (allowed: 0.001..5)");
-    setenv(VAR, "nan", 1);
-    assert_int_equal(config_get_double(VAR, 0, 0, 5, &d, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR ": 'nan' is not a number (allowed: 0..5)");
-    setenv(VAR, "maybe", 1);
-    assert_int_equal(config_get_bool(VAR, false, &b, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR
+    assert_string_equal(int_refusal("12x", 1, 100),
+                        VAR ": '12x' is not an integer (allowed: 1..100)");
+    assert_string_equal(int_refusal("101", 1, 100), VAR ": 101 is out of range (allowed: 1..100)");
+    assert_non_null(strstr(int_refusal("99999999999999999999999", 1, 100), "is not an integer"));
+    assert_string_equal(double_refusal("0.0001", 0.001, 5),
+                        VAR ": 0.0001 is out of range (allowed: 0.001..5)");
+    assert_string_equal(double_refusal("nan", 0, 5), VAR ": 'nan' is not a number (allowed: 0..5)");
+    assert_string_equal(bool_refusal("maybe"), VAR
                         ": 'maybe' is not a boolean (allowed: true/false, 1/0, yes/no, on/off)");
-    setenv(VAR, "callee", 1);
-    assert_int_equal(config_get_enum(VAR, 0, modes, &e, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, VAR ": 'callee' is not allowed (allowed: assistant, lead)");
-    /* The outputs are untouched on error. */
-    assert_int_equal(i, 0);
-    assert_int_equal(e, 0);
+    assert_string_equal(enum_refusal("callee", modes),
+                        VAR ": 'callee' is not allowed (allowed: assistant, lead)");
 }
 
 OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_defaults_when_unset_or_empty, test_values_parse,

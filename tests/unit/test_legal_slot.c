@@ -135,6 +135,19 @@ static void test_number_cap(void **state)
     }
 }
 
+/* The rules of the built-in pack for jurisdiction under profile, into
+ * acct (the caller clears it) and rules, which points into acct. */
+static void rules_of(legal_account_t *acct, legal_rules_t *rules, const char *profile,
+                     const char *jurisdiction)
+{
+    char errbuf[256];
+    if (legal_account_init(acct, legal_pack_builtin(), profile, NULL, errbuf, sizeof(errbuf)) !=
+        OD_OK)
+        fail_msg("profile %s: %s", profile, errbuf);
+    if (legal_account_rules(acct, jurisdiction, rules, errbuf, sizeof(errbuf)) != OD_OK)
+        fail_msg("%s under %s: %s", jurisdiction, profile, errbuf);
+}
+
 typedef struct gate_case {
     const char *name;
     const char *profile;
@@ -174,12 +187,8 @@ static void test_gate(void **state)
         char errbuf[256];
         legal_account_t acct;
         legal_rules_t rules;
+        rules_of(&acct, &rules, g->profile, g->jurisdiction);
         legal_gate_t gate;
-        assert_int_equal(legal_account_init(&acct, legal_pack_builtin(), g->profile, NULL, errbuf,
-                                            sizeof(errbuf)),
-                         OD_OK);
-        assert_int_equal(
-            legal_account_rules(&acct, g->jurisdiction, &rules, errbuf, sizeof(errbuf)), OD_OK);
         size_t n_zones = g->zones[1] ? 2 : 1;
         int rc =
             legal_gate_check(&rules, g->zones, n_zones, T(g->at), &gate, errbuf, sizeof(errbuf));
@@ -235,11 +244,7 @@ static void test_slot(void **state)
         char errbuf[256];
         legal_account_t acct;
         legal_rules_t rules;
-        assert_int_equal(legal_account_init(&acct, legal_pack_builtin(), s->profile, NULL, errbuf,
-                                            sizeof(errbuf)),
-                         OD_OK);
-        assert_int_equal(
-            legal_account_rules(&acct, s->jurisdiction, &rules, errbuf, sizeof(errbuf)), OD_OK);
+        rules_of(&acct, &rules, s->profile, s->jurisdiction);
         window_rule_t rule = {s->window, ny, 1};
         window_slot_t slot;
         int rc = legal_slot_find(&rule, 1, &rules, ny, 1, T(s->at), &slot, errbuf, sizeof(errbuf));

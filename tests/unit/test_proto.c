@@ -12,103 +12,10 @@
 
 #include "codec.h"
 #include "test_main.h"
-
-#define ATTEMPT_ID  "0b9e3c52-5a7e-4a43-9d0c-6f1d2e3a4b5c"
-#define LEAD_ID     "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
-#define CAMPAIGN_ID "2d3e4f5a-6b7c-4d8e-9fa0-1b2c3d4e5f60"
-#define ACCOUNT_ID  "3e4f5a6b-7c8d-4e9f-a0b1-2c3d4e5f6071"
-#define EVENT_ID    "4f5a6b7c-8d9e-4fa0-b1c2-3d4e5f607182"
-#define IMPORT_ID   "5a6b7c8d-9eaf-4b01-c2d3-4e5f60718293"
+#include "test_proto_messages.h"
 
 /* ---------------------------------------------------------------------------
- * Valid messages with every field set (to values that are not defaults) */
-
-static dialjob_variable_t job_vars[2];
-static dialjob_variable_t *job_var_ptrs[2];
-static dialjob_legal_t job_legal;
-static dialjob_predial_t job_predial;
-static dialjob_caller_id_t job_cids[2];
-static dialjob_caller_id_t *job_cid_ptrs[2];
-static char *job_zones[] = {"America/New_York", "America/Chicago"};
-
-static void dialjob_full(dialjob_t *job)
-{
-    dialjob_init(job);
-    job->attempt_id = ATTEMPT_ID;
-    job->lead_id = LEAD_ID;
-    job->campaign_id = CAMPAIGN_ID;
-    job->account_id = ACCOUNT_ID;
-    job->attempt_number = 3;
-    job->e164 = "+14155550123";
-    job->caller_id = "+442071838750";
-    job->provider = "vapi";
-    job->provider_assistant_id = "asst_7f3a";
-    job->provider_phone_number_id = "pn_19c2";
-    job->lead_name = "Zoë Müller";
-    const char *keys[] = {"company", "plan"};
-    const char *values[] = {"Acme \"Rockets\"", "gold\n2"};
-    for (int i = 0; i < 2; i++) {
-        outdial__v1__dial_job__variables_entry__init(&job_vars[i]);
-        job_vars[i].key = (char *)keys[i];
-        job_vars[i].value = (char *)values[i];
-        job_var_ptrs[i] = &job_vars[i];
-    }
-    job->variables = job_var_ptrs;
-    job->n_variables = 2;
-    job->max_call_duration_s = 900;
-    job->not_after_us = 1772960400000000LL; /* 2026-03-08T09:00:00Z */
-    job->issued_at_us = 1772956800123456LL;
-    dialjob_legal_init(&job_legal);
-    job_legal.profile = "us_states";
-    job_legal.jurisdiction = "FL";
-    job_legal.zones = job_zones;
-    job_legal.n_zones = 2;
-    job_legal.overrides_json = "[{\"code\":\"FL\",\"calls_per_24h\":2}]";
-    job->legal = &job_legal;
-    job->calls_per_24h = 3;
-    dialjob_predial_init(&job_predial);
-    job_predial.url = "https://crm.example.com/outdial/check?key=k1";
-    job_predial.timeout_ms = 1500;
-    job_predial.call_on_error = true;
-    job->predial = &job_predial;
-    const char *numbers[] = {"+14155550100", "+12125550199"};
-    for (int i = 0; i < 2; i++) {
-        outdial__v1__dial_job__caller_id__init(&job_cids[i]);
-        job_cids[i].e164 = (char *)numbers[i];
-        job_cids[i].provider_phone_number_id = i ? "pn_2" : "pn_1";
-        job_cids[i].daily_cap = i ? 0 : 40;
-        job_cids[i].timezone = i ? "America/New_York" : "America/Los_Angeles";
-        job_cid_ptrs[i] = &job_cids[i];
-    }
-    job->caller_ids = job_cid_ptrs;
-    job->n_caller_ids = 2;
-    job->sticky_caller_id = "+12125550199";
-    job->caller_id_strategy = "local_presence"; /* the last field: required */
-}
-
-static void callevent_full(callevent_t *event)
-{
-    callevent_init(event);
-    event->event_id = EVENT_ID;
-    event->attempt_id = ATTEMPT_ID;
-    event->lead_id = LEAD_ID;
-    event->campaign_id = CAMPAIGN_ID;
-    event->account_id = ACCOUNT_ID;
-    event->attempt_number = 2;
-    event->status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_COMPLETED;
-    event->answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_VOICEMAIL;
-    event->provider_call_id = "call_abc123";
-    event->started_at_us = 1772956805000000LL;
-    event->ended_at_us = 1772956865500000LL;
-    event->duration_ms = 60500;
-    event->cost_minor = 42;
-    event->ended_reason = "voicemail";
-    event->failure_class = OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT;
-    event->post_call_variables_json = "{\"interested\":true,\"notes\":\"call back\"}";
-    event->skip_reason = OUTDIAL__V1__SKIP_REASON__SKIP_REASON_UNSPECIFIED;
-    event->skip_detail = "n/a";
-    event->occurred_at_us = 1772956865600000LL;
-}
+ * Valid messages: test_proto_messages.h; and one more */
 
 /* A skipped event exercises the skip fields a completed one cannot. */
 static void callevent_skipped(callevent_t *event)
@@ -119,75 +26,67 @@ static void callevent_skipped(callevent_t *event)
     event->skip_detail = "another call to +14155550123 is in flight";
 }
 
-static leadupsert_variable_t lead_vars[3];
-static leadupsert_variable_t *lead_var_ptrs[3];
-static char *lead_phones[] = {"+1 415 555 0199", "(415) 555-0100"};
+/* ---------------------------------------------------------------------------
+ * Per-message helpers */
 
-static void leadupsert_full(leadupsert_t *lead)
-{
-    leadupsert_init(lead);
-    lead->campaign_id = CAMPAIGN_ID;
-    lead->account_id = ACCOUNT_ID;
-    lead->external_id = "crm-7781";
-    lead->name = "Ana Núñez";
-    lead->timezone = "America/Chicago";
-    const char *keys[] = {"company", "score", "empty"};
-    const char *values[] = {"Acme", "7", ""};
-    for (int i = 0; i < 3; i++) {
-        outdial__v1__lead_upsert__variables_entry__init(&lead_vars[i]);
-        lead_vars[i].key = (char *)keys[i];
-        lead_vars[i].value = (char *)values[i];
-        lead_var_ptrs[i] = &lead_vars[i];
+typedef struct codec_case {
+    const char *name;
+    /* Encodes the full valid message. */
+    void (*encode_full)(uint8_t **buf, size_t *len);
+    /* Decodes; frees what it got. Returns the codec's rc. */
+    int (*try_decode)(const void *buf, size_t len, char *err, size_t errlen);
+} codec_case_t;
+
+/* For each message M of type T with the builder FULL:
+ * - M_round_trip(in): encodes in, decodes what it wrote; the caller frees
+ *   the result with M_free.
+ * - M_refusal(msg): encodes msg, which must be refused (no buffer handed
+ *   out); returns the message, in a buffer the next call overwrites.
+ * - M_encode_full and M_try_decode: the codec_case_t functions below. */
+#define CASE_FUNCS(M, T, FULL)                                                                     \
+    static T *M##_round_trip(const T *in)                                                          \
+    {                                                                                              \
+        char err[256];                                                                             \
+        uint8_t *buf = NULL;                                                                       \
+        size_t len = 0;                                                                            \
+        assert_int_equal(M##_encode(in, &buf, &len, err, sizeof(err)), OD_OK);                     \
+        T *out = NULL;                                                                             \
+        assert_int_equal(M##_decode(buf, len, &out, err, sizeof(err)), OD_OK);                     \
+        free(buf);                                                                                 \
+        return out;                                                                                \
+    }                                                                                              \
+    static const char *M##_refusal(const T *msg)                                                   \
+    {                                                                                              \
+        static char err[256];                                                                      \
+        uint8_t *buf = (uint8_t *)(uintptr_t)1; /* must be reset to NULL */                        \
+        size_t len = 0;                                                                            \
+        err[0] = '\0';                                                                             \
+        assert_int_equal(M##_encode(msg, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);           \
+        assert_null(buf);                                                                          \
+        return err;                                                                                \
+    }                                                                                              \
+    static void M##_encode_full(uint8_t **buf, size_t *len)                                        \
+    {                                                                                              \
+        char err[256];                                                                             \
+        T msg;                                                                                     \
+        FULL(&msg);                                                                                \
+        assert_int_equal(M##_encode(&msg, buf, len, err, sizeof(err)), OD_OK);                     \
+    }                                                                                              \
+    static int M##_try_decode(const void *buf, size_t len, char *err, size_t errlen)               \
+    {                                                                                              \
+        T *msg = (T *)(uintptr_t)1; /* must be reset to NULL on error */                           \
+        int rc = M##_decode(buf, len, &msg, err, errlen);                                          \
+        if (rc != OD_OK)                                                                           \
+            assert_null(msg);                                                                      \
+        M##_free(msg);                                                                             \
+        return rc;                                                                                 \
     }
-    lead->variables = lead_var_ptrs;
-    lead->n_variables = 3;
-    lead->secondary_phones = lead_phones;
-    lead->n_secondary_phones = 2;
-    lead->region = "US";
-    lead->phone = "(415) 555-0123";
-}
 
-static importrequest_mapping_t mapping[2];
-static importrequest_mapping_t *mapping_ptrs[2];
-
-static void importrequest_full(importrequest_t *req)
-{
-    importrequest_init(req);
-    req->import_id = IMPORT_ID;
-    req->campaign_id = CAMPAIGN_ID;
-    req->account_id = ACCOUNT_ID;
-    req->region = "GB";
-    const char *keys[] = {"phone", "name"};
-    const char *values[] = {"Mobile Number", "Full name"};
-    for (int i = 0; i < 2; i++) {
-        outdial__v1__import_request__column_mapping_entry__init(&mapping[i]);
-        mapping[i].key = (char *)keys[i];
-        mapping[i].value = (char *)values[i];
-        mapping_ptrs[i] = &mapping[i];
-    }
-    req->column_mapping = mapping_ptrs;
-    req->n_column_mapping = 2;
-    req->requested_at_us = 1772956800000001LL;
-}
-
-/* A lead_finished event carries every field (old/new status are optional
- * for this kind, so they can be set too). */
-static void campaignevent_full(campaignevent_t *event)
-{
-    campaignevent_init(event);
-    event->event_id = EVENT_ID;
-    event->campaign_id = CAMPAIGN_ID;
-    event->account_id = ACCOUNT_ID;
-    event->kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
-    event->old_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
-    event->new_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED;
-    event->reason = "insufficient_balance";
-    event->lead_id = LEAD_ID;
-    event->lead_status = OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED;
-    event->outcome = OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_GOAL_ACHIEVED;
-    event->goal_result = OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_TRUE;
-    event->occurred_at_us = 1772956900000000LL;
-}
+CASE_FUNCS(dialjob, dialjob_t, dialjob_full)
+CASE_FUNCS(callevent, callevent_t, callevent_full)
+CASE_FUNCS(leadupsert, leadupsert_t, leadupsert_full)
+CASE_FUNCS(importrequest, importrequest_t, importrequest_full)
+CASE_FUNCS(campaignevent, campaignevent_t, campaignevent_full)
 
 /* ---------------------------------------------------------------------------
  * Round trips */
@@ -195,14 +94,9 @@ static void campaignevent_full(campaignevent_t *event)
 static void test_dialjob_round_trip(void **state)
 {
     (void)state;
-    char err[256];
     dialjob_t in;
     dialjob_full(&in);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(dialjob_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    dialjob_t *out = NULL;
-    assert_int_equal(dialjob_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    dialjob_t *out = dialjob_round_trip(&in);
     assert_string_equal(out->attempt_id, in.attempt_id);
     assert_string_equal(out->lead_id, in.lead_id);
     assert_string_equal(out->campaign_id, in.campaign_id);
@@ -243,7 +137,6 @@ static void test_dialjob_round_trip(void **state)
     assert_string_equal(out->sticky_caller_id, "+12125550199");
     assert_string_equal(out->caller_id_strategy, "local_presence");
     dialjob_free(out);
-    free(buf);
 }
 
 static void assert_callevent_equal(const callevent_t *out, const callevent_t *in)
@@ -272,19 +165,13 @@ static void assert_callevent_equal(const callevent_t *out, const callevent_t *in
 static void test_callevent_round_trip(void **state)
 {
     (void)state;
-    char err[256];
     void (*builders[])(callevent_t *) = {callevent_full, callevent_skipped};
     for (size_t b = 0; b < 2; b++) {
         callevent_t in;
         builders[b](&in);
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-        callevent_t *out = NULL;
-        assert_int_equal(callevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+        callevent_t *out = callevent_round_trip(&in);
         assert_callevent_equal(out, &in);
         callevent_free(out);
-        free(buf);
     }
 }
 
@@ -310,30 +197,19 @@ static void assert_leadupsert_equal(const leadupsert_t *out, const leadupsert_t 
 static void test_leadupsert_round_trip(void **state)
 {
     (void)state;
-    char err[256];
     leadupsert_t in;
     leadupsert_full(&in);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(leadupsert_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    leadupsert_t *out = NULL;
-    assert_int_equal(leadupsert_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    leadupsert_t *out = leadupsert_round_trip(&in);
     assert_leadupsert_equal(out, &in);
     leadupsert_free(out);
-    free(buf);
 }
 
 static void test_importrequest_round_trip(void **state)
 {
     (void)state;
-    char err[256];
     importrequest_t in;
     importrequest_full(&in);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(importrequest_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    importrequest_t *out = NULL;
-    assert_int_equal(importrequest_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    importrequest_t *out = importrequest_round_trip(&in);
     assert_string_equal(out->import_id, in.import_id);
     assert_string_equal(out->campaign_id, in.campaign_id);
     assert_string_equal(out->account_id, in.account_id);
@@ -345,20 +221,14 @@ static void test_importrequest_round_trip(void **state)
     }
     assert_true(out->requested_at_us == in.requested_at_us);
     importrequest_free(out);
-    free(buf);
 }
 
 static void test_campaignevent_round_trip(void **state)
 {
     (void)state;
-    char err[256];
     campaignevent_t in;
     campaignevent_full(&in);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(campaignevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    campaignevent_t *out = NULL;
-    assert_int_equal(campaignevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    campaignevent_t *out = campaignevent_round_trip(&in);
     assert_string_equal(out->event_id, in.event_id);
     assert_string_equal(out->campaign_id, in.campaign_id);
     assert_string_equal(out->account_id, in.account_id);
@@ -372,43 +242,10 @@ static void test_campaignevent_round_trip(void **state)
     assert_int_equal(out->goal_result, in.goal_result);
     assert_true(out->occurred_at_us == in.occurred_at_us);
     campaignevent_free(out);
-    free(buf);
 }
 
 /* ---------------------------------------------------------------------------
  * Malformed payloads, for every message through one table */
-
-typedef struct codec_case {
-    const char *name;
-    /* Encodes the full valid message. */
-    void (*encode_full)(uint8_t **buf, size_t *len);
-    /* Decodes; frees what it got. Returns the codec's rc. */
-    int (*try_decode)(const void *buf, size_t len, char *err, size_t errlen);
-} codec_case_t;
-
-#define CASE_FUNCS(M, T, FULL)                                                                     \
-    static void M##_encode_full(uint8_t **buf, size_t *len)                                        \
-    {                                                                                              \
-        char err[256];                                                                             \
-        T msg;                                                                                     \
-        FULL(&msg);                                                                                \
-        assert_int_equal(M##_encode(&msg, buf, len, err, sizeof(err)), OD_OK);                     \
-    }                                                                                              \
-    static int M##_try_decode(const void *buf, size_t len, char *err, size_t errlen)               \
-    {                                                                                              \
-        T *msg = (T *)(uintptr_t)1; /* must be reset to NULL on error */                           \
-        int rc = M##_decode(buf, len, &msg, err, errlen);                                          \
-        if (rc != OD_OK)                                                                           \
-            assert_null(msg);                                                                      \
-        M##_free(msg);                                                                             \
-        return rc;                                                                                 \
-    }
-
-CASE_FUNCS(dialjob, dialjob_t, dialjob_full)
-CASE_FUNCS(callevent, callevent_t, callevent_full)
-CASE_FUNCS(leadupsert, leadupsert_t, leadupsert_full)
-CASE_FUNCS(importrequest, importrequest_t, importrequest_full)
-CASE_FUNCS(campaignevent, campaignevent_t, campaignevent_full)
 
 static const codec_case_t cases[] = {
     {"DialJob", dialjob_encode_full, dialjob_try_decode},
@@ -597,63 +434,56 @@ static void test_dialjob_field_errors(void **state)
 
     dialjob_full(&job);
     job.lead_id = "not-a-uuid";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.lead_id: not a UUID (8-4-4-4-12 hex digits)");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.lead_id: not a UUID (8-4-4-4-12 hex digits)");
 
     dialjob_full(&job);
     job.attempt_number = 0;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.attempt_number: 0 is not in 1..7");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.attempt_number: 0 is not in 1..7");
 
     dialjob_full(&job);
     job.e164 = "4155550123";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.e164: not an E.164 number ('+' and 3 to 15 digits)");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.e164: not an E.164 number ('+' and 3 to 15 digits)");
 
     dialjob_full(&job);
     job.not_after_us = 0;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.not_after_us: required (microseconds since the Unix epoch)");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.not_after_us: required (microseconds since the Unix epoch)");
 
     /* The frequency cap is required: a job of an older scheduler is refused. */
     dialjob_full(&job);
     job.calls_per_24h = 0;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "DialJob.calls_per_24h: missing"));
+    assert_non_null(strstr(dialjob_refusal(&job), "DialJob.calls_per_24h: missing"));
 
     /* So is the pre-dial check (an empty message: none); its timeout is
      * bounded when it has a URL. */
     dialjob_full(&job);
     job.predial = NULL;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "DialJob.predial: missing"));
+    assert_non_null(strstr(dialjob_refusal(&job), "DialJob.predial: missing"));
     dialjob_full(&job);
     job_predial.timeout_ms = 99;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.predial.timeout_ms: 99 is not in 100..10000");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.predial.timeout_ms: 99 is not in 100..10000");
     /* The caller-ID strategy is the last field: required, one of four; the
      * pool's numbers are E.164 with a zone. */
     dialjob_full(&job);
     job.caller_id_strategy = "";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "DialJob.caller_id_strategy: missing"));
+    assert_non_null(strstr(dialjob_refusal(&job), "DialJob.caller_id_strategy: missing"));
     dialjob_full(&job);
     job.caller_id_strategy = "nearest";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.caller_id_strategy: 'nearest' is not single, "
-                             "local_presence, sticky or round_robin");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.caller_id_strategy: 'nearest' is not "
+                                               "single, local_presence, sticky or round_robin");
     dialjob_full(&job);
     job_cids[1].e164 = "2125550199";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "DialJob.caller_ids.e164: not an E.164 number"));
+    assert_non_null(strstr(dialjob_refusal(&job), "DialJob.caller_ids.e164: not an E.164 number"));
     dialjob_full(&job);
     job_cids[0].timezone = "";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.caller_ids.timezone: required");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.caller_ids.timezone: required");
     dialjob_full(&job);
     job_cids[0].daily_cap = 10001;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.caller_ids.daily_cap: 10001 is not in 0..10000");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.caller_ids.daily_cap: 10001 is not in 0..10000");
 
     dialjob_full(&job);
     job_predial.url = "";
@@ -664,34 +494,29 @@ static void test_dialjob_field_errors(void **state)
 
     dialjob_full(&job);
     job.lead_name = "bad \xC3\x28 byte";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.lead_name: not valid UTF-8");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.lead_name: not valid UTF-8");
 
     dialjob_full(&job);
     job_vars[1].value = "\xED\xA0\x80"; /* a UTF-16 surrogate, not allowed in UTF-8 */
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.variables.value: not valid UTF-8");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.variables.value: not valid UTF-8");
 
     dialjob_full(&job);
     job_vars[0].key = "";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.variables: empty key");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.variables: empty key");
 
     dialjob_full(&job);
     job.legal = NULL;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.legal: required");
+    assert_string_equal(dialjob_refusal(&job), "DialJob.legal: required");
 
     dialjob_full(&job);
     job_legal.profile = "strict";
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err,
+    assert_string_equal(dialjob_refusal(&job),
                         "DialJob.legal.profile: 'strict' is not none, us_federal or us_states");
 
     dialjob_full(&job);
     job_legal.n_zones = 0;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "DialJob.legal.zones: required when the profile is us_states");
+    assert_string_equal(dialjob_refusal(&job),
+                        "DialJob.legal.zones: required when the profile is us_states");
 
     /* A struct that is not a DialJob is refused, not packed. */
     callevent_t event;
@@ -707,103 +532,83 @@ static void test_dialjob_field_errors(void **state)
     job.provider_phone_number_id = NULL;
     job.lead_name = "";
     job.n_variables = 0;
-    assert_int_equal(dialjob_encode(&job, &buf, &len, err, sizeof(err)), OD_OK);
-    dialjob_t *out = NULL;
-    assert_int_equal(dialjob_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    dialjob_t *out = dialjob_round_trip(&job);
     assert_string_equal(out->provider_phone_number_id, "");
     dialjob_free(out);
-    free(buf);
 }
 
 static void test_callevent_field_errors(void **state)
 {
     (void)state;
-    char err[256];
-    uint8_t *buf = NULL;
-    size_t len = 0;
     callevent_t event;
 
     callevent_full(&event);
     event.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_UNSPECIFIED;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.status: required");
+    assert_string_equal(callevent_refusal(&event), "CallEvent.status: required");
 
     callevent_full(&event);
     event.status = (Outdial__V1__CallStatus)42;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.status: unknown value 42");
+    assert_string_equal(callevent_refusal(&event), "CallEvent.status: unknown value 42");
 
     callevent_full(&event);
     event.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.skip_reason: required");
+    assert_string_equal(callevent_refusal(&event), "CallEvent.skip_reason: required");
 
     callevent_full(&event);
     event.skip_reason = OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.skip_reason: set but the status is not SKIPPED");
+    assert_string_equal(callevent_refusal(&event),
+                        "CallEvent.skip_reason: set but the status is not SKIPPED");
 
     callevent_full(&event);
     event.post_call_variables_json = "[true]";
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.post_call_variables_json: not a JSON object");
+    assert_string_equal(callevent_refusal(&event),
+                        "CallEvent.post_call_variables_json: not a JSON object");
 
     callevent_full(&event);
     event.post_call_variables_json = "{\"interested\": tru";
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "CallEvent.post_call_variables_json: not JSON"));
+    assert_non_null(
+        strstr(callevent_refusal(&event), "CallEvent.post_call_variables_json: not JSON"));
 
     callevent_full(&event);
     event.cost_minor = -1;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.cost_minor: negative");
+    assert_string_equal(callevent_refusal(&event), "CallEvent.cost_minor: negative");
 
     callevent_full(&event);
     event.occurred_at_us = 0;
-    assert_int_equal(callevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err,
+    assert_string_equal(callevent_refusal(&event),
                         "CallEvent.occurred_at_us: required (microseconds since the Unix epoch)");
-    assert_null(buf);
 }
 
 static void test_other_field_errors(void **state)
 {
     (void)state;
-    char err[256];
-    uint8_t *buf = NULL;
-    size_t len = 0;
 
     leadupsert_t lead;
     leadupsert_full(&lead);
     lead.phone = "";
-    assert_int_equal(leadupsert_encode(&lead, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "LeadUpsert.phone: required");
+    assert_string_equal(leadupsert_refusal(&lead), "LeadUpsert.phone: required");
     leadupsert_full(&lead);
     lead.region = "us";
-    assert_int_equal(leadupsert_encode(&lead, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err,
+    assert_string_equal(leadupsert_refusal(&lead),
                         "LeadUpsert.region: not an ISO 3166 alpha-2 code in upper case (\"US\")");
     leadupsert_full(&lead);
     char *phones[] = {"+14155550100", NULL};
     lead.secondary_phones = phones;
-    assert_int_equal(leadupsert_encode(&lead, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "LeadUpsert.secondary_phones: item 1 is NULL");
+    assert_string_equal(leadupsert_refusal(&lead), "LeadUpsert.secondary_phones: item 1 is NULL");
 
     importrequest_t req;
     importrequest_full(&req);
     req.import_id = NULL;
-    assert_int_equal(importrequest_encode(&req, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "ImportRequest.import_id: required");
+    assert_string_equal(importrequest_refusal(&req), "ImportRequest.import_id: required");
     importrequest_full(&req);
     mapping[1].value = "";
-    assert_int_equal(importrequest_encode(&req, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "ImportRequest.column_mapping: field 'name' maps to an empty header");
+    assert_string_equal(importrequest_refusal(&req),
+                        "ImportRequest.column_mapping: field 'name' maps to an empty header");
 
     campaignevent_t event;
     campaignevent_full(&event);
     event.outcome = OUTDIAL__V1__LEAD_OUTCOME__LEAD_OUTCOME_UNSPECIFIED;
-    assert_int_equal(campaignevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CampaignEvent.outcome: required");
+    assert_string_equal(campaignevent_refusal(&event), "CampaignEvent.outcome: required");
     /* A status change needs no lead, but a new status. */
     campaignevent_init(&event);
     event.event_id = EVENT_ID;
@@ -811,16 +616,12 @@ static void test_other_field_errors(void **state)
     event.account_id = ACCOUNT_ID;
     event.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED;
     event.occurred_at_us = 1;
-    assert_int_equal(campaignevent_encode(&event, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CampaignEvent.new_status: required");
+    assert_string_equal(campaignevent_refusal(&event), "CampaignEvent.new_status: required");
     event.new_status = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
-    assert_int_equal(campaignevent_encode(&event, &buf, &len, err, sizeof(err)), OD_OK);
-    campaignevent_t *out = NULL;
-    assert_int_equal(campaignevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    campaignevent_t *out = campaignevent_round_trip(&event);
     assert_int_equal(out->goal_result, OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_UNSPECIFIED);
     assert_string_equal(out->lead_id, "");
     campaignevent_free(out);
-    free(buf);
 }
 
 /* ---------------------------------------------------------------------------
@@ -936,10 +737,7 @@ static void test_callevent_predial(void **state)
     }
     /* A present answer needs its result. */
     p.result = OUTDIAL__V1__PREDIAL_RESULT__PREDIAL_RESULT_UNSPECIFIED;
-    uint8_t *bad = NULL;
-    size_t bad_len = 0;
-    assert_int_equal(callevent_encode(&in, &bad, &bad_len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.predial.result: required");
+    assert_string_equal(callevent_refusal(&in), "CallEvent.predial.result: required");
     free(with);
     free(without);
 }
@@ -950,7 +748,6 @@ static void test_callevent_predial(void **state)
 static void test_callevent_caller_id(void **state)
 {
     (void)state;
-    char err[256];
     callevent_t in;
     callevent_full(&in);
     in.status = OUTDIAL__V1__CALL_STATUS__CALL_STATUS_SKIPPED;
@@ -958,32 +755,23 @@ static void test_callevent_caller_id(void **state)
     in.answered_by = OUTDIAL__V1__ANSWERED_BY__ANSWERED_BY_UNSPECIFIED;
     in.failure_class = OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_UNSPECIFIED;
     in.not_before_us = 1772960400000000LL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    callevent_t *out = NULL;
-    assert_int_equal(callevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    callevent_t *out = callevent_round_trip(&in);
     assert_int_equal(out->skip_reason, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED);
     assert_true(out->not_before_us == in.not_before_us);
     callevent_free(out);
-    free(buf);
 
     callevent_full(&in);
     in.caller_id = "+12125550199";
-    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_OK);
-    assert_int_equal(callevent_decode(buf, len, &out, err, sizeof(err)), OD_OK);
+    out = callevent_round_trip(&in);
     assert_string_equal(out->caller_id, "+12125550199");
     callevent_free(out);
-    free(buf);
-    buf = NULL;
 
     in.caller_id = "2125550199";
-    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_string_equal(err, "CallEvent.caller_id: not an E.164 number ('+' and 3 to 15 digits)");
+    assert_string_equal(callevent_refusal(&in),
+                        "CallEvent.caller_id: not an E.164 number ('+' and 3 to 15 digits)");
     in.caller_id = "";
     in.not_before_us = -1;
-    assert_int_equal(callevent_encode(&in, &buf, &len, err, sizeof(err)), OD_ERR_INVALID);
-    assert_non_null(strstr(err, "CallEvent.not_before_us: negative"));
+    assert_non_null(strstr(callevent_refusal(&in), "CallEvent.not_before_us: negative"));
 }
 
 OD_TEST_MAIN(NULL, NULL, test_dialjob_round_trip, test_callevent_round_trip, test_callevent_predial,

@@ -306,6 +306,14 @@ typedef struct time_case {
     int minute;
 } time_case_t;
 
+/* Formats a minute of the day with format into one buffer and returns it. */
+static const char *time_text(void (*format)(int, char *, size_t), int minute)
+{
+    static char buf[8];
+    format(minute, buf, sizeof(buf));
+    return buf;
+}
+
 static void test_time_parse(void **state)
 {
     (void)state;
@@ -344,16 +352,11 @@ static void test_time_parse(void **state)
         else
             assert_non_null(strstr(err, "is not a time of day (allowed: HH:MM"));
     }
-    char buf[8];
-    window_time_format(545, buf, sizeof(buf));
-    assert_string_equal(buf, "09:05");
-    window_time_format(0, buf, sizeof(buf));
-    assert_string_equal(buf, "00:00");
+    assert_string_equal(time_text(window_time_format, 545), "09:05");
+    assert_string_equal(time_text(window_time_format, 0), "00:00");
     /* An end at midnight reads back as the end of the day. */
-    window_time_format_end(0, buf, sizeof(buf));
-    assert_string_equal(buf, "24:00");
-    window_time_format_end(1080, buf, sizeof(buf));
-    assert_string_equal(buf, "18:00");
+    assert_string_equal(time_text(window_time_format_end, 0), "24:00");
+    assert_string_equal(time_text(window_time_format_end, 1080), "18:00");
 }
 
 static void test_days(void **state)

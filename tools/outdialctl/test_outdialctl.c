@@ -64,6 +64,22 @@ static void line_split(line_t *l, const char *text)
     l->argv[l->argc] = NULL;
 }
 
+/* Splits line into l and parses it into args (which points into l, so l
+ * must outlive it); returns the parser's rc, its message in err. */
+static int line_parse(line_t *l, const char *line, ctl_args_t *args, char *err, size_t errlen)
+{
+    line_split(l, line);
+    return ctl_args_parse(l->argc, l->argv, args, err, errlen);
+}
+
+/* line_parse, which must accept line: a refusal fails the test. */
+static void line_parse_ok(line_t *l, const char *line, ctl_args_t *args)
+{
+    char err[512] = "";
+    if (line_parse(l, line, args, err, sizeof(err)) != OD_OK)
+        fail_msg("%s: %s", line, err);
+}
+
 /* Text a render function writes. */
 typedef struct capture {
     char *text;
@@ -195,15 +211,11 @@ static void test_body_table(void **state)
     for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
         const body_case_t *c = &body_cases[i];
         line_t l;
-        line_split(&l, c->line);
         ctl_args_t args;
-        char err[512] = "";
-        int rc = ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err));
-        if (rc != OD_OK)
-            fail_msg("%s: %s", c->line, err);
+        line_parse_ok(&l, c->line, &args);
         json_t *body = NULL;
-        rc = ctl_body_build(&args, args.data, &body, err, sizeof(err));
-        if (rc != OD_OK)
+        char err[512] = "";
+        if (ctl_body_build(&args, args.data, &body, err, sizeof(err)) != OD_OK)
             fail_msg("%s: %s", c->line, err);
         if (!c->json) {
             if (body)
@@ -279,11 +291,8 @@ static void test_path_table(void **state)
     for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
         const path_case_t *c = &path_cases[i];
         line_t l;
-        line_split(&l, c->line);
         ctl_args_t args;
-        char err[512] = "";
-        if (ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)) != OD_OK)
-            fail_msg("%s: %s", c->line, err);
+        line_parse_ok(&l, c->line, &args);
         char *path = ctl_path_build(&args, NULL);
         if (strcmp(path, c->path) != 0 || strcmp(args.cmd->method, c->method) != 0)
             fail_msg("%s:\n  got  %s %s\n  want %s %s", c->line, args.cmd->method, path, c->method,
@@ -297,10 +306,8 @@ static void test_path_extra_query_and_drop(void **state)
 {
     (void)state;
     line_t l;
-    line_split(&l, "lead list C1 --status created --cursor X");
     ctl_args_t args;
-    char err[256];
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(&l, "lead list C1 --status created --cursor X", &args);
     ctl_args_drop(&args, "cursor");
     char *path = ctl_path_build(&args, "cursor=Y");
     assert_string_equal(path, "/v1/campaigns/C1/leads?status=created&cursor=Y");
@@ -312,11 +319,10 @@ static void test_globals_and_locals(void **state)
 {
     (void)state;
     line_t l;
-    line_split(&l, "--url http://h:1 watch C1 --json --interval-ms 250 --once --key=K "
-                   "--admin-token T");
     ctl_args_t args;
-    char err[256];
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(
+        &l, "--url http://h:1 watch C1 --json --interval-ms 250 --once --key=K --admin-token T",
+        &args);
     assert_string_equal(args.url, "http://h:1");
     assert_string_equal(args.key, "K");
     assert_string_equal(args.admin_token, "T");
@@ -330,26 +336,22 @@ static void test_globals_and_locals(void **state)
     assert_false(ctl_args_has(&args, "until-complete"));
     ctl_args_free(&args);
 
-    line_split(&l, "import C1 leads.csv --no-wait");
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(&l, "import C1 leads.csv --no-wait", &args);
     assert_null(args.cmd->name);
     assert_string_equal(args.pos[1], "leads.csv");
     assert_true(ctl_args_has(&args, "no-wait"));
     ctl_args_free(&args);
 
-    line_split(&l, "-q campaign list --quiet");
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(&l, "-q campaign list --quiet", &args);
     assert_true(args.quiet);
     ctl_args_free(&args);
 
     /* Help skips the checks of required things. */
-    line_split(&l, "campaign create --help");
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(&l, "campaign create --help", &args);
     assert_true(args.help);
     assert_string_equal(args.cmd->name, "create");
     ctl_args_free(&args);
-    line_split(&l, "-h");
-    assert_int_equal(ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)), OD_OK);
+    line_parse_ok(&l, "-h", &args);
     assert_true(args.help);
     assert_null(args.cmd);
     ctl_args_free(&args);
@@ -420,11 +422,9 @@ static void test_usage_errors(void **state)
     for (size_t i = 0; i < sizeof(usage_cases) / sizeof(usage_cases[0]); i++) {
         const usage_case_t *c = &usage_cases[i];
         line_t l;
-        line_split(&l, c->line);
         ctl_args_t args;
         char err[512] = "";
-        int rc = ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err));
-        if (rc != OD_ERR_INVALID)
+        if (line_parse(&l, c->line, &args, err, sizeof(err)) != OD_ERR_INVALID)
             fail_msg("'%s' was accepted", c->line);
         if (!strstr(err, c->message))
             fail_msg("'%s':\n  got  %s\n  want ...%s...", c->line, err, c->message);
@@ -585,11 +585,9 @@ static void test_timeout_option(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         line_t l;
-        line_split(&l, cases[i].line);
         ctl_args_t args;
+        line_parse_ok(&l, cases[i].line, &args);
         char err[256];
-        if (ctl_args_parse(l.argc, l.argv, &args, err, sizeof(err)) != OD_OK)
-            fail_msg("%s: %s", cases[i].line, err);
         int64_t ms = -1;
         if (ctl_args_timeout_ms(&args, &ms, err, sizeof(err)) != OD_OK)
             fail_msg("%s: %s", cases[i].line, err);
@@ -636,58 +634,77 @@ static void test_small_parsers(void **state)
 /* ---- formatters
  * ------------------------------------------------------------------------------------ */
 
+/* Each formatter writes into one buffer and returns it, so that a case is
+ * one line: the value and the text it must read as. */
+static char fmt_buf[128];
+
+static const char *days_text(unsigned days)
+{
+    ctl_days_format(days, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *money_text(int64_t minor, const char *currency)
+{
+    ctl_money_format(minor, currency, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *time_text(const char *rfc3339)
+{
+    ctl_time_format(rfc3339, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *seconds_text(int64_t s)
+{
+    ctl_seconds_format(s, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *bytes_text(int64_t n)
+{
+    ctl_bytes_format(n, fmt_buf, sizeof(fmt_buf));
+    return fmt_buf;
+}
+
+static const char *progress_text(int64_t done, int64_t total, int bar_width, bool bytes)
+{
+    ctl_progress_format(fmt_buf, sizeof(fmt_buf), done, total, bar_width, bytes);
+    return fmt_buf;
+}
+
 static void test_formatters(void **state)
 {
     (void)state;
-    char buf[128];
-    ctl_days_format(WINDOW_DAYS_WEEKDAYS, buf, sizeof(buf));
-    assert_string_equal(buf, "mon-fri");
-    ctl_days_format(WINDOW_DAYS_ALL, buf, sizeof(buf));
-    assert_string_equal(buf, "every day");
-    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_SAT, buf, sizeof(buf));
-    assert_string_equal(buf, "mon,tue,sat");
-    ctl_days_format(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SUN, buf,
-                    sizeof(buf));
-    assert_string_equal(buf, "mon-wed,sun");
-    ctl_days_format(0, buf, sizeof(buf));
-    assert_string_equal(buf, "");
+    assert_string_equal(days_text(WINDOW_DAYS_WEEKDAYS), "mon-fri");
+    assert_string_equal(days_text(WINDOW_DAYS_ALL), "every day");
+    assert_string_equal(days_text(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_SAT), "mon,tue,sat");
+    assert_string_equal(
+        days_text(WINDOW_DAY_MON | WINDOW_DAY_TUE | WINDOW_DAY_WED | WINDOW_DAY_SUN),
+        "mon-wed,sun");
+    assert_string_equal(days_text(0), "");
 
-    ctl_money_format(12345, "USD", buf, sizeof(buf));
-    assert_string_equal(buf, "USD 123.45");
-    ctl_money_format(-5, "EUR", buf, sizeof(buf));
-    assert_string_equal(buf, "EUR -0.05");
-    ctl_money_format(500, "JPY", buf, sizeof(buf));
-    assert_string_equal(buf, "JPY 500");
-    ctl_money_format(100, NULL, buf, sizeof(buf));
-    assert_string_equal(buf, "1.00");
+    assert_string_equal(money_text(12345, "USD"), "USD 123.45");
+    assert_string_equal(money_text(-5, "EUR"), "EUR -0.05");
+    assert_string_equal(money_text(500, "JPY"), "JPY 500");
+    assert_string_equal(money_text(100, NULL), "1.00");
 
-    ctl_time_format("2026-03-08T09:00:01.123456Z", buf, sizeof(buf));
-    assert_string_equal(buf, "2026-03-08 09:00:01Z");
-    ctl_time_format("2026-03-08T09:00:01+02:00", buf, sizeof(buf));
-    assert_string_equal(buf, "2026-03-08 09:00:01+02:00");
-    ctl_time_format("soon", buf, sizeof(buf));
-    assert_string_equal(buf, "soon");
+    assert_string_equal(time_text("2026-03-08T09:00:01.123456Z"), "2026-03-08 09:00:01Z");
+    assert_string_equal(time_text("2026-03-08T09:00:01+02:00"), "2026-03-08 09:00:01+02:00");
+    assert_string_equal(time_text("soon"), "soon");
 
-    ctl_seconds_format(3725, buf, sizeof(buf));
-    assert_string_equal(buf, "1h 02m");
-    ctl_seconds_format(245, buf, sizeof(buf));
-    assert_string_equal(buf, "4m 05s");
-    ctl_seconds_format(12, buf, sizeof(buf));
-    assert_string_equal(buf, "12s");
+    assert_string_equal(seconds_text(3725), "1h 02m");
+    assert_string_equal(seconds_text(245), "4m 05s");
+    assert_string_equal(seconds_text(12), "12s");
 
-    ctl_bytes_format(512, buf, sizeof(buf));
-    assert_string_equal(buf, "512 B");
-    ctl_bytes_format(1536, buf, sizeof(buf));
-    assert_string_equal(buf, "1.5 KiB");
-    ctl_bytes_format(3LL * 1024 * 1024 * 1024, buf, sizeof(buf));
-    assert_string_equal(buf, "3.0 GiB");
+    assert_string_equal(bytes_text(512), "512 B");
+    assert_string_equal(bytes_text(1536), "1.5 KiB");
+    assert_string_equal(bytes_text(3LL * 1024 * 1024 * 1024), "3.0 GiB");
 
-    ctl_progress_format(buf, sizeof(buf), 45, 100, 10, false);
-    assert_string_equal(buf, "[####......]  45%  45 / 100");
-    ctl_progress_format(buf, sizeof(buf), 2048, 2048, 4, true);
-    assert_string_equal(buf, "[####] 100%  2.0 KiB / 2.0 KiB");
-    ctl_progress_format(buf, sizeof(buf), 7, -1, 4, false);
-    assert_string_equal(buf, "7");
+    assert_string_equal(progress_text(45, 100, 10, false), "[####......]  45%  45 / 100");
+    assert_string_equal(progress_text(2048, 2048, 4, true), "[####] 100%  2.0 KiB / 2.0 KiB");
+    assert_string_equal(progress_text(7, -1, 4, false), "7");
 }
 
 /* ---- tables
@@ -725,130 +742,117 @@ static void test_table_render(void **state)
     assert_int_equal(ctl_text_width("日本"), 2);
 }
 
+/* An assistant's caller-ID pool, a page of two numbers. */
+#define CALLER_ID_POOL                                                                             \
+    "{\"data\":[{\"phone_number\":\"+12125550199\",\"provider_phone_number_id\":\"pn_789\","       \
+    "\"daily_cap\":100,\"timezone\":\"America/New_York\",\"created_at\":"                          \
+    "\"2026-03-08T09:00:00.000Z\"},{\"phone_number\":\"+13055550380\","                            \
+    "\"provider_phone_number_id\":null,\"daily_cap\":null,\"timezone\":\"America/New_York\","      \
+    "\"created_at\":\"2026-03-08T09:05:00.000Z\"}],\"next_cursor\":null}"
+
+/* answer (JSON text) drawn by render as view reads want. */
+static void assert_view(void (*render)(FILE *, ctl_view_t, const json_t *), ctl_view_t view,
+                        const char *answer, const char *want)
+{
+    json_t *a = json_parse(answer);
+    capture_t c;
+    render(capture_open(&c), view, a);
+    assert_string_equal(capture_close(&c), want);
+    free(c.text);
+    json_decref(a);
+}
+
 static void test_list_views(void **state)
 {
     (void)state;
-    json_t *page = json_parse(
+    assert_view(
+        ctl_render_view, CTL_VIEW_CAMPAIGNS,
         "{\"data\":[{\"id\":\"c-1\",\"name\":\"Spring\",\"status\":\"draft\","
         "\"window_start\":\"09:00\",\"window_end\":\"18:00\",\"allowed_days\":[\"mon\",\"tue\","
         "\"wed\",\"thu\",\"fri\"],\"max_retries\":3,\"retry_interval_minutes\":60,"
-        "\"goal_variable\":null}],\"next_cursor\":null}");
-    capture_t c;
-    ctl_render_view(capture_open(&c), CTL_VIEW_CAMPAIGNS, page);
-    assert_string_equal(capture_close(&c),
-                        "ID   NAME    STATUS  WINDOW       DAYS     RETRIES  GOAL\n"
-                        "c-1  Spring  draft   09:00-18:00  mon-fri  3 x 60m  -\n");
-    free(c.text);
-    json_decref(page);
+        "\"goal_variable\":null}],\"next_cursor\":null}",
+        "ID   NAME    STATUS  WINDOW       DAYS     RETRIES  GOAL\n"
+        "c-1  Spring  draft   09:00-18:00  mon-fri  3 x 60m  -\n");
 
-    json_t *leads =
-        json_parse("{\"data\":[{\"id\":\"l-1\",\"phone\":\"+12125550123\",\"name\":\"Ann\","
-                   "\"contact_order\":0,\"status\":\"rescheduled\",\"attempts\":2,\"outcome\":null,"
-                   "\"last_call_status\":\"busy\",\"next_attempt_at\":\"2026-03-08T10:00:00.000Z\","
-                   "\"due\":false},{\"id\":\"l-2\",\"phone\":null,\"raw_phone\":\"555\","
-                   "\"invalid_reason\":\"too_short\",\"name\":\"\",\"contact_order\":1,\"status\":"
-                   "\"created\",\"attempts\":0,\"next_attempt_at\":null,\"due\":true}]}");
-    ctl_render_view(capture_open(&c), CTL_VIEW_LEADS, leads);
-    assert_string_equal(
-        capture_close(&c),
+    assert_view(
+        ctl_render_view, CTL_VIEW_LEADS,
+        "{\"data\":[{\"id\":\"l-1\",\"phone\":\"+12125550123\",\"name\":\"Ann\","
+        "\"contact_order\":0,\"status\":\"rescheduled\",\"attempts\":2,\"outcome\":null,"
+        "\"last_call_status\":\"busy\",\"next_attempt_at\":\"2026-03-08T10:00:00.000Z\","
+        "\"due\":false},{\"id\":\"l-2\",\"phone\":null,\"raw_phone\":\"555\","
+        "\"invalid_reason\":\"too_short\",\"name\":\"\",\"contact_order\":1,\"status\":"
+        "\"created\",\"attempts\":0,\"next_attempt_at\":null,\"due\":true}]}",
         "ID   PHONE          NAME  CONTACT  STATUS       ATTEMPTS  OUTCOME  LAST CALL  NEXT "
         "ATTEMPT\n"
         "l-1  +12125550123   Ann   primary  rescheduled         2  -        busy       2026-03-08 "
         "10:00:00Z\n"
         "l-2  555 (invalid)  -     #1       created             0  -        -          now\n");
-    free(c.text);
-    json_decref(leads);
 
-    json_t *assistants = json_parse("[{\"id\":\"a\",\"name\":\"Bot\",\"timezone\":\"UTC\","
-                                    "\"outbound_phone_number\":null,\"post_call_schema\":"
-                                    "{\"booked\":\"boolean\",\"notes\":\"string\"}}]");
-    ctl_render_list(capture_open(&c), CTL_VIEW_ASSISTANTS, assistants);
-    assert_string_equal(capture_close(&c),
-                        "ID  NAME  TIMEZONE  PHONE  VARIABLES\n"
-                        "a   Bot   UTC       -      booked:boolean,notes:string\n");
-    free(c.text);
-    json_decref(assistants);
+    assert_view(ctl_render_list, CTL_VIEW_ASSISTANTS,
+                "[{\"id\":\"a\",\"name\":\"Bot\",\"timezone\":\"UTC\","
+                "\"outbound_phone_number\":null,\"post_call_schema\":"
+                "{\"booked\":\"boolean\",\"notes\":\"string\"}}]",
+                "ID  NAME  TIMEZONE  PHONE  VARIABLES\n"
+                "a   Bot   UTC       -      booked:boolean,notes:string\n");
 
     /* An assistant's caller-ID pool: one number capped, one not. */
-    json_t *pool = json_parse(
-        "{\"data\":[{\"phone_number\":\"+12125550199\",\"provider_phone_number_id\":\"pn_789\","
-        "\"daily_cap\":100,\"timezone\":\"America/New_York\",\"created_at\":"
-        "\"2026-03-08T09:00:00.000Z\"},{\"phone_number\":\"+13055550380\","
-        "\"provider_phone_number_id\":null,\"daily_cap\":null,\"timezone\":\"America/New_York\","
-        "\"created_at\":\"2026-03-08T09:05:00.000Z\"}],\"next_cursor\":null}");
-    ctl_render_view(capture_open(&c), CTL_VIEW_CALLER_IDS, pool);
-    assert_string_equal(capture_close(&c),
-                        "PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE          ADDED\n"
-                        "+12125550199  pn_789                    100  America/New_York  2026-03-08 "
-                        "09:00:00Z\n"
-                        "+13055550380  -                           -  America/New_York  2026-03-08 "
-                        "09:05:00Z\n");
-    free(c.text);
-    ctl_render_ids(capture_open(&c), pool);
-    assert_string_equal(capture_close(&c), "+12125550199\n+13055550380\n");
-    free(c.text);
-    json_decref(pool);
+    assert_view(ctl_render_view, CTL_VIEW_CALLER_IDS, CALLER_ID_POOL,
+                "PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE          ADDED\n"
+                "+12125550199  pn_789                    100  America/New_York  2026-03-08 "
+                "09:00:00Z\n"
+                "+13055550380  -                           -  America/New_York  2026-03-08 "
+                "09:05:00Z\n");
 
-    json_t *imports = json_parse("{\"data\":[{\"id\":\"i\",\"filename\":\"a.csv\",\"status\":"
-                                 "\"running\",\"progress\":0.5,\"rows\":{\"read\":10,"
-                                 "\"imported\":8,\"duplicate\":1,\"dnc\":0,\"rejected\":1},"
-                                 "\"created_at\":\"2026-03-08T09:00:00Z\"}]}");
-    ctl_render_view(capture_open(&c), CTL_VIEW_IMPORTS, imports);
-    assert_string_equal(capture_close(&c),
-                        "ID  FILE   STATUS   PROGRESS  READ  IMPORTED  DUPLICATE  DNC  REJECTED  "
-                        "CREATED\n"
-                        "i   a.csv  running       50%    10         8          1    0         1  "
-                        "2026-03-08 09:00:00Z\n");
-    free(c.text);
-    json_decref(imports);
+    assert_view(ctl_render_view, CTL_VIEW_IMPORTS,
+                "{\"data\":[{\"id\":\"i\",\"filename\":\"a.csv\",\"status\":"
+                "\"running\",\"progress\":0.5,\"rows\":{\"read\":10,"
+                "\"imported\":8,\"duplicate\":1,\"dnc\":0,\"rejected\":1},"
+                "\"created_at\":\"2026-03-08T09:00:00Z\"}]}",
+                "ID  FILE   STATUS   PROGRESS  READ  IMPORTED  DUPLICATE  DNC  REJECTED  "
+                "CREATED\n"
+                "i   a.csv  running       50%    10         8          1    0         1  "
+                "2026-03-08 09:00:00Z\n");
 }
 
 static void test_object_view(void **state)
 {
     (void)state;
-    json_t *account = json_parse(
+    assert_view(
+        ctl_render_view, CTL_VIEW_OBJECT,
         "{\"id\":\"acc\",\"balance_minor\":10050,\"currency\":\"USD\",\"quiet_hours_start\":null,"
         "\"flags\":[\"a\",\"b\"],\"schema\":{\"x\":\"boolean\"},\"empty\":{},\"history\":[{"
-        "\"status\":\"ringing\"}],\"created_at\":\"2026-03-08T09:00:01.5Z\",\"ok\":true}");
-    capture_t c;
-    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, account);
-    assert_string_equal(capture_close(&c), "id                 acc\n"
-                                           "balance_minor      10050 (USD 100.50)\n"
-                                           "currency           USD\n"
-                                           "quiet_hours_start  -\n"
-                                           "flags              a,b\n"
-                                           "schema.x           boolean\n"
-                                           "empty              {}\n"
-                                           "history[0].status  ringing\n"
-                                           "created_at         2026-03-08 09:00:01Z\n"
-                                           "ok                 yes\n");
-    free(c.text);
-    json_decref(account);
+        "\"status\":\"ringing\"}],\"created_at\":\"2026-03-08T09:00:01.5Z\",\"ok\":true}",
+        "id                 acc\n"
+        "balance_minor      10050 (USD 100.50)\n"
+        "currency           USD\n"
+        "quiet_hours_start  -\n"
+        "flags              a,b\n"
+        "schema.x           boolean\n"
+        "empty              {}\n"
+        "history[0].status  ringing\n"
+        "created_at         2026-03-08 09:00:01Z\n"
+        "ok                 yes\n");
 }
 
 static void test_campaign_view(void **state)
 {
     (void)state;
-    json_t *campaign = json_parse(
+    assert_view(
+        ctl_render_view, CTL_VIEW_CAMPAIGN,
         "{\"id\":\"c-1\",\"name\":\"Spring\",\"assistant_id\":\"a-1\",\"status\":\"paused\","
         "\"pause_reason\":\"insufficient_balance\",\"window_start\":\"22:00\",\"window_end\":"
         "\"02:00\",\"allowed_days\":[\"fri\",\"sat\"],\"max_retries\":3,"
         "\"retry_interval_minutes\":60,\"retry_on_voicemail\":true,\"goal_variable\":\"booked\","
         "\"goal_based_retry\":false,\"timezone_mode\":\"lead\",\"max_concurrent_calls\":20,"
-        "\"calls_per_minute\":30,\"max_call_duration_s\":600}");
-    capture_t c;
-    ctl_render_view(capture_open(&c), CTL_VIEW_CAMPAIGN, campaign);
-    assert_string_equal(capture_close(&c),
-                        "campaign    c-1\n"
-                        "name        Spring\n"
-                        "status      paused (insufficient_balance)\n"
-                        "assistant   a-1\n"
-                        "schedule    22:00-02:00, fri,sat, in the lead's time zone\n"
-                        "retries     up to 3, every 60 min, on voicemail: yes\n"
-                        "goal        booked (goal-based retry: off)\n"
-                        "pacing      20 calls at once, 30 per minute, calls up to 10m 00s\n");
-    free(c.text);
-    json_decref(campaign);
+        "\"calls_per_minute\":30,\"max_call_duration_s\":600}",
+        "campaign    c-1\n"
+        "name        Spring\n"
+        "status      paused (insufficient_balance)\n"
+        "assistant   a-1\n"
+        "schedule    22:00-02:00, fri,sat, in the lead's time zone\n"
+        "retries     up to 3, every 60 min, on voicemail: yes\n"
+        "goal        booked (goal-based retry: off)\n"
+        "pacing      20 calls at once, 30 per minute, calls up to 10m 00s\n");
 }
 
 static const char *const stats_json =
@@ -958,49 +962,38 @@ static void test_import_view(void **state)
 static void test_leads_added_view(void **state)
 {
     (void)state;
-    json_t *a = json_parse(
+    assert_view(
+        ctl_render_view, CTL_VIEW_OBJECT,
         "{\"created\":2,\"invalid\":1,\"duplicate\":0,\"dnc\":0,\"results\":[{\"index\":0,"
         "\"phone\":\"+12125550123\",\"lead_id\":\"l-1\",\"result\":\"created\","
         "\"secondary_contacts\":[{\"phone\":\"+12125550124\",\"lead_id\":\"l-2\",\"result\":"
         "\"created\",\"contact_order\":1}]},{\"index\":1,\"phone\":\"555\",\"lead_id\":\"l-3\","
-        "\"result\":\"invalid\",\"reason\":\"too_short\",\"message\":\"too few digits\"}]}");
-    capture_t c;
-    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, a);
-    assert_string_equal(capture_close(&c), "created 2, invalid 1, duplicate 0, dnc 0\n"
-                                           "#     PHONE         RESULT   LEAD  NOTE\n"
-                                           "0     +12125550123  created  l-1   -\n"
-                                           "  #1  +12125550124  created  l-2   -\n"
-                                           "1     555           invalid  l-3   too few digits\n");
-    free(c.text);
-    json_decref(a);
+        "\"result\":\"invalid\",\"reason\":\"too_short\",\"message\":\"too few digits\"}]}",
+        "created 2, invalid 1, duplicate 0, dnc 0\n"
+        "#     PHONE         RESULT   LEAD  NOTE\n"
+        "0     +12125550123  created  l-1   -\n"
+        "  #1  +12125550124  created  l-2   -\n"
+        "1     555           invalid  l-3   too few digits\n");
 
-    a = json_parse("{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}");
-    ctl_render_view(capture_open(&c), CTL_VIEW_OBJECT, a);
-    assert_string_equal(capture_close(&c), "added 1\n"
-                                           "#  PHONE  RESULT  NOTE\n"
-                                           "0  +1     added   -\n");
-    free(c.text);
-    json_decref(a);
+    assert_view(ctl_render_view, CTL_VIEW_OBJECT,
+                "{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}",
+                "added 1\n"
+                "#  PHONE  RESULT  NOTE\n"
+                "0  +1     added   -\n");
 }
 
 static void test_recount_view(void **state)
 {
     (void)state;
-    json_t *a = json_parse("{\"campaign_id\":\"c-1\",\"fixed\":false,\"differences\":[]}");
-    capture_t c;
-    ctl_render_view(capture_open(&c), CTL_VIEW_RECOUNT, a);
-    assert_string_equal(capture_close(&c), "campaign c-1: every counter equals its recount\n");
-    free(c.text);
-    json_decref(a);
-    a = json_parse("{\"campaign_id\":\"c-1\",\"fixed\":true,\"differences\":[{\"counter\":"
-                   "\"leads.status.created\",\"stored\":5,\"recounted\":2}]}");
-    ctl_render_view(capture_open(&c), CTL_VIEW_RECOUNT, a);
-    assert_string_equal(capture_close(&c),
-                        "campaign c-1: 1 counter differed from the recount, now replaced by it\n"
-                        "COUNTER                                  STORED      RECOUNTED\n"
-                        "leads.status.created                          5              2\n");
-    free(c.text);
-    json_decref(a);
+    assert_view(ctl_render_view, CTL_VIEW_RECOUNT,
+                "{\"campaign_id\":\"c-1\",\"fixed\":false,\"differences\":[]}",
+                "campaign c-1: every counter equals its recount\n");
+    assert_view(ctl_render_view, CTL_VIEW_RECOUNT,
+                "{\"campaign_id\":\"c-1\",\"fixed\":true,\"differences\":[{\"counter\":"
+                "\"leads.status.created\",\"stored\":5,\"recounted\":2}]}",
+                "campaign c-1: 1 counter differed from the recount, now replaced by it\n"
+                "COUNTER                                  STORED      RECOUNTED\n"
+                "leads.status.created                          5              2\n");
 }
 
 static void test_ids_view(void **state)
@@ -1019,6 +1012,7 @@ static void test_ids_view(void **state)
          "\"+3\",\"result\":\"duplicate\"}]}",
          "l-1\nl-2\n"},
         {"{\"added\":1,\"results\":[{\"phone\":\"+1\",\"result\":\"added\"}]}", "+1\n"},
+        {CALLER_ID_POOL, "+12125550199\n+13055550380\n"},
         /* A number added to a caller-ID pool. */
         {"{\"phone_number\":\"+12125550199\",\"daily_cap\":null}", "+12125550199\n"},
         {"{\"name\":\"no id\"}", ""},

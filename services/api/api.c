@@ -199,22 +199,26 @@ json_t *api_col_time(const PGresult *res, int row, int col)
     return json_string(buf);
 }
 
-json_t *api_col_hhmm(const PGresult *res, int row, int col)
+/* A minute of the day as "HH:MM" in format's way (a window's start or
+ * its end), or null. */
+static json_t *col_minute(const PGresult *res, int row, int col,
+                          void (*format)(int minute, char *buf, size_t len))
 {
     if (PQgetisnull(res, row, col))
         return json_null();
     char buf[8];
-    window_time_format(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
+    format(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
     return json_string(buf);
+}
+
+json_t *api_col_hhmm(const PGresult *res, int row, int col)
+{
+    return col_minute(res, row, col, window_time_format);
 }
 
 json_t *api_col_hhmm_end(const PGresult *res, int row, int col)
 {
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    char buf[8];
-    window_time_format_end(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
-    return json_string(buf);
+    return col_minute(res, row, col, window_time_format_end);
 }
 
 json_t *api_col_days(const PGresult *res, int row, int col)

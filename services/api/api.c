@@ -73,6 +73,17 @@ void api_reply_not_found(api_ctx_t *ctx, const char *what)
     api_reply_error(ctx, 404, "not_found", NULL, "%s not found", what);
 }
 
+bool api_phone_parse(api_ctx_t *ctx, const char *raw, const char *field,
+                     char e164[PHONE_E164_MAX + 1])
+{
+    phone_reason_t why = phone_parse(raw, strlen(raw), ctx->region, e164);
+    if (why == PHONE_OK)
+        return true;
+    api_reply_error(ctx, 400, "invalid", field, "%s '%.32s': %s", field, raw,
+                    phone_reason_message(why));
+    return false;
+}
+
 void api_reply_failure(api_ctx_t *ctx, int rc, const char *errbuf)
 {
     if (rc == OD_ERR_UNAVAILABLE || rc == OD_ERR_TIMEOUT) {

@@ -160,12 +160,8 @@ static bool outbound_read(api_ctx_t *ctx, const json_t *body, assistant_input_t 
         in->outbound_e164 = NULL;
         in->outbound_changed = true;
     } else if (got == JSONIO_SET) {
-        phone_reason_t why = phone_parse(s, strlen(s), ctx->region, in->e164);
-        if (why != PHONE_OK) {
-            api_reply_error(ctx, 400, "invalid", "outbound_phone_number",
-                            "outbound_phone_number '%.32s': %s", s, phone_reason_message(why));
+        if (!api_phone_parse(ctx, s, "outbound_phone_number", in->e164))
             return false;
-        }
         in->outbound_e164 = in->e164;
         in->outbound_changed = true;
     }

@@ -127,12 +127,8 @@ static bool caller_id_read(api_ctx_t *ctx, const json_t *body, caller_id_input_t
                         "phone_number is required (the outbound number, E.164 or national)");
         return false;
     }
-    phone_reason_t why = phone_parse(s, strlen(s), ctx->region, in->e164);
-    if (why != PHONE_OK) {
-        api_reply_error(ctx, 400, "invalid", "phone_number", "phone_number '%.32s': %s", s,
-                        phone_reason_message(why));
+    if (!api_phone_parse(ctx, s, "phone_number", in->e164))
         return false;
-    }
     if (!jsonio_string_or_null(ctx, body, "provider_phone_number_id", 128,
                                &in->provider_phone_number_id))
         return false;

@@ -809,12 +809,8 @@ static int lead_phone_read(api_ctx_t *ctx, const json_t *body, lead_fields_t *f,
         api_reply_error(ctx, 400, "invalid", "phone", "phone must be a phone number");
     if (got != JSONIO_SET)
         return OD_OK;
-    phone_reason_t why = phone_parse(s, strlen(s), ctx->region, f->e164_buf);
-    if (why != PHONE_OK) {
-        api_reply_error(ctx, 400, "invalid", "phone", "phone '%.32s': %s", s,
-                        phone_reason_message(why));
+    if (!api_phone_parse(ctx, s, "phone", f->e164_buf))
         return OD_OK;
-    }
     PGresult *hit = NULL;
     const char *q[] = {ctx->account_id, f->e164_buf};
     int rc = pg_stmt_exec(ctx->db, &dnc_hit_stmt, q, &hit, err, errlen);

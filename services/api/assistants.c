@@ -41,12 +41,8 @@ static const resource_field_t assistant_fields_out[] = {
     {"updated_at", api_col_time},
 };
 
-static const pg_stmt_t assistant_get_stmt = {
-    "assistant_get", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
-
-static const pg_stmt_t assistant_lock_stmt = {
-    "assistant_lock", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid FOR UPDATE",
-    2};
+RESOURCE_STMTS(assistant, "assistant", ASSISTANT_COLUMNS, "id = $1::uuid AND account_id = $2::uuid",
+               2);
 
 static const pg_stmt_t assistant_list_stmt = {
     "assistant_list",
@@ -302,12 +298,7 @@ void assistants_get(api_ctx_t *ctx)
 
 void assistants_list(api_ctx_t *ctx)
 {
-    int limit;
-    const char *cursor;
-    if (!api_query_page(ctx, &limit, &cursor))
-        return;
-    const char *params[] = {ctx->account_id, cursor};
-    resource_page_reply(ctx, &assistant_resource, &assistant_list_stmt, params, limit);
+    resource_account_page_reply(ctx, &assistant_resource, &assistant_list_stmt);
 }
 
 /* Whether a campaign of assistant id refuses the change in: one whose
@@ -374,8 +365,7 @@ static int assistant_update_apply(api_ctx_t *ctx, resource_change_t *ch, const P
 
 void assistants_update(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &assistant_resource, key, assistant_fields, assistant_update_apply);
+    resource_id_patch_run(ctx, &assistant_resource, assistant_fields, assistant_update_apply);
 }
 
 /* assistants_delete's step under the lock: 409 in_use naming a campaign
@@ -406,7 +396,5 @@ static int assistant_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const P
 
 void assistants_delete(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &assistant_resource, .key = key, .apply = assistant_delete_apply};
-    resource_change_run(ctx, &ch);
+    resource_id_change_run(ctx, &assistant_resource, assistant_delete_apply, NULL);
 }

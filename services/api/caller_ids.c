@@ -75,13 +75,9 @@ static const char ASSISTANT_NOT_FOUND[] = "assistant not found";
 void caller_ids_list(api_ctx_t *ctx)
 {
     const char *params[] = {ctx->params[0], ctx->account_id};
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &caller_id_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &caller_id_list_stmt, params);
+    if (!res)
         return;
-    }
     if (PQntuples(res) == 0) {
         /* An empty pool, or no such assistant: tell them apart. */
         PQclear(res);

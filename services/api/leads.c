@@ -735,15 +735,6 @@ static bool lead_campaign_running(const PGresult *lead)
     return strcmp(PQgetvalue(lead, 0, COL_COUNT), "in_progress") == 0;
 }
 
-/* Runs apply on the lead ctx->params[0] of ctx's account, locked in the
- * request's transaction (resource_change_run); arg is apply's. */
-static void lead_change_run(api_ctx_t *ctx, resource_apply_fn apply, void *arg)
-{
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &lead_resource, .key = key, .apply = apply, .arg = arg};
-    resource_change_run(ctx, &ch);
-}
-
 static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
                             size_t errlen)
 {
@@ -760,7 +751,7 @@ static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresul
 
 void leads_reset(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_reset_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_reset_apply, NULL);
 }
 
 static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead,
@@ -784,7 +775,7 @@ static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
 
 void leads_complete(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_complete_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_complete_apply, NULL);
 }
 
 /* A lead's fields as a PATCH leaves them; strings borrow from the locked
@@ -907,8 +898,7 @@ void leads_update(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"phone",     "name",        "timezone",
                                           "variables", "external_id", NULL};
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &lead_resource, key, allowed, lead_update_apply);
+    resource_id_patch_run(ctx, &lead_resource, allowed, lead_update_apply);
 }
 
 static int lead_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
@@ -938,7 +928,7 @@ static int lead_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresu
 
 void leads_delete(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_delete_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_delete_apply, NULL);
 }
 
 /* The secondary phones leads_contacts_add adds. */
@@ -1009,5 +999,5 @@ void leads_contacts_add(api_ctx_t *ctx)
                         "secondary_phones must list at least one phone number");
         return;
     }
-    lead_change_run(ctx, lead_contacts_apply, &req);
+    resource_id_change_run(ctx, &lead_resource, lead_contacts_apply, &req);
 }

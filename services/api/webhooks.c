@@ -281,14 +281,10 @@ void webhooks_create(api_ctx_t *ctx)
         goto out;
     char secret[WEBHOOK_SECRET_LEN + 1];
     secret_new(secret);
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->account_id, in.url, in.events, in.description, in.enabled, secret};
-    int rc = pg_stmt_exec(ctx->db, &endpoint_insert_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &endpoint_insert_stmt, params);
+    if (!res)
         goto out;
-    }
     char id[UUID_STR_LEN];
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -300,12 +296,7 @@ out:
 
 void webhooks_list(api_ctx_t *ctx)
 {
-    int limit;
-    const char *cursor;
-    if (!api_query_page(ctx, &limit, &cursor))
-        return;
-    const char *params[] = {ctx->account_id, cursor};
-    resource_page_reply(ctx, &endpoint_resource, &endpoint_list_stmt, params, limit);
+    resource_account_page_reply(ctx, &endpoint_resource, &endpoint_list_stmt);
 }
 
 void webhooks_get(api_ctx_t *ctx)
@@ -338,20 +329,15 @@ static int endpoint_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
 
 void webhooks_update(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &endpoint_resource, key, endpoint_fields, endpoint_update_apply);
+    resource_id_patch_run(ctx, &endpoint_resource, endpoint_fields, endpoint_update_apply);
 }
 
 void webhooks_delete(api_ctx_t *ctx)
 {
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &endpoint_delete_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &endpoint_delete_stmt, params);
+    if (!res)
         return;
-    }
     bool gone = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     if (!gone) {
@@ -407,14 +393,10 @@ void webhooks_delivery_replay(api_ctx_t *ctx)
 {
     if (!endpoint_exists(ctx))
         return;
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id, ctx->params[1]};
-    int rc = pg_stmt_exec(ctx->db, &delivery_replay_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &delivery_replay_stmt, params);
+    if (!res)
         return;
-    }
     bool replayed = PQntuples(res) == 1;
     PQclear(res);
     const char *key[] = {ctx->params[1], ctx->account_id};
@@ -436,14 +418,10 @@ void webhooks_deliveries_replay(api_ctx_t *ctx)
 {
     if (!endpoint_exists(ctx))
         return;
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &delivery_replay_all_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &delivery_replay_all_stmt, params);
+    if (!res)
         return;
-    }
     long long n = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     log_info("webhook_replayed", "account %s: endpoint %s: %lld dead deliveries replayed",

@@ -156,72 +156,94 @@ static void problem_add(json_t *problems, const char *field, const char *message
     json_array_append_new(problems, p);
 }
 
+/* The readers of endpoint_input_read: member v of the body over in, or a
+ * problem in problems. */
+typedef void (*endpoint_member_read_fn)(const json_t *v, endpoint_input_t *in, json_t *problems);
+
+static void endpoint_url_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    const char *url = json_string_value(v);
+    size_t len = url ? strlen(url) : 0;
+    if (!url || strncmp(url, "https://", 8) != 0 || len <= 8 || len > WEBHOOK_URL_MAX ||
+        strpbrk(url, " \t\r\n"))
+        problem_add(problems, "url",
+                    "url must be an https:// URL of at most 2048 characters, without spaces");
+    else
+        in->url = url;
+}
+
+static void endpoint_events_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    unsigned filter = 0;
+    bool ok = json_is_array(v) && json_array_size(v) > 0;
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name)
+    {
+        char err[160];
+        if (webhook_filter_add(&filter, json_string_value(name), err, sizeof(err)) != OD_OK) {
+            char field[32];
+            snprintf(field, sizeof(field), "events[%zu]", i);
+            problem_add(problems, field, err);
+            ok = false;
+        }
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        problem_add(problems, "events",
+                    "events must be a non-empty array of lead.finished, call.ended, "
+                    "campaign.status_changed, import.finished");
+    if (!ok)
+        return;
+    /* The set, in the filter's order, without repeats. */
+    char buf[128] = "{";
+    for (unsigned bit = 1; bit <= WEBHOOK_EVENT_ALL; bit <<= 1)
+        if (filter & bit)
+            snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[1] ? "," : "",
+                     webhook_event_name((webhook_event_t)bit));
+    strcat(buf, "}");
+    free(in->events);
+    in->events = xstrdup(buf);
+}
+
+static void endpoint_description_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    const char *d = json_string_value(v);
+    in->description_set = true;
+    if (json_is_null(v))
+        in->description = NULL;
+    else if (!d || strlen(d) > API_TEXT_MAX)
+        problem_add(problems, "description",
+                    "description must be a string of at most 200 bytes, or null");
+    else
+        in->description = d;
+}
+
+static void endpoint_enabled_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    if (!json_is_boolean(v))
+        problem_add(problems, "enabled", "enabled must be true or false");
+    else
+        in->enabled = json_is_true(v) ? "true" : "false";
+}
+
+/* Member name of body, when present, over in with read. */
+static void endpoint_member_read(const json_t *body, const char *name, endpoint_member_read_fn read,
+                                 endpoint_input_t *in, json_t *problems)
+{
+    const json_t *v = json_object_get(body, name);
+    if (v)
+        read(v, in, problems);
+}
+
 /* Reads url, events, description and enabled of body over in, collecting
- * every problem in problems (the API's {"field", "message"} items). */
+ * every problem in problems (the API's {"field", "message"} items), in
+ * this order. */
 static void endpoint_input_read(const json_t *body, endpoint_input_t *in, json_t *problems)
 {
-    json_t *v = json_object_get(body, "url");
-    if (v) {
-        const char *url = json_string_value(v);
-        size_t len = url ? strlen(url) : 0;
-        if (!url || strncmp(url, "https://", 8) != 0 || len <= 8 || len > WEBHOOK_URL_MAX ||
-            strpbrk(url, " \t\r\n"))
-            problem_add(problems, "url",
-                        "url must be an https:// URL of at most 2048 characters, without spaces");
-        else
-            in->url = url;
-    }
-    v = json_object_get(body, "events");
-    if (v) {
-        unsigned filter = 0;
-        bool ok = json_is_array(v) && json_array_size(v) > 0;
-        size_t i;
-        json_t *name;
-        json_array_foreach(v, i, name)
-        {
-            char err[160];
-            if (webhook_filter_add(&filter, json_string_value(name), err, sizeof(err)) != OD_OK) {
-                char field[32];
-                snprintf(field, sizeof(field), "events[%zu]", i);
-                problem_add(problems, field, err);
-                ok = false;
-            }
-        }
-        if (!json_is_array(v) || json_array_size(v) == 0)
-            problem_add(problems, "events",
-                        "events must be a non-empty array of lead.finished, call.ended, "
-                        "campaign.status_changed, import.finished");
-        if (ok) {
-            /* The set, in the filter's order, without repeats. */
-            char buf[128] = "{";
-            for (unsigned bit = 1; bit <= WEBHOOK_EVENT_ALL; bit <<= 1)
-                if (filter & bit)
-                    snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-                             buf[1] ? "," : "", webhook_event_name((webhook_event_t)bit));
-            strcat(buf, "}");
-            free(in->events);
-            in->events = xstrdup(buf);
-        }
-    }
-    v = json_object_get(body, "description");
-    if (v) {
-        const char *d = json_string_value(v);
-        in->description_set = true;
-        if (json_is_null(v))
-            in->description = NULL;
-        else if (!d || strlen(d) > API_TEXT_MAX)
-            problem_add(problems, "description",
-                        "description must be a string of at most 200 bytes, or null");
-        else
-            in->description = d;
-    }
-    v = json_object_get(body, "enabled");
-    if (v) {
-        if (!json_is_boolean(v))
-            problem_add(problems, "enabled", "enabled must be true or false");
-        else
-            in->enabled = json_is_true(v) ? "true" : "false";
-    }
+    endpoint_member_read(body, "url", endpoint_url_read, in, problems);
+    endpoint_member_read(body, "events", endpoint_events_read, in, problems);
+    endpoint_member_read(body, "description", endpoint_description_read, in, problems);
+    endpoint_member_read(body, "enabled", endpoint_enabled_read, in, problems);
 }
 
 /* Answers 400 with every problem ({"error": {"code": "invalid", "field"

@@ -2,14 +2,19 @@
  * resource.h — the shapes every resource file (accounts.c, assistants.c,
  * campaigns.c, calls.c, dnc.c, imports.c, leads.c) shares, written once:
  *
- *   - a query or its failure answered: resource_query
+ *   - a query, or its failure answered: resource_query
  *   - a row or a 404:      resource_row_fetch, resource_row_reply
  *   - a created row:       resource_created_reply (INSERT ... RETURNING id)
- *   - a page with a cursor: resource_page_reply
+ *   - a page with a cursor: resource_page_reply (resource_account_page_reply:
+ *                          the account's rows, page from the query)
  *   - a transaction:       resource_tx_run (BEGIN, the work, COMMIT)
  *   - a locked change:     resource_change_run (BEGIN, the row FOR UPDATE
  *                          or 404, the resource's apply step, COMMIT, the
- *                          answer)
+ *                          answer); resource_patch_run for a PATCH
+ *
+ * The *_id_* forms key the row by (the path's id, ctx's account), the key
+ * of most resources (resource_id_reply, resource_id_change_run,
+ * resource_id_patch_run).
  *
  * so that a resource file holds only its columns, its statements, its JSON
  * and the checks particular to it. Every helper answers on ctx what goes

@@ -269,8 +269,8 @@ static const resource_t assistant_resource = {
 
 void assistants_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, assistant_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, assistant_fields);
+    if (!body)
         return;
     assistant_input_t in = {.provider = "vapi"};
     in.schema = xstrdup("{}");

@@ -107,12 +107,13 @@ typedef struct caller_id_input {
     char zone[WINDOW_ZONE_MAX];           /* "": from the number, else the assistant's */
 } caller_id_input_t;
 
-/* Reads and checks the body; answers 400. */
-static bool caller_id_read(api_ctx_t *ctx, const json_t *body, caller_id_input_t *in)
+/* Reads and checks the request body; answers 400. */
+static bool caller_id_read(api_ctx_t *ctx, caller_id_input_t *in)
 {
     static const char *const allowed[] = {"phone_number", "provider_phone_number_id", "daily_cap",
                                           "timezone", NULL};
-    if (!jsonio_fields_check(ctx, body, allowed, NULL))
+    const json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return false;
     const char *s = NULL;
     jsonio_got_t got = jsonio_string(ctx, body, "phone_number", NULL, 64, &s);
@@ -193,11 +194,8 @@ out:
 
 void caller_ids_add(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body)
-        return;
     caller_id_input_t in = {0};
-    if (!caller_id_read(ctx, body, &in))
+    if (!caller_id_read(ctx, &in))
         return;
     if (!resource_tx_run(ctx, caller_id_add_tx, &in))
         return;

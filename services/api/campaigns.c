@@ -697,8 +697,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
 
 void campaigns_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, campaign_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, campaign_fields);
+    if (!body)
         return;
     campaign_input_t in;
     memset(&in, 0, sizeof(in));

@@ -460,8 +460,8 @@ static bool dnc_import_read(api_ctx_t *ctx, json_t *lines, dnc_import_t *im)
 void dnc_import(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"source", "list_date", "lines", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     dnc_import_t im = {.source = "import", .invalid_lines = json_array()};
     json_t *lines = NULL;

@@ -988,8 +988,8 @@ static int lead_contacts_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
 void leads_contacts_add(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"secondary_phones", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     contacts_request_t req;
     if (!phones_read(ctx, body, NULL, req.phones, &req.n))

@@ -178,8 +178,8 @@ void resource_id_change_run(api_ctx_t *ctx, const resource_t *rs, resource_apply
 void resource_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *key,
                         const char *const *allowed, resource_apply_fn apply)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     resource_change_t ch = {.rs = rs, .key = key, .apply = apply};
     resource_change_run(ctx, &ch);

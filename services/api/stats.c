@@ -386,8 +386,8 @@ static const pg_stmt_t stats_recount_stmt = {
 void campaigns_admin_recount(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"fix", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     bool fix = false;
     if (jsonio_bool(ctx, body, "fix", NULL, &fix) == JSONIO_ERROR)

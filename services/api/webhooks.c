@@ -289,8 +289,8 @@ static void endpoint_with_secret_reply(api_ctx_t *ctx, const char *id, const cha
 
 void webhooks_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, endpoint_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, endpoint_fields);
+    if (!body)
         return;
     endpoint_input_t in = {.enabled = "true"};
     json_t *problems = json_array();

@@ -342,8 +342,8 @@ void accounts_admin_create(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"name", "balance_minor", "default_region", "currency",
                                           NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     const char *name = NULL, *region = "US", *currency = "USD";
     int64_t balance = 0;
@@ -383,8 +383,8 @@ void accounts_admin_create(api_ctx_t *ctx)
 void accounts_admin_credit(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"amount_minor", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     int64_t amount = 0;
     jsonio_got_t got = jsonio_int_any(ctx, body, "amount_minor", NULL, &amount);

@@ -73,6 +73,17 @@ void api_reply_not_found(api_ctx_t *ctx, const char *what)
     api_reply_error(ctx, 404, "not_found", NULL, "%s not found", what);
 }
 
+bool api_phone_parse(api_ctx_t *ctx, const char *raw, const char *field,
+                     char e164[PHONE_E164_MAX + 1])
+{
+    phone_reason_t why = phone_parse(raw, strlen(raw), ctx->region, e164);
+    if (why == PHONE_OK)
+        return true;
+    api_reply_error(ctx, 400, "invalid", field, "%s '%.32s': %s", field, raw,
+                    phone_reason_message(why));
+    return false;
+}
+
 void api_reply_failure(api_ctx_t *ctx, int rc, const char *errbuf)
 {
     if (rc == OD_ERR_UNAVAILABLE || rc == OD_ERR_TIMEOUT) {
@@ -199,22 +210,26 @@ json_t *api_col_time(const PGresult *res, int row, int col)
     return json_string(buf);
 }
 
-json_t *api_col_hhmm(const PGresult *res, int row, int col)
+/* A minute of the day as "HH:MM" in format's way (a window's start or
+ * its end), or null. */
+static json_t *col_minute(const PGresult *res, int row, int col,
+                          void (*format)(int minute, char *buf, size_t len))
 {
     if (PQgetisnull(res, row, col))
         return json_null();
     char buf[8];
-    window_time_format(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
+    format(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
     return json_string(buf);
+}
+
+json_t *api_col_hhmm(const PGresult *res, int row, int col)
+{
+    return col_minute(res, row, col, window_time_format);
 }
 
 json_t *api_col_hhmm_end(const PGresult *res, int row, int col)
 {
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    char buf[8];
-    window_time_format_end(atoi(PQgetvalue(res, row, col)), buf, sizeof(buf));
-    return json_string(buf);
+    return col_minute(res, row, col, window_time_format_end);
 }
 
 json_t *api_col_days(const PGresult *res, int row, int col)

@@ -29,6 +29,7 @@
 #include "kafka.h"
 #include "metrics.h"
 #include "pg.h"
+#include "phone.h"
 #include "pool.h"
 #include "redis.h"
 #include "topics.h"
@@ -136,6 +137,14 @@ bool api_query_limit(api_ctx_t *ctx, int *limit);
 bool api_query_uuid_cursor(api_ctx_t *ctx, const char **cursor);
 /* Both: the page of a list ordered by id. */
 bool api_query_page(api_ctx_t *ctx, int *limit, const char **cursor);
+
+/* ---- phone numbers from the body ---------------------------------------- */
+
+/* raw, the body's member field, as E.164 in e164 (the account's region
+ * for a number without a country code); false once answered 400 "<field>
+ * '<raw>': <why it is not a number>". */
+bool api_phone_parse(api_ctx_t *ctx, const char *raw, const char *field,
+                     char e164[PHONE_E164_MAX + 1]);
 
 /* ---- JSON from result rows --------------------------------------------- */
 

@@ -41,12 +41,8 @@ static const resource_field_t assistant_fields_out[] = {
     {"updated_at", api_col_time},
 };
 
-static const pg_stmt_t assistant_get_stmt = {
-    "assistant_get", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid", 2};
-
-static const pg_stmt_t assistant_lock_stmt = {
-    "assistant_lock", ASSISTANT_COLUMNS " WHERE id = $1::uuid AND account_id = $2::uuid FOR UPDATE",
-    2};
+RESOURCE_STMTS(assistant, "assistant", ASSISTANT_COLUMNS, "id = $1::uuid AND account_id = $2::uuid",
+               2);
 
 static const pg_stmt_t assistant_list_stmt = {
     "assistant_list",
@@ -160,12 +156,8 @@ static bool outbound_read(api_ctx_t *ctx, const json_t *body, assistant_input_t 
         in->outbound_e164 = NULL;
         in->outbound_changed = true;
     } else if (got == JSONIO_SET) {
-        phone_reason_t why = phone_parse(s, strlen(s), ctx->region, in->e164);
-        if (why != PHONE_OK) {
-            api_reply_error(ctx, 400, "invalid", "outbound_phone_number",
-                            "outbound_phone_number '%.32s': %s", s, phone_reason_message(why));
+        if (!api_phone_parse(ctx, s, "outbound_phone_number", in->e164))
             return false;
-        }
         in->outbound_e164 = in->e164;
         in->outbound_changed = true;
     }
@@ -277,8 +269,8 @@ static const resource_t assistant_resource = {
 
 void assistants_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, assistant_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, assistant_fields);
+    if (!body)
         return;
     assistant_input_t in = {.provider = "vapi"};
     in.schema = xstrdup("{}");
@@ -306,12 +298,7 @@ void assistants_get(api_ctx_t *ctx)
 
 void assistants_list(api_ctx_t *ctx)
 {
-    int limit;
-    const char *cursor;
-    if (!api_query_page(ctx, &limit, &cursor))
-        return;
-    const char *params[] = {ctx->account_id, cursor};
-    resource_page_reply(ctx, &assistant_resource, &assistant_list_stmt, params, limit);
+    resource_account_page_reply(ctx, &assistant_resource, &assistant_list_stmt);
 }
 
 /* Whether a campaign of assistant id refuses the change in: one whose
@@ -378,8 +365,7 @@ static int assistant_update_apply(api_ctx_t *ctx, resource_change_t *ch, const P
 
 void assistants_update(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &assistant_resource, key, assistant_fields, assistant_update_apply);
+    resource_id_patch_run(ctx, &assistant_resource, assistant_fields, assistant_update_apply);
 }
 
 /* assistants_delete's step under the lock: 409 in_use naming a campaign
@@ -410,7 +396,5 @@ static int assistant_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const P
 
 void assistants_delete(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &assistant_resource, .key = key, .apply = assistant_delete_apply};
-    resource_change_run(ctx, &ch);
+    resource_id_change_run(ctx, &assistant_resource, assistant_delete_apply, NULL);
 }

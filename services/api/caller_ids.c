@@ -75,13 +75,9 @@ static const char ASSISTANT_NOT_FOUND[] = "assistant not found";
 void caller_ids_list(api_ctx_t *ctx)
 {
     const char *params[] = {ctx->params[0], ctx->account_id};
-    char err[512];
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &caller_id_list_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &caller_id_list_stmt, params);
+    if (!res)
         return;
-    }
     if (PQntuples(res) == 0) {
         /* An empty pool, or no such assistant: tell them apart. */
         PQclear(res);
@@ -111,12 +107,13 @@ typedef struct caller_id_input {
     char zone[WINDOW_ZONE_MAX];           /* "": from the number, else the assistant's */
 } caller_id_input_t;
 
-/* Reads and checks the body; answers 400. */
-static bool caller_id_read(api_ctx_t *ctx, const json_t *body, caller_id_input_t *in)
+/* Reads and checks the request body; answers 400. */
+static bool caller_id_read(api_ctx_t *ctx, caller_id_input_t *in)
 {
     static const char *const allowed[] = {"phone_number", "provider_phone_number_id", "daily_cap",
                                           "timezone", NULL};
-    if (!jsonio_fields_check(ctx, body, allowed, NULL))
+    const json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return false;
     const char *s = NULL;
     jsonio_got_t got = jsonio_string(ctx, body, "phone_number", NULL, 64, &s);
@@ -127,12 +124,8 @@ static bool caller_id_read(api_ctx_t *ctx, const json_t *body, caller_id_input_t
                         "phone_number is required (the outbound number, E.164 or national)");
         return false;
     }
-    phone_reason_t why = phone_parse(s, strlen(s), ctx->region, in->e164);
-    if (why != PHONE_OK) {
-        api_reply_error(ctx, 400, "invalid", "phone_number", "phone_number '%.32s': %s", s,
-                        phone_reason_message(why));
+    if (!api_phone_parse(ctx, s, "phone_number", in->e164))
         return false;
-    }
     if (!jsonio_string_or_null(ctx, body, "provider_phone_number_id", 128,
                                &in->provider_phone_number_id))
         return false;
@@ -201,11 +194,8 @@ out:
 
 void caller_ids_add(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body)
-        return;
     caller_id_input_t in = {0};
-    if (!caller_id_read(ctx, body, &in))
+    if (!caller_id_read(ctx, &in))
         return;
     if (!resource_tx_run(ctx, caller_id_add_tx, &in))
         return;

@@ -89,12 +89,8 @@ static const resource_field_t campaign_fields_out[] = {
 /* Column of arms. */
 #define CAMPAIGN_COL_ARMS 25
 
-static const pg_stmt_t campaign_get_stmt = {
-    "campaign_get", CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid", 2};
-
-static const pg_stmt_t campaign_lock_stmt = {
-    "campaign_lock",
-    CAMPAIGN_COLUMNS " WHERE c.id = $1::uuid AND c.account_id = $2::uuid FOR UPDATE", 2};
+RESOURCE_STMTS(campaign, "campaign", CAMPAIGN_COLUMNS,
+               "c.id = $1::uuid AND c.account_id = $2::uuid", 2);
 
 static const pg_stmt_t campaign_list_stmt = {
     "campaign_list",
@@ -400,14 +396,10 @@ static bool assistant_vars_load(api_ctx_t *ctx, const char *assistant_id, json_t
         api_reply_error(ctx, 404, "not_found", "assistant_id", "assistant not found");
         return false;
     }
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {assistant_id, ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &assistant_schema_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &assistant_schema_stmt, params);
+    if (!res)
         return false;
-    }
     if (PQntuples(res) != 1) {
         PQclear(res);
         api_reply_error(ctx, 404, "not_found", "assistant_id", "assistant not found");
@@ -585,13 +577,9 @@ static bool arms_db_check(api_ctx_t *ctx, campaign_input_t *in, json_t *list)
     }
     strcat(ids, "}");
     const char *params[] = {ids, ctx->account_id};
-    PGresult *res = NULL;
-    char err[512];
-    int rc = pg_stmt_exec(ctx->db, &arm_assistants_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &arm_assistants_stmt, params);
+    if (!res)
         return false;
-    }
     json_t *stored = json_array();
     for (size_t i = 0; i < n; i++) {
         const char *schema = NULL;
@@ -709,8 +697,8 @@ static void campaign_params(const char *first, const campaign_input_t *in,
 
 void campaigns_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, campaign_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, campaign_fields);
+    if (!body)
         return;
     campaign_input_t in;
     memset(&in, 0, sizeof(in));
@@ -869,8 +857,7 @@ out:
 
 void campaigns_update(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &campaign_resource, key, campaign_fields, campaign_update_apply);
+    resource_id_patch_run(ctx, &campaign_resource, campaign_fields, campaign_update_apply);
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -979,9 +966,7 @@ void campaigns_archive(api_ctx_t *ctx)
 {
     if (!action_body_check(ctx))
         return;
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &campaign_resource, .key = key, .apply = campaign_archive_apply};
-    resource_change_run(ctx, &ch);
+    resource_id_change_run(ctx, &campaign_resource, campaign_archive_apply, NULL);
 }
 
 /* campaigns_delete's step under the lock: only a draft (it has called no
@@ -1008,7 +993,5 @@ static int campaign_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
 
 void campaigns_delete(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &campaign_resource, .key = key, .apply = campaign_delete_apply};
-    resource_change_run(ctx, &ch);
+    resource_id_change_run(ctx, &campaign_resource, campaign_delete_apply, NULL);
 }

@@ -118,16 +118,14 @@ static void mirror(api_ctx_t *ctx, const char *cmd, const char *const *numbers, 
 static bool number_parse(api_ctx_t *ctx, const char *raw, const char *field, bool from_path,
                          char e164[PHONE_E164_MAX + 1])
 {
+    if (!from_path)
+        return api_phone_parse(ctx, raw, field, e164);
     phone_reason_t why = phone_parse(raw, strlen(raw), ctx->region, e164);
     if (why == PHONE_OK)
         return true;
-    if (from_path)
-        api_reply_error(ctx, 404, "not_found", NULL,
-                        "'%.32s' is not a phone number (%s) and so not on the do-not-call list",
-                        raw, phone_reason_code(why));
-    else
-        api_reply_error(ctx, 400, "invalid", field, "%s '%.32s': %s", field, raw,
-                        phone_reason_message(why));
+    api_reply_error(ctx, 404, "not_found", NULL,
+                    "'%.32s' is not a phone number (%s) and so not on the do-not-call list", raw,
+                    phone_reason_code(why));
     return false;
 }
 
@@ -462,8 +460,8 @@ static bool dnc_import_read(api_ctx_t *ctx, json_t *lines, dnc_import_t *im)
 void dnc_import(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"source", "list_date", "lines", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     dnc_import_t im = {.source = "import", .invalid_lines = json_array()};
     json_t *lines = NULL;

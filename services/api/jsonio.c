@@ -56,6 +56,14 @@ json_t *jsonio_body_object(api_ctx_t *ctx)
     return ctx->body;
 }
 
+json_t *jsonio_body_fields(api_ctx_t *ctx, const char *const *allowed)
+{
+    json_t *body = jsonio_body_object(ctx);
+    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+        return NULL;
+    return body;
+}
+
 static const char *label_of(const char *name, const char *label)
 {
     return label ? label : name;

@@ -34,6 +34,9 @@ bool jsonio_fields_check(api_ctx_t *ctx, const json_t *obj, const char *const *a
 /* The request body as an object: answers 400 when there is none or it is
  * not an object. */
 json_t *jsonio_body_object(api_ctx_t *ctx);
+/* The same, whose members must all be in allowed (NULL-terminated;
+ * jsonio_fields_check): NULL once answered 400. */
+json_t *jsonio_body_fields(api_ctx_t *ctx, const char *const *allowed);
 
 /* A string of 1..max_len bytes (max_len 0: no limit but non-empty).
  * *out borrows from obj. */

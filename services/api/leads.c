@@ -735,15 +735,6 @@ static bool lead_campaign_running(const PGresult *lead)
     return strcmp(PQgetvalue(lead, 0, COL_COUNT), "in_progress") == 0;
 }
 
-/* Runs apply on the lead ctx->params[0] of ctx's account, locked in the
- * request's transaction (resource_change_run); arg is apply's. */
-static void lead_change_run(api_ctx_t *ctx, resource_apply_fn apply, void *arg)
-{
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_change_t ch = {.rs = &lead_resource, .key = key, .apply = apply, .arg = arg};
-    resource_change_run(ctx, &ch);
-}
-
 static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
                             size_t errlen)
 {
@@ -760,7 +751,7 @@ static int lead_reset_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresul
 
 void leads_reset(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_reset_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_reset_apply, NULL);
 }
 
 static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead,
@@ -784,7 +775,7 @@ static int lead_complete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
 
 void leads_complete(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_complete_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_complete_apply, NULL);
 }
 
 /* A lead's fields as a PATCH leaves them; strings borrow from the locked
@@ -809,12 +800,8 @@ static int lead_phone_read(api_ctx_t *ctx, const json_t *body, lead_fields_t *f,
         api_reply_error(ctx, 400, "invalid", "phone", "phone must be a phone number");
     if (got != JSONIO_SET)
         return OD_OK;
-    phone_reason_t why = phone_parse(s, strlen(s), ctx->region, f->e164_buf);
-    if (why != PHONE_OK) {
-        api_reply_error(ctx, 400, "invalid", "phone", "phone '%.32s': %s", s,
-                        phone_reason_message(why));
+    if (!api_phone_parse(ctx, s, "phone", f->e164_buf))
         return OD_OK;
-    }
     PGresult *hit = NULL;
     const char *q[] = {ctx->account_id, f->e164_buf};
     int rc = pg_stmt_exec(ctx->db, &dnc_hit_stmt, q, &hit, err, errlen);
@@ -911,8 +898,7 @@ void leads_update(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"phone",     "name",        "timezone",
                                           "variables", "external_id", NULL};
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &lead_resource, key, allowed, lead_update_apply);
+    resource_id_patch_run(ctx, &lead_resource, allowed, lead_update_apply);
 }
 
 static int lead_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresult *lead, char *err,
@@ -942,7 +928,7 @@ static int lead_delete_apply(api_ctx_t *ctx, resource_change_t *ch, const PGresu
 
 void leads_delete(api_ctx_t *ctx)
 {
-    lead_change_run(ctx, lead_delete_apply, NULL);
+    resource_id_change_run(ctx, &lead_resource, lead_delete_apply, NULL);
 }
 
 /* The secondary phones leads_contacts_add adds. */
@@ -1002,8 +988,8 @@ static int lead_contacts_apply(api_ctx_t *ctx, resource_change_t *ch, const PGre
 void leads_contacts_add(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"secondary_phones", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     contacts_request_t req;
     if (!phones_read(ctx, body, NULL, req.phones, &req.n))
@@ -1013,5 +999,5 @@ void leads_contacts_add(api_ctx_t *ctx)
                         "secondary_phones must list at least one phone number");
         return;
     }
-    lead_change_run(ctx, lead_contacts_apply, &req);
+    resource_id_change_run(ctx, &lead_resource, lead_contacts_apply, &req);
 }

@@ -453,6 +453,15 @@ static bool parse_i64(const char *name, const char *text, int64_t *out)
     return true;
 }
 
+/* text in capitals into buf (cut to len - 1 bytes); returns buf. */
+static const char *upper_copy(const char *text, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", text);
+    for (char *c = buf; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    return buf;
+}
+
 /* A connection for the commands, after migrating (unless told not to). */
 static pg_conn_t *command_db(void)
 {
@@ -523,14 +532,8 @@ static int cmd_bootstrap(int argc, char **argv)
     }
     /* Codes are capitals; accept them typed in any case. */
     char region_uc[8], currency_uc[8];
-    snprintf(region_uc, sizeof(region_uc), "%s", region);
-    snprintf(currency_uc, sizeof(currency_uc), "%s", currency);
-    for (char *c = region_uc; *c; c++)
-        *c = (char)toupper((unsigned char)*c);
-    for (char *c = currency_uc; *c; c++)
-        *c = (char)toupper((unsigned char)*c);
-    region = region_uc;
-    currency = currency_uc;
+    region = upper_copy(region, region_uc, sizeof(region_uc));
+    currency = upper_copy(currency, currency_uc, sizeof(currency_uc));
     pg_conn_t *db = command_db();
     if (!db)
         return 1;

@@ -24,9 +24,7 @@ void resource_fields_set(json_t *obj, const resource_field_t *fields, size_t fir
         json_object_set_new(obj, fields[i].name, fields[i].value(res, row, (int)i));
 }
 
-/* Runs stmt with params: its result (the caller PQclears it), or NULL once
- * the failure is answered. */
-static PGresult *exec_or_reply(api_ctx_t *ctx, const pg_stmt_t *stmt, const char *const *params)
+PGresult *resource_query(api_ctx_t *ctx, const pg_stmt_t *stmt, const char *const *params)
 {
     char err[512];
     PGresult *res = NULL;
@@ -39,7 +37,7 @@ static PGresult *exec_or_reply(api_ctx_t *ctx, const pg_stmt_t *stmt, const char
 PGresult *resource_row_fetch(api_ctx_t *ctx, const char *not_found, const pg_stmt_t *stmt,
                              const char *const *params)
 {
-    PGresult *res = exec_or_reply(ctx, stmt, params);
+    PGresult *res = resource_query(ctx, stmt, params);
     if (!res)
         return NULL;
     if (PQntuples(res) != 1) {
@@ -68,7 +66,7 @@ void resource_id_reply(api_ctx_t *ctx, const resource_t *rs)
 void resource_created_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *insert,
                             const char *const *params)
 {
-    PGresult *res = exec_or_reply(ctx, insert, params);
+    PGresult *res = resource_query(ctx, insert, params);
     if (!res)
         return;
     char id[UUID_STR_LEN];
@@ -92,7 +90,7 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
      * never one to an empty page. */
     char lim[16];
     all[n_given] = api_i64(lim, sizeof(lim), (int64_t)limit + 1);
-    PGresult *res = exec_or_reply(ctx, list, all);
+    PGresult *res = resource_query(ctx, list, all);
     if (!res)
         return;
     int64_t now_us = api_now_us(ctx);
@@ -110,6 +108,16 @@ void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *
         snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
     api_reply_json(ctx, 200, api_page(items, more ? last : NULL));
     PQclear(res);
+}
+
+void resource_account_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *list)
+{
+    int limit;
+    const char *cursor;
+    if (!api_query_page(ctx, &limit, &cursor))
+        return;
+    const char *params[] = {ctx->account_id, cursor};
+    resource_page_reply(ctx, rs, list, params, limit);
 }
 
 bool resource_tx_run(api_ctx_t *ctx, resource_tx_fn fn, void *arg)
@@ -159,12 +167,27 @@ void resource_change_run(api_ctx_t *ctx, resource_change_t *ch)
     ch->reply = NULL;
 }
 
+void resource_id_change_run(api_ctx_t *ctx, const resource_t *rs, resource_apply_fn apply,
+                            void *arg)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_change_t ch = {.rs = rs, .key = key, .apply = apply, .arg = arg};
+    resource_change_run(ctx, &ch);
+}
+
 void resource_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *key,
                         const char *const *allowed, resource_apply_fn apply)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     resource_change_t ch = {.rs = rs, .key = key, .apply = apply};
     resource_change_run(ctx, &ch);
+}
+
+void resource_id_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *allowed,
+                           resource_apply_fn apply)
+{
+    const char *key[] = {ctx->params[0], ctx->account_id};
+    resource_patch_run(ctx, rs, key, allowed, apply);
 }

@@ -2,13 +2,19 @@
  * resource.h — the shapes every resource file (accounts.c, assistants.c,
  * campaigns.c, calls.c, dnc.c, imports.c, leads.c) shares, written once:
  *
+ *   - a query, or its failure answered: resource_query
  *   - a row or a 404:      resource_row_fetch, resource_row_reply
  *   - a created row:       resource_created_reply (INSERT ... RETURNING id)
- *   - a page with a cursor: resource_page_reply
+ *   - a page with a cursor: resource_page_reply (resource_account_page_reply:
+ *                          the account's rows, page from the query)
  *   - a transaction:       resource_tx_run (BEGIN, the work, COMMIT)
  *   - a locked change:     resource_change_run (BEGIN, the row FOR UPDATE
  *                          or 404, the resource's apply step, COMMIT, the
- *                          answer)
+ *                          answer); resource_patch_run for a PATCH
+ *
+ * The *_id_* forms key the row by (the path's id, ctx's account), the key
+ * of most resources (resource_id_reply, resource_id_change_run,
+ * resource_id_patch_run).
  *
  * so that a resource file holds only its columns, its statements, its JSON
  * and the checks particular to it. Every helper answers on ctx what goes
@@ -74,6 +80,10 @@ void resource_fields_set(json_t *obj, const resource_field_t *fields, size_t fir
 /* Row `row` of res as rs shows it (a new reference). */
 json_t *resource_row_json(const resource_t *rs, const PGresult *res, int row, int64_t now_us);
 
+/* Runs stmt with params: its result (the caller PQclears it), or NULL once
+ * the failure is answered (api_reply_failure). */
+PGresult *resource_query(api_ctx_t *ctx, const pg_stmt_t *stmt, const char *const *params);
+
 /* Runs stmt with params and returns its result when it has exactly one
  * row; otherwise answers (the failure, or 404 with not_found) and returns
  * NULL. The caller PQclears the result. */
@@ -97,6 +107,11 @@ void resource_created_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_
  * page envelope (api_page) of rs's rows with 200. */
 void resource_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *list,
                          const char *const *params, int limit);
+
+/* The page the query asks for (api_query_page; else 400) of the rows of
+ * ctx's account: resource_page_reply of list with parameters (account,
+ * cursor, page size). */
+void resource_account_page_reply(api_ctx_t *ctx, const resource_t *rs, const pg_stmt_t *list);
 
 /* The work of a transaction, between BEGIN and COMMIT: answers a refusal
  * itself (400, 404, 409: ctx->replied; then what it returns does not
@@ -135,10 +150,21 @@ struct resource_change {
  * answer ch asks for. */
 void resource_change_run(api_ctx_t *ctx, resource_change_t *ch);
 
+/* resource_change_run of rs's row whose id is the path's first parameter,
+ * in ctx's account (the key of resource_id_reply), with apply and its arg
+ * and the default answer (apply may set another). */
+void resource_id_change_run(api_ctx_t *ctx, const resource_t *rs, resource_apply_fn apply,
+                            void *arg);
+
 /* A PATCH of rs's row by key: the body must be a JSON object of allowed
  * fields only (NULL-terminated; else 400), then resource_change_run with
  * apply, which reads the body (ctx->body) over the locked row. */
 void resource_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *key,
                         const char *const *allowed, resource_apply_fn apply);
+
+/* resource_patch_run of rs's row whose id is the path's first parameter,
+ * in ctx's account (the key of resource_id_reply). */
+void resource_id_patch_run(api_ctx_t *ctx, const resource_t *rs, const char *const *allowed,
+                           resource_apply_fn apply);
 
 #endif

@@ -199,6 +199,14 @@ static bool pattern_match(const char *pattern, const char *path,
     return *s == '\0' || (s[0] == '/' && s[1] == '\0');
 }
 
+/* Whether a route of route_method answers method: its own, and HEAD for
+ * GET. */
+static bool method_serves(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
 /* The route for ctx's request: answers 404 or 405 and returns false when
  * there is none. */
 static bool route_resolve(api_ctx_t *ctx)
@@ -214,13 +222,10 @@ static bool route_resolve(api_ctx_t *ctx)
         bool too_long = false;
         if (!pattern_match(api_routes[i].pattern, path, params, &too_long))
             continue;
-        bool same = strcmp(api_routes[i].method, method) == 0 ||
-                    (strcmp(method, "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0);
-        if (!same) {
+        if (!method_serves(api_routes[i].method, method)) {
             other_method = true;
             for (size_t m = 0; m < sizeof(known) / sizeof(known[0]); m++)
-                if (strcmp(api_routes[i].method, known[m]) == 0 ||
-                    (strcmp(known[m], "HEAD") == 0 && strcmp(api_routes[i].method, "GET") == 0))
+                if (method_serves(api_routes[i].method, known[m]))
                     allowed[m] = true;
             continue;
         }
@@ -463,30 +468,46 @@ static void route_prefix(const char *pattern, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* Whether route j is under prefix, with method (any method when NULL). */
+static bool route_under(size_t j, const char *prefix, const char *method)
+{
+    char other[64];
+    route_prefix(api_routes[j].pattern, other, sizeof(other));
+    return strcmp(other, prefix) == 0 && (!method || strcmp(api_routes[j].method, method) == 0);
+}
+
+/* Whether a route before route i is under prefix with method (any method
+ * when NULL): lib/http has that prefix already. */
+static bool prefix_taken(size_t i, const char *prefix, const char *method)
+{
+    for (size_t j = 0; j < i; j++)
+        if (route_under(j, prefix, method))
+            return true;
+    return false;
+}
+
+/* Whether a route under prefix with method takes an upload: lib/http then
+ * streams every body of that prefix and method. */
+static bool prefix_streams(const char *prefix, const char *method)
+{
+    for (size_t j = 0; j < N_ROUTES; j++)
+        if (api_routes[j].upload && route_under(j, prefix, method))
+            return true;
+    return false;
+}
+
 int router_register(http_server_t *srv, api_t *api, char *errbuf, size_t errlen)
 {
+    char prefix[64];
     for (size_t i = 0; i < N_ROUTES; i++) {
-        char prefix[64];
+        const char *method = api_routes[i].method;
         route_prefix(api_routes[i].pattern, prefix, sizeof(prefix));
-        bool seen = false, streaming = false;
-        for (size_t j = 0; j < N_ROUTES; j++) {
-            char other[64];
-            route_prefix(api_routes[j].pattern, other, sizeof(other));
-            if (strcmp(other, prefix) != 0 ||
-                strcmp(api_routes[j].method, api_routes[i].method) != 0)
-                continue;
-            if (j < i)
-                seen = true;
-            if (api_routes[j].upload)
-                streaming = true;
-        }
-        if (seen)
+        if (prefix_taken(i, prefix, method))
             continue;
-        int rc = streaming
-                     ? http_route_add_streaming(srv, api_routes[i].method, prefix, dispatch_body,
+        int rc = prefix_streams(prefix, method)
+                     ? http_route_add_streaming(srv, method, prefix, dispatch_body,
                                                 dispatch_stream_end, api, errbuf, errlen)
-                     : http_route_add(srv, api_routes[i].method, prefix, dispatch_plain, api,
-                                      errbuf, errlen);
+                     : http_route_add(srv, method, prefix, dispatch_plain, api, errbuf, errlen);
         if (rc)
             return rc;
     }
@@ -494,15 +515,8 @@ int router_register(http_server_t *srv, api_t *api, char *errbuf, size_t errlen)
      * above, which win on an equal prefix): route_resolve answers its 405
      * with the Allow of the exact path, not of the whole prefix. */
     for (size_t i = 0; i < N_ROUTES; i++) {
-        char prefix[64];
         route_prefix(api_routes[i].pattern, prefix, sizeof(prefix));
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) {
-            char other[64];
-            route_prefix(api_routes[j].pattern, other, sizeof(other));
-            seen = strcmp(other, prefix) == 0;
-        }
-        if (seen)
+        if (prefix_taken(i, prefix, NULL))
             continue;
         int rc = http_route_add(srv, "*", prefix, dispatch_plain, api, errbuf, errlen);
         if (rc)

@@ -20,6 +20,7 @@
 #include "jsonio.h"
 #include "model.h"
 #include "reopen.h"
+#include "resource.h"
 #include "stats_caller_ids.h"
 #include "wilson.h"
 
@@ -385,20 +386,16 @@ static const pg_stmt_t stats_recount_stmt = {
 void campaigns_admin_recount(api_ctx_t *ctx)
 {
     static const char *const allowed[] = {"fix", NULL};
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, allowed, NULL))
+    json_t *body = jsonio_body_fields(ctx, allowed);
+    if (!body)
         return;
     bool fix = false;
     if (jsonio_bool(ctx, body, "fix", NULL, &fix) == JSONIO_ERROR)
         return;
-    char err[512];
     const char *params[] = {ctx->params[0], fix ? "true" : "false"};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &stats_recount_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &stats_recount_stmt, params);
+    if (!res)
         return;
-    }
     if (PQntuples(res) == 0) {
         PQclear(res);
         api_reply_not_found(ctx, "campaign");
@@ -447,19 +444,15 @@ static const pg_stmt_t stats_hourly_stmt = {
 
 void campaigns_hourly(api_ctx_t *ctx)
 {
-    char err[512];
     const char *id = ctx->params[0];
     if (!campaigns_owned(ctx, id, false, NULL))
         return;
     char hours[16];
     snprintf(hours, sizeof(hours), "%d", STATS_HOURS_MAX);
     const char *params[] = {id, ctx->account_id, hours};
-    PGresult *res = NULL;
-    int rc = pg_stmt_exec(ctx->db, &stats_hourly_stmt, params, &res, err, sizeof(err));
-    if (rc) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &stats_hourly_stmt, params);
+    if (!res)
         return;
-    }
     json_t *items = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *h = json_object();

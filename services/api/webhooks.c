@@ -156,72 +156,94 @@ static void problem_add(json_t *problems, const char *field, const char *message
     json_array_append_new(problems, p);
 }
 
+/* The readers of endpoint_input_read: member v of the body over in, or a
+ * problem in problems. */
+typedef void (*endpoint_member_read_fn)(const json_t *v, endpoint_input_t *in, json_t *problems);
+
+static void endpoint_url_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    const char *url = json_string_value(v);
+    size_t len = url ? strlen(url) : 0;
+    if (!url || strncmp(url, "https://", 8) != 0 || len <= 8 || len > WEBHOOK_URL_MAX ||
+        strpbrk(url, " \t\r\n"))
+        problem_add(problems, "url",
+                    "url must be an https:// URL of at most 2048 characters, without spaces");
+    else
+        in->url = url;
+}
+
+static void endpoint_events_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    unsigned filter = 0;
+    bool ok = json_is_array(v) && json_array_size(v) > 0;
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name)
+    {
+        char err[160];
+        if (webhook_filter_add(&filter, json_string_value(name), err, sizeof(err)) != OD_OK) {
+            char field[32];
+            snprintf(field, sizeof(field), "events[%zu]", i);
+            problem_add(problems, field, err);
+            ok = false;
+        }
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        problem_add(problems, "events",
+                    "events must be a non-empty array of lead.finished, call.ended, "
+                    "campaign.status_changed, import.finished");
+    if (!ok)
+        return;
+    /* The set, in the filter's order, without repeats. */
+    char buf[128] = "{";
+    for (unsigned bit = 1; bit <= WEBHOOK_EVENT_ALL; bit <<= 1)
+        if (filter & bit)
+            snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[1] ? "," : "",
+                     webhook_event_name((webhook_event_t)bit));
+    strcat(buf, "}");
+    free(in->events);
+    in->events = xstrdup(buf);
+}
+
+static void endpoint_description_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    const char *d = json_string_value(v);
+    in->description_set = true;
+    if (json_is_null(v))
+        in->description = NULL;
+    else if (!d || strlen(d) > API_TEXT_MAX)
+        problem_add(problems, "description",
+                    "description must be a string of at most 200 bytes, or null");
+    else
+        in->description = d;
+}
+
+static void endpoint_enabled_read(const json_t *v, endpoint_input_t *in, json_t *problems)
+{
+    if (!json_is_boolean(v))
+        problem_add(problems, "enabled", "enabled must be true or false");
+    else
+        in->enabled = json_is_true(v) ? "true" : "false";
+}
+
+/* Member name of body, when present, over in with read. */
+static void endpoint_member_read(const json_t *body, const char *name, endpoint_member_read_fn read,
+                                 endpoint_input_t *in, json_t *problems)
+{
+    const json_t *v = json_object_get(body, name);
+    if (v)
+        read(v, in, problems);
+}
+
 /* Reads url, events, description and enabled of body over in, collecting
- * every problem in problems (the API's {"field", "message"} items). */
+ * every problem in problems (the API's {"field", "message"} items), in
+ * this order. */
 static void endpoint_input_read(const json_t *body, endpoint_input_t *in, json_t *problems)
 {
-    json_t *v = json_object_get(body, "url");
-    if (v) {
-        const char *url = json_string_value(v);
-        size_t len = url ? strlen(url) : 0;
-        if (!url || strncmp(url, "https://", 8) != 0 || len <= 8 || len > WEBHOOK_URL_MAX ||
-            strpbrk(url, " \t\r\n"))
-            problem_add(problems, "url",
-                        "url must be an https:// URL of at most 2048 characters, without spaces");
-        else
-            in->url = url;
-    }
-    v = json_object_get(body, "events");
-    if (v) {
-        unsigned filter = 0;
-        bool ok = json_is_array(v) && json_array_size(v) > 0;
-        size_t i;
-        json_t *name;
-        json_array_foreach(v, i, name)
-        {
-            char err[160];
-            if (webhook_filter_add(&filter, json_string_value(name), err, sizeof(err)) != OD_OK) {
-                char field[32];
-                snprintf(field, sizeof(field), "events[%zu]", i);
-                problem_add(problems, field, err);
-                ok = false;
-            }
-        }
-        if (!json_is_array(v) || json_array_size(v) == 0)
-            problem_add(problems, "events",
-                        "events must be a non-empty array of lead.finished, call.ended, "
-                        "campaign.status_changed, import.finished");
-        if (ok) {
-            /* The set, in the filter's order, without repeats. */
-            char buf[128] = "{";
-            for (unsigned bit = 1; bit <= WEBHOOK_EVENT_ALL; bit <<= 1)
-                if (filter & bit)
-                    snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-                             buf[1] ? "," : "", webhook_event_name((webhook_event_t)bit));
-            strcat(buf, "}");
-            free(in->events);
-            in->events = xstrdup(buf);
-        }
-    }
-    v = json_object_get(body, "description");
-    if (v) {
-        const char *d = json_string_value(v);
-        in->description_set = true;
-        if (json_is_null(v))
-            in->description = NULL;
-        else if (!d || strlen(d) > API_TEXT_MAX)
-            problem_add(problems, "description",
-                        "description must be a string of at most 200 bytes, or null");
-        else
-            in->description = d;
-    }
-    v = json_object_get(body, "enabled");
-    if (v) {
-        if (!json_is_boolean(v))
-            problem_add(problems, "enabled", "enabled must be true or false");
-        else
-            in->enabled = json_is_true(v) ? "true" : "false";
-    }
+    endpoint_member_read(body, "url", endpoint_url_read, in, problems);
+    endpoint_member_read(body, "events", endpoint_events_read, in, problems);
+    endpoint_member_read(body, "description", endpoint_description_read, in, problems);
+    endpoint_member_read(body, "enabled", endpoint_enabled_read, in, problems);
 }
 
 /* Answers 400 with every problem ({"error": {"code": "invalid", "field"
@@ -267,8 +289,8 @@ static void endpoint_with_secret_reply(api_ctx_t *ctx, const char *id, const cha
 
 void webhooks_create(api_ctx_t *ctx)
 {
-    json_t *body = jsonio_body_object(ctx);
-    if (!body || !jsonio_fields_check(ctx, body, endpoint_fields, NULL))
+    json_t *body = jsonio_body_fields(ctx, endpoint_fields);
+    if (!body)
         return;
     endpoint_input_t in = {.enabled = "true"};
     json_t *problems = json_array();
@@ -281,14 +303,10 @@ void webhooks_create(api_ctx_t *ctx)
         goto out;
     char secret[WEBHOOK_SECRET_LEN + 1];
     secret_new(secret);
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->account_id, in.url, in.events, in.description, in.enabled, secret};
-    int rc = pg_stmt_exec(ctx->db, &endpoint_insert_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &endpoint_insert_stmt, params);
+    if (!res)
         goto out;
-    }
     char id[UUID_STR_LEN];
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -300,12 +318,7 @@ out:
 
 void webhooks_list(api_ctx_t *ctx)
 {
-    int limit;
-    const char *cursor;
-    if (!api_query_page(ctx, &limit, &cursor))
-        return;
-    const char *params[] = {ctx->account_id, cursor};
-    resource_page_reply(ctx, &endpoint_resource, &endpoint_list_stmt, params, limit);
+    resource_account_page_reply(ctx, &endpoint_resource, &endpoint_list_stmt);
 }
 
 void webhooks_get(api_ctx_t *ctx)
@@ -338,20 +351,15 @@ static int endpoint_update_apply(api_ctx_t *ctx, resource_change_t *ch, const PG
 
 void webhooks_update(api_ctx_t *ctx)
 {
-    const char *key[] = {ctx->params[0], ctx->account_id};
-    resource_patch_run(ctx, &endpoint_resource, key, endpoint_fields, endpoint_update_apply);
+    resource_id_patch_run(ctx, &endpoint_resource, endpoint_fields, endpoint_update_apply);
 }
 
 void webhooks_delete(api_ctx_t *ctx)
 {
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &endpoint_delete_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &endpoint_delete_stmt, params);
+    if (!res)
         return;
-    }
     bool gone = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     if (!gone) {
@@ -407,14 +415,10 @@ void webhooks_delivery_replay(api_ctx_t *ctx)
 {
     if (!endpoint_exists(ctx))
         return;
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id, ctx->params[1]};
-    int rc = pg_stmt_exec(ctx->db, &delivery_replay_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &delivery_replay_stmt, params);
+    if (!res)
         return;
-    }
     bool replayed = PQntuples(res) == 1;
     PQclear(res);
     const char *key[] = {ctx->params[1], ctx->account_id};
@@ -436,14 +440,10 @@ void webhooks_deliveries_replay(api_ctx_t *ctx)
 {
     if (!endpoint_exists(ctx))
         return;
-    char err[512];
-    PGresult *res = NULL;
     const char *params[] = {ctx->params[0], ctx->account_id};
-    int rc = pg_stmt_exec(ctx->db, &delivery_replay_all_stmt, params, &res, err, sizeof(err));
-    if (rc != OD_OK) {
-        api_reply_failure(ctx, rc, err);
+    PGresult *res = resource_query(ctx, &delivery_replay_all_stmt, params);
+    if (!res)
         return;
-    }
     long long n = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     log_info("webhook_replayed", "account %s: endpoint %s: %lld dead deliveries replayed",

@@ -417,6 +417,20 @@ static const col_t reject_cols[] = {
     {"RAW ROW", "raw_row", COL_TEXT, 60},
 };
 
+/* The days named in arr (the API's allowed_days) as window bits; names it does not
+ * know are left out. */
+static unsigned days_bits(const json_t *arr)
+{
+    unsigned days = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        unsigned bit = 0;
+        const char *name = json_string_value(json_array_get(arr, i));
+        if (name && window_day_parse(name, &bit, NULL, 0) == OD_OK)
+            days |= bit;
+    }
+    return days;
+}
+
 static char *cell_text(const json_t *row, const col_t *c)
 {
     const json_t *v = path_get(row, c->key);
@@ -437,13 +451,7 @@ static char *cell_text(const json_t *row, const col_t *c)
             return NULL;
         return xasprintf("%s-%s", str(row, "window_start"), str(row, "window_end"));
     case COL_DAYS: {
-        unsigned days = 0;
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            unsigned bit = 0;
-            const char *name = json_string_value(json_array_get(v, i));
-            if (name && window_day_parse(name, &bit, NULL, 0) == OD_OK)
-                days |= bit;
-        }
+        unsigned days = days_bits(v);
         char buf[64];
         ctl_days_format(days, buf, sizeof(buf));
         return days ? xstrdup(buf) : NULL;
@@ -568,18 +576,6 @@ void ctl_render_list(FILE *out, ctl_view_t view, const json_t *items)
 }
 
 /* ---- one campaign --------------------------------------------------------------------------- */
-
-static unsigned days_bits(const json_t *arr)
-{
-    unsigned days = 0;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        unsigned bit = 0;
-        const char *name = json_string_value(json_array_get(arr, i));
-        if (name && window_day_parse(name, &bit, NULL, 0) == OD_OK)
-            days |= bit;
-    }
-    return days;
-}
 
 static bool flag(const json_t *obj, const char *key)
 {

@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "http_client.h"
+#include "metrics_scrape.h"
 #include "sim_client.h"
 
 #include "harness.h"

@@ -301,8 +301,8 @@ static void test_provider_refusals(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(calls, 0), "rejected")),
                         "fault-5xx");
     json_decref(calls);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_provider_errors_total{class=\"transient\"}") >= 2);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"transient\"}") >= 2);
 
     /* A concurrency limit: the second call gets 429, waits Retry-After and
      * is placed once the first ended; one initiated, one placement. */
@@ -333,8 +333,8 @@ static void test_provider_refusals(void **state)
     print_message("429 then placed: %zu capacity rejection(s), %zu placement\n", rejected, placed);
     assert_true(rejected >= 1);
     assert_int_equal(placed, 1);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_provider_errors_total{class=\"rate_limited\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"rate_limited\"}") >= 1);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -455,10 +455,10 @@ static void test_refusals(void **state)
     ds_job_send(fx->w, &again);
     assert_int_equal(ds_wait_terminal(fx->w, again.attempt_id, 20000).status, P(COMPLETED));
 
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_skipped_total{reason=\"dnc\"}") >=
-                1);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_jobs_skipped_total{reason=\"number_busy\"}") >= 2);
+    assert_true(
+        metric_value(fx->dialer.port, "outdial_dialer_jobs_skipped_total{reason=\"dnc\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_jobs_skipped_total{reason=\"number_busy\"}") >= 2);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -481,7 +481,7 @@ static void test_same_job_twice(void **state)
     json_t *calls = ds_sim_calls(&fx->sim, j.attempt_id);
     assert_int_equal(json_array_size(calls), 1);
     json_decref(calls);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >= 2);
+    assert_true(metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >= 2);
 
     /* A re-delivered job of a placed attempt whose campaign was paused
      * meanwhile: still nothing (a skipped event would give the attempt back). */
@@ -514,14 +514,14 @@ static void test_skipped_attempt_not_dialed_again(void **state)
     j.not_after_us = od_clock_now_us(&fx->w->clk) - OD_USEC_PER_SEC;
     ds_job_send(fx->w, &j);
     expect_skipped(fx, &j, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
-    double duplicates = ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total");
+    double duplicates = metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total");
     j.not_after_us = open_until;
     ds_job_send(fx->w, &j);
     ds_marker(fx->w, &j, "+15550003093", 20000);
     assert_int_equal(ds_sim_placed(&fx->sim, j.attempt_id), 0);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(SKIPPED)), 1);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >=
+    assert_true(metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >=
                 duplicates + 1);
     /* The skip's attempt key is what refused the second copy. */
     char *holder = NULL;
@@ -583,9 +583,9 @@ static void test_webhook_auth_and_validation(void **state)
     assert_int_equal(r.status, 200);
     free(r.body);
     assert_true(
-        ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"unauthorized\"}") >= 4);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"malformed\"}") >=
-                3);
+        metric_value(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"unauthorized\"}") >= 4);
+    assert_true(
+        metric_value(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"malformed\"}") >= 3);
 
     /* The marker: a genuine message for another attempt of the same lead,
      * published on the same partition after anything the refused messages
@@ -652,7 +652,7 @@ static void test_duplicated_webhooks(void **state)
 static void test_lost_webhooks_reconciled(void **state)
 {
     fixture_t *fx = *state;
-    double before = ds_metric(fx->dialer.port, "outdial_dialer_reconciled_total");
+    double before = metric_value(fx->dialer.port, "outdial_dialer_reconciled_total");
     /* Every webhook lost: only the lookup can tell how the calls ended.
      * 60 s of campaign time is one real second at x60. */
     ds_sim_faults(&fx->sim, "{\"lost\":1}");
@@ -697,7 +697,7 @@ static void test_lost_webhooks_reconciled(void **state)
         events_consistent(fx, &some[i]);
     }
     ds_sim_faults(&fx->sim, "{\"lost\":0}");
-    double after = ds_metric(fx->dialer.port, "outdial_dialer_reconciled_total");
+    double after = metric_value(fx->dialer.port, "outdial_dialer_reconciled_total");
     print_message("calls reconciled by lookup: %.0f\n", after - before);
     assert_true(after - before >= 2);
     /* Reconciliation released the line locks too. */
@@ -728,8 +728,8 @@ static void test_create_call_timeout(void **state)
     ds_events_of(fx->w, j.attempt_id, evs, 8);
     assert_string_equal(evs[0].provider_call_id, json_string_value(json_object_get(rec, "id")));
     json_decref(rec);
-    assert_true(
-        ds_metric(fx->dialer.port, "outdial_dialer_provider_errors_total{class=\"timeout\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"timeout\"}") >= 1);
 
     /* No answer and no webhook at all: after the grace, failed transient
      * (an event id of its own, so a late real result is still recorded). */

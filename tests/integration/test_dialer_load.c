@@ -130,7 +130,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     json_int_t sim_in_flight = json_integer_value(json_object_get(stats, "in_flight"));
     json_int_t sim_max = json_integer_value(json_object_get(stats, "max_concurrent_seen"));
     json_decref(stats);
-    double tracked = ds_metric(dl.port, "outdial_dialer_calls_in_flight");
+    double tracked = metric_value(dl.port, "outdial_dialer_calls_in_flight");
     long hwm = 0, rss = 0;
     ds_rss_kb(dl.pid, &hwm, &rss);
     print_message("load: %d jobs produced in %lld ms; all initiated after %lld ms (%.0f jobs/s); "

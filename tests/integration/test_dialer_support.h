@@ -33,6 +33,7 @@
 #include "sim_client.h"
 #include "codec.h"
 #include "kafka.h"
+#include "metrics_scrape.h"
 #include "redis.h"
 #include "rkeys.h"
 #include "support.h"
@@ -91,23 +92,6 @@ static inline json_t *ds_get_json(int port, const char *path)
     if (!j)
         ds_fail("GET %s: not JSON", path);
     return j;
-}
-
-/* The value of a metric line starting with `series` ("name{label=\"x\"}"),
- * or -1 when absent. */
-static inline double ds_metric(int port, const char *series)
-{
-    ds_reply_t r = ds_http(port, "GET", "/metrics", NULL, NULL);
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    free(r.body);
-    return v;
 }
 
 /* ---- child processes ---- */
@@ -602,7 +586,7 @@ static inline void ds_wait_group(ds_world_t *w, const ds_dialer_t *dl, size_t n,
         if (n > 16 || parts > 100)
             ds_fail("ds_wait_group: %zu dialers, %d partitions: too many", n, parts);
         for (size_t i = 0; i < n; i++)
-            before[i] = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total");
+            before[i] = metric_value(dl[i].port, "outdial_dialer_jobs_consumed_total");
         ds_job_t markers[100];
         for (int p = 0; p < parts; p++) {
             char e164[20];
@@ -625,7 +609,8 @@ static inline void ds_wait_group(ds_world_t *w, const ds_dialer_t *dl, size_t n,
         size_t served = 0;
         double taken = 0;
         for (size_t i = 0; i < n; i++) {
-            double delta = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total") - before[i];
+            double delta =
+                metric_value(dl[i].port, "outdial_dialer_jobs_consumed_total") - before[i];
             served += delta > 0;
             taken += delta;
         }

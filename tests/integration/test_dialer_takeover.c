@@ -116,7 +116,7 @@ static void test_dead_dialers_calls_taken_over(void **state)
     }
     print_message("every result recorded %lld ms after the kill\n",
                   (long long)(harness_ms() - killed_at));
-    double adopted = ds_metric(port2, "outdial_dialer_calls_adopted_total");
+    double adopted = metric_value(port2, "outdial_dialer_calls_adopted_total");
     print_message("calls taken over by tk-2: %.0f\n", adopted);
     assert_true(adopted >= 1);
     assert_true(adopted <= of_killed);

@@ -22,6 +22,7 @@
 #include "freqcap.h"
 #include "harness.h"
 #include "redis.h"
+#include "redis_support.h"
 #include "support.h"
 #include "test_main.h"
 
@@ -35,15 +36,6 @@ static const char *test_key(const char *name)
 {
     snprintf(key_buf, sizeof(key_buf), "outdial:test:%d:calls:%s", (int)getpid(), name);
     return key_buf;
-}
-
-static redis_t *connect_or_fail(void)
-{
-    char err[256];
-    redis_t *r = NULL;
-    if (redis_new(support_env("OUTDIAL_REDIS_URL"), 2000, 2000, &r, err, sizeof(err)) != OD_OK)
-        fail_msg("redis_new: %s", err);
-    return r;
 }
 
 static void del_key(redis_t *r, const char *key)
@@ -127,7 +119,7 @@ static void test_frequency_cap_dialers_race(void **state)
         pthread_join(threads[i], NULL);
     for (int i = 0; i < DIALERS; i++)
         assert_int_equal(atomic_load(&args[i].errors), 0);
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     for (int round = 0; round < ROUNDS; round++) {
         if (atomic_load(&taken[round]) != CAP)
             fail_msg("round %d: %d slots taken by %d dialers, cap %d", round,
@@ -146,7 +138,7 @@ static void test_frequency_cap_dialers_race(void **state)
 static void test_frequency_cap_slot_lifecycle(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key("life");
     del_key(r, key);
 
@@ -186,11 +178,8 @@ static void test_frequency_cap_slot_lifecycle(void **state)
     assert_true(take(r, key, "a5", 3, v.clears_us + 1).taken);
 
     /* The key expires with its last slot (the TTL given). */
-    const char *argv[] = {"PTTL", key};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    assert_true(reply->integer > 0 && reply->integer <= TTL_MS);
-    freeReplyObject(reply);
+    long long ttl = redis_support_pttl(r, key);
+    assert_true(ttl > 0 && ttl <= TTL_MS);
     del_key(r, key);
     redis_free(r);
 }
@@ -201,7 +190,7 @@ static void test_frequency_cap_slot_lifecycle(void **state)
 static void test_frequency_cap_slot_placed(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key("placed");
     del_key(r, key);
     char err[256];
@@ -216,11 +205,8 @@ static void test_frequency_cap_slot_placed(void **state)
     assert_true(take(r, key, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
 
     /* The key lives at least the TTL given from the placement. */
-    const char *argv[] = {"PTTL", key};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    assert_true(reply->integer > 0 && reply->integer <= TTL_MS);
-    freeReplyObject(reply);
+    long long ttl = redis_support_pttl(r, key);
+    assert_true(ttl > 0 && ttl <= TTL_MS);
     del_key(r, key);
     redis_free(r);
 }
@@ -229,7 +215,7 @@ static void test_frequency_cap_slot_placed(void **state)
 static void test_frequency_cap_script_reload(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key("flush");
     del_key(r, key);
     assert_true(take(r, key, "b1", 1, T0).taken);

@@ -210,26 +210,37 @@ static void test_assistant_refusals(void **state)
     }
 }
 
+/* Creates an assistant from create_body and changes it with patch_body:
+ * its member is want_created in the create's answer, want_patched in the
+ * change's and when read back. */
+static void assistant_member_round_trip(const char *create_body, const char *member,
+                                        const char *want_created, const char *patch_body,
+                                        const char *want_patched)
+{
+    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key, "%s", create_body);
+    char id[37], path[100];
+    api_created_id(&r, id, create_body);
+    assert_string_equal(api_str(&r, member), want_created);
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
+    r = api_call(&api, "PATCH", path, acc.key, "%s", patch_body);
+    api_expect(&r, 200, patch_body);
+    assert_string_equal(api_str(&r, member), want_patched);
+    api_resp_free(&r);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_string_equal(api_str(&r, member), want_patched);
+    api_resp_free(&r);
+}
+
 /* An assistant's time zone, like a lead's, is taken in any letter case
  * and stored under its canonical name, on create and on update. */
 static void test_assistant_timezone_case(void **state)
 {
     (void)state;
-    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
-                            "{\"name\":\"a\",\"timezone\":\"america/new_york\","
-                            "\"provider_assistant_id\":\"x\"}");
-    char id[37], path[100];
-    api_created_id(&r, id, "create with a lower-case zone");
-    assert_string_equal(api_str(&r, "timezone"), "America/New_York");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"timezone\":\"EUROPE/BERLIN\"}");
-    api_expect(&r, 200, "update with an upper-case zone");
-    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
-    api_resp_free(&r);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
-    api_resp_free(&r);
+    assistant_member_round_trip("{\"name\":\"a\",\"timezone\":\"america/new_york\","
+                                "\"provider_assistant_id\":\"x\"}",
+                                "timezone", "America/New_York", "{\"timezone\":\"EUROPE/BERLIN\"}",
+                                "Europe/Berlin");
 }
 
 /* The provider is chosen per assistant: vapi by default, retell on create
@@ -237,22 +248,12 @@ static void test_assistant_timezone_case(void **state)
 static void test_assistant_provider(void **state)
 {
     (void)state;
-    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
-                            "{\"name\":\"a\",\"timezone\":\"Europe/Berlin\","
-                            "\"provider_assistant_id\":\"x\"}");
-    char id[37], path[100];
-    api_created_id(&r, id, "create without a provider");
-    assert_string_equal(api_str(&r, "provider"), "vapi");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"provider\":\"retell\"}");
-    api_expect(&r, 200, "change to retell");
-    assert_string_equal(api_str(&r, "provider"), "retell");
-    api_resp_free(&r);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    assert_string_equal(api_str(&r, "provider"), "retell");
-    api_resp_free(&r);
-    r = api_call(&api, "POST", "/v1/assistants", acc.key,
+    assistant_member_round_trip("{\"name\":\"a\",\"timezone\":\"Europe/Berlin\","
+                                "\"provider_assistant_id\":\"x\"}",
+                                "provider", "vapi", "{\"provider\":\"retell\"}", "retell");
+    char id[37];
+    api_resp_t r =
+        api_call(&api, "POST", "/v1/assistants", acc.key,
                  "{\"name\":\"r\",\"timezone\":\"Europe/Berlin\",\"provider\":\"retell\","
                  "\"provider_assistant_id\":\"agent_1\"}");
     api_created_id(&r, id, "create on retell");
@@ -283,9 +284,8 @@ static void test_start_requirements(void **state)
     char no_phone[37], campaign_id[37];
     api_assistant_create(&api, poor.key, NULL, no_phone);
     api_campaign_create(&api, poor.key, no_phone, campaign_id);
-    api_resp_t r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
+    api_resp_t r = api_action_refused(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, 409,
+                                      "requirements_unmet");
     assert_true(has_problem(&r, "no_phone_number"));
     assert_true(has_problem(&r, "insufficient_balance"));
     assert_true(has_problem(&r, "no_leads"));
@@ -345,13 +345,10 @@ static void test_start_requirements(void **state)
     assert_string_equal(api_str(&r, "phone"), "+14155550151");
     assert_true(json_is_null(json_object_get(r.json, "invalid_reason")));
     api_resp_free(&r);
-    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, "in_progress");
     api_resp_free(&r);
-    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "invalid_state");
+    r = api_action_refused(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, 409,
+                           "invalid_state");
     api_resp_free(&r);
 }
 
@@ -420,9 +417,7 @@ static void test_lead_refusals_and_actions(void **state)
         " WHERE id = $1::uuid",
         lead_id);
     char lpath[160];
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "lead_in_flight");
+    r = api_action_refused(&api, acc.key, "/v1/leads/%s/reset", lead_id, 409, "lead_in_flight");
     api_resp_free(&r);
     r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
     assert_int_equal(r.status, 409);
@@ -440,9 +435,7 @@ static void test_lead_refusals_and_actions(void **state)
         "UPDATE lead SET status = 'max_retries', outcome = 'exhausted', attempts = 1,"
         " current_attempt_id = NULL WHERE id = $1::uuid",
         lead_id);
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
-    api_expect(&r, 200, "reset");
-    assert_string_equal(api_str(&r, "status"), "created");
+    r = api_action(&api, acc.key, "/v1/leads/%s/reset", lead_id, "created");
     assert_int_equal(api_int(&r, "attempts"), 0);
     assert_true(json_is_null(json_object_get(r.json, "outcome")));
     assert_true(json_is_true(json_object_get(r.json, "due")));
@@ -459,9 +452,7 @@ static void test_lead_refusals_and_actions(void **state)
     api_resp_free(&r);
 
     /* Set to completed: outcome manual; a lead with calls cannot be deleted. */
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
-    api_expect(&r, 200, "complete");
-    assert_string_equal(api_str(&r, "status"), "completed");
+    r = api_action(&api, acc.key, "/v1/leads/%s/complete", lead_id, "completed");
     assert_string_equal(api_str(&r, "outcome"), "manual");
     api_resp_free(&r);
     snprintf(lpath, sizeof(lpath), "/v1/leads/%s", lead_id);
@@ -498,8 +489,7 @@ static void test_leads_wake_and_resume(void **state)
     char campaign_id[37];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
     api_lead_add(&api, acc.key, campaign_id, "+14155550301", "lead");
-    api_resp_t r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start");
+    api_resp_t r = api_action(&api, acc.key, "/v1/campaigns/%s/start", campaign_id, NULL);
     api_resp_free(&r);
 
     PGconn *listen = db_connect();
@@ -513,14 +503,11 @@ static void test_leads_wake_and_resume(void **state)
         "UPDATE lead SET status = 'completed', outcome = 'answered' WHERE campaign_id = $1::uuid",
         campaign_id);
     sql(listen, "UPDATE campaign SET status = 'completed' WHERE id = $1::uuid", campaign_id);
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
+    r = api_action_refused(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id, 409,
+                           "requirements_unmet");
     api_resp_free(&r);
     api_lead_add(&api, acc.key, campaign_id, "+14155550303", "lead in completed campaign");
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
-    api_expect(&r, 200, "resume");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id, "in_progress");
     api_resp_free(&r);
     PQfinish(listen);
 }
@@ -614,8 +601,7 @@ static void test_upload_does_not_lock_campaign(void **state)
     r = api_call(&api, "PATCH", path, acc.key, "{\"max_retries\":4}");
     api_expect(&r, 200, "settings during an upload");
     api_resp_free(&r);
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start during an upload");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/start", campaign_id, NULL);
     api_resp_free(&r);
     assert_true(harness_ms() - t0 < 3000);
 

@@ -284,6 +284,19 @@ static inline api_resp_t api_action_refused(const api_proc_t *api, const char *k
     return r;
 }
 
+/* Sends body (JSON, or NULL) and fails unless the API refuses it 400
+ * naming field (error.field); the response, for the caller's own checks
+ * (the caller frees it). */
+static inline api_resp_t api_refused_field(const api_proc_t *api, const char *method,
+                                           const char *path, const char *key, const char *body,
+                                           const char *field)
+{
+    api_resp_t r = api_call(api, method, path, key, body ? "%s" : NULL, body);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(api_str(&r, "error.field"), field);
+    return r;
+}
+
 /* ---- accounts ------------------------------------------------------------------ */
 
 typedef struct api_account {

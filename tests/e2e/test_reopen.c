@@ -26,6 +26,7 @@
 #include "codec.h"
 #include "e2e/e2e_support.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "topics.h"
 #include "test_main.h"
 
@@ -103,13 +104,7 @@ static void wait_reopen_event(const char *campaign)
     if (topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), err, sizeof(err)) != OD_OK)
         fail_msg("campaign-events topic: %s", err);
     snprintf(group, sizeof(group), "test-reopen-%d", (int)getpid());
-    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
-                                  {"topic.metadata.refresh.interval.ms", "1000"}};
-    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
-    kafka_consumer_t *consumer = NULL;
-    assert_int_equal(kafka_consumer_new(&copts, &consumer, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic};
-    assert_int_equal(kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)), OD_OK);
+    kafka_consumer_t *consumer = kafka_support_subscribe(group, topic);
     int64_t deadline = harness_ms() + 60000;
     bool seen = false;
     while (!seen && harness_ms() < deadline) {

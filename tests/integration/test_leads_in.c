@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "importer_leads_in.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "test_import_support.h"
 #include "test_main.h"
 #include "topics.h"
@@ -269,13 +270,7 @@ static void test_leads_in(void **state)
     /* The rejected topic. */
     char group[64];
     snprintf(group, sizeof(group), "test-leads-in-rejected-%d", (int)getpid());
-    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
-                                  {"topic.metadata.refresh.interval.ms", "1000"}};
-    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
-    kafka_consumer_t *consumer = NULL;
-    assert_int_equal(kafka_consumer_new(&copts, &consumer, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic_rejected};
-    assert_int_equal(kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)), OD_OK);
+    kafka_consumer_t *consumer = kafka_support_subscribe(group, topic_rejected);
     int rejected = 0;
     while (rejected < 5) {
         if (imp_now_s() > deadline) {

@@ -1,0 +1,31 @@
+/*
+ * kafka_support.h — a test's own consumer of one of the stack's topics
+ * (header-only; include after <cmocka.h>).
+ */
+#ifndef OUTDIAL_TESTS_KAFKA_SUPPORT_H
+#define OUTDIAL_TESTS_KAFKA_SUPPORT_H
+
+#include "kafka.h"
+
+/* A consumer in group (a name of the test's own, so that it reads the
+ * topic from the start) subscribed to topic; fails the test on an error.
+ * The topic is created when it does not exist yet, and its metadata
+ * looked up every second, so that the consumer is assigned its
+ * partitions soon after a service first writes to it. Caller frees with
+ * kafka_consumer_free. */
+static inline kafka_consumer_t *kafka_support_subscribe(const char *group, const char *topic)
+{
+    char err[512];
+    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
+                                  {"topic.metadata.refresh.interval.ms", "1000"}};
+    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
+    kafka_consumer_t *consumer = NULL;
+    if (kafka_consumer_new(&copts, &consumer, err, sizeof(err)) != OD_OK)
+        fail_msg("kafka_consumer_new: %s", err);
+    const char *topics[] = {topic};
+    if (kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) != OD_OK)
+        fail_msg("subscribe to %s: %s", topic, err);
+    return consumer;
+}
+
+#endif

@@ -69,11 +69,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
-    fx->w = ds_world_new("dialer");
-    ds_campaign_set(fx->w, CAMPAIGN, "in_progress");
+    int port;
+    fx->w = ds_world_running("dialer", CAMPAIGN, rules, &fx->sim, &port);
     ds_campaign_set(fx->w, PAUSED_CAMPAIGN, "paused");
-    int port = harness_free_port();
-    ds_sim_start(&fx->sim, rules, port);
     ds_dialer_start(&fx->dialer, &fx->sim, port, dialer_env);
     *state = fx;
     return 0;

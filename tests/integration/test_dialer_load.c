@@ -73,11 +73,9 @@ static int cmp_id(const void *a, const void *b)
 static void test_two_thousand_calls_in_flight(void **state)
 {
     (void)state;
-    ds_world_t *w = ds_world_new("dialer_load");
-    ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int port = harness_free_port();
     ds_sim_t sim;
-    ds_sim_start(&sim, rules, port);
+    int port;
+    ds_world_t *w = ds_world_running("dialer_load", CAMPAIGN, rules, &sim, &port);
     static const char *const env[] = {"OUTDIAL_DIALER_MAX_INFLIGHT=2000", "OUTDIAL_LOG_LEVEL=warn",
                                       NULL};
     ds_dialer_t dl;

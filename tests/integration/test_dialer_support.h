@@ -484,6 +484,20 @@ static inline void ds_campaign_set(ds_world_t *w, const char *campaign_id, const
     freeReplyObject(reply);
 }
 
+/* The world of a test whose dialers dial for one running campaign
+ * (ds_world_new(tag), the campaign's mirror in_progress) and its
+ * simulator, started with rules and sending its webhooks to a free port:
+ * the port the first dialer is to listen on, into *webhook_port. */
+static inline ds_world_t *ds_world_running(const char *tag, const char *campaign_id,
+                                           const char *rules, ds_sim_t *sim, int *webhook_port)
+{
+    ds_world_t *w = ds_world_new(tag);
+    ds_campaign_set(w, campaign_id, "in_progress");
+    *webhook_port = harness_free_port();
+    ds_sim_start(sim, rules, *webhook_port);
+    return w;
+}
+
 /* Copies of the events of an attempt, in arrival order. */
 static inline size_t ds_events_of(ds_world_t *w, const char *attempt_id, ds_event_t *out,
                                   size_t max)

@@ -44,6 +44,30 @@ static void del_key(redis_t *r, const char *key)
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
 }
 
+/* A connection, into *r, and the test's key named name, empty: what each
+ * test of one number's slots starts from. */
+static const char *slots_open(const char *name, redis_t **r)
+{
+    *r = redis_support_connect(NULL);
+    const char *key = test_key(name);
+    del_key(*r, key);
+    return key;
+}
+
+/* Leaves nothing behind: empties the key and frees the connection. */
+static void slots_close(redis_t *r, const char *key)
+{
+    del_key(r, key);
+    redis_free(r);
+}
+
+/* The key expires, at the latest, the TTL given after its last write. */
+static void expect_ttl_given(redis_t *r, const char *key)
+{
+    long long ttl = redis_support_pttl(r, key);
+    assert_true(ttl > 0 && ttl <= TTL_MS);
+}
+
 /* Takes a slot for attempt at now with cap; fails the test on an error. */
 static callslots_answer_t take(redis_t *r, const char *key, const char *attempt, int cap,
                                int64_t now)
@@ -138,9 +162,8 @@ static void test_frequency_cap_dialers_race(void **state)
 static void test_frequency_cap_slot_lifecycle(void **state)
 {
     (void)state;
-    redis_t *r = redis_support_connect(NULL);
-    const char *key = test_key("life");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("life", &r);
 
     /* Three calls over a day, cap 3. */
     assert_true(take(r, key, "a1", 3, T0 - 20 * H).taken);
@@ -178,10 +201,8 @@ static void test_frequency_cap_slot_lifecycle(void **state)
     assert_true(take(r, key, "a5", 3, v.clears_us + 1).taken);
 
     /* The key expires with its last slot (the TTL given). */
-    long long ttl = redis_support_pttl(r, key);
-    assert_true(ttl > 0 && ttl <= TTL_MS);
-    del_key(r, key);
-    redis_free(r);
+    expect_ttl_given(r, key);
+    slots_close(r, key);
 }
 
 /* A slot placed later than it was taken counts from the placement: the
@@ -190,9 +211,8 @@ static void test_frequency_cap_slot_lifecycle(void **state)
 static void test_frequency_cap_slot_placed(void **state)
 {
     (void)state;
-    redis_t *r = redis_support_connect(NULL);
-    const char *key = test_key("placed");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("placed", &r);
     char err[256];
     assert_true(take(r, key, "p1", 1, T0).taken);
     assert_int_equal(callslots_placed(r, key, "p1", T0 + H, TTL_MS, err, sizeof(err)), OD_OK);
@@ -205,19 +225,16 @@ static void test_frequency_cap_slot_placed(void **state)
     assert_true(take(r, key, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
 
     /* The key lives at least the TTL given from the placement. */
-    long long ttl = redis_support_pttl(r, key);
-    assert_true(ttl > 0 && ttl <= TTL_MS);
-    del_key(r, key);
-    redis_free(r);
+    expect_ttl_given(r, key);
+    slots_close(r, key);
 }
 
 /* After SCRIPT FLUSH (a Redis restart) the script is loaded again. */
 static void test_frequency_cap_script_reload(void **state)
 {
     (void)state;
-    redis_t *r = redis_support_connect(NULL);
-    const char *key = test_key("flush");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("flush", &r);
     assert_true(take(r, key, "b1", 1, T0).taken);
     char err[256];
     const char *argv[] = {"SCRIPT", "FLUSH"};
@@ -225,8 +242,7 @@ static void test_frequency_cap_script_reload(void **state)
     assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
     freeReplyObject(reply);
     assert_false(take(r, key, "b2", 1, T0 + 1).taken);
-    del_key(r, key);
-    redis_free(r);
+    slots_close(r, key);
 }
 
 int main(void)

@@ -313,20 +313,12 @@ static void test_counters_follow_every_path(void **state)
     assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM campaign_counter", 0), 0);
 }
 
-/* A running campaign of the default settings with one lead. */
-static void world_with_lead(sched_fx_t *fx, sched_world_t *w, char lead[UUID_STR_LEN])
-{
-    sched_spec_t spec = sched_spec_default();
-    seed_world(fx->db, &spec, w);
-    seed_lead(fx->db, w->campaign_id, "+12125550101", NULL, lead);
-}
-
 static void test_recount_reports_and_fixes(void **state)
 {
     sched_fx_t *fx = *state;
     sched_world_t w;
     char lead[UUID_STR_LEN];
-    world_with_lead(fx, &w, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550101", lead);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, lead);
     /* Wrong rows, as a bug or a hand edit would leave them: two of the
      * campaign's, an arm's, an hour's and a number's. */
@@ -368,7 +360,7 @@ static void test_writers_never_wait(void **state)
     sched_fx_t *fx = *state;
     sched_world_t w;
     char lead[UUID_STR_LEN];
-    world_with_lead(fx, &w, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550101", lead);
     const char *c = w.campaign_id;
 
     /* A holds uncommitted counter rows and the campaign's compaction lock. */

@@ -155,9 +155,7 @@ static void test_quickstart(void **state)
     /* Create Campaign: a name and an assistant with a phone number. */
     char assistant_id[37], campaign_id[37];
     api_assistant_create(&api, acc.key, "+1 (415) 555-2671", assistant_id);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", assistant_id);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&r, 200, "GET assistant");
+    r = api_get_ok(&api, acc.key, "/v1/assistants/%s", assistant_id);
     assert_string_equal(api_str(&r, "outbound_phone_number"), "+14155552671");
     api_resp_free(&r);
 
@@ -309,9 +307,7 @@ static void test_quickstart(void **state)
         r = api_call(&api, "GET", path, acc.key, NULL);
         api_expect(&r, 400, "bad rejects cursor");
         api_resp_free(&r);
-        snprintf(path, sizeof(path), "/v1/imports/%s/rejects?format=csv", import_id);
-        r = api_call(&api, "GET", path, acc.key, NULL);
-        api_expect(&r, 200, "rejects csv");
+        r = api_get_ok(&api, acc.key, "/v1/imports/%s/rejects?format=csv", import_id);
         assert_non_null(strstr(r.content_type, "text/csv"));
         assert_non_null(strstr(r.body, "row,reason_code,reason"));
         assert_non_null(strstr(r.body, "Eve"));
@@ -360,9 +356,7 @@ static void test_quickstart(void **state)
     api_resp_free(&r);
 
     /* Monitoring: the statistics count the leads. */
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/stats", campaign_id);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&r, 200, "stats");
+    r = api_get_ok(&api, acc.key, "/v1/campaigns/%s/stats", campaign_id);
     assert_true(api_int(&r, "leads.total") >= 3);
     assert_int_equal(api_int(&r, "calls.total"), 0);
     assert_string_equal(api_str(&r, "goal.variable"), "interested");

@@ -256,6 +256,18 @@ static inline void api_expect(const api_resp_t *r, long status, const char *what
     }
 }
 
+/* GETs path_fmt with id in it ("/v1/campaigns/%s/stats") and fails unless
+ * it answers 200: the response (the caller frees it). */
+static inline api_resp_t api_get_ok(const api_proc_t *api, const char *key, const char *path_fmt,
+                                    const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof(path), path_fmt, id);
+    api_resp_t r = api_call(api, "GET", path, key, NULL);
+    api_expect(&r, 200, path);
+    return r;
+}
+
 /* POSTs the action path_fmt with id in it (api_post_id) and fails unless
  * it answers 200 with the "status" status (NULL: not checked); the
  * response, for the caller's own checks (the caller frees it). */

@@ -441,9 +441,7 @@ static void test_lead_refusals_and_actions(void **state)
         " SELECT gen_random_uuid(), id, campaign_id, 1, e164, 'initiated' FROM lead"
         " WHERE id = $1::uuid",
         lead_id);
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/calls", lead_id);
-    r = api_call(&api, "GET", lpath, acc.key, NULL);
-    api_expect(&r, 200, "lead calls");
+    r = api_get_ok(&api, acc.key, "/v1/leads/%s/calls", lead_id);
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
     api_resp_free(&r);
 

@@ -180,14 +180,13 @@ static void test_quickstart(void **state)
     /* Add Leads manually: a primary with a secondary contact, and one in
      * national notation (the account's region, US). */
     snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", path, acc.key,
-                 "[{\"phone\":\"+14155550101\",\"name\":\"Ann\",\"variables\":{\"plan\":\"gold\"},"
-                 "\"secondary_phones\":[\"+14155550102\"]},"
-                 "{\"phone\":\"(415) 555-0103\",\"name\":\"Ben\","
-                 "\"timezone\":\"america/los_angeles\"}]");
-    api_expect(&r, 201, "add leads");
-    assert_int_equal(api_int(&r, "created"), 3);
-    assert_int_equal(api_int(&r, "invalid"), 0);
+    r = api_leads_post(
+        &api, acc.key, campaign_id,
+        "[{\"phone\":\"+14155550101\",\"name\":\"Ann\",\"variables\":{\"plan\":\"gold\"},"
+        "\"secondary_phones\":[\"+14155550102\"]},"
+        "{\"phone\":\"(415) 555-0103\",\"name\":\"Ben\","
+        "\"timezone\":\"america/los_angeles\"}]",
+        3, 0);
     json_t *second = json_array_get(json_object_get(r.json, "results"), 1);
     assert_string_equal(json_string_value(json_object_get(second, "phone")), "+14155550103");
     api_resp_free(&r);

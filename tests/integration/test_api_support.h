@@ -268,6 +268,24 @@ static inline api_resp_t api_get_ok(const api_proc_t *api, const char *key, cons
     return r;
 }
 
+/* Adds the leads of body (a JSON lead or array of leads) to the campaign
+ * and fails unless the API answers 201 counting created leads created and
+ * invalid invalid (-1: not checked): the response, with its per-lead
+ * "results" (the caller frees it). */
+static inline api_resp_t api_leads_post(const api_proc_t *api, const char *key,
+                                        const char *campaign_id, const char *body,
+                                        long long created, long long invalid)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
+    api_resp_t r = api_call(api, "POST", path, key, "%s", body);
+    api_expect(&r, 201, path);
+    assert_int_equal(api_int(&r, "created"), created);
+    if (invalid >= 0)
+        assert_int_equal(api_int(&r, "invalid"), invalid);
+    return r;
+}
+
 /* POSTs the action path_fmt with id in it (api_post_id) and fails unless
  * it answers 200 with the "status" status (NULL: not checked); the
  * response, for the caller's own checks (the caller frees it). */

@@ -301,12 +301,9 @@ static void test_start_requirements(void **state)
     r = api_call(&api, "POST", apath, API_ADMIN_TOKEN, "{\"amount_minor\":100}");
     api_expect(&r, 200, "credit");
     api_resp_free(&r);
-    snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", apath, poor.key,
-                 "[{\"phone\":\"+14155550150\"},{\"phone\":\"555-01\",\"name\":\"Typo\"}]");
-    api_expect(&r, 201, "add leads");
-    assert_int_equal(api_int(&r, "created"), 1);
-    assert_int_equal(api_int(&r, "invalid"), 1);
+    r = api_leads_post(&api, poor.key, campaign_id,
+                       "[{\"phone\":\"+14155550150\"},{\"phone\":\"555-01\",\"name\":\"Typo\"}]", 1,
+                       1);
     json_t *bad = json_array_get(json_object_get(r.json, "results"), 1);
     assert_string_equal(json_string_value(json_object_get(bad, "result")), "invalid");
     char bad_id[37];
@@ -393,11 +390,10 @@ static void test_lead_refusals_and_actions(void **state)
     r = api_call(&api, "POST", "/v1/dnc", acc.key, "{\"phone\":\"+14155550169\"}");
     api_expect(&r, 201, "dnc add");
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, acc.key,
-                 "[{\"phone\":\"+14155550160\"},{\"phone\":\"+1 415 555 0160\"},"
-                 "{\"phone\":\"+14155550169\"}]");
-    api_expect(&r, 201, "add");
-    assert_int_equal(api_int(&r, "created"), 1);
+    r = api_leads_post(&api, acc.key, campaign_id,
+                       "[{\"phone\":\"+14155550160\"},{\"phone\":\"+1 415 555 0160\"},"
+                       "{\"phone\":\"+14155550169\"}]",
+                       1, -1);
     assert_int_equal(api_int(&r, "duplicate"), 1);
     assert_int_equal(api_int(&r, "dnc"), 1);
     char lead_id[37];

@@ -1,10 +1,12 @@
 /*
- * kafka_support.h — a test's own consumer of one of the stack's topics
- * (header-only; include after <cmocka.h>).
+ * kafka_support.h — a test's own consumer of one of the stack's topics,
+ * and the test playing a dialer that reads the dial jobs (header-only;
+ * include after <cmocka.h>).
  */
 #ifndef OUTDIAL_TESTS_KAFKA_SUPPORT_H
 #define OUTDIAL_TESTS_KAFKA_SUPPORT_H
 
+#include "codec.h"
 #include "kafka.h"
 
 /* A consumer in group (a name of the test's own, so that it reads the
@@ -26,6 +28,25 @@ static inline kafka_consumer_t *kafka_support_subscribe(const char *group, const
     if (kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)) != OD_OK)
         fail_msg("subscribe to %s: %s", topic, err);
     return consumer;
+}
+
+/* The next dial job on consumer, waiting at most ms: decoded, its message
+ * into *msg for the caller to store (the caller frees both, with
+ * dialjob_free and kafka_message_free). NULL, *msg NULL, when none came or
+ * the poll failed; fails the test on a job that does not decode. */
+static inline dialjob_t *kafka_support_next_job(kafka_consumer_t *consumer, int ms,
+                                                rd_kafka_message_t **msg)
+{
+    char err[512];
+    *msg = NULL;
+    if (kafka_consumer_poll(consumer, ms, msg, err, sizeof(err)) || !*msg) {
+        *msg = NULL;
+        return NULL;
+    }
+    dialjob_t *job = NULL;
+    if (dialjob_decode((*msg)->payload, (*msg)->len, &job, err, sizeof(err)))
+        fail_msg("undecodable dial job: %s", err);
+    return job;
 }
 
 #endif

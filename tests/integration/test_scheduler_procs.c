@@ -28,6 +28,7 @@
 #include "codec.h"
 #include "harness.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "lifecycle.h"
 #include "metrics_scrape.h"
 #include "migrate.h"
@@ -200,12 +201,10 @@ static int play_dialer(world_t *w, int64_t ms)
     int jobs = 0;
     int64_t until = harness_ms() + ms;
     while (harness_ms() < until) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(w->jobs, 100, &msg, err, sizeof(err)) || !msg)
+        rd_kafka_message_t *msg;
+        dialjob_t *job = kafka_support_next_job(w->jobs, 100, &msg);
+        if (!job)
             continue;
-        dialjob_t *job = NULL;
-        if (dialjob_decode(msg->payload, msg->len, &job, err, sizeof(err)))
-            fail_msg("undecodable dial job: %s", err);
         jobs++;
         if (job->issued_at_us > w->last_issued_at_us)
             w->last_issued_at_us = job->issued_at_us;

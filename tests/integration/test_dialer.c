@@ -276,8 +276,7 @@ static void test_provider_refusals(void **state)
     fixture_t *fx = *state;
     /* 503 with Retry-After (the carrier is down): failed transient, nothing placed. */
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550000008");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550000008");
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(FAILED));
     assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
@@ -287,8 +286,7 @@ static void test_provider_refusals(void **state)
 
     /* Every create-call answered 500: failed transient. */
     ds_sim_faults(&fx->sim, "{\"http_5xx\":1}");
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550001001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550001001");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"http_5xx\":0}");
     assert_int_equal(t.status, P(FAILED));
@@ -369,14 +367,12 @@ static void test_refusals(void **state)
     ds_job_send(fx->w, &closing);
 
     ds_job_t paused;
-    ds_job_init(fx->w, &paused, PAUSED_CAMPAIGN, ACCOUNT, "+15550002002");
-    ds_job_send(fx->w, &paused);
+    ds_job_init_send(fx->w, &paused, PAUSED_CAMPAIGN, ACCOUNT, "+15550002002");
 
     ds_job_t unknown_campaign;
     char campaign[UUID_STR_LEN];
     uuid_str_new(campaign); /* no mirror at all: not running */
-    ds_job_init(fx->w, &unknown_campaign, campaign, ACCOUNT, "+15550002003");
-    ds_job_send(fx->w, &unknown_campaign);
+    ds_job_init_send(fx->w, &unknown_campaign, campaign, ACCOUNT, "+15550002003");
 
     ds_job_t dnc;
     ds_job_init(fx->w, &dnc, CAMPAIGN, ACCOUNT, "+15550002004");
@@ -449,8 +445,7 @@ static void test_refusals(void **state)
     }
     assert_null(v);
     ds_job_t again;
-    ds_job_init(fx->w, &again, CAMPAIGN, ACCOUNT, "+15550002006");
-    ds_job_send(fx->w, &again);
+    ds_job_init_send(fx->w, &again, CAMPAIGN, ACCOUNT, "+15550002006");
     assert_int_equal(ds_wait_terminal(fx->w, again.attempt_id, 20000).status, P(COMPLETED));
 
     assert_true(
@@ -464,8 +459,7 @@ static void test_same_job_twice(void **state)
 {
     fixture_t *fx = *state;
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550003001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550003001");
     ds_job_send(fx->w, &j);
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(COMPLETED));
@@ -484,8 +478,7 @@ static void test_same_job_twice(void **state)
     /* A re-delivered job of a placed attempt whose campaign was paused
      * meanwhile: still nothing (a skipped event would give the attempt back). */
     ds_job_t p;
-    ds_job_init(fx->w, &p, CAMPAIGN, ACCOUNT, "+15550003002");
-    ds_job_send(fx->w, &p);
+    ds_job_init_send(fx->w, &p, CAMPAIGN, ACCOUNT, "+15550003002");
     ds_wait_terminal(fx->w, p.attempt_id, 20000);
     snprintf(p.campaign_id, sizeof(p.campaign_id), "%s", PAUSED_CAMPAIGN);
     ds_job_send(fx->w, &p);
@@ -627,8 +620,7 @@ static void test_duplicated_webhooks(void **state)
     for (int i = 0; i < 3; i++) {
         char number[20];
         snprintf(number, sizeof(number), "+1555000400%d", i);
-        ds_job_init(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
-        ds_job_send(fx->w, &jobs[i]);
+        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
     }
     for (int i = 0; i < 3; i++) {
         ds_wait_terminal(fx->w, jobs[i].attempt_id, 20000);
@@ -714,8 +706,7 @@ static void test_create_call_timeout(void **state)
      * initiated event, then the call as usual. */
     ds_sim_faults(&fx->sim, "{\"timeout\":{\"p\":1,\"ms\":4000}}");
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007001");
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(COMPLETED));
     char seq[256];
@@ -732,8 +723,7 @@ static void test_create_call_timeout(void **state)
     /* No answer and no webhook at all: after the grace, failed transient
      * (an event id of its own, so a late real result is still recorded). */
     ds_sim_faults(&fx->sim, "{\"lost\":1}");
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007002");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007002");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"lost\":0,\"timeout\":{\"p\":0}}");
     assert_int_equal(t.status, P(FAILED));
@@ -782,8 +772,7 @@ static void test_queued_request_refused_after_window(void **state)
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":1500,\"max_ms\":1500}}");
 
     ds_job_t first;
-    ds_job_init(fx->w, &first, CAMPAIGN, ACCOUNT, "+15550007701");
-    ds_job_send(fx->w, &first);
+    ds_job_init_send(fx->w, &first, CAMPAIGN, ACCOUNT, "+15550007701");
     int64_t deadline = harness_ms() + 10000;
     while (ds_sim_placed(&fx->sim, first.attempt_id) == 0) {
         if (harness_ms() > deadline)
@@ -825,8 +814,7 @@ static void test_clock_behind_corrected(void **state)
 
     /* The dialer dials: a job with its window open is placed. */
     ds_job_t open;
-    ds_job_init(fx->w, &open, CAMPAIGN, ACCOUNT, "+15550007801");
-    ds_job_send(fx->w, &open);
+    ds_job_init_send(fx->w, &open, CAMPAIGN, ACCOUNT, "+15550007801");
     json_t *rec = sim_record(fx, open.attempt_id);
     json_decref(rec);
 
@@ -864,8 +852,7 @@ static void test_sigterm_mid_run(void **state)
     for (int i = 0; i < N; i++) {
         char number[20];
         snprintf(number, sizeof(number), "+155500060%02d", i);
-        ds_job_init(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
-        ds_job_send(fx->w, &jobs[i]);
+        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
     }
     /* As soon as the first calls are placed, SIGTERM. */
     int64_t deadline = harness_ms() + 20000;

@@ -472,6 +472,14 @@ static inline void ds_job_send(ds_world_t *w, const ds_job_t *j)
     ds_jobs_flush(w);
 }
 
+/* A job made (ds_job_init) and sent (ds_job_send): what most tests do. */
+static inline void ds_job_init_send(ds_world_t *w, ds_job_t *j, const char *campaign_id,
+                                    const char *account_id, const char *e164)
+{
+    ds_job_init(w, j, campaign_id, account_id, e164);
+    ds_job_send(w, j);
+}
+
 /* Writes the campaign's Redis mirror ("in_progress", "paused", ...). */
 static inline void ds_campaign_set(ds_world_t *w, const char *campaign_id, const char *status)
 {

@@ -78,4 +78,15 @@ static inline void redis_support_kill_connection(redis_t *victim, redis_t *admin
     freeReplyObject(reply);
 }
 
+/* Empties Redis's script cache (SCRIPT FLUSH), as a Redis restart does:
+ * the next EVALSHA answers NOSCRIPT. */
+static inline void redis_support_script_flush(redis_t *r)
+{
+    char err[256];
+    const char *argv[] = {"SCRIPT", "FLUSH"};
+    redisReply *reply = NULL;
+    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
+    freeReplyObject(reply);
+}
+
 #endif

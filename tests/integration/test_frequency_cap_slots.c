@@ -236,11 +236,7 @@ static void test_frequency_cap_script_reload(void **state)
     redis_t *r;
     const char *key = slots_open("flush", &r);
     assert_true(take(r, key, "b1", 1, T0).taken);
-    char err[256];
-    const char *argv[] = {"SCRIPT", "FLUSH"};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    freeReplyObject(reply);
+    redis_support_script_flush(r);
     assert_false(take(r, key, "b2", 1, T0 + 1).taken);
     slots_close(r, key);
 }

@@ -242,18 +242,12 @@ static void test_script_cache_fallback(void **state)
     redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(0, "noscript");
     char token[REDIS_LOCK_TOKEN_SIZE];
-    const char *flush[] = {"SCRIPT", "FLUSH"};
-    redisReply *reply = NULL;
     for (int i = 0; i < 2; i++) {
         assert_int_equal(redis_lock_acquire(r, key, 5000, token, err, sizeof(err)), OD_OK);
-        assert_int_equal(redis_command_argv(r, true, 2, flush, NULL, &reply, err, sizeof(err)),
-                         OD_OK);
-        freeReplyObject(reply);
+        redis_support_script_flush(r);
         assert_int_equal(redis_lock_extend(r, key, token, 8000, err, sizeof(err)), OD_OK);
         assert_true(redis_support_pttl(r, key) > 5000);
-        assert_int_equal(redis_command_argv(r, true, 2, flush, NULL, &reply, err, sizeof(err)),
-                         OD_OK);
-        freeReplyObject(reply);
+        redis_support_script_flush(r);
         assert_int_equal(redis_lock_release(r, key, token, err, sizeof(err)), OD_OK);
         assert_string_equal(redis_support_value(r, key), "");
     }

@@ -656,15 +656,6 @@ static inline void e2e_campaign_refused_each(const e2e_stack_t *st, const char *
         e2e_campaign_refused(st, assistant, bad[i], field, NULL);
 }
 
-/* The campaign, read back from the API, has the string member want. */
-static inline void e2e_campaign_expect_str(const e2e_stack_t *st, const char *campaign_id,
-                                           const char *member, const char *want)
-{
-    json_t *campaign = e2e_get_json(st, "/v1/campaigns/%s", campaign_id);
-    assert_string_equal(e2e_str(campaign, member), want);
-    json_decref(campaign);
-}
-
 /* POST leads (a JSON object or array); returns the answer (caller frees). */
 static inline e2e_resp_t e2e_leads_add(const e2e_stack_t *st, const char *campaign_id,
                                        const char *json)
@@ -746,6 +737,15 @@ static inline void e2e_wait_campaign(const e2e_stack_t *st, const char *campaign
     char what[96];
     snprintf(what, sizeof(what), "campaign %.36s to be %s", campaign_id, status);
     HARNESS_WAIT(e2e_campaign_is(st, campaign_id, status), ms, what);
+}
+
+/* The campaign, read back from the API, has the string member want. */
+static inline void e2e_campaign_expect_str(const e2e_stack_t *st, const char *campaign_id,
+                                           const char *member, const char *want)
+{
+    json_t *campaign = e2e_get_json(st, "/v1/campaigns/%s", campaign_id);
+    assert_string_equal(e2e_str(campaign, member), want);
+    json_decref(campaign);
 }
 
 static inline json_t *e2e_lead(const e2e_stack_t *st, const char *lead_id)

@@ -271,6 +271,15 @@ static void test_every_outcome(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
+/* The attempt's last event: failed, transient (the lead is retried), for
+ * reason (its ended_reason). */
+static void expect_failed_transient(const ds_event_t *t, const char *reason)
+{
+    assert_int_equal(t->status, P(FAILED));
+    assert_int_equal(t->failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
+    assert_string_equal(t->ended_reason, reason);
+}
+
 static void test_provider_refusals(void **state)
 {
     fixture_t *fx = *state;
@@ -278,9 +287,7 @@ static void test_provider_refusals(void **state)
     ds_job_t j;
     ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550000008");
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-http-503");
+    expect_failed_transient(&t, "provider-http-503");
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     assert_int_equal(ds_sim_placed(&fx->sim, j.attempt_id), 0);
 
@@ -289,9 +296,7 @@ static void test_provider_refusals(void **state)
     ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550001001");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"http_5xx\":0}");
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-http-500");
+    expect_failed_transient(&t, "provider-http-500");
     json_t *calls = ds_sim_calls(&fx->sim, j.attempt_id);
     assert_int_equal(json_array_size(calls), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(calls, 0), "rejected")),
@@ -726,9 +731,7 @@ static void test_create_call_timeout(void **state)
     ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007002");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"lost\":0,\"timeout\":{\"p\":0}}");
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-no-answer");
+    expect_failed_transient(&t, "provider-no-answer");
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     /* The call may be live: its number stays locked until the lease ends. */
     char line[RKEYS_KEY_MAX], err[256];

@@ -6,7 +6,11 @@
 #ifndef OUTDIAL_TESTS_KAFKA_SUPPORT_H
 #define OUTDIAL_TESTS_KAFKA_SUPPORT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "codec.h"
+#include "harness.h"
 #include "kafka.h"
 
 /* A consumer in group (a name of the test's own, so that it reads the
@@ -47,6 +51,27 @@ static inline dialjob_t *kafka_support_next_job(kafka_consumer_t *consumer, int 
     if (dialjob_decode((*msg)->payload, (*msg)->len, &job, err, sizeof(err)))
         fail_msg("undecodable dial job: %s", err);
     return job;
+}
+
+/* Reads consumer, for at most ms, until matches(msg, arg) holds for a
+ * message (each one is freed here after matches has seen it); whether one
+ * did. matches may fail the test (cmocka) on a message it finds wrong. */
+static inline bool kafka_support_wait_for(kafka_consumer_t *consumer, int ms,
+                                          bool (*matches)(const rd_kafka_message_t *msg, void *arg),
+                                          void *arg)
+{
+    char err[512];
+    int64_t deadline = harness_ms() + ms;
+    bool found = false;
+    while (!found && harness_ms() < deadline) {
+        rd_kafka_message_t *msg = NULL;
+        assert_int_equal(kafka_consumer_poll(consumer, 200, &msg, err, sizeof(err)), OD_OK);
+        if (!msg)
+            continue;
+        found = matches(msg, arg);
+        kafka_message_free(msg);
+    }
+    return found;
 }
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "codec.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "redis.h"
 #include "rkeys.h"
 #include "test_api_support.h"
@@ -34,6 +35,33 @@ static const char csv[] = "phone,name,company,secondary_phone,phone_3,phone_4\r\
                           "+14155550101,Ann again,Acme,,,\r\n"
                           "not a number,Eve,X,12,,\r\n";
 
+/* The ImportRequest expected: of import_id, for the campaign and account. */
+typedef struct import_expected {
+    const char *import_id, *campaign_id, *account_id;
+} import_expected_t;
+
+/* Whether msg is the ImportRequest of want (arg)'s import; fails the test
+ * when it is, but not as expected. */
+static bool is_import_request(const rd_kafka_message_t *msg, void *arg)
+{
+    const import_expected_t *want = arg;
+    char err[512];
+    importrequest_t *req = NULL;
+    bool found = msg->err == 0 &&
+                 importrequest_decode(msg->payload, msg->len, &req, err, sizeof(err)) == OD_OK &&
+                 strcmp(req->import_id, want->import_id) == 0;
+    if (found) {
+        assert_string_equal(req->campaign_id, want->campaign_id);
+        assert_string_equal(req->account_id, want->account_id);
+        assert_int_equal(msg->key_len, strlen(want->campaign_id));
+        assert_memory_equal(msg->key, want->campaign_id, msg->key_len);
+        /* ?map=phone:phone,name:name travels with the request. */
+        assert_int_equal(req->n_column_mapping, 2);
+    }
+    importrequest_free(req);
+    return found;
+}
+
 /* Waits for the ImportRequest of import_id on the import-requests topic. */
 static void expect_import_request(const char *import_id, const char *campaign_id,
                                   const char *account_id)
@@ -42,34 +70,9 @@ static void expect_import_request(const char *import_id, const char *campaign_id
     assert_int_equal(
         topic_name_from_env(TOPIC_IMPORT_REQUESTS, topic, sizeof(topic), err, sizeof(err)), OD_OK);
     snprintf(group, sizeof(group), "api-quickstart-%d", (int)getpid());
-    kafka_consumer_opts_t opts = {.group_id = group};
-    kafka_consumer_t *c = NULL;
-    assert_int_equal(kafka_consumer_new(&opts, &c, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic};
-    assert_int_equal(kafka_consumer_subscribe(c, topics, 1, err, sizeof(err)), OD_OK);
-    bool found = false;
-    int64_t deadline = harness_ms() + 30000;
-    while (!found && harness_ms() < deadline) {
-        rd_kafka_message_t *msg = NULL;
-        assert_int_equal(kafka_consumer_poll(c, 500, &msg, err, sizeof(err)), OD_OK);
-        if (!msg)
-            continue;
-        importrequest_t *req = NULL;
-        if (msg->err == 0 &&
-            importrequest_decode(msg->payload, msg->len, &req, err, sizeof(err)) == OD_OK &&
-            strcmp(req->import_id, import_id) == 0) {
-            found = true;
-            assert_string_equal(req->campaign_id, campaign_id);
-            assert_string_equal(req->account_id, account_id);
-            assert_int_equal(msg->key_len, strlen(campaign_id));
-            assert_memory_equal(msg->key, campaign_id, msg->key_len);
-            /* ?map=phone:phone,name:name travels with the request. */
-            assert_int_equal(req->n_column_mapping, 2);
-        }
-        importrequest_free(req);
-        kafka_message_free(msg);
-    }
-    assert_true(found);
+    kafka_consumer_t *c = kafka_support_subscribe(group, topic);
+    import_expected_t want = {import_id, campaign_id, account_id};
+    assert_true(kafka_support_wait_for(c, 30000, is_import_request, &want));
     assert_int_equal(kafka_consumer_close(c, err, sizeof(err)), OD_OK);
     kafka_consumer_free(c);
 }

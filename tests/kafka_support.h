@@ -1,13 +1,19 @@
 /*
  * kafka_support.h — a test's own consumer of one of the stack's topics,
- * and the test playing a dialer that reads the dial jobs (header-only;
- * include after <cmocka.h>).
+ * and the test playing a dialer that reads the dial jobs (header-only).
  */
 #ifndef OUTDIAL_TESTS_KAFKA_SUPPORT_H
 #define OUTDIAL_TESTS_KAFKA_SUPPORT_H
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
 
 #include "codec.h"
 #include "harness.h"

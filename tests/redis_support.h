@@ -1,15 +1,22 @@
 /*
  * redis_support.h — what the tests that talk to the stack's Redis directly
- * share (header-only; include after <cmocka.h>): a connection that fails
- * the test when it cannot be made, a key's value and time to live, and a
- * connection killed from another one. Every helper fails the test
- * (cmocka) on an unexpected answer.
+ * share (header-only): a connection that fails the test when it cannot be
+ * made, a key's value and time to live, a connection killed from another
+ * one, the script cache emptied. Every helper fails the test (cmocka) on
+ * an unexpected answer.
  */
 #ifndef OUTDIAL_TESTS_REDIS_SUPPORT_H
 #define OUTDIAL_TESTS_REDIS_SUPPORT_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <cmocka.h>
 
 #include "redis.h"
 #include "support.h"

@@ -34,6 +34,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "redis.h"
+#include "redis_support.h"
 #include "rkeys.h"
 #include "support.h"
 #include "test_main.h"
@@ -187,15 +188,6 @@ typedef struct fixture {
 
 static fixture_t fx;
 
-static redis_t *connect_to(const char *url)
-{
-    char err[256];
-    redis_t *r = NULL;
-    if (redis_new(url, 2000, 2000, &r, err, sizeof(err)) != OD_OK)
-        fail_msg("redis_new %s: %s", url, err);
-    return r;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -213,7 +205,7 @@ static int setup(void **state)
     uuid_str_new(fx.account_id);
     uuid_str_new(fx.lead_id);
     od_clock_init_real(&fx.clk);
-    fx.admin = connect_to(url);
+    fx.admin = redis_support_connect(url);
     rkeys_campaign(fx.prefix, fx.campaign_id, key);
     if (redis_set_nx(fx.admin, key, "in_progress", 600000, err, sizeof(err)))
         fail_msg("campaign mirror: %s", err);
@@ -266,17 +258,9 @@ static check_verdict_t run_trapped(redis_t *r, trap_mode_t mode, const dialjob_t
 /* The attempt key's value ("" when missing; static buffer). */
 static const char *attempt_value(const char *attempt_id)
 {
-    static char out[CHECKS_TOKEN_MAX];
-    char err[256], key[RKEYS_KEY_MAX];
-    char *v = NULL;
+    char key[RKEYS_KEY_MAX];
     rkeys_attempt(fx.prefix, attempt_id, key);
-    int rc = redis_get(fx.admin, key, &v, NULL, err, sizeof(err));
-    if (rc == OD_ERR_NOT_FOUND)
-        return "";
-    assert_int_equal(rc, OD_OK);
-    snprintf(out, sizeof(out), "%s", v);
-    free(v);
-    return out;
+    return redis_support_value(fx.admin, key);
 }
 
 /* ---- the tests ---- */
@@ -290,7 +274,7 @@ static void test_redelivered_to_restarted_namesake(void **state)
     check_result_t res;
 
     /* The first delivery, in the process that then dies: placed. */
-    redis_t *first = connect_to(fx.proxied_url);
+    redis_t *first = redis_support_connect(fx.proxied_url);
     check_state_t st1 = {0};
     assert_int_equal(run(first, &job, &st1, &res), CHECK_DIAL);
     assert_string_equal(attempt_value(attempt_id), st1.attempt_token);
@@ -298,7 +282,7 @@ static void test_redelivered_to_restarted_namesake(void **state)
 
     /* Kafka re-delivers the job to the next process of the same dialer;
      * the answer to its SET is lost, and it reads the key back. */
-    redis_t *next = connect_to(fx.proxied_url);
+    redis_t *next = redis_support_connect(fx.proxied_url);
     check_state_t st2 = {0};
     assert_int_equal(run_trapped(next, TRAP_AFTER, &job, &st2, &res), CHECK_DUPLICATE);
     assert_false(st2.holds_attempt_key);
@@ -316,7 +300,7 @@ static void test_redelivered_to_restarted_namesake(void **state)
 static void test_unknown_outcome_in_one_process(void **state)
 {
     (void)state;
-    redis_t *r = connect_to(fx.proxied_url);
+    redis_t *r = redis_support_connect(fx.proxied_url);
     dialjob_t job;
     char attempt_id[UUID_STR_LEN];
     check_result_t res;

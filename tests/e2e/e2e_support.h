@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "http_client.h"
+#include "metrics_scrape.h"
 #include "sim_client.h"
 
 #include "harness.h"
@@ -738,6 +739,15 @@ static inline void e2e_wait_campaign(const e2e_stack_t *st, const char *campaign
     HARNESS_WAIT(e2e_campaign_is(st, campaign_id, status), ms, what);
 }
 
+/* The campaign, read back from the API, has the string member want. */
+static inline void e2e_campaign_expect_str(const e2e_stack_t *st, const char *campaign_id,
+                                           const char *member, const char *want)
+{
+    json_t *campaign = e2e_get_json(st, "/v1/campaigns/%s", campaign_id);
+    assert_string_equal(e2e_str(campaign, member), want);
+    json_decref(campaign);
+}
+
 static inline json_t *e2e_lead(const e2e_stack_t *st, const char *lead_id)
 {
     return e2e_get_json(st, "/v1/leads/%s", lead_id);
@@ -769,6 +779,14 @@ static inline void e2e_wait_lead(const e2e_stack_t *st, const char *lead_id, con
         }
         harness_sleep_ms(50);
     }
+}
+
+/* Whether the lead has a call queued or under way (scheduled or
+ * processing): one that, paused now, may still end and be recorded. */
+static inline bool e2e_lead_in_flight(const e2e_stack_t *st, const char *lead_id)
+{
+    return e2e_lead_is(st, lead_id, "scheduled", NULL) ||
+           e2e_lead_is(st, lead_id, "processing", NULL);
 }
 
 /* The calls of a lead, in the order they were made (caller decrefs). */
@@ -821,6 +839,38 @@ static inline size_t e2e_sim_placed_to(const e2e_stack_t *st, const char *e164)
 static inline size_t e2e_sim_placed_total(const e2e_stack_t *st)
 {
     return sim_calls_placed(e2e_sim_calls(st, ""));
+}
+
+static inline int e2e_time_cmp_(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The times (received_at_us) of the calls the simulator placed to a number
+ * (E.164), at most max (the first it received), ascending, into at; their
+ * count. refused (NULL: not wanted) gets how many create-call requests for
+ * the number the simulator refused. */
+static inline size_t e2e_sim_placed_times(const e2e_stack_t *st, const char *e164, int64_t *at,
+                                          size_t max, size_t *refused)
+{
+    char q[64];
+    snprintf(q, sizeof(q), "number=%%2B%s", e164 + 1);
+    json_t *calls = e2e_sim_calls(st, q);
+    size_t n = 0, n_refused = 0, i;
+    json_t *c;
+    json_array_foreach(calls, i, c)
+    {
+        if (!json_is_true(json_object_get(c, "placed")))
+            n_refused++;
+        else if (n < max)
+            at[n++] = (int64_t)json_integer_value(json_object_get(c, "received_at_us"));
+    }
+    json_decref(calls);
+    qsort(at, n, sizeof(*at), e2e_time_cmp_);
+    if (refused)
+        *refused = n_refused;
+    return n;
 }
 
 /* POST /sim/faults. */

@@ -58,25 +58,6 @@ static long lead_reissues(PGconn *conn, const char *lead_id)
     return atol(v);
 }
 
-/* A sample's value from a service's /metrics (the line starting with
- * series, labels included); -1 when absent. */
-static double metric(const e2e_proc_t *p, const char *series)
-{
-    e2e_resp_t r = e2e_http(p->port, "GET", "/metrics", NULL, NULL, NULL, 0);
-    e2e_expect(&r, 200, "/metrics");
-    double v = -1;
-    size_t n = strlen(series);
-    for (const char *line = r.body; line && *line;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    e2e_resp_free(&r);
-    return v;
-}
-
 /* The partition count of the test's dial-jobs topic. */
 static int dial_partitions(void)
 {
@@ -183,15 +164,16 @@ static void test_waiting_jobs_are_not_reissued(void **state)
         if (strcmp(before, "true") != 0)
             fail_msg("waiting lead %s: %s", waiting[i], before);
     }
-    assert_int_equal(
-        (long)metric(&st.scheds[0], "outdial_scheduler_recovery_waiting{job=\"waiting\"}"),
-        N_WAITING);
+    assert_int_equal((long)metric_value(st.scheds[0].port,
+                                        "outdial_scheduler_recovery_waiting{job=\"waiting\"}"),
+                     N_WAITING);
 
     /* A dialer: the backlog drains, the campaign completes, each job
      * read once. */
     e2e_dialer_start(&st, 0);
     e2e_wait_campaign(&st, campaign, "completed", 120000);
-    assert_int_equal((long)metric(&st.dialers[0], "outdial_dialer_jobs_duplicate_total"), 0);
+    assert_int_equal((long)metric_value(st.dialers[0].port, "outdial_dialer_jobs_duplicate_total"),
+                     0);
     for (int i = 0; i < N_WAITING + n_extra; i++) {
         if (e2e_sim_placed_to(&st, phones[i]) != 1)
             fail_msg("%s was called %zu times", phones[i], e2e_sim_placed_to(&st, phones[i]));

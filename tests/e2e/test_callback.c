@@ -58,24 +58,31 @@ static const char rules[] = "seed 19\n"
                             "data-first +12125550192 callback_at \"2026-03-10T19:30:00-04:00\"\n"
                             "data-first +13055550194 callback_at \"2026-03-10T20:30\"\n";
 
-/* received_at_us of the calls the simulator placed to e164, at most max. */
-static size_t placed_times(const e2e_stack_t *st, const char *e164, int64_t *at, size_t max)
-{
-    json_t *calls = e2e_sim_calls_placed_to(st, e164);
-    size_t n = 0, i;
-    json_t *c;
-    json_array_foreach(calls, i, c) if (n < max) at[n++] =
-        (int64_t)json_integer_value(json_object_get(c, "received_at_us"));
-    json_decref(calls);
-    return n;
-}
-
 /* The time member (RFC 3339) of j at path, to the second, is want. */
 static void expect_time(json_t *j, const char *path, const char *want)
 {
     const char *got = e2e_str(j, path);
     if (!got || strncmp(got, want, 19) != 0)
         fail_msg("%s is %s, want %s", path, got ? got : "null", want);
+}
+
+/* A lead after its first call, waiting for the callback it asked for:
+ * rescheduled, the callback pending, asked for asked_for and set for at,
+ * moved for reason (NULL: not moved). The lead, for the caller's own
+ * checks (caller decrefs). */
+static json_t *expect_callback_pending(const e2e_stack_t *st, const char *lead_id,
+                                       const char *asked_for, const char *at, const char *reason)
+{
+    e2e_wait_lead(st, lead_id, "rescheduled", NULL, 60000);
+    json_t *l = e2e_lead(st, lead_id);
+    assert_string_equal(e2e_str(l, "callback.status"), "pending");
+    expect_time(l, "callback.asked_for", asked_for);
+    expect_time(l, "callback.at", at);
+    if (reason)
+        assert_string_equal(e2e_str(l, "callback.reason"), reason);
+    else
+        assert_true(json_is_null(e2e_get(l, "callback.reason")));
+    return l;
 }
 
 /* A lead after its callback: answered, one attempt counted, two calls and
@@ -94,7 +101,7 @@ static void expect_called_back(const e2e_stack_t *st, const char *lead_id, const
     assert_true(json_is_true(json_object_get(json_array_get(calls, 1), "callback")));
     json_decref(calls);
     int64_t at[4];
-    assert_int_equal(placed_times(st, e164, at, 4), 2);
+    assert_int_equal(e2e_sim_placed_times(st, e164, at, 4, NULL), 2);
     if (at[1] < e2e_utc_us(want) || at[1] >= e2e_utc_us(want) + LATE_US)
         fail_msg("%s called back at %lld, want %s (%lld) or just after", e164, (long long)at[1],
                  want, (long long)e2e_utc_us(want));
@@ -131,9 +138,7 @@ static void test_callback_placed_at_the_asked_time(void **state)
                         "\"max_retries\":5,\"retry_interval_minutes\":10,"
                         "\"callback_variable\":\"callback_at\"",
                         campaign);
-    json_t *camp = e2e_get_json(&st, "/v1/campaigns/%s", campaign);
-    assert_string_equal(e2e_str(camp, "callback_variable"), "callback_at");
-    json_decref(camp);
+    e2e_campaign_expect_str(&st, campaign, "callback_variable", "callback_at");
     e2e_lead_add(&st, campaign, "{\"phone\":\"" ASKS_INSIDE "\",\"name\":\"Ines\"}", inside);
     e2e_lead_add(&st, campaign, "{\"phone\":\"" ASKS_OUTSIDE "\",\"name\":\"Otto\"}", outside);
     e2e_lead_add(&st, campaign, "{\"phone\":\"" NO_ANSWER "\",\"name\":\"Nora\"}", no_answer);
@@ -149,21 +154,11 @@ static void test_callback_placed_at_the_asked_time(void **state)
     e2e_campaign_must(&st, late_campaign, "start");
 
     /* The first calls: both ask, and the leads wait for their callbacks. */
-    HARNESS_WAIT(e2e_lead_is(&st, inside, "rescheduled", NULL), 60000, "the first call of Ines");
-    json_t *l = e2e_lead(&st, inside);
-    assert_string_equal(e2e_str(l, "callback.status"), "pending");
-    expect_time(l, "callback.asked_for", TUE_1100);
-    expect_time(l, "callback.at", TUE_1100);
+    json_t *l = expect_callback_pending(&st, inside, TUE_1100, TUE_1100, NULL);
     expect_time(l, "next_attempt_at", TUE_1100);
-    assert_true(json_is_null(e2e_get(l, "callback.reason")));
     assert_int_equal(e2e_int(l, "attempts"), 1);
     json_decref(l);
-    HARNESS_WAIT(e2e_lead_is(&st, outside, "rescheduled", NULL), 60000, "the first call of Otto");
-    l = e2e_lead(&st, outside);
-    assert_string_equal(e2e_str(l, "callback.status"), "pending");
-    expect_time(l, "callback.asked_for", TUE_1930);
-    expect_time(l, "callback.at", WED_0900);
-    assert_string_equal(e2e_str(l, "callback.reason"), "window");
+    l = expect_callback_pending(&st, outside, TUE_1930, WED_0900, "window");
     json_t *calls = e2e_lead_calls(&st, outside);
     assert_string_equal(e2e_str(l, "callback.call_id"), e2e_str(json_array_get(calls, 0), "id"));
     json_decref(calls);
@@ -171,20 +166,14 @@ static void test_callback_placed_at_the_asked_time(void **state)
 
     /* Inside the campaign's window but after Florida's hours: the lead
      * waits for Florida's next opening, and says why. */
-    HARNESS_WAIT(e2e_lead_is(&st, late_fl, "rescheduled", NULL), 60000, "the first call of Flo");
-    l = e2e_lead(&st, late_fl);
-    assert_string_equal(e2e_str(l, "callback.status"), "pending");
-    expect_time(l, "callback.asked_for", TUE_2030);
-    expect_time(l, "callback.at", WED_0800);
-    assert_string_equal(e2e_str(l, "callback.reason"), "legal_hours");
-    json_decref(l);
+    json_decref(expect_callback_pending(&st, late_fl, TUE_2030, WED_0800, "legal_hours"));
 
     /* Inside the window: at 11:00, not before, though calls went out
      * between the first call and 11:00 (the unanswered lead's retries). */
     expect_called_back(&st, inside, ASKS_INSIDE, TUE_1100);
     int64_t first[2], tries[8];
-    assert_int_equal(placed_times(&st, ASKS_INSIDE, first, 2), 2);
-    size_t n = placed_times(&st, NO_ANSWER, tries, 8);
+    assert_int_equal(e2e_sim_placed_times(&st, ASKS_INSIDE, first, 2, NULL), 2);
+    size_t n = e2e_sim_placed_times(&st, NO_ANSWER, tries, 8, NULL);
     size_t between = 0;
     for (size_t i = 0; i < n; i++)
         between += tries[i] > first[0] && tries[i] < e2e_utc_us(TUE_1100);

@@ -158,6 +158,19 @@ static int exhausted_count(const e2e_stack_t *st, char (*leads)[37], int n)
     return count;
 }
 
+/* Adds n (at most 10) leads to the campaign, on prefix followed by the
+ * digits 0 to n - 1, their ids into leads, and starts it. */
+static void campaign_start_with(const e2e_stack_t *st, const char *campaign, const char *prefix,
+                                int n, char leads[][37])
+{
+    for (int k = 0; k < n; k++) {
+        char json[64];
+        snprintf(json, sizeof(json), "{\"phone\":\"%s%d\"}", prefix, k);
+        e2e_lead_add(st, campaign, json, leads[k]);
+    }
+    e2e_campaign_must(st, campaign, "start");
+}
+
 /* The daily cap (see the top). */
 static void daily_cap(e2e_stack_t *st)
 {
@@ -169,12 +182,7 @@ static void daily_cap(e2e_stack_t *st)
                         E2E_WINDOW_ALWAYS ",\"caller_id_strategy\":\"round_robin\","
                                           "\"max_concurrent_calls\":6",
                         campaign);
-    for (int k = 0; k < 6; k++) {
-        char json[64];
-        snprintf(json, sizeof(json), "{\"phone\":\"+1929555720%d\"}", k);
-        e2e_lead_add(st, campaign, json, leads[k]);
-    }
-    e2e_campaign_must(st, campaign, "start");
+    campaign_start_with(st, campaign, "+1929555720", 6, leads);
 
     /* Three calls, and three leads skipped and deferred to New York's
      * midnight with no attempt used. */
@@ -336,12 +344,7 @@ static void round_robin(e2e_stack_t *st)
         pool_add(st, assistant, pool[i], 0, NULL, NULL);
     e2e_campaign_create(st, assistant, E2E_WINDOW_ALWAYS ",\"caller_id_strategy\":\"round_robin\"",
                         campaign);
-    for (int k = 0; k < 9; k++) {
-        char json[64];
-        snprintf(json, sizeof(json), "{\"phone\":\"+1646555710%d\"}", k);
-        e2e_lead_add(st, campaign, json, leads[k]);
-    }
-    e2e_campaign_must(st, campaign, "start");
+    campaign_start_with(st, campaign, "+1646555710", 9, leads);
     for (int k = 0; k < 9; k++)
         e2e_wait_lead(st, leads[k], "completed", NULL, 60000);
     int used[3] = {0};

@@ -34,34 +34,6 @@ static const char rules[] = "seed 17\n"
                             "ring no-answer 25s-40s\n"
                             "default no-answer\n";
 
-/* Times the simulator received calls to NUMBER, ascending, into t (at most
- * max); their count. */
-static size_t call_times(const e2e_stack_t *st, int64_t *t, size_t max)
-{
-    json_t *calls = e2e_sim_calls(st, "number=%2B13055550142");
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(calls) && n < max; i++) {
-        json_t *c = json_array_get(calls, i);
-        if (json_is_true(json_object_get(c, "placed")))
-            t[n++] = (int64_t)json_integer_value(json_object_get(c, "received_at_us"));
-    }
-    json_decref(calls);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
-            int64_t x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    return n;
-}
-
-/* Whether the lead has a call queued or under way. */
-static bool in_flight(const e2e_stack_t *st, const char *lead_id)
-{
-    return e2e_lead_is(st, lead_id, "scheduled", NULL) ||
-           e2e_lead_is(st, lead_id, "processing", NULL);
-}
-
 static void cap_setting(const e2e_stack_t *st)
 {
     e2e_resp_t r = e2e_api(st, "PATCH", "/v1/account", "{\"calls_per_24h\":0}");
@@ -98,12 +70,13 @@ static void test_frequency_cap_across_campaigns(void **state)
 
     /* Two calls, then the cap holds the number. */
     int64_t t[32];
-    HARNESS_WAIT(call_times(&st, t, 32) >= 2, 60000, "two calls to the number");
+    HARNESS_WAIT(e2e_sim_placed_times(&st, NUMBER, t, 32, NULL) >= 2, 60000,
+                 "two calls to the number");
     int64_t first = t[0];
     /* Both leads wait: one (the one called last, or a skipped one) for the
      * first call to age out. Let 18 campaign hours pass. */
     e2e_sleep_until(&st, first + 18 * H_US);
-    size_t n = call_times(&st, t, 32);
+    size_t n = e2e_sim_placed_times(&st, NUMBER, t, 32, NULL);
     if (n != 2)
         fail_msg("%zu calls to %s within 18 h of the first; the cap is 2", n, NUMBER);
     int attempts = 0;
@@ -132,8 +105,9 @@ static void test_frequency_cap_across_campaigns(void **state)
         fail_msg("no lead was deferred to the instant the first call ages out");
 
     /* Past 24 h the calls resume, two per 24 h. */
-    HARNESS_WAIT(call_times(&st, t, 32) >= 3, 60000, "a third call once the first aged out");
-    n = call_times(&st, t, 32);
+    HARNESS_WAIT(e2e_sim_placed_times(&st, NUMBER, t, 32, NULL) >= 3, 60000,
+                 "a third call once the first aged out");
+    n = e2e_sim_placed_times(&st, NUMBER, t, 32, NULL);
     assert_true(t[2] >= first + 24 * H_US - 5 * 60 * 1000000LL);
     for (size_t i = 2; i < n; i++)
         if (t[i] - t[i - 2] < 24 * H_US - 5 * 60 * 1000000LL)
@@ -143,7 +117,7 @@ static void test_frequency_cap_across_campaigns(void **state)
     e2e_campaign_must(&st, campaigns[0], "pause");
     e2e_campaign_must(&st, campaigns[1], "pause");
     /* A call under way at the pause ends and is recorded before the audit. */
-    HARNESS_WAIT(!in_flight(&st, leads[0]) && !in_flight(&st, leads[1]), 60000,
+    HARNESS_WAIT(!e2e_lead_in_flight(&st, leads[0]) && !e2e_lead_in_flight(&st, leads[1]), 60000,
                  "the last calls to be recorded");
     e2e_audit(&st, campaigns[0]);
     e2e_audit(&st, campaigns[1]);

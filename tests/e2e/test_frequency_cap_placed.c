@@ -35,39 +35,6 @@ static const char rules[] = "seed 23\n"
 
 static const char *const numbers[] = {"+13055550150", "+13055550151"};
 
-/* Placed calls to number, received times ascending, into t (at most max);
- * *refused: requests for it the simulator refused. Their count. */
-static size_t placed_times(const e2e_stack_t *st, const char *number, int64_t *t, size_t max,
-                           size_t *refused)
-{
-    char q[64];
-    snprintf(q, sizeof(q), "number=%%2B%s", number + 1);
-    json_t *calls = e2e_sim_calls(st, q);
-    size_t n = 0;
-    *refused = 0;
-    for (size_t i = 0; i < json_array_size(calls); i++) {
-        json_t *c = json_array_get(calls, i);
-        if (!json_is_true(json_object_get(c, "placed")))
-            (*refused)++;
-        else if (n < max)
-            t[n++] = (int64_t)json_integer_value(json_object_get(c, "received_at_us"));
-    }
-    json_decref(calls);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
-            int64_t x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    return n;
-}
-
-static bool in_flight(const e2e_stack_t *st, const char *lead_id)
-{
-    return e2e_lead_is(st, lead_id, "scheduled", NULL) ||
-           e2e_lead_is(st, lead_id, "processing", NULL);
-}
-
 static void test_cap_counts_from_placement(void **state)
 {
     (void)state;
@@ -94,8 +61,8 @@ static void test_cap_counts_from_placement(void **state)
     /* One request refused, its call placed later. */
     int64_t t[2][16] = {{0}};
     size_t n[2] = {0}, refused[2] = {0};
-    HARNESS_WAIT((n[0] = placed_times(&st, numbers[0], t[0], 16, &refused[0])) >= 1 &&
-                     (n[1] = placed_times(&st, numbers[1], t[1], 16, &refused[1])) >= 1,
+    HARNESS_WAIT((n[0] = e2e_sim_placed_times(&st, numbers[0], t[0], 16, &refused[0])) >= 1 &&
+                     (n[1] = e2e_sim_placed_times(&st, numbers[1], t[1], 16, &refused[1])) >= 1,
                  60000, "a call to each number");
     int late = refused[0] > 0 ? 0 : refused[1] > 0 ? 1 : -1;
     if (late < 0)
@@ -106,13 +73,13 @@ static void test_cap_counts_from_placement(void **state)
 
     /* Its second call: a full 24 hours after the first was placed. */
     int64_t first = t[late][0];
-    HARNESS_WAIT(placed_times(&st, numbers[late], t[late], 16, &refused[late]) >= 2, 90000,
+    HARNESS_WAIT(e2e_sim_placed_times(&st, numbers[late], t[late], 16, &refused[late]) >= 2, 90000,
                  "a second call to the number whose first request was refused");
     e2e_sleep_until(&st, first + 26 * H_US);
     e2e_campaign_must(&st, campaign, "pause");
-    HARNESS_WAIT(!in_flight(&st, leads[0]) && !in_flight(&st, leads[1]), 60000,
+    HARNESS_WAIT(!e2e_lead_in_flight(&st, leads[0]) && !e2e_lead_in_flight(&st, leads[1]), 60000,
                  "the last calls to be recorded");
-    n[late] = placed_times(&st, numbers[late], t[late], 16, &refused[late]);
+    n[late] = e2e_sim_placed_times(&st, numbers[late], t[late], 16, &refused[late]);
     if (t[late][1] - t[late][0] < 24 * H_US)
         fail_msg("the second call to %s came %.2f h after the first, under the cap of 1 per 24 h",
                  numbers[late], (double)(t[late][1] - t[late][0]) / (double)H_US);

@@ -195,25 +195,6 @@ static void settings_refused(const e2e_stack_t *st, const char *assistant)
     e2e_resp_free(&r);
 }
 
-/* A metric's value from the dialer's /metrics (the line starting with
- * name, labels included); -1 when absent. */
-static double dialer_metric(const e2e_stack_t *st, const char *name)
-{
-    e2e_resp_t r = e2e_http(st->dialers[0].port, "GET", "/metrics", NULL, NULL, NULL, 0);
-    e2e_expect(&r, 200, "dialer /metrics");
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *line = r.body; line && *line;) {
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    e2e_resp_free(&r);
-    return v;
-}
-
 static void test_predial_check(void **state)
 {
     (void)state;
@@ -334,15 +315,16 @@ static void test_predial_check(void **state)
     json_decref(body);
 
     /* The dialer's metrics: every result counted, every latency observed. */
-    double eligible = dialer_metric(&st, "outdial_dialer_predial_total{result=\"eligible\"}");
-    double refused = dialer_metric(&st, "outdial_dialer_predial_total{result=\"refused\"}");
-    double errors = dialer_metric(&st, "outdial_dialer_predial_total{result=\"error\"}");
-    double observed = dialer_metric(&st, "outdial_dialer_predial_seconds_count");
+    int dialer = st.dialers[0].port;
+    double eligible = metric_value(dialer, "outdial_dialer_predial_total{result=\"eligible\"}");
+    double refused = metric_value(dialer, "outdial_dialer_predial_total{result=\"refused\"}");
+    double errors = metric_value(dialer, "outdial_dialer_predial_total{result=\"error\"}");
+    double observed = metric_value(dialer, "outdial_dialer_predial_seconds_count");
     if (eligible < 4 || refused != 2 || errors < 5 || observed < eligible + refused + errors)
         fail_msg("metrics: eligible %g refused %g error %g observed %g", eligible, refused, errors,
                  observed);
     double skipped =
-        dialer_metric(&st, "outdial_dialer_jobs_skipped_total{reason=\"predial_refused\"}");
+        metric_value(dialer, "outdial_dialer_jobs_skipped_total{reason=\"predial_refused\"}");
     assert_true(skipped == 2);
 
     e2e_wait_campaign(&st, campaigns[1], "completed", 120000);

@@ -26,6 +26,7 @@
 #include "codec.h"
 #include "e2e/e2e_support.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "topics.h"
 #include "test_main.h"
 
@@ -95,6 +96,23 @@ static bool lead_of(const e2e_stack_t *st, const char *campaign, const char *pho
     return found;
 }
 
+/* Whether msg is the CampaignEvent completed -> in_progress, with the
+ * reason lead_arrived, of the campaign (arg). */
+static bool is_reopen_event(const rd_kafka_message_t *msg, void *arg)
+{
+    const char *campaign = arg;
+    char err[512];
+    campaignevent_t *ev = NULL;
+    if (campaignevent_decode(msg->payload, msg->len, &ev, err, sizeof(err)) != OD_OK)
+        return false;
+    bool seen = strcmp(ev->campaign_id, campaign) == 0 &&
+                ev->old_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED &&
+                ev->new_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS &&
+                strcmp(ev->reason, "lead_arrived") == 0;
+    campaignevent_free(ev);
+    return seen;
+}
+
 /* Waits for the campaign's CampaignEvent completed -> in_progress with the
  * reason lead_arrived on campaign-events (read from the start). */
 static void wait_reopen_event(const char *campaign)
@@ -103,30 +121,8 @@ static void wait_reopen_event(const char *campaign)
     if (topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), err, sizeof(err)) != OD_OK)
         fail_msg("campaign-events topic: %s", err);
     snprintf(group, sizeof(group), "test-reopen-%d", (int)getpid());
-    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
-                                  {"topic.metadata.refresh.interval.ms", "1000"}};
-    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
-    kafka_consumer_t *consumer = NULL;
-    assert_int_equal(kafka_consumer_new(&copts, &consumer, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic};
-    assert_int_equal(kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)), OD_OK);
-    int64_t deadline = harness_ms() + 60000;
-    bool seen = false;
-    while (!seen && harness_ms() < deadline) {
-        rd_kafka_message_t *msg = NULL;
-        assert_int_equal(kafka_consumer_poll(consumer, 200, &msg, err, sizeof(err)), OD_OK);
-        if (!msg)
-            continue;
-        campaignevent_t *ev = NULL;
-        if (campaignevent_decode(msg->payload, msg->len, &ev, err, sizeof(err)) == OD_OK) {
-            seen = strcmp(ev->campaign_id, campaign) == 0 &&
-                   ev->old_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED &&
-                   ev->new_status == OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS &&
-                   strcmp(ev->reason, "lead_arrived") == 0;
-            campaignevent_free(ev);
-        }
-        kafka_message_free(msg);
-    }
+    kafka_consumer_t *consumer = kafka_support_subscribe(group, topic);
+    bool seen = kafka_support_wait_for(consumer, 60000, is_reopen_event, (void *)campaign);
     kafka_consumer_free(consumer);
     if (!seen)
         fail_msg("no CampaignEvent completed -> in_progress (lead_arrived) for %s", campaign);

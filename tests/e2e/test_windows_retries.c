@@ -165,6 +165,22 @@ static void add_dnc(const e2e_stack_t *st, const char *e164)
     e2e_resp_free(&r);
 }
 
+/* A lead of the goal-based retry campaign, once it is status/outcome
+ * (waited for at most ms): its goal_result is goal and e164 was called
+ * n_calls times. Its calls (caller decrefs). */
+static json_t *goal_lead_ended(const e2e_stack_t *st, const char *lead_id, const char *status,
+                               const char *outcome, int ms, bool goal, const char *e164,
+                               size_t n_calls)
+{
+    e2e_wait_lead(st, lead_id, status, outcome, ms);
+    json_t *l = e2e_lead(st, lead_id);
+    assert_true(json_is_boolean(json_object_get(l, "goal_result")));
+    assert_int_equal(json_is_true(json_object_get(l, "goal_result")), goal);
+    json_decref(l);
+    assert_int_equal(e2e_sim_placed_to(st, e164), n_calls);
+    return e2e_lead_calls(st, lead_id);
+}
+
 static void test_retries(void **state)
 {
     (void)state;
@@ -251,20 +267,12 @@ static void test_retries(void **state)
     assert_int_equal(e2e_sim_placed_to(&st, "+12125550122"), 1);
 
     /* Goal-based retry. */
-    e2e_wait_lead(&st, l_goal, "completed", "goal_achieved", 30000);
-    l = e2e_lead(&st, l_goal);
-    assert_true(json_is_true(json_object_get(l, "goal_result")));
-    json_decref(l);
-    assert_int_equal(e2e_sim_placed_to(&st, "+12125550124"), 1);
-    calls = e2e_lead_calls(&st, l_goal);
+    calls =
+        goal_lead_ended(&st, l_goal, "completed", "goal_achieved", 30000, true, "+12125550124", 1);
     assert_true(json_is_true(e2e_get(json_array_get(calls, 0), "post_call_variables." E2E_GOAL)));
     json_decref(calls);
-    e2e_wait_lead(&st, l_nogoal, "max_retries", "exhausted", 60000);
-    l = e2e_lead(&st, l_nogoal);
-    assert_true(json_is_false(json_object_get(l, "goal_result")));
-    json_decref(l);
-    assert_int_equal(e2e_sim_placed_to(&st, "+12125550123"), 3);
-    calls = e2e_lead_calls(&st, l_nogoal);
+    calls =
+        goal_lead_ended(&st, l_nogoal, "max_retries", "exhausted", 60000, false, "+12125550123", 3);
     json_array_foreach(calls, i, c) assert_string_equal(e2e_str(c, "answered_by"), "human");
     json_decref(calls);
 

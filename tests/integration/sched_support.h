@@ -508,6 +508,16 @@ static inline void seed_lead(pg_conn_t *db, const char *campaign_id, const char 
                       3, campaign_id, e164, tz));
 }
 
+/* A world of the default settings (sched_spec_default) with one primary
+ * lead on e164, due at once. */
+static inline void seed_world_with_lead(pg_conn_t *db, sched_world_t *w, const char *e164,
+                                        char lead[UUID_STR_LEN])
+{
+    sched_spec_t spec = sched_spec_default();
+    seed_world(db, &spec, w);
+    seed_lead(db, w->campaign_id, e164, NULL, lead);
+}
+
 /* A secondary contact of parent, waiting (next_attempt_at NULL). */
 static inline void seed_secondary(pg_conn_t *db, const char *campaign_id, const char *parent_id,
                                   int order, const char *e164, char out[UUID_STR_LEN])

@@ -174,9 +174,7 @@ static void test_export(void **state)
             " WHERE l.campaign_id = $1 AND l.e164 IN ('+14155552000', '+14155552001')",
             params, 1);
 
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads.csv", campaign_id);
-    api_resp_t leads = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&leads, 200, "leads.csv");
+    api_resp_t leads = api_get_ok(&api, acc.key, "/v1/campaigns/%s/leads.csv", campaign_id);
     assert_non_null(strstr(leads.content_type, "text/csv"));
     csv_doc_t doc = csv_parse(leads.body, leads.len);
     assert_int_equal(doc.n_rows, 1 + N_LEADS);
@@ -210,9 +208,7 @@ static void test_export(void **state)
     api_resp_free(&leads);
 
     /* Every call, once. */
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/calls.csv", campaign_id);
-    api_resp_t calls = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&calls, 200, "calls.csv");
+    api_resp_t calls = api_get_ok(&api, acc.key, "/v1/campaigns/%s/calls.csv", campaign_id);
     assert_non_null(strstr(calls.content_type, "text/csv"));
     doc = csv_parse(calls.body, calls.len);
     assert_int_equal(doc.n_rows, 1 + 4);
@@ -239,9 +235,8 @@ static void test_export(void **state)
             "UPDATE lead SET sticky_caller_id = '+12125550199'"
             " WHERE campaign_id = $1 AND e164 = '+14155552000'",
             params, 1);
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads?phone=415555200", campaign_id);
-    api_resp_t list = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&list, 200, "leads by phone");
+    api_resp_t list =
+        api_get_ok(&api, acc.key, "/v1/campaigns/%s/leads?phone=415555200", campaign_id);
     json_t *data = json_object_get(list.json, "data");
     assert_int_equal(json_array_size(data), 10); /* +14155552000 .. +14155552009 */
     size_t sticky = 0;

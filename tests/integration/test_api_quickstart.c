@@ -21,6 +21,7 @@
 
 #include "codec.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "redis.h"
 #include "rkeys.h"
 #include "test_api_support.h"
@@ -34,6 +35,33 @@ static const char csv[] = "phone,name,company,secondary_phone,phone_3,phone_4\r\
                           "+14155550101,Ann again,Acme,,,\r\n"
                           "not a number,Eve,X,12,,\r\n";
 
+/* The ImportRequest expected: of import_id, for the campaign and account. */
+typedef struct import_expected {
+    const char *import_id, *campaign_id, *account_id;
+} import_expected_t;
+
+/* Whether msg is the ImportRequest of want (arg)'s import; fails the test
+ * when it is, but not as expected. */
+static bool is_import_request(const rd_kafka_message_t *msg, void *arg)
+{
+    const import_expected_t *want = arg;
+    char err[512];
+    importrequest_t *req = NULL;
+    bool found = msg->err == 0 &&
+                 importrequest_decode(msg->payload, msg->len, &req, err, sizeof(err)) == OD_OK &&
+                 strcmp(req->import_id, want->import_id) == 0;
+    if (found) {
+        assert_string_equal(req->campaign_id, want->campaign_id);
+        assert_string_equal(req->account_id, want->account_id);
+        assert_int_equal(msg->key_len, strlen(want->campaign_id));
+        assert_memory_equal(msg->key, want->campaign_id, msg->key_len);
+        /* ?map=phone:phone,name:name travels with the request. */
+        assert_int_equal(req->n_column_mapping, 2);
+    }
+    importrequest_free(req);
+    return found;
+}
+
 /* Waits for the ImportRequest of import_id on the import-requests topic. */
 static void expect_import_request(const char *import_id, const char *campaign_id,
                                   const char *account_id)
@@ -42,34 +70,9 @@ static void expect_import_request(const char *import_id, const char *campaign_id
     assert_int_equal(
         topic_name_from_env(TOPIC_IMPORT_REQUESTS, topic, sizeof(topic), err, sizeof(err)), OD_OK);
     snprintf(group, sizeof(group), "api-quickstart-%d", (int)getpid());
-    kafka_consumer_opts_t opts = {.group_id = group};
-    kafka_consumer_t *c = NULL;
-    assert_int_equal(kafka_consumer_new(&opts, &c, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic};
-    assert_int_equal(kafka_consumer_subscribe(c, topics, 1, err, sizeof(err)), OD_OK);
-    bool found = false;
-    int64_t deadline = harness_ms() + 30000;
-    while (!found && harness_ms() < deadline) {
-        rd_kafka_message_t *msg = NULL;
-        assert_int_equal(kafka_consumer_poll(c, 500, &msg, err, sizeof(err)), OD_OK);
-        if (!msg)
-            continue;
-        importrequest_t *req = NULL;
-        if (msg->err == 0 &&
-            importrequest_decode(msg->payload, msg->len, &req, err, sizeof(err)) == OD_OK &&
-            strcmp(req->import_id, import_id) == 0) {
-            found = true;
-            assert_string_equal(req->campaign_id, campaign_id);
-            assert_string_equal(req->account_id, account_id);
-            assert_int_equal(msg->key_len, strlen(campaign_id));
-            assert_memory_equal(msg->key, campaign_id, msg->key_len);
-            /* ?map=phone:phone,name:name travels with the request. */
-            assert_int_equal(req->n_column_mapping, 2);
-        }
-        importrequest_free(req);
-        kafka_message_free(msg);
-    }
-    assert_true(found);
+    kafka_consumer_t *c = kafka_support_subscribe(group, topic);
+    import_expected_t want = {import_id, campaign_id, account_id};
+    assert_true(kafka_support_wait_for(c, 30000, is_import_request, &want));
     assert_int_equal(kafka_consumer_close(c, err, sizeof(err)), OD_OK);
     kafka_consumer_free(c);
 }
@@ -155,9 +158,7 @@ static void test_quickstart(void **state)
     /* Create Campaign: a name and an assistant with a phone number. */
     char assistant_id[37], campaign_id[37];
     api_assistant_create(&api, acc.key, "+1 (415) 555-2671", assistant_id);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", assistant_id);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&r, 200, "GET assistant");
+    r = api_get_ok(&api, acc.key, "/v1/assistants/%s", assistant_id);
     assert_string_equal(api_str(&r, "outbound_phone_number"), "+14155552671");
     api_resp_free(&r);
 
@@ -182,14 +183,13 @@ static void test_quickstart(void **state)
     /* Add Leads manually: a primary with a secondary contact, and one in
      * national notation (the account's region, US). */
     snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", path, acc.key,
-                 "[{\"phone\":\"+14155550101\",\"name\":\"Ann\",\"variables\":{\"plan\":\"gold\"},"
-                 "\"secondary_phones\":[\"+14155550102\"]},"
-                 "{\"phone\":\"(415) 555-0103\",\"name\":\"Ben\","
-                 "\"timezone\":\"america/los_angeles\"}]");
-    api_expect(&r, 201, "add leads");
-    assert_int_equal(api_int(&r, "created"), 3);
-    assert_int_equal(api_int(&r, "invalid"), 0);
+    r = api_leads_post(
+        &api, acc.key, campaign_id,
+        "[{\"phone\":\"+14155550101\",\"name\":\"Ann\",\"variables\":{\"plan\":\"gold\"},"
+        "\"secondary_phones\":[\"+14155550102\"]},"
+        "{\"phone\":\"(415) 555-0103\",\"name\":\"Ben\","
+        "\"timezone\":\"america/los_angeles\"}]",
+        3, 0);
     json_t *second = json_array_get(json_object_get(r.json, "results"), 1);
     assert_string_equal(json_string_value(json_object_get(second, "phone")), "+14155550103");
     api_resp_free(&r);
@@ -309,9 +309,7 @@ static void test_quickstart(void **state)
         r = api_call(&api, "GET", path, acc.key, NULL);
         api_expect(&r, 400, "bad rejects cursor");
         api_resp_free(&r);
-        snprintf(path, sizeof(path), "/v1/imports/%s/rejects?format=csv", import_id);
-        r = api_call(&api, "GET", path, acc.key, NULL);
-        api_expect(&r, 200, "rejects csv");
+        r = api_get_ok(&api, acc.key, "/v1/imports/%s/rejects?format=csv", import_id);
         assert_non_null(strstr(r.content_type, "text/csv"));
         assert_non_null(strstr(r.body, "row,reason_code,reason"));
         assert_non_null(strstr(r.body, "Eve"));
@@ -321,9 +319,7 @@ static void test_quickstart(void **state)
     }
 
     /* Start Campaign. */
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/start", campaign_id, "in_progress");
     api_resp_free(&r);
 
     /* The dialers' mirror says so too. */
@@ -350,9 +346,7 @@ static void test_quickstart(void **state)
     api_resp_free(&r);
 
     /* Pause and resume. */
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/pause", campaign_id);
-    api_expect(&r, 200, "pause");
-    assert_string_equal(api_str(&r, "status"), "paused");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/pause", campaign_id, "paused");
     assert_string_equal(api_str(&r, "pause_reason"), "user");
     api_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/campaigns/%s", campaign_id);
@@ -360,15 +354,11 @@ static void test_quickstart(void **state)
     api_expect(&r, 200, "settings while paused");
     assert_int_equal(api_int(&r, "max_retries"), 2);
     api_resp_free(&r);
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
-    api_expect(&r, 200, "resume");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id, "in_progress");
     api_resp_free(&r);
 
     /* Monitoring: the statistics count the leads. */
-    snprintf(path, sizeof(path), "/v1/campaigns/%s/stats", campaign_id);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    api_expect(&r, 200, "stats");
+    r = api_get_ok(&api, acc.key, "/v1/campaigns/%s/stats", campaign_id);
     assert_true(api_int(&r, "leads.total") >= 3);
     assert_int_equal(api_int(&r, "calls.total"), 0);
     assert_string_equal(api_str(&r, "goal.variable"), "interested");

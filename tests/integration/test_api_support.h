@@ -221,25 +221,29 @@ static inline api_resp_t api_post_id(const api_proc_t *api, const char *key, con
     return api_call(api, "POST", path, key, NULL);
 }
 
-/* A string member of the response ("error.code" style paths, one level of
- * nesting per dot); "" when absent. */
-static inline const char *api_str(const api_resp_t *r, const char *path)
+/* The member of the response at path ("error.code" style paths, one level
+ * of nesting per dot), or NULL (borrowed from r). */
+static inline json_t *api_member(const api_resp_t *r, const char *path)
 {
     json_t *v = r->json;
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", path);
     for (char *part = strtok(buf, "."); part && v; part = strtok(NULL, "."))
         v = json_object_get(v, part);
+    return v;
+}
+
+/* A string member of the response (api_member's path); "" when absent. */
+static inline const char *api_str(const api_resp_t *r, const char *path)
+{
+    json_t *v = api_member(r, path);
     return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* An integer member of the response (api_member's path); -1 when absent. */
 static inline long long api_int(const api_resp_t *r, const char *path)
 {
-    json_t *v = r->json;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *part = strtok(buf, "."); part && v; part = strtok(NULL, "."))
-        v = json_object_get(v, part);
+    json_t *v = api_member(r, path);
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
@@ -250,6 +254,77 @@ static inline void api_expect(const api_resp_t *r, long status, const char *what
         fprintf(stderr, "%s: expected %ld, got %ld: %s\n", what, status, r->status, r->body);
         exit(1);
     }
+}
+
+/* GETs path_fmt with id in it ("/v1/campaigns/%s/stats") and fails unless
+ * it answers 200: the response (the caller frees it). */
+static inline api_resp_t api_get_ok(const api_proc_t *api, const char *key, const char *path_fmt,
+                                    const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof(path), path_fmt, id);
+    api_resp_t r = api_call(api, "GET", path, key, NULL);
+    api_expect(&r, 200, path);
+    return r;
+}
+
+/* Adds the leads of body (a JSON lead or array of leads) to the campaign
+ * and fails unless the API answers 201 counting created leads created and
+ * invalid invalid (-1: not checked): the response, with its per-lead
+ * "results" (the caller frees it). */
+static inline api_resp_t api_leads_post(const api_proc_t *api, const char *key,
+                                        const char *campaign_id, const char *body,
+                                        long long created, long long invalid)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
+    api_resp_t r = api_call(api, "POST", path, key, "%s", body);
+    api_expect(&r, 201, path);
+    assert_int_equal(api_int(&r, "created"), created);
+    if (invalid >= 0)
+        assert_int_equal(api_int(&r, "invalid"), invalid);
+    return r;
+}
+
+/* POSTs the action path_fmt with id in it (api_post_id) and fails unless
+ * it answers 200 with the "status" status (NULL: not checked); the
+ * response, for the caller's own checks (the caller frees it). */
+static inline api_resp_t api_action(const api_proc_t *api, const char *key, const char *path_fmt,
+                                    const char *id, const char *status)
+{
+    char path[256];
+    snprintf(path, sizeof(path), path_fmt, id);
+    api_resp_t r = api_call(api, "POST", path, key, NULL);
+    api_expect(&r, 200, path);
+    if (status)
+        assert_string_equal(api_str(&r, "status"), status);
+    return r;
+}
+
+/* POSTs the action path_fmt with id in it and fails unless it is refused
+ * with http_status and the error code; the response, for the caller's
+ * own checks (the caller frees it). */
+static inline api_resp_t api_action_refused(const api_proc_t *api, const char *key,
+                                            const char *path_fmt, const char *id, long http_status,
+                                            const char *code)
+{
+    api_resp_t r = api_post_id(api, key, path_fmt, id);
+    assert_int_equal(r.status, http_status);
+    assert_string_equal(api_str(&r, "error.code"), code);
+    return r;
+}
+
+/* Sends body (JSON, or NULL) and fails unless the API refuses it 400
+ * naming field (error.field); the response, for the caller's own checks
+ * (the caller frees it). */
+static inline api_resp_t api_refused_field(const api_proc_t *api, const char *method,
+                                           const char *path, const char *key, const char *body,
+                                           const char *field)
+{
+    api_resp_t r = api_call(api, method, path, key, body ? "%s" : NULL, body);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(api_str(&r, "error.field"), field);
+    return r;
 }
 
 /* ---- accounts ------------------------------------------------------------------ */

@@ -133,13 +133,11 @@ static void test_settings_all_problems_at_once(void **state)
     char campaign_id[37], path[128];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
     snprintf(path, sizeof(path), "/v1/campaigns/%s", campaign_id);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"retry_interval_minutes\":4321}");
-    assert_int_equal(r.status, 400);
-    assert_string_equal(api_str(&r, "error.field"), "retry_interval_minutes");
+    r = api_refused_field(&api, "PATCH", path, acc.key, "{\"retry_interval_minutes\":4321}",
+                          "retry_interval_minutes");
     api_resp_free(&r);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"goal_based_retry\":true}");
-    assert_int_equal(r.status, 400);
-    assert_string_equal(api_str(&r, "error.field"), "goal_based_retry");
+    r = api_refused_field(&api, "PATCH", path, acc.key, "{\"goal_based_retry\":true}",
+                          "goal_based_retry");
     api_resp_free(&r);
     r = api_call(&api, "PATCH", path, acc.key,
                  "{\"goal_variable\":\"interested\",\"goal_based_retry\":true,"
@@ -210,26 +208,37 @@ static void test_assistant_refusals(void **state)
     }
 }
 
+/* Creates an assistant from create_body and changes it with patch_body:
+ * its member is want_created in the create's answer, want_patched in the
+ * change's and when read back. */
+static void assistant_member_round_trip(const char *create_body, const char *member,
+                                        const char *want_created, const char *patch_body,
+                                        const char *want_patched)
+{
+    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key, "%s", create_body);
+    char id[37], path[100];
+    api_created_id(&r, id, create_body);
+    assert_string_equal(api_str(&r, member), want_created);
+    api_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
+    r = api_call(&api, "PATCH", path, acc.key, "%s", patch_body);
+    api_expect(&r, 200, patch_body);
+    assert_string_equal(api_str(&r, member), want_patched);
+    api_resp_free(&r);
+    r = api_call(&api, "GET", path, acc.key, NULL);
+    assert_string_equal(api_str(&r, member), want_patched);
+    api_resp_free(&r);
+}
+
 /* An assistant's time zone, like a lead's, is taken in any letter case
  * and stored under its canonical name, on create and on update. */
 static void test_assistant_timezone_case(void **state)
 {
     (void)state;
-    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
-                            "{\"name\":\"a\",\"timezone\":\"america/new_york\","
-                            "\"provider_assistant_id\":\"x\"}");
-    char id[37], path[100];
-    api_created_id(&r, id, "create with a lower-case zone");
-    assert_string_equal(api_str(&r, "timezone"), "America/New_York");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"timezone\":\"EUROPE/BERLIN\"}");
-    api_expect(&r, 200, "update with an upper-case zone");
-    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
-    api_resp_free(&r);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    assert_string_equal(api_str(&r, "timezone"), "Europe/Berlin");
-    api_resp_free(&r);
+    assistant_member_round_trip("{\"name\":\"a\",\"timezone\":\"america/new_york\","
+                                "\"provider_assistant_id\":\"x\"}",
+                                "timezone", "America/New_York", "{\"timezone\":\"EUROPE/BERLIN\"}",
+                                "Europe/Berlin");
 }
 
 /* The provider is chosen per assistant: vapi by default, retell on create
@@ -237,22 +246,12 @@ static void test_assistant_timezone_case(void **state)
 static void test_assistant_provider(void **state)
 {
     (void)state;
-    api_resp_t r = api_call(&api, "POST", "/v1/assistants", acc.key,
-                            "{\"name\":\"a\",\"timezone\":\"Europe/Berlin\","
-                            "\"provider_assistant_id\":\"x\"}");
-    char id[37], path[100];
-    api_created_id(&r, id, "create without a provider");
-    assert_string_equal(api_str(&r, "provider"), "vapi");
-    api_resp_free(&r);
-    snprintf(path, sizeof(path), "/v1/assistants/%s", id);
-    r = api_call(&api, "PATCH", path, acc.key, "{\"provider\":\"retell\"}");
-    api_expect(&r, 200, "change to retell");
-    assert_string_equal(api_str(&r, "provider"), "retell");
-    api_resp_free(&r);
-    r = api_call(&api, "GET", path, acc.key, NULL);
-    assert_string_equal(api_str(&r, "provider"), "retell");
-    api_resp_free(&r);
-    r = api_call(&api, "POST", "/v1/assistants", acc.key,
+    assistant_member_round_trip("{\"name\":\"a\",\"timezone\":\"Europe/Berlin\","
+                                "\"provider_assistant_id\":\"x\"}",
+                                "provider", "vapi", "{\"provider\":\"retell\"}", "retell");
+    char id[37];
+    api_resp_t r =
+        api_call(&api, "POST", "/v1/assistants", acc.key,
                  "{\"name\":\"r\",\"timezone\":\"Europe/Berlin\",\"provider\":\"retell\","
                  "\"provider_assistant_id\":\"agent_1\"}");
     api_created_id(&r, id, "create on retell");
@@ -283,9 +282,8 @@ static void test_start_requirements(void **state)
     char no_phone[37], campaign_id[37];
     api_assistant_create(&api, poor.key, NULL, no_phone);
     api_campaign_create(&api, poor.key, no_phone, campaign_id);
-    api_resp_t r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
+    api_resp_t r = api_action_refused(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, 409,
+                                      "requirements_unmet");
     assert_true(has_problem(&r, "no_phone_number"));
     assert_true(has_problem(&r, "insufficient_balance"));
     assert_true(has_problem(&r, "no_leads"));
@@ -303,12 +301,9 @@ static void test_start_requirements(void **state)
     r = api_call(&api, "POST", apath, API_ADMIN_TOKEN, "{\"amount_minor\":100}");
     api_expect(&r, 200, "credit");
     api_resp_free(&r);
-    snprintf(apath, sizeof(apath), "/v1/campaigns/%s/leads", campaign_id);
-    r = api_call(&api, "POST", apath, poor.key,
-                 "[{\"phone\":\"+14155550150\"},{\"phone\":\"555-01\",\"name\":\"Typo\"}]");
-    api_expect(&r, 201, "add leads");
-    assert_int_equal(api_int(&r, "created"), 1);
-    assert_int_equal(api_int(&r, "invalid"), 1);
+    r = api_leads_post(&api, poor.key, campaign_id,
+                       "[{\"phone\":\"+14155550150\"},{\"phone\":\"555-01\",\"name\":\"Typo\"}]", 1,
+                       1);
     json_t *bad = json_array_get(json_object_get(r.json, "results"), 1);
     assert_string_equal(json_string_value(json_object_get(bad, "result")), "invalid");
     char bad_id[37];
@@ -345,13 +340,10 @@ static void test_start_requirements(void **state)
     assert_string_equal(api_str(&r, "phone"), "+14155550151");
     assert_true(json_is_null(json_object_get(r.json, "invalid_reason")));
     api_resp_free(&r);
-    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, "in_progress");
     api_resp_free(&r);
-    r = api_post_id(&api, poor.key, "/v1/campaigns/%s/start", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "invalid_state");
+    r = api_action_refused(&api, poor.key, "/v1/campaigns/%s/start", campaign_id, 409,
+                           "invalid_state");
     api_resp_free(&r);
 }
 
@@ -381,14 +373,12 @@ static void test_lead_refusals_and_actions(void **state)
     char campaign_id[37], path[160];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
     snprintf(path, sizeof(path), "/v1/campaigns/%s/leads", campaign_id);
-    api_resp_t r = api_call(&api, "POST", path, acc.key,
-                            "{\"phone\":\"+14155550160\",\"timezone\":\"Mars/Olympus\"}");
-    assert_int_equal(r.status, 400);
-    assert_string_equal(api_str(&r, "error.field"), "timezone");
+    api_resp_t r =
+        api_refused_field(&api, "POST", path, acc.key,
+                          "{\"phone\":\"+14155550160\",\"timezone\":\"Mars/Olympus\"}", "timezone");
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, acc.key, "[{\"phone\":\"+14155550160\"},{\"name\":\"x\"}]");
-    assert_int_equal(r.status, 400);
-    assert_string_equal(api_str(&r, "error.field"), "[1].phone");
+    r = api_refused_field(&api, "POST", path, acc.key,
+                          "[{\"phone\":\"+14155550160\"},{\"name\":\"x\"}]", "[1].phone");
     api_resp_free(&r);
     r = api_call(&api, "POST", path, acc.key, "[{\"phone\":\"+14155550160\",\"email\":\"x\"}]");
     assert_int_equal(r.status, 400);
@@ -400,11 +390,10 @@ static void test_lead_refusals_and_actions(void **state)
     r = api_call(&api, "POST", "/v1/dnc", acc.key, "{\"phone\":\"+14155550169\"}");
     api_expect(&r, 201, "dnc add");
     api_resp_free(&r);
-    r = api_call(&api, "POST", path, acc.key,
-                 "[{\"phone\":\"+14155550160\"},{\"phone\":\"+1 415 555 0160\"},"
-                 "{\"phone\":\"+14155550169\"}]");
-    api_expect(&r, 201, "add");
-    assert_int_equal(api_int(&r, "created"), 1);
+    r = api_leads_post(&api, acc.key, campaign_id,
+                       "[{\"phone\":\"+14155550160\"},{\"phone\":\"+1 415 555 0160\"},"
+                       "{\"phone\":\"+14155550169\"}]",
+                       1, -1);
     assert_int_equal(api_int(&r, "duplicate"), 1);
     assert_int_equal(api_int(&r, "dnc"), 1);
     char lead_id[37];
@@ -420,9 +409,7 @@ static void test_lead_refusals_and_actions(void **state)
         " WHERE id = $1::uuid",
         lead_id);
     char lpath[160];
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "lead_in_flight");
+    r = api_action_refused(&api, acc.key, "/v1/leads/%s/reset", lead_id, 409, "lead_in_flight");
     api_resp_free(&r);
     r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
     assert_int_equal(r.status, 409);
@@ -440,9 +427,7 @@ static void test_lead_refusals_and_actions(void **state)
         "UPDATE lead SET status = 'max_retries', outcome = 'exhausted', attempts = 1,"
         " current_attempt_id = NULL WHERE id = $1::uuid",
         lead_id);
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/reset", lead_id);
-    api_expect(&r, 200, "reset");
-    assert_string_equal(api_str(&r, "status"), "created");
+    r = api_action(&api, acc.key, "/v1/leads/%s/reset", lead_id, "created");
     assert_int_equal(api_int(&r, "attempts"), 0);
     assert_true(json_is_null(json_object_get(r.json, "outcome")));
     assert_true(json_is_true(json_object_get(r.json, "due")));
@@ -452,16 +437,12 @@ static void test_lead_refusals_and_actions(void **state)
         " SELECT gen_random_uuid(), id, campaign_id, 1, e164, 'initiated' FROM lead"
         " WHERE id = $1::uuid",
         lead_id);
-    snprintf(lpath, sizeof(lpath), "/v1/leads/%s/calls", lead_id);
-    r = api_call(&api, "GET", lpath, acc.key, NULL);
-    api_expect(&r, 200, "lead calls");
+    r = api_get_ok(&api, acc.key, "/v1/leads/%s/calls", lead_id);
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
     api_resp_free(&r);
 
     /* Set to completed: outcome manual; a lead with calls cannot be deleted. */
-    r = api_post_id(&api, acc.key, "/v1/leads/%s/complete", lead_id);
-    api_expect(&r, 200, "complete");
-    assert_string_equal(api_str(&r, "status"), "completed");
+    r = api_action(&api, acc.key, "/v1/leads/%s/complete", lead_id, "completed");
     assert_string_equal(api_str(&r, "outcome"), "manual");
     api_resp_free(&r);
     snprintf(lpath, sizeof(lpath), "/v1/leads/%s", lead_id);
@@ -498,8 +479,7 @@ static void test_leads_wake_and_resume(void **state)
     char campaign_id[37];
     api_campaign_create(&api, acc.key, assistant_id, campaign_id);
     api_lead_add(&api, acc.key, campaign_id, "+14155550301", "lead");
-    api_resp_t r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start");
+    api_resp_t r = api_action(&api, acc.key, "/v1/campaigns/%s/start", campaign_id, NULL);
     api_resp_free(&r);
 
     PGconn *listen = db_connect();
@@ -513,14 +493,11 @@ static void test_leads_wake_and_resume(void **state)
         "UPDATE lead SET status = 'completed', outcome = 'answered' WHERE campaign_id = $1::uuid",
         campaign_id);
     sql(listen, "UPDATE campaign SET status = 'completed' WHERE id = $1::uuid", campaign_id);
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
-    assert_int_equal(r.status, 409);
-    assert_string_equal(api_str(&r, "error.code"), "requirements_unmet");
+    r = api_action_refused(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id, 409,
+                           "requirements_unmet");
     api_resp_free(&r);
     api_lead_add(&api, acc.key, campaign_id, "+14155550303", "lead in completed campaign");
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id);
-    api_expect(&r, 200, "resume");
-    assert_string_equal(api_str(&r, "status"), "in_progress");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/resume", campaign_id, "in_progress");
     api_resp_free(&r);
     PQfinish(listen);
 }
@@ -614,8 +591,7 @@ static void test_upload_does_not_lock_campaign(void **state)
     r = api_call(&api, "PATCH", path, acc.key, "{\"max_retries\":4}");
     api_expect(&r, 200, "settings during an upload");
     api_resp_free(&r);
-    r = api_post_id(&api, acc.key, "/v1/campaigns/%s/start", campaign_id);
-    api_expect(&r, 200, "start during an upload");
+    r = api_action(&api, acc.key, "/v1/campaigns/%s/start", campaign_id, NULL);
     api_resp_free(&r);
     assert_true(harness_ms() - t0 < 3000);
 

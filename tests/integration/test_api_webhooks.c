@@ -167,9 +167,7 @@ static void test_webhook_endpoints(void **state)
         " CASE WHEN n = 3 THEN 'delivered' ELSE 'dead' END::webhook_delivery_status, 5, now(),"
         " now(), 500, 'HTTP 500: no' FROM generate_series(1, 3) n",
         id, NULL);
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries?status=dead", id);
-    r = api_call(&api, "GET", path, key, NULL);
-    api_expect(&r, 200, "the dead-letter list");
+    r = api_get_ok(&api, key, "/v1/webhook-endpoints/%s/deliveries?status=dead", id);
     json_t *root = json_loads(r.body, 0, NULL);
     json_t *data = json_object_get(root, "data");
     assert_int_equal(json_array_size(data), 2);

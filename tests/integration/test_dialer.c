@@ -69,11 +69,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
-    fx->w = ds_world_new("dialer");
-    ds_campaign_set(fx->w, CAMPAIGN, "in_progress");
+    int port;
+    fx->w = ds_world_running("dialer", CAMPAIGN, rules, &fx->sim, &port);
     ds_campaign_set(fx->w, PAUSED_CAMPAIGN, "paused");
-    int port = harness_free_port();
-    ds_sim_start(&fx->sim, rules, port);
     ds_dialer_start(&fx->dialer, &fx->sim, port, dialer_env);
     *state = fx;
     return 0;
@@ -273,36 +271,39 @@ static void test_every_outcome(void **state)
     ds_sim_invariants_ok(&fx->sim);
 }
 
+/* The attempt's last event: failed, transient (the lead is retried), for
+ * reason (its ended_reason). */
+static void expect_failed_transient(const ds_event_t *t, const char *reason)
+{
+    assert_int_equal(t->status, P(FAILED));
+    assert_int_equal(t->failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
+    assert_string_equal(t->ended_reason, reason);
+}
+
 static void test_provider_refusals(void **state)
 {
     fixture_t *fx = *state;
     /* 503 with Retry-After (the carrier is down): failed transient, nothing placed. */
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550000008");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550000008");
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-http-503");
+    expect_failed_transient(&t, "provider-http-503");
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     assert_int_equal(ds_sim_placed(&fx->sim, j.attempt_id), 0);
 
     /* Every create-call answered 500: failed transient. */
     ds_sim_faults(&fx->sim, "{\"http_5xx\":1}");
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550001001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550001001");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"http_5xx\":0}");
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-http-500");
+    expect_failed_transient(&t, "provider-http-500");
     json_t *calls = ds_sim_calls(&fx->sim, j.attempt_id);
     assert_int_equal(json_array_size(calls), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(calls, 0), "rejected")),
                         "fault-5xx");
     json_decref(calls);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_provider_errors_total{class=\"transient\"}") >= 2);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"transient\"}") >= 2);
 
     /* A concurrency limit: the second call gets 429, waits Retry-After and
      * is placed once the first ended; one initiated, one placement. */
@@ -333,8 +334,8 @@ static void test_provider_refusals(void **state)
     print_message("429 then placed: %zu capacity rejection(s), %zu placement\n", rejected, placed);
     assert_true(rejected >= 1);
     assert_int_equal(placed, 1);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_provider_errors_total{class=\"rate_limited\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"rate_limited\"}") >= 1);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -371,14 +372,12 @@ static void test_refusals(void **state)
     ds_job_send(fx->w, &closing);
 
     ds_job_t paused;
-    ds_job_init(fx->w, &paused, PAUSED_CAMPAIGN, ACCOUNT, "+15550002002");
-    ds_job_send(fx->w, &paused);
+    ds_job_init_send(fx->w, &paused, PAUSED_CAMPAIGN, ACCOUNT, "+15550002002");
 
     ds_job_t unknown_campaign;
     char campaign[UUID_STR_LEN];
     uuid_str_new(campaign); /* no mirror at all: not running */
-    ds_job_init(fx->w, &unknown_campaign, campaign, ACCOUNT, "+15550002003");
-    ds_job_send(fx->w, &unknown_campaign);
+    ds_job_init_send(fx->w, &unknown_campaign, campaign, ACCOUNT, "+15550002003");
 
     ds_job_t dnc;
     ds_job_init(fx->w, &dnc, CAMPAIGN, ACCOUNT, "+15550002004");
@@ -451,14 +450,13 @@ static void test_refusals(void **state)
     }
     assert_null(v);
     ds_job_t again;
-    ds_job_init(fx->w, &again, CAMPAIGN, ACCOUNT, "+15550002006");
-    ds_job_send(fx->w, &again);
+    ds_job_init_send(fx->w, &again, CAMPAIGN, ACCOUNT, "+15550002006");
     assert_int_equal(ds_wait_terminal(fx->w, again.attempt_id, 20000).status, P(COMPLETED));
 
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_skipped_total{reason=\"dnc\"}") >=
-                1);
-    assert_true(ds_metric(fx->dialer.port,
-                          "outdial_dialer_jobs_skipped_total{reason=\"number_busy\"}") >= 2);
+    assert_true(
+        metric_value(fx->dialer.port, "outdial_dialer_jobs_skipped_total{reason=\"dnc\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_jobs_skipped_total{reason=\"number_busy\"}") >= 2);
     ds_sim_invariants_ok(&fx->sim);
 }
 
@@ -466,8 +464,7 @@ static void test_same_job_twice(void **state)
 {
     fixture_t *fx = *state;
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550003001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550003001");
     ds_job_send(fx->w, &j);
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(COMPLETED));
@@ -481,13 +478,12 @@ static void test_same_job_twice(void **state)
     json_t *calls = ds_sim_calls(&fx->sim, j.attempt_id);
     assert_int_equal(json_array_size(calls), 1);
     json_decref(calls);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >= 2);
+    assert_true(metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >= 2);
 
     /* A re-delivered job of a placed attempt whose campaign was paused
      * meanwhile: still nothing (a skipped event would give the attempt back). */
     ds_job_t p;
-    ds_job_init(fx->w, &p, CAMPAIGN, ACCOUNT, "+15550003002");
-    ds_job_send(fx->w, &p);
+    ds_job_init_send(fx->w, &p, CAMPAIGN, ACCOUNT, "+15550003002");
     ds_wait_terminal(fx->w, p.attempt_id, 20000);
     snprintf(p.campaign_id, sizeof(p.campaign_id), "%s", PAUSED_CAMPAIGN);
     ds_job_send(fx->w, &p);
@@ -514,14 +510,14 @@ static void test_skipped_attempt_not_dialed_again(void **state)
     j.not_after_us = od_clock_now_us(&fx->w->clk) - OD_USEC_PER_SEC;
     ds_job_send(fx->w, &j);
     expect_skipped(fx, &j, OUTDIAL__V1__SKIP_REASON__SKIP_REASON_OUTSIDE_WINDOW);
-    double duplicates = ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total");
+    double duplicates = metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total");
     j.not_after_us = open_until;
     ds_job_send(fx->w, &j);
     ds_marker(fx->w, &j, "+15550003093", 20000);
     assert_int_equal(ds_sim_placed(&fx->sim, j.attempt_id), 0);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(SKIPPED)), 1);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >=
+    assert_true(metric_value(fx->dialer.port, "outdial_dialer_jobs_duplicate_total") >=
                 duplicates + 1);
     /* The skip's attempt key is what refused the second copy. */
     char *holder = NULL;
@@ -583,9 +579,9 @@ static void test_webhook_auth_and_validation(void **state)
     assert_int_equal(r.status, 200);
     free(r.body);
     assert_true(
-        ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"unauthorized\"}") >= 4);
-    assert_true(ds_metric(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"malformed\"}") >=
-                3);
+        metric_value(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"unauthorized\"}") >= 4);
+    assert_true(
+        metric_value(fx->dialer.port, "outdial_dialer_webhooks_total{type=\"malformed\"}") >= 3);
 
     /* The marker: a genuine message for another attempt of the same lead,
      * published on the same partition after anything the refused messages
@@ -629,8 +625,7 @@ static void test_duplicated_webhooks(void **state)
     for (int i = 0; i < 3; i++) {
         char number[20];
         snprintf(number, sizeof(number), "+1555000400%d", i);
-        ds_job_init(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
-        ds_job_send(fx->w, &jobs[i]);
+        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
     }
     for (int i = 0; i < 3; i++) {
         ds_wait_terminal(fx->w, jobs[i].attempt_id, 20000);
@@ -652,7 +647,7 @@ static void test_duplicated_webhooks(void **state)
 static void test_lost_webhooks_reconciled(void **state)
 {
     fixture_t *fx = *state;
-    double before = ds_metric(fx->dialer.port, "outdial_dialer_reconciled_total");
+    double before = metric_value(fx->dialer.port, "outdial_dialer_reconciled_total");
     /* Every webhook lost: only the lookup can tell how the calls ended.
      * 60 s of campaign time is one real second at x60. */
     ds_sim_faults(&fx->sim, "{\"lost\":1}");
@@ -697,7 +692,7 @@ static void test_lost_webhooks_reconciled(void **state)
         events_consistent(fx, &some[i]);
     }
     ds_sim_faults(&fx->sim, "{\"lost\":0}");
-    double after = ds_metric(fx->dialer.port, "outdial_dialer_reconciled_total");
+    double after = metric_value(fx->dialer.port, "outdial_dialer_reconciled_total");
     print_message("calls reconciled by lookup: %.0f\n", after - before);
     assert_true(after - before >= 2);
     /* Reconciliation released the line locks too. */
@@ -716,8 +711,7 @@ static void test_create_call_timeout(void **state)
      * initiated event, then the call as usual. */
     ds_sim_faults(&fx->sim, "{\"timeout\":{\"p\":1,\"ms\":4000}}");
     ds_job_t j;
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007001");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007001");
     ds_event_t t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     assert_int_equal(t.status, P(COMPLETED));
     char seq[256];
@@ -728,19 +722,16 @@ static void test_create_call_timeout(void **state)
     ds_events_of(fx->w, j.attempt_id, evs, 8);
     assert_string_equal(evs[0].provider_call_id, json_string_value(json_object_get(rec, "id")));
     json_decref(rec);
-    assert_true(
-        ds_metric(fx->dialer.port, "outdial_dialer_provider_errors_total{class=\"timeout\"}") >= 1);
+    assert_true(metric_value(fx->dialer.port,
+                             "outdial_dialer_provider_errors_total{class=\"timeout\"}") >= 1);
 
     /* No answer and no webhook at all: after the grace, failed transient
      * (an event id of its own, so a late real result is still recorded). */
     ds_sim_faults(&fx->sim, "{\"lost\":1}");
-    ds_job_init(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007002");
-    ds_job_send(fx->w, &j);
+    ds_job_init_send(fx->w, &j, CAMPAIGN, ACCOUNT, "+15550007002");
     t = ds_wait_terminal(fx->w, j.attempt_id, 20000);
     ds_sim_faults(&fx->sim, "{\"lost\":0,\"timeout\":{\"p\":0}}");
-    assert_int_equal(t.status, P(FAILED));
-    assert_int_equal(t.failure_class, OUTDIAL__V1__FAILURE_CLASS__FAILURE_CLASS_TRANSIENT);
-    assert_string_equal(t.ended_reason, "provider-no-answer");
+    expect_failed_transient(&t, "provider-no-answer");
     assert_int_equal(ds_count_status(fx->w, j.attempt_id, P(INITIATED)), 0);
     /* The call may be live: its number stays locked until the lease ends. */
     char line[RKEYS_KEY_MAX], err[256];
@@ -784,8 +775,7 @@ static void test_queued_request_refused_after_window(void **state)
     ds_sim_faults(&fx->sim, "{\"slow\":{\"p\":1,\"min_ms\":1500,\"max_ms\":1500}}");
 
     ds_job_t first;
-    ds_job_init(fx->w, &first, CAMPAIGN, ACCOUNT, "+15550007701");
-    ds_job_send(fx->w, &first);
+    ds_job_init_send(fx->w, &first, CAMPAIGN, ACCOUNT, "+15550007701");
     int64_t deadline = harness_ms() + 10000;
     while (ds_sim_placed(&fx->sim, first.attempt_id) == 0) {
         if (harness_ms() > deadline)
@@ -827,8 +817,7 @@ static void test_clock_behind_corrected(void **state)
 
     /* The dialer dials: a job with its window open is placed. */
     ds_job_t open;
-    ds_job_init(fx->w, &open, CAMPAIGN, ACCOUNT, "+15550007801");
-    ds_job_send(fx->w, &open);
+    ds_job_init_send(fx->w, &open, CAMPAIGN, ACCOUNT, "+15550007801");
     json_t *rec = sim_record(fx, open.attempt_id);
     json_decref(rec);
 
@@ -866,8 +855,7 @@ static void test_sigterm_mid_run(void **state)
     for (int i = 0; i < N; i++) {
         char number[20];
         snprintf(number, sizeof(number), "+155500060%02d", i);
-        ds_job_init(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
-        ds_job_send(fx->w, &jobs[i]);
+        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
     }
     /* As soon as the first calls are placed, SIGTERM. */
     int64_t deadline = harness_ms() + 20000;

@@ -79,11 +79,9 @@ static size_t accounted(ds_world_t *w, ds_job_t *jobs)
 static void test_three_dialers_one_killed(void **state)
 {
     (void)state;
-    ds_world_t *w = ds_world_new("dialer_kill");
-    ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int webhook_port = harness_free_port();
     ds_sim_t sim;
-    ds_sim_start(&sim, rules, webhook_port);
+    int webhook_port;
+    ds_world_t *w = ds_world_running("dialer_kill", CAMPAIGN, rules, &sim, &webhook_port);
     ds_dialer_t dl[3];
     static const char *const env1[] = {"OUTDIAL_DIALER_INSTANCE_ID=dialer-1",
                                        "OUTDIAL_LOG_LEVEL=warn", NULL};

@@ -107,8 +107,7 @@ static void test_line_released_after_redis_restart(void **state)
     ds_dialer_start(&dl, &sim, port, env);
 
     ds_job_t job;
-    ds_job_init(w, &job, CAMPAIGN, ACCOUNT, "+15554000001");
-    ds_job_send(w, &job);
+    ds_job_init_send(w, &job, CAMPAIGN, ACCOUNT, "+15554000001");
     HARNESS_WAIT(
         ds_count_status(w, job.attempt_id, OUTDIAL__V1__CALL_STATUS__CALL_STATUS_INITIATED), 20000,
         "the call to be placed");

@@ -73,11 +73,9 @@ static int cmp_id(const void *a, const void *b)
 static void test_two_thousand_calls_in_flight(void **state)
 {
     (void)state;
-    ds_world_t *w = ds_world_new("dialer_load");
-    ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int port = harness_free_port();
     ds_sim_t sim;
-    ds_sim_start(&sim, rules, port);
+    int port;
+    ds_world_t *w = ds_world_running("dialer_load", CAMPAIGN, rules, &sim, &port);
     static const char *const env[] = {"OUTDIAL_DIALER_MAX_INFLIGHT=2000", "OUTDIAL_LOG_LEVEL=warn",
                                       NULL};
     ds_dialer_t dl;
@@ -130,7 +128,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     json_int_t sim_in_flight = json_integer_value(json_object_get(stats, "in_flight"));
     json_int_t sim_max = json_integer_value(json_object_get(stats, "max_concurrent_seen"));
     json_decref(stats);
-    double tracked = ds_metric(dl.port, "outdial_dialer_calls_in_flight");
+    double tracked = metric_value(dl.port, "outdial_dialer_calls_in_flight");
     long hwm = 0, rss = 0;
     ds_rss_kb(dl.pid, &hwm, &rss);
     print_message("load: %d jobs produced in %lld ms; all initiated after %lld ms (%.0f jobs/s); "

@@ -33,6 +33,7 @@
 #include "sim_client.h"
 #include "codec.h"
 #include "kafka.h"
+#include "metrics_scrape.h"
 #include "redis.h"
 #include "rkeys.h"
 #include "support.h"
@@ -91,23 +92,6 @@ static inline json_t *ds_get_json(int port, const char *path)
     if (!j)
         ds_fail("GET %s: not JSON", path);
     return j;
-}
-
-/* The value of a metric line starting with `series` ("name{label=\"x\"}"),
- * or -1 when absent. */
-static inline double ds_metric(int port, const char *series)
-{
-    ds_reply_t r = ds_http(port, "GET", "/metrics", NULL, NULL);
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    free(r.body);
-    return v;
 }
 
 /* ---- child processes ---- */
@@ -488,6 +472,14 @@ static inline void ds_job_send(ds_world_t *w, const ds_job_t *j)
     ds_jobs_flush(w);
 }
 
+/* A job made (ds_job_init) and sent (ds_job_send): what most tests do. */
+static inline void ds_job_init_send(ds_world_t *w, ds_job_t *j, const char *campaign_id,
+                                    const char *account_id, const char *e164)
+{
+    ds_job_init(w, j, campaign_id, account_id, e164);
+    ds_job_send(w, j);
+}
+
 /* Writes the campaign's Redis mirror ("in_progress", "paused", ...). */
 static inline void ds_campaign_set(ds_world_t *w, const char *campaign_id, const char *status)
 {
@@ -498,6 +490,20 @@ static inline void ds_campaign_set(ds_world_t *w, const char *campaign_id, const
     if (redis_command_argv(w->redis, true, 3, argv, NULL, &reply, err, sizeof(err)))
         ds_fail("redis: %s", err);
     freeReplyObject(reply);
+}
+
+/* The world of a test whose dialers dial for one running campaign
+ * (ds_world_new(tag), the campaign's mirror in_progress) and its
+ * simulator, started with rules and sending its webhooks to a free port:
+ * the port the first dialer is to listen on, into *webhook_port. */
+static inline ds_world_t *ds_world_running(const char *tag, const char *campaign_id,
+                                           const char *rules, ds_sim_t *sim, int *webhook_port)
+{
+    ds_world_t *w = ds_world_new(tag);
+    ds_campaign_set(w, campaign_id, "in_progress");
+    *webhook_port = harness_free_port();
+    ds_sim_start(sim, rules, *webhook_port);
+    return w;
 }
 
 /* Copies of the events of an attempt, in arrival order. */
@@ -602,7 +608,7 @@ static inline void ds_wait_group(ds_world_t *w, const ds_dialer_t *dl, size_t n,
         if (n > 16 || parts > 100)
             ds_fail("ds_wait_group: %zu dialers, %d partitions: too many", n, parts);
         for (size_t i = 0; i < n; i++)
-            before[i] = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total");
+            before[i] = metric_value(dl[i].port, "outdial_dialer_jobs_consumed_total");
         ds_job_t markers[100];
         for (int p = 0; p < parts; p++) {
             char e164[20];
@@ -625,7 +631,8 @@ static inline void ds_wait_group(ds_world_t *w, const ds_dialer_t *dl, size_t n,
         size_t served = 0;
         double taken = 0;
         for (size_t i = 0; i < n; i++) {
-            double delta = ds_metric(dl[i].port, "outdial_dialer_jobs_consumed_total") - before[i];
+            double delta =
+                metric_value(dl[i].port, "outdial_dialer_jobs_consumed_total") - before[i];
             served += delta > 0;
             taken += delta;
         }

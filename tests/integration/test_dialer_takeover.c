@@ -67,11 +67,10 @@ static bool key_exists(ds_world_t *w, const char *key)
 static void test_dead_dialers_calls_taken_over(void **state)
 {
     (void)state;
-    ds_world_t *w = ds_world_new("dialer_takeover");
-    ds_campaign_set(w, CAMPAIGN, "in_progress");
-    int port1 = harness_free_port(), port2 = harness_free_port();
     ds_sim_t sim;
-    ds_sim_start(&sim, rules, port1);
+    int port1;
+    ds_world_t *w = ds_world_running("dialer_takeover", CAMPAIGN, rules, &sim, &port1);
+    int port2 = harness_free_port();
     ds_dialer_t dl[2];
     static const char *const env1[] = {"OUTDIAL_DIALER_INSTANCE_ID=tk-1", "OUTDIAL_LOG_LEVEL=warn",
                                        NULL};
@@ -116,7 +115,7 @@ static void test_dead_dialers_calls_taken_over(void **state)
     }
     print_message("every result recorded %lld ms after the kill\n",
                   (long long)(harness_ms() - killed_at));
-    double adopted = ds_metric(port2, "outdial_dialer_calls_adopted_total");
+    double adopted = metric_value(port2, "outdial_dialer_calls_adopted_total");
     print_message("calls taken over by tk-2: %.0f\n", adopted);
     assert_true(adopted >= 1);
     assert_true(adopted <= of_killed);

@@ -22,6 +22,7 @@
 #include "freqcap.h"
 #include "harness.h"
 #include "redis.h"
+#include "redis_support.h"
 #include "support.h"
 #include "test_main.h"
 
@@ -37,19 +38,34 @@ static const char *test_key(const char *name)
     return key_buf;
 }
 
-static redis_t *connect_or_fail(void)
-{
-    char err[256];
-    redis_t *r = NULL;
-    if (redis_new(support_env("OUTDIAL_REDIS_URL"), 2000, 2000, &r, err, sizeof(err)) != OD_OK)
-        fail_msg("redis_new: %s", err);
-    return r;
-}
-
 static void del_key(redis_t *r, const char *key)
 {
     char err[256];
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
+}
+
+/* A connection, into *r, and the test's key named name, empty: what each
+ * test of one number's slots starts from. */
+static const char *slots_open(const char *name, redis_t **r)
+{
+    *r = redis_support_connect(NULL);
+    const char *key = test_key(name);
+    del_key(*r, key);
+    return key;
+}
+
+/* Leaves nothing behind: empties the key and frees the connection. */
+static void slots_close(redis_t *r, const char *key)
+{
+    del_key(r, key);
+    redis_free(r);
+}
+
+/* The key expires, at the latest, the TTL given after its last write. */
+static void expect_ttl_given(redis_t *r, const char *key)
+{
+    long long ttl = redis_support_pttl(r, key);
+    assert_true(ttl > 0 && ttl <= TTL_MS);
 }
 
 /* Takes a slot for attempt at now with cap; fails the test on an error. */
@@ -127,7 +143,7 @@ static void test_frequency_cap_dialers_race(void **state)
         pthread_join(threads[i], NULL);
     for (int i = 0; i < DIALERS; i++)
         assert_int_equal(atomic_load(&args[i].errors), 0);
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     for (int round = 0; round < ROUNDS; round++) {
         if (atomic_load(&taken[round]) != CAP)
             fail_msg("round %d: %d slots taken by %d dialers, cap %d", round,
@@ -146,9 +162,8 @@ static void test_frequency_cap_dialers_race(void **state)
 static void test_frequency_cap_slot_lifecycle(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
-    const char *key = test_key("life");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("life", &r);
 
     /* Three calls over a day, cap 3. */
     assert_true(take(r, key, "a1", 3, T0 - 20 * H).taken);
@@ -186,13 +201,8 @@ static void test_frequency_cap_slot_lifecycle(void **state)
     assert_true(take(r, key, "a5", 3, v.clears_us + 1).taken);
 
     /* The key expires with its last slot (the TTL given). */
-    const char *argv[] = {"PTTL", key};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    assert_true(reply->integer > 0 && reply->integer <= TTL_MS);
-    freeReplyObject(reply);
-    del_key(r, key);
-    redis_free(r);
+    expect_ttl_given(r, key);
+    slots_close(r, key);
 }
 
 /* A slot placed later than it was taken counts from the placement: the
@@ -201,9 +211,8 @@ static void test_frequency_cap_slot_lifecycle(void **state)
 static void test_frequency_cap_slot_placed(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
-    const char *key = test_key("placed");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("placed", &r);
     char err[256];
     assert_true(take(r, key, "p1", 1, T0).taken);
     assert_int_equal(callslots_placed(r, key, "p1", T0 + H, TTL_MS, err, sizeof(err)), OD_OK);
@@ -216,31 +225,20 @@ static void test_frequency_cap_slot_placed(void **state)
     assert_true(take(r, key, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
 
     /* The key lives at least the TTL given from the placement. */
-    const char *argv[] = {"PTTL", key};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    assert_true(reply->integer > 0 && reply->integer <= TTL_MS);
-    freeReplyObject(reply);
-    del_key(r, key);
-    redis_free(r);
+    expect_ttl_given(r, key);
+    slots_close(r, key);
 }
 
 /* After SCRIPT FLUSH (a Redis restart) the script is loaded again. */
 static void test_frequency_cap_script_reload(void **state)
 {
     (void)state;
-    redis_t *r = connect_or_fail();
-    const char *key = test_key("flush");
-    del_key(r, key);
+    redis_t *r;
+    const char *key = slots_open("flush", &r);
     assert_true(take(r, key, "b1", 1, T0).taken);
-    char err[256];
-    const char *argv[] = {"SCRIPT", "FLUSH"};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    freeReplyObject(reply);
+    redis_support_script_flush(r);
     assert_false(take(r, key, "b2", 1, T0 + 1).taken);
-    del_key(r, key);
-    redis_free(r);
+    slots_close(r, key);
 }
 
 int main(void)

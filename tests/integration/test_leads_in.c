@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "importer_leads_in.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "test_import_support.h"
 #include "test_main.h"
 #include "topics.h"
@@ -49,6 +50,22 @@ static void pack_raw(const leadupsert_t *lead, sent_t *s)
     s->len = outdial__v1__lead_upsert__get_packed_size(lead);
     s->payload = malloc(s->len ? s->len : 1);
     outdial__v1__lead_upsert__pack(lead, s->payload);
+}
+
+/* Packs a LeadUpsert with the codec's checks (a message a producer would
+ * send); fails the test when the codec refuses it. */
+static void pack(const leadupsert_t *lead, sent_t *s)
+{
+    char err[512];
+    assert_int_equal(leadupsert_encode(lead, &s->payload, &s->len, err, sizeof(err)), OD_OK);
+}
+
+/* A LeadUpsert for the test's campaign and account, nothing else set. */
+static void lead_for(leadupsert_t *lead)
+{
+    leadupsert_init(lead);
+    lead->campaign_id = campaign_id;
+    lead->account_id = account_id;
 }
 
 static void set_json(sent_t *s, const char *text)
@@ -139,9 +156,7 @@ static void test_leads_in(void **state)
     memset(msgs, 0, sizeof(msgs));
     leadupsert_t lead;
     /* a: valid protobuf with a secondary phone */
-    leadupsert_init(&lead);
-    lead.campaign_id = campaign_id;
-    lead.account_id = account_id;
+    lead_for(&lead);
     lead.external_id = "ext-1";
     lead.name = "Proto Lead";
     lead.timezone = "America/Chicago";
@@ -151,8 +166,7 @@ static void test_leads_in(void **state)
     lead.secondary_phones = secondary;
     lead.n_secondary_phones = 1;
     msgs[0] = (sent_t){.what = "protobuf", .key = campaign_id};
-    assert_int_equal(leadupsert_encode(&lead, &msgs[0].payload, &msgs[0].len, err, sizeof(err)),
-                     OD_OK);
+    pack(&lead, &msgs[0]);
     /* b: valid JSON, lowerCamelCase names, non-string variables */
     msgs[1] = (sent_t){.what = "json", .key = campaign_id};
     char json[512];
@@ -169,9 +183,7 @@ static void test_leads_in(void **state)
     memcpy(msgs[2].payload, garbage, sizeof(garbage));
     msgs[2].len = sizeof(garbage);
     /* d: no phone */
-    leadupsert_init(&lead);
-    lead.campaign_id = campaign_id;
-    lead.account_id = account_id;
+    lead_for(&lead);
     lead.name = "No Phone";
     msgs[3] = (sent_t){.what = "missing phone", .key = campaign_id, .code = "missing_phone"};
     pack_raw(&lead, &msgs[3]);
@@ -179,30 +191,23 @@ static void test_leads_in(void **state)
     msgs[4] = (sent_t){.what = "bad json", .key = campaign_id, .code = "invalid_message"};
     set_json(&msgs[4], "{\"campaignId\": oops");
     /* f: a DNC number: skipped, not rejected */
-    leadupsert_init(&lead);
-    lead.campaign_id = campaign_id;
-    lead.account_id = account_id;
+    lead_for(&lead);
     lead.phone = "415 555 2899";
     msgs[5] = (sent_t){.what = "dnc", .key = campaign_id};
-    assert_int_equal(leadupsert_encode(&lead, &msgs[5].payload, &msgs[5].len, err, sizeof(err)),
-                     OD_OK);
+    pack(&lead, &msgs[5]);
     /* g: an invalid number */
     lead.phone = "12";
     msgs[6] = (sent_t){.what = "invalid number", .key = campaign_id, .code = "too_short"};
-    assert_int_equal(leadupsert_encode(&lead, &msgs[6].payload, &msgs[6].len, err, sizeof(err)),
-                     OD_OK);
+    pack(&lead, &msgs[6]);
     /* h: the first lead again by external_id: renamed, variables merged */
-    leadupsert_init(&lead);
-    lead.campaign_id = campaign_id;
-    lead.account_id = account_id;
+    lead_for(&lead);
     lead.external_id = "ext-1";
     lead.name = "Proto Lead Renamed";
     lead.phone = "+14155552801";
     lead.variables = vars2;
     lead.n_variables = 2;
     msgs[7] = (sent_t){.what = "update", .key = campaign_id};
-    assert_int_equal(leadupsert_encode(&lead, &msgs[7].payload, &msgs[7].len, err, sizeof(err)),
-                     OD_OK);
+    pack(&lead, &msgs[7]);
     /* i: a campaign that does not exist */
     static const char unknown[] = "00000000-0000-4000-8000-000000000000";
     lead.campaign_id = (char *)unknown;
@@ -210,8 +215,7 @@ static void test_leads_in(void **state)
     lead.phone = "415 555 2804";
     lead.n_variables = 0;
     msgs[8] = (sent_t){.what = "unknown campaign", .key = unknown, .code = "campaign_not_found"};
-    assert_int_equal(leadupsert_encode(&lead, &msgs[8].payload, &msgs[8].len, err, sizeof(err)),
-                     OD_OK);
+    pack(&lead, &msgs[8]);
 
     for (size_t i = 0; i < 9; i++)
         produce(producer, topic_leads, &msgs[i]);
@@ -269,13 +273,7 @@ static void test_leads_in(void **state)
     /* The rejected topic. */
     char group[64];
     snprintf(group, sizeof(group), "test-leads-in-rejected-%d", (int)getpid());
-    const kafka_prop_t props[] = {{"allow.auto.create.topics", "true"},
-                                  {"topic.metadata.refresh.interval.ms", "1000"}};
-    kafka_consumer_opts_t copts = {.group_id = group, .props = props, .prop_cnt = 2};
-    kafka_consumer_t *consumer = NULL;
-    assert_int_equal(kafka_consumer_new(&copts, &consumer, err, sizeof(err)), OD_OK);
-    const char *topics[] = {topic_rejected};
-    assert_int_equal(kafka_consumer_subscribe(consumer, topics, 1, err, sizeof(err)), OD_OK);
+    kafka_consumer_t *consumer = kafka_support_subscribe(group, topic_rejected);
     int rejected = 0;
     while (rejected < 5) {
         if (imp_now_s() > deadline) {

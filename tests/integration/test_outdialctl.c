@@ -124,28 +124,37 @@ static run_t run_collect(pid_t pid, const char *out_path, const char *err_path, 
     return r;
 }
 
-/* Runs a program of the build (relpath) with the arguments (NULL-ended). */
-static run_t run_prog(const char *relpath, const char *arg, ...)
+/* Runs a program of the build (relpath) with the arguments args
+ * (NULL-ended, at most 62). */
+static run_t run_argv(const char *relpath, const char *const *args)
 {
     char path[1024], out[256], err[256];
     snprintf(path, sizeof(path), "%s/%s", support_env("OUTDIAL_BUILD_DIR"), relpath);
     char *argv[64];
     int argc = 0;
     argv[argc++] = path;
-    va_list ap;
-    va_start(ap, arg);
-    const char *a = arg;
-    while (a && argc < 63) {
-        argv[argc++] = (char *)a;
-        a = va_arg(ap, const char *);
-    }
-    va_end(ap);
+    for (size_t i = 0; args[i] && argc < 63; i++)
+        argv[argc++] = (char *)args[i];
     argv[argc] = NULL;
     capture_paths(out, err, sizeof(out));
     pid_t pid = spawn_captured(argv, out, err);
     char what[1200];
-    snprintf(what, sizeof(what), "%s %s", relpath, arg ? arg : "");
+    snprintf(what, sizeof(what), "%s %s", relpath, args[0] ? args[0] : "");
     return run_collect(pid, out, err, what);
+}
+
+/* run_argv with the arguments as parameters (NULL-ended). */
+static run_t run_prog(const char *relpath, const char *arg, ...)
+{
+    const char *args[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    return run_argv(relpath, args);
 }
 
 #define CTL      "tools/outdialctl/outdialctl"
@@ -164,6 +173,24 @@ static void expect_has(const char *text, const char *part, const char *what)
     if (!strstr(text, part))
         fail_msg("%s: '%s' not in:\n%s", what, part, text);
 }
+
+/* Runs outdialctl with the arguments args (NULL-ended) and fails, with
+ * what it printed, unless it exits with code and prints each of parts
+ * (NULL-ended; NULL: none): on stdout when code is 0, else on stderr. */
+static void ctl_expect_argv(int code, const char *const *parts, const char *const *args)
+{
+    char what[512] = "outdialctl";
+    for (size_t i = 0; args[i]; i++)
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), " %s", args[i]);
+    run_t r = run_argv(CTL, args);
+    expect_code(&r, code, what);
+    for (size_t i = 0; parts && parts[i]; i++)
+        expect_has(code == 0 ? r.out : r.err, parts[i], what);
+    run_free(&r);
+}
+
+#define CTL_PARTS(...)               ((const char *const[]){__VA_ARGS__, NULL})
+#define ctl_expect(code, parts, ...) ctl_expect_argv(code, parts, CTL_PARTS(__VA_ARGS__))
 
 static const char *jstr(const json_t *j, const char *key)
 {
@@ -250,23 +277,14 @@ static void test_quickstart(void **state)
     api_up(&api);
 
     /* Usage errors: exit 2, the usage on stderr, nothing sent. */
-    run_t r = ctl("campaign", "create", "--name", "X");
-    expect_code(&r, 2, "campaign create without --assistant");
-    expect_has(r.err, "--assistant is required", "usage error");
-    expect_has(r.err, "usage: outdialctl campaign create", "usage error");
-    run_free(&r);
-    r = ctl("campaign", "set", "c", "--days", "mon-fry");
-    expect_code(&r, 2, "bad --days");
-    expect_has(r.err, "'fry' is not a day", "bad --days");
-    run_free(&r);
-    r = ctl("account");
-    expect_code(&r, 2, "no API key");
-    expect_has(r.err, "OUTDIAL_API_KEY", "no API key");
-    run_free(&r);
+    ctl_expect(2, CTL_PARTS("--assistant is required", "usage: outdialctl campaign create"),
+               "campaign", "create", "--name", "X");
+    ctl_expect(2, CTL_PARTS("'fry' is not a day"), "campaign", "set", "c", "--days", "mon-fry");
+    ctl_expect(2, CTL_PARTS("OUTDIAL_API_KEY"), "account");
 
     /* An account, as the operator creates it: the key is shown once. */
-    r = run_prog("services/api/outdial-api", "bootstrap", "--name", "Quick Start Inc", "--json",
-                 (const char *)NULL);
+    run_t r = run_prog("services/api/outdial-api", "bootstrap", "--name", "Quick Start Inc",
+                       "--json", (const char *)NULL);
     expect_code(&r, 0, "outdial-api bootstrap");
     char account_id[64], key[128];
     snprintf(account_id, sizeof(account_id), "%s", jstr(r.json, "account_id"));
@@ -276,22 +294,13 @@ static void test_quickstart(void **state)
     run_free(&r);
     setenv("OUTDIAL_API_KEY", key, 1);
 
-    r = ctl("account");
-    expect_code(&r, 0, "account");
-    expect_has(r.out, "balance_minor      0 (USD 0.00)", "account");
-    expect_has(r.out, "default_region     US", "account");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("balance_minor      0 (USD 0.00)", "default_region     US"), "account");
 
     /* Credit it (the operator's admin token). */
-    r = ctl("admin", "credit", account_id, "--amount-minor", "10000");
-    expect_code(&r, 0, "admin credit");
-    expect_has(r.out, "balance_minor  10000", "admin credit");
-    run_free(&r);
-    r = ctl("admin", "credit", account_id, "--amount-minor", "5", "--admin-token",
-            "wrong-token-0123456789");
-    expect_code(&r, 1, "admin credit with a wrong token");
-    expect_has(r.err, "error: ", "admin credit with a wrong token");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("balance_minor  10000"), "admin", "credit", account_id,
+               "--amount-minor", "10000");
+    ctl_expect(1, CTL_PARTS("error: "), "admin", "credit", account_id, "--amount-minor", "5",
+               "--admin-token", "wrong-token-0123456789");
     r = ctl("--json", "account");
     expect_code(&r, 0, "account --json");
     assert_int_equal(jint(r.json, "balance_minor"), 10000);
@@ -313,12 +322,7 @@ static void test_quickstart(void **state)
     assert_string_equal(jstr(json_object_get(r.json, "post_call_schema"), "appointment_booked"),
                         "boolean");
     run_free(&r);
-    r = ctl("assistant", "list");
-    expect_code(&r, 0, "assistant list");
-    expect_has(r.out, "ID", "assistant list");
-    expect_has(r.out, assistant_id, "assistant list");
-    expect_has(r.out, "appointment_booked:boolean", "assistant list");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("ID", assistant_id, "appointment_booked:boolean"), "assistant", "list");
     r = ctl("-q", "assistant", "list");
     expect_code(&r, 0, "assistant list -q");
     char line[80];
@@ -345,36 +349,23 @@ static void test_quickstart(void **state)
     assert_string_equal(jstr(r.json, "timezone_mode"), "lead");
     assert_int_equal(jint(r.json, "max_concurrent_calls"), 20);
     run_free(&r);
-    r = ctl("campaign", "set", campaign_id, "--max-retries", "2", "--retry-interval", "1h30m");
-    expect_code(&r, 0, "campaign set");
-    expect_has(r.out, "retries     up to 2, every 90 min, on voicemail: yes", "campaign set");
-    expect_has(r.out, "schedule    09:00-18:00, mon-fri, in the lead's time zone", "campaign set");
-    run_free(&r);
+    ctl_expect(0,
+               CTL_PARTS("retries     up to 2, every 90 min, on voicemail: yes",
+                         "schedule    09:00-18:00, mon-fri, in the lead's time zone"),
+               "campaign", "set", campaign_id, "--max-retries", "2", "--retry-interval", "1h30m");
     /* The API's refusal: exit 1, its message and the field. */
-    r = ctl("campaign", "set", campaign_id, "--max-retries", "9");
-    expect_code(&r, 1, "campaign set --max-retries 9");
-    expect_has(r.err, "error: ", "campaign set --max-retries 9");
-    expect_has(r.err, "(field: max_retries)", "campaign set --max-retries 9");
-    run_free(&r);
-    r = ctl("campaign", "get", "00000000-0000-4000-8000-000000000000");
-    expect_code(&r, 1, "campaign get unknown");
-    expect_has(r.err, "error: campaign not found", "campaign get unknown");
-    run_free(&r);
+    ctl_expect(1, CTL_PARTS("error: ", "(field: max_retries)"), "campaign", "set", campaign_id,
+               "--max-retries", "9");
+    ctl_expect(1, CTL_PARTS("error: campaign not found"), "campaign", "get",
+               "00000000-0000-4000-8000-000000000000");
 
     /* Start now is refused with every unmet requirement (no leads). */
-    r = ctl("campaign", "start", campaign_id);
-    expect_code(&r, 1, "start without leads");
-    expect_has(r.err, "error: ", "start without leads");
-    expect_has(r.err, "\n  - ", "start without leads: the problems");
-    expect_has(r.err, "[no_leads]", "start without leads: the problems");
-    run_free(&r);
+    ctl_expect(1, CTL_PARTS("error: ", "\n  - ", "[no_leads]"), "campaign", "start", campaign_id);
 
     /* Add Leads manually: a primary with a secondary contact. */
-    r = ctl("lead", "add", campaign_id, "--phone", "+14155550101", "--name", "Ann", "--var",
-            "plan=gold", "--timezone", "America/Los_Angeles", "--secondary", "+14155550102");
-    expect_code(&r, 0, "lead add");
-    expect_has(r.out, "created 2, invalid 0", "lead add");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("created 2, invalid 0"), "lead", "add", campaign_id, "--phone",
+               "+14155550101", "--name", "Ann", "--var", "plan=gold", "--timezone",
+               "America/Los_Angeles", "--secondary", "+14155550102");
     r = ctl("lead", "list", campaign_id, "--json");
     expect_code(&r, 0, "lead list --json");
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 2);
@@ -421,11 +412,8 @@ static void test_quickstart(void **state)
         harness_stop(imp, SIGTERM);
     } else {
         fprintf(stderr, "note: outdial-importer is not built; the import stays pending\n");
-        r = ctl("import", campaign_id, csv_path, "--map", "phone=Mobile Nr,name=Client",
-                "--no-wait");
-        expect_code(&r, 0, "import --no-wait");
-        expect_has(r.out, ": pending", "import --no-wait");
-        run_free(&r);
+        ctl_expect(0, CTL_PARTS(": pending"), "import", campaign_id, csv_path, "--map",
+                   "phone=Mobile Nr,name=Client", "--no-wait");
     }
     unlink(csv_path);
     r = ctl("import", "list", campaign_id, "--json");
@@ -435,44 +423,25 @@ static void test_quickstart(void **state)
     snprintf(import_id, sizeof(import_id), "%s", jstr(first, "id"));
     assert_string_equal(jstr(json_object_get(first, "column_mapping"), "phone"), "Mobile Nr");
     run_free(&r);
-    r = ctl("import", "status", import_id);
-    expect_code(&r, 0, "import status");
-    expect_has(r.out, import_id, "import status");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS(import_id), "import", "status", import_id);
     if (importer) {
-        r = ctl("import", "rejects", import_id, "--csv");
-        expect_code(&r, 0, "import rejects --csv");
-        expect_has(r.out, "row,reason_code,reason", "import rejects --csv");
-        expect_has(r.out, "Eve", "import rejects --csv");
-        run_free(&r);
-        r = ctl("import", "rejects", import_id);
-        expect_code(&r, 0, "import rejects");
-        expect_has(r.out, "ROW", "import rejects");
-        run_free(&r);
-        r = ctl("lead", "list", campaign_id, "--status", "created", "--all");
-        expect_code(&r, 0, "lead list --status created");
-        expect_has(r.out, "STATUS", "lead list");
-        expect_has(r.out, "Cat", "lead list: a lead from the CSV");
-        run_free(&r);
+        ctl_expect(0, CTL_PARTS("row,reason_code,reason", "Eve"), "import", "rejects", import_id,
+                   "--csv");
+        ctl_expect(0, CTL_PARTS("ROW"), "import", "rejects", import_id);
+        ctl_expect(0, CTL_PARTS("STATUS", "Cat"), "lead", "list", campaign_id, "--status",
+                   "created", "--all");
     }
 
     /* Start Campaign. */
-    r = ctl("campaign", "start", campaign_id);
-    expect_code(&r, 0, "campaign start");
-    expect_has(r.out, "status      in_progress", "campaign start");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("status      in_progress"), "campaign", "start", campaign_id);
 
     /* Watch it: one frame for scripts, JSON, and a live view that Ctrl-C
      * ends cleanly. */
-    r = ctl("watch", campaign_id, "--once");
-    expect_code(&r, 0, "watch --once");
-    expect_has(r.out, "Spring promo  (", "watch --once");
-    expect_has(r.out, "status: in_progress   window: 09:00-18:00 mon-fri", "watch --once");
-    expect_has(r.out, importer ? "LEADS  4 total (secondary contacts: 1)" : "LEADS  2 total",
-               "watch --once");
-    expect_has(r.out, "GOAL   appointment_booked: ", "watch --once");
-    expect_has(r.out, "SPEND  USD 0.00", "watch --once");
-    run_free(&r);
+    ctl_expect(0,
+               CTL_PARTS("Spring promo  (", "status: in_progress   window: 09:00-18:00 mon-fri",
+                         importer ? "LEADS  4 total (secondary contacts: 1)" : "LEADS  2 total",
+                         "GOAL   appointment_booked: ", "SPEND  USD 0.00"),
+               "watch", campaign_id, "--once");
     r = ctl("watch", campaign_id, "--once", "--json");
     expect_code(&r, 0, "watch --once --json");
     assert_string_equal(jstr(json_object_get(r.json, "campaign"), "status"), "in_progress");
@@ -495,30 +464,18 @@ static void test_quickstart(void **state)
         assert_null(strstr(r.out, "\033["));
         run_free(&r);
     }
-    r = ctl("watch", campaign_id, "--interval-ms", "100", "--timeout", "1");
-    expect_code(&r, 1, "watch --timeout");
-    expect_has(r.err, "did not complete within 1 s", "watch --timeout");
-    run_free(&r);
+    ctl_expect(1, CTL_PARTS("did not complete within 1 s"), "watch", campaign_id, "--interval-ms",
+               "100", "--timeout", "1");
 
     /* Pause, resume, statistics. */
-    r = ctl("campaign", "pause", campaign_id);
-    expect_code(&r, 0, "campaign pause");
-    expect_has(r.out, "status      paused", "campaign pause");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("status      paused"), "campaign", "pause", campaign_id);
     r = ctl("campaign", "resume", campaign_id, "--json");
     expect_code(&r, 0, "campaign resume");
     assert_string_equal(jstr(r.json, "status"), "in_progress");
     run_free(&r);
-    r = ctl("campaign", "stats", campaign_id);
-    expect_code(&r, 0, "campaign stats");
-    expect_has(r.out, "LEADS  ", "campaign stats");
-    expect_has(r.out, "CALLS  ", "campaign stats");
-    run_free(&r);
-    r = ctl("campaign", "list", "--status", "in_progress");
-    expect_code(&r, 0, "campaign list");
-    expect_has(r.out, "Spring promo", "campaign list");
-    expect_has(r.out, "09:00-18:00", "campaign list");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("LEADS  ", "CALLS  "), "campaign", "stats", campaign_id);
+    ctl_expect(0, CTL_PARTS("Spring promo", "09:00-18:00"), "campaign", "list", "--status",
+               "in_progress");
 
     /* Lead actions: set to completed, set back to created. */
     r = ctl("lead", "complete", lead_id, "--json");
@@ -531,16 +488,10 @@ static void test_quickstart(void **state)
     assert_string_equal(jstr(r.json, "status"), "created");
     assert_int_equal(jint(r.json, "attempts"), 0);
     run_free(&r);
-    r = ctl("lead", "get", lead_id);
-    expect_code(&r, 0, "lead get");
-    expect_has(r.out, "variables.plan", "lead get");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("variables.plan"), "lead", "get", lead_id);
 
     /* Calls (none placed: no dialer runs here) per campaign and per lead. */
-    r = ctl("calls", campaign_id);
-    expect_code(&r, 0, "calls");
-    expect_has(r.out, "ANSWERED BY", "calls");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("ANSWERED BY"), "calls", campaign_id);
     r = ctl("calls", "--lead", lead_id, "--json");
     expect_code(&r, 0, "calls --lead");
     assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
@@ -558,9 +509,7 @@ static void test_quickstart(void **state)
         {
             if (!json_is_null(json_object_get(lead, "parent_lead_id")))
                 continue; /* completed with its primary */
-            run_t c = ctl("lead", "complete", jstr(lead, "id"));
-            expect_code(&c, 0, "lead complete");
-            run_free(&c);
+            ctl_expect(0, NULL, "lead", "complete", jstr(lead, "id"));
         }
         run_free(&r);
         static char dsn_env[512];
@@ -589,36 +538,26 @@ static void caller_id_checks(const char *assistant_id)
     expect_code(&r, 0, "caller-ids of an empty pool");
     assert_string_equal(r.out, "PHONE  PROVIDER NUMBER ID  DAILY CAP  TIMEZONE  ADDED\n");
     run_free(&r);
-    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+13055550380",
-            "--provider-phone-number-id", "pn-fl", "--daily-cap", "1", "--timezone",
-            "america/new_york");
-    expect_code(&r, 0, "add-caller-id");
-    expect_has(r.out, "phone_number              +13055550380", "add-caller-id");
-    expect_has(r.out, "timezone                  America/New_York", "add-caller-id");
-    run_free(&r);
+    ctl_expect(0,
+               CTL_PARTS("phone_number              +13055550380",
+                         "timezone                  America/New_York"),
+               "assistant", "add-caller-id", assistant_id, "--phone", "+13055550380",
+               "--provider-phone-number-id", "pn-fl", "--daily-cap", "1", "--timezone",
+               "america/new_york");
     r = ctl("-q", "assistant", "add-caller-id", assistant_id, "--phone", "(415) 555-0380");
     expect_code(&r, 0, "add-caller-id -q");
     assert_string_equal(r.out, "+14155550380\n");
     run_free(&r);
     /* The API's refusals, with the field at fault. */
-    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+14155550380");
-    expect_code(&r, 1, "add-caller-id twice");
-    expect_has(r.err, "already in the assistant's pool", "add-caller-id twice");
-    expect_has(r.err, "(field: phone_number)", "add-caller-id twice");
-    run_free(&r);
-    r = ctl("assistant", "add-caller-id", assistant_id, "--phone", "+12125550381", "--daily-cap",
-            "0");
-    expect_code(&r, 1, "add-caller-id --daily-cap 0");
-    expect_has(r.err, "(field: daily_cap)", "add-caller-id --daily-cap 0");
-    run_free(&r);
-    r = ctl("assistant", "caller-ids", assistant_id);
-    expect_code(&r, 0, "caller-ids");
-    expect_has(r.out, "PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE", "caller-ids");
-    expect_has(r.out, "+13055550380  pn-fl                       1  America/New_York",
-               "caller-ids");
-    expect_has(r.out, "+14155550380  -                           -  America/Los_Angeles",
-               "caller-ids");
-    run_free(&r);
+    ctl_expect(1, CTL_PARTS("already in the assistant's pool", "(field: phone_number)"),
+               "assistant", "add-caller-id", assistant_id, "--phone", "+14155550380");
+    ctl_expect(1, CTL_PARTS("(field: daily_cap)"), "assistant", "add-caller-id", assistant_id,
+               "--phone", "+12125550381", "--daily-cap", "0");
+    ctl_expect(0,
+               CTL_PARTS("PHONE         PROVIDER NUMBER ID  DAILY CAP  TIMEZONE",
+                         "+13055550380  pn-fl                       1  America/New_York",
+                         "+14155550380  -                           -  America/Los_Angeles"),
+               "assistant", "caller-ids", assistant_id);
     r = ctl("assistant", "caller-ids", assistant_id, "--json");
     expect_code(&r, 0, "caller-ids --json");
     json_t *data = json_object_get(r.json, "data");
@@ -626,48 +565,27 @@ static void caller_id_checks(const char *assistant_id)
     assert_string_equal(jstr(json_array_get(data, 0), "phone_number"), "+13055550380");
     assert_int_equal(jint(json_array_get(data, 0), "daily_cap"), 1);
     run_free(&r);
-    r = ctl("assistant", "remove-caller-id", assistant_id, "+1 305 555 0380");
-    expect_code(&r, 0, "remove-caller-id");
-    expect_has(r.out, "assistant remove-caller-id", "remove-caller-id");
-    expect_has(r.out, ": done", "remove-caller-id");
-    run_free(&r);
-    r = ctl("assistant", "remove-caller-id", assistant_id, "+13055550380");
-    expect_code(&r, 1, "remove-caller-id twice");
-    expect_has(r.err, "caller id not found in the assistant's pool", "remove-caller-id twice");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("assistant remove-caller-id", ": done"), "assistant",
+               "remove-caller-id", assistant_id, "+1 305 555 0380");
+    ctl_expect(1, CTL_PARTS("caller id not found in the assistant's pool"), "assistant",
+               "remove-caller-id", assistant_id, "+13055550380");
     r = ctl("-q", "assistant", "caller-ids", assistant_id);
     expect_code(&r, 0, "caller-ids -q");
     assert_string_equal(r.out, "+14155550380\n");
     run_free(&r);
     /* Leave the pool empty: the Quick Start calls from the assistant's number. */
-    r = ctl("assistant", "remove-caller-id", assistant_id, "+14155550380");
-    expect_code(&r, 0, "remove-caller-id the last");
-    run_free(&r);
+    ctl_expect(0, NULL, "assistant", "remove-caller-id", assistant_id, "+14155550380");
 }
 
 /* The do-not-call list: add (any notation), check, list, remove. */
 static void dnc_checks(void)
 {
-    run_t r;
-    r = ctl("dnc", "add", "+14155550199", "(415) 555-0198", "--reason", "asked");
-    expect_code(&r, 0, "dnc add");
-    expect_has(r.out, "added 2", "dnc add");
-    run_free(&r);
-    r = ctl("dnc", "check", "+14155550199");
-    expect_code(&r, 0, "dnc check");
-    expect_has(r.out, "reason      asked", "dnc check");
-    run_free(&r);
-    r = ctl("dnc", "list");
-    expect_code(&r, 0, "dnc list");
-    expect_has(r.out, "+14155550198", "dnc list");
-    run_free(&r);
-    r = ctl("dnc", "remove", "+14155550199");
-    expect_code(&r, 0, "dnc remove");
-    run_free(&r);
-    r = ctl("dnc", "check", "+14155550199");
-    expect_code(&r, 1, "dnc check after remove");
-    expect_has(r.err, "not on the do-not-call list", "dnc check after remove");
-    run_free(&r);
+    ctl_expect(0, CTL_PARTS("added 2"), "dnc", "add", "+14155550199", "(415) 555-0198", "--reason",
+               "asked");
+    ctl_expect(0, CTL_PARTS("reason      asked"), "dnc", "check", "+14155550199");
+    ctl_expect(0, CTL_PARTS("+14155550198"), "dnc", "list");
+    ctl_expect(0, NULL, "dnc", "remove", "+14155550199");
+    ctl_expect(1, CTL_PARTS("not on the do-not-call list"), "dnc", "check", "+14155550199");
 }
 
 OD_TEST_MAIN(NULL, NULL, test_quickstart)

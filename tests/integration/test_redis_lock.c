@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "redis.h"
+#include "redis_support.h"
 #include "support.h"
 #include "test_main.h"
 
@@ -29,44 +30,6 @@ static const char *test_key(int slot, const char *name)
 {
     snprintf(key_buf[slot], sizeof(key_buf[slot]), "outdial:test:%d:%s", (int)getpid(), name);
     return key_buf[slot];
-}
-
-static redis_t *connect_or_fail(void)
-{
-    char err[256];
-    redis_t *r = NULL;
-    int rc = redis_new(support_env("OUTDIAL_REDIS_URL"), 2000, 2000, &r, err, sizeof(err));
-    if (rc != OD_OK)
-        fail_msg("redis_new: %s", err);
-    return r;
-}
-
-/* PTTL of key in ms (-2 when missing). */
-static long long pttl(redis_t *r, const char *key)
-{
-    char err[256];
-    const char *argv[] = {"PTTL", key};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(r, true, 2, argv, NULL, &reply, err, sizeof(err)), OD_OK);
-    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-    long long n = reply->integer;
-    freeReplyObject(reply);
-    return n;
-}
-
-/* The value at key, or "" when missing (static buffer). */
-static const char *value_of(redis_t *r, const char *key)
-{
-    static char out[256];
-    char err[256];
-    char *v = NULL;
-    int rc = redis_get(r, key, &v, NULL, err, sizeof(err));
-    if (rc == OD_ERR_NOT_FOUND)
-        return "";
-    assert_int_equal(rc, OD_OK);
-    snprintf(out, sizeof(out), "%s", v);
-    free(v);
-    return out;
 }
 
 static void test_url_parse(void **state)
@@ -146,7 +109,7 @@ static void test_helpers(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(0, "helpers");
     const char *set = test_key(1, "dnc");
     bool deleted = true, member = true;
@@ -156,8 +119,8 @@ static void test_helpers(void **state)
 
     assert_int_equal(redis_set_nx(r, key, "first", 60000, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_set_nx(r, key, "second", 60000, err, sizeof(err)), OD_ERR_CONFLICT);
-    assert_string_equal(value_of(r, key), "first");
-    long long ttl = pttl(r, key);
+    assert_string_equal(redis_support_value(r, key), "first");
+    long long ttl = redis_support_pttl(r, key);
     assert_true(ttl > 50000 && ttl <= 60000);
     assert_int_equal(redis_set_nx(r, key, "x", 0, err, sizeof(err)), OD_ERR_INVALID);
 
@@ -205,13 +168,13 @@ static void test_wrong_token_does_nothing(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(0, "wrong-token");
     char token[REDIS_LOCK_TOKEN_SIZE], other[REDIS_LOCK_TOKEN_SIZE];
     assert_int_equal(redis_lock_acquire(r, key, 10000, token, err, sizeof(err)), OD_OK);
     assert_int_equal(strlen(token), 32);
     assert_int_equal(strspn(token, "0123456789abcdef"), 32);
-    assert_string_equal(value_of(r, key), token);
+    assert_string_equal(redis_support_value(r, key), token);
 
     /* Someone else cannot take it... */
     assert_int_equal(redis_lock_acquire(r, key, 10000, other, err, sizeof(err)), OD_ERR_CONFLICT);
@@ -220,18 +183,18 @@ static void test_wrong_token_does_nothing(void **state)
     assert_int_equal(redis_lock_release(r, key, other, err, sizeof(err)), OD_ERR_CONFLICT);
     assert_non_null(strstr(err, "not held with this token"));
     assert_int_equal(redis_lock_extend(r, key, other, 600000, err, sizeof(err)), OD_ERR_CONFLICT);
-    assert_string_equal(value_of(r, key), token);
-    assert_true(pttl(r, key) <= 10000);
+    assert_string_equal(redis_support_value(r, key), token);
+    assert_true(redis_support_pttl(r, key) <= 10000);
 
     /* The holder can extend and release. */
     assert_int_equal(redis_lock_extend(r, key, token, 600000, err, sizeof(err)), OD_OK);
-    assert_true(pttl(r, key) > 10000);
+    assert_true(redis_support_pttl(r, key) > 10000);
     assert_int_equal(redis_lock_release(r, key, token, err, sizeof(err)), OD_OK);
-    assert_string_equal(value_of(r, key), "");
+    assert_string_equal(redis_support_value(r, key), "");
     /* Twice is not twice: the second finds nothing to release or extend. */
     assert_int_equal(redis_lock_release(r, key, token, err, sizeof(err)), OD_ERR_CONFLICT);
     assert_int_equal(redis_lock_extend(r, key, token, 1000, err, sizeof(err)), OD_ERR_CONFLICT);
-    assert_string_equal(value_of(r, key), "");
+    assert_string_equal(redis_support_value(r, key), "");
     redis_free(r);
 }
 
@@ -239,19 +202,19 @@ static void test_expiry_frees_and_extend_keeps(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(0, "expiry");
     char a[REDIS_LOCK_TOKEN_SIZE], b[REDIS_LOCK_TOKEN_SIZE];
 
     /* A short lease expires on its own. */
     assert_int_equal(redis_lock_acquire(r, key, 100, a, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_lock_acquire(r, key, 100, b, err, sizeof(err)), OD_ERR_CONFLICT);
-    HARNESS_WAIT(pttl(r, key) == -2, 1000, "the 100 ms lease to expire");
+    HARNESS_WAIT(redis_support_pttl(r, key) == -2, 1000, "the 100 ms lease to expire");
     assert_int_equal(redis_lock_acquire(r, key, 5000, b, err, sizeof(err)), OD_OK);
     /* The old holder's token no longer touches it. */
     assert_int_equal(redis_lock_release(r, key, a, err, sizeof(err)), OD_ERR_CONFLICT);
     assert_int_equal(redis_lock_extend(r, key, a, 5000, err, sizeof(err)), OD_ERR_CONFLICT);
-    assert_string_equal(value_of(r, key), b);
+    assert_string_equal(redis_support_value(r, key), b);
     assert_int_equal(redis_lock_release(r, key, b, err, sizeof(err)), OD_OK);
 
     /* Extending a 1 s lease every 300 ms keeps it well past 1 s (the
@@ -263,7 +226,7 @@ static void test_expiry_frees_and_extend_keeps(void **state)
         assert_int_equal(redis_lock_acquire(r, key, 1000, b, err, sizeof(err)), OD_ERR_CONFLICT);
     }
     /* Stop extending: it lapses within its 1 s lease (and a margin). */
-    HARNESS_WAIT(pttl(r, key) == -2, 1500, "the 1 s lease to lapse");
+    HARNESS_WAIT(redis_support_pttl(r, key) == -2, 1500, "the 1 s lease to lapse");
     assert_int_equal(redis_lock_extend(r, key, a, 1000, err, sizeof(err)), OD_ERR_CONFLICT);
     assert_int_equal(redis_lock_acquire(r, key, 1000, b, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_lock_release(r, key, b, err, sizeof(err)), OD_OK);
@@ -276,23 +239,17 @@ static void test_script_cache_fallback(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(0, "noscript");
     char token[REDIS_LOCK_TOKEN_SIZE];
-    const char *flush[] = {"SCRIPT", "FLUSH"};
-    redisReply *reply = NULL;
     for (int i = 0; i < 2; i++) {
         assert_int_equal(redis_lock_acquire(r, key, 5000, token, err, sizeof(err)), OD_OK);
-        assert_int_equal(redis_command_argv(r, true, 2, flush, NULL, &reply, err, sizeof(err)),
-                         OD_OK);
-        freeReplyObject(reply);
+        redis_support_script_flush(r);
         assert_int_equal(redis_lock_extend(r, key, token, 8000, err, sizeof(err)), OD_OK);
-        assert_true(pttl(r, key) > 5000);
-        assert_int_equal(redis_command_argv(r, true, 2, flush, NULL, &reply, err, sizeof(err)),
-                         OD_OK);
-        freeReplyObject(reply);
+        assert_true(redis_support_pttl(r, key) > 5000);
+        redis_support_script_flush(r);
         assert_int_equal(redis_lock_release(r, key, token, err, sizeof(err)), OD_OK);
-        assert_string_equal(value_of(r, key), "");
+        assert_string_equal(redis_support_value(r, key), "");
     }
     redis_free(r);
 }
@@ -371,37 +328,17 @@ static void test_two_processes_exclude(void **state)
     assert_int_equal(atomic_load(&sh->bad_releases), 0);
     assert_int_equal(sh->counter, CONTENDERS * ROUNDS);
     munmap(sh, sizeof(*sh));
-    redis_t *r = connect_or_fail();
-    assert_string_equal(value_of(r, key), ""); /* the last holder released it */
+    redis_t *r = redis_support_connect(NULL);
+    assert_string_equal(redis_support_value(r, key), ""); /* the last holder released it */
     redis_free(r);
-}
-
-/* Kills the client's connection from another connection. */
-static void kill_connection_of(redis_t *victim, redis_t *admin)
-{
-    char err[256];
-    const char *id_argv[] = {"CLIENT", "ID"};
-    redisReply *reply = NULL;
-    assert_int_equal(redis_command_argv(victim, true, 2, id_argv, NULL, &reply, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-    char id[32];
-    snprintf(id, sizeof(id), "%lld", reply->integer);
-    freeReplyObject(reply);
-    const char *kill_argv[] = {"CLIENT", "KILL", "ID", id};
-    assert_int_equal(redis_command_argv(admin, false, 4, kill_argv, NULL, &reply, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-    assert_int_equal(reply->integer, 1);
-    freeReplyObject(reply);
 }
 
 static void test_reconnect_after_client_kill(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
-    redis_t *admin = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
+    redis_t *admin = redis_support_connect(NULL);
     const char *key = test_key(0, "reconnect");
     const char *lock = test_key(1, "reconnect-lock");
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
@@ -410,35 +347,35 @@ static void test_reconnect_after_client_kill(void **state)
     /* An idempotent command reconnects and is re-sent: the caller sees
      * nothing but the answer. */
     assert_int_equal(redis_set_nx(admin, key, "v", 60000, err, sizeof(err)), OD_OK);
-    kill_connection_of(r, admin);
-    assert_string_equal(value_of(r, key), "v");
+    redis_support_kill_connection(r, admin);
+    assert_string_equal(redis_support_value(r, key), "v");
     assert_int_equal(redis_reconnect_count(r), 1);
 
     /* A non-idempotent one reconnects but is not re-sent, and says so; the
      * connection is good again for the next command. */
     assert_int_equal(redis_del(admin, key, NULL, err, sizeof(err)), OD_OK);
-    kill_connection_of(r, admin);
+    redis_support_kill_connection(r, admin);
     assert_int_equal(redis_set_nx(r, key, "w", 60000, err, sizeof(err)), OD_ERR_UNAVAILABLE);
     assert_non_null(strstr(err, "not re-sent because it is not idempotent"));
     assert_int_equal(redis_reconnect_count(r), 2);
     assert_int_equal(redis_set_nx(r, key, "w", 60000, err, sizeof(err)), OD_OK);
-    assert_string_equal(value_of(admin, key), "w");
+    assert_string_equal(redis_support_value(admin, key), "w");
 
     /* Lock acquire, extend and release survive a killed connection. */
     char token[REDIS_LOCK_TOKEN_SIZE], other[REDIS_LOCK_TOKEN_SIZE];
-    kill_connection_of(r, admin);
+    redis_support_kill_connection(r, admin);
     assert_int_equal(redis_lock_acquire(r, lock, 10000, token, err, sizeof(err)), OD_OK);
-    assert_string_equal(value_of(admin, lock), token);
-    kill_connection_of(r, admin);
+    assert_string_equal(redis_support_value(admin, lock), token);
+    redis_support_kill_connection(r, admin);
     assert_int_equal(redis_lock_extend(r, lock, token, 20000, err, sizeof(err)), OD_OK);
-    kill_connection_of(r, admin);
+    redis_support_kill_connection(r, admin);
     assert_int_equal(redis_lock_release(r, lock, token, err, sizeof(err)), OD_OK);
-    assert_string_equal(value_of(admin, lock), "");
+    assert_string_equal(redis_support_value(admin, lock), "");
     /* ...and a re-sent acquire still refuses a lock someone else holds. */
     assert_int_equal(redis_lock_acquire(admin, lock, 10000, other, err, sizeof(err)), OD_OK);
-    kill_connection_of(r, admin);
+    redis_support_kill_connection(r, admin);
     assert_int_equal(redis_lock_acquire(r, lock, 10000, token, err, sizeof(err)), OD_ERR_CONFLICT);
-    assert_string_equal(value_of(admin, lock), other);
+    assert_string_equal(redis_support_value(admin, lock), other);
     assert_int_equal(redis_lock_release(admin, lock, other, err, sizeof(err)), OD_OK);
     assert_int_equal(redis_reconnect_count(r), 6);
 
@@ -471,7 +408,7 @@ static void test_shared_between_threads(void **state)
 {
     (void)state;
     char err[256];
-    redis_t *r = connect_or_fail();
+    redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(2, "shared-counter");
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
     pthread_t threads[SHARING_THREADS];
@@ -484,7 +421,7 @@ static void test_shared_between_threads(void **state)
     }
     char want[16];
     snprintf(want, sizeof(want), "%d", SHARING_THREADS * SHARING_INCRS);
-    assert_string_equal(value_of(r, key), want);
+    assert_string_equal(redis_support_value(r, key), want);
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
     redis_free(r);
 }

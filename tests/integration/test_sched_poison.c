@@ -20,6 +20,7 @@
  * applies; a second replay replays nothing.
  */
 #include "harness.h"
+#include "kafka_support.h"
 #include "sched_support.h"
 
 #include "dead_letter.h"
@@ -139,12 +140,10 @@ static void play_dialer(poison_t *p, int64_t ms)
 {
     char err[512];
     for (int64_t until = harness_ms() + ms; harness_ms() < until;) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(p->jobs, 100, &msg, err, sizeof(err)) || !msg)
+        rd_kafka_message_t *msg;
+        dialjob_t *job = kafka_support_next_job(p->jobs, 100, &msg);
+        if (!job)
             continue;
-        dialjob_t *job = NULL;
-        if (dialjob_decode(msg->payload, msg->len, &job, err, sizeof(err)))
-            fail_msg("undecodable dial job: %s", err);
         p->jobs_bad += strcmp(job->campaign_id, BAD_CAMPAIGN) == 0;
         p->jobs_good_stuck += strcmp(job->lead_id, p->good_stuck) == 0;
         event_send(p, job, NULL);

@@ -881,11 +881,9 @@ static void test_batch_debits_each_account(void **state)
 static void test_recovery_fenced_attempt_given_back(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
     sched_world_t w;
-    seed_world(fx->db, &spec, &w);
     char lead[UUID_STR_LEN];
-    seed_lead(fx->db, w.campaign_id, "+12125550111", NULL, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550111", lead);
     /* Three calls placed (max_retries 3): the next is the last. */
     sql_exec(fx->db, "UPDATE lead SET status = 'rescheduled', attempts = 3 WHERE id = $1::uuid", 1,
              lead);
@@ -1252,11 +1250,9 @@ static void test_recovery_waits_for_a_job_in_the_backlog(void **state)
 static void test_recovery_window_closed(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
     sched_world_t w;
-    seed_world(fx->db, &spec, &w);
     char lead[UUID_STR_LEN];
-    seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550101", lead);
     assert_int_equal(sched_dispatch(fx, w.campaign_id, NY("17:58")).jobs_issued, 1);
     char attempt[UUID_STR_LEN];
     snprintf(attempt, sizeof(attempt), "%s", lead_get(fx->db, lead).attempt_id);

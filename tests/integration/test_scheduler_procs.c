@@ -27,9 +27,10 @@
 #include "clock.h"
 #include "codec.h"
 #include "harness.h"
-#include "http_client.h"
 #include "kafka.h"
+#include "kafka_support.h"
 #include "lifecycle.h"
+#include "metrics_scrape.h"
 #include "migrate.h"
 #include "pg.h"
 #include "redis.h"
@@ -200,12 +201,10 @@ static int play_dialer(world_t *w, int64_t ms)
     int jobs = 0;
     int64_t until = harness_ms() + ms;
     while (harness_ms() < until) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(w->jobs, 100, &msg, err, sizeof(err)) || !msg)
+        rd_kafka_message_t *msg;
+        dialjob_t *job = kafka_support_next_job(w->jobs, 100, &msg);
+        if (!job)
             continue;
-        dialjob_t *job = NULL;
-        if (dialjob_decode(msg->payload, msg->len, &job, err, sizeof(err)))
-            fail_msg("undecodable dial job: %s", err);
         jobs++;
         if (job->issued_at_us > w->last_issued_at_us)
             w->last_issued_at_us = job->issued_at_us;
@@ -385,26 +384,6 @@ static void test_pause_stops_jobs_and_resume_loses_nothing(void **state)
     world_free(w);
 }
 
-/* The value of the scheduler's metric `name` on port, or -1 when absent or
- * when the scheduler does not answer. */
-static double sched_metric(int port, const char *name)
-{
-    char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
-    httpc_reply_t r;
-    httpc_run(httpc_new(url, "GET", &r, 5000), NULL, &r);
-    double v = -1;
-    size_t n = strlen(name);
-    for (char *line = r.status == 200 ? r.body : NULL; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    httpc_reply_free(&r);
-    return v;
-}
-
 #define LEADS_CLAIMED                                                                              \
     "SELECT count(*) FROM lead WHERE campaign_id = $1 AND (status <> 'created' OR attempts > 0"    \
     " OR current_attempt_id IS NOT NULL)"
@@ -425,10 +404,10 @@ static void test_no_dispatch_while_kafka_does_not_answer(void **state)
 
     /* The scheduler runs its passes over the running campaign (each one
      * counted as held) ... */
-    int64_t until = harness_ms() + 60000;
-    while (harness_ms() < until && sched_metric(port, "outdial_scheduler_dispatch_held_total") < 5)
-        harness_sleep_ms(100);
-    assert_true(sched_metric(port, "outdial_scheduler_dispatch_held_total") >= 5);
+    double held = 0;
+    HARNESS_WAIT_EVERY(metric_read(port, "outdial_scheduler_dispatch_held_total", &held) &&
+                           held >= 5,
+                       60000, 100, "five dispatch passes held while Kafka does not answer");
     /* ... and claims nothing. */
     assert_int_equal(sql_count(w, LEADS_CLAIMED), 0);
     assert_int_equal(WEXITSTATUS(harness_stop(cut, SIGTERM)), 0);

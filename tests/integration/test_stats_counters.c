@@ -49,6 +49,16 @@ static int64_t counter(pg_conn_t *db, const char *campaign_id, const char *name)
                    2, campaign_id, name);
 }
 
+/* How many rows the campaign's ledger holds for the hour (RFC 3339),
+ * whatever their counter: more than one per counter until compaction. */
+static int64_t hour_rows(pg_conn_t *db, const char *campaign_id, const char *hour)
+{
+    return sql_i64(db,
+                   "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
+                   " AND hour = $2::timestamptz",
+                   2, campaign_id, hour);
+}
+
 /* An hourly counter's stored value in the hour starting at `hour`. */
 static int64_t hour_counter(pg_conn_t *db, const char *campaign_id, const char *hour,
                             const char *name)
@@ -285,11 +295,7 @@ static void test_counters_follow_every_path(void **state)
                            " FROM campaign_counter WHERE campaign_id = $1::uuid"
                            " AND (hour IS NULL OR hour = $2::timestamptz)";
     assert_int_equal(sql_i64(fx->db, rows_sql, 2, c, h17), 0);
-    assert_int_equal(sql_i64(fx->db,
-                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
-                             " AND hour = $2::timestamptz",
-                             2, c, h16),
-                     2);
+    assert_int_equal(hour_rows(fx->db, c, h16), 2);
 
     /* Compaction folds the ledger into one row per counter, same values. */
     sql_exec(fx->db, "SELECT campaign_counter_compact($1::uuid)", 1, c);
@@ -300,23 +306,11 @@ static void test_counters_follow_every_path(void **state)
                              1, c),
                      0);
     assert_int_equal(hour_counter(fx->db, c, h17, "hours.goals"), 1);
-    assert_int_equal(sql_i64(fx->db,
-                             "SELECT count(*) FROM campaign_counter WHERE campaign_id = $1::uuid"
-                             " AND hour = $2::timestamptz",
-                             2, c, h16),
-                     0);
+    assert_int_equal(hour_rows(fx->db, c, h16), 0);
 
     /* The campaign deleted: its counters go with it, nothing left over. */
     sql_exec(fx->db, "DELETE FROM campaign WHERE id = $1::uuid", 1, c);
     assert_int_equal(sql_i64(fx->db, "SELECT count(*) FROM campaign_counter", 0), 0);
-}
-
-/* A running campaign of the default settings with one lead. */
-static void world_with_lead(sched_fx_t *fx, sched_world_t *w, char lead[UUID_STR_LEN])
-{
-    sched_spec_t spec = sched_spec_default();
-    seed_world(fx->db, &spec, w);
-    seed_lead(fx->db, w->campaign_id, "+12125550101", NULL, lead);
 }
 
 static void test_recount_reports_and_fixes(void **state)
@@ -324,7 +318,7 @@ static void test_recount_reports_and_fixes(void **state)
     sched_fx_t *fx = *state;
     sched_world_t w;
     char lead[UUID_STR_LEN];
-    world_with_lead(fx, &w, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550101", lead);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, lead);
     /* Wrong rows, as a bug or a hand edit would leave them: two of the
      * campaign's, an arm's, an hour's and a number's. */
@@ -366,7 +360,7 @@ static void test_writers_never_wait(void **state)
     sched_fx_t *fx = *state;
     sched_world_t w;
     char lead[UUID_STR_LEN];
-    world_with_lead(fx, &w, lead);
+    seed_world_with_lead(fx->db, &w, "+12125550101", lead);
     const char *c = w.campaign_id;
 
     /* A holds uncommitted counter rows and the campaign's compaction lock. */

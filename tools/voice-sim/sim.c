@@ -11,17 +11,9 @@
 #include "clock.h"
 #include "log.h"
 #include "sim_engine.h"
+#include "sim_logfile.h"
 #include "sim_protocol.h"
 #include "xmalloc.h"
-
-char *sim_json_text(json_t *value)
-{
-    char *text = json_dumps(value, SIM_JSON_FLAGS | JSON_ENCODE_ANY);
-    json_decref(value);
-    char *out = xstrdup(text ? text : "null");
-    free(text);
-    return out;
-}
 
 /* --- metrics --- */
 
@@ -183,27 +175,6 @@ void sim_delay(sim_t *sim, int64_t delay_ms)
            pthread_cond_timedwait(&sim->stop_cond, &sim->lock, &deadline) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&sim->lock);
-}
-
-/* --- the log file --- */
-
-void sim_call_finish(sim_t *sim, sim_call_t *call)
-{
-    call->finished = !call->aborted;
-    if (sim->log_fd < 0)
-        return;
-    json_t *rec = sim_call_to_json(call);
-    char *line = json_dumps(rec, SIM_JSON_FLAGS);
-    json_decref(rec);
-    size_t len = strlen(line);
-    line[len] = '\n'; /* json_dumps leaves room only for the NUL: write it as the newline */
-    /* One write per line with O_APPEND: lines never interleave, and a
-     * crash leaves whole lines behind. */
-    ssize_t n = write(sim->log_fd, line, len + 1);
-    if (n != (ssize_t)(len + 1))
-        log_warn("log_file", "writing the call log failed: %s",
-                 n < 0 ? strerror(errno) : "short write");
-    free(line);
 }
 
 /* --- placing calls --- */

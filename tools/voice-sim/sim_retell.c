@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "hmac.h"
-#include "sim.h"
 #include "sim_protocol.h"
 #include "xmalloc.h"
 

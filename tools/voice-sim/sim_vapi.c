@@ -517,3 +517,12 @@ const sim_protocol_t sim_protocol_vapi = {
     .error_body = sim_vapi_error_body,
     .webhook_auth = vapi_webhook_auth,
 };
+
+char *sim_json_text(json_t *value)
+{
+    char *text = json_dumps(value, SIM_JSON_FLAGS | JSON_ENCODE_ANY);
+    json_decref(value);
+    char *out = xstrdup(text ? text : "null");
+    free(text);
+    return out;
+}

@@ -96,4 +96,7 @@ char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_
  * digits so that 0.36 prints as 0.36. */
 #define SIM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 
+/* JSON text of a value (stolen), freed by the caller with free(). */
+char *sim_json_text(json_t *value);
+
 #endif

@@ -384,6 +384,39 @@ int metrics_histogram_register(metrics_registry_t *reg, const char *name, const 
     return metrics_histogram_with(fam, NULL, out, errbuf, errlen);
 }
 
+int metrics_register_all(metrics_registry_t *reg, const metrics_def_t *defs, size_t n, char *errbuf,
+                         size_t errlen)
+{
+    int rc = OD_OK;
+    for (size_t i = 0; i < n && rc == OD_OK; i++) {
+        const metrics_def_t *d = &defs[i];
+        if (d->counter)
+            rc = metrics_counter_register(reg, d->name, d->help, d->counter, errbuf, errlen);
+        else if (d->gauge)
+            rc = metrics_gauge_register(reg, d->name, d->help, d->gauge, errbuf, errlen);
+        else
+            rc =
+                metrics_histogram_register(reg, d->name, d->help, metrics_latency_buckets,
+                                           METRICS_LATENCY_BUCKETS_N, d->histogram, errbuf, errlen);
+    }
+    return rc;
+}
+
+int metrics_counter_family(metrics_registry_t *reg, const char *name, const char *help,
+                           const char *label, const char *const *values, size_t n,
+                           metrics_counter_t **out, char *errbuf, size_t errlen)
+{
+    const char *const label_names[] = {label, NULL};
+    metrics_family_t *fam = NULL;
+    int rc = metrics_family_register(reg, METRICS_COUNTER, name, help, label_names, NULL, 0, &fam,
+                                     errbuf, errlen);
+    for (size_t i = 0; i < n && rc == OD_OK; i++) {
+        const char *const label_values[] = {values[i], NULL};
+        rc = metrics_counter_with(fam, label_values, &out[i], errbuf, errlen);
+    }
+    return rc;
+}
+
 void metrics_counter_add(metrics_counter_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);

@@ -60,7 +60,7 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
     if (!rc)
         rc = counter_family(reg, "outdial_sim_rejections_total",
                             "POST /call requests not placed, by reason.", reason_label, reasons,
-                            sizeof(reasons) / sizeof(reasons[0]), errbuf, errlen);
+                            OD_COUNT(reasons), errbuf, errlen);
     const labelled_counter_t results[] = {{"sent", &m->hooks_sent},
                                           {"failed", &m->hooks_failed},
                                           {"dropped", &m->hooks_dropped},
@@ -68,16 +68,14 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
     if (!rc)
         rc = counter_family(reg, "outdial_sim_webhooks_total",
                             "Server messages, by what became of them.", result_label, results,
-                            sizeof(results) / sizeof(results[0]), errbuf, errlen);
+                            OD_COUNT(results), errbuf, errlen);
+    const metrics_def_t defs[] = {
+        {"outdial_sim_calls_in_flight", "Calls placed and not yet ended.", .gauge = &m->in_flight},
+        {"outdial_sim_webhook_duration_seconds",
+         "Time the receiver took to answer a server message.", .histogram = &m->hook_seconds},
+    };
     if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_sim_calls_in_flight",
-                                    "Calls placed and not yet ended.", &m->in_flight, errbuf,
-                                    errlen);
-    if (!rc)
-        rc = metrics_histogram_register(reg, "outdial_sim_webhook_duration_seconds",
-                                        "Time the receiver took to answer a server message.",
-                                        metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
-                                        &m->hook_seconds, errbuf, errlen);
+        rc = metrics_register_all(reg, defs, OD_COUNT(defs), errbuf, errlen);
     return rc;
 }
 

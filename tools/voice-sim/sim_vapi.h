@@ -56,16 +56,17 @@ void sim_request_problem(json_t *problems, const char *fmt, ...) OD_PRINTF(2, 3)
 char *sim_request_string(const json_t *obj, const char *key, const char *path, json_t *problems);
 char *sim_request_metadata_id(const json_t *metadata, const char *snake, const char *camel,
                               json_t *problems);
-/* The frame of every create-call parser: open parses body (req zeroed),
- * refuses a non-object and any property not in allowed (NULL-terminated),
- * and returns the object, or NULL after a problem; metadata reads the
- * metadata object (our attempt's ids); close frees root and answers
- * OD_OK, or OD_ERR_INVALID with *problems_out (req cleared). */
-json_t *sim_request_open(const char *body, size_t len, const char *const *allowed,
-                         sim_call_request_t *req, json_t *problems);
-void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
-int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
+/* The frame of every create-call parser: parses body (req zeroed), refuses
+ * a non-object and any property not in allowed (NULL-terminated), then
+ * lets read fill req from the object, adding a message to problems for
+ * each problem it finds. OD_OK, or OD_ERR_INVALID with *problems_out
+ * (caller json_decref()s; req cleared). sim_request_metadata reads the
+ * metadata object (our attempt's ids) for a reader. */
+typedef void (*sim_request_read_fn)(const json_t *root, sim_call_request_t *req, json_t *problems);
+int sim_request_parse(const char *body, size_t len, const char *const *allowed,
+                      sim_request_read_fn read, sim_call_request_t *req,
                       json_t **problems_out) OD_WUR;
+void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
 
 /* Whether s is an E.164 number: '+', a non-zero digit, 1..14 more digits. */
 bool sim_vapi_e164_ok(const char *s);

@@ -1,12 +1,10 @@
 #include "sim.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -108,14 +106,9 @@ int sim_new(const sim_config_t *cfg, const od_clock_t *clk, sim_rules_t *rules,
     rc = metrics_setup(&sim->metrics, reg, errbuf, errlen);
     if (rc)
         goto fail;
-    if (cfg->log_file) {
-        sim->log_fd = open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (sim->log_fd < 0) {
-            rc = od_fail(errbuf, errlen, OD_ERR_IO, "log file %s: %s", cfg->log_file,
-                         strerror(errno));
-            goto fail;
-        }
-    }
+    rc = sim_logfile_open(sim, cfg->log_file, errbuf, errlen);
+    if (rc)
+        goto fail;
     rc = sim_engine_new(sim, &sim->engine, errbuf, errlen);
     if (rc)
         goto fail;
@@ -153,8 +146,7 @@ void sim_free(sim_t *sim)
         sim_stop(sim, 0);
         sim_engine_free(sim->engine);
     }
-    if (sim->log_fd >= 0)
-        close(sim->log_fd);
+    sim_logfile_close(sim);
     sim_heap_clear(&sim->heap);
     sim_calls_clear(&sim->log);
     sim_rules_free(sim->rules);

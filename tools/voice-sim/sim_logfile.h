@@ -6,8 +6,17 @@
 #ifndef OUTDIAL_SIM_LOGFILE_H
 #define OUTDIAL_SIM_LOGFILE_H
 
+#include <stddef.h>
+
+#include "err.h"
 #include "sim_calls.h"
 #include "sim_state.h"
+
+/* Opens path for appending as sim's log file (sim->log_fd); NULL: no log
+ * file. OD_ERR_IO with a message when it cannot be opened. */
+int sim_logfile_open(sim_t *sim, const char *path, char *errbuf, size_t errlen) OD_WUR;
+/* Closes the log file, if open. */
+void sim_logfile_close(sim_t *sim);
 
 /* Writes the call's line to the log file (if any) and marks it finished.
  * With sim->lock held. */

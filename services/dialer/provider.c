@@ -214,7 +214,7 @@ out:
     return rc;
 }
 
-int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn read,
+int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn reader,
                            provider_msg_t *out, char *errbuf, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
@@ -222,7 +222,7 @@ int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_f
     int rc = provider_json_load(body, len, &root, errbuf, errlen);
     if (rc)
         return rc;
-    rc = read(root, out, errbuf, errlen);
+    rc = reader(root, out, errbuf, errlen);
     json_decref(root);
     if (rc)
         provider_msg_clear(out);

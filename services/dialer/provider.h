@@ -263,8 +263,8 @@ typedef int (*provider_webhook_read_fn)(const json_t *root, provider_msg_t *out,
                                         size_t errlen);
 
 /* The frame of every webhook_parse: zeroes out, parses body as JSON, reads
- * it with read, and clears out again when read fails. */
-int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn read,
+ * it with reader, and clears out again when reader fails. */
+int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn reader,
                            provider_msg_t *out, char *errbuf, size_t errlen) OD_WUR;
 
 /* The attempt from the metadata object the dialer sent (UUIDs under

@@ -213,12 +213,12 @@ void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *p
 }
 
 int sim_request_parse(const char *body, size_t len, const char *const *allowed,
-                      sim_request_read_fn read, sim_call_request_t *req, json_t **problems_out)
+                      sim_request_read_fn reader, sim_call_request_t *req, json_t **problems_out)
 {
     json_t *problems = json_array();
     json_t *root = request_open(body, len, allowed, req, problems);
     if (root)
-        read(root, req, problems);
+        reader(root, req, problems);
     json_decref(root);
     if (json_array_size(problems) > 0) {
         sim_vapi_request_clear(req);

@@ -58,13 +58,13 @@ char *sim_request_metadata_id(const json_t *metadata, const char *snake, const c
                               json_t *problems);
 /* The frame of every create-call parser: parses body (req zeroed), refuses
  * a non-object and any property not in allowed (NULL-terminated), then
- * lets read fill req from the object, adding a message to problems for
+ * lets reader fill req from the object, adding a message to problems for
  * each problem it finds. OD_OK, or OD_ERR_INVALID with *problems_out
  * (caller json_decref()s; req cleared). sim_request_metadata reads the
  * metadata object (our attempt's ids) for a reader. */
 typedef void (*sim_request_read_fn)(const json_t *root, sim_call_request_t *req, json_t *problems);
 int sim_request_parse(const char *body, size_t len, const char *const *allowed,
-                      sim_request_read_fn read, sim_call_request_t *req,
+                      sim_request_read_fn reader, sim_call_request_t *req,
                       json_t **problems_out) OD_WUR;
 void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
 

@@ -314,63 +314,41 @@ static int type_check(const metrics_family_t *fam, metrics_type_t want, char *er
     return OD_OK;
 }
 
-int metrics_counter_with(metrics_family_t *fam, const char *const *label_values,
-                         metrics_counter_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_COUNTER, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.counter;
-    return rc;
-}
+/* Defines metrics_<kind>_with: the series of a family of type TYPE for
+ * label_values, its <kind> into *out. */
+#define DEFINE_WITH(kind, T, TYPE)                                                                 \
+    int metrics_##kind##_with(metrics_family_t *fam, const char *const *label_values, T **out,     \
+                              char *errbuf, size_t errlen)                                         \
+    {                                                                                              \
+        metrics_series_t *s = NULL;                                                                \
+        int rc = type_check(fam, TYPE, errbuf, errlen);                                            \
+        if (rc == OD_OK)                                                                           \
+            rc = series_with(fam, label_values, &s, errbuf, errlen);                               \
+        if (rc == OD_OK)                                                                           \
+            *out = &s->u.kind;                                                                     \
+        return rc;                                                                                 \
+    }
 
-int metrics_gauge_with(metrics_family_t *fam, const char *const *label_values,
-                       metrics_gauge_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_GAUGE, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.gauge;
-    return rc;
-}
+DEFINE_WITH(counter, metrics_counter_t, METRICS_COUNTER)
+DEFINE_WITH(gauge, metrics_gauge_t, METRICS_GAUGE)
+DEFINE_WITH(histogram, metrics_histogram_t, METRICS_HISTOGRAM)
 
-int metrics_histogram_with(metrics_family_t *fam, const char *const *label_values,
-                           metrics_histogram_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_HISTOGRAM, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.histogram;
-    return rc;
-}
+/* Defines metrics_<kind>_register: a family of type TYPE without labels
+ * (nor bounds) and its one series. */
+#define DEFINE_REGISTER(kind, T, TYPE)                                                             \
+    int metrics_##kind##_register(metrics_registry_t *reg, const char *name, const char *help,     \
+                                  T **out, char *errbuf, size_t errlen)                            \
+    {                                                                                              \
+        metrics_family_t *fam = NULL;                                                              \
+        int rc =                                                                                   \
+            metrics_family_register(reg, TYPE, name, help, NULL, NULL, 0, &fam, errbuf, errlen);   \
+        if (rc != OD_OK)                                                                           \
+            return rc;                                                                             \
+        return metrics_##kind##_with(fam, NULL, out, errbuf, errlen);                              \
+    }
 
-int metrics_counter_register(metrics_registry_t *reg, const char *name, const char *help,
-                             metrics_counter_t **out, char *errbuf, size_t errlen)
-{
-    metrics_family_t *fam = NULL;
-    int rc = metrics_family_register(reg, METRICS_COUNTER, name, help, NULL, NULL, 0, &fam, errbuf,
-                                     errlen);
-    if (rc != OD_OK)
-        return rc;
-    return metrics_counter_with(fam, NULL, out, errbuf, errlen);
-}
-
-int metrics_gauge_register(metrics_registry_t *reg, const char *name, const char *help,
-                           metrics_gauge_t **out, char *errbuf, size_t errlen)
-{
-    metrics_family_t *fam = NULL;
-    int rc = metrics_family_register(reg, METRICS_GAUGE, name, help, NULL, NULL, 0, &fam, errbuf,
-                                     errlen);
-    if (rc != OD_OK)
-        return rc;
-    return metrics_gauge_with(fam, NULL, out, errbuf, errlen);
-}
+DEFINE_REGISTER(counter, metrics_counter_t, METRICS_COUNTER)
+DEFINE_REGISTER(gauge, metrics_gauge_t, METRICS_GAUGE)
 
 int metrics_histogram_register(metrics_registry_t *reg, const char *name, const char *help,
                                const double *bounds, size_t nbounds, metrics_histogram_t **out,

@@ -1,6 +1,7 @@
 #include "codec.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -559,24 +560,34 @@ enum json_field {
     JF_COUNT,
 };
 
-/* Proto field names and their proto3-JSON lowerCamelCase forms. */
-static const char *const json_names[JF_COUNT][2] = {
-    [JF_CAMPAIGN_ID] = {"campaign_id", "campaignId"},
-    [JF_ACCOUNT_ID] = {"account_id", "accountId"},
-    [JF_EXTERNAL_ID] = {"external_id", "externalId"},
-    [JF_NAME] = {"name", "name"},
-    [JF_TIMEZONE] = {"timezone", "timezone"},
-    [JF_VARIABLES] = {"variables", "variables"},
-    [JF_SECONDARY_PHONES] = {"secondary_phones", "secondaryPhones"},
-    [JF_REGION] = {"region", "region"},
-    [JF_PHONE] = {"phone", "phone"},
-    [JF_STATE] = {"state", "state"},
+/* A string field of the lead: where its value goes. */
+#define JF_STRING(member) true, offsetof(leadupsert_t, member)
+
+/* Proto field names, their proto3-JSON lowerCamelCase forms, and for a
+ * string field the member of the lead it fills (variables and
+ * secondary_phones have readers of their own). */
+static const struct {
+    const char *snake;
+    const char *camel;
+    bool is_string;
+    size_t member;
+} json_fields[JF_COUNT] = {
+    [JF_CAMPAIGN_ID] = {"campaign_id", "campaignId", JF_STRING(campaign_id)},
+    [JF_ACCOUNT_ID] = {"account_id", "accountId", JF_STRING(account_id)},
+    [JF_EXTERNAL_ID] = {"external_id", "externalId", JF_STRING(external_id)},
+    [JF_NAME] = {"name", "name", JF_STRING(name)},
+    [JF_TIMEZONE] = {"timezone", "timezone", JF_STRING(timezone)},
+    [JF_VARIABLES] = {"variables", "variables", false, 0},
+    [JF_SECONDARY_PHONES] = {"secondary_phones", "secondaryPhones", false, 0},
+    [JF_REGION] = {"region", "region", JF_STRING(region)},
+    [JF_PHONE] = {"phone", "phone", JF_STRING(phone)},
+    [JF_STATE] = {"state", "state", JF_STRING(state)},
 };
 
 static int json_field_find(const char *key)
 {
     for (int f = 0; f < JF_COUNT; f++)
-        if (strcmp(key, json_names[f][0]) == 0 || strcmp(key, json_names[f][1]) == 0)
+        if (strcmp(key, json_fields[f].snake) == 0 || strcmp(key, json_fields[f].camel) == 0)
             return f;
     return -1;
 }
@@ -686,44 +697,17 @@ static int json_lead_fill(json_lead_t *jl, char *errbuf, size_t errlen)
         if (seen & (1u << field))
             return od_fail(errbuf, errlen, OD_ERR_INVALID,
                            "LeadUpsert JSON: %s given twice (as %s and %s)", key,
-                           json_names[field][0], json_names[field][1]);
+                           json_fields[field].snake, json_fields[field].camel);
         seen |= 1u << field;
         if (json_is_null(value))
             continue;
-        leadupsert_t *lead = &jl->lead;
-        switch ((enum json_field)field) {
-        case JF_CAMPAIGN_ID:
-            RETURN_IF(json_string_field(key, value, &lead->campaign_id, errbuf, errlen));
-            break;
-        case JF_ACCOUNT_ID:
-            RETURN_IF(json_string_field(key, value, &lead->account_id, errbuf, errlen));
-            break;
-        case JF_EXTERNAL_ID:
-            RETURN_IF(json_string_field(key, value, &lead->external_id, errbuf, errlen));
-            break;
-        case JF_NAME:
-            RETURN_IF(json_string_field(key, value, &lead->name, errbuf, errlen));
-            break;
-        case JF_TIMEZONE:
-            RETURN_IF(json_string_field(key, value, &lead->timezone, errbuf, errlen));
-            break;
-        case JF_REGION:
-            RETURN_IF(json_string_field(key, value, &lead->region, errbuf, errlen));
-            break;
-        case JF_PHONE:
-            RETURN_IF(json_string_field(key, value, &lead->phone, errbuf, errlen));
-            break;
-        case JF_STATE:
-            RETURN_IF(json_string_field(key, value, &lead->state, errbuf, errlen));
-            break;
-        case JF_VARIABLES:
+        if (json_fields[field].is_string) {
+            char **member = (char **)((char *)&jl->lead + json_fields[field].member);
+            RETURN_IF(json_string_field(key, value, member, errbuf, errlen));
+        } else if (field == JF_VARIABLES) {
             RETURN_IF(json_variables(jl, value, errbuf, errlen));
-            break;
-        case JF_SECONDARY_PHONES:
+        } else {
             RETURN_IF(json_phones(jl, value, errbuf, errlen));
-            break;
-        case JF_COUNT:
-            break;
         }
     }
     return OD_OK;

@@ -54,6 +54,16 @@
  * (docs/rules.md "Callbacks"): 7. */
 #define CODEC_ATTEMPT_NUMBER_MAX 7
 
+/* Declares the five functions above for message M with struct T (codec.c
+ * defines encode, decode and free with CODEC_DEFINE). */
+#define CODEC_DECLARE(M, T)                                                                        \
+    void M##_init(T *msg);                                                                         \
+    int M##_validate(const T *msg, char *errbuf, size_t errlen) OD_WUR;                            \
+    int M##_encode(const T *msg, uint8_t **out, size_t *out_len, char *errbuf, size_t errlen)      \
+        OD_WUR;                                                                                    \
+    int M##_decode(const void *buf, size_t len, T **out, char *errbuf, size_t errlen) OD_WUR;      \
+    void M##_free(T *msg);
+
 typedef Outdial__V1__DialJob dialjob_t;
 /* DialJob.calls_per_24h when no frequency cap applies (dialjob_init sets it). */
 #define DIALJOB_NO_FREQUENCY_CAP 4294967295u
@@ -79,7 +89,7 @@ typedef Outdial__V1__ImportRequest__ColumnMappingEntry importrequest_mapping_t;
 typedef Outdial__V1__CampaignEvent campaignevent_t;
 
 /* DialJob (outdial.dial-jobs). */
-void dialjob_init(dialjob_t *job);
+CODEC_DECLARE(dialjob, dialjob_t)
 /* Sets a caller-owned DialJob.Legal to the empty message (then set profile,
  * and zones unless the profile is "none"). */
 void dialjob_legal_init(dialjob_legal_t *legal);
@@ -87,33 +97,16 @@ void dialjob_legal_init(dialjob_legal_t *legal);
  * dialjob_init points job->predial at a shared empty one; a producer with a
  * check points it at its own. */
 void dialjob_predial_init(dialjob_predial_t *predial);
-int dialjob_validate(const dialjob_t *job, char *errbuf, size_t errlen) OD_WUR;
-int dialjob_encode(const dialjob_t *job, uint8_t **out, size_t *out_len, char *errbuf,
-                   size_t errlen) OD_WUR;
-int dialjob_decode(const void *buf, size_t len, dialjob_t **out, char *errbuf,
-                   size_t errlen) OD_WUR;
-void dialjob_free(dialjob_t *job);
 /* The value of variable key, or NULL. Borrowed from job. */
 const char *dialjob_variable_get(const dialjob_t *job, const char *key);
 
 /* CallEvent (outdial.call-events). */
-void callevent_init(callevent_t *event);
+CODEC_DECLARE(callevent, callevent_t)
 /* Sets a caller-owned CallEvent.Predial to the empty message. */
 void callevent_predial_init(callevent_predial_t *predial);
-int callevent_validate(const callevent_t *event, char *errbuf, size_t errlen) OD_WUR;
-int callevent_encode(const callevent_t *event, uint8_t **out, size_t *out_len, char *errbuf,
-                     size_t errlen) OD_WUR;
-int callevent_decode(const void *buf, size_t len, callevent_t **out, char *errbuf,
-                     size_t errlen) OD_WUR;
-void callevent_free(callevent_t *event);
 
 /* LeadUpsert (outdial.leads-in). */
-void leadupsert_init(leadupsert_t *lead);
-int leadupsert_validate(const leadupsert_t *lead, char *errbuf, size_t errlen) OD_WUR;
-int leadupsert_encode(const leadupsert_t *lead, uint8_t **out, size_t *out_len, char *errbuf,
-                      size_t errlen) OD_WUR;
-int leadupsert_decode(const void *buf, size_t len, leadupsert_t **out, char *errbuf,
-                      size_t errlen) OD_WUR;
+CODEC_DECLARE(leadupsert, leadupsert_t)
 /* The JSON form (record header content-type: application/json): one
  * object with the message's fields, named as in the .proto or in
  * lowerCamelCase (campaignId); null means absent. variables is an object
@@ -124,24 +117,11 @@ int leadupsert_decode(const void *buf, size_t len, leadupsert_t **out, char *err
  * success *out is freed with leadupsert_free(). */
 int leadupsert_decode_json(const void *buf, size_t len, leadupsert_t **out, char *errbuf,
                            size_t errlen) OD_WUR;
-void leadupsert_free(leadupsert_t *lead);
 
 /* ImportRequest (outdial.import-requests). */
-void importrequest_init(importrequest_t *req);
-int importrequest_validate(const importrequest_t *req, char *errbuf, size_t errlen) OD_WUR;
-int importrequest_encode(const importrequest_t *req, uint8_t **out, size_t *out_len, char *errbuf,
-                         size_t errlen) OD_WUR;
-int importrequest_decode(const void *buf, size_t len, importrequest_t **out, char *errbuf,
-                         size_t errlen) OD_WUR;
-void importrequest_free(importrequest_t *req);
+CODEC_DECLARE(importrequest, importrequest_t)
 
 /* CampaignEvent (outdial.campaign-events). */
-void campaignevent_init(campaignevent_t *event);
-int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t errlen) OD_WUR;
-int campaignevent_encode(const campaignevent_t *event, uint8_t **out, size_t *out_len, char *errbuf,
-                         size_t errlen) OD_WUR;
-int campaignevent_decode(const void *buf, size_t len, campaignevent_t **out, char *errbuf,
-                         size_t errlen) OD_WUR;
-void campaignevent_free(campaignevent_t *event);
+CODEC_DECLARE(campaignevent, campaignevent_t)
 
 #endif

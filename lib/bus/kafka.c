@@ -552,6 +552,16 @@ int kafka_key_partition(const void *key, size_t keylen, int partitions)
                                                            NULL);
 }
 
+/* The configuration of a side client (the offsets reader, the health
+ * check): a producer's fixed settings and no others, named client_id or
+ * default_id. */
+static int side_client_conf(const char *client_id, const char *default_id, rd_kafka_conf_t **conf,
+                            char *errbuf, size_t errlen)
+{
+    return kafka_conf_build(client_id ? client_id : default_id, NULL, 0, producer_fixed, NULL, 0,
+                            conf, errbuf, errlen);
+}
+
 struct kafka_offsets {
     rd_kafka_t *rk;
     rd_kafka_queue_t *results; /* admin results */
@@ -561,8 +571,7 @@ int kafka_offsets_new(const char *client_id, kafka_offsets_t **out, char *errbuf
 {
     *out = NULL;
     rd_kafka_conf_t *conf = NULL;
-    int rc = kafka_conf_build(client_id ? client_id : "outdial-offsets", NULL, 0, producer_fixed,
-                              NULL, 0, &conf, errbuf, errlen);
+    int rc = side_client_conf(client_id, "outdial-offsets", &conf, errbuf, errlen);
     if (rc)
         return rc;
     kafka_offsets_t *o = xcalloc(1, sizeof(*o));
@@ -728,8 +737,7 @@ static void kafka_check_free(void *arg)
 int kafka_deps_add(deps_t *d, const char *client_id, char *errbuf, size_t errlen)
 {
     rd_kafka_conf_t *conf = NULL;
-    int rc = kafka_conf_build(client_id ? client_id : "outdial-check", NULL, 0, producer_fixed,
-                              NULL, 0, &conf, errbuf, errlen);
+    int rc = side_client_conf(client_id, "outdial-check", &conf, errbuf, errlen);
     if (rc)
         return rc;
     kafka_check_t *c = xcalloc(1, sizeof(*c));

@@ -33,6 +33,9 @@ const char *od_err_name(int rc);
  * always NUL-terminated, and returns rc so callers can `return od_fail(...)`. */
 int od_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...) OD_PRINTF(4, 5);
 
+/* How many elements the array a holds (an array, not a pointer). */
+#define OD_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* names[value] from an enum's name table (designated initializers), or
  * fallback when value lies outside the table or has no name there. */
 #define OD_ENUM_NAME(names, value, fallback)                                                       \

@@ -149,13 +149,9 @@ int import_rejects_csv(pg_conn_t *db, const char *import_id, import_write_fn wri
     rejects_csv_t state = {.write = write, .arg = arg};
     PGresult *res = NULL;
     const char *params[1] = {import_id};
-    int rc = pg_stmt_exec(db, &stmt_rejects_header, params, &res, errbuf, errlen);
+    int rc = pg_stmt_exec_row(db, &stmt_rejects_header, params, "import", &res, errbuf, errlen);
     if (rc)
         goto out;
-    if (PQntuples(res) != 1) {
-        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "import %s not found", import_id);
-        goto out;
-    }
     csv_buf_puts(&state.buf, "row,reason_code,reason");
     if (!PQgetisnull(res, 0, 0) && *PQgetvalue(res, 0, 0)) {
         csv_buf_putc(&state.buf, ',');

@@ -126,45 +126,27 @@ typedef enum model_goal {
     MODEL_GOAL_TRUE,
 } model_goal_t;
 
-const char *model_lead_status_name(model_lead_status_t status);
-int model_lead_status_parse(const char *s, model_lead_status_t *out, char *errbuf,
-                            size_t errlen) OD_WUR;
+/* Declares model_<fn>_name(value), the wire name of a value of enum T
+ * (NULL for a value without one, as the NONE values), and
+ * model_<fn>_parse(s, &value), its inverse: OD_ERR_INVALID "'s' is not a
+ * valid <what> (allowed: ...)" for any other text. model.c defines them
+ * with DEFINE_ENUM. */
+#define MODEL_ENUM_DECLARE(fn, T)                                                                  \
+    const char *model_##fn##_name(T value);                                                        \
+    int model_##fn##_parse(const char *s, T *out, char *errbuf, size_t errlen) OD_WUR;
 
-/* NULL for MODEL_OUTCOME_NONE. */
-const char *model_outcome_name(model_outcome_t outcome);
+MODEL_ENUM_DECLARE(lead_status, model_lead_status_t)
 /* NULL parses as MODEL_OUTCOME_NONE (SQL NULL); "" is an error. */
-int model_outcome_parse(const char *s, model_outcome_t *out, char *errbuf, size_t errlen) OD_WUR;
-
-const char *model_call_status_name(model_call_status_t status);
-int model_call_status_parse(const char *s, model_call_status_t *out, char *errbuf,
-                            size_t errlen) OD_WUR;
+MODEL_ENUM_DECLARE(outcome, model_outcome_t)
+MODEL_ENUM_DECLARE(call_status, model_call_status_t)
 /* completed, busy, unanswered, failed and skipped end an attempt. */
 bool model_call_status_is_terminal(model_call_status_t status);
-
-const char *model_answered_by_name(model_answered_by_t answered_by);
-int model_answered_by_parse(const char *s, model_answered_by_t *out, char *errbuf,
-                            size_t errlen) OD_WUR;
-
-const char *model_skip_reason_name(model_skip_reason_t reason);
-int model_skip_reason_parse(const char *s, model_skip_reason_t *out, char *errbuf,
-                            size_t errlen) OD_WUR;
-
-const char *model_campaign_status_name(model_campaign_status_t status);
-int model_campaign_status_parse(const char *s, model_campaign_status_t *out, char *errbuf,
-                                size_t errlen) OD_WUR;
-
-const char *model_tz_mode_name(model_tz_mode_t mode);
-int model_tz_mode_parse(const char *s, model_tz_mode_t *out, char *errbuf, size_t errlen) OD_WUR;
-
-/* NULL for MODEL_PREDIAL_NONE. */
-const char *model_predial_result_name(model_predial_result_t result);
-int model_predial_result_parse(const char *s, model_predial_result_t *out, char *errbuf,
-                               size_t errlen) OD_WUR;
-const char *model_predial_on_error_name(model_predial_on_error_t on_error);
-int model_predial_on_error_parse(const char *s, model_predial_on_error_t *out, char *errbuf,
-                                 size_t errlen) OD_WUR;
-
-const char *model_var_type_name(model_var_type_t type);
-int model_var_type_parse(const char *s, model_var_type_t *out, char *errbuf, size_t errlen) OD_WUR;
+MODEL_ENUM_DECLARE(answered_by, model_answered_by_t)
+MODEL_ENUM_DECLARE(skip_reason, model_skip_reason_t)
+MODEL_ENUM_DECLARE(campaign_status, model_campaign_status_t)
+MODEL_ENUM_DECLARE(tz_mode, model_tz_mode_t)
+MODEL_ENUM_DECLARE(predial_result, model_predial_result_t)
+MODEL_ENUM_DECLARE(predial_on_error, model_predial_on_error_t)
+MODEL_ENUM_DECLARE(var_type, model_var_type_t)
 
 #endif

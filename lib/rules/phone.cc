@@ -171,47 +171,39 @@ extern "C" phone_reason_t phone_parse_full(const char *raw, size_t raw_len,
     return PHONE_OK;
 }
 
+/* Each reason's code and sentence, in the enum's order (C++ has no array
+ * designators; the static_assert keeps the rows and the enum in step). */
+static const struct {
+    const char *code;
+    const char *message;
+} reason_texts[] = {
+    /* PHONE_OK */ {"ok", "valid phone number"},
+    /* PHONE_EMPTY */ {"missing_phone", "the phone number is empty"},
+    /* PHONE_NOT_A_NUMBER */ {"not_a_number", "the phone number is not a number"},
+    /* PHONE_BAD_COUNTRY */
+    {"invalid_country", "the country of the phone number is unknown: write it with +country "
+                        "code or set the account's default region"},
+    /* PHONE_TOO_SHORT */ {"too_short", "the phone number has too few digits for its country"},
+    /* PHONE_TOO_LONG */ {"too_long", "the phone number has too many digits for its country"},
+    /* PHONE_INVALID */
+    {"invalid_number", "the phone number does not exist in its country's numbering plan"},
+};
+static_assert(sizeof(reason_texts) / sizeof(reason_texts[0]) == PHONE_INVALID + 1,
+              "one row per phone_reason_t, in order");
+
+static bool reason_known(phone_reason_t reason)
+{
+    return (unsigned)reason <= (unsigned)PHONE_INVALID;
+}
+
 extern "C" const char *phone_reason_code(phone_reason_t reason)
 {
-    switch (reason) {
-    case PHONE_OK:
-        return "ok";
-    case PHONE_EMPTY:
-        return "missing_phone";
-    case PHONE_NOT_A_NUMBER:
-        return "not_a_number";
-    case PHONE_BAD_COUNTRY:
-        return "invalid_country";
-    case PHONE_TOO_SHORT:
-        return "too_short";
-    case PHONE_TOO_LONG:
-        return "too_long";
-    case PHONE_INVALID:
-        return "invalid_number";
-    }
-    return "invalid_number";
+    return reason_known(reason) ? reason_texts[reason].code : "invalid_number";
 }
 
 extern "C" const char *phone_reason_message(phone_reason_t reason)
 {
-    switch (reason) {
-    case PHONE_OK:
-        return "valid phone number";
-    case PHONE_EMPTY:
-        return "the phone number is empty";
-    case PHONE_NOT_A_NUMBER:
-        return "the phone number is not a number";
-    case PHONE_BAD_COUNTRY:
-        return "the country of the phone number is unknown: write it with +country code or "
-               "set the account's default region";
-    case PHONE_TOO_SHORT:
-        return "the phone number has too few digits for its country";
-    case PHONE_TOO_LONG:
-        return "the phone number has too many digits for its country";
-    case PHONE_INVALID:
-        return "the phone number does not exist in its country's numbering plan";
-    }
-    return "invalid phone number";
+    return reason_known(reason) ? reason_texts[reason].message : "invalid phone number";
 }
 
 extern "C" int phone_region_known(const char *region)

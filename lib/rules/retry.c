@@ -39,6 +39,8 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
     /* The skipped job's attempt was never placed: give it back. */
     out->attempts = attempts > 0 ? attempts - 1 : 0;
     model_lead_status_t waiting = out->attempts == 0 ? MODEL_LEAD_CREATED : MODEL_LEAD_RESCHEDULED;
+    /* Most skips wait: each sets the earliest moment, the window the rest. */
+    int64_t earliest;
     switch (call->skip_reason) {
     case MODEL_SKIP_DNC:
         end_lead(out, MODEL_LEAD_MAX_RETRIES, MODEL_OUTCOME_DNC);
@@ -46,35 +48,33 @@ static int after_skip(int attempts, const retry_call_t *call, const window_rule_
     case MODEL_SKIP_PREDIAL_REFUSED:
         end_lead(out, MODEL_LEAD_MAX_RETRIES, MODEL_OUTCOME_PREDIAL_REFUSED);
         return OD_OK;
-    case MODEL_SKIP_PREDIAL_ERROR:
-        return wait_until_open(out, waiting,
-                               call->ended_at_us + RETRY_PREDIAL_ERROR_DELAY_MIN * USEC_PER_MIN,
-                               rules, n_rules, errbuf, errlen);
-    case MODEL_SKIP_OUTSIDE_WINDOW:
-    case MODEL_SKIP_LEGAL_RULES: /* dispatch moves it on to the rules' opening */
-        return wait_until_open(out, waiting, call->ended_at_us, rules, n_rules, errbuf, errlen);
     case MODEL_SKIP_CAMPAIGN_NOT_RUNNING:
         out->status = waiting;
         out->outcome = MODEL_OUTCOME_NONE;
         out->next_attempt_us = call->ended_at_us;
         return OD_OK;
+    case MODEL_SKIP_PREDIAL_ERROR:
+        earliest = call->ended_at_us + RETRY_PREDIAL_ERROR_DELAY_MIN * USEC_PER_MIN;
+        break;
+    case MODEL_SKIP_OUTSIDE_WINDOW:
+    case MODEL_SKIP_LEGAL_RULES: /* dispatch moves it on to the rules' opening */
+        earliest = call->ended_at_us;
+        break;
     case MODEL_SKIP_NUMBER_BUSY:
-        return wait_until_open(out, waiting,
-                               call->ended_at_us + RETRY_NUMBER_BUSY_DELAY_MIN * USEC_PER_MIN,
-                               rules, n_rules, errbuf, errlen);
+        earliest = call->ended_at_us + RETRY_NUMBER_BUSY_DELAY_MIN * USEC_PER_MIN;
+        break;
     case MODEL_SKIP_FREQUENCY_CAP:
-        return wait_until_open(out, waiting,
-                               call->ended_at_us + RETRY_FREQUENCY_CAP_RECHECK_MIN * USEC_PER_MIN,
-                               rules, n_rules, errbuf, errlen);
+        earliest = call->ended_at_us + RETRY_FREQUENCY_CAP_RECHECK_MIN * USEC_PER_MIN;
+        break;
     case MODEL_SKIP_CALLER_ID_EXHAUSTED:
-        return wait_until_open(out, waiting,
-                               call->not_before_us > call->ended_at_us ? call->not_before_us
-                                                                       : call->ended_at_us,
-                               rules, n_rules, errbuf, errlen);
+        earliest =
+            call->not_before_us > call->ended_at_us ? call->not_before_us : call->ended_at_us;
+        break;
     default:
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "unknown skip reason %d",
                        (int)call->skip_reason);
     }
+    return wait_until_open(out, waiting, earliest, rules, n_rules, errbuf, errlen);
 }
 
 int retry_decide(const retry_policy_t *policy, int attempts, const retry_call_t *call,

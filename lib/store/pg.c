@@ -358,6 +358,18 @@ int pg_stmt_exec(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params
     return result_check(db, r, stmt->name, res, errbuf, errlen);
 }
 
+int pg_stmt_exec_row(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params,
+                     const char *what, PGresult **res, char *errbuf, size_t errlen)
+{
+    int rc = pg_stmt_exec(db, stmt, params, res, errbuf, errlen);
+    if (rc == OD_OK && PQntuples(*res) != 1) {
+        PQclear(*res);
+        *res = NULL;
+        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "%s %s not found", what, params[0]);
+    }
+    return rc;
+}
+
 static void remove_prepared(pg_conn_t *db, const char *name)
 {
     for (size_t i = 0; i < db->nprepared; i++) {

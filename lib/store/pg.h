@@ -128,6 +128,12 @@ typedef struct pg_stmt {
 int pg_stmt_exec(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params, PGresult **res,
                  char *errbuf, size_t errlen) OD_WUR;
 
+/* pg_stmt_exec of a statement that looks up one row by its first
+ * parameter: OD_ERR_NOT_FOUND, "<what> <params[0]> not found", when it
+ * returns no row or more than one (*res is then NULL). res is required. */
+int pg_stmt_exec_row(pg_conn_t *db, const pg_stmt_t *stmt, const char *const *params,
+                     const char *what, PGresult **res, char *errbuf, size_t errlen) OD_WUR;
+
 /* One statement of a pipeline (pg_pipeline_exec). */
 typedef struct pg_pipe_stmt {
     const pg_stmt_t *stmt;

@@ -314,63 +314,41 @@ static int type_check(const metrics_family_t *fam, metrics_type_t want, char *er
     return OD_OK;
 }
 
-int metrics_counter_with(metrics_family_t *fam, const char *const *label_values,
-                         metrics_counter_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_COUNTER, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.counter;
-    return rc;
-}
+/* Defines metrics_<kind>_with: the series of a family of type TYPE for
+ * label_values, its <kind> into *out. */
+#define DEFINE_WITH(kind, T, TYPE)                                                                 \
+    int metrics_##kind##_with(metrics_family_t *fam, const char *const *label_values, T **out,     \
+                              char *errbuf, size_t errlen)                                         \
+    {                                                                                              \
+        metrics_series_t *s = NULL;                                                                \
+        int rc = type_check(fam, TYPE, errbuf, errlen);                                            \
+        if (rc == OD_OK)                                                                           \
+            rc = series_with(fam, label_values, &s, errbuf, errlen);                               \
+        if (rc == OD_OK)                                                                           \
+            *out = &s->u.kind;                                                                     \
+        return rc;                                                                                 \
+    }
 
-int metrics_gauge_with(metrics_family_t *fam, const char *const *label_values,
-                       metrics_gauge_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_GAUGE, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.gauge;
-    return rc;
-}
+DEFINE_WITH(counter, metrics_counter_t, METRICS_COUNTER)
+DEFINE_WITH(gauge, metrics_gauge_t, METRICS_GAUGE)
+DEFINE_WITH(histogram, metrics_histogram_t, METRICS_HISTOGRAM)
 
-int metrics_histogram_with(metrics_family_t *fam, const char *const *label_values,
-                           metrics_histogram_t **out, char *errbuf, size_t errlen)
-{
-    metrics_series_t *s = NULL;
-    int rc = type_check(fam, METRICS_HISTOGRAM, errbuf, errlen);
-    if (rc == OD_OK)
-        rc = series_with(fam, label_values, &s, errbuf, errlen);
-    if (rc == OD_OK)
-        *out = &s->u.histogram;
-    return rc;
-}
+/* Defines metrics_<kind>_register: a family of type TYPE without labels
+ * (nor bounds) and its one series. */
+#define DEFINE_REGISTER(kind, T, TYPE)                                                             \
+    int metrics_##kind##_register(metrics_registry_t *reg, const char *name, const char *help,     \
+                                  T **out, char *errbuf, size_t errlen)                            \
+    {                                                                                              \
+        metrics_family_t *fam = NULL;                                                              \
+        int rc =                                                                                   \
+            metrics_family_register(reg, TYPE, name, help, NULL, NULL, 0, &fam, errbuf, errlen);   \
+        if (rc != OD_OK)                                                                           \
+            return rc;                                                                             \
+        return metrics_##kind##_with(fam, NULL, out, errbuf, errlen);                              \
+    }
 
-int metrics_counter_register(metrics_registry_t *reg, const char *name, const char *help,
-                             metrics_counter_t **out, char *errbuf, size_t errlen)
-{
-    metrics_family_t *fam = NULL;
-    int rc = metrics_family_register(reg, METRICS_COUNTER, name, help, NULL, NULL, 0, &fam, errbuf,
-                                     errlen);
-    if (rc != OD_OK)
-        return rc;
-    return metrics_counter_with(fam, NULL, out, errbuf, errlen);
-}
-
-int metrics_gauge_register(metrics_registry_t *reg, const char *name, const char *help,
-                           metrics_gauge_t **out, char *errbuf, size_t errlen)
-{
-    metrics_family_t *fam = NULL;
-    int rc = metrics_family_register(reg, METRICS_GAUGE, name, help, NULL, NULL, 0, &fam, errbuf,
-                                     errlen);
-    if (rc != OD_OK)
-        return rc;
-    return metrics_gauge_with(fam, NULL, out, errbuf, errlen);
-}
+DEFINE_REGISTER(counter, metrics_counter_t, METRICS_COUNTER)
+DEFINE_REGISTER(gauge, metrics_gauge_t, METRICS_GAUGE)
 
 int metrics_histogram_register(metrics_registry_t *reg, const char *name, const char *help,
                                const double *bounds, size_t nbounds, metrics_histogram_t **out,
@@ -382,6 +360,39 @@ int metrics_histogram_register(metrics_registry_t *reg, const char *name, const 
     if (rc != OD_OK)
         return rc;
     return metrics_histogram_with(fam, NULL, out, errbuf, errlen);
+}
+
+int metrics_register_all(metrics_registry_t *reg, const metrics_def_t *defs, size_t n, char *errbuf,
+                         size_t errlen)
+{
+    int rc = OD_OK;
+    for (size_t i = 0; i < n && rc == OD_OK; i++) {
+        const metrics_def_t *d = &defs[i];
+        if (d->counter)
+            rc = metrics_counter_register(reg, d->name, d->help, d->counter, errbuf, errlen);
+        else if (d->gauge)
+            rc = metrics_gauge_register(reg, d->name, d->help, d->gauge, errbuf, errlen);
+        else
+            rc =
+                metrics_histogram_register(reg, d->name, d->help, metrics_latency_buckets,
+                                           METRICS_LATENCY_BUCKETS_N, d->histogram, errbuf, errlen);
+    }
+    return rc;
+}
+
+int metrics_counter_family(metrics_registry_t *reg, const char *name, const char *help,
+                           const char *label, const char *const *values, size_t n,
+                           metrics_counter_t **out, char *errbuf, size_t errlen)
+{
+    const char *const label_names[] = {label, NULL};
+    metrics_family_t *fam = NULL;
+    int rc = metrics_family_register(reg, METRICS_COUNTER, name, help, label_names, NULL, 0, &fam,
+                                     errbuf, errlen);
+    for (size_t i = 0; i < n && rc == OD_OK; i++) {
+        const char *const label_values[] = {values[i], NULL};
+        rc = metrics_counter_with(fam, label_values, &out[i], errbuf, errlen);
+    }
+    return rc;
 }
 
 void metrics_counter_add(metrics_counter_t *c, uint64_t n)

@@ -113,6 +113,29 @@ int metrics_histogram_register(metrics_registry_t *reg, const char *name, const 
                                const double *bounds, size_t nbounds, metrics_histogram_t **out,
                                char *errbuf, size_t errlen) OD_WUR;
 
+/* One family without labels, for a table that metrics_register_all()
+ * registers in order, so that a service's metrics read as a list:
+ *   {"outdial_x_total", "Help.", .counter = &m->x}
+ * Exactly one of the three out pointers is set; it says the type. */
+typedef struct metrics_def {
+    const char *name;
+    const char *help;
+    metrics_counter_t **counter;
+    metrics_gauge_t **gauge;
+    metrics_histogram_t **histogram; /* of metrics_latency_buckets */
+} metrics_def_t;
+
+/* Registers the n families of defs in order, each with its one series into
+ * its out; stops at the first error. */
+int metrics_register_all(metrics_registry_t *reg, const metrics_def_t *defs, size_t n, char *errbuf,
+                         size_t errlen) OD_WUR;
+
+/* Registers the counter family name with the one label label, and makes
+ * the counter of each of the n values into out[i]. */
+int metrics_counter_family(metrics_registry_t *reg, const char *name, const char *help,
+                           const char *label, const char *const *values, size_t n,
+                           metrics_counter_t **out, char *errbuf, size_t errlen) OD_WUR;
+
 /* Updates; lock-free, any thread. */
 void metrics_counter_add(metrics_counter_t *c, uint64_t n);
 uint64_t metrics_counter_value(const metrics_counter_t *c);

@@ -3,65 +3,12 @@
  */
 #include "dialer_metrics.h"
 
-int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err, size_t errlen)
+/* The families whose label values come from the model's names. */
+static int model_families(dialer_metrics_t *m, metrics_registry_t *reg, char *err, size_t errlen)
 {
     metrics_family_t *fam = NULL;
-    int rc =
-        metrics_counter_register(reg, "outdial_dialer_jobs_consumed_total",
-                                 "Dial jobs taken from Kafka.", &m->jobs_consumed, err, errlen);
-    if (!rc)
-        rc = metrics_counter_register(reg, "outdial_dialer_jobs_undecodable_total",
-                                      "Dial jobs that could not be decoded (skipped over).",
-                                      &m->jobs_undecodable, err, errlen);
-    if (!rc)
-        rc = metrics_counter_register(reg, "outdial_dialer_jobs_duplicate_total",
-                                      "Dial jobs whose attempt was already dialed or fenced.",
-                                      &m->jobs_duplicate, err, errlen);
-    if (!rc)
-        rc =
-            metrics_counter_register(reg, "outdial_dialer_calls_placed_total",
-                                     "Calls the provider accepted.", &m->calls_placed, err, errlen);
-    if (!rc)
-        rc = metrics_counter_register(reg, "outdial_dialer_reconciled_total",
-                                      "Terminal events taken from a call lookup.", &m->reconciled,
-                                      err, errlen);
-    if (!rc)
-        rc = metrics_counter_register(reg, "outdial_dialer_calls_adopted_total",
-                                      "Calls in flight taken over from a dialer that died.",
-                                      &m->calls_adopted, err, errlen);
-    if (!rc)
-        rc = metrics_counter_register(reg, "outdial_dialer_redis_errors_total",
-                                      "Redis commands of the dial loop that failed.",
-                                      &m->redis_errors, err, errlen);
-    if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_dialer_jobs_in_progress",
-                                    "Dial jobs taken and not finished.", &m->jobs_in_progress, err,
-                                    errlen);
-    if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_dialer_requests_in_flight",
-                                    "Provider HTTP requests in flight.", &m->requests_in_flight,
-                                    err, errlen);
-    if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_dialer_calls_in_flight",
-                                    "Calls placed by this dialer whose end it has not seen.",
-                                    &m->calls_in_flight, err, errlen);
-    if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_dialer_clock_offset_ms",
-                                    "How far Redis's clock is ahead of this host's (the "
-                                    "correction the dialer applies), in milliseconds.",
-                                    &m->clock_offset_ms, err, errlen);
-    if (!rc)
-        rc = metrics_histogram_register(reg, "outdial_dialer_create_call_seconds",
-                                        "Duration of create-call requests.",
-                                        metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
-                                        &m->create_call_seconds, err, errlen);
-    if (!rc)
-        rc = metrics_histogram_register(
-            reg, "outdial_dialer_predial_seconds", "Duration of pre-dial check requests.",
-            metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N, &m->predial_seconds, err, errlen);
     static const char *const result_label[] = {"result", NULL};
-    if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_predial_total",
+    int rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_predial_total",
                                      "Pre-dial checks, by result (eligible, refused, error).",
                                      result_label, NULL, 0, &fam, err, errlen);
     for (int i = MODEL_PREDIAL_ELIGIBLE; i < MODEL_PREDIAL_RESULT_COUNT && !rc; i++) {
@@ -77,28 +24,56 @@ int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err
         const char *v[] = {model_skip_reason_name((model_skip_reason_t)i), NULL};
         rc = metrics_counter_with(fam, v, &m->skipped[i], err, errlen);
     }
-    static const char *const class_label[] = {"class", NULL};
+    return rc;
+}
+
+int dialer_metrics_setup(dialer_metrics_t *m, metrics_registry_t *reg, char *err, size_t errlen)
+{
+    const metrics_def_t defs[] = {
+        {"outdial_dialer_jobs_consumed_total", "Dial jobs taken from Kafka.",
+         .counter = &m->jobs_consumed},
+        {"outdial_dialer_jobs_undecodable_total",
+         "Dial jobs that could not be decoded (skipped over).", .counter = &m->jobs_undecodable},
+        {"outdial_dialer_jobs_duplicate_total",
+         "Dial jobs whose attempt was already dialed or fenced.", .counter = &m->jobs_duplicate},
+        {"outdial_dialer_calls_placed_total", "Calls the provider accepted.",
+         .counter = &m->calls_placed},
+        {"outdial_dialer_reconciled_total", "Terminal events taken from a call lookup.",
+         .counter = &m->reconciled},
+        {"outdial_dialer_calls_adopted_total",
+         "Calls in flight taken over from a dialer that died.", .counter = &m->calls_adopted},
+        {"outdial_dialer_redis_errors_total", "Redis commands of the dial loop that failed.",
+         .counter = &m->redis_errors},
+        {"outdial_dialer_jobs_in_progress", "Dial jobs taken and not finished.",
+         .gauge = &m->jobs_in_progress},
+        {"outdial_dialer_requests_in_flight", "Provider HTTP requests in flight.",
+         .gauge = &m->requests_in_flight},
+        {"outdial_dialer_calls_in_flight", "Calls placed by this dialer whose end it has not seen.",
+         .gauge = &m->calls_in_flight},
+        {"outdial_dialer_clock_offset_ms",
+         "How far Redis's clock is ahead of this host's (the correction the "
+         "dialer applies), in milliseconds.",
+         .gauge = &m->clock_offset_ms},
+        {"outdial_dialer_create_call_seconds", "Duration of create-call requests.",
+         .histogram = &m->create_call_seconds},
+        {"outdial_dialer_predial_seconds", "Duration of pre-dial check requests.",
+         .histogram = &m->predial_seconds},
+    };
     static const char *const classes[DIALER_PERR_COUNT] = {"rate_limited", "transient", "permanent",
                                                            "timeout", "connection"};
-    if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_provider_errors_total",
-                                     "Create-call requests that failed, by class.", class_label,
-                                     NULL, 0, &fam, err, errlen);
-    for (int i = 0; i < DIALER_PERR_COUNT && !rc; i++) {
-        const char *v[] = {classes[i], NULL};
-        rc = metrics_counter_with(fam, v, &m->provider_errors[i], err, errlen);
-    }
-    static const char *const type_label[] = {"type", NULL};
     static const char *const types[DIALER_HOOK_COUNT] = {
         "ringing", "in_progress",  "ended",     "end_of_call_report",
         "ignored", "unauthorized", "malformed", "unavailable"};
+    int rc = metrics_register_all(reg, defs, OD_COUNT(defs), err, errlen);
     if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_webhooks_total",
-                                     "Provider webhooks received, by type or refusal.", type_label,
-                                     NULL, 0, &fam, err, errlen);
-    for (int i = 0; i < DIALER_HOOK_COUNT && !rc; i++) {
-        const char *v[] = {types[i], NULL};
-        rc = metrics_counter_with(fam, v, &m->webhooks[i], err, errlen);
-    }
+        rc = model_families(m, reg, err, errlen);
+    if (!rc)
+        rc = metrics_counter_family(reg, "outdial_dialer_provider_errors_total",
+                                    "Create-call requests that failed, by class.", "class", classes,
+                                    DIALER_PERR_COUNT, m->provider_errors, err, errlen);
+    if (!rc)
+        rc = metrics_counter_family(reg, "outdial_dialer_webhooks_total",
+                                    "Provider webhooks received, by type or refusal.", "type",
+                                    types, DIALER_HOOK_COUNT, m->webhooks, err, errlen);
     return rc;
 }

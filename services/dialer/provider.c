@@ -50,6 +50,15 @@ void provider_copy(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src ? src : "");
 }
 
+void provider_result_begin(provider_result_t *out, const char *reason)
+{
+    provider_copy(out->ended_reason, sizeof(out->ended_reason), reason);
+    out->reason_known = true;
+    out->permanent = false;
+    out->answered_known = false;
+    out->answered_by = MODEL_ANSWERED_BY_UNKNOWN;
+}
+
 char *provider_url_join(const char *base, const char *path)
 {
     size_t n = strlen(base);
@@ -205,6 +214,21 @@ out:
     return rc;
 }
 
+int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn reader,
+                           provider_msg_t *out, char *errbuf, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root = NULL;
+    int rc = provider_json_load(body, len, &root, errbuf, errlen);
+    if (rc)
+        return rc;
+    rc = reader(root, out, errbuf, errlen);
+    json_decref(root);
+    if (rc)
+        provider_msg_clear(out);
+    return rc;
+}
+
 /* A UUID from metadata under its snake_case or camelCase name. */
 static int meta_uuid(const json_t *meta, const char *where, const char *snake, const char *camel,
                      char *out, char *errbuf, size_t errlen)
@@ -259,6 +283,14 @@ json_t *provider_metadata_of_job(const dialjob_t *job)
     return json_pack("{s:s, s:s, s:s, s:s, s:i}", "attempt_id", job->attempt_id, "lead_id",
                      job->lead_id, "campaign_id", job->campaign_id, "account_id", job->account_id,
                      "attempt_number", (int)job->attempt_number);
+}
+
+json_t *provider_variables_of_job(const dialjob_t *job)
+{
+    json_t *vars = json_object();
+    for (size_t i = 0; i < job->n_variables; i++)
+        json_object_set_new(vars, job->variables[i]->key, json_string(job->variables[i]->value));
+    return vars;
 }
 
 char *provider_json_object_text(const json_t *obj)

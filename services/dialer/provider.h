@@ -257,6 +257,16 @@ int provider_lookup_parse(long status, const char *body, size_t len, const char 
                           provider_lookup_t *kind, provider_msg_t *out, char *errbuf,
                           size_t errlen) OD_WUR;
 
+/* Reads a webhook body, already parsed as JSON, into out (zeroed);
+ * webhook_parse's contract otherwise. */
+typedef int (*provider_webhook_read_fn)(const json_t *root, provider_msg_t *out, char *errbuf,
+                                        size_t errlen);
+
+/* The frame of every webhook_parse: zeroes out, parses body as JSON, reads
+ * it with reader, and clears out again when reader fails. */
+int provider_webhook_parse(const char *body, size_t len, provider_webhook_read_fn reader,
+                           provider_msg_t *out, char *errbuf, size_t errlen) OD_WUR;
+
 /* The attempt from the metadata object the dialer sent (UUIDs under
  * snake_case or camelCase names, attempt_number as an integer or a string).
  * where names the object in messages ("message.call.metadata"). */
@@ -266,6 +276,15 @@ int provider_attempt_from_metadata(const json_t *meta, const char *where, provid
 /* The metadata object the dialer sends with every call (attempt, lead,
  * campaign, account ids and the attempt number). Caller json_decref()s. */
 json_t *provider_metadata_of_job(const dialjob_t *job);
+
+/* The job's variables as a JSON object of strings (the assistant's
+ * dynamic variables). Caller json_decref()s. */
+json_t *provider_variables_of_job(const dialjob_t *job);
+
+/* Starts out's reading of an ended reason: copies reason (NULL: ""),
+ * marks it known and not permanent, and who answered unknown; the
+ * provider's table fills in the rest. */
+void provider_result_begin(provider_result_t *out, const char *reason);
 
 /* The compact text (keys sorted) of obj when it is a JSON object, else
  * NULL. Caller frees. */

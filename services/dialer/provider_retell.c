@@ -70,11 +70,7 @@ void provider_retell_reason_map(const char *reason, bool answered, bool in_voice
 {
     if (!reason)
         reason = "";
-    provider_copy(out->ended_reason, sizeof(out->ended_reason), reason);
-    out->reason_known = true;
-    out->permanent = false;
-    out->answered_known = false;
-    out->answered_by = MODEL_ANSWERED_BY_UNKNOWN;
+    provider_result_begin(out, reason);
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         if (strcmp(reasons[i].reason, reason) != 0)
             continue;
@@ -213,13 +209,10 @@ static int retell_call_request_build(const provider_conf_t *conf, const dialjob_
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "the job has no caller id: Retell needs from_number (the assistant's "
                        "outbound_e164, a number bound to the agent in Retell)");
-    json_t *vars = json_object();
-    for (size_t i = 0; i < job->n_variables; i++)
-        json_object_set_new(vars, job->variables[i]->key, json_string(job->variables[i]->value));
-    json_t *body =
-        json_pack("{s:s, s:s, s:s, s:o, s:o}", "from_number", job->caller_id, "to_number",
-                  job->e164, "override_agent_id", job->provider_assistant_id, "metadata",
-                  provider_metadata_of_job(job), "retell_llm_dynamic_variables", vars);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from_number", job->caller_id,
+                             "to_number", job->e164, "override_agent_id",
+                             job->provider_assistant_id, "metadata", provider_metadata_of_job(job),
+                             "retell_llm_dynamic_variables", provider_variables_of_job(job));
     return provider_request_post_json(conf, "/v2/create-phone-call", body, out, errbuf, errlen);
 }
 
@@ -229,35 +222,25 @@ static void retell_call_response_parse(long status, const char *body, size_t len
     provider_place_parse(status, body, len, retry_after, "call_id", out);
 }
 
-static int retell_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
-                                size_t errlen)
+static int retell_webhook_read(const json_t *root, provider_msg_t *out, char *errbuf, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *root = NULL;
-    int rc = provider_json_load(body, len, &root, errbuf, errlen);
-    if (rc)
-        return rc;
     const char *event = jstr(root, "event");
-    if (!event || !*event) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"event\"");
-        goto out;
-    }
+    if (!event || !*event)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"event\"");
     provider_copy(out->type, sizeof(out->type), event);
     bool started = strcmp(event, "call_started") == 0;
     bool ended = strcmp(event, "call_ended") == 0;
     bool analyzed = strcmp(event, "call_analyzed") == 0;
     if (!started && !ended && !analyzed) {
         out->kind = PROVIDER_MSG_IGNORED; /* transcript and transfer events: not ours */
-        goto out;
+        return OD_OK;
     }
     const json_t *call = json_object_get(root, "call");
-    if (!json_is_object(call)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"call\" object");
-        goto out;
-    }
-    rc = attempt_from_call(call, out, errbuf, errlen);
+    if (!json_is_object(call))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"call\" object");
+    int rc = attempt_from_call(call, out, errbuf, errlen);
     if (rc)
-        goto out;
+        return rc;
     if (started) {
         out->kind = PROVIDER_MSG_IN_PROGRESS;
         out->started_at_us = jms(call, "start_timestamp");
@@ -270,11 +253,13 @@ static int retell_webhook_parse(const char *body, size_t len, provider_msg_t *ou
         out->kind = PROVIDER_MSG_REPORT;
         result_from(call, out);
     }
-out:
-    json_decref(root);
-    if (rc)
-        provider_msg_clear(out);
-    return rc;
+    return OD_OK;
+}
+
+static int retell_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
+                                size_t errlen)
+{
+    return provider_webhook_parse(body, len, retell_webhook_read, out, errbuf, errlen);
 }
 
 static int retell_call_lookup_build(const provider_conf_t *conf, const char *provider_call_id,

@@ -81,11 +81,7 @@ void provider_vapi_ended_reason_map(const char *reason, bool answered, provider_
     };
     if (!reason)
         reason = "";
-    snprintf(out->ended_reason, sizeof(out->ended_reason), "%s", reason);
-    out->reason_known = true;
-    out->permanent = false;
-    out->answered_known = false;
-    out->answered_by = MODEL_ANSWERED_BY_UNKNOWN;
+    provider_result_begin(out, reason);
 
     if (strcmp(reason, "customer-busy") == 0) {
         out->status = MODEL_CALL_BUSY;
@@ -244,10 +240,7 @@ static int vapi_call_request_build(const provider_conf_t *conf, const dialjob_t 
     json_object_set_new(body, "customer", customer);
 
     json_t *overrides = json_object();
-    json_t *vars = json_object();
-    for (size_t i = 0; i < job->n_variables; i++)
-        json_object_set_new(vars, job->variables[i]->key, json_string(job->variables[i]->value));
-    json_object_set_new(overrides, "variableValues", vars);
+    json_object_set_new(overrides, "variableValues", provider_variables_of_job(job));
     json_object_set_new(
         overrides, "server",
         json_pack("{s:s, s:s}", "url", conf->webhook_url, "secret", conf->webhook_secret));
@@ -265,39 +258,27 @@ static void vapi_call_response_parse(long status, const char *body, size_t len,
     provider_place_parse(status, body, len, retry_after, "id", out);
 }
 
-static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
-                              size_t errlen)
+static int vapi_webhook_read(const json_t *root, provider_msg_t *out, char *errbuf, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *root = NULL;
-    int rc = provider_json_load(body, len, &root, errbuf, errlen);
-    if (rc)
-        return rc;
     const json_t *msg = json_object_get(root, "message");
-    if (!json_is_object(msg)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"message\" object");
-        goto out;
-    }
+    if (!json_is_object(msg))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "the body has no \"message\" object");
     const char *type = jstr(msg, "type");
-    if (!type || !*type) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "message.type is missing");
-        goto out;
-    }
+    if (!type || !*type)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.type is missing");
     provider_copy(out->type, sizeof(out->type), type);
     bool status_update = strcmp(type, "status-update") == 0;
     bool report = strcmp(type, "end-of-call-report") == 0;
     if (!status_update && !report) {
         out->kind = PROVIDER_MSG_IGNORED; /* transcripts, tool calls, ...: not ours */
-        goto out;
+        return OD_OK;
     }
     const json_t *call = json_object_get(msg, "call");
-    if (!json_is_object(call)) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "message.call is missing");
-        goto out;
-    }
-    rc = attempt_from_call(call, out, errbuf, errlen);
+    if (!json_is_object(call))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.call is missing");
+    int rc = attempt_from_call(call, out, errbuf, errlen);
     if (rc)
-        goto out;
+        return rc;
     customer_number(msg, call, out);
     const json_t *ts = json_object_get(msg, "timestamp");
     if (json_is_number(ts) && json_number_value(ts) > 0)
@@ -305,13 +286,11 @@ static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out,
     if (report) {
         out->kind = PROVIDER_MSG_REPORT;
         result_from(msg, call, out);
-        goto out;
+        return OD_OK;
     }
     const char *status = jstr(msg, "status");
-    if (!status) {
-        rc = od_fail(errbuf, errlen, OD_ERR_INVALID, "message.status is missing");
-        goto out;
-    }
+    if (!status)
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "message.status is missing");
     if (strcmp(status, "ringing") == 0) {
         out->kind = PROVIDER_MSG_RINGING;
     } else if (strcmp(status, "in-progress") == 0) {
@@ -322,11 +301,13 @@ static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out,
     } else {
         out->kind = PROVIDER_MSG_IGNORED; /* queued, scheduled, forwarding */
     }
-out:
-    json_decref(root);
-    if (rc)
-        provider_msg_clear(out);
-    return rc;
+    return OD_OK;
+}
+
+static int vapi_webhook_parse(const char *body, size_t len, provider_msg_t *out, char *errbuf,
+                              size_t errlen)
+{
+    return provider_webhook_parse(body, len, vapi_webhook_read, out, errbuf, errlen);
 }
 
 static int vapi_call_lookup_build(const provider_conf_t *conf, const char *provider_call_id,

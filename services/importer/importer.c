@@ -261,13 +261,9 @@ static int info_load(pg_conn_t *db, const char *import_id, import_info_t *info, 
 {
     PGresult *res = NULL;
     const char *params[1] = {import_id};
-    int rc = pg_stmt_exec(db, &stmt_load, params, &res, errbuf, errlen);
+    int rc = pg_stmt_exec_row(db, &stmt_load, params, "import", &res, errbuf, errlen);
     if (rc)
         return rc;
-    if (PQntuples(res) != 1) {
-        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "import %s not found", import_id);
-        goto out;
-    }
     snprintf(info->status, sizeof(info->status), "%s", PQgetvalue(res, 0, 0));
     snprintf(info->campaign_id, sizeof(info->campaign_id), "%s", PQgetvalue(res, 0, 1));
     snprintf(info->account_id, sizeof(info->account_id), "%s", PQgetvalue(res, 0, 2));
@@ -284,7 +280,6 @@ static int info_load(pg_conn_t *db, const char *import_id, import_info_t *info, 
     info->counts.row_number_done = field_int(res, 0, 12, 0);
     snprintf(info->error, sizeof(info->error), "%s", PQgetvalue(res, 0, 13));
     info->counts.secondary_phones_rejected = field_int(res, 0, 14, 0);
-out:
     PQclear(res);
     return rc;
 }
@@ -438,13 +433,9 @@ int importer_file_stage(pg_conn_t *db, const char *campaign_id, const char *path
     PGresult *res = NULL;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *params[1] = {campaign_id};
-    int rc = pg_stmt_exec(db, &stmt_campaign_exists, params, &res, errbuf, errlen);
+    int rc = pg_stmt_exec_row(db, &stmt_campaign_exists, params, "campaign", &res, errbuf, errlen);
     if (rc)
         goto out;
-    if (PQntuples(res) != 1) {
-        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "campaign %s not found", campaign_id);
-        goto out;
-    }
     if ((rc = pg_tx_begin(db, errbuf, errlen)) != OD_OK)
         goto out;
     if ((rc = import_stage_create(db, IMPORT_SOURCE_FILE, campaign_id, base, region, spec,
@@ -1371,13 +1362,9 @@ int importer_request_prepare(pg_conn_t *db, const importrequest_t *req, char *er
     char *mapping = NULL;
     lead_map_spec_t spec = {0};
     const char *params[3] = {req->import_id, NULL, NULL};
-    int rc = pg_stmt_exec(db, &stmt_request_import, params, &res, errbuf, errlen);
+    int rc = pg_stmt_exec_row(db, &stmt_request_import, params, "import", &res, errbuf, errlen);
     if (rc)
         goto out;
-    if (PQntuples(res) != 1) {
-        rc = od_fail(errbuf, errlen, OD_ERR_NOT_FOUND, "import %s not found", req->import_id);
-        goto out;
-    }
     if (strcmp(PQgetvalue(res, 0, 0), req->campaign_id) != 0) {
         rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
                      "import %s belongs to campaign %s, not %s as the request says", req->import_id,

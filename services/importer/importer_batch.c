@@ -77,14 +77,19 @@ importer_batch_t *importer_batch_new(void)
     return xcalloc(1, sizeof(importer_batch_t));
 }
 
+/* Applies fn to each of the batch's text buffers: one list for reset and
+ * free, so that a buffer added to the batch is never left out of one. */
+static void bufs_each(importer_batch_t *b, void (*fn)(csv_buf_t *))
+{
+    csv_buf_t *const bufs[] = {&b->text,   &b->leads,          &b->rejects,
+                               &b->direct, &b->direct_numbers, &b->secondaries};
+    for (size_t i = 0; i < OD_COUNT(bufs); i++)
+        fn(bufs[i]);
+}
+
 void importer_batch_reset(importer_batch_t *b)
 {
-    csv_buf_reset(&b->text);
-    csv_buf_reset(&b->leads);
-    csv_buf_reset(&b->rejects);
-    csv_buf_reset(&b->direct);
-    csv_buf_reset(&b->direct_numbers);
-    csv_buf_reset(&b->secondaries);
+    bufs_each(b, csv_buf_reset);
     b->n_direct = 0;
     b->direct_unusable = false;
     b->n_fields = 0;
@@ -103,12 +108,7 @@ void importer_batch_free(importer_batch_t *b)
 {
     if (!b)
         return;
-    csv_buf_free(&b->text);
-    csv_buf_free(&b->leads);
-    csv_buf_free(&b->rejects);
-    csv_buf_free(&b->direct);
-    csv_buf_free(&b->direct_numbers);
-    csv_buf_free(&b->secondaries);
+    bufs_each(b, csv_buf_free);
     free(b->field_off);
     free(b->field_len);
     free(b->rows);

@@ -277,10 +277,43 @@ static kafka_consumer_t *consumer_start(const kafka_consumer_opts_t *opts, const
     return consumer;
 }
 
+/* The next message into *msg (NULL: none within 500 ms). False when the
+ * consumer failed: the service stops, and what names it in the log. */
+static bool consumer_next(kafka_consumer_t *consumer, const char *what, atomic_bool *kafka_ok,
+                          rd_kafka_message_t **msg)
+{
+    char err[1024];
+    *msg = NULL;
+    if (kafka_consumer_poll(consumer, 500, msg, err, sizeof(err)) == OD_OK)
+        return true;
+    log_error("kafka", "%s: %s", what, err);
+    atomic_store(kafka_ok, false);
+    atomic_store(&importer_stop, true);
+    return false;
+}
+
+/* Stores the offset of a handled message; a revoked partition
+ * (OD_ERR_CONFLICT) is no error: its new owner reads the message again. */
+static void offset_store(kafka_consumer_t *consumer, const rd_kafka_message_t *msg)
+{
+    char err[1024];
+    int rc = kafka_consumer_store(consumer, msg, err, sizeof(err));
+    if (rc != OD_OK && rc != OD_ERR_CONFLICT)
+        log_warn("kafka", "store: %s", err);
+}
+
+/* Closes and frees consumer; NULL is a no-op. */
+static void consumer_stop(kafka_consumer_t *consumer, const char *what)
+{
+    char err[1024];
+    if (consumer && kafka_consumer_close(consumer, err, sizeof(err)) != OD_OK)
+        log_warn("kafka", "%s close: %s", what, err);
+    kafka_consumer_free(consumer);
+}
+
 static void *imports_main(void *arg)
 {
     service_t *svc = arg;
-    char err[1024];
     kafka_consumer_t *consumer = NULL;
     pg_conn_t *db = db_connect(svc, "outdial-importer-imports", &svc->imports_pg_ok);
     if (!db)
@@ -297,20 +330,12 @@ static void *imports_main(void *arg)
         goto out;
     atomic_store(&svc->imports_kafka_ok, true);
     time_t next_sweep = svc->sweep_s > 0 ? time(NULL) + svc->sweep_s : 0;
-    while (!stopping()) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(consumer, 500, &msg, err, sizeof(err)) != OD_OK) {
-            log_error("kafka", "imports consumer: %s", err);
-            atomic_store(&svc->imports_kafka_ok, false);
-            atomic_store(&importer_stop, true);
-            break;
-        }
+    rd_kafka_message_t *msg = NULL;
+    while (!stopping() &&
+           consumer_next(consumer, "imports consumer", &svc->imports_kafka_ok, &msg)) {
         if (msg) {
-            if (request_handle(svc, db, msg)) {
-                int rc = kafka_consumer_store(consumer, msg, err, sizeof(err));
-                if (rc != OD_OK && rc != OD_ERR_CONFLICT)
-                    log_warn("kafka", "store: %s", err);
-            }
+            if (request_handle(svc, db, msg))
+                offset_store(consumer, msg);
             kafka_message_free(msg);
         }
         if (next_sweep && time(NULL) >= next_sweep && !stopping()) {
@@ -319,9 +344,7 @@ static void *imports_main(void *arg)
         }
     }
 out:
-    if (consumer && kafka_consumer_close(consumer, err, sizeof(err)) != OD_OK)
-        log_warn("kafka", "imports consumer close: %s", err);
-    kafka_consumer_free(consumer);
+    consumer_stop(consumer, "imports consumer");
     pg_conn_free(db);
     return NULL;
 }
@@ -424,28 +447,18 @@ static void *leads_main(void *arg)
     if (!consumer)
         goto out;
     atomic_store(&svc->leads_kafka_ok, true);
-    while (!stopping()) {
-        rd_kafka_message_t *msg = NULL;
-        if (kafka_consumer_poll(consumer, 500, &msg, err, sizeof(err)) != OD_OK) {
-            log_error("kafka", "leads-in consumer: %s", err);
-            atomic_store(&svc->leads_kafka_ok, false);
-            atomic_store(&importer_stop, true);
-            break;
-        }
+    rd_kafka_message_t *msg = NULL;
+    while (!stopping() &&
+           consumer_next(consumer, "leads-in consumer", &svc->leads_kafka_ok, &msg)) {
         kafka_producer_poll(producer, 0);
         if (!msg)
             continue;
-        if (lead_handle(svc, db, ctx, producer, msg)) {
-            int rc = kafka_consumer_store(consumer, msg, err, sizeof(err));
-            if (rc != OD_OK && rc != OD_ERR_CONFLICT)
-                log_warn("kafka", "store: %s", err);
-        }
+        if (lead_handle(svc, db, ctx, producer, msg))
+            offset_store(consumer, msg);
         kafka_message_free(msg);
     }
 out:
-    if (consumer && kafka_consumer_close(consumer, err, sizeof(err)) != OD_OK)
-        log_warn("kafka", "leads-in consumer close: %s", err);
-    kafka_consumer_free(consumer);
+    consumer_stop(consumer, "leads-in consumer");
     kafka_producer_free(producer);
     lead_map_ctx_free(ctx);
     pg_conn_free(db);

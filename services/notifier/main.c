@@ -105,14 +105,13 @@ static int metrics_setup(notifier_t *n, metrics_registry_t *reg, char *err, size
         rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_notifier_events_total",
                                      "Events queued for the endpoints that want them, by type.",
                                      type, NULL, 0, &n->events_total, err, errlen);
+    const metrics_def_t defs[] = {
+        {"outdial_notifier_delivery_seconds",
+         "Time from sending a webhook to its answer or failure.", .histogram = &n->latency},
+        {"outdial_notifier_inflight", "Webhook requests in flight.", .gauge = &n->inflight},
+    };
     if (rc == OD_OK)
-        rc = metrics_histogram_register(reg, "outdial_notifier_delivery_seconds",
-                                        "Time from sending a webhook to its answer or failure.",
-                                        metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
-                                        &n->latency, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_gauge_register(reg, "outdial_notifier_inflight", "Webhook requests in flight.",
-                                    &n->inflight, err, errlen);
+        rc = metrics_register_all(reg, defs, OD_COUNT(defs), err, errlen);
     return rc;
 }
 

@@ -435,56 +435,39 @@ static int config_load(scheduler_t *s, char *err, size_t errlen)
 
 static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
 {
+    const metrics_def_t defs[] = {
+        {"outdial_scheduler_jobs_issued_total", "Dial jobs produced to Kafka.",
+         .counter = &s->jobs_issued},
+        {"outdial_scheduler_leads_deferred_total", "Due leads whose own calling window was closed.",
+         .counter = &s->leads_deferred},
+        {"outdial_scheduler_recovered_total", "Stuck leads re-issued or closed by recovery.",
+         .counter = &s->recovered},
+        {"outdial_scheduler_campaign_failures_total",
+         "Dispatch passes of one campaign that failed; the campaign was skipped for its backoff.",
+         .counter = &s->campaign_failures},
+        {"outdial_scheduler_recovery_failures_total",
+         "Stuck leads whose recovery failed; the lead was skipped for its backoff.",
+         .counter = &s->lead_failures},
+        {"outdial_scheduler_dead_letters_total",
+         "Call events given up on and produced to the dead-letter topic.",
+         .counter = &s->dead_letters},
+        {"outdial_scheduler_dispatch_held_total",
+         "Dispatch passes not run because Kafka did not answer (no lead is claimed for a job "
+         "that cannot be produced).",
+         .counter = &s->dispatch_held},
+        {"outdial_scheduler_due_backlog",
+         "Leads of running campaigns that are due and not yet scheduled.",
+         .gauge = &s->due_backlog},
+        {"outdial_scheduler_tick_seconds", "Duration of one dispatch pass.",
+         .histogram = &s->tick_seconds},
+    };
     static const char *const effect_names[] = {"applied", "duplicate", "stale", "unknown_lead"};
-    static const char *const labels[] = {"effect", NULL};
     metrics_family_t *fam = NULL;
-    int rc = metrics_counter_register(s->metrics, "outdial_scheduler_jobs_issued_total",
-                                      "Dial jobs produced to Kafka.", &s->jobs_issued, err, errlen);
+    int rc = metrics_register_all(s->metrics, defs, OD_COUNT(defs), err, errlen);
     if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_leads_deferred_total",
-                                      "Due leads whose own calling window was closed.",
-                                      &s->leads_deferred, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovered_total",
-                                      "Stuck leads re-issued or closed by recovery.", &s->recovered,
-                                      err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_campaign_failures_total",
-                                      "Dispatch passes of one campaign that failed; the campaign "
-                                      "was skipped for its backoff.",
-                                      &s->campaign_failures, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_recovery_failures_total",
-                                      "Stuck leads whose recovery failed; the lead was skipped "
-                                      "for its backoff.",
-                                      &s->lead_failures, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_dead_letters_total",
-                                      "Call events given up on and produced to the dead-letter "
-                                      "topic.",
-                                      &s->dead_letters, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_counter_register(s->metrics, "outdial_scheduler_dispatch_held_total",
-                                      "Dispatch passes not run because Kafka did not answer "
-                                      "(no lead is claimed for a job that cannot be produced).",
-                                      &s->dispatch_held, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_gauge_register(s->metrics, "outdial_scheduler_due_backlog",
-                                    "Leads of running campaigns that are due and not yet "
-                                    "scheduled.",
-                                    &s->due_backlog, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_histogram_register(s->metrics, "outdial_scheduler_tick_seconds",
-                                        "Duration of one dispatch pass.", metrics_latency_buckets,
-                                        METRICS_LATENCY_BUCKETS_N, &s->tick_seconds, err, errlen);
-    if (rc == OD_OK)
-        rc = metrics_family_register(
-            s->metrics, METRICS_COUNTER, "outdial_scheduler_events_applied_total",
-            "Call events consumed, by effect.", labels, NULL, 0, &fam, err, errlen);
-    for (int i = 0; i < 4 && rc == OD_OK; i++) {
-        const char *values[] = {effect_names[i], NULL};
-        rc = metrics_counter_with(fam, values, &s->events_applied[i], err, errlen);
-    }
+        rc = metrics_counter_family(s->metrics, "outdial_scheduler_events_applied_total",
+                                    "Call events consumed, by effect.", "effect", effect_names,
+                                    OD_COUNT(effect_names), s->events_applied, err, errlen);
     static const char *const rule_label[] = {"rule", NULL};
     if (rc == OD_OK)
         rc = metrics_family_register(s->metrics, METRICS_COUNTER,

@@ -187,6 +187,18 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* A call of the simulator's log (GET /sim/calls); its strings point into o. */
+static void sim_call_read(json_t *o, sim_call_t *s)
+{
+    s->number = jstr(o, "number");
+    s->attempt_id = jstr(o, "attempt_id");
+    s->lead_id = jstr(o, "lead_id");
+    s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
+    s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
+    s->finished = json_is_true(json_object_get(o, "finished")) &&
+                  !json_is_true(json_object_get(o, "aborted"));
+}
+
 /* The cap on calls to a number in 24 hours that applied to one call, as
  * the scheduler put it in the call's job: the account's, or the callee's
  * legal cap when smaller, the callee's jurisdiction being the state of the
@@ -245,12 +257,7 @@ static int account_counts(pg_conn_t *db, const char *sim_url, const sched_campai
         if (!json_is_true(json_object_get(o, "placed")) ||
             !entry_find(camps, n_camps, jstr(o, "campaign_id")))
             continue;
-        sim_call_t *s = &sc[k++];
-        s->number = jstr(o, "number");
-        s->attempt_id = jstr(o, "attempt_id");
-        s->lead_id = jstr(o, "lead_id");
-        s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
-        s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
+        sim_call_read(o, &sc[k++]);
     }
     qsort(sc, k, sizeof(*sc), by_number_time);
     /* Each call judged against the calls to its number before it. */
@@ -383,13 +390,7 @@ int main(int argc, char **argv)
         if (!json_is_true(json_object_get(o, "placed")))
             continue; /* refused at POST (5xx, 429): no call */
         sim_call_t *s = &sc[placed++];
-        s->number = jstr(o, "number");
-        s->attempt_id = jstr(o, "attempt_id");
-        s->lead_id = jstr(o, "lead_id");
-        s->received_us = json_integer_value(json_object_get(o, "received_at_us"));
-        s->ended_us = json_integer_value(json_object_get(o, "ended_at_us"));
-        s->finished = json_is_true(json_object_get(o, "finished")) &&
-                      !json_is_true(json_object_get(o, "aborted"));
+        sim_call_read(o, s);
         entry_t *lead = entry_find(leads, n_leads, s->lead_id);
         lead_window_t lw;
         bool open = false;

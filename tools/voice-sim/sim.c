@@ -1,27 +1,17 @@
 #include "sim.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
 #include "sim_engine.h"
+#include "sim_logfile.h"
 #include "sim_protocol.h"
 #include "xmalloc.h"
-
-char *sim_json_text(json_t *value)
-{
-    char *text = json_dumps(value, SIM_JSON_FLAGS | JSON_ENCODE_ANY);
-    json_decref(value);
-    char *out = xstrdup(text ? text : "null");
-    free(text);
-    return out;
-}
 
 /* --- metrics --- */
 
@@ -68,7 +58,7 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
     if (!rc)
         rc = counter_family(reg, "outdial_sim_rejections_total",
                             "POST /call requests not placed, by reason.", reason_label, reasons,
-                            sizeof(reasons) / sizeof(reasons[0]), errbuf, errlen);
+                            OD_COUNT(reasons), errbuf, errlen);
     const labelled_counter_t results[] = {{"sent", &m->hooks_sent},
                                           {"failed", &m->hooks_failed},
                                           {"dropped", &m->hooks_dropped},
@@ -76,16 +66,14 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
     if (!rc)
         rc = counter_family(reg, "outdial_sim_webhooks_total",
                             "Server messages, by what became of them.", result_label, results,
-                            sizeof(results) / sizeof(results[0]), errbuf, errlen);
+                            OD_COUNT(results), errbuf, errlen);
+    const metrics_def_t defs[] = {
+        {"outdial_sim_calls_in_flight", "Calls placed and not yet ended.", .gauge = &m->in_flight},
+        {"outdial_sim_webhook_duration_seconds",
+         "Time the receiver took to answer a server message.", .histogram = &m->hook_seconds},
+    };
     if (!rc)
-        rc = metrics_gauge_register(reg, "outdial_sim_calls_in_flight",
-                                    "Calls placed and not yet ended.", &m->in_flight, errbuf,
-                                    errlen);
-    if (!rc)
-        rc = metrics_histogram_register(reg, "outdial_sim_webhook_duration_seconds",
-                                        "Time the receiver took to answer a server message.",
-                                        metrics_latency_buckets, METRICS_LATENCY_BUCKETS_N,
-                                        &m->hook_seconds, errbuf, errlen);
+        rc = metrics_register_all(reg, defs, OD_COUNT(defs), errbuf, errlen);
     return rc;
 }
 
@@ -118,14 +106,9 @@ int sim_new(const sim_config_t *cfg, const od_clock_t *clk, sim_rules_t *rules,
     rc = metrics_setup(&sim->metrics, reg, errbuf, errlen);
     if (rc)
         goto fail;
-    if (cfg->log_file) {
-        sim->log_fd = open(cfg->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (sim->log_fd < 0) {
-            rc = od_fail(errbuf, errlen, OD_ERR_IO, "log file %s: %s", cfg->log_file,
-                         strerror(errno));
-            goto fail;
-        }
-    }
+    rc = sim_logfile_open(sim, cfg->log_file, errbuf, errlen);
+    if (rc)
+        goto fail;
     rc = sim_engine_new(sim, &sim->engine, errbuf, errlen);
     if (rc)
         goto fail;
@@ -163,8 +146,7 @@ void sim_free(sim_t *sim)
         sim_stop(sim, 0);
         sim_engine_free(sim->engine);
     }
-    if (sim->log_fd >= 0)
-        close(sim->log_fd);
+    sim_logfile_close(sim);
     sim_heap_clear(&sim->heap);
     sim_calls_clear(&sim->log);
     sim_rules_free(sim->rules);
@@ -183,27 +165,6 @@ void sim_delay(sim_t *sim, int64_t delay_ms)
            pthread_cond_timedwait(&sim->stop_cond, &sim->lock, &deadline) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&sim->lock);
-}
-
-/* --- the log file --- */
-
-void sim_call_finish(sim_t *sim, sim_call_t *call)
-{
-    call->finished = !call->aborted;
-    if (sim->log_fd < 0)
-        return;
-    json_t *rec = sim_call_to_json(call);
-    char *line = json_dumps(rec, SIM_JSON_FLAGS);
-    json_decref(rec);
-    size_t len = strlen(line);
-    line[len] = '\n'; /* json_dumps leaves room only for the NUL: write it as the newline */
-    /* One write per line with O_APPEND: lines never interleave, and a
-     * crash leaves whole lines behind. */
-    ssize_t n = write(sim->log_fd, line, len + 1);
-    if (n != (ssize_t)(len + 1))
-        log_warn("log_file", "writing the call log failed: %s",
-                 n < 0 ? strerror(errno) : "short write");
-    free(line);
 }
 
 /* --- placing calls --- */

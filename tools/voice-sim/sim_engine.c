@@ -12,6 +12,7 @@
 
 #include "dlist.h"
 #include "log.h"
+#include "sim_logfile.h"
 #include "sim_protocol.h"
 #include "xmalloc.h"
 

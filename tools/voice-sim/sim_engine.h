@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "sim.h"
+#include "sim_calls.h"
+#include "sim_state.h"
 
 /* An engine for sim (borrowed). Free with sim_engine_free(). */
 int sim_engine_new(sim_t *sim, sim_engine_t **out, char *errbuf, size_t errlen) OD_WUR;

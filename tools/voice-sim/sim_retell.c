@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "hmac.h"
-#include "sim.h"
 #include "sim_protocol.h"
 #include "xmalloc.h"
 
@@ -32,13 +31,8 @@ static char *number_read(const json_t *root, const char *key, json_t *problems)
     return n;
 }
 
-int sim_retell_request_parse(const char *body, size_t len, sim_call_request_t *req,
-                             json_t **problems_out)
+static void retell_request_read(const json_t *root, sim_call_request_t *req, json_t *problems)
 {
-    json_t *problems = json_array();
-    json_t *root = sim_request_open(body, len, body_properties, req, problems);
-    if (!root)
-        return sim_request_close(root, problems, req, problems_out);
     req->from_number = number_read(root, "from_number", problems);
     req->number = number_read(root, "to_number", problems);
     req->assistant_id =
@@ -60,7 +54,12 @@ int sim_retell_request_parse(const char *body, size_t len, sim_call_request_t *r
          * log shows them the same way (variable_values). */
         req->overrides = json_pack("{s:O}", "variableValues", vars);
     }
-    return sim_request_close(root, problems, req, problems_out);
+}
+
+int sim_retell_request_parse(const char *body, size_t len, sim_call_request_t *req,
+                             json_t **problems_out)
+{
+    return sim_request_parse(body, len, body_properties, retell_request_read, req, problems_out);
 }
 
 const char *sim_retell_disconnection_reason(const sim_call_t *call)

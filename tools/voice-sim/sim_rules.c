@@ -849,6 +849,24 @@ static int json_only_keys(const json_t *obj, const char *where, const char *cons
     return OD_OK;
 }
 
+/* A fault given as an object ({"p":P, ...}): checks that obj, the value of
+ * name, is an object (shape: what it should look like, for the message)
+ * with only the keys allowed, and reads its probability p into *p. */
+static int json_fault_object(const json_t *obj, const char *name, const char *shape,
+                             const char *const *allowed, double *p, char *errbuf, size_t errlen)
+{
+    char where[32];
+    if (!json_is_object(obj))
+        return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s must be an object %s", name, shape);
+    snprintf(where, sizeof(where), "%s.", name);
+    int rc = json_only_keys(obj, where, allowed, errbuf, errlen);
+    if (!rc) {
+        snprintf(where, sizeof(where), "%s.p", name);
+        rc = json_probability(obj, "p", where, p, errbuf, errlen);
+    }
+    return rc;
+}
+
 int sim_faults_update_json(sim_faults_t *faults, const json_t *update, char *errbuf, size_t errlen)
 {
     static const char *const top[] = {"http_5xx",     "timeout", "slow",           "duplicate",
@@ -874,13 +892,8 @@ int sim_faults_update_json(sim_faults_t *faults, const json_t *update, char *err
     const json_t *t = json_object_get(update, "timeout");
     if (!rc && t) {
         int64_t seconds = 0;
-        if (!json_is_object(t))
-            rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                         "timeout must be an object {\"p\":P,\"ms\":M}");
-        if (!rc)
-            rc = json_only_keys(t, "timeout.", timeout_keys, errbuf, errlen);
-        if (!rc)
-            rc = json_probability(t, "p", "timeout.p", &f.timeout, errbuf, errlen);
+        rc = json_fault_object(t, "timeout", "{\"p\":P,\"ms\":M}", timeout_keys, &f.timeout, errbuf,
+                               errlen);
         if (!rc)
             rc = json_count(t, "ms", "timeout.ms", 1, 3600000, &f.timeout_ms, errbuf, errlen);
         if (!rc)
@@ -890,13 +903,8 @@ int sim_faults_update_json(sim_faults_t *faults, const json_t *update, char *err
     }
     const json_t *s = json_object_get(update, "slow");
     if (!rc && s) {
-        if (!json_is_object(s))
-            rc = od_fail(errbuf, errlen, OD_ERR_INVALID,
-                         "slow must be an object {\"p\":P,\"min_ms\":A,\"max_ms\":B}");
-        if (!rc)
-            rc = json_only_keys(s, "slow.", slow_keys, errbuf, errlen);
-        if (!rc)
-            rc = json_probability(s, "p", "slow.p", &f.slow, errbuf, errlen);
+        rc = json_fault_object(s, "slow", "{\"p\":P,\"min_ms\":A,\"max_ms\":B}", slow_keys, &f.slow,
+                               errbuf, errlen);
         if (!rc)
             rc = json_count(s, "min_ms", "slow.min_ms", 0, 3600000, &f.slow_min_ms, errbuf, errlen);
         if (!rc)

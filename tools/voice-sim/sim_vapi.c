@@ -80,11 +80,7 @@ char *sim_vapi_error_body(int status, json_t *message)
 {
     json_t *body = json_pack("{s:o, s:s, s:i}", "message", message, "error", status_text(status),
                              "statusCode", status);
-    char *text = json_dumps(body, SIM_JSON_FLAGS);
-    json_decref(body);
-    char *out = xstrdup(text);
-    free(text);
-    return out;
+    return sim_json_text(body);
 }
 
 /* --- request --- */
@@ -171,8 +167,10 @@ static void server_from(const json_t *obj, const char *path, sim_call_request_t 
     req->server_secret = secret;
 }
 
-json_t *sim_request_open(const char *body, size_t len, const char *const *allowed,
-                         sim_call_request_t *req, json_t *problems)
+/* Parses body (req zeroed), refuses a non-object and any property not in
+ * allowed; returns the object, or NULL after a problem. */
+static json_t *request_open(const char *body, size_t len, const char *const *allowed,
+                            sim_call_request_t *req, json_t *problems)
 {
     memset(req, 0, sizeof(*req));
     json_error_t jerr;
@@ -214,9 +212,13 @@ void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *p
     }
 }
 
-int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
-                      json_t **problems_out)
+int sim_request_parse(const char *body, size_t len, const char *const *allowed,
+                      sim_request_read_fn reader, sim_call_request_t *req, json_t **problems_out)
 {
+    json_t *problems = json_array();
+    json_t *root = request_open(body, len, allowed, req, problems);
+    if (root)
+        reader(root, req, problems);
     json_decref(root);
     if (json_array_size(problems) > 0) {
         sim_vapi_request_clear(req);
@@ -228,14 +230,8 @@ int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
     return OD_OK;
 }
 
-int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req,
-                           json_t **problems_out)
+static void vapi_request_read(const json_t *root, sim_call_request_t *req, json_t *problems)
 {
-    json_t *problems = json_array();
-    json_t *root = sim_request_open(body, len, body_properties, req, problems);
-    if (!root)
-        goto out;
-
     req->assistant_id = sim_request_string(root, "assistantId", "assistantId", problems);
     const json_t *assistant = json_object_get(root, "assistant");
     if (assistant && !json_is_object(assistant))
@@ -293,9 +289,12 @@ int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req
         server_from(overrides, "assistantOverrides", req, problems);
     }
     server_from(assistant, "assistant", req, problems);
+}
 
-out:
-    return sim_request_close(root, problems, req, problems_out);
+int sim_vapi_request_parse(const char *body, size_t len, sim_call_request_t *req,
+                           json_t **problems_out)
+{
+    return sim_request_parse(body, len, body_properties, vapi_request_read, req, problems_out);
 }
 
 void sim_vapi_request_clear(sim_call_request_t *req)
@@ -486,12 +485,7 @@ char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_
     json_object_set_new(msg, "customer", customer_object(call));
     if (call->phone_number_id)
         json_object_set_new(msg, "phoneNumber", json_pack("{s:s}", "id", call->phone_number_id));
-    json_t *root = json_pack("{s:o}", "message", msg);
-    char *text = json_dumps(root, SIM_JSON_FLAGS);
-    json_decref(root);
-    char *out = xstrdup(text);
-    free(text);
-    return out;
+    return sim_json_text(json_pack("{s:o}", "message", msg));
 }
 
 /* Vapi sends back the secret the call was given (or the simulator's). */
@@ -517,3 +511,12 @@ const sim_protocol_t sim_protocol_vapi = {
     .error_body = sim_vapi_error_body,
     .webhook_auth = vapi_webhook_auth,
 };
+
+char *sim_json_text(json_t *value)
+{
+    char *text = json_dumps(value, SIM_JSON_FLAGS | JSON_ENCODE_ANY);
+    json_decref(value);
+    char *out = xstrdup(text ? text : "null");
+    free(text);
+    return out;
+}

@@ -56,16 +56,17 @@ void sim_request_problem(json_t *problems, const char *fmt, ...) OD_PRINTF(2, 3)
 char *sim_request_string(const json_t *obj, const char *key, const char *path, json_t *problems);
 char *sim_request_metadata_id(const json_t *metadata, const char *snake, const char *camel,
                               json_t *problems);
-/* The frame of every create-call parser: open parses body (req zeroed),
- * refuses a non-object and any property not in allowed (NULL-terminated),
- * and returns the object, or NULL after a problem; metadata reads the
- * metadata object (our attempt's ids); close frees root and answers
- * OD_OK, or OD_ERR_INVALID with *problems_out (req cleared). */
-json_t *sim_request_open(const char *body, size_t len, const char *const *allowed,
-                         sim_call_request_t *req, json_t *problems);
-void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
-int sim_request_close(json_t *root, json_t *problems, sim_call_request_t *req,
+/* The frame of every create-call parser: parses body (req zeroed), refuses
+ * a non-object and any property not in allowed (NULL-terminated), then
+ * lets reader fill req from the object, adding a message to problems for
+ * each problem it finds. OD_OK, or OD_ERR_INVALID with *problems_out
+ * (caller json_decref()s; req cleared). sim_request_metadata reads the
+ * metadata object (our attempt's ids) for a reader. */
+typedef void (*sim_request_read_fn)(const json_t *root, sim_call_request_t *req, json_t *problems);
+int sim_request_parse(const char *body, size_t len, const char *const *allowed,
+                      sim_request_read_fn reader, sim_call_request_t *req,
                       json_t **problems_out) OD_WUR;
+void sim_request_metadata(const json_t *root, sim_call_request_t *req, json_t *problems);
 
 /* Whether s is an E.164 number: '+', a non-zero digit, 1..14 more digits. */
 bool sim_vapi_e164_ok(const char *s);
@@ -95,5 +96,8 @@ char *sim_vapi_message(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_
 /* Every JSON text the simulator writes: compact, reals with 12 significant
  * digits so that 0.36 prints as 0.36. */
 #define SIM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+
+/* JSON text of a value (stolen), freed by the caller with free(). */
+char *sim_json_text(json_t *value);
 
 #endif

@@ -100,8 +100,10 @@ static void take_attempt(const checks_env_t *env, const dialjob_t *job, check_st
         st->holds_attempt_key = true;
         break;
     case CHECKS_KEY_TAKEN:
-        verdict(out, CHECK_DUPLICATE, "attempt %s was dialed or skipped already (or fenced)%s%.60s",
-                job->attempt_id, value ? ": taken by " : "", value ? value : "");
+        /* The whole token fits the detail (a cut one would name no job). */
+        verdict(out, CHECK_DUPLICATE, "attempt %s was dialed or skipped already (or fenced)%s%.*s",
+                job->attempt_id, value ? ": taken by " : "", CHECKS_TOKEN_MAX - 1,
+                value ? value : "");
         break;
     case CHECKS_KEY_UNKNOWN:
         verdict(out, CHECK_RETRY, "redis: attempt key: %s", rc2 == OD_ERR_NOT_FOUND ? err : err2);

@@ -40,7 +40,9 @@
 #include "test_main.h"
 #include "uuid.h"
 
-#define INSTANCE "dialer-2"
+/* The shape of the default instance id (docs/dialer.md): its token is
+ * longer than 60 bytes. */
+#define INSTANCE "dialer:outdial-host-01:123456:abcd0123"
 #define LEASE_MS 60000
 
 /* ---- the proxy ---- */

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "case_table.h"
 #include "contacts.h"
 #include "test_main.h"
 
@@ -86,32 +87,34 @@ static const group_case_t cases[] = {
 };
 /* clang-format on */
 
+/* One contact group case: the step's actions, how many changed, and whether
+ * the group is finished. */
+static bool group_case_holds(const void *row)
+{
+    const group_case_t *c = row;
+    contacts_action_t actions[5];
+    size_t changed = 99;
+    char err[128] = "";
+    int rc = contacts_group_step(c->members, c->n, actions, &changed, err, sizeof(err));
+    size_t want_changed = 0;
+    bool same = rc == OD_OK;
+    for (size_t k = 0; k < c->n; k++) {
+        want_changed += c->want[k] != NONE;
+        same = same && actions[k] == c->want[k];
+    }
+    same = same && changed == want_changed;
+    if (!same || contacts_group_is_finished(c->members, c->n) != c->finished) {
+        print_error("%s: rc %d (%s), changed %zu, finished %d\n", c->name, rc, err, changed,
+                    contacts_group_is_finished(c->members, c->n));
+        return false;
+    }
+    return true;
+}
+
 static void test_groups(void **state)
 {
     (void)state;
-    int failed = 0;
-    size_t n = sizeof(cases) / sizeof(cases[0]);
-    for (size_t i = 0; i < n; i++) {
-        const group_case_t *c = &cases[i];
-        contacts_action_t actions[5];
-        size_t changed = 99;
-        char err[128] = "";
-        int rc = contacts_group_step(c->members, c->n, actions, &changed, err, sizeof(err));
-        size_t want_changed = 0;
-        bool same = rc == OD_OK;
-        for (size_t k = 0; k < c->n; k++) {
-            want_changed += c->want[k] != NONE;
-            same = same && actions[k] == c->want[k];
-        }
-        same = same && changed == want_changed;
-        if (!same || contacts_group_is_finished(c->members, c->n) != c->finished) {
-            print_error("%s: rc %d (%s), changed %zu, finished %d\n", c->name, rc, err, changed,
-                        contacts_group_is_finished(c->members, c->n));
-            failed++;
-        }
-    }
-    print_message("%zu contact group cases, %d failed\n", n, failed);
-    assert_int_equal(failed, 0);
+    CASE_TABLE_RUN("contact group", cases, group_case_holds);
 }
 
 static void test_group_errors(void **state)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "case_table.h"
 #include "lead_tz.h"
 #include "test_main.h"
 #include "test_rules_support.h"
@@ -82,44 +83,44 @@ static const resolve_case_t cases[] = {
 };
 /* clang-format on */
 
+/* One resolve case, at a fixed instant: its rc, and on success the source,
+ * the zones and the prefix. */
+static bool resolve_case_holds(const void *row)
+{
+    const resolve_case_t *c = row;
+    const int64_t at = T("2024-06-03T12:00Z");
+    lead_tz_t tz;
+    char err[256] = "";
+    int rc =
+        lead_tz_resolve(c->mode, c->assistant_tz, c->lead_tz, c->e164, at, &tz, err, sizeof(err));
+    if (rc != c->rc) {
+        print_error("%s: rc %d (%s), want %d\n", c->name, rc, err, c->rc);
+        return false;
+    }
+    if (rc != OD_OK) {
+        if (strlen(err) == 0) {
+            print_error("%s: no message\n", c->name);
+            return false;
+        }
+        return true;
+    }
+    char joined[512] = "";
+    for (size_t z = 0; z < tz.n_zones; z++) {
+        strcat(joined, z ? "," : "");
+        strcat(joined, tz.zones[z]);
+    }
+    if (tz.source != c->source || strcmp(joined, c->zones) != 0 ||
+        strcmp(tz.prefix, c->prefix) != 0) {
+        print_error("%s: source %d zones %s prefix %s\n", c->name, tz.source, joined, tz.prefix);
+        return false;
+    }
+    return true;
+}
+
 static void test_resolve(void **state)
 {
     (void)state;
-    const int64_t at = T("2024-06-03T12:00Z");
-    int failed = 0;
-    size_t n = sizeof(cases) / sizeof(cases[0]);
-    for (size_t i = 0; i < n; i++) {
-        const resolve_case_t *c = &cases[i];
-        lead_tz_t tz;
-        char err[256] = "";
-        int rc = lead_tz_resolve(c->mode, c->assistant_tz, c->lead_tz, c->e164, at, &tz, err,
-                                 sizeof(err));
-        if (rc != c->rc) {
-            print_error("%s: rc %d (%s), want %d\n", c->name, rc, err, c->rc);
-            failed++;
-            continue;
-        }
-        if (rc != OD_OK) {
-            if (strlen(err) == 0) {
-                print_error("%s: no message\n", c->name);
-                failed++;
-            }
-            continue;
-        }
-        char joined[512] = "";
-        for (size_t z = 0; z < tz.n_zones; z++) {
-            strcat(joined, z ? "," : "");
-            strcat(joined, tz.zones[z]);
-        }
-        if (tz.source != c->source || strcmp(joined, c->zones) != 0 ||
-            strcmp(tz.prefix, c->prefix) != 0) {
-            print_error("%s: source %d zones %s prefix %s\n", c->name, tz.source, joined,
-                        tz.prefix);
-            failed++;
-        }
-    }
-    print_message("%zu resolve cases, %d failed\n", n, failed);
-    assert_int_equal(failed, 0);
+    CASE_TABLE_RUN("resolve", cases, resolve_case_holds);
 }
 
 /* The generated table: sorted, digits only, every zone known to ICU. */
@@ -192,43 +193,44 @@ static const lead_window_case_t window_cases[] = {
 };
 /* clang-format on */
 
+/* One lead window case: the slot found from its instant under the lead's
+ * window rules. */
+static bool window_case_holds(const void *row)
+{
+    const lead_window_case_t *c = row;
+    char err[256] = "", g1[40], g2[40], w1[40], w2[40];
+    window_spec_t campaign = {0, 0, WINDOW_DAYS_ALL}, quiet = {0, 0, 0};
+    assert_int_equal(window_time_parse(c->start, &campaign.start_min, err, sizeof(err)), 0);
+    assert_int_equal(window_time_parse(c->end, &campaign.end_min, err, sizeof(err)), 0);
+    if (c->q_start) {
+        assert_int_equal(window_time_parse(c->q_start, &quiet.start_min, err, sizeof(err)), 0);
+        assert_int_equal(window_time_parse(c->q_end, &quiet.end_min, err, sizeof(err)), 0);
+    }
+    int64_t at = T(c->at);
+    lead_window_t lw;
+    int rc = lead_tz_window(&campaign, c->q_start ? &quiet : NULL, c->mode, c->assistant_tz,
+                            c->lead_tz, c->e164, at, &lw, err, sizeof(err));
+    if (rc != OD_OK) {
+        print_error("%s: lead_tz_window: %s\n", c->name, err);
+        return false;
+    }
+    window_slot_t slot;
+    rc = window_slot_find(lw.rules, lw.n_rules, at, &slot, err, sizeof(err));
+    int64_t want_open = T(c->open_at), want_close = T(c->close);
+    if (rc != OD_OK || slot.open_us != want_open || slot.close_us != want_close ||
+        (slot.open_us == at) != c->open) {
+        print_error("%s: rc %d slot %s..%s, want %s..%s\n", c->name, rc,
+                    rt_fmt(slot.open_us, g1, sizeof(g1)), rt_fmt(slot.close_us, g2, sizeof(g2)),
+                    rt_fmt(want_open, w1, sizeof(w1)), rt_fmt(want_close, w2, sizeof(w2)));
+        return false;
+    }
+    return true;
+}
+
 static void test_windows(void **state)
 {
     (void)state;
-    int failed = 0;
-    size_t n = sizeof(window_cases) / sizeof(window_cases[0]);
-    for (size_t i = 0; i < n; i++) {
-        const lead_window_case_t *c = &window_cases[i];
-        char err[256] = "", g1[40], g2[40], w1[40], w2[40];
-        window_spec_t campaign = {0, 0, WINDOW_DAYS_ALL}, quiet = {0, 0, 0};
-        assert_int_equal(window_time_parse(c->start, &campaign.start_min, err, sizeof(err)), 0);
-        assert_int_equal(window_time_parse(c->end, &campaign.end_min, err, sizeof(err)), 0);
-        if (c->q_start) {
-            assert_int_equal(window_time_parse(c->q_start, &quiet.start_min, err, sizeof(err)), 0);
-            assert_int_equal(window_time_parse(c->q_end, &quiet.end_min, err, sizeof(err)), 0);
-        }
-        int64_t at = T(c->at);
-        lead_window_t lw;
-        int rc = lead_tz_window(&campaign, c->q_start ? &quiet : NULL, c->mode, c->assistant_tz,
-                                c->lead_tz, c->e164, at, &lw, err, sizeof(err));
-        if (rc != OD_OK) {
-            print_error("%s: lead_tz_window: %s\n", c->name, err);
-            failed++;
-            continue;
-        }
-        window_slot_t slot;
-        rc = window_slot_find(lw.rules, lw.n_rules, at, &slot, err, sizeof(err));
-        int64_t want_open = T(c->open_at), want_close = T(c->close);
-        if (rc != OD_OK || slot.open_us != want_open || slot.close_us != want_close ||
-            (slot.open_us == at) != c->open) {
-            print_error("%s: rc %d slot %s..%s, want %s..%s\n", c->name, rc,
-                        rt_fmt(slot.open_us, g1, sizeof(g1)), rt_fmt(slot.close_us, g2, sizeof(g2)),
-                        rt_fmt(want_open, w1, sizeof(w1)), rt_fmt(want_close, w2, sizeof(w2)));
-            failed++;
-        }
-    }
-    print_message("%zu lead window cases, %d failed\n", n, failed);
-    assert_int_equal(failed, 0);
+    CASE_TABLE_RUN("lead window", window_cases, window_case_holds);
 }
 
 OD_TEST_MAIN(NULL, NULL, test_resolve, test_table_sane, test_windows)

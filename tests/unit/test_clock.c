@@ -11,23 +11,8 @@
 #include <cmocka.h>
 
 #include "clock.h"
+#include "env_fixture.h"
 #include "test_main.h"
-
-static void clear_env(void)
-{
-    unsetenv("OUTDIAL_CLOCK_SCALE");
-    unsetenv("OUTDIAL_CLOCK_EPOCH");
-    unsetenv("OUTDIAL_CLOCK_OFFSET");
-    unsetenv("OUTDIAL_CLOCK_START");
-    unsetenv("OUTDIAL_CLOCK_SKEW_MS");
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    clear_env();
-    return 0;
-}
 
 /* The clock of the OUTDIAL_CLOCK_* variables as they are set now; a
  * refusal fails the test with its message. */
@@ -192,7 +177,7 @@ static void test_bad_settings_name_the_variable(void **state)
         {"OUTDIAL_CLOCK_SKEW_MS", "5s", "OUTDIAL_CLOCK_SKEW_MS: '5s' is not"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        clear_env();
+        env_clear_outdial();
         setenv(cases[i].var, cases[i].value, 1);
         od_clock_t clk;
         char err[256] = "";
@@ -200,7 +185,7 @@ static void test_bad_settings_name_the_variable(void **state)
         if (!strstr(err, cases[i].expect))
             fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].expect);
     }
-    clear_env();
+    env_clear_outdial();
     setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
     setenv("OUTDIAL_CLOCK_START", "yesterday", 1);
     od_clock_t clk;
@@ -277,7 +262,7 @@ static void test_cond_init_clock_times_out_on_its_clock(void **state)
     pthread_cond_destroy(&cond);
 }
 
-OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_real_clock_follows_wall_time,
+OD_TEST_MAIN_EACH(NULL, NULL, env_fixture_clear, NULL, test_real_clock_follows_wall_time,
                   test_offset_shifts_time, test_scale_pivots_on_epoch,
                   test_start_places_campaign_time, test_skew_moves_campaign_time_only,
                   test_offset_estimate, test_correction_undoes_skew,

@@ -9,16 +9,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "env_fixture.h"
 #include "test_main.h"
 
 #define VAR "OUTDIAL_TEST_SETTING"
-
-static int setup(void **state)
-{
-    (void)state;
-    unsetenv(VAR);
-    return 0;
-}
 
 static void test_defaults_when_unset_or_empty(void **state)
 {
@@ -142,5 +136,5 @@ static void test_errors(void **state)
                         VAR ": 'callee' is not allowed (allowed: assistant, lead)");
 }
 
-OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_defaults_when_unset_or_empty, test_values_parse,
-                  test_errors)
+OD_TEST_MAIN_EACH(NULL, NULL, env_fixture_clear, NULL, test_defaults_when_unset_or_empty,
+                  test_values_parse, test_errors)

@@ -9,15 +9,9 @@
 
 #include <cmocka.h>
 
+#include "env_fixture.h"
 #include "kafka.h"
 #include "test_main.h"
-
-static int setup(void **state)
-{
-    (void)state;
-    unsetenv(KAFKA_BROKERS_ENV);
-    return 0;
-}
 
 static void test_brokers_are_required(void **state)
 {
@@ -108,6 +102,6 @@ static void test_new_and_free_without_cluster(void **state)
     kafka_message_free(NULL);
 }
 
-OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_brokers_are_required,
+OD_TEST_MAIN_EACH(NULL, NULL, env_fixture_clear, NULL, test_brokers_are_required,
                   test_guarantees_cannot_be_overridden, test_bad_property_and_missing_group,
                   test_new_and_free_without_cluster)

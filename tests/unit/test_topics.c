@@ -8,15 +8,9 @@
 
 #include <cmocka.h>
 
+#include "env_fixture.h"
 #include "test_main.h"
 #include "topics.h"
-
-static int setup(void **state)
-{
-    (void)state;
-    unsetenv(TOPIC_PREFIX_ENV);
-    return 0;
-}
 
 static void test_every_topic_has_default_name_and_partitions(void **state)
 {
@@ -115,6 +109,6 @@ static void test_small_buffer_and_bad_id(void **state)
     assert_null(topic_def_find(NULL));
 }
 
-OD_TEST_MAIN_EACH(NULL, NULL, setup, NULL, test_every_topic_has_default_name_and_partitions,
-                  test_prefix_from_env, test_bad_prefix_is_an_error_naming_the_variable,
-                  test_small_buffer_and_bad_id)
+OD_TEST_MAIN_EACH(NULL, NULL, env_fixture_clear, NULL,
+                  test_every_topic_has_default_name_and_partitions, test_prefix_from_env,
+                  test_bad_prefix_is_an_error_naming_the_variable, test_small_buffer_and_bad_id)

@@ -48,23 +48,23 @@ static void fixture_build(fixture_t *f, call_kind_t kind, int attempts, bool pen
                           const char *vars_json, bool legal)
 {
     memset(f, 0, sizeof(*f));
-    results_event_t *ev = &f->ev;
-    ev->event_id = "event-1";
-    ev->attempt_id = ATTEMPT;
-    ev->lead_id = LEAD;
-    ev->campaign_id = CAMPAIGN;
-    ev->attempt_number = (uint32_t)attempts + 1;
-    ev->status = kind == ANSWERED     ? MODEL_CALL_COMPLETED
-                 : kind == UNANSWERED ? MODEL_CALL_UNANSWERED
-                                      : MODEL_CALL_SKIPPED;
-    ev->answered_by_reported = kind == ANSWERED;
-    ev->answered_by = MODEL_ANSWERED_BY_HUMAN;
-    ev->skip_reason = kind == SKIPPED_DNC ? MODEL_SKIP_DNC : MODEL_SKIP_OUTSIDE_WINDOW;
     if (vars_json)
         snprintf(f->vars, sizeof(f->vars), "%s", vars_json);
-    ev->post_call_variables_json = vars_json ? f->vars : NULL;
-    ev->ended_at_us = ENDED;
-    ev->occurred_at_us = ENDED;
+    f->ev = (results_event_t){.event_id = "event-1",
+                              .attempt_id = ATTEMPT,
+                              .lead_id = LEAD,
+                              .campaign_id = CAMPAIGN,
+                              .attempt_number = (uint32_t)attempts + 1,
+                              .status = kind == ANSWERED     ? MODEL_CALL_COMPLETED
+                                        : kind == UNANSWERED ? MODEL_CALL_UNANSWERED
+                                                             : MODEL_CALL_SKIPPED,
+                              .answered_by_reported = kind == ANSWERED,
+                              .answered_by = MODEL_ANSWERED_BY_HUMAN,
+                              .skip_reason =
+                                  kind == SKIPPED_DNC ? MODEL_SKIP_DNC : MODEL_SKIP_OUTSIDE_WINDOW,
+                              .post_call_variables_json = vars_json ? f->vars : NULL,
+                              .ended_at_us = ENDED,
+                              .occurred_at_us = ENDED};
 
     f->lead = (results_lead_t){.found = true,
                                .campaign_id = CAMPAIGN,

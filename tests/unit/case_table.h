@@ -2,11 +2,14 @@
  * case_table.h — runs every row of a test table and reports each failing
  * row, instead of stopping at the first failed assertion (header-only).
  *
- *     CASE_TABLE_RUN("contact group", cases, group_case_holds);
+ *     CASE_TABLE_TEST(test_groups, "contact group", cases, group_case_holds)
  *
- * calls holds(&cases[i]) on every row; a row that does not hold prints what
+ * defines the test function test_groups, which runs the table: it calls
+ * holds(&cases[i]) on every row; a row that does not hold prints what
  * went wrong, naming its case (print_error), and returns false. Then prints
  * "<n> <what> cases, <k> failed" and fails the test unless k is 0.
+ * CASE_TABLE_RUN(what, cases, holds) is the same run inside a test that
+ * does more.
  */
 #ifndef OUTDIAL_TEST_CASE_TABLE_H
 #define OUTDIAL_TEST_CASE_TABLE_H
@@ -34,5 +37,12 @@ static inline void case_table_run_(const char *what, const void *rows, size_t n,
 
 #define CASE_TABLE_RUN(what, cases, holds)                                                         \
     case_table_run_(what, cases, sizeof(cases) / sizeof((cases)[0]), sizeof((cases)[0]), holds)
+
+#define CASE_TABLE_TEST(test_fn, what, cases, holds)                                               \
+    static void test_fn(void **state)                                                              \
+    {                                                                                              \
+        (void)state;                                                                               \
+        CASE_TABLE_RUN(what, cases, holds);                                                        \
+    }
 
 #endif

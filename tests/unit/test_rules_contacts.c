@@ -111,11 +111,7 @@ static bool group_case_holds(const void *row)
     return true;
 }
 
-static void test_groups(void **state)
-{
-    (void)state;
-    CASE_TABLE_RUN("contact group", cases, group_case_holds);
-}
+CASE_TABLE_TEST(test_groups, "contact group", cases, group_case_holds)
 
 static void test_group_errors(void **state)
 {

@@ -117,11 +117,7 @@ static bool resolve_case_holds(const void *row)
     return true;
 }
 
-static void test_resolve(void **state)
-{
-    (void)state;
-    CASE_TABLE_RUN("resolve", cases, resolve_case_holds);
-}
+CASE_TABLE_TEST(test_resolve, "resolve", cases, resolve_case_holds)
 
 /* The generated table: sorted, digits only, every zone known to ICU. */
 static void test_table_sane(void **state)
@@ -227,10 +223,6 @@ static bool window_case_holds(const void *row)
     return true;
 }
 
-static void test_windows(void **state)
-{
-    (void)state;
-    CASE_TABLE_RUN("lead window", window_cases, window_case_holds);
-}
+CASE_TABLE_TEST(test_windows, "lead window", window_cases, window_case_holds)
 
 OD_TEST_MAIN(NULL, NULL, test_resolve, test_table_sane, test_windows)

@@ -192,11 +192,7 @@ static bool settings_case_holds(const void *row)
     return true;
 }
 
-static void test_table(void **state)
-{
-    (void)state;
-    CASE_TABLE_RUN("settings", cases, settings_case_holds);
-}
+CASE_TABLE_TEST(test_table, "settings", cases, settings_case_holds)
 
 static void test_defaults_parse(void **state)
 {

@@ -25,6 +25,14 @@ static od_clock_t env_clock(void)
     return clk;
 }
 
+/* Campaign time runs scale times as fast as real time, pivoting on the
+ * real instant epoch (seconds since 1970). */
+static void set_scaled(const char *scale, const char *epoch)
+{
+    setenv("OUTDIAL_CLOCK_SCALE", scale, 1);
+    setenv("OUTDIAL_CLOCK_EPOCH", epoch, 1);
+}
+
 static void test_real_clock_follows_wall_time(void **state)
 {
     (void)state;
@@ -47,8 +55,7 @@ static void test_offset_shifts_time(void **state)
 static void test_scale_pivots_on_epoch(void **state)
 {
     (void)state;
-    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
-    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    set_scaled("60", "1000");
     od_clock_t clk = env_clock();
     /* At the epoch campaign time equals real time; 10 real seconds later it
      * is 10 campaign minutes later. */
@@ -63,8 +70,7 @@ static void test_scale_pivots_on_epoch(void **state)
 static void test_start_places_campaign_time(void **state)
 {
     (void)state;
-    setenv("OUTDIAL_CLOCK_SCALE", "2", 1);
-    setenv("OUTDIAL_CLOCK_EPOCH", "1800000000", 1);
+    set_scaled("2", "1800000000");
     setenv("OUTDIAL_CLOCK_START", "2026-03-08T06:00:00Z", 1);
     od_clock_t clk = env_clock();
     int64_t start = 0;
@@ -79,8 +85,7 @@ static void test_start_places_campaign_time(void **state)
 static void test_skew_moves_campaign_time_only(void **state)
 {
     (void)state;
-    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
-    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    set_scaled("60", "1000");
     od_clock_t straight = env_clock();
     setenv("OUTDIAL_CLOCK_SKEW_MS", "5000", 1);
     od_clock_t ahead = env_clock();
@@ -136,8 +141,7 @@ static void test_offset_estimate(void **state)
 static void test_correction_undoes_skew(void **state)
 {
     (void)state;
-    setenv("OUTDIAL_CLOCK_SCALE", "60", 1);
-    setenv("OUTDIAL_CLOCK_EPOCH", "1000", 1);
+    set_scaled("60", "1000");
     setenv("OUTDIAL_CLOCK_SKEW_MS", "-5000", 1);
     od_clock_t behind = env_clock();
     unsetenv("OUTDIAL_CLOCK_SKEW_MS");

@@ -11,21 +11,12 @@
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "test_main.h"
 #include "test_rules_support.h"
 #include "window.h"
 
-#define ALL WINDOW_DAYS_ALL
-#define WKD WINDOW_DAYS_WEEKDAYS
-#define FRI WINDOW_DAY_FRI
-#define THU WINDOW_DAY_THU
-#define SSU (WINDOW_DAY_SAT | WINDOW_DAY_SUN)
-
-#define NY  "America/New_York"
-#define LA  "America/Los_Angeles"
-#define LON "Europe/London"
-#define LH  "Australia/Lord_Howe"
-#define CHA "Pacific/Chatham"
+#define NY "America/New_York"
 
 typedef struct window_case {
     const char *name;
@@ -39,128 +30,63 @@ typedef struct window_case {
     const char *close;   /* the slot's close; NULL: never */
 } window_case_t;
 
-/* clang-format off */
-static const window_case_t cases[] = {
-    /* America/New_York, spring forward: Sun 2024-03-10 02:00 EST -> 03:00 EDT. */
-    {"ny spring: before 09:00", "09:00", "17:00", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T08:00-04:00", false, "2024-03-10T09:00-04:00", "2024-03-10T17:00-04:00"},
-    {"ny spring: 02:30 does not exist, opens at 03:00", "02:30", "04:00", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T01:00-05:00", false, "2024-03-10T03:00-04:00", "2024-03-10T04:00-04:00"},
-    {"ny spring: inside the gap-opened window", "02:30", "04:00", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T03:10-04:00", true, "2024-03-10T03:10-04:00", "2024-03-10T04:00-04:00"},
-    {"ny day before spring: 02:30 exists", "02:30", "04:00", ALL, NY, NULL, NULL, NULL,
-     "2024-03-09T02:00-05:00", false, "2024-03-09T02:30-05:00", "2024-03-09T04:00-05:00"},
-    {"ny spring: closing in the gap closes at 03:00", "01:00", "02:30", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T01:30-05:00", true, "2024-03-10T01:30-05:00", "2024-03-10T03:00-04:00"},
-    {"ny spring: a window wholly in the gap is skipped", "02:10", "02:50", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T00:00-05:00", false, "2024-03-11T02:10-04:00", "2024-03-11T02:50-04:00"},
-    {"ny spring: 24h weekend window runs to monday", "00:00", "00:00", SSU, NY, NULL, NULL, NULL,
-     "2024-03-10T12:00-04:00", true, "2024-03-10T12:00-04:00", "2024-03-11T00:00-04:00"},
-    {"ny spring: 24h every day never closes", "00:00", "00:00", ALL, NY, NULL, NULL, NULL,
-     "2024-03-10T01:59-05:00", true, "2024-03-10T01:59-05:00", NULL},
-    /* America/New_York, fall back: Sun 2024-11-03 02:00 EDT -> 01:00 EST. */
-    {"ny fall: 01:30 opens at its first occurrence", "01:30", "03:00", ALL, NY, NULL, NULL, NULL,
-     "2024-11-03T00:00-04:00", false, "2024-11-03T01:30-04:00", "2024-11-03T03:00-05:00"},
-    {"ny fall: open through the repeated hour", "01:30", "03:00", ALL, NY, NULL, NULL, NULL,
-     "2024-11-03T01:10-05:00", true, "2024-11-03T01:10-05:00", "2024-11-03T03:00-05:00"},
-    {"ny fall: closes at the first 01:30", "00:00", "01:30", ALL, NY, NULL, NULL, NULL,
-     "2024-11-03T01:10-05:00", false, "2024-11-04T00:00-05:00", "2024-11-04T01:30-05:00"},
-    {"ny fall: before the first 01:30", "00:00", "01:30", ALL, NY, NULL, NULL, NULL,
-     "2024-11-03T01:29-04:00", true, "2024-11-03T01:29-04:00", "2024-11-03T01:30-04:00"},
-    {"ny fall: 09:00 after the change is EST", "09:00", "17:00", ALL, NY, NULL, NULL, NULL,
-     "2024-11-03T08:30-05:00", false, "2024-11-03T09:00-05:00", "2024-11-03T17:00-05:00"},
-    /* Edges and weekdays. */
-    {"ny: friday 17:00 is closed, monday opens in EDT", "09:00", "17:00", WKD, NY, NULL, NULL,
-     NULL, "2024-03-08T17:00-05:00", false, "2024-03-11T09:00-04:00", "2024-03-11T17:00-04:00"},
-    {"ny: one second before close", "09:00", "17:00", WKD, NY, NULL, NULL, NULL,
-     "2024-03-08T16:59:59-05:00", true, "2024-03-08T16:59:59-05:00", "2024-03-08T17:00-05:00"},
-    {"ny: exactly at start", "09:00", "17:00", WKD, NY, NULL, NULL, NULL,
-     "2024-03-08T09:00-05:00", true, "2024-03-08T09:00-05:00", "2024-03-08T17:00-05:00"},
-    {"ny: 24h weekdays wednesday runs to saturday", "00:00", "00:00", WKD, NY, NULL, NULL, NULL,
-     "2024-03-06T12:00-05:00", true, "2024-03-06T12:00-05:00", "2024-03-09T00:00-05:00"},
-    /* Friday-only 22:00-02:00 (London, BST): the period belongs to Friday. */
-    {"fri 22-02: friday 23:00 open until saturday 02:00", "22:00", "02:00", FRI, LON, NULL, NULL,
-     NULL, "2024-06-07T23:00+01:00", true, "2024-06-07T23:00+01:00", "2024-06-08T02:00+01:00"},
-    {"fri 22-02: friday 01:00 belongs to thursday", "22:00", "02:00", FRI, LON, NULL, NULL, NULL,
-     "2024-06-07T01:00+01:00", false, "2024-06-07T22:00+01:00", "2024-06-08T02:00+01:00"},
-    {"fri 22-02: saturday 01:59 still open", "22:00", "02:00", FRI, LON, NULL, NULL, NULL,
-     "2024-06-08T01:59+01:00", true, "2024-06-08T01:59+01:00", "2024-06-08T02:00+01:00"},
-    {"fri 22-02: saturday 02:00 closed to next friday", "22:00", "02:00", FRI, LON, NULL, NULL,
-     NULL, "2024-06-08T02:00+01:00", false, "2024-06-14T22:00+01:00", "2024-06-15T02:00+01:00"},
-    {"fri 22-02: saturday 22:30 is not friday", "22:00", "02:00", FRI, LON, NULL, NULL, NULL,
-     "2024-06-08T22:30+01:00", false, "2024-06-14T22:00+01:00", "2024-06-15T02:00+01:00"},
-    /* Weekdays only, across a weekend (London, GMT). */
-    {"weekdays: saturday waits for monday", "09:00", "18:00", WKD, LON, NULL, NULL, NULL,
-     "2024-01-13T10:00Z", false, "2024-01-15T09:00Z", "2024-01-15T18:00Z"},
-    {"weekdays: friday evening waits for monday", "09:00", "18:00", WKD, LON, NULL, NULL, NULL,
-     "2024-01-12T18:30Z", false, "2024-01-15T09:00Z", "2024-01-15T18:00Z"},
-    {"weekdays: sunday 23:59 waits for monday", "09:00", "18:00", WKD, LON, NULL, NULL, NULL,
-     "2024-01-14T23:59Z", false, "2024-01-15T09:00Z", "2024-01-15T18:00Z"},
-    {"weekdays: monday 08:59:59", "09:00", "18:00", WKD, LON, NULL, NULL, NULL,
-     "2024-01-15T08:59:59Z", false, "2024-01-15T09:00Z", "2024-01-15T18:00Z"},
-    /* Europe/London DST: 2024-03-31 01:00 GMT -> 02:00 BST; 2024-10-27 02:00 BST -> 01:00 GMT. */
-    {"london spring: 01:30 in the gap opens at 02:00 BST", "01:30", "03:00", ALL, LON, NULL, NULL,
-     NULL, "2024-03-31T00:00Z", false, "2024-03-31T02:00+01:00", "2024-03-31T03:00+01:00"},
-    {"london fall: 01:15-01:45 on its first occurrence", "01:15", "01:45", ALL, LON, NULL, NULL,
-     NULL, "2024-10-27T00:50+01:00", false, "2024-10-27T01:15+01:00", "2024-10-27T01:45+01:00"},
-    {"london fall: the second 01:20 is closed", "01:15", "01:45", ALL, LON, NULL, NULL, NULL,
-     "2024-10-27T01:20+00:00", false, "2024-10-28T01:15Z", "2024-10-28T01:45Z"},
-    {"london summer: 08:00Z is 09:00 BST", "09:00", "18:00", ALL, LON, NULL, NULL, NULL,
-     "2024-07-01T08:00Z", true, "2024-07-01T08:00Z", "2024-07-01T18:00+01:00"},
-    /* Half-hour and 45-minute zones. */
-    {"kolkata +05:30 before open", "09:00", "18:00", ALL, "Asia/Kolkata", NULL, NULL, NULL,
-     "2024-05-01T03:00Z", false, "2024-05-01T09:00+05:30", "2024-05-01T18:00+05:30"},
-    {"kolkata one minute before close", "09:00", "18:00", ALL, "Asia/Kolkata", NULL, NULL, NULL,
-     "2024-05-01T12:29Z", true, "2024-05-01T12:29Z", "2024-05-01T12:30Z"},
-    {"kolkata 20:00-01:00 after midnight", "20:00", "01:00", ALL, "Asia/Kolkata", NULL, NULL, NULL,
-     "2024-05-01T19:00Z", true, "2024-05-01T19:00Z", "2024-05-02T01:00+05:30"},
-    {"kathmandu +05:45", "09:00", "17:00", ALL, "Asia/Kathmandu", NULL, NULL, NULL,
-     "2024-05-01T03:00Z", false, "2024-05-01T09:00+05:45", "2024-05-01T17:00+05:45"},
-    /* Australia/Lord_Howe: 30-minute DST. 2024-10-06 02:00 -> 02:30; 2024-04-07 02:00 -> 01:30. */
-    {"lord howe spring: 02:00 opens at 02:30", "02:00", "05:00", ALL, LH, NULL, NULL, NULL,
-     "2024-10-06T01:00+10:30", false, "2024-10-06T02:30+11:00", "2024-10-06T05:00+11:00"},
-    {"lord howe spring: window inside the gap skipped", "02:10", "02:20", ALL, LH, NULL, NULL,
-     NULL, "2024-10-06T01:00+10:30", false, "2024-10-07T02:10+11:00", "2024-10-07T02:20+11:00"},
-    {"lord howe fall: 01:45 first occurrence", "01:45", "03:00", ALL, LH, NULL, NULL, NULL,
-     "2024-04-07T01:00+11:00", false, "2024-04-07T01:45+11:00", "2024-04-07T03:00+10:30"},
-    {"lord howe fall: repeated half hour stays open", "01:45", "03:00", ALL, LH, NULL, NULL, NULL,
-     "2024-04-07T01:40+10:30", true, "2024-04-07T01:40+10:30", "2024-04-07T03:00+10:30"},
-    {"lord howe winter +10:30", "09:00", "17:00", ALL, LH, NULL, NULL, NULL,
-     "2024-07-01T08:59+10:30", false, "2024-07-01T09:00+10:30", "2024-07-01T17:00+10:30"},
-    /* Pacific/Chatham +12:45/+13:45: 2024-09-29 02:45 -> 03:45. */
-    {"chatham winter +12:45", "09:00", "17:00", ALL, CHA, NULL, NULL, NULL,
-     "2024-07-01T08:00+12:45", false, "2024-07-01T09:00+12:45", "2024-07-01T17:00+12:45"},
-    {"chatham spring: 03:00 in the gap opens 03:45", "03:00", "04:00", ALL, CHA, NULL, NULL, NULL,
-     "2024-09-29T01:00+12:45", false, "2024-09-29T03:45+13:45", "2024-09-29T04:00+13:45"},
-    {"chatham summer +13:45", "09:00", "17:00", ALL, CHA, NULL, NULL, NULL,
-     "2024-01-15T12:00+13:45", true, "2024-01-15T12:00+13:45", "2024-01-15T17:00+13:45"},
-    /* Several zones: every one must allow. */
-    {"ny+la: waits for 09:00 in LA", "09:00", "17:00", ALL, NY "," LA, NULL, NULL, NULL,
-     "2024-06-03T09:30-04:00", false, "2024-06-03T09:00-07:00", "2024-06-03T17:00-04:00"},
-    {"ny+la: after NY closes", "09:00", "17:00", ALL, NY "," LA, NULL, NULL, NULL,
-     "2024-06-03T17:30-04:00", false, "2024-06-04T09:00-07:00", "2024-06-04T17:00-04:00"},
-    /* Quiet hours (08:00-21:00, callee-local) on top of the campaign window. */
-    {"quiet hours cut the start", "07:00", "22:00", ALL, NY, "08:00", "21:00", NY,
-     "2024-06-03T07:30-04:00", false, "2024-06-03T08:00-04:00", "2024-06-03T21:00-04:00"},
-    {"quiet hours cut the end", "07:00", "22:00", ALL, NY, "08:00", "21:00", NY,
-     "2024-06-03T20:00-04:00", true, "2024-06-03T20:00-04:00", "2024-06-03T21:00-04:00"},
-    {"quiet hours: LA window, NY callee, open", "09:00", "20:00", ALL, LA, "08:00", "21:00", NY,
-     "2024-06-03T17:30-04:00", true, "2024-06-03T17:30-04:00", "2024-06-03T21:00-04:00"},
-    {"quiet hours: LA window, NY callee, quiet", "09:00", "20:00", ALL, LA, "08:00", "21:00", NY,
-     "2024-06-03T21:30-04:00", false, "2024-06-04T09:00-07:00", "2024-06-04T21:00-04:00"},
-    {"quiet hours: tokyo window, NY callee, one hour", "09:00", "18:00", ALL, "Asia/Tokyo",
-     "08:00", "21:00", NY, "2024-06-03T00:00Z", true, "2024-06-03T00:00Z", "2024-06-03T01:00Z"},
-    {"quiet hours: tokyo window, NY callee, next day", "09:00", "18:00", ALL, "Asia/Tokyo",
-     "08:00", "21:00", NY, "2024-06-03T01:00Z", false, "2024-06-04T00:00Z", "2024-06-04T01:00Z"},
-    /* Calendar corners. */
-    {"utc 22-02 across new year", "22:00", "02:00", ALL, "UTC", NULL, NULL, NULL,
-     "2024-12-31T23:30Z", true, "2024-12-31T23:30Z", "2025-01-01T02:00Z"},
-    {"thursday-only on leap day", "09:00", "17:00", THU, "UTC", NULL, NULL, NULL,
-     "2024-02-28T12:00Z", false, "2024-02-29T09:00Z", "2024-02-29T17:00Z"},
-};
-/* clang-format on */
+/* The table, read from cases/window.tsv by cases_load before the tests; its
+ * strings point into case_file. */
+static case_file_t *case_file;
+static window_case_t *cases;
+static size_t n_cases;
 
-#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+/* The days of a case, "mon,tue,...": WINDOW_DAY_* bits. */
+static unsigned days_read(const char *name, const char *text)
+{
+    char buf[64], err[256];
+    const char *days[8];
+    size_t n = rt_split(text, buf, sizeof(buf), days, 8);
+    unsigned bits = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned bit = 0;
+        if (window_day_parse(days[k], &bit, err, sizeof(err)) != OD_OK)
+            fail_msg("%s: %s", name, err);
+        bits |= bit;
+    }
+    return bits;
+}
+
+static int cases_load(void **state)
+{
+    (void)state;
+    static const char *const columns[] = {"name",  "start",       "end",       "days",
+                                          "zones", "quiet_start", "quiet_end", "quiet_zones",
+                                          "at",    "open",        "open_at",   "close"};
+    case_file = case_file_load("window", columns, sizeof(columns) / sizeof(columns[0]));
+    n_cases = case_file->n_rows;
+    cases = calloc(n_cases, sizeof(*cases));
+    assert_non_null(cases);
+    for (size_t i = 0; i < n_cases; i++) {
+        const char *name = case_file_cell(case_file, i, 0);
+        cases[i] = (window_case_t){.name = name,
+                                   .start = case_file_cell(case_file, i, 1),
+                                   .end = case_file_cell(case_file, i, 2),
+                                   .days = days_read(name, case_file_cell(case_file, i, 3)),
+                                   .zones = case_file_cell(case_file, i, 4),
+                                   .quiet_start = case_file_cell(case_file, i, 5),
+                                   .quiet_end = case_file_cell(case_file, i, 6),
+                                   .quiet_zones = case_file_cell(case_file, i, 7),
+                                   .at = case_file_cell(case_file, i, 8),
+                                   .open = strcmp(case_file_cell(case_file, i, 9), "true") == 0,
+                                   .open_at = case_file_cell(case_file, i, 10),
+                                   .close = case_file_cell(case_file, i, 11)};
+    }
+    return 0;
+}
+
+static int cases_free(void **state)
+{
+    (void)state;
+    free(cases);
+    case_file_free(case_file);
+    return 0;
+}
 
 typedef struct built_case {
     char zone_buf[256], quiet_buf[256];
@@ -257,9 +183,9 @@ static void test_table(void **state)
 {
     (void)state;
     int failed = 0;
-    for (size_t i = 0; i < N_CASES; i++)
+    for (size_t i = 0; i < n_cases; i++)
         failed += run_case(&cases[i]);
-    print_message("%zu window cases, %d failed\n", N_CASES, failed);
+    print_message("%zu window cases, %d failed\n", n_cases, failed);
     assert_int_equal(failed, 0);
 }
 
@@ -267,7 +193,7 @@ static void *thread_main(void *arg)
 {
     int *failed = arg;
     for (int round = 0; round < 3; round++)
-        for (size_t i = 0; i < N_CASES; i++)
+        for (size_t i = 0; i < n_cases; i++)
             *failed += run_case(&cases[i]);
     return NULL;
 }
@@ -474,5 +400,5 @@ static void test_errors(void **state)
     assert_int_equal(window_zone_check(NULL, err, sizeof(err)), OD_ERR_INVALID);
 }
 
-OD_TEST_MAIN(NULL, NULL, test_table, test_threads, test_ignores_tz_env, test_time_parse, test_days,
-             test_errors)
+OD_TEST_MAIN(cases_load, cases_free, test_table, test_threads, test_ignores_tz_env, test_time_parse,
+             test_days, test_errors)

@@ -1,0 +1,146 @@
+/*
+ * case_file.h — a table of test cases kept as text beside the test,
+ * tests/unit/cases/<name>.tsv (header-only).
+ *
+ * The first line names the columns, separated by tabs; every further line
+ * is one case, its fields in that order. A line that starts with '#' is a
+ * comment (the heading of a group of cases); an empty line is skipped. A
+ * field "-" is NULL (absent), so that it differs from an empty field.
+ * The tree is found through OUTDIAL_SOURCE_DIR, which ctest sets.
+ *
+ *     static const char *const columns[] = {"name", "start", ...};
+ *     case_file_t *cf = case_file_load("window", columns, 12);
+ *     ... case_file_cell(cf, row, column) for row < cf->n_rows ...
+ *     case_file_free(cf);
+ *
+ * A file that cannot be read, a header other than columns, or a row with
+ * another number of fields fails the test, naming the file and the line.
+ * The caller owns the case_file_t; its cells live until case_file_free.
+ */
+#ifndef OUTDIAL_TEST_CASE_FILE_H
+#define OUTDIAL_TEST_CASE_FILE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef struct case_file {
+    char *text;         /* the file's bytes, cut into cells in place */
+    const char **cells; /* n_rows * n_columns, row by row; NULL for "-" */
+    size_t n_rows, n_columns;
+} case_file_t;
+
+/* The whole file at path, NUL-terminated; NULL if it cannot be read. */
+static inline char *case_file_read_(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            text = malloc((size_t)size + 1);
+            len = text ? fread(text, 1, (size_t)size, f) : 0;
+            if (text && len != (size_t)size) {
+                free(text);
+                text = NULL;
+            }
+        }
+    }
+    fclose(f);
+    if (text)
+        text[len] = '\0';
+    return text;
+}
+
+/* Cuts line (NUL-terminated, no '\n') at its tabs into at most max fields;
+ * returns how many it has. */
+static inline size_t case_file_split_(char *line, const char **fields, size_t max)
+{
+    size_t n = 0;
+    for (char *field = line; field; n++) {
+        char *tab = strchr(field, '\t');
+        if (tab)
+            *tab++ = '\0';
+        if (n < max)
+            fields[n] = strcmp(field, "-") == 0 ? NULL : field;
+        field = tab;
+    }
+    return n;
+}
+
+static inline case_file_t *case_file_load(const char *name, const char *const *columns,
+                                          size_t n_columns)
+{
+    const char *dir = getenv("OUTDIAL_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/unit/cases/%s.tsv", dir ? dir : ".", name);
+    case_file_t *cf = calloc(1, sizeof(*cf));
+    if (!cf)
+        abort();
+    cf->text = case_file_read_(path);
+    if (!cf->text)
+        fail_msg("cannot read %s (set OUTDIAL_SOURCE_DIR)", path);
+    cf->n_columns = n_columns;
+    size_t max_rows = 1;
+    for (const char *p = cf->text; *p; p++)
+        max_rows += *p == '\n';
+    cf->cells = calloc(max_rows * n_columns, sizeof(*cf->cells));
+    if (!cf->cells)
+        abort();
+    const char **header = calloc(n_columns, sizeof(*header));
+    if (!header)
+        abort();
+    int line_no = 0;
+    bool have_header = false;
+    for (char *line = cf->text, *next; line; line = next) {
+        line_no++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        line[strcspn(line, "\r")] = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        const char **fields = have_header ? cf->cells + cf->n_rows * n_columns : header;
+        size_t n = case_file_split_(line, fields, n_columns);
+        if (n != n_columns)
+            fail_msg("%s:%d: %zu fields, want %zu", path, line_no, n, n_columns);
+        if (have_header) {
+            cf->n_rows++;
+            continue;
+        }
+        for (size_t k = 0; k < n_columns; k++)
+            if (!header[k] || strcmp(header[k], columns[k]) != 0)
+                fail_msg("%s:%d: column %zu is '%s', want '%s'", path, line_no, k + 1,
+                         header[k] ? header[k] : "-", columns[k]);
+        have_header = true;
+    }
+    free(header);
+    return cf;
+}
+
+/* The cell of row and column: NULL where the file says "-". */
+static inline const char *case_file_cell(const case_file_t *cf, size_t row, size_t column)
+{
+    return cf->cells[row * cf->n_columns + column];
+}
+
+static inline void case_file_free(case_file_t *cf)
+{
+    if (!cf)
+        return;
+    free(cf->cells);
+    free(cf->text);
+    free(cf);
+}
+
+#endif

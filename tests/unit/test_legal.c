@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "legal.h"
 #include "test_main.h"
 #include "test_rules_support.h"
@@ -257,72 +258,23 @@ typedef struct check_case {
 #define NY      "America/New_York"
 #define CHI     "America/Chicago"
 
-/* clang-format off */
-static const check_case_t checks[] = {
-    {"FL weekday evening, before 20:00", STATES, "FL", NY, "2026-12-07T19:59-05:00",
-     "2026-12-07T19:59-05:00", ""},
-    {"FL 20:00 closes (half-open)", STATES, "FL", NY, "2026-12-07T20:00-05:00",
-     "2026-12-08T08:00-05:00", "FL:hours"},
-    {"FL 07:00: federal and state both block", STATES, "FL", NY, "2026-12-07T07:00-05:00",
-     "2026-12-07T08:00-05:00", "US:hours,FL:hours"},
-    {"FL Sunday is allowed in hours", STATES, "FL", NY, "2026-12-06T12:00-05:00",
-     "2026-12-06T12:00-05:00", ""},
-    {"federal profile ignores FL's 20:00", FEDERAL, "FL", NY, "2026-12-07T20:30-05:00",
-     "2026-12-07T20:30-05:00", ""},
-    {"TX has no entry: 20:30 allowed, 21:00 not", STATES, "TX", CHI, "2026-12-07T21:00-06:00",
-     "2026-12-08T08:00-06:00", "US:hours"},
-    {"profile none allows 03:00", LEGAL_PROFILE_NONE, "FL", NY, "2026-12-07T03:00-05:00",
-     "2026-12-07T03:00-05:00", ""},
-    {"WA 20:00 Pacific", STATES, "WA", "America/Los_Angeles", "2026-12-07T20:00-08:00",
-     "2026-12-08T08:00-08:00", "WA:hours"},
-    {"OK 08:30: the stricter 09:00 start", STATES, "OK", CHI, "2026-12-07T08:30-06:00",
-     "2026-12-07T09:00-06:00", "OK:hours"},
-    {"RI Sunday: closed until Monday 09:00", STATES, "RI", NY, "2026-12-06T12:00-05:00",
-     "2026-12-07T09:00-05:00", "RI:closed_day"},
-    {"RI Saturday 17:30: past 17:00, Sunday closed", STATES, "RI", NY, "2026-12-05T17:30-05:00",
-     "2026-12-07T09:00-05:00", "RI:hours"},
-    {"RI Saturday 09:30: opens at 10:00", STATES, "RI", NY, "2026-12-05T09:30-05:00",
-     "2026-12-05T10:00-05:00", "RI:hours"},
-    {"RI weekday 18:00 closes", STATES, "RI", NY, "2026-12-08T18:00-05:00",
-     "2026-12-09T09:00-05:00", "RI:hours"},
-    {"RI Thanksgiving", STATES, "RI", NY, "2026-11-26T12:00-05:00", "2026-11-27T09:00-05:00",
-     "RI:holiday"},
-    {"RI Victory Day 2027 (Aug 9)", STATES, "RI", NY, "2027-08-09T12:00-04:00",
-     "2027-08-10T09:00-04:00", "RI:holiday"},
-    {"RI Christmas 2027 on Saturday, observed Friday 24", STATES, "RI", NY,
-     "2027-12-24T12:00-05:00", "2027-12-27T09:00-05:00", "RI:holiday"},
-    {"RI election day 2026", STATES, "RI", NY, "2026-11-03T10:00-05:00", "2026-11-04T09:00-05:00",
-     "RI:holiday"},
-    {"RI odd year: Nov 2 2027 is a weekday", STATES, "RI", NY, "2027-11-02T10:00-04:00",
-     "2027-11-02T10:00-04:00", ""},
-    {"LA Sunday", STATES, "LA", CHI, "2026-12-06T12:00-06:00", "2026-12-07T08:00-06:00",
-     "LA:closed_day"},
-    {"LA Saturday allowed", STATES, "LA", CHI, "2026-12-05T12:00-06:00", "2026-12-05T12:00-06:00",
-     ""},
-    {"LA Mardi Gras 2027 (Feb 9)", STATES, "LA", CHI, "2027-02-09T10:00-06:00",
-     "2027-02-10T08:00-06:00", "LA:holiday"},
-    {"LA Good Friday then Sunday", STATES, "LA", CHI, "2026-04-03T10:00-05:00",
-     "2026-04-04T08:00-05:00", "LA:holiday"},
-    {"DST spring forward: 01:00 EST, opens 08:00 EDT", STATES, "FL", NY, "2026-03-08T01:00-05:00",
-     "2026-03-08T08:00-04:00", "US:hours,FL:hours"},
-    {"DST spring forward in RI: Sunday then Monday 09:00 EDT", STATES, "RI", NY,
-     "2026-03-08T01:30-05:00", "2026-03-09T09:00-04:00", "US:hours,RI:closed_day"},
-    {"DST fall back: 01:30 EDT, opens 08:00 EST", STATES, "FL", NY, "2026-11-01T01:30-04:00",
-     "2026-11-01T08:00-05:00", "US:hours,FL:hours"},
-    {"DST fall back: repeated 01:30 EST", STATES, "FL", NY, "2026-11-01T01:30-05:00",
-     "2026-11-01T08:00-05:00", "US:hours,FL:hours"},
-    {"DST fall back evening 20:30 EST", STATES, "FL", NY, "2026-11-01T20:30-05:00",
-     "2026-11-02T08:00-05:00", "FL:hours"},
-    {"unknown jurisdiction, Monday 08:30: RI and OK hold to 09:00", STATES, NULL, NY,
-     "2026-12-07T08:30-05:00", "2026-12-07T09:00-05:00", "OK:hours,RI:hours"},
-    {"unknown jurisdiction, Sunday: LA and RI closed", STATES, NULL, NY, "2026-12-06T12:00-05:00",
-     "2026-12-07T09:00-05:00", "LA:closed_day,RI:closed_day"},
-    {"unknown jurisdiction, weekday 17:59 allowed", STATES, NULL, NY, "2026-12-08T17:59-05:00",
-     "2026-12-08T17:59-05:00", ""},
-    {"unknown jurisdiction, Mardi Gras (LA holiday)", STATES, NULL, CHI, "2027-02-09T10:00-06:00",
-     "2027-02-10T09:00-06:00", "LA:holiday"},
-};
-/* clang-format on */
+/* Row row of cases/legal_checks.tsv; its strings point into cf. */
+static check_case_t check_case_read(const case_file_t *cf, size_t row)
+{
+    check_case_t c = {.name = case_file_cell(cf, row, 0),
+                      .jurisdiction = case_file_cell(cf, row, 2),
+                      .zone = case_file_cell(cf, row, 3),
+                      .at = case_file_cell(cf, row, 4),
+                      .next = case_file_cell(cf, row, 5),
+                      .blocks = case_file_cell(cf, row, 6)};
+    char errbuf[256];
+    if (legal_profile_parse(case_file_cell(cf, row, 1), &c.profile, errbuf, sizeof(errbuf)) !=
+        OD_OK)
+        fail_msg("%s: %s", c.name, errbuf);
+    if (!c.blocks) /* "-": nothing blocks */
+        c.blocks = "";
+    return c;
+}
 
 static void blocks_string(const legal_verdict_t *v, char *buf, size_t len)
 {
@@ -337,9 +289,13 @@ static void blocks_string(const legal_verdict_t *v, char *buf, size_t len)
 static void test_checks(void **state)
 {
     (void)state;
+    static const char *const columns[] = {"name", "profile", "jurisdiction", "zone",
+                                          "at",   "next",    "blocks"};
+    case_file_t *cf = case_file_load("legal_checks", columns, sizeof(columns) / sizeof(columns[0]));
     legal_pack_t *pack = pack_load();
-    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-        const check_case_t *c = &checks[i];
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const check_case_t case_row = check_case_read(cf, i);
+        const check_case_t *c = &case_row;
         char errbuf[256] = "";
         legal_rules_t rules;
         legal_verdict_t v;
@@ -361,6 +317,7 @@ static void test_checks(void **state)
         }
     }
     legal_pack_free(pack);
+    case_file_free(cf);
 }
 
 static void test_check_errors(void **state)

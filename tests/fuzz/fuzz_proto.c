@@ -23,13 +23,15 @@ static void fuzz_broken(const char *what, const char *err)
     abort();
 }
 
-/* Decode, re-encode, decode again, for one message type M. */
-#define FUZZ_ROUNDTRIP(M, decode_fn, buf, len)                                                     \
-    do {                                                                                           \
+/* Defines name(buf, len): decode with decode_fn, re-encode, decode again,
+ * for one message type M. */
+#define FUZZ_ROUNDTRIP(name, M, decode_fn)                                                         \
+    static void name(const uint8_t *buf, size_t len)                                               \
+    {                                                                                              \
         char err[256];                                                                             \
         M##_t *msg = NULL;                                                                         \
         if (decode_fn(buf, len, &msg, err, sizeof(err)) != OD_OK)                                  \
-            break;                                                                                 \
+            return;                                                                                \
         uint8_t *out = NULL;                                                                       \
         size_t out_len = 0;                                                                        \
         if (M##_encode(msg, &out, &out_len, err, sizeof(err)) != OD_OK)                            \
@@ -40,38 +42,31 @@ static void fuzz_broken(const char *what, const char *err)
         M##_free(again);                                                                           \
         free(out);                                                                                 \
         M##_free(msg);                                                                             \
-    } while (0)
+    }
+
+FUZZ_ROUNDTRIP(dialjob_roundtrip, dialjob, dialjob_decode)
+FUZZ_ROUNDTRIP(callevent_roundtrip, callevent, callevent_decode)
+FUZZ_ROUNDTRIP(leadupsert_roundtrip, leadupsert, leadupsert_decode)
+FUZZ_ROUNDTRIP(leadupsert_json_roundtrip, leadupsert, leadupsert_decode_json)
+FUZZ_ROUNDTRIP(importrequest_roundtrip, importrequest, importrequest_decode)
+FUZZ_ROUNDTRIP(campaignevent_roundtrip, campaignevent, campaignevent_decode)
+
+/* Indexed by byte 0 of the input: the order of the header comment. */
+static void (*const roundtrips[])(const uint8_t *buf, size_t len) = {
+    dialjob_roundtrip,         callevent_roundtrip,     leadupsert_roundtrip,
+    leadupsert_json_roundtrip, importrequest_roundtrip, campaignevent_roundtrip};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int kind = data[0] % 6;
+    size_t kind = data[0] % (sizeof(roundtrips) / sizeof(roundtrips[0]));
     data++;
     size--;
     /* An exact-size copy, so that a read past len is an ASan report. */
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
-    switch (kind) {
-    case 0:
-        FUZZ_ROUNDTRIP(dialjob, dialjob_decode, buf, size);
-        break;
-    case 1:
-        FUZZ_ROUNDTRIP(callevent, callevent_decode, buf, size);
-        break;
-    case 2:
-        FUZZ_ROUNDTRIP(leadupsert, leadupsert_decode, buf, size);
-        break;
-    case 3:
-        FUZZ_ROUNDTRIP(leadupsert, leadupsert_decode_json, buf, size);
-        break;
-    case 4:
-        FUZZ_ROUNDTRIP(importrequest, importrequest_decode, buf, size);
-        break;
-    case 5:
-        FUZZ_ROUNDTRIP(campaignevent, campaignevent_decode, buf, size);
-        break;
-    }
+    roundtrips[kind](buf, size);
     free(buf);
     return 0;
 }

@@ -13,14 +13,14 @@
 #include <cmocka.h>
 
 #include "caller_id.h"
+#include "case_file.h"
 #include "test_main.h"
+#include "test_rules_support.h"
 
 #define SF    "+14155550100" /* San Francisco, CA */
 #define ALB   "+15185550100" /* Albany, NY */
 #define NYC   "+12125550199" /* Manhattan, NY */
 #define MIA   "+13055550100" /* Miami, FL */
-#define LA    "+12135550100" /* Los Angeles, CA */
-#define UK    "+442071838750"
 #define LEAD1 "6f1c1b4e-0000-4000-8000-000000000001"
 
 typedef struct order_case {
@@ -34,154 +34,38 @@ typedef struct order_case {
     uint64_t turn;
     size_t want[4]; /* the order, tier by tier */
     size_t n_want;
-    size_t tiers[4]; /* the tiers' sizes: within a tier, any order */
+    size_t tiers[4];    /* the tiers' sizes: within a tier, any order */
+    char pool_text[80]; /* where pool points */
 } order_case_t;
 
-static const order_case_t cases[] = {
-    {"single: the first number only",
-     CALLER_ID_SINGLE,
-     {SF, NYC},
-     2,
-     "+12125550100",
-     NULL,
-     NULL,
-     0,
-     {0},
-     1,
-     {1}},
-    {"local presence: the area code first",
-     CALLER_ID_LOCAL_PRESENCE,
-     {SF, ALB, NYC},
-     3,
-     "+12125550100",
-     NULL,
-     NULL,
-     0,
-     {2, 1, 0},
-     3,
-     {1, 1, 1}},
-    {"local presence: else the state",
-     CALLER_ID_LOCAL_PRESENCE,
-     {SF, ALB, MIA},
-     3,
-     "+13475550100",
-     NULL,
-     NULL,
-     0,
-     {1, 0, 2},
-     3,
-     {1, 2}},
-    {"local presence: two of the state, then the rest",
-     CALLER_ID_LOCAL_PRESENCE,
-     {SF, ALB, NYC, MIA},
-     4,
-     "+13475550100",
-     NULL,
-     NULL,
-     0,
-     {1, 2, 0, 3},
-     4,
-     {2, 2}},
-    {"local presence: a stated region wins over the area code's",
-     CALLER_ID_LOCAL_PRESENCE,
-     {LA, ALB, MIA},
-     3,
-     "+14155550111",
-     "FL",
-     NULL,
-     0,
-     {2, 0, 1},
-     3,
-     {1, 2}},
-    {"local presence: else any (a foreign callee)",
-     CALLER_ID_LOCAL_PRESENCE,
-     {SF, NYC},
-     2,
-     "+442071838751",
-     NULL,
-     NULL,
-     0,
-     {0, 1},
-     2,
-     {2}},
-    {"local presence: a foreign number is in the last tier",
-     CALLER_ID_LOCAL_PRESENCE,
-     {UK, NYC},
-     2,
-     "+12125550100",
-     NULL,
-     NULL,
-     0,
-     {1, 0},
-     2,
-     {1, 1}},
-    {"sticky: the lead's number alone",
-     CALLER_ID_STICKY,
-     {SF, ALB, NYC},
-     3,
-     "+12125550100",
-     NULL,
-     SF,
-     0,
-     {0},
-     1,
-     {1}},
-    {"sticky: first call as local presence",
-     CALLER_ID_STICKY,
-     {SF, ALB, NYC},
-     3,
-     "+12125550100",
-     NULL,
-     "",
-     0,
-     {2, 1, 0},
-     3,
-     {1, 1, 1}},
-    {"sticky: a number left the pool: as local presence",
-     CALLER_ID_STICKY,
-     {SF, NYC},
-     2,
-     "+12125550100",
-     NULL,
-     MIA,
-     0,
-     {1, 0},
-     2,
-     {1, 1}},
-    {"round robin: turn 0",
-     CALLER_ID_ROUND_ROBIN,
-     {SF, ALB, NYC},
-     3,
-     "+12125550100",
-     NULL,
-     NULL,
-     0,
-     {0, 1, 2},
-     3,
-     {1, 1, 1}},
-    {"round robin: turn 4",
-     CALLER_ID_ROUND_ROBIN,
-     {SF, ALB, NYC},
-     3,
-     "+12125550100",
-     NULL,
-     NULL,
-     4,
-     {1, 2, 0},
-     3,
-     {1, 1, 1}},
-    {"round robin ignores the area code",
-     CALLER_ID_ROUND_ROBIN,
-     {NYC, SF},
-     2,
-     "+14155550100",
-     NULL,
-     NULL,
-     0,
-     {0, 1},
-     2,
-     {1, 1}},
-};
+/* The positions of a list cell ("2,1,0"), at most 4, into out. */
+static size_t positions_read(const char *list, size_t *out)
+{
+    char buf[64];
+    const char *items[4];
+    size_t n = rt_split(list, buf, sizeof(buf), items, 4);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (size_t)strtoul(items[i], NULL, 10);
+    return n;
+}
+
+/* Row row of cases/caller_id_order.tsv into k; its strings point into cf. */
+static void order_case_read(const case_file_t *cf, size_t row, order_case_t *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->name = case_file_cell(cf, row, 0);
+    char err[256];
+    if (caller_id_strategy_parse(case_file_cell(cf, row, 1), &k->strategy, err, sizeof(err)) !=
+        OD_OK)
+        fail_msg("%s: %s", k->name, err);
+    k->n = rt_split(case_file_cell(cf, row, 2), k->pool_text, sizeof(k->pool_text), k->pool, 4);
+    k->callee = case_file_cell(cf, row, 3);
+    k->region = case_file_cell(cf, row, 4);
+    k->sticky = case_file_cell(cf, row, 5);
+    k->turn = strtoull(case_file_cell(cf, row, 6), NULL, 10);
+    k->n_want = positions_read(case_file_cell(cf, row, 7), k->want);
+    positions_read(case_file_cell(cf, row, 8), k->tiers);
+}
 
 static bool tier_holds(const size_t *got, const size_t *want, size_t n)
 {
@@ -198,8 +82,14 @@ static bool tier_holds(const size_t *got, const size_t *want, size_t n)
 static void test_order_table(void **state)
 {
     (void)state;
-    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        const order_case_t *k = &cases[c];
+    static const char *const columns[] = {"name",   "strategy", "pool", "callee", "region",
+                                          "sticky", "turn",     "want", "tiers"};
+    case_file_t *cf =
+        case_file_load("caller_id_order", columns, sizeof(columns) / sizeof(columns[0]));
+    for (size_t c = 0; c < cf->n_rows; c++) {
+        order_case_t row;
+        order_case_read(cf, c, &row);
+        const order_case_t *k = &row;
         caller_id_callee_t callee = {.e164 = k->callee,
                                      .region = k->region,
                                      .sticky = k->sticky,
@@ -214,6 +104,7 @@ static void test_order_table(void **state)
                 fail_msg("%s: tier %zu (from position %zu) starts with %zu, want %zu", k->name, t,
                          at, order[at], k->want[at]);
     }
+    case_file_free(cf);
 }
 
 /* Equal numbers of a tier spread over leads, and a lead keeps its place. */

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "kafka.h"
 #include "recovery_decide.h"
 #include "test_main.h"
@@ -30,205 +31,76 @@ static recovery_backlog_t *three_samples(void)
     return b;
 }
 
+typedef struct verdict_case {
+    const char *what;
+    bool read;            /* the committed offsets were read */
+    int64_t committed[2]; /* of the group */
+    int64_t low[2];       /* low watermarks */
+    int partition;
+    int64_t scheduled_at; /* the lead's status_changed_at */
+    int64_t settle;
+    int reissues;
+    recovery_job_t job;
+    recovery_verdict_t verdict;
+} verdict_case_t;
+
+/* "A,B": the offsets of the two partitions ("none": KAFKA_OFFSET_NONE). */
+static void offsets_read(const char *text, int64_t offsets[2])
+{
+    const char *at = text;
+    for (int p = 0; p < 2; p++) {
+        offsets[p] = strncmp(at, "none", 4) == 0 ? KAFKA_OFFSET_NONE : strtoll(at, NULL, 10);
+        at = strchr(at, ',') ? strchr(at, ',') + 1 : "";
+    }
+}
+
+/* Row row of cases/recovery_verdict.tsv; what points into cf. */
+static verdict_case_t verdict_case_read(const case_file_t *cf, size_t row)
+{
+    static const char *const verdicts[] = {"wait", "reissue", "fence"};
+    verdict_case_t c = {.what = case_file_cell(cf, row, 0),
+                        .read = strcmp(case_file_cell(cf, row, 1), "true") == 0,
+                        .partition = atoi(case_file_cell(cf, row, 4)),
+                        .scheduled_at = strtoll(case_file_cell(cf, row, 5), NULL, 10) * S,
+                        .settle = strtoll(case_file_cell(cf, row, 6), NULL, 10) * S,
+                        .reissues = atoi(case_file_cell(cf, row, 7)),
+                        .job = RECOVERY_JOB_FINISHED + 1,
+                        .verdict = RECOVERY_FENCE + 1};
+    offsets_read(case_file_cell(cf, row, 2), c.committed);
+    offsets_read(case_file_cell(cf, row, 3), c.low);
+    for (int j = RECOVERY_JOB_UNREAD; j <= RECOVERY_JOB_FINISHED; j++)
+        if (strcmp(case_file_cell(cf, row, 8), recovery_job_name((recovery_job_t)j)) == 0)
+            c.job = (recovery_job_t)j;
+    for (int v = RECOVERY_WAIT; v <= RECOVERY_FENCE; v++)
+        if (strcmp(case_file_cell(cf, row, 9), verdicts[v]) == 0)
+            c.verdict = (recovery_verdict_t)v;
+    if (c.job > RECOVERY_JOB_FINISHED || c.verdict > RECOVERY_FENCE)
+        fail_msg("%s: job '%s' or verdict '%s' unknown", c.what, case_file_cell(cf, row, 8),
+                 case_file_cell(cf, row, 9));
+    return c;
+}
+
 static void test_job_state_and_verdict_table(void **state)
 {
     (void)state;
-    enum { NONE = KAFKA_OFFSET_NONE };
-    static const struct {
-        const char *what;
-        bool read;            /* the committed offsets were read */
-        int64_t committed[2]; /* of the group */
-        int64_t low[2];       /* low watermarks */
-        int partition;
-        int64_t scheduled_at; /* the lead's status_changed_at */
-        int64_t settle;
-        int reissues;
-        recovery_job_t job;
-        recovery_verdict_t verdict;
-    } cases[] = {
-        {"offsets not read: never guessed",
-         false,
-         {100, 100},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_UNREAD,
-         RECOVERY_WAIT},
-        {"no sample after T + settle: may be on its way",
-         true,
-         {100, 100},
-         {0, 0},
-         0,
-         26 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_UNSETTLED,
-         RECOVERY_WAIT},
-        {"read past the watermark of 10 s: finished",
-         true,
-         {5, 0},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"one short of it: waiting",
-         true,
-         {4, 0},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_WAITING,
-         RECOVERY_WAIT},
-        {"a sample exactly at T + settle counts",
-         true,
-         {5, 0},
-         {0, 0},
-         0,
-         5 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"settled after 10 s: judged by 20 s",
-         true,
-         {5, 0},
-         {0, 0},
-         0,
-         6 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_WAITING,
-         RECOVERY_WAIT},
-        {"its own partition only",
-         true,
-         {0, 7},
-         {0, 0},
-         1,
-         6 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"the other partition's lag is not its",
-         true,
-         {9, 6},
-         {0, 0},
-         1,
-         6 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_WAITING,
-         RECOVERY_WAIT},
-        {"finished, re-issues left",
-         true,
-         {12, 8},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         2,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"finished, out of re-issues: fenced",
-         true,
-         {12, 8},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         3,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_FENCE},
-        {"waiting, out of re-issues: still waits",
-         true,
-         {4, 0},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         3,
-         RECOVERY_JOB_WAITING,
-         RECOVERY_WAIT},
-        {"no commit yet: the group starts at the low watermark",
-         true,
-         {NONE, NONE},
-         {5, 0},
-         0,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"no commit, messages kept: waiting",
-         true,
-         {NONE, NONE},
-         {0, 0},
-         0,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_WAITING,
-         RECOVERY_WAIT},
-        {"committed below the low watermark: gone",
-         true,
-         {2, 0},
-         {9, 0},
-         0,
-         6 * S,
-         5 * S,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-        {"a partition out of range",
-         true,
-         {12, 8},
-         {0, 0},
-         2,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_UNREAD,
-         RECOVERY_WAIT},
-        {"a negative partition",
-         true,
-         {12, 8},
-         {0, 0},
-         -1,
-         0,
-         5 * S,
-         0,
-         RECOVERY_JOB_UNREAD,
-         RECOVERY_WAIT},
-        {"no settle time: the first sample at T",
-         true,
-         {9, 0},
-         {0, 0},
-         0,
-         20 * S,
-         0,
-         0,
-         RECOVERY_JOB_FINISHED,
-         RECOVERY_REISSUE},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    static const char *const columns[] = {"what",      "read",           "committed", "low",
+                                          "partition", "scheduled_at_s", "settle_s",  "reissues",
+                                          "job",       "verdict"};
+    case_file_t *cf =
+        case_file_load("recovery_verdict", columns, sizeof(columns) / sizeof(columns[0]));
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const verdict_case_t c = verdict_case_read(cf, i);
         recovery_backlog_t *b = three_samples();
-        if (cases[i].read)
-            recovery_backlog_positions(b, 2, cases[i].committed, cases[i].low);
-        recovery_job_t job =
-            recovery_job_state(b, cases[i].partition, cases[i].scheduled_at, cases[i].settle);
-        recovery_verdict_t verdict = recovery_verdict(job, cases[i].reissues);
+        if (c.read)
+            recovery_backlog_positions(b, 2, c.committed, c.low);
+        recovery_job_t job = recovery_job_state(b, c.partition, c.scheduled_at, c.settle);
+        recovery_verdict_t verdict = recovery_verdict(job, c.reissues);
         recovery_backlog_free(b);
-        if (job != cases[i].job || verdict != cases[i].verdict)
-            fail_msg("case %zu (%s): %s/%d, want %s/%d", i, cases[i].what, recovery_job_name(job),
-                     (int)verdict, recovery_job_name(cases[i].job), (int)cases[i].verdict);
+        if (job != c.job || verdict != c.verdict)
+            fail_msg("case %zu (%s): %s/%d, want %s/%d", i, c.what, recovery_job_name(job),
+                     (int)verdict, recovery_job_name(c.job), (int)c.verdict);
     }
+    case_file_free(cf);
     /* Every state but finished waits, whatever the re-issues. */
     for (int j = RECOVERY_JOB_UNREAD; j < RECOVERY_JOB_FINISHED; j++)
         for (int n = 0; n <= RECOVERY_REISSUES_MAX + 1; n++)

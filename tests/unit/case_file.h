@@ -13,6 +13,9 @@
  *     ... case_file_cell(cf, row, column) for row < cf->n_rows ...
  *     case_file_free(cf);
  *
+ * case_file_rows gives an array, owned by the file, for the rows parsed
+ * into the test's own struct.
+ *
  * A file that cannot be read, a header other than columns, or a row with
  * another number of fields fails the test, naming the file and the line.
  * The caller owns the case_file_t; its cells live until case_file_free.
@@ -35,6 +38,7 @@ typedef struct case_file {
     char *text;         /* the file's bytes, cut into cells in place */
     const char **cells; /* n_rows * n_columns, row by row; NULL for "-" */
     size_t n_rows, n_columns;
+    void *rows; /* the caller's parsed rows (case_file_rows), or NULL */
 } case_file_t;
 
 /* The whole file at path, NUL-terminated; NULL if it cannot be read. */
@@ -134,10 +138,22 @@ static inline const char *case_file_cell(const case_file_t *cf, size_t row, size
     return cf->cells[row * cf->n_columns + column];
 }
 
+/* An array of n_rows zeroed elements of size bytes, for the rows parsed
+ * into the caller's struct; cf owns it (case_file_free frees it). */
+static inline void *case_file_rows(case_file_t *cf, size_t size)
+{
+    free(cf->rows);
+    cf->rows = calloc(cf->n_rows ? cf->n_rows : 1, size);
+    if (!cf->rows)
+        abort();
+    return cf->rows;
+}
+
 static inline void case_file_free(case_file_t *cf)
 {
     if (!cf)
         return;
+    free(cf->rows);
     free(cf->cells);
     free(cf->text);
     free(cf);

@@ -30,8 +30,8 @@ typedef struct window_case {
     const char *close;   /* the slot's close; NULL: never */
 } window_case_t;
 
-/* The table, read from cases/window.tsv by cases_load before the tests; its
- * strings point into case_file. */
+/* The table, read from cases/window.tsv by cases_load before the tests;
+ * case_file owns cases and the strings they point to. */
 static case_file_t *case_file;
 static window_case_t *cases;
 static size_t n_cases;
@@ -60,8 +60,7 @@ static int cases_load(void **state)
                                           "at",    "open",        "open_at",   "close"};
     case_file = case_file_load("window", columns, sizeof(columns) / sizeof(columns[0]));
     n_cases = case_file->n_rows;
-    cases = calloc(n_cases, sizeof(*cases));
-    assert_non_null(cases);
+    cases = case_file_rows(case_file, sizeof(*cases));
     for (size_t i = 0; i < n_cases; i++) {
         const char *name = case_file_cell(case_file, i, 0);
         cases[i] = (window_case_t){.name = name,
@@ -83,7 +82,6 @@ static int cases_load(void **state)
 static int cases_free(void **state)
 {
     (void)state;
-    free(cases);
     case_file_free(case_file);
     return 0;
 }

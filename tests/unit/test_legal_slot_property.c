@@ -35,11 +35,6 @@
 
 static uint64_t rng_state = 0x6c6567616c736c74ULL; /* "legalslt" */
 
-static uint64_t rng_next(void)
-{
-    return rt_rng_next(&rng_state);
-}
-
 static int rng_range(int lo, int hi) /* [lo, hi) */
 {
     return (int)rt_rng_range(&rng_state, lo, hi);
@@ -80,7 +75,7 @@ static int64_t random_instant(void)
 {
     /* 2026-01-01 .. 2032-12-31, on any second. */
     int64_t from = T("2026-01-01T00:00Z"), to = T("2032-12-31T00:00Z");
-    return from + (int64_t)(rng_next() % (uint64_t)((to - from) / 1000000)) * 1000000;
+    return from + rt_rng_range(&rng_state, 0, (to - from) / 1000000) * 1000000;
 }
 
 static bool both_allow(const window_rule_t *rule, const legal_rules_t *rules, const char *const *z,

@@ -62,6 +62,16 @@ static dialjob_t *job_of(const sched_campaign_t *c, const char *sticky)
     return job;
 }
 
+/* The caller ID a job offers at one place of its list, every field. */
+static void assert_caller_id(const dialjob_caller_id_t *id, const char *e164, const char *number_id,
+                             uint32_t daily_cap, const char *zone)
+{
+    assert_string_equal(id->e164, e164);
+    assert_string_equal(id->provider_phone_number_id, number_id);
+    assert_int_equal(id->daily_cap, daily_cap);
+    assert_string_equal(id->timezone, zone);
+}
+
 static void test_single(void **state)
 {
     (void)state;
@@ -71,10 +81,7 @@ static void test_single(void **state)
     dialjob_t *job = job_of(&c, NULL);
     assert_string_equal(job->caller_id_strategy, "single");
     assert_int_equal(job->n_caller_ids, 1);
-    assert_string_equal(job->caller_ids[0]->e164, "+12125550100");
-    assert_string_equal(job->caller_ids[0]->provider_phone_number_id, "pn-home");
-    assert_int_equal(job->caller_ids[0]->daily_cap, 0);
-    assert_string_equal(job->caller_ids[0]->timezone, "America/Chicago");
+    assert_caller_id(job->caller_ids[0], "+12125550100", "pn-home", 0, "America/Chicago");
     assert_string_equal(job->sticky_caller_id, "");
     dialjob_free(job);
     /* A pool holding the outbound number: still it alone, with its cap. */
@@ -82,10 +89,7 @@ static void test_single(void **state)
     pool_add(&c, "+12125550100", "pn-ny", 40, "America/New_York");
     job = job_of(&c, NULL);
     assert_int_equal(job->n_caller_ids, 1);
-    assert_string_equal(job->caller_ids[0]->e164, "+12125550100");
-    assert_string_equal(job->caller_ids[0]->provider_phone_number_id, "pn-home");
-    assert_int_equal(job->caller_ids[0]->daily_cap, 40);
-    assert_string_equal(job->caller_ids[0]->timezone, "America/New_York");
+    assert_caller_id(job->caller_ids[0], "+12125550100", "pn-home", 40, "America/New_York");
     dialjob_free(job);
 }
 

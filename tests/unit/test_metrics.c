@@ -23,20 +23,31 @@ static void assert_render(metrics_registry_t *reg, const char *want)
     free(text);
 }
 
+/* Each test gets a new registry in *state, freed after it whatever the
+ * test's outcome. */
+static int registry_new(void **state)
+{
+    *state = metrics_registry_new();
+    return 0;
+}
+
+static int registry_free(void **state)
+{
+    metrics_registry_free(*state);
+    return 0;
+}
+
 static void test_empty_registry(void **state)
 {
-    (void)state;
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     assert_render(reg, "");
-    metrics_registry_free(reg);
     metrics_registry_free(NULL);
 }
 
 static void test_counter_and_gauge(void **state)
 {
-    (void)state;
     char err[256];
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     metrics_counter_t *placed = NULL;
     metrics_gauge_t *inflight = NULL;
     assert_int_equal(metrics_counter_register(reg, "outdial_calls_placed_total",
@@ -80,14 +91,12 @@ static void test_counter_and_gauge(void **state)
     text = metrics_registry_render(reg, NULL);
     assert_non_null(strstr(text, "outdial_calls_in_flight -1e+21\n"));
     free(text);
-    metrics_registry_free(reg);
 }
 
 static void test_histogram(void **state)
 {
-    (void)state;
     char err[256];
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     static const double bounds[] = {0.1, 0.5, 2};
     metrics_histogram_t *h = NULL;
     assert_int_equal(metrics_histogram_register(reg, "outdial_setup_seconds", "Call setup time.",
@@ -116,14 +125,12 @@ static void test_histogram(void **state)
                        "outdial_setup_seconds_bucket{le=\"+Inf\"} 5\n"
                        "outdial_setup_seconds_sum 103.4\n"
                        "outdial_setup_seconds_count 5\n");
-    metrics_registry_free(reg);
 }
 
 static void test_labels_and_escaping(void **state)
 {
-    (void)state;
     char err[256];
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     static const char *const labels[] = {"status", "provider", NULL};
     metrics_family_t *fam = NULL;
     assert_int_equal(metrics_family_register(reg, METRICS_COUNTER, "outdial_call_results_total",
@@ -181,14 +188,12 @@ static void test_labels_and_escaping(void **state)
     assert_string_equal(err, "metrics: outdial_call_results_total is a counter, not a gauge");
     assert_null(c);
     assert_null(g);
-    metrics_registry_free(reg);
 }
 
 static void test_registration_rules(void **state)
 {
-    (void)state;
     char err[256];
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     metrics_family_t *fam = NULL, *again = NULL;
     static const char *const labels[] = {"code", NULL};
     static const char *const other_labels[] = {"method", NULL};
@@ -255,7 +260,6 @@ static void test_registration_rules(void **state)
     assert_int_equal(metrics_counter_with(fam, values, &c, err, sizeof(err)), OD_ERR_CONFLICT);
     snprintf(value, sizeof(value), "7"); /* existing ones still resolve */
     assert_int_equal(metrics_counter_with(fam, values, &c, err, sizeof(err)), OD_OK);
-    metrics_registry_free(reg);
 }
 
 #define THREADS 8
@@ -287,9 +291,8 @@ static void *worker(void *p)
 
 static void test_concurrent_updates_add_up(void **state)
 {
-    (void)state;
     char err[256];
-    metrics_registry_t *reg = metrics_registry_new();
+    metrics_registry_t *reg = *state;
     static const char *const labels[] = {"kind", NULL};
     static const double bounds[] = {1};
     worker_arg_t arg = {0};
@@ -322,8 +325,8 @@ static void test_concurrent_updates_add_up(void **state)
                                  "h_sum 340000\n"
                                  "h_count 160000\n"));
     free(text);
-    metrics_registry_free(reg);
 }
 
-OD_TEST_MAIN(NULL, NULL, test_empty_registry, test_counter_and_gauge, test_histogram,
-             test_labels_and_escaping, test_registration_rules, test_concurrent_updates_add_up)
+OD_TEST_MAIN_EACH(NULL, NULL, registry_new, registry_free, test_empty_registry,
+                  test_counter_and_gauge, test_histogram, test_labels_and_escaping,
+                  test_registration_rules, test_concurrent_updates_add_up)

@@ -135,16 +135,22 @@ static void test_number_cap(void **state)
     }
 }
 
-/* The rules of the built-in pack for jurisdiction under profile, into
- * acct (the caller clears it) and rules, which points into acct. */
-static void rules_of(legal_account_t *acct, legal_rules_t *rules, const char *profile,
-                     const char *jurisdiction)
+/* The rules of one jurisdiction under a profile, with the account they
+ * point into; legal_account_clear(&l->acct) frees both. */
+typedef struct legal_of {
+    legal_account_t acct;
+    legal_rules_t rules;
+} legal_of_t;
+
+/* The rules of the built-in pack for jurisdiction under profile, into l
+ * (the caller clears l->acct). */
+static void rules_of(legal_of_t *l, const char *profile, const char *jurisdiction)
 {
     char errbuf[256];
-    if (legal_account_init(acct, legal_pack_builtin(), profile, NULL, errbuf, sizeof(errbuf)) !=
+    if (legal_account_init(&l->acct, legal_pack_builtin(), profile, NULL, errbuf, sizeof(errbuf)) !=
         OD_OK)
         fail_msg("profile %s: %s", profile, errbuf);
-    if (legal_account_rules(acct, jurisdiction, rules, errbuf, sizeof(errbuf)) != OD_OK)
+    if (legal_account_rules(&l->acct, jurisdiction, &l->rules, errbuf, sizeof(errbuf)) != OD_OK)
         fail_msg("%s under %s: %s", jurisdiction, profile, errbuf);
 }
 
@@ -185,13 +191,12 @@ static void test_gate(void **state)
     for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {
         const gate_case_t *g = &gates[i];
         char errbuf[256];
-        legal_account_t acct;
-        legal_rules_t rules;
-        rules_of(&acct, &rules, g->profile, g->jurisdiction);
+        legal_of_t legal;
+        rules_of(&legal, g->profile, g->jurisdiction);
         legal_gate_t gate;
         size_t n_zones = g->zones[1] ? 2 : 1;
-        int rc =
-            legal_gate_check(&rules, g->zones, n_zones, T(g->at), &gate, errbuf, sizeof(errbuf));
+        int rc = legal_gate_check(&legal.rules, g->zones, n_zones, T(g->at), &gate, errbuf,
+                                  sizeof(errbuf));
         if (rc != OD_OK)
             fail_msg("%s: %s", g->name, errbuf);
         int64_t want = *g->until ? T(g->until) : WINDOW_NEVER;
@@ -204,7 +209,7 @@ static void test_gate(void **state)
             legal_gate_describe(&gate, why, sizeof(why));
             assert_non_null(strstr(why, "allowed again at"));
         }
-        legal_account_clear(&acct);
+        legal_account_clear(&legal.acct);
     }
 }
 
@@ -242,12 +247,12 @@ static void test_slot(void **state)
     for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
         const slot_case_t *s = &slots[i];
         char errbuf[256];
-        legal_account_t acct;
-        legal_rules_t rules;
-        rules_of(&acct, &rules, s->profile, s->jurisdiction);
+        legal_of_t legal;
+        rules_of(&legal, s->profile, s->jurisdiction);
         window_rule_t rule = {s->window, ny, 1};
         window_slot_t slot;
-        int rc = legal_slot_find(&rule, 1, &rules, ny, 1, T(s->at), &slot, errbuf, sizeof(errbuf));
+        int rc =
+            legal_slot_find(&rule, 1, &legal.rules, ny, 1, T(s->at), &slot, errbuf, sizeof(errbuf));
         if (!s->open) {
             if (rc != OD_ERR_NOT_FOUND)
                 fail_msg("%s: rc %d, want never (NOT_FOUND)", s->name, rc);
@@ -255,7 +260,7 @@ static void test_slot(void **state)
             fail_msg("%s: rc %d (%s) open %lld close %lld", s->name, rc, rc ? errbuf : "",
                      (long long)slot.open_us, (long long)slot.close_us);
         }
-        legal_account_clear(&acct);
+        legal_account_clear(&legal.acct);
     }
 }
 

@@ -35,10 +35,12 @@
 #include <cmocka.h>
 
 typedef struct case_file {
-    char *text;         /* the file's bytes, cut into cells in place */
-    const char **cells; /* n_rows * n_columns, row by row; NULL for "-" */
+    char *text; /* the file's bytes, cut into cells in place */
     size_t n_rows, n_columns;
     void *rows; /* the caller's parsed rows (case_file_rows), or NULL */
+    /* The header, then the n_rows rows, n_columns cells each; NULL for "-".
+     * Allocated with the struct: one block. */
+    const char *cells[];
 } case_file_t;
 
 /* The whole file at path, NUL-terminated; NULL if it cannot be read. */
@@ -88,25 +90,20 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
     const char *dir = getenv("OUTDIAL_SOURCE_DIR");
     char path[1024];
     snprintf(path, sizeof(path), "%s/tests/unit/cases/%s.tsv", dir ? dir : ".", name);
-    case_file_t *cf = calloc(1, sizeof(*cf));
+    char *text = case_file_read_(path);
+    if (!text)
+        fail_msg("cannot read %s (set OUTDIAL_SOURCE_DIR)", path);
+    size_t max_lines = 1;
+    for (const char *p = text; *p; p++)
+        max_lines += *p == '\n';
+    case_file_t *cf = calloc(1, sizeof(*cf) + max_lines * n_columns * sizeof(cf->cells[0]));
     if (!cf)
         abort();
-    cf->text = case_file_read_(path);
-    if (!cf->text)
-        fail_msg("cannot read %s (set OUTDIAL_SOURCE_DIR)", path);
+    cf->text = text;
     cf->n_columns = n_columns;
-    size_t max_rows = 1;
-    for (const char *p = cf->text; *p; p++)
-        max_rows += *p == '\n';
-    cf->cells = calloc(max_rows * n_columns, sizeof(*cf->cells));
-    if (!cf->cells)
-        abort();
-    const char **header = calloc(n_columns, sizeof(*header));
-    if (!header)
-        abort();
+    size_t n_lines = 0; /* the header and the rows read so far */
     int line_no = 0;
-    bool have_header = false;
-    for (char *line = cf->text, *next; line; line = next) {
+    for (char *line = text, *next; line; line = next) {
         line_no++;
         next = strchr(line, '\n');
         if (next)
@@ -114,28 +111,25 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
         line[strcspn(line, "\r")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;
-        const char **fields = have_header ? cf->cells + cf->n_rows * n_columns : header;
+        const char **fields = cf->cells + n_lines++ * n_columns;
         size_t n = case_file_split_(line, fields, n_columns);
         if (n != n_columns)
             fail_msg("%s:%d: %zu fields, want %zu", path, line_no, n, n_columns);
-        if (have_header) {
-            cf->n_rows++;
-            continue;
-        }
-        for (size_t k = 0; k < n_columns; k++)
-            if (!header[k] || strcmp(header[k], columns[k]) != 0)
+        for (size_t k = 0; n_lines == 1 && k < n_columns; k++)
+            if (!fields[k] || strcmp(fields[k], columns[k]) != 0)
                 fail_msg("%s:%d: column %zu is '%s', want '%s'", path, line_no, k + 1,
-                         header[k] ? header[k] : "-", columns[k]);
-        have_header = true;
+                         fields[k] ? fields[k] : "-", columns[k]);
     }
-    free(header);
+    if (n_lines == 0)
+        fail_msg("%s: no header line", path);
+    cf->n_rows = n_lines - 1;
     return cf;
 }
 
 /* The cell of row and column: NULL where the file says "-". */
 static inline const char *case_file_cell(const case_file_t *cf, size_t row, size_t column)
 {
-    return cf->cells[row * cf->n_columns + column];
+    return cf->cells[(row + 1) * cf->n_columns + column];
 }
 
 /* An array of n_rows zeroed elements of size bytes, for the rows parsed
@@ -154,7 +148,6 @@ static inline void case_file_free(case_file_t *cf)
     if (!cf)
         return;
     free(cf->rows);
-    free(cf->cells);
     free(cf->text);
     free(cf);
 }

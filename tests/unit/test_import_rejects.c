@@ -9,61 +9,39 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "case_table.h"
+#include "case_file.h"
 #include "import_rejects.h"
 #include "test_main.h"
 
-typedef struct cursor_case {
-    const char *cursor;
-    bool ok;
-    int64_t row;
-    int column;
-} cursor_case_t;
-
-static const cursor_case_t cursor_cases[] = {
-    {"7", true, 7, INT_MAX},
-    {"0", true, 0, INT_MAX},
-    {"7.3", true, 7, 3},
-    {"2147483647.1000", true, 2147483647, 1000},
-    {"", false, 0, 0},
-    {"-1", false, 0, 0},
-    {"+1", false, 0, 0},
-    {" 1", false, 0, 0},
-    {"7.", false, 0, 0},
-    {"7.0", false, 0, 0},
-    {"7.-2", false, 0, 0},
-    {"7.3.4", false, 0, 0},
-    {"7x", false, 0, 0},
-    {"2147483648", false, 0, 0},
-    {"7.99999999999999999999", false, 0, 0},
-};
-
-/* One cursor: accepted or refused, and where an accepted one points. */
-static bool cursor_case_holds(const void *row)
-{
-    const cursor_case_t *c = row;
-    import_reject_pos_t pos = {-1, -1};
-    bool ok = import_reject_cursor_parse(c->cursor, &pos);
-    if (ok != c->ok) {
-        print_error("'%s': %s, want %s\n", c->cursor, ok ? "accepted" : "refused",
-                    c->ok ? "accepted" : "refused");
-        return false;
-    }
-    if (ok && (pos.row_number != c->row || pos.column_number != c->column)) {
-        print_error("'%s': %lld.%d\n", c->cursor, (long long)pos.row_number, pos.column_number);
-        return false;
-    }
-    return true;
-}
-
+/* Every cursor of cases/reject_cursors.tsv, accepted or refused, and where an
+ * accepted one points. */
 static void test_cursor(void **state)
 {
     (void)state;
-    CASE_TABLE_RUN("cursor", cursor_cases, cursor_case_holds);
+    static const char *const columns[] = {"cursor", "accepted", "row", "column"};
+    case_file_t *cf =
+        case_file_load("reject_cursors", columns, sizeof(columns) / sizeof(columns[0]));
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const char *cursor = case_file_cell(cf, i, 0);
+        bool want_ok = strcmp(case_file_cell(cf, i, 1), "yes") == 0;
+        import_reject_pos_t pos = {-1, -1};
+        bool ok = import_reject_cursor_parse(cursor, &pos);
+        if (ok != want_ok)
+            fail_msg("'%s': %s, want %s", cursor, ok ? "accepted" : "refused",
+                     want_ok ? "accepted" : "refused");
+        if (!ok)
+            continue;
+        int64_t row = strtoll(case_file_cell(cf, i, 2), NULL, 10);
+        const char *column = case_file_cell(cf, i, 3);
+        if (pos.row_number != row || pos.column_number != (column ? atoi(column) : INT_MAX))
+            fail_msg("'%s': %lld.%d", cursor, (long long)pos.row_number, pos.column_number);
+    }
+    case_file_free(cf);
     assert_false(import_reject_cursor_parse(NULL, &(import_reject_pos_t){0, 0}));
 }
 

@@ -6,24 +6,22 @@
 /* The families whose label values come from the model's names. */
 static int model_families(dialer_metrics_t *m, metrics_registry_t *reg, char *err, size_t errlen)
 {
-    metrics_family_t *fam = NULL;
-    static const char *const result_label[] = {"result", NULL};
-    int rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_predial_total",
-                                     "Pre-dial checks, by result (eligible, refused, error).",
-                                     result_label, NULL, 0, &fam, err, errlen);
-    for (int i = MODEL_PREDIAL_ELIGIBLE; i < MODEL_PREDIAL_RESULT_COUNT && !rc; i++) {
-        const char *v[] = {model_predial_result_name((model_predial_result_t)i), NULL};
-        rc = metrics_counter_with(fam, v, &m->predial_results[i], err, errlen);
-    }
-    static const char *const reason_label[] = {"reason", NULL};
+    const char *results[MODEL_PREDIAL_RESULT_COUNT];
+    for (int i = 0; i < MODEL_PREDIAL_RESULT_COUNT; i++)
+        results[i] = model_predial_result_name((model_predial_result_t)i);
+    const char *reasons[MODEL_SKIP_REASON_COUNT];
+    for (int i = 0; i < MODEL_SKIP_REASON_COUNT; i++)
+        reasons[i] = model_skip_reason_name((model_skip_reason_t)i);
+    /* NONE is no result of a check: it has no series. */
+    int rc = metrics_counter_family(reg, "outdial_dialer_predial_total",
+                                    "Pre-dial checks, by result (eligible, refused, error).",
+                                    "result", results + MODEL_PREDIAL_ELIGIBLE,
+                                    MODEL_PREDIAL_RESULT_COUNT - MODEL_PREDIAL_ELIGIBLE,
+                                    m->predial_results + MODEL_PREDIAL_ELIGIBLE, err, errlen);
     if (!rc)
-        rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_dialer_jobs_skipped_total",
-                                     "Dial jobs refused, by reason.", reason_label, NULL, 0, &fam,
-                                     err, errlen);
-    for (int i = 0; i < MODEL_SKIP_REASON_COUNT && !rc; i++) {
-        const char *v[] = {model_skip_reason_name((model_skip_reason_t)i), NULL};
-        rc = metrics_counter_with(fam, v, &m->skipped[i], err, errlen);
-    }
+        rc = metrics_counter_family(reg, "outdial_dialer_jobs_skipped_total",
+                                    "Dial jobs refused, by reason.", "reason", reasons,
+                                    MODEL_SKIP_REASON_COUNT, m->skipped, err, errlen);
     return rc;
 }
 

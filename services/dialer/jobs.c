@@ -759,6 +759,15 @@ void jobs_note(jobs_t *js, const dial_note_t *n)
     }
 }
 
+/* What each timed stage does when its wake_real_us comes; NULL for the
+ * stages that wait on a request or an ack instead. */
+static void (*const on_wake[JOB_DONE + 1])(jobs_t *js, dial_job_t *job) = {
+    [JOB_CHECKING] = job_check,
+    [JOB_BACKOFF] = job_backoff_over,
+    [JOB_UNCONFIRMED] = job_unconfirmed_expired,
+    [JOB_REPUBLISH] = job_publish,
+};
+
 void jobs_wake(jobs_t *js)
 {
     int64_t now = od_clock_real_us();
@@ -771,22 +780,8 @@ void jobs_wake(jobs_t *js)
             job_abandon(js, job); /* nothing placed: let another dialer have it */
         } else if (due) {
             wait_remove(js, job);
-            switch (job->stage) {
-            case JOB_CHECKING:
-                job_check(js, job);
-                break;
-            case JOB_BACKOFF:
-                job_backoff_over(js, job);
-                break;
-            case JOB_UNCONFIRMED:
-                job_unconfirmed_expired(js, job);
-                break;
-            case JOB_REPUBLISH:
-                job_publish(js, job);
-                break;
-            default:
-                break;
-            }
+            if (on_wake[job->stage])
+                on_wake[job->stage](js, job);
         }
         job = next;
     }

@@ -16,14 +16,21 @@ void predial_request_build(const dialjob_t *job, provider_request_t *req)
             json_object_set_new(
                 vars, job->variables[i]->key,
                 json_string(job->variables[i]->value ? job->variables[i]->value : ""));
+    const struct {
+        const char *key;
+        const char *value;
+    } texts[] = {
+        {"attempt_id", job->attempt_id},
+        {"lead_id", job->lead_id},
+        {"campaign_id", job->campaign_id},
+        {"account_id", job->account_id},
+        {"e164", job->e164},
+        {"name", job->lead_name ? job->lead_name : ""},
+    };
     json_t *body = json_object();
-    json_object_set_new(body, "attempt_id", json_string(job->attempt_id));
-    json_object_set_new(body, "lead_id", json_string(job->lead_id));
-    json_object_set_new(body, "campaign_id", json_string(job->campaign_id));
-    json_object_set_new(body, "account_id", json_string(job->account_id));
+    for (size_t i = 0; i < OD_COUNT(texts); i++)
+        json_object_set_new(body, texts[i].key, json_string(texts[i].value));
     json_object_set_new(body, "attempt_number", json_integer(job->attempt_number));
-    json_object_set_new(body, "e164", json_string(job->e164));
-    json_object_set_new(body, "name", json_string(job->lead_name ? job->lead_name : ""));
     json_object_set_new(body, "variables", vars);
     /* The codec checked every string is UTF-8: the dump cannot fail. */
     req->body = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);

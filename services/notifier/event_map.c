@@ -66,35 +66,45 @@ int webhook_msg_from_call(const callevent_t *ev, webhook_msg_t *out, char *errbu
     if (status != MODEL_CALL_COMPLETED && status != MODEL_CALL_BUSY &&
         status != MODEL_CALL_UNANSWERED && status != MODEL_CALL_FAILED)
         return OD_OK;
-    json_t *data = json_object();
-    json_object_set_new(data, "call_id", json_string(ev->attempt_id));
-    json_object_set_new(data, "lead_id", json_string(ev->lead_id));
-    json_object_set_new(data, "campaign_id", json_string(ev->campaign_id));
-    json_object_set_new(data, "attempt_number", json_integer(ev->attempt_number));
-    json_object_set_new(data, "status", name_json(model_call_status_name(status)));
-    json_object_set_new(data, "answered_by",
-                        ev->answered_by ? name_json(model_answered_by_name(
-                                              (model_answered_by_t)(ev->answered_by - 1)))
-                                        : json_null());
-    json_object_set_new(data, "provider_call_id", text_json(ev->provider_call_id));
-    /* The number the call came from (the caller-ID pool's pick); null on
-     * an event that does not name it. */
-    json_object_set_new(data, "caller_id", text_json(ev->caller_id));
-    json_object_set_new(data, "started_at", time_json(ev->started_at_us));
-    json_object_set_new(data, "ended_at", time_json(ev->ended_at_us));
-    json_object_set_new(data, "duration_ms", json_integer(ev->duration_ms));
-    json_object_set_new(data, "cost_minor", json_integer(ev->cost_minor));
-    json_object_set_new(data, "ended_reason", text_json(ev->ended_reason));
+    const char *answered_by =
+        ev->answered_by ? model_answered_by_name((model_answered_by_t)(ev->answered_by - 1)) : NULL;
     static const char *const failure[] = {NULL, "transient", "permanent"};
-    json_object_set_new(data, "failure_class",
-                        (int)ev->failure_class >= 1 && (int)ev->failure_class <= 2
-                            ? json_string(failure[ev->failure_class])
-                            : json_null());
+    const char *failure_class = (int)ev->failure_class >= 1 && (int)ev->failure_class <= 2
+                                    ? failure[ev->failure_class]
+                                    : NULL;
     json_t *vars = NULL;
     if (ev->post_call_variables_json && *ev->post_call_variables_json)
         vars = json_loads(ev->post_call_variables_json, 0, NULL);
-    json_object_set_new(data, "post_call_variables",
-                        json_is_object(vars) ? vars : (json_decref(vars), json_object()));
+    if (!json_is_object(vars)) {
+        json_decref(vars);
+        vars = json_object();
+    }
+    /* The call's members in the order the body lists them. */
+    const struct {
+        const char *key;
+        json_t *value; /* taken by data */
+    } members[] = {
+        {"call_id", json_string(ev->attempt_id)},
+        {"lead_id", json_string(ev->lead_id)},
+        {"campaign_id", json_string(ev->campaign_id)},
+        {"attempt_number", json_integer(ev->attempt_number)},
+        {"status", name_json(model_call_status_name(status))},
+        {"answered_by", name_json(answered_by)},
+        {"provider_call_id", text_json(ev->provider_call_id)},
+        /* The number the call came from (the caller-ID pool's pick); null
+         * on an event that does not name it. */
+        {"caller_id", text_json(ev->caller_id)},
+        {"started_at", time_json(ev->started_at_us)},
+        {"ended_at", time_json(ev->ended_at_us)},
+        {"duration_ms", json_integer(ev->duration_ms)},
+        {"cost_minor", json_integer(ev->cost_minor)},
+        {"ended_reason", text_json(ev->ended_reason)},
+        {"failure_class", name_json(failure_class)},
+        {"post_call_variables", vars},
+    };
+    json_t *data = json_object();
+    for (size_t i = 0; i < OD_COUNT(members); i++)
+        json_object_set_new(data, members[i].key, members[i].value);
     return msg_finish(out, WEBHOOK_EVENT_CALL_ENDED, ev->event_id, ev->account_id,
                       ev->occurred_at_us, data, errbuf, errlen);
 }

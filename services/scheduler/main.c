@@ -468,18 +468,16 @@ static int metrics_setup(scheduler_t *s, char *err, size_t errlen)
         rc = metrics_counter_family(s->metrics, "outdial_scheduler_events_applied_total",
                                     "Call events consumed, by effect.", "effect", effect_names,
                                     OD_COUNT(effect_names), s->events_applied, err, errlen);
-    static const char *const rule_label[] = {"rule", NULL};
+    const char *rule_names[DISPATCH_DEFER_RULE_COUNT];
+    for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT; k++)
+        rule_names[k] = dispatch_defer_rule_name((dispatch_defer_rule_t)k);
     if (rc == OD_OK)
-        rc = metrics_family_register(s->metrics, METRICS_COUNTER,
-                                     "outdial_scheduler_leads_deferred_by_rule_total",
-                                     "Due leads deferred, by the rule that held them: the "
-                                     "window (campaign window, quiet hours) or the callee's "
-                                     "legal hours, closed day or holiday.",
-                                     rule_label, NULL, 0, &fam, err, errlen);
-    for (int k = 0; k < DISPATCH_DEFER_RULE_COUNT && rc == OD_OK; k++) {
-        const char *values[] = {dispatch_defer_rule_name((dispatch_defer_rule_t)k), NULL};
-        rc = metrics_counter_with(fam, values, &s->deferred_by_rule[k], err, errlen);
-    }
+        rc = metrics_counter_family(s->metrics, "outdial_scheduler_leads_deferred_by_rule_total",
+                                    "Due leads deferred, by the rule that held them: the "
+                                    "window (campaign window, quiet hours) or the callee's "
+                                    "legal hours, closed day or holiday.",
+                                    "rule", rule_names, DISPATCH_DEFER_RULE_COUNT,
+                                    s->deferred_by_rule, err, errlen);
     static const char *const job_label[] = {"job", NULL};
     if (rc == OD_OK)
         rc =

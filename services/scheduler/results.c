@@ -159,28 +159,29 @@ static model_answered_by_t answered_by_from_proto(Outdial__V1__AnsweredBy a)
     }
 }
 
+/* The model's reason of each proto one that has its own. */
+static const struct {
+    Outdial__V1__SkipReason proto;
+    model_skip_reason_t model;
+} skip_reasons[] = {
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING, MODEL_SKIP_CAMPAIGN_NOT_RUNNING},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC, MODEL_SKIP_DNC},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY, MODEL_SKIP_NUMBER_BUSY},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES, MODEL_SKIP_LEGAL_RULES},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP, MODEL_SKIP_FREQUENCY_CAP},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED, MODEL_SKIP_PREDIAL_REFUSED},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR, MODEL_SKIP_PREDIAL_ERROR},
+    {OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED, MODEL_SKIP_CALLER_ID_EXHAUSTED},
+};
+
+/* Any other (outside_window, unspecified, a newer producer's) is
+ * outside_window. */
 static model_skip_reason_t skip_reason_from_proto(Outdial__V1__SkipReason r)
 {
-    switch (r) {
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CAMPAIGN_NOT_RUNNING:
-        return MODEL_SKIP_CAMPAIGN_NOT_RUNNING;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_DNC:
-        return MODEL_SKIP_DNC;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_NUMBER_BUSY:
-        return MODEL_SKIP_NUMBER_BUSY;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_LEGAL_RULES:
-        return MODEL_SKIP_LEGAL_RULES;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_FREQUENCY_CAP:
-        return MODEL_SKIP_FREQUENCY_CAP;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_REFUSED:
-        return MODEL_SKIP_PREDIAL_REFUSED;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_PREDIAL_ERROR:
-        return MODEL_SKIP_PREDIAL_ERROR;
-    case OUTDIAL__V1__SKIP_REASON__SKIP_REASON_CALLER_ID_EXHAUSTED:
-        return MODEL_SKIP_CALLER_ID_EXHAUSTED;
-    default:
-        return MODEL_SKIP_OUTSIDE_WINDOW;
-    }
+    for (size_t i = 0; i < OD_COUNT(skip_reasons); i++)
+        if (skip_reasons[i].proto == r)
+            return skip_reasons[i].model;
+    return MODEL_SKIP_OUTSIDE_WINDOW;
 }
 
 _Static_assert(

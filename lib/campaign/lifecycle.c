@@ -107,13 +107,9 @@ int lifecycle_status_write_tx(pg_conn_t *db, const char *account_id, const char 
         return rc;
 
     char event_id[UUID_STR_LEN];
-    uuid_str_new(event_id);
     campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = (char *)campaign_id;
-    ev.account_id = (char *)account_id;
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED;
+    campaignevent_start(&ev, event_id, campaign_id, account_id,
+                        OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED);
     ev.old_status = proto_status(old_status);
     ev.new_status = proto_status(new_status);
     ev.reason = (char *)(reason ? reason : "");

@@ -788,6 +788,18 @@ void campaignevent_init(campaignevent_t *event)
     outdial__v1__campaign_event__init(event);
 }
 
+void campaignevent_start(campaignevent_t *event, char event_id[UUID_STR_LEN],
+                         const char *campaign_id, const char *account_id,
+                         Outdial__V1__CampaignEventKind kind)
+{
+    campaignevent_init(event);
+    uuid_str_new(event_id);
+    event->event_id = event_id;
+    event->campaign_id = (char *)campaign_id;
+    event->account_id = (char *)account_id;
+    event->kind = kind;
+}
+
 int campaignevent_validate(const campaignevent_t *event, char *errbuf, size_t errlen)
 {
     static const char M[] = "CampaignEvent";

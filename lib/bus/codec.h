@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "uuid.h"
 #include "outdial/v1/call_event.pb-c.h"
 #include "outdial/v1/campaign_event.pb-c.h"
 #include "outdial/v1/dial_job.pb-c.h"
@@ -123,5 +124,11 @@ CODEC_DECLARE(importrequest, importrequest_t)
 
 /* CampaignEvent (outdial.campaign-events). */
 CODEC_DECLARE(campaignevent, campaignevent_t)
+/* campaignevent_init, then the head every event carries: a fresh event_id
+ * (written into event_id), campaign_id, account_id and kind. The event
+ * borrows the three strings: they must outlive its encoding. */
+void campaignevent_start(campaignevent_t *event, char event_id[UUID_STR_LEN],
+                         const char *campaign_id, const char *account_id,
+                         Outdial__V1__CampaignEventKind kind);
 
 #endif

@@ -34,13 +34,9 @@ int lead_finish_event_init(lead_finish_event_t *fe, const lead_finish_t *lf, cha
 {
     memset(fe, 0, sizeof(*fe));
     char event_id[UUID_STR_LEN];
-    uuid_str_new(event_id);
     campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = (char *)lf->campaign_id;
-    ev.account_id = (char *)lf->account_id;
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED;
+    campaignevent_start(&ev, event_id, lf->campaign_id, lf->account_id,
+                        OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_LEAD_FINISHED);
     ev.lead_id = (char *)lf->lead_id;
     ev.lead_status = lf->status == MODEL_LEAD_COMPLETED
                          ? OUTDIAL__V1__LEAD_FINAL_STATUS__LEAD_FINAL_STATUS_COMPLETED

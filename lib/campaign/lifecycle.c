@@ -60,20 +60,19 @@ static void problem_add(lifecycle_result_t *res, const char *code, const char *f
     va_end(ap);
 }
 
+/* Indexed by model_campaign_status_t. */
+static const Outdial__V1__CampaignStatus proto_statuses[MODEL_CAMPAIGN_STATUS_COUNT] = {
+    [MODEL_CAMPAIGN_DRAFT] = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT,
+    [MODEL_CAMPAIGN_IN_PROGRESS] = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS,
+    [MODEL_CAMPAIGN_PAUSED] = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED,
+    [MODEL_CAMPAIGN_COMPLETED] = OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED,
+};
+
 static Outdial__V1__CampaignStatus proto_status(model_campaign_status_t s)
 {
-    switch (s) {
-    case MODEL_CAMPAIGN_DRAFT:
-        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT;
-    case MODEL_CAMPAIGN_IN_PROGRESS:
-        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_IN_PROGRESS;
-    case MODEL_CAMPAIGN_PAUSED:
-        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_PAUSED;
-    case MODEL_CAMPAIGN_COMPLETED:
-        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_COMPLETED;
-    default:
-        return OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_UNSPECIFIED;
-    }
+    return (size_t)s < OD_COUNT(proto_statuses)
+               ? proto_statuses[s]
+               : OUTDIAL__V1__CAMPAIGN_STATUS__CAMPAIGN_STATUS_UNSPECIFIED;
 }
 
 void lifecycle_outbox_item_init(lifecycle_outbox_item_t *item, const char *topic, const char *key,
@@ -108,13 +107,9 @@ int lifecycle_status_write_tx(pg_conn_t *db, const char *account_id, const char 
         return rc;
 
     char event_id[UUID_STR_LEN];
-    uuid_str_new(event_id);
     campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = (char *)campaign_id;
-    ev.account_id = (char *)account_id;
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED;
+    campaignevent_start(&ev, event_id, campaign_id, account_id,
+                        OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_STATUS_CHANGED);
     ev.old_status = proto_status(old_status);
     ev.new_status = proto_status(new_status);
     ev.reason = (char *)(reason ? reason : "");

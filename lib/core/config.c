@@ -13,6 +13,25 @@ const char *config_get_str(const char *name, const char *def)
     return (v && *v) ? v : def;
 }
 
+/* strtoll over the whole of v, base 10: false when v is not an integer or
+ * does not fit. */
+static bool int_parse(const char *v, long long *n)
+{
+    char *end = NULL;
+    errno = 0;
+    *n = strtoll(v, &end, 10);
+    return !errno && end != v && *end == '\0';
+}
+
+/* strtod over the whole of v: false when v is not a finite number. */
+static bool double_parse(const char *v, double *n)
+{
+    char *end = NULL;
+    errno = 0;
+    *n = strtod(v, &end);
+    return !errno && end != v && *end == '\0' && isfinite(*n);
+}
+
 int config_get_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
                    char *errbuf, size_t errlen)
 {
@@ -21,10 +40,8 @@ int config_get_int(const char *name, int64_t def, int64_t min, int64_t max, int6
         *out = def;
         return OD_OK;
     }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end != '\0')
+    long long n;
+    if (!int_parse(v, &n))
         return od_fail(errbuf, errlen, OD_ERR_INVALID,
                        "%s: '%s' is not an integer (allowed: %lld..%lld)", name, v, (long long)min,
                        (long long)max);
@@ -44,10 +61,8 @@ int config_get_double(const char *name, double def, double min, double max, doub
         *out = def;
         return OD_OK;
     }
-    char *end = NULL;
-    errno = 0;
-    double n = strtod(v, &end);
-    if (errno || end == v || *end != '\0' || !isfinite(n))
+    double n;
+    if (!double_parse(v, &n))
         return od_fail(errbuf, errlen, OD_ERR_INVALID, "%s: '%s' is not a number (allowed: %g..%g)",
                        name, v, min, max);
     if (n < min || n > max)

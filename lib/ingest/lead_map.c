@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,23 @@ static const char *const timezone_names[] = {"timezone", "time_zone", "tz", NULL
 static const char *const external_id_names[] = {"external_id", "externalid", "crm_id", NULL};
 static const char *const state_names[] = {"state",      "province",      "region",
                                           "state_code", "province_code", NULL};
+
+/* Each single field: where the map keeps its column, and its default header
+ * names. Indexed by lead_field_t; the rows without names are not single. */
+static const struct {
+    size_t slot; /* offsetof() the field's column in lead_map_t */
+    const char *const *names;
+} single_fields[] = {
+    [LEAD_FIELD_PHONE] = {offsetof(lead_map_t, phone), phone_names},
+    [LEAD_FIELD_NAME] = {offsetof(lead_map_t, name), name_names},
+    [LEAD_FIELD_FIRST_NAME] = {offsetof(lead_map_t, first_name), first_names},
+    [LEAD_FIELD_LAST_NAME] = {offsetof(lead_map_t, last_name), last_names},
+    [LEAD_FIELD_EMAIL] = {offsetof(lead_map_t, email), email_names},
+    [LEAD_FIELD_TIMEZONE] = {offsetof(lead_map_t, timezone), timezone_names},
+    [LEAD_FIELD_EXTERNAL_ID] = {offsetof(lead_map_t, external_id), external_id_names},
+    [LEAD_FIELD_STATE] = {offsetof(lead_map_t, state), state_names},
+};
+
 static const char *const secondary_bases[] = {
     "secondary_phone", "secondary_number", "alternate_phone", "alt_phone", "other_phone", NULL};
 
@@ -326,28 +344,12 @@ void lead_map_free(lead_map_t *map)
     free(map);
 }
 
+/* The column of single field f in map, or NULL when f is not single. */
 static int *field_slot(lead_map_t *map, lead_field_t f)
 {
-    switch (f) {
-    case LEAD_FIELD_PHONE:
-        return &map->phone;
-    case LEAD_FIELD_NAME:
-        return &map->name;
-    case LEAD_FIELD_FIRST_NAME:
-        return &map->first_name;
-    case LEAD_FIELD_LAST_NAME:
-        return &map->last_name;
-    case LEAD_FIELD_EMAIL:
-        return &map->email;
-    case LEAD_FIELD_TIMEZONE:
-        return &map->timezone;
-    case LEAD_FIELD_EXTERNAL_ID:
-        return &map->external_id;
-    case LEAD_FIELD_STATE:
-        return &map->state;
-    default:
+    if ((size_t)f >= OD_COUNT(single_fields) || !single_fields[f].names)
         return NULL;
-    }
+    return (int *)((char *)map + single_fields[f].slot);
 }
 
 /* The columns of the file, for error messages: 'A', 'B', ... */
@@ -515,14 +517,10 @@ int lead_map_new(const char *const *headers, const size_t *lens, size_t n_column
     bool explicit_secondary = false;
     if ((rc = spec_apply(map, spec, &explicit_secondary, errbuf, errlen)) != OD_OK)
         goto fail;
-    defaults_apply(map, LEAD_FIELD_PHONE, phone_names);
-    defaults_apply(map, LEAD_FIELD_NAME, name_names);
-    defaults_apply(map, LEAD_FIELD_FIRST_NAME, first_names);
-    defaults_apply(map, LEAD_FIELD_LAST_NAME, last_names);
-    defaults_apply(map, LEAD_FIELD_EMAIL, email_names);
-    defaults_apply(map, LEAD_FIELD_TIMEZONE, timezone_names);
-    defaults_apply(map, LEAD_FIELD_EXTERNAL_ID, external_id_names);
-    defaults_apply(map, LEAD_FIELD_STATE, state_names);
+    /* In the table's order, phone first: a column taken is not offered again. */
+    for (size_t f = 0; f < OD_COUNT(single_fields); f++)
+        if (single_fields[f].names)
+            defaults_apply(map, (lead_field_t)f, single_fields[f].names);
     if ((rc = secondary_collect(map, explicit_secondary, errbuf, errlen)) != OD_OK)
         goto fail;
     if (map->phone < 0) {

@@ -145,15 +145,12 @@ static bool name_valid(const char *name, bool colon_ok)
 
 static const char *type_name(metrics_type_t type)
 {
-    switch (type) {
-    case METRICS_COUNTER:
-        return "counter";
-    case METRICS_GAUGE:
-        return "gauge";
-    case METRICS_HISTOGRAM:
-        return "histogram";
-    }
-    return "untyped";
+    static const char *const names[] = {
+        [METRICS_COUNTER] = "counter",
+        [METRICS_GAUGE] = "gauge",
+        [METRICS_HISTOGRAM] = "histogram",
+    };
+    return OD_ENUM_NAME(names, type, "untyped");
 }
 
 static int family_check(metrics_type_t type, const char *name, const char *const *label_names,

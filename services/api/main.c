@@ -14,7 +14,6 @@
  * thread (Postgres health and the DNC mirror sync); the work is in the
  * resource files.
  */
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -502,7 +501,8 @@ typedef struct cmd_opt {
  * --help, 2 after a bad option (usage on stderr). */
 static int cmd_opts_parse(int argc, char **argv, const cmd_opt_t *opts, size_t n)
 {
-    assert(n <= CMD_OPTS_MAX);
+    if (n > CMD_OPTS_MAX) /* a command of ours outgrew the array: raise CMD_OPTS_MAX */
+        abort();
     struct option longopts[CMD_OPTS_MAX + 2];
     for (size_t i = 0; i < n; i++) {
         int has_arg = opts[i].text || opts[i].number ? required_argument : no_argument;

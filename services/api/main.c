@@ -482,45 +482,67 @@ static pg_conn_t *command_db(void)
     return db;
 }
 
-static int cmd_bootstrap(int argc, char **argv)
+/* A command's option and where its value goes: text to *text, a whole
+ * number to *number; *given is set when the option is given (alone, it
+ * makes the option a flag). */
+typedef struct cmd_opt {
+    const char *name;
+    const char **text;
+    int64_t *number;
+    bool *given;
+} cmd_opt_t;
+
+#define CMD_OPTS_MAX 8
+/* getopt's value for opts[i] is CMD_OPT_FIRST + i, clear of any letter. */
+#define CMD_OPT_FIRST 1000
+
+/* Parses a command's options (argv[0] is the command) into opts' places.
+ * Returns -1 to go on with argv[optind..], or the exit status: 0 after
+ * --help, 2 after a bad option (usage on stderr). */
+static int cmd_opts_parse(int argc, char **argv, const cmd_opt_t *opts, size_t n)
 {
-    static const struct option options[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"balance", required_argument, NULL, 'b'},
-        {"region", required_argument, NULL, 'r'},
-        {"currency", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *name = NULL, *region = "US", *currency = "USD";
-    int64_t balance = 0;
-    bool json = false;
+    if (n > CMD_OPTS_MAX) /* a command of ours outgrew the array: raise CMD_OPTS_MAX */
+        abort();
+    struct option longopts[CMD_OPTS_MAX + 2];
+    for (size_t i = 0; i < n; i++) {
+        int has_arg = opts[i].text || opts[i].number ? required_argument : no_argument;
+        longopts[i] = (struct option){opts[i].name, has_arg, NULL, CMD_OPT_FIRST + (int)i};
+    }
+    longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n + 1] = (struct option){NULL, 0, NULL, 0};
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            name = optarg;
-            break;
-        case 'b':
-            if (!parse_i64("--balance", optarg, &balance))
-                return 2;
-            break;
-        case 'r':
-            region = optarg;
-            break;
-        case 'c':
-            currency = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        default:
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        size_t i = (size_t)(opt - CMD_OPT_FIRST);
+        if (opt < CMD_OPT_FIRST || i >= n) {
             usage(opt == 'h' ? stdout : stderr);
             return opt == 'h' ? 0 : 2;
         }
+        char flag[64];
+        snprintf(flag, sizeof(flag), "--%s", opts[i].name);
+        if (opts[i].number && !parse_i64(flag, optarg, opts[i].number))
+            return 2;
+        if (opts[i].text)
+            *opts[i].text = optarg;
+        if (opts[i].given)
+            *opts[i].given = true;
     }
+    return -1;
+}
+
+static int cmd_bootstrap(int argc, char **argv)
+{
+    const char *name = NULL, *region = "US", *currency = "USD";
+    int64_t balance = 0;
+    bool json = false;
+    const cmd_opt_t opts[] = {
+        {"name", .text = &name},     {"balance", .number = &balance},
+        {"region", .text = &region}, {"currency", .text = &currency},
+        {"json", .given = &json},
+    };
+    int status = cmd_opts_parse(argc, argv, opts, OD_COUNT(opts));
+    if (status >= 0)
+        return status;
     if (!name || optind < argc) {
         fprintf(stderr, "outdial-api bootstrap: --name NAME is required\n");
         return 2;
@@ -558,32 +580,16 @@ static int cmd_bootstrap(int argc, char **argv)
 
 static int cmd_credit(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"account", required_argument, NULL, 'a'},
-        {"amount", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *account = NULL;
     int64_t amount = 0;
     bool have_amount = false;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'a':
-            account = optarg;
-            break;
-        case 'm':
-            if (!parse_i64("--amount", optarg, &amount))
-                return 2;
-            have_amount = true;
-            break;
-        default:
-            usage(opt == 'h' ? stdout : stderr);
-            return opt == 'h' ? 0 : 2;
-        }
-    }
+    const cmd_opt_t opts[] = {
+        {"account", .text = &account},
+        {"amount", .number = &amount, .given = &have_amount},
+    };
+    int status = cmd_opts_parse(argc, argv, opts, OD_COUNT(opts));
+    if (status >= 0)
+        return status;
     if (!account || !have_amount || optind < argc) {
         fprintf(stderr, "outdial-api credit: --account ID and --amount MINOR are required\n");
         return 2;

@@ -368,6 +368,20 @@ static int dev_broker_parse(const kdev_t *dev, const char *s, int32_t *out)
     return OD_OK;
 }
 
+/* Logs what became of a command the mock cluster ran, naming its words as
+ * given ("done: leader t 0 2"). */
+static void dev_command_report(rd_kafka_resp_err_t err, int argc, char **argv)
+{
+    char words[DEV_LINE_MAX + 1] = "";
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof(words); i++)
+        used += (size_t)snprintf(words + used, sizeof(words) - used, "%s%s", i ? " " : "", argv[i]);
+    if (err)
+        log_warn("control", "failed: %s: %s", words, rd_kafka_err2str(err));
+    else
+        log_info("control", "done: %s", words);
+}
+
 /* Runs one control command; the answer is a log line. */
 static void dev_command_run(kdev_t *dev, char *line)
 {
@@ -395,10 +409,7 @@ static void dev_command_run(kdev_t *dev, char *line)
         }
         err = strcmp(cmd, "down") == 0 ? rd_kafka_mock_broker_set_down(dev->mcluster, broker)
                                        : rd_kafka_mock_broker_set_up(dev->mcluster, broker);
-        if (err)
-            log_warn("control", "failed: %s %s: %s", cmd, argv[1], rd_kafka_err2str(err));
-        else
-            log_info("control", "done: %s %s", cmd, argv[1]);
+        dev_command_report(err, argc, argv);
     } else if (strcmp(cmd, "leader") == 0 && argc == 4) {
         long partition;
         if (dev_parse_int(argv[2], 0, INT32_MAX, &partition) ||
@@ -414,11 +425,7 @@ static void dev_command_run(kdev_t *dev, char *line)
             broker = -1;
         err =
             rd_kafka_mock_partition_set_leader(dev->mcluster, argv[1], (int32_t)partition, broker);
-        if (err)
-            log_warn("control", "failed: leader %s %s %s: %s", argv[1], argv[2], argv[3],
-                     rd_kafka_err2str(err));
-        else
-            log_info("control", "done: leader %s %s %s", argv[1], argv[2], argv[3]);
+        dev_command_report(err, argc, argv);
     } else if (strcmp(cmd, "coordinator") == 0 && argc == 4) {
         if ((strcmp(argv[1], "group") != 0 && strcmp(argv[1], "transaction") != 0) ||
             strcmp(argv[3], "all") == 0 || dev_broker_parse(dev, argv[3], &broker)) {
@@ -428,11 +435,7 @@ static void dev_command_run(kdev_t *dev, char *line)
             return;
         }
         err = rd_kafka_mock_coordinator_set(dev->mcluster, argv[1], argv[2], broker);
-        if (err)
-            log_warn("control", "failed: coordinator %s %s %s: %s", argv[1], argv[2], argv[3],
-                     rd_kafka_err2str(err));
-        else
-            log_info("control", "done: coordinator %s %s %s", argv[1], argv[2], argv[3]);
+        dev_command_report(err, argc, argv);
     } else if (strcmp(cmd, "rtt") == 0 && argc == 3) {
         if (dev_broker_parse(dev, argv[1], &broker) || dev_parse_int(argv[2], 0, 600000, &n)) {
             log_warn("control", "refused: rtt %s %s: want BROKER 1..%d or all, MS 0..600000",
@@ -440,10 +443,7 @@ static void dev_command_run(kdev_t *dev, char *line)
             return;
         }
         err = rd_kafka_mock_broker_set_rtt(dev->mcluster, broker, (int)n);
-        if (err)
-            log_warn("control", "failed: rtt %s %s: %s", argv[1], argv[2], rd_kafka_err2str(err));
-        else
-            log_info("control", "done: rtt %s %s", argv[1], argv[2]);
+        dev_command_report(err, argc, argv);
     } else {
         log_warn("control",
                  "refused: unknown command or wrong arguments: '%s' (commands: " DEV_COMMANDS ")",

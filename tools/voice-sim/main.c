@@ -120,17 +120,6 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
     }
     if (rc)
         return rc;
-    o->host = config_get_str("OUTDIAL_SIM_HOST", "127.0.0.1");
-    o->port_file = config_get_str("OUTDIAL_SIM_PORT_FILE", NULL);
-    o->rules_path = config_get_str("OUTDIAL_SIM_RULES", NULL);
-    o->cfg.webhook_url = config_get_str("OUTDIAL_SIM_WEBHOOK_URL", NULL);
-    o->cfg.retell_webhook_url = config_get_str("OUTDIAL_SIM_RETELL_WEBHOOK_URL", NULL);
-    o->cfg.webhook_secret = config_get_str("OUTDIAL_SIM_WEBHOOK_SECRET", NULL);
-    o->cfg.api_key = config_get_str("OUTDIAL_SIM_API_KEY", NULL);
-    o->cfg.log_file = config_get_str("OUTDIAL_SIM_LOG_FILE", NULL);
-    o->http_threads = SIM_HTTP_THREADS_DEFAULT;
-    o->drain_ms = SIM_DRAIN_MS_DEFAULT;
-
     enum {
         OPT_PORT = 1000,
         OPT_HOST,
@@ -150,6 +139,42 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
         OPT_DRAIN,
         OPT_HELP,
     };
+    /* The options that are plain text: each one's variable, default and
+     * place; the command line overrides the variable. */
+    const struct {
+        int opt;
+        const char *env, *fallback;
+        const char **to;
+    } text_opts[] = {
+        {OPT_HOST, "OUTDIAL_SIM_HOST", "127.0.0.1", &o->host},
+        {OPT_PORT_FILE, "OUTDIAL_SIM_PORT_FILE", NULL, &o->port_file},
+        {OPT_RULES, "OUTDIAL_SIM_RULES", NULL, &o->rules_path},
+        {OPT_WEBHOOK_URL, "OUTDIAL_SIM_WEBHOOK_URL", NULL, &o->cfg.webhook_url},
+        {OPT_RETELL_WEBHOOK_URL, "OUTDIAL_SIM_RETELL_WEBHOOK_URL", NULL,
+         &o->cfg.retell_webhook_url},
+        {OPT_WEBHOOK_SECRET, "OUTDIAL_SIM_WEBHOOK_SECRET", NULL, &o->cfg.webhook_secret},
+        {OPT_API_KEY, "OUTDIAL_SIM_API_KEY", NULL, &o->cfg.api_key},
+        {OPT_LOG_FILE, "OUTDIAL_SIM_LOG_FILE", NULL, &o->cfg.log_file},
+    };
+    for (size_t i = 0; i < OD_COUNT(text_opts); i++)
+        *text_opts[i].to = config_get_str(text_opts[i].env, text_opts[i].fallback);
+    o->http_threads = SIM_HTTP_THREADS_DEFAULT;
+    o->drain_ms = SIM_DRAIN_MS_DEFAULT;
+    /* The options that take a whole number, and its range. */
+    const struct {
+        int opt;
+        const char *name;
+        int64_t min, max;
+        int64_t *to;
+    } number_opts[] = {
+        {OPT_PORT, "--port", 0, 65535, &o->port},
+        {OPT_MAX_CONCURRENT, "--max-concurrent", 0, 10000000, &max_concurrent},
+        {OPT_HTTP_THREADS, "--http-threads", 1, 256, &o->http_threads},
+        {OPT_WEBHOOK_TIMEOUT, "--webhook-timeout-ms", 100, 600000, &timeout_ms},
+        {OPT_WEBHOOK_PARALLEL, "--webhook-parallel", 1, 4096, &parallel},
+        {OPT_DRAIN, "--drain-ms", 0, 600000, &o->drain_ms},
+    };
+
     static const struct option longopts[] = {
         {"port", required_argument, NULL, OPT_PORT},
         {"host", required_argument, NULL, OPT_HOST},
@@ -173,57 +198,27 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
     int c;
     opterr = 0;
     while (!rc && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        bool done = false;
+        for (size_t i = 0; !done && i < OD_COUNT(text_opts); i++) {
+            done = text_opts[i].opt == c;
+            if (done)
+                *text_opts[i].to = optarg;
+        }
+        for (size_t i = 0; !done && i < OD_COUNT(number_opts); i++) {
+            done = number_opts[i].opt == c;
+            if (done)
+                rc = parse_int(number_opts[i].name, optarg, number_opts[i].min, number_opts[i].max,
+                               number_opts[i].to, errbuf, errlen);
+        }
+        if (done)
+            continue;
         switch (c) {
-        case OPT_PORT:
-            rc = parse_int("--port", optarg, 0, 65535, &o->port, errbuf, errlen);
-            break;
-        case OPT_HOST:
-            o->host = optarg;
-            break;
-        case OPT_WEBHOOK_URL:
-            o->cfg.webhook_url = optarg;
-            break;
-        case OPT_RETELL_WEBHOOK_URL:
-            o->cfg.retell_webhook_url = optarg;
-            break;
-        case OPT_WEBHOOK_SECRET:
-            o->cfg.webhook_secret = optarg;
-            break;
-        case OPT_API_KEY:
-            o->cfg.api_key = optarg;
-            break;
-        case OPT_RULES:
-            o->rules_path = optarg;
-            break;
         case OPT_SEED:
             rc = parse_int("--seed", optarg, 0, INT64_MAX, &seed, errbuf, errlen);
             o->seed_given = true;
             break;
-        case OPT_LOG_FILE:
-            o->cfg.log_file = optarg;
-            break;
-        case OPT_MAX_CONCURRENT:
-            rc =
-                parse_int("--max-concurrent", optarg, 0, 10000000, &max_concurrent, errbuf, errlen);
-            break;
-        case OPT_PORT_FILE:
-            o->port_file = optarg;
-            break;
         case OPT_INSTANT:
             instant = true;
-            break;
-        case OPT_HTTP_THREADS:
-            rc = parse_int("--http-threads", optarg, 1, 256, &o->http_threads, errbuf, errlen);
-            break;
-        case OPT_WEBHOOK_TIMEOUT:
-            rc =
-                parse_int("--webhook-timeout-ms", optarg, 100, 600000, &timeout_ms, errbuf, errlen);
-            break;
-        case OPT_WEBHOOK_PARALLEL:
-            rc = parse_int("--webhook-parallel", optarg, 1, 4096, &parallel, errbuf, errlen);
-            break;
-        case OPT_DRAIN:
-            rc = parse_int("--drain-ms", optarg, 0, 600000, &o->drain_ms, errbuf, errlen);
             break;
         case OPT_HELP:
             usage(stdout);

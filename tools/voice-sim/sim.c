@@ -42,31 +42,35 @@ static int metrics_setup(sim_metrics_t *m, metrics_registry_t *reg, char *errbuf
     static const char *const outcome_label[] = {"outcome", NULL};
     static const char *const reason_label[] = {"reason", NULL};
     static const char *const result_label[] = {"result", NULL};
-    metrics_family_t *fam = NULL;
-    int rc = metrics_family_register(reg, METRICS_COUNTER, "outdial_sim_calls_total",
-                                     "Calls the simulator decided, by outcome.", outcome_label,
-                                     NULL, 0, &fam, errbuf, errlen);
-    for (int o = 0; !rc && o < SIM_OUTCOME_COUNT; o++) {
-        const char *values[] = {sim_outcome_name((sim_outcome_t)o), NULL};
-        rc = metrics_counter_with(fam, values, &m->calls[o], errbuf, errlen);
-    }
+    labelled_counter_t outcomes[SIM_OUTCOME_COUNT];
+    for (int o = 0; o < SIM_OUTCOME_COUNT; o++)
+        outcomes[o] = (labelled_counter_t){sim_outcome_name((sim_outcome_t)o), &m->calls[o]};
     const labelled_counter_t reasons[] = {{"capacity", &m->rejected_capacity},
                                           {"fault-5xx", &m->rejected_5xx},
                                           {"transient-failure", &m->rejected_transient},
                                           {"unauthorized", &m->rejected_auth},
                                           {"bad-request", &m->rejected_invalid}};
-    if (!rc)
-        rc = counter_family(reg, "outdial_sim_rejections_total",
-                            "POST /call requests not placed, by reason.", reason_label, reasons,
-                            OD_COUNT(reasons), errbuf, errlen);
     const labelled_counter_t results[] = {{"sent", &m->hooks_sent},
                                           {"failed", &m->hooks_failed},
                                           {"dropped", &m->hooks_dropped},
                                           {"duplicated", &m->hooks_duplicated}};
-    if (!rc)
-        rc = counter_family(reg, "outdial_sim_webhooks_total",
-                            "Server messages, by what became of them.", result_label, results,
-                            OD_COUNT(results), errbuf, errlen);
+    const struct {
+        const char *name, *help;
+        const char *const *label;
+        const labelled_counter_t *counters;
+        size_t n;
+    } families[] = {
+        {"outdial_sim_calls_total", "Calls the simulator decided, by outcome.", outcome_label,
+         outcomes, OD_COUNT(outcomes)},
+        {"outdial_sim_rejections_total", "POST /call requests not placed, by reason.", reason_label,
+         reasons, OD_COUNT(reasons)},
+        {"outdial_sim_webhooks_total", "Server messages, by what became of them.", result_label,
+         results, OD_COUNT(results)},
+    };
+    int rc = OD_OK;
+    for (size_t i = 0; !rc && i < OD_COUNT(families); i++)
+        rc = counter_family(reg, families[i].name, families[i].help, families[i].label,
+                            families[i].counters, families[i].n, errbuf, errlen);
     const metrics_def_t defs[] = {
         {"outdial_sim_calls_in_flight", "Calls placed and not yet ended.", .gauge = &m->in_flight},
         {"outdial_sim_webhook_duration_seconds",

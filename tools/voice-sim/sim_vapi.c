@@ -349,42 +349,47 @@ json_t *sim_post_call_variables(const sim_call_t *call, const sim_rules_t *rules
     return data;
 }
 
+/* What a call of each outcome sounded like, as both protocols report it: a
+ * one-line summary and a transcript ("" where nobody spoke). An undecided
+ * call reads as a permanent failure. */
+static const struct {
+    const char *summary, *transcript;
+} outcome_texts[SIM_OUTCOME_COUNT] = {
+    [SIM_OUTCOME_BUSY] = {"The line was busy.", ""},
+    [SIM_OUTCOME_NO_ANSWER] = {"Nobody answered.", ""},
+    [SIM_OUTCOME_VOICEMAIL] =
+        {"The call reached voicemail; the assistant left a short message.",
+         "AI: Hello, this is a simulated assistant leaving a message. Goodbye.\n"},
+    [SIM_OUTCOME_HUMAN] = {"The customer talked with the assistant.",
+                           "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Goodbye.\n"},
+    [SIM_OUTCOME_HUMAN_GOAL] =
+        {"The customer talked with the assistant and agreed to the goal.",
+         "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Shall we book it?\n"
+         "User: Yes, please.\nAI: Done. Goodbye.\n"},
+    [SIM_OUTCOME_HUMAN_NO_GOAL] =
+        {"The customer talked with the assistant and declined.",
+         "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Shall we book it?\n"
+         "User: No, thank you.\nAI: Understood. Goodbye.\n"},
+    [SIM_OUTCOME_FAIL_TRANSIENT] = {"The call could not be connected.", ""},
+    [SIM_OUTCOME_FAIL_PERMANENT] = {"The call could not be connected.", ""},
+};
+
+static sim_outcome_t reported_outcome(const sim_call_t *call)
+{
+    if (!call->decided || (int)call->decision.outcome < 0 ||
+        call->decision.outcome >= SIM_OUTCOME_COUNT)
+        return SIM_OUTCOME_FAIL_PERMANENT;
+    return call->decision.outcome;
+}
+
 const char *sim_summary_text(const sim_call_t *call)
 {
-    switch (call->decided ? call->decision.outcome : SIM_OUTCOME_FAIL_PERMANENT) {
-    case SIM_OUTCOME_BUSY:
-        return "The line was busy.";
-    case SIM_OUTCOME_NO_ANSWER:
-        return "Nobody answered.";
-    case SIM_OUTCOME_VOICEMAIL:
-        return "The call reached voicemail; the assistant left a short message.";
-    case SIM_OUTCOME_HUMAN_GOAL:
-        return "The customer talked with the assistant and agreed to the goal.";
-    case SIM_OUTCOME_HUMAN_NO_GOAL:
-        return "The customer talked with the assistant and declined.";
-    case SIM_OUTCOME_HUMAN:
-        return "The customer talked with the assistant.";
-    default:
-        return "The call could not be connected.";
-    }
+    return outcome_texts[reported_outcome(call)].summary;
 }
 
 const char *sim_transcript_text(const sim_call_t *call)
 {
-    switch (call->decided ? call->decision.outcome : SIM_OUTCOME_FAIL_PERMANENT) {
-    case SIM_OUTCOME_VOICEMAIL:
-        return "AI: Hello, this is a simulated assistant leaving a message. Goodbye.\n";
-    case SIM_OUTCOME_HUMAN_GOAL:
-        return "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Shall we book it?\n"
-               "User: Yes, please.\nAI: Done. Goodbye.\n";
-    case SIM_OUTCOME_HUMAN_NO_GOAL:
-        return "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Shall we book it?\n"
-               "User: No, thank you.\nAI: Understood. Goodbye.\n";
-    case SIM_OUTCOME_HUMAN:
-        return "AI: Hello, this is a simulated assistant.\nUser: Hi.\nAI: Goodbye.\n";
-    default:
-        return "";
-    }
+    return outcome_texts[reported_outcome(call)].transcript;
 }
 
 static json_t *analysis_object(const sim_call_t *call, const sim_rules_t *rules)

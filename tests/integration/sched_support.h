@@ -699,6 +699,19 @@ static inline recovery_stats_t sched_recover(sched_fx_t *fx, int64_t now_us)
     return sched_recover_held(fx, NULL, now_us);
 }
 
+/* recovery_complete_campaigns at now_us: how many campaigns it completed
+ * (an error fails the test). */
+static inline uint64_t sched_complete_campaigns(sched_fx_t *fx, int64_t now_us)
+{
+    recovery_stats_t st = {0};
+    char err[512];
+    int rc = recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix, now_us, &st, err,
+                                         sizeof(err));
+    if (rc)
+        fail_msg("recovery_complete_campaigns: %s (%s)", err, od_err_name(rc));
+    return st.completed_campaigns;
+}
+
 /* What a dialer reports for one event of a job. */
 typedef struct ev_spec {
     Outdial__V1__CallStatus status;

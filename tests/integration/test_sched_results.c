@@ -964,9 +964,7 @@ static void test_recovery_skips_a_failing_lead(void **state)
 static void test_recovery_scheduled_and_processing(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char lost[UUID_STR_LEN], dialed[UUID_STR_LEN], ringing[UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lost);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, dialed);
@@ -1165,9 +1163,7 @@ static int lead_partition(const char *lead_id, int n)
 static void test_recovery_waits_for_a_job_in_the_backlog(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char waiting[UUID_STR_LEN], lost[UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550131", NULL, waiting);
     seed_lead(fx->db, w.campaign_id, "+12125550132", NULL, lost);

@@ -51,9 +51,7 @@ static void assert_job_of_lead(sched_fx_t *fx, const sched_world_t *w, const dia
 static void test_window_assistant_mode(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char leads[3][UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, leads[0]);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, leads[1]);
@@ -737,9 +735,7 @@ static void test_retry_skipped(void **state)
         {"dnc after a call", 1, SK_DNC, WED("11:00"), WED("11:00:05"), "max_retries", "dnc", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        sched_spec_t spec = sched_spec_default();
-        sched_world_t w;
-        seed_world(fx->db, &spec, &w);
+        sched_world_t w = seed_world_default(fx->db);
         char lead[UUID_STR_LEN];
         seed_lead(fx->db, w.campaign_id, "+12125550100", NULL, lead);
         if (cases[i].prior_calls) { /* one unanswered call at 09:00 */
@@ -871,9 +867,7 @@ static void test_secondary_contacts(void **state)
 static void test_secondary_contacts_chain(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
 
     /* Group A: every contact fails permanently, one after another. */
     char a0[UUID_STR_LEN], a1[UUID_STR_LEN], a2[UUID_STR_LEN];

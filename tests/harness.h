@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "child_fork.h"
 #include "clock.h"
 #include "support.h"
 #include "topics.h"
@@ -86,16 +86,8 @@ static inline pid_t harness_spawn_argv(const char *path, const char *name, const
                                        const char *const *env_extra)
 {
     const char *build = support_env("OUTDIAL_BUILD_DIR");
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(1);
-    }
+    pid_t pid = child_fork_tied();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127); /* the test ended before the line above */
         for (size_t i = 0; env_extra && env_extra[i]; i++)
             putenv((char *)env_extra[i]);
         char logpath[1200];

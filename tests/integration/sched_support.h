@@ -495,6 +495,15 @@ static inline void seed_world(pg_conn_t *db, const sched_spec_t *s, sched_world_
     seed_campaign(db, w->account_id, w->assistant_id, s, w->campaign_id);
 }
 
+/* A world of the default spec (sched_spec_default). */
+static inline sched_world_t seed_world_default(pg_conn_t *db)
+{
+    sched_spec_t spec = sched_spec_default();
+    sched_world_t w;
+    seed_world(db, &spec, &w);
+    return w;
+}
+
 /* A primary lead, due at once ('-infinity', the schema default). tz may
  * be NULL. */
 static inline void seed_lead(pg_conn_t *db, const char *campaign_id, const char *e164,
@@ -513,8 +522,7 @@ static inline void seed_lead(pg_conn_t *db, const char *campaign_id, const char 
 static inline void seed_world_with_lead(pg_conn_t *db, sched_world_t *w, const char *e164,
                                         char lead[UUID_STR_LEN])
 {
-    sched_spec_t spec = sched_spec_default();
-    seed_world(db, &spec, w);
+    *w = seed_world_default(db);
     seed_lead(db, w->campaign_id, e164, NULL, lead);
 }
 
@@ -697,6 +705,19 @@ static inline recovery_stats_t sched_recover_held(sched_fx_t *fx, item_backoff_t
 static inline recovery_stats_t sched_recover(sched_fx_t *fx, int64_t now_us)
 {
     return sched_recover_held(fx, NULL, now_us);
+}
+
+/* recovery_complete_campaigns at now_us: how many campaigns it completed
+ * (an error fails the test). */
+static inline uint64_t sched_complete_campaigns(sched_fx_t *fx, int64_t now_us)
+{
+    recovery_stats_t st = {0};
+    char err[512];
+    int rc = recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix, now_us, &st, err,
+                                         sizeof(err));
+    if (rc)
+        fail_msg("recovery_complete_campaigns: %s (%s)", err, od_err_name(rc));
+    return st.completed_campaigns;
 }
 
 /* What a dialer reports for one event of a job. */

@@ -623,9 +623,8 @@ static void test_duplicated_webhooks(void **state)
     ds_sim_faults(&fx->sim, "{\"duplicate\":1}");
     ds_job_t jobs[3];
     for (int i = 0; i < 3; i++) {
-        char number[20];
-        snprintf(number, sizeof(number), "+1555000400%d", i);
-        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
+        ds_job_initf(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, "+1555000400%d", i);
+        ds_job_send(fx->w, &jobs[i]);
     }
     for (int i = 0; i < 3; i++) {
         ds_wait_terminal(fx->w, jobs[i].attempt_id, 20000);
@@ -680,9 +679,7 @@ static void test_lost_webhooks_reconciled(void **state)
     ds_sim_faults(&fx->sim, "{\"lost\":0.5}");
     ds_job_t some[8];
     for (int i = 0; i < 8; i++) {
-        char number[20];
-        snprintf(number, sizeof(number), "+1555000500%d", i);
-        ds_job_init(fx->w, &some[i], CAMPAIGN, ACCOUNT, number);
+        ds_job_initf(fx->w, &some[i], CAMPAIGN, ACCOUNT, "+1555000500%d", i);
         some[i].max_call_duration_s = 60;
         ds_job_send(fx->w, &some[i]);
     }
@@ -853,9 +850,8 @@ static void test_sigterm_mid_run(void **state)
     enum { N = 60 };
     ds_job_t jobs[N];
     for (int i = 0; i < N; i++) {
-        char number[20];
-        snprintf(number, sizeof(number), "+155500060%02d", i);
-        ds_job_init_send(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, number);
+        ds_job_initf(fx->w, &jobs[i], CAMPAIGN, ACCOUNT, "+155500060%02d", i);
+        ds_job_send(fx->w, &jobs[i]);
     }
     /* As soon as the first calls are placed, SIGTERM. */
     int64_t deadline = harness_ms() + 20000;

@@ -98,9 +98,7 @@ static void test_two_thousand_calls_in_flight(void **state)
     char(*ids)[UUID_STR_LEN] = calloc(CALLS, UUID_STR_LEN);
     int64_t t0 = harness_ms();
     for (int i = 0; i < CALLS; i++) {
-        char number[20];
-        snprintf(number, sizeof(number), "+1555100%04d", i);
-        ds_job_init(w, &jobs[i], CAMPAIGN, ACCOUNT, number);
+        ds_job_initf(w, &jobs[i], CAMPAIGN, ACCOUNT, "+1555100%04d", i);
         jobs[i].max_call_duration_s = 3600;
         ds_job_produce(w, &jobs[i]);
         memcpy(ids[i], jobs[i].attempt_id, UUID_STR_LEN);

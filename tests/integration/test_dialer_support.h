@@ -414,6 +414,22 @@ static inline void ds_job_init(ds_world_t *w, ds_job_t *j, const char *campaign_
     j->not_after_us = od_clock_now_us(&w->clk) + 3600 * OD_USEC_PER_SEC;
 }
 
+/* ds_job_init for the number that the printf format fmt makes of the
+ * arguments after it (one of a block of numbers, "+1555000400%d"). */
+static inline void ds_job_initf(ds_world_t *w, ds_job_t *j, const char *campaign_id,
+                                const char *account_id, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static inline void ds_job_initf(ds_world_t *w, ds_job_t *j, const char *campaign_id,
+                                const char *account_id, const char *fmt, ...)
+{
+    char e164[sizeof(j->e164)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e164, sizeof(e164), fmt, ap);
+    va_end(ap);
+    ds_job_init(w, j, campaign_id, account_id, e164);
+}
+
 /* Queues the job on the producer (ds_jobs_flush waits for the acks). */
 static inline void ds_job_produce(ds_world_t *w, const ds_job_t *j)
 {

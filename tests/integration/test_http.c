@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "http_client.h"
 #include "http_raw.h"
 #include "metrics.h"
+#include "thread_group.h"
 #include "xmalloc.h"
 
 #define BODY_MAX   1024
@@ -860,14 +860,7 @@ static void *client(void *arg)
 static void test_concurrent_clients(void **state)
 {
     fixture_t *fx = *state;
-    pthread_t threads[CLIENTS];
-    for (int i = 0; i < CLIENTS; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, client, fx), 0);
-    for (int i = 0; i < CLIENTS; i++) {
-        void *ok = NULL;
-        assert_int_equal(pthread_join(threads[i], &ok), 0);
-        assert_int_equal((long)ok, REQUESTS);
-    }
+    thread_group_run(CLIENTS, client, fx, REQUESTS);
 }
 
 static void test_lifecycle_and_config(void **state)

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -24,6 +23,7 @@
 
 #include <libpq-fe.h>
 
+#include "child_fork.h"
 #include "migrate.h"
 #include "pg.h"
 #include "support.h"
@@ -272,14 +272,8 @@ static inline const char *imp_binary(void)
  * OUTDIAL_PG_DSN=dsn, its output appended to log_path. */
 static inline pid_t imp_child_start(const char *dsn, const char *log_path, const char *const *args)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(1);
-    }
+    pid_t pid = child_fork_tied();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

@@ -23,12 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "child_fork.h"
 #include "clock.h"
 #include "kafka.h"
 #include "support.h"
@@ -198,13 +198,9 @@ static member_t member_fork(bool victim)
     int rec[2], stop[2] = {-1, -1};
     if (pipe(rec) != 0 || (!victim && pipe(stop) != 0))
         fail_msg("pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        fail_msg("fork: %s", strerror(errno));
+    /* A member must not outlive a test that failed half-way. */
+    pid_t pid = child_fork_tied();
     if (pid == 0) {
-        /* A member must not outlive a test that failed half-way. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(rec[0]);
         if (stop[1] >= 0)
             close(stop[1]);

@@ -3,7 +3,6 @@
  * fallback, reconnection after CLIENT KILL, timeouts, and the helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +21,7 @@
 #include "redis_support.h"
 #include "support.h"
 #include "test_main.h"
+#include "thread_group.h"
 
 static char key_buf[8][128];
 
@@ -411,14 +411,7 @@ static void test_shared_between_threads(void **state)
     redis_t *r = redis_support_connect(NULL);
     const char *key = test_key(2, "shared-counter");
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
-    pthread_t threads[SHARING_THREADS];
-    for (int i = 0; i < SHARING_THREADS; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, incr_many, r), 0);
-    for (int i = 0; i < SHARING_THREADS; i++) {
-        void *ok = NULL;
-        assert_int_equal(pthread_join(threads[i], &ok), 0);
-        assert_int_equal((long)ok, SHARING_INCRS);
-    }
+    thread_group_run(SHARING_THREADS, incr_many, r, SHARING_INCRS);
     char want[16];
     snprintf(want, sizeof(want), "%d", SHARING_THREADS * SHARING_INCRS);
     assert_string_equal(redis_support_value(r, key), want);

@@ -274,12 +274,7 @@ static void test_lifecycle(void **state)
 
     /* Nothing left: completed by the scheduler. A lead added later makes
      * it callable again on resume. */
-    recovery_stats_t rst = {0};
-    char err[512];
-    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
-                                                 NY("09:51"), &rst, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(rst.completed_campaigns, 1);
+    assert_int_equal(sched_complete_campaigns(fx, NY("09:51")), 1);
     assert_string_equal(campaign_status(fx->db, w.campaign_id), "completed/-");
     assert_string_equal(key_get(rkeys_campaign, w.campaign_id), "completed");
     assert_int_equal(lifecycle(fx, &w, LIFECYCLE_RESUME, NY("09:52"), &res), OD_ERR_CONFLICT);
@@ -303,6 +298,7 @@ static void test_lifecycle(void **state)
     sched_world_t other;
     sched_spec_t ospec = sched_spec_default();
     seed_world(fx->db, &ospec, &other);
+    char err[512];
     assert_int_equal(lifecycle_campaign_apply(fx->db, NULL, g_env.redis_prefix, other.account_id,
                                               w.campaign_id, LIFECYCLE_PAUSE, NULL, now, &res, err,
                                               sizeof(err)),
@@ -968,9 +964,7 @@ static void test_recovery_skips_a_failing_lead(void **state)
 static void test_recovery_scheduled_and_processing(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char lost[UUID_STR_LEN], dialed[UUID_STR_LEN], ringing[UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, lost);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, dialed);
@@ -1169,9 +1163,7 @@ static int lead_partition(const char *lead_id, int n)
 static void test_recovery_waits_for_a_job_in_the_backlog(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char waiting[UUID_STR_LEN], lost[UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550131", NULL, waiting);
     seed_lead(fx->db, w.campaign_id, "+12125550132", NULL, lost);
@@ -1304,12 +1296,7 @@ static void test_recovery_complete_and_outbox(void **state)
     seed_campaign(fx->db, done_w.account_id, done_w.assistant_id, &draft, draft_w.campaign_id);
     seed_lead(fx->db, draft_w.campaign_id, "+12125550103", NULL, waiting);
 
-    recovery_stats_t st = {0};
-    char err[512];
-    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
-                                                 NY("10:05"), &st, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(st.completed_campaigns, 1);
+    assert_int_equal(sched_complete_campaigns(fx, NY("10:05")), 1);
     assert_string_equal(campaign_status(fx->db, done_w.campaign_id), "completed/-");
     assert_string_equal(campaign_status(fx->db, open_w.campaign_id), "in_progress/-");
     assert_string_equal(campaign_status(fx->db, draft_w.campaign_id), "draft/-");
@@ -1325,17 +1312,14 @@ static void test_recovery_complete_and_outbox(void **state)
     assert_int_equal(lf[0]->goal_result, OUTDIAL__V1__GOAL_RESULT__GOAL_RESULT_TRUE);
     campaignevent_free(lf[0]);
     /* A second pass has nothing to complete. */
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
-                                                 NY("10:06"), &st, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(st.completed_campaigns, 0);
+    assert_int_equal(sched_complete_campaigns(fx, NY("10:06")), 0);
 
     /* The outbox goes to Kafka and is emptied; small batches drain it all. */
     int64_t rows = sql_i64(fx->db, "SELECT count(*) FROM outbox", 0);
     assert_int_equal(rows, 2);
     size_t before_events = g_env.n_cevents;
-    memset(&st, 0, sizeof(st));
+    recovery_stats_t st = {0};
+    char err[512];
     assert_int_equal(recovery_outbox_drain(fx->db, g_env.producer, 1, &st, err, sizeof(err)),
                      OD_OK);
     assert_int_equal(st.outbox_published, 1);

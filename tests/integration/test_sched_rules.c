@@ -51,9 +51,7 @@ static void assert_job_of_lead(sched_fx_t *fx, const sched_world_t *w, const dia
 static void test_window_assistant_mode(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
     char leads[3][UUID_STR_LEN];
     seed_lead(fx->db, w.campaign_id, "+12125550101", NULL, leads[0]);
     seed_lead(fx->db, w.campaign_id, "+12125550102", NULL, leads[1]);
@@ -552,22 +550,16 @@ static const retry_case_t retry_cases[] = {
      "{\"interested\": false}", WED("17:50"), "rescheduled", "", "2026-06-11T09:00-04:00", "f"},
 };
 
+/* The call.status and lead.last_call_status text of each result. */
+static const char *const call_status_texts[] = {
+    [EV_COMPLETED] = "completed", [EV_BUSY] = "busy",       [EV_UNANSWERED] = "unanswered",
+    [EV_FAILED] = "failed",       [EV_SKIPPED] = "skipped",
+};
+
 static const char *call_status_text(Outdial__V1__CallStatus s)
 {
-    switch (s) {
-    case EV_COMPLETED:
-        return "completed";
-    case EV_BUSY:
-        return "busy";
-    case EV_UNANSWERED:
-        return "unanswered";
-    case EV_FAILED:
-        return "failed";
-    case EV_SKIPPED:
-        return "skipped";
-    default:
-        return "?";
-    }
+    size_t n = sizeof(call_status_texts) / sizeof(call_status_texts[0]);
+    return (size_t)s < n && call_status_texts[s] ? call_status_texts[s] : "?";
 }
 
 /* Every row of the table on a campaign and lead of its own: one call,
@@ -743,9 +735,7 @@ static void test_retry_skipped(void **state)
         {"dnc after a call", 1, SK_DNC, WED("11:00"), WED("11:00:05"), "max_retries", "dnc", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        sched_spec_t spec = sched_spec_default();
-        sched_world_t w;
-        seed_world(fx->db, &spec, &w);
+        sched_world_t w = seed_world_default(fx->db);
         char lead[UUID_STR_LEN];
         seed_lead(fx->db, w.campaign_id, "+12125550100", NULL, lead);
         if (cases[i].prior_calls) { /* one unanswered call at 09:00 */
@@ -865,12 +855,7 @@ static void test_secondary_contacts(void **state)
     st = sched_dispatch(fx, w.campaign_id, now + 30 * US_PER_MIN);
     assert_int_equal(st.jobs_issued, 0);
     assert_int_equal(sched_jobs_for_lead(third), 0);
-    recovery_stats_t rst = {0};
-    char err[512];
-    assert_int_equal(recovery_complete_campaigns(fx->db, g_env.redis, g_env.redis_prefix,
-                                                 now + 31 * US_PER_MIN, &rst, err, sizeof(err)),
-                     OD_OK);
-    assert_int_equal(rst.completed_campaigns, 1);
+    assert_int_equal(sched_complete_campaigns(fx, now + 31 * US_PER_MIN), 1);
     assert_string_equal(
         sql_text(fx->db, "SELECT status FROM campaign WHERE id = $1::uuid", 1, w.campaign_id),
         "completed");
@@ -882,9 +867,7 @@ static void test_secondary_contacts(void **state)
 static void test_secondary_contacts_chain(void **state)
 {
     sched_fx_t *fx = *state;
-    sched_spec_t spec = sched_spec_default();
-    sched_world_t w;
-    seed_world(fx->db, &spec, &w);
+    sched_world_t w = seed_world_default(fx->db);
 
     /* Group A: every contact fails permanently, one after another. */
     char a0[UUID_STR_LEN], a1[UUID_STR_LEN], a2[UUID_STR_LEN];

@@ -1,6 +1,8 @@
 /*
  * case_file.h — a table of test cases kept as text beside the test,
- * tests/unit/cases/<name>.tsv (header-only).
+ * <CASE_FILE_DIR>/<name>.tsv (header-only). CASE_FILE_DIR is
+ * tests/unit/cases unless the test defines it before including this file
+ * (the integration tests' tables: tests/integration/cases).
  *
  * The first line names the columns, separated by tabs; every further line
  * is one case, its fields in that order. A line that starts with '#' is a
@@ -33,6 +35,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#ifndef CASE_FILE_DIR
+#define CASE_FILE_DIR "tests/unit/cases"
+#endif
 
 typedef struct case_file {
     char *text; /* the file's bytes, cut into cells in place */
@@ -89,7 +95,7 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
 {
     const char *dir = getenv("OUTDIAL_SOURCE_DIR");
     char path[1024];
-    snprintf(path, sizeof(path), "%s/tests/unit/cases/%s.tsv", dir ? dir : ".", name);
+    snprintf(path, sizeof(path), "%s/" CASE_FILE_DIR "/%s.tsv", dir ? dir : ".", name);
     char *text = case_file_read_(path);
     if (!text)
         fail_msg("cannot read %s (set OUTDIAL_SOURCE_DIR)", path);

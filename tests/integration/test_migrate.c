@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#define CASE_FILE_DIR "tests/integration/cases"
+#include "case_file.h"
 #include "migrate.h"
 #include "pg.h"
 #include "support.h"
@@ -486,6 +488,40 @@ typedef struct check_case {
     const char *constraint;
 } check_case_t;
 
+/* The table of check_case_t from cases/constraints.tsv, n_cases long; *cf
+ * owns it and its strings (case_file_free). */
+static const check_case_t *check_cases_load(case_file_t **cf, size_t *n_cases)
+{
+    static const char *const columns[] = {"table", "columns",  "values",
+                                          "rc",    "sqlstate", "constraint"};
+    static const struct {
+        const char *name;
+        int rc;
+    } rcs[] = {{"ok", OD_OK}, {"invalid", OD_ERR_INVALID}, {"conflict", OD_ERR_CONFLICT}};
+    *cf = case_file_load("constraints", columns, sizeof(columns) / sizeof(columns[0]));
+    *n_cases = (*cf)->n_rows;
+    check_case_t *cases = case_file_rows(*cf, sizeof(*cases));
+    for (size_t i = 0; i < *n_cases; i++) {
+        cases[i] = (check_case_t){.table = case_file_cell(*cf, i, 0),
+                                  .columns = case_file_cell(*cf, i, 1),
+                                  .values = case_file_cell(*cf, i, 2),
+                                  .sqlstate = case_file_cell(*cf, i, 4),
+                                  .constraint = case_file_cell(*cf, i, 5)};
+        const char *rc = case_file_cell(*cf, i, 3);
+        bool known = false;
+        for (size_t k = 0; k < sizeof(rcs) / sizeof(rcs[0]); k++) {
+            if (rc && strcmp(rc, rcs[k].name) == 0) {
+                cases[i].rc = rcs[k].rc;
+                known = true;
+            }
+        }
+        if (!known)
+            fail_msg("constraints.tsv: %s (%s): rc '%s' is not ok, invalid or conflict",
+                     cases[i].table, cases[i].columns, rc ? rc : "-");
+    }
+    return cases;
+}
+
 /* Whether the plan of sql (an EXPLAIN) names index. */
 static bool plan_uses(pg_conn_t *db, const char *sql, int nparams, const char *const *params,
                       const char *index)
@@ -547,100 +583,44 @@ static void test_check_constraints(void **state)
     assert_string_equal(PQgetvalue(res, 0, 5), "assistant");
     PQclear(res);
 
-    static const check_case_t cases[] = {
-        /* Ranges at and beyond their bounds. */
-        {"campaign", "max_retries", "6", OD_ERR_INVALID, "23514", "campaign_max_retries_check"},
-        {"campaign", "max_retries", "0", OD_ERR_INVALID, "23514", "campaign_max_retries_check"},
-        {"campaign", "max_retries", "1", OD_OK, NULL, NULL},
-        {"campaign", "max_retries", "5", OD_OK, NULL, NULL},
-        {"campaign", "retry_interval_min", "9", OD_ERR_INVALID, "23514",
-         "campaign_retry_interval_min_check"},
-        {"campaign", "retry_interval_min", "4321", OD_ERR_INVALID, "23514",
-         "campaign_retry_interval_min_check"},
-        {"campaign", "retry_interval_min", "10", OD_OK, NULL, NULL},
-        {"campaign", "retry_interval_min", "4320", OD_OK, NULL, NULL},
-        {"campaign", "allowed_days", "0", OD_ERR_INVALID, "23514", "campaign_allowed_days_check"},
-        {"campaign", "allowed_days", "128", OD_ERR_INVALID, "23514", "campaign_allowed_days_check"},
-        {"campaign", "allowed_days", "127", OD_OK, NULL, NULL},
-        {"campaign", "window_start_min", "1440", OD_ERR_INVALID, "23514",
-         "campaign_window_start_min_check"},
-        {"campaign", "window_end_min", "-1", OD_ERR_INVALID, "23514",
-         "campaign_window_end_min_check"},
-        /* Equal start and end: the whole day (007). */
-        {"campaign", "window_start_min, window_end_min", "600, 600", OD_OK, NULL, NULL},
-        {"campaign", "window_start_min, window_end_min", "0, 0", OD_OK, NULL, NULL},
-        {"campaign", "window_start_min, window_end_min", "1320, 120", OD_OK, NULL, NULL},
-        {"campaign", "goal_based_retry", "true", OD_ERR_INVALID, "23514",
-         "campaign_goal_based_retry_needs_goal"},
-        {"campaign", "goal_based_retry, goal_variable", "true, 'interested'", OD_OK, NULL, NULL},
-        {"campaign", "max_concurrent_calls", "0", OD_ERR_INVALID, "23514",
-         "campaign_max_concurrent_calls_check"},
-        {"campaign", "max_concurrent_calls", "1001", OD_ERR_INVALID, "23514",
-         "campaign_max_concurrent_calls_check"},
-        {"campaign", "calls_per_minute", "0", OD_ERR_INVALID, "23514",
-         "campaign_calls_per_minute_check"},
-        {"campaign", "calls_per_minute", "6001", OD_ERR_INVALID, "23514",
-         "campaign_calls_per_minute_check"},
-        {"campaign", "pause_reason", "'user'", OD_ERR_INVALID, "23514",
-         "campaign_pause_reason_only_when_paused"},
-        {"campaign", "status, pause_reason", "'paused', 'insufficient_balance'", OD_OK, NULL, NULL},
-        {"campaign", "status", "'running'", OD_ERR_INVALID, "22P02", NULL},
-        {"campaign", "timezone_mode", "'callee'", OD_ERR_INVALID, "22P02", NULL},
-        /* Leads. */
-        {"lead", "e164", "'4155550123'", OD_ERR_INVALID, "23514", "lead_e164_check"},
-        {"lead", "e164, status", "'+14155550124', 'completed'", OD_ERR_INVALID, "23514",
-         "lead_outcome_iff_ended"},
-        {"lead", "e164, status, outcome", "'+14155550125', 'max_retries', 'exhausted'", OD_OK, NULL,
-         NULL},
-        {"lead", "e164, status", "'+14155550126', 'scheduled'", OD_ERR_INVALID, "23514",
-         "lead_in_flight_has_attempt"},
-        {"lead", "e164, attempts", "'+14155550127', 7", OD_ERR_INVALID, "23514",
-         "lead_attempts_check"},
-        {"lead", "e164", "'+14155550123'", OD_OK, NULL, NULL},
-        {"lead", "e164", "'+14155550123'", OD_ERR_CONFLICT, "23505", "lead_campaign_e164_key"},
-        /* Assistants and accounts. */
-        {"assistant", "post_call_schema", "'{\"interested\": \"bool\"}'", OD_ERR_INVALID, "23514",
-         "assistant_post_call_schema_check"},
-        {"assistant", "outbound_e164", "'+0123'", OD_ERR_INVALID, "23514",
-         "assistant_outbound_e164_check"},
-        {"account", "quiet_hours_start_min", "480", OD_ERR_INVALID, "23514",
-         "account_quiet_hours_pair"},
-        {"account", "quiet_hours_start_min, quiet_hours_end_min", "480, 1260", OD_OK, NULL, NULL},
-        {"account", "quiet_hours_start_min, quiet_hours_end_min", "0, 0", OD_OK, NULL, NULL},
+    /* The cases: cases/constraints.tsv. */
+    case_file_t *cf = NULL;
+    size_t n_cases = 0;
+    const check_case_t *cases = check_cases_load(&cf, &n_cases);
+    /* How a row of each table is inserted: columns and values (%s, %s)
+     * after the required ones, which take params. */
+    const struct {
+        const char *table, *sql;
+        int nparams;
+        const char *params[2];
+    } inserts[] = {
+        {"campaign",
+         "INSERT INTO campaign (account_id, assistant_id, name, %s) VALUES ($1, $2, 'c', %s)",
+         2,
+         {account_id, assistant_id}},
+        {"lead", "INSERT INTO lead (campaign_id, %s) VALUES ($1, %s)", 1, {campaign_id}},
+        {"assistant",
+         "INSERT INTO assistant (account_id, name, timezone, provider_assistant_id, %s)"
+         " VALUES ($1, 'a', 'UTC', 'asst', %s)",
+         1,
+         {account_id}},
+        {"account",
+         "INSERT INTO account (name, webhook_secret, %s) VALUES ('b', 'whsec_0123456789abcdef', "
+         "%s)",
+         0,
+         {NULL}},
     };
-    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    for (size_t c = 0; c < n_cases; c++) {
         const check_case_t *cc = &cases[c];
+        size_t t = 0;
+        while (t < sizeof(inserts) / sizeof(inserts[0]) && strcmp(inserts[t].table, cc->table) != 0)
+            t++;
+        if (t == sizeof(inserts) / sizeof(inserts[0]))
+            fail_msg("constraints.tsv: no table %s", cc->table);
         char sql[1024];
-        int nparams = 0;
-        const char *p[2] = {NULL, NULL};
-        if (strcmp(cc->table, "campaign") == 0) {
-            snprintf(sql, sizeof(sql),
-                     "INSERT INTO campaign (account_id, assistant_id, name, %s) "
-                     "VALUES ($1, $2, 'c', %s)",
-                     cc->columns, cc->values);
-            nparams = 2;
-            p[0] = account_id;
-            p[1] = assistant_id;
-        } else if (strcmp(cc->table, "lead") == 0) {
-            snprintf(sql, sizeof(sql), "INSERT INTO lead (campaign_id, %s) VALUES ($1, %s)",
-                     cc->columns, cc->values);
-            nparams = 1;
-            p[0] = campaign_id;
-        } else if (strcmp(cc->table, "assistant") == 0) {
-            snprintf(sql, sizeof(sql),
-                     "INSERT INTO assistant (account_id, name, timezone, provider_assistant_id, "
-                     "%s) VALUES ($1, 'a', 'UTC', 'asst', %s)",
-                     cc->columns, cc->values);
-            nparams = 1;
-            p[0] = account_id;
-        } else {
-            snprintf(sql, sizeof(sql),
-                     "INSERT INTO account (name, webhook_secret, %s) "
-                     "VALUES ('b', 'whsec_0123456789abcdef', %s)",
-                     cc->columns, cc->values);
-        }
+        snprintf(sql, sizeof(sql), inserts[t].sql, cc->columns, cc->values);
         err[0] = '\0';
-        rc = pg_exec_params(db, sql, nparams, p, NULL, err, sizeof(err));
+        rc = pg_exec_params(db, sql, inserts[t].nparams, inserts[t].params, NULL, err, sizeof(err));
         if (rc != cc->rc)
             fail_msg("%s (%s) = (%s): rc %d, want %d: %s", cc->table, cc->columns, cc->values, rc,
                      cc->rc, err);
@@ -654,6 +634,8 @@ static void test_check_constraints(void **state)
             fail_msg("%s (%s) = (%s): error does not name %s: %s", cc->table, cc->columns,
                      cc->values, cc->constraint, err);
     }
+
+    case_file_free(cf);
 
     /* The scheduler's due-lead query uses the partial index (the predicate
      * must match it for the planner to). */

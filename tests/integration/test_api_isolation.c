@@ -15,89 +15,52 @@
 
 #include <cmocka.h>
 
+#define CASE_FILE_DIR "tests/integration/cases"
+#include "case_file.h"
 #include "test_api_support.h"
-
-/* What B must get. */
-typedef enum expect {
-    EXPECT_404 = 0,
-    EXPECT_EMPTY, /* 200 with "data": [] */
-    EXPECT_401,   /* admin routes: an account key is not the admin token */
-} expect_t;
 
 typedef struct route_case {
     const char *method;
     const char *pattern; /* as `outdial-api routes` prints it */
-    const char *body;    /* JSON (or CSV for uploads), with {…} placeholders */
-    expect_t expect;
+    const char *body;    /* JSON (or CSV for uploads), with {…} placeholders; NULL: none */
+    /* What B must get: 404 (as for an id that does not exist), 200 with
+     * "data": [] (a list), 401 (admin routes: an account key is not the
+     * admin token). */
+    long status;
 } route_case_t;
 
-static const route_case_t cases[] = {
-    {"GET", "/v1/account", NULL, EXPECT_404}, /* special: B's own account, checked below */
-    {"PATCH", "/v1/account", NULL, EXPECT_404},
-    {"GET", "/v1/account/legal-rules", NULL, EXPECT_404},            /* B's own settings: below */
-    {"POST", "/v1/account/webhook-secret/rotate", NULL, EXPECT_404}, /* B's own: below */
-    {"POST", "/v1/admin/accounts", "{\"name\":\"x\"}", EXPECT_401},
-    {"POST", "/v1/admin/accounts/{account_id}/credit", "{\"amount_minor\":100}", EXPECT_401},
-    {"POST", "/v1/admin/campaigns/{campaign_id}/recount", NULL, EXPECT_401},
-    {"POST", "/v1/assistants", NULL, EXPECT_404}, /* creates B's own: nothing of A's */
-    {"GET", "/v1/assistants", NULL, EXPECT_EMPTY},
-    {"GET", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
-    {"PATCH", "/v1/assistants/{assistant_id}", "{\"name\":\"stolen\"}", EXPECT_404},
-    {"DELETE", "/v1/assistants/{assistant_id}", NULL, EXPECT_404},
-    {"GET", "/v1/assistants/{assistant_id}/caller-ids", NULL, EXPECT_404},
-    {"POST", "/v1/assistants/{assistant_id}/caller-ids", "{\"phone_number\":\"+14155550178\"}",
-     EXPECT_404},
-    {"DELETE", "/v1/assistants/{assistant_id}/caller-ids/{phone}", NULL, EXPECT_404},
-    {"POST", "/v1/campaigns", "{\"name\":\"x\",\"assistant_id\":\"{assistant_id}\"}", EXPECT_404},
-    {"GET", "/v1/campaigns", NULL, EXPECT_EMPTY},
-    {"GET", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
-    {"PATCH", "/v1/campaigns/{campaign_id}", "{\"name\":\"stolen\"}", EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/start", NULL, EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/pause", NULL, EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/resume", NULL, EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/archive", NULL, EXPECT_404},
-    {"DELETE", "/v1/campaigns/{campaign_id}", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/stats", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/hourly", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/live", NULL, EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/leads", "{\"phone\":\"+14155550190\"}", EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/leads", NULL, EXPECT_404},
-    {"GET", "/v1/leads/{lead_id}", NULL, EXPECT_404},
-    {"GET", "/v1/leads/{lead_id}/eligibility", NULL, EXPECT_404},
-    {"PATCH", "/v1/leads/{lead_id}", "{\"name\":\"stolen\"}", EXPECT_404},
-    {"DELETE", "/v1/leads/{lead_id}", NULL, EXPECT_404},
-    {"POST", "/v1/leads/{lead_id}/reset", NULL, EXPECT_404},
-    {"POST", "/v1/leads/{lead_id}/complete", NULL, EXPECT_404},
-    {"POST", "/v1/leads/{lead_id}/contacts", "{\"secondary_phones\":[\"+14155550191\"]}",
-     EXPECT_404},
-    {"POST", "/v1/campaigns/{campaign_id}/imports", "phone\n+14155550192\n", EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/imports", NULL, EXPECT_404},
-    {"GET", "/v1/imports/{import_id}", NULL, EXPECT_404},
-    {"GET", "/v1/imports/{import_id}/rejects", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/calls", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/leads.csv", NULL, EXPECT_404},
-    {"GET", "/v1/campaigns/{campaign_id}/calls.csv", NULL, EXPECT_404},
-    {"GET", "/v1/leads/{lead_id}/calls", NULL, EXPECT_404},
-    {"GET", "/v1/calls/{call_id}", NULL, EXPECT_404},
-    {"POST", "/v1/dnc", NULL, EXPECT_404}, /* adds to B's own list: checked below */
-    {"GET", "/v1/dnc", NULL, EXPECT_EMPTY},
-    {"POST", "/v1/dnc/imports", NULL, EXPECT_404}, /* B's own list: checked below */
-    {"GET", "/v1/dnc/registry", NULL, EXPECT_404}, /* B's own scrub: checked below */
-    {"GET", "/v1/dnc/{phone}", NULL, EXPECT_404},
-    {"DELETE", "/v1/dnc/{phone}", NULL, EXPECT_404},
-    {"POST", "/v1/webhook-endpoints", NULL, EXPECT_404}, /* B's own: below */
-    {"GET", "/v1/webhook-endpoints", NULL, EXPECT_EMPTY},
-    {"GET", "/v1/webhook-endpoints/{endpoint_id}", NULL, EXPECT_404},
-    {"PATCH", "/v1/webhook-endpoints/{endpoint_id}", "{\"enabled\":false}", EXPECT_404},
-    {"DELETE", "/v1/webhook-endpoints/{endpoint_id}", NULL, EXPECT_404},
-    {"POST", "/v1/webhook-endpoints/{endpoint_id}/secret/rotate", NULL, EXPECT_404},
-    {"GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", NULL, EXPECT_404},
-    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/replay", NULL, EXPECT_404},
-    {"POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay", NULL,
-     EXPECT_404},
-};
+/* The table, read from cases/api_isolation.tsv by cases_load before the
+ * test; case_file owns cases and the strings they point to. */
+static case_file_t *case_file;
+static route_case_t *cases;
+static size_t n_cases;
 
-#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+static int cases_load(void **state)
+{
+    (void)state;
+    static const char *const columns[] = {"method", "path", "body", "status"};
+    case_file = case_file_load("api_isolation", columns, sizeof(columns) / sizeof(columns[0]));
+    n_cases = case_file->n_rows;
+    cases = case_file_rows(case_file, sizeof(*cases));
+    for (size_t i = 0; i < n_cases; i++) {
+        const char *status = case_file_cell(case_file, i, 3);
+        cases[i] = (route_case_t){.method = case_file_cell(case_file, i, 0),
+                                  .pattern = case_file_cell(case_file, i, 1),
+                                  .body = case_file_cell(case_file, i, 2),
+                                  .status = status ? strtol(status, NULL, 10) : 0};
+        if (cases[i].status != 404 && cases[i].status != 200 && cases[i].status != 401)
+            fail_msg("api_isolation.tsv: %s %s: status '%s' is not 404, 200 or 401",
+                     cases[i].method, cases[i].pattern, status ? status : "-");
+    }
+    return 0;
+}
+
+static int cases_free(void **state)
+{
+    (void)state;
+    case_file_free(case_file);
+    return 0;
+}
 
 /* A's ids, by placeholder. */
 static struct {
@@ -108,11 +71,17 @@ static struct {
            {"{endpoint_id}", ""}, {"{delivery_id}", ""},  {"{phone}", "+14155550177"}};
 #define PHONE_ID 8 /* ids[PHONE_ID]: the last, not an id (assert_no_leak) */
 
+/* in with A's ids for their placeholders, into out; a backslash and an n
+ * (a body's new line, as the cases file writes it) become a new line. */
 static void fill(const char *in, char *out, size_t len)
 {
     size_t o = 0;
     while (*in && o + 1 < len) {
-        bool done = false;
+        bool done = strncmp(in, "\\n", 2) == 0;
+        if (done) {
+            out[o++] = '\n';
+            in += 2;
+        }
         for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && !done; i++) {
             size_t n = strlen(ids[i].name);
             if (strncmp(in, ids[i].name, n) == 0) {
@@ -157,6 +126,17 @@ static void assert_no_leak(const api_resp_t *r, const route_case_t *c)
             fail();
         }
     }
+}
+
+/* The one value of the one row sql returns (its $1 is param), into out. */
+static void sql_value(PGconn *conn, const char *sql, const char *param, char *out, size_t len)
+{
+    const char *params[] = {param};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
 }
 
 static void setup_account_a(const api_proc_t *api, const api_account_t *a)
@@ -205,26 +185,17 @@ static void setup_account_a(const api_proc_t *api, const api_account_t *a)
     /* A call, as the scheduler would have recorded it. */
     PGconn *conn = PQconnectdb(api->dsn);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    const char *params[] = {ids[3].value};
-    PGresult *res = PQexecParams(
-        conn,
-        "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
-        " ended_reason) SELECT gen_random_uuid(), id, campaign_id, 1, e164, 'completed',"
-        " 'SecretA ended' FROM lead WHERE id = $1::uuid RETURNING attempt_id",
-        1, NULL, params, NULL, NULL, 0);
-    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-    snprintf(ids[5].value, sizeof(ids[5].value), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    sql_value(conn,
+              "INSERT INTO call (attempt_id, lead_id, campaign_id, attempt_number, e164, status,"
+              " ended_reason) SELECT gen_random_uuid(), id, campaign_id, 1, e164, 'completed',"
+              " 'SecretA ended' FROM lead WHERE id = $1::uuid RETURNING attempt_id",
+              ids[3].value, ids[5].value, sizeof(ids[5].value));
     /* A dead delivery of A's endpoint, as the notifier would have left it. */
-    const char *endpoint[] = {ids[6].value};
-    res = PQexecParams(conn,
-                       "INSERT INTO webhook_delivery (endpoint_id, event_id, event_type, body,"
-                       " status) VALUES ($1::uuid, 'SecretA event', 'call.ended',"
-                       " '{\"note\":\"SecretA\"}', 'dead') RETURNING id",
-                       1, NULL, endpoint, NULL, NULL, 0);
-    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-    snprintf(ids[7].value, sizeof(ids[7].value), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    sql_value(conn,
+              "INSERT INTO webhook_delivery (endpoint_id, event_id, event_type, body,"
+              " status) VALUES ($1::uuid, 'SecretA event', 'call.ended',"
+              " '{\"note\":\"SecretA\"}', 'dead') RETURNING id",
+              ids[6].value, ids[7].value, sizeof(ids[7].value));
     PQfinish(conn);
 }
 
@@ -233,13 +204,7 @@ static void account_secret(const api_proc_t *api, const char *id, char out[65])
 {
     PGconn *conn = PQconnectdb(api->dsn);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
-    const char *params[] = {id};
-    PGresult *res = PQexecParams(conn, "SELECT webhook_secret FROM account WHERE id = $1::uuid", 1,
-                                 NULL, params, NULL, NULL, 0);
-    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-    assert_int_equal(PQntuples(res), 1);
-    snprintf(out, 65, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    sql_value(conn, "SELECT webhook_secret FROM account WHERE id = $1::uuid", id, out, 65);
     PQfinish(conn);
 }
 
@@ -259,7 +224,7 @@ static void check_table_covers_routes(void)
             continue;
         n++;
         bool found = false;
-        for (size_t i = 0; i < N_CASES && !found; i++)
+        for (size_t i = 0; i < n_cases && !found; i++)
             found = strcmp(cases[i].method, method) == 0 && strcmp(cases[i].pattern, route) == 0;
         if (!found) {
             fprintf(stderr, "route %s %s has no isolation case\n", method, route);
@@ -267,7 +232,7 @@ static void check_table_covers_routes(void)
         }
     }
     assert_int_equal(pclose(p), 0);
-    assert_int_equal(n, (int)N_CASES);
+    assert_int_equal(n, (int)n_cases);
 }
 
 static void test_isolation(void **state)
@@ -281,18 +246,17 @@ static void test_isolation(void **state)
     snprintf(ids[0].value, sizeof(ids[0].value), "%s", a.id);
     setup_account_a(&api, &a);
 
-    for (size_t i = 0; i < N_CASES; i++) {
+    for (size_t i = 0; i < n_cases; i++) {
         const route_case_t *c = &cases[i];
-        if (strchr(c->pattern, '{') == NULL && c->expect == EXPECT_404)
+        if (strchr(c->pattern, '{') == NULL && c->status == 404)
             continue; /* routes on B's own things: below */
         api_resp_t r = case_call(&api, c, b.key);
-        long want = c->expect == EXPECT_404 ? 404 : c->expect == EXPECT_401 ? 401 : 200;
-        if (r.status != want) {
-            fprintf(stderr, "%s %s as B: expected %ld, got %ld: %s\n", c->method, c->pattern, want,
-                    r.status, r.body);
+        if (r.status != c->status) {
+            fprintf(stderr, "%s %s as B: expected %ld, got %ld: %s\n", c->method, c->pattern,
+                    c->status, r.status, r.body);
             fail();
         }
-        if (c->expect == EXPECT_EMPTY)
+        if (c->status == 200)
             assert_int_equal(json_array_size(json_object_get(r.json, "data")), 0);
         assert_no_leak(&r, c);
         api_resp_free(&r);
@@ -390,7 +354,7 @@ static void test_isolation(void **state)
     char forged[128];
     snprintf(forged, sizeof(forged), "%.20s%s", a.key,
              "000000000000000000000000000000000000000000000000"); /* A's prefix, wrong secret */
-    for (size_t i = 0; i < N_CASES; i++) {
+    for (size_t i = 0; i < n_cases; i++) {
         for (size_t k = 0; k < 4; k++) {
             const char *key = k < 3 ? bad_keys[k] : forged;
             r = case_call(&api, &cases[i], key);
@@ -406,4 +370,4 @@ static void test_isolation(void **state)
     api_stop(&api);
 }
 
-HTTPC_TEST_MAIN(NULL, NULL, test_isolation)
+HTTPC_TEST_MAIN(cases_load, cases_free, test_isolation)

@@ -49,6 +49,24 @@ static int64_t counter(pg_conn_t *db, const char *campaign_id, const char *name)
                    2, campaign_id, name);
 }
 
+typedef struct counter_want {
+    const char *name;
+    int64_t value;
+} counter_want_t;
+
+/* Asserts that each of campaign_id's counters in want (n of them) holds its
+ * value, naming the step and the counter where one does not. */
+static void counters_want(pg_conn_t *db, const char *campaign_id, const char *step,
+                          const counter_want_t *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t got = counter(db, campaign_id, want[i].name);
+        if (got != want[i].value)
+            fail_msg("after %s, counter %s is %lld, want %lld", step, want[i].name, (long long)got,
+                     (long long)want[i].value);
+    }
+}
+
 /* How many rows the campaign's ledger holds for the hour (RFC 3339),
  * whatever their counter: more than one per counter until compaction. */
 static int64_t hour_rows(pg_conn_t *db, const char *campaign_id, const char *hour)
@@ -186,11 +204,12 @@ static void test_counters_follow_every_path(void **state)
         sched_call(fx, job, &ends[i]);
         counters_match(fx->db, c, "a call result");
     }
-    assert_int_equal(counter(fx->db, c, "calls.cost_minor"), 42 + 7);
-    assert_int_equal(counter(fx->db, c, "calls.duration_s"), (3 * 60 - 2) + (2 * 60 - 2));
-    assert_int_equal(counter(fx->db, c, "leads.goal_achieved"), 1);
-    assert_int_equal(counter(fx->db, c, "calls.answered_by.human"), 1);
-    assert_int_equal(counter(fx->db, c, "calls.status.skipped"), 1);
+    static const counter_want_t results[] = {
+        {"calls.cost_minor", 42 + 7}, {"calls.duration_s", (3 * 60 - 2) + (2 * 60 - 2)},
+        {"leads.goal_achieved", 1},   {"calls.answered_by.human", 1},
+        {"calls.status.skipped", 1},
+    };
+    counters_want(fx->db, c, "the calls' results", results, sizeof(results) / sizeof(results[0]));
     /* Per arm: four calls placed (the skipped one is not), one answered by
      * a person, the two costs; the answered lead finished with its goal. */
     assert_int_equal(arms_counter(fx->db, c, "calls"), 4);
@@ -201,12 +220,13 @@ static void test_counters_follow_every_path(void **state)
      * one answered; the busy one of +13105550100; the skipped one of
      * +14155550100 placed nothing but lists its number; the failed call
      * came from no number and moves none. */
-    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.calls"), 2);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.answered"), 1);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.calls"), 1);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.answered"), 0);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+14155550100.calls"), 0);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+14155550100.skipped"), 1);
+    static const counter_want_t per_number[] = {
+        {"caller_ids.+12125550100.calls", 2}, {"caller_ids.+12125550100.answered", 1},
+        {"caller_ids.+13105550100.calls", 1}, {"caller_ids.+13105550100.answered", 0},
+        {"caller_ids.+14155550100.calls", 0}, {"caller_ids.+14155550100.skipped", 1},
+    };
+    counters_want(fx->db, c, "the calls' results", per_number,
+                  sizeof(per_number) / sizeof(per_number[0]));
     assert_int_equal(sql_i64(fx->db,
                              "SELECT count(DISTINCT caller_id) FROM call"
                              " WHERE campaign_id = $1::uuid",
@@ -219,8 +239,11 @@ static void test_counters_follow_every_path(void **state)
              " AND caller_id = '+12125550100' AND answered_by = 'voicemail'",
              1, c);
     counters_match(fx->db, c, "a call's number changed");
-    assert_int_equal(counter(fx->db, c, "caller_ids.+12125550100.calls"), 1);
-    assert_int_equal(counter(fx->db, c, "caller_ids.+13105550100.calls"), 2);
+    static const counter_want_t moved[] = {
+        {"caller_ids.+12125550100.calls", 1},
+        {"caller_ids.+13105550100.calls", 2},
+    };
+    counters_want(fx->db, c, "a call's number changed", moved, sizeof(moved) / sizeof(moved[0]));
     /* Per hour: the four calls started at 13:00:02 in New York (17:00 UTC);
      * the skipped one counts at the hour it was recorded. */
     const char *h17 = "2026-06-10T17:00:00Z";

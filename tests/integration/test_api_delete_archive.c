@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "pg.h"
+#include "pg_connect.h"
 #include "test_api_support.h"
 
 /* Asserts status and, for an error, its code. */
@@ -69,9 +70,7 @@ static void campaign_complete(const api_proc_t *api, const char *account_id,
                               const char *campaign_id)
 {
     char err[512];
-    pg_conn_t *db = NULL;
-    assert_int_equal(pg_conn_new(api->dsn, "test_api_delete_archive", NULL, &db, err, sizeof(err)),
-                     OD_OK);
+    pg_conn_t *db = support_pg_connect(api->dsn, "test_api_delete_archive");
     assert_int_equal(pg_tx_begin(db, err, sizeof(err)), OD_OK);
     if (lifecycle_status_write_tx(db, account_id, campaign_id, MODEL_CAMPAIGN_IN_PROGRESS,
                                   MODEL_CAMPAIGN_COMPLETED, NULL, od_clock_real_us(), err,

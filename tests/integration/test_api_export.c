@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "pg.h"
+#include "pg_connect.h"
 #include "test_api_support.h"
 
 #define N_LEADS 60
@@ -107,8 +108,7 @@ static size_t csv_col(const csv_doc_t *doc, const char *name)
 static void sql_run(const char *dsn, const char *sql, const char *const *params, int n)
 {
     char err[512];
-    pg_conn_t *db = NULL;
-    assert_int_equal(pg_conn_new(dsn, "test_api_export", NULL, &db, err, sizeof(err)), OD_OK);
+    pg_conn_t *db = support_pg_connect(dsn, "test_api_export");
     PGresult *res = NULL;
     if (pg_exec_params(db, sql, n, params, &res, err, sizeof(err)) != OD_OK)
         fail_msg("%s: %s", sql, err);

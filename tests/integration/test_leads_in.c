@@ -21,6 +21,7 @@
 #include "importer_leads_in.h"
 #include "kafka.h"
 #include "kafka_support.h"
+#include "pg_connect.h"
 #include "test_import_support.h"
 #include "test_main.h"
 #include "topics.h"
@@ -453,9 +454,7 @@ static char *flight_e164(void)
 static void test_number_change_in_flight(void **state)
 {
     (void)state;
-    char err[512];
-    pg_conn_t *db = NULL;
-    assert_int_equal(pg_conn_new(imp.dsn, "test_leads_in", NULL, &db, err, sizeof(err)), OD_OK);
+    pg_conn_t *db = support_pg_connect(imp.dsn, "test_leads_in");
     lead_map_ctx_t *ctx = lead_map_ctx_new();
     assert_int_equal(apply_flight(db, ctx, "+14155552901").outcome, LEADS_IN_INSERTED);
     const char *params[1] = {campaign_id};

@@ -20,6 +20,7 @@
 #include "case_file.h"
 #include "migrate.h"
 #include "pg.h"
+#include "pg_connect.h"
 #include "support.h"
 
 /* The source tree's migrations (ctest sets OUTDIAL_SOURCE_DIR). */
@@ -37,16 +38,6 @@ static int group_setup(void **state)
     return 0;
 }
 
-static pg_conn_t *connect_db(const char *dsn)
-{
-    char err[512];
-    pg_conn_t *db = NULL;
-    int rc = pg_conn_new(dsn, "test_migrate", NULL, &db, err, sizeof(err));
-    if (rc != OD_OK)
-        fail_msg("connect: %s", err);
-    return db;
-}
-
 /* A test's own empty database and a connection to it. */
 typedef struct fixture {
     char *dsn;
@@ -60,7 +51,7 @@ static int db_setup(void **state)
     snprintf(tag, sizeof(tag), "migrate%d", n++);
     fixture_t *fx = calloc(1, sizeof(*fx));
     fx->dsn = support_pg_create_db(tag);
-    fx->db = connect_db(fx->dsn);
+    fx->db = support_pg_connect(fx->dsn, "test_migrate");
     *state = fx;
     return 0;
 }
@@ -100,7 +91,7 @@ static long query_long(pg_conn_t *db, const char *sql)
  * run released it. */
 static void assert_lock_released(const char *dsn)
 {
-    pg_conn_t *other = connect_db(dsn);
+    pg_conn_t *other = support_pg_connect(dsn, "test_migrate");
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
     char *got = query_value(other, sql);
@@ -196,7 +187,7 @@ static void test_fresh_database_then_noop(void **state)
     for (int round = 0; round < 2; round++) {
         if (round == 1) {
             pg_conn_free(db);
-            db = fx->db = connect_db(dsn);
+            db = fx->db = support_pg_connect(dsn, "test_migrate");
         }
         log.n = 0;
         rc = migrate_run(db, migrations_dir, record_applied, &log, &result, err, sizeof(err));

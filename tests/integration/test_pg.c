@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "pg.h"
+#include "pg_connect.h"
 #include "support.h"
 #include "test_main.h"
 
@@ -32,15 +33,6 @@ static int group_teardown(void **state)
     support_pg_drop_db(test_dsn);
     free(test_dsn);
     return 0;
-}
-
-static pg_conn_t *connect_db(void)
-{
-    char err[512];
-    pg_conn_t *db = NULL;
-    if (pg_conn_new(test_dsn, "test_pg", NULL, &db, err, sizeof(err)) != OD_OK)
-        fail_msg("connect: %s", err);
-    return db;
 }
 
 static double now_s(void)
@@ -95,7 +87,7 @@ static void test_connect_errors(void **state)
 
     /* The session defaults: the application name, and a connect timeout
      * unless the DSN sets its own. */
-    db = connect_db();
+    db = support_pg_connect(test_dsn, "test_pg");
     PGresult *res = NULL;
     assert_int_equal(
         pg_exec(db, "SELECT current_setting('application_name')", &res, err, sizeof(err)), OD_OK);
@@ -131,7 +123,7 @@ static void test_statements_and_errors(void **state)
 {
     (void)state;
     char err[1024];
-    pg_conn_t *db = connect_db();
+    pg_conn_t *db = support_pg_connect(test_dsn, "test_pg");
     assert_int_equal(pg_exec(db,
                              "DROP TABLE IF EXISTS item; "
                              "CREATE TABLE item (id integer PRIMARY KEY, name text NOT NULL "
@@ -198,7 +190,7 @@ static void test_transactions(void **state)
 {
     (void)state;
     char err[1024];
-    pg_conn_t *db = connect_db();
+    pg_conn_t *db = support_pg_connect(test_dsn, "test_pg");
     assert_int_equal(pg_exec(db, "TRUNCATE item", NULL, err, sizeof(err)), OD_OK);
 
     assert_int_equal(pg_tx_begin(db, err, sizeof(err)), OD_OK);
@@ -240,7 +232,7 @@ static void test_pipeline(void **state)
 {
     (void)state;
     char err[1024];
-    pg_conn_t *db = connect_db();
+    pg_conn_t *db = support_pg_connect(test_dsn, "test_pg");
     long before = count_items(db);
 
     /* BEGIN, insert, read it back, COMMIT: all in one call. */
@@ -312,7 +304,7 @@ static void kill_session(pg_conn_t *db)
     char err[512];
     char pid[32];
     snprintf(pid, sizeof(pid), "%d", PQbackendPID(pg_conn_get(db)));
-    pg_conn_t *admin = connect_db();
+    pg_conn_t *admin = support_pg_connect(test_dsn, "test_pg");
     const char *params[] = {pid};
     PGresult *res = NULL;
     if (pg_exec_params(admin, "SELECT pg_terminate_backend($1::integer)", 1, params, &res, err,
@@ -327,7 +319,7 @@ static void test_lost_connection_recovers(void **state)
 {
     (void)state;
     char err[1024];
-    pg_conn_t *db = connect_db();
+    pg_conn_t *db = support_pg_connect(test_dsn, "test_pg");
     assert_int_equal(count_items(db), 1); /* prepares test_pg_count */
     int old_pid = PQbackendPID(pg_conn_get(db));
 

@@ -23,6 +23,7 @@
 #include "test_main.h"
 
 #include "importer.h"
+#include "pg_connect.h"
 #include "reopen.h"
 
 #define NY(hhmm) T("2026-06-10T" hhmm "-04:00")
@@ -368,16 +369,6 @@ static void test_recount_reports_and_fixes(void **state)
     assert_int_equal(counter(fx->db, w.campaign_id, "leads.status.created"), 2);
 }
 
-/* A second connection to the test's database. */
-static pg_conn_t *conn_other(sched_fx_t *fx)
-{
-    char err[512];
-    pg_conn_t *db = NULL;
-    if (pg_conn_new(fx->dsn, "test_stats_counters", NULL, &db, err, sizeof(err)))
-        fail_msg("connect: %s", err);
-    return db;
-}
-
 static void test_writers_never_wait(void **state)
 {
     sched_fx_t *fx = *state;
@@ -387,7 +378,7 @@ static void test_writers_never_wait(void **state)
     const char *c = w.campaign_id;
 
     /* A holds uncommitted counter rows and the campaign's compaction lock. */
-    pg_conn_t *other = conn_other(fx);
+    pg_conn_t *other = support_pg_connect(fx->dsn, "test_stats_counters");
     sql_exec(other, "BEGIN", 0);
     sql_exec(other, "INSERT INTO lead (campaign_id, e164) VALUES ($1::uuid, '+12125550102')", 1, c);
     sql_exec(other, "SELECT campaign_counter_compact($1::uuid)", 1, c);

@@ -24,7 +24,6 @@
 #include "redis.h"
 #include "redis_support.h"
 #include "support.h"
-#include "test_main.h"
 
 #define H      (3600LL * 1000000)
 #define T0     (1780000000LL * 1000000)
@@ -44,38 +43,48 @@ static void del_key(redis_t *r, const char *key)
     assert_int_equal(redis_del(r, key, NULL, err, sizeof(err)), OD_OK);
 }
 
-/* A connection, into *r, and the test's key named name, empty: what each
- * test of one number's slots starts from. */
-static const char *slots_open(const char *name, redis_t **r)
+/* One number's slots: a connection and the key, what each test of them
+ * works on (the fixture's state). */
+typedef struct slots {
+    redis_t *r;
+    const char *key;
+} slots_t;
+
+/* The slots of a test, empty. */
+static int slots_setup(void **state)
 {
-    *r = redis_support_connect(NULL);
-    const char *key = test_key(name);
-    del_key(*r, key);
-    return key;
+    static slots_t s;
+    s.r = redis_support_connect(NULL);
+    s.key = test_key("slots");
+    del_key(s.r, s.key);
+    *state = &s;
+    return 0;
 }
 
-/* Leaves nothing behind: empties the key and frees the connection. */
-static void slots_close(redis_t *r, const char *key)
+/* Leaves nothing behind, whether the test passed or not: empties the key
+ * and frees the connection. */
+static int slots_teardown(void **state)
 {
-    del_key(r, key);
-    redis_free(r);
+    slots_t *s = *state;
+    del_key(s->r, s->key);
+    redis_free(s->r);
+    return 0;
 }
 
 /* The key expires, at the latest, the TTL given after its last write. */
-static void expect_ttl_given(redis_t *r, const char *key)
+static void expect_ttl_given(const slots_t *s)
 {
-    long long ttl = redis_support_pttl(r, key);
+    long long ttl = redis_support_pttl(s->r, s->key);
     assert_true(ttl > 0 && ttl <= TTL_MS);
 }
 
 /* Takes a slot for attempt at now with cap; fails the test on an error. */
-static callslots_answer_t take(redis_t *r, const char *key, const char *attempt, int cap,
-                               int64_t now)
+static callslots_answer_t take(const slots_t *s, const char *attempt, int cap, int64_t now)
 {
     char err[256];
     callslots_answer_t a;
-    int rc =
-        callslots_take(r, key, attempt, cap, now, FREQCAP_PERIOD_US, TTL_MS, &a, err, sizeof(err));
+    int rc = callslots_take(s->r, s->key, attempt, cap, now, FREQCAP_PERIOD_US, TTL_MS, &a, err,
+                            sizeof(err));
     if (rc)
         fail_msg("callslots_take: %s", err);
     return a;
@@ -161,19 +170,17 @@ static void test_frequency_cap_dialers_race(void **state)
 
 static void test_frequency_cap_slot_lifecycle(void **state)
 {
-    (void)state;
-    redis_t *r;
-    const char *key = slots_open("life", &r);
+    slots_t *s = *state;
 
     /* Three calls over a day, cap 3. */
-    assert_true(take(r, key, "a1", 3, T0 - 20 * H).taken);
-    assert_true(take(r, key, "a2", 3, T0 - 5 * H).taken);
-    assert_true(take(r, key, "a3", 3, T0 - 1 * H).taken);
+    assert_true(take(s, "a1", 3, T0 - 20 * H).taken);
+    assert_true(take(s, "a2", 3, T0 - 5 * H).taken);
+    assert_true(take(s, "a3", 3, T0 - 1 * H).taken);
     /* A re-sent script for a taken attempt takes nothing more. */
-    assert_true(take(r, key, "a3", 3, T0).taken);
+    assert_true(take(s, "a3", 3, T0).taken);
 
     /* Full: the refusal names the calls, oldest first. */
-    callslots_answer_t a = take(r, key, "a4", 3, T0);
+    callslots_answer_t a = take(s, "a4", 3, T0);
     assert_false(a.taken);
     assert_int_equal(a.n_times, 3);
     assert_true(a.times_us[0] == T0 - 20 * H);
@@ -184,25 +191,26 @@ static void test_frequency_cap_slot_lifecycle(void **state)
     assert_true(v.clears_us == T0 + 4 * H);
 
     /* A microsecond before the cap frees: still full; at it, taken. */
-    assert_false(take(r, key, "a4", 3, v.clears_us - 1).taken);
-    assert_true(take(r, key, "a4", 3, v.clears_us).taken);
+    assert_false(take(s, "a4", 3, v.clears_us - 1).taken);
+    assert_true(take(s, "a4", 3, v.clears_us).taken);
 
     /* The call 20 h ago aged out and was dropped. */
     char err[256];
     callslots_answer_t calls;
     assert_int_equal(
-        callslots_read(r, key, v.clears_us - FREQCAP_PERIOD_US, &calls, err, sizeof(err)), OD_OK);
+        callslots_read(s->r, s->key, v.clears_us - FREQCAP_PERIOD_US, &calls, err, sizeof(err)),
+        OD_OK);
     assert_int_equal(calls.n_times, 3);
 
     /* A slot given back (the call was not placed) is free again. */
-    assert_false(take(r, key, "a5", 3, v.clears_us + 1).taken);
-    assert_int_equal(callslots_release(r, key, "a4", err, sizeof(err)), OD_OK);
-    assert_int_equal(callslots_release(r, key, "a4", err, sizeof(err)), OD_OK); /* idempotent */
-    assert_true(take(r, key, "a5", 3, v.clears_us + 1).taken);
+    assert_false(take(s, "a5", 3, v.clears_us + 1).taken);
+    assert_int_equal(callslots_release(s->r, s->key, "a4", err, sizeof(err)), OD_OK);
+    /* Twice: idempotent. */
+    assert_int_equal(callslots_release(s->r, s->key, "a4", err, sizeof(err)), OD_OK);
+    assert_true(take(s, "a5", 3, v.clears_us + 1).taken);
 
     /* The key expires with its last slot (the TTL given). */
-    expect_ttl_given(r, key);
-    slots_close(r, key);
+    expect_ttl_given(s);
 }
 
 /* A slot placed later than it was taken counts from the placement: the
@@ -210,41 +218,43 @@ static void test_frequency_cap_slot_lifecycle(void **state)
  * attempt without a slot, changes nothing. */
 static void test_frequency_cap_slot_placed(void **state)
 {
-    (void)state;
-    redis_t *r;
-    const char *key = slots_open("placed", &r);
+    slots_t *s = *state;
     char err[256];
-    assert_true(take(r, key, "p1", 1, T0).taken);
-    assert_int_equal(callslots_placed(r, key, "p1", T0 + H, TTL_MS, err, sizeof(err)), OD_OK);
-    assert_int_equal(callslots_placed(r, key, "p1", T0 + 1, TTL_MS, err, sizeof(err)), OD_OK);
-    assert_int_equal(callslots_placed(r, key, "none", T0 + 2 * H, TTL_MS, err, sizeof(err)), OD_OK);
-    callslots_answer_t a = take(r, key, "p2", 1, T0 + FREQCAP_PERIOD_US);
+    assert_true(take(s, "p1", 1, T0).taken);
+    assert_int_equal(callslots_placed(s->r, s->key, "p1", T0 + H, TTL_MS, err, sizeof(err)), OD_OK);
+    assert_int_equal(callslots_placed(s->r, s->key, "p1", T0 + 1, TTL_MS, err, sizeof(err)), OD_OK);
+    assert_int_equal(callslots_placed(s->r, s->key, "none", T0 + 2 * H, TTL_MS, err, sizeof(err)),
+                     OD_OK);
+    callslots_answer_t a = take(s, "p2", 1, T0 + FREQCAP_PERIOD_US);
     assert_false(a.taken); /* 24 h after the check, 23 h after the call */
     assert_int_equal(a.n_times, 1);
     assert_true(a.times_us[0] == T0 + H);
-    assert_true(take(r, key, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
+    assert_true(take(s, "p2", 1, T0 + H + FREQCAP_PERIOD_US).taken);
 
     /* The key lives at least the TTL given from the placement. */
-    expect_ttl_given(r, key);
-    slots_close(r, key);
+    expect_ttl_given(s);
 }
 
 /* After SCRIPT FLUSH (a Redis restart) the script is loaded again. */
 static void test_frequency_cap_script_reload(void **state)
 {
-    (void)state;
-    redis_t *r;
-    const char *key = slots_open("flush", &r);
-    assert_true(take(r, key, "b1", 1, T0).taken);
-    redis_support_script_flush(r);
-    assert_false(take(r, key, "b2", 1, T0 + 1).taken);
-    slots_close(r, key);
+    slots_t *s = *state;
+    assert_true(take(s, "b1", 1, T0).taken);
+    redis_support_script_flush(s->r);
+    assert_false(take(s, "b2", 1, T0 + 1).taken);
 }
 
 int main(void)
 {
     support_env("OUTDIAL_REDIS_URL");
-    return OD_TEST_RUN(NULL, NULL, NULL, NULL, test_frequency_cap_dialers_race,
-                       test_frequency_cap_slot_lifecycle, test_frequency_cap_slot_placed,
-                       test_frequency_cap_script_reload);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frequency_cap_dialers_race),
+        cmocka_unit_test_setup_teardown(test_frequency_cap_slot_lifecycle, slots_setup,
+                                        slots_teardown),
+        cmocka_unit_test_setup_teardown(test_frequency_cap_slot_placed, slots_setup,
+                                        slots_teardown),
+        cmocka_unit_test_setup_teardown(test_frequency_cap_script_reload, slots_setup,
+                                        slots_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

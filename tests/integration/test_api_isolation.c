@@ -3,10 +3,11 @@
  * (assistant, campaign, lead with a secondary contact, a call, an import,
  * a DNC number); account B then tries every route of the API with A's ids
  * and must get 404 (exactly as for an id that does not exist) or an empty
- * list, and never anything of A's in a body. The table is checked against
- * the server's own route table (`outdial-api routes`), so a new route
- * without an isolation case fails here. Requests without a key or with a
- * wrong one are 401 on every route.
+ * list, and never anything of A's in a body. The table of routes
+ * (cases/api_isolation.tsv) is checked against the server's own route
+ * table (`outdial-api routes`), so a new route without an isolation case
+ * fails here. Requests without a key or with a wrong one are 401 on every
+ * route.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -31,6 +31,7 @@
 #include "api.h"
 #include "config.h"
 #include "deps.h"
+#include "file.h"
 #include "dashboard.h"
 #include "handlers.h"
 #include "http.h"
@@ -314,15 +315,6 @@ static void *background_main(void *arg)
     return NULL;
 }
 
-static void port_file_write(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        log_warn("port_file", "cannot write %s", path);
-}
-
 static int serve(void)
 {
     char err[1024];
@@ -392,8 +384,9 @@ static int serve(void)
     if (http_server_new(&hcfg, &http, err, sizeof(err)) ||
         router_register(http, api, err, sizeof(err)) || http_server_start(http, err, sizeof(err)))
         goto out;
-    if (svc.port_file)
-        port_file_write(svc.port_file, http_server_port(http));
+    if (svc.port_file &&
+        od_file_write_atomic(svc.port_file, err, sizeof(err), "%d\n", http_server_port(http)))
+        log_warn("port_file", "cannot write %s", svc.port_file);
     if (pthread_create(&background, NULL, background_main, &svc) != 0) {
         snprintf(err, sizeof(err), "cannot start the background thread");
         goto out;

@@ -392,6 +392,13 @@ void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fm
     rd->failing++;
 }
 
+void http_readiness_unless(http_readiness_t *rd, const atomic_bool *ok, const char *check,
+                           const char *reason)
+{
+    if (!atomic_load(ok))
+        http_readiness_fail(rd, check, "%s", reason);
+}
+
 /* --- built-in routes --- */
 
 static void healthz(http_request_t *req, http_response_t *resp, void *arg)

@@ -67,6 +67,7 @@
 #ifndef OUTDIAL_HTTP_H
 #define OUTDIAL_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -297,5 +298,10 @@ void http_response_stream(http_response_t *resp, int status, const char *content
 /* Records one failing readiness check (see http_ready_fn). */
 void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fmt, ...)
     OD_PRINTF(3, 4);
+
+/* http_readiness_fail(rd, check, reason) unless *ok: the check of a flag
+ * that a worker thread keeps (its connection up, its consumer running). */
+void http_readiness_unless(http_readiness_t *rd, const atomic_bool *ok, const char *check,
+                           const char *reason);
 
 #endif

@@ -107,10 +107,8 @@ static int metrics_setup(notifier_t *n, metrics_registry_t *reg, char *err, size
 static void ready(http_readiness_t *rd, void *arg)
 {
     notifier_t *n = arg;
-    if (!atomic_load(&n->intake_ok))
-        http_readiness_fail(rd, "intake", "not consuming events yet");
-    if (!atomic_load(&n->sender_ok))
-        http_readiness_fail(rd, "sender", "no PostgreSQL connection for the sender");
+    http_readiness_unless(rd, &n->intake_ok, "intake", "not consuming events yet");
+    http_readiness_unless(rd, &n->sender_ok, "sender", "no PostgreSQL connection for the sender");
 }
 
 /* Applies the migrations once PostgreSQL answers (OD_OK without them when

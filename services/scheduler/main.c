@@ -89,10 +89,8 @@ static atomic_bool stopping;
 static void ready_check(http_readiness_t *rd, void *arg)
 {
     scheduler_t *s = arg;
-    if (!atomic_load(&s->pg_ok))
-        http_readiness_fail(rd, "dispatch", "the last dispatch pass failed");
-    if (!atomic_load(&s->consumer_ok))
-        http_readiness_fail(rd, "results", "the call-event consumer is not running");
+    http_readiness_unless(rd, &s->pg_ok, "dispatch", "the last dispatch pass failed");
+    http_readiness_unless(rd, &s->consumer_ok, "results", "the call-event consumer is not running");
 }
 
 static const pg_stmt_t backlog_stmt = {

@@ -272,6 +272,24 @@ void http_response_set(http_response_t *resp, int status, const char *content_ty
     http_response_take(resp, status, content_type, copy, copy ? len : 0);
 }
 
+http_response_t *http_response_new(void)
+{
+    return xcalloc(1, sizeof(http_response_t));
+}
+
+void http_response_free(http_response_t *resp)
+{
+    if (!resp)
+        return;
+    response_clear(resp);
+    free(resp);
+}
+
+int http_response_status(const http_response_t *resp)
+{
+    return resp->status;
+}
+
 void http_response_json(http_response_t *resp, int status, const char *json)
 {
     http_response_set(resp, status, "application/json", json, strlen(json));

@@ -261,6 +261,14 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
 /* Adds a response header (copied), e.g. Location or Retry-After. */
 void http_response_header_add(http_response_t *resp, const char *name, const char *value);
 
+/* A response outside any server, for code that runs handlers' parsers on
+ * their own (the API's fuzz target): empty, status 0 until set. Free with
+ * http_response_free(); NULL is a no-op. */
+http_response_t *http_response_new(void);
+void http_response_free(http_response_t *resp);
+/* The status set so far; 0 when nothing was set. */
+int http_response_status(const http_response_t *resp);
+
 /* --- streamed answers (server-sent events, CSV exports) --- */
 
 /* Produces the next part of a streamed answer into buf (at most max bytes),

@@ -20,4 +20,12 @@ void od_signals_on_stop(void (*on_stop)(int), bool ignore_pipe);
  * call replaces the first. */
 void od_signals_stop_flag(atomic_bool *stop, bool ignore_pipe);
 
+/* Sleeps ms milliseconds, or less: it wakes within 100 ms of *stop being
+ * set, so a loop that waits between tries stops promptly. */
+void od_signals_sleep(const atomic_bool *stop, int ms);
+
+/* Returns once *stop is set: a service's main thread after start-up, its
+ * workers running, until it is asked to stop. */
+void od_signals_wait(const atomic_bool *stop);
+
 #endif

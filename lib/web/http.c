@@ -272,6 +272,24 @@ void http_response_set(http_response_t *resp, int status, const char *content_ty
     http_response_take(resp, status, content_type, copy, copy ? len : 0);
 }
 
+http_response_t *http_response_new(void)
+{
+    return xcalloc(1, sizeof(http_response_t));
+}
+
+void http_response_free(http_response_t *resp)
+{
+    if (!resp)
+        return;
+    response_clear(resp);
+    free(resp);
+}
+
+int http_response_status(const http_response_t *resp)
+{
+    return resp->status;
+}
+
 void http_response_json(http_response_t *resp, int status, const char *json)
 {
     http_response_set(resp, status, "application/json", json, strlen(json));
@@ -390,6 +408,13 @@ void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fm
     rd->json = sb.data;
     rd->len = sb.len;
     rd->failing++;
+}
+
+void http_readiness_unless(http_readiness_t *rd, const atomic_bool *ok, const char *check,
+                           const char *reason)
+{
+    if (!atomic_load(ok))
+        http_readiness_fail(rd, check, "%s", reason);
 }
 
 /* --- built-in routes --- */

@@ -67,6 +67,7 @@
 #ifndef OUTDIAL_HTTP_H
 #define OUTDIAL_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -260,6 +261,14 @@ void http_response_error(http_response_t *resp, int status, const char *code, co
 /* Adds a response header (copied), e.g. Location or Retry-After. */
 void http_response_header_add(http_response_t *resp, const char *name, const char *value);
 
+/* A response outside any server, for code that runs handlers' parsers on
+ * their own (the API's fuzz target): empty, status 0 until set. Free with
+ * http_response_free(); NULL is a no-op. */
+http_response_t *http_response_new(void);
+void http_response_free(http_response_t *resp);
+/* The status set so far; 0 when nothing was set. */
+int http_response_status(const http_response_t *resp);
+
 /* --- streamed answers (server-sent events, CSV exports) --- */
 
 /* Produces the next part of a streamed answer into buf (at most max bytes),
@@ -297,5 +306,10 @@ void http_response_stream(http_response_t *resp, int status, const char *content
 /* Records one failing readiness check (see http_ready_fn). */
 void http_readiness_fail(http_readiness_t *rd, const char *check, const char *fmt, ...)
     OD_PRINTF(3, 4);
+
+/* http_readiness_fail(rd, check, reason) unless *ok: the check of a flag
+ * that a worker thread keeps (its connection up, its consumer running). */
+void http_readiness_unless(http_readiness_t *rd, const atomic_bool *ok, const char *check,
+                           const char *reason);
 
 #endif

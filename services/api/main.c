@@ -32,6 +32,7 @@
 #include "config.h"
 #include "deps.h"
 #include "dashboard.h"
+#include "file.h"
 #include "handlers.h"
 #include "http.h"
 #include "log.h"
@@ -40,6 +41,7 @@
 #include "rkeys.h"
 #include "router.h"
 #include "signals.h"
+#include "threads.h"
 
 /* The background thread checks Postgres this often, which is how fast
  * /readyz notices a database that went away or came back. */
@@ -52,16 +54,6 @@
 #define API_ORPHAN_PERIOD_US (600LL * OD_USEC_PER_SEC)
 
 static atomic_bool stopping;
-
-static void sleep_ms(int ms)
-{
-    while (ms > 0 && !atomic_load(&stopping)) {
-        int step = ms < 100 ? ms : 100;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 typedef struct service {
     api_t api;
@@ -308,19 +300,10 @@ static void *background_main(void *arg)
         }
         int64_t period_ms = svc->dnc_sync_s * 1000 < API_HEALTH_PERIOD_MS ? svc->dnc_sync_s * 1000
                                                                           : API_HEALTH_PERIOD_MS;
-        sleep_ms((int)period_ms);
+        od_signals_sleep(&stopping, (int)period_ms);
     }
     pg_conn_free(db);
     return NULL;
-}
-
-static void port_file_write(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        log_warn("port_file", "cannot write %s", path);
 }
 
 static int serve(void)
@@ -330,8 +313,7 @@ static int serve(void)
     memset(&svc, 0, sizeof(svc));
     api_t *api = &svc.api;
     http_server_t *http = NULL;
-    pthread_t background;
-    bool background_started = false;
+    od_thread_t background = {.name = "background", .main = background_main};
     int status = 1;
 
     if (config_load(&svc, err, sizeof(err))) {
@@ -392,16 +374,13 @@ static int serve(void)
     if (http_server_new(&hcfg, &http, err, sizeof(err)) ||
         router_register(http, api, err, sizeof(err)) || http_server_start(http, err, sizeof(err)))
         goto out;
-    if (svc.port_file)
-        port_file_write(svc.port_file, http_server_port(http));
-    if (pthread_create(&background, NULL, background_main, &svc) != 0) {
-        snprintf(err, sizeof(err), "cannot start the background thread");
+    if (svc.port_file &&
+        od_file_write_atomic(svc.port_file, err, sizeof(err), "%d\n", http_server_port(http)))
+        log_warn("port_file", "cannot write %s", svc.port_file);
+    if (od_threads_start(&background, 1, &svc, err, sizeof(err)))
         goto out;
-    }
-    background_started = true;
     log_info("ready", "outdial-api listening on port %d", http_server_port(http));
-    while (!atomic_load(&stopping))
-        sleep_ms(200);
+    od_signals_wait(&stopping);
     status = 0;
     if (atomic_load(&svc.migrate_failed)) {
         snprintf(err, sizeof(err), "a migration failed (see the migrate line above)");
@@ -412,8 +391,7 @@ out:
         log_error("startup", "%s", err);
     atomic_store(&stopping, true);
     http_server_free(http); /* stops and waits for running handlers */
-    if (background_started)
-        pthread_join(background, NULL);
+    od_threads_join(&background, 1);
     api_pool_free(api->pool);
     dashboard_free(api->dashboard);
     kafka_producer_free(api->producer);

@@ -183,10 +183,9 @@ void dialer_ready(http_readiness_t *rd, void *arg)
         http_readiness_fail(rd, "dialer", "stopping: no new jobs are taken");
     else if (!atomic_load(&d->consumer_ready))
         http_readiness_fail(rd, "jobs", "the dial-job consumer is not running");
-    if (!atomic_load(&d->lr.ok))
-        http_readiness_fail(rd, "dial_loop", "its last Redis command failed");
-    if (!atomic_load(&d->clock.synced))
-        http_readiness_fail(rd, "clock", "not yet compared with Redis's time (TIME)");
+    http_readiness_unless(rd, &d->lr.ok, "dial_loop", "its last Redis command failed");
+    http_readiness_unless(rd, &d->clock.synced, "clock",
+                          "not yet compared with Redis's time (TIME)");
 }
 
 int dialer_webhook_routes_add(dialer_t *d, http_server_t *srv, char *errbuf, size_t errlen)

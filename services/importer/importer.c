@@ -309,13 +309,9 @@ static int import_finished_event_tx(pg_conn_t *db, const char *import_id, const 
     int rc = topic_name_from_env(TOPIC_CAMPAIGN_EVENTS, topic, sizeof(topic), errbuf, errlen);
     if (rc)
         return rc;
-    uuid_str_new(event_id);
     campaignevent_t ev;
-    campaignevent_init(&ev);
-    ev.event_id = event_id;
-    ev.campaign_id = PQgetvalue(finish, 0, 0);
-    ev.account_id = PQgetvalue(finish, 0, 1);
-    ev.kind = OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_IMPORT_FINISHED;
+    campaignevent_start(&ev, event_id, PQgetvalue(finish, 0, 0), PQgetvalue(finish, 0, 1),
+                        OUTDIAL__V1__CAMPAIGN_EVENT_KIND__CAMPAIGN_EVENT_KIND_IMPORT_FINISHED);
     ev.import_id = (char *)import_id;
     ev.reason = (char *)status;
     ev.occurred_at_us = od_clock_real_us();

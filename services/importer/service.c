@@ -20,7 +20,6 @@
  *
  * /healthz, /readyz and /metrics are served by lib/http.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "signals.h"
+#include "threads.h"
 #include "topics.h"
 #include "xmalloc.h"
 
@@ -78,17 +79,6 @@ typedef struct service {
 static bool stopping(void)
 {
     return atomic_load(&importer_stop);
-}
-
-/* Sleeps ms, waking early when the service stops. */
-static void sleep_ms(int ms)
-{
-    while (ms > 0 && !stopping()) {
-        int step = ms < 100 ? ms : 100;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
 }
 
 static int backoff_next(int ms)
@@ -176,7 +166,7 @@ static bool import_until_done(service_t *svc, pg_conn_t *db, const char *import_
         }
         /* Down database, another importer on it, upload still staging. */
         log_warn("import_retry", "import %s: %s; again in %d ms", import_id, err, wait);
-        sleep_ms(wait);
+        od_signals_sleep(&importer_stop, wait);
         wait = backoff_next(wait);
     }
     return false;
@@ -207,7 +197,7 @@ static bool request_handle(service_t *svc, pg_conn_t *db, const rd_kafka_message
         }
         atomic_store(&svc->imports_pg_ok, false);
         log_warn("import_retry", "import %s: %s; again in %d ms", req->import_id, err, wait);
-        sleep_ms(wait);
+        od_signals_sleep(&importer_stop, wait);
         wait = backoff_next(wait);
     }
     importrequest_free(req);
@@ -415,7 +405,7 @@ static bool lead_handle(service_t *svc, pg_conn_t *db, lead_map_ctx_t *ctx,
         if (rc != OD_OK)
             log_warn("leads_in_retry", "%s [%d] offset %lld: %s; again in %d ms",
                      svc->topic_leads_in, (int)msg->partition, (long long)msg->offset, err, wait);
-        sleep_ms(wait);
+        od_signals_sleep(&importer_stop, wait);
         wait = backoff_next(wait);
     }
     counter_add(svc->leads_in_total, importer_leads_in_outcome_name(res.outcome), 1);
@@ -515,8 +505,10 @@ int service_run(const importer_settings_t *s)
     memset(&svc, 0, sizeof(svc));
     svc.s = s;
     http_server_t *http = NULL;
-    pthread_t imports, leads;
-    bool imports_started = false, leads_started = false;
+    od_thread_t workers[] = {
+        {.name = "imports", .main = imports_main},
+        {.name = "leads-in", .main = leads_main},
+    };
     int status = EXIT_FAILED;
     int64_t v;
 
@@ -587,28 +579,18 @@ int service_run(const importer_settings_t *s)
         log_error("migrate", "%s", err);
         goto out;
     }
-    if (pthread_create(&imports, NULL, imports_main, &svc) != 0) {
-        log_error("thread", "cannot start the imports thread");
+    if (od_threads_start(workers, OD_COUNT(workers), &svc, err, sizeof(err)) != OD_OK) {
+        log_error("thread", "%s", err);
         goto out;
     }
-    imports_started = true;
-    if (pthread_create(&leads, NULL, leads_main, &svc) != 0) {
-        log_error("thread", "cannot start the leads-in thread");
-        goto out;
-    }
-    leads_started = true;
     log_info("start", "consuming %s (group %s) and %s (group %s); rejects to %s; http port %d",
              svc.topic_requests, svc.group_imports, svc.topic_leads_in, svc.group,
              svc.topic_rejected, http_server_port(http));
-    while (!stopping())
-        sleep_ms(200);
+    od_signals_wait(&importer_stop);
     status = EXIT_DONE;
 out:
     atomic_store(&importer_stop, true);
-    if (imports_started)
-        pthread_join(imports, NULL);
-    if (leads_started)
-        pthread_join(leads, NULL);
+    od_threads_join(workers, OD_COUNT(workers));
     http_server_free(http);
     deps_free(svc.deps);
     metrics_registry_free(svc.reg);

@@ -20,6 +20,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "notifier.h"
+#include "signals.h"
 #include "xmalloc.h"
 
 /* Backoff on one message while PostgreSQL fails: 1 s doubling to 30 s. */
@@ -139,7 +140,7 @@ static bool message_handle(notifier_t *n, pg_conn_t *db, const rd_kafka_message_
         }
         atomic_store(&n->intake_ok, !pg_conn_lost(db));
         log_warn("notifier_intake_retry", "event %s: %s; again in %d ms", msg.event_id, err, wait);
-        notifier_sleep_ms(n, wait);
+        od_signals_sleep(n->stop, wait);
         wait = wait * 2 > INTAKE_RETRY_MAX_MS ? INTAKE_RETRY_MAX_MS : wait * 2;
     }
     webhook_msg_clear(&msg);

@@ -9,11 +9,9 @@
  * _MAX_AGE_S, _RETRY_FIRST_MS, _RETRY_MAX_MS, _CA_FILE, _MIGRATE.
  */
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "deps.h"
@@ -24,19 +22,10 @@
 #include "migrate.h"
 #include "notifier.h"
 #include "signals.h"
+#include "threads.h"
 #include "topics.h"
 
 static atomic_bool notifier_stop;
-
-void notifier_sleep_ms(const notifier_t *n, int ms)
-{
-    while (ms > 0 && !atomic_load(n->stop)) {
-        int step = ms < 100 ? ms : 100;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 void notifier_count(metrics_family_t *fam, const char *label)
 {
@@ -118,10 +107,8 @@ static int metrics_setup(notifier_t *n, metrics_registry_t *reg, char *err, size
 static void ready(http_readiness_t *rd, void *arg)
 {
     notifier_t *n = arg;
-    if (!atomic_load(&n->intake_ok))
-        http_readiness_fail(rd, "intake", "not consuming events yet");
-    if (!atomic_load(&n->sender_ok))
-        http_readiness_fail(rd, "sender", "no PostgreSQL connection for the sender");
+    http_readiness_unless(rd, &n->intake_ok, "intake", "not consuming events yet");
+    http_readiness_unless(rd, &n->sender_ok, "sender", "no PostgreSQL connection for the sender");
 }
 
 /* Applies the migrations once PostgreSQL answers (OD_OK without them when
@@ -145,8 +132,10 @@ int main(void)
     n.stop = &notifier_stop;
     http_server_t *http = NULL;
     metrics_registry_t *reg = NULL;
-    pthread_t intake, sender;
-    bool intake_started = false, sender_started = false;
+    od_thread_t workers[] = {
+        {.name = "intake", .main = notifier_intake_main},
+        {.name = "sender", .main = notifier_sender_main},
+    };
     int status = 1;
     if (log_init("notifier", err, sizeof(err)) != OD_OK) {
         fprintf(stderr, "outdial-notifier: %s\n", err);
@@ -190,30 +179,20 @@ int main(void)
         log_error("migrate", "%s", err);
         goto out;
     }
-    if (pthread_create(&intake, NULL, notifier_intake_main, &n) != 0) {
-        log_error("thread", "cannot start the intake thread");
+    if (od_threads_start(workers, OD_COUNT(workers), &n, err, sizeof(err)) != OD_OK) {
+        log_error("thread", "%s", err);
         goto out;
     }
-    intake_started = true;
-    if (pthread_create(&sender, NULL, notifier_sender_main, &n) != 0) {
-        log_error("thread", "cannot start the sender thread");
-        goto out;
-    }
-    sender_started = true;
     log_info("start",
              "consuming %s and %s (group %s); %d requests in flight, timeout %d ms, retries for "
              "%lld s; http port %d",
              n.topic_calls, n.topic_campaigns, n.group, n.max_inflight, n.timeout_ms,
              (long long)(n.policy.max_age_ms / 1000), http_server_port(http));
-    while (!atomic_load(&notifier_stop))
-        notifier_sleep_ms(&n, 200);
+    od_signals_wait(&notifier_stop);
     status = 0;
 out:
     atomic_store(&notifier_stop, true);
-    if (intake_started)
-        pthread_join(intake, NULL);
-    if (sender_started)
-        pthread_join(sender, NULL);
+    od_threads_join(workers, OD_COUNT(workers));
     if (http)
         http_server_stop(http);
     http_server_free(http);

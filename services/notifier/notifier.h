@@ -92,7 +92,4 @@ void *notifier_sender_main(void *arg);
 /* Counts one in fam under label (a metrics failure is not the caller's). */
 void notifier_count(metrics_family_t *fam, const char *label);
 
-/* Sleeps ms, waking early when the notifier stops. */
-void notifier_sleep_ms(const notifier_t *n, int ms);
-
 #endif

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include "results.h"
 #include "rkeys.h"
 #include "signals.h"
+#include "threads.h"
 #include "topics.h"
 
 typedef struct scheduler {
@@ -89,10 +89,8 @@ static atomic_bool stopping;
 static void ready_check(http_readiness_t *rd, void *arg)
 {
     scheduler_t *s = arg;
-    if (!atomic_load(&s->pg_ok))
-        http_readiness_fail(rd, "dispatch", "the last dispatch pass failed");
-    if (!atomic_load(&s->consumer_ok))
-        http_readiness_fail(rd, "results", "the call-event consumer is not running");
+    http_readiness_unless(rd, &s->pg_ok, "dispatch", "the last dispatch pass failed");
+    http_readiness_unless(rd, &s->consumer_ok, "results", "the call-event consumer is not running");
 }
 
 static const pg_stmt_t backlog_stmt = {
@@ -504,8 +502,7 @@ int main(int argc, char **argv)
     pg_conn_t *db = NULL;
     redis_t *r = NULL;
     http_server_t *http = NULL;
-    pthread_t results_thread;
-    bool results_started = false;
+    od_thread_t results = {.name = "results", .main = results_main};
     int status = 1;
 
     if (log_init("scheduler", err, sizeof(err)) || config_load(&s, err, sizeof(err))) {
@@ -564,11 +561,8 @@ int main(int argc, char **argv)
         goto fail;
     s.backlog = recovery_backlog_new(RECOVERY_BACKLOG_SAMPLES);
     s.recovery.backlog = s.backlog;
-    if (pthread_create(&results_thread, NULL, results_main, &s) != 0) {
-        snprintf(err, sizeof(err), "cannot start the results thread");
+    if (od_threads_start(&results, 1, &s, err, sizeof(err)))
         goto fail;
-    }
-    results_started = true;
     log_info("startup", "scheduler running: metrics on port %d, tick %" PRId64 " ms, clock x%g",
              http_server_port(http), s.tick_ms, s.clk.scale);
     dispatch_loop(&s, db, r);
@@ -578,8 +572,7 @@ fail:
     log_error("startup", "%s", err);
     atomic_store(&stopping, true);
 out:
-    if (results_started)
-        pthread_join(results_thread, NULL);
+    od_threads_join(&results, 1);
     kafka_producer_free(s.producer);
     kafka_offsets_free(s.offsets);
     recovery_backlog_free(s.backlog);

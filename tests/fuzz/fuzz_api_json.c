@@ -11,9 +11,10 @@
  *
  * Those parsers are static functions that answer errors through api_ctx_t,
  * so this file compiles the resource files into itself (the linker then
- * takes nothing of theirs from outdial_api), and the lib/web/http request and
- * response calls are redirected here with the linker's --wrap (see
- * CMakeLists.txt): no server, no socket, no database.
+ * takes nothing of theirs from outdial_api), and the lib/web/http request
+ * calls are redirected here with the linker's --wrap (see CMakeLists.txt):
+ * no server, no socket, no database. The answers are lib/web's own
+ * responses (http_response_new), so the code that builds them runs too.
  *
  * Input: byte 0 selects (mod 8): 0 lead(s), 1 campaign, 2 assistant,
  * 3 account, 4 DNC entries, 5 body only (any JSON), 6 query parameters
@@ -50,27 +51,12 @@ typedef struct fuzz_request {
     const char *query_value[FUZZ_QUERY_MAX];
 } fuzz_request_t;
 
-/* What http_response_t points to: the last answer, as lib/web/http keeps it. */
-typedef struct fuzz_response {
-    int status;
-    char *body;
-    size_t n_headers;
-} fuzz_response_t;
-
 /* Prototypes of the wrappers (called only through --wrap). */
 const char *__wrap_http_request_header(const http_request_t *req, const char *name);
 const char *__wrap_http_request_query(const http_request_t *req, const char *name);
 const char *__wrap_http_request_body(const http_request_t *req, size_t *len_out);
 const char *__wrap_http_request_method(const http_request_t *req);
 const char *__wrap_http_request_path(const http_request_t *req);
-void __wrap_http_response_take(http_response_t *resp, int status, const char *content_type,
-                               char *body, size_t len);
-void __wrap_http_response_set(http_response_t *resp, int status, const char *content_type,
-                              const char *body, size_t len);
-void __wrap_http_response_json(http_response_t *resp, int status, const char *json);
-void __wrap_http_response_error(http_response_t *resp, int status, const char *code,
-                                const char *message, const char *field);
-void __wrap_http_response_header_add(http_response_t *resp, const char *name, const char *value);
 
 const char *__wrap_http_request_header(const http_request_t *req, const char *name)
 {
@@ -107,59 +93,17 @@ const char *__wrap_http_request_path(const http_request_t *req)
     return ((const fuzz_request_t *)req)->path;
 }
 
-void __wrap_http_response_take(http_response_t *resp, int status, const char *content_type,
-                               char *body, size_t len)
-{
-    (void)content_type;
-    (void)len;
-    fuzz_response_t *r = (fuzz_response_t *)resp;
-    free(r->body);
-    r->status = status;
-    r->body = body;
-}
-
-void __wrap_http_response_set(http_response_t *resp, int status, const char *content_type,
-                              const char *body, size_t len)
-{
-    char *copy = NULL;
-    if (body && len > 0) {
-        copy = xmalloc(len);
-        memcpy(copy, body, len);
-    }
-    __wrap_http_response_take(resp, status, content_type, copy, len);
-}
-
-void __wrap_http_response_json(http_response_t *resp, int status, const char *json)
-{
-    __wrap_http_response_set(resp, status, "application/json", json, strlen(json));
-}
-
-void __wrap_http_response_error(http_response_t *resp, int status, const char *code,
-                                const char *message, const char *field)
-{
-    (void)message;
-    (void)field;
-    __wrap_http_response_set(resp, status, "application/json", code, strlen(code));
-}
-
-void __wrap_http_response_header_add(http_response_t *resp, const char *name, const char *value)
-{
-    (void)name;
-    (void)value;
-    ((fuzz_response_t *)resp)->n_headers++;
-}
-
 /* ---- the parsers -------------------------------------------------------- */
 
 /* An answered request must be an error; a parser that returned false
  * without answering would leave the client with a 500. */
-static void answered_check(const api_ctx_t *ctx, const fuzz_response_t *resp, bool ok)
+static void answered_check(const api_ctx_t *ctx, const http_response_t *resp, bool ok)
 {
-    if (!ok && (!ctx->replied || resp->status < 400))
+    if (!ok && (!ctx->replied || http_response_status(resp) < 400))
         abort();
 }
 
-static void leads_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void leads_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     bool many = json_is_array(ctx->body);
     size_t n = many ? json_array_size(ctx->body) : 1;
@@ -179,7 +123,7 @@ static void leads_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
     lead_ins_free(ins, n);
 }
 
-static void campaign_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void campaign_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     if (!json_is_object(ctx->body) || !jsonio_fields_check(ctx, ctx->body, campaign_fields, NULL))
         return;
@@ -210,7 +154,7 @@ static void campaign_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
     campaign_input_free(&in);
 }
 
-static void assistant_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void assistant_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     if (!json_is_object(ctx->body) || !jsonio_fields_check(ctx, ctx->body, assistant_fields, NULL))
         return;
@@ -220,7 +164,7 @@ static void assistant_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
     free(in.schema);
 }
 
-static void account_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void account_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     json_t *body = jsonio_body_object(ctx);
     if (!body)
@@ -239,7 +183,7 @@ static void account_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
         abort();
 }
 
-static void dnc_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void dnc_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     bool many = json_is_array(ctx->body);
     size_t n = many ? json_array_size(ctx->body) : 1;
@@ -272,7 +216,7 @@ static void query_split(char *text, fuzz_request_t *req)
     }
 }
 
-static void query_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void query_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     int limit = 0;
     answered_check(ctx, resp, api_query_limit(ctx, &limit));
@@ -300,7 +244,7 @@ static void query_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
     (void)content_type_is_json(http_request_query(ctx->req, "content_type"));
 }
 
-static void path_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
+static void path_parse(api_ctx_t *ctx, const http_response_t *resp)
 {
     if (route_resolve(ctx))
         answered_check(ctx, resp, params_check(ctx));
@@ -310,7 +254,7 @@ static void path_parse(api_ctx_t *ctx, const fuzz_response_t *resp)
 
 /* The resource parsers of a JSON body, by the input's kind (0 to 4; kind
  * 5 is the body parse alone). */
-static void (*const body_parsers[])(api_ctx_t *ctx, const fuzz_response_t *resp) = {
+static void (*const body_parsers[])(api_ctx_t *ctx, const http_response_t *resp) = {
     leads_parse, campaign_parse, assistant_parse, account_parse, dnc_parse};
 #define BODY_PARSERS ((int)(sizeof(body_parsers) / sizeof(body_parsers[0])))
 
@@ -326,24 +270,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     static api_t api = {.import_max_bytes = API_IMPORT_MAX_BYTES_DEFAULT};
     fuzz_request_t req = {.method = "POST", .path = "/", .content_type = "application/json"};
-    fuzz_response_t resp = {0};
+    http_response_t *resp = http_response_new();
     api_ctx_t ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.api = &api;
     ctx.req = (http_request_t *)&req;
-    ctx.resp = (http_response_t *)&resp;
+    ctx.resp = resp;
     memcpy(ctx.region, "US", 3);
 
     if (kind <= 5) {
         req.body = text;
         req.body_len = size - 1;
         bool ok = body_parse(&ctx, text, size - 1);
-        answered_check(&ctx, &resp, ok);
+        answered_check(&ctx, resp, ok);
         if (ok && ctx.body && kind < BODY_PARSERS)
-            body_parsers[kind](&ctx, &resp);
+            body_parsers[kind](&ctx, resp);
     } else if (kind == 6) {
         query_split(text, &req);
-        query_parse(&ctx, &resp);
+        query_parse(&ctx, resp);
     } else {
         char *nl = strchr(text, '\n');
         if (nl) {
@@ -354,10 +298,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             req.method = "GET";
             req.path = text;
         }
-        path_parse(&ctx, &resp);
+        path_parse(&ctx, resp);
     }
     json_decref(ctx.body);
-    free(resp.body);
+    http_response_free(resp);
     free(text);
     return 0;
 }

@@ -66,6 +66,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "file.h"
 #include "log.h"
 #include "topics.h"
 #include "xmalloc.h"
@@ -305,36 +306,6 @@ static int dev_cluster_check(kdev_t *dev, const char *bootstraps, char *errbuf, 
     return rc;
 }
 
-/* Writes the bootstrap list to PATH.tmp.PID and renames it to PATH, so a
- * reader sees either no file or the whole list. */
-static int dev_bootstrap_write(const char *path, const char *bootstraps, char *errbuf,
-                               size_t errlen)
-{
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int rc = OD_OK;
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        rc = od_fail(errbuf, errlen, OD_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    bool ok = fprintf(f, "%s\n", bootstraps) > 0;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-        rc = od_fail(errbuf, errlen, OD_ERR_IO, "write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_IO, "rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-    }
-out:
-    free(tmp);
-    return rc;
-}
-
 static int dev_control_open(kdev_t *dev, char *errbuf, size_t errlen)
 {
     const char *path = dev->opts.control;
@@ -548,7 +519,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if (dev.opts.bootstrap_file) {
-        if (dev_bootstrap_write(dev.opts.bootstrap_file, bootstraps, err, sizeof(err))) {
+        /* Written whole: a reader sees either no file or the whole list. */
+        if (od_file_write_atomic(dev.opts.bootstrap_file, err, sizeof(err), "%s\n", bootstraps)) {
             log_error("start", "%s", err);
             goto out;
         }

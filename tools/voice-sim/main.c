@@ -38,13 +38,13 @@
 #include "clock.h"
 #include "config.h"
 #include "err.h"
+#include "file.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "sim.h"
 #include "sim_api.h"
 #include "sim_rules.h"
-#include "xmalloc.h"
 
 /* Request threads: slow-answer and timeout faults hold one each for their
  * whole delay, so there are more than the few a plain API server needs. */
@@ -249,27 +249,6 @@ static int opts_parse(int argc, char **argv, sim_opts_t *o, char *errbuf, size_t
     return rc;
 }
 
-/* Writes "PORT\n" to path through a temporary file and rename(), so a
- * reader never sees a partial number. */
-static int port_file_write(const char *path, int port, char *errbuf, size_t errlen)
-{
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int rc = OD_OK;
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) {
-        rc = od_fail(errbuf, errlen, OD_ERR_IO, "--port-file %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fprintf(fp, "%d\n", port);
-    if (fclose(fp) != 0 || rename(tmp, path) != 0) {
-        rc = od_fail(errbuf, errlen, OD_ERR_IO, "--port-file %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-out:
-    free(tmp);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     char err[512];
@@ -347,8 +326,8 @@ int main(int argc, char **argv)
     }
     int port = http_server_port(srv);
     if (opts.port_file) {
-        if (port_file_write(opts.port_file, port, err, sizeof(err)) != OD_OK) {
-            log_error("start", "%s", err);
+        if (od_file_write_atomic(opts.port_file, err, sizeof(err), "%d\n", port) != OD_OK) {
+            log_error("start", "--port-file %s", err);
             goto out;
         }
         port_file_made = true;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "hmac.h"
 #include "sim_calls.h"
 #include "sim_heap.h"
@@ -206,12 +207,12 @@ static void test_shipped_rules_files_parse(void **state)
 {
     (void)state;
     const char *files[] = {"rules.example", "rules.demo"};
+    /* In the tree that ctest names, wherever the test runs from (__FILE__
+     * is relative when ccache's CCACHE_BASEDIR rewrites the paths). */
+    const char *dir = getenv("OUTDIAL_SOURCE_DIR");
     for (size_t i = 0; i < 2; i++) {
-        /* Beside this file, wherever the test runs from. */
         char path[1024];
-        const char *slash = strrchr(__FILE__, '/');
-        snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - __FILE__ + 1) : 0, __FILE__,
-                 files[i]);
+        snprintf(path, sizeof(path), "%s/tools/voice-sim/%s", dir ? dir : ".", files[i]);
         char err[512] = "";
         sim_rules_t *rules = NULL;
         if (sim_rules_load(path, &rules, err, sizeof(err)) != OD_OK)
@@ -455,44 +456,39 @@ static void test_request_parse(void **state)
     assert_string_equal(req.from_number, "+12125550199");
     sim_vapi_request_clear(&req);
 
-    static const struct {
-        const char *body;
-        const char *want;
-    } bad[] = {
-        {"nope", "the body is not JSON"},
-        {"[1]", "the body must be a JSON object"},
-        {"{}", "assistantId (or an inline assistant) is required"},
-        {"{}", "phoneNumberId (or a transient phoneNumber) is required"},
-        {"{\"phoneNumber\":\"+12125550199\"}", "phoneNumber must be an object"},
-        {"{\"phoneNumber\":{\"number\":\"2125550199\"}}",
-         "phoneNumber.number must be a phone number in E.164"},
-        {"{}", "customer is required"},
-        {"{\"customer\":{}}", "customer.number is required"},
-        {"{\"customer\":{\"number\":\"4155550100\"}}", "customer.number must be a phone number"},
-        {"{\"customer\":{\"number\":5}}", "customer.number must be a string"},
-        {"{\"customer\":\"+14155550100\"}", "customer must be an object"},
-        {"{\"assistantId\":1}", "assistantId must be a string"},
-        {"{\"metadata\":[]}", "metadata must be an object"},
-        {"{\"metadata\":{\"attempt_id\":\"\"}}", "metadata.attempt_id must be a non-empty"},
-        {"{\"assistantOverrides\":{\"variableValues\":[]}}",
-         "assistantOverrides.variableValues must be an object"},
-        {"{\"assistantOverrides\":{\"serverUrl\":\"ftp://x\"}}",
-         "assistantOverrides.serverUrl must be an http"},
-        {"{\"customr\":{}}", "property customr is not allowed"},
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        problems = NULL;
-        int rc = sim_vapi_request_parse(bad[i].body, strlen(bad[i].body), &req, &problems);
-        assert_int_equal(rc, OD_ERR_INVALID);
-        char *text = json_dumps(problems, 0);
-        if (!strstr(text, bad[i].want))
-            fail_msg("%s: %s", bad[i].body, text);
-        free(text);
-        json_decref(problems);
-    }
     char *err = sim_vapi_error_body(400, json_pack("[s]", "x"));
     assert_string_equal(err, "{\"message\":[\"x\"],\"error\":\"Bad Request\",\"statusCode\":400}");
     free(err);
+}
+
+/* Every body of tests/unit/cases/voice_sim_request_problems.tsv is refused
+ * by its protocol's parser, with a problem that contains the row's text. */
+static void test_request_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int (*parse)(const char *body, size_t len, sim_call_request_t *req, json_t **problems);
+    } parsers[] = {{"vapi", sim_vapi_request_parse}, {"retell", sim_retell_request_parse}};
+    static const char *const columns[] = {"protocol", "body", "problem"};
+    case_file_t *cf = case_file_load("voice_sim_request_problems", columns, 3);
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const char *protocol = case_file_cell(cf, i, 0), *body = case_file_cell(cf, i, 1);
+        size_t p = 0;
+        while (p < 2 && strcmp(parsers[p].name, protocol) != 0)
+            p++;
+        if (p == 2)
+            fail_msg("%s: no protocol %s", body, protocol);
+        sim_call_request_t req;
+        json_t *problems = NULL;
+        assert_int_equal(parsers[p].parse(body, strlen(body), &req, &problems), OD_ERR_INVALID);
+        char *text = json_dumps(problems, 0);
+        if (!strstr(text, case_file_cell(cf, i, 2)))
+            fail_msg("%s %s: %s", protocol, body, text);
+        free(text);
+        json_decref(problems);
+    }
+    case_file_free(cf);
 }
 
 static void test_auth_and_numbers(void **state)
@@ -771,6 +767,20 @@ static void test_decide_by_assistant(void **state)
     sim_rules_free(rules);
 }
 
+/* Retell's webhook of kind for call at campaign time at_us, parsed; its
+ * event must be event. Caller json_decref()s. */
+static json_t *retell_webhook(const sim_call_t *call, sim_hook_kind_t kind, int64_t at_us,
+                              const sim_rules_t *rules, const char *event)
+{
+    char *text = sim_protocol_retell.message(call, kind, at_us, rules);
+    assert_non_null(text);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(root, "event")), event);
+    return root;
+}
+
 /* Retell's protocol: the create-phone-call body, the call object through a
  * call's life, its three webhooks (none for ringing), the signature, and
  * the error body. */
@@ -794,32 +804,6 @@ static void test_retell_protocol(void **state)
                         "Ada");
     assert_null(req.server_url); /* Retell's webhooks go to the agent's URL */
     sim_vapi_request_clear(&req);
-    static const struct {
-        const char *body;
-        const char *want;
-    } bad[] = {
-        {"[]", "must be a JSON object"},
-        {"{\"to_number\":\"+14155550100\"}", "from_number is required"},
-        {"{\"from_number\":\"+12125550100\"}", "to_number is required"},
-        {"{\"from_number\":\"+12125550100\",\"to_number\":\"555\"}", "to_number must be"},
-        {"{\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\","
-         "\"retell_llm_dynamic_variables\":{\"n\":1}}",
-         "retell_llm_dynamic_variables.n must be a string"},
-        {"{\"from_number\":\"+12125550100\",\"to_number\":\"+14155550100\",\"assistantId\":"
-         "\"a\"}",
-         "property assistantId is not allowed"},
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        problems = NULL;
-        assert_int_equal(
-            sim_retell_request_parse(bad[i].body, strlen(bad[i].body), &req, &problems),
-            OD_ERR_INVALID);
-        char *text = json_dumps(problems, 0);
-        if (!strstr(text, bad[i].want))
-            fail_msg("%s: %s", bad[i].body, text);
-        free(text);
-        json_decref(problems);
-    }
 
     sim_rules_t *rules = rules_from("goal-variable appointment_booked\ncost-per-minute 12\n");
     sim_call_t *call = call_make("c1", "+14155550100", "att-1", 1772949600, 1772949700);
@@ -842,31 +826,24 @@ static void test_retell_protocol(void **state)
     json_decref(obj);
     assert_null(sim_protocol_retell.message(call, SIM_HOOK_RINGING, call->ringing_us, rules));
 
-    char *text = sim_protocol_retell.message(call, SIM_HOOK_IN_PROGRESS, call->answered_us, rules);
-    json_t *root = json_loads(text, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_started");
+    json_t *root =
+        retell_webhook(call, SIM_HOOK_IN_PROGRESS, call->answered_us, rules, "call_started");
     json_t *c = json_object_get(root, "call");
     assert_string_equal(json_string_value(json_object_get(c, "call_status")), "ongoing");
     assert_int_equal(json_integer_value(json_object_get(c, "start_timestamp")), 1772949610000LL);
     assert_string_equal(json_string_value(json_object_get(c, "to_number")), "+14155550100");
     assert_string_equal(json_string_value(json_object_get(c, "from_number")), "+12125550100");
     json_decref(root);
-    free(text);
 
-    text = sim_protocol_retell.message(call, SIM_HOOK_ENDED, call->ended_us, rules);
-    root = json_loads(text, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_ended");
+    root = retell_webhook(call, SIM_HOOK_ENDED, call->ended_us, rules, "call_ended");
     c = json_object_get(root, "call");
     assert_string_equal(json_string_value(json_object_get(c, "call_status")), "ended");
     assert_string_equal(json_string_value(json_object_get(c, "disconnection_reason")),
                         "agent_hangup");
     assert_null(json_object_get(c, "call_analysis")); /* that is call_analyzed's */
     json_decref(root);
-    free(text);
 
-    text = sim_protocol_retell.message(call, SIM_HOOK_REPORT, call->ended_us, rules);
-    root = json_loads(text, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(root, "event")), "call_analyzed");
+    root = retell_webhook(call, SIM_HOOK_REPORT, call->ended_us, rules, "call_analyzed");
     c = json_object_get(root, "call");
     assert_int_equal(json_integer_value(json_object_get(c, "end_timestamp")), 1772949700000LL);
     assert_int_equal(json_integer_value(json_object_get(c, "duration_ms")), 90000);
@@ -877,7 +854,6 @@ static void test_retell_protocol(void **state)
     assert_true(json_is_true(
         json_object_get(json_object_get(an, "custom_analysis_data"), "appointment_booked")));
     json_decref(root);
-    free(text);
 
     /* Busy: not connected, no start, no talk time. */
     call->decision.outcome = SIM_OUTCOME_BUSY;
@@ -923,5 +899,5 @@ static void test_retell_protocol(void **state)
 OD_TEST_MAIN(NULL, NULL, test_durations, test_parse_good, test_parse_errors, test_first_data,
              test_shipped_rules_files_parse, test_decide_by_pattern, test_decide_costs_and_instant,
              test_decide_deterministic_and_weighted, test_faults, test_request_parse,
-             test_auth_and_numbers, test_messages, test_invariants, test_heap,
-             test_decide_by_assistant, test_retell_protocol)
+             test_request_refusals, test_auth_and_numbers, test_messages, test_invariants,
+             test_heap, test_decide_by_assistant, test_retell_protocol)

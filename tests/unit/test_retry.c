@@ -5,36 +5,42 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "retry.h"
 #include "test_main.h"
 #include "test_rules_support.h"
 
-/* Status and outcome shorthands for the table. */
-#define COMPLETED   MODEL_LEAD_COMPLETED
+/* Shorthands for the caller_id_exhausted table. */
 #define RESCHEDULED MODEL_LEAD_RESCHEDULED
-#define MAXRETRIES  MODEL_LEAD_MAX_RETRIES
 #define CREATED     MODEL_LEAD_CREATED
 #define O_NONE      MODEL_OUTCOME_NONE
-#define O_ANSWERED  MODEL_OUTCOME_ANSWERED
-#define O_GOAL      MODEL_OUTCOME_GOAL_ACHIEVED
-#define O_VM        MODEL_OUTCOME_VOICEMAIL
-#define O_EXHAUSTED MODEL_OUTCOME_EXHAUSTED
-#define O_PERMANENT MODEL_OUTCOME_PERMANENT_FAILURE
-#define O_DNC       MODEL_OUTCOME_DNC
-#define G_ABSENT    MODEL_GOAL_ABSENT
-#define G_FALSE     MODEL_GOAL_FALSE
-#define G_TRUE      MODEL_GOAL_TRUE
-#define HUMAN       MODEL_ANSWERED_BY_HUMAN
-#define VM          MODEL_ANSWERED_BY_VOICEMAIL
-#define UNKNOWN     MODEL_ANSWERED_BY_UNKNOWN
 
-/* The window most cases use: 09:00-18:00 weekdays in New York.
- * 2024-06-05 is a Wednesday. */
+/* The window the caller_id_exhausted cases use (and retry_decisions.tsv
+ * says): 09:00-18:00 weekdays in New York. 2024-06-05 is a Wednesday. */
 #define WED_10 "2024-06-05T10:00-04:00"
+
+/* A whole number of the case file's row name, or the test fails. */
+static int case_int(const char *name, const char *text)
+{
+    char *end = NULL;
+    long value = text ? strtol(text, &end, 10) : 0;
+    if (!text || *text == '\0' || *end != '\0')
+        fail_msg("%s: '%s' is not a number", name, text ? text : "-");
+    return (int)value;
+}
+
+/* A yes or no of the case file's row name, or the test fails. */
+static bool case_yes(const char *name, const char *text)
+{
+    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
+        fail_msg("%s: '%s' is not yes or no", name, text ? text : "-");
+    return strcmp(text, "yes") == 0;
+}
 
 typedef struct retry_case {
     const char *name;
@@ -55,135 +61,52 @@ typedef struct retry_case {
     int want_attempts;
 } retry_case_t;
 
-#define CALL_COMPLETED(by, goal) MODEL_CALL_COMPLETED, by, false, 0, goal
-#define CALL(status)             status, HUMAN, false, 0, G_ABSENT
-#define CALL_PERMANENT           MODEL_CALL_FAILED, HUMAN, true, 0, G_ABSENT
-#define CALL_SKIPPED(reason)     MODEL_CALL_SKIPPED, HUMAN, false, reason, G_ABSENT
+/* absent, false or true (model_goal_t has no wire names). */
+static model_goal_t case_goal(const char *name, const char *text)
+{
+    static const char *const names[] = {"absent", "false", "true"}; /* in model_goal_t's order */
+    for (size_t g = 0; g < sizeof(names) / sizeof(names[0]); g++)
+        if (text && strcmp(text, names[g]) == 0)
+            return (model_goal_t)g;
+    fail_msg("%s: goal '%s' is not absent, false or true", name, text ? text : "-");
+    return MODEL_GOAL_ABSENT;
+}
 
-/* clang-format off */
-static const retry_case_t cases[] = {
-    /* The table, goal-based retry off. */
-    {"off: completed human", 3, 60, true, false, 1, CALL_COMPLETED(HUMAN, G_ABSENT), WED_10, false,
-     COMPLETED, O_ANSWERED, NULL, 1},
-    {"off: completed human, goal true recorded", 3, 60, true, false, 1,
-     CALL_COMPLETED(HUMAN, G_TRUE), WED_10, false, COMPLETED, O_ANSWERED, NULL, 1},
-    {"off: completed human, goal false recorded", 3, 60, true, false, 1,
-     CALL_COMPLETED(HUMAN, G_FALSE), WED_10, false, COMPLETED, O_ANSWERED, NULL, 1},
-    {"off: completed unknown counts as human", 3, 60, true, false, 1,
-     CALL_COMPLETED(UNKNOWN, G_ABSENT), WED_10, false, COMPLETED, O_ANSWERED, NULL, 1},
-    {"off: voicemail, retry on voicemail", 3, 60, true, false, 1, CALL_COMPLETED(VM, G_ABSENT),
-     WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"off: voicemail, no retry on voicemail", 3, 60, false, false, 1,
-     CALL_COMPLETED(VM, G_ABSENT), WED_10, false, COMPLETED, O_VM, NULL, 1},
-    {"off: busy", 3, 60, true, false, 1, CALL(MODEL_CALL_BUSY), WED_10, false, RESCHEDULED, O_NONE,
-     "2024-06-05T11:00-04:00", 1},
-    {"off: unanswered", 3, 60, true, false, 2, CALL(MODEL_CALL_UNANSWERED), WED_10, false,
-     RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 2},
-    {"off: failed transient", 3, 60, true, false, 1, CALL(MODEL_CALL_FAILED), WED_10, false,
-     RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"off: failed permanent", 3, 60, true, false, 1, CALL_PERMANENT, WED_10, false, MAXRETRIES,
-     O_PERMANENT, NULL, 1},
-    /* The table, goal-based retry on. */
-    {"on: completed human, goal true", 3, 60, true, true, 1, CALL_COMPLETED(HUMAN, G_TRUE), WED_10,
-     false, COMPLETED, O_GOAL, NULL, 1},
-    {"on: completed human, goal false", 3, 60, true, true, 1, CALL_COMPLETED(HUMAN, G_FALSE),
-     WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: completed human, goal absent", 3, 60, true, true, 1, CALL_COMPLETED(HUMAN, G_ABSENT),
-     WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: completed unknown, goal true", 3, 60, true, true, 1, CALL_COMPLETED(UNKNOWN, G_TRUE),
-     WED_10, false, COMPLETED, O_GOAL, NULL, 1},
-    {"on: voicemail, retry on voicemail", 3, 60, true, true, 1, CALL_COMPLETED(VM, G_ABSENT),
-     WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: voicemail, no retry on voicemail", 3, 60, false, true, 1, CALL_COMPLETED(VM, G_FALSE),
-     WED_10, false, COMPLETED, O_VM, NULL, 1},
-    {"on: voicemail with goal true still follows voicemail row", 3, 60, true, true, 1,
-     CALL_COMPLETED(VM, G_TRUE), WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: busy", 3, 60, true, true, 1, CALL(MODEL_CALL_BUSY), WED_10, false, RESCHEDULED, O_NONE,
-     "2024-06-05T11:00-04:00", 1},
-    {"on: unanswered", 3, 60, true, true, 1, CALL(MODEL_CALL_UNANSWERED), WED_10, false,
-     RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: failed transient", 3, 60, true, true, 1, CALL(MODEL_CALL_FAILED), WED_10, false,
-     RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"on: failed permanent", 3, 60, true, true, 1, CALL_PERMANENT, WED_10, false, MAXRETRIES,
-     O_PERMANENT, NULL, 1},
-    /* Attempts: at most 1 + max_retries calls. */
-    {"3 retries: 3rd call unanswered, one left", 3, 60, true, false, 3,
-     CALL(MODEL_CALL_UNANSWERED), WED_10, false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 3},
-    {"3 retries: 4th call unanswered, exhausted", 3, 60, true, false, 4,
-     CALL(MODEL_CALL_UNANSWERED), WED_10, false, MAXRETRIES, O_EXHAUSTED, NULL, 4},
-    {"1 retry: 1st call busy, retried", 1, 60, true, false, 1, CALL(MODEL_CALL_BUSY), WED_10,
-     false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 1},
-    {"1 retry: 2nd call busy, exhausted", 1, 60, true, false, 2, CALL(MODEL_CALL_BUSY), WED_10,
-     false, MAXRETRIES, O_EXHAUSTED, NULL, 2},
-    {"5 retries: 5th call busy, retried", 5, 60, true, false, 5, CALL(MODEL_CALL_BUSY), WED_10,
-     false, RESCHEDULED, O_NONE, "2024-06-05T11:00-04:00", 5},
-    {"5 retries: 6th call busy, exhausted", 5, 60, true, false, 6, CALL(MODEL_CALL_BUSY), WED_10,
-     false, MAXRETRIES, O_EXHAUSTED, NULL, 6},
-    {"goal on: last call goal false, exhausted", 3, 60, true, true, 4,
-     CALL_COMPLETED(HUMAN, G_FALSE), WED_10, false, MAXRETRIES, O_EXHAUSTED, NULL, 4},
-    {"goal on: last call goal true, achieved", 3, 60, true, true, 4,
-     CALL_COMPLETED(HUMAN, G_TRUE), WED_10, false, COMPLETED, O_GOAL, NULL, 4},
-    {"voicemail on last call, exhausted", 2, 60, true, false, 3, CALL_COMPLETED(VM, G_ABSENT),
-     WED_10, false, MAXRETRIES, O_EXHAUSTED, NULL, 3},
-    {"permanent failure with retries left", 5, 60, true, false, 1, CALL_PERMANENT, WED_10, false,
-     MAXRETRIES, O_PERMANENT, NULL, 1},
-    {"attempts beyond a lowered limit, exhausted", 1, 60, true, false, 4,
-     CALL(MODEL_CALL_UNANSWERED), WED_10, false, MAXRETRIES, O_EXHAUSTED, NULL, 4},
-    /* Intervals and the window. */
-    {"interval 10 minutes", 3, 10, true, false, 1, CALL(MODEL_CALL_BUSY), WED_10, false,
-     RESCHEDULED, O_NONE, "2024-06-05T10:10-04:00", 1},
-    {"interval 4320 minutes lands on saturday, moves to monday 09:00", 3, 4320, true, false, 1,
-     CALL(MODEL_CALL_BUSY), WED_10, false, RESCHEDULED, O_NONE, "2024-06-10T09:00-04:00", 1},
-    {"17:50 + 60 min past 18:00 lands next day 09:00", 3, 60, true, false, 1,
-     CALL(MODEL_CALL_UNANSWERED), "2024-06-05T17:50-04:00", false, RESCHEDULED, O_NONE,
-     "2024-06-06T09:00-04:00", 1},
-    {"friday 17:50 + 60 min lands monday 09:00", 3, 60, true, false, 1,
-     CALL(MODEL_CALL_UNANSWERED), "2024-06-07T17:50-04:00", false, RESCHEDULED, O_NONE,
-     "2024-06-10T09:00-04:00", 1},
-    {"17:00 + 60 min is 18:00: closed, next day", 3, 60, true, false, 1,
-     CALL(MODEL_CALL_UNANSWERED), "2024-06-05T17:00-04:00", false, RESCHEDULED, O_NONE,
-     "2024-06-06T09:00-04:00", 1},
-    {"16:59 + 60 min is inside", 3, 60, true, false, 1, CALL(MODEL_CALL_UNANSWERED),
-     "2024-06-05T16:59-04:00", false, RESCHEDULED, O_NONE, "2024-06-05T17:59-04:00", 1},
-    {"friday evening before spring forward lands monday in EDT", 3, 60, true, false, 1,
-     CALL(MODEL_CALL_BUSY), "2024-03-08T17:30-05:00", false, RESCHEDULED, O_NONE,
-     "2024-03-11T09:00-04:00", 1},
-    {"no window: end + interval exactly", 3, 90, true, false, 1, CALL(MODEL_CALL_BUSY),
-     "2024-06-08T23:00-04:00", true, RESCHEDULED, O_NONE, "2024-06-09T00:30-04:00", 1},
-    /* Skipped jobs use no attempt. */
-    {"skipped outside window, first attempt: created at next open", 3, 60, true, false, 1,
-     CALL_SKIPPED(MODEL_SKIP_OUTSIDE_WINDOW), "2024-06-05T18:00-04:00", false, CREATED, O_NONE,
-     "2024-06-06T09:00-04:00", 0},
-    {"skipped outside window, a retry: rescheduled", 3, 60, true, false, 3,
-     CALL_SKIPPED(MODEL_SKIP_OUTSIDE_WINDOW), "2024-06-05T18:00-04:00", false, RESCHEDULED, O_NONE,
-     "2024-06-06T09:00-04:00", 2},
-    {"skipped, campaign not running: due now", 3, 60, true, false, 2,
-     CALL_SKIPPED(MODEL_SKIP_CAMPAIGN_NOT_RUNNING), WED_10, false, RESCHEDULED, O_NONE, WED_10, 1},
-    {"skipped, number busy: 5 minutes later", 3, 60, true, false, 1,
-     CALL_SKIPPED(MODEL_SKIP_NUMBER_BUSY), WED_10, false, CREATED, O_NONE,
-     "2024-06-05T10:05-04:00", 0},
-    {"skipped, number busy at 17:58: next day", 3, 60, true, false, 2,
-     CALL_SKIPPED(MODEL_SKIP_NUMBER_BUSY), "2024-06-05T17:58-04:00", false, RESCHEDULED, O_NONE,
-     "2024-06-06T09:00-04:00", 1},
-    {"skipped, frequency cap: a minute later, no attempt used", 3, 60, true, false, 2,
-     CALL_SKIPPED(MODEL_SKIP_FREQUENCY_CAP), WED_10, false, RESCHEDULED, O_NONE,
-     "2024-06-05T10:01-04:00", 1},
-    {"skipped, frequency cap at 17:59:30: next day", 3, 60, true, false, 1,
-     CALL_SKIPPED(MODEL_SKIP_FREQUENCY_CAP), "2024-06-05T17:59:30-04:00", false, CREATED, O_NONE,
-     "2024-06-06T09:00-04:00", 0},
-    {"skipped, dnc: ends the lead", 3, 60, true, false, 1, CALL_SKIPPED(MODEL_SKIP_DNC), WED_10,
-     false, MAXRETRIES, O_DNC, NULL, 0},
-    {"skipped, pre-dial refused: ends the lead, no attempt used", 3, 60, true, false, 2,
-     CALL_SKIPPED(MODEL_SKIP_PREDIAL_REFUSED), WED_10, false, MAXRETRIES,
-     MODEL_OUTCOME_PREDIAL_REFUSED, NULL, 1},
-    {"skipped, pre-dial error: 5 minutes later", 3, 60, true, false, 1,
-     CALL_SKIPPED(MODEL_SKIP_PREDIAL_ERROR), WED_10, false, CREATED, O_NONE,
-     "2024-06-05T10:05-04:00", 0},
-    {"skipped, pre-dial error at 17:58: next day", 3, 60, true, false, 3,
-     CALL_SKIPPED(MODEL_SKIP_PREDIAL_ERROR), "2024-06-05T17:58-04:00", false, RESCHEDULED,
-     O_NONE, "2024-06-06T09:00-04:00", 2},
-};
-/* clang-format on */
+static const char *const retry_columns[] = {
+    "name",      "max_retries", "interval",     "vm_retry",  "goal_based",   "attempts",
+    "status",    "answered_by", "permanent",    "skip",      "goal",         "ended",
+    "no_window", "want_status", "want_outcome", "want_next", "want_attempts"};
+
+/* Row i of tests/unit/cases/retry_decisions.tsv as a case; its strings are
+ * cf's. */
+static retry_case_t retry_case_read(const case_file_t *cf, size_t i)
+{
+    const char *name = case_file_cell(cf, i, 0);
+    retry_case_t c = {
+        .name = name,
+        .max_retries = case_int(name, case_file_cell(cf, i, 1)),
+        .interval = case_int(name, case_file_cell(cf, i, 2)),
+        .vm_retry = case_yes(name, case_file_cell(cf, i, 3)),
+        .goal_based = case_yes(name, case_file_cell(cf, i, 4)),
+        .attempts = case_int(name, case_file_cell(cf, i, 5)),
+        .permanent = case_yes(name, case_file_cell(cf, i, 8)),
+        .goal = case_goal(name, case_file_cell(cf, i, 10)),
+        .ended = case_file_cell(cf, i, 11),
+        .no_window = case_yes(name, case_file_cell(cf, i, 12)),
+        .want_next = case_file_cell(cf, i, 15),
+        .want_attempts = case_int(name, case_file_cell(cf, i, 16)),
+    };
+    /* Each model_*_parse gives 0 (OD_OK) or an error, with err saying it. */
+    char err[256] = "";
+    const char *skip = case_file_cell(cf, i, 9); /* -: not skipped, no reason */
+    if (model_call_status_parse(case_file_cell(cf, i, 6), &c.status, err, sizeof(err)) ||
+        model_answered_by_parse(case_file_cell(cf, i, 7), &c.answered_by, err, sizeof(err)) ||
+        (skip && model_skip_reason_parse(skip, &c.skip, err, sizeof(err))) ||
+        model_lead_status_parse(case_file_cell(cf, i, 13), &c.want_status, err, sizeof(err)) ||
+        model_outcome_parse(case_file_cell(cf, i, 14), &c.want_outcome, err, sizeof(err)))
+        fail_msg("%s: %s", name, err);
+    return c;
+}
 
 static void test_table(void **state)
 {
@@ -191,9 +114,11 @@ static void test_table(void **state)
     const char *zones[] = {"America/New_York"};
     const window_rule_t window = {{540, 1080, WINDOW_DAYS_WEEKDAYS}, zones, 1};
     int failed = 0;
-    size_t n = sizeof(cases) / sizeof(cases[0]);
+    case_file_t *cf = case_file_load("retry_decisions", retry_columns,
+                                     sizeof(retry_columns) / sizeof(retry_columns[0]));
+    size_t n = cf->n_rows;
     for (size_t i = 0; i < n; i++) {
-        const retry_case_t *c = &cases[i];
+        const retry_case_t case_row = retry_case_read(cf, i), *c = &case_row;
         retry_policy_t policy = {c->max_retries, c->interval, c->vm_retry, c->goal_based};
         retry_call_t call = {c->status, c->answered_by, c->permanent, c->skip, c->goal, T(c->ended),
                              0};
@@ -220,68 +145,37 @@ static void test_table(void **state)
             failed++;
         }
     }
+    case_file_free(cf);
     print_message("%zu retry cases, %d failed\n", n, failed);
     assert_int_equal(failed, 0);
 }
 
-typedef struct retry_error_case {
-    const char *name;
-    retry_policy_t policy;
-    int attempts;
-    model_call_status_t status;
-    const char *message_part;
-} retry_error_case_t;
-
 static void test_errors(void **state)
 {
     (void)state;
-    const retry_error_case_t ec[] = {
-        {"max_retries 0",
-         {0, 60, true, false},
-         1,
-         MODEL_CALL_BUSY,
-         "max_retries 0 is out of range (allowed: 1..5)"},
-        {"max_retries 6",
-         {6, 60, true, false},
-         1,
-         MODEL_CALL_BUSY,
-         "max_retries 6 is out of range (allowed: 1..5)"},
-        {"interval 9",
-         {3, 9, true, false},
-         1,
-         MODEL_CALL_BUSY,
-         "retry_interval_minutes 9 is out of range (allowed: 10..4320)"},
-        {"interval 4321",
-         {3, 4321, true, false},
-         1,
-         MODEL_CALL_BUSY,
-         "retry_interval_minutes 4321 is out of range (allowed: 10..4320)"},
-        {"attempts 0", {3, 60, true, false}, 0, MODEL_CALL_BUSY, "attempts 0"},
-        {"initiated is not terminal",
-         {3, 60, true, false},
-         1,
-         MODEL_CALL_INITIATED,
-         "call status initiated does not end a call"},
-        {"ringing is not terminal",
-         {3, 60, true, false},
-         1,
-         MODEL_CALL_RINGING,
-         "call status ringing does not end a call"},
-        {"in_progress is not terminal",
-         {3, 60, true, false},
-         1,
-         MODEL_CALL_IN_PROGRESS,
-         "call status in_progress does not end a call"},
-    };
-    for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
-        retry_call_t call = {ec[i].status,      MODEL_ANSWERED_BY_HUMAN, false, 0,
-                             MODEL_GOAL_ABSENT, T("2024-06-05T10:00Z"),  0};
-        retry_decision_t d;
+    static const char *const columns[] = {"name",       "max_retries", "interval", "vm_retry",
+                                          "goal_based", "attempts",    "status",   "message"};
+    case_file_t *cf = case_file_load("retry_errors", columns, sizeof(columns) / sizeof(columns[0]));
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const char *name = case_file_cell(cf, i, 0);
+        const retry_policy_t policy = {
+            case_int(name, case_file_cell(cf, i, 1)), case_int(name, case_file_cell(cf, i, 2)),
+            case_yes(name, case_file_cell(cf, i, 3)), case_yes(name, case_file_cell(cf, i, 4))};
         char err[256] = "";
-        int rc = retry_decide(&ec[i].policy, ec[i].attempts, &call, NULL, 0, &d, err, sizeof(err));
-        if (rc != OD_ERR_INVALID || !strstr(err, ec[i].message_part))
-            fail_msg("%s: rc %d '%s'", ec[i].name, rc, err);
+        model_call_status_t status;
+        if (model_call_status_parse(case_file_cell(cf, i, 6), &status, err, sizeof(err)) != OD_OK)
+            fail_msg("%s: %s", name, err);
+        retry_call_t call = {.status = status,
+                             .answered_by = MODEL_ANSWERED_BY_HUMAN,
+                             .goal = MODEL_GOAL_ABSENT,
+                             .ended_at_us = T("2024-06-05T10:00Z")};
+        retry_decision_t d;
+        int rc = retry_decide(&policy, case_int(name, case_file_cell(cf, i, 5)), &call, NULL, 0, &d,
+                              err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, case_file_cell(cf, i, 7)))
+            fail_msg("%s: rc %d '%s'", name, rc, err);
     }
+    case_file_free(cf);
 
     /* A window that never opens is reported, not looped on. */
     const char *ny[] = {"America/New_York"}, *tokyo[] = {"Asia/Tokyo"};

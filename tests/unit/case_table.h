@@ -9,7 +9,8 @@
  * went wrong, naming its case (print_error), and returns false. Then prints
  * "<n> <what> cases, <k> failed" and fails the test unless k is 0.
  * CASE_TABLE_RUN(what, cases, holds) is the same run inside a test that
- * does more.
+ * does more; CASE_TABLE_RUN_ROWS(what, rows, n, holds) runs the n rows at
+ * rows (an array that is not a table of known size, as a case file's rows).
  */
 #ifndef OUTDIAL_TEST_CASE_TABLE_H
 #define OUTDIAL_TEST_CASE_TABLE_H
@@ -37,6 +38,9 @@ static inline void case_table_run_(const char *what, const void *rows, size_t n,
 
 #define CASE_TABLE_RUN(what, cases, holds)                                                         \
     case_table_run_(what, cases, sizeof(cases) / sizeof((cases)[0]), sizeof((cases)[0]), holds)
+
+#define CASE_TABLE_RUN_ROWS(what, rows, n, holds)                                                  \
+    case_table_run_(what, rows, n, sizeof((rows)[0]), holds)
 
 #define CASE_TABLE_TEST(test_fn, what, cases, holds)                                               \
     static void test_fn(void **state)                                                              \

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "case_table.h"
 #include "settings.h"
 #include "test_main.h"
@@ -21,102 +23,95 @@ static const settings_var_t vars[] = {
 };
 #define N_VARS (sizeof(vars) / sizeof(vars[0]))
 
-typedef enum setting {
-    S_MAX_RETRIES,
-    S_INTERVAL,
-    S_GOAL_VAR,
-    S_GOAL_BASED,
-    S_START,
-    S_END,
-    S_DAYS,
-    S_MODE,
-    S_CONCURRENT,
-    S_CPM,
-    S_CALLBACK_VAR,
-} setting_t;
-
+/* One row of tests/unit/cases/campaign_settings.tsv; its strings are the
+ * case file's. */
 typedef struct settings_case {
     const char *name;
-    setting_t setting;
-    int64_t number;    /* for numeric settings */
-    const char *text;  /* for string settings; for S_DAYS a comma list ("" = none) */
-    bool flag;         /* for S_GOAL_BASED; for S_CPM: has a value */
-    const char *field; /* expected problem field, NULL: valid */
+    const char *setting; /* a field of settings_campaign_t */
+    const char *value;   /* NULL: none */
+    const char *field;   /* expected problem field, NULL: valid */
     const char *message;
 } settings_case_t;
 
-/* clang-format off */
-static const settings_case_t cases[] = {
-    {"max_retries 1", S_MAX_RETRIES, 1, NULL, false, NULL, NULL},
-    {"max_retries 5", S_MAX_RETRIES, 5, NULL, false, NULL, NULL},
-    {"max_retries 0", S_MAX_RETRIES, 0, NULL, false, "max_retries",
-     "max_retries must be between 1 and 5 (got 0)"},
-    {"max_retries 6", S_MAX_RETRIES, 6, NULL, false, "max_retries",
-     "max_retries must be between 1 and 5 (got 6)"},
-    {"max_retries -1", S_MAX_RETRIES, -1, NULL, false, "max_retries",
-     "max_retries must be between 1 and 5 (got -1)"},
-    {"interval 10", S_INTERVAL, 10, NULL, false, NULL, NULL},
-    {"interval 4320", S_INTERVAL, 4320, NULL, false, NULL, NULL},
-    {"interval 9", S_INTERVAL, 9, NULL, false, "retry_interval_minutes",
-     "retry_interval_minutes must be between 10 and 4320 (got 9)"},
-    {"interval 4321", S_INTERVAL, 4321, NULL, false, "retry_interval_minutes",
-     "retry_interval_minutes must be between 10 and 4320 (got 4321)"},
-    {"interval 0", S_INTERVAL, 0, NULL, false, "retry_interval_minutes",
-     "retry_interval_minutes must be between 10 and 4320 (got 0)"},
-    {"goal variable boolean", S_GOAL_VAR, 0, "booked", false, NULL, NULL},
-    {"goal variable unknown", S_GOAL_VAR, 0, "sold", false, "goal_variable",
-     "goal_variable 'sold' is not a post-call variable of the assistant (allowed: one of its "
-     "boolean variables, or none)"},
-    {"goal variable string", S_GOAL_VAR, 0, "summary", false, "goal_variable",
-     "goal_variable 'summary' is a string variable (allowed: a boolean post-call variable of the "
-     "assistant, or none)"},
-    {"goal variable number", S_GOAL_VAR, 0, "score", false, "goal_variable",
-     "goal_variable 'score' is a number variable (allowed: a boolean post-call variable of the "
-     "assistant, or none)"},
-    {"callback variable string", S_CALLBACK_VAR, 0, "summary", false, NULL, NULL},
-    {"callback variable empty: none", S_CALLBACK_VAR, 0, "", false, NULL, NULL},
-    {"callback variable unknown", S_CALLBACK_VAR, 0, "call_me", false, "callback_variable",
-     "callback_variable 'call_me' is not a post-call variable of the assistant (allowed: one of "
-     "its string variables, or none)"},
-    {"callback variable boolean", S_CALLBACK_VAR, 0, "booked", false, "callback_variable",
-     "callback_variable 'booked' is a boolean variable (allowed: a string post-call variable of "
-     "the assistant, or none)"},
-    {"goal-based retry without goal variable", S_GOAL_BASED, 0, NULL, true, "goal_based_retry",
-     "goal_based_retry needs a goal_variable (a boolean post-call variable of the assistant)"},
-    {"goal-based retry with empty goal variable", S_GOAL_BASED, 0, "", true, "goal_based_retry",
-     "goal_based_retry needs a goal_variable (a boolean post-call variable of the assistant)"},
-    {"goal-based retry with boolean goal", S_GOAL_BASED, 0, "booked", true, NULL, NULL},
-    {"window start 00:00", S_START, 0, "00:00", false, NULL, NULL},
-    {"window end 24:00", S_END, 0, "24:00", false, NULL, NULL},
-    {"window start 25:00", S_START, 0, "25:00", false, "window_start",
-     "window_start: '25:00' is not a time of day (allowed: HH:MM from 00:00 to 23:59)"},
-    {"window end 9am", S_END, 0, "9am", false, "window_end",
-     "window_end: '9am' is not a time of day (allowed: HH:MM from 00:00 to 23:59)"},
-    {"window end missing", S_END, 0, NULL, false, "window_end",
-     "window_end: '(null)' is not a time of day (allowed: HH:MM from 00:00 to 23:59)"},
-    {"days weekend", S_DAYS, 0, "sat,sun", false, NULL, NULL},
-    {"days none", S_DAYS, 0, "", false, "allowed_days",
-     "allowed_days must name at least one day (allowed: mon, tue, wed, thu, fri, sat, sun)"},
-    {"days unknown", S_DAYS, 0, "mon,someday", false, "allowed_days",
-     "allowed_days: 'someday' is not a day (allowed: mon, tue, wed, thu, fri, sat, sun)"},
-    {"mode lead", S_MODE, 0, "lead", false, NULL, NULL},
-    {"mode callee", S_MODE, 0, "callee", false, "timezone_mode",
-     "timezone_mode 'callee' is not allowed (allowed: assistant, lead)"},
-    {"concurrent 1", S_CONCURRENT, 1, NULL, false, NULL, NULL},
-    {"concurrent 1000", S_CONCURRENT, 1000, NULL, false, NULL, NULL},
-    {"concurrent 0", S_CONCURRENT, 0, NULL, false, "max_concurrent_calls",
-     "max_concurrent_calls must be between 1 and 1000 (got 0)"},
-    {"concurrent 1001", S_CONCURRENT, 1001, NULL, false, "max_concurrent_calls",
-     "max_concurrent_calls must be between 1 and 1000 (got 1001)"},
-    {"calls per minute none", S_CPM, 0, NULL, false, NULL, NULL},
-    {"calls per minute 1", S_CPM, 1, NULL, true, NULL, NULL},
-    {"calls per minute 6000", S_CPM, 6000, NULL, true, NULL, NULL},
-    {"calls per minute 0", S_CPM, 0, NULL, true, "calls_per_minute",
-     "calls_per_minute must be between 1 and 6000, or none for no limit (got 0)"},
-    {"calls per minute 6001", S_CPM, 6001, NULL, true, "calls_per_minute",
-     "calls_per_minute must be between 1 and 6000, or none for no limit (got 6001)"},
+/* A field of settings_campaign_t by its name. */
+typedef struct named_field {
+    const char *name;
+    size_t offset;
+} named_field_t;
+
+/* The settings a row sets to its value: whole numbers (int64_t) and texts.
+ * allowed_days and goal_based_retry are set otherwise, and calls_per_minute
+ * sets has_calls_per_minute too: setting_apply says how. */
+static const named_field_t number_settings[] = {
+    {"max_retries", offsetof(settings_campaign_t, max_retries)},
+    {"retry_interval_minutes", offsetof(settings_campaign_t, retry_interval_minutes)},
+    {"max_concurrent_calls", offsetof(settings_campaign_t, max_concurrent_calls)},
+    {"calls_per_minute", offsetof(settings_campaign_t, calls_per_minute)},
 };
-/* clang-format on */
+static const named_field_t text_settings[] = {
+    {"goal_variable", offsetof(settings_campaign_t, goal_variable)},
+    {"callback_variable", offsetof(settings_campaign_t, callback_variable)},
+    {"window_start", offsetof(settings_campaign_t, window_start)},
+    {"window_end", offsetof(settings_campaign_t, window_end)},
+    {"timezone_mode", offsetof(settings_campaign_t, timezone_mode)},
+};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The field called name in fields, or NULL. */
+static const named_field_t *named_field_find(const named_field_t *fields, size_t n,
+                                             const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(fields[k].name, name) == 0)
+            return &fields[k];
+    return NULL;
+}
+
+/* The day names of a row's allowed_days, cut out of a copy of its list. */
+typedef struct day_list {
+    char text[64];
+    const char *days[8];
+} day_list_t;
+
+/* Sets c's setting of s to c's value; allowed_days points into days. False,
+ * with a message, for a setting or a number it cannot read. */
+static bool setting_apply(settings_campaign_t *s, const settings_case_t *c, day_list_t *days)
+{
+    const named_field_t *f = named_field_find(text_settings, N(text_settings), c->setting);
+    if (f) {
+        *(const char **)((char *)s + f->offset) = c->value;
+        return true;
+    }
+    if (strcmp(c->setting, "allowed_days") == 0) {
+        size_t nd = 0;
+        snprintf(days->text, sizeof(days->text), "%s", c->value ? c->value : "");
+        for (char *save = NULL, *tok = strtok_r(days->text, ",", &save); tok && nd < 8;
+             tok = strtok_r(NULL, ",", &save))
+            days->days[nd++] = tok;
+        s->allowed_days = days->days;
+        s->n_allowed_days = nd;
+        return true;
+    }
+    if (strcmp(c->setting, "goal_based_retry") == 0) {
+        s->goal_based_retry = true;
+        s->goal_variable = c->value;
+        return true;
+    }
+    if (strcmp(c->setting, "calls_per_minute") == 0) {
+        s->has_calls_per_minute = c->value != NULL; /* -: no limit */
+        if (!c->value)
+            return true;
+    }
+    f = named_field_find(number_settings, N(number_settings), c->setting);
+    char *end = NULL;
+    long long number = c->value ? strtoll(c->value, &end, 10) : 0;
+    if (!f || !c->value || *c->value == '\0' || *end != '\0') {
+        print_error("%s: cannot set %s to %s\n", c->name, c->setting, c->value ? c->value : "-");
+        return false;
+    }
+    *(int64_t *)((char *)s + f->offset) = number;
+    return true;
+}
 
 /* One settings case: a campaign of defaults with one setting changed is
  * accepted, or refused with the one problem the case names. */
@@ -125,52 +120,9 @@ static bool settings_case_holds(const void *row)
     const settings_case_t *c = row;
     settings_campaign_t s;
     settings_campaign_defaults(&s);
-    char days_buf[64];
-    const char *days[8];
-    switch (c->setting) {
-    case S_MAX_RETRIES:
-        s.max_retries = c->number;
-        break;
-    case S_INTERVAL:
-        s.retry_interval_minutes = c->number;
-        break;
-    case S_GOAL_VAR:
-        s.goal_variable = c->text;
-        break;
-    case S_CALLBACK_VAR:
-        s.callback_variable = c->text;
-        break;
-    case S_GOAL_BASED:
-        s.goal_variable = c->text;
-        s.goal_based_retry = c->flag;
-        break;
-    case S_START:
-        s.window_start = c->text;
-        break;
-    case S_END:
-        s.window_end = c->text;
-        break;
-    case S_DAYS: {
-        size_t nd = 0;
-        snprintf(days_buf, sizeof(days_buf), "%s", c->text);
-        for (char *save = NULL, *tok = strtok_r(days_buf, ",", &save); tok && nd < 8;
-             tok = strtok_r(NULL, ",", &save))
-            days[nd++] = tok;
-        s.allowed_days = days;
-        s.n_allowed_days = nd;
-        break;
-    }
-    case S_MODE:
-        s.timezone_mode = c->text;
-        break;
-    case S_CONCURRENT:
-        s.max_concurrent_calls = c->number;
-        break;
-    case S_CPM:
-        s.has_calls_per_minute = c->flag;
-        s.calls_per_minute = c->number;
-        break;
-    }
+    day_list_t days;
+    if (!setting_apply(&s, c, &days))
+        return false;
     settings_problems_t problems;
     settings_rules_t rules;
     int rc = settings_campaign_check(&s, vars, N_VARS, &rules, &problems);
@@ -192,7 +144,19 @@ static bool settings_case_holds(const void *row)
     return true;
 }
 
-CASE_TABLE_TEST(test_table, "settings", cases, settings_case_holds)
+static void test_table(void **state)
+{
+    (void)state;
+    static const char *const columns[] = {"name", "setting", "value", "field", "message"};
+    case_file_t *cf = case_file_load("campaign_settings", columns, N(columns));
+    settings_case_t *cases = case_file_rows(cf, sizeof(*cases));
+    for (size_t i = 0; i < cf->n_rows; i++)
+        cases[i] = (settings_case_t){case_file_cell(cf, i, 0), case_file_cell(cf, i, 1),
+                                     case_file_cell(cf, i, 2), case_file_cell(cf, i, 3),
+                                     case_file_cell(cf, i, 4)};
+    CASE_TABLE_RUN_ROWS("settings", cases, cf->n_rows, settings_case_holds);
+    case_file_free(cf);
+}
 
 static void test_defaults_parse(void **state)
 {

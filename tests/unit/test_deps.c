@@ -15,48 +15,44 @@
 #include "http_client.h"
 #include "test_main.h"
 
-typedef struct backoff_case {
-    unsigned failures;
-    int64_t ms;
-} backoff_case_t;
-
-static void test_backoff_table(void **state)
+/* deps.h's table: the next check of a dependency up or down after failures
+ * consecutive failures. Down, the delay is deps_backoff_ms's: both are
+ * checked on every row that is down. */
+static void test_delay_table(void **state)
 {
     (void)state;
-    static const backoff_case_t cases[] = {
-        {0, 0},    {1, 250},  {2, 500},  {3, 1000},       {4, 2000},
-        {5, 4000}, {6, 5000}, {7, 5000}, {1000000, 5000}, {UINT32_MAX, 5000},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int64_t got = deps_backoff_ms(cases[i].failures);
-        if (got != cases[i].ms)
-            fail_msg("deps_backoff_ms(%u) = %lld, want %lld", cases[i].failures, (long long)got,
-                     (long long)cases[i].ms);
-    }
-}
-
-typedef struct delay_case {
-    bool up;
-    unsigned failures;
-    int64_t ms;
-} delay_case_t;
-
-static void test_check_delay_table(void **state)
-{
-    (void)state;
-    static const delay_case_t cases[] = {
+    static const struct {
+        bool up;
+        unsigned failures;
+        int64_t ms;
+    } cases[] = {
         {true, 0, DEPS_CHECK_UP_MS}, /* up: the steady period */
         {true, 5, DEPS_CHECK_UP_MS}, /* up wins over a stale count */
         {false, 0, 0},               /* never checked: at once */
         {false, 1, DEPS_BACKOFF_FIRST_MS},
-        {false, 3, 1000},
         {false, 40, DEPS_BACKOFF_MAX_MS},
+        /* the backoff, doubling from 250 ms to 5 s */
+        {false, 1, 250},
+        {false, 2, 500},
+        {false, 3, 1000},
+        {false, 4, 2000},
+        {false, 5, 4000},
+        {false, 6, 5000},
+        {false, 7, 5000},
+        {false, 1000000, 5000},
+        {false, UINT32_MAX, 5000},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = deps_check_delay_ms(cases[i].up, cases[i].failures);
         if (got != cases[i].ms)
             fail_msg("deps_check_delay_ms(%d, %u) = %lld, want %lld", cases[i].up,
                      cases[i].failures, (long long)got, (long long)cases[i].ms);
+        if (cases[i].up)
+            continue;
+        got = deps_backoff_ms(cases[i].failures);
+        if (got != cases[i].ms)
+            fail_msg("deps_backoff_ms(%u) = %lld, want %lld", cases[i].failures, (long long)got,
+                     (long long)cases[i].ms);
     }
 }
 
@@ -176,8 +172,7 @@ static void test_readiness_follows_checks(void **state)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = OD_TEST_RUN(NULL, NULL, NULL, NULL, test_backoff_table, test_check_delay_table,
-                         test_readiness_follows_checks);
+    int rc = OD_TEST_RUN(NULL, NULL, NULL, NULL, test_delay_table, test_readiness_follows_checks);
     curl_global_cleanup();
     return rc;
 }

@@ -3,8 +3,8 @@
  * (test_vapi.c, test_retell.c; header-only, include after <cmocka.h> and
  * <jansson.h>): the attempt's ids and the metadata that carries them, a
  * dial job, and the checks every adapter must pass the same way: its
- * ended-reason table, webhook parsing and its refusals, the metadata of the
- * create-call body, the table runner for create-call answers, and the call
+ * ended-reason table (tests/unit/cases/dialer_ended_reasons.tsv), webhook parsing and its refusals,
+ * the metadata of the create-call body, the table runner for create-call answers, and the call
  * lookup.
  */
 #ifndef OUTDIAL_DIALER_TEST_PROVIDER_H
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "case_file.h"
 #include "codec.h"
 #include "dial_event.h"
 #include "provider.h"
@@ -81,36 +82,52 @@ static inline void test_result_is(const provider_result_t *r, const char *reason
     assert_string_equal(r->ended_reason, reason);
 }
 
-/* One ended reason (with whether the call was answered, and whether an
- * analysis heard a voicemail greeting, which only Retell reports) and the
- * result it must map to: answered_by -1 is not known; known: whether the
- * reason is in the provider's table. */
-typedef struct test_reason_case {
-    const char *reason;
-    bool answered;
-    bool in_voicemail;
-    model_call_status_t status;
-    int answered_by;
-    bool permanent;
-    bool known;
-} test_reason_case_t;
-
-/* The provider's reason map, as the table runner calls it. */
+/* The provider's reason map, as the table runner calls it: an ended
+ * reason, whether the call was answered, and whether an analysis heard a
+ * voicemail greeting (only Retell reports one). */
 typedef void (*test_reason_map_fn)(const char *reason, bool answered, bool in_voicemail,
                                    provider_result_t *r);
 
-/* Each case of the table through map; then a NULL reason, which is a
- * failure not in the table. */
-static inline void test_reason_cases(test_reason_map_fn map, const test_reason_case_t *cases,
-                                     size_t n)
+/* A yes or no of the case file, or the test fails naming the reason. */
+static inline bool test_reason_yes(const char *reason, const char *text)
 {
-    for (size_t i = 0; i < n; i++) {
+    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
+        fail_msg("%s: '%s' is not yes or no", reason, text ? text : "-");
+    return strcmp(text, "yes") == 0;
+}
+
+/* Every row of provider in tests/unit/cases/dialer_ended_reasons.tsv through
+ * map, to the result the row says (answered_by -: not known; known: the
+ * reason is in the provider's table); then a NULL reason, which is a failure
+ * not in the table. */
+static inline void test_reason_cases(const char *provider, test_reason_map_fn map)
+{
+    static const char *const columns[] = {"provider", "reason",      "answered",  "in_voicemail",
+                                          "status",   "answered_by", "permanent", "known"};
+    case_file_t *cf = case_file_load("dialer_ended_reasons", columns, 8);
+    size_t n = 0;
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        if (strcmp(case_file_cell(cf, i, 0), provider) != 0)
+            continue;
+        const char *reason = case_file_cell(cf, i, 1), *by_name = case_file_cell(cf, i, 5);
+        model_call_status_t status;
+        model_answered_by_t by = MODEL_ANSWERED_BY_HUMAN;
+        char err[256] = "";
+        if (model_call_status_parse(case_file_cell(cf, i, 4), &status, err, sizeof(err)) ||
+            (by_name && model_answered_by_parse(by_name, &by, err, sizeof(err))))
+            fail_msg("%s: %s", reason, err);
         provider_result_t r;
         memset(&r, 0, sizeof(r));
-        map(cases[i].reason, cases[i].answered, cases[i].in_voicemail, &r);
-        test_result_is(&r, cases[i].reason, cases[i].status, cases[i].answered_by,
-                       cases[i].permanent, cases[i].known);
+        map(reason, test_reason_yes(reason, case_file_cell(cf, i, 2)),
+            test_reason_yes(reason, case_file_cell(cf, i, 3)), &r);
+        test_result_is(&r, reason, status, by_name ? (int)by : -1,
+                       test_reason_yes(reason, case_file_cell(cf, i, 6)),
+                       test_reason_yes(reason, case_file_cell(cf, i, 7)));
+        n++;
     }
+    case_file_free(cf);
+    print_message("%zu %s reasons\n", n, provider);
+    assert_true(n > 0);
     provider_result_t r;
     memset(&r, 0, sizeof(r));
     map(NULL, false, false, &r);

@@ -40,41 +40,8 @@ static const provider_conf_t conf = {
 static void test_reason_table(void **state)
 {
     (void)state;
-    static const test_reason_case_t cases[] = {
-        {"user_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"agent_hangup", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"call_transfer", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"inactivity", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"max_duration_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
-         true},
-        /* The analysis heard a greeting the hang-up reason does not say. */
-        {"agent_hangup", true, true, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
-         true},
-        {"voicemail_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
-         true},
-        {"machine_detected", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false,
-         true},
-        {"ivr_reached", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_UNKNOWN, false, true},
-        {"dial_busy", false, false, MODEL_CALL_BUSY, -1, false, true},
-        {"dial_no_answer", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
-        {"user_declined", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
-        {"invalid_destination", false, false, MODEL_CALL_FAILED, -1, true, true},
-        {"dial_failed", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"marked_as_spam", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"telephony_provider_permission_denied", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"telephony_provider_unavailable", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"sip_routing_error", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"concurrency_limit_reached", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"no_valid_payment", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"scam_detected", false, false, MODEL_CALL_FAILED, -1, false, true},
-        /* Errors during the call: it connected, then failed. */
-        {"error_llm_websocket_lost_connection", true, false, MODEL_CALL_FAILED,
-         MODEL_ANSWERED_BY_UNKNOWN, false, true},
-        {"error_retell", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"something_new_from_retell", false, false, MODEL_CALL_FAILED, -1, false, false},
-        {"", false, false, MODEL_CALL_FAILED, -1, false, false},
-    };
-    test_reason_cases(provider_retell_reason_map, cases, sizeof(cases) / sizeof(cases[0]));
+    /* Retell's rows of tests/unit/cases/dialer_ended_reasons.tsv. */
+    test_reason_cases("retell", provider_retell_reason_map);
 }
 
 /* ---- webhooks ---- */

@@ -45,64 +45,8 @@ static void vapi_reason_map(const char *reason, bool answered, bool in_voicemail
 static void test_ended_reason_table(void **state)
 {
     (void)state;
-    /* Vapi reports no voicemail analysis apart from its endedReason. */
-    static const test_reason_case_t cases[] = {
-        {"customer-busy", false, false, MODEL_CALL_BUSY, -1, false, true},
-        {"customer-did-not-answer", false, false, MODEL_CALL_UNANSWERED, -1, false, true},
-        {"voicemail", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_VOICEMAIL, false, true},
-        {"customer-ended-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
-         true},
-        {"assistant-ended-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
-         true},
-        {"assistant-ended-call-after-message-spoken", true, false, MODEL_CALL_COMPLETED,
-         MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"assistant-said-end-call-phrase", true, false, MODEL_CALL_COMPLETED,
-         MODEL_ANSWERED_BY_HUMAN, false, true},
-        {"assistant-forwarded-call", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN,
-         false, true},
-        {"exceeded-max-duration", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
-         true},
-        {"silence-timed-out", true, false, MODEL_CALL_COMPLETED, MODEL_ANSWERED_BY_HUMAN, false,
-         true},
-        {"twilio-reported-customer-misdialed", false, false, MODEL_CALL_FAILED, -1, true, true},
-        {"vonage-rejected", false, false, MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-403-forbidden", false, false,
-         MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-408-request-timeout", false, false,
-         MODEL_CALL_UNANSWERED, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-480-temporarily-unavailable", false,
-         false, MODEL_CALL_UNANSWERED, -1, false, true},
-        /* SIP: busy, declined by a person, no such number (issue answers). */
-        {"call.in-progress.error-providerfault-outbound-sip-486-busy-here", false, false,
-         MODEL_CALL_BUSY, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-600-busy-everywhere", false, false,
-         MODEL_CALL_BUSY, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-603-decline", false, false,
-         MODEL_CALL_UNANSWERED, -1, false, true},
-        {"call.in-progress.error-providerfault-outbound-sip-404-not-found", false, false,
-         MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-484-address-incomplete", false, false,
-         MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-604-does-not-exist-anywhere", false,
-         false, MODEL_CALL_FAILED, -1, true, true},
-        {"call.in-progress.error-providerfault-outbound-sip-4040-odd", false, false,
-         MODEL_CALL_FAILED, -1, false, false},
-        {"call.in-progress.error-providerfault-outbound-sip-503-service-unavailable", false, false,
-         MODEL_CALL_FAILED, -1, false, true},
-        {"twilio-failed-to-connect-call", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"vonage-failed-to-connect-call", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"call.in-progress.error-vapifault-transport-never-connected", false, false,
-         MODEL_CALL_FAILED, -1, false, true},
-        {"pipeline-error-openai-llm-failed", true, false, MODEL_CALL_FAILED,
-         MODEL_ANSWERED_BY_UNKNOWN, false, true},
-        {"phone-call-provider-closed-websocket", true, false, MODEL_CALL_FAILED,
-         MODEL_ANSWERED_BY_UNKNOWN, false, true},
-        {"call.start.error-get-assistant", false, false, MODEL_CALL_FAILED, -1, false, true},
-        {"call.start.error-subscription-frozen", false, false, MODEL_CALL_FAILED, -1, false, false},
-        {"something-new-from-the-provider", false, false, MODEL_CALL_FAILED, -1, false, false},
-        {"", false, false, MODEL_CALL_FAILED, -1, false, false},
-    };
-    test_reason_cases(vapi_reason_map, cases, sizeof(cases) / sizeof(cases[0]));
+    /* Vapi's rows of tests/unit/cases/dialer_ended_reasons.tsv. */
+    test_reason_cases("vapi", vapi_reason_map);
 }
 
 static void test_cost_minor(void **state)

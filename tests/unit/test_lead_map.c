@@ -67,6 +67,37 @@ static lead_map_t *map_build(const char *header, const char *spec_text, int want
     return map;
 }
 
+/* What a test of one row needs: the map of header (and spec, or NULL), a
+ * context, and the row's cells ('|'-separated) as a well-formed input: valid
+ * UTF-8, not too long, its quotes closed. in points into cells: the fixture
+ * stays where row_fixture_init put it. row_fixture_free frees it all. */
+typedef struct row_fixture {
+    lead_map_t *map;
+    lead_map_ctx_t *ctx;
+    parts_t cells;
+    lead_map_input_t in;
+} row_fixture_t;
+
+static void row_fixture_init(row_fixture_t *f, const char *header, const char *spec,
+                             const char *row)
+{
+    char err[512];
+    f->map = map_build(header, spec, OD_OK, err, sizeof(err));
+    f->ctx = lead_map_ctx_new();
+    parts_split(&f->cells, row);
+    f->in = (lead_map_input_t){.fields = f->cells.items,
+                               .lens = f->cells.lens,
+                               .n_fields = f->cells.n,
+                               .bad_utf8_field = -1};
+}
+
+static void row_fixture_free(row_fixture_t *f)
+{
+    parts_free(&f->cells);
+    lead_map_ctx_free(f->ctx);
+    lead_map_free(f->map);
+}
+
 typedef struct header_case {
     const char *header;
     const char *spec; /* --map text, or NULL */
@@ -287,23 +318,16 @@ static void test_rows(void **state)
 static void test_secondary_message(void **state)
 {
     (void)state;
-    char err[512];
-    lead_map_t *map = map_build(ROW_HEADER, NULL, OD_OK, err, sizeof(err));
-    lead_map_ctx_t *ctx = lead_map_ctx_new();
-    parts_t cells;
-    parts_split(&cells, "4155552671|||||12|+999 123456");
-    lead_map_input_t in = {
-        .fields = cells.items, .lens = cells.lens, .n_fields = cells.n, .bad_utf8_field = -1};
+    row_fixture_t f;
+    row_fixture_init(&f, ROW_HEADER, NULL, "4155552671|||||12|+999 123456");
     lead_map_row_t out;
-    assert_true(lead_map_row(map, ctx, "US", &in, &out));
+    assert_true(lead_map_row(f.map, f.ctx, "US", &f.in, &out));
     assert_int_equal(out.n_cell_rejects, 2);
     assert_string_equal(out.cell_rejects[0].message,
                         "column 'secondary phone', '12': the phone number has too few digits "
                         "for its country; the lead was imported without it");
     assert_non_null(strstr(out.cell_rejects[1].message, "column 'phone 3', '+999 123456'"));
-    parts_free(&cells);
-    lead_map_ctx_free(ctx);
-    lead_map_free(map);
+    row_fixture_free(&f);
     /* A header of 300 bytes of 'é', mapped as a secondary phone, is cut in
      * the message at a character boundary: still UTF-8. */
     char long_name[400] = "";
@@ -312,60 +336,45 @@ static void test_secondary_message(void **state)
     char header[500], spec[500];
     snprintf(header, sizeof(header), "phone|%s", long_name);
     snprintf(spec, sizeof(spec), "secondary_phone=%s", long_name);
-    map = map_build(header, spec, OD_OK, err, sizeof(err));
-    ctx = lead_map_ctx_new();
-    parts_split(&cells, "4155552671|hello");
-    in = (lead_map_input_t){
-        .fields = cells.items, .lens = cells.lens, .n_fields = cells.n, .bad_utf8_field = -1};
-    assert_true(lead_map_row(map, ctx, "US", &in, &out));
+    row_fixture_init(&f, header, spec, "4155552671|hello");
+    assert_true(lead_map_row(f.map, f.ctx, "US", &f.in, &out));
     assert_int_equal(out.n_cell_rejects, 1);
     size_t mlen = strlen(out.cell_rejects[0].message);
     assert_int_equal(csv_utf8_valid_prefix(out.cell_rejects[0].message, mlen), mlen);
     assert_non_null(strstr(out.cell_rejects[0].message, "the lead was imported without it"));
-    parts_free(&cells);
-    lead_map_ctx_free(ctx);
-    lead_map_free(map);
+    row_fixture_free(&f);
 }
 
 static void test_external_id_and_name_column(void **state)
 {
     (void)state;
-    char err[256];
-    lead_map_t *map = map_build("Name|Phone|CRM ID|First Name", NULL, OD_OK, err, sizeof(err));
-    lead_map_ctx_t *ctx = lead_map_ctx_new();
-    const char *cells[] = {"Dr. Ann Lee", "+1 415 555 2671", " A-17 ", "Ann"};
-    size_t lens[] = {11, 15, 6, 3};
-    lead_map_input_t in = {.fields = cells, .lens = lens, .n_fields = 4, .bad_utf8_field = -1};
+    row_fixture_t f;
+    row_fixture_init(&f, "Name|Phone|CRM ID|First Name", NULL,
+                     "Dr. Ann Lee|+1 415 555 2671| A-17 |Ann");
     lead_map_row_t out;
-    assert_true(lead_map_row(map, ctx, NULL, &in, &out));
+    assert_true(lead_map_row(f.map, f.ctx, NULL, &f.in, &out));
     assert_string_equal(out.name, "Dr. Ann Lee");
     assert_string_equal(out.external_id, "A-17");
     assert_string_equal(out.variables, "{\"first_name\":\"Ann\"}");
     /* Without a region, a national number has no country. */
-    cells[1] = "415 555 2671";
-    lens[1] = 12;
-    assert_false(lead_map_row(map, ctx, NULL, &in, &out));
+    f.cells.items[1] = "415 555 2671";
+    f.cells.lens[1] = strlen(f.cells.items[1]);
+    assert_false(lead_map_row(f.map, f.ctx, NULL, &f.in, &out));
     assert_string_equal(out.code, "invalid_country");
-    lead_map_ctx_free(ctx);
-    lead_map_free(map);
+    row_fixture_free(&f);
 }
 
 /* A row whose quote never closed is rejected whatever it holds. */
 static void test_unclosed_quote(void **state)
 {
     (void)state;
-    char err[256];
-    lead_map_t *map = map_build("phone|note", NULL, OD_OK, err, sizeof(err));
-    lead_map_ctx_t *ctx = lead_map_ctx_new();
-    const char *cells[] = {"+1 415 555 2671", "never closed\n415 555 2672,next row"};
-    size_t lens[] = {15, strlen(cells[1])};
-    lead_map_input_t in = {
-        .fields = cells, .lens = lens, .n_fields = 2, .bad_utf8_field = -1, .unclosed_quote = true};
+    row_fixture_t f;
+    row_fixture_init(&f, "phone|note", NULL, "+1 415 555 2671|never closed\n415 555 2672,next row");
+    f.in.unclosed_quote = true;
     lead_map_row_t out;
-    assert_false(lead_map_row(map, ctx, "US", &in, &out));
+    assert_false(lead_map_row(f.map, f.ctx, "US", &f.in, &out));
     assert_string_equal(out.code, "unclosed_quote");
-    lead_map_ctx_free(ctx);
-    lead_map_free(map);
+    row_fixture_free(&f);
 }
 
 static void test_zones(void **state)

@@ -3,9 +3,10 @@
  * (test_vapi.c, test_retell.c; header-only, include after <cmocka.h> and
  * <jansson.h>): the attempt's ids and the metadata that carries them, a
  * dial job, and the checks every adapter must pass the same way: its
- * ended-reason table (tests/unit/cases/dialer_ended_reasons.tsv), webhook parsing and its refusals,
- * the metadata of the create-call body, the table runner for create-call answers, and the call
- * lookup.
+ * ended-reason table and the webhooks it refuses (case files under
+ * tests/unit/cases/, a provider column picking its rows), webhook parsing,
+ * the metadata of the create-call body, the table runner for create-call
+ * answers, and the call lookup.
  */
 #ifndef OUTDIAL_DIALER_TEST_PROVIDER_H
 #define OUTDIAL_DIALER_TEST_PROVIDER_H
@@ -158,27 +159,31 @@ static inline void test_verify_is(const provider_ops_t *ops, const provider_conf
                  auth ? auth : "(none)", body, (long long)now_ms, got, err, rc, says ? says : "");
 }
 
-/* A webhook the adapter must refuse, and a part of the reason it gives. */
-typedef struct test_malformed_case {
-    const char *body;
-    const char *says;
-} test_malformed_case_t;
-
-/* Each body is refused with OD_ERR_INVALID and its reason, and the message
+/* Every body of ops's provider in
+ * tests/unit/cases/dialer_malformed_webhooks.tsv is refused with
+ * OD_ERR_INVALID and a reason that holds the row's problem, and the message
  * is left cleared. */
-static inline void test_malformed_cases(const provider_ops_t *ops,
-                                        const test_malformed_case_t *cases, size_t n)
+static inline void test_malformed_cases(const provider_ops_t *ops)
 {
-    for (size_t i = 0; i < n; i++) {
+    static const char *const columns[] = {"provider", "body", "problem"};
+    case_file_t *cf = case_file_load("dialer_malformed_webhooks", columns, 3);
+    size_t n = 0;
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        if (strcmp(case_file_cell(cf, i, 0), ops->name) != 0)
+            continue;
+        const char *body = case_file_cell(cf, i, 1), *says = case_file_cell(cf, i, 2);
         char err[256] = "";
         provider_msg_t m;
-        int rc = ops->webhook_parse(cases[i].body, strlen(cases[i].body), &m, err, sizeof(err));
-        if (rc != OD_ERR_INVALID || !strstr(err, cases[i].says))
-            fail_msg("%s case %zu: rc %d, '%s' (wanted '%s')", ops->name, i, rc, err,
-                     cases[i].says);
+        int rc = ops->webhook_parse(body, strlen(body), &m, err, sizeof(err));
+        if (rc != OD_ERR_INVALID || !strstr(err, says))
+            fail_msg("%s '%s': rc %d, '%s' (wanted '%s')", ops->name, body, rc, err, says);
         assert_int_equal(m.kind, PROVIDER_MSG_IGNORED);
         assert_null(m.result.post_call_variables_json);
+        n++;
     }
+    case_file_free(cf);
+    print_message("%zu %s malformed webhooks\n", n, ops->name);
+    assert_true(n > 0);
 }
 
 /* m is a message of kind and type about the provider's call call_id to

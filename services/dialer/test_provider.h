@@ -89,14 +89,6 @@ static inline void test_result_is(const provider_result_t *r, const char *reason
 typedef void (*test_reason_map_fn)(const char *reason, bool answered, bool in_voicemail,
                                    provider_result_t *r);
 
-/* A yes or no of the case file, or the test fails naming the reason. */
-static inline bool test_reason_yes(const char *reason, const char *text)
-{
-    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
-        fail_msg("%s: '%s' is not yes or no", reason, text ? text : "-");
-    return strcmp(text, "yes") == 0;
-}
-
 /* Every row of provider in tests/unit/cases/dialer_ended_reasons.tsv through
  * map, to the result the row says (answered_by -: not known; known: the
  * reason is in the provider's table); then a NULL reason, which is a failure
@@ -119,11 +111,9 @@ static inline void test_reason_cases(const char *provider, test_reason_map_fn ma
             fail_msg("%s: %s", reason, err);
         provider_result_t r;
         memset(&r, 0, sizeof(r));
-        map(reason, test_reason_yes(reason, case_file_cell(cf, i, 2)),
-            test_reason_yes(reason, case_file_cell(cf, i, 3)), &r);
-        test_result_is(&r, reason, status, by_name ? (int)by : -1,
-                       test_reason_yes(reason, case_file_cell(cf, i, 6)),
-                       test_reason_yes(reason, case_file_cell(cf, i, 7)));
+        map(reason, case_file_yes(cf, i, 2), case_file_yes(cf, i, 3), &r);
+        test_result_is(&r, reason, status, by_name ? (int)by : -1, case_file_yes(cf, i, 6),
+                       case_file_yes(cf, i, 7));
         n++;
     }
     case_file_free(cf);

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -23,24 +22,6 @@
 /* The window the caller_id_exhausted cases use (and retry_decisions.tsv
  * says): 09:00-18:00 weekdays in New York. 2024-06-05 is a Wednesday. */
 #define WED_10 "2024-06-05T10:00-04:00"
-
-/* A whole number of the case file's row name, or the test fails. */
-static int case_int(const char *name, const char *text)
-{
-    char *end = NULL;
-    long value = text ? strtol(text, &end, 10) : 0;
-    if (!text || *text == '\0' || *end != '\0')
-        fail_msg("%s: '%s' is not a number", name, text ? text : "-");
-    return (int)value;
-}
-
-/* A yes or no of the case file's row name, or the test fails. */
-static bool case_yes(const char *name, const char *text)
-{
-    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
-        fail_msg("%s: '%s' is not yes or no", name, text ? text : "-");
-    return strcmp(text, "yes") == 0;
-}
 
 typedef struct retry_case {
     const char *name;
@@ -84,17 +65,17 @@ static retry_case_t retry_case_read(const case_file_t *cf, size_t i)
     const char *name = case_file_cell(cf, i, 0);
     retry_case_t c = {
         .name = name,
-        .max_retries = case_int(name, case_file_cell(cf, i, 1)),
-        .interval = case_int(name, case_file_cell(cf, i, 2)),
-        .vm_retry = case_yes(name, case_file_cell(cf, i, 3)),
-        .goal_based = case_yes(name, case_file_cell(cf, i, 4)),
-        .attempts = case_int(name, case_file_cell(cf, i, 5)),
-        .permanent = case_yes(name, case_file_cell(cf, i, 8)),
+        .max_retries = case_file_int(cf, i, 1),
+        .interval = case_file_int(cf, i, 2),
+        .vm_retry = case_file_yes(cf, i, 3),
+        .goal_based = case_file_yes(cf, i, 4),
+        .attempts = case_file_int(cf, i, 5),
+        .permanent = case_file_yes(cf, i, 8),
         .goal = case_goal(name, case_file_cell(cf, i, 10)),
         .ended = case_file_cell(cf, i, 11),
-        .no_window = case_yes(name, case_file_cell(cf, i, 12)),
+        .no_window = case_file_yes(cf, i, 12),
         .want_next = case_file_cell(cf, i, 15),
-        .want_attempts = case_int(name, case_file_cell(cf, i, 16)),
+        .want_attempts = case_file_int(cf, i, 16),
     };
     /* Each model_*_parse gives 0 (OD_OK) or an error, with err saying it. */
     char err[256] = "";
@@ -158,9 +139,8 @@ static void test_errors(void **state)
     case_file_t *cf = case_file_load("retry_errors", columns, sizeof(columns) / sizeof(columns[0]));
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *name = case_file_cell(cf, i, 0);
-        const retry_policy_t policy = {
-            case_int(name, case_file_cell(cf, i, 1)), case_int(name, case_file_cell(cf, i, 2)),
-            case_yes(name, case_file_cell(cf, i, 3)), case_yes(name, case_file_cell(cf, i, 4))};
+        const retry_policy_t policy = {case_file_int(cf, i, 1), case_file_int(cf, i, 2),
+                                       case_file_yes(cf, i, 3), case_file_yes(cf, i, 4)};
         char err[256] = "";
         model_call_status_t status;
         if (model_call_status_parse(case_file_cell(cf, i, 6), &status, err, sizeof(err)) != OD_OK)
@@ -170,8 +150,8 @@ static void test_errors(void **state)
                              .goal = MODEL_GOAL_ABSENT,
                              .ended_at_us = T("2024-06-05T10:00Z")};
         retry_decision_t d;
-        int rc = retry_decide(&policy, case_int(name, case_file_cell(cf, i, 5)), &call, NULL, 0, &d,
-                              err, sizeof(err));
+        int rc =
+            retry_decide(&policy, case_file_int(cf, i, 5), &call, NULL, 0, &d, err, sizeof(err));
         if (rc != OD_ERR_INVALID || !strstr(err, case_file_cell(cf, i, 7)))
             fail_msg("%s: rc %d '%s'", name, rc, err);
     }

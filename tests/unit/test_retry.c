@@ -42,14 +42,17 @@ typedef struct retry_case {
     int want_attempts;
 } retry_case_t;
 
-/* absent, false or true (model_goal_t has no wire names). */
-static model_goal_t case_goal(const char *name, const char *text)
+/* The cell of row and column, absent, false or true, as a model_goal_t
+ * (which has no wire names). */
+static model_goal_t case_goal(const case_file_t *cf, size_t row, size_t column)
 {
     static const char *const names[] = {"absent", "false", "true"}; /* in model_goal_t's order */
-    for (size_t g = 0; g < sizeof(names) / sizeof(names[0]); g++)
-        if (text && strcmp(text, names[g]) == 0)
+    const char *text = case_file_cell(cf, row, column);
+    for (size_t g = 0; text && g < sizeof(names) / sizeof(names[0]); g++)
+        if (strcmp(text, names[g]) == 0)
             return (model_goal_t)g;
-    fail_msg("%s: goal '%s' is not absent, false or true", name, text ? text : "-");
+    fail_msg("%s: goal '%s' is not absent, false or true", case_file_cell(cf, row, 0),
+             text ? text : "-");
     return MODEL_GOAL_ABSENT;
 }
 
@@ -71,7 +74,7 @@ static retry_case_t retry_case_read(const case_file_t *cf, size_t i)
         .goal_based = case_file_yes(cf, i, 4),
         .attempts = case_file_int(cf, i, 5),
         .permanent = case_file_yes(cf, i, 8),
-        .goal = case_goal(name, case_file_cell(cf, i, 10)),
+        .goal = case_goal(cf, i, 10),
         .ended = case_file_cell(cf, i, 11),
         .no_window = case_file_yes(cf, i, 12),
         .want_next = case_file_cell(cf, i, 15),

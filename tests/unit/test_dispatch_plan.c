@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "case_file.h"
 #include "dispatch_plan.h"
 #include "test_main.h"
 #include "test_rules_support.h"
@@ -20,7 +21,6 @@
 /* 2024-06-05 is a Wednesday; New York is at -04:00 in June. */
 #define WED_10 "2024-06-05T10:00-04:00"
 #define WED_18 "2024-06-05T18:00-04:00"
-#define NEVER  NULL    /* no wake */
 #define NO_END "never" /* a window that never closes */
 
 #define CLAIM  DISPATCH_CLAIM
@@ -60,109 +60,82 @@ static void assert_instant(const char *name, const char *what, int64_t got, int6
                  rt_fmt(want, w, sizeof(w)));
 }
 
-typedef struct plan_case {
-    const char *name;
-    int cap;
-    int64_t in_flight;
-    int cpm;
-    double stored_tokens;
-    const char *refilled; /* NULL: never */
-    const char *now;
-    int batch;
-    /* window other than the default: 0 keeps it */
-    int window_start, window_end;
-    unsigned days;
-    /* expected */
-    dispatch_verdict_t verdict;
-    int64_t slots, want;
-    double tokens;
-    bool shared;
-    const char *not_after; /* NULL: 0 (not judged here); NO_END: WINDOW_NEVER */
-    const char *wake;      /* NULL: never */
-    int64_t wake_after_us; /* added to wake */
-} plan_case_t;
+/* A verdict by the name tests/unit/cases/dispatch_plan.tsv gives it. */
+static dispatch_verdict_t verdict_read(const case_file_t *cf, size_t row, size_t column)
+{
+    static const struct {
+        const char *name;
+        dispatch_verdict_t verdict;
+    } verdicts[] = {{"claim", CLAIM}, {"no_slots", NOSLOT}, {"window_closed", CLOSED}};
+    const char *text = case_file_cell(cf, row, column);
+    for (size_t v = 0; text && v < sizeof(verdicts) / sizeof(verdicts[0]); v++)
+        if (strcmp(text, verdicts[v].name) == 0)
+            return verdicts[v].verdict;
+    fail_msg("%s: '%s' is not claim, no_slots or window_closed", case_file_cell(cf, row, 0),
+             text ? text : "-");
+    return CLAIM;
+}
 
-/* clang-format off */
-static const plan_case_t plan_cases[] = {
-    /* The concurrency cap alone. */
-    {"cap 10, 3 in flight: 7 slots", 10, 3, 0, 0, NULL, WED_10, 500, 0, 0, 0,
-     CLAIM, 7, 7, 0, true, WED_18, NEVER, 0},
-    {"cap 1000, none in flight: batches of 500", 1000, 0, 0, 0, NULL, WED_10, 500, 0, 0, 0,
-     CLAIM, 1000, 500, 0, true, WED_18, NEVER, 0},
-    {"at the cap, no limit: nothing, no wake", 10, 10, 0, 0, NULL, WED_10, 500, 0, 0, 0,
-     NOSLOT, 0, 0, 0, true, NULL, NEVER, 0},
-    {"over the cap (lowered meanwhile): nothing", 10, 12, 0, 0, NULL, WED_10, 500, 0, 0, 0,
-     NOSLOT, -2, -2, 0, true, NULL, NEVER, 0},
+/* The campaign of row i of tests/unit/cases/dispatch_plan.tsv: campaign()
+ * with the row's concurrency cap, calls in flight, calls per minute, stored
+ * tokens (refilled at, -: never) and window, "HH:MM-HH:MM" every day (-:
+ * campaign()'s). */
+static sched_campaign_t plan_row_campaign(const case_file_t *cf, size_t i)
+{
+    const char *name = case_file_cell(cf, i, 0), *refilled = case_file_cell(cf, i, 5),
+               *window = case_file_cell(cf, i, 8);
+    sched_campaign_t c = campaign();
+    c.max_concurrent_calls = case_file_int(cf, i, 1);
+    c.in_flight = case_file_int(cf, i, 2);
+    c.calls_per_minute = case_file_int(cf, i, 3);
+    c.cpm_tokens = case_file_real(cf, i, 4);
+    if (refilled)
+        c.cpm_refilled_us = T(refilled);
+    if (!window)
+        return c;
+    char start[8] = "", err[256] = "not START-END";
+    const char *dash = strchr(window, '-');
+    size_t len = dash ? (size_t)(dash - window) : 0;
+    if (len < sizeof(start))
+        memcpy(start, window, len);
+    c.window.days = WINDOW_DAYS_ALL;
+    if (!dash || window_time_parse(start, &c.window.start_min, err, sizeof(err)) != OD_OK ||
+        window_time_parse(dash + 1, &c.window.end_min, err, sizeof(err)) != OD_OK)
+        fail_msg("%s: window '%s': %s", name, window, err);
+    return c;
+}
 
-    /* The calls-per-minute bucket. */
-    {"cpm 60, never refilled: the burst, 10", 100, 0, 60, 0, NULL, WED_10, 500, 0, 0, 0,
-     CLAIM, 10, 10, 10, true, WED_18, NEVER, 0},
-    {"cpm 600, burst 100, cap 5: the cap", 5, 0, 600, 0, NULL, WED_10, 500, 0, 0, 0,
-     CLAIM, 5, 5, 100, true, WED_18, NEVER, 0},
-    {"cpm 60, 2.5 tokens just stored: 2 slots", 100, 0, 60, 2.5, WED_10, WED_10, 500, 0, 0, 0,
-     CLAIM, 2, 2, 2.5, true, WED_18, NEVER, 0},
-    {"cpm 60, refill of 4 s: 0.5 + 4 tokens", 100, 0, 60, 0.5, "2024-06-05T09:59:56-04:00",
-     WED_10, 500, 0, 0, 0, CLAIM, 4, 4, 4.5, true, WED_18, NEVER, 0},
-    {"cpm 60, refill of 30 s: held to the burst", 100, 0, 60, 0, "2024-06-05T09:59:30-04:00",
-     WED_10, 500, 0, 0, 0, CLAIM, 10, 10, 10, true, WED_18, NEVER, 0},
-    {"cpm 60, stored in the future (skew): no refill", 100, 0, 60, 3, "2024-06-05T10:00:05-04:00",
-     WED_10, 500, 0, 0, 0, CLAIM, 3, 3, 3, true, WED_18, NEVER, 0},
-    {"cpm 60, 0.25 tokens: wake at the next, 0.75 s", 100, 0, 60, 0.25, WED_10, WED_10, 500,
-     0, 0, 0, NOSLOT, 0, 0, 0.25, true, NULL, WED_10, 750001},
-    {"cpm 60 at the cap, 5 tokens: no wake (a call's end frees the slot)", 10, 10, 60, 5,
-     WED_10, WED_10, 500, 0, 0, 0, NOSLOT, 0, 0, 5, true, NULL, NEVER, 0},
-    {"cpm 60 at the cap, 0.5 tokens: wake at the next token", 10, 10, 60, 0.5, WED_10, WED_10,
-     500, 0, 0, 0, NOSLOT, 0, 0, 0.5, true, NULL, WED_10, 500001},
-    {"cpm 3: burst 1, empty: wake in 20 s", 100, 0, 3, 0, WED_10, WED_10, 500, 0, 0, 0,
-     NOSLOT, 0, 0, 0, true, NULL, WED_10, 20000001},
-    {"cpm before the window: no slots wins, wakes for the token", 100, 0, 60, 0, 
-     "2024-06-05T08:00-04:00", "2024-06-05T08:00-04:00", 500, 0, 0, 0,
-     NOSLOT, 0, 0, 0, true, NULL, "2024-06-05T08:00-04:00", 1000001},
-
-    /* The shared window. */
-    {"before opening: closed until 09:00", 10, 0, 0, 0, NULL, "2024-06-05T07:30-04:00", 500,
-     0, 0, 0, CLOSED, 10, 10, 0, true, NULL, "2024-06-05T09:00-04:00", 0},
-    {"Saturday: closed until Monday 09:00", 10, 0, 0, 0, NULL, "2024-06-08T10:00-04:00", 500,
-     0, 0, 0, CLOSED, 10, 10, 0, true, NULL, "2024-06-10T09:00-04:00", 0},
-    {"at the close (half-open): next day", 10, 0, 0, 0, NULL, WED_18, 500, 0, 0, 0,
-     CLOSED, 10, 10, 0, true, NULL, "2024-06-06T09:00-04:00", 0},
-    {"22:00-02:00 every day, 23:00: closes at 02:00", 10, 0, 0, 0, NULL,
-     "2024-06-05T23:00-04:00", 500, 22 * 60, 2 * 60, WINDOW_DAYS_ALL,
-     CLAIM, 10, 10, 0, true, "2024-06-06T02:00-04:00", NEVER, 0},
-    {"all day every day: never closes", 10, 0, 0, 0, NULL, WED_10, 500, 9 * 60, 9 * 60,
-     WINDOW_DAYS_ALL, CLAIM, 10, 10, 0, true, NO_END, NEVER, 0},
-};
-/* clang-format on */
-
+/* Every row of tests/unit/cases/dispatch_plan.tsv: the plan of its campaign
+ * at now for batches of batch. */
 static void test_plan_table(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
-        const plan_case_t *k = &plan_cases[i];
-        sched_campaign_t c = campaign();
-        c.max_concurrent_calls = k->cap;
-        c.in_flight = k->in_flight;
-        c.calls_per_minute = k->cpm;
-        c.cpm_tokens = k->stored_tokens;
-        if (k->refilled)
-            c.cpm_refilled_us = T(k->refilled);
-        if (k->days)
-            c.window = (window_spec_t){k->window_start, k->window_end, k->days};
+    static const char *const columns[] = {
+        "name",   "cap",    "in_flight", "cpm",     "stored_tokens", "refilled",
+        "now",    "batch",  "window",    "verdict", "slots",         "want",
+        "tokens", "shared", "not_after", "wake",    "wake_after_us"};
+    case_file_t *cf =
+        case_file_load("dispatch_plan", columns, sizeof(columns) / sizeof(columns[0]));
+    for (size_t i = 0; i < cf->n_rows; i++) {
+        const char *name = case_file_cell(cf, i, 0), *wake = case_file_cell(cf, i, 15);
+        sched_campaign_t c = plan_row_campaign(cf, i);
         dispatch_plan_t plan;
         char err[256] = "";
-        int rc = dispatch_plan_make(&c, T(k->now), k->batch, &plan, err, sizeof(err));
-        print_message("case: %s\n", k->name);
+        int rc = dispatch_plan_make(&c, T(case_file_cell(cf, i, 6)), case_file_int(cf, i, 7), &plan,
+                                    err, sizeof(err));
+        print_message("case: %s\n", name);
         assert_int_equal(rc, OD_OK);
-        assert_int_equal(plan.verdict, k->verdict);
-        assert_int_equal(plan.slots, k->slots);
-        assert_int_equal(dispatch_plan_want(&plan), k->want);
-        assert_float_equal(plan.tokens, k->tokens, 1e-9);
-        assert_int_equal(plan.store_tokens, k->cpm > 0);
-        assert_int_equal(plan.shared_window, k->shared);
-        assert_instant(k->name, "not_after", plan.not_after_us, instant(k->not_after));
-        assert_instant(k->name, "wake", plan.wake_us,
-                       k->wake ? T(k->wake) + k->wake_after_us : INT64_MAX);
+        assert_int_equal(plan.verdict, verdict_read(cf, i, 9));
+        assert_int_equal(plan.slots, case_file_int(cf, i, 10));
+        assert_int_equal(dispatch_plan_want(&plan), case_file_int(cf, i, 11));
+        assert_float_equal(plan.tokens, case_file_real(cf, i, 12), 1e-9);
+        assert_int_equal(plan.store_tokens, c.calls_per_minute > 0);
+        assert_int_equal(plan.shared_window, case_file_yes(cf, i, 13));
+        assert_instant(name, "not_after", plan.not_after_us, instant(case_file_cell(cf, i, 14)));
+        assert_instant(name, "wake", plan.wake_us,
+                       wake ? T(wake) + case_file_int(cf, i, 16) : INT64_MAX);
     }
+    case_file_free(cf);
 }
 
 /* A window per lead is not judged for the campaign: every lead is. */

@@ -15,10 +15,8 @@
  *     ... case_file_cell(cf, row, column) for row < cf->n_rows ...
  *     case_file_free(cf);
  *
- * case_file_int, case_file_real and case_file_yes read a cell as a whole
- * number, a number or yes/no, failing the test, naming the row and the
- * column, on anything else. case_file_rows gives an array, owned by the
- * file, for the rows parsed into the test's own struct.
+ * case_file_rows gives an array, owned by the file, for the rows parsed
+ * into the test's own struct.
  *
  * A file that cannot be read, a header other than columns, or a row with
  * another number of fields fails the test, naming the file and the line.
@@ -138,47 +136,6 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
 static inline const char *case_file_cell(const case_file_t *cf, size_t row, size_t column)
 {
     return cf->cells[(row + 1) * cf->n_columns + column];
-}
-
-/* Fails the test for the cell of row and column, which is not what want
- * says, naming the row (from 0, its first cell) and the column. */
-static inline void case_file_refuse_(const case_file_t *cf, size_t row, size_t column,
-                                     const char *want)
-{
-    const char *text = case_file_cell(cf, row, column), *first = case_file_cell(cf, row, 0);
-    fail_msg("row %zu (%s), column %s: '%s' is not %s", row, first ? first : "-", cf->cells[column],
-             text ? text : "-", want);
-}
-
-/* The cell of row and column as a whole number (decimal, with a sign). */
-static inline long long case_file_int(const case_file_t *cf, size_t row, size_t column)
-{
-    const char *text = case_file_cell(cf, row, column);
-    char *end = NULL;
-    long long value = text ? strtoll(text, &end, 10) : 0;
-    if (!text || *text == '\0' || *end != '\0')
-        case_file_refuse_(cf, row, column, "a whole number");
-    return value;
-}
-
-/* The cell of row and column as a number (strtod's forms). */
-static inline double case_file_real(const case_file_t *cf, size_t row, size_t column)
-{
-    const char *text = case_file_cell(cf, row, column);
-    char *end = NULL;
-    double value = text ? strtod(text, &end) : 0;
-    if (!text || *text == '\0' || *end != '\0')
-        case_file_refuse_(cf, row, column, "a number");
-    return value;
-}
-
-/* The cell of row and column, yes or no, as true or false. */
-static inline bool case_file_yes(const case_file_t *cf, size_t row, size_t column)
-{
-    const char *text = case_file_cell(cf, row, column);
-    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
-        case_file_refuse_(cf, row, column, "yes or no");
-    return text && strcmp(text, "yes") == 0;
 }
 
 /* An array of n_rows zeroed elements of size bytes, for the rows parsed

@@ -474,10 +474,10 @@ static void test_request_refusals(void **state)
     case_file_t *cf = case_file_load("voice_sim_request_problems", columns, 3);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *protocol = case_file_cell(cf, i, 0), *body = case_file_cell(cf, i, 1);
-        size_t p = 0;
-        while (p < 2 && strcmp(parsers[p].name, protocol) != 0)
+        size_t p = 0, n = sizeof(parsers) / sizeof(parsers[0]);
+        while (p < n && strcmp(parsers[p].name, protocol) != 0)
             p++;
-        if (p == 2)
+        if (p == n)
             fail_msg("%s: no protocol %s", body, protocol);
         sim_call_request_t req;
         json_t *problems = NULL;

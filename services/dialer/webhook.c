@@ -37,15 +37,6 @@ static void count(webhook_t *w, dialer_hook_t hook)
     metrics_counter_add(w->m->webhooks[hook], 1);
 }
 
-/* The webhooks_total counter of each message the provider parsed. */
-static const dialer_hook_t hook_of_kind[] = {
-    [PROVIDER_MSG_IGNORED] = DIALER_HOOK_IGNORED,
-    [PROVIDER_MSG_RINGING] = DIALER_HOOK_RINGING,
-    [PROVIDER_MSG_IN_PROGRESS] = DIALER_HOOK_IN_PROGRESS,
-    [PROVIDER_MSG_ENDED] = DIALER_HOOK_ENDED,
-    [PROVIDER_MSG_REPORT] = DIALER_HOOK_REPORT,
-};
-
 /* Step 3. Returns after "initiated" is acknowledged (by whoever sent it),
  * when the call is not ours, or when the wait ran out. */
 static void initiated_first(webhook_t *w, const provider_msg_t *m)
@@ -123,21 +114,26 @@ static void webhook(http_request_t *req, http_response_t *resp, void *arg)
     }
     dial_event_t ev;
     memset(&ev, 0, sizeof(ev));
-    count(w, hook_of_kind[m.kind]);
     switch (m.kind) {
     case PROVIDER_MSG_IGNORED:
+        count(w, DIALER_HOOK_IGNORED);
         http_response_json(resp, 200, "{\"status\":\"ignored\"}");
         goto out;
     case PROVIDER_MSG_ENDED:
+        count(w, DIALER_HOOK_ENDED);
         /* The report should follow; if it does not, the dial loop looks
          * the call up after the grace period. */
         call_table_ended_seen(w->calls, m.attempt.attempt_id, od_clock_real_us());
         http_response_json(resp, 200, "{\"status\":\"ok\"}");
         goto out;
     case PROVIDER_MSG_RINGING:
+        count(w, DIALER_HOOK_RINGING);
+        break;
     case PROVIDER_MSG_IN_PROGRESS:
+        count(w, DIALER_HOOK_IN_PROGRESS);
         break;
     case PROVIDER_MSG_REPORT:
+        count(w, DIALER_HOOK_REPORT);
         if (!m.result.reason_known)
             log_warn("ended_reason",
                      "attempt %s: unknown %s ended reason '%s' taken as a transient "

@@ -196,17 +196,21 @@ out:
     return code;
 }
 
-/* The function that runs each kind of command (ctl_spec.h). */
-static int (*const runners[])(ctl_ctx_t *ctx) = {
-    [CTL_RUN_REQUEST] = run_request,   [CTL_RUN_LIST] = run_list,
-    [CTL_RUN_IMPORT] = ctl_run_import, [CTL_RUN_DNC_IMPORT] = ctl_run_dnc_import,
-    [CTL_RUN_WATCH] = ctl_run_watch,   [CTL_RUN_EXPORT] = run_export,
-};
-
 int ctl_run(ctl_ctx_t *ctx)
 {
-    size_t run = (size_t)ctx->args->cmd->run;
-    if (run >= OD_COUNT(runners) || !runners[run])
-        return CTL_EXIT_FAIL;
-    return runners[run](ctx);
+    switch (ctx->args->cmd->run) {
+    case CTL_RUN_REQUEST:
+        return run_request(ctx);
+    case CTL_RUN_LIST:
+        return run_list(ctx);
+    case CTL_RUN_IMPORT:
+        return ctl_run_import(ctx);
+    case CTL_RUN_DNC_IMPORT:
+        return ctl_run_dnc_import(ctx);
+    case CTL_RUN_WATCH:
+        return ctl_run_watch(ctx);
+    case CTL_RUN_EXPORT:
+        return run_export(ctx);
+    }
+    return CTL_EXIT_FAIL;
 }

@@ -91,6 +91,14 @@ static const struct {
     [LEAD_FIELD_STATE] = {offsetof(lead_map_t, state), state_names},
 };
 
+/* field_slot hands out int pointers at those offsets. */
+#define IS_INT_COLUMN(f) _Generic(((lead_map_t *)0)->f, int : 1, default : 0)
+_Static_assert(IS_INT_COLUMN(phone) && IS_INT_COLUMN(name) && IS_INT_COLUMN(first_name) &&
+                   IS_INT_COLUMN(last_name) && IS_INT_COLUMN(email) && IS_INT_COLUMN(timezone) &&
+                   IS_INT_COLUMN(external_id) && IS_INT_COLUMN(state),
+               "every single field's column in lead_map_t is an int");
+#undef IS_INT_COLUMN
+
 static const char *const secondary_bases[] = {
     "secondary_phone", "secondary_number", "alternate_phone", "alt_phone", "other_phone", NULL};
 

@@ -376,7 +376,7 @@ static int serve(void)
         goto out;
     if (svc.port_file &&
         od_file_write_atomic(svc.port_file, err, sizeof(err), "%d\n", http_server_port(http)))
-        log_warn("port_file", "cannot write %s", svc.port_file);
+        log_warn("port_file", "cannot write %s: %s", svc.port_file, err);
     if (od_threads_start(&background, 1, &svc, err, sizeof(err)))
         goto out;
     log_info("ready", "outdial-api listening on port %d", http_server_port(http));

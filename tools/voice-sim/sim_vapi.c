@@ -351,7 +351,7 @@ json_t *sim_post_call_variables(const sim_call_t *call, const sim_rules_t *rules
 
 /* What a call of each outcome sounded like, as both protocols report it: a
  * one-line summary and a transcript ("" where nobody spoke). An undecided
- * call reads as a permanent failure. */
+ * call, or an outcome without a row here, reads as a permanent failure. */
 static const struct {
     const char *summary, *transcript;
 } outcome_texts[SIM_OUTCOME_COUNT] = {
@@ -377,7 +377,8 @@ static const struct {
 static sim_outcome_t reported_outcome(const sim_call_t *call)
 {
     if (!call->decided || (int)call->decision.outcome < 0 ||
-        call->decision.outcome >= SIM_OUTCOME_COUNT)
+        call->decision.outcome >= SIM_OUTCOME_COUNT ||
+        !outcome_texts[call->decision.outcome].summary)
         return SIM_OUTCOME_FAIL_PERMANENT;
     return call->decision.outcome;
 }

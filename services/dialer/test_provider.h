@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "case_file.h"
 #include "codec.h"
 #include "dial_event.h"
 #include "provider.h"
-#include "unit/case_file_cells.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
 #define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "case_file_cells.h"
+#include "case_file.h"
 #include "dispatch_plan.h"
 #include "test_main.h"
 #include "test_rules_support.h"

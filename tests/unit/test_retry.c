@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "case_file_cells.h"
+#include "case_file.h"
 #include "retry.h"
 #include "test_main.h"
 #include "test_rules_support.h"

@@ -13,7 +13,7 @@
  * The tree is found through OUTDIAL_SOURCE_DIR, which ctest sets.
  *
  *     static const char *const columns[] = {"name", "start", ...};
- *     case_file_t *cf = case_file_load("window", columns, 12);
+ *     case_file_t *cf = case_file_load("window", columns, 12, 52);
  *     ... case_file_cell(cf, row, column) for row < cf->n_rows ...
  *     int cap = case_file_int(cf, row, 1);
  *     bool open = case_file_yes(cf, row, 9);
@@ -22,11 +22,12 @@
  * case_file_rows gives an array, owned by the file, for the rows parsed
  * into the test's own struct.
  *
- * A file that cannot be read, a header other than columns, or a row with
- * another number of fields fails the test, naming the file and the line.
- * case_file_int, case_file_real and case_file_yes read a cell strictly:
- * any other text fails the test, naming the row (its number and first
- * cell) and the column.
+ * A file that cannot be read, a header other than columns, a row with
+ * another number of fields, or another number of cases than the test
+ * wants (a file cut short, a case commented out) fails the test, naming
+ * the file and the line or the counts. case_file_int, case_file_real and
+ * case_file_yes read a cell strictly: any other text fails the test,
+ * naming the row (its number and first cell) and the column.
  * The caller owns the case_file_t; its cells live until case_file_free.
  */
 #ifndef OUTDIAL_TEST_CASE_FILE_H
@@ -98,8 +99,10 @@ static inline size_t case_file_split_(char *line, const char **fields, size_t ma
     return n;
 }
 
+/* Reads <CASE_FILE_DIR>/<name>.tsv, whose columns must be columns and
+ * which must hold exactly n_rows cases. */
 static inline case_file_t *case_file_load(const char *name, const char *const *columns,
-                                          size_t n_columns)
+                                          size_t n_columns, size_t n_rows)
 {
     const char *dir = getenv("OUTDIAL_SOURCE_DIR");
     char path[1024];
@@ -137,6 +140,8 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
     if (n_lines == 0)
         fail_msg("%s: no header line", path);
     cf->n_rows = n_lines - 1;
+    if (cf->n_rows != n_rows)
+        fail_msg("%s: %zu cases, want %zu", path, cf->n_rows, n_rows);
     return cf;
 }
 

@@ -40,7 +40,7 @@ static int cases_load(void **state)
 {
     (void)state;
     static const char *const columns[] = {"method", "path", "body", "status"};
-    case_file = case_file_load("api_isolation", columns, sizeof(columns) / sizeof(columns[0]));
+    case_file = case_file_load("api_isolation", columns, sizeof(columns) / sizeof(columns[0]), 60);
     n_cases = case_file->n_rows;
     cases = case_file_rows(case_file, sizeof(*cases));
     for (size_t i = 0; i < n_cases; i++) {

@@ -85,7 +85,7 @@ static void test_order_table(void **state)
     static const char *const columns[] = {"name",   "strategy", "pool", "callee", "region",
                                           "sticky", "turn",     "want", "tiers"};
     case_file_t *cf =
-        case_file_load("caller_id_order", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("caller_id_order", columns, sizeof(columns) / sizeof(columns[0]), 13);
     for (size_t c = 0; c < cf->n_rows; c++) {
         order_case_t row;
         order_case_read(cf, c, &row);

@@ -25,7 +25,7 @@ static void test_cursor(void **state)
     (void)state;
     static const char *const columns[] = {"cursor", "accepted", "row", "column"};
     case_file_t *cf =
-        case_file_load("reject_cursors", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("reject_cursors", columns, sizeof(columns) / sizeof(columns[0]), 15);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *cursor = case_file_cell(cf, i, 0);
         bool want_ok = strcmp(case_file_cell(cf, i, 1), "yes") == 0;

@@ -87,7 +87,7 @@ static void test_job_state_and_verdict_table(void **state)
                                           "partition", "scheduled_at_s", "settle_s",  "reissues",
                                           "job",       "verdict"};
     case_file_t *cf =
-        case_file_load("recovery_verdict", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("recovery_verdict", columns, sizeof(columns) / sizeof(columns[0]), 17);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const verdict_case_t c = verdict_case_read(cf, i);
         recovery_backlog_t *b = three_samples();

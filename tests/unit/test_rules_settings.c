@@ -148,7 +148,7 @@ static void test_table(void **state)
 {
     (void)state;
     static const char *const columns[] = {"name", "setting", "value", "field", "message"};
-    case_file_t *cf = case_file_load("campaign_settings", columns, N(columns));
+    case_file_t *cf = case_file_load("campaign_settings", columns, N(columns), 40);
     settings_case_t *cases = case_file_rows(cf, sizeof(*cases));
     for (size_t i = 0; i < cf->n_rows; i++)
         cases[i] = (settings_case_t){case_file_cell(cf, i, 0), case_file_cell(cf, i, 1),

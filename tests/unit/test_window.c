@@ -72,7 +72,7 @@ static int cases_load(void **state)
                                    .quiet_end = case_file_cell(case_file, i, 6),
                                    .quiet_zones = case_file_cell(case_file, i, 7),
                                    .at = case_file_cell(case_file, i, 8),
-                                   .open = strcmp(case_file_cell(case_file, i, 9), "true") == 0,
+                                   .open = case_file_yes(case_file, i, 9),
                                    .open_at = case_file_cell(case_file, i, 10),
                                    .close = case_file_cell(case_file, i, 11)};
     }

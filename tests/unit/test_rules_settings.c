@@ -117,9 +117,8 @@ static bool setting_apply(settings_campaign_t *s, const settings_case_t *c, day_
             return true;
     }
     f = named_field_find(number_settings, N(number_settings), c->setting);
-    char *end = NULL;
-    long long number = c->value ? strtoll(c->value, &end, 10) : 0;
-    if (!f || !c->value || *c->value == '\0' || *end != '\0') {
+    long long number;
+    if (!f || !case_file_whole(c->value, &number)) {
         print_error("%s: cannot set %s to %s\n", c->name, c->setting, c->value ? c->value : "-");
         return false;
     }

@@ -1,30 +1,39 @@
 /*
- * case_file.h — a table of test cases kept as text beside the test,
+ * case_file.h — a table of test cases kept as text in the tree,
  * <CASE_FILE_DIR>/<name>.tsv (header-only). CASE_FILE_DIR is
- * tests/unit/cases unless the test defines it before including this file
+ * tests/unit/cases (the unit tests' tables, the dialer's, outdialctl's and
+ * voice-sim's too) unless the test defines it before including this file
  * (the integration tests' tables: tests/integration/cases).
  *
  * The first line names the columns, separated by tabs; every further line
  * is one case, its fields in that order. A line that starts with '#' is a
- * comment (the heading of a group of cases); an empty line is skipped. A
- * field "-" is NULL (absent), so that it differs from an empty field.
+ * comment (the heading of a group of cases), so a case's first cell never
+ * starts with '#'; an empty line is skipped. A field "-" is NULL (absent),
+ * so that it differs from an empty field.
  * The tree is found through OUTDIAL_SOURCE_DIR, which ctest sets.
  *
  *     static const char *const columns[] = {"name", "start", ...};
- *     case_file_t *cf = case_file_load("window", columns, 12);
+ *     case_file_t *cf = case_file_load("window", columns, 12, 52);
  *     ... case_file_cell(cf, row, column) for row < cf->n_rows ...
+ *     int cap = case_file_int(cf, row, 1);
+ *     bool open = case_file_yes(cf, row, 9);
  *     case_file_free(cf);
  *
  * case_file_rows gives an array, owned by the file, for the rows parsed
  * into the test's own struct.
  *
- * A file that cannot be read, a header other than columns, or a row with
- * another number of fields fails the test, naming the file and the line.
+ * A file that cannot be read, a header other than columns, a row with
+ * another number of fields, or another number of cases than the test
+ * wants (a file cut short, a case commented out) fails the test, naming
+ * the file and the line or the counts. case_file_int, case_file_real and
+ * case_file_yes read a cell strictly: any other text fails the test,
+ * naming the row (its number and first cell) and the column.
  * The caller owns the case_file_t; its cells live until case_file_free.
  */
 #ifndef OUTDIAL_TEST_CASE_FILE_H
 #define OUTDIAL_TEST_CASE_FILE_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -90,8 +99,10 @@ static inline size_t case_file_split_(char *line, const char **fields, size_t ma
     return n;
 }
 
+/* Reads <CASE_FILE_DIR>/<name>.tsv, whose columns must be columns and
+ * which must hold exactly n_rows cases. */
 static inline case_file_t *case_file_load(const char *name, const char *const *columns,
-                                          size_t n_columns)
+                                          size_t n_columns, size_t n_rows)
 {
     const char *dir = getenv("OUTDIAL_SOURCE_DIR");
     char path[1024];
@@ -129,6 +140,8 @@ static inline case_file_t *case_file_load(const char *name, const char *const *c
     if (n_lines == 0)
         fail_msg("%s: no header line", path);
     cf->n_rows = n_lines - 1;
+    if (cf->n_rows != n_rows)
+        fail_msg("%s: %zu cases, want %zu", path, cf->n_rows, n_rows);
     return cf;
 }
 
@@ -147,6 +160,55 @@ static inline void *case_file_rows(case_file_t *cf, size_t size)
     if (!cf->rows)
         abort();
     return cf->rows;
+}
+
+/* Fails the test for the cell of row and column, which is not what want
+ * says, naming the row (from 0, its first cell) and the column. */
+static inline void case_file_refuse_(const case_file_t *cf, size_t row, size_t column,
+                                     const char *want)
+{
+    const char *text = case_file_cell(cf, row, column), *first = case_file_cell(cf, row, 0);
+    fail_msg("row %zu (%s), column %s: '%s' is not %s", row, first ? first : "-", cf->cells[column],
+             text ? text : "-", want);
+}
+
+/* Whether text (NULL: none) is a whole number (decimal, with a sign) that
+ * fits, into *value; for a cell's parts (a list) as for a cell. */
+static inline bool case_file_whole(const char *text, long long *value)
+{
+    char *end = NULL;
+    errno = 0;
+    *value = text ? strtoll(text, &end, 10) : 0;
+    return text && *text != '\0' && *end == '\0' && errno != ERANGE;
+}
+
+/* The cell of row and column as a whole number. */
+static inline long long case_file_int(const case_file_t *cf, size_t row, size_t column)
+{
+    long long value;
+    if (!case_file_whole(case_file_cell(cf, row, column), &value))
+        case_file_refuse_(cf, row, column, "a whole number");
+    return value;
+}
+
+/* The cell of row and column as a number (strtod's forms). */
+static inline double case_file_real(const case_file_t *cf, size_t row, size_t column)
+{
+    const char *text = case_file_cell(cf, row, column);
+    char *end = NULL;
+    double value = text ? strtod(text, &end) : 0;
+    if (!text || *text == '\0' || *end != '\0')
+        case_file_refuse_(cf, row, column, "a number");
+    return value;
+}
+
+/* The cell of row and column, yes or no, as true or false. */
+static inline bool case_file_yes(const case_file_t *cf, size_t row, size_t column)
+{
+    const char *text = case_file_cell(cf, row, column);
+    if (!text || (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0))
+        case_file_refuse_(cf, row, column, "yes or no");
+    return text && strcmp(text, "yes") == 0;
 }
 
 static inline void case_file_free(case_file_t *cf)

@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "case_file.h"
 #include "codec.h"
 #include "dial_event.h"
 #include "provider.h"
-#include "unit/case_file_cells.h"
 
 #define ATTEMPT "6f1c0b5e-1111-4aaa-8bbb-000000000001"
 #define LEAD    "6f1c0b5e-2222-4aaa-8bbb-000000000002"
@@ -92,12 +92,12 @@ typedef void (*test_reason_map_fn)(const char *reason, bool answered, bool in_vo
 /* Every row of provider in tests/unit/cases/dialer_ended_reasons.tsv through
  * map, to the result the row says (answered_by -: not known; known: the
  * reason is in the provider's table); then a NULL reason, which is a failure
- * not in the table. */
-static inline void test_reason_cases(const char *provider, test_reason_map_fn map)
+ * not in the table. The provider has exactly n_cases rows there. */
+static inline void test_reason_cases(const char *provider, test_reason_map_fn map, size_t n_cases)
 {
     static const char *const columns[] = {"provider", "reason",      "answered",  "in_voicemail",
                                           "status",   "answered_by", "permanent", "known"};
-    case_file_t *cf = case_file_load("dialer_ended_reasons", columns, 8);
+    case_file_t *cf = case_file_load("dialer_ended_reasons", columns, 8, 57);
     size_t n = 0;
     for (size_t i = 0; i < cf->n_rows; i++) {
         if (strcmp(case_file_cell(cf, i, 0), provider) != 0)
@@ -117,8 +117,8 @@ static inline void test_reason_cases(const char *provider, test_reason_map_fn ma
         n++;
     }
     case_file_free(cf);
-    print_message("%zu %s reasons\n", n, provider);
-    assert_true(n > 0);
+    if (n != n_cases)
+        fail_msg("dialer_ended_reasons.tsv: %zu %s cases, want %zu", n, provider, n_cases);
     provider_result_t r;
     memset(&r, 0, sizeof(r));
     map(NULL, false, false, &r);
@@ -150,13 +150,13 @@ static inline void test_verify_is(const provider_ops_t *ops, const provider_conf
 }
 
 /* Every body of ops's provider in
- * tests/unit/cases/dialer_malformed_webhooks.tsv is refused with
- * OD_ERR_INVALID and a reason that holds the row's problem, and the message
- * is left cleared. */
-static inline void test_malformed_cases(const provider_ops_t *ops)
+ * tests/unit/cases/dialer_malformed_webhooks.tsv (exactly n_cases of them)
+ * is refused with OD_ERR_INVALID and a reason that holds the row's problem,
+ * and the message is left cleared. */
+static inline void test_malformed_cases(const provider_ops_t *ops, size_t n_cases)
 {
     static const char *const columns[] = {"provider", "body", "problem"};
-    case_file_t *cf = case_file_load("dialer_malformed_webhooks", columns, 3);
+    case_file_t *cf = case_file_load("dialer_malformed_webhooks", columns, 3, 24);
     size_t n = 0;
     for (size_t i = 0; i < cf->n_rows; i++) {
         if (strcmp(case_file_cell(cf, i, 0), ops->name) != 0)
@@ -172,8 +172,8 @@ static inline void test_malformed_cases(const provider_ops_t *ops)
         n++;
     }
     case_file_free(cf);
-    print_message("%zu %s malformed webhooks\n", n, ops->name);
-    assert_true(n > 0);
+    if (n != n_cases)
+        fail_msg("dialer_malformed_webhooks.tsv: %zu %s cases, want %zu", n, ops->name, n_cases);
 }
 
 /* m is a message of kind and type about the provider's call call_id to

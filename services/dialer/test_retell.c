@@ -41,7 +41,7 @@ static void test_reason_table(void **state)
 {
     (void)state;
     /* Retell's rows of tests/unit/cases/dialer_ended_reasons.tsv. */
-    test_reason_cases("retell", provider_retell_reason_map);
+    test_reason_cases("retell", provider_retell_reason_map, 25);
 }
 
 /* ---- webhooks ---- */
@@ -158,7 +158,7 @@ static void test_webhook_analyzed(void **state)
 static void test_webhook_malformed(void **state)
 {
     (void)state;
-    test_malformed_cases(&provider_retell); /* its rows of dialer_malformed_webhooks.tsv */
+    test_malformed_cases(&provider_retell, 9); /* its rows of dialer_malformed_webhooks.tsv */
 }
 
 /* ---- signatures ---- */

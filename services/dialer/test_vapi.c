@@ -46,7 +46,7 @@ static void test_ended_reason_table(void **state)
 {
     (void)state;
     /* Vapi's rows of tests/unit/cases/dialer_ended_reasons.tsv. */
-    test_reason_cases("vapi", vapi_reason_map);
+    test_reason_cases("vapi", vapi_reason_map, 32);
 }
 
 static void test_cost_minor(void **state)
@@ -231,7 +231,7 @@ static void test_webhook_report(void **state)
 static void test_webhook_malformed(void **state)
 {
     (void)state;
-    test_malformed_cases(&provider_vapi); /* its rows of dialer_malformed_webhooks.tsv */
+    test_malformed_cases(&provider_vapi, 15); /* its rows of dialer_malformed_webhooks.tsv */
 }
 
 /* ---- the create-call request ---- */

@@ -489,7 +489,7 @@ static const check_case_t *check_cases_load(case_file_t **cf, size_t *n_cases)
         const char *name;
         int rc;
     } rcs[] = {{"ok", OD_OK}, {"invalid", OD_ERR_INVALID}, {"conflict", OD_ERR_CONFLICT}};
-    *cf = case_file_load("constraints", columns, sizeof(columns) / sizeof(columns[0]));
+    *cf = case_file_load("constraints", columns, sizeof(columns) / sizeof(columns[0]), 38);
     *n_cases = (*cf)->n_rows;
     check_case_t *cases = case_file_rows(*cf, sizeof(*cases));
     for (size_t i = 0; i < *n_cases; i++) {

@@ -38,14 +38,36 @@ typedef struct order_case {
     char pool_text[80]; /* where pool points */
 } order_case_t;
 
-/* The positions of a list cell ("2,1,0"), at most 4, into out. */
-static size_t positions_read(const char *list, size_t *out)
+/* The cell of row and column, a list "A,B,C" of at most 4 items, split
+ * into out as rt_split does (a copy in storage); a list with more items,
+ * an empty item, or too long for storage fails the test. */
+static size_t list_read(const case_file_t *cf, size_t row, size_t column, char *storage,
+                        size_t storage_len, const char *out[4])
+{
+    const char *list = case_file_cell(cf, row, column);
+    size_t n_items = 1;
+    for (const char *p = list ? list : ""; *p; p++)
+        n_items += *p == ',';
+    size_t n = rt_split(list, storage, storage_len, out, 4);
+    if (!list || strlen(list) >= storage_len || n != n_items)
+        fail_msg("%s: %s '%s' is not a list of 1 to 4 items", case_file_cell(cf, row, 0),
+                 cf->cells[column], list ? list : "-");
+    return n;
+}
+
+/* The cell of row and column, positions "2,1,0", into out. */
+static size_t positions_read(const case_file_t *cf, size_t row, size_t column, size_t out[4])
 {
     char buf[64];
     const char *items[4];
-    size_t n = rt_split(list, buf, sizeof(buf), items, 4);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (size_t)strtoul(items[i], NULL, 10);
+    size_t n = list_read(cf, row, column, buf, sizeof(buf), items);
+    for (size_t i = 0; i < n; i++) {
+        long long position;
+        if (!case_file_whole(items[i], &position) || position < 0)
+            fail_msg("%s: %s: '%s' is not a whole number, 0 or more", case_file_cell(cf, row, 0),
+                     cf->cells[column], items[i]);
+        out[i] = (size_t)position;
+    }
     return n;
 }
 
@@ -58,13 +80,13 @@ static void order_case_read(const case_file_t *cf, size_t row, order_case_t *k)
     if (caller_id_strategy_parse(case_file_cell(cf, row, 1), &k->strategy, err, sizeof(err)) !=
         OD_OK)
         fail_msg("%s: %s", k->name, err);
-    k->n = rt_split(case_file_cell(cf, row, 2), k->pool_text, sizeof(k->pool_text), k->pool, 4);
+    k->n = list_read(cf, row, 2, k->pool_text, sizeof(k->pool_text), k->pool);
     k->callee = case_file_cell(cf, row, 3);
     k->region = case_file_cell(cf, row, 4);
     k->sticky = case_file_cell(cf, row, 5);
-    k->turn = strtoull(case_file_cell(cf, row, 6), NULL, 10);
-    k->n_want = positions_read(case_file_cell(cf, row, 7), k->want);
-    positions_read(case_file_cell(cf, row, 8), k->tiers);
+    k->turn = (uint64_t)case_file_int(cf, row, 6);
+    k->n_want = positions_read(cf, row, 7, k->want);
+    positions_read(cf, row, 8, k->tiers);
 }
 
 static bool tier_holds(const size_t *got, const size_t *want, size_t n)
@@ -85,7 +107,7 @@ static void test_order_table(void **state)
     static const char *const columns[] = {"name",   "strategy", "pool", "callee", "region",
                                           "sticky", "turn",     "want", "tiers"};
     case_file_t *cf =
-        case_file_load("caller_id_order", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("caller_id_order", columns, sizeof(columns) / sizeof(columns[0]), 13);
     for (size_t c = 0; c < cf->n_rows; c++) {
         order_case_t row;
         order_case_read(cf, c, &row);

@@ -166,7 +166,7 @@ static void test_bad_settings_name_the_variable(void **state)
     (void)state;
     static const char *const columns[] = {"variable", "value", "message"};
     case_file_t *cf =
-        case_file_load("clock_refusals", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("clock_refusals", columns, sizeof(columns) / sizeof(columns[0]), 10);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *message = case_file_cell(cf, i, 2);
         env_clear_outdial();

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "case_file_cells.h"
+#include "case_file.h"
 #include "dispatch_plan.h"
 #include "test_main.h"
 #include "test_rules_support.h"
@@ -115,7 +115,7 @@ static void test_plan_table(void **state)
         "now",    "batch",  "window",    "verdict", "slots",         "want",
         "tokens", "shared", "not_after", "wake",    "wake_after_us"};
     case_file_t *cf =
-        case_file_load("dispatch_plan", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("dispatch_plan", columns, sizeof(columns) / sizeof(columns[0]), 20);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *name = case_file_cell(cf, i, 0), *wake = case_file_cell(cf, i, 15);
         sched_campaign_t c = plan_row_campaign(cf, i);

@@ -25,10 +25,10 @@ static void test_cursor(void **state)
     (void)state;
     static const char *const columns[] = {"cursor", "accepted", "row", "column"};
     case_file_t *cf =
-        case_file_load("reject_cursors", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("reject_cursors", columns, sizeof(columns) / sizeof(columns[0]), 15);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *cursor = case_file_cell(cf, i, 0);
-        bool want_ok = strcmp(case_file_cell(cf, i, 1), "yes") == 0;
+        bool want_ok = case_file_yes(cf, i, 1);
         import_reject_pos_t pos = {-1, -1};
         bool ok = import_reject_cursor_parse(cursor, &pos);
         if (ok != want_ok)
@@ -36,9 +36,9 @@ static void test_cursor(void **state)
                      want_ok ? "accepted" : "refused");
         if (!ok)
             continue;
-        int64_t row = strtoll(case_file_cell(cf, i, 2), NULL, 10);
-        const char *column = case_file_cell(cf, i, 3);
-        if (pos.row_number != row || pos.column_number != (column ? atoi(column) : INT_MAX))
+        int64_t row = case_file_int(cf, i, 2);
+        long long column = case_file_cell(cf, i, 3) ? case_file_int(cf, i, 3) : INT_MAX;
+        if (pos.row_number != row || pos.column_number != column)
             fail_msg("'%s': %lld.%d", cursor, (long long)pos.row_number, pos.column_number);
     }
     case_file_free(cf);

@@ -291,7 +291,8 @@ static void test_checks(void **state)
     (void)state;
     static const char *const columns[] = {"name", "profile", "jurisdiction", "zone",
                                           "at",   "next",    "blocks"};
-    case_file_t *cf = case_file_load("legal_checks", columns, sizeof(columns) / sizeof(columns[0]));
+    case_file_t *cf =
+        case_file_load("legal_checks", columns, sizeof(columns) / sizeof(columns[0]), 31);
     legal_pack_t *pack = pack_load();
     for (size_t i = 0; i < cf->n_rows; i++) {
         const check_case_t case_row = check_case_read(cf, i);

@@ -27,7 +27,7 @@ static void test_parse_table(void **state)
 {
     (void)state;
     static const char *const columns[] = {"raw", "region", "reason", "e164"};
-    case_file_t *cf = case_file_load("phone", columns, sizeof(columns) / sizeof(columns[0]));
+    case_file_t *cf = case_file_load("phone", columns, sizeof(columns) / sizeof(columns[0]), 19);
     phone_init();
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *raw = case_file_cell(cf, i, 0), *region = case_file_cell(cf, i, 1);

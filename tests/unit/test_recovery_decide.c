@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,13 +45,23 @@ typedef struct verdict_case {
     recovery_verdict_t verdict;
 } verdict_case_t;
 
-/* "A,B": the offsets of the two partitions ("none": KAFKA_OFFSET_NONE). */
-static void offsets_read(const char *text, int64_t offsets[2])
+/* The cell of row and column, "A,B": the offsets of the two partitions
+ * ("none": KAFKA_OFFSET_NONE); anything else fails the test. */
+static void offsets_read(const case_file_t *cf, size_t row, size_t column, int64_t offsets[2])
 {
-    const char *at = text;
+    const char *cell = case_file_cell(cf, row, column);
+    char text[64];
+    snprintf(text, sizeof(text), "%s", cell ? cell : "");
+    char *second = strchr(text, ',');
+    if (second)
+        *second++ = '\0';
+    const char *parts[2] = {text, second};
     for (int p = 0; p < 2; p++) {
-        offsets[p] = strncmp(at, "none", 4) == 0 ? KAFKA_OFFSET_NONE : strtoll(at, NULL, 10);
-        at = strchr(at, ',') ? strchr(at, ',') + 1 : "";
+        long long offset = KAFKA_OFFSET_NONE;
+        if ((!parts[p] || strcmp(parts[p], "none") != 0) && !case_file_whole(parts[p], &offset))
+            fail_msg("%s: %s '%s' is not two offsets A,B", case_file_cell(cf, row, 0),
+                     cf->cells[column], cell ? cell : "-");
+        offsets[p] = offset;
     }
 }
 
@@ -59,15 +70,15 @@ static verdict_case_t verdict_case_read(const case_file_t *cf, size_t row)
 {
     static const char *const verdicts[] = {"wait", "reissue", "fence"};
     verdict_case_t c = {.what = case_file_cell(cf, row, 0),
-                        .read = strcmp(case_file_cell(cf, row, 1), "true") == 0,
-                        .partition = atoi(case_file_cell(cf, row, 4)),
-                        .scheduled_at = strtoll(case_file_cell(cf, row, 5), NULL, 10) * S,
-                        .settle = strtoll(case_file_cell(cf, row, 6), NULL, 10) * S,
-                        .reissues = atoi(case_file_cell(cf, row, 7)),
+                        .read = case_file_yes(cf, row, 1),
+                        .partition = (int)case_file_int(cf, row, 4),
+                        .scheduled_at = case_file_int(cf, row, 5) * S,
+                        .settle = case_file_int(cf, row, 6) * S,
+                        .reissues = (int)case_file_int(cf, row, 7),
                         .job = RECOVERY_JOB_FINISHED + 1,
                         .verdict = RECOVERY_FENCE + 1};
-    offsets_read(case_file_cell(cf, row, 2), c.committed);
-    offsets_read(case_file_cell(cf, row, 3), c.low);
+    offsets_read(cf, row, 2, c.committed);
+    offsets_read(cf, row, 3, c.low);
     for (int j = RECOVERY_JOB_UNREAD; j <= RECOVERY_JOB_FINISHED; j++)
         if (strcmp(case_file_cell(cf, row, 8), recovery_job_name((recovery_job_t)j)) == 0)
             c.job = (recovery_job_t)j;
@@ -87,7 +98,7 @@ static void test_job_state_and_verdict_table(void **state)
                                           "partition", "scheduled_at_s", "settle_s",  "reissues",
                                           "job",       "verdict"};
     case_file_t *cf =
-        case_file_load("recovery_verdict", columns, sizeof(columns) / sizeof(columns[0]));
+        case_file_load("recovery_verdict", columns, sizeof(columns) / sizeof(columns[0]), 17);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const verdict_case_t c = verdict_case_read(cf, i);
         recovery_backlog_t *b = three_samples();

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "case_file_cells.h"
+#include "case_file.h"
 #include "retry.h"
 #include "test_main.h"
 #include "test_rules_support.h"
@@ -99,7 +99,7 @@ static void test_table(void **state)
     const window_rule_t window = {{540, 1080, WINDOW_DAYS_WEEKDAYS}, zones, 1};
     int failed = 0;
     case_file_t *cf = case_file_load("retry_decisions", retry_columns,
-                                     sizeof(retry_columns) / sizeof(retry_columns[0]));
+                                     sizeof(retry_columns) / sizeof(retry_columns[0]), 51);
     size_t n = cf->n_rows;
     for (size_t i = 0; i < n; i++) {
         const retry_case_t case_row = retry_case_read(cf, i), *c = &case_row;
@@ -139,7 +139,8 @@ static void test_errors(void **state)
     (void)state;
     static const char *const columns[] = {"name",       "max_retries", "interval", "vm_retry",
                                           "goal_based", "attempts",    "status",   "message"};
-    case_file_t *cf = case_file_load("retry_errors", columns, sizeof(columns) / sizeof(columns[0]));
+    case_file_t *cf =
+        case_file_load("retry_errors", columns, sizeof(columns) / sizeof(columns[0]), 8);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *name = case_file_cell(cf, i, 0);
         const retry_policy_t policy = {case_file_int(cf, i, 1), case_file_int(cf, i, 2),

@@ -39,21 +39,35 @@ typedef struct named_field {
     size_t offset;
 } named_field_t;
 
-/* The settings a row sets to its value: whole numbers (int64_t) and texts.
+/* 0 if field of settings_campaign_t has type; else the build fails (an
+ * array of size -1). */
+#define FIELD_TYPE_CHECK(field, type)                                                              \
+    (0 * sizeof(char[_Generic(((settings_campaign_t *)0)->field, type : 1, default : -1)]))
+
+/* The named_field_t of field, which must have type; NUMBER_SETTING and
+ * TEXT_SETTING fix type to what setting_apply writes the field through
+ * (int64_t *, const char **), so a field whose type changes fails the
+ * build rather than having its memory overwritten. */
+#define NAMED_FIELD(field, type)                                                                   \
+    {                                                                                              \
+        .name = #field,                                                                            \
+        .offset = offsetof(settings_campaign_t, field) + FIELD_TYPE_CHECK(field, type)             \
+    }
+#define NUMBER_SETTING(field) NAMED_FIELD(field, int64_t)
+#define TEXT_SETTING(field)   NAMED_FIELD(field, const char *)
+
+/* The settings a row sets to its value: whole numbers and texts.
  * allowed_days and goal_based_retry are set otherwise, and calls_per_minute
  * sets has_calls_per_minute too: setting_apply says how. */
 static const named_field_t number_settings[] = {
-    {"max_retries", offsetof(settings_campaign_t, max_retries)},
-    {"retry_interval_minutes", offsetof(settings_campaign_t, retry_interval_minutes)},
-    {"max_concurrent_calls", offsetof(settings_campaign_t, max_concurrent_calls)},
-    {"calls_per_minute", offsetof(settings_campaign_t, calls_per_minute)},
+    NUMBER_SETTING(max_retries),
+    NUMBER_SETTING(retry_interval_minutes),
+    NUMBER_SETTING(max_concurrent_calls),
+    NUMBER_SETTING(calls_per_minute),
 };
 static const named_field_t text_settings[] = {
-    {"goal_variable", offsetof(settings_campaign_t, goal_variable)},
-    {"callback_variable", offsetof(settings_campaign_t, callback_variable)},
-    {"window_start", offsetof(settings_campaign_t, window_start)},
-    {"window_end", offsetof(settings_campaign_t, window_end)},
-    {"timezone_mode", offsetof(settings_campaign_t, timezone_mode)},
+    TEXT_SETTING(goal_variable), TEXT_SETTING(callback_variable), TEXT_SETTING(window_start),
+    TEXT_SETTING(window_end),    TEXT_SETTING(timezone_mode),
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -103,9 +117,8 @@ static bool setting_apply(settings_campaign_t *s, const settings_case_t *c, day_
             return true;
     }
     f = named_field_find(number_settings, N(number_settings), c->setting);
-    char *end = NULL;
-    long long number = c->value ? strtoll(c->value, &end, 10) : 0;
-    if (!f || !c->value || *c->value == '\0' || *end != '\0') {
+    long long number;
+    if (!f || !case_file_whole(c->value, &number)) {
         print_error("%s: cannot set %s to %s\n", c->name, c->setting, c->value ? c->value : "-");
         return false;
     }
@@ -148,7 +161,7 @@ static void test_table(void **state)
 {
     (void)state;
     static const char *const columns[] = {"name", "setting", "value", "field", "message"};
-    case_file_t *cf = case_file_load("campaign_settings", columns, N(columns));
+    case_file_t *cf = case_file_load("campaign_settings", columns, N(columns), 40);
     settings_case_t *cases = case_file_rows(cf, sizeof(*cases));
     for (size_t i = 0; i < cf->n_rows; i++)
         cases[i] = (settings_case_t){case_file_cell(cf, i, 0), case_file_cell(cf, i, 1),

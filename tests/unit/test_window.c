@@ -58,7 +58,7 @@ static int cases_load(void **state)
     static const char *const columns[] = {"name",  "start",       "end",       "days",
                                           "zones", "quiet_start", "quiet_end", "quiet_zones",
                                           "at",    "open",        "open_at",   "close"};
-    case_file = case_file_load("window", columns, sizeof(columns) / sizeof(columns[0]));
+    case_file = case_file_load("window", columns, sizeof(columns) / sizeof(columns[0]), 52);
     n_cases = case_file->n_rows;
     cases = case_file_rows(case_file, sizeof(*cases));
     for (size_t i = 0; i < n_cases; i++) {
@@ -72,7 +72,7 @@ static int cases_load(void **state)
                                    .quiet_end = case_file_cell(case_file, i, 6),
                                    .quiet_zones = case_file_cell(case_file, i, 7),
                                    .at = case_file_cell(case_file, i, 8),
-                                   .open = strcmp(case_file_cell(case_file, i, 9), "true") == 0,
+                                   .open = case_file_yes(case_file, i, 9),
                                    .open_at = case_file_cell(case_file, i, 10),
                                    .close = case_file_cell(case_file, i, 11)};
     }

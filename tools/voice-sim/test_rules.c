@@ -471,7 +471,7 @@ static void test_request_refusals(void **state)
         int (*parse)(const char *body, size_t len, sim_call_request_t *req, json_t **problems);
     } parsers[] = {{"vapi", sim_vapi_request_parse}, {"retell", sim_retell_request_parse}};
     static const char *const columns[] = {"protocol", "body", "problem"};
-    case_file_t *cf = case_file_load("voice_sim_request_problems", columns, 3);
+    case_file_t *cf = case_file_load("voice_sim_request_problems", columns, 3, 23);
     for (size_t i = 0; i < cf->n_rows; i++) {
         const char *protocol = case_file_cell(cf, i, 0), *body = case_file_cell(cf, i, 1);
         size_t p = 0, n = sizeof(parsers) / sizeof(parsers[0]);

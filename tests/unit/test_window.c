@@ -18,12 +18,17 @@
 
 #define NY "America/New_York"
 
-typedef struct window_case {
-    const char *name;
+/* One rule of a case as the table writes it; start NULL: no rule. */
+typedef struct rule_text {
     const char *start, *end;
     unsigned days;
-    const char *zones;                                 /* comma-separated */
-    const char *quiet_start, *quiet_end, *quiet_zones; /* optional second rule, every day */
+    const char *zones; /* comma-separated */
+} rule_text_t;
+
+typedef struct window_case {
+    const char *name;
+    rule_text_t rule;
+    rule_text_t quiet; /* optional second rule, every day */
     const char *at;
     bool open;
     const char *open_at; /* the slot's opening (== at when open) */
@@ -52,6 +57,15 @@ static unsigned days_read(const char *name, const char *text)
     return bits;
 }
 
+/* The rule of row i whose start and end are in columns first and first + 1
+ * and whose zones are in column zones. */
+static rule_text_t rule_read(size_t i, size_t first, unsigned days, size_t zones)
+{
+    return (rule_text_t){case_file_cell(case_file, i, first),
+                         case_file_cell(case_file, i, first + 1), days,
+                         case_file_cell(case_file, i, zones)};
+}
+
 static int cases_load(void **state)
 {
     (void)state;
@@ -63,18 +77,14 @@ static int cases_load(void **state)
     cases = case_file_rows(case_file, sizeof(*cases));
     for (size_t i = 0; i < n_cases; i++) {
         const char *name = case_file_cell(case_file, i, 0);
-        cases[i] = (window_case_t){.name = name,
-                                   .start = case_file_cell(case_file, i, 1),
-                                   .end = case_file_cell(case_file, i, 2),
-                                   .days = days_read(name, case_file_cell(case_file, i, 3)),
-                                   .zones = case_file_cell(case_file, i, 4),
-                                   .quiet_start = case_file_cell(case_file, i, 5),
-                                   .quiet_end = case_file_cell(case_file, i, 6),
-                                   .quiet_zones = case_file_cell(case_file, i, 7),
-                                   .at = case_file_cell(case_file, i, 8),
-                                   .open = case_file_yes(case_file, i, 9),
-                                   .open_at = case_file_cell(case_file, i, 10),
-                                   .close = case_file_cell(case_file, i, 11)};
+        cases[i] = (window_case_t){
+            .name = name,
+            .rule = rule_read(i, 1, days_read(name, case_file_cell(case_file, i, 3)), 4),
+            .quiet = rule_read(i, 5, WINDOW_DAYS_ALL, 7),
+            .at = case_file_cell(case_file, i, 8),
+            .open = case_file_yes(case_file, i, 9),
+            .open_at = case_file_cell(case_file, i, 10),
+            .close = case_file_cell(case_file, i, 11)};
     }
     return 0;
 }
@@ -87,36 +97,34 @@ static int cases_free(void **state)
 }
 
 typedef struct built_case {
-    char zone_buf[256], quiet_buf[256];
-    const char *zones[8], *quiet_zones[8];
+    char zone_buf[2][256];
+    const char *zones[2][8];
     window_rule_t rules[2];
     size_t n_rules;
 } built_case_t;
+
+/* Builds rule t into b's next rule; 1 on a malformed time. */
+static int rule_build(const rule_text_t *t, built_case_t *b)
+{
+    char err[256];
+    size_t k = b->n_rules++;
+    window_rule_t *r = &b->rules[k];
+    int bad = window_time_parse(t->start, &r->spec.start_min, err, sizeof(err)) != OD_OK;
+    bad |= window_time_parse(t->end, &r->spec.end_min, err, sizeof(err)) != OD_OK;
+    r->spec.days = t->days;
+    r->n_zones = rt_split(t->zones, b->zone_buf[k], sizeof(b->zone_buf[k]), b->zones[k], 8);
+    r->zones = b->zones[k];
+    return bad;
+}
 
 /* Builds the rules of a case; 0 or 1 on a malformed table row. No cmocka
  * asserts here: it also runs on other threads. */
 static int build(const window_case_t *c, built_case_t *b)
 {
-    char err[256];
-    int bad = 0;
     memset(b, 0, sizeof(*b));
-    window_rule_t *r = &b->rules[0];
-    bad |= window_time_parse(c->start, &r->spec.start_min, err, sizeof(err)) != OD_OK;
-    bad |= window_time_parse(c->end, &r->spec.end_min, err, sizeof(err)) != OD_OK;
-    r->spec.days = c->days;
-    r->n_zones = rt_split(c->zones, b->zone_buf, sizeof(b->zone_buf), b->zones, 8);
-    r->zones = b->zones;
-    b->n_rules = 1;
-    if (c->quiet_start) {
-        r = &b->rules[1];
-        bad |= window_time_parse(c->quiet_start, &r->spec.start_min, err, sizeof(err)) != OD_OK;
-        bad |= window_time_parse(c->quiet_end, &r->spec.end_min, err, sizeof(err)) != OD_OK;
-        r->spec.days = WINDOW_DAYS_ALL;
-        r->n_zones =
-            rt_split(c->quiet_zones, b->quiet_buf, sizeof(b->quiet_buf), b->quiet_zones, 8);
-        r->zones = b->quiet_zones;
-        b->n_rules = 2;
-    }
+    int bad = rule_build(&c->rule, b);
+    if (c->quiet.start)
+        bad |= rule_build(&c->quiet, b);
     if (bad)
         print_error("%s: bad time in the table\n", c->name);
     return bad;

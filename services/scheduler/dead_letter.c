@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "codec.h"
 #include "config.h"
@@ -12,6 +11,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "results.h"
+#include "signals.h"
 #include "topics.h"
 #include "xmalloc.h"
 
@@ -66,14 +66,11 @@ void dead_letter_free(dead_letter_t *dl)
     free(dl);
 }
 
-/* Sleeps ms in steps of 100 ms; false when *stopping was set meanwhile. */
+/* Sleeps ms (a backoff, at most DEAD_LETTER_BACKOFF_MAX_US); false when
+ * *stopping was set meanwhile. */
 static bool wait_unless_stopping(int64_t ms, const atomic_bool *stopping)
 {
-    for (int64_t slept = 0; slept < ms; slept += 100) {
-        if (atomic_load(stopping))
-            return false;
-        usleep(100000);
-    }
+    od_signals_sleep(stopping, (int)ms);
     return !atomic_load(stopping);
 }
 
